@@ -1,0 +1,334 @@
+// Package config holds tandem's resolved configuration model: what a parsed and
+// validated haproxy.cfg (and, later, keepalived.conf) means, independent of syntax.
+//
+// A *Config is immutable once built: parsers in the sub-packages produce it, the
+// daemon swaps it in on reload. Live state (server up/down, counters) lives
+// elsewhere, keyed by Backend.Name + Server.Name.
+package config
+
+import (
+	"fmt"
+	"net/netip"
+	"time"
+)
+
+// Pos is where something was written: file and 1-based line.
+type Pos struct {
+	File string
+	Line int
+}
+
+func (p Pos) String() string {
+	if p.File == "" {
+		return fmt.Sprintf("line %d", p.Line)
+	}
+	return fmt.Sprintf("%s:%d", p.File, p.Line)
+}
+
+// Config is one whole resolved configuration.
+type Config struct {
+	Global    Global
+	Frontends []*Frontend // frontend sections and the frontend half of listen sections, in file order
+	Backends  []*Backend  // backend sections and the backend half of listen sections, in file order
+	Warnings  []*Error    // non-fatal findings (accepted but noteworthy), file:line each
+}
+
+// Backend returns the backend named name, or nil.
+func (c *Config) Backend(name string) *Backend {
+	for _, b := range c.Backends {
+		if b.Name == name {
+			return b
+		}
+	}
+	return nil
+}
+
+// Frontend returns the frontend named name, or nil.
+func (c *Config) Frontend(name string) *Frontend {
+	for _, f := range c.Frontends {
+		if f.Name == name {
+			return f
+		}
+	}
+	return nil
+}
+
+// Global is the global section.
+type Global struct {
+	Pos           Pos
+	MaxConn       int // 0: not set (tandem derives one from the fd limit)
+	NbThread      int // 0: not set (use every CPU)
+	Logs          []LogTarget
+	Chroot        string
+	User, Group   string
+	Daemon        bool // accepted; tandem stays in the foreground
+	PidFile       string
+	StatsSockets  []StatsSocket
+	HardStopAfter time.Duration // 0: not set
+	BufSize       int           // tune.bufsize, default DefaultBufSize
+	MaxRewrite    int           // tune.maxrewrite, default DefaultMaxRewrite
+	SpreadChecks  int           // percent, 0..50
+}
+
+// Defaults from HAProxy's documentation.
+const (
+	DefaultBufSize    = 16384
+	DefaultMaxRewrite = 1024
+	DefaultMaxConn    = 2000 // a proxy's maxconn when none is set anywhere (HAProxy: 2000 per frontend)
+	DefaultRetries    = 3
+	DefaultInter      = 2 * time.Second
+	DefaultRise       = 2
+	DefaultFall       = 3
+	DefaultWeight     = 1
+	MaxWeight         = 256
+	MaxHeaders        = 101 // request or response header lines, as HAProxy's global.tune.http.maxhdr
+)
+
+// LogTarget is one `log` line: where, how and what to send.
+type LogTarget struct {
+	Pos      Pos
+	Global   bool   // `log global` in a proxy: use the global targets
+	Address  string // "udp@host:port", "/dev/log", "stdout", "stderr", "unix@/path" ...
+	Len      int    // max line length, 0 = default (1024)
+	Format   string // rfc3164 (default), rfc5424, short, raw
+	Facility string
+	Level    string // max level, "" = all
+	MinLevel string
+}
+
+// StatsSocket is one `stats socket` line of global.
+type StatsSocket struct {
+	Pos     Pos
+	Address string // unix path, or "ipv4@ADDR:PORT"
+	Mode    uint32 // file mode for unix sockets, 0 = default
+	Level   string // user | operator | admin; default operator
+}
+
+// Mode is a proxy's mode.
+type Mode int
+
+const (
+	ModeTCP Mode = iota // HAProxy's default
+	ModeHTTP
+)
+
+func (m Mode) String() string {
+	if m == ModeHTTP {
+		return "http"
+	}
+	return "tcp"
+}
+
+// HTTPConnMode is how HTTP connections are kept (option http-keep-alive, http-server-close, httpclose).
+type HTTPConnMode int
+
+const (
+	HTTPKeepAlive   HTTPConnMode = iota // default: both sides kept alive
+	HTTPServerClose                     // client side kept alive, server side closed after each response
+	HTTPClose                           // both sides closed after each response
+)
+
+// Timeouts are a proxy's `timeout` values. Zero means not set (no timeout), except where
+// the resolver applies a safe default (documented in the README).
+type Timeouts struct {
+	Connect       time.Duration
+	Client        time.Duration
+	Server        time.Duration
+	Queue         time.Duration // 0: falls back to Connect, as HAProxy does
+	HTTPRequest   time.Duration // 0: falls back to Client
+	HTTPKeepAlive time.Duration // 0: falls back to HTTPRequest, then Client
+	Tunnel        time.Duration // 0: falls back to Client/Server
+	ClientFin     time.Duration
+	ServerFin     time.Duration
+	Check         time.Duration // health checks (issue 3)
+}
+
+// Bind is one listening address of a frontend.
+type Bind struct {
+	Pos  Pos
+	Addr netip.AddrPort // unspecified address (0.0.0.0 or ::) for "*:port" and ":::port"
+	Any  bool           // written "*:port" or ":port": every IPv4 address (and IPv6 when dual-stack)
+	Text string         // as written, for messages
+}
+
+// Frontend is a proxy that accepts connections: a frontend section or a listen section's front half.
+type Frontend struct {
+	Pos            Pos
+	Name           string
+	Mode           Mode
+	Binds          []Bind
+	DefaultBackend *Backend // nil: none (a listen section points at its own backend half)
+	UseBackends    []UseBackend
+	MaxConn        int
+	Timeouts       Timeouts
+	ForwardFor     *ForwardFor // nil: off
+	ConnMode       HTTPConnMode
+	Logs           []LogTarget
+	HTTPLog        bool // option httplog (issue 5)
+	TCPLog         bool // option tcplog (issue 5)
+	DontLogNull    bool
+	LogFormat      string
+	Stats          *Stats         // stats page served by this proxy (issue 5), nil: none
+	ErrorFiles     map[int][]byte // `errorfile CODE FILE`: the whole HTTP response to send for CODE
+	Listen         bool           // defined by a listen section
+}
+
+// UseBackend is one `use_backend NAME` rule (unconditional for now).
+type UseBackend struct {
+	Pos     Pos
+	Backend *Backend
+}
+
+// ForwardFor is `option forwardfor [except NET] [header NAME]`.
+type ForwardFor struct {
+	Except netip.Prefix // zero: none
+	Header string       // default "X-Forwarded-For"
+}
+
+// Balance is a backend's load-balancing algorithm and its argument.
+type Balance struct {
+	Algo  Algo
+	Param string // header name for hdr(NAME), parameter name for url_param
+}
+
+// Algo names a balancing algorithm.
+type Algo int
+
+const (
+	AlgoRoundRobin Algo = iota
+	AlgoStaticRR
+	AlgoLeastConn
+	AlgoSource
+	AlgoFirst
+	AlgoRandom
+	AlgoURI
+	AlgoHdr
+	AlgoURLParam
+)
+
+var algoNames = [...]string{"roundrobin", "static-rr", "leastconn", "source", "first", "random", "uri", "hdr", "url_param"}
+
+func (a Algo) String() string {
+	if int(a) < len(algoNames) {
+		return algoNames[a]
+	}
+	return fmt.Sprintf("algo(%d)", int(a))
+}
+
+// Hashed reports whether the algorithm maps a request key to a server by hashing.
+func (a Algo) Hashed() bool {
+	switch a {
+	case AlgoSource, AlgoURI, AlgoHdr, AlgoURLParam:
+		return true
+	}
+	return false
+}
+
+// HashType is `hash-type`.
+type HashType int
+
+const (
+	HashMapBased HashType = iota // HAProxy's default
+	HashConsistent
+)
+
+// CookieMode is the first argument of `cookie NAME`.
+type CookieMode int
+
+const (
+	CookieInsert CookieMode = iota
+	CookiePrefix
+	CookieRewrite
+)
+
+// Cookie is a backend's `cookie` persistence setting.
+type Cookie struct {
+	Pos      Pos
+	Name     string
+	Mode     CookieMode
+	Indirect bool
+	NoCache  bool
+	Preserve bool
+	HTTPOnly bool
+	Secure   bool
+	Domains  []string
+	MaxIdle  time.Duration
+	MaxLife  time.Duration
+}
+
+// Backend is a pool of servers: a backend section or a listen section's back half.
+type Backend struct {
+	Pos        Pos
+	Name       string
+	Mode       Mode
+	Balance    Balance
+	HashType   HashType
+	Servers    []*Server
+	Cookie     *Cookie // nil: no cookie persistence
+	Timeouts   Timeouts
+	Retries    int
+	Redispatch bool
+	FullConn   int
+	ForwardFor *ForwardFor
+	ConnMode   HTTPConnMode
+	Check      HealthCheck // proxy-level check settings (issue 3)
+	ErrorFiles map[int][]byte
+	Listen     bool
+}
+
+// Server returns the server named name, or nil.
+func (b *Backend) Server(name string) *Server {
+	for _, s := range b.Servers {
+		if s.Name == name {
+			return s
+		}
+	}
+	return nil
+}
+
+// HealthCheck is a backend's proxy-level health check settings (option httpchk, http-check ...).
+// Parsed and validated by the core; carried out by the health-check issue.
+type HealthCheck struct {
+	HTTP      bool   // option httpchk
+	Method    string // default OPTIONS
+	URI       string // default /
+	Version   string // default HTTP/1.0
+	Headers   []string
+	Expect    string // raw `http-check expect` arguments, "" = any 2xx/3xx
+	TCPCheck  bool   // option tcp-check
+	LogHealth bool   // option log-health-checks
+}
+
+// Server is one `server` line, with default-server values applied.
+type Server struct {
+	Pos      Pos
+	Name     string
+	Host     string // as written (a name or an address literal)
+	Addr     netip.AddrPort
+	Weight   int // 0..256, default 1
+	Backup   bool
+	Disabled bool
+	MaxConn  int // 0: unlimited
+	Cookie   string
+	Check    ServerCheck
+}
+
+// ServerCheck is a server's health-check settings (issue 3 carries them out).
+type ServerCheck struct {
+	Enabled bool
+	Inter   time.Duration
+	Rise    int
+	Fall    int
+	Port    int // 0: the server's port
+}
+
+// Stats is a proxy's stats page setting (issue 5 serves it).
+type Stats struct {
+	Pos         Pos
+	URI         string // default "/haproxy?stats"
+	Refresh     time.Duration
+	Realm       string
+	Auth        []string // "user:pass"
+	Admin       string   // condition, "" = none
+	HideVersion bool
+}
