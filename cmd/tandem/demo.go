@@ -1,0 +1,101 @@
+package main
+
+import (
+	_ "embed"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+
+	"tandem/internal/config"
+	"tandem/internal/config/haproxy"
+)
+
+//go:embed demo.cfg
+var demoConfig []byte
+
+// runDemo starts two demo web servers and the load balancer over them, on loopback.
+func runDemo(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("tandem demo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	bind := fs.String("bind", "127.0.0.1:8080", "address of the demo load balancer")
+	printCfg := fs.Bool("print-config", false, "print the embedded configuration and exit")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *printCfg {
+		stdout.Write(demoConfig)
+		return 0
+	}
+	var addrs [2]string
+	for i, name := range []string{"web1", "web2"} {
+		a, err := startDemoWeb(name)
+		if err != nil {
+			fmt.Fprintf(stderr, "tandem demo: cannot start demo web server %s: %v\n", name, err)
+			return 1
+		}
+		addrs[i] = a
+	}
+	vars := map[string]string{"DEMO_BIND": *bind, "DEMO_WEB1": addrs[0], "DEMO_WEB2": addrs[1]}
+	lookup := func(k string) (string, bool) {
+		if v, ok := vars[k]; ok {
+			return v, true
+		}
+		return os.LookupEnv(k)
+	}
+	load := func() (*config.Config, error) {
+		return haproxy.Parse("demo.cfg", demoConfig, haproxy.Options{LookupEnv: lookup})
+	}
+	if _, err := load(); err != nil {
+		printErrors(stderr, err)
+		return 1
+	}
+	fmt.Fprintf(stdout, `tandem demo
+  web1 at http://%[2]s, web2 at http://%[3]s, the load balancer at http://%[1]s
+  (configuration: tandem demo -print-config)
+
+Try:
+  for i in 1 2 3 4; do curl -s http://%[1]s/; echo; done       # round robin: web1, web2, web1, web2
+  curl -si http://%[1]s/ | grep -i set-cookie                   # the SERVERUSED persistence cookie
+  for i in 1 2 3; do curl -s -b SERVERUSED=web2 http://%[1]s/; echo; done   # sticks to web2
+  curl -s -X POST http://%[2]s/stop                              # stop web1: requests retry on web2
+Stop with Ctrl-C.
+
+`, *bind, addrs[0], addrs[1])
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	return serve(load, "", log)
+}
+
+// startDemoWeb serves {"message": "Hello from NAME"} on a free loopback port, like the
+// seeds' FastAPI app, and returns its address. POST /stop closes it.
+func startDemoWeb(name string) (string, error) {
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"message": "Hello from %s"}`, name)
+	})
+	mux.HandleFunc("GET /test", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"message": "This is a test page from %s"}`, name)
+	})
+	mux.HandleFunc("GET /headers", func(w http.ResponseWriter, r *http.Request) {
+		var b strings.Builder
+		r.Header.Write(&b)
+		fmt.Fprintf(w, "%s sees:\n%s", name, b.String())
+	})
+	srv := &http.Server{Handler: mux}
+	mux.HandleFunc("POST /stop", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "%s stopping\n", name)
+		go srv.Close() // the listener and every open connection, as a dead server
+	})
+	go srv.Serve(ln)
+	return ln.Addr().String(), nil
+}

@@ -1,0 +1,145 @@
+// Command tandem is a load balancer and VRRP daemon in one binary that reads haproxy.cfg
+// (and keepalived.conf). Its flags follow HAProxy's where they overlap.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"tandem/internal/config"
+	"tandem/internal/config/haproxy"
+)
+
+const usage = `usage:
+  tandem -f haproxy.cfg [-f more.cfg ...] [-c] [-p PIDFILE] [-q] [-v | -vv]
+  tandem demo
+
+  -f FILE   configuration file (haproxy.cfg syntax); repeatable; a directory loads its *.cfg files in order
+  -c        check the configuration and exit: prints "Configuration file is valid" or every problem as FILE:LINE: message
+  -p FILE   write the process id to FILE
+  -q        quiet: only warnings and errors
+  -v, -vv   verbose, more verbose
+  -V        verbose (same as -v, as HAProxy)
+  -version  print the version
+
+  demo      run on an embedded configuration: two demo web servers and a load balancer on 127.0.0.1:8080
+`
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+type fileList []string
+
+func (f *fileList) String() string     { return strings.Join(*f, ",") }
+func (f *fileList) Set(v string) error { *f = append(*f, v); return nil }
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "demo" {
+		return runDemo(args[1:], stdout, stderr)
+	}
+	fs := flag.NewFlagSet("tandem", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, usage) }
+	var files fileList
+	fs.Var(&files, "f", "configuration file")
+	check := fs.Bool("c", false, "check the configuration and exit")
+	pidfile := fs.String("p", "", "pid file")
+	quiet := fs.Bool("q", false, "quiet")
+	verbose := fs.Bool("v", false, "verbose")
+	verbose2 := fs.Bool("vv", false, "more verbose")
+	verboseV := fs.Bool("V", false, "verbose")
+	showVersion := fs.Bool("version", false, "print the version")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *showVersion {
+		fmt.Fprintln(stdout, "tandem version", version)
+		return 0
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "tandem: unexpected argument %q\n%s", fs.Arg(0), usage)
+		return 2
+	}
+	if len(files) == 0 {
+		fmt.Fprintf(stderr, "tandem: no configuration file: give one with -f (or try \"tandem demo\")\n%s", usage)
+		return 2
+	}
+	paths, err := expandFiles(files)
+	if err != nil {
+		fmt.Fprintln(stderr, "tandem:", err)
+		return 1
+	}
+	load := func() (*config.Config, error) { return haproxy.ParseFiles(paths, haproxy.Options{}) }
+	if *check {
+		return checkConfig(load, stdout, stderr)
+	}
+	level := slog.LevelInfo
+	switch {
+	case *quiet:
+		level = slog.LevelWarn
+	case *verbose || *verbose2 || *verboseV:
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	return serve(load, *pidfile, log)
+}
+
+// expandFiles replaces each directory by the *.cfg files in it, in lexical order, as
+// HAProxy does.
+func expandFiles(in []string) ([]string, error) {
+	var out []string
+	for _, p := range in {
+		st, err := os.Stat(p)
+		if err != nil {
+			return nil, fmt.Errorf("cannot open configuration file %s: %w", p, errors.Unwrap(err))
+		}
+		if !st.IsDir() {
+			out = append(out, p)
+			continue
+		}
+		m, err := filepath.Glob(filepath.Join(p, "*.cfg"))
+		if err != nil {
+			return nil, err
+		}
+		sort.Strings(m)
+		out = append(out, m...)
+	}
+	return out, nil
+}
+
+// checkConfig is -c: exit 0 with exactly "Configuration file is valid", or 1 with every
+// problem on stderr.
+func checkConfig(load func() (*config.Config, error), stdout, stderr io.Writer) int {
+	cfg, err := load()
+	if err != nil {
+		printErrors(stderr, err)
+		return 1
+	}
+	for _, w := range cfg.Warnings {
+		fmt.Fprintf(stderr, "[WARNING] %s\n", w)
+	}
+	fmt.Fprintln(stdout, "Configuration file is valid")
+	return 0
+}
+
+func printErrors(w io.Writer, err error) {
+	var list config.ErrorList
+	if errors.As(err, &list) {
+		for _, e := range list {
+			fmt.Fprintln(w, e.Error())
+		}
+		return
+	}
+	fmt.Fprintln(w, "tandem:", err)
+}

@@ -1,0 +1,280 @@
+// Package daemon runs a configuration: it builds backend pools and frontend handlers from a
+// *config.Config, binds the listeners, swaps a new configuration in on reload without
+// dropping a listening socket, and stops gracefully.
+package daemon
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"tandem/internal/backend"
+	"tandem/internal/config"
+	"tandem/internal/listener"
+)
+
+// handler serves the connections of one frontend. httpproxy and tcpproxy provide them.
+type handler interface {
+	ServeConn(net.Conn)
+	Drain()
+	Close()
+	Active() int
+}
+
+// front is a running frontend: its handler and how to swap a new route into it.
+type front struct {
+	cfg  *config.Frontend
+	h    handler
+	swap func(cfg *config.Config, f *config.Frontend, pools map[string]*backend.Pool)
+	sem  chan struct{} // frontend maxconn
+}
+
+// acceptor accepts on one listener and hands connections to its current front.
+type acceptor struct {
+	key    listener.Key
+	ln     net.Listener
+	target atomic.Pointer[front]
+	done   chan struct{}
+}
+
+// Options configure a Daemon.
+type Options struct {
+	Log *slog.Logger
+	// Load reads and validates the configuration files; the daemon calls it at start and
+	// on every reload.
+	Load func() (*config.Config, error)
+}
+
+// Daemon runs one configuration at a time.
+type Daemon struct {
+	log    *slog.Logger
+	load   func() (*config.Config, error)
+	lns    *listener.Set
+	states *backend.States
+
+	mu        sync.Mutex // serialises Start, Reload and Stop
+	cfg       *config.Config
+	pools     map[string]*backend.Pool
+	fronts    map[string]*front
+	acceptors map[listener.Key]*acceptor
+	retired   []*front // replaced or removed frontends still draining
+	global    chan struct{}
+	stopped   bool
+	conns     sync.WaitGroup
+	maxConn   int
+}
+
+// New returns a daemon that has not started.
+func New(opt Options) *Daemon {
+	d := &Daemon{
+		log:       opt.Log,
+		load:      opt.Load,
+		lns:       listener.NewSet(),
+		states:    backend.NewStates(),
+		fronts:    map[string]*front{},
+		acceptors: map[listener.Key]*acceptor{},
+	}
+	d.lns.Freebind = func(k listener.Key) {
+		d.log.Warn("address is not local yet; bound it with IP_FREEBIND so it serves once it arrives (a VRRP VIP?)", "bind", k.Addr.String())
+	}
+	return d
+}
+
+// Start loads the configuration and starts serving it.
+func (d *Daemon) Start() error {
+	cfg, err := d.load()
+	if err != nil {
+		return err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.maxConn = applyGlobal(&cfg.Global, d.log)
+	d.global = make(chan struct{}, d.maxConn)
+	return d.apply(cfg)
+}
+
+// Config returns the configuration being served.
+func (d *Daemon) Config() *config.Config {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.cfg
+}
+
+// Reload reads the files again and swaps the new configuration in. When the new one does
+// not load or a new address cannot be bound, nothing changes and the error says why.
+func (d *Daemon) Reload() error {
+	cfg, err := d.load()
+	if err != nil {
+		return fmt.Errorf("reload refused, still serving the previous configuration: %w", err)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.stopped {
+		return errors.New("reload refused: stopping")
+	}
+	if err := d.apply(cfg); err != nil {
+		return fmt.Errorf("reload refused, still serving the previous configuration: %w", err)
+	}
+	return nil
+}
+
+// apply makes cfg the running configuration. d.mu is held.
+func (d *Daemon) apply(cfg *config.Config) error {
+	// 1. Every socket the new configuration needs, before anything changes.
+	keys := map[listener.Key]*config.Frontend{}
+	for _, f := range cfg.Frontends {
+		for _, b := range f.Binds {
+			k := listener.KeyOf(b)
+			if other, dup := keys[k]; dup && other != f {
+				return config.Errorf(b.Pos, "frontend %q: address %s is already bound by frontend %q", f.Name, b.Text, other.Name)
+			}
+			keys[k] = f
+			if _, _, err := d.lns.Get(k); err != nil {
+				// Close only what this attempt opened: the running sockets stay.
+				running := map[listener.Key]bool{}
+				for k := range d.acceptors {
+					running[k] = true
+				}
+				d.lns.Retain(running)
+				return config.Errorf(b.Pos, "frontend %q: %v", f.Name, err)
+			}
+		}
+	}
+
+	// 2. Pools: live server state carries over through d.states.
+	pools := make(map[string]*backend.Pool, len(cfg.Backends))
+	for _, b := range cfg.Backends {
+		pools[b.Name] = backend.New(b, d.states)
+	}
+
+	// 3. Frontends: an unchanged name and mode keeps its handler (and its connections).
+	fronts := make(map[string]*front, len(cfg.Frontends))
+	for _, f := range cfg.Frontends {
+		if old := d.fronts[f.Name]; old != nil && old.cfg.Mode == f.Mode {
+			old.swap(cfg, f, pools)
+			old.cfg = f
+			if cap(old.sem) != maxConnOf(f) {
+				old.sem = make(chan struct{}, maxConnOf(f))
+			}
+			fronts[f.Name] = old
+			continue
+		}
+		fronts[f.Name] = d.newFront(cfg, f, pools)
+	}
+	for name, old := range d.fronts {
+		if fronts[name] != old {
+			old.h.Drain()
+			d.retired = append(d.retired, old)
+		}
+	}
+
+	// 4. Acceptors follow the new frontends; sockets no longer wanted close.
+	keep := map[listener.Key]bool{}
+	for k, f := range keys {
+		keep[k] = true
+		fr := fronts[f.Name]
+		if a := d.acceptors[k]; a != nil {
+			a.target.Store(fr)
+			continue
+		}
+		ln, _, _ := d.lns.Get(k)
+		a := &acceptor{key: k, ln: ln, done: make(chan struct{})}
+		a.target.Store(fr)
+		d.acceptors[k] = a
+		go d.accept(a)
+	}
+	for _, k := range d.lns.Retain(keep) {
+		if a := d.acceptors[k]; a != nil {
+			<-a.done
+			delete(d.acceptors, k)
+		}
+		d.log.Info("stopped listening", "bind", k.Addr.String())
+	}
+	d.cfg, d.pools, d.fronts = cfg, pools, fronts
+	return nil
+}
+
+func maxConnOf(f *config.Frontend) int {
+	if f.MaxConn > 0 {
+		return f.MaxConn
+	}
+	return config.DefaultMaxConn
+}
+
+// accept runs until its listener closes.
+func (d *Daemon) accept(a *acceptor) {
+	defer close(a.done)
+	var delay time.Duration
+	for {
+		fr := a.target.Load()
+		sem := fr.sem
+		sem <- struct{}{}
+		d.global <- struct{}{}
+		c, err := a.ln.Accept()
+		if err != nil {
+			<-d.global
+			<-sem
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// Out of descriptors or similar: back off instead of spinning.
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			d.log.Error("accept failed", "bind", a.key.Addr.String(), "err", err, "retry_in", delay)
+			time.Sleep(delay)
+			continue
+		}
+		delay = 0
+		if tc, ok := c.(*net.TCPConn); ok {
+			tc.SetNoDelay(true)
+		}
+		fr = a.target.Load() // a reload may have happened while we waited
+		d.conns.Add(1)
+		go func() {
+			defer d.conns.Done()
+			defer func() { <-d.global; <-sem }()
+			fr.h.ServeConn(c)
+		}()
+	}
+}
+
+// Stop closes the listeners, lets connections finish until grace has passed (0: wait
+// without bound), then closes what is left.
+func (d *Daemon) Stop(grace time.Duration) {
+	d.mu.Lock()
+	d.stopped = true
+	d.lns.CloseAll()
+	for _, a := range d.acceptors {
+		<-a.done
+	}
+	all := append([]*front(nil), d.retired...)
+	for _, f := range d.fronts {
+		all = append(all, f)
+	}
+	d.mu.Unlock()
+	for _, f := range all {
+		f.h.Drain()
+	}
+	done := make(chan struct{})
+	go func() { d.conns.Wait(); close(done) }()
+	var timeout <-chan time.Time
+	if grace > 0 {
+		t := time.NewTimer(grace)
+		defer t.Stop()
+		timeout = t.C
+	}
+	select {
+	case <-done:
+	case <-timeout:
+		n := 0
+		for _, f := range all {
+			n += f.h.Active()
+			f.h.Close()
+		}
+		d.log.Warn("grace period over, closed remaining connections", "connections", n, "grace", grace)
+		<-done
+	}
+}

@@ -1,0 +1,97 @@
+// Package listener keeps tandem's listening sockets across reloads: a bind address that
+// stays in the configuration keeps its socket, so no connection is refused while a new
+// configuration is swapped in.
+package listener
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+	"syscall"
+
+	"tandem/internal/config"
+)
+
+// Key identifies a bind address: the network and address actually listened on.
+type Key struct {
+	Network string
+	Addr    netip.AddrPort
+}
+
+func (k Key) String() string { return k.Network + " " + k.Addr.String() }
+
+// KeyOf returns the socket a config.Bind asks for. "*:port" and "0.0.0.0:port" listen on
+// IPv4 only, as HAProxy does; "[::]:port" (written ":::port") is dual-stack.
+func KeyOf(b config.Bind) Key {
+	a := b.Addr.Addr()
+	switch {
+	case a.Is4() || a.Is4In6():
+		return Key{Network: "tcp4", Addr: netip.AddrPortFrom(a.Unmap(), b.Addr.Port())}
+	case a.IsUnspecified():
+		return Key{Network: "tcp", Addr: b.Addr}
+	default:
+		return Key{Network: "tcp6", Addr: b.Addr}
+	}
+}
+
+// Set holds the open listeners by Key.
+type Set struct {
+	mu sync.Mutex
+	m  map[Key]net.Listener
+	// Freebind is called when an address is not local yet (EADDRNOTAVAIL) and the socket
+	// was bound anyway with IP_FREEBIND, as a VRRP backup must for the VIP.
+	Freebind func(Key)
+}
+
+// NewSet returns an empty set.
+func NewSet() *Set { return &Set{m: map[Key]net.Listener{}} }
+
+// Get returns the listener for k, opening it when the set has none.
+// It reports whether the listener was newly opened.
+func (s *Set) Get(k Key) (net.Listener, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ln, ok := s.m[k]; ok {
+		return ln, false, nil
+	}
+	ln, err := listen(k, false)
+	if err != nil && errors.Is(err, syscall.EADDRNOTAVAIL) && freebindSupported {
+		ln, err = listen(k, true)
+		if err == nil && s.Freebind != nil {
+			s.Freebind(k)
+		}
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("cannot bind %s: %w", k.Addr, err)
+	}
+	s.m[k] = ln
+	return ln, true, nil
+}
+
+// Retain closes and forgets every listener whose key is not in keep.
+// It returns the closed keys.
+func (s *Set) Retain(keep map[Key]bool) []Key {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var closed []Key
+	for k, ln := range s.m {
+		if !keep[k] {
+			ln.Close()
+			delete(s.m, k)
+			closed = append(closed, k)
+		}
+	}
+	return closed
+}
+
+// CloseAll closes every listener.
+func (s *Set) CloseAll() { s.Retain(nil) }
+
+func listen(k Key, freebind bool) (net.Listener, error) {
+	lc := net.ListenConfig{Control: control(freebind)}
+	addr := k.Addr.String()
+	return lc.Listen(context.Background(), k.Network, addr)
+}

@@ -1,0 +1,165 @@
+package tcpproxy
+
+import (
+	"errors"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+const (
+	bufSize = 16 << 10
+	// After this many reads that fill the whole buffer in a row, a direction is a bulk
+	// transfer and switches to splice (zero copy), which only pays for large transfers.
+	bulkReads   = 4
+	spliceChunk = 1 << 20
+)
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, bufSize); return &b }}
+
+// activity is the last time either direction moved bytes, shared by both, so that a
+// one-way transfer does not time out the quiet direction.
+type activity struct{ last atomic.Int64 }
+
+func (a *activity) touch()                          { a.last.Store(time.Now().UnixNano()) }
+func (a *activity) idleFor() time.Duration          { return time.Since(time.Unix(0, a.last.Load())) }
+func (a *activity) expired(idle time.Duration) bool { return idle > 0 && a.idleFor() >= idle }
+func deadline(idle time.Duration) (t time.Time)     { return deadlineAt(time.Now(), idle) }
+func deadlineAt(now time.Time, d time.Duration) time.Time {
+	if d <= 0 {
+		return time.Time{}
+	}
+	return now.Add(d)
+}
+
+// direction is one way of a session.
+type direction struct {
+	src, dst net.Conn
+	idle     time.Duration // inactivity limit while the other side is open
+	fin      time.Duration // inactivity limit once the other side has half-closed (0: idle)
+	act      *activity
+	peerDone *atomic.Bool // the opposite direction has finished
+	n        int64
+}
+
+// pipe copies client→server and server→client until both are done. It returns the bytes
+// moved each way.
+func pipe(client, server net.Conn, l limits) (in, out int64) {
+	act := &activity{}
+	act.touch()
+	var upDone, downDone atomic.Bool
+	up := &direction{src: client, dst: server, idle: l.client, fin: l.clientFin, act: act, peerDone: &downDone}
+	down := &direction{src: server, dst: client, idle: l.server, fin: l.serverFin, act: act, peerDone: &upDone}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		finish(up, up.run(), &upDone)
+	}()
+	finish(down, down.run(), &downDone)
+	wg.Wait()
+	return up.n, down.n
+}
+
+// finish half-closes the destination on a clean end, or tears both conns down on an error.
+func finish(d *direction, err error, done *atomic.Bool) {
+	done.Store(true)
+	if err == nil {
+		if cw, ok := d.dst.(interface{ CloseWrite() error }); ok && cw.CloseWrite() == nil {
+			// The peer direction may be parked on a long deadline; nudge it to re-arm
+			// with its fin timeout.
+			d.dst.SetReadDeadline(time.Now())
+			return
+		}
+	}
+	d.src.Close()
+	d.dst.Close()
+}
+
+func (d *direction) limit() time.Duration {
+	if d.peerDone.Load() && d.fin > 0 {
+		return d.fin
+	}
+	return d.idle
+}
+
+// run copies until src ends (nil) or fails.
+func (d *direction) run() error {
+	bp := bufPool.Get().(*[]byte)
+	buf := *bp
+	defer func() { bufPool.Put(bp) }()
+	full := 0
+	for {
+		if full >= bulkReads {
+			if err := d.splice(); err != errNoSplice {
+				return err
+			}
+			full = 0
+		}
+		d.src.SetReadDeadline(deadline(d.limit()))
+		n, err := d.src.Read(buf)
+		if n > 0 {
+			d.act.touch()
+			if _, werr := d.dst.Write(buf[:n]); werr != nil {
+				return werr
+			}
+			d.n += int64(n)
+			if n == len(buf) {
+				full++
+			} else {
+				full = 0
+			}
+		}
+		if err != nil {
+			if err == io.EOF {
+				return nil
+			}
+			if errors.Is(err, os.ErrDeadlineExceeded) && !d.act.expired(d.limit()) {
+				continue // the other direction was busy, or a fin nudge: re-arm
+			}
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				return errIdle
+			}
+			return err
+		}
+	}
+}
+
+var errNoSplice = errors.New("splice not possible")
+
+// splice moves bulk data with the kernel's zero-copy path (net.TCPConn.ReadFrom splices
+// from a TCP source), chunk by chunk so deadlines and activity stay current. It returns
+// errNoSplice to fall back to copying when the connections are not both TCP, or when the
+// transfer stopped being bulk.
+func (d *direction) splice() error {
+	dst, ok := d.dst.(*net.TCPConn)
+	if !ok {
+		return errNoSplice
+	}
+	if _, ok := d.src.(*net.TCPConn); !ok {
+		return errNoSplice
+	}
+	for {
+		d.src.SetReadDeadline(deadline(d.limit()))
+		lr := &io.LimitedReader{R: d.src, N: spliceChunk}
+		n, err := dst.ReadFrom(lr)
+		d.n += n
+		if n > 0 {
+			d.act.touch()
+		}
+		switch {
+		case err != nil && errors.Is(err, os.ErrDeadlineExceeded):
+			if d.act.expired(d.limit()) {
+				return errIdle
+			}
+			return errNoSplice
+		case err != nil:
+			return err
+		case lr.N > 0:
+			return nil // source reached EOF
+		}
+	}
+}

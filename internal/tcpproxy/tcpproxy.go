@@ -1,0 +1,192 @@
+// Package tcpproxy is tandem's TCP (mode tcp) data path: it connects each client to a
+// server chosen by the backend pool and copies bytes both ways, aware of half-close.
+package tcpproxy
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"tandem/internal/backend"
+	"tandem/internal/balance"
+	"tandem/internal/config"
+)
+
+// Route is what a TCP frontend forwards to. A reload swaps in a new one.
+type Route struct {
+	Frontend *config.Frontend
+	Pool     *backend.Pool
+}
+
+// Handler serves the connections of one TCP frontend.
+type Handler struct {
+	route atomic.Pointer[Route]
+	log   *slog.Logger
+
+	mu       sync.Mutex
+	conns    map[*session]struct{}
+	draining bool
+}
+
+// NewHandler returns a handler forwarding along r.
+func NewHandler(r *Route, log *slog.Logger) *Handler {
+	h := &Handler{log: log, conns: map[*session]struct{}{}}
+	h.route.Store(r)
+	return h
+}
+
+// Swap makes new connections follow r; established ones keep their server.
+func (h *Handler) Swap(r *Route) { h.route.Store(r) }
+
+// Active returns how many client connections are open.
+func (h *Handler) Active() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.conns)
+}
+
+// Drain lets established sessions finish; TCP sessions have no request boundary, so
+// there is nothing to close early.
+func (h *Handler) Drain() {
+	h.mu.Lock()
+	h.draining = true
+	h.mu.Unlock()
+}
+
+// Close ends every session now.
+func (h *Handler) Close() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for s := range h.conns {
+		s.client.Close()
+		if s.server != nil {
+			s.server.Close()
+		}
+	}
+}
+
+type session struct {
+	client, server net.Conn
+}
+
+func (h *Handler) track(s *session) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.draining {
+		return false
+	}
+	h.conns[s] = struct{}{}
+	return true
+}
+
+func (h *Handler) untrack(s *session) {
+	h.mu.Lock()
+	delete(h.conns, s)
+	h.mu.Unlock()
+}
+
+func (h *Handler) setServer(s *session, c net.Conn) {
+	h.mu.Lock()
+	s.server = c
+	h.mu.Unlock()
+}
+
+// ServeConn forwards c to a server until both directions are done. It owns c.
+func (h *Handler) ServeConn(c net.Conn) {
+	s := &session{client: c}
+	if !h.track(s) {
+		c.Close()
+		return
+	}
+	defer h.untrack(s)
+	defer c.Close()
+	defer func() {
+		if p := recover(); p != nil {
+			h.log.Error("tcp session panicked", "client", c.RemoteAddr().String(), "panic", p)
+		}
+	}()
+	r := h.route.Load()
+	if r.Pool == nil {
+		return
+	}
+	srv, conn, err := h.connect(r, c)
+	if err != nil {
+		h.log.Debug("tcp session: no server", "frontend", r.Frontend.Name, "err", err)
+		return
+	}
+	defer r.Pool.Release(srv)
+	h.setServer(s, conn)
+	defer conn.Close()
+	in, out := pipe(c, conn, timeouts(r))
+	srv.BytesIn.Add(uint64(in))
+	srv.BytesOut.Add(uint64(out))
+}
+
+// connect picks a server and connects to it, retrying as `retries` and `option redispatch` say.
+func (h *Handler) connect(r *Route, c net.Conn) (*backend.Server, net.Conn, error) {
+	b := r.Pool.Cfg
+	req := balance.Request{}
+	if client, _, _ := r.Pool.Needs(); client {
+		if ap, err := netip.ParseAddrPort(c.RemoteAddr().String()); err == nil {
+			req.Client = ap.Addr().Unmap()
+		}
+	}
+	ctx := context.Background()
+	srv, err := r.Pool.Acquire(ctx, &req)
+	if err != nil {
+		return nil, nil, err
+	}
+	connectTimeout := b.Timeouts.Connect
+	if connectTimeout == 0 {
+		connectTimeout = 5 * time.Second
+	}
+	var lastErr error
+	for attempt := 0; attempt <= b.Retries; attempt++ {
+		if attempt > 0 {
+			srv.Retries.Add(1)
+			if b.Redispatch && attempt == b.Retries {
+				// Last try: let the balancer pick again, as HAProxy's redispatch does.
+				if next, err := r.Pool.Acquire(ctx, &req); err == nil {
+					r.Pool.Release(srv)
+					srv = next
+					srv.Redisp.Add(1)
+				}
+			}
+		}
+		conn, err := net.DialTimeout("tcp", srv.Addr, connectTimeout)
+		if err == nil {
+			if tc, ok := conn.(*net.TCPConn); ok {
+				tc.SetNoDelay(true)
+			}
+			return srv, conn, nil
+		}
+		lastErr = err
+		srv.ConnErr.Add(1)
+	}
+	r.Pool.Release(srv)
+	return nil, nil, lastErr
+}
+
+// limits are the idle timeouts of one session.
+type limits struct {
+	client, server       time.Duration // inactivity on either side; 0 = none
+	clientFin, serverFin time.Duration // once that side has half-closed
+	tunnel               time.Duration
+}
+
+func timeouts(r *Route) limits {
+	ft, bt := r.Frontend.Timeouts, r.Pool.Cfg.Timeouts
+	l := limits{client: ft.Client, server: bt.Server, clientFin: ft.ClientFin, serverFin: bt.ServerFin, tunnel: bt.Tunnel}
+	if l.tunnel != 0 {
+		// HAProxy: in TCP mode timeout tunnel supersedes client and server once both sides talk.
+		l.client, l.server = l.tunnel, l.tunnel
+	}
+	return l
+}
+
+var errIdle = errors.New("idle timeout")
