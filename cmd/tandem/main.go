@@ -15,6 +15,7 @@ import (
 
 	"tandem/internal/config"
 	"tandem/internal/config/haproxy"
+	"tandem/internal/privsep"
 )
 
 const usage = `usage:
@@ -80,7 +81,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "tandem:", err)
 		return 1
 	}
-	load := func() (*config.Config, error) { return haproxy.ParseFiles(paths, haproxy.Options{}) }
+	loadFrom := func(src privsep.Sources) (*config.Config, error) {
+		return haproxy.ParseFiles(paths, haproxy.Options{ReadFile: src.ReadFile, Resolve: src.Resolve})
+	}
+	if os.Getenv(privsep.ChildEnv) == "1" {
+		return runHelper(loadFrom)
+	}
+	load := func() (*config.Config, error) { return loadFrom(realSources()) }
 	if *check {
 		return checkConfig(load, stdout, stderr)
 	}
@@ -92,7 +99,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	return serve(load, *pidfile, log)
+	return serve(load, loadFrom, *pidfile, log)
 }
 
 // expandFiles replaces each directory by the *.cfg files in it, in lexical order, as

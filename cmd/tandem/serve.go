@@ -12,14 +12,18 @@ import (
 
 	"tandem/internal/config"
 	"tandem/internal/daemon"
+	"tandem/internal/privsep"
 )
 
 // defaultGrace bounds a SIGTERM stop when global hard-stop-after is not set.
 const defaultGrace = 5 * time.Second
 
 // serve runs the daemon in the foreground until a stop signal.
-func serve(load func() (*config.Config, error), pidfile string, log *slog.Logger) int {
-	d := daemon.New(daemon.Options{Log: log, Load: load})
+// loadFrom, when not nil, loads through given sources: with global chroot/user/group the
+// daemon drops its privileges and reloads through a privileged helper.
+func serve(load func() (*config.Config, error), loadFrom privsep.LoadFunc, pidfile string, log *slog.Logger) int {
+	current := load
+	d := daemon.New(daemon.Options{Log: log, Load: func() (*config.Config, error) { return current() }})
 	// Signals first, so none is lost while starting.
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1, syscall.SIGHUP, syscall.SIGUSR2)
@@ -41,6 +45,21 @@ func serve(load func() (*config.Config, error), pidfile string, log *slog.Logger
 			return 1
 		}
 		defer os.Remove(pidfile)
+	}
+	if g := cfg.Global; loadFrom != nil && (g.Chroot != "" || g.User != "" || g.Group != "") {
+		helper, err := confine(d, g, pidfile, log)
+		if err != nil {
+			log.Error("cannot drop privileges", "err", err)
+			d.Stop(0)
+			return 1
+		}
+		current = func() (*config.Config, error) {
+			b, err := helper.Load()
+			if err != nil {
+				return nil, err
+			}
+			return loadFrom(b.Replay())
+		}
 	}
 	log.Info("tandem started", "pid", os.Getpid(), "frontends", len(cfg.Frontends), "backends", len(cfg.Backends))
 	for sig := range sigs {

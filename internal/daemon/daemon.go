@@ -97,6 +97,14 @@ func (d *Daemon) Start() error {
 	return d.apply(cfg)
 }
 
+// SetOpener makes the daemon open new listening sockets with open from now on (a process
+// that dropped its privileges asks its privileged helper).
+func (d *Daemon) SetOpener(open func(listener.Key) (net.Listener, bool, error)) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.lns.Open = open
+}
+
 // Config returns the configuration being served.
 func (d *Daemon) Config() *config.Config {
 	d.mu.Lock()

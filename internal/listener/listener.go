@@ -44,6 +44,9 @@ type Set struct {
 	// Freebind is called when an address is not local yet (EADDRNOTAVAIL) and the socket
 	// was bound anyway with IP_FREEBIND, as a VRRP backup must for the VIP.
 	Freebind func(Key)
+	// Open opens a new socket; nil means Open (the package function). A process that has
+	// dropped its privileges sets it to ask its privileged helper.
+	Open func(Key) (ln net.Listener, freebind bool, err error)
 }
 
 // NewSet returns an empty set.
@@ -57,18 +60,33 @@ func (s *Set) Get(k Key) (net.Listener, bool, error) {
 	if ln, ok := s.m[k]; ok {
 		return ln, false, nil
 	}
-	ln, err := listen(k, false)
+	open := s.Open
+	if open == nil {
+		open = Open
+	}
+	ln, freebind, err := open(k)
+	if err != nil {
+		return nil, false, err
+	}
+	if freebind && s.Freebind != nil {
+		s.Freebind(k)
+	}
+	s.m[k] = ln
+	return ln, true, nil
+}
+
+// Open listens on k. An address that is not local (EADDRNOTAVAIL) is bound with
+// IP_FREEBIND where the system has it, and freebind reports so.
+func Open(k Key) (ln net.Listener, freebind bool, err error) {
+	ln, err = listen(k, false)
 	if err != nil && errors.Is(err, syscall.EADDRNOTAVAIL) && freebindSupported {
 		ln, err = listen(k, true)
-		if err == nil && s.Freebind != nil {
-			s.Freebind(k)
-		}
+		freebind = err == nil
 	}
 	if err != nil {
 		return nil, false, fmt.Errorf("cannot bind %s: %w", k.Addr, err)
 	}
-	s.m[k] = ln
-	return ln, true, nil
+	return ln, freebind, nil
 }
 
 // Retain closes and forgets every listener whose key is not in keep.
