@@ -105,6 +105,9 @@ func newParser(opt Options) *parser {
 
 // errorf records a problem about the current object.
 func (p *parser) errorf(pos config.Pos, format string, args ...any) {
+	if p.cur != nil {
+		p.cur.failed = true
+	}
 	p.errs.Add(pos, p.label+": "+format, args...)
 }
 

@@ -19,6 +19,7 @@ type proxyState struct {
 	name  string
 	pos   config.Pos
 	label string
+	failed bool // a line of this section had an error: skip follow-on checks
 
 	mode           config.Mode
 	binds          []config.Bind
@@ -107,7 +108,7 @@ func kwMode(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 	case "health", "log":
 		p.errorf(st.pos, "mode %q is not supported by tandem", args[0])
 	default:
-		p.errorf(st.pos, "unknown mode %q (expected http or tcp)%s", args[0], didYouMean(closest(args[0], []string{"http", "tcp"})))
+		p.errorf(st.pos, "unknown mode %q (expected http or tcp)", args[0])
 	}
 }
 

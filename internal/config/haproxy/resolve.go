@@ -21,6 +21,7 @@ const (
 // resolve applies defaults, builds the model objects, links names and checks the
 // relations between objects.
 func (p *parser) resolve() *config.Config {
+	p.cur = nil
 	cfg := &config.Config{Global: p.global}
 	g := &cfg.Global
 	if !p.globalSet.bufSize {
@@ -82,7 +83,7 @@ func (p *parser) resolve() *config.Config {
 	for _, f := range fronts {
 		px, fe := f.px, f.fe
 		p.label = px.label
-		if px.kind == SecFrontend {
+		if px.kind == SecFrontend && !px.failed {
 			if len(px.binds) == 0 {
 				p.errorf(px.pos, "no bind line (a frontend must listen somewhere; use a backend section for a pool of servers)")
 			}
@@ -95,7 +96,7 @@ func (p *parser) resolve() *config.Config {
 				fe.UseBackends = append(fe.UseBackends, config.UseBackend{Pos: ub.pos, Backend: b})
 			}
 		}
-		if px.kind == SecFrontend && px.defaultBackend == "" && len(px.useBackends) == 0 && fe.Stats == nil {
+		if px.kind == SecFrontend && !px.failed && px.defaultBackend == "" && len(px.useBackends) == 0 && fe.Stats == nil {
 			p.errorf(px.pos, "no backend: add a default_backend line (or stats enable to serve only the stats page)")
 		}
 	}
@@ -213,7 +214,8 @@ func (p *parser) buildFrontend(px *proxyState, g *config.Global) *config.Fronten
 			f.HTTPLog, f.TCPLog = false, true
 		}
 		if f.Stats != nil {
-			p.errorf(f.Stats.Pos, "stats needs mode http")
+			p.warnf(f.Stats.Pos, "stats is ignored in mode tcp (add \"mode http\")")
+			f.Stats = nil
 		}
 	}
 	return f

@@ -111,4 +111,3 @@ resolve-net resolve-opts resolve-prefer resolvers rise send-proxy send-proxy-v2 
 send-proxy-v2-ssl-cn slowstart sni socks4 source ssl ssl-max-ver ssl-min-ver ssl-reuse stick tcp-ut
 tfo tls-tickets track verify verifyhost weight ws usesrc
 `)
-
