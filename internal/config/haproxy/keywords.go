@@ -1,0 +1,197 @@
+package haproxy
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Section is a set of haproxy.cfg section kinds.
+type Section uint8
+
+// The section kinds, in the order HAProxy's documentation lists them.
+const (
+	SecGlobal Section = 1 << iota
+	SecDefaults
+	SecFrontend
+	SecListen
+	SecBackend
+)
+
+const (
+	secProxies = SecDefaults | SecFrontend | SecListen | SecBackend
+	secFront   = SecDefaults | SecFrontend | SecListen // proxies that accept connections
+	secBack    = SecDefaults | SecListen | SecBackend  // proxies that hold servers
+)
+
+var sectionNames = []struct {
+	s    Section
+	name string
+}{{SecGlobal, "global"}, {SecDefaults, "defaults"}, {SecFrontend, "frontend"}, {SecListen, "listen"}, {SecBackend, "backend"}}
+
+// String lists the sections, comma separated, in the documentation's order.
+func (s Section) String() string {
+	var names []string
+	for _, n := range sectionNames {
+		if s&n.s != 0 {
+			names = append(names, n.name)
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
+// Has reports whether every section of o is in s.
+func (s Section) Has(o Section) bool { return s&o == o }
+
+// Status says how far tandem goes with a keyword.
+type Status string
+
+// Keyword statuses.
+const (
+	StatusImplemented   Status = "implemented"
+	StatusChecks        Status = "parsed (carried out by issue #3 health checks)"
+	StatusObservability Status = "parsed (carried out by issue #5 observability)"
+	StatusNoEffect      Status = "accepted, no effect (warns)"
+)
+
+// Keyword is one supported haproxy.cfg keyword: a single word ("maxconn") or a
+// keyword sequence ("option forwardfor", "timeout connect", "stats socket").
+type Keyword struct {
+	Name     string
+	Sections Section
+	Status   Status
+	Doc      string // one line
+	Syntax   string // arguments, e.g. "<time>"
+}
+
+// handler carries out one statement. px is nil in the global section. args are the
+// words after the keyword's name; neg is true when it was prefixed by "no".
+type handler func(p *parser, px *proxyState, st *stmt, args []string, neg bool)
+
+type kwEntry struct {
+	Keyword
+	fn       handler
+	negation bool // may be prefixed with "no"
+}
+
+// registry is the keyword table. It is filled by init so that handlers may refer to it.
+var registry []kwEntry
+
+// multiWord are first words that form a keyword together with the second word.
+var multiWord = map[string]bool{"option": true, "timeout": true, "stats": true, "http-check": true, "tcp-check": true}
+
+// Keywords returns every supported keyword, sorted by name then sections.
+func Keywords() []Keyword {
+	out := make([]Keyword, 0, len(registry))
+	for _, e := range registry {
+		out = append(out, e.Keyword)
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Name != out[j].Name {
+			return out[i].Name < out[j].Name
+		}
+		return out[i].Sections < out[j].Sections
+	})
+	return out
+}
+
+// KeywordTableMarkdown renders Keywords as a Markdown table (stable output).
+func KeywordTableMarkdown() string {
+	var b strings.Builder
+	b.WriteString("| keyword | sections | status | what it does |\n")
+	b.WriteString("|---|---|---|---|\n")
+	for _, k := range Keywords() {
+		name := k.Name
+		if k.Syntax != "" {
+			name += " " + k.Syntax
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", mdEscape(name), k.Sections, k.Status, mdEscape(k.Doc))
+	}
+	return b.String()
+}
+
+func mdEscape(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
+
+// lookup finds the entry for a statement's words in section sec. It returns the
+// entry (nil if none), the keyword's name as written, and how many words it took.
+func lookup(sec Section, words []string) (e *kwEntry, name string, n int) {
+	name, n = words[0], 1
+	if multiWord[words[0]] && len(words) > 1 {
+		name, n = words[0]+" "+words[1], 2
+	}
+	for i := range registry {
+		if registry[i].Name == name && registry[i].Sections&sec != 0 {
+			return &registry[i], name, n
+		}
+	}
+	return nil, name, n
+}
+
+// allowedIn returns the sections where a keyword named name is allowed, or 0.
+func allowedIn(name string) Section {
+	var s Section
+	for _, e := range registry {
+		if e.Name == name {
+			s |= e.Sections
+		}
+	}
+	return s
+}
+
+// suggest returns the closest keyword valid in sec, or "".
+func suggest(sec Section, name string) string {
+	cands := []string{"global", "defaults", "frontend", "backend", "listen"}
+	for _, e := range registry {
+		if e.Sections&sec != 0 {
+			cands = append(cands, e.Name)
+		}
+	}
+	return closest(name, cands)
+}
+
+// closest returns the candidate nearest to s by edit distance, if near enough.
+func closest(s string, cands []string) string {
+	best, bestD := "", 1<<30
+	for _, c := range cands {
+		if d := editDistance(s, c); d < bestD || d == bestD && c < best {
+			best, bestD = c, d
+		}
+	}
+	limit := 2
+	if len(s) > 8 {
+		limit = 3
+	}
+	if bestD == 0 || bestD > limit || bestD >= len(s) {
+		return ""
+	}
+	return best
+}
+
+// didYouMean formats a suggestion suffix.
+func didYouMean(s string) string {
+	if s == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", s)
+}
+
+// editDistance is the Levenshtein distance between a and b (bytes).
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

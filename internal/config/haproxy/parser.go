@@ -1,0 +1,301 @@
+// Package haproxy reads haproxy.cfg files into tandem's resolved configuration
+// model (package config).
+//
+// Reading happens in three steps, as HAProxy does: the lexer cuts lines into words
+// (quotes, escapes, environment variables), the parser dispatches each statement
+// through the keyword table (which keyword is allowed in which section) into
+// per-section settings, and the resolver applies defaults, links names and checks
+// relations between objects. Every problem is reported with its file and line, and
+// all problems are reported at once in a config.ErrorList.
+package haproxy
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"os"
+	"sort"
+	"time"
+
+	"tandem/internal/config"
+)
+
+// Options are the host services the parser uses. A nil field means the real one.
+type Options struct {
+	// Resolve returns the addresses of a host name (server and bind addresses that
+	// are not literals). Default: the system resolver.
+	Resolve func(host string) ([]netip.Addr, error)
+	// LookupEnv reads an environment variable. Default: os.LookupEnv.
+	LookupEnv func(string) (string, bool)
+	// ReadFile reads configuration files and errorfile files. Default: os.ReadFile.
+	ReadFile func(string) ([]byte, error)
+}
+
+func (o *Options) fill() {
+	if o.Resolve == nil {
+		o.Resolve = systemResolve
+	}
+	if o.LookupEnv == nil {
+		o.LookupEnv = os.LookupEnv
+	}
+	if o.ReadFile == nil {
+		o.ReadFile = os.ReadFile
+	}
+}
+
+func systemResolve(host string) ([]netip.Addr, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+}
+
+// ParseFiles reads the files in order, as HAProxy does with several -f options:
+// each file starts a new section and the defaults sections carry over.
+func ParseFiles(paths []string, opt Options) (*config.Config, error) {
+	opt.fill()
+	p := newParser(opt)
+	for _, path := range paths {
+		data, err := opt.ReadFile(path)
+		if err != nil {
+			p.errs.Add(config.Pos{}, "read %s: %v", path, err)
+			continue
+		}
+		p.file(path, data)
+	}
+	return p.finish()
+}
+
+// Parse reads one configuration held in data; name is used in positions.
+func Parse(name string, data []byte, opt Options) (*config.Config, error) {
+	opt.fill()
+	p := newParser(opt)
+	p.file(name, data)
+	return p.finish()
+}
+
+// parser holds everything read so far.
+type parser struct {
+	opt       Options
+	errs      config.ErrorList
+	warns     []*config.Error
+	files     []string // in order, to sort messages
+	global    config.Global
+	globalSet globalSet
+
+	namedDefaults map[string]*proxyState
+	lastDefaults  *proxyState
+	proxies       []*proxyState
+
+	// current section
+	sec   Section
+	cur   *proxyState // nil in global
+	skip  bool        // inside a section tandem does not support (already reported)
+	label string      // "global", `backend "app"`, ...
+}
+
+// globalSet remembers which global values were written, for defaults.
+type globalSet struct {
+	bufSize, maxRewrite bool
+	bufPos              config.Pos
+}
+
+func newParser(opt Options) *parser {
+	return &parser{opt: opt, namedDefaults: map[string]*proxyState{}}
+}
+
+// errorf records a problem about the current object.
+func (p *parser) errorf(pos config.Pos, format string, args ...any) {
+	if p.cur != nil {
+		p.cur.failed = true
+	}
+	p.errs.Add(pos, p.label+": "+format, args...)
+}
+
+// warnf records a warning about the current object.
+func (p *parser) warnf(pos config.Pos, format string, args ...any) {
+	p.warns = append(p.warns, config.Errorf(pos, p.label+": "+format, args...))
+}
+
+func (p *parser) file(name string, data []byte) {
+	p.files = append(p.files, name)
+	// A file ends its last section (configuration.txt §2.1).
+	p.sec, p.cur, p.skip, p.label = 0, nil, false, ""
+	for _, st := range lex(name, data, p.opt.LookupEnv, &p.errs) {
+		p.statement(&st)
+	}
+}
+
+func (p *parser) statement(st *stmt) {
+	w := st.words
+	if unsupportedSections[w[0]] {
+		p.sec, p.cur, p.skip, p.label = 0, nil, true, ""
+		p.errs.Add(st.pos, "section %q is not supported by tandem", w[0])
+		return
+	}
+	switch w[0] {
+	case "global":
+		p.openGlobal(st)
+		return
+	case "defaults", "frontend", "backend", "listen":
+		p.openProxy(st)
+		return
+	}
+	if p.skip {
+		return
+	}
+	if p.sec == 0 {
+		p.errs.Add(st.pos, "unknown keyword %q outside of any section%s", w[0], didYouMean(closest(w[0], []string{"global", "defaults", "frontend", "backend", "listen"})))
+		return
+	}
+	words, neg := w, false
+	if w[0] == "no" && len(w) > 1 {
+		words, neg = w[1:], true
+	}
+	e, name, n := lookup(p.sec, words)
+	switch {
+	case e != nil && neg && !e.negation:
+		p.errorf(st.pos, "keyword %q cannot be prefixed with \"no\"", name)
+	case e != nil:
+		e.fn(p, p.cur, st, words[n:], neg)
+	default:
+		p.unknown(st, name, words)
+	}
+}
+
+// unknown reports a keyword that has no entry in the current section.
+func (p *parser) unknown(st *stmt, name string, words []string) {
+	if multiWord[words[0]] && len(words) == 1 {
+		p.errorf(st.pos, "%q needs an argument", words[0])
+		return
+	}
+	if where := allowedIn(name); where != 0 {
+		p.errorf(st.pos, "keyword %q is not allowed in a %s section (allowed in: %s)", name, sectionName(p.sec), where)
+		return
+	}
+	if knownHAProxy[name] {
+		p.errorf(st.pos, "keyword %q is not supported by tandem", name)
+		return
+	}
+	p.errorf(st.pos, "unknown keyword %q%s", name, didYouMean(suggest(p.sec, name)))
+}
+
+func sectionName(s Section) string {
+	for _, n := range sectionNames {
+		if n.s == s {
+			return n.name
+		}
+	}
+	return "?"
+}
+
+func (p *parser) openGlobal(st *stmt) {
+	p.sec, p.cur, p.skip, p.label = SecGlobal, nil, false, "global"
+	if p.global.Pos.Line == 0 {
+		p.global.Pos = st.pos
+	}
+	if len(st.words) > 1 {
+		p.errorf(st.pos, "unexpected argument %q", st.words[1])
+	}
+}
+
+func (p *parser) openProxy(st *stmt) {
+	w := st.words
+	kind := map[string]Section{"defaults": SecDefaults, "frontend": SecFrontend, "backend": SecBackend, "listen": SecListen}[w[0]]
+	args := w[1:]
+	var name, from string
+	if len(args) > 0 && args[0] != "from" {
+		name, args = args[0], args[1:]
+	}
+	label := w[0]
+	if name != "" {
+		label += " " + quote(name)
+	}
+	p.sec, p.skip, p.label = kind, false, label
+	if len(args) >= 1 && args[0] == "from" {
+		if len(args) != 2 {
+			p.errorf(st.pos, "\"from\" needs exactly one defaults section name")
+		} else {
+			from = args[1]
+		}
+	} else if len(args) > 0 {
+		p.errorf(st.pos, "unexpected argument %q (addresses go on a \"bind\" line)", args[0])
+	}
+	if name == "" && kind != SecDefaults {
+		p.errs.Add(st.pos, "%s: a name is required", w[0])
+		name = "?"
+	} else if name != "" {
+		if bad := badNameChar(name); bad != 0 {
+			p.errorf(st.pos, "invalid character %q in name", bad)
+		}
+	}
+
+	base := p.lastDefaults
+	if from != "" {
+		base = p.namedDefaults[from]
+		if base == nil {
+			var names []string
+			for n := range p.namedDefaults {
+				names = append(names, n)
+			}
+			p.errorf(st.pos, "no defaults section named %q before this line%s", from, didYouMean(closest(from, names)))
+		}
+	}
+	var px *proxyState
+	if base != nil && (kind != SecDefaults || from != "") {
+		px = base.clone()
+	} else {
+		px = newProxyState()
+	}
+	px.kind, px.name, px.pos, px.label = kind, name, st.pos, label
+	p.cur = px
+	if kind == SecDefaults {
+		if name != "" {
+			if old := p.namedDefaults[name]; old != nil {
+				p.errorf(st.pos, "a defaults section with this name was already defined at %s", old.pos)
+			}
+			p.namedDefaults[name] = px
+		}
+		p.lastDefaults = px
+		return
+	}
+	p.proxies = append(p.proxies, px)
+}
+
+func badNameChar(s string) rune {
+	for _, r := range s {
+		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-' || r == '.' || r == ':'
+		if !ok {
+			return r
+		}
+	}
+	return 0
+}
+
+func quote(s string) string { return `"` + s + `"` }
+
+// finish resolves what was read and returns the configuration or every problem.
+func (p *parser) finish() (*config.Config, error) {
+	cfg := p.resolve()
+	order := map[string]int{}
+	for i, f := range p.files {
+		if _, ok := order[f]; !ok {
+			order[f] = i + 1
+		}
+	}
+	byPos := func(l []*config.Error) {
+		sort.SliceStable(l, func(i, j int) bool {
+			a, b := l[i].Pos, l[j].Pos
+			if order[a.File] != order[b.File] {
+				return order[a.File] < order[b.File]
+			}
+			return a.Line < b.Line
+		})
+	}
+	byPos(p.errs)
+	byPos(p.warns)
+	if len(p.errs) > 0 {
+		return nil, p.errs
+	}
+	cfg.Warnings = p.warns
+	return cfg, nil
+}

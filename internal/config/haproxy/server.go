@@ -1,0 +1,185 @@
+package haproxy
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+	"time"
+
+	"tandem/internal/config"
+)
+
+// serverOpts are the options a server or default-server line may carry. Unset
+// values are -1 (numbers) or zero (times); resolve fills the documented defaults.
+type serverOpts struct {
+	weight   int // -1: not set
+	backup   bool
+	disabled bool
+	maxConn  int
+	check    bool
+	inter    time.Duration
+	rise     int
+	fall     int
+	port     int
+	cookie   string
+}
+
+// serverOptions are the server options tandem knows and how many arguments each takes.
+var serverOptions = map[string]int{
+	"weight": 1, "backup": 0, "no-backup": 0, "disabled": 0, "enabled": 0, "maxconn": 1,
+	"cookie": 1, "check": 0, "no-check": 0, "inter": 1, "rise": 1, "fall": 1, "port": 1,
+}
+
+func kwServer(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
+	if len(args) < 2 {
+		p.errorf(st.pos, "\"server\": expected server NAME ADDR:PORT [options]")
+		return
+	}
+	name, addr := args[0], args[1]
+	label := fmt.Sprintf("server %q", name)
+	if bad := badNameChar(name); bad != 0 {
+		p.errorf(st.pos, "%s: invalid character %q in name", label, bad)
+	}
+	for _, s := range px.servers {
+		if s.Name == name {
+			p.errorf(st.pos, "%s: another server with this name was defined at line %d", label, s.Pos.Line)
+			return
+		}
+	}
+	o := px.defaultServer
+	if !p.serverOpts(st, label, args[2:], &o, false) {
+		return
+	}
+	srv := &config.Server{Pos: st.pos, Name: name, Cookie: o.cookie}
+	host, ap, err := p.serverAddr(addr)
+	if err != nil {
+		p.errorf(st.pos, "%s: %v", label, err)
+		return
+	}
+	srv.Host, srv.Addr = host, ap
+	srv.Weight = o.weight
+	if srv.Weight < 0 {
+		srv.Weight = config.DefaultWeight
+	}
+	srv.Backup, srv.Disabled, srv.MaxConn = o.backup, o.disabled, o.maxConn
+	srv.Check = config.ServerCheck{Enabled: o.check, Inter: o.inter, Rise: o.rise, Fall: o.fall, Port: o.port}
+	if srv.Check.Inter == 0 {
+		srv.Check.Inter = config.DefaultInter
+	}
+	if srv.Check.Rise == 0 {
+		srv.Check.Rise = config.DefaultRise
+	}
+	if srv.Check.Fall == 0 {
+		srv.Check.Fall = config.DefaultFall
+	}
+	px.servers = append(px.servers, srv)
+}
+
+func kwDefaultServer(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
+	o := px.defaultServer
+	if p.serverOpts(st, "default-server", args, &o, true) {
+		px.defaultServer = o
+	}
+}
+
+// serverAddr reads "HOST:PORT" (HOST a literal or a name to resolve).
+func (p *parser) serverAddr(s string) (string, netip.AddrPort, error) {
+	text := s
+	if i := strings.IndexByte(s, '@'); i >= 0 {
+		fam := s[:i]
+		if fam != "ipv4" && fam != "ipv6" {
+			return "", netip.AddrPort{}, fmt.Errorf("address family %q in %q is not supported by tandem", fam+"@", text)
+		}
+		s = s[i+1:]
+	}
+	host, port, err := splitHostPort(s)
+	if errors.Is(err, errNoPort) {
+		return "", netip.AddrPort{}, fmt.Errorf("address %q has no port (a server without a port is not supported by tandem)", text)
+	}
+	if err != nil {
+		return "", netip.AddrPort{}, err
+	}
+	if strings.HasPrefix(port, "+") || strings.HasPrefix(port, "-") {
+		return "", netip.AddrPort{}, fmt.Errorf("relative port %q is not supported by tandem", port)
+	}
+	pn, err := parsePort(port, false)
+	if err != nil {
+		return "", netip.AddrPort{}, err
+	}
+	a, err := p.hostAddr(host)
+	if err != nil {
+		return "", netip.AddrPort{}, err
+	}
+	return host, netip.AddrPortFrom(a, pn), nil
+}
+
+// serverOpts applies the options of a server or default-server line to o.
+func (p *parser) serverOpts(st *stmt, label string, args []string, o *serverOpts, isDefault bool) bool {
+	ok := true
+	fail := func(format string, a ...any) {
+		p.errorf(st.pos, label+": "+format, a...)
+		ok = false
+	}
+	for i := 0; i < len(args); i++ {
+		opt := args[i]
+		n, known := serverOptions[opt]
+		if !known {
+			if knownServerOptions[opt] {
+				fail("keyword %q is not supported by tandem", opt)
+			} else {
+				names := make([]string, 0, len(serverOptions))
+				for k := range serverOptions {
+					names = append(names, k)
+				}
+				fail("unknown keyword %q%s", opt, didYouMean(closest(opt, names)))
+			}
+			return false
+		}
+		if i+n >= len(args) {
+			fail("%q needs an argument", opt)
+			return false
+		}
+		var v string
+		if n == 1 {
+			i++
+			v = args[i]
+		}
+		var err error
+		switch opt {
+		case "weight":
+			o.weight, err = parseInt(v, 0, config.MaxWeight)
+		case "backup", "no-backup":
+			o.backup = opt == "backup"
+		case "disabled", "enabled":
+			o.disabled = opt == "disabled"
+		case "maxconn":
+			o.maxConn, err = parseInt(v, 0, maxInt32)
+		case "cookie":
+			if isDefault {
+				fail("%q cannot be set on default-server", opt)
+				continue
+			}
+			o.cookie = v
+		case "check", "no-check":
+			o.check = opt == "check"
+		case "inter":
+			o.inter, err = parseTime(v)
+			if err == nil && o.inter == 0 {
+				err = errors.New("must be greater than 0")
+			}
+		case "rise":
+			o.rise, err = parseInt(v, 1, maxInt32)
+		case "fall":
+			o.fall, err = parseInt(v, 1, maxInt32)
+		case "port":
+			var pn uint16
+			pn, err = parsePort(v, false)
+			o.port = int(pn)
+		}
+		if err != nil {
+			fail("%s: %v", opt, err)
+		}
+	}
+	return ok
+}

@@ -1,0 +1,93 @@
+package haproxy
+
+import "tandem/internal/config"
+
+// The keyword table. Sections follow HAProxy 2.6's keyword matrix
+// (configuration.txt §4.1). Order here does not matter: Keywords sorts.
+func init() {
+	const (
+		impl = StatusImplemented
+		chk  = StatusChecks
+		obs  = StatusObservability
+		noop = StatusNoEffect
+		g    = SecGlobal
+	)
+	e := func(name string, sec Section, st Status, syntax, doc string, fn handler) kwEntry {
+		return kwEntry{Keyword: Keyword{Name: name, Sections: sec, Status: st, Syntax: syntax, Doc: doc}, fn: fn}
+	}
+	neg := func(k kwEntry) kwEntry { k.negation = true; return k }
+	registry = []kwEntry{
+		// global
+		e("maxconn", g, impl, "<number>", "process-wide limit of concurrent connections", gInt(func(gl *config.Global, n int) { gl.MaxConn = n }, 1, maxInt32)),
+		e("nbthread", g, impl, "<number>", "how many CPUs tandem uses", gInt(func(gl *config.Global, n int) { gl.NbThread = n }, 1, 4096)),
+		neg(e("log", g, obs, "<target> [len <n>] [format <f>] <facility> [<level> [<minlevel>]]", "where logs go (syslog, file, stdout)", gLog)),
+		e("chroot", g, impl, "<dir>", "chroot the worker before serving", gString(func(gl *config.Global, s string) { gl.Chroot = s })),
+		e("user", g, impl, "<name>", "user the worker runs as", gString(func(gl *config.Global, s string) { gl.User = s })),
+		e("group", g, impl, "<name>", "group the worker runs as", gString(func(gl *config.Global, s string) { gl.Group = s })),
+		e("daemon", g, noop, "", "accepted; tandem stays in the foreground", gDaemon),
+		e("pidfile", g, impl, "<path>", "write the process id to this file", gString(func(gl *config.Global, s string) { gl.PidFile = s })),
+		e("stats socket", g, obs, "<path>|ipv4@<addr>:<port> [mode <octal>] [level user|operator|admin] [expose-fd listeners]", "runtime API socket", gStatsSocket),
+		e("stats timeout", g, obs, "<time>", "idle timeout of runtime API sessions", gStatsTimeout),
+		e("hard-stop-after", g, impl, "<time>", "bound on a graceful stop", gHardStopAfter),
+		e("tune.bufsize", g, impl, "<bytes>", "buffer size; bounds a request head (default 16384)", gBufSize),
+		e("tune.maxrewrite", g, impl, "<bytes>", "buffer space kept for header rewrites (default 1024)", gMaxRewrite),
+		e("spread-checks", g, chk, "<0..50>", "random spread of health check intervals, in percent", gInt(func(gl *config.Global, n int) { gl.SpreadChecks = n }, 0, 50)),
+		e("ca-base", g, noop, "<dir>", "base directory of CA files (no effect without TLS)", gNoTLS),
+		e("crt-base", g, noop, "<dir>", "base directory of certificates (no effect without TLS)", gNoTLS),
+		e("ssl-default-bind-ciphers", g, noop, "<ciphers>", "TLS ≤1.2 ciphers of binds (no effect without TLS)", gNoTLS),
+		e("ssl-default-bind-ciphersuites", g, noop, "<suites>", "TLS 1.3 suites of binds (no effect without TLS)", gNoTLS),
+		e("ssl-default-bind-options", g, noop, "<options>...", "TLS options of binds (no effect without TLS)", gNoTLS),
+		e("ssl-default-server-ciphers", g, noop, "<ciphers>", "TLS ≤1.2 ciphers to servers (no effect without TLS)", gNoTLS),
+		e("ssl-default-server-ciphersuites", g, noop, "<suites>", "TLS 1.3 suites to servers (no effect without TLS)", gNoTLS),
+		e("ssl-default-server-options", g, noop, "<options>...", "TLS options to servers (no effect without TLS)", gNoTLS),
+
+		// proxies
+		e("mode", secProxies, impl, "http|tcp", "HTTP (layer 7) or TCP (layer 4) proxying", kwMode),
+		e("bind", SecFrontend|SecListen, impl, "<addr>:<port>[,...]", "listening addresses (IPv4, [IPv6], *:port, :::port)", kwBind),
+		e("default_backend", secFront, impl, "<backend>", "backend used when no use_backend applies", kwDefaultBackend),
+		e("use_backend", SecFrontend|SecListen, impl, "<backend>", "switch to a backend (unconditional for now)", kwUseBackend),
+		e("maxconn", secFront, impl, "<number>", "concurrent connections a frontend accepts", kwMaxConn),
+		e("balance", secBack, impl, "roundrobin|static-rr|leastconn|source|first|random|uri|hdr(<name>)|url_param <name>", "load-balancing algorithm", kwBalance),
+		e("hash-type", secBack, impl, "map-based|consistent", "how hashing algorithms map keys to servers", kwHashType),
+		e("server", SecListen|SecBackend, impl, "<name> <addr>:<port> [weight <n>] [backup] [maxconn <n>] [disabled] [cookie <v>] [check] [inter <t>] [rise <n>] [fall <n>] [port <n>]", "a server of the backend", kwServer),
+		e("default-server", secBack, impl, "[options]", "options applied to the servers that follow", kwDefaultServer),
+		e("cookie", secBack, impl, "<name> insert|prefix|rewrite [indirect] [nocache] [preserve] [httponly] [secure] [domain <d>]... [maxidle <t>] [maxlife <t>]", "cookie-based persistence", kwCookie),
+		neg(e("option forwardfor", secProxies, impl, "[except <net>] [header <name>]", "add X-Forwarded-For with the client address", kwForwardFor)),
+		neg(e("option http-keep-alive", secProxies, impl, "", "keep both sides alive (default)", kwConnMode(config.HTTPKeepAlive))),
+		neg(e("option http-server-close", secProxies, impl, "", "close the server side after each response", kwConnMode(config.HTTPServerClose))),
+		neg(e("option httpclose", secProxies, impl, "", "close both sides after each response", kwConnMode(config.HTTPClose))),
+		e("timeout connect", secBack, impl, "<time>", "connecting to a server (default 5s, warns)", kwTimeout),
+		e("timeout client", secFront, impl, "<time>", "client inactivity (default 50s, warns)", kwTimeout),
+		e("timeout server", secBack, impl, "<time>", "server inactivity (default 50s, warns)", kwTimeout),
+		e("timeout queue", secBack, impl, "<time>", "time in the queue for a server slot (default: timeout connect)", kwTimeout),
+		e("timeout http-request", secProxies, impl, "<time>", "receiving a whole request head (default 10s)", kwTimeout),
+		e("timeout http-keep-alive", secProxies, impl, "<time>", "idle time between requests (default: timeout http-request)", kwTimeout),
+		e("timeout tunnel", secBack, impl, "<time>", "inactivity of tunnels such as websockets", kwTimeout),
+		e("timeout client-fin", secFront, impl, "<time>", "client inactivity once half-closed", kwTimeout),
+		e("timeout server-fin", secBack, impl, "<time>", "server inactivity once half-closed", kwTimeout),
+		e("timeout check", secBack, chk, "<time>", "health check read timeout", kwTimeout),
+		e("retries", secBack, impl, "<number>", "connection retries to a server (default 3)", kwRetries),
+		neg(e("option redispatch", secBack, impl, "", "retry on another server after a failure", kwRedispatch)),
+		e("fullconn", secBack, impl, "<number>", "backend load at which dynamic maxconn peaks", kwFullConn),
+		e("errorfile", secProxies, impl, "<code> <file>", "send this file's HTTP response for a status code", kwErrorFile),
+		e("option httpchk", secBack, chk, "[<method>] [<uri>] [<version>]", "HTTP health checks", kwHTTPChk),
+		e("http-check expect", secBack, chk, "[!] status|rstatus|string|rstring <pattern>", "what a healthy HTTP check response is", kwHTTPCheckExpect),
+		e("http-check send", secBack, chk, "[meth <m>] [uri <u>] [ver <v>] [hdr <name> <value>]...", "the HTTP check request", kwHTTPCheckSend),
+		neg(e("option tcp-check", secBack, chk, "", "TCP connect health checks", kwTCPCheck)),
+		neg(e("option log-health-checks", secBack, chk, "", "log health check state changes", kwFlag(func(px *proxyState, on bool) { px.check.LogHealth = on }))),
+		neg(e("log", secProxies, obs, "global|<target> <facility> [<level> [<minlevel>]]", "where this proxy's logs go (\"no log\" clears)", kwProxyLog)),
+		neg(e("option httplog", secFront, obs, "", "HTTP log format", kwHTTPLog)),
+		neg(e("option tcplog", secProxies, obs, "", "TCP log format", kwTCPLog)),
+		neg(e("option dontlognull", secFront, obs, "", "do not log connections that sent no data", kwFlag(func(px *proxyState, on bool) { px.dontLogNull = on }))),
+		e("log-format", secFront, obs, "<format>", "custom log line format", kwLogFormat),
+		e("stats enable", secProxies, obs, "", "serve the stats page", kwStats),
+		e("stats uri", secProxies, obs, "<prefix>", "stats page path (default /haproxy?stats)", kwStats),
+		e("stats refresh", secProxies, obs, "<time>", "stats page auto-refresh", kwStats),
+		e("stats realm", secProxies, obs, "<realm>", "basic-auth realm of the stats page", kwStats),
+		e("stats auth", secProxies, obs, "<user>:<password>", "basic-auth user of the stats page", kwStats),
+		e("stats admin", SecFrontend|SecListen|SecBackend, obs, "if TRUE|LOCALHOST", "enable admin actions on the stats page", kwStats),
+		e("stats hide-version", secProxies, obs, "", "hide the version on the stats page", kwStats),
+		e("stats show-legends", secProxies, obs, "", "show legends on the stats page", kwStats),
+		e("stats show-node", secProxies, obs, "[<name>]", "show the node name on the stats page", kwStats),
+	}
+}

@@ -1,0 +1,165 @@
+package haproxy
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"tandem/internal/config"
+)
+
+// maxTimer is the largest time HAProxy accepts (2^31-1 ms, about 24.8 days).
+const maxTimer = (1<<31 - 1) * time.Millisecond
+
+// parseTime reads a time as configuration.txt §2.5: a number with an optional unit
+// us, ms, s, m, h or d; a bare number is milliseconds.
+func parseTime(s string) (time.Duration, error) {
+	i := 0
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	if i == 0 {
+		return 0, fmt.Errorf("invalid time %q (expected a number with an optional unit us, ms, s, m, h or d)", s)
+	}
+	n, err := strconv.ParseUint(s[:i], 10, 63)
+	if err != nil {
+		return 0, fmt.Errorf("time %q is too large", s)
+	}
+	unit := map[string]time.Duration{"": time.Millisecond, "us": time.Microsecond, "ms": time.Millisecond,
+		"s": time.Second, "m": time.Minute, "h": time.Hour, "d": 24 * time.Hour}
+	u, ok := unit[s[i:]]
+	if !ok {
+		return 0, fmt.Errorf("invalid unit %q in time %q (expected us, ms, s, m, h or d)", s[i:], s)
+	}
+	if n > uint64(maxTimer/u) {
+		return 0, fmt.Errorf("time %q is too large (at most 24d)", s)
+	}
+	return time.Duration(n) * u, nil
+}
+
+// parseInt reads a decimal integer within [lo, hi].
+func parseInt(s string, lo, hi int) (int, error) {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not an integer", s)
+	}
+	if n < lo || n > hi {
+		return 0, fmt.Errorf("%d is out of range [%d..%d]", n, lo, hi)
+	}
+	return n, nil
+}
+
+const maxInt32 = 1<<31 - 1
+
+// errNoPort is returned by splitHostPort for an address without a port.
+var errNoPort = errors.New("missing port")
+
+// splitHostPort splits "HOST:PORT", "[V6]:PORT" and bare IPv6 "V6:PORT" (the last
+// colon separates the port, as HAProxy does).
+func splitHostPort(s string) (host, port string, err error) {
+	if strings.HasPrefix(s, "[") {
+		end := strings.IndexByte(s, ']')
+		if end < 0 {
+			return "", "", fmt.Errorf("missing ']' in %q", s)
+		}
+		host, rest := s[1:end], s[end+1:]
+		if rest == "" {
+			return host, "", errNoPort
+		}
+		if rest[0] != ':' {
+			return "", "", fmt.Errorf("unexpected %q after ']' in %q", rest, s)
+		}
+		return host, rest[1:], nil
+	}
+	i := strings.LastIndexByte(s, ':')
+	if i < 0 {
+		return s, "", errNoPort
+	}
+	return s[:i], s[i+1:], nil
+}
+
+func parsePort(s string, zeroOK bool) (uint16, error) {
+	if strings.Contains(s, "-") {
+		return 0, fmt.Errorf("port ranges (%q) are not supported by tandem", s)
+	}
+	lo := 1
+	if zeroOK {
+		lo = 0
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < lo || n > 65535 {
+		return 0, fmt.Errorf("invalid port %q", s)
+	}
+	return uint16(n), nil
+}
+
+// hostAddr turns a host (address literal or name) into an address, resolving names
+// with the injected resolver and preferring the first IPv4 address as HAProxy does.
+func (p *parser) hostAddr(host string) (netip.Addr, error) {
+	if a, err := netip.ParseAddr(host); err == nil {
+		if a.Zone() != "" {
+			return netip.Addr{}, fmt.Errorf("zoned address %q is not supported", host)
+		}
+		return a.Unmap(), nil
+	}
+	if host == "" || strings.ContainsAny(host, " /@[]") {
+		return netip.Addr{}, fmt.Errorf("invalid address %q", host)
+	}
+	addrs, err := p.opt.Resolve(host)
+	if err != nil || len(addrs) == 0 {
+		return netip.Addr{}, fmt.Errorf("could not resolve address %q", host)
+	}
+	for _, a := range addrs {
+		if a.Unmap().Is4() {
+			return a.Unmap(), nil
+		}
+	}
+	return addrs[0], nil
+}
+
+// parseBindAddr reads one bind address: "A:P", "[V6]:P", "V6:P" (":::80"), "*:P",
+// ":P", with an optional "ipv4@" or "ipv6@" prefix.
+func (p *parser) parseBindAddr(text string, pos config.Pos) (config.Bind, error) {
+	b := config.Bind{Pos: pos, Text: text}
+	s := text
+	family := ""
+	if i := strings.IndexByte(s, '@'); i >= 0 {
+		family, s = s[:i], s[i+1:]
+		if family != "ipv4" && family != "ipv6" {
+			return b, fmt.Errorf("address family %q in %q is not supported by tandem", family+"@", text)
+		}
+	}
+	if strings.HasPrefix(s, "/") {
+		return b, fmt.Errorf("unix socket bind %q is not supported by tandem", text)
+	}
+	host, port, err := splitHostPort(s)
+	if err != nil {
+		return b, fmt.Errorf("%q: %w", text, err)
+	}
+	pn, err := parsePort(port, false)
+	if err != nil {
+		return b, err
+	}
+	var addr netip.Addr
+	switch host {
+	case "", "*":
+		b.Any = true
+		addr = netip.IPv4Unspecified()
+		if family == "ipv6" {
+			addr, b.Any = netip.IPv6Unspecified(), false
+		}
+	default:
+		addr, err = p.hostAddr(host)
+		if err != nil {
+			return b, err
+		}
+	}
+	if family == "ipv4" && !addr.Is4() || family == "ipv6" && !addr.Is6() {
+		return b, fmt.Errorf("address %q is not %s", text, family)
+	}
+	b.Addr = netip.AddrPortFrom(addr, pn)
+	return b, nil
+}
