@@ -173,10 +173,19 @@ func newHash(b config.Balance, ht config.HashType, members []Member) *Hash {
 	}
 	if h.consistent {
 		names := make([]string, len(members))
+		total := 0
 		for i, m := range members {
 			names[i] = m.Name
+			total += max(m.Weight, 0)
 		}
-		h.ring = newRing(names)
+		// Points per unit of weight: PointsPerWeight, fewer when the configured weights
+		// are so large that the ring would pass MaxRingPoints. It depends on the
+		// configuration only, so it is the same after a restart.
+		per := PointsPerWeight
+		if total > 0 && total*per > MaxRingPoints {
+			per = max(1, MaxRingPoints/total)
+		}
+		h.ring = newRing(names, per)
 	}
 	return h
 }
@@ -222,8 +231,12 @@ func MapBased(s Servers, k uint64) int {
 	return last
 }
 
-// PointsPerWeight is how many ring points a consistent-hash server gets per unit of weight.
-const PointsPerWeight = 40
+// PointsPerWeight is how many ring points a consistent-hash server gets per unit of weight,
+// within MaxRingPoints for the configured weights.
+const (
+	PointsPerWeight = 40
+	MaxRingPoints   = 1 << 18
+)
 
 type point struct {
 	hash uint64
@@ -240,14 +253,14 @@ type ringTable struct {
 // depend only on its name and the point's number, so a change of one server's weight or
 // health moves only the keys that land on the points it gains or loses.
 type ring struct {
-	names []string
-	base  []uint64 // hash of each name
-	mu    sync.Mutex
-	cur   atomic.Pointer[ringTable]
+	base []uint64 // hash of each name
+	per  int      // points per unit of weight
+	mu   sync.Mutex
+	cur  atomic.Pointer[ringTable]
 }
 
-func newRing(names []string) *ring {
-	r := &ring{names: names, base: make([]uint64, len(names))}
+func newRing(names []string, per int) *ring {
+	r := &ring{base: make([]uint64, len(names)), per: per}
 	for i, n := range names {
 		r.base[i] = HashString(n)
 	}
@@ -255,35 +268,48 @@ func newRing(names []string) *ring {
 	return r
 }
 
-func (r *ring) table(s Servers) *ringTable {
-	t := r.cur.Load()
+// weight is the ring weight of server i: its live weight, 0 for a server the ring was
+// not built for.
+func (r *ring) weight(s Servers, i int) int {
+	if i >= len(r.base) {
+		return 0
+	}
+	return max(s.Weight(i), 0)
+}
+
+// matches reports whether t was built for the live weights of s.
+func (r *ring) matches(t *ringTable, s Servers) bool {
 	n := s.Len()
-	if n == len(t.weights) {
-		same := true
-		for i := 0; i < n; i++ {
-			if s.Weight(i) != t.weights[i] {
-				same = false
-				break
-			}
+	if n != len(t.weights) {
+		return false
+	}
+	for i := 0; i < n; i++ {
+		if r.weight(s, i) != t.weights[i] {
+			return false
 		}
-		if same {
-			return t
-		}
+	}
+	return true
+}
+
+func (r *ring) table(s Servers) *ringTable {
+	if t := r.cur.Load(); r.matches(t, s) {
+		return t
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if t := r.cur.Load(); r.matches(t, s) { // another pick rebuilt it meanwhile
+		return t
+	}
+	n := s.Len()
 	w := make([]int, n)
 	total := 0
 	for i := range w {
-		w[i] = max(s.Weight(i), 0)
-		if i >= len(r.base) {
-			w[i] = 0 // a server the ring was not built for
-		}
+		w[i] = r.weight(s, i)
 		total += w[i]
 	}
-	nt := &ringTable{weights: w, points: make([]point, 0, total*PointsPerWeight)}
+	nt := &ringTable{weights: w, points: make([]point, 0, total*r.per)}
 	for i, wi := range w {
-		for j := 0; j < wi*PointsPerWeight; j++ {
+		for j := 0; j < wi*r.per; j++ {
 			nt.points = append(nt.points, point{hash: mix64(r.base[i] ^ mix64(uint64(j)+1)), idx: int32(i)})
 		}
 	}
