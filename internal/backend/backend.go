@@ -301,3 +301,19 @@ func (p *Pool) ByCookie(v string) *Server {
 	}
 	return nil
 }
+
+// CountUsable returns how many active and backup servers may take new sessions now
+// (HAProxy's "N active and M backup servers left").
+func (p *Pool) CountUsable() (active, backup int) {
+	for _, s := range p.actives {
+		if s.lbWeight() > 0 {
+			active++
+		}
+	}
+	for _, s := range p.backups {
+		if s.lbWeight() > 0 {
+			backup++
+		}
+	}
+	return active, backup
+}

@@ -326,3 +326,13 @@ func TestQueueTimeoutFallbacks(t *testing.T) {
 		}
 	}
 }
+
+func TestCountUsable(t *testing.T) {
+	p := pool(config.AlgoRoundRobin, sv("a", 1, 0), sv("b", 1, 0), sv("c", 1, 0), sv("bk1", 1, 0), sv("bk2", 1, 0))
+	p.ByCookie("a").SetUp(false)
+	p.ByCookie("b").SetAdmin(AdminDrain)
+	p.ByCookie("bk2").SetWeight(0)
+	if a, b := p.CountUsable(); a != 1 || b != 1 {
+		t.Fatalf("CountUsable = %d, %d; want 1, 1", a, b)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"sync"
 	"testing"
 
 	"tandem/internal/config"
@@ -334,4 +335,58 @@ func FuzzURIPath(f *testing.F) {
 			t.Fatalf("URIPath(%q) = %q is not part of it", uri, p)
 		}
 	})
+}
+
+func TestConsistentRingSizeBounded(t *testing.T) {
+	w := make([]int, 100)
+	for i := range w {
+		w[i] = config.MaxWeight
+	}
+	h := New(config.Balance{Algo: config.AlgoSource}, config.HashConsistent, members(w...)).(*Hash)
+	f := newFake(w...)
+	h.Select(f, keyed(config.AlgoSource, 1))
+	if n := len(h.ring.cur.Load().points); n > MaxRingPoints || n < MaxRingPoints/2 {
+		t.Fatalf("ring has %d points, want at most %d and not far below", n, MaxRingPoints)
+	}
+}
+
+func TestConsistentWeightChangeMovesOnlyToThatServer(t *testing.T) {
+	const n = 10000
+	b := config.Balance{Algo: config.AlgoSource}
+	f := newFake(1, 1, 1, 1)
+	sel := New(b, config.HashConsistent, members(1, 1, 1, 1))
+	before := picks(sel, f, b.Algo, n)
+	f.w[1] = 2
+	after := picks(sel, f, b.Algo, n)
+	moved := 0
+	for k := range before {
+		if before[k] != after[k] {
+			moved++
+			if after[k] != 1 {
+				t.Fatalf("key %d moved from %d to %d; only the reweighted server may gain keys", k, before[k], after[k])
+			}
+		}
+	}
+	if share := float64(moved) / n; share < 0.1 || share > 0.3 {
+		t.Fatalf("moved %.3f of keys, want ~0.2 (1/4 -> 2/5)", share)
+	}
+}
+
+func TestConsistentConcurrentRebuild(t *testing.T) {
+	sel := New(config.Balance{Algo: config.AlgoSource}, config.HashConsistent, members(1, 1, 1))
+	var wg sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := 0; k < 200; k++ {
+				f := newFake(1, 1+(k+g)%3, 1) // each goroutine sees weights change
+				if i := sel.Select(f, keyed(config.AlgoSource, k)); i < 0 || i > 2 {
+					t.Errorf("pick %d", i)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }
