@@ -66,11 +66,16 @@ func (p *Pool) Release(s *Server) {
 		p.dispatchLocked()
 		p.mu.Unlock()
 	}
+	// After a reload the slot may be awaited in the newer pool over the same state.
+	if o := s.owner.Load(); o != nil && o != p {
+		o.Dispatch()
+	}
 }
 
-// Dispatch hands free slots to queued requests. Call it after a change that may free or
-// add capacity without a Release: a server up again, back to ready, or a new weight.
-// It also fails or moves requests queued on a server that can no longer take them.
+// Dispatch hands free slots to queued requests. State's setters (SetUp, SetAdmin,
+// SetWeight) call it for the newest pool; call it after any other change that adds
+// capacity without a Release. It also fails or moves requests queued on a server that
+// can no longer take them.
 func (p *Pool) Dispatch() {
 	if p.waiting.Load() == 0 {
 		return

@@ -50,20 +50,36 @@ type State struct {
 	Redisp    atomic.Uint64
 	LBTotal   atomic.Uint64 // times chosen by the balancer
 	Responses [6]atomic.Uint64
+
+	owner atomic.Pointer[Pool] // the newest pool built over this state
+}
+
+// changed lets the newest pool over s hand slots to queued requests after a change of
+// health, admin state or weight.
+func (s *State) changed() {
+	if p := s.owner.Load(); p != nil {
+		p.Dispatch()
+	}
 }
 
 // Up reports the server's health.
 func (s *State) Up() bool { return s.up.Load() }
 
-// SetUp sets the server's health. Call Pool.Dispatch afterwards so that queued requests
-// can use a server that came back.
-func (s *State) SetUp(v bool) { s.up.Store(v) }
+// SetUp sets the server's health. Queued requests are dispatched again: to a server that
+// came back, or away from one that went down.
+func (s *State) SetUp(v bool) {
+	s.up.Store(v)
+	s.changed()
+}
 
 // Admin returns the operator's state.
 func (s *State) Admin() AdminState { return AdminState(s.admin.Load()) }
 
-// SetAdmin sets the operator's state.
-func (s *State) SetAdmin(a AdminState) { s.admin.Store(int32(a)) }
+// SetAdmin sets the operator's state, and dispatches queued requests again.
+func (s *State) SetAdmin(a AdminState) {
+	s.admin.Store(int32(a))
+	s.changed()
+}
 
 // Cur returns the connections currently held on the server.
 func (s *State) Cur() int64 { return s.cur.Load() }
@@ -86,6 +102,7 @@ func (s *State) SetWeight(w int) {
 		w = config.MaxWeight
 	}
 	s.weight.Store(int32(w))
+	s.changed()
 }
 
 // take claims one connection slot unless limit (> 0) is reached. It never lets cur pass
@@ -236,6 +253,7 @@ func New(cfg *config.Backend, states *States) *Pool {
 	for _, sc := range cfg.Servers {
 		s := &Server{Cfg: sc, Addr: sc.Addr.String(), State: states.Get(cfg.Name, sc.Name), backup: sc.Backup}
 		p.Servers = append(p.Servers, s)
+		s.owner.Store(p)
 		m := balance.Member{Name: sc.Name, Weight: sc.Weight}
 		if sc.Backup {
 			p.backups = append(p.backups, s)

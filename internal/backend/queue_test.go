@@ -210,7 +210,6 @@ func TestDispatchAfterServerUp(t *testing.T) {
 	}()
 	waitFor(t, "the request to queue", func() bool { return p.Queued() == 1 })
 	b.SetUp(true)
-	p.Dispatch()
 	if r := <-done; r.err != nil || r.s != b {
 		t.Fatalf("got %v %v, want b", r.s, r.err)
 	}
@@ -234,7 +233,6 @@ func TestDispatchWhenServerGoesDown(t *testing.T) {
 	}()
 	waitFor(t, "second to queue", func() bool { return mine.Queued() == 2 })
 	mine.SetUp(false)
-	p.Dispatch()
 	got := map[int]result{}
 	for k := 0; k < 2; k++ {
 		res := <-done
@@ -365,5 +363,30 @@ func BenchmarkAcquireRelease(b *testing.B) {
 				}
 			})
 		})
+	}
+}
+
+// TestReleaseInOldPoolWakesNewPool: after a reload, a slot freed by a session of the old
+// pool goes to a request queued in the new one (they share the server's state).
+func TestReleaseInOldPoolWakesNewPool(t *testing.T) {
+	states := NewStates()
+	cfg := &config.Backend{Name: "be", Servers: []*config.Server{sv("a", 1, 1)}}
+	old := New(cfg, states)
+	held := acquire(t, old)
+	cur := New(cfg, states)
+	done := make(chan result, 1)
+	go func() {
+		s, err := cur.Acquire(context.Background(), &balance.Request{})
+		done <- result{s: s, err: err}
+	}()
+	waitFor(t, "the request to queue in the new pool", func() bool { return cur.Queued() == 1 })
+	old.Release(held)
+	r := <-done
+	if r.err != nil || r.s != cur.Servers[0] {
+		t.Fatalf("got %v %v, want the new pool's server", r.s, r.err)
+	}
+	cur.Release(r.s)
+	if cur.Servers[0].Cur() != 0 {
+		t.Fatalf("cur = %d", cur.Servers[0].Cur())
 	}
 }
