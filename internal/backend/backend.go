@@ -4,8 +4,15 @@
 //
 // The data path takes a slot with Acquire (balanced) or AcquireServer (persistence) and
 // gives it back with Release. Without contention both are a few atomic operations and a
-// pick by the backend's balance.Selector; the pool's mutex is only taken when requests
-// wait in a queue.
+// pick by the backend's balance.Selector, with no allocation; the pool's mutex is only
+// taken while requests wait in a queue.
+//
+// A server's maxconn is a hard limit: a slot is taken by compare-and-swap on its
+// connection count. When every candidate is full, a balanced request waits in the
+// backend queue; a persistent request (AcquireServer), or a hashed one whose server is
+// full, waits in that server's queue. Each freed slot goes to the oldest request that can
+// use it, across both kinds of queue, and wakes only that request. A wait is bounded by
+// `timeout queue` (else `timeout connect`, else DefaultQueueTimeout).
 package backend
 
 import (
@@ -166,7 +173,6 @@ type Server struct {
 	q      waitList     // requests waiting for this server; guarded by the pool's mu
 	qlen   atomic.Int64 // len(q), readable without the lock
 	qmax   atomic.Int64
-	backup bool
 }
 
 // Usable reports whether new sessions may go to the server: up, ready, not disabled.
@@ -251,7 +257,7 @@ func New(cfg *config.Backend, states *States) *Pool {
 	p := &Pool{Cfg: cfg, hashed: cfg.Balance.Algo.Hashed(), timer: realTimer}
 	var am, bm []balance.Member
 	for _, sc := range cfg.Servers {
-		s := &Server{Cfg: sc, Addr: sc.Addr.String(), State: states.Get(cfg.Name, sc.Name), backup: sc.Backup}
+		s := &Server{Cfg: sc, Addr: sc.Addr.String(), State: states.Get(cfg.Name, sc.Name)}
 		p.Servers = append(p.Servers, s)
 		s.owner.Store(p)
 		m := balance.Member{Name: sc.Name, Weight: sc.Weight}
