@@ -170,9 +170,9 @@ type Server struct {
 	Addr string // dial address, "ip:port"
 	*State
 
-	q      waitList     // requests waiting for this server; guarded by the pool's mu
-	qlen   atomic.Int64 // len(q), readable without the lock
-	qmax   atomic.Int64
+	q    waitList     // requests waiting for this server; guarded by the pool's mu
+	qlen atomic.Int64 // len(q), readable without the lock
+	qmax atomic.Int64
 }
 
 // Usable reports whether new sessions may go to the server: up, ready, not disabled.
