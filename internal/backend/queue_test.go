@@ -390,3 +390,53 @@ func TestReleaseInOldPoolWakesNewPool(t *testing.T) {
 		t.Fatalf("cur = %d", cur.Servers[0].Cur())
 	}
 }
+
+// TestCancelRacingHandoffLeaksNoSlot: requests whose context ends while slots are being
+// handed out either get a slot (and release it) or give up without holding one; at the
+// end nothing is held or queued.
+func TestCancelRacingHandoffLeaksNoSlot(t *testing.T) {
+	p := pool(config.AlgoRoundRobin, sv("a", 1, 1), sv("b", 1, 1))
+	var wg sync.WaitGroup
+	var served, gaveUp atomic.Int64
+	for g := 0; g < 20; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := 0; k < 30; k++ {
+				ctx, cancel := context.WithTimeout(context.Background(), time.Duration((g+k)%4)*200*time.Microsecond)
+				var err error
+				var s *Server
+				if k%3 == 0 {
+					s = p.Servers[g%2]
+					err = p.AcquireServer(ctx, s)
+				} else {
+					s, err = p.Acquire(ctx, &balance.Request{})
+				}
+				cancel()
+				if err != nil {
+					if !errors.Is(err, context.DeadlineExceeded) {
+						t.Errorf("err = %v", err)
+					}
+					gaveUp.Add(1)
+					continue
+				}
+				served.Add(1)
+				runtime.Gosched()
+				p.Release(s)
+			}
+		}()
+	}
+	wg.Wait()
+	for _, s := range p.Servers {
+		if s.Cur() != 0 || s.Queued() != 0 || s.Max() > 1 {
+			t.Fatalf("server %s: cur %d queued %d max %d", s.Cfg.Name, s.Cur(), s.Queued(), s.Max())
+		}
+	}
+	if p.Queued() != 0 || p.waiting.Load() != 0 {
+		t.Fatalf("queued %d waiting %d", p.Queued(), p.waiting.Load())
+	}
+	if served.Load() == 0 {
+		t.Fatal("nothing was served")
+	}
+	t.Logf("served %d, gave up %d", served.Load(), gaveUp.Load())
+}
