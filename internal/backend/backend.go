@@ -1,13 +1,25 @@
 // Package backend holds server pools: a backend's servers as configured, their live state
 // (up/down, admin state, connection counts, counters) that survives reloads, and the
 // acquire/release of a connection slot with server maxconn and the backend queue.
+//
+// The data path takes a slot with Acquire (balanced) or AcquireServer (persistence) and
+// gives it back with Release. Without contention both are a few atomic operations and a
+// pick by the backend's balance.Selector, with no allocation; the pool's mutex is only
+// taken while requests wait in a queue.
+//
+// A server's maxconn is a hard limit: a slot is taken by compare-and-swap on its
+// connection count. When every candidate is full, a balanced request waits in the
+// backend queue; a persistent request (AcquireServer), or a hashed one whose server is
+// full, waits in that server's queue. Each freed slot goes to the oldest request that can
+// use it, across both kinds of queue, and wakes only that request. A wait is bounded by
+// `timeout queue` (else `timeout connect`, else DefaultQueueTimeout).
 package backend
 
 import (
-	"context"
 	"errors"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"tandem/internal/balance"
 	"tandem/internal/config"
@@ -45,22 +57,88 @@ type State struct {
 	Redisp    atomic.Uint64
 	LBTotal   atomic.Uint64 // times chosen by the balancer
 	Responses [6]atomic.Uint64
+
+	owner atomic.Pointer[Pool] // the newest pool built over this state
+}
+
+// changed lets the newest pool over s hand slots to queued requests after a change of
+// health, admin state or weight.
+func (s *State) changed() {
+	if p := s.owner.Load(); p != nil {
+		p.Dispatch()
+	}
 }
 
 // Up reports the server's health.
 func (s *State) Up() bool { return s.up.Load() }
 
-// SetUp sets the server's health.
-func (s *State) SetUp(v bool) { s.up.Store(v) }
+// SetUp sets the server's health. Queued requests are dispatched again: to a server that
+// came back, or away from one that went down.
+func (s *State) SetUp(v bool) {
+	s.up.Store(v)
+	s.changed()
+}
 
 // Admin returns the operator's state.
 func (s *State) Admin() AdminState { return AdminState(s.admin.Load()) }
 
-// SetAdmin sets the operator's state.
-func (s *State) SetAdmin(a AdminState) { s.admin.Store(int32(a)) }
+// SetAdmin sets the operator's state, and dispatches queued requests again.
+func (s *State) SetAdmin(a AdminState) {
+	s.admin.Store(int32(a))
+	s.changed()
+}
 
 // Cur returns the connections currently held on the server.
 func (s *State) Cur() int64 { return s.cur.Load() }
+
+// Max returns the highest number of connections held at once.
+func (s *State) Max() int64 { return s.max.Load() }
+
+// Weight returns the weight set at run time (agent-check, runtime API), or -1 when the
+// configured weight applies. Server.EffectiveWeight gives the weight in force.
+func (s *State) Weight() int { return int(s.weight.Load()) }
+
+// SetWeight sets the run-time weight, clamped to 0..config.MaxWeight; a negative value
+// returns to the configured weight. Weight 0 takes the server out of balancing (it still
+// takes persistent sessions).
+func (s *State) SetWeight(w int) {
+	switch {
+	case w < 0:
+		w = -1
+	case w > config.MaxWeight:
+		w = config.MaxWeight
+	}
+	s.weight.Store(int32(w))
+	s.changed()
+}
+
+// take claims one connection slot unless limit (> 0) is reached. It never lets cur pass
+// limit, whatever the concurrency.
+func (s *State) take(limit int64) bool {
+	if limit <= 0 {
+		s.noteMax(s.cur.Add(1))
+		return true
+	}
+	for {
+		c := s.cur.Load()
+		if c >= limit {
+			return false
+		}
+		if s.cur.CompareAndSwap(c, c+1) {
+			s.noteMax(c + 1)
+			return true
+		}
+	}
+}
+
+func (s *State) noteMax(c int64) {
+	for {
+		m := s.max.Load()
+		if c <= m || s.max.CompareAndSwap(m, c) {
+			return
+		}
+	}
+}
 
 // States keeps every server's State for the life of the process.
 type States struct {
@@ -91,6 +169,10 @@ type Server struct {
 	Cfg  *config.Server
 	Addr string // dial address, "ip:port"
 	*State
+
+	q    waitList     // requests waiting for this server; guarded by the pool's mu
+	qlen atomic.Int64 // len(q), readable without the lock
+	qmax atomic.Int64
 }
 
 // Usable reports whether new sessions may go to the server: up, ready, not disabled.
@@ -98,21 +180,128 @@ func (s *Server) Usable() bool {
 	return s.Up() && s.Admin() == AdminReady && !s.Cfg.Disabled
 }
 
+// EffectiveWeight is the weight in force: the run-time one if set, else the configured one.
+func (s *Server) EffectiveWeight() int {
+	if w := s.weight.Load(); w >= 0 {
+		return int(w)
+	}
+	return s.Cfg.Weight
+}
+
+// Queued returns how many requests wait for this server in particular.
+func (s *Server) Queued() int { return int(s.qlen.Load()) }
+
+// MaxQueued returns the longest this server's queue has been in this pool.
+func (s *Server) MaxQueued() int { return int(s.qmax.Load()) }
+
+// lbWeight is the weight the balancer sees: 0 unless the server may take new sessions.
+func (s *Server) lbWeight() int {
+	if !s.Usable() {
+		return 0
+	}
+	return s.EffectiveWeight()
+}
+
+// persistOK reports whether a persistent session may reach the server (drain allowed).
+func (s *Server) persistOK() bool {
+	return s.Up() && s.Admin() != AdminMaint && !s.Cfg.Disabled
+}
+
+func (s *Server) limit() int64 { return int64(s.Cfg.MaxConn) }
+
+func (s *Server) hasRoom() bool {
+	l := s.limit()
+	return l <= 0 || s.cur.Load() < l
+}
+
+// view is a set of servers as the balancer sees them.
+type view []*Server
+
+func (v *view) Len() int         { return len(*v) }
+func (v *view) Weight(i int) int { return (*v)[i].lbWeight() }
+func (v *view) Load(i int) (int, bool) {
+	s := (*v)[i]
+	c := s.cur.Load()
+	l := s.limit()
+	return int(c), l <= 0 || c < l
+}
+
+// DefaultQueueTimeout bounds a wait in the queue when neither `timeout queue` nor
+// `timeout connect` is set.
+const DefaultQueueTimeout = 5 * time.Second
+
 // Pool is a backend's servers and its balancer. Build a new one on each reload.
 type Pool struct {
 	Cfg     *config.Backend
 	Servers []*Server
-	rr      atomic.Uint64
+
+	actives, backups     view
+	activeSel, backupSel balance.Selector
+	hashed               bool
+	allBackups           atomic.Bool
+	queueTimeout         time.Duration
+	timer                func(time.Duration) (<-chan time.Time, func() bool)
+
+	waiting atomic.Int64 // requests in any queue of the pool, plus those about to be
+	qlen    atomic.Int64 // backend queue length, readable without the lock
+	qmax    atomic.Int64
+
+	mu        sync.Mutex
+	q         waitList // the backend queue: balanced requests waiting for any server
+	srvQueued int      // waiters in server queues
+	seq       uint64
 }
 
 // New builds the pool of cfg, taking each server's live state from states.
 func New(cfg *config.Backend, states *States) *Pool {
-	p := &Pool{Cfg: cfg}
+	p := &Pool{Cfg: cfg, hashed: cfg.Balance.Algo.Hashed(), timer: realTimer}
+	var am, bm []balance.Member
 	for _, sc := range cfg.Servers {
-		p.Servers = append(p.Servers, &Server{Cfg: sc, Addr: sc.Addr.String(), State: states.Get(cfg.Name, sc.Name)})
+		s := &Server{Cfg: sc, Addr: sc.Addr.String(), State: states.Get(cfg.Name, sc.Name)}
+		p.Servers = append(p.Servers, s)
+		s.owner.Store(p)
+		m := balance.Member{Name: sc.Name, Weight: sc.Weight}
+		if sc.Backup {
+			p.backups = append(p.backups, s)
+			bm = append(bm, m)
+		} else {
+			p.actives = append(p.actives, s)
+			am = append(am, m)
+		}
+	}
+	p.activeSel = balance.New(cfg.Balance, cfg.HashType, am)
+	p.backupSel = balance.New(cfg.Balance, cfg.HashType, bm)
+	p.queueTimeout = cfg.Timeouts.Queue
+	if p.queueTimeout <= 0 {
+		p.queueTimeout = cfg.Timeouts.Connect
+	}
+	if p.queueTimeout <= 0 {
+		p.queueTimeout = DefaultQueueTimeout
 	}
 	return p
 }
+
+func realTimer(d time.Duration) (<-chan time.Time, func() bool) {
+	t := time.NewTimer(d)
+	return t.C, t.Stop
+}
+
+// SetAllBackups is `option allbackups`: when no active server is usable, balance over all
+// usable backups instead of sending everything to the first one.
+func (p *Pool) SetAllBackups(v bool) { p.allBackups.Store(v) }
+
+// AllBackups reports whether `option allbackups` is in force.
+func (p *Pool) AllBackups() bool { return p.allBackups.Load() }
+
+// QueueTimeout is how long a request may wait for a slot: `timeout queue`, else `timeout
+// connect`, else DefaultQueueTimeout.
+func (p *Pool) QueueTimeout() time.Duration { return p.queueTimeout }
+
+// Queued returns how many requests wait in the backend queue (for any server).
+func (p *Pool) Queued() int { return int(p.qlen.Load()) }
+
+// MaxQueued returns the longest the backend queue has been.
+func (p *Pool) MaxQueued() int { return int(p.qmax.Load()) }
 
 // Needs reports what the balancer reads from a request: the client address, the URI, a header.
 func (p *Pool) Needs() (client, uri bool, header string) {
@@ -127,40 +316,6 @@ func (p *Pool) Needs() (client, uri bool, header string) {
 	return false, false, ""
 }
 
-// Acquire chooses a server for r and takes a connection slot on it, waiting in the
-// backend's queue (bounded by timeout queue) when every candidate is at its maxconn.
-// The caller must Release the server when the session ends.
-// SKELETON: round robin over usable active servers, no maxconn, no queue.
-func (p *Pool) Acquire(ctx context.Context, r *balance.Request) (*Server, error) {
-	n := len(p.Servers)
-	for i := 0; i < n; i++ {
-		s := p.Servers[int(p.rr.Add(1)-1)%n]
-		if s.Usable() && !s.Cfg.Backup {
-			s.cur.Add(1)
-			s.Total.Add(1)
-			return s, nil
-		}
-	}
-	return nil, ErrNoServer
-}
-
-// AcquireServer takes a slot on s itself (cookie persistence), queueing as Acquire does.
-// It returns ErrNoServer when s cannot take the session (down or in maintenance);
-// a server in drain still accepts persistent sessions.
-func (p *Pool) AcquireServer(ctx context.Context, s *Server) error {
-	if !s.Up() || s.Admin() == AdminMaint || s.Cfg.Disabled {
-		return ErrNoServer
-	}
-	s.cur.Add(1)
-	s.Total.Add(1)
-	return nil
-}
-
-// Release gives back the slot taken by Acquire or AcquireServer.
-func (p *Pool) Release(s *Server) {
-	s.cur.Add(-1)
-}
-
 // ByCookie returns the server whose `cookie` value is v, or nil.
 func (p *Pool) ByCookie(v string) *Server {
 	for _, s := range p.Servers {
@@ -169,4 +324,20 @@ func (p *Pool) ByCookie(v string) *Server {
 		}
 	}
 	return nil
+}
+
+// CountUsable returns how many active and backup servers may take new sessions now
+// (HAProxy's "N active and M backup servers left").
+func (p *Pool) CountUsable() (active, backup int) {
+	for _, s := range p.actives {
+		if s.lbWeight() > 0 {
+			active++
+		}
+	}
+	for _, s := range p.backups {
+		if s.lbWeight() > 0 {
+			backup++
+		}
+	}
+	return active, backup
 }
