@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"tandem/internal/config"
 	"tandem/internal/daemon"
@@ -22,7 +23,9 @@ func realSources() privsep.Sources {
 }
 
 func resolve(host string) ([]netip.Addr, error) {
-	ips, err := net.DefaultResolver.LookupNetIP(context.Background(), "ip", host)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
 	if err != nil {
 		return nil, err
 	}

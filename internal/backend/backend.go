@@ -269,6 +269,7 @@ func New(cfg *config.Backend, states *States) *Pool {
 			am = append(am, m)
 		}
 	}
+	p.allBackups.Store(cfg.AllBackups)
 	p.activeSel = balance.New(cfg.Balance, cfg.HashType, am)
 	p.backupSel = balance.New(cfg.Balance, cfg.HashType, bm)
 	p.queueTimeout = cfg.Timeouts.Queue

@@ -268,6 +268,7 @@ type Backend struct {
 	Timeouts   Timeouts
 	Retries    int
 	Redispatch bool
+	AllBackups bool // option allbackups: every usable backup serves when no active is usable
 	FullConn   int
 	ForwardFor *ForwardFor
 	ConnMode   HTTPConnMode
