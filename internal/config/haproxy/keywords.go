@@ -151,6 +151,9 @@ func suggest(sec Section, name string) string {
 
 // closest returns the candidate nearest to s by edit distance, if near enough.
 func closest(s string, cands []string) string {
+	if len(s) > 64 { // nobody misspells a keyword that long; keep the cost bounded
+		return ""
+	}
 	best, bestD := "", 1<<30
 	for _, c := range cands {
 		if d := editDistance(s, c); d < bestD || d == bestD && c < best {
