@@ -15,10 +15,10 @@ import (
 // proxy starts as a copy of its defaults section, as HAProxy does, and its own
 // keywords override; resolve turns it into config.Frontend and config.Backend.
 type proxyState struct {
-	kind  Section
-	name  string
-	pos   config.Pos
-	label string
+	kind   Section
+	name   string
+	pos    config.Pos
+	label  string
 	failed bool // a line of this section had an error: skip follow-on checks
 
 	mode           config.Mode
@@ -125,13 +125,13 @@ func kwBind(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 		}
 		px.binds = append(px.binds, b)
 	}
-	for _, opt := range args[1:] {
-		if knownBindOptions[opt] {
+	// The words after the first option may be its arguments: one message is enough.
+	if len(args) > 1 {
+		if opt := args[1]; knownBindOptions[opt] {
 			p.errorf(st.pos, "bind option %q is not supported by tandem", opt)
 		} else {
 			p.errorf(st.pos, "unknown bind option %q", opt)
 		}
-		break // the words after an option are its arguments: one message is enough
 	}
 }
 
