@@ -95,17 +95,19 @@ func Keywords() []Keyword {
 	return out
 }
 
-// KeywordTableMarkdown renders Keywords as a Markdown table (stable output).
+// KeywordTableMarkdown renders Keywords as a Markdown table (stable output): one row
+// per keyword and section set, the name in backquotes in the first column, "|" in
+// arguments escaped as "\|".
 func KeywordTableMarkdown() string {
 	var b strings.Builder
-	b.WriteString("| keyword | sections | status | what it does |\n")
-	b.WriteString("|---|---|---|---|\n")
+	b.WriteString("| keyword | arguments | sections | status | what it does |\n")
+	b.WriteString("|---|---|---|---|---|\n")
 	for _, k := range Keywords() {
-		name := k.Name
+		args := ""
 		if k.Syntax != "" {
-			name += " " + k.Syntax
+			args = "`" + mdEscape(k.Syntax) + "`"
 		}
-		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", mdEscape(name), k.Sections, k.Status, mdEscape(k.Doc))
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", k.Name, args, k.Sections, k.Status, mdEscape(k.Doc))
 	}
 	return b.String()
 }

@@ -57,13 +57,13 @@ func TestKeywordTableMarkdown(t *testing.T) {
 		t.Fatal("KeywordTableMarkdown is not stable")
 	}
 	lines := strings.Split(strings.TrimSuffix(md, "\n"), "\n")
-	if lines[0] != "| keyword | sections | status | what it does |" || len(lines) != len(registry)+2 {
+	if lines[0] != "| keyword | arguments | sections | status | what it does |" || len(lines) != len(registry)+2 {
 		t.Fatalf("table header or size: %q, %d lines", lines[0], len(lines))
 	}
-	if !strings.Contains(md, "| `timeout connect <time>` | defaults, listen, backend | implemented | connecting to a server (default 5s, warns) |\n") {
+	if !strings.Contains(md, "| `timeout connect` | `<time>` | defaults, listen, backend | implemented | connecting to a server (default 5s, warns) |\n") {
 		t.Errorf("timeout connect row missing:\n%s", md)
 	}
-	if !strings.Contains(md, "| `option httpchk [<method>] [<uri>] [<version>]` | defaults, listen, backend | "+string(StatusChecks)+" |") {
+	if !strings.Contains(md, "| `option httpchk` | `[<method>] [<uri>] [<version>]` | defaults, listen, backend | "+string(StatusChecks)+" |") {
 		t.Errorf("option httpchk row missing")
 	}
 }
