@@ -444,3 +444,32 @@ func TestParseTime(t *testing.T) {
 		}
 	}
 }
+
+func TestOtherSideKeywordsWarn(t *testing.T) {
+	// HAProxy ignores, with a warning, what only the other side of a proxy uses.
+	cfg := mustParse(t, `frontend f
+    bind :80
+    timeout client 1s
+    timeout server 5s
+    balance source
+    default_backend b
+backend b
+    timeout connect 1s
+    timeout server 1s
+    bind :81
+    maxconn 10
+    server s 127.0.0.1:80
+`, nil)
+	want := []string{
+		`t.cfg:4: frontend "f": keyword "timeout server" is ignored in a frontend section (allowed in: defaults, listen, backend)`,
+		`t.cfg:5: frontend "f": keyword "balance" is ignored in a frontend section (allowed in: defaults, listen, backend)`,
+		`t.cfg:10: backend "b": keyword "bind" is ignored in a backend section (allowed in: frontend, listen)`,
+		`t.cfg:11: backend "b": keyword "maxconn" is ignored in a backend section (allowed in: defaults, frontend, listen) (did you mean "fullconn"?)`,
+	}
+	if got := warnings(cfg); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if cfg.Backend("b").Balance.Algo != config.AlgoRoundRobin || cfg.Frontend("f").Timeouts.Server != SafeTimeoutServer {
+		t.Errorf("ignored keywords had an effect")
+	}
+}

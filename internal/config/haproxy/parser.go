@@ -169,6 +169,19 @@ func (p *parser) unknown(st *stmt, name string, words []string) {
 		return
 	}
 	if where := allowedIn(name); where != 0 {
+		// Like HAProxy, a frontend or backend ignores, with a warning, what only the
+		// other side of a proxy uses; servers in a frontend are an error.
+		if (p.sec == SecFrontend || p.sec == SecBackend) && where&secProxies != 0 && name != "server" && name != "default-server" {
+			hint := ""
+			switch name {
+			case "maxconn":
+				hint = ` (did you mean "fullconn"?)`
+			case "fullconn":
+				hint = ` (did you mean "maxconn"?)`
+			}
+			p.warnf(st.pos, "keyword %q is ignored in a %s section (allowed in: %s)%s", name, sectionName(p.sec), where&secProxies, hint)
+			return
+		}
 		p.errorf(st.pos, "keyword %q is not allowed in a %s section (allowed in: %s)", name, sectionName(p.sec), where)
 		return
 	}
