@@ -133,6 +133,8 @@ func TestErrors(t *testing.T) {
 			[]string{`t.cfg:2: forbidden first char in environment variable name at column 16`}},
 		{"unknown from", "defaults base\n    mode http\nfrontend f from bse\n    bind :80\n    default_backend b\nbackend b\n",
 			[]string{`t.cfg:3: frontend "f": no defaults section named "bse" before this line (did you mean "base"?)`}},
+		{"ambiguous defaults", "defaults d\ndefaults d\nbackend b from d\n",
+			[]string{`t.cfg:3: backend "b": defaults section name "d" is ambiguous: defined at t.cfg:1 and t.cfg:2`}},
 		{"name required", "backend\n",
 			[]string{`t.cfg:1: backend: a name is required`}},
 		{"bad name", "backend a/b\n",

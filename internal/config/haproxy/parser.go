@@ -82,7 +82,7 @@ type parser struct {
 	global    config.Global
 	globalSet globalSet
 
-	namedDefaults map[string]*proxyState
+	namedDefaults map[string][]*proxyState // several sections may share a name until one is referenced
 	lastDefaults  *proxyState
 	proxies       []*proxyState
 
@@ -100,7 +100,7 @@ type globalSet struct {
 }
 
 func newParser(opt Options) *parser {
-	return &parser{opt: opt, namedDefaults: map[string]*proxyState{}}
+	return &parser{opt: opt, namedDefaults: map[string][]*proxyState{}}
 }
 
 // errorf records a problem about the current object.
@@ -244,13 +244,18 @@ func (p *parser) openProxy(st *stmt) {
 
 	base := p.lastDefaults
 	if from != "" {
-		base = p.namedDefaults[from]
-		if base == nil {
+		base = nil
+		switch found := p.namedDefaults[from]; len(found) {
+		case 0:
 			var names []string
 			for n := range p.namedDefaults {
 				names = append(names, n)
 			}
 			p.errorf(st.pos, "no defaults section named %q before this line%s", from, didYouMean(closest(from, names)))
+		case 1:
+			base = found[0]
+		default:
+			p.errorf(st.pos, "defaults section name %q is ambiguous: defined at %s and %s", from, found[0].pos, found[1].pos)
 		}
 	}
 	var px *proxyState
@@ -263,10 +268,7 @@ func (p *parser) openProxy(st *stmt) {
 	p.cur = px
 	if kind == SecDefaults {
 		if name != "" {
-			if old := p.namedDefaults[name]; old != nil {
-				p.errorf(st.pos, "a defaults section with this name was already defined at %s", old.pos)
-			}
-			p.namedDefaults[name] = px
+			p.namedDefaults[name] = append(p.namedDefaults[name], px)
 		}
 		p.lastDefaults = px
 		return

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -260,5 +261,20 @@ func checkErrors(t *testing.T, err error, want []string) {
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestTestdataIsValidHAProxy checks the fixtures themselves with Debian's haproxy, when
+// installed, so that "tandem accepts what HAProxy accepts" is tested on real configs.
+func TestTestdataIsValidHAProxy(t *testing.T) {
+	bin, err := exec.LookPath("haproxy")
+	if err != nil {
+		t.Skip("haproxy not installed")
+	}
+	for _, name := range []string{"seed-001.cfg", "seed-003.cfg", "seed-003-cookie-insert.cfg", "seed-003-cookie-prefix.cfg", "seed-004.cfg", "debian.cfg"} {
+		out, err := exec.Command(bin, "-c", "-f", filepath.Join("testdata", name)).CombinedOutput()
+		if err != nil {
+			t.Errorf("haproxy -c %s: %v\n%s", name, err, out)
+		}
 	}
 }
