@@ -36,45 +36,51 @@ defaults
     timeout connect 1s
     timeout server 12s
     maxconn 100
+frontend first
+    bind :1
+    default_backend hb
 defaults tcpdefs
     mode tcp
     timeout client 21s
     timeout connect 2s
     timeout server 22s
-frontend last
-    bind :1
-    default_backend tb
-backend tb
-    server s 127.0.0.1:9
+defaults child from tcpdefs
+    timeout client 41s
 frontend named from tcpdefs
     bind :2
+    default_backend tb
+frontend fromchild from child
+    bind :3
     default_backend tb
 defaults
     mode http
     timeout client 31s
     timeout connect 3s
     timeout server 32s
-defaults child from tcpdefs
-    timeout client 41s
 backend hb
     server s 127.0.0.1:9
-frontend fromchild from child
-    bind :3
-    default_backend tb
+defaults last
+    mode tcp
+    timeout client 51s
+    timeout connect 5s
+    timeout server 52s
+backend tb
+    server s 127.0.0.1:9
 `, nil)
-	last := cfg.Frontend("last")
-	if last.Mode != config.ModeTCP || last.Timeouts.Client != 21*time.Second || last.MaxConn != config.DefaultMaxConn {
-		t.Errorf("frontend after named defaults: mode %v client %v maxconn %d", last.Mode, last.Timeouts.Client, last.MaxConn)
+	if f := cfg.Frontend("first"); f.Mode != config.ModeHTTP || f.Timeouts.Client != 11*time.Second || f.MaxConn != 100 {
+		t.Errorf("first: mode %v client %v maxconn %d", f.Mode, f.Timeouts.Client, f.MaxConn)
 	}
-	if named := cfg.Frontend("named"); named.Mode != config.ModeTCP || named.Timeouts.Client != 21*time.Second {
-		t.Errorf("from tcpdefs: %+v", named)
+	if f := cfg.Frontend("named"); f.Mode != config.ModeTCP || f.Timeouts.Client != 21*time.Second || f.MaxConn != config.DefaultMaxConn {
+		t.Errorf("named (from tcpdefs): mode %v client %v maxconn %d", f.Mode, f.Timeouts.Client, f.MaxConn)
 	}
-	if hb := cfg.Backend("hb"); hb.Mode != config.ModeTCP || hb.Timeouts.Server != 22*time.Second || hb.Timeouts.Client != 41*time.Second {
-		// "defaults child from tcpdefs" is the last defaults section before hb
-		t.Errorf("hb: mode %v timeouts %+v", hb.Mode, hb.Timeouts)
+	if f := cfg.Frontend("fromchild"); f.Mode != config.ModeTCP || f.Timeouts.Client != 41*time.Second || f.Timeouts.Connect != 2*time.Second {
+		t.Errorf("fromchild (from child from tcpdefs): %v %+v", f.Mode, f.Timeouts)
 	}
-	if fc := cfg.Frontend("fromchild"); fc.Timeouts.Client != 41*time.Second || fc.Timeouts.Connect != 2*time.Second {
-		t.Errorf("fromchild: %+v", fc.Timeouts)
+	if b := cfg.Backend("hb"); b.Mode != config.ModeHTTP || b.Timeouts.Server != 32*time.Second {
+		t.Errorf("hb (last anonymous defaults): %v %+v", b.Mode, b.Timeouts)
+	}
+	if b := cfg.Backend("tb"); b.Mode != config.ModeTCP || b.Timeouts.Server != 52*time.Second {
+		t.Errorf("tb (last named defaults): %v %+v", b.Mode, b.Timeouts)
 	}
 	if len(cfg.Warnings) != 0 {
 		t.Errorf("warnings: %v", warnings(cfg))
@@ -94,7 +100,7 @@ defaults
     cookie SRV insert
 backend a
     log 127.0.0.2:514 local1
-    no option forwardfor
+    option forwardfor header X-Client
     cookie OTHER prefix
     server s 127.0.0.1:9 cookie a
 backend b
@@ -105,8 +111,8 @@ listen c
     log 127.0.0.3 local2
 `, nil)
 	a, b := cfg.Backend("a"), cfg.Backend("b")
-	if a.ForwardFor != nil || b.ForwardFor == nil {
-		t.Errorf("no option forwardfor: a %+v b %+v", a.ForwardFor, b.ForwardFor)
+	if a.ForwardFor.Header != "X-Client" || b.ForwardFor.Header != "X-Forwarded-For" {
+		t.Errorf("option forwardfor: a %+v b %+v", a.ForwardFor, b.ForwardFor)
 	}
 	if a.Cookie.Name != "OTHER" || b.Cookie.Name != "SRV" || b.Cookie.Mode != config.CookieInsert {
 		t.Errorf("cookies: a %+v b %+v", a.Cookie, b.Cookie)
@@ -324,8 +330,8 @@ backend b
     option forwardfor except 10.0.0.0/255.0.0.0 header X-Real-IP
     option http-server-close
     option httpchk GET /health HTTP/1.1\r\nHost:\ example.com
-    http-check expect status 200-399
     http-check send hdr User-Agent tandem
+    http-check expect status 200-399
     option log-health-checks
     cookie SRV insert indirect nocache preserve httponly secure domain .a.com domain b.com maxidle 30m maxlife 8h
     fullconn 1000
@@ -389,6 +395,14 @@ frontend st
 	}
 	if !st.TCPLog || st.HTTPLog || st.LogFormat != "%ci %b" || st.DefaultBackend != nil {
 		t.Errorf("st = %+v", st)
+	}
+}
+
+func TestHTTPCheckOrder(t *testing.T) {
+	// Before option httpchk, HAProxy does not mind the order of send and expect.
+	cfg := mustParse(t, "backend b\n timeout connect 1s\n timeout server 1s\n http-check expect status 200\n http-check send meth HEAD\n option httpchk\n", nil)
+	if c := cfg.Backend("b").Check; !c.HTTP || c.Expect != "status 200" {
+		t.Errorf("check = %+v", c)
 	}
 }
 

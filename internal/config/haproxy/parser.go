@@ -258,6 +258,7 @@ func (p *parser) openProxy(st *stmt) {
 			p.errorf(st.pos, "defaults section name %q is ambiguous: defined at %s and %s", from, found[0].pos, found[1].pos)
 		}
 	}
+	p.noteDefaultsUse(st, base, from != "", kind)
 	var px *proxyState
 	if base != nil && (kind != SecDefaults || from != "") {
 		px = base.clone()
@@ -274,6 +275,23 @@ func (p *parser) openProxy(st *stmt) {
 		return
 	}
 	p.proxies = append(p.proxies, px)
+}
+
+// noteDefaultsUse enforces HAProxy's rule that a named defaults section is either
+// referenced with "from" or used implicitly as the last defaults section, not both.
+func (p *parser) noteDefaultsUse(st *stmt, d *proxyState, explicit bool, kind Section) {
+	if d == nil || d.name == "" || kind == SecDefaults && !explicit {
+		return
+	}
+	if explicit && d.usedImplicitly || !explicit && d.usedExplicitly {
+		p.errorf(st.pos, "defaults section %q (%s) is both referenced with \"from\" and used implicitly as the last defaults section: "+
+			"use \"from\" everywhere, or add a last defaults section that is never referenced", d.name, d.pos)
+	}
+	if explicit {
+		d.usedExplicitly = true
+	} else {
+		d.usedImplicitly = true
+	}
 }
 
 func badNameChar(s string) rune {

@@ -21,6 +21,9 @@ type proxyState struct {
 	label  string
 	failed bool // a line of this section had an error: skip follow-on checks
 
+	usedExplicitly, usedImplicitly bool // a named defaults section: how proxies used it
+	checkExpectSeen                bool // an http-check expect line was read in this section
+
 	mode           config.Mode
 	binds          []config.Bind
 	defaultBackend string
@@ -62,6 +65,7 @@ func newProxyState() *proxyState {
 func (px *proxyState) clone() *proxyState {
 	c := *px
 	c.binds, c.useBackends, c.servers = nil, nil, nil
+	c.usedExplicitly, c.usedImplicitly, c.checkExpectSeen = false, false, false
 	c.defaultBackend = px.defaultBackend
 	if px.cookie != nil {
 		ck := *px.cookie
@@ -313,11 +317,7 @@ func kwCookie(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 	}
 }
 
-func kwForwardFor(p *parser, px *proxyState, st *stmt, args []string, neg bool) {
-	if neg {
-		px.forwardFor = nil
-		return
-	}
+func kwForwardFor(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 	ff := &config.ForwardFor{Header: "X-Forwarded-For"}
 	for i := 0; i < len(args); i++ {
 		switch args[i] {

@@ -52,7 +52,7 @@ func init() {
 		e("server", SecListen|SecBackend, impl, "<name> <addr>:<port> [weight <n>] [backup] [maxconn <n>] [disabled] [cookie <v>] [check] [inter <t>] [rise <n>] [fall <n>] [port <n>]", "a server of the backend", kwServer),
 		e("default-server", secBack, impl, "[options]", "options applied to the servers that follow", kwDefaultServer),
 		e("cookie", secBack, impl, "<name> insert|prefix|rewrite [indirect] [nocache] [preserve] [httponly] [secure] [domain <d>]... [maxidle <t>] [maxlife <t>]", "cookie-based persistence", kwCookie),
-		neg(e("option forwardfor", secProxies, impl, "[except <net>] [header <name>]", "add X-Forwarded-For with the client address", kwForwardFor)),
+		(e("option forwardfor", secProxies, impl, "[except <net>] [header <name>]", "add X-Forwarded-For with the client address", kwForwardFor)),
 		neg(e("option http-keep-alive", secProxies, impl, "", "keep both sides alive (default)", kwConnMode(config.HTTPKeepAlive))),
 		neg(e("option http-server-close", secProxies, impl, "", "close the server side after each response", kwConnMode(config.HTTPServerClose))),
 		neg(e("option httpclose", secProxies, impl, "", "close both sides after each response", kwConnMode(config.HTTPClose))),
