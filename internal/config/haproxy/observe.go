@@ -351,6 +351,7 @@ func kwHTTPCheckExpect(p *parser, px *proxyState, st *stmt, args []string, _ boo
 	// After option httpchk, HAProxy builds the check rules in order, so a later
 	// http-check send would have no connect rule to follow.
 	px.checkExpectSeen = px.check.HTTP
+	px.checkRulesPos = st.pos
 }
 
 func kwHTTPCheckSend(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
@@ -387,6 +388,7 @@ func kwHTTPCheckSend(p *parser, px *proxyState, st *stmt, args []string, _ bool)
 		}
 		i += need
 	}
+	px.checkRulesPos = st.pos
 }
 
 func kwTCPCheck(p *parser, px *proxyState, st *stmt, args []string, neg bool) {

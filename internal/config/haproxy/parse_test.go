@@ -487,3 +487,17 @@ backend b
 		t.Errorf("ignored keywords had an effect")
 	}
 }
+
+func TestAcceptedWithWarnings(t *testing.T) {
+	cfg := mustParse(t, "global\n    tune.bufsize 4096\n    tune.maxrewrite 3000\ndefaults d\n    mode tcp\n    timeout client 1s\n    timeout connect 1s\n    timeout server 1s\nbackend a\nbackend b from d\n", nil)
+	want := []string{
+		`t.cfg:2: global: tune.maxrewrite (3000) is more than half of tune.bufsize (4096): using 2048`,
+		`t.cfg:10: backend "b": defaults section "d" (t.cfg:4) is both referenced with "from" and used implicitly as the last defaults section: use "from" everywhere, or add a last defaults section that is never referenced`,
+	}
+	if got := warnings(cfg); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if cfg.Global.MaxRewrite != 2048 {
+		t.Errorf("maxrewrite = %d", cfg.Global.MaxRewrite)
+	}
+}

@@ -284,7 +284,7 @@ func (p *parser) noteDefaultsUse(st *stmt, d *proxyState, explicit bool, kind Se
 		return
 	}
 	if explicit && d.usedImplicitly || !explicit && d.usedExplicitly {
-		p.errorf(st.pos, "defaults section %q (%s) is both referenced with \"from\" and used implicitly as the last defaults section: "+
+		p.warnf(st.pos, "defaults section %q (%s) is both referenced with \"from\" and used implicitly as the last defaults section: "+
 			"use \"from\" everywhere, or add a last defaults section that is never referenced", d.name, d.pos)
 	}
 	if explicit {

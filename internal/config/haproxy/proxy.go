@@ -21,8 +21,9 @@ type proxyState struct {
 	label  string
 	failed bool // a line of this section had an error: skip follow-on checks
 
-	usedExplicitly, usedImplicitly bool // a named defaults section: how proxies used it
-	checkExpectSeen                bool // an http-check expect line was read in this section
+	usedExplicitly, usedImplicitly bool       // a named defaults section: how proxies used it
+	checkExpectSeen                bool       // an http-check expect line was read in this section
+	checkRulesPos                  config.Pos // where an http-check rule was last written
 
 	mode           config.Mode
 	binds          []config.Bind

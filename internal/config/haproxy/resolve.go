@@ -30,8 +30,11 @@ func (p *parser) resolve() *config.Config {
 	if !p.globalSet.maxRewrite {
 		g.MaxRewrite = config.DefaultMaxRewrite
 	}
-	if g.MaxRewrite >= g.BufSize/2 {
-		p.errs.Add(p.globalSet.bufPos, "global: tune.maxrewrite (%d) must be smaller than half of tune.bufsize (%d)", g.MaxRewrite, g.BufSize)
+	if g.MaxRewrite > g.BufSize/2 {
+		// HAProxy clamps it the same way.
+		p.warns = append(p.warns, config.Errorf(p.globalSet.bufPos, "global: tune.maxrewrite (%d) is more than half of tune.bufsize (%d): using %d",
+			g.MaxRewrite, g.BufSize, g.BufSize/2))
+		g.MaxRewrite = g.BufSize / 2
 	}
 
 	type pending struct {
@@ -183,6 +186,9 @@ func (p *parser) buildBackend(px *proxyState) *config.Backend {
 			}
 			seen[s.Cookie] = s.Name
 		}
+	}
+	if px.checkRulesPos.Line > 0 && !b.Check.HTTP {
+		p.warnf(px.checkRulesPos, "http-check rules without option httpchk are ignored")
 	}
 	if px.stats != nil && px.kind == SecBackend {
 		p.errorf(px.stats.Pos, "stats in a backend section is not supported yet: put the stats lines in a frontend or listen section")

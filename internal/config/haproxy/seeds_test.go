@@ -278,3 +278,40 @@ func TestTestdataIsValidHAProxy(t *testing.T) {
 		}
 	}
 }
+
+// TestAgreesWithHAProxy parses testdata/compat/ok-*.cfg (both must accept),
+// bad-*.cfg (both must reject) and strict-*.cfg (tandem rejects on purpose what
+// HAProxy 2.6 accepts: the documented differences) with tandem and, when installed,
+// with haproxy -c.
+func TestAgreesWithHAProxy(t *testing.T) {
+	files, err := filepath.Glob("testdata/compat/*.cfg")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no compat fixtures: %v", err)
+	}
+	bin, _ := exec.LookPath("haproxy")
+	for _, path := range files {
+		name := filepath.Base(path)
+		wantOK := strings.HasPrefix(name, "ok-")
+		haproxyOK := wantOK || strings.HasPrefix(name, "strict-")
+		t.Run(name, func(t *testing.T) {
+			_, err := ParseFiles([]string{path}, testOptions(nil))
+			if (err == nil) != wantOK {
+				t.Errorf("tandem: accepted=%v, want %v (%v)", err == nil, wantOK, err)
+			}
+			if bin == "" {
+				return
+			}
+			out, err := exec.Command(bin, "-c", "-f", path).CombinedOutput()
+			var exit *exec.ExitError
+			if errors.As(err, &exit) && exit.ExitCode() == 2 && strings.Contains(string(out), "has no error") {
+				err = nil // valid, but nothing to listen on
+			}
+			if (err == nil) != haproxyOK {
+				t.Errorf("haproxy: accepted=%v, want %v:\n%s", err == nil, haproxyOK, out)
+			}
+		})
+	}
+	if bin == "" {
+		t.Log("haproxy not installed: only tandem's side was checked")
+	}
+}
