@@ -119,6 +119,8 @@ func fuzzOptions() Options {
 
 func FuzzParse(f *testing.F) {
 	files, _ := filepath.Glob("testdata/*.cfg")
+	compat, _ := filepath.Glob("testdata/compat/*.cfg")
+	files = append(files, compat...)
 	for _, p := range files {
 		if data, err := os.ReadFile(p); err == nil {
 			f.Add(data)

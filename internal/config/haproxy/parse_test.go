@@ -488,6 +488,18 @@ backend b
 	}
 }
 
+func TestTLSDefaultsWarn(t *testing.T) {
+	cfg := mustParse(t, "global\n    tune.ssl.default-dh-param 2048\n    ssl-server-verify none\n    ssl-default-server-options no-sslv3 ssl-min-ver TLSv1.2\n", nil)
+	if len(cfg.Warnings) != 3 {
+		t.Errorf("warnings: %v", warnings(cfg))
+	}
+	_, err := Parse("t.cfg", []byte("global\n    ssl-default-bind-options ssl-min-ver TLSv9 no-sslv3\n    ssl-default-bind-options no-sslv4\n"), testOptions(nil))
+	checkErrors(t, err, []string{
+		`t.cfg:2: global: ssl-default-bind-options: ssl-min-ver expects SSLv3, TLSv1.0, TLSv1.1, TLSv1.2 or TLSv1.3`,
+		`t.cfg:3: global: ssl-default-bind-options: unknown option "no-sslv4" (did you mean "no-sslv3"?)`,
+	})
+}
+
 func TestAcceptedWithWarnings(t *testing.T) {
 	cfg := mustParse(t, "global\n    tune.bufsize 4096\n    tune.maxrewrite 3000\ndefaults d\n    mode tcp\n    timeout client 1s\n    timeout connect 1s\n    timeout server 1s\nbackend a\nbackend b from d\n", nil)
 	want := []string{

@@ -40,6 +40,8 @@ func init() {
 		e("ssl-default-server-ciphers", g, noop, "<ciphers>", "TLS ≤1.2 ciphers to servers (no effect without TLS)", gNoTLS),
 		e("ssl-default-server-ciphersuites", g, noop, "<suites>", "TLS 1.3 suites to servers (no effect without TLS)", gNoTLS),
 		e("ssl-default-server-options", g, noop, "<options>...", "TLS options to servers (no effect without TLS)", gNoTLS),
+		e("tune.ssl.default-dh-param", g, noop, "<bits>", "DH parameter size (no effect without TLS)", gNoTLS),
+		e("ssl-server-verify", g, noop, "none|required", "verification of server certificates (no effect without TLS)", gNoTLS),
 
 		// proxies
 		e("mode", secProxies, impl, "http|tcp", "HTTP (layer 7) or TCP (layer 4) proxying", kwMode),
