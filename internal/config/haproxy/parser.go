@@ -143,6 +143,11 @@ func (p *parser) statement(st *stmt) {
 	if p.skip {
 		return
 	}
+	switch w[0] {
+	case ".if", ".elif", ".else", ".endif", ".notice", ".warning", ".alert", ".diag":
+		p.errs.Add(st.pos, "directive %q is not supported by tandem (conditional blocks and messages)", w[0])
+		return
+	}
 	if p.sec == 0 {
 		p.errs.Add(st.pos, "unknown keyword %q outside of any section%s", w[0], didYouMean(closest(w[0], []string{"global", "defaults", "frontend", "backend", "listen"})))
 		return
