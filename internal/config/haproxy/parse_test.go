@@ -513,3 +513,24 @@ func TestAcceptedWithWarnings(t *testing.T) {
 		t.Errorf("maxrewrite = %d", cfg.Global.MaxRewrite)
 	}
 }
+
+func TestTCPModeIgnoresHTTPSettings(t *testing.T) {
+	cfg, err := ParseFiles([]string{"testdata/compat/ok-tcp-mode-ignores-http-settings.cfg"}, testOptions(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fe, be := cfg.Frontend("l"), cfg.Backend("l")
+	if fe.Stats != nil || fe.ForwardFor != nil || fe.HTTPLog || !fe.TCPLog || be.Cookie != nil || be.Balance.Algo != config.AlgoRoundRobin {
+		t.Errorf("http settings kept in tcp mode: %+v %+v", fe, be)
+	}
+	want := []string{
+		`testdata/compat/ok-tcp-mode-ignores-http-settings.cfg:5: listen "l": balance uri needs mode http: using roundrobin`,
+		`testdata/compat/ok-tcp-mode-ignores-http-settings.cfg:5: listen "l": option httplog needs mode http: using option tcplog`,
+		`testdata/compat/ok-tcp-mode-ignores-http-settings.cfg:9: listen "l": cookie "S" is ignored in mode tcp`,
+		`testdata/compat/ok-tcp-mode-ignores-http-settings.cfg:10: listen "l": option forwardfor is ignored in mode tcp`,
+		`testdata/compat/ok-tcp-mode-ignores-http-settings.cfg:12: listen "l": stats is ignored in mode tcp (add "mode http")`,
+	}
+	if got := warnings(cfg); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
