@@ -151,6 +151,11 @@ listen pool
 	if be.Balance.Algo != config.AlgoLeastConn || be.Server("a").Weight != 3 || !be.Server("b").Backup {
 		t.Errorf("backend = %+v", be)
 	}
+	// a listen naming a default_backend sends its traffic there
+	cfg2 := mustParse(t, "listen a\n timeout client 1s\n timeout connect 1s\n timeout server 1s\n bind :80\n default_backend b\nbackend b\n timeout connect 1s\n timeout server 1s\n", nil)
+	if cfg2.Frontend("a").DefaultBackend != cfg2.Backend("b") {
+		t.Errorf("listen default_backend not linked")
+	}
 	// a listen without bind is only a backend
 	if cfg.Frontend("pool") != nil || cfg.Backend("pool") == nil {
 		t.Errorf("listen without bind")

@@ -86,12 +86,14 @@ func (p *parser) resolve() *config.Config {
 	for _, f := range fronts {
 		px, fe := f.px, f.fe
 		p.label = px.label
-		if px.kind == SecFrontend && !px.failed {
-			if len(px.binds) == 0 {
-				p.errorf(px.pos, "no bind line (a frontend must listen somewhere; use a backend section for a pool of servers)")
-			}
-			if px.defaultBackend != "" {
-				fe.DefaultBackend = p.link(cfg, fe, px.defaultBEPos, "default_backend", px.defaultBackend, beList)
+		if px.kind == SecFrontend && !px.failed && len(px.binds) == 0 {
+			p.errorf(px.pos, "no bind line (a frontend must listen somewhere; use a backend section for a pool of servers)")
+		}
+		// A listen section uses its own servers unless it names a default_backend
+		// (possibly inherited from defaults), as HAProxy does.
+		if px.defaultBackend != "" {
+			if b := p.link(cfg, fe, px.defaultBEPos, "default_backend", px.defaultBackend, beList); b != nil {
+				fe.DefaultBackend = b
 			}
 		}
 		for _, ub := range px.useBackends {
