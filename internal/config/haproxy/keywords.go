@@ -95,17 +95,19 @@ func Keywords() []Keyword {
 	return out
 }
 
-// KeywordTableMarkdown renders Keywords as a Markdown table (stable output).
+// KeywordTableMarkdown renders Keywords as a Markdown table (stable output): one row
+// per keyword and section set, the name in backquotes in the first column, "|" in
+// arguments escaped as "\|".
 func KeywordTableMarkdown() string {
 	var b strings.Builder
-	b.WriteString("| keyword | sections | status | what it does |\n")
-	b.WriteString("|---|---|---|---|\n")
+	b.WriteString("| keyword | arguments | sections | status | what it does |\n")
+	b.WriteString("|---|---|---|---|---|\n")
 	for _, k := range Keywords() {
-		name := k.Name
+		args := ""
 		if k.Syntax != "" {
-			name += " " + k.Syntax
+			args = "`" + mdEscape(k.Syntax) + "`"
 		}
-		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", mdEscape(name), k.Sections, k.Status, mdEscape(k.Doc))
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", k.Name, args, k.Sections, k.Status, mdEscape(k.Doc))
 	}
 	return b.String()
 }
@@ -151,6 +153,9 @@ func suggest(sec Section, name string) string {
 
 // closest returns the candidate nearest to s by edit distance, if near enough.
 func closest(s string, cands []string) string {
+	if len(s) > 64 { // nobody misspells a keyword that long; keep the cost bounded
+		return ""
+	}
 	best, bestD := "", 1<<30
 	for _, c := range cands {
 		if d := editDistance(s, c); d < bestD || d == bestD && c < best {

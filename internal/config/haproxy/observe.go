@@ -247,11 +247,11 @@ func kwStats(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 	case "hide-version":
 		s.HideVersion = true
 	case "admin":
-		if len(args) != 2 || args[0] != "if" && args[0] != "unless" {
+		if len(args) < 2 || args[0] != "if" && args[0] != "unless" {
 			p.errorf(st.pos, "stats admin expects \"if CONDITION\"")
 			return
 		}
-		if args[0] != "if" || args[1] != "TRUE" && args[1] != "LOCALHOST" {
+		if len(args) != 2 || args[0] != "if" || args[1] != "TRUE" && args[1] != "LOCALHOST" {
 			p.errorf(st.pos, "stats admin: only \"if TRUE\" and \"if LOCALHOST\" are supported yet")
 			return
 		}
@@ -261,7 +261,7 @@ func kwStats(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 
 func kwHTTPChk(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 	c := &px.check
-	c.HTTP, c.TCPCheck = true, false
+	c.HTTP, c.TCPCheck, px.checkExpectSeen = true, false, false
 	c.Method, c.URI, c.Version, c.Headers = "OPTIONS", "/", "HTTP/1.0", nil
 	switch len(args) {
 	case 0:
@@ -348,9 +348,17 @@ func kwHTTPCheckExpect(p *parser, px *proxyState, st *stmt, args []string, _ boo
 		}
 	}
 	px.check.Expect = strings.Join(args, " ")
+	// After option httpchk, HAProxy builds the check rules in order, so a later
+	// http-check send would have no connect rule to follow.
+	px.checkExpectSeen = px.check.HTTP
+	px.checkRulesPos = st.pos
 }
 
 func kwHTTPCheckSend(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
+	if px.checkExpectSeen {
+		p.errorf(st.pos, "http-check send must come before http-check expect (HAProxy runs check rules in order)")
+		return
+	}
 	c := &px.check
 	for i := 0; i < len(args); i++ {
 		a := args[i]
@@ -380,6 +388,7 @@ func kwHTTPCheckSend(p *parser, px *proxyState, st *stmt, args []string, _ bool)
 		}
 		i += need
 	}
+	px.checkRulesPos = st.pos
 }
 
 func kwTCPCheck(p *parser, px *proxyState, st *stmt, args []string, neg bool) {

@@ -82,7 +82,7 @@ type parser struct {
 	global    config.Global
 	globalSet globalSet
 
-	namedDefaults map[string]*proxyState
+	namedDefaults map[string][]*proxyState // several sections may share a name until one is referenced
 	lastDefaults  *proxyState
 	proxies       []*proxyState
 
@@ -100,7 +100,7 @@ type globalSet struct {
 }
 
 func newParser(opt Options) *parser {
-	return &parser{opt: opt, namedDefaults: map[string]*proxyState{}}
+	return &parser{opt: opt, namedDefaults: map[string][]*proxyState{}}
 }
 
 // errorf records a problem about the current object.
@@ -143,6 +143,11 @@ func (p *parser) statement(st *stmt) {
 	if p.skip {
 		return
 	}
+	switch w[0] {
+	case ".if", ".elif", ".else", ".endif", ".notice", ".warning", ".alert", ".diag":
+		p.errs.Add(st.pos, "directive %q is not supported by tandem (conditional blocks and messages)", w[0])
+		return
+	}
 	if p.sec == 0 {
 		p.errs.Add(st.pos, "unknown keyword %q outside of any section%s", w[0], didYouMean(closest(w[0], []string{"global", "defaults", "frontend", "backend", "listen"})))
 		return
@@ -169,6 +174,19 @@ func (p *parser) unknown(st *stmt, name string, words []string) {
 		return
 	}
 	if where := allowedIn(name); where != 0 {
+		// Like HAProxy, a frontend or backend ignores, with a warning, what only the
+		// other side of a proxy uses; servers in a frontend are an error.
+		if (p.sec == SecFrontend || p.sec == SecBackend) && where&secProxies != 0 && name != "server" && name != "default-server" {
+			hint := ""
+			switch name {
+			case "maxconn":
+				hint = ` (did you mean "fullconn"?)`
+			case "fullconn":
+				hint = ` (did you mean "maxconn"?)`
+			}
+			p.warnf(st.pos, "keyword %q is ignored in a %s section (allowed in: %s)%s", name, sectionName(p.sec), where&secProxies, hint)
+			return
+		}
 		p.errorf(st.pos, "keyword %q is not allowed in a %s section (allowed in: %s)", name, sectionName(p.sec), where)
 		return
 	}
@@ -231,15 +249,21 @@ func (p *parser) openProxy(st *stmt) {
 
 	base := p.lastDefaults
 	if from != "" {
-		base = p.namedDefaults[from]
-		if base == nil {
+		base = nil
+		switch found := p.namedDefaults[from]; len(found) {
+		case 0:
 			var names []string
 			for n := range p.namedDefaults {
 				names = append(names, n)
 			}
 			p.errorf(st.pos, "no defaults section named %q before this line%s", from, didYouMean(closest(from, names)))
+		case 1:
+			base = found[0]
+		default:
+			p.errorf(st.pos, "defaults section name %q is ambiguous: defined at %s and %s", from, found[0].pos, found[1].pos)
 		}
 	}
+	p.noteDefaultsUse(st, base, from != "", kind)
 	var px *proxyState
 	if base != nil && (kind != SecDefaults || from != "") {
 		px = base.clone()
@@ -250,15 +274,29 @@ func (p *parser) openProxy(st *stmt) {
 	p.cur = px
 	if kind == SecDefaults {
 		if name != "" {
-			if old := p.namedDefaults[name]; old != nil {
-				p.errorf(st.pos, "a defaults section with this name was already defined at %s", old.pos)
-			}
-			p.namedDefaults[name] = px
+			p.namedDefaults[name] = append(p.namedDefaults[name], px)
 		}
 		p.lastDefaults = px
 		return
 	}
 	p.proxies = append(p.proxies, px)
+}
+
+// noteDefaultsUse enforces HAProxy's rule that a named defaults section is either
+// referenced with "from" or used implicitly as the last defaults section, not both.
+func (p *parser) noteDefaultsUse(st *stmt, d *proxyState, explicit bool, kind Section) {
+	if d == nil || d.name == "" || kind == SecDefaults && !explicit {
+		return
+	}
+	if explicit && d.usedImplicitly || !explicit && d.usedExplicitly {
+		p.warnf(st.pos, "defaults section %q (%s) is both referenced with \"from\" and used implicitly as the last defaults section: "+
+			"use \"from\" everywhere, or add a last defaults section that is never referenced", d.name, d.pos)
+	}
+	if explicit {
+		d.usedExplicitly = true
+	} else {
+		d.usedImplicitly = true
+	}
 }
 
 func badNameChar(s string) rune {

@@ -15,11 +15,15 @@ import (
 // proxy starts as a copy of its defaults section, as HAProxy does, and its own
 // keywords override; resolve turns it into config.Frontend and config.Backend.
 type proxyState struct {
-	kind  Section
-	name  string
-	pos   config.Pos
-	label string
+	kind   Section
+	name   string
+	pos    config.Pos
+	label  string
 	failed bool // a line of this section had an error: skip follow-on checks
+
+	usedExplicitly, usedImplicitly bool       // a named defaults section: how proxies used it
+	checkExpectSeen                bool       // an http-check expect line was read in this section
+	checkRulesPos                  config.Pos // where an http-check rule was last written
 
 	mode           config.Mode
 	binds          []config.Bind
@@ -62,6 +66,7 @@ func newProxyState() *proxyState {
 func (px *proxyState) clone() *proxyState {
 	c := *px
 	c.binds, c.useBackends, c.servers = nil, nil, nil
+	c.usedExplicitly, c.usedImplicitly, c.checkExpectSeen = false, false, false
 	c.defaultBackend = px.defaultBackend
 	if px.cookie != nil {
 		ck := *px.cookie
@@ -125,13 +130,13 @@ func kwBind(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 		}
 		px.binds = append(px.binds, b)
 	}
-	for _, opt := range args[1:] {
-		if knownBindOptions[opt] {
+	// The words after the first option may be its arguments: one message is enough.
+	if len(args) > 1 {
+		if opt := args[1]; knownBindOptions[opt] {
 			p.errorf(st.pos, "bind option %q is not supported by tandem", opt)
 		} else {
 			p.errorf(st.pos, "unknown bind option %q", opt)
 		}
-		break // the words after an option are its arguments: one message is enough
 	}
 }
 
@@ -313,11 +318,7 @@ func kwCookie(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 	}
 }
 
-func kwForwardFor(p *parser, px *proxyState, st *stmt, args []string, neg bool) {
-	if neg {
-		px.forwardFor = nil
-		return
-	}
+func kwForwardFor(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 	ff := &config.ForwardFor{Header: "X-Forwarded-For"}
 	for i := 0; i < len(args); i++ {
 		switch args[i] {

@@ -30,8 +30,11 @@ func (p *parser) resolve() *config.Config {
 	if !p.globalSet.maxRewrite {
 		g.MaxRewrite = config.DefaultMaxRewrite
 	}
-	if g.MaxRewrite >= g.BufSize/2 {
-		p.errs.Add(p.globalSet.bufPos, "global: tune.maxrewrite (%d) must be smaller than half of tune.bufsize (%d)", g.MaxRewrite, g.BufSize)
+	if g.MaxRewrite > g.BufSize/2 {
+		// HAProxy clamps it the same way.
+		p.warns = append(p.warns, config.Errorf(p.globalSet.bufPos, "global: tune.maxrewrite (%d) is more than half of tune.bufsize (%d): using %d",
+			g.MaxRewrite, g.BufSize, g.BufSize/2))
+		g.MaxRewrite = g.BufSize / 2
 	}
 
 	type pending struct {
@@ -83,12 +86,14 @@ func (p *parser) resolve() *config.Config {
 	for _, f := range fronts {
 		px, fe := f.px, f.fe
 		p.label = px.label
-		if px.kind == SecFrontend && !px.failed {
-			if len(px.binds) == 0 {
-				p.errorf(px.pos, "no bind line (a frontend must listen somewhere; use a backend section for a pool of servers)")
-			}
-			if px.defaultBackend != "" {
-				fe.DefaultBackend = p.link(cfg, fe, px.defaultBEPos, "default_backend", px.defaultBackend, beList)
+		if px.kind == SecFrontend && !px.failed && len(px.binds) == 0 {
+			p.errorf(px.pos, "no bind line (a frontend must listen somewhere; use a backend section for a pool of servers)")
+		}
+		// A listen section uses its own servers unless it names a default_backend
+		// (possibly inherited from defaults), as HAProxy does.
+		if px.defaultBackend != "" {
+			if b := p.link(cfg, fe, px.defaultBEPos, "default_backend", px.defaultBackend, beList); b != nil {
+				fe.DefaultBackend = b
 			}
 		}
 		for _, ub := range px.useBackends {
@@ -183,6 +188,9 @@ func (p *parser) buildBackend(px *proxyState) *config.Backend {
 			}
 			seen[s.Cookie] = s.Name
 		}
+	}
+	if px.checkRulesPos.Line > 0 && !b.Check.HTTP {
+		p.warnf(px.checkRulesPos, "http-check rules without option httpchk are ignored")
 	}
 	if px.stats != nil && px.kind == SecBackend {
 		p.errorf(px.stats.Pos, "stats in a backend section is not supported yet: put the stats lines in a frontend or listen section")

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -260,5 +261,57 @@ func checkErrors(t *testing.T, err error, want []string) {
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestTestdataIsValidHAProxy checks the fixtures themselves with Debian's haproxy, when
+// installed, so that "tandem accepts what HAProxy accepts" is tested on real configs.
+func TestTestdataIsValidHAProxy(t *testing.T) {
+	bin, err := exec.LookPath("haproxy")
+	if err != nil {
+		t.Skip("haproxy not installed")
+	}
+	for _, name := range []string{"seed-001.cfg", "seed-003.cfg", "seed-003-cookie-insert.cfg", "seed-003-cookie-prefix.cfg", "seed-004.cfg", "debian.cfg"} {
+		out, err := exec.Command(bin, "-c", "-f", filepath.Join("testdata", name)).CombinedOutput()
+		if err != nil {
+			t.Errorf("haproxy -c %s: %v\n%s", name, err, out)
+		}
+	}
+}
+
+// TestAgreesWithHAProxy parses testdata/compat/ok-*.cfg (both must accept),
+// bad-*.cfg (both must reject) and strict-*.cfg (tandem rejects on purpose what
+// HAProxy 2.6 accepts: the documented differences) with tandem and, when installed,
+// with haproxy -c.
+func TestAgreesWithHAProxy(t *testing.T) {
+	files, err := filepath.Glob("testdata/compat/*.cfg")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no compat fixtures: %v", err)
+	}
+	bin, _ := exec.LookPath("haproxy")
+	for _, path := range files {
+		name := filepath.Base(path)
+		wantOK := strings.HasPrefix(name, "ok-")
+		haproxyOK := wantOK || strings.HasPrefix(name, "strict-")
+		t.Run(name, func(t *testing.T) {
+			_, err := ParseFiles([]string{path}, testOptions(nil))
+			if (err == nil) != wantOK {
+				t.Errorf("tandem: accepted=%v, want %v (%v)", err == nil, wantOK, err)
+			}
+			if bin == "" {
+				return
+			}
+			out, err := exec.Command(bin, "-c", "-f", path).CombinedOutput()
+			var exit *exec.ExitError
+			if errors.As(err, &exit) && exit.ExitCode() == 2 && strings.Contains(string(out), "has no error") {
+				err = nil // valid, but nothing to listen on
+			}
+			if (err == nil) != haproxyOK {
+				t.Errorf("haproxy: accepted=%v, want %v:\n%s", err == nil, haproxyOK, out)
+			}
+		})
+	}
+	if bin == "" {
+		t.Log("haproxy not installed: only tandem's side was checked")
 	}
 }

@@ -48,7 +48,7 @@ func kwServer(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 		}
 	}
 	o := px.defaultServer
-	if !p.serverOpts(st, label, args[2:], &o, false) {
+	if !p.serverOpts(st, label, args[2:], &o) {
 		return
 	}
 	srv := &config.Server{Pos: st.pos, Name: name, Cookie: o.cookie}
@@ -78,7 +78,7 @@ func kwServer(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 
 func kwDefaultServer(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 	o := px.defaultServer
-	if p.serverOpts(st, "default-server", args, &o, true) {
+	if p.serverOpts(st, "default-server", args, &o) {
 		px.defaultServer = o
 	}
 }
@@ -115,7 +115,7 @@ func (p *parser) serverAddr(s string) (string, netip.AddrPort, error) {
 }
 
 // serverOpts applies the options of a server or default-server line to o.
-func (p *parser) serverOpts(st *stmt, label string, args []string, o *serverOpts, isDefault bool) bool {
+func (p *parser) serverOpts(st *stmt, label string, args []string, o *serverOpts) bool {
 	ok := true
 	fail := func(format string, a ...any) {
 		p.errorf(st.pos, label+": "+format, a...)
@@ -156,11 +156,7 @@ func (p *parser) serverOpts(st *stmt, label string, args []string, o *serverOpts
 		case "maxconn":
 			o.maxConn, err = parseInt(v, 0, maxInt32)
 		case "cookie":
-			if isDefault {
-				fail("%q cannot be set on default-server", opt)
-				continue
-			}
-			o.cookie = v
+			o.cookie = v // HAProxy accepts it on default-server too
 		case "check", "no-check":
 			o.check = opt == "check"
 		case "inter":

@@ -40,6 +40,8 @@ func init() {
 		e("ssl-default-server-ciphers", g, noop, "<ciphers>", "TLS ≤1.2 ciphers to servers (no effect without TLS)", gNoTLS),
 		e("ssl-default-server-ciphersuites", g, noop, "<suites>", "TLS 1.3 suites to servers (no effect without TLS)", gNoTLS),
 		e("ssl-default-server-options", g, noop, "<options>...", "TLS options to servers (no effect without TLS)", gNoTLS),
+		e("tune.ssl.default-dh-param", g, noop, "<bits>", "DH parameter size (no effect without TLS)", gNoTLS),
+		e("ssl-server-verify", g, noop, "none|required", "verification of server certificates (no effect without TLS)", gNoTLS),
 
 		// proxies
 		e("mode", secProxies, impl, "http|tcp", "HTTP (layer 7) or TCP (layer 4) proxying", kwMode),
@@ -52,7 +54,7 @@ func init() {
 		e("server", SecListen|SecBackend, impl, "<name> <addr>:<port> [weight <n>] [backup] [maxconn <n>] [disabled] [cookie <v>] [check] [inter <t>] [rise <n>] [fall <n>] [port <n>]", "a server of the backend", kwServer),
 		e("default-server", secBack, impl, "[options]", "options applied to the servers that follow", kwDefaultServer),
 		e("cookie", secBack, impl, "<name> insert|prefix|rewrite [indirect] [nocache] [preserve] [httponly] [secure] [domain <d>]... [maxidle <t>] [maxlife <t>]", "cookie-based persistence", kwCookie),
-		neg(e("option forwardfor", secProxies, impl, "[except <net>] [header <name>]", "add X-Forwarded-For with the client address", kwForwardFor)),
+		(e("option forwardfor", secProxies, impl, "[except <net>] [header <name>]", "add X-Forwarded-For with the client address", kwForwardFor)),
 		neg(e("option http-keep-alive", secProxies, impl, "", "keep both sides alive (default)", kwConnMode(config.HTTPKeepAlive))),
 		neg(e("option http-server-close", secProxies, impl, "", "close the server side after each response", kwConnMode(config.HTTPServerClose))),
 		neg(e("option httpclose", secProxies, impl, "", "close both sides after each response", kwConnMode(config.HTTPClose))),
