@@ -39,6 +39,7 @@ type proxyState struct {
 	timeouts       config.Timeouts
 	retries        int // -1: not set
 	redispatch     bool
+	allBackups     bool
 	fullConn       int
 	forwardFor     *config.ForwardFor
 	forwardForPos  config.Pos

@@ -66,7 +66,7 @@ capture+response+header declare+capture email-alert+from email-alert+level email
 email-alert+myhostname email-alert+to external-check+command external-check+path http-check+comment
 http-check+connect http-check+disable-on-404 http-check+expect http-check+send http-check+send-state
 http-check+set-var http-check+unset-var monitor+fail option+abortonclose
-option+accept-invalid-http-request option+accept-invalid-http-response option+allbackups
+option+accept-invalid-http-request option+accept-invalid-http-response
 option+checkcache option+clitcpka option+contstats option+disable-h2-upgrade option+dontlog-normal
 option+dontlognull option+external-check option+forwardfor option+h1-case-adjust-bogus-client
 option+h1-case-adjust-bogus-server option+http-buffer-request option+http-ignore-probes
