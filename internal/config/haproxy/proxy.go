@@ -484,6 +484,7 @@ func kwFullConn(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 		return
 	}
 	px.fullConn = n
+	p.warnf(st.pos, "fullconn has no effect: it sizes dynamic maxconn, which needs server minconn (not supported by tandem yet)")
 }
 
 // errorfileCodes are the status codes HAProxy accepts for errorfile.

@@ -71,7 +71,7 @@ func init() {
 		e("retries", secBack, impl, "<number>", "connection retries to a server (default 3)", kwRetries),
 		neg(e("option redispatch", secBack, impl, "", "retry on another server after a failure", kwRedispatch)),
 		neg(e("option allbackups", secBack, impl, "", "when no active server is usable, balance over every backup, not just the first", kwFlag(func(px *proxyState, on bool) { px.allBackups = on }))),
-		e("fullconn", secBack, impl, "<number>", "backend load at which dynamic maxconn peaks", kwFullConn),
+		e("fullconn", secBack, noop, "<number>", "backend load at which dynamic maxconn peaks; only matters with server minconn, which tandem does not support yet", kwFullConn),
 		e("errorfile", secProxies, impl, "<code> <file>", "send this file's HTTP response for a status code", kwErrorFile),
 		e("option httpchk", secBack, chk, "[<method>] [<uri>] [<version>]", "HTTP health checks", kwHTTPChk),
 		e("http-check expect", secBack, chk, "[!] status|rstatus|string|rstring <pattern>", "what a healthy HTTP check response is", kwHTTPCheckExpect),
