@@ -243,7 +243,6 @@ func EndOfHead(b []byte) int {
 	}
 }
 
-
 // EqualFold reports whether b equals the lower-case ASCII string s, ignoring ASCII case in b.
 func EqualFold(b []byte, s string) bool {
 	if len(b) != len(s) {
