@@ -99,6 +99,7 @@ func (cc *clientConn) serve() {
 			}
 			return
 		}
+		cc.rs = cc.h.route.Load() // a reload while idle applies to this request
 		if !cc.exchange() {
 			return
 		}
