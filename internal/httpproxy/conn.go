@@ -18,18 +18,19 @@ import (
 // exchange is the memory of one request/response exchange, pooled while the client
 // connection is idle.
 type exchange struct {
-	pool  *sync.Pool
-	in    []byte // client bytes: the request head, then body bytes, then pipelined requests
-	inLen int
-	out   []byte // rewritten heads
-	sin   []byte // server bytes
-	req   http1.Request
-	resp  http1.Response
-	ck    http1.Chunked // request body
-	rck   http1.Chunked // response body
+	pool   *sync.Pool
+	in     []byte // client bytes: the request head, then body bytes, then pipelined requests
+	inLen  int
+	out    []byte // rewritten heads
+	sin    []byte // server bytes
+	req    http1.Request
+	resp   http1.Response
+	ck     http1.Chunked // request body
+	rck    http1.Chunked // response body
 	sinLen int
-	breq  balance.Request
-	hdrFn func(string) (string, bool)
+	breq   balance.Request
+	x      xfer
+	hdrFn  func(string) (string, bool)
 	// cookie analysis of the current request
 	ckSrvVal  http1.Span // the server id found in the persistence cookie
 	ckFound   bool
@@ -64,7 +65,7 @@ type clientConn struct {
 	client netip.Addr
 	ex     *exchange // nil while idle
 	sc     *serverConn
-	body   *bodyJob // an Expect: 100-continue body in flight
+	body   *bodyJob                   // an Expect: 100-continue body in flight
 	scCur  atomic.Pointer[serverConn] // for Close
 	idle   atomic.Bool
 	nreq   int

@@ -47,7 +47,8 @@ type xfer struct {
 func (cc *clientConn) exchange() bool {
 	ex, rs, h := cc.ex, cc.rs, cc.h
 	req := &ex.req
-	x := xfer{pool: rs.pool}
+	x := &ex.x
+	*x = xfer{pool: rs.pool}
 	if x.pool == nil {
 		cc.sendError(503, nil)
 		return false
@@ -80,7 +81,7 @@ func (cc *clientConn) exchange() bool {
 		}
 		x.srv = s
 	}
-	keep := cc.exchangeOn(&x)
+	keep := cc.exchangeOn(x)
 	x.pool.Release(x.srv)
 	x.srv.BytesIn.Add(uint64(x.bytesIn))
 	x.srv.BytesOut.Add(uint64(x.bytesOut))
