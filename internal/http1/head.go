@@ -140,6 +140,7 @@ const (
 	FCookie    // a Cookie header is present
 	FSetCookie // a Set-Cookie header is present
 	FCacheCtl  // a Cache-Control header is present
+	FCLMulti   // Content-Length was repeated (identical values): forward one
 )
 
 // Head is what requests and responses share.

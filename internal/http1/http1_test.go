@@ -78,6 +78,9 @@ func TestSmugglingCorpus(t *testing.T) {
 				if r.Has(FCLAndTE) != v.Close {
 					t.Errorf("CL with TE = %v, want %v", r.Has(FCLAndTE), v.Close)
 				}
+				if strings.HasPrefix(v.Name, "cl-") && strings.Contains(v.Name, "identical") && !r.Has(FCLMulti) {
+					t.Errorf("repeated content-length not flagged")
+				}
 				if v.Body >= 0 && body != v.Body {
 					t.Errorf("body length = %d, want %d", body, v.Body)
 				}

@@ -282,8 +282,11 @@ func (h *Head) contentLength(v []byte, e *errSet) error {
 			}
 			n = n*10 + int64(c-'0')
 		}
-		if h.Flags&FHasCL != 0 && n != h.ContentLength {
-			return e.cl
+		if h.Flags&FHasCL != 0 {
+			if n != h.ContentLength {
+				return e.cl
+			}
+			h.Flags |= FCLMulti
 		}
 		h.Flags |= FHasCL
 		h.ContentLength = n

@@ -82,6 +82,9 @@ func (cc *clientConn) exchange() bool {
 		x.srv = s
 	}
 	keep := cc.exchangeOn(x)
+	if cc.body != nil && !cc.waitBody() {
+		keep, x.serverKeep = false, false
+	}
 	x.pool.Release(x.srv)
 	x.srv.BytesIn.Add(uint64(x.bytesIn))
 	x.srv.BytesOut.Add(uint64(x.bytesOut))

@@ -329,13 +329,13 @@ func TestErrors(t *testing.T) {
 		io.WriteString(c, "NOT HTTP\r\n\r\n")
 	})
 	stall := make(chan struct{})
-	t.Cleanup(func() { close(stall) })
 	slowAddr, _ := rawServer(t, func(c net.Conn) {
 		select {
 		case <-stall:
 		case <-time.After(5 * time.Second):
 		}
 	})
+	t.Cleanup(func() { close(stall) }) // runs before rawServer's cleanup waits
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	refused := ln.Addr().String()
 	ln.Close()
@@ -442,9 +442,10 @@ func TestHeadTooLarge(t *testing.T) {
 }
 
 func TestDrainClosesIdleAndBusy(t *testing.T) {
-	release := make(chan struct{})
+	release, arrived := make(chan struct{}), make(chan struct{})
 	a1, _ := httpServer(t, func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/slow" {
+			close(arrived)
 			<-release
 		}
 		io.WriteString(w, "ok")
@@ -464,10 +465,11 @@ func TestDrainClosesIdleAndBusy(t *testing.T) {
 	defer busy.Close()
 	busy.SetDeadline(time.Now().Add(5 * time.Second))
 	io.WriteString(busy, "GET /slow HTTP/1.1\r\nHost: a\r\n\r\n")
-	for i := 0; i < 500 && f.h.Active() < 2; i++ {
-		time.Sleep(time.Millisecond)
+	select {
+	case <-arrived:
+	case <-time.After(5 * time.Second):
+		t.Fatal("slow request never reached the server")
 	}
-	time.Sleep(20 * time.Millisecond) // let the busy request reach the server
 	f.h.Drain()
 	if rest, _ := io.ReadAll(ibr); len(rest) != 0 {
 		t.Fatalf("idle connection got %q", rest)

@@ -2,6 +2,7 @@ package httpproxy
 
 import (
 	"bytes"
+	"strconv"
 
 	"tandem/internal/backend"
 	"tandem/internal/config"
@@ -40,11 +41,22 @@ func hopByHop(h *http1.Head, buf []byte, hd *http1.Header) bool {
 	case http1.KTE:
 		return !http1.EqualFold(hd.Value.Of(buf), "trailers")
 	case http1.KContentLength:
-		return h.Has(http1.FCLAndTE)
+		return h.Flags&(http1.FCLAndTE|http1.FCLMulti) != 0
 	case http1.KOther:
 		return h.Flags&http1.FConnOther != 0 && h.ConnectionNames(buf, hd.Name.Of(buf))
 	}
 	return false
+}
+
+// singleCL writes back the one Content-Length of a head whose identical repeated values
+// were dropped, so that the next hop cannot read them differently.
+func singleCL(out []byte, h *http1.Head) []byte {
+	if h.Flags&(http1.FCLMulti|http1.FCLAndTE) != http1.FCLMulti {
+		return out
+	}
+	out = append(out, "Content-Length: "...)
+	out = strconv.AppendInt(out, h.ContentLength, 10)
+	return append(out, "\r\n"...)
 }
 
 // rewriteRequest appends the head to send to the server.
@@ -72,6 +84,7 @@ func (cc *clientConn) rewriteRequest(out []byte, x *xfer) []byte {
 		}
 	}
 	out = c.flush(out)
+	out = singleCL(out, &req.Head)
 	ff := x.be.ForwardFor
 	if ff == nil {
 		ff = cc.rs.fe.ForwardFor
@@ -226,6 +239,7 @@ func (cc *clientConn) rewriteResponse(out []byte, x *xfer, tunnel bool) []byte {
 		}
 	}
 	out = c.flush(out)
+	out = singleCL(out, &resp.Head)
 	if ck != nil && ck.Mode == config.CookieInsert && !ex.ckDirect && x.srv.Cfg.Cookie != "" &&
 		!(ex.ckRespHit && ck.Preserve) && resp.Status >= 200 {
 		out = append(out, "Set-Cookie: "...)
