@@ -268,9 +268,13 @@ func (cc *clientConn) closeServer() {
 
 // finish releases what the connection holds.
 func (cc *clientConn) finish() {
-	if cc.sc != nil {
-		cc.sc.nc.Close()
+	if sc := cc.sc; sc != nil {
 		cc.sc = nil
+		if cc.h.draining.Load() {
+			sc.nc.Close()
+		} else {
+			cc.h.idle.put(sc, time.Now()) // other clients' later requests may use it
+		}
 	}
 	if cc.ex != nil {
 		cc.putEx()

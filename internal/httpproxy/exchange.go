@@ -152,6 +152,15 @@ func (cc *clientConn) exchangeOn(x *xfer) bool {
 		}
 		if err == nil {
 			err = cc.readResponseHead(x)
+		} else if err == errServerWrite && cc.body == nil {
+			// the server stopped reading the body: it may have answered early (413, 401...)
+			if cc.readResponseHead(x) == nil {
+				x.clientKeep = false
+				ex.inLen = 0
+				cc.forwardResponse(x)
+				x.serverKeep = false
+				return false
+			}
 		}
 		if err == nil {
 			break

@@ -53,6 +53,9 @@ func TestKeepAliveReusesServerConnections(t *testing.T) {
 	// server connection of another; its later requests may.
 	c.CloseIdleConnections()
 	f.waitIdle()
+	if n := f.h.idle.idleCount(); n != 1 {
+		t.Fatalf("%d idle server connections after the client left, want 1", n)
+	}
 	c2 := f.client()
 	for i := 0; i < 5; i++ {
 		mustGet(t, c2, f.url("/"))

@@ -3,6 +3,7 @@ package httpproxy
 import (
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -31,6 +32,7 @@ type idleList struct {
 type idlePools struct {
 	mu     sync.RWMutex
 	byAddr map[string]*idleList
+	closed atomic.Bool // after Drain or Close: nothing is parked any more
 }
 
 func (p *idlePools) init() { p.byAddr = map[string]*idleList{} }
@@ -76,6 +78,11 @@ func (p *idlePools) put(sc *serverConn, now time.Time) {
 	sc.idleAt = now
 	l := p.list(sc.addr, true)
 	l.mu.Lock()
+	if p.closed.Load() {
+		l.mu.Unlock()
+		sc.nc.Close()
+		return
+	}
 	if len(l.conns) > 0 && (len(l.conns) >= maxIdlePerServer || now.Sub(l.conns[0].idleAt) >= idlePurgeDelay) {
 		l.conns[0].nc.Close()
 		copy(l.conns, l.conns[1:])
@@ -87,6 +94,7 @@ func (p *idlePools) put(sc *serverConn, now time.Time) {
 }
 
 func (p *idlePools) closeAll() {
+	p.closed.Store(true)
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	for _, l := range p.byAddr {
