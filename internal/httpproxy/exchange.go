@@ -1,6 +1,7 @@
 package httpproxy
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net"
@@ -167,6 +168,9 @@ func (cc *clientConn) exchangeOn(x *xfer) bool {
 		}
 		x.sc.nc.Close()
 		x.sc = nil
+		if err != errRetry {
+			cc.h.log.Debug("http exchange failed", "backend", be.Name, "server", x.srv.Cfg.Name, "client", cc.client, "err", err)
+		}
 		switch {
 		case err == errRetry && replayable && !fresh:
 			fresh = true
@@ -224,8 +228,7 @@ func (cc *clientConn) connect(x *xfer, fresh bool) bool {
 		}
 	}
 	for attempt := 0; ; attempt++ {
-		d := net.Dialer{Timeout: be.Timeouts.Connect}
-		nc, err := d.DialContext(h.ctx, "tcp", x.srv.Addr)
+		nc, err := dial(h.ctx, x.srv.Addr, be.Timeouts.Connect)
 		if err == nil {
 			x.sc = &serverConn{nc: nc, addr: x.srv.Addr}
 			cc.scCur.Store(x.sc)
@@ -427,4 +430,22 @@ func unsafeString(b []byte) string {
 		return ""
 	}
 	return unsafe.String(&b[0], len(b))
+}
+
+type dialResult struct {
+	nc  net.Conn
+	err error
+}
+
+// dial connects to addr in a short-lived goroutine: the dialer's deep call stack then
+// never grows the client connection's goroutine, whose stack stays small while idle.
+func dial(ctx context.Context, addr string, timeout time.Duration) (net.Conn, error) {
+	ch := make(chan dialResult, 1)
+	go func() {
+		d := net.Dialer{Timeout: timeout}
+		nc, err := d.DialContext(ctx, "tcp", addr)
+		ch <- dialResult{nc, err}
+	}()
+	r := <-ch
+	return r.nc, r.err
 }

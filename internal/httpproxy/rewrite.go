@@ -86,7 +86,7 @@ func (cc *clientConn) rewriteRequest(out []byte, x *xfer) []byte {
 	out = c.flush(out)
 	out = singleCL(out, &req.Head)
 	ff := x.be.ForwardFor
-	if ff == nil {
+	if ff == nil && cc.rs.fe != nil {
 		ff = cc.rs.fe.ForwardFor
 	}
 	if ff != nil && cc.client.IsValid() && !(ff.Except.IsValid() && ff.Except.Contains(cc.client)) {
