@@ -69,8 +69,14 @@ func (cc *clientConn) exchange() bool {
 	if ck := be.Cookie; ck != nil && req.Has(http1.FCookie) {
 		cc.analyzeCookies(ck)
 		if ex.ckFound {
-			if s := x.pool.ByCookie(unsafeString(ex.ckSrvVal.Of(ex.in))); s != nil && x.pool.AcquireServer(h.ctx, s) == nil {
-				x.srv, ex.ckDirect = s, true
+			if s := x.pool.ByCookie(unsafeString(ex.ckSrvVal.Of(ex.in))); s != nil {
+				switch err := x.pool.AcquireServer(h.ctx, s); {
+				case err == nil:
+					x.srv, ex.ckDirect = s, true
+				case errors.Is(err, backend.ErrQueueTimeout):
+					cc.sendError(503, be) // waited in the server's queue: as HAProxy, no redispatch
+					return false
+				}
 			}
 		}
 	}
@@ -232,6 +238,9 @@ func (cc *clientConn) connect(x *xfer, fresh bool) bool {
 		if err == nil {
 			x.sc = &serverConn{nc: nc, addr: x.srv.Addr}
 			cc.scCur.Store(x.sc)
+			if h.closed.Load() { // Close ran while we dialled: it may not have seen sc
+				nc.Close()
+			}
 			return true
 		}
 		x.srv.ConnErr.Add(1)
