@@ -189,7 +189,16 @@ func (cc *clientConn) tunnel(x *xfer) bool {
 	}
 	done := make(chan int64, 1)
 	go func() {
-		done <- pipe(cc.nc, sc, ex.sin, ts)
+		var n int64
+		defer func() {
+			if v := recover(); v != nil {
+				cc.h.log.Error("http tunnel panic", "panic", v)
+				cc.nc.Close()
+				sc.Close()
+			}
+			done <- n
+		}()
+		n = pipe(cc.nc, sc, ex.sin, ts)
 	}()
 	x.bytesIn += pipe(sc, cc.nc, ex.in, tc)
 	x.bytesOut += <-done

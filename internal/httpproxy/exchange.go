@@ -300,10 +300,19 @@ func (cc *clientConn) sendBody(x *xfer, remaining int64, expect bool) error {
 	job := &bodyJob{done: make(chan error, 1)}
 	cc.body = job
 	sc := x.sc.nc
+	srv := x.srv
 	go func() {
-		n, err := cc.copyRequestBody(sc, cc.ex.req.Framing, remaining, x.tServer)
-		x.srv.BytesIn.Add(uint64(n))
-		job.done <- err
+		err := errClientGone
+		defer func() {
+			if v := recover(); v != nil {
+				cc.h.log.Error("http request body panic", "panic", v)
+				sc.Close()
+			}
+			job.done <- err
+		}()
+		var n int64
+		n, err = cc.copyRequestBody(sc, cc.ex.req.Framing, remaining, x.tServer)
+		srv.BytesIn.Add(uint64(n))
 	}()
 	return nil
 }
@@ -385,11 +394,13 @@ func (cc *clientConn) readResponseHead(x *xfer) error {
 					return errServerRead
 				}
 				if s := ex.resp.Status; s < 200 && s != 101 {
-					cc.setWriteDeadline(time.Now())
-					if _, err := cc.nc.Write(ex.sin[:end]); err != nil {
-						return errClientWrite
+					if ex.req.Minor > 0 { // never to an HTTP/1.0 client (RFC 9110 §15.2)
+						cc.setWriteDeadline(time.Now())
+						if _, err := cc.nc.Write(ex.sin[:end]); err != nil {
+							return errClientWrite
+						}
+						x.bytesOut += int64(end)
 					}
-					x.bytesOut += int64(end)
 					ex.sinLen = copy(ex.sin, ex.sin[end:ex.sinLen])
 					continue
 				}
