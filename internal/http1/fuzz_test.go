@@ -1,0 +1,146 @@
+package http1
+
+import (
+	"bytes"
+	"os"
+	"testing"
+)
+
+func corpusSeeds(f *testing.F) {
+	data, err := os.ReadFile("testdata/smuggling.txt")
+	if err != nil {
+		f.Fatal(err)
+	}
+	vs, err := LoadCorpus(data)
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, v := range vs {
+		f.Add(v.Raw)
+	}
+}
+
+// FuzzRequest checks that parsing never panics and that an accepted head obeys the
+// strict rules: every line ends in CRLF, no control bytes in values, names are tokens,
+// framing is coherent.
+func FuzzRequest(f *testing.F) {
+	corpusSeeds(f)
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		end := EndOfHead(raw)
+		if end < 0 {
+			return
+		}
+		var r Request
+		err := r.Parse(raw[:end])
+		if err != nil {
+			if _, ok := err.(*Error); !ok && err != ErrNeedMore {
+				t.Fatalf("error of type %T", err)
+			}
+			return
+		}
+		head := raw[:r.Len]
+		if bytes.Contains(head, []byte("\x00")) || bytes.Count(head, []byte("\n")) != bytes.Count(head, []byte("\r\n")) {
+			t.Fatalf("accepted a head with NUL or bare LF: %q", head)
+		}
+		for i := 0; i < r.NHeaders; i++ {
+			h := r.Headers[i]
+			if !IsToken(h.Name.Of(raw)) {
+				t.Fatalf("accepted header name %q", h.Name.Of(raw))
+			}
+			for _, c := range h.Value.Of(raw) {
+				if (c < 0x20 && c != '\t') || c == 0x7f {
+					t.Fatalf("accepted control byte %#x in a value", c)
+				}
+			}
+		}
+		if r.NHeaders > MaxHeaders {
+			t.Fatal("too many headers accepted")
+		}
+		if r.Has(FHasTE) && (r.Framing != FrameChunked || r.Minor == 0) {
+			t.Fatalf("TE accepted with framing %v", r.Framing)
+		}
+		if r.Has(FHasCL) && r.ContentLength < 0 {
+			t.Fatal("negative content-length")
+		}
+		if r.Has(FHasCL) && r.Has(FHasTE) && !r.Has(FCLAndTE) {
+			t.Fatal("CL and TE not flagged")
+		}
+		if r.Framing == FrameChunked {
+			var c Chunked
+			c.Feed(raw[end:])
+		}
+	})
+}
+
+// FuzzResponse checks that response parsing never panics and never accepts control bytes.
+func FuzzResponse(f *testing.F) {
+	for _, s := range []string{
+		"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+		"HTTP/1.0 304 Not Modified\r\nSet-Cookie: a=b\r\n\r\n",
+		"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		end := EndOfHead(raw)
+		if end < 0 {
+			return
+		}
+		var r Response
+		if err := r.Parse(raw[:end]); err != nil {
+			return
+		}
+		if r.Status < 100 || r.Status > 599 {
+			t.Fatalf("status %d accepted", r.Status)
+		}
+		head := raw[:r.Len]
+		if bytes.Count(head, []byte("\n")) != bytes.Count(head, []byte("\r\n")) || bytes.Contains(head, []byte("\x00")) {
+			t.Fatalf("accepted %q", head)
+		}
+		for _, m := range []Method{MethodGET, MethodHEAD} {
+			fr := r.BodyFraming(m)
+			if (m == MethodHEAD || r.Status == 204 || r.Status == 304 || r.Status < 200) && fr != FrameNone {
+				t.Fatalf("framing %v for status %d method %d", fr, r.Status, m)
+			}
+		}
+	})
+}
+
+// FuzzChunked checks that the decoder never panics, never reports more bytes than it was
+// given, and reaches the same verdict whether bytes come at once or split in two.
+func FuzzChunked(f *testing.F) {
+	for _, s := range []string{
+		"5\r\nhello\r\n0\r\n\r\n",
+		"a;ext=1\r\n0123456789\r\n0\r\nT: v\r\n\r\n",
+		"0\r\n\r\n",
+		"fffffffffffffffff\r\n",
+		"5\r\nhelloX0\r\n\r\n",
+	} {
+		f.Add([]byte(s), uint16(3))
+	}
+	f.Fuzz(func(t *testing.T, body []byte, split uint16) {
+		var a Chunked
+		n, done, err := a.Feed(body)
+		if n < 0 || n > len(body) {
+			t.Fatalf("consumed %d of %d", n, len(body))
+		}
+		s := int(split) % (len(body) + 1)
+		var b Chunked
+		n1, done1, err1 := b.Feed(body[:s])
+		if err1 != nil || done1 {
+			if (err1 != nil) != (err != nil) || done1 != done || n1 != n {
+				t.Fatalf("split %d: (%d %v %v) vs whole (%d %v %v)", s, n1, done1, err1, n, done, err)
+			}
+			return
+		}
+		n2, done2, err2 := b.Feed(body[s:])
+		if (err2 != nil) != (err != nil) || done2 != done || (err == nil && n1+n2 != n) {
+			t.Fatalf("split %d: (%d+%d %v %v) vs whole (%d %v %v)", s, n1, n2, done2, err2, n, done, err)
+		}
+		if done && err == nil && !bytes.HasSuffix(body[:n], []byte("\r\n")) {
+			t.Fatalf("done without final CRLF: %q", body[:n])
+		}
+	})
+}

@@ -1,0 +1,422 @@
+package http1
+
+// errSet is the family of errors a parse returns: requests answer 400, responses 502.
+type errSet struct {
+	name, value, bareLF, fold, tooMany, cl, te *Error
+}
+
+var (
+	reqErrs  = errSet{ErrHeaderName, ErrHeaderValue, ErrBareLF, ErrObsFold, ErrTooManyHeaders, ErrContentLength, ErrTransferEnc}
+	respErrs = errSet{ErrRespHeaderName, ErrRespHeaderValue, ErrRespBareLF, ErrRespObsFold, ErrRespTooMany, ErrRespCL, ErrRespTE}
+)
+
+// Parse parses the request head at the start of b. It returns ErrNeedMore when b does
+// not hold the whole head, or an *Error. On success r.Len is the head's length.
+func (r *Request) Parse(b []byte) error {
+	r.Flags, r.NHeaders, r.ContentLength, r.Framing = 0, 0, 0, FrameNone
+	i := 0
+	for i+1 < len(b) && b[i] == '\r' && b[i+1] == '\n' {
+		i += 2
+	}
+	// method SP target SP HTTP/1.x CRLF
+	ms := i
+	for i < len(b) && tchar[b[i]] {
+		i++
+	}
+	if i == len(b) {
+		return ErrNeedMore
+	}
+	if i == ms || b[i] != ' ' {
+		if b[i] == '\n' || b[i] == '\r' || b[i] == ' ' {
+			return ErrRequestLine
+		}
+		return ErrMethod
+	}
+	r.MethodSp = Span{int32(ms), int32(i)}
+	r.Method = methodOf(b[ms:i])
+	i++
+	ts := i
+	for i < len(b) && b[i] > 0x20 && b[i] < 0x7f && b[i] != '#' {
+		i++
+	}
+	if i == len(b) {
+		return ErrNeedMore
+	}
+	if i == ts || b[i] != ' ' {
+		if b[i] == '\r' || b[i] == '\n' || b[i] == ' ' {
+			return ErrRequestLine
+		}
+		return ErrTarget
+	}
+	r.Target = Span{int32(ts), int32(i)}
+	if !validTarget(r.Method, b[ts:i]) {
+		return ErrTarget
+	}
+	i++
+	if len(b)-i < 10 {
+		return ErrNeedMore
+	}
+	if string(b[i:i+5]) != "HTTP/" {
+		return ErrRequestLine
+	}
+	if b[i+5] != '1' || b[i+6] != '.' || (b[i+7] != '0' && b[i+7] != '1') {
+		if b[i+5] >= '0' && b[i+5] <= '9' && b[i+6] == '.' && b[i+7] >= '0' && b[i+7] <= '9' {
+			return ErrVersion
+		}
+		return ErrRequestLine
+	}
+	r.Minor = b[i+7] - '0'
+	i += 8
+	if b[i] != '\r' || b[i+1] != '\n' {
+		if b[i] == '\n' {
+			return ErrBareLF
+		}
+		return ErrRequestLine
+	}
+	i += 2
+	r.StartLineEnd = int32(i)
+	if err := r.parseHeaders(b, i, &reqErrs); err != nil {
+		return err
+	}
+	if r.Method == MethodCONNECT {
+		return ErrMethod // tunnelling CONNECT through an HTTP proxy is not supported
+	}
+	// Request framing, RFC 9112 §6.3.
+	switch {
+	case r.Flags&FHasTE != 0:
+		if r.Minor == 0 {
+			return ErrTEWithHTTP10
+		}
+		if r.Flags&FTEChunkedLast == 0 {
+			return ErrTransferEnc
+		}
+		r.Framing = FrameChunked
+		if r.Flags&FHasCL != 0 {
+			r.Flags |= FCLAndTE
+		}
+	case r.Flags&FHasCL != 0 && r.ContentLength > 0:
+		r.Framing = FrameLength
+	}
+	return nil
+}
+
+// Parse parses the response head at the start of b. It returns ErrNeedMore when b does
+// not hold the whole head, or an *Error (Status 502).
+func (r *Response) Parse(b []byte) error {
+	r.Flags, r.NHeaders, r.ContentLength, r.Framing = 0, 0, 0, FrameClose
+	if len(b) < 14 {
+		return ErrNeedMore
+	}
+	if string(b[:7]) != "HTTP/1." || (b[7] != '0' && b[7] != '1') || b[8] != ' ' {
+		return ErrRespStatusLine
+	}
+	r.Minor = b[7] - '0'
+	d0, d1, d2 := b[9]-'0', b[10]-'0', b[11]-'0'
+	if d0 < 1 || d0 > 5 || d1 > 9 || d2 > 9 {
+		return ErrRespStatusLine
+	}
+	r.Status = int(d0)*100 + int(d1)*10 + int(d2)
+	i := 12
+	switch b[i] {
+	case ' ':
+		i++
+	case '\r':
+	default:
+		return ErrRespStatusLine
+	}
+	rs := i
+	for i < len(b) && vchar[b[i]] {
+		i++
+	}
+	if i+1 >= len(b) {
+		return ErrNeedMore
+	}
+	if b[i] != '\r' || b[i+1] != '\n' {
+		if b[i] == '\n' {
+			return ErrRespBareLF
+		}
+		return ErrRespStatusLine
+	}
+	r.Reason = Span{int32(rs), int32(i)}
+	i += 2
+	r.StartLineEnd = int32(i)
+	if err := r.parseHeaders(b, i, &respErrs); err != nil {
+		return err
+	}
+	switch {
+	case r.Flags&FHasTE != 0:
+		if r.Flags&FTEChunkedLast != 0 {
+			r.Framing = FrameChunked
+		} else {
+			r.Framing = FrameClose
+		}
+		if r.Flags&FHasCL != 0 {
+			r.Flags |= FCLAndTE
+		}
+	case r.Flags&FHasCL != 0:
+		if r.ContentLength == 0 {
+			r.Framing = FrameNone
+		} else {
+			r.Framing = FrameLength
+		}
+	}
+	return nil
+}
+
+// parseHeaders parses header lines from b[i:] through the empty line.
+func (h *Head) parseHeaders(b []byte, i int, e *errSet) error {
+	var chunkedSeen bool
+	for {
+		if i >= len(b) {
+			return ErrNeedMore
+		}
+		switch b[i] {
+		case '\r':
+			if i+1 >= len(b) {
+				return ErrNeedMore
+			}
+			if b[i+1] != '\n' {
+				return e.value
+			}
+			h.Len = i + 2
+			return nil
+		case '\n':
+			return e.bareLF
+		case ' ', '\t':
+			return e.fold
+		}
+		if h.NHeaders == MaxHeaders {
+			return e.tooMany
+		}
+		ls := i
+		for i < len(b) && tchar[b[i]] {
+			i++
+		}
+		if i == len(b) {
+			return ErrNeedMore
+		}
+		if i == ls || b[i] != ':' {
+			return e.name
+		}
+		ne := i
+		i++
+		for i < len(b) && (b[i] == ' ' || b[i] == '\t') {
+			i++
+		}
+		vs := i
+		for i < len(b) && vchar[b[i]] {
+			i++
+		}
+		if i+1 >= len(b) {
+			return ErrNeedMore
+		}
+		if b[i] != '\r' {
+			if b[i] == '\n' {
+				return e.bareLF
+			}
+			return e.value
+		}
+		if b[i+1] != '\n' {
+			return e.value
+		}
+		ve := i
+		for ve > vs && (b[ve-1] == ' ' || b[ve-1] == '\t') {
+			ve--
+		}
+		i += 2
+		hd := &h.Headers[h.NHeaders]
+		h.NHeaders++
+		hd.Name = Span{int32(ls), int32(ne)}
+		hd.Value = Span{int32(vs), int32(ve)}
+		hd.LineStart, hd.LineEnd = int32(ls), int32(i)
+		hd.Kind = kindOf(b[ls:ne])
+		v := b[vs:ve]
+		switch hd.Kind {
+		case KContentLength:
+			if err := h.contentLength(v, e); err != nil {
+				return err
+			}
+		case KTransferEncoding:
+			if err := h.transferEncoding(v, &chunkedSeen, e); err != nil {
+				return err
+			}
+		case KConnection:
+			h.connection(v)
+		case KUpgrade:
+			h.Flags |= FUpgrade
+		case KExpect:
+			if EqualFold(v, "100-continue") {
+				h.Flags |= FExpect100
+			}
+		case KHost:
+			if h.Flags&FHasHost != 0 && e == &reqErrs {
+				return ErrHost
+			}
+			h.Flags |= FHasHost
+		case KCookie:
+			h.Flags |= FCookie
+		case KSetCookie:
+			h.Flags |= FSetCookie
+		case KCacheControl:
+			h.Flags |= FCacheCtl
+		}
+	}
+}
+
+// contentLength merges one Content-Length field value (possibly a list of identical
+// values) into h: every value must be digits only, fit in an int64 and agree.
+func (h *Head) contentLength(v []byte, e *errSet) error {
+	if len(v) == 0 {
+		return e.cl
+	}
+	for rest := v; ; {
+		var tok []byte
+		tok, rest = NextToken(rest)
+		if len(tok) == 0 || len(tok) > 18 {
+			return e.cl
+		}
+		var n int64
+		for _, c := range tok {
+			if c < '0' || c > '9' {
+				return e.cl
+			}
+			n = n*10 + int64(c-'0')
+		}
+		if h.Flags&FHasCL != 0 {
+			if n != h.ContentLength {
+				return e.cl
+			}
+			h.Flags |= FCLMulti
+		}
+		h.Flags |= FHasCL
+		h.ContentLength = n
+		if rest == nil {
+			return nil
+		}
+	}
+}
+
+// transferEncoding checks one Transfer-Encoding field value. Codings are tokens;
+// "chunked" may appear once. For requests it must be the final coding (checked after
+// all headers through FTEChunkedLast); a coding after chunked is an error for requests.
+func (h *Head) transferEncoding(v []byte, seen *bool, e *errSet) error {
+	if len(v) == 0 {
+		return e.te
+	}
+	for rest := v; ; {
+		var tok []byte
+		tok, rest = NextToken(rest)
+		if !IsToken(tok) {
+			return e.te
+		}
+		chunked := EqualFold(tok, "chunked")
+		if chunked && *seen {
+			return e.te // chunked applied twice
+		}
+		if !chunked && h.Flags&FTEChunkedLast != 0 && e == &reqErrs {
+			return e.te // a coding after chunked in a request
+		}
+		if chunked {
+			*seen = true
+			h.Flags |= FTEChunkedLast
+		} else {
+			h.Flags &^= FTEChunkedLast
+		}
+		h.Flags |= FHasTE
+		if rest == nil {
+			return nil
+		}
+	}
+}
+
+// connection records the Connection tokens close, keep-alive and upgrade, and whether
+// the field names other (hop-by-hop) headers.
+func (h *Head) connection(v []byte) {
+	for rest := v; ; {
+		var tok []byte
+		tok, rest = NextToken(rest)
+		switch {
+		case EqualFold(tok, "close"):
+			h.Flags |= FConnClose
+		case EqualFold(tok, "keep-alive"):
+			h.Flags |= FConnKeepAlive
+		case EqualFold(tok, "upgrade"):
+			h.Flags |= FConnUpgrade
+		case len(tok) > 0:
+			h.Flags |= FConnOther
+		}
+		if rest == nil {
+			return
+		}
+	}
+}
+
+// ConnectionNames reports whether the header name n is listed in one of h's Connection fields.
+func (h *Head) ConnectionNames(buf []byte, n []byte) bool {
+	for i := 0; i < h.NHeaders; i++ {
+		hd := &h.Headers[i]
+		if hd.Kind != KConnection {
+			continue
+		}
+		for rest := hd.Value.Of(buf); ; {
+			var tok []byte
+			tok, rest = NextToken(rest)
+			if len(tok) == len(n) && foldEq(tok, n) {
+				return true
+			}
+			if rest == nil {
+				break
+			}
+		}
+	}
+	return false
+}
+
+func foldEq(a, b []byte) bool {
+	for i := range a {
+		if lower(a[i]) != lower(b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func methodOf(m []byte) Method {
+	switch string(m) {
+	case "GET":
+		return MethodGET
+	case "HEAD":
+		return MethodHEAD
+	case "POST":
+		return MethodPOST
+	case "CONNECT":
+		return MethodCONNECT
+	case "OPTIONS":
+		return MethodOPTIONS
+	}
+	return MethodOther
+}
+
+// validTarget accepts origin-form (/...), absolute-form (scheme://...) and, for
+// OPTIONS, asterisk-form. Characters were checked by the caller.
+func validTarget(m Method, t []byte) bool {
+	switch {
+	case t[0] == '/':
+		return true
+	case len(t) == 1 && t[0] == '*':
+		return m == MethodOPTIONS
+	case m == MethodCONNECT:
+		return true
+	}
+	// scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) "://"
+	i := 0
+	for i < len(t) {
+		c := t[i]
+		if ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || (i > 0 && (('0' <= c && c <= '9') || c == '+' || c == '-' || c == '.')) {
+			i++
+			continue
+		}
+		break
+	}
+	return i > 0 && len(t) > i+3 && string(t[i:i+3]) == "://"
+}

@@ -1,0 +1,290 @@
+package httpproxy
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"tandem/internal/balance"
+	"tandem/internal/config"
+	"tandem/internal/http1"
+)
+
+// exchange is the memory of one request/response exchange, pooled while the client
+// connection is idle.
+type exchange struct {
+	pool   *sync.Pool
+	in     []byte // client bytes: the request head, then body bytes, then pipelined requests
+	inLen  int
+	out    []byte // rewritten heads
+	sin    []byte // server bytes
+	req    http1.Request
+	resp   http1.Response
+	ck     http1.Chunked // request body
+	rck    http1.Chunked // response body
+	sinLen int
+	breq   balance.Request
+	x      xfer
+	hdrFn  func(string) (string, bool)
+	// cookie analysis of the current request
+	ckSrvVal  http1.Span // the server id found in the persistence cookie
+	ckFound   bool
+	ckStrip   bool // the request's Cookie headers need rewriting
+	ckDirect  bool // the request went to the server its cookie named
+	ckRespHit bool // the response carried the persistence cookie
+}
+
+func newExchange(size int, p *sync.Pool) *exchange {
+	ex := &exchange{pool: p, in: make([]byte, size), out: make([]byte, 0, size), sin: make([]byte, size)}
+	ex.hdrFn = ex.header
+	return ex
+}
+
+// header serves balance.Request.Header: the first value of a request header. The string
+// aliases the buffer; the balancer must not keep it.
+func (ex *exchange) header(name string) (string, bool) {
+	v, ok := ex.req.Get(ex.in, name)
+	if !ok {
+		return "", false
+	}
+	return unsafeString(v), true
+}
+
+// clientConn is one client connection and its request loop.
+type clientConn struct {
+	h      *Handler
+	nc     net.Conn
+	rc     syscall.RawConn // nil when nc is not a socket
+	readFn func(uintptr) bool
+	rs     *routeState // route of the current exchange
+	client netip.Addr
+	ex     *exchange // nil while idle
+	sc     *serverConn
+	body   *bodyJob                   // an Expect: 100-continue body in flight
+	scCur  atomic.Pointer[serverConn] // for Close
+	idle   atomic.Bool
+	nreq   int
+	rn     int
+	rerr   error
+	tiny   [1]byte
+	wdl    time.Time // write deadline last set on nc
+}
+
+func newClientConn(h *Handler, c net.Conn) *clientConn {
+	cc := &clientConn{h: h, nc: c}
+	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		cc.client = ta.AddrPort().Addr().Unmap()
+	}
+	if sc, ok := c.(syscall.Conn); ok {
+		if rc, err := sc.SyscallConn(); err == nil {
+			cc.rc = rc
+			cc.readFn = cc.rawRead
+		}
+	}
+	return cc
+}
+
+// serve runs the request loop.
+func (cc *clientConn) serve() {
+	for {
+		cc.rs = cc.h.route.Load()
+		ok, err := cc.readHead()
+		if !ok {
+			if err != nil {
+				cc.sendError(err.(*http1.Error).Status, nil)
+			}
+			return
+		}
+		cc.rs = cc.h.route.Load() // a reload while idle applies to this request
+		if !cc.exchange() {
+			return
+		}
+		cc.nreq++
+		if cc.ex != nil && cc.ex.inLen == 0 {
+			cc.putEx()
+		}
+	}
+}
+
+var errTimeout = &http1.Error{Status: 408, Reason: "request timeout"}
+
+// readHead waits for a whole request head and parses it. ok is false when the
+// connection must close; err, when set, is what to answer first.
+func (cc *clientConn) readHead() (ok bool, err error) {
+	rs, h := cc.rs, cc.h
+	pending := cc.ex != nil && cc.ex.inLen > 0
+	if !pending {
+		d := rs.tKeepAlive
+		if cc.nreq == 0 {
+			d = rs.tHTTPReq
+		}
+		cc.nc.SetReadDeadline(deadline(time.Now(), d))
+		cc.idle.Store(true)
+		if h.draining.Load() {
+			return false, nil
+		}
+		n, rerr := cc.read()
+		cc.idle.Store(false)
+		if rerr != nil {
+			// A keep-alive connection closes silently; a new one that sent nothing
+			// answers 408 on timeout, as HAProxy does without http-ignore-probes.
+			if errors.Is(rerr, os.ErrDeadlineExceeded) && cc.nreq == 0 && !h.draining.Load() {
+				return false, errTimeout
+			}
+			return false, nil
+		}
+		cc.ex.inLen += n
+	}
+	deadlineSet := cc.nreq == 0 && !pending
+	for {
+		ex := cc.ex
+		end := http1.EndOfHead(ex.in[:ex.inLen])
+		if end > rs.headLimit || (end < 0 && ex.inLen >= rs.headLimit) {
+			return false, http1.ErrHeadTooLarge
+		}
+		if end > 0 {
+			if err := ex.req.Parse(ex.in[:end]); err != nil {
+				return false, err
+			}
+			return true, nil
+		}
+		if !deadlineSet {
+			deadlineSet = true
+			cc.nc.SetReadDeadline(deadline(time.Now(), rs.tHTTPReq))
+		}
+		n, rerr := cc.read()
+		if rerr != nil {
+			if errors.Is(rerr, os.ErrDeadlineExceeded) {
+				return false, errTimeout
+			}
+			return false, nil
+		}
+		ex.inLen += n
+	}
+}
+
+// read reads client bytes into ex.in[inLen:], taking an exchange from the pool only once
+// bytes are there. It returns io.EOF-like errors as errEOF.
+func (cc *clientConn) read() (int, error) {
+	if cc.rc != nil {
+		cc.rn, cc.rerr = 0, nil
+		if err := cc.rc.Read(cc.readFn); err != nil {
+			return 0, err
+		}
+		if cc.rerr != nil {
+			return 0, cc.rerr
+		}
+		if cc.rn == 0 {
+			return 0, errEOF
+		}
+		return cc.rn, nil
+	}
+	if cc.ex == nil {
+		n, err := cc.nc.Read(cc.tiny[:])
+		if n == 0 {
+			if err == nil {
+				err = errEOF
+			}
+			return 0, err
+		}
+		cc.getEx()
+		cc.ex.in[0] = cc.tiny[0]
+		return 1, nil
+	}
+	n, err := cc.nc.Read(cc.ex.in[cc.ex.inLen:])
+	if n == 0 {
+		if err == nil {
+			err = errEOF
+		}
+		return 0, err
+	}
+	return n, nil
+}
+
+var errEOF = errors.New("eof")
+
+// rawRead is the syscall.RawConn read callback: it takes buffers only when the socket
+// has bytes, and gives them back before parking.
+func (cc *clientConn) rawRead(fd uintptr) bool {
+	if cc.ex == nil {
+		cc.getEx()
+	}
+	ex := cc.ex
+	for {
+		n, err := syscall.Read(int(fd), ex.in[ex.inLen:])
+		if err == syscall.EINTR {
+			continue
+		}
+		if err == syscall.EAGAIN {
+			if ex.inLen == 0 {
+				cc.putEx()
+			}
+			return false
+		}
+		if n < 0 {
+			n = 0
+		}
+		cc.rn, cc.rerr = n, err
+		return true
+	}
+}
+
+func (cc *clientConn) getEx() {
+	ex := cc.rs.exPool.Get().(*exchange)
+	ex.inLen = 0
+	cc.ex = ex
+}
+
+func (cc *clientConn) putEx() {
+	ex := cc.ex
+	cc.ex = nil
+	ex.inLen = 0
+	ex.pool.Put(ex)
+}
+
+// setWriteDeadline keeps a write deadline of timeout client on nc, refreshing it
+// lazily: only once half of it has passed.
+func (cc *clientConn) setWriteDeadline(now time.Time) {
+	d := cc.rs.tClient
+	if d <= 0 {
+		return
+	}
+	if cc.wdl.IsZero() || cc.wdl.Sub(now) < d/2 {
+		cc.wdl = now.Add(d)
+		cc.nc.SetWriteDeadline(cc.wdl)
+	}
+}
+
+func (cc *clientConn) closeServer() {
+	if sc := cc.scCur.Load(); sc != nil {
+		sc.nc.Close()
+	}
+}
+
+// finish releases what the connection holds.
+func (cc *clientConn) finish() {
+	if sc := cc.sc; sc != nil {
+		cc.sc = nil
+		if cc.h.draining.Load() {
+			sc.nc.Close()
+		} else {
+			cc.h.idle.put(sc, time.Now()) // other clients' later requests may use it
+		}
+	}
+	if cc.ex != nil {
+		cc.putEx()
+	}
+	cc.nc.Close()
+}
+
+// sendError answers code and leaves the connection to be closed.
+func (cc *clientConn) sendError(code int, be *config.Backend) {
+	b := errorResponse(code, cc.rs.fe, be)
+	cc.setWriteDeadline(time.Now())
+	cc.nc.Write(b)
+}

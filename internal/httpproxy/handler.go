@@ -1,0 +1,199 @@
+// Package httpproxy is tandem's HTTP/1.x data path over net.Conn: it reads requests,
+// picks a backend and a server (cookie persistence, then the balancer), rewrites the
+// head once, streams bodies both ways, reuses server connections and answers errors as
+// HAProxy does. It does not use net/http.
+//
+// One goroutine serves one client connection; per-request work allocates nothing on the
+// keep-alive path. Buffers come from a pool when bytes arrive and go back when the
+// connection is idle, so an idle keep-alive connection costs little beyond its goroutine.
+package httpproxy
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"tandem/internal/backend"
+	"tandem/internal/config"
+)
+
+// Route is what a frontend serves: its config, the pools it may send to, and globals.
+type Route struct {
+	Frontend *config.Frontend
+	Backends map[string]*backend.Pool // by backend name
+	Default  *backend.Pool            // used when no rule or default_backend names a pool
+	Global   *config.Global
+}
+
+// routeState is a Route with what the data path derives from it, computed once per Swap.
+type routeState struct {
+	r          *Route
+	pool       *backend.Pool // the backend every request of this frontend goes to
+	fe         *config.Frontend
+	exPool     *sync.Pool // *exchange sized for this route's bufsize
+	bufSize    int
+	headLimit  int // a request head must fit in bufsize - maxrewrite, as in HAProxy
+	tHTTPReq   time.Duration
+	tKeepAlive time.Duration
+	tClient    time.Duration
+	feMode     config.HTTPConnMode
+}
+
+func newRouteState(r *Route, pools map[int]*sync.Pool) *routeState {
+	rs := &routeState{r: r, fe: r.Frontend}
+	if r.Frontend != nil {
+		fe := r.Frontend
+		for _, ub := range fe.UseBackends {
+			if ub.Backend != nil && r.Backends[ub.Backend.Name] != nil {
+				rs.pool = r.Backends[ub.Backend.Name]
+				break
+			}
+		}
+		if rs.pool == nil && fe.DefaultBackend != nil {
+			rs.pool = r.Backends[fe.DefaultBackend.Name]
+		}
+		t := fe.Timeouts
+		rs.tClient = t.Client
+		rs.tHTTPReq = t.HTTPRequest
+		if rs.tHTTPReq == 0 {
+			rs.tHTTPReq = t.Client
+		}
+		rs.tKeepAlive = t.HTTPKeepAlive
+		if rs.tKeepAlive == 0 {
+			rs.tKeepAlive = rs.tHTTPReq
+		}
+		rs.feMode = fe.ConnMode
+	}
+	if rs.pool == nil {
+		rs.pool = r.Default
+	}
+	rs.bufSize, rs.headLimit = config.DefaultBufSize, config.DefaultBufSize-config.DefaultMaxRewrite
+	if g := r.Global; g != nil && g.BufSize > 0 {
+		rs.bufSize = g.BufSize
+		mr := g.MaxRewrite
+		if mr <= 0 || mr >= g.BufSize {
+			mr = g.BufSize / 2
+		}
+		rs.headLimit = g.BufSize - mr
+	}
+	if rs.bufSize < 1024 {
+		rs.bufSize, rs.headLimit = 1024, 512
+	}
+	p := pools[rs.bufSize]
+	if p == nil {
+		size := rs.bufSize
+		p = &sync.Pool{}
+		p.New = func() any { return newExchange(size, p) }
+		pools[size] = p
+	}
+	rs.exPool = p
+	return rs
+}
+
+// Handler serves HTTP client connections for one frontend.
+type Handler struct {
+	log   *slog.Logger
+	route atomic.Pointer[routeState]
+	ctx   context.Context
+	stop  context.CancelFunc
+
+	mu       sync.Mutex
+	conns    map[*clientConn]struct{}
+	pools    map[int]*sync.Pool // exchange pools by buffer size, shared across swaps
+	active   atomic.Int64
+	draining atomic.Bool
+	closed   atomic.Bool
+
+	idle idlePools // keep-alive server connections
+}
+
+// NewHandler returns a handler serving r. log receives connection-level errors.
+func NewHandler(r *Route, log *slog.Logger) *Handler {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	h := &Handler{log: log, ctx: ctx, stop: stop, conns: map[*clientConn]struct{}{}, pools: map[int]*sync.Pool{}}
+	h.idle.init()
+	h.route.Store(newRouteState(r, h.pools))
+	return h
+}
+
+// Swap installs a new route (reload): new connections and new requests on existing
+// connections use it; requests in flight finish on the old one.
+func (h *Handler) Swap(r *Route) {
+	h.mu.Lock()
+	rs := newRouteState(r, h.pools)
+	h.mu.Unlock()
+	h.route.Store(rs)
+}
+
+// ServeConn serves the client connection c until it is done, then closes it. It
+// recovers a panic of the connection's code and logs it.
+func (h *Handler) ServeConn(c net.Conn) {
+	cc := newClientConn(h, c)
+	h.mu.Lock()
+	if h.closed.Load() {
+		h.mu.Unlock()
+		c.Close()
+		return
+	}
+	h.conns[cc] = struct{}{}
+	h.mu.Unlock()
+	h.active.Add(1)
+	defer func() {
+		if v := recover(); v != nil {
+			h.log.Error("http connection panic", "client", c.RemoteAddr().String(), "panic", v)
+		}
+		cc.finish()
+		h.mu.Lock()
+		delete(h.conns, cc)
+		h.mu.Unlock()
+		h.active.Add(-1)
+	}()
+	cc.serve()
+}
+
+// Drain starts a graceful stop: idle keep-alive connections close now; busy ones
+// answer their current request with Connection: close, then close.
+func (h *Handler) Drain() {
+	h.draining.Store(true)
+	h.mu.Lock()
+	for cc := range h.conns {
+		if cc.idle.Load() {
+			cc.nc.SetReadDeadline(aLongTimeAgo)
+		}
+	}
+	h.mu.Unlock()
+	h.idle.closeAll()
+}
+
+// Close stops hard: every client and idle server connection is closed now.
+func (h *Handler) Close() {
+	h.closed.Store(true)
+	h.draining.Store(true)
+	h.stop()
+	h.mu.Lock()
+	for cc := range h.conns {
+		cc.nc.Close()
+		cc.closeServer()
+	}
+	h.mu.Unlock()
+	h.idle.closeAll()
+}
+
+// Active returns the number of client connections open.
+func (h *Handler) Active() int { return int(h.active.Load()) }
+
+var aLongTimeAgo = time.Unix(1, 0)
+
+// deadline returns now+d, or the zero time (no deadline) when d is 0.
+func deadline(now time.Time, d time.Duration) time.Time {
+	if d <= 0 {
+		return time.Time{}
+	}
+	return now.Add(d)
+}

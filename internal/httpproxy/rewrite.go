@@ -1,0 +1,322 @@
+package httpproxy
+
+import (
+	"bytes"
+	"strconv"
+
+	"tandem/internal/backend"
+	"tandem/internal/config"
+	"tandem/internal/http1"
+)
+
+// copier appends unchanged lines of a head in runs, so that a head with nothing to
+// change is copied with one append.
+type copier struct {
+	src        []byte
+	start, end int
+}
+
+func (c *copier) keep(out []byte, hd *http1.Header) []byte {
+	if int(hd.LineStart) != c.end {
+		out = append(out, c.src[c.start:c.end]...)
+		c.start = int(hd.LineStart)
+	}
+	c.end = int(hd.LineEnd)
+	return out
+}
+
+func (c *copier) skip(out []byte, hd *http1.Header) []byte {
+	out = append(out, c.src[c.start:c.end]...)
+	c.start, c.end = int(hd.LineEnd), int(hd.LineEnd)
+	return out
+}
+
+func (c *copier) flush(out []byte) []byte { return append(out, c.src[c.start:c.end]...) }
+
+// hopByHop reports whether a header of kind k named n must not cross the proxy.
+func hopByHop(h *http1.Head, buf []byte, hd *http1.Header) bool {
+	switch hd.Kind {
+	case http1.KConnection, http1.KKeepAlive, http1.KProxyConnection:
+		return true
+	case http1.KTE:
+		return !http1.EqualFold(hd.Value.Of(buf), "trailers")
+	case http1.KContentLength:
+		return h.Flags&(http1.FCLAndTE|http1.FCLMulti) != 0
+	case http1.KOther:
+		return h.Flags&http1.FConnOther != 0 && h.ConnectionNames(buf, hd.Name.Of(buf))
+	}
+	return false
+}
+
+// singleCL writes back the one Content-Length of a head whose identical repeated values
+// were dropped, so that the next hop cannot read them differently.
+func singleCL(out []byte, h *http1.Head) []byte {
+	if h.Flags&(http1.FCLMulti|http1.FCLAndTE) != http1.FCLMulti {
+		return out
+	}
+	out = append(out, "Content-Length: "...)
+	out = strconv.AppendInt(out, h.ContentLength, 10)
+	return append(out, "\r\n"...)
+}
+
+// rewriteRequest appends the head to send to the server.
+func (cc *clientConn) rewriteRequest(out []byte, x *xfer) []byte {
+	ex := cc.ex
+	req, in := &ex.req, ex.in
+	c := copier{src: in, start: int(req.MethodSp.Start), end: int(req.StartLineEnd)}
+	ck := x.be.Cookie
+	for i := 0; i < req.NHeaders; i++ {
+		hd := &req.Headers[i]
+		switch {
+		case hd.Kind == http1.KUpgrade:
+			if x.tunnelReq {
+				out = c.keep(out, hd)
+			} else {
+				out = c.skip(out, hd)
+			}
+		case hopByHop(&req.Head, in, hd):
+			out = c.skip(out, hd)
+		case hd.Kind == http1.KCookie && ex.ckStrip:
+			out = c.skip(out, hd)
+			out = rewriteCookieHeader(out, in, hd, ck)
+		default:
+			out = c.keep(out, hd)
+		}
+	}
+	out = c.flush(out)
+	out = singleCL(out, &req.Head)
+	ff := x.be.ForwardFor
+	if ff == nil && cc.rs.fe != nil {
+		ff = cc.rs.fe.ForwardFor
+	}
+	if ff != nil && cc.client.IsValid() && !(ff.Except.IsValid() && ff.Except.Contains(cc.client)) {
+		if ff.Header == "" {
+			out = append(out, "X-Forwarded-For"...)
+		} else {
+			out = append(out, ff.Header...)
+		}
+		out = append(out, ": "...)
+		out = cc.client.AppendTo(out)
+		out = append(out, "\r\n"...)
+	}
+	switch {
+	case x.tunnelReq:
+		out = append(out, "Connection: upgrade\r\n"...)
+	case x.mode != config.HTTPKeepAlive:
+		out = append(out, "Connection: close\r\n"...)
+	case req.Minor == 0:
+		out = append(out, "Connection: keep-alive\r\n"...)
+	}
+	return append(out, "\r\n"...)
+}
+
+// cookiePairs iterates the name=value pairs of a Cookie header value.
+func nextCookie(v []byte) (name, val, rest []byte) {
+	i := bytes.IndexByte(v, ';')
+	pair := v
+	if i >= 0 {
+		pair, rest = v[:i], v[i+1:]
+	}
+	pair = bytes.TrimLeft(pair, " \t")
+	pair = bytes.TrimRight(pair, " \t")
+	if j := bytes.IndexByte(pair, '='); j >= 0 {
+		return bytes.TrimRight(pair[:j], " \t"), bytes.TrimLeft(pair[j+1:], " \t"), rest
+	}
+	return pair, nil, rest
+}
+
+// analyzeCookies finds the persistence cookie in the request's Cookie headers: the
+// server it names, and whether the headers must be rewritten before the server sees them
+// (insert+indirect removes it, prefix strips "SERVER~").
+func (cc *clientConn) analyzeCookies(ck *config.Cookie) {
+	ex := cc.ex
+	req, in := &ex.req, ex.in
+	for i := 0; i < req.NHeaders; i++ {
+		hd := &req.Headers[i]
+		if hd.Kind != http1.KCookie {
+			continue
+		}
+		for rest := hd.Value.Of(in); rest != nil; {
+			var name, val []byte
+			name, val, rest = nextCookie(rest)
+			if string(name) != ck.Name {
+				continue
+			}
+			switch ck.Mode {
+			case config.CookiePrefix:
+				if j := bytes.IndexByte(val, '~'); j >= 0 {
+					ex.ckStrip = true
+					if !ex.ckFound {
+						ex.ckFound = true
+						ex.ckSrvVal = spanOf(in, val[:j])
+					}
+				}
+			default:
+				if !ex.ckFound {
+					ex.ckFound = true
+					ex.ckSrvVal = spanOf(in, val)
+				}
+				if ck.Mode == config.CookieInsert && ck.Indirect {
+					ex.ckStrip = true
+				}
+			}
+		}
+	}
+}
+
+// spanOf returns the span of sub, a subslice of buf.
+func spanOf(buf, sub []byte) http1.Span {
+	if len(sub) == 0 {
+		return http1.Span{}
+	}
+	off := int32(cap(buf) - cap(sub))
+	return http1.Span{Start: off, End: off + int32(len(sub))}
+}
+
+// rewriteCookieHeader appends a Cookie header line without the persistence cookie
+// (insert) or with its "SERVER~" prefix removed (prefix); nothing when no pair is left.
+func rewriteCookieHeader(out, in []byte, hd *http1.Header, ck *config.Cookie) []byte {
+	start := len(out)
+	out = append(out, hd.Name.Of(in)...)
+	out = append(out, ": "...)
+	valStart := len(out)
+	for rest := hd.Value.Of(in); rest != nil; {
+		var name, val []byte
+		name, val, rest = nextCookie(rest)
+		if len(name) == 0 && len(val) == 0 {
+			continue
+		}
+		if string(name) == ck.Name {
+			if ck.Mode != config.CookiePrefix {
+				continue
+			}
+			if j := bytes.IndexByte(val, '~'); j >= 0 {
+				val = val[j+1:]
+			}
+		}
+		if len(out) > valStart {
+			out = append(out, "; "...)
+		}
+		out = append(out, name...)
+		if val != nil {
+			out = append(out, '=')
+			out = append(out, val...)
+		}
+	}
+	if len(out) == valStart {
+		return out[:start]
+	}
+	return append(out, "\r\n"...)
+}
+
+// rewriteResponse appends the head to send to the client.
+func (cc *clientConn) rewriteResponse(out []byte, x *xfer, tunnel bool) []byte {
+	ex := cc.ex
+	resp, sin := &ex.resp, ex.sin
+	c := copier{src: sin, start: 0, end: int(resp.StartLineEnd)}
+	ck := x.be.Cookie
+	cacheable := true
+	for i := 0; i < resp.NHeaders; i++ {
+		hd := &resp.Headers[i]
+		switch {
+		case hd.Kind == http1.KUpgrade:
+			if tunnel {
+				out = c.keep(out, hd)
+			} else {
+				out = c.skip(out, hd)
+			}
+		case hopByHop(&resp.Head, sin, hd):
+			out = c.skip(out, hd)
+		case hd.Kind == http1.KSetCookie && ck != nil:
+			out = cc.setCookie(out, &c, hd, ck, x.srv)
+		case hd.Kind == http1.KCacheControl:
+			if v := hd.Value.Of(sin); containsFold(v, "private") || containsFold(v, "no-cache") || containsFold(v, "no-store") {
+				cacheable = false
+			}
+			out = c.keep(out, hd)
+		default:
+			out = c.keep(out, hd)
+		}
+	}
+	out = c.flush(out)
+	out = singleCL(out, &resp.Head)
+	if ck != nil && ck.Mode == config.CookieInsert && !ex.ckDirect && x.srv.Cfg.Cookie != "" &&
+		!(ex.ckRespHit && ck.Preserve) && resp.Status >= 200 {
+		out = append(out, "Set-Cookie: "...)
+		out = append(out, ck.Name...)
+		out = append(out, '=')
+		out = append(out, x.srv.Cfg.Cookie...)
+		out = append(out, "; path=/"...)
+		for _, d := range ck.Domains {
+			out = append(out, "; domain="...)
+			out = append(out, d...)
+		}
+		if ck.HTTPOnly {
+			out = append(out, "; HttpOnly"...)
+		}
+		if ck.Secure {
+			out = append(out, "; Secure"...)
+		}
+		out = append(out, "\r\n"...)
+		if ck.NoCache && cacheable {
+			out = append(out, "Cache-Control: private\r\n"...)
+		}
+	}
+	switch {
+	case tunnel:
+		out = append(out, "Connection: upgrade\r\n"...)
+	case !x.clientKeep:
+		out = append(out, "Connection: close\r\n"...)
+	case ex.req.Minor == 0:
+		out = append(out, "Connection: keep-alive\r\n"...)
+	}
+	return append(out, "\r\n"...)
+}
+
+// setCookie handles a server's Set-Cookie: the persistence cookie is removed (insert, or
+// indirect on a request that came by cookie), rewritten (rewrite) or prefixed (prefix),
+// unless preserve.
+func (cc *clientConn) setCookie(out []byte, c *copier, hd *http1.Header, ck *config.Cookie, srv *backend.Server) []byte {
+	ex := cc.ex
+	v := hd.Value.Of(ex.sin)
+	eq := bytes.IndexByte(v, '=')
+	if eq < 0 || string(bytes.TrimRight(v[:eq], " \t")) != ck.Name {
+		return c.keep(out, hd)
+	}
+	ex.ckRespHit = true
+	switch {
+	case ck.Preserve:
+		return c.keep(out, hd)
+	case ck.Mode == config.CookieInsert || (ck.Indirect && ex.ckDirect):
+		return c.skip(out, hd)
+	case srv.Cfg.Cookie == "":
+		return c.keep(out, hd)
+	}
+	out = c.skip(out, hd)
+	val := bytes.TrimLeft(v[eq+1:], " \t")
+	end := bytes.IndexByte(val, ';')
+	if end < 0 {
+		end = len(val)
+	}
+	out = append(out, hd.Name.Of(ex.sin)...)
+	out = append(out, ": "...)
+	out = append(out, ck.Name...)
+	out = append(out, '=')
+	out = append(out, srv.Cfg.Cookie...)
+	if ck.Mode == config.CookiePrefix {
+		out = append(out, '~')
+		out = append(out, val[:end]...)
+	}
+	out = append(out, val[end:]...)
+	return append(out, "\r\n"...)
+}
+
+// containsFold reports whether v contains the lower-case ASCII word w, ignoring case.
+func containsFold(v []byte, w string) bool {
+	for i := 0; i+len(w) <= len(v); i++ {
+		if http1.EqualFold(v[i:i+len(w)], w) {
+			return true
+		}
+	}
+	return false
+}
