@@ -336,11 +336,11 @@ backend app
 `, bind, a.addr)), 0o644)
 	p.signal(syscall.SIGHUP)
 	deadline := time.Now().Add(5 * time.Second)
-	for !strings.Contains(p.stderr.String(), "haproxy.cfg:11:") && time.Now().Before(deadline) {
+	for !strings.Contains(p.stderr.String(), "haproxy.cfg:12:") && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	log := p.stderr.String()
-	for _, want := range []string{"haproxy.cfg:11:", "haproxy.cfg:12:"} {
+	for _, want := range []string{"haproxy.cfg:12:", "haproxy.cfg:13:"} {
 		if !strings.Contains(log, want) {
 			t.Errorf("log does not name %s:\n%s", want, log)
 		}
