@@ -1,0 +1,247 @@
+package ha
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"tandem/internal/config"
+)
+
+// InProcessPrefix marks a vrrp_script whose result comes from tandem itself
+// (SetTracker) instead of running a command: `script "tandem:backend app"`.
+// keepalived would try to run it and fail, so such a file is tandem-only.
+const InProcessPrefix = "tandem:"
+
+// priorityLocked is c's effective priority from its tracked scripts, with
+// keepalived's rules: a positive weight is added while the script is OK, a
+// negative one while it fails; reverse flips the sign. Owners stay at 255.
+func (n *Node) priorityLocked(c *config.VRRPInstance) int {
+	if c.Priority == 255 {
+		return 255
+	}
+	p := int(c.Priority)
+	for _, t := range c.TrackScripts {
+		w, rev, ok := n.trackWeight(t)
+		switch {
+		case w > 0 && ok, w < 0 && !ok:
+			if rev {
+				p -= w
+			} else {
+				p += w
+			}
+		}
+	}
+	return p
+}
+
+// faultLocked reports whether a zero-weight tracked script puts c in FAULT.
+func (n *Node) faultLocked(c *config.VRRPInstance) bool {
+	for _, t := range c.TrackScripts {
+		w, rev, ok := n.trackWeight(t)
+		if w == 0 && ok == rev {
+			return true
+		}
+	}
+	return false
+}
+
+func (n *Node) trackWeight(t config.TrackRef) (w int, rev, ok bool) {
+	s := n.cfg.Script(t.Name)
+	if s == nil {
+		return 0, false, true
+	}
+	w, rev = s.Weight, s.Reverse
+	if t.WeightSet {
+		w, rev = t.Weight, t.Reverse
+	}
+	return w, rev, n.trackers[t.Name]
+}
+
+// scriptRunner runs the tracked vrrp_scripts on their intervals, applying
+// fall/rise before reporting a change through Node.SetTracker.
+type scriptRunner struct {
+	n      *Node
+	mu     sync.Mutex
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	cfg    *config.VRRP
+	ctx    context.Context
+}
+
+func newScriptRunner(n *Node, cfg *config.VRRP) *scriptRunner {
+	return &scriptRunner{n: n, cfg: cfg}
+}
+
+func (r *scriptRunner) run(ctx context.Context) {
+	r.mu.Lock()
+	r.ctx = ctx
+	r.startLocked()
+	r.mu.Unlock()
+	<-ctx.Done()
+	r.mu.Lock()
+	r.cancel()
+	r.mu.Unlock()
+	r.wg.Wait()
+}
+
+func (r *scriptRunner) reload(cfg *config.VRRP) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.cfg = cfg
+	if r.ctx == nil {
+		return
+	}
+	r.cancel()
+	r.startLocked()
+}
+
+func (r *scriptRunner) startLocked() {
+	ctx, cancel := context.WithCancel(r.ctx)
+	r.cancel = cancel
+	tracked := map[string]bool{}
+	for _, in := range r.cfg.Instances {
+		for _, t := range in.TrackScripts {
+			tracked[t.Name] = true
+		}
+	}
+	for _, s := range r.cfg.Scripts {
+		if !tracked[s.Name] || strings.HasPrefix(s.Script, InProcessPrefix) {
+			continue
+		}
+		r.wg.Add(1)
+		go func() {
+			defer r.wg.Done()
+			r.loop(ctx, s)
+		}()
+	}
+}
+
+func (r *scriptRunner) loop(ctx context.Context, s *config.VRRPScript) {
+	argv := strings.Fields(s.Script)
+	timeout := s.Timeout
+	if timeout <= 0 {
+		timeout = s.Interval
+	}
+	ok := !s.InitFail
+	good, bad := 0, 0
+	t := time.NewTicker(s.Interval)
+	defer t.Stop()
+	for {
+		cctx, cancel := context.WithTimeout(ctx, timeout)
+		err := r.n.opt.Exec(cctx, argv)
+		cancel()
+		if ctx.Err() != nil {
+			return
+		}
+		if err == nil {
+			good, bad = good+1, 0
+			if !ok && good >= s.Rise {
+				ok = true
+				r.n.log.Info("vrrp_script succeeded", "script", s.Name)
+				r.n.SetTracker(s.Name, true)
+			}
+		} else {
+			good, bad = 0, bad+1
+			if ok && bad >= s.Fall {
+				ok = false
+				r.n.log.Info("vrrp_script failed", "script", s.Name, "err", err)
+				r.n.SetTracker(s.Name, false)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func execArgv(ctx context.Context, argv []string) error {
+	if len(argv) == 0 {
+		return fmt.Errorf("empty command")
+	}
+	return exec.CommandContext(ctx, argv[0], argv[1:]...).Run()
+}
+
+// notifier runs notify scripts one at a time, in the order of transitions.
+type notifier struct {
+	log  *slog.Logger
+	exec func(context.Context, []string) error
+	q    chan notification
+	done chan struct{}
+
+	mu     sync.Mutex
+	closed bool
+}
+
+type notification struct {
+	name, state     string
+	prio            int
+	specific, anyOf string
+}
+
+const notifyTimeout = 30 * time.Second
+
+func newNotifier(log *slog.Logger, ex func(context.Context, []string) error) *notifier {
+	nt := &notifier{log: log, exec: ex, q: make(chan notification, 256), done: make(chan struct{})}
+	go nt.loop()
+	return nt
+}
+
+// enqueue schedules the notify_<state> script then the generic notify script,
+// called with keepalived's arguments: INSTANCE NAME STATE PRIORITY.
+func (nt *notifier) enqueue(name, state string, prio int, specific, anyOf string) {
+	if specific == "" && anyOf == "" {
+		return
+	}
+	nt.mu.Lock()
+	defer nt.mu.Unlock()
+	if nt.closed {
+		return
+	}
+	select {
+	case nt.q <- notification{name, state, prio, specific, anyOf}:
+	default:
+		nt.log.Warn("notify queue full; notification dropped", "instance", name, "state", state)
+	}
+}
+
+func (nt *notifier) loop() {
+	defer close(nt.done)
+	for n := range nt.q {
+		if n.specific != "" {
+			nt.run(strings.Fields(n.specific), n)
+		}
+		if n.anyOf != "" {
+			nt.run(append(strings.Fields(n.anyOf), "INSTANCE", n.name, n.state, strconv.Itoa(n.prio)), n)
+		}
+	}
+}
+
+func (nt *notifier) run(argv []string, n notification) {
+	ctx, cancel := context.WithTimeout(context.Background(), notifyTimeout)
+	defer cancel()
+	if err := nt.exec(ctx, argv); err != nil {
+		nt.log.Warn("notify script failed", "instance", n.name, "state", n.state, "script", argv[0], "err", err)
+	}
+}
+
+// close stops taking notifications and waits up to d for queued ones.
+func (nt *notifier) close(d time.Duration) {
+	nt.mu.Lock()
+	if !nt.closed {
+		nt.closed = true
+		close(nt.q)
+	}
+	nt.mu.Unlock()
+	select {
+	case <-nt.done:
+	case <-time.After(d):
+	}
+}
