@@ -47,7 +47,6 @@ const rejectLogEvery = 10 * time.Second
 
 func (in *instance) run(ctx context.Context) {
 	defer close(in.done)
-	defer in.tr.Close()
 	if in.ann != nil {
 		defer in.ann.Close()
 	}
@@ -60,6 +59,7 @@ func (in *instance) run(ctx context.Context) {
 	}()
 	defer func() {
 		stopRead()
+		in.tr.Close() // unblocks the reader at once
 		readers.Wait()
 	}()
 

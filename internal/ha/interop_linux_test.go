@@ -3,39 +3,26 @@ package ha
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"tandem/internal/config/keepalived"
 )
-
-// The seeds' keepalived.conf (seed 004), with the interface and the VIP moved
-// into the test's namespaces.
-const seedConf = `vrrp_instance VI_1 {
-    state %s
-    interface %s
-    virtual_router_id 51
-    priority %d
-    advert_int 1
-    authentication {
-        auth_type PASS
-        auth_pass 1111
-    }
-    virtual_ipaddress {
-        198.18.0.100
-    }
-}
-`
 
 const helperEnv = "TANDEM_HA_HELPER_CONF"
 
@@ -144,12 +131,64 @@ func (p *proc) kill(sig syscall.Signal) bool {
 	}
 }
 
-type pair struct {
-	nsK, nsT string // keepalived's and tandem's namespaces
-	dir      string
+// variant is one keepalived.conf both sides run, as a template: {{STATE}},
+// {{IF}}, {{PRIO}}, {{SRC}} and {{PEER}} are filled per side.
+type variant struct {
+	name     string
+	conf     string
+	vip      string // as `ip addr` shows it
+	interval time.Duration
+	full     bool // also restart and crash
 }
 
-func newPair(t *testing.T) *pair {
+// seedInstance is the seeds' keepalived.conf (seed 004) with the interface and
+// VIP moved into the test's namespaces.
+const seedInstance = `vrrp_instance VI_1 {
+    state {{STATE}}
+    interface {{IF}}
+    virtual_router_id 51
+    priority {{PRIO}}
+    advert_int 1
+    authentication {
+        auth_type PASS
+        auth_pass 1111
+    }
+    virtual_ipaddress {
+        198.18.0.100
+    }
+{{EXTRA}}}
+`
+
+var variants = []variant{
+	{name: "seed v2 PASS", conf: seedInstance, vip: "198.18.0.100/32", interval: time.Second, full: true},
+	{name: "v3 advert_int 0.1", conf: "global_defs {\n    vrrp_version 3\n}\n" +
+		strings.Replace(strings.Replace(seedInstance, "advert_int 1", "advert_int 0.1", 1),
+			"    authentication {\n        auth_type PASS\n        auth_pass 1111\n    }\n", "", 1),
+		vip: "198.18.0.100/32", interval: 100 * time.Millisecond, full: true},
+	{name: "v2 unicast", conf: strings.Replace(seedInstance, "{{EXTRA}}",
+		"    unicast_src_ip {{SRC}}\n    unicast_peer {\n        {{PEER}}\n    }\n{{EXTRA}}", 1),
+		vip: "198.18.0.100/32", interval: time.Second},
+	{name: "v3 IPv6", conf: strings.Replace(strings.Replace(seedInstance, "198.18.0.100", "fe80::100/64", 1),
+		"    authentication {\n        auth_type PASS\n        auth_pass 1111\n    }\n", "", 1),
+		vip: "fe80::100/64", interval: time.Second},
+}
+
+func (v variant) render(state, ifname string, prio int, src, peer string) string {
+	r := strings.NewReplacer("{{STATE}}", state, "{{IF}}", ifname, "{{PRIO}}", fmt.Sprint(prio),
+		"{{SRC}}", src, "{{PEER}}", peer, "{{EXTRA}}", "")
+	return r.Replace(v.conf)
+}
+
+// lan is three namespaces on one Ethernet segment: keepalived's (vk,
+// 198.18.0.1), tandem's (vt, 198.18.0.2), and a client's holding the bridge
+// (br0, 198.18.0.3).
+type lan struct {
+	nsK, nsT, nsC string
+	dir           string
+	macK, macT    string
+}
+
+func newLAN(t *testing.T) *lan {
 	t.Helper()
 	if _, err := exec.LookPath("keepalived"); err != nil {
 		if os.Getenv("CI") == "true" {
@@ -157,149 +196,299 @@ func newPair(t *testing.T) *pair {
 		}
 		t.Skip("keepalived is not installed")
 	}
-	p := &pair{nsK: fmt.Sprintf("ha-ka-%d", os.Getpid()), nsT: fmt.Sprintf("ha-td-%d", os.Getpid()), dir: t.TempDir()}
-	for _, ns := range []string{p.nsK, p.nsT} {
+	pid := os.Getpid()
+	l := &lan{nsK: fmt.Sprintf("ha-ka-%d", pid), nsT: fmt.Sprintf("ha-td-%d", pid), nsC: fmt.Sprintf("ha-cl-%d", pid), dir: t.TempDir()}
+	for _, ns := range []string{l.nsK, l.nsT, l.nsC} {
 		ipCmd(t, "netns", "add", ns)
 		t.Cleanup(func() { _ = exec.Command("ip", "netns", "del", ns).Run() })
 		ipCmd(t, "-n", ns, "link", "set", "lo", "up")
 	}
-	ipCmd(t, "link", "add", "vk", "netns", p.nsK, "type", "veth", "peer", "name", "vt", "netns", p.nsT)
-	ipCmd(t, "-n", p.nsK, "addr", "add", "198.18.0.1/24", "dev", "vk")
-	ipCmd(t, "-n", p.nsT, "addr", "add", "198.18.0.2/24", "dev", "vt")
-	ipCmd(t, "-n", p.nsK, "link", "set", "vk", "up")
-	ipCmd(t, "-n", p.nsT, "link", "set", "vt", "up")
-	return p
+	ipCmd(t, "-n", l.nsC, "link", "add", "br0", "type", "bridge", "mcast_snooping", "0")
+	ipCmd(t, "-n", l.nsC, "addr", "add", "198.18.0.3/24", "dev", "br0")
+	ipCmd(t, "-n", l.nsC, "link", "set", "br0", "up")
+	for _, x := range []struct{ ns, dev, port, addr string }{
+		{l.nsK, "vk", "ck", "198.18.0.1/24"}, {l.nsT, "vt", "ct", "198.18.0.2/24"},
+	} {
+		ipCmd(t, "link", "add", x.dev, "netns", x.ns, "type", "veth", "peer", "name", x.port, "netns", l.nsC)
+		ipCmd(t, "-n", l.nsC, "link", "set", x.port, "master", "br0")
+		ipCmd(t, "-n", l.nsC, "link", "set", x.port, "up")
+		ipCmd(t, "-n", x.ns, "addr", "add", x.addr, "dev", x.dev)
+		ipCmd(t, "-n", x.ns, "link", "set", x.dev, "up")
+	}
+	l.macK, l.macT = mac(t, l.nsK, "vk"), mac(t, l.nsT, "vt")
+	return l
 }
 
-func (p *pair) write(t *testing.T, name, text string) string {
+var etherRE = regexp.MustCompile(`link/ether ([0-9a-f:]{17})`)
+
+func mac(t *testing.T, ns, dev string) string {
 	t.Helper()
-	path := filepath.Join(p.dir, name)
+	out, err := exec.Command("ip", "-n", ns, "-o", "link", "show", "dev", dev).CombinedOutput()
+	m := etherRE.FindStringSubmatch(string(out))
+	if err != nil || m == nil {
+		t.Fatalf("mac of %s: %v %s", dev, err, out)
+	}
+	return m[1]
+}
+
+func (l *lan) write(t *testing.T, name, text string) string {
+	t.Helper()
+	path := filepath.Join(l.dir, name)
 	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return path
 }
 
-func (p *pair) startKeepalived(t *testing.T, state string, prio int) *proc {
+func (l *lan) startKeepalived(t *testing.T, v variant, state string, prio int) *proc {
 	t.Helper()
-	conf := p.write(t, "keepalived.conf", fmt.Sprintf(seedConf, state, "vk", prio))
-	return startProc(t, "keepalived", nil, "ip", "netns", "exec", p.nsK, "keepalived", "-n", "-l", "-D", "-P", "-G",
-		"-f", conf, "-p", filepath.Join(p.dir, "ka.pid"), "-r", filepath.Join(p.dir, "ka-vrrp.pid"))
+	conf := l.write(t, "keepalived.conf", v.render(state, "vk", prio, "198.18.0.1", "198.18.0.2"))
+	return startProc(t, "keepalived", nil, "ip", "netns", "exec", l.nsK, "keepalived", "-n", "-l", "-D", "-P", "-G", "-R",
+		"-f", conf, "-p", filepath.Join(l.dir, "ka.pid"), "-r", filepath.Join(l.dir, "ka-vrrp.pid"))
 }
 
-func (p *pair) startTandem(t *testing.T, state string, prio int) *proc {
+// crashKeepalived SIGKILLs keepalived's VRRP process (by the PID in its pid
+// file), then its parent.
+func (l *lan) crashKeepalived(t *testing.T, ka *proc) {
 	t.Helper()
-	conf := p.write(t, "tandem.conf", fmt.Sprintf(seedConf, state, "vt", prio))
+	b, err := os.ReadFile(filepath.Join(l.dir, "ka-vrrp.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pid int
+	if _, err := fmt.Sscan(string(b), &pid); err != nil || pid <= 1 {
+		t.Fatalf("vrrp pid file: %q", b)
+	}
+	_ = syscall.Kill(pid, syscall.SIGKILL)
+	ka.kill(syscall.SIGKILL)
+}
+
+func (l *lan) startTandem(t *testing.T, v variant, state string, prio int) *proc {
+	t.Helper()
+	conf := l.write(t, "tandem.conf", v.render(state, "vt", prio, "198.18.0.2", "198.18.0.1"))
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return startProc(t, "tandem", []string{helperEnv + "=" + conf}, "ip", "netns", "exec", p.nsT, exe, "-test.run=^TestHelperNode$")
+	return startProc(t, "tandem", []string{helperEnv + "=" + conf}, "ip", "netns", "exec", l.nsT, exe, "-test.run=^TestHelperNode$")
 }
 
-func holds(ns, dev string) bool {
-	out, _ := exec.Command("ip", "-n", ns, "-4", "addr", "show", "dev", dev).CombinedOutput()
-	return strings.Contains(string(out), "198.18.0.100/32")
+func holds(ns, dev, vip string) bool {
+	out, _ := exec.Command("ip", "-n", ns, "addr", "show", "dev", dev).CombinedOutput()
+	return strings.Contains(string(out), " "+vip+" ")
 }
 
-// waitHolder waits (bounded) until exactly the named side holds the VIP.
-func (p *pair) waitHolder(t *testing.T, within time.Duration, tandem bool) time.Duration {
+// waitHolder waits (bounded) until the VIP is on the wanted side; with only it
+// also requires the other side not to hold it.
+func (l *lan) waitHolder(t *testing.T, v variant, within time.Duration, tandem, only bool) time.Duration {
 	t.Helper()
 	start := time.Now()
 	for {
-		k, td := holds(p.nsK, "vk"), holds(p.nsT, "vt")
-		if td == tandem && k == !tandem {
+		k, td := holds(l.nsK, "vk", v.vip), holds(l.nsT, "vt", v.vip)
+		if (tandem && td && (!only || !k)) || (!tandem && k && (!only || !td)) {
 			return time.Since(start)
 		}
 		if time.Since(start) > within {
-			t.Fatalf("after %v: keepalived holds VIP %v, tandem holds VIP %v (want tandem=%v)", within, k, td, tandem)
+			t.Fatalf("after %v: keepalived holds the VIP: %v, tandem: %v (want tandem=%v only=%v)", within, k, td, tandem, only)
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
-// stableHolder checks for a while that exactly one side holds the VIP.
-func (p *pair) stableHolder(t *testing.T, tandem bool) {
+// stableHolder checks for 1.5s that exactly one side holds the VIP.
+func (l *lan) stableHolder(t *testing.T, v variant, tandem bool) {
 	t.Helper()
 	for range 15 {
-		k, td := holds(p.nsK, "vk"), holds(p.nsT, "vt")
+		k, td := holds(l.nsK, "vk", v.vip), holds(l.nsT, "vt", v.vip)
 		if td != tandem || k != !tandem {
-			t.Fatalf("holder changed: keepalived %v tandem %v", k, td)
+			t.Fatalf("holders changed: keepalived %v tandem %v", k, td)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 }
 
+// clientReaches sends a UDP datagram from the client to a closed port on the
+// VIP: the holder answers with ICMP port unreachable (a connected socket then
+// reads ECONNREFUSED), and the client's ARP entry for the VIP must be the
+// holder's MAC (gratuitous ARP moved it after a failover).
+func (l *lan) clientReaches(t *testing.T, v variant, tandem bool) {
+	t.Helper()
+	if strings.Contains(v.vip, ":") {
+		return
+	}
+	want := l.macK
+	if tandem {
+		want = l.macT
+	}
+	var neigh []byte
+	var rerr error
+	for range 10 { // bounded: ~3s
+		var c net.Conn
+		inNetns(t, l.nsC, func() {
+			var err error
+			if c, err = net.Dial("udp4", "198.18.0.100:9"); err != nil {
+				t.Fatal(err)
+			}
+		})
+		_, _ = c.Write([]byte("x"))
+		_ = c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+		_, rerr = c.Read(make([]byte, 16))
+		c.Close()
+		if errors.Is(rerr, syscall.ECONNREFUSED) {
+			neigh, _ = exec.Command("ip", "-n", l.nsC, "neigh", "show", "198.18.0.100", "dev", "br0").CombinedOutput()
+			if strings.Contains(string(neigh), want) {
+				return
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Errorf("client does not reach the VIP at %s (tandem=%v): read %v, neigh %q", want, tandem, rerr, neigh)
+}
+
+// inNetns runs fn on a thread switched into namespace ns; sockets opened
+// there stay in ns.
+func inNetns(t *testing.T, ns string, fn func()) {
+	t.Helper()
+	runtime.LockOSThread()
+	orig, err := os.Open(fmt.Sprintf("/proc/self/task/%d/ns/net", unix.Gettid()))
+	if err != nil {
+		runtime.UnlockOSThread()
+		t.Fatal(err)
+	}
+	defer orig.Close()
+	target, err := os.Open("/run/netns/" + ns)
+	if err != nil {
+		runtime.UnlockOSThread()
+		t.Fatal(err)
+	}
+	defer target.Close()
+	if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
+		runtime.UnlockOSThread()
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET); err != nil {
+			t.Errorf("restore netns: %v", err) // the thread stays locked and dies with the goroutine
+			return
+		}
+		runtime.UnlockOSThread()
+	}()
+	fn()
+}
+
 var complaint = regexp.MustCompile(`(?i)invalid|wrong|mismatch|unexpected|expect|not present|bogus|too (short|long)|AH header|passwd|checksum`)
 
-func noComplaints(t *testing.T, ka, td *proc) {
+func noComplaints(t *testing.T, logs ...*proc) {
 	t.Helper()
-	for _, line := range strings.Split(ka.log.String(), "\n") {
-		if complaint.MatchString(line) {
-			t.Errorf("keepalived complains: %s", line)
+	for _, p := range logs {
+		if p.name == "keepalived" {
+			for _, line := range strings.Split(p.log.String(), "\n") {
+				if complaint.MatchString(line) {
+					t.Errorf("keepalived complains: %s", line)
+				}
+			}
+		} else if strings.Contains(p.log.String(), "rejected an advert") {
+			t.Errorf("tandem rejected keepalived's adverts:\n%s", p.log.String())
 		}
-	}
-	if strings.Contains(td.log.String(), "rejected an advert") {
-		t.Errorf("tandem rejected keepalived's adverts:\n%s", td.log.String())
 	}
 }
 
-// TestInteropKeepalivedBackup: tandem (101) and Debian's keepalived (100) with the
-// seeds' config: tandem holds the VIP alone; on SIGTERM it sends priority 0 and
-// keepalived takes over at once.
-func TestInteropKeepalivedBackup(t *testing.T) {
-	requireRoot(t)
-	p := newPair(t)
-	ka := p.startKeepalived(t, "BACKUP", 100)
-	td := p.startTandem(t, "MASTER", 101)
-	defer func() {
-		if t.Failed() {
-			t.Logf("keepalived log:\n%s\ntandem log:\n%s", ka.log.String(), td.log.String())
+func dumpOnFailure(t *testing.T, procs *[]*proc) {
+	if t.Failed() {
+		for _, p := range *procs {
+			t.Logf("%s log:\n%s", p.name, p.log.String())
 		}
-	}()
-	p.waitHolder(t, 8*time.Second, true)
-	p.stableHolder(t, true)
-	if !strings.Contains(ka.log.String(), "Entering BACKUP STATE") {
-		t.Errorf("keepalived did not enter BACKUP")
 	}
-	start := time.Now()
-	if !td.kill(syscall.SIGTERM) {
-		t.Errorf("tandem did not stop within 3s of SIGTERM")
-	}
-	if stop := time.Since(start); stop > time.Second {
-		t.Errorf("tandem took %v to stop, want under 1s", stop)
-	}
-	d := p.waitHolder(t, 3*time.Second, false)
-	t.Logf("clean stop of tandem: keepalived holds the VIP %v after tandem exited (%v after SIGTERM)", d, time.Since(start))
-	if time.Since(start) > 1500*time.Millisecond {
-		t.Errorf("failover after a clean stop took %v", time.Since(start))
-	}
-	noComplaints(t, ka, td)
 }
 
-// TestInteropKeepalivedMaster: the roles swapped: keepalived (101) holds the VIP
-// alone and tandem (100) stays backup; on keepalived's clean stop tandem takes over.
-func TestInteropKeepalivedMaster(t *testing.T) {
+// TestInteropWithKeepalived runs one tandem node and Debian's keepalived on one
+// segment with the same config, in both role assignments: exactly one VIP
+// holder, a client reaching it, failover on a clean stop (priority 0), the
+// higher node taking the VIP back on restart, failover on a crash (SIGKILL),
+// and no complaint from keepalived about tandem's adverts, nor the reverse.
+func TestInteropWithKeepalived(t *testing.T) {
 	requireRoot(t)
-	p := newPair(t)
-	ka := p.startKeepalived(t, "MASTER", 101)
-	td := p.startTandem(t, "BACKUP", 100)
-	defer func() {
-		if t.Failed() {
-			t.Logf("keepalived log:\n%s\ntandem log:\n%s", ka.log.String(), td.log.String())
+	for _, v := range variants {
+		for _, tandemHigh := range []bool{true, false} {
+			name := v.name + "/tandem master"
+			if !tandemHigh {
+				name = v.name + "/keepalived master"
+			}
+			t.Run(name, func(t *testing.T) { interop(t, v, tandemHigh) })
 		}
-	}()
-	p.waitHolder(t, 8*time.Second, false)
-	p.stableHolder(t, false)
-	if !strings.Contains(td.log.String(), "to=BACKUP") {
-		t.Errorf("tandem did not report BACKUP")
 	}
+}
+
+func interop(t *testing.T, v variant, tandemHigh bool) {
+	l := newLAN(t)
+	var procs []*proc
+	defer dumpOnFailure(t, &procs)
+	prioT, prioK, stateT, stateK := 101, 100, "MASTER", "BACKUP"
+	if !tandemHigh {
+		prioT, prioK, stateT, stateK = 100, 101, "BACKUP", "MASTER"
+	}
+	startHigh := func() *proc {
+		if tandemHigh {
+			return l.startTandem(t, v, stateT, prioT)
+		}
+		return l.startKeepalived(t, v, stateK, prioK)
+	}
+	var low *proc
+	if tandemHigh {
+		low = l.startKeepalived(t, v, stateK, prioK)
+	} else {
+		low = l.startTandem(t, v, stateT, prioT)
+	}
+	high := startHigh()
+	procs = append(procs, low, high)
+	downInterval := 3*v.interval + time.Duration(256-100)*time.Second/256
+	if strings.HasPrefix(v.name, "v3") {
+		downInterval = 3*v.interval + time.Duration(256-100)*v.interval/256
+	}
+
+	l.waitHolder(t, v, 8*time.Second, tandemHigh, true)
+	l.stableHolder(t, v, tandemHigh)
+	l.clientReaches(t, v, tandemHigh)
+
+	// Clean stop: priority 0, the backup takes over after Skew_Time.
 	start := time.Now()
-	ka.kill(syscall.SIGTERM)
-	d := p.waitHolder(t, 3*time.Second, true)
-	t.Logf("clean stop of keepalived: tandem holds the VIP %v after keepalived exited (%v after SIGTERM)", d, time.Since(start))
-	if time.Since(start) > 1500*time.Millisecond {
-		t.Errorf("failover after a clean stop took %v", time.Since(start))
+	if !high.kill(syscall.SIGTERM) {
+		t.Errorf("%s did not stop within 3s of SIGTERM", high.name)
 	}
-	noComplaints(t, ka, td)
+	d := l.waitHolder(t, v, 3*time.Second, !tandemHigh, true)
+	took := time.Since(start)
+	t.Logf("clean stop of %s: other side holds the VIP %v after SIGTERM (%v after exit)", high.name, took, d)
+	if high.name == "tandem" && took > time.Second+v.interval {
+		t.Errorf("failover after tandem's clean stop took %v", took)
+	}
+	l.clientReaches(t, v, !tandemHigh)
+	if !v.full {
+		noComplaints(t, procs...)
+		return
+	}
+
+	// Restart of the higher node: it takes the VIP back.
+	start = time.Now()
+	high = startHigh()
+	procs = append(procs, high)
+	l.waitHolder(t, v, downInterval+3*time.Second, tandemHigh, true)
+	t.Logf("restart of %s: it holds the VIP again %v after start", high.name, time.Since(start))
+	l.stableHolder(t, v, tandemHigh)
+	l.clientReaches(t, v, tandemHigh)
+
+	// Crash: the backup takes over after Master_Down_Interval. (A crashed
+	// process leaves its VIP on its interface, as keepalived's does.)
+	start = time.Now()
+	if tandemHigh {
+		high.kill(syscall.SIGKILL)
+	} else {
+		l.crashKeepalived(t, high)
+	}
+	l.waitHolder(t, v, downInterval+time.Second, !tandemHigh, false)
+	took = time.Since(start)
+	t.Logf("crash of %s: other side holds the VIP %v after SIGKILL (Master_Down_Interval %v)", high.name, took, downInterval)
+	if took < downInterval-v.interval {
+		t.Errorf("took over after %v, before Master_Down_Interval %v", took, downInterval)
+	}
+	noComplaints(t, procs...)
 }
