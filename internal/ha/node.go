@@ -53,6 +53,11 @@ type Options struct {
 	VIPs AddressSetter
 	// Exec runs a script (vrrp_script check or notify) given as argv; default os/exec.
 	Exec func(ctx context.Context, argv []string) error
+	// LinkUp reports whether an interface is up with carrier; default reads the
+	// interface flags. It is polled every LinkPoll (default 100ms) for the
+	// instances' interfaces and track_interface entries.
+	LinkUp   func(name string) (bool, error)
+	LinkPoll time.Duration
 }
 
 // InstanceStatus is what the stats page shows of one instance.
@@ -82,6 +87,7 @@ type Node struct {
 	cfg       *config.VRRP
 	instances map[string]*instance
 	trackers  map[string]bool // in-process tracker and script results by name
+	links     map[string]bool // interface up (with carrier) by name; absent = up
 	runCtx    context.Context
 	scripts   *scriptRunner
 }
@@ -97,10 +103,16 @@ func New(cfg *config.VRRP, opt Options) (*Node, error) {
 	if opt.Exec == nil {
 		opt.Exec = execArgv
 	}
+	if opt.LinkUp == nil {
+		opt.LinkUp = linkUp
+	}
+	if opt.LinkPoll <= 0 {
+		opt.LinkPoll = 100 * time.Millisecond
+	}
 	if err := supported(cfg); err != nil {
 		return nil, err
 	}
-	n := &Node{opt: opt, log: opt.Logger, cfg: cfg, instances: map[string]*instance{}, trackers: map[string]bool{}}
+	n := &Node{opt: opt, log: opt.Logger, cfg: cfg, instances: map[string]*instance{}, trackers: map[string]bool{}, links: map[string]bool{}}
 	n.notifier = newNotifier(opt.Logger, opt.Exec)
 	for _, s := range cfg.Scripts {
 		n.trackers[s.Name] = !s.InitFail
@@ -120,9 +132,6 @@ func supported(cfg *config.VRRP) error {
 		errs.Add(sg.Pos, "vrrp_sync_group %q: sync groups are parsed but not run by tandem yet", sg.Name)
 	}
 	for _, in := range cfg.Instances {
-		if len(in.TrackInterfaces) > 0 {
-			errs.Add(in.TrackInterfaces[0].Pos, "vrrp_instance %q: track_interface is parsed but not run by tandem yet", in.Name)
-		}
 		for _, va := range append(append([]config.VirtualAddress(nil), in.VIPs...), in.ExcludedVIPs...) {
 			if va.Dev != "" && va.Dev != in.Interface {
 				errs.Add(va.Pos, "vrrp_instance %q: virtual address on another interface (dev %s) is not run by tandem yet", in.Name, va.Dev)
@@ -171,10 +180,16 @@ func (n *Node) Run(ctx context.Context) error {
 		defer close(scriptsDone)
 		n.scripts.run(instCtx)
 	}()
+	linksDone := make(chan struct{})
+	go func() {
+		defer close(linksDone)
+		n.watchLinks(instCtx)
+	}()
 	<-ctx.Done()
 	n.stopAll()
 	cancelAll()
 	<-scriptsDone
+	<-linksDone
 	n.mu.Lock()
 	n.runCtx = nil
 	n.mu.Unlock()
@@ -242,6 +257,9 @@ func (n *Node) startLocked(c *config.VRRPInstance) error {
 	if p := n.priorityLocked(c); p != int(c.Priority) {
 		in.m.Step(vrrp.PriorityChanged{Priority: p}, n.now())
 	}
+	if n.faultLocked(c) {
+		in.m.Step(vrrp.FaultChanged{Fault: true}, n.now())
+	}
 	ctx, cancel := context.WithCancel(n.runCtx)
 	in.cancel = cancel
 	n.instances[c.Name] = in
@@ -284,6 +302,12 @@ func (n *Node) SetTracker(name string, ok bool) {
 		return
 	}
 	n.trackers[name] = ok
+	n.refreshUnlock()
+}
+
+// refreshUnlock recomputes every instance's priority and fault, releases n.mu
+// and hands the results to the instance loops.
+func (n *Node) refreshUnlock() {
 	type upd struct {
 		in    *instance
 		prio  int

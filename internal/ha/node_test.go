@@ -2,6 +2,7 @@ package ha
 
 import (
 	"context"
+	"net"
 	"net/netip"
 	"os"
 	"slices"
@@ -25,14 +26,15 @@ type hub struct {
 }
 
 type port struct {
-	h    *hub
-	src  netip.Addr
-	in   chan vrrpnet.Packet
-	down bool
+	h      *hub
+	src    netip.Addr
+	in     chan vrrpnet.Packet
+	down   bool
+	closed chan struct{}
 }
 
 func (h *hub) attach(src string) *port {
-	p := &port{h: h, src: netip.MustParseAddr(src), in: make(chan vrrpnet.Packet, 256)}
+	p := &port{h: h, src: netip.MustParseAddr(src), in: make(chan vrrpnet.Packet, 256), closed: make(chan struct{})}
 	h.mu.Lock()
 	h.ports = append(h.ports, p)
 	h.mu.Unlock()
@@ -43,6 +45,8 @@ func (p *port) Read(buf []byte, deadline time.Time) (vrrpnet.Packet, error) {
 	select {
 	case pk := <-p.in:
 		return pk, nil
+	case <-p.closed:
+		return vrrpnet.Packet{}, net.ErrClosed
 	case <-time.After(time.Until(deadline)):
 		return vrrpnet.Packet{}, os.ErrDeadlineExceeded
 	}
@@ -68,7 +72,10 @@ func (p *port) Write(msg []byte, dst netip.Addr) error {
 func (p *port) Src() netip.Addr { return p.src }
 func (p *port) Close() error {
 	p.h.mu.Lock()
-	p.down = true
+	if !p.down {
+		p.down = true
+		close(p.closed)
+	}
 	p.h.mu.Unlock()
 	return nil
 }
@@ -106,10 +113,14 @@ func (a nopAnnouncer) Announce([]netip.Addr) error { *a.n++; return nil }
 func (nopAnnouncer) Close() error                  { return nil }
 
 type testNode struct {
+	linkMu sync.Mutex
+	down   map[string]bool // interfaces reported down
 	node   *Node
 	vips   *addrs
 	cancel context.CancelFunc
-	done   chan error
+	done   chan struct{} // closed when Run returned
+	err    error
+	t      *testing.T
 	execs  chan []string
 }
 
@@ -141,12 +152,18 @@ func confWith(t *testing.T, pre string, prio int, extra string) *config.VRRP {
 
 func start(t *testing.T, h *hub, src string, cfg *config.VRRP) *testNode {
 	t.Helper()
-	tn := &testNode{vips: &addrs{}, done: make(chan error, 1), execs: make(chan []string, 64)}
+	tn := &testNode{t: t, vips: &addrs{}, done: make(chan struct{}), execs: make(chan []string, 64), down: map[string]bool{}}
 	var garps int
 	n, err := New(cfg, Options{
 		Listen:    func(*config.VRRPInstance) (Transport, error) { return h.attach(src), nil },
 		Announcer: func(string) (Announcer, error) { return nopAnnouncer{&garps}, nil },
 		VIPs:      tn.vips,
+		LinkPoll:  10 * time.Millisecond,
+		LinkUp: func(name string) (bool, error) {
+			tn.linkMu.Lock()
+			defer tn.linkMu.Unlock()
+			return !tn.down[name], nil
+		},
 		Exec: func(_ context.Context, argv []string) error {
 			tn.execs <- argv
 			if argv[0] == "false" {
@@ -161,16 +178,29 @@ func start(t *testing.T, h *hub, src string, cfg *config.VRRP) *testNode {
 	tn.node = n
 	ctx, cancel := context.WithCancel(context.Background())
 	tn.cancel = cancel
-	go func() { tn.done <- n.Run(ctx) }()
+	go func() {
+		tn.err = n.Run(ctx)
+		close(tn.done)
+	}()
 	t.Cleanup(tn.stop)
 	return tn
+}
+
+func (tn *testNode) setLink(name string, up bool) {
+	tn.linkMu.Lock()
+	defer tn.linkMu.Unlock()
+	tn.down[name] = !up
 }
 
 func (tn *testNode) stop() {
 	tn.cancel()
 	select {
 	case <-tn.done:
+		if tn.err != nil {
+			tn.t.Errorf("Run: %v", tn.err)
+		}
 	case <-time.After(2 * time.Second):
+		tn.t.Errorf("Run did not return within 2s of cancel")
 	}
 }
 
@@ -368,4 +398,29 @@ func TestCheckMatchesKeepalivedRules(t *testing.T) {
 			}
 		})
 	}
+}
+
+// keepalived: an instance whose interface goes down enters FAULT (a master
+// sends priority 0 and drops its VIPs); track_interface with a weight moves
+// the priority instead.
+func TestInterfaceTracking(t *testing.T) {
+	h := &hub{}
+	a := start(t, h, "198.18.0.1", conf(t, 101, "track_interface {\n eth1 weight -5\n}\n"))
+	b := start(t, h, "198.18.0.2", conf(t, 100, ""))
+	waitFor(t, 2*time.Second, "A master", func() bool { return a.state() == "MASTER" && b.state() == "BACKUP" })
+
+	a.setLink("eth1", false) // 101-5 = 96 < 100: B preempts
+	waitFor(t, 2*time.Second, "B master after A's tracked interface went down", func() bool { return b.state() == "MASTER" && a.state() == "BACKUP" })
+	if p := a.node.Status()[0].Priority; p != 96 {
+		t.Errorf("A priority = %d, want 96", p)
+	}
+	a.setLink("eth1", true)
+	waitFor(t, 2*time.Second, "A master again", func() bool { return a.state() == "MASTER" && b.state() == "BACKUP" })
+
+	a.setLink("eth0", false) // the instance's own interface: FAULT
+	waitFor(t, time.Second, "A in FAULT without the VIP, B master", func() bool {
+		return a.state() == "FAULT" && !a.vips.holds(vipA) && b.state() == "MASTER"
+	})
+	a.setLink("eth0", true)
+	waitFor(t, 2*time.Second, "A leaves FAULT and preempts", func() bool { return a.state() == "MASTER" && b.state() == "BACKUP" })
 }

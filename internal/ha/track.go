@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -26,8 +27,7 @@ func (n *Node) priorityLocked(c *config.VRRPInstance) int {
 		return 255
 	}
 	p := int(c.Priority)
-	for _, t := range c.TrackScripts {
-		w, rev, ok := n.trackWeight(t)
+	adjust := func(w int, rev, ok bool) {
 		switch {
 		case w > 0 && ok, w < 0 && !ok:
 			if rev {
@@ -37,18 +37,92 @@ func (n *Node) priorityLocked(c *config.VRRPInstance) int {
 			}
 		}
 	}
+	for _, t := range c.TrackScripts {
+		adjust(n.trackWeight(t))
+	}
+	for _, t := range c.TrackInterfaces {
+		adjust(t.Weight, t.Reverse, n.linkUpLocked(t.Name))
+	}
 	return p
 }
 
-// faultLocked reports whether a zero-weight tracked script puts c in FAULT.
+// faultLocked reports whether c must be in FAULT: its interface is down (unless
+// dont_track_primary), or a zero-weight tracked script or interface is down
+// (up, with reverse).
 func (n *Node) faultLocked(c *config.VRRPInstance) bool {
+	if !c.DontTrackPrimary && !n.linkUpLocked(c.Interface) {
+		return true
+	}
 	for _, t := range c.TrackScripts {
 		w, rev, ok := n.trackWeight(t)
 		if w == 0 && ok == rev {
 			return true
 		}
 	}
+	for _, t := range c.TrackInterfaces {
+		if t.Weight == 0 && n.linkUpLocked(t.Name) == t.Reverse {
+			return true
+		}
+	}
 	return false
+}
+
+func (n *Node) linkUpLocked(name string) bool {
+	up, ok := n.links[name]
+	return !ok || up
+}
+
+// watchLinks polls the state of every interface the instances use or track and
+// refreshes priorities and faults when one changes.
+func (n *Node) watchLinks(ctx context.Context) {
+	t := time.NewTicker(n.opt.LinkPoll)
+	defer t.Stop()
+	for {
+		n.mu.Lock()
+		names := map[string]bool{}
+		for _, c := range n.cfg.Instances {
+			names[c.Interface] = true
+			for _, ti := range c.TrackInterfaces {
+				names[ti.Name] = true
+			}
+		}
+		n.mu.Unlock()
+		changed := map[string]bool{}
+		for name := range names {
+			up, err := n.opt.LinkUp(name)
+			if err != nil {
+				up = false
+			}
+			changed[name] = up
+		}
+		n.mu.Lock()
+		dirty := false
+		for name, up := range changed {
+			if n.linkUpLocked(name) != up {
+				n.log.Info("interface state", "interface", name, "up", up)
+				dirty = true
+			}
+			n.links[name] = up
+		}
+		if dirty {
+			n.refreshUnlock()
+		} else {
+			n.mu.Unlock()
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func linkUp(name string) (bool, error) {
+	ifi, err := net.InterfaceByName(name)
+	if err != nil {
+		return false, err
+	}
+	return ifi.Flags&net.FlagUp != 0 && ifi.Flags&net.FlagRunning != 0, nil
 }
 
 func (n *Node) trackWeight(t config.TrackRef) (w int, rev, ok bool) {
