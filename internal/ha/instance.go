@@ -27,7 +27,12 @@ type instance struct {
 	dsts   []netip.Addr
 	vips   []vip.Addr // VIPs and excluded VIPs: what this instance manages
 	events chan any   // prioEvent, faultEvent
-	pkts   chan vrrpnet.Packet
+	// sync group: the latest state another member asks this one to follow,
+	// and a coalescing kick (never blocks the member that sends it)
+	syncMu   sync.Mutex
+	syncWant vrrp.State
+	syncKick chan struct{}
+	pkts     chan vrrpnet.Packet
 
 	garpAt       time.Time // next gratuitous ARP burst
 	reconcileAt  time.Time
@@ -80,6 +85,11 @@ func (in *instance) run(ctx context.Context) {
 			return
 		case p := <-in.pkts:
 			in.receive(p)
+		case <-in.syncKick:
+			in.syncMu.Lock()
+			want := in.syncWant
+			in.syncMu.Unlock()
+			in.apply(in.m.Step(vrrp.SyncTo{State: want}, in.node.now()))
 		case ev := <-in.events:
 			switch e := ev.(type) {
 			case prioEvent:
@@ -189,6 +199,7 @@ func (in *instance) apply(acts []vrrp.Action) {
 			in.mu.Lock()
 			in.status.Since = in.node.now()
 			in.mu.Unlock()
+			in.node.synced(in, a.To)
 			switch a.To {
 			case vrrp.Master:
 				in.notify("MASTER", in.cfg.Notify.Master)
@@ -283,5 +294,16 @@ func (in *instance) post(ev any) {
 	select {
 	case in.events <- ev:
 	case <-in.done:
+	}
+}
+
+// follow asks the instance to follow its sync group into state s.
+func (in *instance) follow(s vrrp.State) {
+	in.syncMu.Lock()
+	in.syncWant = s
+	in.syncMu.Unlock()
+	select {
+	case in.syncKick <- struct{}{}:
+	default:
 	}
 }

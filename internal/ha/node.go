@@ -83,8 +83,11 @@ type Node struct {
 	vips     AddressSetter
 	notifier *notifier
 
+	reloadMu  sync.Mutex // one Reload at a time
 	mu        sync.Mutex
 	cfg       *config.VRRP
+	groups    map[string]*config.VRRPSyncGroup // sync group of each grouped instance
+	groupSt   map[string]string                // last state notified per sync group
 	instances map[string]*instance
 	trackers  map[string]bool // in-process tracker and script results by name
 	links     map[string]bool // interface up (with carrier) by name; absent = up
@@ -112,7 +115,8 @@ func New(cfg *config.VRRP, opt Options) (*Node, error) {
 	if err := supported(cfg); err != nil {
 		return nil, err
 	}
-	n := &Node{opt: opt, log: opt.Logger, cfg: cfg, instances: map[string]*instance{}, trackers: map[string]bool{}, links: map[string]bool{}}
+	n := &Node{opt: opt, log: opt.Logger, cfg: cfg, instances: map[string]*instance{}, trackers: map[string]bool{}, links: map[string]bool{},
+		groups: groupsOf(cfg), groupSt: map[string]string{}}
 	n.notifier = newNotifier(opt.Logger, opt.Exec)
 	for _, s := range cfg.Scripts {
 		n.trackers[s.Name] = !s.InitFail
@@ -128,9 +132,6 @@ func New(cfg *config.VRRP, opt Options) (*Node, error) {
 // supported refuses what the runner does not implement yet, naming it.
 func supported(cfg *config.VRRP) error {
 	var errs config.ErrorList
-	for _, sg := range cfg.SyncGroups {
-		errs.Add(sg.Pos, "vrrp_sync_group %q: sync groups are parsed but not run by tandem yet", sg.Name)
-	}
 	for _, in := range cfg.Instances {
 		for _, va := range append(append([]config.VirtualAddress(nil), in.VIPs...), in.ExcludedVIPs...) {
 			if va.Dev != "" && va.Dev != in.Interface {
@@ -231,6 +232,7 @@ func (n *Node) startLocked(c *config.VRRPInstance) error {
 		log:          n.log.With("instance", c.Name),
 		events:       make(chan any, 16),
 		pkts:         make(chan vrrpnet.Packet, 64),
+		syncKick:     make(chan struct{}, 1),
 		lastRejectAt: map[string]time.Time{},
 		done:         make(chan struct{}),
 	}
@@ -331,43 +333,56 @@ func (n *Node) Reload(cfg *config.VRRP) error {
 	if err := supported(cfg); err != nil {
 		return err
 	}
+	n.reloadMu.Lock()
+	defer n.reloadMu.Unlock()
 	n.mu.Lock()
-	defer n.mu.Unlock()
 	old := n.cfg
 	n.cfg = cfg
+	n.groups = groupsOf(cfg)
 	for _, s := range cfg.Scripts {
 		if _, ok := n.trackers[s.Name]; !ok {
 			n.trackers[s.Name] = !s.InitFail
 		}
 	}
 	if n.runCtx == nil {
+		n.mu.Unlock()
 		return nil
 	}
 	keep := map[string]bool{}
 	for _, c := range cfg.Instances {
-		if oc := old.Instance(c.Name); oc != nil && sameInstance(oc, c) && sameTracking(old, cfg, c) {
+		if oc := old.Instance(c.Name); oc != nil && sameInstance(oc, c) && sameTracking(old, cfg, c) &&
+			groupName(old, c.Name) == groupName(cfg, c.Name) {
 			keep[c.Name] = true
-			if in := n.instances[c.Name]; in != nil {
-				in.cfg = c // positions may have moved; the loop reads only unchanged fields
-			}
 		}
 	}
+	var stopping []*instance
 	for name, in := range n.instances {
 		if !keep[name] {
 			in.cancel()
-			<-in.done
+			stopping = append(stopping, in)
 			delete(n.instances, name)
 		}
 	}
+	// Wait without n.mu: a stopping instance may need it to finish.
+	n.mu.Unlock()
+	for _, in := range stopping {
+		<-in.done
+	}
+	n.mu.Lock()
+	if n.runCtx == nil {
+		n.mu.Unlock()
+		return nil
+	}
 	var errs []error
 	for _, c := range cfg.Instances {
-		if !keep[c.Name] || n.instances[c.Name] == nil {
+		if n.instances[c.Name] == nil {
 			if err := n.startLocked(c); err != nil {
 				errs = append(errs, err)
 			}
 		}
 	}
 	n.scripts.reload(cfg)
+	n.refreshUnlock()
 	return errors.Join(errs...)
 }
 

@@ -424,3 +424,70 @@ func TestInterfaceTracking(t *testing.T) {
 	a.setLink("eth0", true)
 	waitFor(t, 2*time.Second, "A leaves FAULT and preempts", func() bool { return a.state() == "MASTER" && b.state() == "BACKUP" })
 }
+
+func groupConf(t *testing.T, prio int) *config.VRRP {
+	t.Helper()
+	src := ""
+	for i, ifname := range []string{"eth0", "eth1"} {
+		src += "vrrp_instance VI_" + strconv.Itoa(i+1) + " {\n interface " + ifname + "\n virtual_router_id " + strconv.Itoa(51+i) +
+			"\n priority " + strconv.Itoa(prio) + "\n version 3\n advert_int 0.05\n virtual_ipaddress {\n 198.18.0." + strconv.Itoa(100+i) + "\n }\n}\n"
+	}
+	src += "vrrp_sync_group G {\n group {\n VI_1\n VI_2\n }\n notify_master /bin/gm\n notify /bin/gany\n}\n"
+	v, err := keepalived.Parse("group.conf", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func states(tn *testNode) []string {
+	var out []string
+	for _, st := range tn.node.Status() {
+		out = append(out, st.State)
+	}
+	return out
+}
+
+// keepalived vrrp_sync_group: a fault of one member is a fault of the whole
+// group, so the peer takes over every member; group notify scripts get
+// GROUP NAME STATE PRIORITY.
+func TestSyncGroupFollowsTogether(t *testing.T) {
+	h := &hub{}
+	a := start(t, h, "198.18.0.1", groupConf(t, 101))
+	b := start(t, h, "198.18.0.2", groupConf(t, 100))
+	both := func(tn *testNode, s string) bool { return slices.Equal(states(tn), []string{s, s}) }
+	waitFor(t, 2*time.Second, "A master of both", func() bool { return both(a, "MASTER") && both(b, "BACKUP") })
+
+	a.setLink("eth1", false) // only VI_2's interface
+	waitFor(t, 2*time.Second, "A FAULT in both, B master of both", func() bool { return both(a, "FAULT") && both(b, "MASTER") })
+	if a.vips.holds("198.18.0.100/32") || !b.vips.holds("198.18.0.100/32") || !b.vips.holds("198.18.0.101/32") {
+		t.Errorf("VIPs not moved together")
+	}
+	var got [][]string
+	waitFor(t, time.Second, "B's group notify", func() bool {
+		for {
+			select {
+			case argv := <-b.execs:
+				got = append(got, argv)
+				continue
+			default:
+			}
+			return slices.ContainsFunc(got, func(a []string) bool { return slices.Equal(a, []string{"/bin/gany", "GROUP", "G", "MASTER", "100"}) })
+		}
+	})
+	if !slices.ContainsFunc(got, func(a []string) bool { return slices.Equal(a, []string{"/bin/gm"}) }) {
+		t.Errorf("notify_master of the group not run: %q", got)
+	}
+	a.setLink("eth1", true)
+	waitFor(t, 2*time.Second, "A master of both again", func() bool { return both(a, "MASTER") && both(b, "BACKUP") })
+}
+
+// "transition of one instance will be reflected to others group members": VI_2
+// (advert_int 5, so 15s before it would take over alone) becomes master with
+// VI_1 (advert_int 0.05).
+func TestSyncGroupMemberFollowsIntoMaster(t *testing.T) {
+	v := groupConf(t, 101)
+	v.Instances[1].AdvertInterval = 5 * time.Second
+	a := start(t, &hub{}, "198.18.0.1", v)
+	waitFor(t, time.Second, "both members master", func() bool { return slices.Equal(states(a), []string{"MASTER", "MASTER"}) })
+}

@@ -23,8 +23,9 @@ const InProcessPrefix = "tandem:"
 // keepalived's rules: a positive weight is added while the script is OK, a
 // negative one while it fails; reverse flips the sign. Owners stay at 255.
 func (n *Node) priorityLocked(c *config.VRRPInstance) int {
-	if c.Priority == 255 {
-		return 255
+	if c.Priority == 255 || n.groups[c.Name] != nil {
+		// keepalived sets the tracking weights of sync group members to 0
+		return int(c.Priority)
 	}
 	p := int(c.Priority)
 	adjust := func(w int, rev, ok bool) {
@@ -49,18 +50,45 @@ func (n *Node) priorityLocked(c *config.VRRPInstance) int {
 // faultLocked reports whether c must be in FAULT: its interface is down (unless
 // dont_track_primary), or a zero-weight tracked script or interface is down
 // (up, with reverse).
+//
+// In a vrrp_sync_group, weights count as 0, the group's own track_script and
+// track_interface apply to every member, and a fault of one member is a fault
+// of all.
 func (n *Node) faultLocked(c *config.VRRPInstance) bool {
+	sg := n.groups[c.Name]
+	if sg == nil {
+		return n.ownFaultLocked(c, false)
+	}
+	for _, t := range sg.TrackScripts {
+		if _, rev, ok := n.trackWeight(t); ok == rev {
+			return true
+		}
+	}
+	for _, t := range sg.TrackInterfaces {
+		if n.linkUpLocked(t.Name) == t.Reverse {
+			return true
+		}
+	}
+	for _, name := range sg.Instances {
+		if m := n.cfg.Instance(name); m != nil && n.ownFaultLocked(m, true) {
+			return true
+		}
+	}
+	return false
+}
+
+func (n *Node) ownFaultLocked(c *config.VRRPInstance, grouped bool) bool {
 	if !c.DontTrackPrimary && !n.linkUpLocked(c.Interface) {
 		return true
 	}
 	for _, t := range c.TrackScripts {
 		w, rev, ok := n.trackWeight(t)
-		if w == 0 && ok == rev {
+		if (w == 0 || grouped) && ok == rev {
 			return true
 		}
 	}
 	for _, t := range c.TrackInterfaces {
-		if t.Weight == 0 && n.linkUpLocked(t.Name) == t.Reverse {
+		if (t.Weight == 0 || grouped) && n.linkUpLocked(t.Name) == t.Reverse {
 			return true
 		}
 	}
@@ -83,6 +111,11 @@ func (n *Node) watchLinks(ctx context.Context) {
 		for _, c := range n.cfg.Instances {
 			names[c.Interface] = true
 			for _, ti := range c.TrackInterfaces {
+				names[ti.Name] = true
+			}
+		}
+		for _, sg := range n.cfg.SyncGroups {
+			for _, ti := range sg.TrackInterfaces {
 				names[ti.Name] = true
 			}
 		}
@@ -184,6 +217,11 @@ func (r *scriptRunner) startLocked() {
 			tracked[t.Name] = true
 		}
 	}
+	for _, sg := range r.cfg.SyncGroups {
+		for _, t := range sg.TrackScripts {
+			tracked[t.Name] = true
+		}
+	}
 	for _, s := range r.cfg.Scripts {
 		if !tracked[s.Name] || strings.HasPrefix(s.Script, InProcessPrefix) {
 			continue
@@ -255,6 +293,7 @@ type notifier struct {
 }
 
 type notification struct {
+	kind            string // INSTANCE or GROUP
 	name, state     string
 	prio            int
 	specific, anyOf string
@@ -271,7 +310,16 @@ func newNotifier(log *slog.Logger, ex func(context.Context, []string) error) *no
 // enqueue schedules the notify_<state> script then the generic notify script,
 // called with keepalived's arguments: INSTANCE NAME STATE PRIORITY.
 func (nt *notifier) enqueue(name, state string, prio int, specific, anyOf string) {
-	if specific == "" && anyOf == "" {
+	nt.add(notification{"INSTANCE", name, state, prio, specific, anyOf})
+}
+
+// enqueueGroup is enqueue for a vrrp_sync_group: GROUP NAME STATE PRIORITY.
+func (nt *notifier) enqueueGroup(name, state string, prio int, specific, anyOf string) {
+	nt.add(notification{"GROUP", name, state, prio, specific, anyOf})
+}
+
+func (nt *notifier) add(n notification) {
+	if n.specific == "" && n.anyOf == "" {
 		return
 	}
 	nt.mu.Lock()
@@ -280,9 +328,9 @@ func (nt *notifier) enqueue(name, state string, prio int, specific, anyOf string
 		return
 	}
 	select {
-	case nt.q <- notification{name, state, prio, specific, anyOf}:
+	case nt.q <- n:
 	default:
-		nt.log.Warn("notify queue full; notification dropped", "instance", name, "state", state)
+		nt.log.Warn("notify queue full; notification dropped", "name", n.name, "state", n.state)
 	}
 }
 
@@ -293,7 +341,7 @@ func (nt *notifier) loop() {
 			nt.run(strings.Fields(n.specific), n)
 		}
 		if n.anyOf != "" {
-			nt.run(append(strings.Fields(n.anyOf), "INSTANCE", n.name, n.state, strconv.Itoa(n.prio)), n)
+			nt.run(append(strings.Fields(n.anyOf), n.kind, n.name, n.state, strconv.Itoa(n.prio)), n)
 		}
 	}
 }
@@ -302,7 +350,7 @@ func (nt *notifier) run(argv []string, n notification) {
 	ctx, cancel := context.WithTimeout(context.Background(), notifyTimeout)
 	defer cancel()
 	if err := nt.exec(ctx, argv); err != nil {
-		nt.log.Warn("notify script failed", "instance", n.name, "state", n.state, "script", argv[0], "err", err)
+		nt.log.Warn("notify script failed", "name", n.name, "state", n.state, "script", argv[0], "err", err)
 	}
 }
 

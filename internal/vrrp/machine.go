@@ -74,12 +74,18 @@ type PriorityChanged struct{ Priority int }
 // FaultChanged enters (true) or leaves (false) keepalived's FAULT state.
 type FaultChanged struct{ Fault bool }
 
+// SyncTo is keepalived's vrrp_sync_group: another member of the instance's
+// group became Master or Backup, and this one follows. A Backup told Master
+// takes over at once; a Master told Backup steps down. Anything else is ignored.
+type SyncTo struct{ State State }
+
 func (Startup) event()         {}
 func (Shutdown) event()        {}
 func (Timeout) event()         {}
 func (AdvertReceived) event()  {}
 func (PriorityChanged) event() {}
 func (FaultChanged) event()    {}
+func (SyncTo) event()          {}
 
 // Action is something the caller must do, in order: one of SendAdvert, AddVIPs,
 // RemoveVIPs, Announce, Transition.
@@ -183,6 +189,15 @@ func (m *Machine) Step(ev Event, now time.Time) []Action {
 		return nil
 	case FaultChanged:
 		return m.setFault(e.Fault, now)
+	case SyncTo:
+		switch {
+		case e.State == Master && m.state == Backup:
+			return m.becomeMaster(now)
+		case e.State == Backup && m.state == Master:
+			m.masterAdverInterval = m.cfg.Interval
+			m.deadline = now.Add(m.MasterDownInterval())
+			return m.to(Backup, []Action{RemoveVIPs{}})
+		}
 	}
 	return nil
 }

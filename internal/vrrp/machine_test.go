@@ -355,3 +355,21 @@ func TestFault(t *testing.T) {
 	f.Step(FaultChanged{Fault: true}, t0)
 	wantActs(t, f.Step(Startup{}, t0), Transition{Init, Fault})
 }
+
+// keepalived vrrp_sync_group: "transition of one instance will be reflected to
+// others group members".
+func TestSyncTo(t *testing.T) {
+	b := started(t, v2(100))
+	wantActs(t, b.Step(SyncTo{Master}, at(time.Second)), SendAdvert{100}, AddVIPs{}, Announce{}, Transition{Backup, Master})
+	wantActs(t, b.Step(SyncTo{Master}, at(time.Second))) // already master
+	now := at(2 * time.Second)
+	wantActs(t, b.Step(SyncTo{Backup}, now), RemoveVIPs{}, Transition{Master, Backup})
+	if b.Deadline() != now.Add(b.MasterDownInterval()) {
+		t.Errorf("Master_Down_Timer not set after stepping down")
+	}
+	f := started(t, v2(100))
+	f.Step(FaultChanged{Fault: true}, t0)
+	wantActs(t, f.Step(SyncTo{Master}, t0))
+	i := NewMachine(v2(100))
+	wantActs(t, i.Step(SyncTo{Master}, t0))
+}
