@@ -68,6 +68,25 @@ type VRRPScript struct {
 	InitFail bool
 	User     string
 	Group    string
+	// InProcess is set when Script is "tandem:…": tandem evaluates the check
+	// itself, no fork/exec, on the same interval/fall/rise/weight rules.
+	InProcess *InProcessCheck
+}
+
+// InProcessCheck is a tracker tandem evaluates in process, written in keepalived
+// syntax as a vrrp_script whose script starts with "tandem:":
+//
+//	script "tandem:frontend NAME"            every bind of the frontend is listening
+//	script "tandem:backend NAME"             at least 1 server of the backend is UP
+//	script "tandem:backend NAME min N"       at least N servers are UP
+//	script "tandem:backend NAME min N%"      at least N percent of its servers are UP
+//
+// keepalived itself would try to run the command "tandem:…" and count it failed.
+type InProcessCheck struct {
+	Kind    string // "frontend" or "backend"
+	Name    string
+	MinUp   int  // servers UP needed (backend)
+	Percent bool // MinUp is a percentage of the backend's servers
 }
 
 // VRRP instance states as written in `state` and reported by notify.

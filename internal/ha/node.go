@@ -58,6 +58,9 @@ type Options struct {
 	// instances' interfaces and track_interface entries.
 	LinkUp   func(name string) (bool, error)
 	LinkPoll time.Duration
+	// Check evaluates an in-process tracker (vrrp_script "tandem:…") against the
+	// proxy's live state; nil is an error at New when the config has such a script.
+	Check func(ctx context.Context, c config.InProcessCheck) error
 }
 
 // InstanceStatus is what the stats page shows of one instance.
@@ -114,6 +117,17 @@ func New(cfg *config.VRRP, opt Options) (*Node, error) {
 	}
 	if err := supported(cfg); err != nil {
 		return nil, err
+	}
+	if opt.Check == nil {
+		var errs config.ErrorList
+		for _, s := range cfg.Scripts {
+			if s.InProcess != nil {
+				errs.Add(s.Pos, "vrrp_script %q: in-process tracker %q needs the proxy: run tandem with -f haproxy.cfg", s.Name, s.Script)
+			}
+		}
+		if err := errs.Err(); err != nil {
+			return nil, err
+		}
 	}
 	n := &Node{opt: opt, log: opt.Logger, cfg: cfg, instances: map[string]*instance{}, trackers: map[string]bool{}, links: map[string]bool{},
 		groups: groupsOf(cfg), groupSt: map[string]string{}}
@@ -293,8 +307,8 @@ func (n *Node) Status() []InstanceStatus {
 	return out
 }
 
-// SetTracker sets the state of a tracker by name: an in-process tracker (a
-// vrrp_script whose script is "tandem:…", see scriptRunner) or any vrrp_script.
+// SetTracker sets the state of the vrrp_script (command or in-process) named
+// name at once, bypassing its fall/rise counting, until its next change.
 // Instances tracking it move their priority by its weight, or go to FAULT for a
 // zero weight, as keepalived does for scripts.
 func (n *Node) SetTracker(name string, ok bool) {

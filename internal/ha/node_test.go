@@ -7,6 +7,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -490,4 +491,54 @@ func TestSyncGroupMemberFollowsIntoMaster(t *testing.T) {
 	v.Instances[1].AdvertInterval = 5 * time.Second
 	a := start(t, &hub{}, "198.18.0.1", v)
 	waitFor(t, time.Second, "both members master", func() bool { return slices.Equal(states(a), []string{"MASTER", "MASTER"}) })
+}
+
+// An in-process tracker (vrrp_script "tandem:backend app min 2") is evaluated by
+// Options.Check on its interval with fall/rise, no fork/exec.
+func TestInProcessTracker(t *testing.T) {
+	h := &hub{}
+	pre := "vrrp_script proxy {\n script \"tandem:backend app min 2\"\n interval 0.02\n fall 2\n rise 2\n weight -10\n}\n"
+	cfgA := confWith(t, pre, 105, "track_script {\n proxy\n}\n")
+	var mu sync.Mutex
+	up := 2
+	var seen config.InProcessCheck
+	a, err := New(cfgA, Options{
+		Listen:    func(*config.VRRPInstance) (Transport, error) { return h.attach("198.18.0.1"), nil },
+		Announcer: func(string) (Announcer, error) { n := 0; return nopAnnouncer{&n}, nil },
+		VIPs:      &addrs{},
+		LinkUp:    func(string) (bool, error) { return true, nil },
+		Exec:      func(context.Context, []string) error { t.Error("in-process tracker was exec'ed"); return nil },
+		Check: func(_ context.Context, c config.InProcessCheck) error {
+			mu.Lock()
+			defer mu.Unlock()
+			seen = c
+			if up < c.MinUp {
+				return os.ErrNotExist
+			}
+			return nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = a.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	b := start(t, h, "198.18.0.2", conf(t, 100, ""))
+	aState := func() string { return a.Status()[0].State }
+	waitFor(t, 2*time.Second, "A master", func() bool { return len(a.Status()) == 1 && aState() == "MASTER" })
+	mu.Lock()
+	up = 1 // the backend lost a server: 105-10 = 95 < 100
+	mu.Unlock()
+	waitFor(t, 3*time.Second, "B master after A's backend lost servers", func() bool { return b.state() == "MASTER" && aState() == "BACKUP" })
+	mu.Lock()
+	if seen != (config.InProcessCheck{Kind: "backend", Name: "app", MinUp: 2}) {
+		t.Errorf("Check got %+v", seen)
+	}
+	mu.Unlock()
+
+	if _, err := New(cfgA, Options{}); err == nil || !strings.Contains(err.Error(), "needs the proxy") {
+		t.Errorf("New without Check: %v", err)
+	}
 }

@@ -14,11 +14,6 @@ import (
 	"tandem/internal/config"
 )
 
-// InProcessPrefix marks a vrrp_script whose result comes from tandem itself
-// (SetTracker) instead of running a command: `script "tandem:backend app"`.
-// keepalived would try to run it and fail, so such a file is tandem-only.
-const InProcessPrefix = "tandem:"
-
 // priorityLocked is c's effective priority from its tracked scripts, with
 // keepalived's rules: a positive weight is added while the script is OK, a
 // negative one while it fails; reverse flips the sign. Owners stay at 255.
@@ -223,7 +218,7 @@ func (r *scriptRunner) startLocked() {
 		}
 	}
 	for _, s := range r.cfg.Scripts {
-		if !tracked[s.Name] || strings.HasPrefix(s.Script, InProcessPrefix) {
+		if !tracked[s.Name] {
 			continue
 		}
 		r.wg.Add(1)
@@ -236,6 +231,11 @@ func (r *scriptRunner) startLocked() {
 
 func (r *scriptRunner) loop(ctx context.Context, s *config.VRRPScript) {
 	argv := strings.Fields(s.Script)
+	probe := func(ctx context.Context) error { return r.n.opt.Exec(ctx, argv) }
+	if s.InProcess != nil {
+		check := *s.InProcess
+		probe = func(ctx context.Context) error { return r.n.opt.Check(ctx, check) }
+	}
 	timeout := s.Timeout
 	if timeout <= 0 {
 		timeout = s.Interval
@@ -246,7 +246,7 @@ func (r *scriptRunner) loop(ctx context.Context, s *config.VRRPScript) {
 	defer t.Stop()
 	for {
 		cctx, cancel := context.WithTimeout(ctx, timeout)
-		err := r.n.opt.Exec(cctx, argv)
+		err := probe(cctx)
 		cancel()
 		if ctx.Err() != nil {
 			return

@@ -1,6 +1,7 @@
 package keepalived
 
 import (
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -343,6 +344,9 @@ func (p *parser) script(b *node) {
 	if s.Script == "" {
 		p.errs.Add(b.pos, "%s: no script given", where)
 	}
+	if rest, ok := strings.CutPrefix(s.Script, InProcessPrefix); ok {
+		s.InProcess = p.inProcess(b.pos, where, rest)
+	}
 	p.out.Scripts = append(p.out.Scripts, s)
 }
 
@@ -391,6 +395,40 @@ var unsupportedSync = map[string]bool{
 	"track_file": true, "track_process": true, "track_bfd": true, "notify_deleted": true,
 	"notify_priority_changes": true, "smtp_alert": true, "global_tracking": true,
 	"sync_group_tracking_weight": true,
+}
+
+// InProcessPrefix starts the script of a vrrp_script tandem evaluates itself.
+const InProcessPrefix = "tandem:"
+
+// inProcess reads "frontend NAME" or "backend NAME [min N|min N%]".
+func (p *parser) inProcess(pos config.Pos, where, spec string) *config.InProcessCheck {
+	f := strings.Fields(spec)
+	bad := func(format string, args ...any) *config.InProcessCheck {
+		p.errs.Add(pos, "%s: in-process tracker %q: %s", where, InProcessPrefix+spec, fmt.Sprintf(format, args...))
+		return nil
+	}
+	if len(f) < 2 {
+		return bad("expected \"tandem:frontend NAME\" or \"tandem:backend NAME [min N|min N%%]\"")
+	}
+	c := &config.InProcessCheck{Kind: f[0], Name: f[1], MinUp: 1}
+	switch {
+	case f[0] == "frontend" && len(f) == 2:
+		c.MinUp = 0
+	case f[0] == "backend" && len(f) == 2:
+	case f[0] == "backend" && len(f) == 4 && f[2] == "min":
+		n := f[3]
+		if c.Percent = strings.HasSuffix(n, "%"); c.Percent {
+			n = strings.TrimSuffix(n, "%")
+		}
+		v, err := strconv.Atoi(n)
+		if err != nil || v < 1 || (c.Percent && v > 100) {
+			return bad("min %q is not a count >= 1 or a percentage 1%%..100%%", f[3])
+		}
+		c.MinUp = v
+	default:
+		return bad("expected \"tandem:frontend NAME\" or \"tandem:backend NAME [min N|min N%%]\"")
+	}
+	return c
 }
 
 var notifyKeywords = []string{"notify_master", "notify_backup", "notify_fault", "notify_stop", "notify"}

@@ -290,3 +290,40 @@ func TestIncludeCycle(t *testing.T) {
 		t.Errorf("err = %v, want an include cycle error", err)
 	}
 }
+
+func TestInProcessTrackers(t *testing.T) {
+	tests := []struct {
+		script string
+		want   *config.InProcessCheck
+		err    string
+	}{
+		{"/bin/true", nil, ""},
+		{"tandem:frontend web", &config.InProcessCheck{Kind: "frontend", Name: "web"}, ""},
+		{"tandem:backend app", &config.InProcessCheck{Kind: "backend", Name: "app", MinUp: 1}, ""},
+		{"tandem:backend app min 2", &config.InProcessCheck{Kind: "backend", Name: "app", MinUp: 2}, ""},
+		{"tandem:backend app min 50%", &config.InProcessCheck{Kind: "backend", Name: "app", MinUp: 50, Percent: true}, ""},
+		{"tandem:backend app min 0", nil, `k.conf:1: vrrp_script "s": in-process tracker "tandem:backend app min 0": min "0"`},
+		{"tandem:listener x", nil, `k.conf:1: vrrp_script "s": in-process tracker "tandem:listener x": expected`},
+		{"tandem:backend", nil, "expected"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.script, func(t *testing.T) {
+			v, err := parse("k.conf", []byte("vrrp_script s {\nscript \""+tt.script+"\"\ninterval 0.2\n}\n"), memSource{})
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("err = %v, want %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := v.Scripts[0].InProcess; !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("InProcess = %+v, want %+v", got, tt.want)
+			}
+			if v.Scripts[0].Interval != 200*time.Millisecond {
+				t.Errorf("sub-second interval lost: %v", v.Scripts[0].Interval)
+			}
+		})
+	}
+}
