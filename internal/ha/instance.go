@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"tandem/internal/config"
@@ -35,6 +36,9 @@ type instance struct {
 	pkts     chan vrrpnet.Packet
 
 	garpAt       time.Time // next gratuitous ARP burst
+	garpGap      time.Duration
+	bursts       chan burst    // to the announcing goroutine
+	burstGen     atomic.Uint64 // bumped when the VIPs go: pending bursts stop
 	reconcileAt  time.Time
 	lastRejectAt map[string]time.Time
 
@@ -57,10 +61,14 @@ func (in *instance) run(ctx context.Context) {
 	}
 	readCtx, stopRead := context.WithCancel(context.Background())
 	var readers sync.WaitGroup
-	readers.Add(1)
+	readers.Add(2)
 	go func() {
 		defer readers.Done()
 		in.read(readCtx)
+	}()
+	go func() {
+		defer readers.Done()
+		in.announceLoop(readCtx)
 	}()
 	defer func() {
 		stopRead()
@@ -183,6 +191,7 @@ func (in *instance) apply(acts []vrrp.Action) {
 			}
 			in.reconcileAt = in.node.now().Add(time.Second)
 		case vrrp.RemoveVIPs:
+			in.burstGen.Add(1)
 			if err := in.node.vips.Set(in.vips, nil); err != nil {
 				in.log.Error("removing virtual addresses", "err", err)
 			}
@@ -229,19 +238,54 @@ func (in *instance) send(prio uint8) {
 	}
 }
 
-// announce sends garp_master_repeat rounds of GARP / NA for every address.
+// burst is garp_master_repeat rounds of GARP / NA for addrs, gap apart.
+type burst struct {
+	addrs  []netip.Addr
+	repeat int
+	gap    time.Duration
+	gen    uint64
+}
+
+// announce queues a burst for the announcing goroutine, so that a
+// vrrp_garp_interval never delays adverts.
 func (in *instance) announce() {
 	if in.ann == nil {
 		return
 	}
-	var addrs []netip.Addr
+	b := burst{repeat: max(1, in.cfg.GARPMasterRepeat), gap: in.garpGap, gen: in.burstGen.Load()}
 	for _, a := range in.vips {
-		addrs = append(addrs, a.Prefix.Addr())
+		b.addrs = append(b.addrs, a.Prefix.Addr())
 	}
-	for range max(1, in.cfg.GARPMasterRepeat) {
-		if err := in.ann.Announce(addrs); err != nil {
-			in.log.Warn("announcing virtual addresses", "err", err)
+	select {
+	case in.bursts <- b:
+	default:
+		in.log.Warn("announcements queued up; burst dropped")
+	}
+}
+
+func (in *instance) announceLoop(ctx context.Context) {
+	for {
+		var b burst
+		select {
+		case <-ctx.Done():
 			return
+		case b = <-in.bursts:
+		}
+		for range b.repeat {
+			for _, a := range b.addrs {
+				if in.burstGen.Load() != b.gen || ctx.Err() != nil {
+					break
+				}
+				if err := in.ann.Announce([]netip.Addr{a}); err != nil {
+					in.log.Warn("announcing virtual address", "addr", a, "err", err)
+				}
+				if b.gap > 0 {
+					select {
+					case <-ctx.Done():
+					case <-time.After(b.gap):
+					}
+				}
+			}
 		}
 	}
 }

@@ -208,7 +208,7 @@ func (n *Node) Run(ctx context.Context) error {
 	n.mu.Lock()
 	n.runCtx = nil
 	n.mu.Unlock()
-	n.notifier.close(time.Second)
+	n.notifier.close(500 * time.Millisecond)
 	return nil
 }
 
@@ -247,6 +247,8 @@ func (n *Node) startLocked(c *config.VRRPInstance) error {
 		events:       make(chan any, 16),
 		pkts:         make(chan vrrpnet.Packet, 64),
 		syncKick:     make(chan struct{}, 1),
+		bursts:       make(chan burst, 4),
+		garpGap:      n.cfg.Global.GARPInterval,
 		lastRejectAt: map[string]time.Time{},
 		done:         make(chan struct{}),
 	}

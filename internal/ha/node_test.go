@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -108,10 +109,11 @@ func (a *addrs) holds(p string) bool {
 	return a.held[netip.MustParsePrefix(p)]
 }
 
-type nopAnnouncer struct{ n *int }
+// countAnnouncer counts announced addresses.
+type countAnnouncer struct{ n *atomic.Int64 }
 
-func (a nopAnnouncer) Announce([]netip.Addr) error { *a.n++; return nil }
-func (nopAnnouncer) Close() error                  { return nil }
+func (a countAnnouncer) Announce(addrs []netip.Addr) error { a.n.Add(int64(len(addrs))); return nil }
+func (countAnnouncer) Close() error                        { return nil }
 
 type testNode struct {
 	linkMu sync.Mutex
@@ -123,6 +125,7 @@ type testNode struct {
 	err    error
 	t      *testing.T
 	execs  chan []string
+	garps  atomic.Int64
 }
 
 func conf(t *testing.T, prio int, extra string) *config.VRRP {
@@ -154,10 +157,9 @@ func confWith(t *testing.T, pre string, prio int, extra string) *config.VRRP {
 func start(t *testing.T, h *hub, src string, cfg *config.VRRP) *testNode {
 	t.Helper()
 	tn := &testNode{t: t, vips: &addrs{}, done: make(chan struct{}), execs: make(chan []string, 64), down: map[string]bool{}}
-	var garps int
 	n, err := New(cfg, Options{
 		Listen:    func(*config.VRRPInstance) (Transport, error) { return h.attach(src), nil },
-		Announcer: func(string) (Announcer, error) { return nopAnnouncer{&garps}, nil },
+		Announcer: func(string) (Announcer, error) { return countAnnouncer{&tn.garps}, nil },
 		VIPs:      tn.vips,
 		LinkPoll:  10 * time.Millisecond,
 		LinkUp: func(name string) (bool, error) {
@@ -504,7 +506,7 @@ func TestInProcessTracker(t *testing.T) {
 	var seen config.InProcessCheck
 	a, err := New(cfgA, Options{
 		Listen:    func(*config.VRRPInstance) (Transport, error) { return h.attach("198.18.0.1"), nil },
-		Announcer: func(string) (Announcer, error) { n := 0; return nopAnnouncer{&n}, nil },
+		Announcer: func(string) (Announcer, error) { return countAnnouncer{new(atomic.Int64)}, nil },
 		VIPs:      &addrs{},
 		LinkUp:    func(string) (bool, error) { return true, nil },
 		Exec:      func(context.Context, []string) error { t.Error("in-process tracker was exec'ed"); return nil },
@@ -541,4 +543,18 @@ func TestInProcessTracker(t *testing.T) {
 	if _, err := New(cfgA, Options{}); err == nil || !strings.Contains(err.Error(), "needs the proxy") {
 		t.Errorf("New without Check: %v", err)
 	}
+}
+
+// "Becoming master: ... send garp_master_repeat gratuitous ARPs per VIP at once
+// and again after garp_master_delay"; a master re-adds a VIP someone removed.
+func TestGARPScheduleAndReconcile(t *testing.T) {
+	a := start(t, &hub{}, "198.18.0.1", conf(t, 255, "garp_master_repeat 3\ngarp_master_delay 1\n"))
+	waitFor(t, time.Second, "3 GARPs at once", func() bool { return a.garps.Load() == 3 })
+	became := time.Now()
+	waitFor(t, 2*time.Second, "3 more after garp_master_delay", func() bool { return a.garps.Load() == 6 })
+	if d := time.Since(became); d < 900*time.Millisecond {
+		t.Errorf("second burst after %v, want about 1s", d)
+	}
+	_ = a.vips.Set([]vip.Addr{{Prefix: netip.MustParsePrefix(vipA)}}, nil)
+	waitFor(t, 2*time.Second, "the removed VIP re-added", func() bool { return a.vips.holds(vipA) })
 }
