@@ -490,5 +490,85 @@ func interop(t *testing.T, v variant, tandemHigh bool) {
 	if took < downInterval-v.interval {
 		t.Errorf("took over after %v, before Master_Down_Interval %v", took, downInterval)
 	}
+
+	// Restart after the crash: the leftover VIP is removed at start, and the
+	// higher node takes the VIP back; one holder again.
+	start = time.Now()
+	high = startHigh()
+	procs = append(procs, high)
+	l.waitHolder(t, v, downInterval+3*time.Second, tandemHigh, true)
+	t.Logf("restart of %s after its crash: sole holder again %v after start", high.name, time.Since(start))
+	l.stableHolder(t, v, tandemHigh)
 	noComplaints(t, procs...)
+}
+
+// TestInteropScriptTracking: a vrrp_script whose check fails lowers tandem's
+// priority by its weight (101-5 < 100) and keepalived takes the VIP; when the
+// check passes again tandem takes it back.
+func TestInteropScriptTracking(t *testing.T) {
+	requireRoot(t)
+	l := newLAN(t)
+	flag := filepath.Join(l.dir, "fail")
+	v := variants[0]
+	v.conf = "vrrp_script chk {\n    script \"/usr/bin/test ! -e " + flag + "\"\n    interval 0.2\n    fall 1\n    rise 1\n    weight -5\n}\n" +
+		strings.Replace(v.conf, "{{EXTRA}}", "    track_script {\n        chk\n    }\n{{EXTRA}}", 1)
+	td := l.startTandem(t, v, "MASTER", 101)
+	plain := variants[0]
+	ka := l.startKeepalived(t, plain, "BACKUP", 100)
+	procs := []*proc{td, ka}
+	defer dumpOnFailure(t, &procs)
+	l.waitHolder(t, v, 8*time.Second, true, true)
+	if err := os.WriteFile(flag, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	l.waitHolder(t, v, 6*time.Second, false, true)
+	t.Logf("script failed: keepalived holds the VIP %v later", time.Since(start))
+	if err := os.Remove(flag); err != nil {
+		t.Fatal(err)
+	}
+	start = time.Now()
+	l.waitHolder(t, v, 6*time.Second, true, true)
+	t.Logf("script passes again: tandem holds the VIP %v later", time.Since(start))
+	noComplaints(t, procs...)
+}
+
+// TestWithoutCapabilities: without CAP_NET_RAW tandem refuses to start with an
+// error that names the capability.
+func TestWithoutCapabilities(t *testing.T) {
+	requireRoot(t)
+	if _, err := exec.LookPath("setpriv"); err != nil {
+		t.Skip("setpriv is not installed")
+	}
+	ns := fmt.Sprintf("ha-cap-%d", os.Getpid())
+	ipCmd(t, "netns", "add", ns)
+	t.Cleanup(func() { _ = exec.Command("ip", "netns", "del", ns).Run() })
+	ipCmd(t, "-n", ns, "link", "add", "vt", "type", "veth", "peer", "name", "vp")
+	ipCmd(t, "-n", ns, "addr", "add", "198.18.0.2/24", "dev", "vt")
+	ipCmd(t, "-n", ns, "link", "set", "vt", "up")
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "k.conf")
+	if err := os.WriteFile(conf, []byte(variants[0].render("BACKUP", "vt", 100, "", "")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("ip", "netns", "exec", ns, "setpriv", "--bounding-set=-net_raw,-net_admin", "--inh-caps=-net_raw,-net_admin",
+		exe, "-test.run=^TestHelperNode$")
+	cmd.Env = append(os.Environ(), helperEnv+"="+conf)
+	done := make(chan struct{})
+	var out []byte
+	go func() { out, err = cmd.CombinedOutput(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		_ = cmd.Process.Kill()
+		<-done
+		t.Fatal("tandem without CAP_NET_RAW did not exit")
+	}
+	if err == nil || !strings.Contains(string(out), "CAP_NET_RAW") {
+		t.Errorf("err %v, output:\n%s\nwant a failure naming CAP_NET_RAW", err, out)
+	}
 }
