@@ -4,7 +4,43 @@
 //
 // Anything keepalived accepts but tandem does not implement is an error naming its
 // file and line, never silently ignored: a config that would fail over differently
-// under tandem than under keepalived must not start.
+// under tandem than under keepalived must not start. Mail alert settings in
+// global_defs (notification_email, smtp_*) change nothing and are accepted with a
+// warning.
+//
+// Supported keywords:
+//
+//	global_defs      router_id vrrp_version vrrp_garp_master_delay vrrp_garp_master_repeat
+//	                 vrrp_garp_master_refresh vrrp_garp_interval enable_script_security
+//	                 script_user vrrp_skip_check_adv_addr vrrp_strict
+//	vrrp_script      script interval timeout fall rise weight [reverse] init_fail user
+//	vrrp_instance    state interface virtual_router_id priority advert_int version
+//	                 nopreempt preempt preempt_delay authentication { auth_type PASS; auth_pass }
+//	                 virtual_ipaddress virtual_ipaddress_excluded (ADDR[/LEN] [brd A] [dev D]
+//	                 [scope S] [label L] [no_track]) unicast_src_ip mcast_src_ip unicast_peer
+//	                 track_script track_interface (NAME [weight N [reverse]]) notify_master
+//	                 notify_backup notify_fault notify_stop notify garp_master_delay
+//	                 garp_master_repeat garp_master_refresh dont_track_primary
+//	                 skip_check_adv_addr strict_mode
+//	vrrp_sync_group  group track_script track_interface notify_master notify_backup
+//	                 notify_fault notify_stop notify
+//	include          (and includer, includem, includew, includeb, includea): glob
+//	                 patterns, relative to the including file's directory
+//
+// In-process trackers: a vrrp_script whose script starts with "tandem:" is not
+// run as a command; tandem evaluates it against its own proxy, sub-second
+// intervals allowed, with the usual interval, fall, rise and weight:
+//
+//	vrrp_script proxy_ok {
+//	    script "tandem:backend web_servers min 1"   # or "tandem:frontend http_front",
+//	    interval 0.2                                # or "tandem:backend app min 50%"
+//	    fall 2
+//	    rise 2
+//	    weight -20
+//	}
+//
+// The file stays keepalived syntax (keepalived would run "tandem:…", fail, and
+// count the check as failed).
 package keepalived
 
 import (
