@@ -313,8 +313,10 @@ func (l *lan) stableHolder(t *testing.T, v variant, tandem bool) {
 // holder's MAC (gratuitous ARP moved it after a failover).
 func (l *lan) clientReaches(t *testing.T, v variant, tandem bool) {
 	t.Helper()
+	network, target, ip := "udp4", "198.18.0.100:9", "198.18.0.100"
 	if strings.Contains(v.vip, ":") {
-		return
+		// unsolicited NA with the override flag moves the neighbour entry
+		network, target, ip = "udp6", "[fe80::100%br0]:9", "fe80::100"
 	}
 	want := l.macK
 	if tandem {
@@ -326,7 +328,7 @@ func (l *lan) clientReaches(t *testing.T, v variant, tandem bool) {
 		var c net.Conn
 		inNetns(t, l.nsC, func() {
 			var err error
-			if c, err = net.Dial("udp4", "198.18.0.100:9"); err != nil {
+			if c, err = net.Dial(network, target); err != nil {
 				t.Fatal(err)
 			}
 		})
@@ -335,7 +337,7 @@ func (l *lan) clientReaches(t *testing.T, v variant, tandem bool) {
 		_, rerr = c.Read(make([]byte, 16))
 		c.Close()
 		if errors.Is(rerr, syscall.ECONNREFUSED) {
-			neigh, _ = exec.Command("ip", "-n", l.nsC, "neigh", "show", "198.18.0.100", "dev", "br0").CombinedOutput()
+			neigh, _ = exec.Command("ip", "-n", l.nsC, "neigh", "show", ip, "dev", "br0").CombinedOutput()
 			if strings.Contains(string(neigh), want) {
 				return
 			}
@@ -393,8 +395,10 @@ func noComplaints(t *testing.T, logs ...*proc) {
 	}
 }
 
+// dumpOnFailure logs the processes' output when the test failed, or always
+// with TANDEM_TEST_LOGS=1.
 func dumpOnFailure(t *testing.T, procs *[]*proc) {
-	if t.Failed() {
+	if t.Failed() || os.Getenv("TANDEM_TEST_LOGS") == "1" {
 		for _, p := range *procs {
 			t.Logf("%s log:\n%s", p.name, p.log.String())
 		}
@@ -571,4 +575,30 @@ func TestWithoutCapabilities(t *testing.T) {
 	if err == nil || !strings.Contains(string(out), "CAP_NET_RAW") {
 		t.Errorf("err %v, output:\n%s\nwant a failure naming CAP_NET_RAW", err, out)
 	}
+}
+
+// TestTwoTandemNodes: two tandem nodes on real sockets (v3, advert_int 0.1):
+// one holder, and a clean stop moves the VIP within Skew_Time.
+func TestTwoTandemNodes(t *testing.T) {
+	requireRoot(t)
+	l := newLAN(t)
+	v := variants[1]
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := startProc(t, "tandem", []string{helperEnv + "=" + l.write(t, "a.conf", v.render("MASTER", "vk", 101, "", ""))},
+		"ip", "netns", "exec", l.nsK, exe, "-test.run=^TestHelperNode$")
+	b := l.startTandem(t, v, "BACKUP", 100)
+	procs := []*proc{a, b}
+	defer dumpOnFailure(t, &procs)
+	l.waitHolder(t, v, 5*time.Second, false, true) // a runs where keepalived usually does
+	l.stableHolder(t, v, false)
+	l.clientReaches(t, v, false)
+	start := time.Now()
+	a.kill(syscall.SIGTERM)
+	l.waitHolder(t, v, 2*time.Second, true, true)
+	t.Logf("clean stop: the other tandem holds the VIP %v after SIGTERM", time.Since(start))
+	l.clientReaches(t, v, true)
+	noComplaints(t, procs...)
 }
