@@ -24,7 +24,7 @@ type instance struct {
 	log    *slog.Logger
 	m      *vrrp.Machine
 	tr     Transport
-	ann    Announcer
+	anns   map[string]Announcer // by interface
 	dsts   []netip.Addr
 	vips   []vip.Addr // VIPs and excluded VIPs: what this instance manages
 	events chan any   // prioEvent, faultEvent
@@ -56,9 +56,11 @@ const rejectLogEvery = 10 * time.Second
 
 func (in *instance) run(ctx context.Context) {
 	defer close(in.done)
-	if in.ann != nil {
-		defer in.ann.Close()
-	}
+	defer func() {
+		for _, a := range in.anns {
+			a.Close()
+		}
+	}()
 	readCtx, stopRead := context.WithCancel(context.Background())
 	var readers sync.WaitGroup
 	readers.Add(2)
@@ -240,7 +242,7 @@ func (in *instance) send(prio uint8) {
 
 // burst is garp_master_repeat rounds of GARP / NA for addrs, gap apart.
 type burst struct {
-	addrs  []netip.Addr
+	addrs  []vip.Addr
 	repeat int
 	gap    time.Duration
 	gen    uint64
@@ -249,13 +251,7 @@ type burst struct {
 // announce queues a burst for the announcing goroutine, so that a
 // vrrp_garp_interval never delays adverts.
 func (in *instance) announce() {
-	if in.ann == nil {
-		return
-	}
-	b := burst{repeat: max(1, in.cfg.GARPMasterRepeat), gap: in.garpGap, gen: in.burstGen.Load()}
-	for _, a := range in.vips {
-		b.addrs = append(b.addrs, a.Prefix.Addr())
-	}
+	b := burst{repeat: max(1, in.cfg.GARPMasterRepeat), gap: in.garpGap, gen: in.burstGen.Load(), addrs: in.vips}
 	select {
 	case in.bursts <- b:
 	default:
@@ -276,8 +272,10 @@ func (in *instance) announceLoop(ctx context.Context) {
 				if in.burstGen.Load() != b.gen || ctx.Err() != nil {
 					break
 				}
-				if err := in.ann.Announce([]netip.Addr{a}); err != nil {
-					in.log.Warn("announcing virtual address", "addr", a, "err", err)
+				if ann := in.anns[a.Dev]; ann != nil {
+					if err := ann.Announce([]netip.Addr{a.Prefix.Addr()}); err != nil {
+						in.log.Warn("announcing virtual address", "addr", a.Prefix.Addr(), "dev", a.Dev, "err", err)
+					}
 				}
 				if b.gap > 0 {
 					select {

@@ -6,6 +6,7 @@
 package ha
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"net"
 	"net/netip"
 	"reflect"
+	"slices"
 	"sync"
 	"time"
 
@@ -115,19 +117,8 @@ func New(cfg *config.VRRP, opt Options) (*Node, error) {
 	if opt.LinkPoll <= 0 {
 		opt.LinkPoll = 100 * time.Millisecond
 	}
-	if err := supported(cfg); err != nil {
+	if err := checkable(cfg, opt); err != nil {
 		return nil, err
-	}
-	if opt.Check == nil {
-		var errs config.ErrorList
-		for _, s := range cfg.Scripts {
-			if s.InProcess != nil {
-				errs.Add(s.Pos, "vrrp_script %q: in-process tracker %q needs the proxy: run tandem with -f haproxy.cfg", s.Name, s.Script)
-			}
-		}
-		if err := errs.Err(); err != nil {
-			return nil, err
-		}
 	}
 	n := &Node{opt: opt, log: opt.Logger, cfg: cfg, instances: map[string]*instance{}, trackers: map[string]bool{}, links: map[string]bool{},
 		groups: groupsOf(cfg), groupSt: map[string]string{}}
@@ -143,14 +134,15 @@ func New(cfg *config.VRRP, opt Options) (*Node, error) {
 	return n, nil
 }
 
-// supported refuses what the runner does not implement yet, naming it.
-func supported(cfg *config.VRRP) error {
+// checkable refuses in-process trackers when there is no proxy to ask.
+func checkable(cfg *config.VRRP, opt Options) error {
+	if opt.Check != nil {
+		return nil
+	}
 	var errs config.ErrorList
-	for _, in := range cfg.Instances {
-		for _, va := range append(append([]config.VirtualAddress(nil), in.VIPs...), in.ExcludedVIPs...) {
-			if va.Dev != "" && va.Dev != in.Interface {
-				errs.Add(va.Pos, "vrrp_instance %q: virtual address on another interface (dev %s) is not run by tandem yet", in.Name, va.Dev)
-			}
+	for _, s := range cfg.Scripts {
+		if s.InProcess != nil {
+			errs.Add(s.Pos, "vrrp_script %q: in-process tracker %q needs the proxy: run tandem with -f haproxy.cfg", s.Name, s.Script)
 		}
 	}
 	return errs.Err()
@@ -231,18 +223,25 @@ func (n *Node) startLocked(c *config.VRRPInstance) error {
 	if err != nil {
 		return fmt.Errorf("vrrp_instance %q: %w", c.Name, err)
 	}
-	var ann Announcer
-	if n.opt.Announcer != nil {
-		ann, err = n.opt.Announcer(c.Interface)
-	} else {
-		ann, err = openAnnouncer(c.Interface)
-	}
-	if err != nil {
-		tr.Close()
-		return fmt.Errorf("vrrp_instance %q: %w", c.Name, err)
+	// one announcer per interface the addresses live on
+	anns := map[string]Announcer{}
+	for _, dev := range addrDevs(c) {
+		open := openAnnouncer
+		if n.opt.Announcer != nil {
+			open = n.opt.Announcer
+		}
+		ann, err := open(dev)
+		if err != nil {
+			for _, a := range anns {
+				a.Close()
+			}
+			tr.Close()
+			return fmt.Errorf("vrrp_instance %q: %w", c.Name, err)
+		}
+		anns[dev] = ann
 	}
 	in := &instance{
-		cfg: c, node: n, tr: tr, ann: ann,
+		cfg: c, node: n, tr: tr, anns: anns,
 		log:          n.log.With("instance", c.Name),
 		events:       make(chan any, 16),
 		pkts:         make(chan vrrpnet.Packet, 64),
@@ -267,7 +266,7 @@ func (n *Node) startLocked(c *config.VRRPInstance) error {
 	}
 	var prefixes []netip.Prefix
 	for _, va := range append(append([]config.VirtualAddress(nil), c.VIPs...), c.ExcludedVIPs...) {
-		in.vips = append(in.vips, vip.Addr{Prefix: va.Prefix, Dev: c.Interface, Label: va.Label, Scope: va.Scope, Broadcast: va.Broadcast})
+		in.vips = append(in.vips, vip.Addr{Prefix: va.Prefix, Dev: cmp.Or(va.Dev, c.Interface), Label: va.Label, Scope: va.Scope, Broadcast: va.Broadcast})
 		prefixes = append(prefixes, va.Prefix)
 	}
 	in.status = InstanceStatus{Name: c.Name, Interface: c.Interface, VRID: c.VRID, State: vrrp.Init.String(),
@@ -346,7 +345,7 @@ func (n *Node) refreshUnlock() {
 // untouched (no state transition); changed ones restart, removed ones stop (a
 // master sends priority 0), new ones start.
 func (n *Node) Reload(cfg *config.VRRP) error {
-	if err := supported(cfg); err != nil {
+	if err := checkable(cfg, n.opt); err != nil {
 		return err
 	}
 	n.reloadMu.Lock()
@@ -454,4 +453,15 @@ func sameTracking(a, b *config.VRRP, c *config.VRRPInstance) bool {
 		}
 	}
 	return true
+}
+
+// addrDevs lists the interfaces c's addresses are put on, the instance's first.
+func addrDevs(c *config.VRRPInstance) []string {
+	devs := []string{c.Interface}
+	for _, va := range append(append([]config.VirtualAddress(nil), c.VIPs...), c.ExcludedVIPs...) {
+		if va.Dev != "" && !slices.Contains(devs, va.Dev) {
+			devs = append(devs, va.Dev)
+		}
+	}
+	return devs
 }

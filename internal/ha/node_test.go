@@ -558,3 +558,54 @@ func TestGARPScheduleAndReconcile(t *testing.T) {
 	_ = a.vips.Set([]vip.Addr{{Prefix: netip.MustParsePrefix(vipA)}}, nil)
 	waitFor(t, 2*time.Second, "the removed VIP re-added", func() bool { return a.vips.holds(vipA) })
 }
+
+// A VIP with `dev` goes on that interface and is announced there.
+func TestVIPOnAnotherInterface(t *testing.T) {
+	v, err := keepalived.Parse("k.conf", []byte("vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n priority 255\n"+
+		" virtual_ipaddress {\n 198.18.0.100 dev eth1 label eth1:v\n }\n}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var opened []string
+	var set []vip.Addr
+	n, err := New(v, Options{
+		Listen: func(*config.VRRPInstance) (Transport, error) { return (&hub{}).attach("198.18.0.1"), nil },
+		Announcer: func(dev string) (Announcer, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			opened = append(opened, dev)
+			return countAnnouncer{new(atomic.Int64)}, nil
+		},
+		VIPs: setFunc(func(_, desired []vip.Addr) error {
+			mu.Lock()
+			defer mu.Unlock()
+			if len(desired) > 0 {
+				set = desired
+			}
+			return nil
+		}),
+		LinkUp: func(string) (bool, error) { return true, nil },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = n.Run(ctx); close(done) }()
+	waitFor(t, time.Second, "VIP set", func() bool { mu.Lock(); defer mu.Unlock(); return len(set) > 0 })
+	cancel()
+	<-done
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(opened, []string{"eth0", "eth1"}) {
+		t.Errorf("announcers opened on %v", opened)
+	}
+	if set[0].Dev != "eth1" || set[0].Label != "eth1:v" {
+		t.Errorf("VIP set as %+v", set[0])
+	}
+}
+
+type setFunc func(managed, desired []vip.Addr) error
+
+func (f setFunc) Set(managed, desired []vip.Addr) error { return f(managed, desired) }
