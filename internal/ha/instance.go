@@ -83,6 +83,7 @@ func (in *instance) run(ctx context.Context) {
 		in.log.Warn("removing leftover virtual addresses", "err", err)
 	}
 	in.apply(in.m.Step(vrrp.Startup{}, in.node.now()))
+	in.updateStatus()
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
@@ -92,6 +93,7 @@ func (in *instance) run(ctx context.Context) {
 		case <-ctx.Done():
 			in.apply(in.m.Step(vrrp.Shutdown{}, in.node.now()))
 			in.notify("STOP", in.cfg.Notify.Stop)
+			in.updateStatus()
 			return
 		case p := <-in.pkts:
 			in.receive(p)

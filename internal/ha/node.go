@@ -165,6 +165,7 @@ func (n *Node) Run(ctx context.Context) error {
 	}
 	instCtx, cancelAll := context.WithCancel(context.Background())
 	defer cancelAll()
+	n.pollLinks() // start instances whose interface is down in FAULT
 	n.mu.Lock()
 	n.runCtx = instCtx
 	var errs []error
@@ -193,13 +194,13 @@ func (n *Node) Run(ctx context.Context) error {
 		n.watchLinks(instCtx)
 	}()
 	<-ctx.Done()
+	n.mu.Lock()
+	n.runCtx = nil // a concurrent Reload starts nothing more
+	n.mu.Unlock()
 	n.stopAll()
 	cancelAll()
 	<-scriptsDone
 	<-linksDone
-	n.mu.Lock()
-	n.runCtx = nil
-	n.mu.Unlock()
 	n.notifier.close(500 * time.Millisecond)
 	return nil
 }

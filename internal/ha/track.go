@@ -101,48 +101,50 @@ func (n *Node) watchLinks(ctx context.Context) {
 	t := time.NewTicker(n.opt.LinkPoll)
 	defer t.Stop()
 	for {
-		n.mu.Lock()
-		names := map[string]bool{}
-		for _, c := range n.cfg.Instances {
-			names[c.Interface] = true
-			for _, ti := range c.TrackInterfaces {
-				names[ti.Name] = true
-			}
-		}
-		for _, sg := range n.cfg.SyncGroups {
-			for _, ti := range sg.TrackInterfaces {
-				names[ti.Name] = true
-			}
-		}
-		n.mu.Unlock()
-		changed := map[string]bool{}
-		for name := range names {
-			up, err := n.opt.LinkUp(name)
-			if err != nil {
-				up = false
-			}
-			changed[name] = up
-		}
-		n.mu.Lock()
-		dirty := false
-		for name, up := range changed {
-			if n.linkUpLocked(name) != up {
-				n.log.Info("interface state", "interface", name, "up", up)
-				dirty = true
-			}
-			n.links[name] = up
-		}
-		if dirty {
-			n.refreshUnlock()
-		} else {
-			n.mu.Unlock()
-		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
+		if n.pollLinks() {
+			n.mu.Lock()
+			n.refreshUnlock()
+		}
 	}
+}
+
+// pollLinks reads the state of the interfaces and reports whether one changed.
+func (n *Node) pollLinks() bool {
+	n.mu.Lock()
+	names := map[string]bool{}
+	for _, c := range n.cfg.Instances {
+		names[c.Interface] = true
+		for _, ti := range c.TrackInterfaces {
+			names[ti.Name] = true
+		}
+	}
+	for _, sg := range n.cfg.SyncGroups {
+		for _, ti := range sg.TrackInterfaces {
+			names[ti.Name] = true
+		}
+	}
+	n.mu.Unlock()
+	state := map[string]bool{}
+	for name := range names {
+		up, err := n.opt.LinkUp(name)
+		state[name] = up && err == nil
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	dirty := false
+	for name, up := range state {
+		if n.linkUpLocked(name) != up {
+			n.log.Info("interface state", "interface", name, "up", up)
+			dirty = true
+		}
+		n.links[name] = up
+	}
+	return dirty
 }
 
 func linkUp(name string) (bool, error) {
