@@ -1,0 +1,535 @@
+package keepalived
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"tandem/internal/config"
+)
+
+// ParseFile reads the keepalived.conf at path (and what it includes). On failure
+// the error is a config.ErrorList with every problem as `FILE:LINE: message`.
+func ParseFile(path string) (*config.VRRP, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, config.ErrorList{config.Errorf(config.Pos{File: path}, "%v", err)}
+	}
+	return Parse(path, data)
+}
+
+// Parse reads keepalived.conf text named name; include lines read files from disk
+// relative to name's directory.
+func Parse(name string, data []byte) (*config.VRRP, error) {
+	return parse(name, data, osSource{})
+}
+
+type osSource struct{}
+
+func (osSource) ReadFile(name string) ([]byte, error) { return os.ReadFile(name) }
+func (osSource) Glob(pattern string) ([]string, error) {
+	names, err := filepath.Glob(pattern)
+	sort.Strings(names)
+	return names, err
+}
+
+// parser holds what one parse has found so far.
+type parser struct {
+	errs  config.ErrorList
+	warns []*config.Error
+	out   *config.VRRP
+	// which instance fields were written, to apply global defaults afterwards
+	set map[*config.VRRPInstance]map[string]bool
+}
+
+func parse(name string, data []byte, src source) (*config.VRRP, error) {
+	p := &parser{out: &config.VRRP{}, set: map[*config.VRRPInstance]map[string]bool{}}
+	lx := &lexer{src: src, errs: &p.errs, warns: &p.warns, active: map[string]bool{}}
+	lx.file(name, data, 0)
+	nodes := lx.tree()
+	g := &p.out.Global
+	g.Version = 2
+	g.GARPMasterDelay = 5 * time.Second
+	g.GARPMasterRepeat = 5
+	for _, n := range nodes {
+		switch n.name {
+		case "global_defs":
+			if p.block(n) {
+				g.Pos = n.pos
+				p.globalDefs(n)
+			}
+		case "vrrp_script":
+			p.script(n)
+		case "vrrp_instance":
+			p.instance(n)
+		case "vrrp_sync_group":
+			p.syncGroup(n)
+		default:
+			p.unknown(n, "top level", topLevel, unsupportedTop)
+		}
+	}
+	p.resolve()
+	if len(p.errs) > 0 {
+		return nil, p.errs
+	}
+	p.out.Warnings = p.warns
+	return p.out, nil
+}
+
+var topLevel = []string{"global_defs", "vrrp_script", "vrrp_instance", "vrrp_sync_group", "include"}
+
+var unsupportedTop = map[string]bool{
+	"virtual_server": true, "virtual_server_group": true, "static_ipaddress": true,
+	"static_routes": true, "static_rules": true, "vrrp_track_process": true,
+	"track_file": true, "vrrp_track_file": true, "garp_group": true, "linkbeat_interfaces": true,
+	"bfd_instance": true, "net_namespace": true,
+}
+
+func (p *parser) warn(pos config.Pos, format string, args ...any) {
+	p.warns = append(p.warns, config.Errorf(pos, format, args...))
+}
+
+// unknown reports a keyword not valid where it is written: unsupported by tandem,
+// or unknown with a suggestion.
+func (p *parser) unknown(n *node, where string, known []string, unsupported map[string]bool) {
+	if n.name == "" {
+		return
+	}
+	if unsupported[n.name] {
+		p.errs.Add(n.pos, "%s: keyword %q is not supported by tandem", where, n.name)
+		return
+	}
+	if s := suggest(n.name, known); s != "" {
+		p.errs.Add(n.pos, "%s: unknown keyword %q (did you mean %q?)", where, n.name, s)
+		return
+	}
+	p.errs.Add(n.pos, "%s: unknown keyword %q", where, n.name)
+}
+
+// block checks n opens a block; noBlock that it does not.
+func (p *parser) block(n *node) bool {
+	if !n.block {
+		p.errs.Add(n.pos, "%s: expected a '{' block", n.name)
+		return false
+	}
+	return true
+}
+
+func (p *parser) noBlock(n *node) bool {
+	if n.block {
+		p.errs.Add(n.pos, "%s: takes no '{' block", n.name)
+		return false
+	}
+	return true
+}
+
+// nargs checks the argument count of a plain statement.
+func (p *parser) nargs(n *node, lo, hi int) bool {
+	if !p.noBlock(n) {
+		return false
+	}
+	if len(n.args) < lo || len(n.args) > hi {
+		switch {
+		case lo == hi && lo == 0:
+			p.errs.Add(n.pos, "%s: takes no argument", n.name)
+		case lo == hi:
+			p.errs.Add(n.pos, "%s: expected %d argument(s), got %d", n.name, lo, len(n.args))
+		default:
+			p.errs.Add(n.pos, "%s: expected %d to %d arguments, got %d", n.name, lo, hi, len(n.args))
+		}
+		return false
+	}
+	return true
+}
+
+func (p *parser) intArg(n *node, t token, lo, hi int) (int, bool) {
+	v, err := strconv.Atoi(t.text)
+	if err != nil || v < lo || v > hi {
+		p.errs.Add(t.pos, "%s: %q is not an integer in %d..%d", n.name, t.text, lo, hi)
+		return 0, false
+	}
+	return v, true
+}
+
+// timerArg reads a keepalived <TIMER>: seconds, fractions allowed, µs resolution.
+func (p *parser) timerArg(n *node, t token, lo, hi float64) (time.Duration, bool) {
+	f, err := strconv.ParseFloat(t.text, 64)
+	if err != nil || math.IsNaN(f) || f < lo || f > hi || strings.ContainsAny(t.text, "xXpPeE_") {
+		p.errs.Add(t.pos, "%s: %q is not a time in seconds in %g..%g", n.name, t.text, lo, hi)
+		return 0, false
+	}
+	return time.Duration(math.Round(f*1e6)) * time.Microsecond, true
+}
+
+// boolArg reads an optional <BOOL>; a bare keyword means true.
+func (p *parser) boolArg(n *node) (bool, bool) {
+	if !p.nargs(n, 0, 1) {
+		return false, false
+	}
+	if len(n.args) == 0 {
+		return true, true
+	}
+	switch strings.ToLower(n.args[0].text) {
+	case "on", "true", "yes":
+		return true, true
+	case "off", "false", "no":
+		return false, true
+	}
+	p.errs.Add(n.args[0].pos, "%s: %q is not one of on|off|true|false|yes|no", n.name, n.args[0].text)
+	return false, false
+}
+
+var globalKeywords = []string{
+	"router_id", "vrrp_version", "vrrp_garp_master_delay", "vrrp_garp_master_repeat",
+	"vrrp_garp_master_refresh", "vrrp_garp_interval", "enable_script_security", "script_user",
+	"vrrp_skip_check_adv_addr", "vrrp_strict",
+}
+
+// ignoredGlobal are global_defs keywords that change nothing tandem does (mail
+// alerts); they are accepted with a warning so common configs load.
+var ignoredGlobal = map[string]bool{
+	"notification_email": true, "notification_email_from": true, "smtp_server": true,
+	"smtp_connect_timeout": true, "smtp_helo_name": true, "smtp_alert": true,
+	"smtp_alert_vrrp": true, "smtp_alert_checker": true, "lvs_id": true,
+}
+
+func (p *parser) globalDefs(b *node) {
+	g := &p.out.Global
+	for _, n := range b.children {
+		switch n.name {
+		case "router_id":
+			if p.nargs(n, 1, 1) {
+				g.RouterID = n.args[0].text
+			}
+		case "vrrp_version":
+			if p.nargs(n, 1, 1) {
+				if v, ok := p.intArg(n, n.args[0], 2, 3); ok {
+					g.Version = v
+				}
+			}
+		case "vrrp_garp_master_delay":
+			if p.nargs(n, 1, 1) {
+				if v, ok := p.intArg(n, n.args[0], 0, 86400); ok {
+					g.GARPMasterDelay = time.Duration(v) * time.Second
+				}
+			}
+		case "vrrp_garp_master_repeat":
+			if p.nargs(n, 1, 1) {
+				if v, ok := p.intArg(n, n.args[0], 0, 100); ok {
+					g.GARPMasterRepeat = v
+				}
+			}
+		case "vrrp_garp_master_refresh":
+			if p.nargs(n, 1, 1) {
+				if v, ok := p.intArg(n, n.args[0], 0, 86400); ok {
+					g.GARPMasterRefresh = time.Duration(v) * time.Second
+				}
+			}
+		case "vrrp_garp_interval":
+			if p.nargs(n, 1, 1) {
+				if d, ok := p.timerArg(n, n.args[0], 0, 1); ok {
+					g.GARPInterval = d
+				}
+			}
+		case "enable_script_security":
+			if p.nargs(n, 0, 0) {
+				g.EnableScriptSecurity = true
+			}
+		case "script_user":
+			if p.nargs(n, 1, 2) {
+				g.ScriptUser = n.args[0].text
+				if len(n.args) == 2 {
+					g.ScriptGroup = n.args[1].text
+				}
+			}
+		case "vrrp_skip_check_adv_addr":
+			if p.nargs(n, 0, 0) {
+				g.SkipCheckAdvAddr = true
+			}
+		case "vrrp_strict":
+			if p.nargs(n, 0, 0) {
+				g.Strict = true
+			}
+		default:
+			if ignoredGlobal[n.name] {
+				p.warn(n.pos, "global_defs: %q has no effect in tandem; ignored", n.name)
+				continue
+			}
+			p.unknown(n, "global_defs", globalKeywords, nil)
+		}
+	}
+}
+
+var scriptKeywords = []string{"script", "interval", "timeout", "fall", "rise", "weight", "init_fail", "user"}
+
+func (p *parser) script(b *node) {
+	if !p.block(b) {
+		return
+	}
+	if len(b.args) != 1 {
+		p.errs.Add(b.pos, "vrrp_script: expected exactly one name")
+		return
+	}
+	s := &config.VRRPScript{Pos: b.pos, Name: b.args[0].text, Interval: time.Second, Fall: 1, Rise: 1}
+	where := "vrrp_script " + strconv.Quote(s.Name)
+	if p.out.Script(s.Name) != nil {
+		p.errs.Add(b.pos, "%s: defined twice", where)
+	}
+	for _, n := range b.children {
+		switch n.name {
+		case "script":
+			if p.nargs(n, 1, 64) {
+				words := make([]string, len(n.args))
+				for i, a := range n.args {
+					words[i] = a.text
+				}
+				s.Script = strings.Join(words, " ")
+			}
+		case "interval":
+			if p.nargs(n, 1, 1) {
+				if d, ok := p.timerArg(n, n.args[0], 0.001, 86400); ok {
+					s.Interval = d
+				}
+			}
+		case "timeout":
+			if p.nargs(n, 1, 1) {
+				if d, ok := p.timerArg(n, n.args[0], 0.001, 86400); ok {
+					s.Timeout = d
+				}
+			}
+		case "fall":
+			if p.nargs(n, 1, 1) {
+				if v, ok := p.intArg(n, n.args[0], 1, 1000000); ok {
+					s.Fall = v
+				}
+			}
+		case "rise":
+			if p.nargs(n, 1, 1) {
+				if v, ok := p.intArg(n, n.args[0], 1, 1000000); ok {
+					s.Rise = v
+				}
+			}
+		case "weight":
+			if p.nargs(n, 1, 2) {
+				if v, ok := p.intArg(n, n.args[0], -253, 253); ok {
+					s.Weight = v
+				}
+				if len(n.args) == 2 {
+					if n.args[1].text != "reverse" {
+						p.errs.Add(n.args[1].pos, "weight: expected \"reverse\", got %q", n.args[1].text)
+					}
+					s.Reverse = true
+				}
+			}
+		case "init_fail":
+			if p.nargs(n, 0, 0) {
+				s.InitFail = true
+			}
+		case "user":
+			if p.nargs(n, 1, 2) {
+				s.User = n.args[0].text
+				if len(n.args) == 2 {
+					s.Group = n.args[1].text
+				}
+			}
+		default:
+			p.unknown(n, where, scriptKeywords, nil)
+		}
+	}
+	if s.Script == "" {
+		p.errs.Add(b.pos, "%s: no script given", where)
+	}
+	if rest, ok := strings.CutPrefix(s.Script, InProcessPrefix); ok {
+		s.InProcess = p.inProcess(b.pos, where, rest)
+	}
+	p.out.Scripts = append(p.out.Scripts, s)
+}
+
+func (p *parser) syncGroup(b *node) {
+	if !p.block(b) {
+		return
+	}
+	if len(b.args) != 1 {
+		p.errs.Add(b.pos, "vrrp_sync_group: expected exactly one name")
+		return
+	}
+	g := &config.VRRPSyncGroup{Pos: b.pos, Name: b.args[0].text}
+	where := "vrrp_sync_group " + strconv.Quote(g.Name)
+	for _, sg := range p.out.SyncGroups {
+		if sg.Name == g.Name {
+			p.errs.Add(b.pos, "%s: defined twice (first at %s)", where, sg.Pos)
+		}
+	}
+	for _, n := range b.children {
+		switch n.name {
+		case "group":
+			if !p.block(n) {
+				continue
+			}
+			for _, c := range n.children {
+				if !p.nargs(c, 0, 0) {
+					continue
+				}
+				g.Instances = append(g.Instances, c.name)
+			}
+		case "track_script":
+			g.TrackScripts = append(g.TrackScripts, p.trackList(n, where)...)
+		case "track_interface":
+			g.TrackInterfaces = append(g.TrackInterfaces, p.trackList(n, where)...)
+		default:
+			if p.notify(n, &g.Notify) {
+				continue
+			}
+			p.unknown(n, where, append([]string{"group", "track_script", "track_interface"}, notifyKeywords...), unsupportedSync)
+		}
+	}
+	p.out.SyncGroups = append(p.out.SyncGroups, g)
+}
+
+var unsupportedSync = map[string]bool{
+	"track_file": true, "track_process": true, "track_bfd": true, "notify_deleted": true,
+	"notify_priority_changes": true, "smtp_alert": true, "global_tracking": true,
+	"sync_group_tracking_weight": true,
+}
+
+// InProcessPrefix starts the script of a vrrp_script tandem evaluates itself.
+const InProcessPrefix = "tandem:"
+
+// inProcess reads "frontend NAME" or "backend NAME [min N|min N%]".
+func (p *parser) inProcess(pos config.Pos, where, spec string) *config.InProcessCheck {
+	f := strings.Fields(spec)
+	bad := func(format string, args ...any) *config.InProcessCheck {
+		p.errs.Add(pos, "%s: in-process tracker %q: %s", where, InProcessPrefix+spec, fmt.Sprintf(format, args...))
+		return nil
+	}
+	if len(f) < 2 {
+		return bad("expected \"tandem:frontend NAME\" or \"tandem:backend NAME [min N|min N%%]\"")
+	}
+	c := &config.InProcessCheck{Kind: f[0], Name: f[1], MinUp: 1}
+	switch {
+	case f[0] == "frontend" && len(f) == 2:
+		c.MinUp = 0
+	case f[0] == "backend" && len(f) == 2:
+	case f[0] == "backend" && len(f) == 4 && f[2] == "min":
+		n := f[3]
+		if c.Percent = strings.HasSuffix(n, "%"); c.Percent {
+			n = strings.TrimSuffix(n, "%")
+		}
+		v, err := strconv.Atoi(n)
+		if err != nil || v < 1 || (c.Percent && v > 100) {
+			return bad("min %q is not a count >= 1 or a percentage 1%%..100%%", f[3])
+		}
+		c.MinUp = v
+	default:
+		return bad("expected \"tandem:frontend NAME\" or \"tandem:backend NAME [min N|min N%%]\"")
+	}
+	return c
+}
+
+var notifyKeywords = []string{"notify_master", "notify_backup", "notify_fault", "notify_stop", "notify"}
+
+// notify reads a notify_* statement into nt; it reports whether n was one.
+func (p *parser) notify(n *node, nt *config.Notify) bool {
+	var dst *string
+	switch n.name {
+	case "notify_master":
+		dst = &nt.Master
+	case "notify_backup":
+		dst = &nt.Backup
+	case "notify_fault":
+		dst = &nt.Fault
+	case "notify_stop":
+		dst = &nt.Stop
+	case "notify":
+		dst = &nt.Any
+	default:
+		return false
+	}
+	if p.nargs(n, 1, 3) {
+		if len(n.args) > 1 {
+			p.errs.Add(n.args[1].pos, "%s: running notify scripts as another user (%q) is not supported by tandem", n.name, n.args[1].text)
+		}
+		*dst = n.args[0].text
+	}
+	return true
+}
+
+// trackList reads a track_script or track_interface block:
+// lines of `NAME [weight N [reverse|noreverse|no_reverse]]`.
+func (p *parser) trackList(b *node, where string) []config.TrackRef {
+	if !p.block(b) {
+		return nil
+	}
+	var out []config.TrackRef
+	for _, n := range b.children {
+		if !p.noBlock(n) {
+			continue
+		}
+		r := config.TrackRef{Pos: n.pos, Name: n.name}
+		args := n.args
+		if len(args) > 0 {
+			if args[0].text != "weight" || len(args) < 2 || len(args) > 3 {
+				p.errs.Add(n.pos, "%s: %s %q: expected `%s [weight N [reverse]]`", where, b.name, n.name, n.name)
+				continue
+			}
+			v, ok := p.intArg(&node{name: "weight"}, args[1], -254, 254)
+			if !ok {
+				continue
+			}
+			r.Weight, r.WeightSet = v, true
+			if len(args) == 3 {
+				switch args[2].text {
+				case "reverse":
+					r.Reverse = true
+				case "noreverse", "no_reverse":
+				default:
+					p.errs.Add(args[2].pos, "%s: %s %q: expected reverse or noreverse, got %q", where, b.name, n.name, args[2].text)
+				}
+			}
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// suggest returns the known word closest to w when it is close enough.
+func suggest(w string, known []string) string {
+	best, bestD := "", 1<<30
+	for _, k := range known {
+		if d := editDistance(w, k); d < bestD {
+			best, bestD = k, d
+		}
+	}
+	if bestD <= 2 || (bestD <= 3 && len(w) > 8) {
+		return best
+	}
+	return ""
+}
+
+func editDistance(a, b string) int {
+	if len(a) > 64 || len(b) > 64 {
+		return 1 << 20
+	}
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

@@ -1,0 +1,329 @@
+package vrrp
+
+import (
+	"fmt"
+	"net/netip"
+	"time"
+)
+
+// State is a VRRP router state (RFC 5798 §6.4), plus keepalived's FAULT.
+type State int
+
+// The states. Fault is keepalived's: a tracked interface or zero-weight script
+// is down, so the instance neither holds the VIPs nor takes part in elections.
+const (
+	Init State = iota
+	Backup
+	Master
+	Fault
+)
+
+func (s State) String() string {
+	switch s {
+	case Init:
+		return "INIT"
+	case Backup:
+		return "BACKUP"
+	case Master:
+		return "MASTER"
+	case Fault:
+		return "FAULT"
+	}
+	return fmt.Sprintf("State(%d)", int(s))
+}
+
+// PriorityOwner is the priority of the router that owns the virtual addresses.
+const PriorityOwner = 255
+
+// Config is what the state machine needs of an instance.
+type Config struct {
+	Version      uint8         // 2 or 3: decides how Skew_Time is computed
+	Priority     uint8         // configured priority, 1..255; trackers move it with PriorityChanged
+	Interval     time.Duration // Advertisement_Interval
+	Preempt      bool          // Preempt_Mode (keepalived default true; nopreempt sets false)
+	PreemptDelay time.Duration // keepalived preempt_delay
+	LocalAddr    netip.Addr    // primary address of the interface, for equal-priority ties
+}
+
+// Event is something the machine reacts to: one of Startup, Shutdown, Timeout,
+// AdvertReceived, PriorityChanged, FaultChanged.
+type Event interface{ event() }
+
+// Startup starts the instance (RFC 5798 §6.4.1 "Startup event").
+type Startup struct{}
+
+// Shutdown stops the instance (RFC 5798 "Shutdown event").
+type Shutdown struct{}
+
+// Timeout tells the machine time has passed; it acts if its deadline is reached.
+// Spurious timeouts are harmless.
+type Timeout struct{}
+
+// AdvertReceived is an advert for this VRID that passed every receive check.
+type AdvertReceived struct {
+	Src      netip.Addr // IP source: the sender's primary address
+	Priority uint8
+	Interval time.Duration // Max Adver Int from the advert (used in version 3)
+}
+
+// PriorityChanged sets the effective priority (configured priority moved by
+// trackers), clamped to 1..254 as keepalived does. It is ignored for an address
+// owner: tracking neither lowers 255 nor raises anything to it.
+type PriorityChanged struct{ Priority int }
+
+// FaultChanged enters (true) or leaves (false) keepalived's FAULT state.
+type FaultChanged struct{ Fault bool }
+
+// SyncTo is keepalived's vrrp_sync_group: another member of the instance's
+// group became Master or Backup, and this one follows. A Backup told Master
+// takes over at once; a Master told Backup steps down. Anything else is ignored.
+type SyncTo struct{ State State }
+
+func (Startup) event()         {}
+func (Shutdown) event()        {}
+func (Timeout) event()         {}
+func (AdvertReceived) event()  {}
+func (PriorityChanged) event() {}
+func (FaultChanged) event()    {}
+func (SyncTo) event()          {}
+
+// Action is something the caller must do, in order: one of SendAdvert, AddVIPs,
+// RemoveVIPs, Announce, Transition.
+type Action interface{ action() }
+
+// SendAdvert sends an advertisement with Priority.
+type SendAdvert struct{ Priority uint8 }
+
+// AddVIPs adds the virtual addresses to the interface.
+type AddVIPs struct{}
+
+// RemoveVIPs removes the virtual addresses.
+type RemoveVIPs struct{}
+
+// Announce sends gratuitous ARP / unsolicited NA for the virtual addresses.
+type Announce struct{}
+
+// Transition reports a state change (for notify scripts, logs and status).
+type Transition struct{ From, To State }
+
+func (SendAdvert) action() {}
+func (AddVIPs) action()    {}
+func (RemoveVIPs) action() {}
+func (Announce) action()   {}
+func (Transition) action() {}
+
+// Machine is one VRRP instance's state machine. It is not safe for concurrent use.
+type Machine struct {
+	cfg      Config
+	prio     uint8
+	state    State
+	fault    bool
+	deadline time.Time // Adver_Timer (master) or Master_Down_Timer (backup); zero when none
+
+	masterAdverInterval time.Duration
+	preemptAt           time.Time // keepalived preempt_delay: when a lower master may be preempted
+	master              netip.Addr
+}
+
+// NewMachine returns a machine in Init; send it Startup to begin.
+func NewMachine(cfg Config) *Machine {
+	return &Machine{cfg: cfg, prio: cfg.Priority, masterAdverInterval: cfg.Interval}
+}
+
+// State is the current state.
+func (m *Machine) State() State { return m.state }
+
+// Priority is the effective priority sent in adverts.
+func (m *Machine) Priority() uint8 { return m.prio }
+
+// Deadline is when the machine next wants a Timeout; zero when it wants none.
+func (m *Machine) Deadline() time.Time { return m.deadline }
+
+// MasterAddr is the source of the last advert accepted from a master (invalid if none).
+func (m *Machine) MasterAddr() netip.Addr { return m.master }
+
+// MasterAdverInterval is the master's advert interval as learned (version 3) or configured.
+func (m *Machine) MasterAdverInterval() time.Duration { return m.masterAdverInterval }
+
+// SkewTime is RFC 5798 §6.1's Skew_Time for the current priority: in version 3
+// ((256 - Priority) * Master_Adver_Interval) / 256; in version 2 (RFC 3768 §6.1)
+// (256 - Priority) / 256 seconds.
+func (m *Machine) SkewTime() time.Duration {
+	if m.cfg.Version == 2 {
+		return time.Duration(256-int(m.prio)) * time.Second / 256
+	}
+	return time.Duration(256-int(m.prio)) * m.masterAdverInterval / 256
+}
+
+// MasterDownInterval is (3 * Master_Adver_Interval) + Skew_time.
+func (m *Machine) MasterDownInterval() time.Duration {
+	iv := m.masterAdverInterval
+	if m.cfg.Version == 2 {
+		iv = m.cfg.Interval
+	}
+	return 3*iv + m.SkewTime()
+}
+
+// Step applies one event at time now and returns what the caller must do.
+func (m *Machine) Step(ev Event, now time.Time) []Action {
+	switch e := ev.(type) {
+	case Startup:
+		if m.state != Init {
+			return nil
+		}
+		if m.fault {
+			return m.to(Fault, nil)
+		}
+		return m.initialize(now, true)
+	case Shutdown:
+		return m.shutdown()
+	case Timeout:
+		return m.timeout(now)
+	case AdvertReceived:
+		return m.advert(e, now)
+	case PriorityChanged:
+		if m.cfg.Priority == PriorityOwner {
+			return nil
+		}
+		m.prio = uint8(max(1, min(e.Priority, PriorityOwner-1)))
+		return nil
+	case FaultChanged:
+		return m.setFault(e.Fault, now)
+	case SyncTo:
+		switch {
+		case e.State == Master && m.state == Backup:
+			return m.becomeMaster(now)
+		case e.State == Backup && m.state == Master:
+			m.masterAdverInterval = m.cfg.Interval
+			m.deadline = now.Add(m.MasterDownInterval())
+			return m.to(Backup, []Action{RemoveVIPs{}})
+		}
+	}
+	return nil
+}
+
+// initialize is RFC 5798 §6.4.1.
+func (m *Machine) initialize(now time.Time, startup bool) []Action {
+	if m.cfg.Priority == PriorityOwner {
+		return m.becomeMaster(now)
+	}
+	m.masterAdverInterval = m.cfg.Interval
+	m.deadline = now.Add(m.MasterDownInterval())
+	if startup && m.cfg.Preempt && m.cfg.PreemptDelay > 0 {
+		// keepalived: preempt_delay also holds off taking over after the
+		// advertisement timeout at startup.
+		m.deadline = m.deadline.Add(m.cfg.PreemptDelay)
+	}
+	m.preemptAt = time.Time{}
+	return m.to(Backup, nil)
+}
+
+func (m *Machine) becomeMaster(now time.Time) []Action {
+	m.deadline = now.Add(m.cfg.Interval)
+	m.master = m.cfg.LocalAddr
+	m.preemptAt = time.Time{}
+	return m.to(Master, []Action{SendAdvert{m.prio}, AddVIPs{}, Announce{}})
+}
+
+func (m *Machine) to(s State, acts []Action) []Action {
+	from := m.state
+	m.state = s
+	if from == s {
+		return acts
+	}
+	return append(acts, Transition{From: from, To: s})
+}
+
+func (m *Machine) shutdown() []Action {
+	var acts []Action
+	if m.state == Master {
+		acts = append(acts, SendAdvert{0}, RemoveVIPs{})
+	}
+	m.deadline = time.Time{}
+	return m.to(Init, acts)
+}
+
+func (m *Machine) timeout(now time.Time) []Action {
+	if m.deadline.IsZero() || now.Before(m.deadline) {
+		return nil
+	}
+	switch m.state {
+	case Backup:
+		return m.becomeMaster(now)
+	case Master:
+		m.deadline = now.Add(m.cfg.Interval)
+		return []Action{SendAdvert{m.prio}}
+	}
+	return nil
+}
+
+func (m *Machine) advert(e AdvertReceived, now time.Time) []Action {
+	switch m.state {
+	case Backup:
+		if e.Priority == 0 {
+			m.deadline = now.Add(m.SkewTime())
+			return nil
+		}
+		if !m.cfg.Preempt || e.Priority >= m.prio || m.holdingPreempt(now) {
+			if m.cfg.Version == 3 && e.Interval > 0 {
+				m.masterAdverInterval = e.Interval
+			}
+			m.master = e.Src
+			m.deadline = now.Add(m.MasterDownInterval())
+			if e.Priority >= m.prio {
+				m.preemptAt = time.Time{}
+			}
+		}
+		return nil
+	case Master:
+		if e.Priority == 0 {
+			m.deadline = now.Add(m.cfg.Interval)
+			return []Action{SendAdvert{m.prio}}
+		}
+		if e.Priority > m.prio || (e.Priority == m.prio && addrGreater(e.Src, m.cfg.LocalAddr)) {
+			if m.cfg.Version == 3 && e.Interval > 0 {
+				m.masterAdverInterval = e.Interval
+			}
+			m.master = e.Src
+			m.deadline = now.Add(m.MasterDownInterval())
+			return m.to(Backup, []Action{RemoveVIPs{}})
+		}
+	}
+	return nil
+}
+
+// holdingPreempt implements keepalived's preempt_delay for a lower-priority
+// master: its adverts keep being accepted until the delay after the first one.
+func (m *Machine) holdingPreempt(now time.Time) bool {
+	if m.cfg.PreemptDelay <= 0 {
+		return false
+	}
+	if m.preemptAt.IsZero() {
+		m.preemptAt = now.Add(m.cfg.PreemptDelay)
+	}
+	return now.Before(m.preemptAt)
+}
+
+func (m *Machine) setFault(fault bool, now time.Time) []Action {
+	if fault == m.fault {
+		return nil
+	}
+	m.fault = fault
+	if m.state == Init {
+		return nil // applied at Startup
+	}
+	if fault {
+		var acts []Action
+		if m.state == Master {
+			acts = append(acts, SendAdvert{0}, RemoveVIPs{})
+		}
+		m.deadline = time.Time{}
+		return m.to(Fault, acts)
+	}
+	return m.initialize(now, false)
+}
+
+// addrGreater compares primary addresses as unsigned integers (RFC 5798 §6.4.3).
+func addrGreater(a, b netip.Addr) bool {
+	return a.Compare(b) > 0
+}
