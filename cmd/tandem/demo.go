@@ -67,7 +67,7 @@ Stop with Ctrl-C.
 
 `, *bind, addrs[0], addrs[1])
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	return serve(load, nil, "", log)
+	return serve(runOpts{load: load, log: log})
 }
 
 // startDemoWeb serves {"message": "Hello from NAME"} on a free loopback port, like the

@@ -15,14 +15,17 @@ import (
 
 	"tandem/internal/config"
 	"tandem/internal/config/haproxy"
+	"tandem/internal/config/keepalived"
 	"tandem/internal/privsep"
 )
 
 const usage = `usage:
-  tandem -f haproxy.cfg [-f more.cfg ...] [-c] [-p PIDFILE] [-q] [-v | -vv]
+  tandem -f haproxy.cfg [-f more.cfg ...] [-k keepalived.conf] [-c] [-p PIDFILE] [-q] [-v | -vv]
+  tandem -k keepalived.conf [-c]        VRRP alone (a keepalived replacement)
   tandem demo
 
   -f FILE   configuration file (haproxy.cfg syntax); repeatable; a directory loads its *.cfg files in order
+  -k FILE   keepalived.conf: run VRRP (virtual IP failover) beside the proxy, or alone
   -c        check the configuration and exit: prints "Configuration file is valid" or every problem as FILE:LINE: message
   -p FILE   write the process id to FILE
   -q        quiet: only warnings and errors
@@ -54,6 +57,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.Usage = func() { fmt.Fprint(stderr, usage) }
 	var files fileList
 	fs.Var(&files, "f", "configuration file")
+	kfile := fs.String("k", "", "keepalived.conf")
 	check := fs.Bool("c", false, "check the configuration and exit")
 	pidfile := fs.String("p", "", "pid file")
 	quiet := fs.Bool("q", false, "quiet")
@@ -72,24 +76,31 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "tandem: unexpected argument %q\n%s", fs.Arg(0), usage)
 		return 2
 	}
-	if len(files) == 0 {
-		fmt.Fprintf(stderr, "tandem: no configuration file: give one with -f (or try \"tandem demo\")\n%s", usage)
+	if len(files) == 0 && *kfile == "" {
+		fmt.Fprintf(stderr, "tandem: no configuration file: give one with -f and/or -k (or try \"tandem demo\")\n%s", usage)
 		return 2
 	}
-	paths, err := expandFiles(files)
-	if err != nil {
-		fmt.Fprintln(stderr, "tandem:", err)
-		return 1
+	var o runOpts
+	if len(files) > 0 {
+		paths, err := expandFiles(files)
+		if err != nil {
+			fmt.Fprintln(stderr, "tandem:", err)
+			return 1
+		}
+		o.loadFrom = func(src privsep.Sources) (*config.Config, error) {
+			return haproxy.ParseFiles(paths, haproxy.Options{ReadFile: src.ReadFile, Resolve: src.Resolve})
+		}
+		o.load = func() (*config.Config, error) { return o.loadFrom(realSources()) }
+		if os.Getenv(privsep.ChildEnv) == "1" {
+			return runHelper(o.loadFrom)
+		}
 	}
-	loadFrom := func(src privsep.Sources) (*config.Config, error) {
-		return haproxy.ParseFiles(paths, haproxy.Options{ReadFile: src.ReadFile, Resolve: src.Resolve})
+	if *kfile != "" {
+		path := *kfile
+		o.loadVRRP = func() (*config.VRRP, error) { return keepalived.ParseFile(path) }
 	}
-	if os.Getenv(privsep.ChildEnv) == "1" {
-		return runHelper(loadFrom)
-	}
-	load := func() (*config.Config, error) { return loadFrom(realSources()) }
 	if *check {
-		return checkConfig(load, stdout, stderr)
+		return checkConfig(o, stdout, stderr)
 	}
 	level := slog.LevelInfo
 	switch {
@@ -98,8 +109,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case *verbose || *verbose2 || *verboseV:
 		level = slog.LevelDebug
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	return serve(load, loadFrom, *pidfile, log)
+	o.log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	o.pidfile = *pidfile
+	return serve(o)
 }
 
 // expandFiles replaces each directory by the *.cfg files in it, in lexical order, as
@@ -126,15 +138,44 @@ func expandFiles(in []string) ([]string, error) {
 }
 
 // checkConfig is -c: exit 0 with exactly "Configuration file is valid", or 1 with every
-// problem on stderr.
-func checkConfig(load func() (*config.Config, error), stdout, stderr io.Writer) int {
-	cfg, err := load()
-	if err != nil {
-		printErrors(stderr, err)
-		return 1
+// problem on stderr. With both files it cross-checks them too.
+func checkConfig(o runOpts, stdout, stderr io.Writer) int {
+	var cfg *config.Config
+	var vcfg *config.VRRP
+	failed := false
+	if o.load != nil {
+		c, err := o.load()
+		if err != nil {
+			printErrors(stderr, err)
+			failed = true
+		} else {
+			cfg = c
+			for _, w := range cfg.Warnings {
+				fmt.Fprintf(stderr, "[WARNING] %s\n", w)
+			}
+		}
 	}
-	for _, w := range cfg.Warnings {
-		fmt.Fprintf(stderr, "[WARNING] %s\n", w)
+	if o.loadVRRP != nil {
+		v, err := o.loadVRRP()
+		if err != nil {
+			printErrors(stderr, err)
+			failed = true
+		} else {
+			vcfg = v
+		}
+	}
+	if cfg != nil && vcfg != nil {
+		errs, warns := keepalived.CrossCheck(cfg, vcfg)
+		for _, w := range warns {
+			fmt.Fprintf(stderr, "[WARNING] %s\n", w)
+		}
+		if len(errs) > 0 {
+			printErrors(stderr, errs)
+			failed = true
+		}
+	}
+	if failed {
+		return 1
 	}
 	fmt.Fprintln(stdout, "Configuration file is valid")
 	return 0

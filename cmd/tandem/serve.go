@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,83 +13,183 @@ import (
 
 	"tandem/internal/config"
 	"tandem/internal/daemon"
+	"tandem/internal/ha"
 	"tandem/internal/privsep"
 )
 
 // defaultGrace bounds a SIGTERM stop when global hard-stop-after is not set.
 const defaultGrace = 5 * time.Second
 
-// serve runs the daemon in the foreground until a stop signal.
-// loadFrom, when not nil, loads through given sources: with global chroot/user/group the
-// daemon drops its privileges and reloads through a privileged helper.
-func serve(load func() (*config.Config, error), loadFrom privsep.LoadFunc, pidfile string, log *slog.Logger) int {
-	current := load
-	d := daemon.New(daemon.Options{Log: log, Load: func() (*config.Config, error) { return current() }})
+// runOpts is what serve runs: the proxy (load), VRRP (loadVRRP), or both.
+type runOpts struct {
+	load     func() (*config.Config, error) // nil: no proxy
+	loadFrom privsep.LoadFunc               // not nil: privileges may be dropped (chroot/user/group)
+	loadVRRP func() (*config.VRRP, error)   // nil: no VRRP
+	pidfile  string
+	log      *slog.Logger
+}
+
+// serve runs in the foreground until a stop signal.
+func serve(o runOpts) int {
+	log := o.log
 	// Signals first, so none is lost while starting.
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1, syscall.SIGHUP, syscall.SIGUSR2)
-	if err := d.Start(); err != nil {
-		logErrors(log, "cannot start", err)
-		return 1
-	}
-	cfg := d.Config()
-	for _, w := range cfg.Warnings {
-		log.Warn(w.Error())
-	}
-	if pidfile == "" {
-		pidfile = cfg.Global.PidFile
-	}
-	if pidfile != "" {
-		if err := os.WriteFile(pidfile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
-			log.Error("cannot write pid file", "path", pidfile, "err", err)
-			d.Stop(0)
+
+	var d *daemon.Daemon
+	var cfg *config.Config
+	if o.load != nil {
+		current := o.load
+		d = daemon.New(daemon.Options{Log: log, Load: func() (*config.Config, error) { return current() }})
+		if err := d.Start(); err != nil {
+			logErrors(log, "cannot start", err)
 			return 1
 		}
-		defer os.Remove(pidfile)
-	}
-	if g := cfg.Global; loadFrom != nil && (g.Chroot != "" || g.User != "" || g.Group != "") {
-		helper, err := confine(d, g, pidfile, log)
-		if err != nil {
-			log.Error("cannot drop privileges", "err", err)
-			d.Stop(0)
-			return 1
+		cfg = d.Config()
+		for _, w := range cfg.Warnings {
+			log.Warn(w.Error())
 		}
-		current = func() (*config.Config, error) {
-			b, err := helper.Load()
-			if err != nil {
-				return nil, err
+		if o.pidfile == "" {
+			o.pidfile = cfg.Global.PidFile
+		}
+		if g := cfg.Global; o.loadFrom != nil && (g.Chroot != "" || g.User != "" || g.Group != "") {
+			if o.loadVRRP != nil {
+				log.Warn("global chroot/user/group are not applied while tandem also runs VRRP (-k): the VIPs need CAP_NET_ADMIN and notify scripts the real filesystem; tandem keeps its privileges")
+			} else {
+				helper, err := confine(d, g, o.pidfile, log)
+				if err != nil {
+					log.Error("cannot drop privileges", "err", err)
+					d.Stop(0)
+					return 1
+				}
+				current = func() (*config.Config, error) {
+					b, err := helper.Load()
+					if err != nil {
+						return nil, err
+					}
+					return o.loadFrom(b.Replay())
+				}
 			}
-			return loadFrom(b.Replay())
 		}
 	}
-	log.Info("tandem started", "pid", os.Getpid(), "frontends", len(cfg.Frontends), "backends", len(cfg.Backends))
-	for sig := range sigs {
-		switch sig {
-		case syscall.SIGHUP, syscall.SIGUSR2:
-			if err := d.Reload(); err != nil {
-				logErrors(log, "reload refused, the running configuration keeps serving", err)
-				continue
-			}
-			log.Info("configuration reloaded", "signal", sig.String())
-		case syscall.SIGUSR1:
-			// Soft stop, as HAProxy: stop listening, serve existing connections to their
-			// end, bounded only by hard-stop-after.
-			log.Info("soft stop: listeners closed, waiting for connections to finish", "hard_stop_after", d.Config().Global.HardStopAfter)
-			d.Stop(d.Config().Global.HardStopAfter)
-			log.Info("stopped")
-			return 0
-		default:
-			grace := d.Config().Global.HardStopAfter
-			if grace == 0 {
-				grace = defaultGrace
-			}
-			log.Info("stopping: listeners closed, letting in-flight requests finish", "signal", sig.String(), "grace", grace)
+	stopProxy := func(grace time.Duration) {
+		if d != nil {
 			d.Stop(grace)
-			log.Info("stopped")
-			return 0
 		}
 	}
-	return 0
+
+	var node *ha.Node
+	nInstances := 0
+	vrrpDone := make(chan error, 1)
+	stopVRRP := func() {}
+	if o.loadVRRP != nil {
+		vcfg, err := loadVRRPChecked(o.loadVRRP, cfg, log)
+		if err != nil {
+			logErrors(log, "cannot start VRRP", err)
+			stopProxy(0)
+			return 1
+		}
+		nInstances = len(vcfg.Instances)
+		node, err = ha.New(vcfg, ha.Options{Logger: log.With("component", "vrrp"), Check: trackerCheck(d)})
+		if err != nil {
+			logErrors(log, "cannot start VRRP", err)
+			stopProxy(0)
+			return 1
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() { vrrpDone <- node.Run(ctx) }()
+		stopVRRP = func() {
+			cancel()
+			select {
+			case <-vrrpDone:
+			case <-time.After(2 * time.Second):
+				log.Warn("VRRP did not stop within 2s")
+			}
+		}
+	}
+
+	if o.pidfile != "" {
+		if err := os.WriteFile(o.pidfile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+			log.Error("cannot write pid file", "path", o.pidfile, "err", err)
+			stopVRRP()
+			stopProxy(0)
+			return 1
+		}
+		defer os.Remove(o.pidfile)
+	}
+	attrs := []any{"pid", os.Getpid()}
+	if cfg != nil {
+		attrs = append(attrs, "frontends", len(cfg.Frontends), "backends", len(cfg.Backends))
+	}
+	if node != nil {
+		attrs = append(attrs, "vrrp_instances", nInstances)
+	}
+	log.Info("tandem started", attrs...)
+
+	for {
+		select {
+		case err := <-vrrpDone:
+			// Run returns early only when an instance cannot start (no CAP_NET_RAW, no
+			// such interface, ...).
+			logErrors(log, "VRRP stopped", err)
+			stopProxy(defaultGrace)
+			return 1
+		case sig := <-sigs:
+			switch sig {
+			case syscall.SIGHUP, syscall.SIGUSR2:
+				reload(d, node, o.loadVRRP, log, sig)
+			case syscall.SIGUSR1:
+				// Soft stop, as HAProxy: stop listening, serve existing connections to
+				// their end, bounded only by hard-stop-after.
+				stopVRRP()
+				var grace time.Duration
+				if d != nil {
+					grace = d.Config().Global.HardStopAfter
+				}
+				log.Info("soft stop: listeners closed, waiting for connections to finish", "hard_stop_after", grace)
+				stopProxy(grace)
+				log.Info("stopped")
+				return 0
+			default:
+				// The VIPs go first (priority-0 advert: the backup takes over at once),
+				// then connections drain.
+				stopVRRP()
+				grace := defaultGrace
+				if d != nil && d.Config().Global.HardStopAfter > 0 {
+					grace = d.Config().Global.HardStopAfter
+				}
+				log.Info("stopping: listeners closed, letting in-flight requests finish", "signal", sig.String(), "grace", grace)
+				stopProxy(grace)
+				log.Info("stopped")
+				return 0
+			}
+		}
+	}
+}
+
+// reload re-reads both files; each part that fails keeps its running configuration.
+func reload(d *daemon.Daemon, node *ha.Node, loadVRRP func() (*config.VRRP, error), log *slog.Logger, sig os.Signal) {
+	var cfg *config.Config
+	if d != nil {
+		if err := d.Reload(); err != nil {
+			logErrors(log, "reload refused, the running configuration keeps serving", err)
+		} else {
+			log.Info("configuration reloaded", "signal", sig.String())
+		}
+		cfg = d.Config()
+	}
+	if node == nil {
+		return
+	}
+	vcfg, err := loadVRRPChecked(loadVRRP, cfg, log)
+	if err == nil {
+		err = node.Reload(vcfg)
+	}
+	if err != nil {
+		logErrors(log, "VRRP reload refused, the running VRRP configuration stays", err)
+		return
+	}
+	log.Info("VRRP configuration reloaded", "signal", sig.String())
 }
 
 // logErrors logs each configuration problem on its own line, file:line first.

@@ -19,8 +19,11 @@ type Pos struct {
 }
 
 func (p Pos) String() string {
-	if p.File == "" {
+	switch {
+	case p.File == "":
 		return fmt.Sprintf("line %d", p.Line)
+	case p.Line == 0: // the file as a whole (it cannot be read, say)
+		return p.File
 	}
 	return fmt.Sprintf("%s:%d", p.File, p.Line)
 }

@@ -206,6 +206,11 @@ func (d *Daemon) apply(cfg *config.Config) error {
 	return nil
 }
 
+// acceptorOf returns the running acceptor of bind b, or nil. d.mu is held.
+func (d *Daemon) acceptorOf(b config.Bind) *acceptor {
+	return d.acceptors[listener.KeyOf(b)]
+}
+
 func maxConnOf(f *config.Frontend) int {
 	if f.MaxConn > 0 {
 		return f.MaxConn
