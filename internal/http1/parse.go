@@ -1,5 +1,7 @@
 package http1
 
+import "bytes"
+
 // errSet is the family of errors a parse returns: requests answer 400, responses 502.
 type errSet struct {
 	name, value, bareLF, fold, tooMany, cl, te *Error
@@ -54,6 +56,9 @@ func (r *Request) Parse(b []byte) error {
 	}
 	i++
 	if len(b)-i < 10 {
+		if bytes.IndexByte(b[i:], '\n') >= 0 {
+			return ErrRequestLine // the line ended early
+		}
 		return ErrNeedMore
 	}
 	if string(b[i:i+5]) != "HTTP/" {
@@ -105,6 +110,9 @@ func (r *Request) Parse(b []byte) error {
 func (r *Response) Parse(b []byte) error {
 	r.Flags, r.NHeaders, r.ContentLength, r.Framing = 0, 0, 0, FrameClose
 	if len(b) < 14 {
+		if bytes.IndexByte(b, '\n') >= 0 {
+			return ErrRespStatusLine
+		}
 		return ErrNeedMore
 	}
 	if string(b[:7]) != "HTTP/1." || (b[7] != '0' && b[7] != '1') || b[8] != ' ' {

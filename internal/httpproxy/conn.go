@@ -96,7 +96,12 @@ func (cc *clientConn) serve() {
 		ok, err := cc.readHead()
 		if !ok {
 			if err != nil {
-				cc.sendError(err.(*http1.Error).Status, nil)
+				status := 400
+				var he *http1.Error
+				if errors.As(err, &he) {
+					status = he.Status
+				}
+				cc.sendError(status, nil)
 			}
 			return
 		}
