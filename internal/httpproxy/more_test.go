@@ -185,3 +185,30 @@ func TestHardClose(t *testing.T) {
 	}
 	f.waitIdle()
 }
+
+// TestNonSocketConn serves a net.Pipe: the path for connections without a raw socket.
+func TestNonSocketConn(t *testing.T) {
+	a1, _ := httpServer(t, nameServer("web1"))
+	f := newFixture(t, newBackend(a1), nil)
+	client, server := net.Pipe()
+	done := make(chan struct{})
+	go func() {
+		f.h.ServeConn(server)
+		close(done)
+	}()
+	client.SetDeadline(time.Now().Add(5 * time.Second))
+	br := bufio.NewReader(client)
+	for i := 0; i < 3; i++ {
+		go io.WriteString(client, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		if string(b) != "Hello from web1" {
+			t.Fatalf("%q", b)
+		}
+	}
+	client.Close()
+	<-done
+}

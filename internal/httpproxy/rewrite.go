@@ -153,6 +153,9 @@ func (cc *clientConn) analyzeCookies(ck *config.Cookie) {
 				}
 			default:
 				if !ex.ckFound {
+					if j := bytes.IndexByte(val, '|'); j >= 0 {
+						val = val[:j] // HAProxy's maxidle/maxlife dates follow a '|'
+					}
 					ex.ckFound = true
 					ex.ckSrvVal = spanOf(in, val)
 				}
