@@ -284,7 +284,10 @@ func (cc *clientConn) send(x *xfer, headLen, bodyStart, consumed int) error {
 
 // bodyJob carries an Expect: 100-continue body transfer running beside the response.
 type bodyJob struct {
-	done chan error
+	done     chan error
+	sc       net.Conn
+	finished bool
+	err      error
 }
 
 // sendBody streams the rest of the request body to the server. With Expect:
@@ -297,9 +300,9 @@ func (cc *clientConn) sendBody(x *xfer, remaining int64, expect bool) error {
 		x.bytesIn += n
 		return err
 	}
-	job := &bodyJob{done: make(chan error, 1)}
-	cc.body = job
 	sc := x.sc.nc
+	job := &bodyJob{done: make(chan error, 1), sc: sc}
+	cc.body = job
 	srv := x.srv
 	go func() {
 		err := errClientGone
@@ -325,14 +328,29 @@ func (cc *clientConn) waitBody() bool {
 		return true
 	}
 	cc.body = nil
-	select {
-	case err := <-job.done:
-		return err == nil
-	default:
+	if !job.pending() {
+		return job.err == nil
 	}
 	cc.nc.SetReadDeadline(aLongTimeAgo)
+	job.sc.SetWriteDeadline(aLongTimeAgo) // the server may have stopped reading
 	<-job.done
 	return false
+}
+
+// bodyPending reports whether an Expect body transfer is still running.
+func (cc *clientConn) bodyPending() bool { return cc.body != nil && cc.body.pending() }
+
+func (j *bodyJob) pending() bool {
+	if j.finished {
+		return false
+	}
+	select {
+	case j.err = <-j.done:
+		j.finished = true
+		return false
+	default:
+		return true
+	}
 }
 
 // copyRequestBody streams body bytes from the client to w, validating chunks.

@@ -212,3 +212,42 @@ func TestNonSocketConn(t *testing.T) {
 	client.Close()
 	<-done
 }
+
+func TestExpectFinalAnswerWithoutContinue(t *testing.T) {
+	hold := make(chan struct{})
+	addr, _ := rawServer(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		if _, err := http.ReadRequest(br); err != nil {
+			return
+		}
+		io.WriteString(c, "HTTP/1.1 417 Expectation Failed\r\nContent-Length: 0\r\n\r\n")
+		select { // keep the connection open without reading the body
+		case <-hold:
+		case <-time.After(10 * time.Second):
+		}
+	})
+	t.Cleanup(func() { close(hold) })
+	be := newBackend(addr)
+	be.Timeouts.Server = 10 * time.Second
+	f := newFixture(t, be, nil)
+	c, br := dialProxy(t, f)
+	io.WriteString(c, "POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 100000000\r\n\r\n")
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != 417 || !resp.Close {
+		t.Fatalf("%v %v, want 417 with Connection: close", resp, err)
+	}
+	go func() { // a client that sends the body anyway
+		chunk := make([]byte, 64<<10)
+		for i := 0; i < 1500; i++ {
+			if _, err := c.Write(chunk); err != nil {
+				return
+			}
+		}
+	}()
+	start := time.Now()
+	io.Copy(io.Discard, br)
+	if d := time.Since(start); d > 3*time.Second {
+		t.Fatalf("connection closed after %v: the body transfer was not cut", d)
+	}
+	f.waitIdle()
+}
