@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"tandem/internal/balance"
-	"tandem/internal/config"
 	"tandem/internal/http1"
 )
 
@@ -285,11 +284,4 @@ func (cc *clientConn) finish() {
 		cc.putEx()
 	}
 	cc.nc.Close()
-}
-
-// sendError answers code and leaves the connection to be closed.
-func (cc *clientConn) sendError(code int, be *config.Backend) {
-	b := errorResponse(code, cc.rs.fe, be)
-	cc.setWriteDeadline(time.Now())
-	cc.nc.Write(b)
 }

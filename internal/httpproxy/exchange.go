@@ -51,8 +51,7 @@ func (cc *clientConn) exchange() bool {
 	x := &ex.x
 	*x = xfer{pool: rs.pool}
 	if x.pool == nil {
-		cc.sendError(503, nil)
-		return false
+		return cc.replyError(503, nil, req.KeepAlive() && rs.feMode != config.HTTPClose && req.Framing == http1.FrameNone, req.Len)
 	}
 	x.be = x.pool.Cfg
 	be := x.be
@@ -74,8 +73,8 @@ func (cc *clientConn) exchange() bool {
 				case err == nil:
 					x.srv, ex.ckDirect = s, true
 				case errors.Is(err, backend.ErrQueueTimeout):
-					cc.sendError(503, be) // waited in the server's queue: as HAProxy, no redispatch
-					return false
+					// waited in the server's queue: as HAProxy, no redispatch
+					return cc.replyError(503, be, x.clientKeep && req.Framing == http1.FrameNone, req.Len)
 				}
 			}
 		}
@@ -83,8 +82,7 @@ func (cc *clientConn) exchange() bool {
 	if x.srv == nil {
 		s, err := x.pool.Acquire(h.ctx, cc.balanceRequest(x.pool))
 		if err != nil {
-			cc.sendError(503, be)
-			return false
+			return cc.replyError(503, be, x.clientKeep && req.Framing == http1.FrameNone, req.Len)
 		}
 		x.srv = s
 	}
@@ -151,11 +149,17 @@ func (cc *clientConn) exchangeOn(x *xfer) bool {
 	fresh := false
 	for {
 		if !cc.connect(x, fresh) {
-			return false
+			return cc.replyError(503, be, x.clientKeep && bodyDone, consumed)
 		}
+		next := consumed // where the next request starts once this one is read whole
 		err := cc.send(x, headLen, bodyStart, consumed)
 		if err == nil && !bodyDone {
-			err = cc.sendBody(x, remaining, req.Has(http1.FExpect100))
+			expect := req.Has(http1.FExpect100)
+			err = cc.sendBody(x, remaining, expect)
+			next = 0 // the body copy leaves pipelined bytes at the start of in
+			if expect {
+				next = -1 // known only once the body transfer ends
+			}
 		}
 		if err == nil {
 			err = cc.readResponseHead(x)
@@ -186,9 +190,18 @@ func (cc *clientConn) exchangeOn(x *xfer) bool {
 		case err == errClientGone:
 		case err == errBadChunk:
 			cc.sendError(400, be)
-		case err == errServerTimeout:
+		case err == errServerTimeout || err == errServerRead:
 			x.srv.RespErr.Add(1)
-			cc.sendError(504, be)
+			code := 502
+			if err == errServerTimeout {
+				code = 504
+			}
+			if next == -1 { // Expect: the body must have been read whole
+				if cc.waitBody() {
+					next = 0
+				}
+			}
+			return cc.replyError(code, be, x.clientKeep && next >= 0, next)
 		default:
 			x.srv.RespErr.Add(1)
 			cc.sendError(502, be)
@@ -245,7 +258,6 @@ func (cc *clientConn) connect(x *xfer, fresh bool) bool {
 		}
 		x.srv.ConnErr.Add(1)
 		if attempt >= be.Retries || h.ctx.Err() != nil {
-			cc.sendError(503, be)
 			return false
 		}
 		x.srv.Retries.Add(1)
