@@ -87,6 +87,8 @@ const (
 	KPragma
 	KTrailer
 	KXForwardedFor
+	KExpires
+	KLastModified
 )
 
 // Header is one header line: its name and its value with surrounding whitespace trimmed.
@@ -332,6 +334,9 @@ func kindOf(n []byte) Kind {
 		if EqualFold(n, "trailer") {
 			return KTrailer
 		}
+		if EqualFold(n, "expires") {
+			return KExpires
+		}
 	case 10:
 		if EqualFold(n, "connection") {
 			return KConnection
@@ -345,6 +350,9 @@ func kindOf(n []byte) Kind {
 	case 13:
 		if EqualFold(n, "cache-control") {
 			return KCacheControl
+		}
+		if EqualFold(n, "last-modified") {
+			return KLastModified
 		}
 	case 14:
 		if EqualFold(n, "content-length") {
