@@ -208,3 +208,42 @@ func atoi(s string) int {
 	}
 	return n
 }
+
+// TestCookiePrefixLikeHAProxy replays exchanges observed on HAProxy 2.6 with seed 003's
+// `cookie JSESSIONID prefix indirect nocache`, the server always setting a new session.
+func TestCookiePrefixLikeHAProxy(t *testing.T) {
+	seen := make(chan string, 10)
+	a1, _ := httpServer(t, func(w http.ResponseWriter, r *http.Request) {
+		seen <- r.Header.Get("Cookie")
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Add("Set-Cookie", "JSESSIONID=def; Path=/")
+		w.Header().Add("Set-Cookie", "other=1")
+	})
+	be := newBackend(a1)
+	be.Cookie = &config.Cookie{Name: "JSESSIONID", Mode: config.CookiePrefix, Indirect: true, NoCache: true}
+	f := newFixture(t, be, nil)
+	for _, tc := range []struct {
+		cookie, serverSees string
+		setCookie          []string
+	}{
+		{"", "", []string{"JSESSIONID=s1~def; Path=/", "other=1"}},
+		{"JSESSIONID=s1~abc; x=1", "JSESSIONID=abc; x=1", []string{"other=1"}},
+		{"JSESSIONID=zz~abc", "JSESSIONID=abc", []string{"JSESSIONID=s1~def; Path=/", "other=1"}},
+		{"JSESSIONID=abc", "JSESSIONID=abc", []string{"JSESSIONID=s1~def; Path=/", "other=1"}},
+	} {
+		var hdr []string
+		if tc.cookie != "" {
+			hdr = []string{"Cookie", tc.cookie}
+		}
+		resp, _ := mustGet(t, f.client(), f.url("/"), hdr...)
+		if got := <-seen; got != tc.serverSees {
+			t.Errorf("cookie %q: server saw %q, want %q", tc.cookie, got, tc.serverSees)
+		}
+		if got := resp.Header.Values("Set-Cookie"); strings.Join(got, "|") != strings.Join(tc.setCookie, "|") {
+			t.Errorf("cookie %q: Set-Cookie %q, want %q", tc.cookie, got, tc.setCookie)
+		}
+		if got := resp.Header.Values("Cache-Control"); len(got) != 1 {
+			t.Errorf("cookie %q: Cache-Control %q: prefix mode adds none", tc.cookie, got)
+		}
+	}
+}
