@@ -47,6 +47,7 @@ var (
 	ErrTransferEnc     = reqErr("invalid transfer-encoding")
 	ErrTEWithHTTP10    = reqErr("transfer-encoding in an http/1.0 request")
 	ErrHost            = reqErr("invalid or repeated host")
+	ErrTECoding        = &Error{Status: 422, Reason: "transfer-coding other than chunked"} // HAProxy answers 422
 	ErrRespStatusLine  = respErr("malformed status line")
 	ErrRespHeaderName  = respErr("invalid header name")
 	ErrRespHeaderValue = respErr("invalid header value")
@@ -143,6 +144,7 @@ const (
 	FSetCookie // a Set-Cookie header is present
 	FCacheCtl  // a Cache-Control header is present
 	FCLMulti   // Content-Length was repeated (identical values): forward one
+	fTEOther   // a transfer coding other than chunked
 )
 
 // Head is what requests and responses share.

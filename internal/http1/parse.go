@@ -95,6 +95,9 @@ func (r *Request) Parse(b []byte) error {
 		if r.Flags&FTEChunkedLast == 0 {
 			return ErrTransferEnc
 		}
+		if r.Flags&fTEOther != 0 {
+			return ErrTECoding
+		}
 		r.Framing = FrameChunked
 		if r.Flags&FHasCL != 0 {
 			r.Flags |= FCLAndTE
@@ -329,6 +332,7 @@ func (h *Head) transferEncoding(v []byte, seen *bool, e *errSet) error {
 			h.Flags |= FTEChunkedLast
 		} else {
 			h.Flags &^= FTEChunkedLast
+			h.Flags |= fTEOther
 		}
 		h.Flags |= FHasTE
 		if rest == nil {

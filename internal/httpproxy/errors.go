@@ -18,6 +18,8 @@ type errorPage struct {
 var errorPages = map[int]errorPage{
 	400: requestError(400, "Bad request", "Your browser sent an invalid request."),
 	408: requestError(408, "Request Time-out", "Your browser didn't send a complete request in time."),
+	422: {close: []byte("HTTP/1.1 422 Unprocessable Content\r\nContent-length: 116\r\nCache-Control: no-cache\r\nContent-Type: text/html\r\n\r\n" +
+		"<html><body><h1>422 Unprocessable Content</h1>\nThe server cannot process the contained instructions.\n</body></html>\n")},
 	500: serverError(500, "Internal Server Error", "An internal server error occurred."),
 	502: serverError(502, "Bad Gateway", "The server returned an invalid or incomplete response."),
 	503: serverError(503, "Service Unavailable", "No server is available to handle this request."),

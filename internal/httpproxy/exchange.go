@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
@@ -298,6 +299,7 @@ func (cc *clientConn) send(x *xfer, headLen, bodyStart, consumed int) error {
 type bodyJob struct {
 	done     chan error
 	sc       net.Conn
+	readAll  atomic.Bool // the whole body was read from the client
 	finished bool
 	err      error
 }
@@ -308,7 +310,7 @@ type bodyJob struct {
 func (cc *clientConn) sendBody(x *xfer, remaining int64, expect bool) error {
 	cc.ex.inLen = 0
 	if !expect {
-		n, err := cc.copyRequestBody(x.sc.nc, cc.ex.req.Framing, remaining, x.tServer)
+		n, err := cc.copyRequestBody(x.sc.nc, cc.ex.req.Framing, remaining, x.tServer, nil)
 		x.bytesIn += n
 		return err
 	}
@@ -326,7 +328,7 @@ func (cc *clientConn) sendBody(x *xfer, remaining int64, expect bool) error {
 			job.done <- err
 		}()
 		var n int64
-		n, err = cc.copyRequestBody(sc, cc.ex.req.Framing, remaining, x.tServer)
+		n, err = cc.copyRequestBody(sc, cc.ex.req.Framing, remaining, x.tServer, &job.readAll)
 		srv.BytesIn.Add(uint64(n))
 	}()
 	return nil
@@ -343,14 +345,19 @@ func (cc *clientConn) waitBody() bool {
 	if !job.pending() {
 		return job.err == nil
 	}
+	if job.readAll.Load() { // only the last write is left: let it end
+		return <-job.done == nil
+	}
 	cc.nc.SetReadDeadline(aLongTimeAgo)
 	job.sc.SetWriteDeadline(aLongTimeAgo) // the server may have stopped reading
 	<-job.done
 	return false
 }
 
-// bodyPending reports whether an Expect body transfer is still running.
-func (cc *clientConn) bodyPending() bool { return cc.body != nil && cc.body.pending() }
+// bodyPending reports whether an Expect body transfer still waits for client bytes.
+func (cc *clientConn) bodyPending() bool {
+	return cc.body != nil && cc.body.pending() && !cc.body.readAll.Load()
+}
 
 func (j *bodyJob) pending() bool {
 	if j.finished {
@@ -366,7 +373,7 @@ func (j *bodyJob) pending() bool {
 }
 
 // copyRequestBody streams body bytes from the client to w, validating chunks.
-func (cc *clientConn) copyRequestBody(w net.Conn, fr http1.Framing, remaining int64, tServer time.Duration) (int64, error) {
+func (cc *clientConn) copyRequestBody(w net.Conn, fr http1.Framing, remaining int64, tServer time.Duration, readAll *atomic.Bool) (int64, error) {
 	ex, tc := cc.ex, cc.rs.tClient
 	var sent int64
 	for {
@@ -392,6 +399,9 @@ func (cc *clientConn) copyRequestBody(w net.Conn, fr http1.Framing, remaining in
 			if cerr != nil {
 				return sent, errBadChunk
 			}
+		}
+		if done && readAll != nil {
+			readAll.Store(true) // before the last write: the server can answer only after it
 		}
 		w.SetWriteDeadline(deadline(now, tServer))
 		if _, err := w.Write(ex.in[:fwd]); err != nil {
