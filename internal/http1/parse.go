@@ -64,13 +64,14 @@ func (r *Request) Parse(b []byte) error {
 	if string(b[i:i+5]) != "HTTP/" {
 		return ErrRequestLine
 	}
-	if b[i+5] != '1' || b[i+6] != '.' || (b[i+7] != '0' && b[i+7] != '1') {
+	if b[i+5] != '1' || b[i+6] != '.' || b[i+7] < '0' || b[i+7] > '9' {
 		if b[i+5] >= '0' && b[i+5] <= '9' && b[i+6] == '.' && b[i+7] >= '0' && b[i+7] <= '9' {
 			return ErrVersion
 		}
 		return ErrRequestLine
 	}
-	r.Minor = b[i+7] - '0'
+	// a higher minor version is processed as HTTP/1.1 (RFC 9110 §2.5)
+	r.Minor = min(b[i+7]-'0', 1)
 	i += 8
 	if b[i] != '\r' || b[i+1] != '\n' {
 		if b[i] == '\n' {
@@ -118,10 +119,10 @@ func (r *Response) Parse(b []byte) error {
 		}
 		return ErrNeedMore
 	}
-	if string(b[:7]) != "HTTP/1." || (b[7] != '0' && b[7] != '1') || b[8] != ' ' {
+	if string(b[:7]) != "HTTP/1." || b[7] < '0' || b[7] > '9' || b[8] != ' ' {
 		return ErrRespStatusLine
 	}
-	r.Minor = b[7] - '0'
+	r.Minor = min(b[7]-'0', 1)
 	d0, d1, d2 := b[9]-'0', b[10]-'0', b[11]-'0'
 	if d0 < 1 || d0 > 5 || d1 > 9 || d2 > 9 {
 		return ErrRespStatusLine
