@@ -149,7 +149,7 @@ func (cc *clientConn) exchangeOn(x *xfer) bool {
 	replayable := bodyDone
 	fresh := false
 	for {
-		if !cc.connect(x, fresh) {
+		if !cc.connect(x, fresh, !replayable) {
 			return cc.replyError(503, be, x.clientKeep && bodyDone, consumed)
 		}
 		next := consumed // where the next request starts once this one is read whole
@@ -226,25 +226,37 @@ func (cc *clientConn) keepPipelined(from int) {
 // connect gets a server connection: the attached one, a parked one (never for a client
 // connection's first request: http-reuse safe), or a new one, retrying failed connects
 // `retries` times and moving to another server on the last retry with option redispatch.
-func (cc *clientConn) connect(x *xfer, fresh bool) bool {
+//
+// A request that cannot be replayed (its body streams) first checks that a kept
+// connection was not closed by the server while idle.
+func (cc *clientConn) connect(x *xfer, fresh, probe bool) bool {
 	h, be := cc.h, x.be
 	now := time.Now()
 	if !fresh {
 		if sc := cc.sc; sc != nil {
 			cc.sc = nil
-			if sc.addr == x.srv.Addr {
+			switch {
+			case sc.addr != x.srv.Addr:
+				h.idle.put(sc, now)
+			case !probe || sc.alive():
 				x.sc = sc
 				cc.scCur.Store(sc)
 				return true
+			default:
+				sc.nc.Close()
 			}
-			h.idle.put(sc, now)
 		}
-		if cc.nreq > 0 {
-			if sc := h.idle.get(x.srv.Addr, now); sc != nil {
+		for i := 0; cc.nreq > 0 && i < 4; i++ {
+			sc := h.idle.get(x.srv.Addr, now)
+			if sc == nil {
+				break
+			}
+			if !probe || sc.alive() {
 				x.sc = sc
 				cc.scCur.Store(sc)
 				return true
 			}
+			sc.nc.Close()
 		}
 	}
 	for attempt := 0; ; attempt++ {

@@ -251,3 +251,38 @@ func TestExpectFinalAnswerWithoutContinue(t *testing.T) {
 	}
 	f.waitIdle()
 }
+
+// TestStaleConnectionNotUsedForStreamedBody: a server that closed its idle keep-alive
+// connection must not cost a streamed (unreplayable) request a 502.
+func TestStaleConnectionNotUsedForStreamedBody(t *testing.T) {
+	closed := make(chan struct{}, 4)
+	addr, _ := rawServer(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		req, err := http.ReadRequest(br)
+		if err != nil {
+			return
+		}
+		n, _ := io.Copy(io.Discard, req.Body)
+		fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(fmt.Sprint(n)), fmt.Sprint(n))
+		c.Close() // as a server's keep-alive timeout would
+		closed <- struct{}{}
+	})
+	f := newFixture(t, newBackend(addr), nil)
+	c, br := dialProxy(t, f)
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatal(resp, err)
+	}
+	io.ReadAll(resp.Body)
+	<-closed
+	io.WriteString(c, "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 100000\r\n\r\n")
+	go c.Write(make([]byte, 100000))
+	resp, err = http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("streamed request after the server closed the idle connection: %v %v", resp, err)
+	}
+	if b, _ := io.ReadAll(resp.Body); string(b) != "100000" {
+		t.Fatalf("body %q", b)
+	}
+}
