@@ -40,6 +40,7 @@ type xfer struct {
 	serverKeep bool
 	tunnelReq  bool
 	tServer    time.Duration
+	now        time.Time // when the exchange started (connect, first write)
 	bytesIn    int64
 	bytesOut   int64
 }
@@ -61,6 +62,7 @@ func (cc *clientConn) exchange() bool {
 		x.mode = be.ConnMode
 	}
 	x.tServer = be.Timeouts.Server
+	x.now = time.Now()
 	x.clientKeep = req.KeepAlive() && x.mode != config.HTTPClose && !req.Has(http1.FCLAndTE)
 	x.tunnelReq = req.Has(http1.FConnUpgrade | http1.FUpgrade)
 
@@ -231,7 +233,7 @@ func (cc *clientConn) keepPipelined(from int) {
 // connection was not closed by the server while idle.
 func (cc *clientConn) connect(x *xfer, fresh, probe bool) bool {
 	h, be := cc.h, x.be
-	now := time.Now()
+	now := x.now
 	if !fresh {
 		if sc := cc.sc; sc != nil {
 			cc.sc = nil
@@ -290,7 +292,7 @@ func (cc *clientConn) send(x *xfer, headLen, bodyStart, consumed int) error {
 	ex := cc.ex
 	nc := x.sc.nc
 	reused := x.sc.uses > 0
-	nc.SetDeadline(deadline(time.Now(), x.tServer))
+	nc.SetDeadline(deadline(x.now, x.tServer))
 	if _, err := nc.Write(ex.out); err != nil {
 		if reused {
 			return errRetry
