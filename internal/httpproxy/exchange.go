@@ -264,6 +264,7 @@ func (cc *clientConn) connect(x *xfer, fresh, probe bool) bool {
 	for attempt := 0; ; attempt++ {
 		nc, err := dial(h.ctx, x.srv.Addr, be.Timeouts.Connect)
 		if err == nil {
+			x.now = time.Now() // dialling took time: the server timeout starts now
 			x.sc = &serverConn{nc: nc, addr: x.srv.Addr}
 			cc.scCur.Store(x.sc)
 			if h.closed.Load() { // Close ran while we dialled: it may not have seen sc
