@@ -14,6 +14,7 @@ type Vector struct {
 	Name    string
 	Raw     []byte
 	Reject  bool // the head is refused
+	Status  int  // with Reject: the status answered (400 unless given)
 	BodyBad bool // the head is accepted, the chunked body is refused
 	Framing Framing
 	Close   bool // CL with TE: close after the exchange
@@ -69,7 +70,14 @@ func (v *Vector) parseVerdict(f []string) error {
 	}
 	switch f[0] {
 	case "reject":
-		v.Reject = true
+		v.Reject, v.Status = true, 400
+		if len(f) > 1 {
+			n, err := strconv.Atoi(f[1])
+			if err != nil {
+				return fmt.Errorf("bad status %q", f[1])
+			}
+			v.Status = n
+		}
 		return nil
 	case "reject-body":
 		v.BodyBad = true

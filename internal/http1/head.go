@@ -47,6 +47,7 @@ var (
 	ErrTransferEnc     = reqErr("invalid transfer-encoding")
 	ErrTEWithHTTP10    = reqErr("transfer-encoding in an http/1.0 request")
 	ErrHost            = reqErr("invalid or repeated host")
+	ErrTECoding        = &Error{Status: 422, Reason: "transfer-coding other than chunked"} // HAProxy answers 422
 	ErrRespStatusLine  = respErr("malformed status line")
 	ErrRespHeaderName  = respErr("invalid header name")
 	ErrRespHeaderValue = respErr("invalid header value")
@@ -87,6 +88,8 @@ const (
 	KPragma
 	KTrailer
 	KXForwardedFor
+	KExpires
+	KLastModified
 )
 
 // Header is one header line: its name and its value with surrounding whitespace trimmed.
@@ -141,6 +144,7 @@ const (
 	FSetCookie // a Set-Cookie header is present
 	FCacheCtl  // a Cache-Control header is present
 	FCLMulti   // Content-Length was repeated (identical values): forward one
+	fTEOther   // a transfer coding other than chunked
 )
 
 // Head is what requests and responses share.
@@ -332,6 +336,9 @@ func kindOf(n []byte) Kind {
 		if EqualFold(n, "trailer") {
 			return KTrailer
 		}
+		if EqualFold(n, "expires") {
+			return KExpires
+		}
 	case 10:
 		if EqualFold(n, "connection") {
 			return KConnection
@@ -345,6 +352,9 @@ func kindOf(n []byte) Kind {
 	case 13:
 		if EqualFold(n, "cache-control") {
 			return KCacheControl
+		}
+		if EqualFold(n, "last-modified") {
+			return KLastModified
 		}
 	case 14:
 		if EqualFold(n, "content-length") {

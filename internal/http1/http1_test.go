@@ -58,8 +58,8 @@ func TestSmugglingCorpus(t *testing.T) {
 			switch {
 			case v.Reject:
 				var e *Error
-				if !errors.As(herr, &e) || e.Status != 400 {
-					t.Fatalf("head error = %v, want a 400 *Error", herr)
+				if !errors.As(herr, &e) || e.Status != v.Status {
+					t.Fatalf("head error = %v, want a %d *Error", herr, v.Status)
 				}
 			case v.BodyBad:
 				if herr != nil {

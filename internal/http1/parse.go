@@ -1,5 +1,7 @@
 package http1
 
+import "bytes"
+
 // errSet is the family of errors a parse returns: requests answer 400, responses 502.
 type errSet struct {
 	name, value, bareLF, fold, tooMany, cl, te *Error
@@ -54,18 +56,22 @@ func (r *Request) Parse(b []byte) error {
 	}
 	i++
 	if len(b)-i < 10 {
+		if bytes.IndexByte(b[i:], '\n') >= 0 {
+			return ErrRequestLine // the line ended early
+		}
 		return ErrNeedMore
 	}
 	if string(b[i:i+5]) != "HTTP/" {
 		return ErrRequestLine
 	}
-	if b[i+5] != '1' || b[i+6] != '.' || (b[i+7] != '0' && b[i+7] != '1') {
+	if b[i+5] != '1' || b[i+6] != '.' || b[i+7] < '0' || b[i+7] > '9' {
 		if b[i+5] >= '0' && b[i+5] <= '9' && b[i+6] == '.' && b[i+7] >= '0' && b[i+7] <= '9' {
 			return ErrVersion
 		}
 		return ErrRequestLine
 	}
-	r.Minor = b[i+7] - '0'
+	// a higher minor version is processed as HTTP/1.1 (RFC 9110 §2.5)
+	r.Minor = min(b[i+7]-'0', 1)
 	i += 8
 	if b[i] != '\r' || b[i+1] != '\n' {
 		if b[i] == '\n' {
@@ -90,6 +96,9 @@ func (r *Request) Parse(b []byte) error {
 		if r.Flags&FTEChunkedLast == 0 {
 			return ErrTransferEnc
 		}
+		if r.Flags&fTEOther != 0 {
+			return ErrTECoding
+		}
 		r.Framing = FrameChunked
 		if r.Flags&FHasCL != 0 {
 			r.Flags |= FCLAndTE
@@ -105,12 +114,15 @@ func (r *Request) Parse(b []byte) error {
 func (r *Response) Parse(b []byte) error {
 	r.Flags, r.NHeaders, r.ContentLength, r.Framing = 0, 0, 0, FrameClose
 	if len(b) < 14 {
+		if bytes.IndexByte(b, '\n') >= 0 {
+			return ErrRespStatusLine
+		}
 		return ErrNeedMore
 	}
-	if string(b[:7]) != "HTTP/1." || (b[7] != '0' && b[7] != '1') || b[8] != ' ' {
+	if string(b[:7]) != "HTTP/1." || b[7] < '0' || b[7] > '9' || b[8] != ' ' {
 		return ErrRespStatusLine
 	}
-	r.Minor = b[7] - '0'
+	r.Minor = min(b[7]-'0', 1)
 	d0, d1, d2 := b[9]-'0', b[10]-'0', b[11]-'0'
 	if d0 < 1 || d0 > 5 || d1 > 9 || d2 > 9 {
 		return ErrRespStatusLine
@@ -321,6 +333,7 @@ func (h *Head) transferEncoding(v []byte, seen *bool, e *errSet) error {
 			h.Flags |= FTEChunkedLast
 		} else {
 			h.Flags &^= FTEChunkedLast
+			h.Flags |= fTEOther
 		}
 		h.Flags |= FHasTE
 		if rest == nil {

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"tandem/internal/balance"
-	"tandem/internal/config"
 	"tandem/internal/http1"
 )
 
@@ -96,7 +95,12 @@ func (cc *clientConn) serve() {
 		ok, err := cc.readHead()
 		if !ok {
 			if err != nil {
-				cc.sendError(err.(*http1.Error).Status, nil)
+				status := 400
+				var he *http1.Error
+				if errors.As(err, &he) {
+					status = he.Status
+				}
+				cc.sendError(status, nil)
 			}
 			return
 		}
@@ -280,11 +284,4 @@ func (cc *clientConn) finish() {
 		cc.putEx()
 	}
 	cc.nc.Close()
-}
-
-// sendError answers code and leaves the connection to be closed.
-func (cc *clientConn) sendError(code int, be *config.Backend) {
-	b := errorResponse(code, cc.rs.fe, be)
-	cc.setWriteDeadline(time.Now())
-	cc.nc.Write(b)
 }

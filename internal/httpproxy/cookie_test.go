@@ -20,8 +20,14 @@ func cookieServer(name string) http.HandlerFunc {
 
 // TestCookieInsertIndirectNocache is seed 003's `cookie SERVERUSED insert indirect nocache`.
 func TestCookieInsertIndirectNocache(t *testing.T) {
-	a1, _ := httpServer(t, cookieServer("web1"))
-	a2, _ := httpServer(t, cookieServer("web2"))
+	cacheable := func(h http.HandlerFunc) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Last-Modified", "Thu, 01 Dec 2020 16:00:00 GMT")
+			h(w, r)
+		}
+	}
+	a1, _ := httpServer(t, cacheable(cookieServer("web1")))
+	a2, _ := httpServer(t, cacheable(cookieServer("web2")))
 	be := newBackend(a1, a2)
 	be.Cookie = &config.Cookie{Name: "SERVERUSED", Mode: config.CookieInsert, Indirect: true, NoCache: true}
 	f := newFixture(t, be, nil)
@@ -133,5 +139,111 @@ func TestCookieRewrite(t *testing.T) {
 	resp, body := mustGet(t, f.client(), f.url("/"), "Cookie", "SRV=s1")
 	if v := resp.Header.Get("Set-Cookie"); v != "SRV=s1; Path=/" || body != "SRV=s1" {
 		t.Fatalf("Set-Cookie %q, server saw %q", v, body)
+	}
+}
+
+// TestCookieNocacheLikeHAProxy checks when `nocache` adds Cache-Control: private to a
+// response carrying an inserted cookie; each case was observed on HAProxy 2.6.
+func TestCookieNocacheLikeHAProxy(t *testing.T) {
+	type tc struct {
+		method string
+		status int
+		hdr    string
+		want   bool
+	}
+	cases := []tc{
+		{"GET", 200, "", false},
+		{"GET", 200, "Cache-Control: public", false},
+		{"GET", 200, "Cache-Control: max-age=60", true},
+		{"POST", 200, "Cache-Control: max-age=60", false},
+		{"GET", 200, "Expires: Thu, 01 Dec 2030 16:00:00 GMT", true},
+		{"GET", 200, "Last-Modified: Thu, 01 Dec 2020 16:00:00 GMT", true},
+		{"HEAD", 200, "Last-Modified: Thu, 01 Dec 2020 16:00:00 GMT", true},
+		{"GET", 200, "Cache-Control: private", false},
+		{"GET", 200, "Cache-Control: public, max-age=60", true},
+		{"GET", 200, "Cache-Control: max-age=0", false},
+		{"GET", 200, "Cache-Control: s-maxage=60", true},
+		{"GET", 200, "Pragma: no-cache|Cache-Control: max-age=60", false},
+		{"GET", 404, "Cache-Control: max-age=60", true},
+		{"GET", 302, "Cache-Control: max-age=60", false},
+		{"GET", 500, "Cache-Control: max-age=60", false},
+		{"GET", 200, `Cache-Control: no-cache="set-cookie", max-age=60`, true},
+		{"GET", 200, "Cache-Control: must-revalidate", false},
+	}
+	a1, _ := httpServer(t, func(w http.ResponseWriter, r *http.Request) {
+		c := cases[atoi(r.URL.Query().Get("i"))]
+		for _, h := range strings.Split(c.hdr, "|") {
+			if kv := strings.SplitN(h, ": ", 2); len(kv) == 2 {
+				w.Header().Set(kv[0], kv[1])
+			}
+		}
+		w.WriteHeader(c.status)
+	})
+	be := newBackend(a1)
+	be.Cookie = &config.Cookie{Name: "SRV", Mode: config.CookieInsert, Indirect: true, NoCache: true}
+	f := newFixture(t, be, nil)
+	c := f.client()
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	for i, tc := range cases {
+		req, _ := http.NewRequest(tc.method, f.url(fmt.Sprintf("/?i=%d", i)), nil)
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		// added by the proxy: one Cache-Control more than the server sent, saying private
+		vals := resp.Header.Values("Cache-Control")
+		private := len(vals) == strings.Count(tc.hdr, "Cache-Control:")+1 && vals[len(vals)-1] == "private"
+		if resp.Header.Get("Set-Cookie") == "" || private != tc.want {
+			t.Errorf("%s %d %q: Set-Cookie %q, private %v, want %v", tc.method, tc.status, tc.hdr, resp.Header.Get("Set-Cookie"), private, tc.want)
+		}
+	}
+}
+
+func atoi(s string) int {
+	n := 0
+	for _, c := range s {
+		n = n*10 + int(c-'0')
+	}
+	return n
+}
+
+// TestCookiePrefixLikeHAProxy replays exchanges observed on HAProxy 2.6 with seed 003's
+// `cookie JSESSIONID prefix indirect nocache`, the server always setting a new session.
+func TestCookiePrefixLikeHAProxy(t *testing.T) {
+	seen := make(chan string, 10)
+	a1, _ := httpServer(t, func(w http.ResponseWriter, r *http.Request) {
+		seen <- r.Header.Get("Cookie")
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Add("Set-Cookie", "JSESSIONID=def; Path=/")
+		w.Header().Add("Set-Cookie", "other=1")
+	})
+	be := newBackend(a1)
+	be.Cookie = &config.Cookie{Name: "JSESSIONID", Mode: config.CookiePrefix, Indirect: true, NoCache: true}
+	f := newFixture(t, be, nil)
+	for _, tc := range []struct {
+		cookie, serverSees string
+		setCookie          []string
+	}{
+		{"", "", []string{"JSESSIONID=s1~def; Path=/", "other=1"}},
+		{"JSESSIONID=s1~abc; x=1", "JSESSIONID=abc; x=1", []string{"other=1"}},
+		{"JSESSIONID=zz~abc", "JSESSIONID=abc", []string{"JSESSIONID=s1~def; Path=/", "other=1"}},
+		{"JSESSIONID=abc", "JSESSIONID=abc", []string{"JSESSIONID=s1~def; Path=/", "other=1"}},
+	} {
+		var hdr []string
+		if tc.cookie != "" {
+			hdr = []string{"Cookie", tc.cookie}
+		}
+		resp, _ := mustGet(t, f.client(), f.url("/"), hdr...)
+		if got := <-seen; got != tc.serverSees {
+			t.Errorf("cookie %q: server saw %q, want %q", tc.cookie, got, tc.serverSees)
+		}
+		if got := resp.Header.Values("Set-Cookie"); strings.Join(got, "|") != strings.Join(tc.setCookie, "|") {
+			t.Errorf("cookie %q: Set-Cookie %q, want %q", tc.cookie, got, tc.setCookie)
+		}
+		if got := resp.Header.Values("Cache-Control"); len(got) != 1 {
+			t.Errorf("cookie %q: Cache-Control %q: prefix mode adds none", tc.cookie, got)
+		}
 	}
 }

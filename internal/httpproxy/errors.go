@@ -2,43 +2,83 @@ package httpproxy
 
 import (
 	"strconv"
+	"time"
 
 	"tandem/internal/config"
 )
 
-// Error responses as HAProxy sends them: a short HTML body, no caching, and the
-// connection closed after.
-var errorPages = map[int][]byte{
-	400: page(400, "Bad request", "Your browser sent an invalid request."),
-	408: page(408, "Request Time-out", "Your browser didn't send a complete request in time."),
-	500: page(500, "Internal Server Error", "An internal server error occurred."),
-	502: page(502, "Bad Gateway", "The server returned an invalid or incomplete response."),
-	503: page(503, "Service Unavailable", "No server is available to handle this request."),
-	504: page(504, "Gateway Time-out", "The server didn't respond in time."),
+// Error responses as HAProxy 2.6 sends them, byte for byte: 400 and 408 are answered
+// while reading the request and always close; 500, 502, 503 and 504 keep the client
+// connection open when it can be (the request was read whole), else say close.
+type errorPage struct {
+	keep  []byte // nil: the connection always closes after this one
+	close []byte
 }
 
-func page(code int, reason, text string) []byte {
+var errorPages = map[int]errorPage{
+	400: requestError(400, "Bad request", "Your browser sent an invalid request."),
+	408: requestError(408, "Request Time-out", "Your browser didn't send a complete request in time."),
+	422: {close: []byte("HTTP/1.1 422 Unprocessable Content\r\nContent-length: 116\r\nCache-Control: no-cache\r\nContent-Type: text/html\r\n\r\n" +
+		"<html><body><h1>422 Unprocessable Content</h1>\nThe server cannot process the contained instructions.\n</body></html>\n")},
+	500: serverError(500, "Internal Server Error", "An internal server error occurred."),
+	502: serverError(502, "Bad Gateway", "The server returned an invalid or incomplete response."),
+	503: serverError(503, "Service Unavailable", "No server is available to handle this request."),
+	504: serverError(504, "Gateway Time-out", "The server didn't respond in time."),
+}
+
+func errorBody(code int, reason, text string) (status, body string) {
 	c := strconv.Itoa(code)
-	body := "<html><body><h1>" + c + " " + reason + "</h1>\n" + text + "\n</body></html>\n"
-	return []byte("HTTP/1.1 " + c + " " + reason + "\r\n" +
-		"content-length: " + strconv.Itoa(len(body)) + "\r\n" +
-		"cache-control: no-cache\r\n" +
-		"content-type: text/html\r\n" +
-		"connection: close\r\n\r\n" + body)
+	return "HTTP/1.1 " + c + " " + reason + "\r\n", "<html><body><h1>" + c + " " + reason + "</h1>\n" + text + "\n</body></html>\n"
 }
 
-// errorResponse returns what to send for code: the backend's errorfile, else the
-// frontend's, else the built-in page.
-func errorResponse(code int, fe *config.Frontend, be *config.Backend) []byte {
+func requestError(code int, reason, text string) errorPage {
+	status, body := errorBody(code, reason, text)
+	return errorPage{close: []byte(status + "Content-length: " + strconv.Itoa(len(body)) + "\r\n" +
+		"Cache-Control: no-cache\r\nConnection: close\r\nContent-Type: text/html\r\n\r\n" + body)}
+}
+
+func serverError(code int, reason, text string) errorPage {
+	status, body := errorBody(code, reason, text)
+	head := status + "content-length: " + strconv.Itoa(len(body)) + "\r\ncache-control: no-cache\r\ncontent-type: text/html\r\n"
+	return errorPage{keep: []byte(head + "\r\n" + body), close: []byte(head + "connection: close\r\n\r\n" + body)}
+}
+
+// errorResponse returns what to send for code (the backend's errorfile, else the
+// frontend's, else the built-in page) and whether the connection may stay open after.
+// An errorfile is sent verbatim and the connection closed.
+func errorResponse(code int, fe *config.Frontend, be *config.Backend, keep bool) ([]byte, bool) {
 	if be != nil {
 		if b, ok := be.ErrorFiles[code]; ok {
-			return b
+			return b, false
 		}
 	}
 	if fe != nil {
 		if b, ok := fe.ErrorFiles[code]; ok {
-			return b
+			return b, false
 		}
 	}
-	return errorPages[code]
+	p := errorPages[code]
+	if keep && p.keep != nil {
+		return p.keep, true
+	}
+	return p.close, false
 }
+
+// replyError answers code. It keeps the connection open when keep says the client wants
+// it and the request was read whole, the page allows it and no stop is under way; next
+// is where the next (pipelined) request starts in the input buffer. It reports whether
+// the connection stays open.
+func (cc *clientConn) replyError(code int, be *config.Backend, keep bool, next int) bool {
+	b, keep := errorResponse(code, cc.rs.fe, be, keep && !cc.h.draining.Load())
+	cc.setWriteDeadline(time.Now())
+	if _, err := cc.nc.Write(b); err != nil {
+		return false
+	}
+	if keep {
+		cc.keepPipelined(next)
+	}
+	return keep
+}
+
+// sendError answers code and leaves the connection to be closed.
+func (cc *clientConn) sendError(code int, be *config.Backend) { cc.replyError(code, be, false, 0) }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
@@ -39,6 +40,7 @@ type xfer struct {
 	serverKeep bool
 	tunnelReq  bool
 	tServer    time.Duration
+	now        time.Time // when the exchange started (connect, first write)
 	bytesIn    int64
 	bytesOut   int64
 }
@@ -51,8 +53,7 @@ func (cc *clientConn) exchange() bool {
 	x := &ex.x
 	*x = xfer{pool: rs.pool}
 	if x.pool == nil {
-		cc.sendError(503, nil)
-		return false
+		return cc.replyError(503, nil, req.KeepAlive() && rs.feMode != config.HTTPClose && req.Framing == http1.FrameNone, req.Len)
 	}
 	x.be = x.pool.Cfg
 	be := x.be
@@ -61,6 +62,7 @@ func (cc *clientConn) exchange() bool {
 		x.mode = be.ConnMode
 	}
 	x.tServer = be.Timeouts.Server
+	x.now = time.Now()
 	x.clientKeep = req.KeepAlive() && x.mode != config.HTTPClose && !req.Has(http1.FCLAndTE)
 	x.tunnelReq = req.Has(http1.FConnUpgrade | http1.FUpgrade)
 
@@ -74,8 +76,8 @@ func (cc *clientConn) exchange() bool {
 				case err == nil:
 					x.srv, ex.ckDirect = s, true
 				case errors.Is(err, backend.ErrQueueTimeout):
-					cc.sendError(503, be) // waited in the server's queue: as HAProxy, no redispatch
-					return false
+					// waited in the server's queue: as HAProxy, no redispatch
+					return cc.replyError(503, be, x.clientKeep && req.Framing == http1.FrameNone, req.Len)
 				}
 			}
 		}
@@ -83,8 +85,7 @@ func (cc *clientConn) exchange() bool {
 	if x.srv == nil {
 		s, err := x.pool.Acquire(h.ctx, cc.balanceRequest(x.pool))
 		if err != nil {
-			cc.sendError(503, be)
-			return false
+			return cc.replyError(503, be, x.clientKeep && req.Framing == http1.FrameNone, req.Len)
 		}
 		x.srv = s
 	}
@@ -150,12 +151,18 @@ func (cc *clientConn) exchangeOn(x *xfer) bool {
 	replayable := bodyDone
 	fresh := false
 	for {
-		if !cc.connect(x, fresh) {
-			return false
+		if !cc.connect(x, fresh, !replayable) {
+			return cc.replyError(503, be, x.clientKeep && bodyDone, consumed)
 		}
+		next := consumed // where the next request starts once this one is read whole
 		err := cc.send(x, headLen, bodyStart, consumed)
 		if err == nil && !bodyDone {
-			err = cc.sendBody(x, remaining, req.Has(http1.FExpect100))
+			expect := req.Has(http1.FExpect100)
+			err = cc.sendBody(x, remaining, expect)
+			next = 0 // the body copy leaves pipelined bytes at the start of in
+			if expect {
+				next = -1 // known only once the body transfer ends
+			}
 		}
 		if err == nil {
 			err = cc.readResponseHead(x)
@@ -186,9 +193,18 @@ func (cc *clientConn) exchangeOn(x *xfer) bool {
 		case err == errClientGone:
 		case err == errBadChunk:
 			cc.sendError(400, be)
-		case err == errServerTimeout:
+		case err == errServerTimeout || err == errServerRead:
 			x.srv.RespErr.Add(1)
-			cc.sendError(504, be)
+			code := 502
+			if err == errServerTimeout {
+				code = 504
+			}
+			if next == -1 { // Expect: the body must have been read whole
+				if cc.waitBody() {
+					next = 0
+				}
+			}
+			return cc.replyError(code, be, x.clientKeep && next >= 0, next)
 		default:
 			x.srv.RespErr.Add(1)
 			cc.sendError(502, be)
@@ -212,30 +228,43 @@ func (cc *clientConn) keepPipelined(from int) {
 // connect gets a server connection: the attached one, a parked one (never for a client
 // connection's first request: http-reuse safe), or a new one, retrying failed connects
 // `retries` times and moving to another server on the last retry with option redispatch.
-func (cc *clientConn) connect(x *xfer, fresh bool) bool {
+//
+// A request that cannot be replayed (its body streams) first checks that a kept
+// connection was not closed by the server while idle.
+func (cc *clientConn) connect(x *xfer, fresh, probe bool) bool {
 	h, be := cc.h, x.be
-	now := time.Now()
+	now := x.now
 	if !fresh {
 		if sc := cc.sc; sc != nil {
 			cc.sc = nil
-			if sc.addr == x.srv.Addr {
+			switch {
+			case sc.addr != x.srv.Addr:
+				h.idle.put(sc, now)
+			case !probe || sc.alive():
 				x.sc = sc
 				cc.scCur.Store(sc)
 				return true
+			default:
+				sc.nc.Close()
 			}
-			h.idle.put(sc, now)
 		}
-		if cc.nreq > 0 {
-			if sc := h.idle.get(x.srv.Addr, now); sc != nil {
+		for i := 0; cc.nreq > 0 && i < 4; i++ {
+			sc := h.idle.get(x.srv.Addr, now)
+			if sc == nil {
+				break
+			}
+			if !probe || sc.alive() {
 				x.sc = sc
 				cc.scCur.Store(sc)
 				return true
 			}
+			sc.nc.Close()
 		}
 	}
 	for attempt := 0; ; attempt++ {
 		nc, err := dial(h.ctx, x.srv.Addr, be.Timeouts.Connect)
 		if err == nil {
+			x.now = time.Now() // dialling took time: the server timeout starts now
 			x.sc = &serverConn{nc: nc, addr: x.srv.Addr}
 			cc.scCur.Store(x.sc)
 			if h.closed.Load() { // Close ran while we dialled: it may not have seen sc
@@ -245,7 +274,6 @@ func (cc *clientConn) connect(x *xfer, fresh bool) bool {
 		}
 		x.srv.ConnErr.Add(1)
 		if attempt >= be.Retries || h.ctx.Err() != nil {
-			cc.sendError(503, be)
 			return false
 		}
 		x.srv.Retries.Add(1)
@@ -265,7 +293,7 @@ func (cc *clientConn) send(x *xfer, headLen, bodyStart, consumed int) error {
 	ex := cc.ex
 	nc := x.sc.nc
 	reused := x.sc.uses > 0
-	nc.SetDeadline(deadline(time.Now(), x.tServer))
+	nc.SetDeadline(deadline(x.now, x.tServer))
 	if _, err := nc.Write(ex.out); err != nil {
 		if reused {
 			return errRetry
@@ -284,7 +312,11 @@ func (cc *clientConn) send(x *xfer, headLen, bodyStart, consumed int) error {
 
 // bodyJob carries an Expect: 100-continue body transfer running beside the response.
 type bodyJob struct {
-	done chan error
+	done     chan error
+	sc       net.Conn
+	readAll  atomic.Bool // the whole body was read from the client
+	finished bool
+	err      error
 }
 
 // sendBody streams the rest of the request body to the server. With Expect:
@@ -293,13 +325,13 @@ type bodyJob struct {
 func (cc *clientConn) sendBody(x *xfer, remaining int64, expect bool) error {
 	cc.ex.inLen = 0
 	if !expect {
-		n, err := cc.copyRequestBody(x.sc.nc, cc.ex.req.Framing, remaining, x.tServer)
+		n, err := cc.copyRequestBody(x.sc.nc, cc.ex.req.Framing, remaining, x.tServer, nil)
 		x.bytesIn += n
 		return err
 	}
-	job := &bodyJob{done: make(chan error, 1)}
-	cc.body = job
 	sc := x.sc.nc
+	job := &bodyJob{done: make(chan error, 1), sc: sc}
+	cc.body = job
 	srv := x.srv
 	go func() {
 		err := errClientGone
@@ -311,7 +343,7 @@ func (cc *clientConn) sendBody(x *xfer, remaining int64, expect bool) error {
 			job.done <- err
 		}()
 		var n int64
-		n, err = cc.copyRequestBody(sc, cc.ex.req.Framing, remaining, x.tServer)
+		n, err = cc.copyRequestBody(sc, cc.ex.req.Framing, remaining, x.tServer, &job.readAll)
 		srv.BytesIn.Add(uint64(n))
 	}()
 	return nil
@@ -325,18 +357,38 @@ func (cc *clientConn) waitBody() bool {
 		return true
 	}
 	cc.body = nil
-	select {
-	case err := <-job.done:
-		return err == nil
-	default:
+	if !job.pending() {
+		return job.err == nil
+	}
+	if job.readAll.Load() { // only the last write is left: let it end
+		return <-job.done == nil
 	}
 	cc.nc.SetReadDeadline(aLongTimeAgo)
+	job.sc.SetWriteDeadline(aLongTimeAgo) // the server may have stopped reading
 	<-job.done
 	return false
 }
 
+// bodyPending reports whether an Expect body transfer still waits for client bytes.
+func (cc *clientConn) bodyPending() bool {
+	return cc.body != nil && cc.body.pending() && !cc.body.readAll.Load()
+}
+
+func (j *bodyJob) pending() bool {
+	if j.finished {
+		return false
+	}
+	select {
+	case j.err = <-j.done:
+		j.finished = true
+		return false
+	default:
+		return true
+	}
+}
+
 // copyRequestBody streams body bytes from the client to w, validating chunks.
-func (cc *clientConn) copyRequestBody(w net.Conn, fr http1.Framing, remaining int64, tServer time.Duration) (int64, error) {
+func (cc *clientConn) copyRequestBody(w net.Conn, fr http1.Framing, remaining int64, tServer time.Duration, readAll *atomic.Bool) (int64, error) {
 	ex, tc := cc.ex, cc.rs.tClient
 	var sent int64
 	for {
@@ -362,6 +414,9 @@ func (cc *clientConn) copyRequestBody(w net.Conn, fr http1.Framing, remaining in
 			if cerr != nil {
 				return sent, errBadChunk
 			}
+		}
+		if done && readAll != nil {
+			readAll.Store(true) // before the last write: the server can answer only after it
 		}
 		w.SetWriteDeadline(deadline(now, tServer))
 		if _, err := w.Write(ex.in[:fwd]); err != nil {

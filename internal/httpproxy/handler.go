@@ -146,7 +146,7 @@ func (h *Handler) ServeConn(c net.Conn) {
 	h.active.Add(1)
 	defer func() {
 		if v := recover(); v != nil {
-			h.log.Error("http connection panic", "client", c.RemoteAddr().String(), "panic", v)
+			h.log.Error("http connection panic", "client", c.RemoteAddr(), "panic", v)
 		}
 		cc.finish()
 		h.mu.Lock()

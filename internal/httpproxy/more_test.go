@@ -185,3 +185,104 @@ func TestHardClose(t *testing.T) {
 	}
 	f.waitIdle()
 }
+
+// TestNonSocketConn serves a net.Pipe: the path for connections without a raw socket.
+func TestNonSocketConn(t *testing.T) {
+	a1, _ := httpServer(t, nameServer("web1"))
+	f := newFixture(t, newBackend(a1), nil)
+	client, server := net.Pipe()
+	done := make(chan struct{})
+	go func() {
+		f.h.ServeConn(server)
+		close(done)
+	}()
+	client.SetDeadline(time.Now().Add(5 * time.Second))
+	br := bufio.NewReader(client)
+	for i := 0; i < 3; i++ {
+		go io.WriteString(client, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		if string(b) != "Hello from web1" {
+			t.Fatalf("%q", b)
+		}
+	}
+	client.Close()
+	<-done
+}
+
+func TestExpectFinalAnswerWithoutContinue(t *testing.T) {
+	hold := make(chan struct{})
+	addr, _ := rawServer(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		if _, err := http.ReadRequest(br); err != nil {
+			return
+		}
+		io.WriteString(c, "HTTP/1.1 417 Expectation Failed\r\nContent-Length: 0\r\n\r\n")
+		select { // keep the connection open without reading the body
+		case <-hold:
+		case <-time.After(10 * time.Second):
+		}
+	})
+	t.Cleanup(func() { close(hold) })
+	be := newBackend(addr)
+	be.Timeouts.Server = 10 * time.Second
+	f := newFixture(t, be, nil)
+	c, br := dialProxy(t, f)
+	io.WriteString(c, "POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 100000000\r\n\r\n")
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != 417 || !resp.Close {
+		t.Fatalf("%v %v, want 417 with Connection: close", resp, err)
+	}
+	go func() { // a client that sends the body anyway
+		chunk := make([]byte, 64<<10)
+		for i := 0; i < 1500; i++ {
+			if _, err := c.Write(chunk); err != nil {
+				return
+			}
+		}
+	}()
+	start := time.Now()
+	io.Copy(io.Discard, br)
+	if d := time.Since(start); d > 3*time.Second {
+		t.Fatalf("connection closed after %v: the body transfer was not cut", d)
+	}
+	f.waitIdle()
+}
+
+// TestStaleConnectionNotUsedForStreamedBody: a server that closed its idle keep-alive
+// connection must not cost a streamed (unreplayable) request a 502.
+func TestStaleConnectionNotUsedForStreamedBody(t *testing.T) {
+	closed := make(chan struct{}, 4)
+	addr, _ := rawServer(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		req, err := http.ReadRequest(br)
+		if err != nil {
+			return
+		}
+		n, _ := io.Copy(io.Discard, req.Body)
+		fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(fmt.Sprint(n)), fmt.Sprint(n))
+		c.Close() // as a server's keep-alive timeout would
+		closed <- struct{}{}
+	})
+	f := newFixture(t, newBackend(addr), nil)
+	c, br := dialProxy(t, f)
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatal(resp, err)
+	}
+	io.ReadAll(resp.Body)
+	<-closed
+	io.WriteString(c, "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 100000\r\n\r\n")
+	go c.Write(make([]byte, 100000))
+	resp, err = http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("streamed request after the server closed the idle connection: %v %v", resp, err)
+	}
+	if b, _ := io.ReadAll(resp.Body); string(b) != "100000" {
+		t.Fatalf("body %q", b)
+	}
+}

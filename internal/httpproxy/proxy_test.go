@@ -343,15 +343,32 @@ func TestErrors(t *testing.T) {
 	refused := ln.Addr().String()
 	ln.Close()
 
-	check := func(name string, be *config.Backend, want int) *fixture {
+	// HAProxy 2.6 answers these byte for byte like this and keeps the connection open.
+	want := map[int]string{
+		502: "HTTP/1.1 502 Bad Gateway\r\ncontent-length: 107\r\ncache-control: no-cache\r\ncontent-type: text/html\r\n\r\n<html><body><h1>502 Bad Gateway</h1>\nThe server returned an invalid or incomplete response.\n</body></html>\n",
+		503: "HTTP/1.1 503 Service Unavailable\r\ncontent-length: 107\r\ncache-control: no-cache\r\ncontent-type: text/html\r\n\r\n<html><body><h1>503 Service Unavailable</h1>\nNo server is available to handle this request.\n</body></html>\n",
+		504: "HTTP/1.1 504 Gateway Time-out\r\ncontent-length: 92\r\ncache-control: no-cache\r\ncontent-type: text/html\r\n\r\n<html><body><h1>504 Gateway Time-out</h1>\nThe server didn't respond in time.\n</body></html>\n",
+	}
+	check := func(name string, be *config.Backend, code int) *fixture {
 		t.Helper()
 		f := newFixture(t, be, nil)
-		resp, body, err := f.rawExchange("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+		c, err := net.Dial("tcp", f.addr)
 		if err != nil {
-			t.Fatalf("%s: %v", name, err)
+			t.Fatal(err)
 		}
-		if resp.StatusCode != want || !resp.Close || !strings.Contains(body, fmt.Sprint(want)) {
-			t.Fatalf("%s: status %d close %v body %q, want %d", name, resp.StatusCode, resp.Close, body, want)
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		for i := 0; i < 2; i++ { // the connection stays usable after the error
+			io.WriteString(c, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+			buf := make([]byte, len(want[code]))
+			if _, err := io.ReadFull(c, buf); err != nil || string(buf) != want[code] {
+				t.Fatalf("%s, request %d: got %q, %v; want %q", name, i, buf, err, want[code])
+			}
+		}
+		// with Connection: close, the page says so
+		resp, _, err := f.rawExchange("GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+		if err != nil || resp.StatusCode != code || !resp.Close {
+			t.Fatalf("%s with close: %v %v", name, resp, err)
 		}
 		return f
 	}
@@ -363,12 +380,35 @@ func TestErrors(t *testing.T) {
 	be = newBackend(refused)
 	be.Retries = 2
 	f := check("connect refused", be, 503)
-	if s := f.pool.Servers[0]; s.ConnErr.Load() != 3 || s.Retries.Load() != 2 {
-		t.Fatalf("connect errors %d retries %d, want 3 and 2", s.ConnErr.Load(), s.Retries.Load())
+	if s := f.pool.Servers[0]; s.ConnErr.Load() != 9 || s.Retries.Load() != 6 {
+		t.Fatalf("connect errors %d retries %d, want 9 and 6 (3 requests, retries 2)", s.ConnErr.Load(), s.Retries.Load())
 	}
 	be = newBackend(closeAddr)
 	be.Servers[0].Disabled = true
 	check("no server", be, 503)
+}
+
+func TestRequestErrorPages(t *testing.T) {
+	a1, _ := httpServer(t, nameServer("web1"))
+	f := newFixture(t, newBackend(a1), func(fe *config.Frontend, _ *config.Global) {
+		fe.Timeouts.HTTPRequest = 100 * time.Millisecond
+	})
+	for _, tc := range []struct{ raw, want string }{
+		{"GET / HTTP/1.1\r\nHost: a\r\nBad Header: x\r\n\r\n", "HTTP/1.1 400 Bad request\r\nContent-length: 90\r\nCache-Control: no-cache\r\nConnection: close\r\nContent-Type: text/html\r\n\r\n<html><body><h1>400 Bad request</h1>\nYour browser sent an invalid request.\n</body></html>\n"},
+		{"GET / HTTP/1.1\r\n", "HTTP/1.1 408 Request Time-out\r\nContent-length: 110\r\nCache-Control: no-cache\r\nConnection: close\r\nContent-Type: text/html\r\n\r\n<html><body><h1>408 Request Time-out</h1>\nYour browser didn't send a complete request in time.\n</body></html>\n"},
+	} {
+		c, err := net.Dial("tcp", f.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		io.WriteString(c, tc.raw)
+		got, _ := io.ReadAll(c) // then the connection closes
+		c.Close()
+		if string(got) != tc.want {
+			t.Errorf("got %q\nwant %q", got, tc.want)
+		}
+	}
 }
 
 func TestRedispatch(t *testing.T) {

@@ -153,6 +153,9 @@ func (cc *clientConn) analyzeCookies(ck *config.Cookie) {
 				}
 			default:
 				if !ex.ckFound {
+					if j := bytes.IndexByte(val, '|'); j >= 0 {
+						val = val[:j] // HAProxy's maxidle/maxlife dates follow a '|'
+					}
 					ex.ckFound = true
 					ex.ckSrvVal = spanOf(in, val)
 				}
@@ -215,7 +218,7 @@ func (cc *clientConn) rewriteResponse(out []byte, x *xfer, tunnel bool) []byte {
 	resp, sin := &ex.resp, ex.sin
 	c := copier{src: sin, start: 0, end: int(resp.StartLineEnd)}
 	ck := x.be.Cookie
-	cacheable := true
+	var cache cacheability
 	for i := 0; i < resp.NHeaders; i++ {
 		hd := &resp.Headers[i]
 		switch {
@@ -230,8 +233,14 @@ func (cc *clientConn) rewriteResponse(out []byte, x *xfer, tunnel bool) []byte {
 		case hd.Kind == http1.KSetCookie && ck != nil:
 			out = cc.setCookie(out, &c, hd, ck, x.srv)
 		case hd.Kind == http1.KCacheControl:
-			if v := hd.Value.Of(sin); containsFold(v, "private") || containsFold(v, "no-cache") || containsFold(v, "no-store") {
-				cacheable = false
+			cache.cacheControl(hd.Value.Of(sin))
+			out = c.keep(out, hd)
+		case hd.Kind == http1.KExpires || hd.Kind == http1.KLastModified:
+			cache.fresh = true
+			out = c.keep(out, hd)
+		case hd.Kind == http1.KPragma:
+			if containsFold(hd.Value.Of(sin), "no-cache") {
+				cache.private = true
 			}
 			out = c.keep(out, hd)
 		default:
@@ -258,7 +267,7 @@ func (cc *clientConn) rewriteResponse(out []byte, x *xfer, tunnel bool) []byte {
 			out = append(out, "; Secure"...)
 		}
 		out = append(out, "\r\n"...)
-		if ck.NoCache && cacheable {
+		if ck.NoCache && cache.cacheable(ex.req.Method, resp.Status) {
 			out = append(out, "Cache-Control: private\r\n"...)
 		}
 	}
@@ -317,6 +326,52 @@ func containsFold(v []byte, w string) bool {
 		if http1.EqualFold(v[i:i+len(w)], w) {
 			return true
 		}
+	}
+	return false
+}
+
+// cacheability is what a response says about being stored by a shared cache. With
+// `nocache`, HAProxy 2.6 marks an inserted cookie's response private only when a cache
+// could store it: a GET or HEAD, a status cacheable by default, an explicit freshness
+// (Expires, Last-Modified, max-age or s-maxage above 0) and nothing making it private
+// already (private, no-store, bare no-cache, a zero max-age, Pragma: no-cache).
+// (Observed behaviour of HAProxy 2.6, as tested in TestCookieNocacheLikeHAProxy.)
+type cacheability struct {
+	fresh, private bool
+}
+
+func (c *cacheability) cacheControl(v []byte) {
+	for rest := v; rest != nil; {
+		var tok []byte
+		tok, rest = http1.NextToken(rest)
+		name, arg := tok, []byte(nil)
+		if i := bytes.IndexByte(tok, '='); i >= 0 {
+			name, arg = tok[:i], tok[i+1:]
+		}
+		switch {
+		case http1.EqualFold(name, "private"), http1.EqualFold(name, "no-store"):
+			c.private = true
+		case http1.EqualFold(name, "no-cache"):
+			if arg == nil {
+				c.private = true
+			}
+		case http1.EqualFold(name, "max-age"), http1.EqualFold(name, "s-maxage"):
+			if n, err := strconv.Atoi(string(bytes.Trim(arg, `"`))); err == nil && n > 0 {
+				c.fresh = true
+			} else {
+				c.private = true
+			}
+		}
+	}
+}
+
+func (c *cacheability) cacheable(m http1.Method, status int) bool {
+	if m != http1.MethodGET && m != http1.MethodHEAD || c.private || !c.fresh {
+		return false
+	}
+	switch status {
+	case 200, 203, 204, 206, 300, 301, 308, 404, 405, 410, 414, 501:
+		return true
 	}
 	return false
 }

@@ -4,6 +4,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -119,4 +120,25 @@ func (p *idlePools) idleCount() int {
 		l.mu.Unlock()
 	}
 	return n
+}
+
+// alive reports whether a parked connection still looks usable: the server has neither
+// closed it nor sent stray bytes. It costs one non-blocking read.
+func (sc *serverConn) alive() bool {
+	s, ok := sc.nc.(syscall.Conn)
+	if !ok {
+		return true
+	}
+	rc, err := s.SyscallConn()
+	if err != nil {
+		return true
+	}
+	alive := true
+	var b [1]byte
+	err = rc.Read(func(fd uintptr) bool {
+		_, rerr := syscall.Read(int(fd), b[:])
+		alive = rerr == syscall.EAGAIN
+		return true
+	})
+	return alive && err == nil
 }
