@@ -189,6 +189,8 @@ func startWeb(t *testing.T, name string) *web {
 			time.Sleep(time.Duration(ms) * time.Millisecond)
 		}
 		switch r.URL.Path {
+		case "/cacheable":
+			rw.Header().Set("Last-Modified", "Mon, 02 Jan 2006 15:04:05 GMT")
 		case "/session":
 			http.SetCookie(rw, &http.Cookie{Name: "JSESSIONID", Value: "abc123", Path: "/"})
 		case "/upload":

@@ -15,8 +15,9 @@ import (
 )
 
 // TestCookieInsertIndirectNocache follows seed 003: `cookie SERVERUSED insert indirect
-// nocache`. The first response sets SERVERUSED with Cache-Control: private; the next 20
-// requests carrying it stick to that server, which never sees the cookie.
+// nocache`. The first response sets SERVERUSED; a cacheable one (Last-Modified) also
+// gets Cache-Control: private, as HAProxy 2.6 does; the next 20 requests carrying the
+// cookie stick to that server, which never sees it.
 func TestCookieInsertIndirectNocache(t *testing.T) {
 	a, b := startWeb(t, "server1"), startWeb(t, "server2")
 	bind := freeAddr(t)
@@ -41,8 +42,16 @@ backend web_servers
 	if !strings.HasPrefix(sc, "SERVERUSED="+string(first)) {
 		t.Fatalf("Set-Cookie %q, want SERVERUSED=%s", sc, first)
 	}
+	resp, err = c.Get("http://" + bind + "/cacheable")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if !strings.HasPrefix(resp.Header.Get("Set-Cookie"), "SERVERUSED=") {
+		t.Fatalf("cacheable response: Set-Cookie %q, want SERVERUSED", resp.Header.Get("Set-Cookie"))
+	}
 	if cc := resp.Header.Get("Cache-Control"); !strings.Contains(cc, "private") {
-		t.Fatalf("Cache-Control %q with an inserted cookie, want private (nocache)", cc)
+		t.Fatalf("Cache-Control %q on a cacheable response with an inserted cookie, want private (nocache)", cc)
 	}
 	for i := 0; i < 20; i++ {
 		req, _ := http.NewRequest("GET", "http://"+bind+"/", nil)

@@ -38,8 +38,8 @@ func serve(o runOpts) int {
 
 	var d *daemon.Daemon
 	var cfg *config.Config
+	current := o.load
 	if o.load != nil {
-		current := o.load
 		d = daemon.New(daemon.Options{Log: log, Load: func() (*config.Config, error) { return current() }})
 		if err := d.Start(); err != nil {
 			logErrors(log, "cannot start", err)
@@ -52,6 +52,19 @@ func serve(o runOpts) int {
 		if o.pidfile == "" {
 			o.pidfile = cfg.Global.PidFile
 		}
+	}
+	// The pid file goes outside any chroot, so before privileges are dropped.
+	if o.pidfile != "" {
+		if err := os.WriteFile(o.pidfile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+			log.Error("cannot write pid file", "path", o.pidfile, "err", err)
+			if d != nil {
+				d.Stop(0)
+			}
+			return 1
+		}
+		defer os.Remove(o.pidfile)
+	}
+	if d != nil {
 		if g := cfg.Global; o.loadFrom != nil && (g.Chroot != "" || g.User != "" || g.Group != "") {
 			if o.loadVRRP != nil {
 				log.Warn("global chroot/user/group are not applied while tandem also runs VRRP (-k): the VIPs need CAP_NET_ADMIN and notify scripts the real filesystem; tandem keeps its privileges")
@@ -108,15 +121,6 @@ func serve(o runOpts) int {
 		}
 	}
 
-	if o.pidfile != "" {
-		if err := os.WriteFile(o.pidfile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
-			log.Error("cannot write pid file", "path", o.pidfile, "err", err)
-			stopVRRP()
-			stopProxy(0)
-			return 1
-		}
-		defer os.Remove(o.pidfile)
-	}
 	attrs := []any{"pid", os.Getpid()}
 	if cfg != nil {
 		attrs = append(attrs, "frontends", len(cfg.Frontends), "backends", len(cfg.Backends))
