@@ -1,0 +1,276 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// sample is one measured run of one proxy in one scenario.
+type sample struct {
+	OK        bool
+	ReqPerSec float64
+	P50, P99  time.Duration
+	CPUPerReq float64 // µs of proxy CPU time per request
+	RSSKiB    uint64  // after the run
+	IdleBytes float64 // RSS growth per idle connection; NaN when not measured
+	Requests  int64
+	Errors    int64
+	Err       string
+}
+
+func newSample(r wrkResult, cpu time.Duration) sample {
+	s := sample{OK: true, ReqPerSec: r.ReqPerSec, P50: r.P50, P99: r.P99, Requests: r.Requests, Errors: r.Errors(), IdleBytes: math.NaN()}
+	s.CPUPerReq = math.NaN()
+	if r.Requests > 0 {
+		s.CPUPerReq = float64(cpu.Microseconds()) / float64(r.Requests)
+	}
+	return s
+}
+
+func failedSample(err error) sample { return sample{Err: err.Error(), IdleBytes: math.NaN()} }
+
+func (s sample) String() string {
+	idle := "-"
+	if !math.IsNaN(s.IdleBytes) {
+		idle = fmt.Sprintf("%.0f B/idle-conn", s.IdleBytes)
+	}
+	return fmt.Sprintf("%9.0f req/s  p50 %-8v p99 %-8v cpu %5.2f µs/req  rss %6.1f MiB  %s  errors %d/%d",
+		s.ReqPerSec, s.P50, s.P99, s.CPUPerReq, float64(s.RSSKiB)/1024, idle, s.Errors, s.Requests)
+}
+
+// metric is one column of the results.
+type metric struct {
+	name   string
+	format string
+	get    func(sample) float64
+}
+
+var metrics = []metric{
+	{"req/s", "%.0f", func(s sample) float64 { return s.ReqPerSec }},
+	{"p50 latency (ms)", "%.3f", func(s sample) float64 { return float64(s.P50) / 1e6 }},
+	{"p99 latency (ms)", "%.3f", func(s sample) float64 { return float64(s.P99) / 1e6 }},
+	{"proxy CPU µs/request", "%.2f", func(s sample) float64 { return s.CPUPerReq }},
+	{"proxy RSS after run (MiB)", "%.1f", func(s sample) float64 { return float64(s.RSSKiB) / 1024 }},
+	{"RSS per idle conn (bytes)", "%.0f", func(s sample) float64 { return s.IdleBytes }},
+	{"failed requests", "%.0f", func(s sample) float64 { return float64(s.Errors) }},
+}
+
+// report collects samples, indexed by scenario, side (0 haproxy, 1 the other) and round.
+type report struct {
+	o       options
+	scs     []scenario
+	a       side
+	b       *side
+	notes   []string
+	samples map[string]*[2][]sample
+	started time.Time
+}
+
+func newReport(o options, scs []scenario, a side, b *side, note string) *report {
+	r := &report{o: o, scs: scs, a: a, b: b, samples: map[string]*[2][]sample{}, started: time.Now()}
+	if note != "" {
+		r.notes = append(r.notes, note)
+	}
+	for _, sc := range scs {
+		var v [2][]sample
+		for i := range v {
+			v[i] = make([]sample, o.rounds)
+			for j := range v[i] {
+				v[i][j] = failedSample(errFailed)
+			}
+		}
+		r.samples[sc.name] = &v
+	}
+	return r
+}
+
+func (r *report) add(sc string, isB bool, round int, s sample) {
+	i := 0
+	if isB {
+		i = 1
+	}
+	r.samples[sc][i][round] = s
+}
+
+// values returns metric m for each round of one side; NaN where a round failed.
+func (r *report) values(sc string, i int, m metric) []float64 {
+	out := make([]float64, 0, len(r.samples[sc][i]))
+	for _, s := range r.samples[sc][i] {
+		if !s.OK {
+			out = append(out, math.NaN())
+			continue
+		}
+		out = append(out, m.get(s))
+	}
+	return out
+}
+
+// row is one line of a results table.
+type row struct {
+	metric         string
+	a, b, ratio    string
+	roundRatioSpan string
+}
+
+func (r *report) rows(sc scenario) []row {
+	var rows []row
+	for _, m := range metrics {
+		if m.name == "RSS per idle conn (bytes)" && !(sc.idle && r.o.idle > 0) {
+			continue
+		}
+		av := r.values(sc.name, 0, m)
+		ma := median(av)
+		rw := row{metric: m.name, a: fmtNum(m.format, ma)}
+		if r.b != nil {
+			bv := r.values(sc.name, 1, m)
+			mb := median(bv)
+			rw.b = fmtNum(m.format, mb)
+			rw.ratio = fmtNum("%.3f", ratio(mb, ma))
+			lo, hi := span(pairRatios(av, bv))
+			if !math.IsNaN(lo) {
+				rw.roundRatioSpan = fmt.Sprintf("%.3f–%.3f", lo, hi)
+			}
+		}
+		rows = append(rows, rw)
+	}
+	return rows
+}
+
+func fmtNum(format string, v float64) string {
+	if math.IsNaN(v) {
+		return "n/a"
+	}
+	return fmt.Sprintf(format, v)
+}
+
+func (r *report) bLabel() string {
+	if r.b == nil {
+		return "-"
+	}
+	return r.b.label
+}
+
+func (r *report) loadLine() string {
+	return fmt.Sprintf("wrk -t1 -c%d -d%v, warm-up %v, %d idle conns, %d round(s), medians",
+		r.o.conns, r.o.duration, r.o.warmup, r.o.idle, r.o.rounds)
+}
+
+// header prints what is being compared.
+func (r *report) header(e *env) {
+	fmt.Printf("bench: %s vs %s; proxy on CPU %s, wrk+nginx on CPU %s; config %s\n",
+		r.a.label, r.bLabel(), r.o.proxyCPU, r.o.loadCPU, e.cfg)
+	fmt.Printf("bench: %s\n", r.loadLine())
+}
+
+func (r *report) print(w io.Writer) {
+	for _, sc := range r.scs {
+		fmt.Fprintf(w, "\n== %s (%s)\n", sc.title, r.loadLine())
+		fmt.Fprintf(w, "%-27s %12s %12s %9s  %s\n", "metric", r.a.label, r.bLabel(), "ratio", "per-round ratios")
+		for _, rw := range r.rows(sc) {
+			fmt.Fprintf(w, "%-27s %12s %12s %9s  %s\n", rw.metric, rw.a, orDash(rw.b), orDash(rw.ratio), rw.roundRatioSpan)
+		}
+	}
+	for _, n := range r.notes {
+		fmt.Fprintln(w, "NOTE:", n)
+	}
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// markdownText renders the results with how they were made.
+func (r *report) markdownText(e *env) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Results of `go run ./bench %s` (%s, %s).\n\n", strings.Join(os.Args[1:], " "),
+		r.started.UTC().Format("2006-01-02 15:04 UTC"), r.loadLine())
+	fmt.Fprintf(&b, "- machine: %d CPUs (%s/%s), kernel %s\n", runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, firstLine("uname", "-r"))
+	fmt.Fprintf(&b, "- haproxy: %s\n", firstLine(r.o.haproxy, "-v"))
+	fmt.Fprintf(&b, "- compared: %s (side B) against %s; alternated, order swapped every round\n", r.bLabel(), r.a.label)
+	fmt.Fprintf(&b, "- pinning: proxy on CPU %s; wrk and nginx on CPU %s\n", r.o.proxyCPU, r.o.loadCPU)
+	if c := firstLine("git", "rev-parse", "--short", "HEAD"); c != "" {
+		fmt.Fprintf(&b, "- commit: %s\n", c)
+	}
+	for _, n := range r.notes {
+		fmt.Fprintf(&b, "- note: %s\n", n)
+	}
+	for _, sc := range r.scs {
+		fmt.Fprintf(&b, "\n### %s\n\n", sc.title)
+		fmt.Fprintf(&b, "| metric | %s | %s | ratio | per-round ratios |\n|---|---:|---:|---:|---|\n", r.a.label, r.bLabel())
+		for _, rw := range r.rows(sc) {
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", rw.metric, rw.a, orDash(rw.b), orDash(rw.ratio), orDash(rw.roundRatioSpan))
+		}
+	}
+	return b.String()
+}
+
+func firstLine(name string, args ...string) string {
+	out, err := exec.Command(name, args...).Output()
+	if err != nil {
+		return ""
+	}
+	l, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
+	return l
+}
+
+// checkTargets returns the issue's targets that the medians miss.
+func (r *report) checkTargets() []string {
+	if r.b == nil {
+		return []string{"no tandem was measured, so no target can be met"}
+	}
+	var fails []string
+	want := []struct {
+		sc, metric string
+		ok         func(float64) bool
+		text       string
+	}{
+		{"keepalive", "req/s", func(x float64) bool { return x >= 0.9 }, "HTTP keep-alive req/s ≥ 0.9× haproxy"},
+		{"keepalive", "proxy CPU µs/request", func(x float64) bool { return x <= 1.1 }, "HTTP keep-alive CPU per request ≤ 1.1× haproxy"},
+		{"tcp", "req/s", func(x float64) bool { return x >= 0.9 }, "TCP req/s ≥ 0.9× haproxy"},
+	}
+	for _, t := range want {
+		if _, ok := r.samples[t.sc]; !ok {
+			fails = append(fails, t.text+": scenario "+t.sc+" was not run")
+			continue
+		}
+		for _, m := range metrics {
+			if m.name != t.metric {
+				continue
+			}
+			q := ratio(median(r.values(t.sc, 1, m)), median(r.values(t.sc, 0, m)))
+			if math.IsNaN(q) || !t.ok(q) {
+				fails = append(fails, fmt.Sprintf("%s: got %s", t.text, fmtNum("%.3f×", q)))
+			}
+		}
+		// A proxy that fails fast could look quick: its requests must succeed too.
+		var errs, reqs int64
+		for _, s := range r.samples[t.sc][1] {
+			errs, reqs = errs+s.Errors, reqs+s.Requests
+		}
+		if reqs == 0 || float64(errs) > 0.001*float64(reqs) {
+			fails = append(fails, fmt.Sprintf("%s: %s failed %d of %d requests", t.sc, r.b.label, errs, reqs))
+		}
+	}
+	return dedupe(fails)
+}
+
+func dedupe(xs []string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, x := range xs {
+		if !seen[x] {
+			seen[x] = true
+			out = append(out, x)
+		}
+	}
+	return out
+}
