@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"math"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -58,7 +59,7 @@ func parseWrk(out string) (wrkResult, error) {
 			r.Requests, r.Elapsed, haveReq = n, d, true
 		case len(f) == 2 && f[0] == "Requests/sec:":
 			v, err := strconv.ParseFloat(f[1], 64)
-			if err != nil || v < 0 {
+			if err != nil || !(v >= 0 && v < math.Inf(1)) {
 				return r, fmt.Errorf("parse wrk requests/sec %q: bad number", f[1])
 			}
 			r.ReqPerSec, haveRate = v, true
@@ -109,7 +110,7 @@ func parseWrkDuration(s string) (time.Duration, error) {
 			continue
 		}
 		v, err := strconv.ParseFloat(num, 64)
-		if err != nil || v < 0 || v > 1e6 {
+		if err != nil || !(v >= 0 && v <= 1e6) { // also refuses NaN
 			return 0, fmt.Errorf("bad wrk duration %q", s)
 		}
 		return time.Duration(v * float64(u.d)), nil
