@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -145,6 +146,7 @@ func (r wrkRun) run(ctx context.Context) (wrkResult, error) {
 	args = append(args, r.url)
 	cmd := exec.CommandContext(ctx, "taskset", args...)
 	cmd.WaitDelay = 2 * time.Second
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return wrkResult{}, fmt.Errorf("run wrk %s: %w: %s", r.url, err, tail(string(out), 400))
