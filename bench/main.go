@@ -357,6 +357,10 @@ func (e *env) measure(ctx context.Context, s side, sc scenario) (sample, error) 
 	if err != nil {
 		return sample{}, err
 	}
+	wait0, err := readRunqueueWait(p.Pid())
+	if err != nil {
+		return sample{}, err
+	}
 	res, err := w.run(ctx)
 	if err != nil {
 		return sample{}, err
@@ -365,10 +369,17 @@ func (e *env) measure(ctx context.Context, s side, sc scenario) (sample, error) 
 	if err != nil {
 		return sample{}, err
 	}
+	wait1, err := readRunqueueWait(p.Pid())
+	if err != nil {
+		return sample{}, err
+	}
 	if p.exited() {
 		return sample{}, fmt.Errorf("%s exited during the run: %s", s.label, p.logTail())
 	}
 	smp := newSample(res, cpu1.Total()-cpu0.Total())
+	if res.Elapsed > 0 {
+		smp.WaitPct = 100 * float64(wait1-wait0) / float64(res.Elapsed)
+	}
 	if smp.RSSKiB, err = readRSS(p.Pid()); err != nil {
 		return sample{}, err
 	}

@@ -112,3 +112,42 @@ func readNoFile(pid int) (soft, hard string, err error) {
 	}
 	return parseLimitsNoFile(string(b))
 }
+
+// parseSchedstat reads /proc/PID/task/TID/schedstat: time on CPU and time
+// spent runnable but waiting for a CPU, both in nanoseconds.
+func parseSchedstat(data string) (onCPU, waited time.Duration, err error) {
+	f := strings.Fields(data)
+	if len(f) != 3 {
+		return 0, 0, fmt.Errorf("parse schedstat %q: want 3 fields", data)
+	}
+	on, err1 := strconv.ParseInt(f[0], 10, 64)
+	w, err2 := strconv.ParseInt(f[1], 10, 64)
+	if err1 != nil || err2 != nil || on < 0 || w < 0 {
+		return 0, 0, fmt.Errorf("parse schedstat %q: bad number", data)
+	}
+	return time.Duration(on), time.Duration(w), nil
+}
+
+// readRunqueueWait sums, over pid's threads, the time they were runnable but
+// waited for a CPU: on a CPU the proxy should have alone, that is time other
+// processes took, so it measures how disturbed a run was.
+func readRunqueueWait(pid int) (time.Duration, error) {
+	dir := fmt.Sprintf("/proc/%d/task", pid)
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return 0, fmt.Errorf("read threads of pid %d: %w", pid, err)
+	}
+	var total time.Duration
+	for _, e := range ents {
+		b, err := os.ReadFile(dir + "/" + e.Name() + "/schedstat")
+		if err != nil {
+			continue // the thread ended meanwhile
+		}
+		_, w, err := parseSchedstat(strings.TrimSpace(string(b)))
+		if err != nil {
+			return 0, err
+		}
+		total += w
+	}
+	return total, nil
+}

@@ -112,3 +112,25 @@ func FuzzParseStatusKiB(f *testing.F) {
 		}
 	})
 }
+
+func TestParseSchedstat(t *testing.T) {
+	tests := []struct {
+		in       string
+		on, wait time.Duration
+		ok       bool
+	}{
+		{"161311 3186613 2", 161311, 3186613, true},
+		{"1 2", 0, 0, false},
+		{"1 x 3", 0, 0, false},
+		{"-1 2 3", 0, 0, false},
+	}
+	for _, tt := range tests {
+		on, w, err := parseSchedstat(tt.in)
+		if (err == nil) != tt.ok || on != tt.on || w != tt.wait {
+			t.Errorf("parseSchedstat(%q) = %v, %v, %v; want %v, %v, ok=%v", tt.in, on, w, err, tt.on, tt.wait, tt.ok)
+		}
+	}
+	if _, err := readRunqueueWait(os.Getpid()); err != nil {
+		t.Errorf("readRunqueueWait(self): %v", err)
+	}
+}

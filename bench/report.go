@@ -19,13 +19,14 @@ type sample struct {
 	CPUPerReq float64 // µs of proxy CPU time per request
 	RSSKiB    uint64  // after the run
 	IdleBytes float64 // RSS growth per idle connection; NaN when not measured
+	WaitPct   float64 // % of the run the proxy was runnable but another task had its CPU
 	Requests  int64
 	Errors    int64
 	Err       string
 }
 
 func newSample(r wrkResult, cpu time.Duration) sample {
-	s := sample{OK: true, ReqPerSec: r.ReqPerSec, P50: r.P50, P99: r.P99, Requests: r.Requests, Errors: r.Errors(), IdleBytes: math.NaN()}
+	s := sample{OK: true, ReqPerSec: r.ReqPerSec, P50: r.P50, P99: r.P99, Requests: r.Requests, Errors: r.Errors(), IdleBytes: math.NaN(), WaitPct: math.NaN()}
 	s.CPUPerReq = math.NaN()
 	if r.Requests > 0 {
 		s.CPUPerReq = float64(cpu.Microseconds()) / float64(r.Requests)
@@ -33,15 +34,17 @@ func newSample(r wrkResult, cpu time.Duration) sample {
 	return s
 }
 
-func failedSample(err error) sample { return sample{Err: err.Error(), IdleBytes: math.NaN()} }
+func failedSample(err error) sample {
+	return sample{Err: err.Error(), IdleBytes: math.NaN(), WaitPct: math.NaN()}
+}
 
 func (s sample) String() string {
 	idle := "-"
 	if !math.IsNaN(s.IdleBytes) {
 		idle = fmt.Sprintf("%.0f B/idle-conn", s.IdleBytes)
 	}
-	return fmt.Sprintf("%9.0f req/s  p50 %-8v p99 %-8v cpu %5.2f µs/req  rss %6.1f MiB  %s  errors %d/%d",
-		s.ReqPerSec, s.P50, s.P99, s.CPUPerReq, float64(s.RSSKiB)/1024, idle, s.Errors, s.Requests)
+	return fmt.Sprintf("%9.0f req/s  p50 %-8v p99 %-8v cpu %5.2f µs/req  rss %6.1f MiB  %s  errors %d/%d  runq-wait %.1f%%",
+		s.ReqPerSec, s.P50, s.P99, s.CPUPerReq, float64(s.RSSKiB)/1024, idle, s.Errors, s.Requests, s.WaitPct)
 }
 
 // metric is one column of the results.
@@ -59,6 +62,7 @@ var metrics = []metric{
 	{"proxy RSS after run (MiB)", "%.1f", func(s sample) float64 { return float64(s.RSSKiB) / 1024 }},
 	{"RSS per idle conn (bytes)", "%.0f", func(s sample) float64 { return s.IdleBytes }},
 	{"failed requests", "%.0f", func(s sample) float64 { return float64(s.Errors) }},
+	{"proxy run-queue wait (% of run)", "%.1f", func(s sample) float64 { return s.WaitPct }},
 }
 
 // report collects samples, indexed by scenario, side (0 haproxy, 1 the other) and round.
@@ -171,9 +175,9 @@ func (r *report) header(e *env) {
 func (r *report) print(w io.Writer) {
 	for _, sc := range r.scs {
 		fmt.Fprintf(w, "\n== %s (%s)\n", sc.title, r.loadLine())
-		fmt.Fprintf(w, "%-27s %12s %12s %9s  %s\n", "metric", r.a.label, r.bLabel(), "ratio", "per-round ratios")
+		fmt.Fprintf(w, "%-31s %12s %12s %9s  %s\n", "metric", r.a.label, r.bLabel(), "ratio", "per-round ratios")
 		for _, rw := range r.rows(sc) {
-			fmt.Fprintf(w, "%-27s %12s %12s %9s  %s\n", rw.metric, rw.a, orDash(rw.b), orDash(rw.ratio), rw.roundRatioSpan)
+			fmt.Fprintf(w, "%-31s %12s %12s %9s  %s\n", rw.metric, rw.a, orDash(rw.b), orDash(rw.ratio), rw.roundRatioSpan)
 		}
 	}
 	for _, n := range r.notes {
