@@ -26,6 +26,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -357,9 +358,12 @@ func (e *env) measure(ctx context.Context, s side, sc scenario) (sample, error) 
 	if err != nil {
 		return sample{}, err
 	}
-	wait0, err := readRunqueueWait(p.Pid())
-	if err != nil {
-		return sample{}, err
+	pcpu, perr := strconv.Atoi(e.o.proxyCPU) // the CPU-share metrics need a single CPU
+	var st0 cpuStat
+	if perr == nil {
+		if st0, err = readCPUStat(pcpu); err != nil {
+			return sample{}, err
+		}
 	}
 	res, err := w.run(ctx)
 	if err != nil {
@@ -369,16 +373,20 @@ func (e *env) measure(ctx context.Context, s side, sc scenario) (sample, error) 
 	if err != nil {
 		return sample{}, err
 	}
-	wait1, err := readRunqueueWait(p.Pid())
-	if err != nil {
-		return sample{}, err
+	var st1 cpuStat
+	if perr == nil {
+		if st1, err = readCPUStat(pcpu); err != nil {
+			return sample{}, err
+		}
 	}
 	if p.exited() {
 		return sample{}, fmt.Errorf("%s exited during the run: %s", s.label, p.logTail())
 	}
 	smp := newSample(res, cpu1.Total()-cpu0.Total())
-	if res.Elapsed > 0 {
-		smp.WaitPct = 100 * float64(wait1-wait0) / float64(res.Elapsed)
+	if perr == nil && res.Elapsed > 0 && res.Requests > 0 {
+		sh := shareOf(st0, st1, cpu1.Total()-cpu0.Total())
+		smp.OthersPct = 100 * float64(sh.Others) / float64(res.Elapsed)
+		smp.SoftIRQPerReq = float64(sh.SoftIRQ.Microseconds()) / float64(res.Requests)
 	}
 	if smp.RSSKiB, err = readRSS(p.Pid()); err != nil {
 		return sample{}, err

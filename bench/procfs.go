@@ -113,41 +113,63 @@ func readNoFile(pid int) (soft, hard string, err error) {
 	return parseLimitsNoFile(string(b))
 }
 
-// parseSchedstat reads /proc/PID/task/TID/schedstat: time on CPU and time
-// spent runnable but waiting for a CPU, both in nanoseconds.
-func parseSchedstat(data string) (onCPU, waited time.Duration, err error) {
-	f := strings.Fields(data)
-	if len(f) != 3 {
-		return 0, 0, fmt.Errorf("parse schedstat %q: want 3 fields", data)
-	}
-	on, err1 := strconv.ParseInt(f[0], 10, 64)
-	w, err2 := strconv.ParseInt(f[1], 10, 64)
-	if err1 != nil || err2 != nil || on < 0 || w < 0 {
-		return 0, 0, fmt.Errorf("parse schedstat %q: bad number", data)
-	}
-	return time.Duration(on), time.Duration(w), nil
+// cpuStat is one CPU's line of /proc/stat, in USER_HZ ticks.
+type cpuStat struct {
+	User, Nice, System, Idle, IOWait, IRQ, SoftIRQ, Steal uint64
 }
 
-// readRunqueueWait sums, over pid's threads, the time they were runnable but
-// waited for a CPU: on a CPU the proxy should have alone, that is time other
-// processes took, so it measures how disturbed a run was.
-func readRunqueueWait(pid int) (time.Duration, error) {
-	dir := fmt.Sprintf("/proc/%d/task", pid)
-	ents, err := os.ReadDir(dir)
+// parseProcStatCPU returns the line "cpuN ..." of /proc/stat.
+func parseProcStatCPU(data string, n int) (cpuStat, error) {
+	name := "cpu" + strconv.Itoa(n)
+	sc := bufio.NewScanner(strings.NewReader(data))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) == 0 || f[0] != name {
+			continue
+		}
+		if len(f) < 9 {
+			return cpuStat{}, fmt.Errorf("parse /proc/stat %s: %d fields, want at least 8 values", name, len(f)-1)
+		}
+		var v [8]uint64
+		for i := range v {
+			x, err := strconv.ParseUint(f[i+1], 10, 63)
+			if err != nil {
+				return cpuStat{}, fmt.Errorf("parse /proc/stat %s: %w", name, err)
+			}
+			v[i] = x
+		}
+		return cpuStat{User: v[0], Nice: v[1], System: v[2], Idle: v[3], IOWait: v[4], IRQ: v[5], SoftIRQ: v[6], Steal: v[7]}, nil
+	}
+	return cpuStat{}, fmt.Errorf("parse /proc/stat: no %s line", name)
+}
+
+func readCPUStat(n int) (cpuStat, error) {
+	b, err := os.ReadFile("/proc/stat")
 	if err != nil {
-		return 0, fmt.Errorf("read threads of pid %d: %w", pid, err)
+		return cpuStat{}, fmt.Errorf("read /proc/stat: %w", err)
 	}
-	var total time.Duration
-	for _, e := range ents {
-		b, err := os.ReadFile(dir + "/" + e.Name() + "/schedstat")
-		if err != nil {
-			continue // the thread ended meanwhile
+	return parseProcStatCPU(string(b), n)
+}
+
+// cpuShare is what happened on the proxy's CPU during a run besides the proxy.
+type cpuShare struct {
+	// Others is CPU time tasks other than the proxy used (plus time stolen by
+	// a hypervisor): the noise on a CPU the proxy should have alone.
+	Others time.Duration
+	// SoftIRQ is softirq time, mostly loopback packet delivery, which the
+	// kernel may account here instead of to the proxy that caused it.
+	SoftIRQ time.Duration
+}
+
+// shareOf compares two /proc/stat samples of the proxy CPU with the proxy's own use.
+func shareOf(before, after cpuStat, proxy time.Duration) cpuShare {
+	d := func(a, b uint64) time.Duration {
+		if b < a {
+			return 0
 		}
-		_, w, err := parseSchedstat(strings.TrimSpace(string(b)))
-		if err != nil {
-			return 0, err
-		}
-		total += w
+		return time.Duration(b-a) * clockTick
 	}
-	return total, nil
+	busy := d(before.User+before.Nice+before.System, after.User+after.Nice+after.System)
+	others := max(busy-proxy, 0) + d(before.Steal, after.Steal)
+	return cpuShare{Others: others, SoftIRQ: d(before.SoftIRQ, after.SoftIRQ)}
 }

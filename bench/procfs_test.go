@@ -113,24 +113,55 @@ func FuzzParseStatusKiB(f *testing.F) {
 	})
 }
 
-func TestParseSchedstat(t *testing.T) {
-	tests := []struct {
-		in       string
-		on, wait time.Duration
-		ok       bool
-	}{
-		{"161311 3186613 2", 161311, 3186613, true},
-		{"1 2", 0, 0, false},
-		{"1 x 3", 0, 0, false},
-		{"-1 2 3", 0, 0, false},
+func TestParseProcStatCPU(t *testing.T) {
+	const stat = "cpu  45768 1 22106 71560 279 0 6091 91 0 0\n" +
+		"cpu0 21979 1 11342 36534 63 0 2789 43 0 0\n" +
+		"cpu1 23789 0 10763 35026 216 0 3301 47 0 0\n" +
+		"intr 1 2 3\n"
+	got, err := parseProcStatCPU(stat, 1)
+	want := cpuStat{User: 23789, System: 10763, Idle: 35026, IOWait: 216, SoftIRQ: 3301, Steal: 47}
+	if err != nil || got != want {
+		t.Errorf("parseProcStatCPU(cpu1) = %+v, %v; want %+v", got, err, want)
 	}
-	for _, tt := range tests {
-		on, w, err := parseSchedstat(tt.in)
-		if (err == nil) != tt.ok || on != tt.on || w != tt.wait {
-			t.Errorf("parseSchedstat(%q) = %v, %v, %v; want %v, %v, ok=%v", tt.in, on, w, err, tt.on, tt.wait, tt.ok)
+	for _, tt := range []struct {
+		name string
+		in   string
+		n    int
+	}{
+		{"absent CPU", stat, 7},
+		{"short line", "cpu1 1 2 3\n", 1},
+		{"bad number", "cpu1 1 2 3 4 5 6 x 8\n", 1},
+	} {
+		if _, err := parseProcStatCPU(tt.in, tt.n); err == nil {
+			t.Errorf("%s: parseProcStatCPU: want an error", tt.name)
 		}
 	}
-	if _, err := readRunqueueWait(os.Getpid()); err != nil {
-		t.Errorf("readRunqueueWait(self): %v", err)
+	if _, err := readCPUStat(0); err != nil {
+		t.Errorf("readCPUStat(0): %v", err)
 	}
+}
+
+func TestShareOf(t *testing.T) {
+	before := cpuStat{User: 100, System: 50, SoftIRQ: 10, Steal: 1}
+	after := cpuStat{User: 300, System: 150, SoftIRQ: 30, Steal: 3}
+	// 300 ticks busy = 3 s; the proxy used 2.5 s; 2 ticks stolen.
+	got := shareOf(before, after, 2500*time.Millisecond)
+	want := cpuShare{Others: 520 * time.Millisecond, SoftIRQ: 200 * time.Millisecond}
+	if got != want {
+		t.Errorf("shareOf = %+v, want %+v", got, want)
+	}
+	// Tick rounding can make the proxy's share exceed the CPU's: no negative noise.
+	if got := shareOf(before, after, 4*time.Second); got.Others != 20*time.Millisecond {
+		t.Errorf("shareOf with proxy > busy: Others = %v, want 20ms (steal only)", got.Others)
+	}
+}
+
+func FuzzParseProcStatCPU(f *testing.F) {
+	f.Add("cpu1 23789 0 10763 35026 216 0 3301 47 0 0\n")
+	f.Add("cpu 1\ncpu1 1 2 3 4 5 6 7 8")
+	f.Fuzz(func(t *testing.T, in string) {
+		if _, err := parseProcStatCPU(in, 1); err == nil && !strings.Contains(in, "cpu1") {
+			t.Errorf("parseProcStatCPU(%q) succeeded without a cpu1 line", in)
+		}
+	})
 }

@@ -19,14 +19,17 @@ type sample struct {
 	CPUPerReq float64 // µs of proxy CPU time per request
 	RSSKiB    uint64  // after the run
 	IdleBytes float64 // RSS growth per idle connection; NaN when not measured
-	WaitPct   float64 // % of the run the proxy was runnable but another task had its CPU
-	Requests  int64
-	Errors    int64
-	Err       string
+	// OthersPct is the share of the run that other tasks took on the proxy's CPU.
+	OthersPct float64
+	// SoftIRQPerReq is softirq µs per request on the proxy's CPU (not in CPUPerReq).
+	SoftIRQPerReq float64
+	Requests      int64
+	Errors        int64
+	Err           string
 }
 
 func newSample(r wrkResult, cpu time.Duration) sample {
-	s := sample{OK: true, ReqPerSec: r.ReqPerSec, P50: r.P50, P99: r.P99, Requests: r.Requests, Errors: r.Errors(), IdleBytes: math.NaN(), WaitPct: math.NaN()}
+	s := sample{OK: true, ReqPerSec: r.ReqPerSec, P50: r.P50, P99: r.P99, Requests: r.Requests, Errors: r.Errors(), IdleBytes: math.NaN(), OthersPct: math.NaN(), SoftIRQPerReq: math.NaN()}
 	s.CPUPerReq = math.NaN()
 	if r.Requests > 0 {
 		s.CPUPerReq = float64(cpu.Microseconds()) / float64(r.Requests)
@@ -35,7 +38,7 @@ func newSample(r wrkResult, cpu time.Duration) sample {
 }
 
 func failedSample(err error) sample {
-	return sample{Err: err.Error(), IdleBytes: math.NaN(), WaitPct: math.NaN()}
+	return sample{Err: err.Error(), IdleBytes: math.NaN(), OthersPct: math.NaN(), SoftIRQPerReq: math.NaN()}
 }
 
 func (s sample) String() string {
@@ -43,8 +46,8 @@ func (s sample) String() string {
 	if !math.IsNaN(s.IdleBytes) {
 		idle = fmt.Sprintf("%.0f B/idle-conn", s.IdleBytes)
 	}
-	return fmt.Sprintf("%9.0f req/s  p50 %-8v p99 %-8v cpu %5.2f µs/req  rss %6.1f MiB  %s  errors %d/%d  runq-wait %.1f%%",
-		s.ReqPerSec, s.P50, s.P99, s.CPUPerReq, float64(s.RSSKiB)/1024, idle, s.Errors, s.Requests, s.WaitPct)
+	return fmt.Sprintf("%9.0f req/s  p50 %-8v p99 %-8v cpu %5.2f µs/req  rss %6.1f MiB  %s  errors %d/%d  softirq %.2f µs/req  others on proxy CPU %.1f%%",
+		s.ReqPerSec, s.P50, s.P99, s.CPUPerReq, float64(s.RSSKiB)/1024, idle, s.Errors, s.Requests, s.SoftIRQPerReq, s.OthersPct)
 }
 
 // metric is one column of the results.
@@ -62,7 +65,8 @@ var metrics = []metric{
 	{"proxy RSS after run (MiB)", "%.1f", func(s sample) float64 { return float64(s.RSSKiB) / 1024 }},
 	{"RSS per idle conn (bytes)", "%.0f", func(s sample) float64 { return s.IdleBytes }},
 	{"failed requests", "%.0f", func(s sample) float64 { return float64(s.Errors) }},
-	{"proxy run-queue wait (% of run)", "%.1f", func(s sample) float64 { return s.WaitPct }},
+	{"softirq µs/request on proxy CPU", "%.2f", func(s sample) float64 { return s.SoftIRQPerReq }},
+	{"other tasks on proxy CPU (%)", "%.1f", func(s sample) float64 { return s.OthersPct }},
 }
 
 // report collects samples, indexed by scenario, side (0 haproxy, 1 the other) and round.
@@ -183,6 +187,29 @@ func (r *report) print(w io.Writer) {
 	for _, n := range r.notes {
 		fmt.Fprintln(w, "NOTE:", n)
 	}
+	if wn := r.noiseWarning(); wn != "" {
+		fmt.Fprintln(w, "WARNING:", wn)
+	}
+}
+
+// noiseWarning says when other tasks took a noticeable share of the proxy's
+// CPU: req/s and latency then measure the neighbours more than the proxy.
+func (r *report) noiseWarning() string {
+	var all []float64
+	for _, sc := range r.scs {
+		for i := range 2 {
+			for _, s := range r.samples[sc.name][i] {
+				if s.OK {
+					all = append(all, s.OthersPct)
+				}
+			}
+		}
+	}
+	lo, hi := span(all)
+	if math.IsNaN(hi) || hi < 5 {
+		return ""
+	}
+	return fmt.Sprintf("other tasks used %.0f–%.0f %% of the proxy CPU during the runs (median %.0f %%): req/s and latency are unreliable; CPU µs/request holds up better", lo, hi, median(all))
 }
 
 func orDash(s string) string {
@@ -206,6 +233,9 @@ func (r *report) markdownText(e *env) string {
 	}
 	for _, n := range r.notes {
 		fmt.Fprintf(&b, "- note: %s\n", n)
+	}
+	if wn := r.noiseWarning(); wn != "" {
+		fmt.Fprintf(&b, "- **noise**: %s\n", wn)
 	}
 	for _, sc := range r.scs {
 		fmt.Fprintf(&b, "\n### %s\n\n", sc.title)

@@ -114,7 +114,7 @@ func parseWrkDuration(s string) (time.Duration, error) {
 		if err != nil || !(v >= 0 && v <= 1e6) { // also refuses NaN
 			return 0, fmt.Errorf("bad wrk duration %q", s)
 		}
-		return time.Duration(v * float64(u.d)), nil
+		return time.Duration(math.Round(v * float64(u.d))), nil
 	}
 	return 0, fmt.Errorf("bad wrk duration %q: unknown unit", s)
 }

@@ -99,6 +99,7 @@ func TestParseWrkDuration(t *testing.T) {
 		{"1.50m", 90 * time.Second, true},
 		{"1.00h", time.Hour, true},
 		{"0.50ms", 500 * time.Microsecond, true},
+		{"64.02ms", 64020 * time.Microsecond, true}, // not 64.019999ms
 		{"ms", 0, false},
 		{"-1ms", 0, false},
 		{"1.0", 0, false},
