@@ -226,7 +226,9 @@ func (r *report) markdownText(e *env) string {
 		r.started.UTC().Format("2006-01-02 15:04 UTC"), r.loadLine())
 	fmt.Fprintf(&b, "- machine: %d CPUs (%s/%s), kernel %s\n", runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, firstLine("uname", "-r"))
 	fmt.Fprintf(&b, "- haproxy: %s\n", firstLine(r.o.haproxy, "-v"))
-	fmt.Fprintf(&b, "- compared: %s (side B) against %s; alternated, order swapped every round\n", r.bLabel(), r.a.label)
+	if r.b != nil {
+		fmt.Fprintf(&b, "- compared: %s against %s, alternated, the order swapped every round\n", r.b.label, r.a.label)
+	}
 	fmt.Fprintf(&b, "- pinning: proxy on CPU %s; wrk and nginx on CPU %s\n", r.o.proxyCPU, r.o.loadCPU)
 	if c := firstLine("git", "rev-parse", "--short", "HEAD"); c != "" {
 		fmt.Fprintf(&b, "- commit: %s\n", c)
@@ -239,9 +241,17 @@ func (r *report) markdownText(e *env) string {
 	}
 	for _, sc := range r.scs {
 		fmt.Fprintf(&b, "\n### %s\n\n", sc.title)
-		fmt.Fprintf(&b, "| metric | %s | %s | ratio | per-round ratios |\n|---|---:|---:|---:|---|\n", r.a.label, r.bLabel())
+		if r.b == nil {
+			fmt.Fprintf(&b, "| metric | %s |\n|---|---:|\n", r.a.label)
+			for _, rw := range r.rows(sc) {
+				fmt.Fprintf(&b, "| %s | %s |\n", rw.metric, rw.a)
+			}
+			continue
+		}
+		fmt.Fprintf(&b, "| metric | %s | %s | %s / %s | per-round ratios |\n|---|---:|---:|---:|---|\n",
+			r.a.label, r.b.label, r.b.label, r.a.label)
 		for _, rw := range r.rows(sc) {
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", rw.metric, rw.a, orDash(rw.b), orDash(rw.ratio), orDash(rw.roundRatioSpan))
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", rw.metric, rw.a, rw.b, rw.ratio, orDash(rw.roundRatioSpan))
 		}
 	}
 	return b.String()
