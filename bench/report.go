@@ -21,6 +21,9 @@ type sample struct {
 	IdleBytes float64 // RSS growth per idle connection; NaN when not measured
 	// OthersPct is the share of the run that other tasks took on the proxy's CPU.
 	OthersPct float64
+	// LoadOthersPct is the same on the CPU of wrk and nginx.
+	LoadOthersPct float64
+	Attempts      int // measured runs made; the least disturbed one is kept
 	// SoftIRQPerReq is softirq µs per request on the proxy's CPU (not in CPUPerReq).
 	SoftIRQPerReq float64
 	Requests      int64
@@ -29,7 +32,7 @@ type sample struct {
 }
 
 func newSample(r wrkResult, cpu time.Duration) sample {
-	s := sample{OK: true, ReqPerSec: r.ReqPerSec, P50: r.P50, P99: r.P99, Requests: r.Requests, Errors: r.Errors(), IdleBytes: math.NaN(), OthersPct: math.NaN(), SoftIRQPerReq: math.NaN()}
+	s := sample{OK: true, ReqPerSec: r.ReqPerSec, P50: r.P50, P99: r.P99, Requests: r.Requests, Errors: r.Errors(), IdleBytes: math.NaN(), OthersPct: math.NaN(), LoadOthersPct: math.NaN(), SoftIRQPerReq: math.NaN()}
 	s.CPUPerReq = math.NaN()
 	if r.Requests > 0 {
 		s.CPUPerReq = float64(cpu.Microseconds()) / float64(r.Requests)
@@ -38,7 +41,15 @@ func newSample(r wrkResult, cpu time.Duration) sample {
 }
 
 func failedSample(err error) sample {
-	return sample{Err: err.Error(), IdleBytes: math.NaN(), OthersPct: math.NaN(), SoftIRQPerReq: math.NaN()}
+	return sample{Err: err.Error(), IdleBytes: math.NaN(), OthersPct: math.NaN(), LoadOthersPct: math.NaN(), SoftIRQPerReq: math.NaN()}
+}
+
+// noise is the larger share other tasks took of the two CPUs (NaN if unknown).
+func (s sample) noise() float64 {
+	if math.IsNaN(s.OthersPct) || math.IsNaN(s.LoadOthersPct) {
+		return math.NaN()
+	}
+	return max(s.OthersPct, s.LoadOthersPct)
 }
 
 func (s sample) String() string {
@@ -46,8 +57,12 @@ func (s sample) String() string {
 	if !math.IsNaN(s.IdleBytes) {
 		idle = fmt.Sprintf("%.0f B/idle-conn", s.IdleBytes)
 	}
-	return fmt.Sprintf("%9.0f req/s  p50 %-8v p99 %-8v cpu %5.2f µs/req  rss %6.1f MiB  %s  errors %d/%d  softirq %.2f µs/req  others on proxy CPU %.1f%%",
-		s.ReqPerSec, s.P50, s.P99, s.CPUPerReq, float64(s.RSSKiB)/1024, idle, s.Errors, s.Requests, s.SoftIRQPerReq, s.OthersPct)
+	runs := ""
+	if s.Attempts > 1 {
+		runs = fmt.Sprintf("  (best of %d runs)", s.Attempts)
+	}
+	return fmt.Sprintf("%9.0f req/s  p50 %-8v p99 %-8v cpu %5.2f µs/req  rss %6.1f MiB  %s  errors %d/%d  softirq %.2f µs/req  others on CPUs %.0f%%/%.0f%% (proxy/load)%s",
+		s.ReqPerSec, s.P50, s.P99, s.CPUPerReq, float64(s.RSSKiB)/1024, idle, s.Errors, s.Requests, s.SoftIRQPerReq, s.OthersPct, s.LoadOthersPct, runs)
 }
 
 // metric is one column of the results.
@@ -67,6 +82,7 @@ var metrics = []metric{
 	{"failed requests", "%.0f", func(s sample) float64 { return float64(s.Errors) }},
 	{"softirq µs/request on proxy CPU", "%.2f", func(s sample) float64 { return s.SoftIRQPerReq }},
 	{"other tasks on proxy CPU (%)", "%.1f", func(s sample) float64 { return s.OthersPct }},
+	{"other tasks on load CPU (%)", "%.1f", func(s sample) float64 { return s.LoadOthersPct }},
 }
 
 // report collects samples, indexed by scenario, side (0 haproxy, 1 the other) and round.
@@ -200,7 +216,7 @@ func (r *report) noiseWarning() string {
 		for i := range 2 {
 			for _, s := range r.samples[sc.name][i] {
 				if s.OK {
-					all = append(all, s.OthersPct)
+					all = append(all, s.noise())
 				}
 			}
 		}
@@ -209,7 +225,7 @@ func (r *report) noiseWarning() string {
 	if math.IsNaN(hi) || hi < 5 {
 		return ""
 	}
-	return fmt.Sprintf("other tasks used %.0f–%.0f %% of the proxy CPU during the runs (median %.0f %%): req/s and latency are unreliable; CPU µs/request holds up better", lo, hi, median(all))
+	return fmt.Sprintf("other tasks used up to %.0f–%.0f %% of a CPU during the runs (median %.0f %%): req/s and latency are unreliable; CPU µs/request holds up better", lo, hi, median(all))
 }
 
 func orDash(s string) string {

@@ -82,3 +82,30 @@ func TestRowsShowMediansAndRatios(t *testing.T) {
 		t.Errorf("idle row = %+v", idle)
 	}
 }
+
+func TestNoise(t *testing.T) {
+	tests := []struct {
+		name          string
+		proxy, load   float64
+		want          float64
+		wantWarnEmpty bool
+	}{
+		{"quiet", 1, 2, 2, true},
+		{"busy load CPU", 3, 40, 40, false},
+		{"busy proxy CPU", 30, 0, 30, false},
+		{"unknown", math.NaN(), 1, math.NaN(), true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := sample{OK: true, OthersPct: tt.proxy, LoadOthersPct: tt.load}
+			if got := s.noise(); !same(got, tt.want) {
+				t.Errorf("noise = %v, want %v", got, tt.want)
+			}
+			r := newReport(options{rounds: 1}, allScenarios[:1], side{label: "haproxy"}, nil, "")
+			r.add("keepalive", false, 0, s)
+			if w := r.noiseWarning(); (w == "") != tt.wantWarnEmpty {
+				t.Errorf("noiseWarning = %q, want empty=%v", w, tt.wantWarnEmpty)
+			}
+		})
+	}
+}

@@ -22,6 +22,8 @@ type wrkResult struct {
 	SocketErrors int64
 	// Non2xx counts responses that were neither 2xx nor 3xx.
 	Non2xx int64
+	// WrkCPU is the CPU time wrk itself used (from its rusage, not its output).
+	WrkCPU time.Duration
 }
 
 // Errors is every failed request wrk saw.
@@ -155,6 +157,7 @@ func (r wrkRun) run(ctx context.Context) (wrkResult, error) {
 	if err != nil {
 		return res, fmt.Errorf("wrk %s: %w: %s", r.url, err, tail(string(out), 400))
 	}
+	res.WrkCPU = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	return res, nil
 }
 
