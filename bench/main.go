@@ -429,10 +429,12 @@ func (e *env) measuredRun(ctx context.Context, w wrkRun, p *proc) (sample, error
 	if err != nil {
 		return sample{}, err
 	}
+	t0 := time.Now()
 	res, err := w.run(ctx)
 	if err != nil {
 		return sample{}, err
 	}
+	wall := time.Since(t0) // the span the /proc/stat samples cover
 	after, err := read()
 	if err != nil {
 		return sample{}, err
@@ -442,12 +444,12 @@ func (e *env) measuredRun(ctx context.Context, w wrkRun, p *proc) (sample, error
 	}
 	proxyCPU := after.proxy.Total() - before.proxy.Total()
 	smp := newSample(res, proxyCPU)
-	if shares && res.Elapsed > 0 && res.Requests > 0 {
+	if shares && wall > 0 && res.Requests > 0 {
 		sh := shareOf(before.pst, after.pst, proxyCPU)
-		smp.OthersPct = 100 * float64(sh.Others) / float64(res.Elapsed)
+		smp.OthersPct = min(100, 100*float64(sh.Others)/float64(wall))
 		smp.SoftIRQPerReq = float64(sh.SoftIRQ.Microseconds()) / float64(res.Requests)
 		lsh := shareOf(before.lst, after.lst, after.nginx.Total()-before.nginx.Total()+res.WrkCPU)
-		smp.LoadOthersPct = 100 * float64(lsh.Others) / float64(res.Elapsed)
+		smp.LoadOthersPct = min(100, 100*float64(lsh.Others)/float64(wall))
 	}
 	return smp, nil
 }
