@@ -67,22 +67,23 @@ func (s sample) String() string {
 
 // metric is one column of the results.
 type metric struct {
-	name   string
-	format string
-	get    func(sample) float64
+	name    string
+	format  string
+	get     func(sample) float64
+	noRatio bool // a condition of the run, not a property of the proxy
 }
 
 var metrics = []metric{
-	{"req/s", "%.0f", func(s sample) float64 { return s.ReqPerSec }},
-	{"p50 latency (ms)", "%.3f", func(s sample) float64 { return float64(s.P50) / 1e6 }},
-	{"p99 latency (ms)", "%.3f", func(s sample) float64 { return float64(s.P99) / 1e6 }},
-	{"proxy CPU µs/request", "%.2f", func(s sample) float64 { return s.CPUPerReq }},
-	{"proxy RSS after run (MiB)", "%.1f", func(s sample) float64 { return float64(s.RSSKiB) / 1024 }},
-	{"RSS per idle conn (bytes)", "%.0f", func(s sample) float64 { return s.IdleBytes }},
-	{"failed requests", "%.0f", func(s sample) float64 { return float64(s.Errors) }},
-	{"softirq µs/request on proxy CPU", "%.2f", func(s sample) float64 { return s.SoftIRQPerReq }},
-	{"other tasks on proxy CPU (%)", "%.1f", func(s sample) float64 { return s.OthersPct }},
-	{"other tasks on load CPU (%)", "%.1f", func(s sample) float64 { return s.LoadOthersPct }},
+	{"req/s", "%.0f", func(s sample) float64 { return s.ReqPerSec }, false},
+	{"p50 latency (ms)", "%.3f", func(s sample) float64 { return float64(s.P50) / 1e6 }, false},
+	{"p99 latency (ms)", "%.3f", func(s sample) float64 { return float64(s.P99) / 1e6 }, false},
+	{"proxy CPU µs/request", "%.2f", func(s sample) float64 { return s.CPUPerReq }, false},
+	{"proxy RSS after run (MiB)", "%.1f", func(s sample) float64 { return float64(s.RSSKiB) / 1024 }, false},
+	{"RSS per idle conn (bytes)", "%.0f", func(s sample) float64 { return s.IdleBytes }, false},
+	{"failed requests", "%.0f", func(s sample) float64 { return float64(s.Errors) }, false},
+	{"softirq µs/request on proxy CPU", "%.2f", func(s sample) float64 { return s.SoftIRQPerReq }, false},
+	{"other tasks on proxy CPU (%)", "%.1f", func(s sample) float64 { return s.OthersPct }, true},
+	{"other tasks on load CPU (%)", "%.1f", func(s sample) float64 { return s.LoadOthersPct }, true},
 }
 
 // report collects samples, indexed by scenario, side (0 haproxy, 1 the other) and round.
@@ -155,10 +156,18 @@ func (r *report) rows(sc scenario) []row {
 			bv := r.values(sc.name, 1, m)
 			mb := median(bv)
 			rw.b = fmtNum(m.format, mb)
-			rw.ratio = fmtNum("%.3f", ratio(mb, ma))
-			lo, hi := span(pairRatios(av, bv))
-			if !math.IsNaN(lo) {
-				rw.roundRatioSpan = fmt.Sprintf("%.3f–%.3f", lo, hi)
+			if m.noRatio {
+				rw.ratio = "-"
+				lo, hi := span(append(av, bv...))
+				if !math.IsNaN(lo) {
+					rw.roundRatioSpan = fmt.Sprintf("(runs: %.0f–%.0f)", lo, hi)
+				}
+			} else {
+				rw.ratio = fmtNum("%.3f", ratio(mb, ma))
+				lo, hi := span(pairRatios(av, bv))
+				if !math.IsNaN(lo) {
+					rw.roundRatioSpan = fmt.Sprintf("%.3f–%.3f", lo, hi)
+				}
 			}
 		}
 		rows = append(rows, rw)
