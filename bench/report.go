@@ -80,7 +80,7 @@ var metrics = []metric{
 	{"proxy CPU µs/request", "%.2f", func(s sample) float64 { return s.CPUPerReq }, false},
 	{"proxy RSS after run (MiB)", "%.1f", func(s sample) float64 { return float64(s.RSSKiB) / 1024 }, false},
 	{"RSS per idle conn (bytes)", "%.0f", func(s sample) float64 { return s.IdleBytes }, false},
-	{"failed requests", "%.0f", func(s sample) float64 { return float64(s.Errors) }, false},
+	{"failed requests", "%.0f", func(s sample) float64 { return float64(s.Errors) }, true},
 	{"softirq µs/request on proxy CPU", "%.2f", func(s sample) float64 { return s.SoftIRQPerReq }, false},
 	{"other tasks on proxy CPU (%)", "%.1f", func(s sample) float64 { return s.OthersPct }, true},
 	{"other tasks on load CPU (%)", "%.1f", func(s sample) float64 { return s.LoadOthersPct }, true},
