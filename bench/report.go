@@ -253,6 +253,9 @@ func (r *report) markdownText(e *env) string {
 	fmt.Fprintf(&b, "- haproxy: %s\n", firstLine(r.o.haproxy, "-v"))
 	if r.b != nil {
 		fmt.Fprintf(&b, "- compared: %s against %s, alternated, the order swapped every round\n", r.b.label, r.a.label)
+		if r.b.label == "tandem" {
+			fmt.Fprintf(&b, "- tandem: %s\n", describeBinary(r.b.argv[0]))
+		}
 	}
 	fmt.Fprintf(&b, "- pinning: proxy on CPU %s; wrk and nginx on CPU %s\n", r.o.proxyCPU, r.o.loadCPU)
 	if c := firstLine("git", "rev-parse", "--short", "HEAD"); c != "" {
@@ -280,6 +283,31 @@ func (r *report) markdownText(e *env) string {
 		}
 	}
 	return b.String()
+}
+
+// describeBinary names a Go binary's version and, when it was built with VCS
+// stamping, its commit.
+func describeBinary(path string) string {
+	d := path
+	if v := firstLine(path, "-version"); v != "" {
+		d += ", " + v
+	}
+	out, err := exec.Command("go", "version", "-m", path).Output()
+	if err != nil {
+		return d
+	}
+	for _, l := range strings.Split(string(out), "\n") {
+		f := strings.Fields(l)
+		if len(f) == 2 && f[0] == "build" {
+			if rev, ok := strings.CutPrefix(f[1], "vcs.revision="); ok {
+				d += ", commit " + rev
+			}
+			if f[1] == "vcs.modified=true" {
+				d += " (with uncommitted changes)"
+			}
+		}
+	}
+	return d
 }
 
 func firstLine(name string, args ...string) string {
