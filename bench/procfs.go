@@ -173,3 +173,24 @@ func shareOf(before, after cpuStat, proxy time.Duration) cpuShare {
 	others := max(busy-proxy, 0) + d(before.Steal, after.Steal)
 	return cpuShare{Others: others, SoftIRQ: d(before.SoftIRQ, after.SoftIRQ)}
 }
+
+// parseAllowedCPU returns the first CPU of Cpus_allowed_list in /proc/PID/status
+// ("0-1,4" gives "0").
+func parseAllowedCPU(status string) (string, error) {
+	sc := bufio.NewScanner(strings.NewReader(status))
+	for sc.Scan() {
+		rest, ok := strings.CutPrefix(sc.Text(), "Cpus_allowed_list:")
+		if !ok {
+			continue
+		}
+		first := strings.TrimSpace(rest)
+		if i := strings.IndexAny(first, "-,"); i >= 0 {
+			first = first[:i]
+		}
+		if _, err := strconv.Atoi(first); err != nil {
+			return "", fmt.Errorf("parse Cpus_allowed_list %q: %w", rest, err)
+		}
+		return first, nil
+	}
+	return "", fmt.Errorf("parse /proc status: no Cpus_allowed_list line")
+}

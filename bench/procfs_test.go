@@ -165,3 +165,22 @@ func FuzzParseProcStatCPU(f *testing.F) {
 		}
 	})
 }
+
+func TestParseAllowedCPU(t *testing.T) {
+	tests := []struct {
+		in, want string
+		ok       bool
+	}{
+		{"Name:\tx\nCpus_allowed_list:\t0-1\n", "0", true},
+		{"Cpus_allowed_list:\t3\n", "3", true},
+		{"Cpus_allowed_list:\t2,4-5\n", "2", true},
+		{"Cpus_allowed_list:\t\n", "", false},
+		{"Name:\tx\n", "", false},
+	}
+	for _, tt := range tests {
+		got, err := parseAllowedCPU(tt.in)
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("parseAllowedCPU(%q) = %q, %v; want %q, ok=%v", tt.in, got, err, tt.want, tt.ok)
+		}
+	}
+}
