@@ -459,10 +459,15 @@ func (e *env) measuredRun(ctx context.Context, w wrkRun, p *proc) (sample, error
 	proxyCPU := after.proxy.Total() - before.proxy.Total()
 	smp := newSample(res, proxyCPU)
 	if shares && wall > 0 && res.Requests > 0 {
-		sh := shareOf(before.pst, after.pst, proxyCPU)
+		ours, loadOurs := proxyCPU, after.nginx.Total()-before.nginx.Total()+res.WrkCPU
+		if pcpu == lcpu { // one shared CPU
+			ours += loadOurs
+			loadOurs = ours
+		}
+		sh := shareOf(before.pst, after.pst, ours)
 		smp.OthersPct = min(100, 100*float64(sh.Others)/float64(wall))
 		smp.SoftIRQPerReq = float64(sh.SoftIRQ.Microseconds()) / float64(res.Requests)
-		lsh := shareOf(before.lst, after.lst, after.nginx.Total()-before.nginx.Total()+res.WrkCPU)
+		lsh := shareOf(before.lst, after.lst, loadOurs)
 		smp.LoadOthersPct = min(100, 100*float64(lsh.Others)/float64(wall))
 	}
 	return smp, nil
