@@ -12,6 +12,10 @@ import (
 
 const (
 	bufSize = 16 << 10
+	// An idle direction waits in a read into a small buffer of its own; a read that fills
+	// it means a burst, and the direction takes a pooled bufSize buffer until a short read
+	// says the burst is over. Idle sessions thus hold 2×smallSize, not 2×bufSize.
+	smallSize = 512
 	// After this many reads that fill the whole buffer in a row, a direction is a bulk
 	// transfer and switches to splice (zero copy), which only pays for large transfers.
 	bulkReads   = 4
@@ -88,9 +92,13 @@ func (d *direction) limit() time.Duration {
 
 // run copies until src ends (nil) or fails.
 func (d *direction) run() error {
-	bp := bufPool.Get().(*[]byte)
-	buf := *bp
-	defer func() { bufPool.Put(bp) }()
+	var small [smallSize]byte
+	var bp *[]byte // pooled big buffer, held only during a burst
+	defer func() {
+		if bp != nil {
+			bufPool.Put(bp)
+		}
+	}()
 	full := 0
 	for {
 		if full >= bulkReads {
@@ -98,6 +106,10 @@ func (d *direction) run() error {
 				return err
 			}
 			full = 0
+		}
+		buf := small[:]
+		if bp != nil {
+			buf = *bp
 		}
 		d.src.SetReadDeadline(deadline(d.limit()))
 		n, err := d.src.Read(buf)
@@ -107,10 +119,16 @@ func (d *direction) run() error {
 				return werr
 			}
 			d.n += int64(n)
-			if n == len(buf) {
-				full++
-			} else {
+			switch {
+			case n < len(buf) && bp != nil: // the burst is over: give the big buffer back
+				bufPool.Put(bp)
+				bp, full = nil, 0
+			case n < len(buf):
 				full = 0
+			case bp == nil: // the small buffer filled: a burst starts
+				bp = bufPool.Get().(*[]byte)
+			default:
+				full++
 			}
 		}
 		if err != nil {
@@ -130,11 +148,15 @@ func (d *direction) run() error {
 
 var errNoSplice = errors.New("splice not possible")
 
+// spliced counts switches to the splice path (tests read it).
+var spliced atomic.Int64
+
 // splice moves bulk data with the kernel's zero-copy path (net.TCPConn.ReadFrom splices
 // from a TCP source), chunk by chunk so deadlines and activity stay current. It returns
 // errNoSplice to fall back to copying when the connections are not both TCP, or when the
 // transfer stopped being bulk.
 func (d *direction) splice() error {
+	spliced.Add(1)
 	dst, ok := d.dst.(*net.TCPConn)
 	if !ok {
 		return errNoSplice

@@ -89,6 +89,7 @@ func TestHalfCloseRequestThenResponse(t *testing.T) {
 // compares checksums.
 func TestLargeTransferIntact(t *testing.T) {
 	const size = 64 << 20
+	before := spliced.Load()
 	srv := serve(t, func(c net.Conn) {
 		h := sha256.New()
 		io.Copy(h, c)
@@ -124,6 +125,9 @@ func TestLargeTransferIntact(t *testing.T) {
 	io.Copy(exp, io.LimitReader(pattern{}, size))
 	if !bytes.Equal(down.Sum(nil), exp.Sum(nil)) {
 		t.Fatal("download corrupted")
+	}
+	if spliced.Load() == before {
+		t.Fatal("a 64 MiB transfer never switched to splice")
 	}
 }
 
