@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os/exec"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -239,5 +240,57 @@ func TestDemoRoundRobinAndCookie(t *testing.T) {
 	resp.Body.Close()
 	if !strings.HasPrefix(resp.Header.Get("Set-Cookie"), "SERVERUSED=web") {
 		t.Fatalf("demo response Set-Cookie %q, want SERVERUSED=web…", resp.Header.Get("Set-Cookie"))
+	}
+}
+
+// TestCookieMaxIdleMaxLife: with `cookie SERVERUSED insert indirect maxidle 1h maxlife 1d`,
+// inserted cookies carry their dates; a fresh one sticks, an undated one sticks and gets
+// dated, an expired one is ignored (balanced again, a new cookie inserted).
+func TestCookieMaxIdleMaxLife(t *testing.T) {
+	a, b := startWeb(t, "s1"), startWeb(t, "s2")
+	bind := freeAddr(t)
+	startTandem(t, defaults+fmt.Sprintf(`
+frontend fe
+    bind %s
+    default_backend app
+backend app
+    balance roundrobin
+    cookie SERVERUSED insert indirect maxidle 1h maxlife 1d
+    server s1 %s cookie s1
+    server s2 %s cookie s2
+`, bind, a.addr, b.addr), bind)
+	c := client(false)
+	get := func(cookie string) (string, string) {
+		req, _ := http.NewRequest("GET", "http://"+bind+"/", nil)
+		if cookie != "" {
+			req.Header.Set("Cookie", cookie)
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return string(body), resp.Header.Get("Set-Cookie")
+	}
+	now := time.Now().Unix()
+	who, sc := get("")
+	if !regexp.MustCompile(`^SERVERUSED=` + who + `\|\d+\|\d+; path=/`).MatchString(sc) {
+		t.Fatalf("first response: Set-Cookie %q, want SERVERUSED=%s|LAST|FIRST", sc, who)
+	}
+	fresh := fmt.Sprintf("SERVERUSED=%s|%d|%d", who, now, now-60)
+	for i := 0; i < 5; i++ {
+		if got, sc := get(fresh); got != who || sc != "" {
+			t.Fatalf("fresh cookie: went to %s (want %s), Set-Cookie %q (want none)", got, who, sc)
+		}
+	}
+	if got, sc := get("SERVERUSED=" + who); got != who || !strings.HasPrefix(sc, "SERVERUSED="+who+"|") {
+		t.Fatalf("undated cookie: went to %s (want %s), Set-Cookie %q (want dates added)", got, who, sc)
+	}
+	expired := fmt.Sprintf("SERVERUSED=%s|%d|%d", who, now-7200, now-7200)
+	for _, ck := range []string{expired, fmt.Sprintf("SERVERUSED=%s|%d|%d", who, now, now-2*86400)} {
+		if _, sc := get(ck); !strings.HasPrefix(sc, "SERVERUSED=") {
+			t.Fatalf("expired cookie %q was honoured: no new cookie inserted", ck)
+		}
 	}
 }

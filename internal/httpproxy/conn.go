@@ -36,6 +36,9 @@ type exchange struct {
 	ckStrip   bool // the request's Cookie headers need rewriting
 	ckDirect  bool // the request went to the server its cookie named
 	ckRespHit bool // the response carried the persistence cookie
+	// maxidle/maxlife: the dates the persistence cookie carried (Unix seconds, 0: none)
+	ckFirst   int64
+	ckRefresh bool // the cookie is valid but its dates must be (re)set in the response
 }
 
 func newExchange(size int, p *sync.Pool) *exchange {

@@ -108,6 +108,17 @@ type Handler struct {
 	closed   atomic.Bool
 
 	idle idlePools // keep-alive server connections
+
+	// Clock is read for cookie dates (maxidle/maxlife); nil: time.Now. Tests set it
+	// before serving.
+	Clock func() time.Time
+}
+
+func (h *Handler) now() time.Time {
+	if h.Clock != nil {
+		return h.Clock()
+	}
+	return time.Now()
 }
 
 // NewHandler returns a handler serving r. log receives connection-level errors.

@@ -3,6 +3,7 @@ package httpproxy
 import (
 	"bytes"
 	"strconv"
+	"time"
 
 	"tandem/internal/backend"
 	"tandem/internal/config"
@@ -153,11 +154,19 @@ func (cc *clientConn) analyzeCookies(ck *config.Cookie) {
 				}
 			default:
 				if !ex.ckFound {
+					srv := val
 					if j := bytes.IndexByte(val, '|'); j >= 0 {
-						val = val[:j] // HAProxy's maxidle/maxlife dates follow a '|'
+						srv = val[:j] // maxidle/maxlife dates follow a '|'
+					}
+					if ck.Mode == config.CookieInsert && (ck.MaxIdle > 0 || ck.MaxLife > 0) {
+						ok, first, refresh := cookieDates(val[len(srv):], ck, cc.h.now())
+						if !ok {
+							break // expired or from the future: ignored, the request is balanced
+						}
+						ex.ckFirst, ex.ckRefresh = first, refresh
 					}
 					ex.ckFound = true
-					ex.ckSrvVal = spanOf(in, val)
+					ex.ckSrvVal = spanOf(in, srv)
 				}
 				if ck.Mode == config.CookieInsert && ck.Indirect {
 					ex.ckStrip = true
@@ -165,6 +174,52 @@ func (cc *clientConn) analyzeCookies(ck *config.Cookie) {
 			}
 		}
 	}
+}
+
+// cookieDates checks the dates of an insert-mode cookie with maxidle/maxlife: dates is
+// what follows the server id, "|LAST|FIRST" (Unix seconds; tandem's own format). A cookie
+// without dates is accepted and gets them in the response, as HAProxy does; one idle
+// longer than maxidle, older than maxlife, or dated more than 24h ahead is ignored. A
+// valid cookie is refreshed once a quarter of maxidle has passed since it was last set.
+func cookieDates(dates []byte, ck *config.Cookie, now time.Time) (ok bool, first int64, refresh bool) {
+	if len(dates) == 0 || dates[0] != '|' {
+		return true, 0, true
+	}
+	last, rest := leadingInt(dates[1:])
+	if len(rest) > 0 && rest[0] == '|' {
+		first, _ = leadingInt(rest[1:])
+	}
+	if last <= 0 {
+		return true, 0, true // not a date of ours (another proxy's format): treat as undated
+	}
+	if first <= 0 {
+		first = last
+	}
+	t := now.Unix()
+	const skew = 24 * 60 * 60
+	switch {
+	case last > t+skew || first > t+skew:
+		return false, 0, false
+	case ck.MaxIdle > 0 && t-last > int64(ck.MaxIdle/time.Second):
+		return false, 0, false
+	case ck.MaxLife > 0 && t-first > int64(ck.MaxLife/time.Second):
+		return false, 0, false
+	}
+	refresh = ck.MaxIdle > 0 && t-last >= max(int64(ck.MaxIdle/time.Second)/4, 1)
+	return true, first, refresh
+}
+
+// leadingInt parses the decimal digits at the start of b.
+func leadingInt(b []byte) (int64, []byte) {
+	var n int64
+	i := 0
+	for ; i < len(b) && i < 18 && b[i] >= '0' && b[i] <= '9'; i++ {
+		n = n*10 + int64(b[i]-'0')
+	}
+	if i == 0 {
+		return -1, b
+	}
+	return n, b[i:]
 }
 
 // spanOf returns the span of sub, a subslice of buf.
@@ -249,12 +304,23 @@ func (cc *clientConn) rewriteResponse(out []byte, x *xfer, tunnel bool) []byte {
 	}
 	out = c.flush(out)
 	out = singleCL(out, &resp.Head)
-	if ck != nil && ck.Mode == config.CookieInsert && !ex.ckDirect && x.srv.Cfg.Cookie != "" &&
+	if ck != nil && ck.Mode == config.CookieInsert && (!ex.ckDirect || ex.ckRefresh) && x.srv.Cfg.Cookie != "" &&
 		!(ex.ckRespHit && ck.Preserve) && resp.Status >= 200 {
 		out = append(out, "Set-Cookie: "...)
 		out = append(out, ck.Name...)
 		out = append(out, '=')
 		out = append(out, x.srv.Cfg.Cookie...)
+		if ck.MaxIdle > 0 || ck.MaxLife > 0 {
+			now := cc.h.now().Unix()
+			first := ex.ckFirst
+			if !ex.ckDirect || first == 0 {
+				first = now
+			}
+			out = append(out, '|')
+			out = strconv.AppendInt(out, now, 10)
+			out = append(out, '|')
+			out = strconv.AppendInt(out, first, 10)
+		}
 		out = append(out, "; path=/"...)
 		for _, d := range ck.Domains {
 			out = append(out, "; domain="...)
