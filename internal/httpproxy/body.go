@@ -3,12 +3,12 @@ package httpproxy
 import (
 	"errors"
 	"io"
-	"net"
 	"os"
 	"time"
 
 	"tandem/internal/config"
 	"tandem/internal/http1"
+	"tandem/internal/tcpproxy"
 )
 
 // forwardResponse sends the response whose head is in sin to the client, then its body.
@@ -183,54 +183,15 @@ func (cc *clientConn) tunnel(x *xfer) bool {
 		x.bytesIn += int64(ex.inLen)
 		ex.inLen = 0
 	}
-	tc, ts := cc.rs.tClient, x.tServer
-	if t := x.be.Timeouts.Tunnel; t > 0 {
-		tc, ts = t, t
+	l := tcpproxy.TunnelLimits(cc.rs.fe.Timeouts, x.be.Timeouts)
+	if l.Client == 0 {
+		l.Client = cc.rs.tClient
 	}
-	done := make(chan int64, 1)
-	go func() {
-		var n int64
-		defer func() {
-			if v := recover(); v != nil {
-				cc.h.log.Error("http tunnel panic", "panic", v)
-				cc.nc.Close()
-				sc.Close()
-			}
-			done <- n
-		}()
-		n = pipe(cc.nc, sc, ex.sin, ts)
-	}()
-	x.bytesIn += pipe(sc, cc.nc, ex.in, tc)
-	x.bytesOut += <-done
+	if l.Server == 0 {
+		l.Server = x.tServer
+	}
+	in, out := tcpproxy.Pipe(cc.nc, sc, l)
+	x.bytesIn += in
+	x.bytesOut += out
 	return false
-}
-
-// pipe copies src to dst until EOF, an error, or idle for longer than idle; then it
-// half-closes dst (or closes it when half-close is unavailable).
-func pipe(dst, src net.Conn, buf []byte, idle time.Duration) int64 {
-	var n int64
-	for {
-		src.SetReadDeadline(deadline(time.Now(), idle))
-		k, err := src.Read(buf)
-		if k > 0 {
-			dst.SetWriteDeadline(deadline(time.Now(), idle))
-			if _, werr := dst.Write(buf[:k]); werr != nil {
-				src.Close()
-				break
-			}
-			n += int64(k)
-		}
-		if err != nil {
-			if errors.Is(err, io.EOF) {
-				if cw, ok := dst.(interface{ CloseWrite() error }); ok {
-					cw.CloseWrite()
-					return n
-				}
-			}
-			dst.Close()
-			src.Close()
-			break
-		}
-	}
-	return n
 }

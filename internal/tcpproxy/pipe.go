@@ -49,14 +49,16 @@ type direction struct {
 	n        int64
 }
 
-// pipe copies client→server and server→client until both are done. It returns the bytes
-// moved each way.
-func pipe(client, server net.Conn, l limits) (in, out int64) {
+// Pipe copies client→server and server→client until both are done, half-close aware:
+// a side's EOF is passed on as a half-close and the other direction goes on, bounded by
+// the fin timeout. Activity either way keeps both directions alive. It returns the bytes
+// moved each way. The HTTP path uses it for tunnels (websockets).
+func Pipe(client, server net.Conn, l Limits) (in, out int64) {
 	act := &activity{}
 	act.touch()
 	var upDone, downDone atomic.Bool
-	up := &direction{src: client, dst: server, idle: l.client, fin: l.clientFin, act: act, peerDone: &downDone}
-	down := &direction{src: server, dst: client, idle: l.server, fin: l.serverFin, act: act, peerDone: &upDone}
+	up := &direction{src: client, dst: server, idle: l.Client, fin: l.ClientFin, act: act, peerDone: &downDone}
+	down := &direction{src: server, dst: client, idle: l.Server, fin: l.ServerFin, act: act, peerDone: &upDone}
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {

@@ -122,7 +122,7 @@ func (h *Handler) ServeConn(c net.Conn) {
 	defer r.Pool.Release(srv)
 	h.setServer(s, conn)
 	defer conn.Close()
-	in, out := pipe(c, conn, timeouts(r))
+	in, out := Pipe(c, conn, timeouts(r))
 	srv.BytesIn.Add(uint64(in))
 	srv.BytesOut.Add(uint64(out))
 }
@@ -172,21 +172,22 @@ func (h *Handler) connect(r *Route, c net.Conn) (*backend.Server, net.Conn, erro
 	return nil, nil, lastErr
 }
 
-// limits are the idle timeouts of one session.
-type limits struct {
-	client, server       time.Duration // inactivity on either side; 0 = none
-	clientFin, serverFin time.Duration // once that side has half-closed
-	tunnel               time.Duration
+// Limits are the inactivity timeouts of a session; zero means none.
+type Limits struct {
+	Client, Server       time.Duration // no bytes either way for this long
+	ClientFin, ServerFin time.Duration // the same once the other side has half-closed
 }
 
-func timeouts(r *Route) limits {
-	ft, bt := r.Frontend.Timeouts, r.Pool.Cfg.Timeouts
-	l := limits{client: ft.Client, server: bt.Server, clientFin: ft.ClientFin, serverFin: bt.ServerFin, tunnel: bt.Tunnel}
-	if l.tunnel != 0 {
-		// HAProxy: in TCP mode timeout tunnel supersedes client and server once both sides talk.
-		l.client, l.server = l.tunnel, l.tunnel
+// TunnelLimits applies HAProxy's rule: timeout tunnel, when set, supersedes timeout
+// client and server once both sides talk.
+func TunnelLimits(fe, be config.Timeouts) Limits {
+	l := Limits{Client: fe.Client, Server: be.Server, ClientFin: fe.ClientFin, ServerFin: be.ServerFin}
+	if be.Tunnel != 0 {
+		l.Client, l.Server = be.Tunnel, be.Tunnel
 	}
 	return l
 }
+
+func timeouts(r *Route) Limits { return TunnelLimits(r.Frontend.Timeouts, r.Pool.Cfg.Timeouts) }
 
 var errIdle = errors.New("idle timeout")
