@@ -417,6 +417,9 @@ func dumpOnFailure(t *testing.T, procs *[]*proc) {
 // higher node taking the VIP back on restart, failover on a crash (SIGKILL),
 // and no complaint from keepalived about tandem's adverts, nor the reverse.
 func TestInteropWithKeepalived(t *testing.T) {
+	if testing.Short() {
+		t.Skip("about 100s of failovers; run without -short")
+	}
 	requireRoot(t)
 	for _, v := range variants {
 		for _, tandemHigh := range []bool{true, false} {
