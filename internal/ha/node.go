@@ -255,6 +255,7 @@ func (n *Node) startLocked(c *config.VRRPInstance) error {
 	in.m = vrrp.NewMachine(vrrp.Config{
 		Version: uint8(c.Version), Priority: c.Priority, Interval: c.AdvertInterval,
 		Preempt: !c.NoPreempt, PreemptDelay: c.PreemptDelay, LocalAddr: tr.Src(),
+		AdvertOnLower: !c.Strict, // keepalived's default; vrrp_strict keeps to the RFC
 	})
 	if c.Unicast() {
 		for _, up := range c.UnicastPeers {
