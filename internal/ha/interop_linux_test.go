@@ -186,6 +186,7 @@ type lan struct {
 	nsK, nsT, nsC string
 	dir           string
 	macK, macT    string
+	kaStarts      int // fresh pid files per keepalived start: PIDs are reused fast
 }
 
 func newLAN(t *testing.T) *lan {
@@ -243,15 +244,20 @@ func (l *lan) write(t *testing.T, name, text string) string {
 func (l *lan) startKeepalived(t *testing.T, v variant, state string, prio int) *proc {
 	t.Helper()
 	conf := l.write(t, "keepalived.conf", v.render(state, "vk", prio, "198.18.0.1", "198.18.0.2"))
+	l.kaStarts++
 	return startProc(t, "keepalived", nil, "ip", "netns", "exec", l.nsK, "keepalived", "-n", "-l", "-D", "-P", "-G", "-R",
-		"-f", conf, "-p", filepath.Join(l.dir, "ka.pid"), "-r", filepath.Join(l.dir, "ka-vrrp.pid"))
+		"-f", conf, "-p", filepath.Join(l.dir, fmt.Sprintf("ka%d.pid", l.kaStarts)), "-r", l.vrrpPidFile())
+}
+
+func (l *lan) vrrpPidFile() string {
+	return filepath.Join(l.dir, fmt.Sprintf("ka%d-vrrp.pid", l.kaStarts))
 }
 
 // crashKeepalived SIGKILLs keepalived's VRRP process (by the PID in its pid
 // file), then its parent.
 func (l *lan) crashKeepalived(t *testing.T, ka *proc) {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(l.dir, "ka-vrrp.pid"))
+	b, err := os.ReadFile(l.vrrpPidFile())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -411,6 +417,9 @@ func dumpOnFailure(t *testing.T, procs *[]*proc) {
 // higher node taking the VIP back on restart, failover on a crash (SIGKILL),
 // and no complaint from keepalived about tandem's adverts, nor the reverse.
 func TestInteropWithKeepalived(t *testing.T) {
+	if testing.Short() {
+		t.Skip("about 100s of failovers; run without -short")
+	}
 	requireRoot(t)
 	for _, v := range variants {
 		for _, tandemHigh := range []bool{true, false} {

@@ -53,8 +53,9 @@ type Options struct {
 	Announcer func(ifname string) (Announcer, error)
 	// VIPs holds the addresses; default a vip.Manager on the current namespace.
 	VIPs AddressSetter
-	// Exec runs a script (vrrp_script check or notify) given as argv; default os/exec.
-	Exec func(ctx context.Context, argv []string) error
+	// Exec runs a script (vrrp_script check or notify); default os/exec, as
+	// the Command's user.
+	Exec func(ctx context.Context, c Command) error
 	// LinkUp reports whether an interface is up with carrier; default reads the
 	// interface flags. It is polled every LinkPoll (default 100ms) for the
 	// instances' interfaces and track_interface entries.
@@ -109,7 +110,7 @@ func New(cfg *config.VRRP, opt Options) (*Node, error) {
 		opt.Now = time.Now
 	}
 	if opt.Exec == nil {
-		opt.Exec = execArgv
+		opt.Exec = execCommand
 	}
 	if opt.LinkUp == nil {
 		opt.LinkUp = linkUp
@@ -120,9 +121,13 @@ func New(cfg *config.VRRP, opt Options) (*Node, error) {
 	if err := checkable(cfg, opt); err != nil {
 		return nil, err
 	}
+	if err := checkScripts(cfg); err != nil {
+		return nil, err
+	}
 	n := &Node{opt: opt, log: opt.Logger, cfg: cfg, instances: map[string]*instance{}, trackers: map[string]bool{}, links: map[string]bool{},
 		groups: groupsOf(cfg), groupSt: map[string]string{}}
-	n.notifier = newNotifier(opt.Logger, opt.Exec)
+	u, g := defaultScriptUser(cfg.Global)
+	n.notifier = newNotifier(opt.Logger, opt.Exec, u, g)
 	for _, s := range cfg.Scripts {
 		n.trackers[s.Name] = !s.InitFail
 	}
@@ -255,6 +260,7 @@ func (n *Node) startLocked(c *config.VRRPInstance) error {
 	in.m = vrrp.NewMachine(vrrp.Config{
 		Version: uint8(c.Version), Priority: c.Priority, Interval: c.AdvertInterval,
 		Preempt: !c.NoPreempt, PreemptDelay: c.PreemptDelay, LocalAddr: tr.Src(),
+		AdvertOnLower: !c.Strict, // keepalived's default; vrrp_strict keeps to the RFC
 	})
 	if c.Unicast() {
 		for _, up := range c.UnicastPeers {
@@ -347,6 +353,9 @@ func (n *Node) refreshUnlock() {
 // master sends priority 0), new ones start.
 func (n *Node) Reload(cfg *config.VRRP) error {
 	if err := checkable(cfg, n.opt); err != nil {
+		return err
+	}
+	if err := checkScripts(cfg); err != nil {
 		return err
 	}
 	n.reloadMu.Lock()

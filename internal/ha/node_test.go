@@ -167,7 +167,8 @@ func start(t *testing.T, h *hub, src string, cfg *config.VRRP) *testNode {
 			defer tn.linkMu.Unlock()
 			return !tn.down[name], nil
 		},
-		Exec: func(_ context.Context, argv []string) error {
+		Exec: func(_ context.Context, c Command) error {
+			argv := c.Argv
 			tn.execs <- argv
 			if argv[0] == "false" {
 				return os.ErrInvalid
@@ -509,7 +510,7 @@ func TestInProcessTracker(t *testing.T) {
 		Announcer: func(string) (Announcer, error) { return countAnnouncer{new(atomic.Int64)}, nil },
 		VIPs:      &addrs{},
 		LinkUp:    func(string) (bool, error) { return true, nil },
-		Exec:      func(context.Context, []string) error { t.Error("in-process tracker was exec'ed"); return nil },
+		Exec:      func(context.Context, Command) error { t.Error("in-process tracker was exec'ed"); return nil },
 		Check: func(_ context.Context, c config.InProcessCheck) error {
 			mu.Lock()
 			defer mu.Unlock()

@@ -2,10 +2,8 @@ package ha
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -219,6 +217,7 @@ func (r *scriptRunner) startLocked() {
 			tracked[t.Name] = true
 		}
 	}
+	g := r.cfg.Global
 	for _, s := range r.cfg.Scripts {
 		if !tracked[s.Name] {
 			continue
@@ -226,14 +225,14 @@ func (r *scriptRunner) startLocked() {
 		r.wg.Add(1)
 		go func() {
 			defer r.wg.Done()
-			r.loop(ctx, s)
+			r.loop(ctx, s, g)
 		}()
 	}
 }
 
-func (r *scriptRunner) loop(ctx context.Context, s *config.VRRPScript) {
-	argv := strings.Fields(s.Script)
-	probe := func(ctx context.Context) error { return r.n.opt.Exec(ctx, argv) }
+func (r *scriptRunner) loop(ctx context.Context, s *config.VRRPScript, g config.VRRPGlobal) {
+	cmd := scriptCommand(g, s)
+	probe := func(ctx context.Context) error { return r.n.opt.Exec(ctx, cmd) }
 	if s.InProcess != nil {
 		check := *s.InProcess
 		probe = func(ctx context.Context) error { return r.n.opt.Check(ctx, check) }
@@ -276,19 +275,13 @@ func (r *scriptRunner) loop(ctx context.Context, s *config.VRRPScript) {
 	}
 }
 
-func execArgv(ctx context.Context, argv []string) error {
-	if len(argv) == 0 {
-		return fmt.Errorf("empty command")
-	}
-	return exec.CommandContext(ctx, argv[0], argv[1:]...).Run()
-}
-
 // notifier runs notify scripts one at a time, in the order of transitions.
 type notifier struct {
-	log  *slog.Logger
-	exec func(context.Context, []string) error
-	q    chan notification
-	done chan struct{}
+	log         *slog.Logger
+	exec        func(context.Context, Command) error
+	user, group string // global script_user
+	q           chan notification
+	done        chan struct{}
 
 	mu     sync.Mutex
 	closed bool
@@ -303,8 +296,8 @@ type notification struct {
 
 const notifyTimeout = 30 * time.Second
 
-func newNotifier(log *slog.Logger, ex func(context.Context, []string) error) *notifier {
-	nt := &notifier{log: log, exec: ex, q: make(chan notification, 256), done: make(chan struct{})}
+func newNotifier(log *slog.Logger, ex func(context.Context, Command) error, user, group string) *notifier {
+	nt := &notifier{log: log, exec: ex, user: user, group: group, q: make(chan notification, 256), done: make(chan struct{})}
 	go nt.loop()
 	return nt
 }
@@ -351,7 +344,7 @@ func (nt *notifier) loop() {
 func (nt *notifier) run(argv []string, n notification) {
 	ctx, cancel := context.WithTimeout(context.Background(), notifyTimeout)
 	defer cancel()
-	if err := nt.exec(ctx, argv); err != nil {
+	if err := nt.exec(ctx, Command{Argv: argv, User: nt.user, Group: nt.group}); err != nil {
 		nt.log.Warn("notify script failed", "name", n.name, "state", n.state, "script", argv[0], "err", err)
 	}
 }

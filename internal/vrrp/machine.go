@@ -43,6 +43,10 @@ type Config struct {
 	Preempt      bool          // Preempt_Mode (keepalived default true; nopreempt sets false)
 	PreemptDelay time.Duration // keepalived preempt_delay
 	LocalAddr    netip.Addr    // primary address of the interface, for equal-priority ties
+	// AdvertOnLower makes a master answer an advert it outranks with an advert
+	// of its own at once, as keepalived does by default (lower_prio_no_advert
+	// off); RFC 5798 only discards it.
+	AdvertOnLower bool
 }
 
 // Event is something the machine reacts to: one of Startup, Shutdown, Timeout,
@@ -287,6 +291,9 @@ func (m *Machine) advert(e AdvertReceived, now time.Time) []Action {
 			m.master = e.Src
 			m.deadline = now.Add(m.MasterDownInterval())
 			return m.to(Backup, []Action{RemoveVIPs{}})
+		}
+		if m.cfg.AdvertOnLower {
+			return []Action{SendAdvert{m.prio}}
 		}
 	}
 	return nil

@@ -373,3 +373,17 @@ func TestSyncTo(t *testing.T) {
 	i := NewMachine(v2(100))
 	wantActs(t, i.Step(SyncTo{Master}, t0))
 }
+
+// keepalived lower_prio_no_advert: "If a lower priority advert is received,
+// don't send another advert. This causes adherence to the RFCs" — so by default
+// a keepalived master answers a lower-priority advert with its own at once.
+func TestMasterAnswersLowerPriorityWhenAsked(t *testing.T) {
+	cfg := v3(150)
+	cfg.AdvertOnLower = true
+	m := mastered(t, cfg)
+	d := m.Deadline()
+	wantActs(t, m.Step(AdvertReceived{Src: higher, Priority: 100, Interval: time.Second}, d.Add(-time.Millisecond)), SendAdvert{150})
+	if m.Deadline() != d || m.State() != Master {
+		t.Errorf("answering moved the Adver_Timer or the state")
+	}
+}

@@ -1,0 +1,82 @@
+package ha
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"tandem/internal/config"
+	"tandem/internal/config/keepalived"
+)
+
+func TestScriptUsersAndSecurity(t *testing.T) {
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("needs root to check script ownership")
+		}
+		t.Skip("needs root to check script ownership")
+	}
+	dir := t.TempDir() // 0700, owned by root
+	safe := filepath.Join(dir, "safe.sh")
+	unsafe := filepath.Join(dir, "unsafe.sh")
+	for _, f := range []string{safe, unsafe} {
+		if err := os.WriteFile(f, []byte("#!/bin/sh\nexit 0\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Chmod(unsafe, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	mk := func(global, script, user string) *config.VRRP {
+		src := "global_defs {\n" + global + "\n}\nvrrp_script s {\n script \"" + script + "\"\n" + user + "\n}\n" +
+			"vrrp_instance V {\n interface eth0\n virtual_router_id 1\n virtual_ipaddress {\n 198.18.0.1\n }\n track_script {\n s\n }\n}\n"
+		v, err := keepalived.Parse("k.conf", []byte(src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	tests := []struct {
+		name, global, script, user, err string
+	}{
+		{"no security", "", unsafe, "", ""},
+		{"safe script", "enable_script_security", safe, "", ""},
+		{"writable by others", "enable_script_security", unsafe, "", "k.conf:4: vrrp_script \"s\": enable_script_security: script " + unsafe + ": " + unsafe + " is writable by group or others"},
+		{"run as nobody: no check", "enable_script_security", unsafe, "user nobody", ""},
+		{"unknown user", "", safe, "user no_such_user_x", "k.conf:4: vrrp_script \"s\": script user: user: unknown user no_such_user_x"},
+		{"unknown global user", "script_user no_such_user_y", safe, "", "script user: user: unknown user no_such_user_y"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := checkScripts(mk(tt.global, tt.script, tt.user))
+			if tt.err == "" && err != nil {
+				t.Errorf("err = %v", err)
+			}
+			if tt.err != "" && (err == nil || !strings.Contains(err.Error(), tt.err)) {
+				t.Errorf("err = %v, want %q", err, tt.err)
+			}
+		})
+	}
+}
+
+// A script with `user nobody` really runs as nobody.
+func TestScriptRunsAsUser(t *testing.T) {
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("needs root to switch users")
+		}
+		t.Skip("needs root to switch users")
+	}
+	err := execCommand(context.Background(), Command{Argv: []string{"/bin/sh", "-c", "test \"$(id -un)\" = nobody"}, User: "nobody"})
+	if err != nil {
+		t.Errorf("script did not run as nobody: %v", err)
+	}
+	if err := execCommand(context.Background(), Command{Argv: []string{"/bin/sh", "-c", "test \"$(id -u)\" = 0"}}); err != nil {
+		t.Errorf("script without a user did not run as root: %v", err)
+	}
+}
