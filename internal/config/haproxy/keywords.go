@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"tandem/internal/config"
 )
 
 // Section is a set of haproxy.cfg section kinds.
@@ -151,52 +153,8 @@ func suggest(sec Section, name string) string {
 	return closest(name, cands)
 }
 
-// closest returns the candidate nearest to s by edit distance, if near enough.
-func closest(s string, cands []string) string {
-	if len(s) > 64 { // nobody misspells a keyword that long; keep the cost bounded
-		return ""
-	}
-	best, bestD := "", 1<<30
-	for _, c := range cands {
-		if d := editDistance(s, c); d < bestD || d == bestD && c < best {
-			best, bestD = c, d
-		}
-	}
-	limit := 2
-	if len(s) > 8 {
-		limit = 3
-	}
-	if bestD == 0 || bestD > limit || bestD >= len(s) {
-		return ""
-	}
-	return best
-}
-
-// didYouMean formats a suggestion suffix.
-func didYouMean(s string) string {
-	if s == "" {
-		return ""
-	}
-	return fmt.Sprintf(" (did you mean %q?)", s)
-}
-
-// editDistance is the Levenshtein distance between a and b (bytes).
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}
+// Suggestions come from the config package, shared with the keepalived parser.
+var (
+	closest    = config.Closest
+	didYouMean = config.DidYouMean
+)

@@ -69,12 +69,6 @@ func TestKeywordTableMarkdown(t *testing.T) {
 }
 
 func TestEditDistanceAndSuggestions(t *testing.T) {
-	if d := editDistance("wieght", "weight"); d != 2 {
-		t.Errorf("editDistance = %d", d)
-	}
-	if d := editDistance("", "abc"); d != 3 {
-		t.Errorf("editDistance = %d", d)
-	}
 	tests := []struct {
 		sec        Section
 		name, want string

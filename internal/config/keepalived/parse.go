@@ -104,7 +104,7 @@ func (p *parser) unknown(n *node, where string, known []string, unsupported map[
 		p.errs.Add(n.pos, "%s: keyword %q is not supported by tandem", where, n.name)
 		return
 	}
-	if s := suggest(n.name, known); s != "" {
+	if s := config.Closest(n.name, known); s != "" {
 		p.errs.Add(n.pos, "%s: unknown keyword %q (did you mean %q?)", where, n.name, s)
 		return
 	}
@@ -495,41 +495,4 @@ func (p *parser) trackList(b *node, where string) []config.TrackRef {
 		out = append(out, r)
 	}
 	return out
-}
-
-// suggest returns the known word closest to w when it is close enough.
-func suggest(w string, known []string) string {
-	best, bestD := "", 1<<30
-	for _, k := range known {
-		if d := editDistance(w, k); d < bestD {
-			best, bestD = k, d
-		}
-	}
-	if bestD <= 2 || (bestD <= 3 && len(w) > 8) {
-		return best
-	}
-	return ""
-}
-
-func editDistance(a, b string) int {
-	if len(a) > 64 || len(b) > 64 {
-		return 1 << 20
-	}
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
