@@ -227,8 +227,9 @@ func (r *report) print(w io.Writer) {
 const quietNoise = 3
 
 // quietLine summarises the rounds in which neither proxy's run was disturbed
-// (other tasks below quietNoise % on both CPUs): on this machine their req/s
-// ratios agree within a few per cent, where noisy rounds differ by 2×.
+// (other tasks below quietNoise % on both CPUs). On the project machine,
+// haproxy against itself gave quiet-round req/s ratios within ±9 %, where
+// disturbed rounds differed by up to 13×.
 func (r *report) quietLine(sc scenario) string {
 	if r.b == nil {
 		return ""
