@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -183,4 +184,29 @@ func TestParseAllowedCPU(t *testing.T) {
 			t.Errorf("parseAllowedCPU(%q) = %q, %v; want %q, ok=%v", tt.in, got, err, tt.want, tt.ok)
 		}
 	}
+}
+
+func FuzzParseLimitsNoFile(f *testing.F) {
+	f.Add("Max open files            20000                20000                files     \n")
+	f.Add("Max open files\n")
+	f.Fuzz(func(t *testing.T, in string) {
+		soft, hard, err := parseLimitsNoFile(in)
+		if err == nil && (soft == "" || hard == "") {
+			t.Errorf("parseLimitsNoFile(%q) = %q, %q without an error", in, soft, hard)
+		}
+	})
+}
+
+func FuzzParseAllowedCPU(f *testing.F) {
+	f.Add("Cpus_allowed_list:\t0-1\n")
+	f.Add("Cpus_allowed_list:\t2,4-5\n")
+	f.Fuzz(func(t *testing.T, in string) {
+		cpu, err := parseAllowedCPU(in)
+		if err != nil {
+			return
+		}
+		if _, err := strconv.Atoi(cpu); err != nil {
+			t.Errorf("parseAllowedCPU(%q) = %q, not a number", in, cpu)
+		}
+	})
 }

@@ -209,12 +209,47 @@ func (r *report) print(w io.Writer) {
 			fmt.Fprintf(w, "%-31s %12s %12s %9s  %s\n", rw.metric, rw.a, orDash(rw.b), orDash(rw.ratio), rw.roundRatioSpan)
 		}
 	}
+	for _, sc := range r.scs {
+		if q := r.quietLine(sc); q != "" {
+			fmt.Fprintf(w, "quiet rounds, %s: %s\n", sc.name, q)
+		}
+	}
 	for _, n := range r.notes {
 		fmt.Fprintln(w, "NOTE:", n)
 	}
 	if wn := r.noiseWarning(); wn != "" {
 		fmt.Fprintln(w, "WARNING:", wn)
 	}
+}
+
+// quietNoise is the most other tasks may take of either CPU, in %, for a
+// round to count as quiet.
+const quietNoise = 3
+
+// quietLine summarises the rounds in which neither proxy's run was disturbed
+// (other tasks below quietNoise % on both CPUs). On the project machine,
+// haproxy against itself gave quiet-round req/s ratios within ±9 %, where
+// disturbed rounds differed by up to 13×.
+func (r *report) quietLine(sc scenario) string {
+	if r.b == nil {
+		return ""
+	}
+	var rps, cpu []float64
+	for i := range r.samples[sc.name][0] {
+		a, b := r.samples[sc.name][0][i], r.samples[sc.name][1][i]
+		if !a.OK || !b.OK || !(a.noise() < quietNoise) || !(b.noise() < quietNoise) {
+			continue
+		}
+		rps = append(rps, ratio(b.ReqPerSec, a.ReqPerSec))
+		cpu = append(cpu, ratio(b.CPUPerReq, a.CPUPerReq))
+	}
+	if len(rps) == 0 {
+		return fmt.Sprintf("none of %d (other tasks took ≥ %d %% of a CPU in every round)", r.o.rounds, quietNoise)
+	}
+	rl, rh := span(rps)
+	cl, ch := span(cpu)
+	return fmt.Sprintf("%d of %d; %s/%s req/s ratio median %.3f (%.3f–%.3f), CPU µs/request ratio median %.3f (%.3f–%.3f)",
+		len(rps), r.o.rounds, r.b.label, r.a.label, median(rps), rl, rh, median(cpu), cl, ch)
 }
 
 // noiseWarning says when other tasks took a noticeable share of the proxy's
@@ -266,6 +301,11 @@ func (r *report) markdownText(e *env) string {
 	}
 	if wn := r.noiseWarning(); wn != "" {
 		fmt.Fprintf(&b, "- **noise**: %s\n", wn)
+	}
+	for _, sc := range r.scs {
+		if q := r.quietLine(sc); q != "" {
+			fmt.Fprintf(&b, "- quiet rounds, %s: %s\n", sc.name, q)
+		}
 	}
 	for _, sc := range r.scs {
 		fmt.Fprintf(&b, "\n### %s\n\n", sc.title)

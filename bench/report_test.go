@@ -109,3 +109,27 @@ func TestNoise(t *testing.T) {
 		})
 	}
 }
+
+func TestQuietLine(t *testing.T) {
+	r := newReport(options{rounds: 3}, allScenarios[:1], side{label: "haproxy"}, &side{label: "tandem"}, "")
+	add := func(round int, isB bool, rps, cpu, noise float64) {
+		r.add("keepalive", isB, round, sample{OK: true, ReqPerSec: rps, CPUPerReq: cpu, OthersPct: noise, LoadOthersPct: 0})
+	}
+	add(0, false, 100, 10, 0)
+	add(0, true, 90, 11, 1) // quiet: 0.9, 1.1
+	add(1, false, 100, 10, 50)
+	add(1, true, 20, 10, 0) // haproxy disturbed: left out
+	add(2, false, 100, 10, 2)
+	add(2, true, 110, 9, 2.9) // quiet: 1.1, 0.9
+	got := r.quietLine(allScenarios[0])
+	want := "2 of 3; tandem/haproxy req/s ratio median 1.000 (0.900–1.100), CPU µs/request ratio median 1.000 (0.900–1.100)"
+	if got != want {
+		t.Errorf("quietLine = %q\nwant        %q", got, want)
+	}
+	r2 := newReport(options{rounds: 1}, allScenarios[:1], side{label: "haproxy"}, &side{label: "tandem"}, "")
+	r2.add("keepalive", false, 0, sample{OK: true, OthersPct: 10, LoadOthersPct: 0})
+	r2.add("keepalive", true, 0, sample{OK: true, OthersPct: 0, LoadOthersPct: 0})
+	if got := r2.quietLine(allScenarios[0]); !strings.HasPrefix(got, "none of 1") {
+		t.Errorf("quietLine with no quiet round = %q", got)
+	}
+}

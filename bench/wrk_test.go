@@ -135,3 +135,15 @@ func TestParseWrkRejectsNaNRate(t *testing.T) {
 		t.Error("parseWrk accepted Requests/sec: NaN")
 	}
 }
+
+func FuzzParseWrkDuration(f *testing.F) {
+	for _, s := range []string{"62.00us", "1.12ms", "2.00s", "1.50m", "1.00h", "NaNms", "-1s"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		d, err := parseWrkDuration(in)
+		if err == nil && d < 0 {
+			t.Errorf("parseWrkDuration(%q) = %v: negative", in, d)
+		}
+	})
+}
