@@ -241,9 +241,6 @@ func (d *Daemon) accept(a *acceptor) {
 			continue
 		}
 		delay = 0
-		if tc, ok := c.(*net.TCPConn); ok {
-			tc.SetNoDelay(true)
-		}
 		fr = a.target.Load() // a reload may have happened while we waited
 		d.conns.Add(1)
 		go func() {

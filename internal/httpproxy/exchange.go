@@ -517,7 +517,7 @@ type dialResult struct {
 func dial(ctx context.Context, addr string, timeout time.Duration) (net.Conn, error) {
 	ch := make(chan dialResult, 1)
 	go func() {
-		d := net.Dialer{Timeout: timeout}
+		d := net.Dialer{Timeout: timeout, KeepAlive: -1} // no TCP keep-alive, as HAProxy without option srvtcpka
 		nc, err := d.DialContext(ctx, "tcp", addr)
 		ch <- dialResult{nc, err}
 	}()

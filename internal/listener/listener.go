@@ -109,7 +109,10 @@ func (s *Set) Retain(keep map[Key]bool) []Key {
 func (s *Set) CloseAll() { s.Retain(nil) }
 
 func listen(k Key, freebind bool) (net.Listener, error) {
-	lc := net.ListenConfig{Control: control(freebind)}
+	// KeepAlive -1: no TCP keep-alive probes on accepted connections, as HAProxy (which
+	// enables them only with option clitcpka); timeouts bound dead peers. It also spares
+	// four setsockopt calls per connection.
+	lc := net.ListenConfig{Control: control(freebind), KeepAlive: -1}
 	addr := k.Addr.String()
 	return lc.Listen(context.Background(), k.Network, addr)
 }

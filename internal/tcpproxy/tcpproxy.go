@@ -158,11 +158,11 @@ func (h *Handler) connect(r *Route, c net.Conn) (*backend.Server, net.Conn, erro
 				}
 			}
 		}
-		conn, err := net.DialTimeout("tcp", srv.Addr, connectTimeout)
+		// Go sets TCP_NODELAY on TCP connections already; no keep-alive probes, as
+		// HAProxy without option srvtcpka.
+		d := net.Dialer{Timeout: connectTimeout, KeepAlive: -1}
+		conn, err := d.Dial("tcp", srv.Addr)
 		if err == nil {
-			if tc, ok := conn.(*net.TCPConn); ok {
-				tc.SetNoDelay(true)
-			}
 			return srv, conn, nil
 		}
 		lastErr = err
