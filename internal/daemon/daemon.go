@@ -14,6 +14,7 @@ import (
 
 	"tandem/internal/backend"
 	"tandem/internal/config"
+	"tandem/internal/idlewait"
 	"tandem/internal/listener"
 )
 
@@ -23,6 +24,12 @@ type handler interface {
 	Drain()
 	Close()
 	Active() int
+}
+
+// asyncHandler serves a connection without holding a goroutine for it when idle, and
+// calls done once the connection is closed (httpproxy).
+type asyncHandler interface {
+	Serve(c net.Conn, done func())
 }
 
 // front is a running frontend: its handler and how to swap a new route into it.
@@ -63,6 +70,7 @@ type Daemon struct {
 	acceptors map[listener.Key]*acceptor
 	retired   []*front // replaced or removed frontends still draining
 	global    chan struct{}
+	idle      *idlewait.Waiter // parks idle keep-alive connections; nil where unsupported
 	stopped   bool
 	conns     sync.WaitGroup
 	maxConn   int
@@ -77,6 +85,9 @@ func New(opt Options) *Daemon {
 		states:    backend.NewStates(),
 		fronts:    map[string]*front{},
 		acceptors: map[listener.Key]*acceptor{},
+	}
+	if w, err := idlewait.New(0); err == nil {
+		d.idle = w
 	}
 	d.lns.Freebind = func(k listener.Key) {
 		d.log.Warn("address is not local yet; bound it with IP_FREEBIND so it serves once it arrives (a VRRP VIP?)", "bind", k.Addr.String())
@@ -243,9 +254,13 @@ func (d *Daemon) accept(a *acceptor) {
 		delay = 0
 		fr = a.target.Load() // a reload may have happened while we waited
 		d.conns.Add(1)
+		release := func() { <-d.global; <-sem; d.conns.Done() }
+		if ah, ok := fr.h.(asyncHandler); ok {
+			ah.Serve(c, release)
+			continue
+		}
 		go func() {
-			defer d.conns.Done()
-			defer func() { <-d.global; <-sem }()
+			defer release()
 			fr.h.ServeConn(c)
 		}()
 	}
@@ -286,5 +301,8 @@ func (d *Daemon) Stop(grace time.Duration) {
 		}
 		d.log.Warn("grace period over, closed remaining connections", "connections", n, "grace", grace)
 		<-done
+	}
+	if d.idle != nil {
+		d.idle.Close()
 	}
 }

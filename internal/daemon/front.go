@@ -38,6 +38,7 @@ func (d *Daemon) newFront(cfg *config.Config, f *config.Frontend, pools map[stri
 			return &httpproxy.Route{Frontend: f, Backends: pools, Default: poolOf(f, pools), Global: &cfg.Global}
 		}
 		h := httpproxy.NewHandler(route(cfg, f, pools), log)
+		h.Idle = d.idle
 		fr.h = h
 		fr.swap = func(cfg *config.Config, f *config.Frontend, pools map[string]*backend.Pool) {
 			h.Swap(route(cfg, f, pools))

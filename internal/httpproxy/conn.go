@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"tandem/internal/idlewait"
 	"time"
 
 	"tandem/internal/balance"
@@ -75,6 +76,11 @@ type clientConn struct {
 	rerr   error
 	tiny   [1]byte
 	wdl    time.Time // write deadline last set on nc
+	done   func()    // called once the connection is closed (Serve)
+	// idle parking (Handler.Idle)
+	idleUntil time.Time                     // end of the current idle wait; zero between waits
+	woke      idlewait.Reason               // why the last park ended, until readHead sees it
+	parked    atomic.Pointer[idlewait.Wait] // the park in progress, for Drain and Close
 }
 
 func newClientConn(h *Handler, c net.Conn) *clientConn {
@@ -91,12 +97,16 @@ func newClientConn(h *Handler, c net.Conn) *clientConn {
 	return cc
 }
 
-// serve runs the request loop.
-func (cc *clientConn) serve() {
+// serve runs the request loop. It reports whether it parked the connection with
+// Handler.Idle instead of finishing it.
+func (cc *clientConn) serve() (parked bool) {
 	for {
 		cc.rs = cc.h.route.Load()
 		ok, err := cc.readHead()
 		if !ok {
+			if err == errParked {
+				return true
+			}
 			if err != nil {
 				status := 400
 				var he *http1.Error
@@ -105,11 +115,11 @@ func (cc *clientConn) serve() {
 				}
 				cc.sendError(status, nil)
 			}
-			return
+			return false
 		}
 		cc.rs = cc.h.route.Load() // a reload while idle applies to this request
 		if !cc.exchange() {
-			return
+			return false
 		}
 		cc.nreq++
 		if cc.ex != nil && cc.ex.inLen == 0 {
@@ -130,13 +140,13 @@ func (cc *clientConn) readHead() (ok bool, err error) {
 		if cc.nreq == 0 {
 			d = rs.tHTTPReq
 		}
-		cc.nc.SetReadDeadline(deadline(time.Now(), d))
-		cc.idle.Store(true)
 		if h.draining.Load() {
 			return false, nil
 		}
-		n, rerr := cc.read()
-		cc.idle.Store(false)
+		n, rerr, parked := cc.waitIdle(d)
+		if parked {
+			return false, errParked
+		}
 		if rerr != nil {
 			// A keep-alive connection closes silently; a new one that sent nothing
 			// answers 408 on timeout, as HAProxy does without http-ignore-probes.

@@ -315,6 +315,7 @@ type bodyJob struct {
 	done     chan error
 	sc       net.Conn
 	readAll  atomic.Bool // the whole body was read from the client
+	cut      atomic.Bool // waitBody wants the transfer to stop
 	finished bool
 	err      error
 }
@@ -325,7 +326,7 @@ type bodyJob struct {
 func (cc *clientConn) sendBody(x *xfer, remaining int64, expect bool) error {
 	cc.ex.inLen = 0
 	if !expect {
-		n, err := cc.copyRequestBody(x.sc.nc, cc.ex.req.Framing, remaining, x.tServer, nil)
+		n, err := cc.copyRequestBody(x.sc.nc, cc.ex.req.Framing, remaining, x.tServer, nil, nil)
 		x.bytesIn += n
 		return err
 	}
@@ -343,7 +344,7 @@ func (cc *clientConn) sendBody(x *xfer, remaining int64, expect bool) error {
 			job.done <- err
 		}()
 		var n int64
-		n, err = cc.copyRequestBody(sc, cc.ex.req.Framing, remaining, x.tServer, &job.readAll)
+		n, err = cc.copyRequestBody(sc, cc.ex.req.Framing, remaining, x.tServer, &job.readAll, &job.cut)
 		srv.BytesIn.Add(uint64(n))
 	}()
 	return nil
@@ -363,6 +364,9 @@ func (cc *clientConn) waitBody() bool {
 	if job.readAll.Load() { // only the last write is left: let it end
 		return <-job.done == nil
 	}
+	// Flag first, deadlines second: the transfer re-arms its deadlines each round and
+	// checks the flag after that, so one of the two always stops it.
+	job.cut.Store(true)
 	cc.nc.SetReadDeadline(aLongTimeAgo)
 	job.sc.SetWriteDeadline(aLongTimeAgo) // the server may have stopped reading
 	<-job.done
@@ -387,13 +391,16 @@ func (j *bodyJob) pending() bool {
 	}
 }
 
-// copyRequestBody streams body bytes from the client to w, validating chunks.
-func (cc *clientConn) copyRequestBody(w net.Conn, fr http1.Framing, remaining int64, tServer time.Duration, readAll *atomic.Bool) (int64, error) {
+// copyRequestBody streams body bytes from the client to w, validating chunks. When cut
+// is set (by waitBody, from another goroutine) it stops.
+func (cc *clientConn) copyRequestBody(w net.Conn, fr http1.Framing, remaining int64, tServer time.Duration, readAll, cut *atomic.Bool) (int64, error) {
 	ex, tc := cc.ex, cc.rs.tClient
 	var sent int64
 	for {
-		now := time.Now()
-		cc.nc.SetReadDeadline(deadline(now, tc))
+		cc.nc.SetReadDeadline(deadline(time.Now(), tc))
+		if cut != nil && cut.Load() { // after the deadline: see waitBody
+			return sent, errClientGone
+		}
 		n, err := cc.nc.Read(ex.in)
 		if n == 0 {
 			if errors.Is(err, os.ErrDeadlineExceeded) {
@@ -418,7 +425,10 @@ func (cc *clientConn) copyRequestBody(w net.Conn, fr http1.Framing, remaining in
 		if done && readAll != nil {
 			readAll.Store(true) // before the last write: the server can answer only after it
 		}
-		w.SetWriteDeadline(deadline(now, tServer))
+		w.SetWriteDeadline(deadline(time.Now(), tServer))
+		if cut != nil && cut.Load() {
+			return sent, errClientGone
+		}
 		if _, err := w.Write(ex.in[:fwd]); err != nil {
 			return sent, errServerWrite
 		}

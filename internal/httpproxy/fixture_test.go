@@ -52,6 +52,12 @@ func newBackend(addrs ...string) *config.Backend {
 
 func newFixture(t testing.TB, be *config.Backend, tweak func(fe *config.Frontend, g *config.Global)) *fixture {
 	t.Helper()
+	return newFixtureWith(t, be, tweak, nil)
+}
+
+// newFixtureWith is newFixture with setup applied to the handler before it serves.
+func newFixtureWith(t testing.TB, be *config.Backend, tweak func(fe *config.Frontend, g *config.Global), setup func(*Handler)) *fixture {
+	t.Helper()
 	fe := &config.Frontend{Name: "fe", Mode: config.ModeHTTP, DefaultBackend: be,
 		Timeouts: config.Timeouts{Client: 5 * time.Second}}
 	g := &config.Global{BufSize: config.DefaultBufSize, MaxRewrite: config.DefaultMaxRewrite}
@@ -61,6 +67,9 @@ func newFixture(t testing.TB, be *config.Backend, tweak func(fe *config.Frontend
 	f := &fixture{t: t, fe: fe, be: be, states: backend.NewStates()}
 	f.pool = backend.New(be, f.states)
 	f.h = NewHandler(&Route{Frontend: fe, Backends: map[string]*backend.Pool{be.Name: f.pool}, Global: g}, testLogger(t))
+	if setup != nil {
+		setup(f.h)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"tandem/internal/idlewait"
 	"time"
 
 	"tandem/internal/backend"
@@ -112,7 +113,14 @@ type Handler struct {
 	// Clock is read for cookie dates (maxidle/maxlife); nil: time.Now. Tests set it
 	// before serving.
 	Clock func() time.Time
+	// Idle, when set (before serving), takes keep-alive connections that idle longer than
+	// parkAfter off their goroutines: see Serve.
+	Idle *idlewait.Waiter
 }
+
+// parkAfter is how long a keep-alive connection waits for its next request in its own
+// goroutine before it is parked with Idle. Busy connections never reach it.
+const parkAfter = 200 * time.Millisecond
 
 func (h *Handler) now() time.Time {
 	if h.Clock != nil {
@@ -142,30 +150,53 @@ func (h *Handler) Swap(r *Route) {
 	h.route.Store(rs)
 }
 
-// ServeConn serves the client connection c until it is done, then closes it. It
-// recovers a panic of the connection's code and logs it.
+// ServeConn serves the client connection c until it is done, then closes it.
 func (h *Handler) ServeConn(c net.Conn) {
+	done := make(chan struct{})
+	h.Serve(c, func() { close(done) })
+	<-done
+}
+
+// Serve serves the client connection c in goroutines of its own and calls done once the
+// connection is closed. With h.Idle set, a keep-alive connection idle for longer than
+// parkAfter gives up its goroutine until its next request arrives. A panic of the
+// connection's code is recovered and logged.
+func (h *Handler) Serve(c net.Conn, done func()) {
 	cc := newClientConn(h, c)
+	cc.done = done
 	h.mu.Lock()
 	if h.closed.Load() {
 		h.mu.Unlock()
 		c.Close()
+		done()
 		return
 	}
 	h.conns[cc] = struct{}{}
 	h.mu.Unlock()
 	h.active.Add(1)
+	go cc.run()
+}
+
+// run serves cc until it ends or parks.
+func (cc *clientConn) run() {
+	h := cc.h
+	parked := false
 	defer func() {
 		if v := recover(); v != nil {
-			h.log.Error("http connection panic", "client", c.RemoteAddr(), "panic", v)
+			h.log.Error("http connection panic", "client", cc.nc.RemoteAddr(), "panic", v)
+			parked = false
+		}
+		if parked {
+			return // a wake from h.Idle runs it again
 		}
 		cc.finish()
 		h.mu.Lock()
 		delete(h.conns, cc)
 		h.mu.Unlock()
 		h.active.Add(-1)
+		cc.done()
 	}()
-	cc.serve()
+	parked = cc.serve()
 }
 
 // Drain starts a graceful stop: idle keep-alive connections close now; busy ones
@@ -176,6 +207,9 @@ func (h *Handler) Drain() {
 	for cc := range h.conns {
 		if cc.idle.Load() {
 			cc.nc.SetReadDeadline(aLongTimeAgo)
+		}
+		if w := cc.parked.Load(); w != nil {
+			w.Cancel() // its goroutine comes back, sees draining and closes
 		}
 	}
 	h.mu.Unlock()
@@ -189,6 +223,9 @@ func (h *Handler) Close() {
 	h.stop()
 	h.mu.Lock()
 	for cc := range h.conns {
+		if w := cc.parked.Load(); w != nil {
+			w.Cancel()
+		}
 		cc.nc.Close()
 		cc.closeServer()
 	}

@@ -1,0 +1,23 @@
+//go:build !linux
+
+package idlewait
+
+import (
+	"syscall"
+	"time"
+)
+
+type sys struct{}
+
+// New returns ErrUnsupported: only Linux has the waiter.
+func New(time.Duration) (*Waiter, error) { return nil, ErrUnsupported }
+
+// Park is never reached without New.
+func (w *Waiter) Park(syscall.RawConn, time.Time, func(Reason)) (*Wait, error) {
+	return nil, ErrUnsupported
+}
+
+func (sys) add(int) error                         { return ErrUnsupported }
+func (sys) remove(int)                            {}
+func (sys) wait(out []int, _ time.Duration) []int { return out }
+func (sys) close()                                {}
