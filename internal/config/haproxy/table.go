@@ -91,6 +91,7 @@ func init() {
 		e("stats admin", SecFrontend|SecListen|SecBackend, obs, "if TRUE|LOCALHOST", "enable admin actions on the stats page", kwStats),
 		e("stats hide-version", secProxies, obs, "", "hide the version on the stats page", kwStats),
 		e("stats show-legends", secProxies, obs, "", "show legends on the stats page", kwStats),
+		e("http-request", SecFrontend|SecListen, obs, "use-service prometheus-exporter if { path <path> }", "serve Prometheus metrics on a path (only this rule form)", kwHTTPRequest),
 		e("stats show-node", secProxies, obs, "[<name>]", "show the node name on the stats page", kwStats),
 	}
 }
