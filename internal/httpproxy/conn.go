@@ -103,6 +103,7 @@ func (cc *clientConn) serve() {
 				if errors.As(err, &he) {
 					status = he.Status
 				}
+				cc.rs.r.Stats.RequestError()
 				cc.sendError(status, nil)
 			}
 			return

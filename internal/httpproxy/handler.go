@@ -18,6 +18,7 @@ import (
 
 	"tandem/internal/backend"
 	"tandem/internal/config"
+	"tandem/internal/proxystats"
 )
 
 // Route is what a frontend serves: its config, the pools it may send to, and globals.
@@ -26,6 +27,8 @@ type Route struct {
 	Backends map[string]*backend.Pool // by backend name
 	Default  *backend.Pool            // used when no rule or default_backend names a pool
 	Global   *config.Global
+	Stats    *proxystats.Frontend // the frontend's counters (nil: none)
+	Service  Service              // answers the stats page and metrics requests (nil: none)
 }
 
 // routeState is a Route with what the data path derives from it, computed once per Swap.
@@ -155,7 +158,10 @@ func (h *Handler) ServeConn(c net.Conn) {
 	h.conns[cc] = struct{}{}
 	h.mu.Unlock()
 	h.active.Add(1)
+	fs := h.route.Load().r.Stats
+	fs.SessionOpen(time.Now())
 	defer func() {
+		fs.SessionClose()
 		if v := recover(); v != nil {
 			h.log.Error("http connection panic", "client", c.RemoteAddr(), "panic", v)
 		}
