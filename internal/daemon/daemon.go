@@ -47,6 +47,8 @@ type Options struct {
 	// Load reads and validates the configuration files; the daemon calls it at start and
 	// on every reload.
 	Load func() (*config.Config, error)
+	// Version is shown by the stats page, the runtime API and the metrics.
+	Version string
 }
 
 // Daemon runs one configuration at a time.
@@ -66,6 +68,7 @@ type Daemon struct {
 	stopped   bool
 	conns     sync.WaitGroup
 	maxConn   int
+	obs       *observe // stats page, metrics, runtime API (stats.go)
 }
 
 // New returns a daemon that has not started.
@@ -77,6 +80,7 @@ func New(opt Options) *Daemon {
 		states:    backend.NewStates(),
 		fronts:    map[string]*front{},
 		acceptors: map[listener.Key]*acceptor{},
+		obs:       newObserve(opt.Version),
 	}
 	d.lns.Freebind = func(k listener.Key) {
 		d.log.Warn("address is not local yet; bound it with IP_FREEBIND so it serves once it arrives (a VRRP VIP?)", "bind", k.Addr.String())
@@ -203,6 +207,7 @@ func (d *Daemon) apply(cfg *config.Config) error {
 		d.log.Info("stopped listening", "bind", k.Addr.String())
 	}
 	d.cfg, d.pools, d.fronts = cfg, pools, fronts
+	d.publish(cfg, pools)
 	return nil
 }
 
@@ -259,6 +264,7 @@ func (d *Daemon) accept(a *acceptor) {
 func (d *Daemon) Stop(grace time.Duration) {
 	d.mu.Lock()
 	d.stopped = true
+	d.closeObserve()
 	d.lns.CloseAll()
 	for _, a := range d.acceptors {
 		<-a.done

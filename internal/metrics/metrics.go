@@ -258,8 +258,8 @@ func writeVRRP(bw *bufio.Writer, src *stats.Source) {
 	if src.VRRP == nil {
 		return
 	}
-	ins := src.VRRP()
-	if len(ins) == 0 {
+	ins, ok := src.VRRP()
+	if !ok || len(ins) == 0 {
 		return
 	}
 	fam := func(name, typ, help string, each func(in stats.VRRPInstance, labels string)) {

@@ -349,7 +349,12 @@ func addrParts(a string) (host, port string) {
 }
 
 func (s *session) showVRRP(out *bytes.Buffer, _ []string) {
-	if s.src.VRRP == nil {
+	var ins []stats.VRRPInstance
+	ok := false
+	if s.src.VRRP != nil {
+		ins, ok = s.src.VRRP()
+	}
+	if !ok {
 		out.WriteString("VRRP is not running (start tandem with -k keepalived.conf).\n")
 		return
 	}
@@ -358,7 +363,7 @@ func (s *session) showVRRP(out *bytes.Buffer, _ []string) {
 	if s.src.Now != nil {
 		now = s.src.Now()
 	}
-	for _, in := range s.src.VRRP() {
+	for _, in := range ins {
 		since := int64(-1)
 		if !in.Since.IsZero() {
 			since = int64(now.Sub(in.Since).Seconds())

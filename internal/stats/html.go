@@ -186,7 +186,9 @@ Note: "NOLB"/"DRAIN" = UP with load-balancing disabled.</td>`)
 	p("<li><a href=\"%s\">Refresh now</a><br>\n<li><a href=\"%s;csv;norefresh\">CSV export</a><br>\n</ul></td></tr></table>\n", e(o.uri), e(o.uri))
 
 	if s.VRRP != nil {
-		s.writeVRRP(bw, now)
+		if ins, ok := s.VRRP(); ok {
+			writeVRRP(bw, ins, now)
+		}
 	}
 
 	// One table per proxy, rows in order: frontend, servers, backend.
@@ -320,11 +322,11 @@ func (s *Source) writeProxy(bw *bufio.Writer, rows []Row, o pageOpts) {
 	p("<p>\n")
 }
 
-func (s *Source) writeVRRP(bw *bufio.Writer, now time.Time) {
+func writeVRRP(bw *bufio.Writer, ins []VRRPInstance, now time.Time) {
 	p := func(format string, a ...any) { fmt.Fprintf(bw, format, a...) }
 	e := html.EscapeString
 	p("<h3>&gt; VRRP</h3>\n<table class=\"tbl\" width=\"100%%\" id=\"vrrp\">\n<tr class=\"titre\"><th>Instance</th><th>Interface</th><th>VRID</th><th>State</th><th>Since</th><th>Priority</th><th>Configured</th><th>Master</th><th>VIPs</th><th>Adverts sent</th><th>Adverts received</th></tr>\n")
-	for _, in := range s.VRRP() {
+	for _, in := range ins {
 		since := ""
 		if !in.Since.IsZero() {
 			since = human(int64(now.Sub(in.Since).Seconds()))

@@ -66,8 +66,9 @@ type Source struct {
 	Frontends *proxystats.Registry
 	Process   Process
 	Now       func() time.Time // nil: time.Now
-	// VRRP returns the VRRP instances; nil when tandem runs without -k.
-	VRRP func() []VRRPInstance
+	// VRRP returns the VRRP instances, and false when VRRP does not run (no -k);
+	// nil: no VRRP.
+	VRRP func() ([]VRRPInstance, bool)
 	// Check returns a server's health-check state (issue 3 wires it); nil or !ok: the
 	// server is shown as not checked.
 	Check func(backend, server string) (CheckInfo, bool)
