@@ -70,6 +70,22 @@ func itoa(v int) string  { return strconv.Itoa(v) }
 // Fields returns the row's values by column name; a column absent from the map is
 // empty in the CSV.
 func (r *Row) Fields() map[string]string {
+	m, set := r.fields()
+	for k := range m {
+		if !set[k] && !optional[k] {
+			delete(m, k)
+		}
+	}
+	if r.Type == TypeServer && r.SLim > 0 {
+		m["slim"] = i64(r.SLim)
+	}
+	return m
+}
+
+// optional are the columns filled only when they have a value.
+var optional = map[string]bool{"cookie": true, "check_code": true, "last_chk": true}
+
+func (r *Row) fields() (map[string]string, map[string]bool) {
 	var set map[string]bool
 	switch {
 	case r.Type == TypeFrontend:
@@ -109,7 +125,7 @@ func (r *Row) Fields() map[string]string {
 		m["req_rate"], m["req_rate_max"] = u(r.ReqRate), u(r.ReqRateMax)
 		m["conn_rate"], m["conn_rate_max"], m["conn_tot"] = u(r.Rate), u(r.RateMax), u(r.STot)
 		m["intercepted"] = u(r.Intercepted)
-		return m
+		return m, set
 	}
 	m["weight"], m["uweight"] = itoa(r.Weight), itoa(r.UWeight)
 	m["act"], m["bck"] = itoa(r.Act), itoa(r.Bck)
@@ -126,7 +142,7 @@ func (r *Row) Fields() map[string]string {
 		if r.Status == "DOWN" {
 			m["chkdown"] = "1"
 		}
-		return m
+		return m, set
 	}
 	m["addr"] = r.Addr
 	if r.Cookie != "" {
@@ -146,7 +162,7 @@ func (r *Row) Fields() map[string]string {
 			delete(m, "last_chk")
 		}
 	}
-	return m
+	return m, set
 }
 
 // CSVHeader is the first line of `show stat` and of the `;csv` export.

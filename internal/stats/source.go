@@ -221,7 +221,7 @@ func (s *Source) Rows() []Row {
 					}
 				}
 			}
-			if be.Act+be.Bck > 0 {
+			if be.Act+be.Bck > 0 || pool == nil || len(pool.Servers) == 0 {
 				be.Status = "UP"
 			}
 			be.SLim = int64(slimOf(p))
