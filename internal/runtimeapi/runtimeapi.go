@@ -115,7 +115,7 @@ func (s *Server) Serve(ln net.Listener, level Level) error {
 	if s.closed {
 		s.mu.Unlock()
 		ln.Close()
-		return net.ErrClosed
+		return nil
 	}
 	s.lns = append(s.lns, ln)
 	s.mu.Unlock()
