@@ -57,7 +57,7 @@ func init() {
 		{[]string{"show", "cli", "level"}, "", "display the level of the current CLI session", LevelUser, func(s *session, out *bytes.Buffer, _ []string) { out.WriteString(s.level.String() + "\n") }},
 		{[]string{"show", "info"}, "[typed]", "report information about the running process", LevelUser, (*session).showInfo},
 		{[]string{"show", "servers", "state"}, "[<backend>]", "dump volatile server information (all or for a single backend)", LevelUser, (*session).showServersState},
-		{[]string{"show", "stat"}, "[typed]", "report counters for each proxy and server", LevelUser, (*session).showStat},
+		{[]string{"show", "stat"}, "[<px> <type> <sid>] [typed|up|no-maint]*", "report counters for each proxy and server", LevelUser, (*session).showStat},
 		{[]string{"show", "vrrp"}, "", "report the state of each VRRP instance (tandem)", LevelUser, (*session).showVRRP},
 		{[]string{"user"}, "", "lower the level of the current CLI session to user", LevelUser, func(s *session, _ *bytes.Buffer, _ []string) { s.level = LevelUser }},
 		{[]string{"help"}, "[<command>]", "list matching or all commands", LevelUser, func(s *session, out *bytes.Buffer, _ []string) {
@@ -262,17 +262,51 @@ func (s *session) showBackend(out *bytes.Buffer, _ []string) {
 	}
 }
 
+// showStat is `show stat [{<iid>|<proxy>} <type> <sid>] [typed] [up] [no-maint]`: type
+// is a mask (1 frontends, 2 backends, 4 servers, -1 all); -1 is any iid or sid.
 func (s *session) showStat(out *bytes.Buffer, args []string) {
-	rows := s.src.Rows()
+	typed, up, noMaint := false, false, false
+	iid, proxy, mask, sid := -1, "", -1, -1
+	var nums []string
 	for _, a := range args {
-		if a == "typed" {
-			stats.WriteTyped(out, rows)
-			out.Truncate(out.Len() - 1) // the session adds the final empty line
-			return
+		switch a {
+		case "typed":
+			typed = true
+		case "up":
+			up = true
+		case "no-maint":
+			noMaint = true
+		default:
+			nums = append(nums, a)
 		}
 	}
-	stats.WriteCSV(out, rows)
-	out.Truncate(out.Len() - 1)
+	if len(nums) == 3 {
+		if n, err := strconv.Atoi(nums[0]); err == nil {
+			iid = n
+		} else {
+			proxy = nums[0]
+		}
+		mask, _ = strconv.Atoi(nums[1])
+		sid, _ = strconv.Atoi(nums[2])
+	} // as HAProxy, an incomplete selector shows everything
+	var rows []stats.Row
+	for _, r := range s.src.Rows() {
+		if iid != -1 && r.IID != iid || proxy != "" && r.PxName != proxy ||
+			mask != -1 && mask&(1<<r.Type) == 0 || sid != -1 && r.Type == stats.TypeServer && r.SID != sid {
+			continue
+		}
+		if r.Type == stats.TypeServer && (up && r.Status != "UP" && r.Status != "no check" ||
+			(noMaint || up) && r.Status == "MAINT") {
+			continue
+		}
+		rows = append(rows, r)
+	}
+	if typed {
+		stats.WriteTyped(out, rows)
+	} else {
+		stats.WriteCSV(out, rows)
+	}
+	out.Truncate(out.Len() - 1) // the session adds the final empty line
 }
 
 func (s *session) showInfo(out *bytes.Buffer, args []string) {

@@ -118,6 +118,16 @@ func TestShowOutputs(t *testing.T) {
 	src := newSource(t)
 	server(t, src, "web2").SetAdmin(backend.AdminMaint)
 	out := Do(src, LevelUser, "show stat")
+	servers := Do(src, LevelUser, "show stat -1 4 -1")
+	if strings.Count(servers, "\n") != 4 || !strings.Contains(servers, "\napp,web1,") || strings.Contains(servers, "BACKEND") {
+		t.Errorf("show stat -1 4 -1 (servers only):\n%s", servers)
+	}
+	if got := Do(src, LevelUser, "show stat no-maint"); strings.Contains(got, "app,web2,") {
+		t.Errorf("show stat no-maint shows the server in maintenance:\n%s", got)
+	}
+	if got := Do(src, LevelUser, "show stat app 2 -1"); strings.Count(got, "\n") != 3 || !strings.Contains(got, "\napp,BACKEND,") {
+		t.Errorf("show stat app 2 -1:\n%s", got)
+	}
 	if !strings.HasPrefix(out, stats.CSVHeader()) || !strings.HasSuffix(out, ",\n\n") || !strings.Contains(out, "\napp,web2,") {
 		t.Errorf("show stat:\n%s", out)
 	}
@@ -150,7 +160,7 @@ func TestShowOutputs(t *testing.T) {
 		t.Errorf("unknown command: %q", got)
 	}
 	help := Do(src, LevelUser, "help")
-	if !strings.Contains(help, "  show stat [typed]                       : report counters for each proxy and server\n") {
+	if !strings.Contains(help, "  show stat [<px> <type> <sid>] [typed|up|no-maint]*: report counters for each proxy and server\n") {
 		t.Errorf("help:\n%s", help)
 	}
 }

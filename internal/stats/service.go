@@ -52,10 +52,18 @@ func NewService(src *Source, fe *config.Frontend, metrics http.Handler, counter 
 	if idle <= 0 {
 		idle = 10 * time.Second
 	}
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("/", func(rw http.ResponseWriter, r *http.Request) {
 		if keep, _ := r.Context().Value(keepKey{}).(bool); !keep {
-			w.Header().Set("Connection", "close")
+			rw.Header().Set("Connection", "close")
 		}
+		w := &recorder{ResponseWriter: rw}
+		defer func() {
+			if w.code == 0 {
+				w.code = http.StatusOK
+			}
+			s.counter.Response(w.code)
+			s.counter.Bytes(0, w.n)
+		}()
 		s.counter.Intercepted()
 		switch {
 		case s.metrics != nil && r.URL.Path == string(s.metrics):
@@ -84,6 +92,29 @@ func NewService(src *Source, fe *config.Frontend, metrics http.Handler, counter 
 		ErrorLog: nil,
 	}
 	return s
+}
+
+// recorder notes a response's status and size for the frontend's counters.
+type recorder struct {
+	http.ResponseWriter
+	code int
+	n    int64
+}
+
+func (r *recorder) WriteHeader(code int) {
+	if r.code == 0 {
+		r.code = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	if r.code == 0 {
+		r.code = http.StatusOK
+	}
+	n, err := r.ResponseWriter.Write(b)
+	r.n += int64(n)
+	return n, err
 }
 
 // Match reports whether target is for the stats page or the metrics path. It does not

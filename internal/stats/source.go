@@ -236,7 +236,7 @@ func (s *Source) Rows() []Row {
 }
 
 // slimOf is a backend's session limit as HAProxy shows it: fullconn, else a tenth of
-// the frontend maxconn (HAProxy's default fullconn).
+// the frontend maxconn, rounded up (HAProxy's default fullconn).
 func slimOf(p *proxy) int {
 	if p.be != nil && p.be.FullConn > 0 {
 		return p.be.FullConn
@@ -245,7 +245,7 @@ func slimOf(p *proxy) int {
 	if p.fe != nil && p.fe.MaxConn > 0 {
 		mc = p.fe.MaxConn
 	}
-	return max(mc/10, 1)
+	return max((mc+9)/10, 1)
 }
 
 func (s *Source) frontendRow(p *proxy, f *config.Frontend, now time.Time) Row {

@@ -261,6 +261,11 @@ func TestPageAuthAndFormats(t *testing.T) {
 	if w := get(h, "/monitor;norefresh", "admin", "s3cret"); w.Header().Get("Refresh") != "" {
 		t.Errorf(";norefresh still refreshes")
 	}
+	// The answers count in the frontend's counters, as HAProxy's do.
+	c := f.src.Frontends.Frontend("stats").Snapshot(f.now)
+	if c.Intercepted != 5 || c.Responses[1] != 3 || c.Responses[3] != 2 || c.BytesOut == 0 {
+		t.Errorf("stats frontend counters %+v: want 5 intercepted, 3 2xx, 2 4xx", c)
+	}
 }
 
 func TestAdminActionsFromThePage(t *testing.T) {
