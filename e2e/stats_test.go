@@ -194,7 +194,8 @@ func TestStatsPageSocketAndMetrics(t *testing.T) {
 }
 
 // TestStatsPageInChromium loads the page in headless Chromium and checks what a person
-// sees: the server rows, and a server in maintenance painted in HAProxy's MAINT colour.
+// sees: the server rows, a DOWN server in red and a server in maintenance in HAProxy's
+// MAINT colour.
 func TestStatsPageInChromium(t *testing.T) {
 	chromium, err := exec.LookPath("chromium")
 	if err != nil {
@@ -205,6 +206,7 @@ func TestStatsPageInChromium(t *testing.T) {
 	}
 	s := startStatsSetup(t)
 	s.ctl(t, s.admin, "set", "server", "app/web2", "state", "maint")
+	s.ctl(t, s.admin, "set", "server", "app/web1", "health", "down")
 	run := func(args ...string) []byte {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -221,7 +223,7 @@ func TestStatsPageInChromium(t *testing.T) {
 	}
 	dom := string(run("--dump-dom", s.statsURL+"/monitor"))
 	for _, re := range []string{
-		`<tr class="active_no_check" id="app/web1"[^>]*>.*web1`,
+		`<tr class="active_down" id="app/web1"[^>]*>.*web1.*DOWN`,
 		`<tr class="maintain" id="app/web2"[^>]*>.*web2.*MAINT`,
 		`<tr class="frontend" id="web/Frontend"`,
 	} {
@@ -240,12 +242,13 @@ func TestStatsPageInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// HAProxy's colours: maintenance #c07820, not-checked #e0e0e0.
-	if n := countColour(img, 0xc0, 0x78, 0x20); n < 200 {
+	// HAProxy's colours: maintenance #c07820, DOWN #ff9090 (the legend has a small swatch of
+	// each: a row is thousands of pixels).
+	if n := countColour(img, 0xc0, 0x78, 0x20); n < 2000 {
 		t.Errorf("screenshot has %d pixels of the MAINT colour #c07820, want a row's worth", n)
 	}
-	if n := countColour(img, 0xe0, 0xe0, 0xe0); n < 200 {
-		t.Errorf("screenshot has %d pixels of the not-checked colour #e0e0e0", n)
+	if n := countColour(img, 0xff, 0x90, 0x90); n < 2000 {
+		t.Errorf("screenshot has %d pixels of the DOWN colour #ff9090, want a row's worth", n)
 	}
 }
 

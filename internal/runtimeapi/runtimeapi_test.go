@@ -100,6 +100,11 @@ func TestCommandsAndHAProxyTexts(t *testing.T) {
 		{LevelOperator, "set weight app/web1 3", "Permission denied\n\n", nil},
 		{LevelUser, "get weight app/web1", "10 (initial 10)\n\n", nil},
 		{LevelAdmin, "show servers state nope", "Can't find backend.\n\n", nil},
+		{LevelAdmin, "set server app/web1 health down", "\n", func(t *testing.T, src *stats.Source) {
+			if server(t, src, "web1").Up() {
+				t.Error("web1 still up")
+			}
+		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.line, func(t *testing.T) {

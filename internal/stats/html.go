@@ -232,7 +232,11 @@ func (s *Source) writeProxy(bw *bufio.Writer, rows []Row, o pageOpts) {
 	if adminForm {
 		p("<form method=\"post\" action=\"%s\">\n", e(o.uri))
 	}
-	p("<table class=\"tbl\" width=\"100%%\" id=\"px-%s\">\n<tr class=\"titre\"><th class=\"pxname\" width=\"10%%\"><a name=\"%s\"></a>%s</th><th class=\"empty\" width=\"90%%\"></th></tr>\n</table>\n", e(name), e(name), e(name))
+	legend := ""
+	if o.st.ShowLegends { // stats show-legends: what the proxy is, on hover
+		legend = fmt.Sprintf(` title="mode: %s, id: %d"`, e(rows[0].Mode), rows[0].IID)
+	}
+	p("<table class=\"tbl\" width=\"100%%\" id=\"px-%s\">\n<tr class=\"titre\"><th class=\"pxname\" width=\"10%%\"%s><a name=\"%s\"></a>%s</th><th class=\"empty\" width=\"90%%\"></th></tr>\n</table>\n", e(name), legend, e(name), e(name))
 	p("<table class=\"tbl\" width=\"100%%\">\n<tr class=\"titre\">")
 	if adminForm {
 		p("<th rowspan=2 width=1></th>")

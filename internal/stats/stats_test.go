@@ -340,3 +340,20 @@ func TestMatchDoesNotAllocate(t *testing.T) {
 		t.Errorf("Match allocates %v", n)
 	}
 }
+
+func TestHideVersionShowNodeShowLegends(t *testing.T) {
+	f := newFixture(t, strings.Replace(testCfg, "    stats admin if TRUE\n", "    stats hide-version\n    stats show-node lb-7\n    stats show-legends\n", 1))
+	body := get(newService(t, f, "stats").Handler(), "/monitor", "admin", "s3cret").Body.String()
+	if strings.Contains(body, "version test") {
+		t.Error("hide-version: the page shows the version")
+	}
+	if !strings.Contains(body, "Statistics Report for pid 42 on lb-7</h2>") {
+		t.Error("show-node: no node name")
+	}
+	if !strings.Contains(body, `title="mode: http, id: 4"`) {
+		t.Error("show-legends: no legend on the proxy name")
+	}
+	if strings.Contains(body, "<form") {
+		t.Error("admin form shown without stats admin")
+	}
+}
