@@ -164,12 +164,31 @@ var serverOnly = []metric{
 	}},
 }
 
-// Handler serves the metrics of src.
+// Scopes select what Write emits, as the exporter's ?scope= parameters: global
+// (process), frontend, backend, server, and tandem's vrrp.
+type Scopes map[string]bool
+
+// AllScopes is what a scrape without ?scope= gets.
+var AllScopes = Scopes{"global": true, "frontend": true, "backend": true, "server": true, "vrrp": true}
+
+// Handler serves the metrics of src. Repeated ?scope= parameters narrow the output, as
+// HAProxy's exporter ("*" is everything, an empty one nothing).
 func Handler(src *stats.Source) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		scopes := AllScopes
+		if list, ok := r.URL.Query()["scope"]; ok {
+			scopes = Scopes{}
+			for _, s := range list {
+				if s == "*" {
+					scopes = AllScopes
+					break
+				}
+				scopes[s] = true
+			}
+		}
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-cache")
-		Write(w, src)
+		WriteScopes(w, src, scopes)
 	})
 }
 
@@ -189,7 +208,10 @@ func escape(s string) string {
 }
 
 // Write writes every metric of src in the text exposition format.
-func Write(w io.Writer, src *stats.Source) error {
+func Write(w io.Writer, src *stats.Source) error { return WriteScopes(w, src, AllScopes) }
+
+// WriteScopes writes the metrics of the given scopes.
+func WriteScopes(w io.Writer, src *stats.Source, scopes Scopes) error {
 	bw := bufio.NewWriter(w)
 	rows := src.Rows()
 	family := func(prefix string, m metric, typ int) {
@@ -212,21 +234,31 @@ func Write(w io.Writer, src *stats.Source) error {
 			}
 		}
 	}
-	writeProcess(bw, src, rows)
-	for _, m := range frontendMetrics {
-		family("haproxy_frontend_", m, stats.TypeFrontend)
+	if scopes["global"] {
+		writeProcess(bw, src)
 	}
-	for _, m := range append(append([]metric{}, poolMetrics...), backendOnly...) {
-		family("haproxy_backend_", m, stats.TypeBackend)
+	if scopes["frontend"] {
+		for _, m := range frontendMetrics {
+			family("haproxy_frontend_", m, stats.TypeFrontend)
+		}
 	}
-	for _, m := range append(append([]metric{}, poolMetrics...), serverOnly...) {
-		family("haproxy_server_", m, stats.TypeServer)
+	if scopes["backend"] {
+		for _, m := range append(append([]metric{}, poolMetrics...), backendOnly...) {
+			family("haproxy_backend_", m, stats.TypeBackend)
+		}
 	}
-	writeVRRP(bw, src)
+	if scopes["server"] {
+		for _, m := range append(append([]metric{}, poolMetrics...), serverOnly...) {
+			family("haproxy_server_", m, stats.TypeServer)
+		}
+	}
+	if scopes["vrrp"] {
+		writeVRRP(bw, src)
+	}
 	return bw.Flush()
 }
 
-func writeProcess(bw *bufio.Writer, src *stats.Source, rows []stats.Row) {
+func writeProcess(bw *bufio.Writer, src *stats.Source) {
 	info := map[string]string{}
 	for _, kv := range stats.Info(src) {
 		info[kv[0]] = kv[1]

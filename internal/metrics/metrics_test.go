@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"bytes"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"strings"
@@ -153,5 +154,38 @@ func checkFormat(t *testing.T, text string) {
 func TestLabelEscaping(t *testing.T) {
 	if got := escape("a\\b\"c\nd"); got != `a\\b\"c\nd` {
 		t.Errorf("escape = %q", got)
+	}
+}
+
+func TestScopeParameter(t *testing.T) {
+	src := newSource(t)
+	h := Handler(src)
+	tests := []struct {
+		query      string
+		want, none []string
+	}{
+		{"", []string{"haproxy_process_", "haproxy_frontend_", "haproxy_backend_", "haproxy_server_", "tandem_vrrp_"}, nil},
+		{"?scope=server", []string{"haproxy_server_"}, []string{"haproxy_process_", "haproxy_frontend_", "haproxy_backend_"}},
+		{"?scope=global&scope=frontend", []string{"haproxy_process_", "haproxy_frontend_"}, []string{"haproxy_server_", "tandem_vrrp_"}},
+		{"?scope=", nil, []string{"haproxy_"}},
+		{"?scope=*", []string{"haproxy_server_", "tandem_vrrp_"}, nil},
+	}
+	for _, tc := range tests {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest("GET", "/metrics"+tc.query, nil))
+		body := w.Body.String()
+		for _, s := range tc.want {
+			if !strings.Contains(body, "\n"+s) && !strings.HasPrefix(body, "# HELP "+s) {
+				t.Errorf("%q: no %s metrics", tc.query, s)
+			}
+		}
+		for _, s := range tc.none {
+			if strings.Contains(body, "\n"+s) {
+				t.Errorf("%q: has %s metrics", tc.query, s)
+			}
+		}
+		if w.Header().Get("Content-Type") != "text/plain; version=0.0.4; charset=utf-8" {
+			t.Errorf("content type %q", w.Header().Get("Content-Type"))
+		}
 	}
 }
