@@ -98,7 +98,11 @@ func (d *Daemon) Start() error {
 	defer d.mu.Unlock()
 	d.maxConn = applyGlobal(&cfg.Global, d.log)
 	d.global = make(chan struct{}, d.maxConn)
-	return d.apply(cfg)
+	if err := d.apply(cfg); err != nil {
+		return err
+	}
+	return d.startError() // a stats socket that cannot be opened stops the start, as HAProxy
+
 }
 
 // SetOpener makes the daemon open new listening sockets with open from now on (a process

@@ -30,8 +30,10 @@ type observe struct {
 	metrics  http.Handler
 	api      *runtimeapi.Server
 
-	mu      sync.Mutex
-	sockets map[string]*apiSocket // by address
+	mu        sync.Mutex
+	sockets   map[string]*apiSocket // by address
+	published bool
+	startErr  error // a socket the first configuration could not open: tandem does not start
 }
 
 type apiSocket struct {
@@ -88,35 +90,44 @@ func (d *Daemon) publish(cfg *config.Config, pools map[string]*backend.Pool) {
 	want := map[string]bool{}
 	for _, s := range cfg.Global.StatsSockets {
 		want[s.Address] = true
-		if old := o.sockets[s.Address]; old != nil && old.sock == s {
+		if old := o.sockets[s.Address]; old != nil && old.sock.Mode == s.Mode && old.sock.Level == s.Level {
 			continue
 		} else if old != nil {
 			old.ln.Close()
 			delete(o.sockets, s.Address)
 		}
 		level, err := runtimeapi.ParseLevel(s.Level)
-		if err != nil {
-			d.log.Error("stats socket", "address", s.Address, "err", err)
-			continue
-		}
-		ln, err := runtimeapi.Listen(s)
-		if err != nil {
-			d.log.Error("cannot open the stats socket", "address", s.Address, "err", err)
-			continue
-		}
-		o.sockets[s.Address] = &apiSocket{sock: s, ln: ln}
-		go func() {
-			if err := o.api.Serve(ln, level); err != nil {
-				d.log.Error("stats socket stopped", "address", s.Address, "err", err)
+		if err == nil {
+			var ln net.Listener
+			if ln, err = runtimeapi.Listen(s); err == nil {
+				o.sockets[s.Address] = &apiSocket{sock: s, ln: ln}
+				go func() {
+					if err := o.api.Serve(ln, level); err != nil {
+						d.log.Error("stats socket stopped", "address", s.Address, "err", err)
+					}
+				}()
+				continue
 			}
-		}()
+		}
+		if !o.published && o.startErr == nil {
+			o.startErr = config.Errorf(s.Pos, "%v", err)
+		}
+		d.log.Error("cannot open the stats socket", "address", s.Address, "err", err)
 	}
+	o.published = true
 	for addr, s := range o.sockets {
 		if !want[addr] {
 			s.ln.Close()
 			delete(o.sockets, addr)
 		}
 	}
+}
+
+// startError reports a stats socket the first configuration could not open.
+func (d *Daemon) startError() error {
+	d.obs.mu.Lock()
+	defer d.obs.mu.Unlock()
+	return d.obs.startErr
 }
 
 // closeObserve closes the runtime API.

@@ -77,3 +77,19 @@ func TestStatsSocketsAndCountersAcrossReload(t *testing.T) {
 		t.Errorf("after reload fe stot = %s, want 1 (counters survive reloads)", got)
 	}
 }
+
+// As HAProxy, a stats socket that cannot be opened stops the start, naming its line.
+func TestStartFailsOnAStatsSocketItCannotOpen(t *testing.T) {
+	bind := freePort(t)
+	load := func() (*config.Config, error) {
+		cfg := tcpConfig(bind, banner(t, "x"))
+		cfg.Global.StatsSockets = []config.StatsSocket{{Pos: config.Pos{File: "h.cfg", Line: 3}, Address: filepath.Join(t.TempDir(), "no", "such", "dir", "a.sock")}}
+		return cfg, nil
+	}
+	d := New(Options{Log: slog.New(slog.DiscardHandler), Load: load})
+	err := d.Start()
+	defer d.Stop(time.Second)
+	if err == nil || !strings.HasPrefix(err.Error(), "h.cfg:3: stats socket ") {
+		t.Fatalf("Start: %v, want h.cfg:3: stats socket ...", err)
+	}
+}
