@@ -129,4 +129,42 @@ backend app
 	if strings.Join(hs, "\n") != strings.Join(ts, "\n") {
 		t.Errorf("show servers state:\nhaproxy %q\ntandem  %q", hs, ts)
 	}
+	// show info: the same keys in the same order.
+	keys := func(s string) string {
+		var k []string
+		for _, l := range strings.Split(s, "\n") {
+			if name, _, ok := strings.Cut(l, ":"); ok {
+				k = append(k, name)
+			}
+		}
+		return strings.Join(k, ",")
+	}
+	if hk, tk := keys(ask(t, hsock, "show info")), keys(ask(t, tsock, "show info")); hk != tk {
+		t.Errorf("show info keys:\nhaproxy %s\ntandem  %s", hk, tk)
+	}
+	// show stat typed: for every row, the same fields with the same
+	// tags and types (values aside; proxy ids differ by design).
+	fields := func(s string) map[string]bool {
+		m := map[string]bool{}
+		for _, l := range strings.Split(s, "\n") {
+			parts := strings.SplitN(l, ":", 4)
+			id := strings.Split(parts[0], ".")
+			if len(parts) < 4 || len(id) < 6 {
+				continue
+			}
+			m[id[0]+"."+id[2]+"."+id[3]+"."+id[4]+":"+parts[1]+":"+parts[2]] = true
+		}
+		return m
+	}
+	hf, tf := fields(ask(t, hsock, "show stat typed")), fields(ask(t, tsock, "show stat typed"))
+	for k := range hf {
+		if !tf[k] {
+			t.Errorf("show stat typed: tandem lacks %s", k)
+		}
+	}
+	for k := range tf {
+		if !hf[k] {
+			t.Errorf("show stat typed: haproxy has no %s", k)
+		}
+	}
 }

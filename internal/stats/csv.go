@@ -217,20 +217,32 @@ var typedTags = func() map[string]string {
 	return m
 }()
 
+// typedOverrides are the fields whose tags depend on the kind of row.
+var typedOverrides = map[string]string{"B.rate": "MGP:u32", "B.rate_max": "MGP:u32", "S.act": "SGP:u32", "S.bck": "SGP:u32"}
+
 // WriteTyped writes `show stat typed`: one line per non-empty field,
-// "F.IID.SID.INDEX.NAME.1:TAGS:TYPE:VALUE".
+// "F.IID.SID.INDEX.NAME.1:TAGS:TYPE:VALUE". As in HAProxy, the "-" separator column has
+// no index.
 func WriteTyped(w io.Writer, rows []Row) error {
 	bw := bufio.NewWriter(w)
 	for i := range rows {
 		r := &rows[i]
 		f := r.Fields()
 		obj := [...]string{"F", "B", "S"}[r.Type]
-		for idx, c := range Columns {
-			v, ok := f[c]
-			if !ok || v == "" || c == "-" {
+		idx := -1
+		for _, c := range Columns {
+			if c == "-" {
 				continue
 			}
-			tags := typedTags[c]
+			idx++
+			v, ok := f[c]
+			if !ok || v == "" {
+				continue
+			}
+			tags := typedOverrides[obj+"."+c]
+			if tags == "" {
+				tags = typedTags[c]
+			}
 			if tags == "" {
 				tags = "MCP:u64"
 			}
