@@ -129,6 +129,29 @@ backend app
 	if strings.Join(hs, "\n") != strings.Join(ts, "\n") {
 		t.Errorf("show servers state:\nhaproxy %q\ntandem  %q", hs, ts)
 	}
+	// show stat: each row fills the same columns (which cells are empty), rows in the same order.
+	shape := func(s string) []string {
+		var out []string
+		for _, l := range strings.Split(s, "\n")[1:] {
+			f := strings.Split(l, ",")
+			if len(f) < 2 {
+				continue
+			}
+			p := []byte(f[0] + "," + f[1] + ":")
+			for _, v := range f[2:] {
+				if v == "" {
+					p = append(p, '_')
+				} else {
+					p = append(p, 'x')
+				}
+			}
+			out = append(out, string(p))
+		}
+		return out
+	}
+	if hs, ts := shape(ask(t, hsock, "show stat")), shape(ask(t, tsock, "show stat")); strings.Join(hs, "\n") != strings.Join(ts, "\n") {
+		t.Errorf("show stat rows:\nhaproxy %q\ntandem  %q", hs, ts)
+	}
 	// show info: the same keys in the same order.
 	keys := func(s string) string {
 		var k []string
