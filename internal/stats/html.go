@@ -299,7 +299,9 @@ func (s *Source) writeProxy(bw *bufio.Writer, rows []Row, o pageOpts) {
 			}
 			lastChk, chk, dwn, dwntme := "", "", "", ""
 			if c := r.Check; c != nil {
-				lastChk = fmt.Sprintf("%s in %dms", c.Status, c.Duration.Milliseconds())
+				if c.Status != "" {
+					lastChk = fmt.Sprintf("%s in %dms", c.Status, c.Duration.Milliseconds())
+				}
 				if c.Code > 0 {
 					lastChk = fmt.Sprintf("%s/%d in %dms", c.Status, c.Code, c.Duration.Milliseconds())
 				}

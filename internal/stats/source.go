@@ -283,6 +283,14 @@ func (s *Source) serverRow(p *proxy, b *config.Backend, sv *backend.Server, sid 
 				r.LastChg = int64(now.Sub(ci.LastChange).Seconds())
 			}
 		}
+	} else if c := sv.Cfg.Check; c.Enabled {
+		// ISSUE 3: until the health checks provide Source.Check, a checked server shows
+		// the health its state says, without check details.
+		ci := CheckInfo{Enabled: true, Rise: c.Rise, Fall: c.Fall}
+		if sv.Up() {
+			ci.Health = c.Rise + c.Fall - 1
+		}
+		r.Check = &ci
 	}
 	r.Status = serverStatus(sv, r.Check)
 	return r

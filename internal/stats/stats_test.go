@@ -357,3 +357,23 @@ func TestHideVersionShowNodeShowLegends(t *testing.T) {
 		t.Error("admin form shown without stats admin")
 	}
 }
+
+// Until the health checks provide details, a checked server shows UP or DOWN from its state.
+func TestCheckedServerWithoutCheckDetails(t *testing.T) {
+	f := newFixture(t, testCfg)
+	status := func() (string, string) {
+		for _, r := range f.src.Rows() {
+			if r.SvName == "web2" {
+				return r.Status, rowClass(&r)
+			}
+		}
+		return "", ""
+	}
+	if st, cls := status(); st != "UP" || cls != "active_up" {
+		t.Errorf("up: %q %q", st, cls)
+	}
+	f.server("app", "web2").SetUp(false)
+	if st, cls := status(); st != "DOWN" || cls != "active_down" {
+		t.Errorf("down: %q %q", st, cls)
+	}
+}
