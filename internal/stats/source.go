@@ -56,6 +56,25 @@ type VRRPInstance struct {
 	VIPs            []string
 	AdvertsSent     uint64
 	AdvertsReceived uint64
+	// Trackers and Transitions are shown when the VRRP side provides them (ISSUE 4:
+	// ha.InstanceStatus does not carry them yet).
+	Trackers    []VRRPTracker
+	Transitions []VRRPTransition // oldest first
+}
+
+// VRRPTracker is one tracked script, interface or in-process check of an instance and
+// what it adds to (or takes from) the priority.
+type VRRPTracker struct {
+	Name  string
+	OK    bool
+	Delta int // contribution to the effective priority now
+}
+
+// VRRPTransition is one state change of an instance.
+type VRRPTransition struct {
+	At       time.Time
+	From, To string
+	Reason   string
 }
 
 // Source is the live state the pages, the runtime API and the exporter read. Config and

@@ -311,10 +311,13 @@ func TestAdminActionsFromThePage(t *testing.T) {
 func TestVRRPSection(t *testing.T) {
 	f := newFixture(t, testCfg)
 	f.src.VRRP = func() ([]VRRPInstance, bool) {
-		return []VRRPInstance{{Name: "VI_1", Interface: "eth0", VRID: 51, State: "MASTER", Priority: 110, BasePriority: 100, VIPs: []string{"198.18.0.10/24"}}}, true
+		return []VRRPInstance{{Name: "VI_1", Interface: "eth0", VRID: 51, State: "MASTER", Priority: 110, BasePriority: 100, VIPs: []string{"198.18.0.10/24"},
+			Trackers:    []VRRPTracker{{Name: "chk_tandem", OK: true, Delta: 10}},
+			Transitions: []VRRPTransition{{At: time.Unix(1_800_000_000, 0), From: "BACKUP", To: "MASTER", Reason: "master down timer"}}}}, true
 	}
 	body := get(newService(t, f, "stats").Handler(), "/monitor", "admin", "s3cret").Body.String()
-	if !strings.Contains(body, `<tr class="vrrp_master" id="vrrp-VI_1">`) || !strings.Contains(body, "198.18.0.10/24") {
+	if !strings.Contains(body, `<tr class="vrrp_master" id="vrrp-VI_1">`) || !strings.Contains(body, "198.18.0.10/24") ||
+		!strings.Contains(body, "chk_tandem OK (+10)") || !strings.Contains(body, "2027-01-15 08:00:00 BACKUP&rarr;MASTER master down timer") {
 		t.Errorf("VRRP section missing:\n%s", body[strings.Index(body, "<h3>"):])
 	}
 }
