@@ -63,6 +63,8 @@ Try:
   curl -si http://%[1]s/ | grep -i set-cookie                   # the SERVERUSED persistence cookie
   for i in 1 2 3; do curl -s -b SERVERUSED=web2 http://%[1]s/; echo; done   # sticks to web2
   curl -s -X POST http://%[2]s/stop                              # stop web1: requests retry on web2
+  open http://%[1]s/monitor                                      # the stats page (;csv for CSV)
+  curl -s http://%[1]s/metrics | grep haproxy_server_status       # Prometheus metrics
 Stop with Ctrl-C.
 
 `, *bind, addrs[0], addrs[1])

@@ -23,6 +23,7 @@ const usage = `usage:
   tandem -f haproxy.cfg [-f more.cfg ...] [-k keepalived.conf] [-c] [-p PIDFILE] [-q] [-v | -vv]
   tandem -k keepalived.conf [-c]        VRRP alone (a keepalived replacement)
   tandem demo
+  tandem ctl [-s SOCKET] COMMAND...     talk to the runtime API (stats socket)
 
   -f FILE   configuration file (haproxy.cfg syntax); repeatable; a directory loads its *.cfg files in order
   -k FILE   keepalived.conf: run VRRP (virtual IP failover) beside the proxy, or alone
@@ -51,6 +52,9 @@ func main() {
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "demo" {
 		return runDemo(args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "ctl" {
+		return runCtl(args[1:], os.Stdin, stdout, stderr)
 	}
 	fs := flag.NewFlagSet("tandem", flag.ContinueOnError)
 	fs.SetOutput(stderr)

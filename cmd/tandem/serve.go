@@ -40,7 +40,7 @@ func serve(o runOpts) int {
 	var cfg *config.Config
 	current := o.load
 	if o.load != nil {
-		d = daemon.New(daemon.Options{Log: log, Load: func() (*config.Config, error) { return current() }})
+		d = daemon.New(daemon.Options{Log: log, Load: func() (*config.Config, error) { return current() }, Version: version})
 		if err := d.Start(); err != nil {
 			logErrors(log, "cannot start", err)
 			return 1
@@ -108,6 +108,9 @@ func serve(o runOpts) int {
 			logErrors(log, "cannot start VRRP", err)
 			stopProxy(0)
 			return 1
+		}
+		if d != nil {
+			d.SetVRRPStatus(vrrpStatus(node))
 		}
 		ctx, cancel := context.WithCancel(context.Background())
 		go func() { vrrpDone <- node.Run(ctx) }()

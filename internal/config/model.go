@@ -71,6 +71,7 @@ type Global struct {
 	BufSize       int           // tune.bufsize, default DefaultBufSize
 	MaxRewrite    int           // tune.maxrewrite, default DefaultMaxRewrite
 	SpreadChecks  int           // percent, 0..50
+	StatsTimeout  time.Duration // `stats timeout`: idle runtime API sessions close after it; 0: default 10s
 }
 
 // Defaults from HAProxy's documentation.
@@ -174,6 +175,7 @@ type Frontend struct {
 	Stats          *Stats         // stats page served by this proxy (issue 5), nil: none
 	ErrorFiles     map[int][]byte // `errorfile CODE FILE`: the whole HTTP response to send for CODE
 	Listen         bool           // defined by a listen section
+	MetricsPath    string         // `http-request use-service prometheus-exporter if { path P }`: P ("" = none)
 }
 
 // UseBackend is one `use_backend NAME` rule (unconditional for now).
@@ -335,4 +337,7 @@ type Stats struct {
 	Auth        []string // "user:pass"
 	Admin       string   // condition, "" = none
 	HideVersion bool
+	ShowLegends bool   // stats show-legends
+	ShowNode    bool   // stats show-node
+	NodeName    string // stats show-node NAME; "" = the host name
 }

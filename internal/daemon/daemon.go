@@ -54,6 +54,8 @@ type Options struct {
 	// Load reads and validates the configuration files; the daemon calls it at start and
 	// on every reload.
 	Load func() (*config.Config, error)
+	// Version is shown by the stats page, the runtime API and the metrics.
+	Version string
 }
 
 // Daemon runs one configuration at a time.
@@ -74,6 +76,7 @@ type Daemon struct {
 	stopped   bool
 	conns     sync.WaitGroup
 	maxConn   int
+	obs       *observe // stats page, metrics, runtime API (stats.go)
 }
 
 // New returns a daemon that has not started.
@@ -85,6 +88,7 @@ func New(opt Options) *Daemon {
 		states:    backend.NewStates(),
 		fronts:    map[string]*front{},
 		acceptors: map[listener.Key]*acceptor{},
+		obs:       newObserve(opt.Version),
 	}
 	if w, err := idlewait.New(0); err == nil {
 		d.idle = w
@@ -105,7 +109,11 @@ func (d *Daemon) Start() error {
 	defer d.mu.Unlock()
 	d.maxConn = applyGlobal(&cfg.Global, d.log)
 	d.global = make(chan struct{}, d.maxConn)
-	return d.apply(cfg)
+	if err := d.apply(cfg); err != nil {
+		return err
+	}
+	return d.startError() // a stats socket that cannot be opened stops the start, as HAProxy
+
 }
 
 // SetOpener makes the daemon open new listening sockets with open from now on (a process
@@ -214,6 +222,7 @@ func (d *Daemon) apply(cfg *config.Config) error {
 		d.log.Info("stopped listening", "bind", k.Addr.String())
 	}
 	d.cfg, d.pools, d.fronts = cfg, pools, fronts
+	d.publish(cfg, pools)
 	return nil
 }
 
@@ -271,6 +280,7 @@ func (d *Daemon) accept(a *acceptor) {
 func (d *Daemon) Stop(grace time.Duration) {
 	d.mu.Lock()
 	d.stopped = true
+	d.closeObserve()
 	d.lns.CloseAll()
 	for _, a := range d.acceptors {
 		<-a.done

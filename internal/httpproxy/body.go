@@ -38,6 +38,7 @@ func (cc *clientConn) forwardResponse(x *xfer) bool {
 		idx = 5
 	}
 	x.srv.Responses[idx].Add(1)
+	cc.rs.r.Stats.Response(resp.Status)
 
 	headEnd := resp.Len
 	ex.out = cc.rewriteResponse(ex.out[:0], x, false)
@@ -167,6 +168,7 @@ func (cc *clientConn) tunnel(x *xfer) bool {
 	ex := cc.ex
 	x.clientKeep, x.serverKeep = false, false
 	x.srv.Responses[0].Add(1)
+	cc.rs.r.Stats.Response(101)
 	cc.waitBody()
 	ex.out = cc.rewriteResponse(ex.out[:0], x, true)
 	ex.out = append(ex.out, ex.sin[ex.resp.Len:ex.sinLen]...)

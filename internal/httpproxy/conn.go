@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"tandem/internal/idlewait"
+	"tandem/internal/proxystats"
 	"time"
 
 	"tandem/internal/balance"
@@ -75,8 +76,9 @@ type clientConn struct {
 	rn     int
 	rerr   error
 	tiny   [1]byte
-	wdl    time.Time // write deadline last set on nc
-	done   func()    // called once the connection is closed (Serve)
+	wdl    time.Time            // write deadline last set on nc
+	done   func()               // called once the connection is closed (Serve)
+	fs     *proxystats.Frontend // the frontend's counters when the connection opened
 	// idle parking (Handler.Idle)
 	idleUntil time.Time                     // end of the current idle wait; zero between waits
 	woke      idlewait.Reason               // why the last park ended, until readHead sees it
@@ -113,6 +115,7 @@ func (cc *clientConn) serve() (parked bool) {
 				if errors.As(err, &he) {
 					status = he.Status
 				}
+				cc.rs.r.Stats.RequestError()
 				cc.sendError(status, nil)
 			}
 			return false

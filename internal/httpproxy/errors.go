@@ -70,6 +70,7 @@ func errorResponse(code int, fe *config.Frontend, be *config.Backend, keep bool)
 // the connection stays open.
 func (cc *clientConn) replyError(code int, be *config.Backend, keep bool, next int) bool {
 	b, keep := errorResponse(code, cc.rs.fe, be, keep && !cc.h.draining.Load())
+	cc.rs.r.Stats.Response(code)
 	cc.setWriteDeadline(time.Now())
 	if _, err := cc.nc.Write(b); err != nil {
 		return false

@@ -52,6 +52,11 @@ func (cc *clientConn) exchange() bool {
 	req := &ex.req
 	x := &ex.x
 	*x = xfer{pool: rs.pool}
+	now := time.Now()
+	rs.r.Stats.Request(now)
+	if svc := rs.r.Service; svc != nil && svc.Match(req.Target.Of(ex.in)) {
+		return cc.handOff(svc)
+	}
 	if x.pool == nil {
 		return cc.replyError(503, nil, req.KeepAlive() && rs.feMode != config.HTTPClose && req.Framing == http1.FrameNone, req.Len)
 	}
@@ -62,7 +67,7 @@ func (cc *clientConn) exchange() bool {
 		x.mode = be.ConnMode
 	}
 	x.tServer = be.Timeouts.Server
-	x.now = time.Now()
+	x.now = now
 	x.clientKeep = req.KeepAlive() && x.mode != config.HTTPClose && !req.Has(http1.FCLAndTE)
 	x.tunnelReq = req.Has(http1.FConnUpgrade | http1.FUpgrade)
 
@@ -96,6 +101,7 @@ func (cc *clientConn) exchange() bool {
 	x.pool.Release(x.srv)
 	x.srv.BytesIn.Add(uint64(x.bytesIn))
 	x.srv.BytesOut.Add(uint64(x.bytesOut))
+	rs.r.Stats.Bytes(x.bytesIn, x.bytesOut)
 	if sc := x.sc; sc != nil {
 		switch {
 		case !x.serverKeep || h.draining.Load():

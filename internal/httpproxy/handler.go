@@ -19,6 +19,7 @@ import (
 
 	"tandem/internal/backend"
 	"tandem/internal/config"
+	"tandem/internal/proxystats"
 )
 
 // Route is what a frontend serves: its config, the pools it may send to, and globals.
@@ -27,6 +28,8 @@ type Route struct {
 	Backends map[string]*backend.Pool // by backend name
 	Default  *backend.Pool            // used when no rule or default_backend names a pool
 	Global   *config.Global
+	Stats    *proxystats.Frontend // the frontend's counters (nil: none)
+	Service  Service              // answers the stats page and metrics requests (nil: none)
 }
 
 // routeState is a Route with what the data path derives from it, computed once per Swap.
@@ -174,6 +177,8 @@ func (h *Handler) Serve(c net.Conn, done func()) {
 	h.conns[cc] = struct{}{}
 	h.mu.Unlock()
 	h.active.Add(1)
+	cc.fs = h.route.Load().r.Stats
+	cc.fs.SessionOpen(time.Now())
 	go cc.run()
 }
 
@@ -189,6 +194,7 @@ func (cc *clientConn) run() {
 		if parked {
 			return // a wake from h.Idle runs it again
 		}
+		cc.fs.SessionClose()
 		cc.finish()
 		h.mu.Lock()
 		delete(h.conns, cc)

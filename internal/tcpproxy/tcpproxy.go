@@ -15,12 +15,14 @@ import (
 	"tandem/internal/backend"
 	"tandem/internal/balance"
 	"tandem/internal/config"
+	"tandem/internal/proxystats"
 )
 
 // Route is what a TCP frontend forwards to. A reload swaps in a new one.
 type Route struct {
 	Frontend *config.Frontend
 	Pool     *backend.Pool
+	Stats    *proxystats.Frontend // the frontend's counters (nil: none)
 }
 
 // Handler serves the connections of one TCP frontend.
@@ -111,6 +113,8 @@ func (h *Handler) ServeConn(c net.Conn) {
 		}
 	}()
 	r := h.route.Load()
+	r.Stats.SessionOpen(time.Now())
+	defer r.Stats.SessionClose()
 	if r.Pool == nil {
 		return
 	}
@@ -125,6 +129,7 @@ func (h *Handler) ServeConn(c net.Conn) {
 	in, out := Pipe(c, conn, timeouts(r))
 	srv.BytesIn.Add(uint64(in))
 	srv.BytesOut.Add(uint64(out))
+	r.Stats.Bytes(in, out)
 }
 
 // connect picks a server and connects to it, retrying as `retries` and `option redispatch` say.

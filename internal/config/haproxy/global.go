@@ -195,7 +195,10 @@ func gStatsTimeout(p *parser, _ *proxyState, st *stmt, args []string, _ bool) {
 	if !p.argN(st, "stats timeout", args, 1, 1, "<time>") {
 		return
 	}
-	if _, err := parseTime(args[0]); err != nil {
+	t, err := parseTime(args[0])
+	if err != nil {
 		p.errorf(st.pos, "stats timeout: %v", err)
+		return
 	}
+	p.global.StatsTimeout = t
 }

@@ -246,6 +246,13 @@ func kwStats(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 		s.Auth = append(s.Auth, args[0])
 	case "hide-version":
 		s.HideVersion = true
+	case "show-legends":
+		s.ShowLegends = true
+	case "show-node":
+		s.ShowNode = true
+		if len(args) == 1 {
+			s.NodeName = args[0]
+		}
 	case "admin":
 		if len(args) < 2 || args[0] != "if" && args[0] != "unless" {
 			p.errorf(st.pos, "stats admin expects \"if CONDITION\"")
@@ -400,4 +407,16 @@ func kwTCPCheck(p *parser, px *proxyState, st *stmt, args []string, neg bool) {
 	if !neg {
 		px.check.HTTP = false
 	}
+}
+
+// kwHTTPRequest accepts the one http-request rule tandem carries out so far: HAProxy's
+// documented Prometheus form, `http-request use-service prometheus-exporter if { path P }`.
+func kwHTTPRequest(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
+	ok := len(args) == 7 && args[0] == "use-service" && args[1] == "prometheus-exporter" &&
+		args[2] == "if" && args[3] == "{" && args[4] == "path" && strings.HasPrefix(args[5], "/") && args[6] == "}"
+	if !ok {
+		p.errorf(st.pos, "http-request: only \"http-request use-service prometheus-exporter if { path /PATH }\" is supported yet")
+		return
+	}
+	px.metricsPath = args[5]
 }

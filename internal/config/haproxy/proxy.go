@@ -51,6 +51,7 @@ type proxyState struct {
 	dontLogNull    bool
 	logFormat      string
 	stats          *config.Stats
+	metricsPath    string // http-request use-service prometheus-exporter if { path P }
 	errorFiles     map[int][]byte
 }
 

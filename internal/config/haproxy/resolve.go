@@ -101,7 +101,7 @@ func (p *parser) resolve() *config.Config {
 				fe.UseBackends = append(fe.UseBackends, config.UseBackend{Pos: ub.pos, Backend: b})
 			}
 		}
-		if px.kind == SecFrontend && !px.failed && px.defaultBackend == "" && len(px.useBackends) == 0 && fe.Stats == nil {
+		if px.kind == SecFrontend && !px.failed && px.defaultBackend == "" && len(px.useBackends) == 0 && fe.Stats == nil && fe.MetricsPath == "" {
 			p.errorf(px.pos, "no backend: add a default_backend line (or stats enable to serve only the stats page)")
 		}
 	}
@@ -206,6 +206,7 @@ func (p *parser) buildFrontend(px *proxyState, g *config.Global) *config.Fronten
 		LogFormat: px.logFormat, Stats: px.stats, ErrorFiles: maps.Clone(px.errorFiles),
 		Listen: px.kind == SecListen,
 	}
+	f.MetricsPath = px.metricsPath
 	if f.MaxConn == 0 {
 		f.MaxConn = g.MaxConn
 	}
@@ -224,6 +225,10 @@ func (p *parser) buildFrontend(px *proxyState, g *config.Global) *config.Fronten
 		if f.Stats != nil {
 			p.warnf(f.Stats.Pos, "stats is ignored in mode tcp (add \"mode http\")")
 			f.Stats = nil
+		}
+		if f.MetricsPath != "" {
+			p.warnf(px.pos, "http-request use-service prometheus-exporter is ignored in mode tcp (add \"mode http\")")
+			f.MetricsPath = ""
 		}
 	}
 	return f

@@ -1,0 +1,164 @@
+package daemon
+
+import (
+	"net"
+	"net/http"
+	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"tandem/internal/backend"
+	"tandem/internal/config"
+	"tandem/internal/httpproxy"
+	"tandem/internal/metrics"
+	"tandem/internal/proxystats"
+	"tandem/internal/runtimeapi"
+	"tandem/internal/stats"
+)
+
+// observe is the daemon's side of observability (issue 5): frontend counters that
+// survive reloads, the stats page and metrics served by frontends, and the runtime API
+// sockets.
+type observe struct {
+	counters *proxystats.Registry
+	vrrp     atomic.Pointer[func() []stats.VRRPInstance]
+	cfg      atomic.Pointer[config.Config]
+	pools    atomic.Pointer[map[string]*backend.Pool]
+	src      *stats.Source
+	metrics  http.Handler
+	api      *runtimeapi.Server
+
+	mu        sync.Mutex
+	sockets   map[string]*apiSocket // by address
+	published bool
+	startErr  error // a socket the first configuration could not open: tandem does not start
+}
+
+type apiSocket struct {
+	sock config.StatsSocket
+	ln   net.Listener
+}
+
+func newObserve(version string) *observe {
+	o := &observe{counters: proxystats.NewRegistry(), sockets: map[string]*apiSocket{}}
+	host, _ := os.Hostname()
+	o.src = &stats.Source{
+		Config: func() *config.Config { return o.cfg.Load() },
+		Pools: func() map[string]*backend.Pool {
+			if p := o.pools.Load(); p != nil {
+				return *p
+			}
+			return nil
+		},
+		Frontends: o.counters,
+		VRRP: func() ([]stats.VRRPInstance, bool) {
+			if f := o.vrrp.Load(); f != nil {
+				return (*f)(), true
+			}
+			return nil, false
+		},
+		Process: stats.Process{Pid: os.Getpid(), Version: version, Start: time.Now(), Node: host,
+			Nbthread: runtime.GOMAXPROCS(0)},
+	}
+	o.metrics = metrics.Handler(o.src)
+	return o
+}
+
+// service returns what frontend f answers itself (stats page, metrics), or nil.
+func (o *observe) service(f *config.Frontend) httpproxy.Service {
+	if f.Stats == nil && f.MetricsPath == "" {
+		return nil
+	}
+	return stats.NewService(o.src, f, o.metrics, o.counters.Frontend(f.Name))
+}
+
+// publish makes cfg and pools what the pages and the runtime API read, and opens or
+// closes runtime API sockets to follow the `stats socket` lines. d.mu is held.
+func (d *Daemon) publish(cfg *config.Config, pools map[string]*backend.Pool) {
+	o := d.obs
+	o.cfg.Store(cfg)
+	o.pools.Store(&pools)
+	o.src.Process.MaxConn = d.maxConn
+	o.src.Process.MaxSock = 2*d.maxConn + reservedFDs
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.api == nil {
+		o.api = runtimeapi.New(o.src, cfg.Global.StatsTimeout, d.log.With("component", "runtime-api"))
+	}
+	want := map[string]bool{}
+	for _, s := range cfg.Global.StatsSockets {
+		want[s.Address] = true
+		if old := o.sockets[s.Address]; old != nil && old.sock.Mode == s.Mode && old.sock.Level == s.Level {
+			continue
+		} else if old != nil {
+			old.ln.Close()
+			delete(o.sockets, s.Address)
+		}
+		level, err := runtimeapi.ParseLevel(s.Level)
+		if err == nil {
+			var ln net.Listener
+			if ln, err = runtimeapi.Listen(s); err == nil {
+				o.sockets[s.Address] = &apiSocket{sock: s, ln: ln}
+				go func() {
+					if err := o.api.Serve(ln, level); err != nil {
+						d.log.Error("stats socket stopped", "address", s.Address, "err", err)
+					}
+				}()
+				continue
+			}
+		}
+		if !o.published && o.startErr == nil {
+			o.startErr = config.Errorf(s.Pos, "%v", err)
+		}
+		d.log.Error("cannot open the stats socket", "address", s.Address, "err", err)
+	}
+	o.published = true
+	for addr, s := range o.sockets {
+		if !want[addr] {
+			s.ln.Close()
+			delete(o.sockets, addr)
+		}
+	}
+}
+
+// startError reports a stats socket the first configuration could not open.
+func (d *Daemon) startError() error {
+	d.obs.mu.Lock()
+	defer d.obs.mu.Unlock()
+	return d.obs.startErr
+}
+
+// closeObserve closes the runtime API.
+func (d *Daemon) closeObserve() {
+	o := d.obs
+	o.mu.Lock()
+	api := o.api
+	o.sockets = map[string]*apiSocket{}
+	o.mu.Unlock()
+	if api != nil {
+		api.Close()
+	}
+}
+
+// StatsSource returns the live state behind the stats page, the metrics and the
+// runtime API.
+func (d *Daemon) StatsSource() *stats.Source { return d.obs.src }
+
+// SetVRRPStatus makes the stats page, `show vrrp` and the metrics show VRRP instances
+// (tandem -k); nil hides VRRP.
+func (d *Daemon) SetVRRPStatus(f func() []stats.VRRPInstance) {
+	if f == nil {
+		d.obs.vrrp.Store(nil)
+		return
+	}
+	d.obs.vrrp.Store(&f)
+}
+
+// SetHealthInfo lets the health checks (issue 3) show each server's check state and
+// carry out enable/disable health. Call it before serving traffic.
+func (d *Daemon) SetHealthInfo(check func(backend, server string) (stats.CheckInfo, bool), setHealth func(backend, server string, on bool) error) {
+	d.obs.src.Check = check
+	d.obs.src.SetHealth = setHealth
+}
