@@ -48,9 +48,18 @@ backend app
     server a %s
 `
 	p := startTandem(t, fmt.Sprintf(tmpl, jail, pidfile, bind, "", a.addr), bind)
-	status, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	// The socket accepts (into the kernel's backlog) as soon as it is bound, a moment
+	// before the privileges are dropped: wait for the drop, bounded.
+	var status []byte
+	for i := 0; i < 200; i++ {
+		status, _ = os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+		if strings.Contains(string(status), "\nUid:\t65534\t65534\t65534\t65534") {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	if !strings.Contains(string(status), "\nUid:\t65534\t65534\t65534\t65534") {
-		t.Fatalf("not running as nobody:\n%s\n%s", grepLine(string(status), "Uid:"), p.stderr)
+		t.Fatalf("not running as nobody 2s after start:\n%s\n%s", grepLine(string(status), "Uid:"), p.stderr)
 	}
 	root, _ := os.Readlink(fmt.Sprintf("/proc/%d/root", p.cmd.Process.Pid))
 	if root != jail {

@@ -28,16 +28,9 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, bufSize); return &b 
 // one-way transfer does not time out the quiet direction.
 type activity struct{ last atomic.Int64 }
 
-func (a *activity) touch()                          { a.last.Store(time.Now().UnixNano()) }
+func (a *activity) touch(now time.Time)             { a.last.Store(now.UnixNano()) }
 func (a *activity) idleFor() time.Duration          { return time.Since(time.Unix(0, a.last.Load())) }
 func (a *activity) expired(idle time.Duration) bool { return idle > 0 && a.idleFor() >= idle }
-func deadline(idle time.Duration) (t time.Time)     { return deadlineAt(time.Now(), idle) }
-func deadlineAt(now time.Time, d time.Duration) time.Time {
-	if d <= 0 {
-		return time.Time{}
-	}
-	return now.Add(d)
-}
 
 // direction is one way of a session.
 type direction struct {
@@ -47,6 +40,26 @@ type direction struct {
 	act      *activity
 	peerDone *atomic.Bool // the opposite direction has finished
 	n        int64
+	rdl      time.Time // read deadline set on src; refreshed lazily (armRead)
+}
+
+// armRead keeps a read deadline of the current limit on src. Setting a deadline costs a
+// runtime timer update, so it is refreshed only once half the limit has passed: a
+// deadline that fires early finds recent activity and is re-armed (see run), so the
+// limit still holds, counted from the last byte either way.
+func (d *direction) armRead(now time.Time) {
+	l := d.limit()
+	if l <= 0 {
+		if !d.rdl.IsZero() {
+			d.rdl = time.Time{}
+			d.src.SetReadDeadline(d.rdl)
+		}
+		return
+	}
+	if d.rdl.IsZero() || d.rdl.Sub(now) < l/2 || d.rdl.Sub(now) > l {
+		d.rdl = now.Add(l)
+		d.src.SetReadDeadline(d.rdl)
+	}
 }
 
 // Pipe copies client→server and server→client until both are done, half-close aware:
@@ -55,7 +68,7 @@ type direction struct {
 // moved each way. The HTTP path uses it for tunnels (websockets).
 func Pipe(client, server net.Conn, l Limits) (in, out int64) {
 	act := &activity{}
-	act.touch()
+	act.touch(time.Now())
 	var upDone, downDone atomic.Bool
 	up := &direction{src: client, dst: server, idle: l.Client, fin: l.ClientFin, act: act, peerDone: &downDone}
 	down := &direction{src: server, dst: client, idle: l.Server, fin: l.ServerFin, act: act, peerDone: &upDone}
@@ -113,10 +126,11 @@ func (d *direction) run() error {
 		if bp != nil {
 			buf = *bp
 		}
-		d.src.SetReadDeadline(deadline(d.limit()))
+		now := time.Now()
+		d.armRead(now)
 		n, err := d.src.Read(buf)
 		if n > 0 {
-			d.act.touch()
+			d.act.touch(now)
 			if _, werr := d.dst.Write(buf[:n]); werr != nil {
 				return werr
 			}
@@ -138,7 +152,8 @@ func (d *direction) run() error {
 				return nil
 			}
 			if errors.Is(err, os.ErrDeadlineExceeded) && !d.act.expired(d.limit()) {
-				continue // the other direction was busy, or a fin nudge: re-arm
+				d.rdl = time.Time{} // re-arm from now
+				continue            // the other direction was busy, or a fin nudge
 			}
 			if errors.Is(err, os.ErrDeadlineExceeded) {
 				return errIdle
@@ -167,18 +182,19 @@ func (d *direction) splice() error {
 		return errNoSplice
 	}
 	for {
-		d.src.SetReadDeadline(deadline(d.limit()))
+		d.armRead(time.Now())
 		lr := &io.LimitedReader{R: d.src, N: spliceChunk}
 		n, err := dst.ReadFrom(lr)
 		d.n += n
 		if n > 0 {
-			d.act.touch()
+			d.act.touch(time.Now())
 		}
 		switch {
 		case err != nil && errors.Is(err, os.ErrDeadlineExceeded):
 			if d.act.expired(d.limit()) {
 				return errIdle
 			}
+			d.rdl = time.Time{}
 			return errNoSplice
 		case err != nil:
 			return err
