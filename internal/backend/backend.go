@@ -59,6 +59,11 @@ type State struct {
 	Responses [6]atomic.Uint64
 
 	owner atomic.Pointer[Pool] // the newest pool built over this state
+
+	// Health checks (issue 3): see health.go.
+	check health
+	ramp  atomic.Int32 // slowstart: per-mille of the weight in force, 0 when not ramping
+	obs   atomic.Pointer[observerBox]
 }
 
 // changed lets the newest pool over s hand slots to queued requests after a change of
@@ -182,10 +187,14 @@ func (s *Server) Usable() bool {
 
 // EffectiveWeight is the weight in force: the run-time one if set, else the configured one.
 func (s *Server) EffectiveWeight() int {
-	if w := s.weight.Load(); w >= 0 {
-		return int(w)
+	w := s.Cfg.Weight
+	if rw := s.weight.Load(); rw >= 0 {
+		w = int(rw)
 	}
-	return s.Cfg.Weight
+	if r := s.ramp.Load(); r > 0 && w > 0 {
+		w = max(1, (w*int(r)+999)/1000)
+	}
+	return w
 }
 
 // Queued returns how many requests wait for this server in particular.
