@@ -102,3 +102,10 @@ func (s *State) ObserveStatus(code int) {
 		b.o.Observe(false, code)
 	}
 }
+
+// ClearObserver removes o if it is the server's observer (a newer one stays).
+func (s *State) ClearObserver(o Observer) {
+	if b := s.obs.Load(); b != nil && b.o == o {
+		s.obs.CompareAndSwap(b, nil)
+	}
+}

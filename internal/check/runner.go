@@ -118,6 +118,9 @@ func NewRunner(opt Options) (*Runner, error) {
 		}
 		r.agent = &Agent{Addr: netip.AddrPortFrom(aip, uint16(c.AgentPort)).String(), Send: c.AgentSend}
 	}
+	if c.Observe != "" && c.Enabled {
+		r.st.SetObserver(r)
+	}
 	r.m = NewMachine(c.Rise, c.Fall)
 	if !r.st.Up() {
 		r.m.Up, r.m.Health = false, 0
@@ -162,8 +165,7 @@ func (r *Runner) Observe(connErr bool, code int) {
 func (r *Runner) Run(ctx context.Context) {
 	c := &r.srv.Check
 	if c.Observe != "" {
-		r.st.SetObserver(r)
-		defer r.st.SetObserver(nil)
+		defer r.st.ClearObserver(r)
 	}
 	var checkC, agentC, rampC <-chan time.Time
 	stops := [3]func() bool{}
@@ -481,7 +483,7 @@ func (r *Runner) updateRamp() bool {
 // Release undoes what the runner did to the server's state, for a server that keeps
 // running without checks after a reload: UP, configured weight, no ramp.
 func (r *Runner) Release() {
-	r.st.SetObserver(nil)
+	r.st.ClearObserver(r)
 	r.st.SetRamp(0)
 	if r.agent != nil {
 		r.st.SetWeight(-1)
