@@ -86,7 +86,7 @@ func (a *Agent) CheckAgent(ctx context.Context) AgentResult {
 	}
 	buf := make([]byte, 0, 256)
 	tmp := make([]byte, 256)
-	for len(buf) < 1024 && bytes.IndexAny(buf, "\r\n") < 0 {
+	for len(buf) < 1024 && !bytes.ContainsAny(buf, "\r\n") {
 		n, err := nc.Read(tmp)
 		buf = append(buf, tmp[:n]...)
 		if err != nil {

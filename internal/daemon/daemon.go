@@ -66,6 +66,7 @@ type Daemon struct {
 	stopped   bool
 	conns     sync.WaitGroup
 	maxConn   int
+	checks    map[string]*runningCheck // health check runners by "backend/server" (checks.go)
 }
 
 // New returns a daemon that has not started.
@@ -202,6 +203,7 @@ func (d *Daemon) apply(cfg *config.Config) error {
 		}
 		d.log.Info("stopped listening", "bind", k.Addr.String())
 	}
+	d.applyChecks(cfg, pools)
 	d.cfg, d.pools, d.fronts = cfg, pools, fronts
 	return nil
 }
@@ -259,6 +261,7 @@ func (d *Daemon) accept(a *acceptor) {
 func (d *Daemon) Stop(grace time.Duration) {
 	d.mu.Lock()
 	d.stopped = true
+	d.stopChecks()
 	d.lns.CloseAll()
 	for _, a := range d.acceptors {
 		<-a.done
