@@ -338,6 +338,8 @@ const (
 	Retry502
 	Retry503
 	Retry504
+	Retry401
+	Retry403
 	RetryNone RetryOn = 1 << 31 // written "none": nothing is retried, not even connection failures
 )
 
@@ -357,6 +359,10 @@ func (r RetryOn) Has(c RetryOn) bool {
 func (r RetryOn) RetryStatus(code int) bool {
 	var c RetryOn
 	switch code {
+	case 401:
+		c = Retry401
+	case 403:
+		c = Retry403
 	case 404:
 		c = Retry404
 	case 408:

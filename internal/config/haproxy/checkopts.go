@@ -112,7 +112,7 @@ func applyCheckOpts(c *config.ServerCheck, o *serverOpts) {
 var retryOnNames = map[string]config.RetryOn{
 	"conn-failure": config.RetryConnFailure, "empty-response": config.RetryEmptyResponse,
 	"junk-response": config.RetryJunkResponse, "response-timeout": config.RetryResponseTimeout,
-	"0rtt-rejected": config.Retry0RTTRejected, "404": config.Retry404, "408": config.Retry408,
+	"0rtt-rejected": config.Retry0RTTRejected, "401": config.Retry401, "403": config.Retry403, "404": config.Retry404, "408": config.Retry408,
 	"425": config.Retry425, "500": config.Retry500, "501": config.Retry501, "502": config.Retry502,
 	"503": config.Retry503, "504": config.Retry504, "all-retryable-errors": config.RetryAllRetryable,
 	"none": config.RetryNone,

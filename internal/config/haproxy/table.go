@@ -81,7 +81,7 @@ func init() {
 		e("tcp-check send", secBack, chk, "<string>", "tcp-check rule: send a string", kwTCPCheckRule),
 		e("tcp-check send-binary", secBack, chk, "<hex>", "tcp-check rule: send bytes written in hex", kwTCPCheckRule),
 		e("tcp-check expect", secBack, chk, "[!] string|rstring|binary <pattern>", "tcp-check rule: what the server must answer", kwTCPCheckRule),
-		e("retry-on", secBack, impl, "<condition>...", "which failures replay a request (conn-failure, empty-response, junk-response, response-timeout, 0rtt-rejected, 404, 408, 425, 500-504, all-retryable-errors, none)", kwRetryOn),
+		e("retry-on", secBack, impl, "<condition>...", "which failures replay a request (conn-failure, empty-response, junk-response, response-timeout, 0rtt-rejected, 401, 403, 404, 408, 425, 500-504, all-retryable-errors, none)", kwRetryOn),
 		neg(e("option log-health-checks", secBack, chk, "", "log health check state changes", kwFlag(func(px *proxyState, on bool) { px.check.LogHealth = on }))),
 		neg(e("log", secProxies, obs, "global|<target> <facility> [<level> [<minlevel>]]", "where this proxy's logs go (\"no log\" clears)", kwProxyLog)),
 		neg(e("option httplog", secFront, obs, "", "HTTP log format", kwHTTPLog)),
