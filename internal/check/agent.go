@@ -74,10 +74,8 @@ func (a *Agent) CheckAgent(ctx context.Context) AgentResult {
 		out.Duration = time.Since(start)
 		return out
 	}
-	defer nc.Close()
-	if dl, ok := ctx.Deadline(); ok {
-		nc.SetDeadline(dl)
-	}
+	defer abort(nc)
+	defer watch(ctx, nc)()
 	if a.Send != "" {
 		if _, err := nc.Write([]byte(a.Send)); err != nil {
 			out.Result = Result{Status: L7RSP, Info: errnoText(err), Duration: time.Since(start)}

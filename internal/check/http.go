@@ -157,10 +157,8 @@ func (h *HTTP) run(ctx context.Context) Result {
 	if err != nil {
 		return connectResult(err)
 	}
-	defer nc.Close()
-	if dl, ok := ctx.Deadline(); ok {
-		nc.SetDeadline(dl)
-	}
+	defer abort(nc)
+	defer watch(ctx, nc)()
 	if _, err := nc.Write(h.req); err != nil {
 		return Result{Status: L7RSP, Info: "write failed: " + errnoText(err)}
 	}

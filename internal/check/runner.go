@@ -266,10 +266,22 @@ func (r *Runner) timeout(inter time.Duration) time.Duration {
 	return conn + tc
 }
 
+// runCheck runs one check in a short-lived goroutine: the dialer's deep stack then never
+// grows the runner's, so a thousand idle runners stay small.
 func (r *Runner) runCheck(ctx context.Context, f func(context.Context) Result) Result {
 	cctx, cancel := context.WithTimeout(ctx, r.timeout(r.srv.Check.Inter))
 	defer cancel()
-	return f(cctx)
+	ch := make(chan Result, 1)
+	go func() {
+		defer func() {
+			if v := recover(); v != nil {
+				r.log.Error("health check panic", "backend", r.be.Name, "server", r.srv.Name, "panic", v)
+				ch <- Result{Status: StatusUnknown, Info: "internal error"}
+			}
+		}()
+		ch <- f(cctx)
+	}()
+	return <-ch
 }
 
 // apply takes one check result into the machine and the server's state.
@@ -283,7 +295,7 @@ func (r *Runner) apply(res Result) {
 			ci.Failures++
 		}
 	})
-	if r.be.Check.LogHealth && r.m.Health != before && tr == Stay {
+	if r.be.Check.LogHealth && (r.m.Health != before || tr != Stay) {
 		r.logCheck(res)
 	}
 	if tr != Stay || r.m.Health != before {
@@ -420,7 +432,9 @@ func (r *Runner) onError() {
 // runAgent runs one agent check and applies its reply.
 func (r *Runner) runAgent(ctx context.Context) {
 	cctx, cancel := context.WithTimeout(ctx, r.timeout(r.agentInter()))
-	ar := r.agent.CheckAgent(cctx)
+	ch := make(chan AgentResult, 1)
+	go func() { ch <- r.agent.CheckAgent(cctx) }() // a short-lived stack, as runCheck
+	ar := <-ch
 	cancel()
 	if ctx.Err() != nil {
 		return

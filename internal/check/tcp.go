@@ -26,7 +26,7 @@ func (c *TCP) Check(ctx context.Context) Result {
 		r.Duration = time.Since(start)
 		return r
 	}
-	nc.Close()
+	abort(nc)
 	return Result{Status: L4OK, Duration: time.Since(start)}
 }
 
@@ -63,23 +63,27 @@ func (t *TCPRules) Check(ctx context.Context) Result {
 
 func (t *TCPRules) run(ctx context.Context) Result {
 	var nc net.Conn
+	unwatch := func() bool { return false }
 	defer func() {
 		if nc != nil {
-			nc.Close()
+			unwatch()
+			abort(nc)
 		}
 	}()
-	dl, _ := ctx.Deadline()
 	connect := func(addr string) *Result {
 		if nc != nil {
-			nc.Close()
+			unwatch()
+			abort(nc)
+			nc = nil
 		}
 		var err error
 		nc, err = dialTCP(ctx, addr)
 		if err != nil {
+			nc = nil
 			r := connectResult(err)
 			return &r
 		}
-		nc.SetDeadline(dl)
+		unwatch = watch(ctx, nc)
 		return nil
 	}
 	rules := t.Rules

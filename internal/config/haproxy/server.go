@@ -88,6 +88,12 @@ func kwServer(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 	if o.agent && o.agentPort == 0 {
 		p.errorf(st.pos, "%s: agent-check needs agent-port", label)
 	}
+	if o.onMarkedDown != "" {
+		p.warnf(st.pos, "%s: on-marked-down shutdown-sessions has no effect yet: sessions of a server marked DOWN run to their end", label)
+	}
+	if o.initAddr != "" && o.initAddr != "libc" && o.initAddr != "last,libc" {
+		p.warnf(st.pos, "%s: init-addr %s: tandem resolves server addresses when it loads the file (libc) and refuses names that do not resolve", label, o.initAddr)
+	}
 	px.servers = append(px.servers, srv)
 }
 
