@@ -36,12 +36,14 @@ func (d *Daemon) applyChecks(cfg *config.Config, pools map[string]*backend.Pool)
 		fp   string
 	}
 	var fresh []pending
+	wanted := map[string]bool{}
 	for _, be := range cfg.Backends {
 		for _, s := range be.Servers {
 			if !check.Wanted(s) {
 				continue
 			}
 			key := be.Name + "/" + s.Name
+			wanted[key] = true
 			fp := check.Fingerprint(be, s)
 			if old := d.checks[key]; old != nil && old.fp == fp {
 				old.r.SetPool(pools[be.Name])
@@ -57,7 +59,7 @@ func (d *Daemon) applyChecks(cfg *config.Config, pools map[string]*backend.Pool)
 			continue
 		}
 		old.stop()
-		if stillServed(cfg, key) {
+		if !wanted[key] && stillServed(cfg, key) { // served without checks from now on
 			old.r.Release()
 		}
 	}
