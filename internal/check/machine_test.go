@@ -87,3 +87,14 @@ func TestMachineOnError(t *testing.T) {
 		t.Fatalf("counter %d/%d, want 0/2 (HAProxy's \"status: 0/2 DOWN\")", n, of)
 	}
 }
+
+func TestAlignToTick(t *testing.T) {
+	now := time.Unix(100, 3_000_000) // 3 ms past a tick
+	r := &Runner{now: func() time.Time { return now }}
+	if got := r.align(time.Second); got != time.Second+7*time.Millisecond {
+		t.Errorf("align(1s) = %v, want 1.007s (end on the 10 ms grid)", got)
+	}
+	if got := r.align(50 * time.Millisecond); got != 50*time.Millisecond {
+		t.Errorf("short delays are left alone: %v", got)
+	}
+}

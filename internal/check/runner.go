@@ -180,7 +180,7 @@ func (r *Runner) Run(ctx context.Context) {
 		if stops[i] != nil {
 			stops[i]()
 		}
-		ch, stop := r.timer(d)
+		ch, stop := r.timer(r.align(d))
 		stops[i] = stop
 		return ch
 	}
@@ -224,6 +224,21 @@ func (r *Runner) Run(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// tick is the grid check times are rounded up to, so that the checks of many servers
+// wake the process together instead of one by one (a thousand wake-ups a second cost
+// more than the checks themselves).
+const tick = 10 * time.Millisecond
+
+// align stretches d (by less than tick) so that it ends on the tick grid; short delays
+// are left alone.
+func (r *Runner) align(d time.Duration) time.Duration {
+	if d < 10*tick {
+		return d
+	}
+	end := r.now().Add(d)
+	return d + end.Truncate(tick).Add(tick).Sub(end)
 }
 
 func (r *Runner) agentInter() time.Duration {
