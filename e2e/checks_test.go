@@ -360,3 +360,44 @@ func TestHealthSurvivesReload(t *testing.T) {
 		t.Errorf("s1 came UP across the reload\n%s", p.stderr)
 	}
 }
+
+// slowstart: a server coming back UP gets a small share of new requests at first, its
+// full share once slowstart has passed.
+func TestSlowStartRamp(t *testing.T) {
+	s1, s2 := startHWeb(t, "s1"), startHWeb(t, "s2")
+	addr := freeAddr(t)
+	const slow = 3 * time.Second
+	p := startTandem(t, checksConfig(addr, "    option httpchk GET /health\n",
+		fmt.Sprintf("    server s1 %s weight 100 check inter 100 fall 1 rise 1 slowstart %dms", s1.addr, slow.Milliseconds()),
+		fmt.Sprintf("    server s2 %s weight 100 check inter 100 fall 1 rise 1", s2.addr)), addr)
+	s1.health.Store(503)
+	p.waitLog(t, "Server app/s1 is DOWN", 5*time.Second)
+	s1.health.Store(200)
+	p.waitLog(t, "Server app/s1 is UP", 5*time.Second)
+	up := time.Now()
+	c := client(false)
+	share := func(n int) float64 {
+		got := 0
+		for i := 0; i < n; i++ {
+			_, b, err := getBody(c, "http://"+addr+"/")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b == "s1" {
+				got++
+			}
+		}
+		return float64(got) / float64(n)
+	}
+	early := share(40)
+	earlyAt := time.Since(up)
+	time.Sleep(slow - time.Since(up) + 200*time.Millisecond)
+	late := share(40)
+	t.Logf("s1's share: %.0f%% in the first %v of slowstart, %.0f%% after it", 100*early, earlyAt.Round(time.Millisecond), 100*late)
+	if early > 0.25 {
+		t.Errorf("s1 got %.0f%% of requests right after coming UP, want a small share (slowstart %v)", 100*early, slow)
+	}
+	if late < 0.35 || late > 0.65 {
+		t.Errorf("s1 got %.0f%% once slowstart passed, want about half", 100*late)
+	}
+}

@@ -70,3 +70,27 @@ func TestCheckKeywordErrors(t *testing.T) {
 		}
 	}
 }
+
+// FuzzCheckKeywords: the health-check and fault-handling keywords never crash the parser.
+func FuzzCheckKeywords(f *testing.F) {
+	for _, s := range []string{
+		"server s1 127.0.0.1:80 check fastinter 1s downinter 5s slowstart 10s observe layer7 error-limit 3 on-error mark-down",
+		"server s1 127.0.0.1:80 agent-check agent-port 1 agent-send x agent-inter 1s agent-addr 127.0.0.2",
+		"retry-on all-retryable-errors 404",
+		"option redispatch -2",
+		"tcp-check expect ! rstring ^x",
+		"tcp-check send-binary 00ff",
+		"server s1 127.0.0.1:80 init-addr last,libc,none addr ::1",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		if strings.ContainsAny(line, "\n\r") {
+			return
+		}
+		cfg, err := Parse("t.cfg", []byte(base+"    "+line+"\n"), testOptions(nil))
+		if err == nil && cfg.Backend("app") == nil {
+			t.Fatal("parsed without the backend")
+		}
+	})
+}
