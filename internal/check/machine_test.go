@@ -3,6 +3,9 @@ package check
 import (
 	"testing"
 	"time"
+
+	"tandem/internal/backend"
+	"tandem/internal/config"
 )
 
 // configuration.txt, "rise"/"fall" and "inter": a server starts UP one failure away from
@@ -96,5 +99,27 @@ func TestAlignToTick(t *testing.T) {
 	}
 	if got := r.align(50 * time.Millisecond); got != 50*time.Millisecond {
 		t.Errorf("short delays are left alone: %v", got)
+	}
+}
+
+// A runner that replaces another (check settings changed on reload) keeps its health.
+func TestRunnerInheritsHealth(t *testing.T) {
+	be := &config.Backend{Name: "app", Servers: []*config.Server{
+		server("s1", "127.0.0.1:1", config.ServerCheck{Enabled: true, Inter: time.Second, Rise: 2, Fall: 3}),
+	}}
+	st := backend.NewStates().Get("app", "s1")
+	r1, _ := NewRunner(Options{Backend: be, Server: be.Servers[0], State: st})
+	r1.apply(Result{Status: L4OK})
+	r1.apply(Result{Status: L4OK}) // fully UP: 3 failures from DOWN
+	be2 := &config.Backend{Name: "app", Servers: []*config.Server{
+		server("s1", "127.0.0.1:1", config.ServerCheck{Enabled: true, Inter: 2 * time.Second, Rise: 2, Fall: 3}),
+	}}
+	r2, _ := NewRunner(Options{Backend: be2, Server: be2.Servers[0], State: st, Prev: r1})
+	if r2.m.Phase() != "UP" || r2.m.Health != 4 {
+		t.Fatalf("inherited machine %+v, want fully UP", r2.m)
+	}
+	r2.apply(Result{Status: L4CON})
+	if !st.Up() {
+		t.Fatal("one failure took a fully UP server DOWN after a reload")
 	}
 }

@@ -26,6 +26,9 @@ type Options struct {
 	// Now and NewTimer are the clock; nil means the real one.
 	Now      func() time.Time
 	NewTimer func(d time.Duration) (<-chan time.Time, func() bool)
+	// Prev is the stopped runner this one replaces (the server's check settings changed
+	// on reload): its health counter and agent verdict carry over.
+	Prev *Runner
 }
 
 // Runner checks one server for as long as Run runs.
@@ -124,6 +127,18 @@ func NewRunner(opt Options) (*Runner, error) {
 	r.m = NewMachine(c.Rise, c.Fall)
 	if !r.st.Up() {
 		r.m.Up, r.m.Health = false, 0
+	}
+	if pr := opt.Prev; pr != nil {
+		r.m.Up = pr.m.Up
+		if r.m.Up { // keep the distance to the edge, within the new rise/fall
+			r.m.Health = min(r.m.Rise+(pr.m.Health-pr.m.Rise), r.m.top())
+		} else {
+			r.m.Health = min(pr.m.Health, r.m.Rise-1)
+		}
+		if c.Agent && pr.agent != nil {
+			r.agentDown, r.agentWhy = pr.agentDown, pr.agentWhy
+		}
+		r.rampStart = pr.rampStart
 	}
 	r.lastUp = r.st.Up()
 	r.st.UpdateCheckInfo(func(ci *backend.CheckInfo) {

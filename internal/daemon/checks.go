@@ -34,6 +34,7 @@ func (d *Daemon) applyChecks(cfg *config.Config, pools map[string]*backend.Pool)
 		srv  *config.Server
 		pool *backend.Pool
 		fp   string
+		prev *check.Runner
 	}
 	var fresh []pending
 	wanted := map[string]bool{}
@@ -50,7 +51,11 @@ func (d *Daemon) applyChecks(cfg *config.Config, pools map[string]*backend.Pool)
 				next[key] = old
 				continue
 			}
-			fresh = append(fresh, pending{key, be, s, pools[be.Name], fp})
+			var prev *check.Runner
+			if old := d.checks[key]; old != nil {
+				prev = old.r // stopped below before the new one starts
+			}
+			fresh = append(fresh, pending{key, be, s, pools[be.Name], fp, prev})
 		}
 	}
 	// Stop what is replaced or gone before starting the new runners of the same servers.
@@ -67,7 +72,7 @@ func (d *Daemon) applyChecks(cfg *config.Config, pools map[string]*backend.Pool)
 		// Spread first checks over the interval, as HAProxy does at start.
 		first := time.Duration(int64(p.srv.Check.Inter) * int64(i) / int64(len(fresh)))
 		r, err := check.NewRunner(check.Options{Backend: p.be, Server: p.srv, State: d.states.Get(p.be.Name, p.srv.Name),
-			Log: d.log, Spread: cfg.Global.SpreadChecks, First: first})
+			Log: d.log, Spread: cfg.Global.SpreadChecks, First: first, Prev: p.prev})
 		if err != nil {
 			d.log.Error("health check not started", "backend", p.be.Name, "server", p.srv.Name, "err", err)
 			continue
