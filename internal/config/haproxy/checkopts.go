@@ -214,3 +214,29 @@ func kwTCPCheckRule(p *parser, px *proxyState, st *stmt, args []string, _ bool) 
 	}
 	px.check.TCPRules = append(px.check.TCPRules, r)
 }
+
+// initAddrFallback applies init-addr when a server's address does not resolve: an IP
+// address in the list is used, "none" starts the server in maintenance (disabled);
+// "libc" and "last" are what already failed (tandem keeps no state file).
+func (p *parser) initAddrFallback(st *stmt, label, addr, methods string, cause error, o *serverOpts) (string, netip.AddrPort, error) {
+	host, port, err := splitHostPort(addr)
+	if err != nil {
+		return "", netip.AddrPort{}, cause
+	}
+	pn, err := parsePort(port, false)
+	if err != nil {
+		return "", netip.AddrPort{}, cause
+	}
+	for _, m := range strings.Split(methods, ",") {
+		if a, err := netip.ParseAddr(m); err == nil {
+			p.warnf(st.pos, "%s: %v; init-addr: using %s", label, cause, a)
+			return host, netip.AddrPortFrom(a, pn), nil
+		}
+		if m == "none" {
+			p.warnf(st.pos, "%s: %v; init-addr none: the server starts in maintenance", label, cause)
+			o.disabled = true
+			return host, netip.AddrPortFrom(netip.IPv4Unspecified(), pn), nil
+		}
+	}
+	return "", netip.AddrPort{}, cause
+}

@@ -94,3 +94,26 @@ func FuzzCheckKeywords(f *testing.F) {
 		}
 	})
 }
+
+func TestInitAddr(t *testing.T) {
+	cfg := mustParse(t, base+`    server s1 gone.example:80 init-addr last,libc,none
+    server s2 gone.example:81 init-addr libc,10.0.0.7
+    server s3 web1.example:82 init-addr none
+`, nil)
+	b := cfg.Backend("app")
+	if s := b.Server("s1"); !s.Disabled {
+		t.Errorf("init-addr none: %+v, want disabled (maintenance)", s)
+	}
+	if s := b.Server("s2"); s.Addr != netip.MustParseAddrPort("10.0.0.7:81") || s.Disabled {
+		t.Errorf("init-addr IP: %+v", s)
+	}
+	if s := b.Server("s3"); s.Addr != netip.MustParseAddrPort("127.0.0.11:82") || s.Disabled {
+		t.Errorf("resolvable name: %+v", s)
+	}
+	if w := strings.Join(warnings(cfg), "\n"); !strings.Contains(w, `init-addr none: the server starts in maintenance`) || !strings.Contains(w, "init-addr: using 10.0.0.7") {
+		t.Errorf("warnings:\n%s", w)
+	}
+	if _, err := Parse("t.cfg", []byte(base+"    server s1 gone.example:80 init-addr last,libc\n"), testOptions(nil)); err == nil {
+		t.Error("an unresolvable name without none or an IP must be an error")
+	}
+}

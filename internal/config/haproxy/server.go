@@ -64,6 +64,9 @@ func kwServer(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 	}
 	srv := &config.Server{Pos: st.pos, Name: name, Cookie: o.cookie}
 	host, ap, err := p.serverAddr(addr)
+	if err != nil && o.initAddr != "" {
+		host, ap, err = p.initAddrFallback(st, label, addr, o.initAddr, err, &o)
+	}
 	if err != nil {
 		p.errorf(st.pos, "%s: %v", label, err)
 		return
@@ -90,9 +93,6 @@ func kwServer(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 	}
 	if o.onMarkedDown != "" {
 		p.warnf(st.pos, "%s: on-marked-down shutdown-sessions has no effect yet: sessions of a server marked DOWN run to their end", label)
-	}
-	if o.initAddr != "" && o.initAddr != "libc" && o.initAddr != "last,libc" {
-		p.warnf(st.pos, "%s: init-addr %s: tandem resolves server addresses when it loads the file (libc) and refuses names that do not resolve", label, o.initAddr)
 	}
 	px.servers = append(px.servers, srv)
 }
