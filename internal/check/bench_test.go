@@ -9,8 +9,7 @@ import (
 )
 
 func BenchmarkHTTPCheck(b *testing.B) {
-	t := &testing.T{}
-	addr := serve(t, func(string) string { return "HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n" })
+	addr := serve(b, func(string) string { return "HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n" })
 	h, _ := NewHTTP(addr, config.HealthCheck{HTTP: true, Method: "GET", URI: "/health"})
 	b.ReportAllocs()
 	for b.Loop() {

@@ -13,7 +13,7 @@ import (
 )
 
 // serve answers every connection on a loopback listener with reply(request line).
-func serve(t *testing.T, reply func(first string) string) string {
+func serve(t testing.TB, reply func(first string) string) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
