@@ -401,3 +401,63 @@ func TestSlowStartRamp(t *testing.T) {
 		t.Errorf("s1 got %.0f%% once slowstart passed, want about half", 100*late)
 	}
 }
+
+// on-marked-down shutdown-sessions: a long TCP session to a server is closed when the
+// server is marked DOWN; without it the session would hang on a dead server.
+func TestShutdownSessionsOnMarkedDown(t *testing.T) {
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srvAddr := ln.Addr().String()
+	var held sync.WaitGroup
+	defer held.Wait()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			held.Add(1)
+			go func() { // echo until the peer goes
+				defer held.Done()
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(10 * time.Second))
+				io.Copy(c, c)
+			}()
+		}
+	}()
+	addr := freeAddr(t)
+	p := startTandem(t, `defaults
+    mode tcp
+    timeout connect 1s
+    timeout client 30s
+    timeout server 30s
+listen tcp
+    bind `+addr+`
+    server s1 `+srvAddr+` check inter 100 fall 2 rise 2 on-marked-down shutdown-sessions
+`, addr)
+	c, err := net.Dial("tcp4", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Write([]byte("x"))
+	buf := make([]byte, 1)
+	c.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if _, err := io.ReadFull(c, buf); err != nil {
+		t.Fatalf("echo: %v", err)
+	}
+	ln.Close() // checks now fail; the established session stays open on the server side
+	p.waitLog(t, "Server tcp/s1 is DOWN", 5*time.Second)
+	c.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if n, err := c.Read(buf); err == nil || isTimeout(err) {
+		t.Fatalf("session still open after the server was marked DOWN: n=%d err=%v", n, err)
+	}
+	p.waitLog(t, "1 sessions shut down", time.Second)
+}
+
+func isTimeout(err error) bool {
+	ne, ok := err.(net.Error)
+	return ok && ne.Timeout()
+}

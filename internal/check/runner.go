@@ -29,6 +29,9 @@ type Options struct {
 	// Prev is the stopped runner this one replaces (the server's check settings changed
 	// on reload): its health counter and agent verdict carry over.
 	Prev *Runner
+	// ShutdownSessions closes the server's sessions and returns how many; it is called
+	// when the server goes DOWN and has on-marked-down shutdown-sessions.
+	ShutdownSessions func() int
 }
 
 // Runner checks one server for as long as Run runs.
@@ -407,6 +410,11 @@ func (r *Runner) sync(now time.Time, res Result, changed bool) {
 		r.st.SetRamp(0)
 	}
 	r.logTransition(up, res)
+	if !up && r.srv.Check.OnMarkedDown == "shutdown-sessions" && r.opt.ShutdownSessions != nil {
+		n := r.opt.ShutdownSessions()
+		r.log.Info(fmt.Sprintf("Server %s/%s: %d sessions shut down (on-marked-down shutdown-sessions)", r.be.Name, r.srv.Name, n),
+			"backend", r.be.Name, "server", r.srv.Name)
+	}
 }
 
 func (r *Runner) logTransition(up bool, res Result) {

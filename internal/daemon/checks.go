@@ -26,7 +26,15 @@ func (rc *runningCheck) stop() {
 // server names and check settings are unchanged keeps its runner, and with it the health
 // it learnt; a changed one gets a new runner that starts from the server's current state;
 // a server no longer checked is set UP again. d.mu is held.
-func (d *Daemon) applyChecks(cfg *config.Config, pools map[string]*backend.Pool) {
+func (d *Daemon) applyChecks(cfg *config.Config, pools map[string]*backend.Pool, fronts map[string]*front) {
+	hs := make([]handler, 0, len(fronts)+len(d.retired))
+	for _, f := range fronts {
+		hs = append(hs, f.h)
+	}
+	for _, f := range d.retired {
+		hs = append(hs, f.h)
+	}
+	d.handlers.Store(&hs)
 	next := map[string]*runningCheck{}
 	type pending struct {
 		key  string
@@ -72,7 +80,8 @@ func (d *Daemon) applyChecks(cfg *config.Config, pools map[string]*backend.Pool)
 		// Spread first checks over the interval, as HAProxy does at start.
 		first := time.Duration(int64(p.srv.Check.Inter) * int64(i) / int64(len(fresh)))
 		r, err := check.NewRunner(check.Options{Backend: p.be, Server: p.srv, State: d.states.Get(p.be.Name, p.srv.Name),
-			Log: d.log, Spread: cfg.Global.SpreadChecks, First: first, Prev: p.prev})
+			Log: d.log, Spread: cfg.Global.SpreadChecks, First: first, Prev: p.prev,
+			ShutdownSessions: d.shutdownSessions(p.srv.Addr.String())})
 		if err != nil {
 			d.log.Error("health check not started", "backend", p.be.Name, "server", p.srv.Name, "err", err)
 			continue
@@ -115,4 +124,22 @@ func (d *Daemon) stopChecks() {
 		<-rc.done
 	}
 	d.checks = nil
+}
+
+// shutdownSessions returns the on-marked-down shutdown-sessions action for the server at
+// addr: close its sessions in every handler. It runs on a runner's goroutine, so it reads
+// the handlers from an atomic snapshot, never under d.mu (a reload holding d.mu waits
+// for runners to stop).
+func (d *Daemon) shutdownSessions(addr string) func() int {
+	return func() int {
+		n := 0
+		if hs := d.handlers.Load(); hs != nil {
+			for _, h := range *hs {
+				if s, ok := h.(interface{ ShutdownServer(string) int }); ok {
+					n += s.ShutdownServer(addr)
+				}
+			}
+		}
+		return n
+	}
 }

@@ -66,7 +66,8 @@ type Daemon struct {
 	stopped   bool
 	conns     sync.WaitGroup
 	maxConn   int
-	checks    map[string]*runningCheck // health check runners by "backend/server" (checks.go)
+	checks    map[string]*runningCheck  // health check runners by "backend/server" (checks.go)
+	handlers  atomic.Pointer[[]handler] // every serving or draining handler, for runners (checks.go)
 }
 
 // New returns a daemon that has not started.
@@ -203,7 +204,7 @@ func (d *Daemon) apply(cfg *config.Config) error {
 		}
 		d.log.Info("stopped listening", "bind", k.Addr.String())
 	}
-	d.applyChecks(cfg, pools)
+	d.applyChecks(cfg, pools, fronts)
 	d.cfg, d.pools, d.fronts = cfg, pools, fronts
 	return nil
 }

@@ -91,9 +91,6 @@ func kwServer(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 	if o.agent && o.agentPort == 0 {
 		p.errorf(st.pos, "%s: agent-check needs agent-port", label)
 	}
-	if o.onMarkedDown != "" {
-		p.warnf(st.pos, "%s: on-marked-down shutdown-sessions has no effect yet: sessions of a server marked DOWN run to their end", label)
-	}
 	px.servers = append(px.servers, srv)
 }
 
