@@ -64,6 +64,7 @@ type State struct {
 	check health
 	ramp  atomic.Int32 // slowstart: per-mille of the weight in force, 0 when not ramping
 	obs   atomic.Pointer[observerBox]
+	rtMax atomic.Int64 // maxconn set by an agent, 0: the configured one
 }
 
 // changed lets the newest pool over s hand slots to queued requests after a change of
@@ -216,7 +217,12 @@ func (s *Server) persistOK() bool {
 	return s.Up() && s.Admin() != AdminMaint && !s.Cfg.Disabled
 }
 
-func (s *Server) limit() int64 { return int64(s.Cfg.MaxConn) }
+func (s *Server) limit() int64 {
+	if m := s.rtMax.Load(); m > 0 {
+		return m
+	}
+	return int64(s.Cfg.MaxConn)
+}
 
 func (s *Server) hasRoom() bool {
 	l := s.limit()

@@ -109,3 +109,16 @@ func (s *State) ClearObserver(o Observer) {
 		s.obs.CompareAndSwap(b, nil)
 	}
 }
+
+// SetMaxConn sets the server's maxconn at run time (agent-check "maxconn:N"); 0 or less
+// returns to the configured one. Queued requests are dispatched again.
+func (s *State) SetMaxConn(n int) {
+	if n < 0 {
+		n = 0
+	}
+	s.rtMax.Store(int64(n))
+	s.changed()
+}
+
+// MaxConn returns the maxconn set at run time, 0 when the configured one applies.
+func (s *State) MaxConn() int { return int(s.rtMax.Load()) }

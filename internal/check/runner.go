@@ -491,6 +491,9 @@ func (r *Runner) runAgent(ctx context.Context) {
 		}
 		r.st.SetWeight(w)
 	}
+	if rep.MaxConn > 0 {
+		r.st.SetMaxConn(rep.MaxConn)
+	}
 	switch rep.Admin {
 	case "ready":
 		r.st.SetAdmin(backend.AdminReady)
@@ -539,6 +542,7 @@ func (r *Runner) Release() {
 	r.st.SetRamp(0)
 	if r.agent != nil {
 		r.st.SetWeight(-1)
+		r.st.SetMaxConn(0)
 	}
 	r.st.SetUp(true)
 	r.st.UpdateCheckInfo(func(ci *backend.CheckInfo) { ci.Enabled, ci.Agent = false, false })

@@ -146,6 +146,8 @@ func TestRunnerAgent(t *testing.T) {
 	f := newFixture(t, be, "s1")
 	srv := f.pool.Servers[0]
 	waitFor(t, time.Second, "weight 75%", func() bool { return srv.EffectiveWeight() == 7 })
+	reply.Store("maxconn:3\n")
+	waitFor(t, time.Second, "maxconn:3", func() bool { return f.st.MaxConn() == 3 })
 	reply.Store("drain\n")
 	waitFor(t, time.Second, "drain", func() bool { return f.st.Admin() == backend.AdminDrain })
 	if srv.Usable() {
