@@ -165,6 +165,14 @@ func TestTCPRules(t *testing.T) {
 	if r := tr.Check(ctx1s(t)); r.Status != L6RSP {
 		t.Errorf("wrong answer: %+v, want L6RSP", r)
 	}
+	neg, _ := NewTCPRules(addr, []config.TCPCheckRule{{Action: "send", Data: "PING\r\n"}, {Action: "expect", Negate: true, Match: "rstring", Pattern: "^-ERR"}})
+	if r := neg.Check(ctx1s(t)); r.Status != L4OK {
+		t.Errorf("negated expect, good answer: %+v", r)
+	}
+	neg.Rules[0].Data = "QUIT\r\n"
+	if r := neg.Check(ctx1s(t)); r.Status != L6RSP {
+		t.Errorf("negated expect, unwanted answer: %+v, want L6RSP", r)
+	}
 }
 
 func TestParseAgentReply(t *testing.T) {

@@ -110,32 +110,45 @@ func (t *TCPRules) run(ctx context.Context) Result {
 				return Result{Status: L6RSP, Info: "send failed: " + errnoText(err)}
 			}
 		case "expect":
-			ok := false
-			for {
-				ok = t.matches(i, rule, buf)
-				if ok != rule.Negate || len(buf) >= 16384 {
-					break
-				}
-				tmp := make([]byte, 4096)
-				n, err := nc.Read(tmp)
-				buf = append(buf, tmp[:n]...)
-				if err != nil {
-					ok = t.matches(i, rule, buf)
-					if ok == rule.Negate && !rule.Negate {
-						if isTimeout(err) {
-							return Result{Status: L6TOUT, Info: "timeout waiting for " + rule.Match + " " + strconv.Quote(rule.Pattern)}
-						}
-						return Result{Status: L6RSP, Info: "connection closed before " + rule.Match + " " + strconv.Quote(rule.Pattern)}
-					}
-					break
-				}
-			}
-			if ok == rule.Negate {
-				return Result{Status: L6RSP, Info: fmt.Sprintf("TCPCHK did not match content '%s' at step %d", rule.Pattern, i+1)}
+			if r := t.expect(nc, i, rule, &buf); r != nil {
+				return *r
 			}
 		}
 	}
 	return Result{Status: L4OK, Info: "(tcp-check)"}
+}
+
+// expect reads until rule i is decided: a plain rule passes once the pattern arrives; a
+// negated one passes when data arrived without it (or the server closed), and fails as
+// soon as the pattern shows. It returns nil when the rule passed.
+func (t *TCPRules) expect(nc net.Conn, i int, rule config.TCPCheckRule, buf *[]byte) *Result {
+	fail := func(st Status, info string) *Result { return &Result{Status: st, Info: info} }
+	what := rule.Match + " " + strconv.Quote(rule.Pattern)
+	for {
+		found := t.matches(i, rule, *buf)
+		switch {
+		case found && !rule.Negate:
+			return nil
+		case found:
+			return fail(L6RSP, fmt.Sprintf("TCPCHK matched unwanted content '%s' at step %d", rule.Pattern, i+1))
+		case rule.Negate && len(*buf) > 0:
+			return nil
+		case len(*buf) >= maxResponse:
+			return fail(L6RSP, fmt.Sprintf("TCPCHK did not match content '%s' at step %d", rule.Pattern, i+1))
+		}
+		tmp := make([]byte, 4096)
+		n, err := nc.Read(tmp)
+		*buf = append(*buf, tmp[:n]...)
+		if err != nil && n == 0 {
+			switch {
+			case isTimeout(err):
+				return fail(L6TOUT, "timeout waiting for "+what)
+			case rule.Negate:
+				return nil // closed without ever sending the pattern
+			}
+			return fail(L6RSP, fmt.Sprintf("TCPCHK did not match content '%s' at step %d", rule.Pattern, i+1))
+		}
+	}
 }
 
 func (t *TCPRules) matches(i int, rule config.TCPCheckRule, buf []byte) bool {
