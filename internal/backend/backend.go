@@ -59,6 +59,12 @@ type State struct {
 	Responses [6]atomic.Uint64
 
 	owner atomic.Pointer[Pool] // the newest pool built over this state
+
+	// Health checks (issue 3): see health.go.
+	check health
+	ramp  atomic.Int32 // slowstart: per-mille of the weight in force, 0 when not ramping
+	obs   atomic.Pointer[observerBox]
+	rtMax atomic.Int64 // maxconn set by an agent, 0: the configured one
 }
 
 // changed lets the newest pool over s hand slots to queued requests after a change of
@@ -182,10 +188,14 @@ func (s *Server) Usable() bool {
 
 // EffectiveWeight is the weight in force: the run-time one if set, else the configured one.
 func (s *Server) EffectiveWeight() int {
-	if w := s.weight.Load(); w >= 0 {
-		return int(w)
+	w := s.Cfg.Weight
+	if rw := s.weight.Load(); rw >= 0 {
+		w = int(rw)
 	}
-	return s.Cfg.Weight
+	if r := s.ramp.Load(); r > 0 && w > 0 {
+		w = max(1, (w*int(r)+999)/1000)
+	}
+	return w
 }
 
 // Queued returns how many requests wait for this server in particular.
@@ -207,7 +217,12 @@ func (s *Server) persistOK() bool {
 	return s.Up() && s.Admin() != AdminMaint && !s.Cfg.Disabled
 }
 
-func (s *Server) limit() int64 { return int64(s.Cfg.MaxConn) }
+func (s *Server) limit() int64 {
+	if m := s.rtMax.Load(); m > 0 {
+		return m
+	}
+	return int64(s.Cfg.MaxConn)
+}
 
 func (s *Server) hasRoom() bool {
 	l := s.limit()

@@ -280,6 +280,10 @@ type Backend struct {
 	Check      HealthCheck // proxy-level check settings (issue 3)
 	ErrorFiles map[int][]byte
 	Listen     bool
+
+	// Fault handling (issue 3).
+	RedispatchEvery int     // option redispatch N: redispatch on every Nth retry (N>0) or the -Nth before the last (N<0); 0 means -1
+	RetryOn         RetryOn // retry-on: which failures replay a request (0: conn-failure)
 }
 
 // Server returns the server named name, or nil.
@@ -303,6 +307,84 @@ type HealthCheck struct {
 	Expect    string // raw `http-check expect` arguments, "" = any 2xx/3xx
 	TCPCheck  bool   // option tcp-check
 	LogHealth bool   // option log-health-checks
+
+	TCPRules []TCPCheckRule // tcp-check connect|send|expect rules, in order (option tcp-check)
+}
+
+// TCPCheckRule is one `tcp-check connect|send|expect` line.
+type TCPCheckRule struct {
+	Pos     Pos
+	Action  string // connect, send, expect
+	Port    int    // connect port N (0: the check port)
+	Data    string // send: the bytes to send (send-binary decoded)
+	Negate  bool   // expect !
+	Match   string // expect: string, rstring, binary
+	Pattern string // expect: the pattern (binary decoded)
+}
+
+// RetryOn is the set of `retry-on` conditions.
+type RetryOn uint32
+
+// retry-on conditions, as HAProxy names them.
+const (
+	RetryConnFailure RetryOn = 1 << iota
+	RetryEmptyResponse
+	RetryJunkResponse
+	RetryResponseTimeout
+	Retry0RTTRejected
+	Retry404
+	Retry408
+	Retry425
+	Retry500
+	Retry501
+	Retry502
+	Retry503
+	Retry504
+	Retry401
+	Retry403
+	RetryNone RetryOn = 1 << 31 // written "none": nothing is retried, not even connection failures
+)
+
+// RetryAllRetryable is `all-retryable-errors`.
+const RetryAllRetryable = RetryConnFailure | RetryEmptyResponse | RetryJunkResponse | RetryResponseTimeout |
+	Retry0RTTRejected | Retry500 | Retry502 | Retry503 | Retry504
+
+// Has reports whether the set holds c; an empty set means HAProxy's default, conn-failure.
+func (r RetryOn) Has(c RetryOn) bool {
+	if r == 0 {
+		r = RetryConnFailure
+	}
+	return r&c != 0
+}
+
+// RetryStatus reports whether a response with this status is replayed.
+func (r RetryOn) RetryStatus(code int) bool {
+	var c RetryOn
+	switch code {
+	case 401:
+		c = Retry401
+	case 403:
+		c = Retry403
+	case 404:
+		c = Retry404
+	case 408:
+		c = Retry408
+	case 425:
+		c = Retry425
+	case 500:
+		c = Retry500
+	case 501:
+		c = Retry501
+	case 502:
+		c = Retry502
+	case 503:
+		c = Retry503
+	case 504:
+		c = Retry504
+	default:
+		return false
+	}
+	return r&c != 0
 }
 
 // Server is one `server` line, with default-server values applied.
@@ -326,6 +408,21 @@ type ServerCheck struct {
 	Rise    int
 	Fall    int
 	Port    int // 0: the server's port
+
+	FastInter    time.Duration // 0: Inter; the interval while a server is going up or down
+	DownInter    time.Duration // 0: Inter; the interval while a server is DOWN
+	Addr         netip.Addr    // addr: check this address instead of the server's (zero: the server's)
+	SlowStart    time.Duration // a server coming UP ramps its weight over this time
+	Observe      string        // "", "layer4" or "layer7": passive checks on live traffic
+	ErrorLimit   int           // consecutive observed errors that trigger OnError (default 10)
+	OnError      string        // fastinter (default), fail-check, sudden-death, mark-down
+	OnMarkedDown string        // "" or "shutdown-sessions"
+	InitAddr     string        // init-addr as written ("": libc,last)
+	Agent        bool          // agent-check
+	AgentPort    int           // agent-port
+	AgentAddr    netip.Addr    // agent-addr (zero: the check address)
+	AgentInter   time.Duration // 0: Inter
+	AgentSend    string        // agent-send
 }
 
 // Stats is a proxy's stats page setting (issue 5 serves it).

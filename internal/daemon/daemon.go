@@ -76,7 +76,9 @@ type Daemon struct {
 	stopped   bool
 	conns     sync.WaitGroup
 	maxConn   int
-	obs       *observe // stats page, metrics, runtime API (stats.go)
+	obs       *observe                  // stats page, metrics, runtime API (stats.go)
+	checks    map[string]*runningCheck  // health check runners by "backend/server" (checks.go)
+	handlers  atomic.Pointer[[]handler] // every serving or draining handler, for runners (checks.go)
 }
 
 // New returns a daemon that has not started.
@@ -221,6 +223,7 @@ func (d *Daemon) apply(cfg *config.Config) error {
 		}
 		d.log.Info("stopped listening", "bind", k.Addr.String())
 	}
+	d.applyChecks(cfg, pools, fronts)
 	d.cfg, d.pools, d.fronts = cfg, pools, fronts
 	d.publish(cfg, pools)
 	return nil
@@ -280,6 +283,7 @@ func (d *Daemon) accept(a *acceptor) {
 func (d *Daemon) Stop(grace time.Duration) {
 	d.mu.Lock()
 	d.stopped = true
+	d.stopChecks()
 	d.closeObserve()
 	d.lns.CloseAll()
 	for _, a := range d.acceptors {

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"errors"
 	"net"
 	"net/http"
 	"os"
@@ -62,8 +63,57 @@ func newObserve(version string) *observe {
 		Process: stats.Process{Pid: os.Getpid(), Version: version, Start: time.Now(), Node: host,
 			Nbthread: runtime.GOMAXPROCS(0)},
 	}
+	o.src.Check = o.checkInfo
+	o.src.SetHealth = o.setHealth
 	o.metrics = metrics.Handler(o.src)
 	return o
+}
+
+// server finds the live server backend/server in the running configuration.
+func (o *observe) server(bk, sv string) *backend.Server {
+	if p := o.pools.Load(); p != nil {
+		if pool := (*p)[bk]; pool != nil {
+			for _, s := range pool.Servers {
+				if s.Cfg.Name == sv {
+					return s
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// checkInfo is what the pages show of a server's health checks (internal/check writes
+// it into the server's state).
+func (o *observe) checkInfo(bk, sv string) (stats.CheckInfo, bool) {
+	s := o.server(bk, sv)
+	if s == nil {
+		return stats.CheckInfo{}, false
+	}
+	c := s.CheckInfo()
+	if !c.Enabled || !s.HealthChecksOn() {
+		return stats.CheckInfo{}, false
+	}
+	return stats.CheckInfo{
+		Enabled: true, Status: c.Status, Code: c.Code, Duration: c.Duration, Desc: c.Desc, Info: c.Info,
+		Fails: c.Failures, Downs: c.Downs, LastChange: c.LastChange, Downtime: c.Downtime(time.Now()),
+		Health: c.Health, Rise: c.Rise, Fall: c.Fall,
+	}, true
+}
+
+// errNoSuchServer is HAProxy's runtime API text, capital and all.
+//
+//lint:ignore ST1005 the runtime API answers in HAProxy's exact words
+var errNoSuchServer = errors.New("No such server")
+
+// setHealth is the runtime API's enable/disable health.
+func (o *observe) setHealth(bk, sv string, on bool) error {
+	s := o.server(bk, sv)
+	if s == nil {
+		return errNoSuchServer
+	}
+	s.SetHealthChecks(on)
+	return nil
 }
 
 // service returns what frontend f answers itself (stats page, metrics), or nil.
@@ -154,11 +204,4 @@ func (d *Daemon) SetVRRPStatus(f func() []stats.VRRPInstance) {
 		return
 	}
 	d.obs.vrrp.Store(&f)
-}
-
-// SetHealthInfo lets the health checks (issue 3) show each server's check state and
-// carry out enable/disable health. Call it before serving traffic.
-func (d *Daemon) SetHealthInfo(check func(backend, server string) (stats.CheckInfo, bool), setHealth func(backend, server string, on bool) error) {
-	d.obs.src.Check = check
-	d.obs.src.SetHealth = setHealth
 }

@@ -43,6 +43,7 @@ type xfer struct {
 	now        time.Time // when the exchange started (connect, first write)
 	bytesIn    int64
 	bytesOut   int64
+	retries    int // retries used (connect and retry-on share the budget)
 }
 
 // exchange serves the request whose head is parsed in cc.ex. It reports whether the
@@ -183,6 +184,13 @@ func (cc *clientConn) exchangeOn(x *xfer) bool {
 			}
 		}
 		if err == nil {
+			st := ex.resp.Status
+			x.srv.ObserveStatus(st)
+			if replayable && x.bytesOut == 0 && be.RetryOn.RetryStatus(st) && cc.retry(x, true) {
+				x.sc.nc.Close() // retry-on <status>: replay elsewhere or again
+				x.sc, fresh = nil, true
+				continue
+			}
 			break
 		}
 		x.sc.nc.Close()
@@ -192,6 +200,9 @@ func (cc *clientConn) exchangeOn(x *xfer) bool {
 		}
 		switch {
 		case err == errRetry && replayable && !fresh:
+			fresh = true
+			continue
+		case replayable && x.bytesOut == 0 && cc.body == nil && cc.retryOnError(x, err):
 			fresh = true
 			continue
 		case err == errClientTimeout:
@@ -267,7 +278,7 @@ func (cc *clientConn) connect(x *xfer, fresh, probe bool) bool {
 			sc.nc.Close()
 		}
 	}
-	for attempt := 0; ; attempt++ {
+	for {
 		nc, err := dial(h.ctx, x.srv.Addr, be.Timeouts.Connect)
 		if err == nil {
 			x.now = time.Now() // dialling took time: the server timeout starts now
@@ -279,17 +290,9 @@ func (cc *clientConn) connect(x *xfer, fresh, probe bool) bool {
 			return true
 		}
 		x.srv.ConnErr.Add(1)
-		if attempt >= be.Retries || h.ctx.Err() != nil {
+		x.srv.ObserveConnError()
+		if !cc.retry(x, be.RetryOn.Has(config.RetryConnFailure)) {
 			return false
-		}
-		x.srv.Retries.Add(1)
-		if be.Redispatch && attempt+1 == be.Retries {
-			if s, err := x.pool.Acquire(h.ctx, cc.balanceRequest(x.pool)); err == nil {
-				x.srv.Redisp.Add(1)
-				x.pool.Release(x.srv)
-				x.srv = s
-				cc.ex.ckDirect = false
-			}
 		}
 	}
 }

@@ -156,7 +156,7 @@ func (h *Handler) connect(r *Route, c net.Conn) (*backend.Server, net.Conn, erro
 			srv.Retries.Add(1)
 			if b.Redispatch && attempt == b.Retries {
 				// Last try: let the balancer pick again, as HAProxy's redispatch does.
-				if next, err := r.Pool.Acquire(ctx, &req); err == nil {
+				if next, err := r.Pool.AcquireOther(ctx, &req, srv); err == nil { // another server than the failed one
 					r.Pool.Release(srv)
 					srv = next
 					srv.Redisp.Add(1)
@@ -172,6 +172,7 @@ func (h *Handler) connect(r *Route, c net.Conn) (*backend.Server, net.Conn, erro
 		}
 		lastErr = err
 		srv.ConnErr.Add(1)
+		srv.ObserveConnError()
 	}
 	r.Pool.Release(srv)
 	return nil, nil, lastErr

@@ -63,7 +63,7 @@ func TestKeywordTableMarkdown(t *testing.T) {
 	if !strings.Contains(md, "| `timeout connect` | `<time>` | defaults, listen, backend | implemented | connecting to a server (default 5s, warns) |\n") {
 		t.Errorf("timeout connect row missing:\n%s", md)
 	}
-	if !strings.Contains(md, "| `option httpchk` | `[<method>] [<uri>] [<version>]` | defaults, listen, backend | "+string(StatusChecks)+" |") {
+	if !strings.Contains(md, "| `option httpchk` | `[<method>] [<uri>] [<version>]` | defaults, listen, backend | "+string(StatusImplemented)+" |") {
 		t.Errorf("option httpchk row missing")
 	}
 }

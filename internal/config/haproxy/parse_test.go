@@ -227,7 +227,7 @@ backend b
 	if a.Check.Enabled || a.Weight != 1 || a.MaxConn != 0 || a.Check.Inter != config.DefaultInter {
 		t.Errorf("a (before default-server) = %+v", a)
 	}
-	if want := (config.ServerCheck{Enabled: true, Inter: 3 * time.Second, Rise: 4, Fall: 5}); sb.Check != want || sb.Weight != 7 || sb.MaxConn != 10 {
+	if want := (config.ServerCheck{Enabled: true, Inter: 3 * time.Second, Rise: 4, Fall: 5, ErrorLimit: DefaultErrorLimit, OnError: "fastinter"}); sb.Check != want || sb.Weight != 7 || sb.MaxConn != 10 {
 		t.Errorf("b = %+v", sb)
 	}
 	if c.Check.Enabled || c.Backup || c.Weight != 2 || c.Check.Port != 9000 {

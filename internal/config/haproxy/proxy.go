@@ -39,6 +39,8 @@ type proxyState struct {
 	timeouts       config.Timeouts
 	retries        int // -1: not set
 	redispatch     bool
+	redispEvery    int
+	retryOn        config.RetryOn
 	allBackups     bool
 	fullConn       int
 	forwardFor     *config.ForwardFor
@@ -80,6 +82,7 @@ func (px *proxyState) clone() *proxyState {
 		c.forwardFor = &ff
 	}
 	c.check.Headers = slices.Clone(px.check.Headers)
+	c.check.TCPRules = slices.Clone(px.check.TCPRules)
 	c.logs = slices.Clone(px.logs)
 	if px.stats != nil {
 		s := *px.stats
@@ -468,11 +471,20 @@ func kwRetries(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 }
 
 func kwRedispatch(p *parser, px *proxyState, st *stmt, args []string, neg bool) {
-	if len(args) > 0 {
-		p.errorf(st.pos, "option redispatch: an interval argument is not supported by tandem")
+	if len(args) > 1 {
+		p.errorf(st.pos, "option redispatch: unexpected argument %q (expected option redispatch [N])", args[1])
 		return
 	}
-	px.redispatch = !neg
+	px.redispEvery = 0
+	if len(args) == 1 {
+		n, err := parseInt(args[0], -maxInt32, maxInt32)
+		if err != nil {
+			p.errorf(st.pos, "option redispatch: interval: %v", err)
+			return
+		}
+		px.redispEvery = n
+	}
+	px.redispatch = !neg && (len(args) == 0 || px.redispEvery != 0) // N = 0 disables
 }
 
 func kwFullConn(p *parser, px *proxyState, st *stmt, args []string, _ bool) {

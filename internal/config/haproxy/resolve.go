@@ -153,7 +153,7 @@ func (p *parser) buildBackend(px *proxyState) *config.Backend {
 	b := &config.Backend{
 		Pos: px.pos, Name: px.name, Mode: px.mode, Balance: px.balance, HashType: px.hashType,
 		Servers: px.servers, Cookie: px.cookie, Timeouts: px.timeouts, Retries: px.retries,
-		Redispatch: px.redispatch, AllBackups: px.allBackups, FullConn: px.fullConn, ForwardFor: px.forwardFor,
+		Redispatch: px.redispatch, RedispatchEvery: px.redispEvery, RetryOn: px.retryOn, AllBackups: px.allBackups, FullConn: px.fullConn, ForwardFor: px.forwardFor,
 		ConnMode: px.connMode, Check: px.check, ErrorFiles: maps.Clone(px.errorFiles),
 		Listen: px.kind == SecListen,
 	}

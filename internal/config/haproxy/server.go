@@ -23,12 +23,23 @@ type serverOpts struct {
 	fall     int
 	port     int
 	cookie   string
+
+	// issue 3: health checks and fault handling
+	fastInter, downInter, slowStart, agentInter time.Duration
+	checkAddr, agentAddr                        netip.Addr
+	observe, onError, onMarkedDown, initAddr    string
+	errorLimit, agentPort                       int
+	agent                                       bool
+	agentSend                                   string
 }
 
 // serverOptions are the server options tandem knows and how many arguments each takes.
 var serverOptions = map[string]int{
 	"weight": 1, "backup": 0, "no-backup": 0, "disabled": 0, "enabled": 0, "maxconn": 1,
 	"cookie": 1, "check": 0, "no-check": 0, "inter": 1, "rise": 1, "fall": 1, "port": 1,
+	"fastinter": 1, "downinter": 1, "addr": 1, "slowstart": 1, "observe": 1, "error-limit": 1,
+	"on-error": 1, "on-marked-down": 1, "agent-check": 0, "no-agent-check": 0, "agent-port": 1,
+	"agent-inter": 1, "agent-send": 1, "agent-addr": 1, "init-addr": 1,
 }
 
 func kwServer(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
@@ -53,6 +64,9 @@ func kwServer(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 	}
 	srv := &config.Server{Pos: st.pos, Name: name, Cookie: o.cookie}
 	host, ap, err := p.serverAddr(addr)
+	if err != nil && o.initAddr != "" {
+		host, ap, err = p.initAddrFallback(st, label, addr, o.initAddr, err, &o)
+	}
 	if err != nil {
 		p.errorf(st.pos, "%s: %v", label, err)
 		return
@@ -72,6 +86,10 @@ func kwServer(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 	}
 	if srv.Check.Fall == 0 {
 		srv.Check.Fall = config.DefaultFall
+	}
+	applyCheckOpts(&srv.Check, &o)
+	if o.agent && o.agentPort == 0 {
+		p.errorf(st.pos, "%s: agent-check needs agent-port", label)
 	}
 	px.servers = append(px.servers, srv)
 }
@@ -172,6 +190,8 @@ func (p *parser) serverOpts(st *stmt, label string, args []string, o *serverOpts
 			var pn uint16
 			pn, err = parsePort(v, false)
 			o.port = int(pn)
+		default:
+			err = checkOpt(opt, v, o)
 		}
 		if err != nil {
 			fail("%s: %v", opt, err)

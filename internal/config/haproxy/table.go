@@ -7,7 +7,7 @@ import "tandem/internal/config"
 func init() {
 	const (
 		impl = StatusImplemented
-		chk  = StatusChecks
+		chk  = StatusImplemented // issue 3 carries the health-check keywords out
 		obs  = StatusObservability
 		noop = StatusNoEffect
 		g    = SecGlobal
@@ -51,7 +51,7 @@ func init() {
 		e("maxconn", secFront, impl, "<number>", "concurrent connections a frontend accepts", kwMaxConn),
 		e("balance", secBack, impl, "roundrobin|static-rr|leastconn|source|first|random|uri|hdr(<name>)|url_param <name>", "load-balancing algorithm", kwBalance),
 		e("hash-type", secBack, impl, "map-based|consistent", "how hashing algorithms map keys to servers", kwHashType),
-		e("server", SecListen|SecBackend, impl, "<name> <addr>:<port> [weight <n>] [backup] [maxconn <n>] [disabled] [cookie <v>] [check] [inter <t>] [rise <n>] [fall <n>] [port <n>]", "a server of the backend", kwServer),
+		e("server", SecListen|SecBackend, impl, "<name> <addr>:<port> [weight <n>] [backup] [maxconn <n>] [disabled] [cookie <v>] [check] [inter|fastinter|downinter <t>] [rise <n>] [fall <n>] [port <n>] [addr <ip>] [slowstart <t>] [observe layer4|layer7] [error-limit <n>] [on-error <mode>] [on-marked-down shutdown-sessions] [agent-check] [agent-port <n>] [agent-inter <t>] [agent-send <s>] [agent-addr <ip>] [init-addr <m>,...]", "a server of the backend", kwServer),
 		e("default-server", secBack, impl, "[options]", "options applied to the servers that follow", kwDefaultServer),
 		e("cookie", secBack, impl, "<name> insert|prefix|rewrite [indirect] [nocache] [preserve] [httponly] [secure] [domain <d>]... [maxidle <t>] [maxlife <t>]", "cookie-based persistence", kwCookie),
 		(e("option forwardfor", secProxies, impl, "[except <net>] [header <name>]", "add X-Forwarded-For with the client address", kwForwardFor)),
@@ -69,7 +69,7 @@ func init() {
 		e("timeout server-fin", secBack, impl, "<time>", "server inactivity once half-closed", kwTimeout),
 		e("timeout check", secBack, chk, "<time>", "health check read timeout", kwTimeout),
 		e("retries", secBack, impl, "<number>", "connection retries to a server (default 3)", kwRetries),
-		neg(e("option redispatch", secBack, impl, "", "retry on another server after a failure", kwRedispatch)),
+		neg(e("option redispatch", secBack, impl, "[<interval>]", "retry on another server after a failure", kwRedispatch)),
 		neg(e("option allbackups", secBack, impl, "", "when no active server is usable, balance over every backup, not just the first", kwFlag(func(px *proxyState, on bool) { px.allBackups = on }))),
 		e("fullconn", secBack, noop, "<number>", "backend load at which dynamic maxconn peaks; only matters with server minconn, which tandem does not support yet", kwFullConn),
 		e("errorfile", secProxies, impl, "<code> <file>", "send this file's HTTP response for a status code", kwErrorFile),
@@ -77,6 +77,11 @@ func init() {
 		e("http-check expect", secBack, chk, "[!] status|rstatus|string|rstring <pattern>", "what a healthy HTTP check response is", kwHTTPCheckExpect),
 		e("http-check send", secBack, chk, "[meth <m>] [uri <u>] [ver <v>] [hdr <name> <value>]...", "the HTTP check request", kwHTTPCheckSend),
 		neg(e("option tcp-check", secBack, chk, "", "TCP connect health checks", kwTCPCheck)),
+		e("tcp-check connect", secBack, chk, "[port <n>]", "tcp-check rule: connect (to another port)", kwTCPCheckRule),
+		e("tcp-check send", secBack, chk, "<string>", "tcp-check rule: send a string", kwTCPCheckRule),
+		e("tcp-check send-binary", secBack, chk, "<hex>", "tcp-check rule: send bytes written in hex", kwTCPCheckRule),
+		e("tcp-check expect", secBack, chk, "[!] string|rstring|binary <pattern>", "tcp-check rule: what the server must answer", kwTCPCheckRule),
+		e("retry-on", secBack, impl, "<condition>...", "which failures replay a request (conn-failure, empty-response, junk-response, response-timeout, 0rtt-rejected, 401, 403, 404, 408, 425, 500-504, all-retryable-errors, none)", kwRetryOn),
 		neg(e("option log-health-checks", secBack, chk, "", "log health check state changes", kwFlag(func(px *proxyState, on bool) { px.check.LogHealth = on }))),
 		neg(e("log", secProxies, obs, "global|<target> <facility> [<level> [<minlevel>]]", "where this proxy's logs go (\"no log\" clears)", kwProxyLog)),
 		neg(e("option httplog", secFront, obs, "", "HTTP log format", kwHTTPLog)),

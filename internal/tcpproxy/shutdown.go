@@ -1,0 +1,17 @@
+package tcpproxy
+
+// ShutdownServer closes every session connected to the server at addr ("ip:port"), both
+// sides (on-marked-down shutdown-sessions). It returns how many it closed.
+func (h *Handler) ShutdownServer(addr string) int {
+	n := 0
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for s := range h.conns {
+		if s.server != nil && s.server.RemoteAddr().String() == addr {
+			s.server.Close()
+			s.client.Close()
+			n++
+		}
+	}
+	return n
+}
