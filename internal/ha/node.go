@@ -315,6 +315,16 @@ func (n *Node) Status() []InstanceStatus {
 	return out
 }
 
+// trackerOK returns the tracker's current result, or def when it has none.
+func (n *Node) trackerOK(name string, def bool) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if ok, has := n.trackers[name]; has {
+		return ok
+	}
+	return def
+}
+
 // SetTracker sets the state of the vrrp_script (command or in-process) named
 // name at once, bypassing its fall/rise counting, until its next change.
 // Instances tracking it move their priority by its weight, or go to FAULT for a
@@ -458,7 +468,10 @@ func sameTracking(a, b *config.VRRP, c *config.VRRPInstance) bool {
 		}
 		x, y := *sa, *sb
 		x.Pos, y.Pos = config.Pos{}, config.Pos{}
-		if x != y {
+		// in-process checks are compared by value: every parse allocates its own
+		xp, yp := x.InProcess, y.InProcess
+		x.InProcess, y.InProcess = nil, nil
+		if x != y || (xp == nil) != (yp == nil) || (xp != nil && *xp != *yp) {
 			return false
 		}
 	}
