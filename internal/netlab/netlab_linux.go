@@ -180,12 +180,20 @@ func (h *Host) DialContext(ctx context.Context, network, addr string) (net.Conn,
 
 // Do runs fn on an OS thread switched into namespace ns (a name under /run/netns).
 // fn runs on a goroutine of its own: if the thread cannot be switched back, the
-// goroutine ends with the thread locked and Go discards the thread.
+// goroutine ends with the thread locked and Go discards the thread. If fn ends that
+// goroutine (runtime.Goexit, as t.FailNow does), Do returns ErrGoexit.
 func Do(ns string, fn func() error) error {
 	done := make(chan error, 1)
-	go func() { done <- do(ns, fn) }()
+	go func() {
+		err := ErrGoexit
+		defer func() { done <- err }()
+		err = do(ns, fn)
+	}()
 	return <-done
 }
+
+// ErrGoexit is Do's error when fn ended its goroutine instead of returning.
+var ErrGoexit = errors.New("netlab: the function run in the namespace ended its goroutine")
 
 func do(ns string, fn func() error) error {
 	runtime.LockOSThread()

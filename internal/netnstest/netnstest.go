@@ -5,6 +5,7 @@
 package netnstest
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -94,11 +95,15 @@ func VethPair(t testing.TB, prefix string) (a, b string) {
 }
 
 // InNetns runs fn on a thread switched into namespace ns. Sockets opened there stay
-// in ns after the thread switches back. fn runs on another goroutine: it may call
-// t.Error but not t.Fatal.
+// in ns after the thread switches back. fn runs on a goroutine of its own; when it
+// calls t.Fatal, that goroutine ends and InNetns stops the test as t.Fatal would.
 func InNetns(t testing.TB, ns string, fn func()) {
 	t.Helper()
-	if err := netlab.Do(ns, func() error { fn(); return nil }); err != nil {
+	err := netlab.Do(ns, func() error { fn(); return nil })
+	if errors.Is(err, netlab.ErrGoexit) {
+		t.FailNow() // fn failed the test and said why
+	}
+	if err != nil {
 		t.Fatal(err)
 	}
 }
