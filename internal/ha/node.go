@@ -99,6 +99,7 @@ type Node struct {
 	links     map[string]bool // interface up (with carrier) by name; absent = up
 	runCtx    context.Context
 	scripts   *scriptRunner
+	waiting   map[string]time.Time // instances in FAULT until their interface exists, since when
 }
 
 // New checks cfg can be run and prepares a Node; Run starts it.
@@ -214,6 +215,7 @@ func (n *Node) stopAll() {
 	n.mu.Lock()
 	insts := n.instances
 	n.instances = map[string]*instance{}
+	n.waiting = nil
 	n.mu.Unlock()
 	for _, in := range insts {
 		in.cancel()
@@ -227,6 +229,10 @@ func (n *Node) stopAll() {
 func (n *Node) startLocked(c *config.VRRPInstance) error {
 	tr, err := n.listen(c)
 	if err != nil {
+		if n.missingInterface(c) {
+			n.waitLocked(c, err)
+			return nil
+		}
 		return fmt.Errorf("vrrp_instance %q: %w", c.Name, err)
 	}
 	// one announcer per interface the addresses live on
@@ -310,6 +316,8 @@ func (n *Node) Status() []InstanceStatus {
 	for _, c := range n.cfg.Instances {
 		if in := n.instances[c.Name]; in != nil {
 			out = append(out, in.snapshot())
+		} else if since, ok := n.waiting[c.Name]; ok {
+			out = append(out, n.waitingStatus(c, since))
 		}
 	}
 	return out
@@ -409,6 +417,7 @@ func (n *Node) Reload(cfg *config.VRRP) error {
 		return nil
 	}
 	var errs []error
+	n.waiting = nil // what still lacks its interface waits again below
 	for _, c := range cfg.Instances {
 		if n.instances[c.Name] == nil {
 			if err := n.startLocked(c); err != nil {

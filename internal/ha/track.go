@@ -108,6 +108,7 @@ func (n *Node) watchLinks(ctx context.Context) {
 			n.mu.Lock()
 			n.refreshUnlock()
 		}
+		n.startWaiting()
 	}
 }
 
