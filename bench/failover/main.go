@@ -10,7 +10,8 @@
 // skew), restarted (it takes the VIP back after Master_Down_Interval), killed with
 // SIGKILL (crash: the backup holds the VIP after Master_Down_Interval), and restarted
 // again. Each time is from the signal (or the start) until the VIP is on the other
-// node's interface (polled every 10 ms), as the median and range over the runs.
+// node's interface (polled every 10 ms), as the median and range over the runs. The
+// crashes fall at different points of the advert interval across the runs.
 //
 //	sudo go run ./bench/failover                 # 3 runs per pair, all pairs
 //	sudo go run ./bench/failover -n 5 -pairs tandem-tandem,keepalived-keepalived
@@ -197,12 +198,18 @@ func (b *bench) start(impl string, h *netlab.Host, state string, prio int) (*nod
 	return nd, nil
 }
 
-// stop sends sig and waits (bounded) for the exit; a crash of keepalived kills its
-// VRRP child first (by the PID in its pid file), as a machine dying would.
+// stop sends sig and waits (bounded) for the exit.
 func (nd *node) stop(sig syscall.Signal) error {
+	nd.signal(sig)
+	return nd.wait(sig)
+}
+
+// signal sends sig; a crash of keepalived kills its VRRP child first (by the PID in
+// its pid file), as a machine dying would.
+func (nd *node) signal(sig syscall.Signal) {
 	select {
 	case <-nd.done:
-		return nil
+		return
 	default:
 	}
 	if sig == syscall.SIGKILL && nd.vrrpPID != "" {
@@ -214,6 +221,10 @@ func (nd *node) stop(sig syscall.Signal) error {
 		}
 	}
 	_ = nd.cmd.Process.Signal(sig)
+}
+
+// wait waits (bounded) for the exit after sig.
+func (nd *node) wait(sig syscall.Signal) error {
 	select {
 	case <-nd.done:
 		return nil
@@ -295,13 +306,16 @@ func (b *bench) measure(ctx context.Context, p pair, runs int) (r row, err error
 		}
 		sleep(ctx, settle)
 
+		// measured from the signal, not from the exit: keepalived takes about a
+		// second to exit after it has sent its priority-0 advert
 		t0 := time.Now()
-		if err := master.stop(syscall.SIGTERM); err != nil {
-			return r, err
-		}
+		master.signal(syscall.SIGTERM)
 		d, err := waitHolder(ctx, t0, lo, hi, false, down+5*time.Second)
 		if err != nil {
 			return r, fmt.Errorf("run %d: clean stop: %w", i+1, err)
+		}
+		if err := master.wait(syscall.SIGTERM); err != nil {
+			return r, err
 		}
 		r.clean = append(r.clean, d)
 		b.note("%s run %d: clean stop %v", p, i+1, d)
@@ -315,7 +329,10 @@ func (b *bench) measure(ctx context.Context, p pair, runs int) (r row, err error
 		}
 		r.restart = append(r.restart, d)
 		b.note("%s run %d: restart take-back %v", p, i+1, d)
-		sleep(ctx, settle)
+		// The backup declares the master down Master_Down_Interval after the last
+		// advert it received: spread the crash over the advert interval across runs,
+		// so min–max shows the range (Master_Down_Interval − advert_int … Master_Down_Interval).
+		sleep(ctx, settle+time.Duration(i)*b.advert/time.Duration(runs))
 
 		t0 = time.Now()
 		if err := master.stop(syscall.SIGKILL); err != nil {
