@@ -374,3 +374,54 @@ func TestHASeedSetup(t *testing.T) {
 		s.waitHTTPVia(t, "lb1", 3*time.Second)
 	})
 }
+
+// TestHAInterfaceAppearsLater: `tandem -k` whose instance names an interface that
+// does not exist yet keeps running (the instance waits in FAULT, as keepalived's
+// does) and takes the VIP once the interface appears.
+func TestHAInterfaceAppearsLater(t *testing.T) {
+	netnstest.RequireRoot(t)
+	lab := netnstest.Lab(t, "td-e2e-late")
+	h := netnstest.AddHost(t, lab, "lb", "198.18.0.11/24")
+	kconf := filepath.Join(t.TempDir(), "keepalived.conf")
+	conf := "global_defs {\n    vrrp_version 3\n}\nvrrp_instance VI_1 {\n    interface late0\n    virtual_router_id 51\n" +
+		"    priority 100\n    advert_int 0.1\n    virtual_ipaddress {\n        198.18.1.100\n    }\n}\n"
+	if err := os.WriteFile(kconf, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := &proc{cfg: kconf, stderr: &syncBuffer{}, done: make(chan struct{})}
+	p.cmd = h.Command(tandemBin, "-k", kconf)
+	p.cmd.Stdout, p.cmd.Stderr = p.stderr, p.stderr
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.err = p.cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() { p.stop(t) })
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(p.stderr.String(), "waits in FAULT") {
+		select {
+		case <-p.done:
+			t.Fatalf("tandem exited without the interface: %v\n%s", p.err, p.stderr)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no FAULT wait logged within 5s:\n%s", p.stderr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	netnstest.Run(t, "ip", "-n", h.NS, "link", "add", "late0", "type", "veth", "peer", "name", "late1")
+	netnstest.Run(t, "ip", "-n", h.NS, "addr", "add", "198.18.1.1/24", "dev", "late0")
+	netnstest.Run(t, "ip", "-n", h.NS, "link", "set", "late1", "up")
+	netnstest.Run(t, "ip", "-n", h.NS, "link", "set", "late0", "up")
+	start := time.Now()
+	for {
+		out, _ := h.Command("ip", "-o", "addr", "show", "dev", "late0").CombinedOutput()
+		if strings.Contains(string(out), " 198.18.1.100/") {
+			break
+		}
+		if time.Since(start) > 5*time.Second {
+			t.Fatalf("the VIP is not on late0 5s after it appeared:\n%s\n%s", out, p.stderr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Logf("the interface appeared: VIP held %v later", time.Since(start).Round(time.Millisecond))
+}
