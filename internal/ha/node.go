@@ -99,7 +99,7 @@ type Node struct {
 	links     map[string]bool // interface up (with carrier) by name; absent = up
 	runCtx    context.Context
 	scripts   *scriptRunner
-	waiting   map[string]time.Time // instances in FAULT until their interface exists, since when
+	waiting   map[string]*waiter // instances in FAULT until their interface exists
 }
 
 // New checks cfg can be run and prepares a Node; Run starts it.
@@ -292,6 +292,7 @@ func (n *Node) startLocked(c *config.VRRPInstance) error {
 	}
 	ctx, cancel := context.WithCancel(n.runCtx)
 	in.cancel = cancel
+	delete(n.waiting, c.Name)
 	n.instances[c.Name] = in
 	go in.run(ctx)
 	return nil
@@ -316,8 +317,8 @@ func (n *Node) Status() []InstanceStatus {
 	for _, c := range n.cfg.Instances {
 		if in := n.instances[c.Name]; in != nil {
 			out = append(out, in.snapshot())
-		} else if since, ok := n.waiting[c.Name]; ok {
-			out = append(out, n.waitingStatus(c, since))
+		} else if w, ok := n.waiting[c.Name]; ok {
+			out = append(out, n.waitingStatus(c, w))
 		}
 	}
 	return out
@@ -417,7 +418,11 @@ func (n *Node) Reload(cfg *config.VRRP) error {
 		return nil
 	}
 	var errs []error
-	n.waiting = nil // what still lacks its interface waits again below
+	for name := range n.waiting { // the others wait on, or start below
+		if cfg.Instance(name) == nil {
+			delete(n.waiting, name)
+		}
+	}
 	for _, c := range cfg.Instances {
 		if n.instances[c.Name] == nil {
 			if err := n.startLocked(c); err != nil {

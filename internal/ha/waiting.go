@@ -16,15 +16,22 @@ func (n *Node) missingInterface(c *config.VRRPInstance) bool {
 	return err != nil
 }
 
+// waiter is an instance waiting in FAULT for its interface.
+type waiter struct {
+	since   time.Time
+	lastErr string // the last start failure logged, so a retry every poll logs once
+}
+
 // waitLocked records c as waiting in FAULT for its interface. n.mu is held.
 func (n *Node) waitLocked(c *config.VRRPInstance, cause error) {
 	if n.waiting == nil {
-		n.waiting = map[string]time.Time{}
+		n.waiting = map[string]*waiter{}
 	}
 	if _, ok := n.waiting[c.Name]; !ok {
-		n.waiting[c.Name] = n.now()
+		n.waiting[c.Name] = &waiter{since: n.now()}
 		n.log.Warn("interface does not exist: the instance waits in FAULT until it appears",
 			"instance", c.Name, "interface", c.Interface, "err", cause)
+		n.notifier.enqueue(c.Name, "FAULT", int(c.Priority), c.Notify.Fault, c.Notify.Any)
 	}
 }
 
@@ -36,7 +43,7 @@ func (n *Node) startWaiting() {
 	if n.runCtx == nil {
 		return
 	}
-	for name := range n.waiting {
+	for name, w := range n.waiting {
 		c := n.cfg.Instance(name)
 		if c == nil || n.instances[name] != nil {
 			delete(n.waiting, name)
@@ -45,19 +52,23 @@ func (n *Node) startWaiting() {
 		if n.missingInterface(c) {
 			continue
 		}
-		delete(n.waiting, name)
+		// startLocked removes the waiter once the instance runs
 		if err := n.startLocked(c); err != nil {
-			n.log.Error("cannot start the instance", "instance", name, "err", err)
-			n.waitLocked(c, err) // try again at the next poll
+			if err.Error() != w.lastErr {
+				w.lastErr = err.Error()
+				n.log.Error("cannot start the instance yet; retrying", "instance", name, "err", err)
+			}
 			continue
 		}
-		n.log.Info("interface appeared: instance started", "instance", name, "interface", c.Interface)
+		if n.instances[name] != nil {
+			n.log.Info("interface appeared: instance started", "instance", name, "interface", c.Interface)
+		}
 	}
 }
 
 // waitingStatus reports a waiting instance. n.mu is held.
-func (n *Node) waitingStatus(c *config.VRRPInstance, since time.Time) InstanceStatus {
-	st := InstanceStatus{Name: c.Name, Interface: c.Interface, VRID: c.VRID, State: "FAULT", Since: since,
+func (n *Node) waitingStatus(c *config.VRRPInstance, w *waiter) InstanceStatus {
+	st := InstanceStatus{Name: c.Name, Interface: c.Interface, VRID: c.VRID, State: "FAULT", Since: w.since,
 		Priority: int(c.Priority), BasePriority: int(c.Priority)}
 	for _, va := range c.VIPs {
 		st.VIPs = append(st.VIPs, va.Prefix)

@@ -14,14 +14,17 @@ import (
 // TestMissingInterfaceWaitsInFault: keepalived keeps an instance whose interface
 // does not exist in FAULT and starts it when the interface appears; tandem's Run
 // does the same instead of failing, and the instance then runs normally (alone on
-// its segment, it becomes MASTER and adds its VIP).
+// its segment, it becomes MASTER and adds its VIP). Entering FAULT runs
+// notify_fault, as keepalived does.
 func TestMissingInterfaceWaitsInFault(t *testing.T) {
 	h := &hub{}
 	var mu sync.Mutex
 	exists := false
 	errNoIf := errors.New("route ip+net: no such network interface")
 	vips := &addrs{}
-	n, err := New(conf(t, 100, ""), Options{
+	execs := make(chan []string, 16)
+	n, err := New(conf(t, 100, "notify_fault \"/bin/fault x\"\n"), Options{
+		Exec: func(_ context.Context, c Command) error { execs <- c.Argv; return nil },
 		Listen: func(*config.VRRPInstance) (Transport, error) {
 			mu.Lock()
 			defer mu.Unlock()
@@ -64,6 +67,14 @@ func TestMissingInterfaceWaitsInFault(t *testing.T) {
 		return st[0].State
 	}
 	waitFor(t, 2*time.Second, "VI_1 reported in FAULT", func() bool { return state() == "FAULT" })
+	select {
+	case argv := <-execs:
+		if len(argv) != 2 || argv[0] != "/bin/fault" || argv[1] != "x" {
+			t.Errorf("notify ran %q, want notify_fault /bin/fault x", argv)
+		}
+	case <-time.After(2 * time.Second):
+		t.Error("notify_fault did not run when the instance went to FAULT")
+	}
 	// stays there (bounded look: 20 link polls), Run still running, no VIP
 	for range 20 {
 		select {
@@ -74,6 +85,14 @@ func TestMissingInterfaceWaitsInFault(t *testing.T) {
 		if s := state(); s != "FAULT" || vips.holds(vipA) {
 			t.Fatalf("without its interface: state %s, VIP held %v", s, vips.holds(vipA))
 		}
+	}
+	// a reload with the same instance keeps it waiting, since the same moment
+	since := n.Status()[0].Since
+	if err := n.Reload(conf(t, 100, "notify_fault \"/bin/fault x\"\n")); err != nil {
+		t.Fatal(err)
+	}
+	if st := n.Status(); len(st) != 1 || st[0].State != "FAULT" || !st[0].Since.Equal(since) {
+		t.Errorf("after a reload: %+v, want FAULT since %v", st, since)
 	}
 	mu.Lock()
 	exists = true
