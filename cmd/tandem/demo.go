@@ -20,12 +20,19 @@ var demoConfig []byte
 
 // runDemo starts two demo web servers and the load balancer over them, on loopback.
 func runDemo(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && (args[0] == "--ha" || args[0] == "-ha") {
+		return runDemoHA(args[1:], stdout, stderr) // its own flags follow --ha
+	}
 	fs := flag.NewFlagSet("tandem demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	bind := fs.String("bind", "127.0.0.1:8080", "address of the demo load balancer")
 	printCfg := fs.Bool("print-config", false, "print the embedded configuration and exit")
+	haDemo := fs.Bool("ha", false, "(root) the seed architecture in network namespaces, two tandem nodes sharing a VIP, and a failover live; its own flags: tandem demo --ha -h")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if *haDemo {
+		return runDemoHA(fs.Args(), stdout, stderr)
 	}
 	if *printCfg {
 		stdout.Write(demoConfig)

@@ -22,7 +22,7 @@ import (
 const usage = `usage:
   tandem -f haproxy.cfg [-f more.cfg ...] [-k keepalived.conf] [-c] [-p PIDFILE] [-q] [-v | -vv]
   tandem -k keepalived.conf [-c]        VRRP alone (a keepalived replacement)
-  tandem demo
+  tandem demo [--ha]
   tandem ctl [-s SOCKET] COMMAND...     talk to the runtime API (stats socket)
 
   -f FILE   configuration file (haproxy.cfg syntax); repeatable; a directory loads its *.cfg files in order
@@ -35,6 +35,7 @@ const usage = `usage:
   -version  print the version
 
   demo      run on an embedded configuration: two demo web servers and a load balancer on 127.0.0.1:8080
+  demo --ha (root) the seed architecture in network namespaces: two tandem nodes sharing a VIP, a failover live
 `
 
 // version is set at build time with -ldflags "-X main.version=...".

@@ -8,17 +8,19 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"tandem/internal/netnstest"
 )
 
 // TestAnnounceOnTheWire sends a GARP and an unsolicited NA from one namespace
 // and checks the peer receives the exact ARP frame and that its kernel accepts
 // the NA (ICMPv6 checksum valid: only then does a raw ICMPv6 socket see it).
 func TestAnnounceOnTheWire(t *testing.T) {
-	requireRoot(t)
-	a, b := vethPair(t)
+	netnstest.RequireRoot(t)
+	a, b := netnstest.VethPair(t, "announce")
 	var s *Sender
 	var ifiA *net.Interface
-	inNetns(t, a, func() {
+	netnstest.InNetns(t, a, func() {
 		var err error
 		if ifiA, err = net.InterfaceByName("veth0"); err != nil {
 			t.Fatal(err)
@@ -30,7 +32,7 @@ func TestAnnounceOnTheWire(t *testing.T) {
 	defer s.Close()
 	var arpFD int
 	var icmp net.PacketConn
-	inNetns(t, b, func() {
+	netnstest.InNetns(t, b, func() {
 		var err error
 		arpFD, err = unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, int(htons(etherTypeARP)))
 		if err != nil {

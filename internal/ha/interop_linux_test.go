@@ -12,16 +12,14 @@ import (
 	"os/signal"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"tandem/internal/config/keepalived"
+	"tandem/internal/netnstest"
 )
 
 const helperEnv = "TANDEM_HA_HELPER_CONF"
@@ -52,24 +50,6 @@ func TestHelperNode(t *testing.T) {
 		os.Exit(1)
 	}
 	os.Exit(0)
-}
-
-func requireRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("this test needs root (network namespaces, raw sockets) and CI=true")
-	}
-	t.Skip("needs root: network namespaces and raw sockets")
-}
-
-func ipCmd(t *testing.T, args ...string) {
-	t.Helper()
-	if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
-		t.Fatalf("ip %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
 }
 
 // syncBuf is a log sink safe to read while a process writes it.
@@ -179,15 +159,18 @@ func (v variant) render(state, ifname string, prio int, src, peer string) string
 	return r.Replace(v.conf)
 }
 
-// lan is three namespaces on one Ethernet segment: keepalived's (vk,
-// 198.18.0.1), tandem's (vt, 198.18.0.2), and a client's holding the bridge
-// (br0, 198.18.0.3).
+// lan is three namespaces on one Ethernet segment (netlab: a bridge in a hub
+// namespace): keepalived's (198.18.0.1), tandem's (198.18.0.2) and a client's
+// (198.18.0.3), each with its interface eth0.
 type lan struct {
 	nsK, nsT, nsC string
 	dir           string
 	macK, macT    string
 	kaStarts      int // fresh pid files per keepalived start: PIDs are reused fast
 }
+
+// dev is every lan host's interface.
+const dev = "eth0"
 
 func newLAN(t *testing.T) *lan {
 	t.Helper()
@@ -197,39 +180,11 @@ func newLAN(t *testing.T) *lan {
 		}
 		t.Skip("keepalived is not installed")
 	}
-	pid := os.Getpid()
-	l := &lan{nsK: fmt.Sprintf("ha-ka-%d", pid), nsT: fmt.Sprintf("ha-td-%d", pid), nsC: fmt.Sprintf("ha-cl-%d", pid), dir: t.TempDir()}
-	for _, ns := range []string{l.nsK, l.nsT, l.nsC} {
-		ipCmd(t, "netns", "add", ns)
-		t.Cleanup(func() { _ = exec.Command("ip", "netns", "del", ns).Run() })
-		ipCmd(t, "-n", ns, "link", "set", "lo", "up")
-	}
-	ipCmd(t, "-n", l.nsC, "link", "add", "br0", "type", "bridge", "mcast_snooping", "0")
-	ipCmd(t, "-n", l.nsC, "addr", "add", "198.18.0.3/24", "dev", "br0")
-	ipCmd(t, "-n", l.nsC, "link", "set", "br0", "up")
-	for _, x := range []struct{ ns, dev, port, addr string }{
-		{l.nsK, "vk", "ck", "198.18.0.1/24"}, {l.nsT, "vt", "ct", "198.18.0.2/24"},
-	} {
-		ipCmd(t, "link", "add", x.dev, "netns", x.ns, "type", "veth", "peer", "name", x.port, "netns", l.nsC)
-		ipCmd(t, "-n", l.nsC, "link", "set", x.port, "master", "br0")
-		ipCmd(t, "-n", l.nsC, "link", "set", x.port, "up")
-		ipCmd(t, "-n", x.ns, "addr", "add", x.addr, "dev", x.dev)
-		ipCmd(t, "-n", x.ns, "link", "set", x.dev, "up")
-	}
-	l.macK, l.macT = mac(t, l.nsK, "vk"), mac(t, l.nsT, "vt")
-	return l
-}
-
-var etherRE = regexp.MustCompile(`link/ether ([0-9a-f:]{17})`)
-
-func mac(t *testing.T, ns, dev string) string {
-	t.Helper()
-	out, err := exec.Command("ip", "-n", ns, "-o", "link", "show", "dev", dev).CombinedOutput()
-	m := etherRE.FindStringSubmatch(string(out))
-	if err != nil || m == nil {
-		t.Fatalf("mac of %s: %v %s", dev, err, out)
-	}
-	return m[1]
+	lab := netnstest.Lab(t, "ha")
+	k := netnstest.AddHost(t, lab, "ka", "198.18.0.1/24")
+	td := netnstest.AddHost(t, lab, "td", "198.18.0.2/24")
+	c := netnstest.AddHost(t, lab, "cl", "198.18.0.3/24")
+	return &lan{nsK: k.NS, nsT: td.NS, nsC: c.NS, dir: t.TempDir(), macK: k.MAC, macT: td.MAC}
 }
 
 func (l *lan) write(t *testing.T, name, text string) string {
@@ -243,7 +198,7 @@ func (l *lan) write(t *testing.T, name, text string) string {
 
 func (l *lan) startKeepalived(t *testing.T, v variant, state string, prio int) *proc {
 	t.Helper()
-	conf := l.write(t, "keepalived.conf", v.render(state, "vk", prio, "198.18.0.1", "198.18.0.2"))
+	conf := l.write(t, "keepalived.conf", v.render(state, dev, prio, "198.18.0.1", "198.18.0.2"))
 	l.kaStarts++
 	return startProc(t, "keepalived", nil, "ip", "netns", "exec", l.nsK, "keepalived", "-n", "-l", "-D", "-P", "-G", "-R",
 		"-f", conf, "-p", filepath.Join(l.dir, fmt.Sprintf("ka%d.pid", l.kaStarts)), "-r", l.vrrpPidFile())
@@ -271,7 +226,7 @@ func (l *lan) crashKeepalived(t *testing.T, ka *proc) {
 
 func (l *lan) startTandem(t *testing.T, v variant, state string, prio int) *proc {
 	t.Helper()
-	conf := l.write(t, "tandem.conf", v.render(state, "vt", prio, "198.18.0.2", "198.18.0.1"))
+	conf := l.write(t, "tandem.conf", v.render(state, dev, prio, "198.18.0.2", "198.18.0.1"))
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -290,7 +245,7 @@ func (l *lan) waitHolder(t *testing.T, v variant, within time.Duration, tandem, 
 	t.Helper()
 	start := time.Now()
 	for {
-		k, td := holds(l.nsK, "vk", v.vip), holds(l.nsT, "vt", v.vip)
+		k, td := holds(l.nsK, dev, v.vip), holds(l.nsT, dev, v.vip)
 		if (tandem && td && (!only || !k)) || (!tandem && k && (!only || !td)) {
 			return time.Since(start)
 		}
@@ -305,7 +260,7 @@ func (l *lan) waitHolder(t *testing.T, v variant, within time.Duration, tandem, 
 func (l *lan) stableHolder(t *testing.T, v variant, tandem bool) {
 	t.Helper()
 	for range 15 {
-		k, td := holds(l.nsK, "vk", v.vip), holds(l.nsT, "vt", v.vip)
+		k, td := holds(l.nsK, dev, v.vip), holds(l.nsT, dev, v.vip)
 		if td != tandem || k != !tandem {
 			t.Fatalf("holders changed: keepalived %v tandem %v", k, td)
 		}
@@ -322,7 +277,7 @@ func (l *lan) clientReaches(t *testing.T, v variant, tandem bool) {
 	network, target, ip := "udp4", "198.18.0.100:9", "198.18.0.100"
 	if strings.Contains(v.vip, ":") {
 		// unsolicited NA with the override flag moves the neighbour entry
-		network, target, ip = "udp6", "[fe80::100%br0]:9", "fe80::100"
+		network, target, ip = "udp6", "[fe80::100%"+dev+"]:9", "fe80::100"
 	}
 	want := l.macK
 	if tandem {
@@ -332,7 +287,7 @@ func (l *lan) clientReaches(t *testing.T, v variant, tandem bool) {
 	var rerr error
 	for range 10 { // bounded: ~3s
 		var c net.Conn
-		inNetns(t, l.nsC, func() {
+		netnstest.InNetns(t, l.nsC, func() {
 			var err error
 			if c, err = net.Dial(network, target); err != nil {
 				t.Fatal(err)
@@ -343,7 +298,7 @@ func (l *lan) clientReaches(t *testing.T, v variant, tandem bool) {
 		_, rerr = c.Read(make([]byte, 16))
 		c.Close()
 		if errors.Is(rerr, syscall.ECONNREFUSED) {
-			neigh, _ = exec.Command("ip", "-n", l.nsC, "neigh", "show", ip, "dev", "br0").CombinedOutput()
+			neigh, _ = exec.Command("ip", "-n", l.nsC, "neigh", "show", ip, "dev", dev).CombinedOutput()
 			if strings.Contains(string(neigh), want) {
 				return
 			}
@@ -351,37 +306,6 @@ func (l *lan) clientReaches(t *testing.T, v variant, tandem bool) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Errorf("client does not reach the VIP at %s (tandem=%v): read %v, neigh %q", want, tandem, rerr, neigh)
-}
-
-// inNetns runs fn on a thread switched into namespace ns; sockets opened
-// there stay in ns.
-func inNetns(t *testing.T, ns string, fn func()) {
-	t.Helper()
-	runtime.LockOSThread()
-	orig, err := os.Open(fmt.Sprintf("/proc/self/task/%d/ns/net", unix.Gettid()))
-	if err != nil {
-		runtime.UnlockOSThread()
-		t.Fatal(err)
-	}
-	defer orig.Close()
-	target, err := os.Open("/run/netns/" + ns)
-	if err != nil {
-		runtime.UnlockOSThread()
-		t.Fatal(err)
-	}
-	defer target.Close()
-	if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
-		runtime.UnlockOSThread()
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET); err != nil {
-			t.Errorf("restore netns: %v", err) // the thread stays locked and dies with the goroutine
-			return
-		}
-		runtime.UnlockOSThread()
-	}()
-	fn()
 }
 
 var complaint = regexp.MustCompile(`(?i)invalid|wrong|mismatch|unexpected|expect|not present|bogus|too (short|long)|AH header|passwd|checksum`)
@@ -420,7 +344,7 @@ func TestInteropWithKeepalived(t *testing.T) {
 	if testing.Short() {
 		t.Skip("about 100s of failovers; run without -short")
 	}
-	requireRoot(t)
+	netnstest.RequireRoot(t)
 	for _, v := range variants {
 		for _, tandemHigh := range []bool{true, false} {
 			name := v.name + "/tandem master"
@@ -519,7 +443,7 @@ func interop(t *testing.T, v variant, tandemHigh bool) {
 // priority by its weight (101-5 < 100) and keepalived takes the VIP; when the
 // check passes again tandem takes it back.
 func TestInteropScriptTracking(t *testing.T) {
-	requireRoot(t)
+	netnstest.RequireRoot(t)
 	l := newLAN(t)
 	flag := filepath.Join(l.dir, "fail")
 	v := variants[0]
@@ -549,16 +473,15 @@ func TestInteropScriptTracking(t *testing.T) {
 // TestWithoutCapabilities: without CAP_NET_RAW tandem refuses to start with an
 // error that names the capability.
 func TestWithoutCapabilities(t *testing.T) {
-	requireRoot(t)
+	netnstest.RequireRoot(t)
 	if _, err := exec.LookPath("setpriv"); err != nil {
 		t.Skip("setpriv is not installed")
 	}
-	ns := fmt.Sprintf("ha-cap-%d", os.Getpid())
-	ipCmd(t, "netns", "add", ns)
-	t.Cleanup(func() { _ = exec.Command("ip", "netns", "del", ns).Run() })
-	ipCmd(t, "-n", ns, "link", "add", "vt", "type", "veth", "peer", "name", "vp")
-	ipCmd(t, "-n", ns, "addr", "add", "198.18.0.2/24", "dev", "vt")
-	ipCmd(t, "-n", ns, "link", "set", "vt", "up")
+	ns := netnstest.Name("ha-cap")
+	netnstest.AddNS(t, ns)
+	netnstest.Run(t, "ip", "-n", ns, "link", "add", "vt", "type", "veth", "peer", "name", "vp")
+	netnstest.Run(t, "ip", "-n", ns, "addr", "add", "198.18.0.2/24", "dev", "vt")
+	netnstest.Run(t, "ip", "-n", ns, "link", "set", "vt", "up")
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "k.conf")
 	if err := os.WriteFile(conf, []byte(variants[0].render("BACKUP", "vt", 100, "", "")), 0o644); err != nil {
@@ -589,14 +512,14 @@ func TestWithoutCapabilities(t *testing.T) {
 // TestTwoTandemNodes: two tandem nodes on real sockets (v3, advert_int 0.1):
 // one holder, and a clean stop moves the VIP within Skew_Time.
 func TestTwoTandemNodes(t *testing.T) {
-	requireRoot(t)
+	netnstest.RequireRoot(t)
 	l := newLAN(t)
 	v := variants[1]
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := startProc(t, "tandem", []string{helperEnv + "=" + l.write(t, "a.conf", v.render("MASTER", "vk", 101, "", ""))},
+	a := startProc(t, "tandem", []string{helperEnv + "=" + l.write(t, "a.conf", v.render("MASTER", dev, 101, "", ""))},
 		"ip", "netns", "exec", l.nsK, exe, "-test.run=^TestHelperNode$")
 	b := l.startTandem(t, v, "BACKUP", 100)
 	procs := []*proc{a, b}

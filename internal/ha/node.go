@@ -99,6 +99,7 @@ type Node struct {
 	links     map[string]bool // interface up (with carrier) by name; absent = up
 	runCtx    context.Context
 	scripts   *scriptRunner
+	waiting   map[string]*waiter // instances in FAULT until their interface exists
 }
 
 // New checks cfg can be run and prepares a Node; Run starts it.
@@ -214,6 +215,7 @@ func (n *Node) stopAll() {
 	n.mu.Lock()
 	insts := n.instances
 	n.instances = map[string]*instance{}
+	n.waiting = nil
 	n.mu.Unlock()
 	for _, in := range insts {
 		in.cancel()
@@ -227,6 +229,10 @@ func (n *Node) stopAll() {
 func (n *Node) startLocked(c *config.VRRPInstance) error {
 	tr, err := n.listen(c)
 	if err != nil {
+		if n.missingInterface(c) {
+			n.waitLocked(c, err)
+			return nil
+		}
 		return fmt.Errorf("vrrp_instance %q: %w", c.Name, err)
 	}
 	// one announcer per interface the addresses live on
@@ -286,6 +292,7 @@ func (n *Node) startLocked(c *config.VRRPInstance) error {
 	}
 	ctx, cancel := context.WithCancel(n.runCtx)
 	in.cancel = cancel
+	delete(n.waiting, c.Name)
 	n.instances[c.Name] = in
 	go in.run(ctx)
 	return nil
@@ -310,9 +317,21 @@ func (n *Node) Status() []InstanceStatus {
 	for _, c := range n.cfg.Instances {
 		if in := n.instances[c.Name]; in != nil {
 			out = append(out, in.snapshot())
+		} else if w, ok := n.waiting[c.Name]; ok {
+			out = append(out, n.waitingStatus(c, w))
 		}
 	}
 	return out
+}
+
+// trackerOK returns the tracker's current result, or def when it has none.
+func (n *Node) trackerOK(name string, def bool) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if ok, has := n.trackers[name]; has {
+		return ok
+	}
+	return def
 }
 
 // SetTracker sets the state of the vrrp_script (command or in-process) named
@@ -399,6 +418,11 @@ func (n *Node) Reload(cfg *config.VRRP) error {
 		return nil
 	}
 	var errs []error
+	for name := range n.waiting { // the others wait on, or start below
+		if cfg.Instance(name) == nil {
+			delete(n.waiting, name)
+		}
+	}
 	for _, c := range cfg.Instances {
 		if n.instances[c.Name] == nil {
 			if err := n.startLocked(c); err != nil {
@@ -458,7 +482,10 @@ func sameTracking(a, b *config.VRRP, c *config.VRRPInstance) bool {
 		}
 		x, y := *sa, *sb
 		x.Pos, y.Pos = config.Pos{}, config.Pos{}
-		if x != y {
+		// in-process checks are compared by value: every parse allocates its own
+		xp, yp := x.InProcess, y.InProcess
+		x.InProcess, y.InProcess = nil, nil
+		if x != y || (xp == nil) != (yp == nil) || (xp != nil && *xp != *yp) {
 			return false
 		}
 	}

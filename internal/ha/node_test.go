@@ -541,6 +541,21 @@ func TestInProcessTracker(t *testing.T) {
 	}
 	mu.Unlock()
 
+	// A reload with the same file (parsed again: a new InProcessCheck value) keeps the
+	// instance as it is, and the restarted tracker goes on from its failed result, so
+	// the backend coming back raises the priority again.
+	since := a.Status()[0].Since
+	if err := a.Reload(confWith(t, pre, 105, "track_script {\n proxy\n}\n")); err != nil {
+		t.Fatal(err)
+	}
+	if st := a.Status()[0]; st.State != "BACKUP" || !st.Since.Equal(since) {
+		t.Errorf("after reloading the same config: %+v (since %v before)", st, since)
+	}
+	mu.Lock()
+	up = 2
+	mu.Unlock()
+	waitFor(t, 3*time.Second, "A master again after its backend recovered (after a reload)", func() bool { return aState() == "MASTER" })
+
 	if _, err := New(cfgA, Options{}); err == nil || !strings.Contains(err.Error(), "needs the proxy") {
 		t.Errorf("New without Check: %v", err)
 	}

@@ -108,6 +108,7 @@ func (n *Node) watchLinks(ctx context.Context) {
 			n.mu.Lock()
 			n.refreshUnlock()
 		}
+		n.startWaiting()
 	}
 }
 
@@ -241,7 +242,8 @@ func (r *scriptRunner) loop(ctx context.Context, s *config.VRRPScript, g config.
 	if timeout <= 0 {
 		timeout = s.Interval
 	}
-	ok := !s.InitFail
+	// a reload restarts the loop: it goes on from the tracker's current result
+	ok := r.n.trackerOK(s.Name, !s.InitFail)
 	good, bad := 0, 0
 	t := time.NewTicker(s.Interval)
 	defer t.Stop()

@@ -7,13 +7,14 @@ import (
 	"testing"
 	"time"
 
+	"tandem/internal/netnstest"
 	"tandem/internal/vrrp"
 )
 
 func listenIn(t *testing.T, ns, ifname string, v6 bool) *Conn {
 	t.Helper()
 	var c *Conn
-	inNetns(t, ns, func() {
+	netnstest.InNetns(t, ns, func() {
 		ifi, err := net.InterfaceByName(ifname)
 		if err != nil {
 			t.Fatal(err)
@@ -31,8 +32,8 @@ func listenIn(t *testing.T, ns, ifname string, v6 bool) *Conn {
 // what the receiver sees: source, destination, TTL 255 and the exact bytes,
 // with a valid version 3 checksum over the pseudo-header.
 func TestMulticastAndUnicastIPv4(t *testing.T) {
-	requireRoot(t)
-	a, b := vethPair(t)
+	netnstest.RequireRoot(t)
+	a, b := netnstest.VethPair(t, "vrrpnet")
 	ca := listenIn(t, a, "veth0", false)
 	cb := listenIn(t, b, "veth1", false)
 	if ca.Src() != netip.MustParseAddr("198.18.0.1") {
@@ -75,8 +76,8 @@ func TestMulticastAndUnicastIPv4(t *testing.T) {
 // TestMulticastIPv6 sends a version 3 advert over IPv6 from the link-local
 // address to ff02::12 with hop limit 255; the kernel fills the checksum.
 func TestMulticastIPv6(t *testing.T) {
-	requireRoot(t)
-	a, b := vethPair(t)
+	netnstest.RequireRoot(t)
+	a, b := netnstest.VethPair(t, "vrrpnet")
 	ca := listenIn(t, a, "veth0", true)
 	cb := listenIn(t, b, "veth1", true)
 	if !ca.Src().IsLinkLocalUnicast() {
