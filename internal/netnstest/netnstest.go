@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package netnstest holds what the root tests share to build network namespaces:
 // the root requirement (a skip, or a failure under CI=true), labs and veth pairs
 // deleted when the test ends, and running code inside a namespace. Tests import it;
