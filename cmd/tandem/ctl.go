@@ -100,6 +100,12 @@ func vrrpStatus(node *ha.Node) func() []stats.VRRPInstance {
 			for _, p := range s.VIPs {
 				in.VIPs = append(in.VIPs, p.String())
 			}
+			for _, t := range s.Trackers {
+				in.Trackers = append(in.Trackers, stats.VRRPTracker{Name: t.Name, OK: t.OK, Delta: t.Delta})
+			}
+			for _, e := range s.Transitions {
+				in.Transitions = append(in.Transitions, stats.VRRPTransition{At: e.At, From: e.From, To: e.To, Reason: e.Reason})
+			}
 			out = append(out, in)
 		}
 		return out

@@ -208,9 +208,14 @@ func (in *instance) apply(acts []vrrp.Action) {
 				in.garpAt = in.node.now().Add(in.cfg.GARPMasterRefresh)
 			}
 		case vrrp.Transition:
-			in.log.Info("state change", "from", a.From.String(), "to", a.To.String(), "priority", in.m.Priority())
+			in.log.Info("state change", "from", a.From.String(), "to", a.To.String(), "priority", in.m.Priority(), "reason", a.Reason)
 			in.mu.Lock()
 			in.status.Since = in.node.now()
+			ev := TransitionEvent{At: in.status.Since, From: a.From.String(), To: a.To.String(), Reason: a.Reason}
+			if len(in.status.Transitions) >= maxTransitions {
+				in.status.Transitions = append(in.status.Transitions[:0:0], in.status.Transitions[1:]...)
+			}
+			in.status.Transitions = append(in.status.Transitions, ev)
 			in.mu.Unlock()
 			in.node.synced(in, a.To)
 			switch a.To {
@@ -326,6 +331,7 @@ func (in *instance) snapshot() InstanceStatus {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	s := in.status
+	s.Transitions = append([]TransitionEvent(nil), in.status.Transitions...)
 	s.Rejected = make(map[string]uint64, len(in.status.Rejected))
 	for k, v := range in.status.Rejected {
 		s.Rejected[k] = v

@@ -80,7 +80,26 @@ type InstanceStatus struct {
 	AdvertsSent     uint64
 	AdvertsReceived uint64
 	Rejected        map[string]uint64 // adverts for our VRID dropped, by reason
+	Trackers        []TrackerStatus   // tracked scripts and interfaces, and what each adds now
+	Transitions     []TransitionEvent // the last state changes, oldest first
 }
+
+// TrackerStatus is one tracked script (or in-process check) or interface of an instance.
+type TrackerStatus struct {
+	Name  string // script name, or "interface NAME"
+	OK    bool
+	Delta int // contribution to the effective priority now (0 in a sync group)
+}
+
+// TransitionEvent is one state change of an instance.
+type TransitionEvent struct {
+	At       time.Time
+	From, To string
+	Reason   string
+}
+
+// maxTransitions bounds the history kept per instance.
+const maxTransitions = 10
 
 // Node runs all VRRP instances of one config.
 type Node struct {
@@ -315,11 +334,16 @@ func (n *Node) Status() []InstanceStatus {
 	defer n.mu.Unlock()
 	var out []InstanceStatus
 	for _, c := range n.cfg.Instances {
+		var st InstanceStatus
 		if in := n.instances[c.Name]; in != nil {
-			out = append(out, in.snapshot())
+			st = in.snapshot()
 		} else if w, ok := n.waiting[c.Name]; ok {
-			out = append(out, n.waitingStatus(c, w))
+			st = n.waitingStatus(c, w)
+		} else {
+			continue
 		}
+		st.Trackers = n.trackersLocked(c)
+		out = append(out, st)
 	}
 	return out
 }

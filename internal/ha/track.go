@@ -40,6 +40,31 @@ func (n *Node) priorityLocked(c *config.VRRPInstance) int {
 	return p
 }
 
+// trackersLocked reports c's tracked scripts and interfaces and what each adds to the
+// priority now, by the rules of priorityLocked.
+func (n *Node) trackersLocked(c *config.VRRPInstance) []TrackerStatus {
+	grouped := c.Priority == 255 || n.groups[c.Name] != nil
+	delta := func(w int, rev, ok bool) int {
+		if grouped || !(w > 0 && ok || w < 0 && !ok) {
+			return 0
+		}
+		if rev {
+			return -w
+		}
+		return w
+	}
+	var out []TrackerStatus
+	for _, t := range c.TrackScripts {
+		w, rev, ok := n.trackWeight(t)
+		out = append(out, TrackerStatus{Name: t.Name, OK: ok, Delta: delta(w, rev, ok)})
+	}
+	for _, t := range c.TrackInterfaces {
+		ok := n.linkUpLocked(t.Name)
+		out = append(out, TrackerStatus{Name: "interface " + t.Name, OK: ok, Delta: delta(t.Weight, t.Reverse, ok)})
+	}
+	return out
+}
+
 // faultLocked reports whether c must be in FAULT: its interface is down (unless
 // dont_track_primary), or a zero-weight tracked script or interface is down
 // (up, with reverse).

@@ -56,8 +56,7 @@ type VRRPInstance struct {
 	VIPs            []string
 	AdvertsSent     uint64
 	AdvertsReceived uint64
-	// Trackers and Transitions are shown when the VRRP side provides them (ISSUE 4:
-	// ha.InstanceStatus does not carry them yet).
+	// Trackers and Transitions come from ha.InstanceStatus.
 	Trackers    []VRRPTracker
 	Transitions []VRRPTransition // oldest first
 }

@@ -108,7 +108,12 @@ type RemoveVIPs struct{}
 type Announce struct{}
 
 // Transition reports a state change (for notify scripts, logs and status).
-type Transition struct{ From, To State }
+// Transition is a state change, with why it happened in words (for logs and the stats
+// page).
+type Transition struct {
+	From, To State
+	Reason   string
+}
 
 func (SendAdvert) action() {}
 func (AddVIPs) action()    {}
@@ -126,6 +131,7 @@ type Machine struct {
 
 	masterAdverInterval time.Duration
 	preemptAt           time.Time // keepalived preempt_delay: when a lower master may be preempted
+	why                 string    // what a Backup's timeout will mean: the reason of that takeover
 	master              netip.Addr
 }
 
@@ -176,7 +182,7 @@ func (m *Machine) Step(ev Event, now time.Time) []Action {
 			return nil
 		}
 		if m.fault {
-			return m.to(Fault, nil)
+			return m.to(Fault, nil, "an interface or tracked check is down at start")
 		}
 		return m.initialize(now, true)
 	case Shutdown:
@@ -196,11 +202,11 @@ func (m *Machine) Step(ev Event, now time.Time) []Action {
 	case SyncTo:
 		switch {
 		case e.State == Master && m.state == Backup:
-			return m.becomeMaster(now)
+			return m.becomeMaster(now, "its sync group became MASTER")
 		case e.State == Backup && m.state == Master:
 			m.masterAdverInterval = m.cfg.Interval
 			m.deadline = now.Add(m.MasterDownInterval())
-			return m.to(Backup, []Action{RemoveVIPs{}})
+			return m.to(Backup, []Action{RemoveVIPs{}}, "its sync group became BACKUP")
 		}
 	}
 	return nil
@@ -209,9 +215,10 @@ func (m *Machine) Step(ev Event, now time.Time) []Action {
 // initialize is RFC 5798 §6.4.1.
 func (m *Machine) initialize(now time.Time, startup bool) []Action {
 	if m.cfg.Priority == PriorityOwner {
-		return m.becomeMaster(now)
+		return m.becomeMaster(now, "address owner (priority 255)")
 	}
 	m.masterAdverInterval = m.cfg.Interval
+	m.why = whyNoAdvert
 	m.deadline = now.Add(m.MasterDownInterval())
 	if startup && m.cfg.Preempt && m.cfg.PreemptDelay > 0 {
 		// keepalived: preempt_delay also holds off taking over after the
@@ -219,23 +226,30 @@ func (m *Machine) initialize(now time.Time, startup bool) []Action {
 		m.deadline = m.deadline.Add(m.cfg.PreemptDelay)
 	}
 	m.preemptAt = time.Time{}
-	return m.to(Backup, nil)
+	reason := "started"
+	if !startup {
+		reason = "fault cleared"
+	}
+	return m.to(Backup, nil, reason)
 }
 
-func (m *Machine) becomeMaster(now time.Time) []Action {
+// whyNoAdvert is why a backup takes over by default.
+const whyNoAdvert = "no advertisement from a master within Master_Down_Interval"
+
+func (m *Machine) becomeMaster(now time.Time, reason string) []Action {
 	m.deadline = now.Add(m.cfg.Interval)
 	m.master = m.cfg.LocalAddr
 	m.preemptAt = time.Time{}
-	return m.to(Master, []Action{SendAdvert{m.prio}, AddVIPs{}, Announce{}})
+	return m.to(Master, []Action{SendAdvert{m.prio}, AddVIPs{}, Announce{}}, reason)
 }
 
-func (m *Machine) to(s State, acts []Action) []Action {
+func (m *Machine) to(s State, acts []Action, reason string) []Action {
 	from := m.state
 	m.state = s
 	if from == s {
 		return acts
 	}
-	return append(acts, Transition{From: from, To: s})
+	return append(acts, Transition{From: from, To: s, Reason: reason})
 }
 
 func (m *Machine) shutdown() []Action {
@@ -244,7 +258,7 @@ func (m *Machine) shutdown() []Action {
 		acts = append(acts, SendAdvert{0}, RemoveVIPs{})
 	}
 	m.deadline = time.Time{}
-	return m.to(Init, acts)
+	return m.to(Init, acts, "shutdown")
 }
 
 func (m *Machine) timeout(now time.Time) []Action {
@@ -253,7 +267,7 @@ func (m *Machine) timeout(now time.Time) []Action {
 	}
 	switch m.state {
 	case Backup:
-		return m.becomeMaster(now)
+		return m.becomeMaster(now, m.why)
 	case Master:
 		m.deadline = now.Add(m.cfg.Interval)
 		return []Action{SendAdvert{m.prio}}
@@ -266,9 +280,11 @@ func (m *Machine) advert(e AdvertReceived, now time.Time) []Action {
 	case Backup:
 		if e.Priority == 0 {
 			m.deadline = now.Add(m.SkewTime())
+			m.why = fmt.Sprintf("master %v resigned (priority 0 advertisement)", e.Src)
 			return nil
 		}
 		if !m.cfg.Preempt || e.Priority >= m.prio || m.holdingPreempt(now) {
+			m.why = whyNoAdvert
 			if m.cfg.Version == 3 && e.Interval > 0 {
 				m.masterAdverInterval = e.Interval
 			}
@@ -277,6 +293,8 @@ func (m *Machine) advert(e AdvertReceived, now time.Time) []Action {
 			if e.Priority >= m.prio {
 				m.preemptAt = time.Time{}
 			}
+		} else {
+			m.why = fmt.Sprintf("preempting master %v of lower priority %d (ours %d)", e.Src, e.Priority, m.prio)
 		}
 		return nil
 	case Master:
@@ -290,7 +308,11 @@ func (m *Machine) advert(e AdvertReceived, now time.Time) []Action {
 			}
 			m.master = e.Src
 			m.deadline = now.Add(m.MasterDownInterval())
-			return m.to(Backup, []Action{RemoveVIPs{}})
+			why := fmt.Sprintf("advertisement from %v with higher priority %d (ours %d)", e.Src, e.Priority, m.prio)
+			if e.Priority == m.prio {
+				why = fmt.Sprintf("advertisement from %v with equal priority %d and a higher address", e.Src, e.Priority)
+			}
+			return m.to(Backup, []Action{RemoveVIPs{}}, why)
 		}
 		if m.cfg.AdvertOnLower {
 			return []Action{SendAdvert{m.prio}}
@@ -325,7 +347,7 @@ func (m *Machine) setFault(fault bool, now time.Time) []Action {
 			acts = append(acts, SendAdvert{0}, RemoveVIPs{})
 		}
 		m.deadline = time.Time{}
-		return m.to(Fault, acts)
+		return m.to(Fault, acts, "an interface or tracked check went down")
 	}
 	return m.initialize(now, false)
 }

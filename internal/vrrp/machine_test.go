@@ -26,10 +26,18 @@ func v2(prio uint8) Config {
 
 func at(d time.Duration) time.Time { return t0.Add(d) }
 
+// wantActs compares actions; a transition's Reason is checked by TestTransitionReasons.
 func wantActs(t *testing.T, got []Action, want ...Action) {
 	t.Helper()
 	if len(got) == 0 && len(want) == 0 {
 		return
+	}
+	got = append([]Action(nil), got...)
+	for i, a := range got {
+		if tr, ok := a.(Transition); ok {
+			tr.Reason = ""
+			got[i] = tr
+		}
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("actions = %#v\nwant      %#v", got, want)
@@ -89,7 +97,7 @@ func TestTimers(t *testing.T) {
 func TestInitializeOwnerBecomesMasterAtOnce(t *testing.T) {
 	m := NewMachine(v3(255))
 	acts := m.Step(Startup{}, t0)
-	wantActs(t, acts, SendAdvert{255}, AddVIPs{}, Announce{}, Transition{Init, Master})
+	wantActs(t, acts, SendAdvert{255}, AddVIPs{}, Announce{}, Transition{From: Init, To: Master})
 	if m.Deadline() != at(time.Second) {
 		t.Errorf("Adver_Timer = %v, want +1s", m.Deadline().Sub(t0))
 	}
@@ -101,7 +109,7 @@ func TestInitializeOwnerBecomesMasterAtOnce(t *testing.T) {
 func TestInitializeNonOwnerStartsBackup(t *testing.T) {
 	m := NewMachine(v2(101))
 	acts := m.Step(Startup{}, t0)
-	wantActs(t, acts, Transition{Init, Backup})
+	wantActs(t, acts, Transition{From: Init, To: Backup})
 	if m.Deadline() != t0.Add(m.MasterDownInterval()) {
 		t.Errorf("Master_Down_Timer = %v", m.Deadline().Sub(t0))
 	}
@@ -115,7 +123,7 @@ func TestBackupMasterDownTimerFires(t *testing.T) {
 	down := m.Deadline()
 	wantActs(t, m.Step(Timeout{}, down.Add(-time.Millisecond))) // not yet
 	acts := m.Step(Timeout{}, down)
-	wantActs(t, acts, SendAdvert{100}, AddVIPs{}, Announce{}, Transition{Backup, Master})
+	wantActs(t, acts, SendAdvert{100}, AddVIPs{}, Announce{}, Transition{From: Backup, To: Master})
 	if m.Deadline() != down.Add(time.Second) {
 		t.Errorf("Adver_Timer not set to Advertisement_Interval")
 	}
@@ -131,7 +139,7 @@ func TestBackupPriorityZeroAdvert(t *testing.T) {
 		t.Errorf("Master_Down_Timer = %v after now, want Skew_Time %v", m.Deadline().Sub(now), m.SkewTime())
 	}
 	acts := m.Step(Timeout{}, m.Deadline())
-	wantActs(t, acts, SendAdvert{100}, AddVIPs{}, Announce{}, Transition{Backup, Master})
+	wantActs(t, acts, SendAdvert{100}, AddVIPs{}, Announce{}, Transition{From: Backup, To: Master})
 }
 
 // §6.4.2: "If Preempt_Mode is False, or if the Priority in the ADVERTISEMENT is
@@ -181,7 +189,7 @@ func TestBackupAdvertReceived(t *testing.T) {
 // ... Transition to the {Initialize} state".
 func TestBackupShutdown(t *testing.T) {
 	m := started(t, v2(100))
-	wantActs(t, m.Step(Shutdown{}, at(time.Second)), Transition{Backup, Init})
+	wantActs(t, m.Step(Shutdown{}, at(time.Second)), Transition{From: Backup, To: Init})
 	if !m.Deadline().IsZero() {
 		t.Errorf("Master_Down_Timer not cancelled")
 	}
@@ -192,7 +200,7 @@ func TestBackupShutdown(t *testing.T) {
 // (tandem also removes the VIPs, as keepalived does on stop.)
 func TestMasterShutdownSendsPriorityZero(t *testing.T) {
 	m := mastered(t, v2(101))
-	wantActs(t, m.Step(Shutdown{}, at(5*time.Second)), SendAdvert{0}, RemoveVIPs{}, Transition{Master, Init})
+	wantActs(t, m.Step(Shutdown{}, at(5*time.Second)), SendAdvert{0}, RemoveVIPs{}, Transition{From: Master, To: Init})
 	if !m.Deadline().IsZero() {
 		t.Errorf("Adver_Timer not cancelled")
 	}
@@ -257,7 +265,7 @@ func TestMasterAdvertReceived(t *testing.T) {
 				}
 				return
 			}
-			wantActs(t, acts, RemoveVIPs{}, Transition{Master, Backup})
+			wantActs(t, acts, RemoveVIPs{}, Transition{From: Master, To: Backup})
 			if m.MasterAdverInterval() != 2*time.Second {
 				t.Errorf("Master_Adver_Interval = %v", m.MasterAdverInterval())
 			}
@@ -290,7 +298,7 @@ func TestPreemptDelay(t *testing.T) {
 		}
 	}
 	acts := m.Step(Timeout{}, m.Deadline())
-	wantActs(t, acts, SendAdvert{150}, AddVIPs{}, Announce{}, Transition{Backup, Master})
+	wantActs(t, acts, SendAdvert{150}, AddVIPs{}, Announce{}, Transition{From: Backup, To: Master})
 }
 
 // The seeds' pair: a backup of priority 100 whose peer (101) sends adverts never
@@ -326,7 +334,7 @@ func TestPriorityChanged(t *testing.T) {
 	if b.Deadline() != before {
 		t.Errorf("lower-priority advert accepted after priority rose")
 	}
-	wantActs(t, b.Step(Timeout{}, before), SendAdvert{110}, AddVIPs{}, Announce{}, Transition{Backup, Master})
+	wantActs(t, b.Step(Timeout{}, before), SendAdvert{110}, AddVIPs{}, Announce{}, Transition{From: Backup, To: Master})
 
 	for _, tt := range []struct{ in, want int }{{-5, 1}, {0, 1}, {300, 254}, {254, 254}} {
 		m := NewMachine(v2(100))
@@ -346,24 +354,24 @@ func TestPriorityChanged(t *testing.T) {
 // leaving fault re-enters Initialize.
 func TestFault(t *testing.T) {
 	m := mastered(t, v2(101))
-	wantActs(t, m.Step(FaultChanged{Fault: true}, at(10*time.Second)), SendAdvert{0}, RemoveVIPs{}, Transition{Master, Fault})
+	wantActs(t, m.Step(FaultChanged{Fault: true}, at(10*time.Second)), SendAdvert{0}, RemoveVIPs{}, Transition{From: Master, To: Fault})
 	wantActs(t, m.Step(AdvertReceived{Src: higher, Priority: 0}, at(11*time.Second)))
 	wantActs(t, m.Step(Timeout{}, at(20*time.Second)))
-	wantActs(t, m.Step(FaultChanged{Fault: false}, at(21*time.Second)), Transition{Fault, Backup})
+	wantActs(t, m.Step(FaultChanged{Fault: false}, at(21*time.Second)), Transition{From: Fault, To: Backup})
 
 	f := NewMachine(v2(101))
 	f.Step(FaultChanged{Fault: true}, t0)
-	wantActs(t, f.Step(Startup{}, t0), Transition{Init, Fault})
+	wantActs(t, f.Step(Startup{}, t0), Transition{From: Init, To: Fault})
 }
 
 // keepalived vrrp_sync_group: "transition of one instance will be reflected to
 // others group members".
 func TestSyncTo(t *testing.T) {
 	b := started(t, v2(100))
-	wantActs(t, b.Step(SyncTo{Master}, at(time.Second)), SendAdvert{100}, AddVIPs{}, Announce{}, Transition{Backup, Master})
+	wantActs(t, b.Step(SyncTo{Master}, at(time.Second)), SendAdvert{100}, AddVIPs{}, Announce{}, Transition{From: Backup, To: Master})
 	wantActs(t, b.Step(SyncTo{Master}, at(time.Second))) // already master
 	now := at(2 * time.Second)
-	wantActs(t, b.Step(SyncTo{Backup}, now), RemoveVIPs{}, Transition{Master, Backup})
+	wantActs(t, b.Step(SyncTo{Backup}, now), RemoveVIPs{}, Transition{From: Master, To: Backup})
 	if b.Deadline() != now.Add(b.MasterDownInterval()) {
 		t.Errorf("Master_Down_Timer not set after stepping down")
 	}
@@ -385,5 +393,44 @@ func TestMasterAnswersLowerPriorityWhenAsked(t *testing.T) {
 	wantActs(t, m.Step(AdvertReceived{Src: higher, Priority: 100, Interval: time.Second}, d.Add(-time.Millisecond)), SendAdvert{150})
 	if m.Deadline() != d || m.State() != Master {
 		t.Errorf("answering moved the Adver_Timer or the state")
+	}
+}
+
+// TestTransitionReasons: each transition says why, in words an operator can act on
+// (they reach the logs and the stats page's VRRP section).
+func TestTransitionReasons(t *testing.T) {
+	reason := func(acts []Action) string {
+		for _, a := range acts {
+			if tr, ok := a.(Transition); ok {
+				return tr.Reason
+			}
+		}
+		return "(no transition)"
+	}
+	m := NewMachine(v2(100))
+	if got := reason(m.Step(Startup{}, t0)); got != "started" {
+		t.Errorf("startup: %q", got)
+	}
+	if got := reason(m.Step(Timeout{}, m.Deadline())); got != whyNoAdvert {
+		t.Errorf("master down timer: %q", got)
+	}
+	if got := reason(m.Step(AdvertReceived{Src: higher, Priority: 150, Interval: time.Second}, at(5*time.Second))); got != "advertisement from "+higher.String()+" with higher priority 150 (ours 100)" {
+		t.Errorf("stepping down: %q", got)
+	}
+	m.Step(AdvertReceived{Src: higher, Priority: 0, Interval: time.Second}, at(6*time.Second))
+	if got := reason(m.Step(Timeout{}, m.Deadline())); got != "master "+higher.String()+" resigned (priority 0 advertisement)" {
+		t.Errorf("after a priority 0 advert: %q", got)
+	}
+	p := NewMachine(v2(120))
+	p.Step(Startup{}, t0)
+	p.Step(AdvertReceived{Src: higher, Priority: 100, Interval: time.Second}, at(time.Second))
+	if got := reason(p.Step(Timeout{}, p.Deadline())); got != "preempting master "+higher.String()+" of lower priority 100 (ours 120)" {
+		t.Errorf("preemption: %q", got)
+	}
+	if got := reason(p.Step(FaultChanged{Fault: true}, at(10*time.Second))); got != "an interface or tracked check went down" {
+		t.Errorf("fault: %q", got)
+	}
+	if got := reason(p.Step(Shutdown{}, at(11*time.Second))); got != "shutdown" {
+		t.Errorf("shutdown: %q", got)
 	}
 }
