@@ -174,6 +174,16 @@ type Frontend struct {
 	Stats          *Stats         // stats page served by this proxy (issue 5), nil: none
 	ErrorFiles     map[int][]byte // `errorfile CODE FILE`: the whole HTTP response to send for CODE
 	Listen         bool           // defined by a listen section
+	// `capture request header NAME len N` lines, in order (issue 5)
+	Captures []HeaderCapture
+}
+
+// HeaderCapture is one `capture request header NAME len N`: the header's value goes
+// to the log line (%hr), cut to Len bytes.
+type HeaderCapture struct {
+	Pos  Pos
+	Name string
+	Len  int
 }
 
 // UseBackend is one `use_backend NAME` rule (unconditional for now).

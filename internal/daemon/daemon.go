@@ -15,6 +15,7 @@ import (
 	"tandem/internal/backend"
 	"tandem/internal/config"
 	"tandem/internal/listener"
+	"tandem/internal/logging"
 )
 
 // handler serves the connections of one frontend. httpproxy and tcpproxy provide them.
@@ -47,6 +48,9 @@ type Options struct {
 	// Load reads and validates the configuration files; the daemon calls it at start and
 	// on every reload.
 	Load func() (*config.Config, error)
+	// Events, when set, receives the log targets of each configuration applied, so that
+	// tandem's own events reach them (a logging.Tee of Log's handler and Events).
+	Events *logging.Events
 }
 
 // Daemon runs one configuration at a time.
@@ -66,6 +70,8 @@ type Daemon struct {
 	stopped   bool
 	conns     sync.WaitGroup
 	maxConn   int
+	logs      *logSet         // log targets and traffic loggers of cfg
+	events    *logging.Events // see Options.Events
 }
 
 // New returns a daemon that has not started.
@@ -77,6 +83,7 @@ func New(opt Options) *Daemon {
 		states:    backend.NewStates(),
 		fronts:    map[string]*front{},
 		acceptors: map[listener.Key]*acceptor{},
+		events:    opt.Events,
 	}
 	d.lns.Freebind = func(k listener.Key) {
 		d.log.Warn("address is not local yet; bound it with IP_FREEBIND so it serves once it arrives (a VRRP VIP?)", "bind", k.Addr.String())
@@ -157,6 +164,11 @@ func (d *Daemon) apply(cfg *config.Config) error {
 	pools := make(map[string]*backend.Pool, len(cfg.Backends))
 	for _, b := range cfg.Backends {
 		pools[b.Name] = backend.New(b, d.states)
+	}
+
+	oldLogs := d.applyLogs(cfg)
+	if oldLogs != nil {
+		defer oldLogs.Close()
 	}
 
 	// 3. Frontends: an unchanged name and mode keeps its handler (and its connections).
@@ -290,4 +302,5 @@ func (d *Daemon) Stop(grace time.Duration) {
 		d.log.Warn("grace period over, closed remaining connections", "connections", n, "grace", grace)
 		<-done
 	}
+	d.closeLogs()
 }

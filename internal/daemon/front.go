@@ -35,7 +35,8 @@ func (d *Daemon) newFront(cfg *config.Config, f *config.Frontend, pools map[stri
 		}
 	default:
 		route := func(cfg *config.Config, f *config.Frontend, pools map[string]*backend.Pool) *httpproxy.Route {
-			return &httpproxy.Route{Frontend: f, Backends: pools, Default: poolOf(f, pools), Global: &cfg.Global}
+			return &httpproxy.Route{Frontend: f, Backends: pools, Default: poolOf(f, pools), Global: &cfg.Global,
+				Log: d.loggerOf(f)}
 		}
 		h := httpproxy.NewHandler(route(cfg, f, pools), log)
 		fr.h = h

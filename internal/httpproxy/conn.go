@@ -12,6 +12,7 @@ import (
 
 	"tandem/internal/balance"
 	"tandem/internal/http1"
+	"tandem/internal/logging"
 )
 
 // exchange is the memory of one request/response exchange, pooled while the client
@@ -39,6 +40,8 @@ type exchange struct {
 	// maxidle/maxlife: the dates the persistence cookie carried (Unix seconds, 0: none)
 	ckFirst   int64
 	ckRefresh bool // the cookie is valid but its dates must be (re)set in the response
+	// log record of the current request, nil until logging needs one
+	rec *logging.Record
 }
 
 func newExchange(size int, p *sync.Pool) *exchange {
@@ -75,10 +78,15 @@ type clientConn struct {
 	rerr   error
 	tiny   [1]byte
 	wdl    time.Time // write deadline last set on nc
+	// log timings (set only when the frontend logs)
+	accepted, lastEnd, logFirst, logMark time.Time
 }
 
 func newClientConn(h *Handler, c net.Conn) *clientConn {
 	cc := &clientConn{h: h, nc: c}
+	if h.route.Load().r.Log != nil {
+		cc.accepted = time.Now()
+	}
 	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
 		cc.client = ta.AddrPort().Addr().Unmap()
 	}
@@ -103,12 +111,16 @@ func (cc *clientConn) serve() {
 				if errors.As(err, &he) {
 					status = he.Status
 				}
+				cc.logBadRequest(status, cc.ex != nil && cc.ex.inLen > 0)
 				cc.sendError(status, nil)
 			}
 			return
 		}
 		cc.rs = cc.h.route.Load() // a reload while idle applies to this request
-		if !cc.exchange() {
+		cc.logStart(cc.logFirst)
+		keep := cc.exchange()
+		cc.logFinish(keep)
+		if !keep {
 			return
 		}
 		cc.nreq++
@@ -125,6 +137,9 @@ var errTimeout = &http1.Error{Status: 408, Reason: "request timeout"}
 func (cc *clientConn) readHead() (ok bool, err error) {
 	rs, h := cc.rs, cc.h
 	pending := cc.ex != nil && cc.ex.inLen > 0
+	if pending && rs.r.Log != nil {
+		cc.logFirst = time.Now()
+	}
 	if !pending {
 		d := rs.tKeepAlive
 		if cc.nreq == 0 {
@@ -146,6 +161,9 @@ func (cc *clientConn) readHead() (ok bool, err error) {
 			return false, nil
 		}
 		cc.ex.inLen += n
+		if rs.r.Log != nil {
+			cc.logFirst = time.Now()
+		}
 	}
 	deadlineSet := cc.nreq == 0 && !pending
 	for {

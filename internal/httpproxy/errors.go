@@ -71,6 +71,7 @@ func errorResponse(code int, fe *config.Frontend, be *config.Backend, keep bool)
 func (cc *clientConn) replyError(code int, be *config.Backend, keep bool, next int) bool {
 	b, keep := errorResponse(code, cc.rs.fe, be, keep && !cc.h.draining.Load())
 	cc.setWriteDeadline(time.Now())
+	cc.logStatus(code, len(b))
 	if _, err := cc.nc.Write(b); err != nil {
 		return false
 	}

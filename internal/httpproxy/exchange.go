@@ -89,6 +89,7 @@ func (cc *clientConn) exchange() bool {
 		}
 		x.srv = s
 	}
+	cc.logStep(twOf)
 	keep := cc.exchangeOn(x)
 	if cc.body != nil && !cc.waitBody() {
 		keep, x.serverKeep = false, false
@@ -154,6 +155,7 @@ func (cc *clientConn) exchangeOn(x *xfer) bool {
 		if !cc.connect(x, fresh, !replayable) {
 			return cc.replyError(503, be, x.clientKeep && bodyDone, consumed)
 		}
+		cc.logStep(tcOf)
 		next := consumed // where the next request starts once this one is read whole
 		err := cc.send(x, headLen, bodyStart, consumed)
 		if err == nil && !bodyDone {
@@ -212,6 +214,7 @@ func (cc *clientConn) exchangeOn(x *xfer) bool {
 		cc.waitBody()
 		return false
 	}
+	cc.logStep(trOf)
 	if bodyDone {
 		cc.keepPipelined(consumed)
 	}

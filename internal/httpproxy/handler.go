@@ -18,6 +18,7 @@ import (
 
 	"tandem/internal/backend"
 	"tandem/internal/config"
+	"tandem/internal/logging"
 )
 
 // Route is what a frontend serves: its config, the pools it may send to, and globals.
@@ -26,6 +27,7 @@ type Route struct {
 	Backends map[string]*backend.Pool // by backend name
 	Default  *backend.Pool            // used when no rule or default_backend names a pool
 	Global   *config.Global
+	Log      *logging.Logger // traffic log (option httplog, log-format); nil: off
 }
 
 // routeState is a Route with what the data path derives from it, computed once per Swap.

@@ -401,3 +401,21 @@ func kwTCPCheck(p *parser, px *proxyState, st *stmt, args []string, neg bool) {
 		px.check.HTTP = false
 	}
 }
+
+// kwCaptureRequestHeader reads `capture request header NAME len N`.
+func kwCaptureRequestHeader(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
+	if len(args) != 3 || args[1] != "len" {
+		p.errorf(st.pos, "capture request header: expected capture request header NAME len LENGTH")
+		return
+	}
+	if !validToken(args[0]) {
+		p.errorf(st.pos, "capture request header: invalid header name %q", args[0])
+		return
+	}
+	n, err := parseInt(args[2], 1, 65535)
+	if err != nil {
+		p.errorf(st.pos, "capture request header %s: len: %v", args[0], err)
+		return
+	}
+	px.captures = append(px.captures, config.HeaderCapture{Pos: st.pos, Name: args[0], Len: n})
+}

@@ -49,6 +49,7 @@ type proxyState struct {
 	httpLog        bool
 	tcpLog         bool
 	dontLogNull    bool
+	captures       []config.HeaderCapture
 	logFormat      string
 	stats          *config.Stats
 	errorFiles     map[int][]byte

@@ -206,6 +206,7 @@ func (p *parser) buildFrontend(px *proxyState, g *config.Global) *config.Fronten
 		LogFormat: px.logFormat, Stats: px.stats, ErrorFiles: maps.Clone(px.errorFiles),
 		Listen: px.kind == SecListen,
 	}
+	f.Captures = slices.Clone(px.captures)
 	if f.MaxConn == 0 {
 		f.MaxConn = g.MaxConn
 	}

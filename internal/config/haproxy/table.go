@@ -82,6 +82,7 @@ func init() {
 		neg(e("option httplog", secFront, obs, "", "HTTP log format", kwHTTPLog)),
 		neg(e("option tcplog", secProxies, obs, "", "TCP log format", kwTCPLog)),
 		neg(e("option dontlognull", secFront, obs, "", "do not log connections that sent no data", kwFlag(func(px *proxyState, on bool) { px.dontLogNull = on }))),
+		e("capture request header", SecFrontend|SecListen, obs, "<name> len <length>", "log the first value of a request header (%hr)", kwCaptureRequestHeader),
 		e("log-format", secFront, obs, "<format>", "custom log line format", kwLogFormat),
 		e("stats enable", secProxies, obs, "", "serve the stats page", kwStats),
 		e("stats uri", secProxies, obs, "<prefix>", "stats page path (default /haproxy?stats)", kwStats),

@@ -1,0 +1,104 @@
+package logging
+
+import (
+	"fmt"
+	"sync/atomic"
+
+	"tandem/internal/config"
+)
+
+// Logger writes one frontend's traffic lines.
+type Logger struct {
+	sys         *System
+	targets     []*Target
+	format      *Format
+	dontLogNull bool
+	count       atomic.Uint64
+	// Captures are the frontend's `capture request header` lines, in order.
+	Captures []Capture
+}
+
+// Capture is one `capture request header NAME len N`.
+type Capture struct {
+	Name string
+	Len  int
+}
+
+// Logger returns the traffic logger of fe, or nil when fe logs nothing: no target
+// (after `log global` is expanded), or no log format (option httplog, option tcplog
+// or log-format).
+func (s *System) Logger(fe *config.Frontend, g *config.Global) (*Logger, error) {
+	if s == nil || fe == nil {
+		return nil, nil
+	}
+	text := fe.LogFormat
+	switch {
+	case text != "":
+	case fe.HTTPLog:
+		text = HTTPLogFormat
+	case fe.TCPLog:
+		text = TCPLogFormat
+	default:
+		return nil, nil
+	}
+	l := &Logger{sys: s, dontLogNull: fe.DontLogNull}
+	for _, lt := range fe.Logs {
+		if lt.Global {
+			for _, t := range s.global {
+				if !containsTarget(l.targets, t) {
+					l.targets = append(l.targets, t)
+				}
+			}
+			continue
+		}
+		t, err := s.target(lt)
+		if err != nil {
+			return nil, fmt.Errorf("frontend %q: %w", fe.Name, err)
+		}
+		if !containsTarget(l.targets, t) {
+			l.targets = append(l.targets, t)
+		}
+	}
+	if len(l.targets) == 0 {
+		return nil, nil
+	}
+	f, err := Compile(text)
+	if err != nil {
+		return nil, fmt.Errorf("frontend %q: %w", fe.Name, err)
+	}
+	l.format = f
+	l.Captures = frontendCaptures(fe)
+	return l, nil
+}
+
+// DontLogNull reports option dontlognull: connections that sent nothing are not logged.
+func (l *Logger) DontLogNull() bool { return l != nil && l.dontLogNull }
+
+// Log formats r and queues it to every target at level info. It never blocks and,
+// once the pools are warm, does not allocate.
+func (l *Logger) Log(r *Record) {
+	if l == nil {
+		return
+	}
+	s := l.sys
+	env := s.env
+	env.LogCount = l.count.Add(1) - 1
+	msg := s.getLine()
+	msg.b = l.format.Append(msg.b, r, &env)
+	now := s.opts.Clock()
+	for _, t := range l.targets {
+		t.send(LevelInfo, now, msg.b)
+	}
+	s.putLine(msg)
+}
+
+// Format returns the compiled log format.
+func (l *Logger) Format() *Format { return l.format }
+
+func frontendCaptures(fe *config.Frontend) []Capture {
+	var out []Capture
+	for _, c := range fe.Captures {
+		out = append(out, Capture{Name: c.Name, Len: c.Len})
+	}
+	return out
+}
