@@ -419,3 +419,15 @@ func kwCaptureRequestHeader(p *parser, px *proxyState, st *stmt, args []string, 
 	}
 	px.captures = append(px.captures, config.HeaderCapture{Pos: st.pos, Name: args[0], Len: n})
 }
+
+// captureWords returns how many words form a capture keyword ("capture cookie",
+// "capture request header", "capture response header"), 0 for other statements.
+func captureWords(w []string) int {
+	switch {
+	case w[0] != "capture" || len(w) < 2:
+		return 0
+	case (w[1] == "request" || w[1] == "response") && len(w) > 2:
+		return 3
+	}
+	return 2
+}

@@ -452,6 +452,9 @@ func (p *parser) kwName(st *stmt) string {
 	if multiWord[w[0]] && len(w) > 1 {
 		return w[0] + " " + w[1]
 	}
+	if k := captureWords(w); k > 0 {
+		return strings.Join(w[:k], " ")
+	}
 	return w[0]
 }
 
