@@ -28,10 +28,10 @@ func (d *Daemon) newFront(cfg *config.Config, f *config.Frontend, pools map[stri
 	fr := &front{cfg: f, sem: make(chan struct{}, maxConnOf(f))}
 	switch f.Mode {
 	case config.ModeTCP:
-		h := tcpproxy.NewHandler(&tcpproxy.Route{Frontend: f, Pool: poolOf(f, pools)}, log)
+		h := tcpproxy.NewHandler(&tcpproxy.Route{Frontend: f, Pool: poolOf(f, pools), Log: d.loggerOf(f)}, log)
 		fr.h = h
 		fr.swap = func(_ *config.Config, f *config.Frontend, pools map[string]*backend.Pool) {
-			h.Swap(&tcpproxy.Route{Frontend: f, Pool: poolOf(f, pools)})
+			h.Swap(&tcpproxy.Route{Frontend: f, Pool: poolOf(f, pools), Log: d.loggerOf(f)})
 		}
 	default:
 		route := func(cfg *config.Config, f *config.Frontend, pools map[string]*backend.Pool) *httpproxy.Route {

@@ -111,8 +111,10 @@ func (cc *clientConn) serve() {
 				if errors.As(err, &he) {
 					status = he.Status
 				}
-				cc.logBadRequest(status, cc.ex != nil && cc.ex.inLen > 0)
+				cc.logBadRequest(status, cc.ex != nil && cc.ex.inLen > 0, false)
 				cc.sendError(status, nil)
+			} else if cc.nreq == 0 && !cc.h.draining.Load() {
+				cc.logBadRequest(400, cc.ex != nil && cc.ex.inLen > 0, true) // closed before a request
 			}
 			return
 		}

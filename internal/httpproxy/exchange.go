@@ -43,6 +43,8 @@ type xfer struct {
 	now        time.Time // when the exchange started (connect, first write)
 	bytesIn    int64
 	bytesOut   int64
+	retries    int  // connection retries, for the log (%rc)
+	redisp     bool // redispatched to another server (%rc's "+")
 }
 
 // exchange serves the request whose head is parsed in cc.ex. It reports whether the
@@ -280,9 +282,11 @@ func (cc *clientConn) connect(x *xfer, fresh, probe bool) bool {
 			return false
 		}
 		x.srv.Retries.Add(1)
+		x.retries++
 		if be.Redispatch && attempt+1 == be.Retries {
 			if s, err := x.pool.Acquire(h.ctx, cc.balanceRequest(x.pool)); err == nil {
 				x.srv.Redisp.Add(1)
+				x.redisp = true
 				x.pool.Release(x.srv)
 				x.srv = s
 				cc.ex.ckDirect = false

@@ -133,6 +133,7 @@ func (cc *clientConn) logFinish(keep bool) {
 		r.BytesOut = x.bytesOut
 	}
 	r.BytesIn = x.bytesIn
+	r.Retries, r.Redispatch = x.retries, x.redisp
 	cc.logTerm(r, keep)
 	if be := x.be; be != nil && be.Cookie != nil && r.Tr >= 0 {
 		req, resp := byte('N'), byte('N')
@@ -175,9 +176,10 @@ func (cc *clientConn) logTerm(r *logging.Record, keep bool) {
 	}
 }
 
-// logBadRequest logs a request that failed before it was parsed (400, 408). With
-// option dontlognull, a connection that sent nothing is not logged.
-func (cc *clientConn) logBadRequest(status int, gotBytes bool) {
+// logBadRequest logs a request that failed before it was parsed (400, 408), or a
+// connection the client closed before a whole request (aborted). With option
+// dontlognull, a connection that sent nothing is not logged.
+func (cc *clientConn) logBadRequest(status int, gotBytes, aborted bool) {
 	l := cc.logger()
 	if l == nil || (!gotBytes && l.DontLogNull()) {
 		return
@@ -197,13 +199,14 @@ func (cc *clientConn) logBadRequest(status int, gotBytes bool) {
 	if cc.nreq > 0 {
 		r.Accept, r.Request = cc.lastEnd, cc.lastEnd
 	}
-	r.Th, r.Ti, r.TR = 0, 0, now.Sub(r.Request).Milliseconds()
-	r.Ta = 0
-	r.Tt = r.TR
+	// As HAProxy: no request, so no request time; the error page is not counted.
+	r.Th, r.Ti, r.TR = 0, 0, -1
+	r.Ta = now.Sub(r.Request).Milliseconds()
+	r.Tt = r.Ta
 	r.Status = status
-	if b, ok := errorPages[status]; ok {
-		r.BytesOut = int64(len(b.close))
-	}
 	cc.logTerm(r, false)
+	if aborted {
+		r.SetTerm(logging.TermClientAbort, logging.StateRequest)
+	}
 	l.Log(r)
 }
