@@ -95,6 +95,7 @@ defaults
     mode http
     log global
     option httplog
+    option dontlognull
     timeout connect 2s
     timeout client 10s
     timeout server 10s
