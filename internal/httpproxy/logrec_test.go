@@ -1,0 +1,121 @@
+package httpproxy
+
+import (
+	"bytes"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"tandem/internal/backend"
+	"tandem/internal/config"
+	"tandem/internal/logging"
+)
+
+// lineSink collects what a stdout log target writes.
+type lineSink struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *lineSink) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *lineSink) lines() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return strings.Split(strings.TrimSuffix(s.b.String(), "\n"), "\n")
+}
+
+// withLog swaps a traffic logger writing raw lines to sink into the fixture.
+func withLog(t testing.TB, f *fixture, sink *lineSink, tweak func(fe *config.Frontend)) {
+	t.Helper()
+	fe := *f.fe
+	fe.HTTPLog = true
+	fe.Logs = []config.LogTarget{{Address: "stdout", Format: "raw", Facility: "local0"}}
+	if tweak != nil {
+		tweak(&fe)
+	}
+	sys, err := logging.New(nil, logging.Options{Stdout: sink})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sys.Close)
+	l, err := sys.Logger(&fe, nil)
+	if err != nil || l == nil {
+		t.Fatalf("logger: %v %v", l, err)
+	}
+	f.h.Swap(&Route{Frontend: &fe, Backends: map[string]*backend.Pool{f.be.Name: f.pool},
+		Global: &config.Global{BufSize: config.DefaultBufSize, MaxRewrite: config.DefaultMaxRewrite}, Log: l})
+}
+
+// waitLines waits (bounded) until sink holds n lines.
+func waitLines(t *testing.T, sink *lineSink, n int) []string {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		ls := sink.lines()
+		if len(ls) >= n && ls[0] != "" {
+			return ls
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d log lines after 5s, want %d: %q", len(ls), n, ls)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+var keepAliveLine = regexp.MustCompile(`^127\.0\.0\.1:\d+ \[\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d\.\d{3}\] fe app/s[12] \d+/0/\d+/\d+/\d+ 200 69 - - ---- 1/1/0/0/0 0/0 \{bench\|kacli\} "GET /index\.html HTTP/1\.1"$`)
+
+func TestKeepAliveLogsEachRequest(t *testing.T) {
+	be := newBackend(fastServer(t), fastServer(t))
+	f := newFixture(t, be, nil)
+	sink := &lineSink{}
+	withLog(t, f, sink, func(fe *config.Frontend) {
+		fe.Captures = []config.HeaderCapture{{Name: "Host", Len: 10}, {Name: "User-Agent", Len: 5}}
+	})
+	k := newKAClient(t, f.addr, len(fixedResponse))
+	for i := 0; i < 10; i++ {
+		if err := k.do(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, l := range waitLines(t, sink, 10) {
+		if !keepAliveLine.MatchString(l) {
+			t.Fatalf("line %d: %q is not the expected httplog line", i, l)
+		}
+	}
+}
+
+// TestKeepAliveLoggingZeroAllocs: with option httplog on, a keep-alive request still
+// allocates nothing: the record is reused and the line formatted into a pooled buffer.
+func TestKeepAliveLoggingZeroAllocs(t *testing.T) {
+	if testing.Short() || raceEnabled {
+		t.Skip("allocation counts need a normal build (-race allocates)")
+	}
+	be := newBackend(fastServer(t))
+	f := newFixture(t, be, nil)
+	sink := &lineSink{}
+	withLog(t, f, sink, func(fe *config.Frontend) {
+		fe.Captures = []config.HeaderCapture{{Name: "Host", Len: 10}}
+	})
+	k := newKAClient(t, f.addr, len(fixedResponse))
+	for i := 0; i < 50; i++ {
+		if err := k.do(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	allocs := testing.AllocsPerRun(300, func() {
+		if err := k.do(); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Logf("allocations per logged keep-alive request: %v", allocs)
+	if allocs > 0.05 {
+		t.Fatalf("%v allocations per logged request, want 0", allocs)
+	}
+}
