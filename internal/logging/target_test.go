@@ -124,7 +124,7 @@ func TestUDPAndUnixTargets(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sys.Close()
-	sys.Send(LevelInfo, []byte("info line"))   // unix target's max level is notice: filtered there
+	sys.Send(LevelInfo, []byte("info line"))     // unix target's max level is notice: filtered there
 	sys.Send(LevelNotice, []byte("notice line")) // both
 	buf := make([]byte, 2048)
 	pc.SetReadDeadline(time.Now().Add(5 * time.Second))
