@@ -113,13 +113,12 @@ func (r *run) line(line, raw []byte) {
 	}
 	switch o.mode {
 	case modeLines:
-		if o.limit > 0 && r.linesOut >= int64(o.limit) {
-			r.stopped = true
-			return
-		}
 		r.w.Write(line)
 		r.w.WriteByte('\n')
 		r.linesOut++
+		if o.limit > 0 && r.linesOut >= int64(o.limit) {
+			r.stopped = true // as halog: stop reading at once
+		}
 	case modeSrv:
 		r.countSrv(line, f0)
 	case modeStatus:
@@ -570,7 +569,7 @@ func (r *run) reportAccept() {
 	for i := 1; i < len(keys); i++ {
 		gap := keys[i] - keys[i-1]
 		c := r.accepts[keys[i]]
-		if gap <= int64(r.o.acceptGap) || c < int64(r.o.acceptMin) {
+		if gap < int64(r.o.acceptGap) || c < int64(r.o.acceptMin) {
 			continue
 		}
 		out++
