@@ -9,6 +9,7 @@ package halog
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"strconv"
@@ -255,8 +256,10 @@ func field(line []byte, n int) []byte {
 		i++
 	}
 	for ; n > 0; n-- {
-		for i < len(line) && line[i] != ' ' {
-			i++
+		if k := bytes.IndexByte(line[i:], ' '); k < 0 {
+			i = len(line)
+		} else {
+			i += k
 		}
 		for i < len(line) && line[i] == ' ' {
 			i++
@@ -268,11 +271,11 @@ func field(line []byte, n int) []byte {
 	if i >= len(line) {
 		return nil
 	}
-	j := i
-	for j < len(line) && line[j] != ' ' {
-		j++
+	j := bytes.IndexByte(line[i:], ' ')
+	if j < 0 {
+		return line[i:]
 	}
-	return line[i:j]
+	return line[i : i+j]
 }
 
 // after returns the n-th field (n >= 1) after field f, which must alias line; nil when
