@@ -545,14 +545,15 @@ var pctSteps = func() []int {
 func (r *run) reportPct() {
 	n := len(r.pct[0])
 	for i := range r.pct {
-		slices.Sort(r.pct[i])
+		sortTimes(r.pct[i])
 	}
 	r.linesOut = int64(n)
 	if n == 0 {
 		return
 	}
 	for _, p := range pctSteps {
-		idx := n * p / 1000
+		// as halog, in floating point: n × (pct/100), rounded down
+		idx := int(float64(n) * ((float64(p) / 10) / 100))
 		at := max(idx-1, 0)
 		r.w.WriteString(strconv.Itoa(p/10) + "." + strconv.Itoa(p%10))
 		fmt.Fprintf(r.w, " %d %d %d %d %d \n", idx, r.pct[0][at], r.pct[1][at], r.pct[2][at], r.pct[3][at])
@@ -582,5 +583,33 @@ func (r *run) reportAccept() {
 	r.linesOut = out
 	if r.o.count {
 		fmt.Fprintf(r.w, "%d\n", out)
+	}
+}
+
+// sortTimes sorts timer values: by counting when their range is small (milliseconds
+// usually are), else by comparison.
+func sortTimes(v []int64) {
+	if len(v) < 1024 {
+		slices.Sort(v)
+		return
+	}
+	lo, hi := v[0], v[0]
+	for _, x := range v {
+		lo, hi = min(lo, x), max(hi, x)
+	}
+	if hi-lo >= 1<<22 {
+		slices.Sort(v)
+		return
+	}
+	counts := make([]int32, hi-lo+1)
+	for _, x := range v {
+		counts[x-lo]++
+	}
+	i := 0
+	for k, c := range counts {
+		for ; c > 0; c-- {
+			v[i] = lo + int64(k)
+			i++
+		}
 	}
 }
