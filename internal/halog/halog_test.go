@@ -3,6 +3,7 @@ package halog
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"math/rand"
 	"os"
 	"os/exec"
@@ -99,4 +100,13 @@ func head(s string) string {
 		lines = append(lines[:15], "...\n")
 	}
 	return strings.Join(lines, "")
+}
+
+func BenchmarkSrvH(b *testing.B) {
+	log := genLog(100000, 7)
+	b.SetBytes(int64(len(log)))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		Main([]string{"-srv", "-H", "-q"}, strings.NewReader(log), io.Discard, io.Discard)
+	}
 }
