@@ -42,6 +42,7 @@ const (
 	modeSrv
 	modeStatus
 	modeTerm
+	modeCookie // -cc
 	modeURL
 	modePct
 	modeAccept // -ad
@@ -85,12 +86,19 @@ type options struct {
 	acceptGap  int // -ad
 	acceptMin  int // -ac
 	acceptMode bool
+	termCode   string // -tcn / -TCN
+	termNot    bool
+	rtSet      bool // -rt / -RT
+	rtMin      bool // -rt: at least; -RT: below
+	rtVal      int64
+	queued     int // 1: -Q (any queue), 2: -QS (server queue)
 }
 
 const usage = `usage: tandem halog [input filters] [modifiers] [output format] < log
-  input filters: -H -e -E -hs|-HS [min][:[max]] -time [min][:[max]] -ad <delay> -ac <count>
+  input filters: -H -e -E -Q -QS -rt|-RT <time> -tcn|-TCN <code> -hs|-HS [min][:[max]]
+                 -time [min][:[max]] -ad <delay> -ac <count>
   modifiers:     -q -v -m <lines> -s <skip_fields> -query
-  output:        -c -srv -st -tc -pct -u -uc -ue -ua -ut -uao -uto -uba -ubt
+  output:        -c -srv -st -tc -cc -pct -u -uc -ue -ua -ut -uao -uto -uba -ubt
 `
 
 // Main runs halog with args over in; it returns the exit status.
@@ -147,6 +155,23 @@ func parseArgs(args []string) (*options, error) {
 			o.mode = modeStatus
 		case "-tc":
 			o.mode = modeTerm
+		case "-cc":
+			o.mode = modeCookie
+		case "-Q":
+			o.queued = 1
+		case "-QS":
+			o.queued = 2
+		case "-tcn", "-TCN", "-rt", "-RT":
+			v, err := next(&i, a)
+			if err != nil {
+				return nil, err
+			}
+			switch a {
+			case "-tcn", "-TCN":
+				o.termCode, o.termNot = v, a == "-TCN"
+			default:
+				o.rtSet, o.rtMin, o.rtVal = true, a == "-rt", int64(atoiLoose(v))
+			}
 		case "-pct":
 			o.mode = modePct
 		case "-u", "-uc", "-ue", "-ua", "-ut", "-uao", "-uto", "-uba", "-ubt":
@@ -215,13 +240,18 @@ func parseArgs(args []string) (*options, error) {
 	if o.acceptMode {
 		o.mode = modeAccept
 	}
-	if o.mode == modeLines && !o.count && !o.httpOnly && o.errOnly == 0 && !o.hsSet && !o.timeSet {
+	if o.mode == modeLines && !o.count && !o.filtering() {
 		return nil, fmt.Errorf("no action specified")
 	}
 	if o.skip < 0 {
 		o.skip = 0
 	}
 	return o, nil
+}
+
+// filtering reports whether an input filter is set.
+func (o *options) filtering() bool {
+	return o.httpOnly || o.errOnly != 0 || o.hsSet || o.timeSet || o.termCode != "" || o.rtSet || o.queued != 0
 }
 
 func atoiLoose(s string) int {

@@ -94,7 +94,7 @@ func (r *run) line(line, raw []byte) {
 		return
 	}
 	pass := true
-	if o.httpOnly || o.errOnly != 0 || o.hsSet || o.timeSet {
+	if o.filtering() {
 		var ok bool
 		pass, ok = r.filter(line, f0)
 		if !ok {
@@ -129,11 +129,14 @@ func (r *run) line(line, raw []byte) {
 		}
 		v, _ := parseInt(st)
 		r.status[v]++
-	case modeTerm:
+	case modeTerm, modeCookie:
 		t := after(line, f0, fTerm)
 		if t == nil {
 			r.truncated(line)
 			return
+		}
+		if o.mode == modeCookie {
+			t = t[min(2, len(t)):]
 		}
 		if len(t) > 2 {
 			t = t[:2]
@@ -149,9 +152,26 @@ func (r *run) line(line, raw []byte) {
 }
 
 // filter applies the input filters; ok is false when the line is to be skipped (a
-// field is missing).
+// field is missing). As halog, every filter is evaluated, even once one failed: a
+// later one may still find the line truncated.
 func (r *run) filter(line, f0 []byte) (pass, ok bool) {
 	o := r.o
+	pass = true
+	if o.rtSet {
+		tf := after(line, f0, fTimers)
+		if tf == nil {
+			r.truncated(line)
+			return false, false
+		}
+		t, n := timers(tf)
+		if n < 4 {
+			r.parseErr++
+			return false, false
+		}
+		if (t[3] >= o.rtVal) != o.rtMin {
+			pass = false
+		}
+	}
 	if o.httpOnly {
 		t := after(line, f0, fTimers)
 		if t == nil {
@@ -159,7 +179,7 @@ func (r *run) filter(line, f0 []byte) (pass, ok bool) {
 			return false, false
 		}
 		if bytes.Count(t, []byte{'/'}) < 3 {
-			return false, true
+			pass = false
 		}
 	}
 	if o.errOnly != 0 || o.hsSet {
@@ -172,14 +192,39 @@ func (r *run) filter(line, f0 []byte) (pass, ok bool) {
 		if o.errOnly != 0 {
 			isErr := v < 0 || v >= 500 && v <= 599
 			if isErr != (o.errOnly > 0) {
-				return false, true
+				pass = false
 			}
 		}
 		if o.hsSet {
 			in := v >= int64(o.hsMin) && v <= int64(o.hsMax)
 			if in == o.hsNot {
-				return false, true
+				pass = false
 			}
+		}
+	}
+	if o.termCode != "" {
+		tc := after(line, f0, fTerm)
+		if tc == nil {
+			r.truncated(line)
+			return false, false
+		}
+		if (len(tc) >= 2 && string(tc[:2]) == o.termCode) == o.termNot {
+			pass = false
+		}
+	}
+	if o.queued != 0 {
+		q := after(line, f0, fQueue)
+		if q == nil {
+			r.truncated(line)
+			return false, false
+		}
+		sq, _ := parseInt(q)
+		bq := int64(0)
+		if k := bytes.IndexByte(q, '/'); k >= 0 {
+			bq, _ = parseInt(q[k+1:])
+		}
+		if sq <= 0 && (o.queued == 2 || bq <= 0) {
+			pass = false
 		}
 	}
 	if o.timeSet {
@@ -189,10 +234,10 @@ func (r *run) filter(line, f0 []byte) (pass, ok bool) {
 			return false, false
 		}
 		if ts < o.timeMin || ts > o.timeMax {
-			return false, true
+			pass = false
 		}
 	}
-	return true, true
+	return pass, true
 }
 
 var monthIdx = map[string]time.Month{"Jan": 1, "Feb": 2, "Mar": 3, "Apr": 4, "May": 5, "Jun": 6, "Jul": 7,
@@ -398,7 +443,7 @@ func (r *run) report() {
 			}
 			fmt.Fprintf(r.w, "%d %d\n", k, r.status[k])
 		}
-	case modeTerm:
+	case modeTerm, modeCookie:
 		keys := make([]string, 0, len(r.term))
 		for k := range r.term {
 			keys = append(keys, k)
