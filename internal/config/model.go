@@ -71,6 +71,11 @@ type Global struct {
 	BufSize       int           // tune.bufsize, default DefaultBufSize
 	MaxRewrite    int           // tune.maxrewrite, default DefaultMaxRewrite
 	SpreadChecks  int           // percent, 0..50
+	// log-tag: the syslog tag of log lines ("" : the program's name, as HAProxy)
+	LogTag string
+	// log-send-hostname [NAME]: write a host name in syslog headers (NAME "" : the system's)
+	LogSendHostname bool
+	LogHostname     string
 }
 
 // Defaults from HAProxy's documentation.

@@ -25,8 +25,8 @@ const DefaultMaxLen = 1024
 
 // Options tune a System. The zero value is usable.
 type Options struct {
-	Tag          string           // syslog tag; default the program's name, as HAProxy
-	SendHostname string           // host name written in rfc3164/rfc5424 headers; "" none
+	Tag          string           // syslog tag; default global log-tag, else the program's name
+	SendHostname string           // host name in rfc3164/rfc5424 headers; default per log-send-hostname
 	QueueLen     int              // per target; default DefaultQueueLen
 	Clock        func() time.Time // default time.Now
 	Log          *slog.Logger     // where sender errors go (once per target and kind)
@@ -93,10 +93,21 @@ func New(g *config.Global, opts Options) (*System, error) {
 	if opts.Stderr == nil {
 		opts.Stderr = os.Stderr
 	}
+	host, _ := os.Hostname()
+	if g != nil {
+		if opts.Tag == "" {
+			opts.Tag = g.LogTag
+		}
+		if opts.SendHostname == "" && g.LogSendHostname {
+			opts.SendHostname = g.LogHostname
+			if opts.SendHostname == "" {
+				opts.SendHostname = host
+			}
+		}
+	}
 	if opts.Tag == "" {
 		opts.Tag = filepath.Base(os.Args[0])
 	}
-	host, _ := os.Hostname()
 	s := &System{opts: opts, targets: map[string]*Target{},
 		hdr: header{tag: opts.Tag, hostname: opts.SendHostname, pid: os.Getpid()},
 		env: Env{Hostname: host, PID: os.Getpid()}}

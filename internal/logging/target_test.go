@@ -185,3 +185,26 @@ func TestEvents(t *testing.T) {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// TestLogTagAndHostname: global log-tag and log-send-hostname shape the header, so that
+// rsyslog rules written for HAProxy (programname "haproxy") keep matching.
+func TestLogTagAndHostname(t *testing.T) {
+	var mu sync.Mutex
+	var out strings.Builder
+	w := writerFunc(func(p []byte) (int, error) { mu.Lock(); defer mu.Unlock(); return out.Write(p) })
+	g := &config.Global{LogTag: "haproxy", LogSendHostname: true, LogHostname: "lb1",
+		Logs: []config.LogTarget{{Address: "stdout", Facility: "local0"}, {Address: "stdout", Facility: "local1", Format: "rfc5424"}}}
+	sys, err := New(g, Options{Stdout: w})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sys.Send(LevelInfo, []byte("x"))
+	sys.Close()
+	pid := strconv.Itoa(os.Getpid())
+	got := out.String()
+	for _, want := range []string{" lb1 haproxy[" + pid + "]: x\n", " lb1 haproxy " + pid + " - - x\n"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("%q lacks %q", got, want)
+		}
+	}
+}

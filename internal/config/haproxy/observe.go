@@ -431,3 +431,14 @@ func captureWords(w []string) int {
 	}
 	return 2
 }
+
+func gLogSendHostname(p *parser, _ *proxyState, st *stmt, args []string, _ bool) {
+	if len(args) > 1 {
+		p.errorf(st.pos, "log-send-hostname: unexpected argument %q", args[1])
+		return
+	}
+	p.global.LogSendHostname = true
+	if len(args) == 1 {
+		p.global.LogHostname = args[0]
+	}
+}

@@ -20,6 +20,8 @@ func init() {
 		// global
 		e("maxconn", g, impl, "<number>", "process-wide limit of concurrent connections", gInt(func(gl *config.Global, n int) { gl.MaxConn = n }, 1, maxInt32)),
 		e("nbthread", g, impl, "<number>", "how many CPUs tandem uses", gInt(func(gl *config.Global, n int) { gl.NbThread = n }, 1, 4096)),
+		e("log-tag", g, impl, "<string>", "syslog tag of log lines (default: the program's name; \"haproxy\" keeps rsyslog rules matching)", gString(func(gl *config.Global, s string) { gl.LogTag = s })),
+		e("log-send-hostname", g, impl, "[<string>]", "write a host name in syslog headers", gLogSendHostname),
 		neg(e("log", g, impl, "<target> [len <n>] [format <f>] <facility> [<level> [<minlevel>]]", "where logs go (syslog, file, stdout)", gLog)),
 		e("chroot", g, impl, "<dir>", "chroot the worker before serving", gString(func(gl *config.Global, s string) { gl.Chroot = s })),
 		e("user", g, impl, "<name>", "user the worker runs as", gString(func(gl *config.Global, s string) { gl.User = s })),
