@@ -1,7 +1,11 @@
 package httpproxy
 
 import (
+	"bufio"
 	"bytes"
+	"io"
+	"net"
+	"net/http"
 	"regexp"
 	"strings"
 	"sync"
@@ -117,5 +121,40 @@ func TestKeepAliveLoggingZeroAllocs(t *testing.T) {
 	t.Logf("allocations per logged keep-alive request: %v", allocs)
 	if allocs > 0.05 {
 		t.Fatalf("%v allocations per logged request, want 0", allocs)
+	}
+}
+
+// TestErrorLogLines: the status, termination state and timers HAProxy logs when the
+// server fails (configuration.txt §8.5).
+func TestErrorLogLines(t *testing.T) {
+	closing, _ := rawServer(t, func(c net.Conn) { // reads the request, closes without answering
+		bufio.NewReader(c).ReadString('\n')
+	})
+	silent, _ := rawServer(t, func(c net.Conn) { // never answers
+		io.Copy(io.Discard, c)
+	})
+	tests := []struct {
+		name, server string
+		want         *regexp.Regexp
+	}{
+		{"server closes: 502 SH", closing, regexp.MustCompile(` fe app/s1 0/0/\d+/-1/\d+ 502 \d+ - - SH-- 1/1/0/0/0 0/0 "GET / HTTP/1.1"$`)},
+		{"server timeout: 504 sH", silent, regexp.MustCompile(` fe app/s1 0/0/\d+/-1/\d+ 504 \d+ - - sH-- 1/1/0/0/0 0/0 "GET / HTTP/1.1"$`)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			be := newBackend(tt.server)
+			be.Timeouts.Server = 300 * time.Millisecond
+			f := newFixture(t, be, nil)
+			sink := &lineSink{}
+			withLog(t, f, sink, nil)
+			c, br := dialProxy(t, f)
+			io.WriteString(c, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+			if _, err := http.ReadResponse(br, nil); err != nil {
+				t.Fatal(err)
+			}
+			if l := waitLines(t, sink, 1)[0]; !tt.want.MatchString(l) {
+				t.Fatalf("%q does not match %s", l, tt.want)
+			}
+		})
 	}
 }
