@@ -44,6 +44,27 @@ type run struct {
 
 	dateKey  []byte // last accept date (to the second) converted for -time
 	dateUnix int64
+
+	// fields of the current line after the client address, found so far
+	fields [fMethod + 1][]byte
+	nf     int
+}
+
+// fld returns field k (fSource...fMethod) of line, whose field 0 is f0, remembering
+// the fields found so that each line is scanned once; nil when the line is shorter.
+func (r *run) fld(line, f0 []byte, k int) []byte {
+	if r.nf == 0 {
+		r.fields[0], r.nf = f0, 1
+	}
+	for r.nf <= k {
+		next := after(line, r.fields[r.nf-1], 1)
+		if next == nil {
+			return nil
+		}
+		r.fields[r.nf] = next
+		r.nf++
+	}
+	return r.fields[k]
 }
 
 func newRun(o *options, w, ew *bufio.Writer) *run {
@@ -89,6 +110,7 @@ func (r *run) truncated(line []byte) {
 func (r *run) line(line, raw []byte) {
 	o := r.o
 	f0 := field(line, o.skip) // the client address
+	r.nf = 0
 	if f0 == nil {
 		r.truncated(line)
 		return
@@ -122,7 +144,7 @@ func (r *run) line(line, raw []byte) {
 	case modeSrv:
 		r.countSrv(line, f0)
 	case modeStatus:
-		st := after(line, f0, fStatus)
+		st := r.fld(line, f0, fStatus)
 		if st == nil {
 			r.truncated(line)
 			return
@@ -130,7 +152,7 @@ func (r *run) line(line, raw []byte) {
 		v, _ := parseInt(st)
 		r.status[v]++
 	case modeTerm, modeCookie:
-		t := after(line, f0, fTerm)
+		t := r.fld(line, f0, fTerm)
 		if t == nil {
 			r.truncated(line)
 			return
@@ -158,7 +180,7 @@ func (r *run) filter(line, f0 []byte) (pass, ok bool) {
 	o := r.o
 	pass = true
 	if o.rtSet {
-		tf := after(line, f0, fTimers)
+		tf := r.fld(line, f0, fTimers)
 		if tf == nil {
 			r.truncated(line)
 			return false, false
@@ -173,7 +195,7 @@ func (r *run) filter(line, f0 []byte) (pass, ok bool) {
 		}
 	}
 	if o.httpOnly {
-		t := after(line, f0, fTimers)
+		t := r.fld(line, f0, fTimers)
 		if t == nil {
 			r.truncated(line)
 			return false, false
@@ -183,7 +205,7 @@ func (r *run) filter(line, f0 []byte) (pass, ok bool) {
 		}
 	}
 	if o.errOnly != 0 || o.hsSet {
-		st := after(line, f0, fStatus)
+		st := r.fld(line, f0, fStatus)
 		if st == nil {
 			r.truncated(line)
 			return false, false
@@ -203,7 +225,7 @@ func (r *run) filter(line, f0 []byte) (pass, ok bool) {
 		}
 	}
 	if o.termCode != "" {
-		tc := after(line, f0, fTerm)
+		tc := r.fld(line, f0, fTerm)
 		if tc == nil {
 			r.truncated(line)
 			return false, false
@@ -213,7 +235,7 @@ func (r *run) filter(line, f0 []byte) (pass, ok bool) {
 		}
 	}
 	if o.queued != 0 {
-		q := after(line, f0, fQueue)
+		q := r.fld(line, f0, fQueue)
 		if q == nil {
 			r.truncated(line)
 			return false, false
@@ -267,7 +289,7 @@ func acceptParts(d []byte) (t [7]int, ok bool) {
 }
 
 func (r *run) acceptUnix(line, f0 []byte) (int64, bool) {
-	d := after(line, f0, 1)
+	d := r.fld(line, f0, 1)
 	if len(d) < 21 {
 		return 0, false
 	}
@@ -284,7 +306,7 @@ func (r *run) acceptUnix(line, f0 []byte) (int64, bool) {
 }
 
 func (r *run) countSrv(line, f0 []byte) {
-	name := after(line, f0, fServer)
+	name := r.fld(line, f0, fServer)
 	if name == nil {
 		r.truncated(line)
 		return
@@ -294,7 +316,7 @@ func (r *run) countSrv(line, f0 []byte) {
 		s = &srvStat{name: string(name)}
 		r.srv[s.name] = s
 	}
-	tf := after(line, name, 1)
+	tf := r.fld(line, f0, fTimers)
 	if tf == nil {
 		r.truncated(line)
 		return
@@ -304,7 +326,7 @@ func (r *run) countSrv(line, f0 []byte) {
 		r.parseErr++
 		return
 	}
-	st := after(line, tf, 1)
+	st := r.fld(line, f0, fStatus)
 	if st == nil {
 		r.truncated(line)
 		return
@@ -329,7 +351,7 @@ func (r *run) countSrv(line, f0 []byte) {
 }
 
 func (r *run) countURL(line, f0 []byte) {
-	tf := after(line, f0, fTimers)
+	tf := r.fld(line, f0, fTimers)
 	if tf == nil {
 		r.truncated(line)
 		return
@@ -339,13 +361,13 @@ func (r *run) countURL(line, f0 []byte) {
 		r.parseErr++
 		return
 	}
-	bf := after(line, tf, 2)
+	bf := r.fld(line, f0, fBytes)
 	if bf == nil {
 		r.truncated(line)
 		return
 	}
 	nbytes, _ := parseInt(bf)
-	m := after(line, bf, fMethod-fBytes)
+	m := r.fld(line, f0, fMethod)
 	for m != nil && m[0] == '{' { // captured headers
 		m = after(line, m, 1)
 	}
@@ -387,7 +409,7 @@ func (r *run) countURL(line, f0 []byte) {
 }
 
 func (r *run) countPct(line, f0 []byte) {
-	tf := after(line, f0, fTimers)
+	tf := r.fld(line, f0, fTimers)
 	if tf == nil {
 		r.truncated(line)
 		return
@@ -411,7 +433,7 @@ func (r *run) countPct(line, f0 []byte) {
 }
 
 func (r *run) countAccept(line, f0 []byte) {
-	d := after(line, f0, 1)
+	d := r.fld(line, f0, 1)
 	p, ok := acceptParts(d)
 	if !ok {
 		r.truncated(line)
