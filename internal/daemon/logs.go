@@ -24,7 +24,7 @@ func (d *Daemon) applyLogs(cfg *config.Config) (old *logging.System) {
 	}
 	ls := &logSet{sys: sys, loggers: map[string]*logging.Logger{}}
 	for _, f := range cfg.Frontends {
-		l, err := sys.Logger(f, &cfg.Global)
+		l, err := sys.Logger(f)
 		if err != nil {
 			d.log.Warn("frontend traffic log is off", "frontend", f.Name, "err", err)
 			continue

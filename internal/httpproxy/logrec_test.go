@@ -49,7 +49,7 @@ func withLog(t testing.TB, f *fixture, sink *lineSink, tweak func(fe *config.Fro
 		t.Fatal(err)
 	}
 	t.Cleanup(sys.Close)
-	l, err := sys.Logger(&fe, nil)
+	l, err := sys.Logger(&fe)
 	if err != nil || l == nil {
 		t.Fatalf("logger: %v %v", l, err)
 	}

@@ -27,7 +27,7 @@ type Capture struct {
 // Logger returns the traffic logger of fe, or nil when fe logs nothing: no target
 // (after `log global` is expanded), or no log format (option httplog, option tcplog
 // or log-format).
-func (s *System) Logger(fe *config.Frontend, g *config.Global) (*Logger, error) {
+func (s *System) Logger(fe *config.Frontend) (*Logger, error) {
 	if s == nil || fe == nil {
 		return nil, nil
 	}

@@ -79,7 +79,7 @@ func TestSendNeverBlocks(t *testing.T) {
 		t.Fatal(err)
 	}
 	fe := &config.Frontend{Name: "fe", HTTPLog: true, Logs: []config.LogTarget{{Global: true}}}
-	l, err := sys.Logger(fe, nil)
+	l, err := sys.Logger(fe)
 	if err != nil || l == nil {
 		t.Fatal(l, err)
 	}
