@@ -30,6 +30,8 @@ frontend fe
     bind %s
     capture request header Host len 20
     capture request header User-Agent len 5
+    capture response header Content-Type len 10
+    capture response header X-None len 4
     default_backend be
 frontend fe2
     bind %s
@@ -37,7 +39,7 @@ frontend fe2
     default_backend be
 frontend fe3
     bind %s
-    log-format "%%ci %%f %%b %%s %%ST %%HM %%HU %%HP %%HQ %%HV %%{+Q}r %%ts %%tsc %%rc %%CC %%hr"
+    log-format "%%ci %%f %%b %%s %%ST %%HM %%HU %%HP %%HQ %%HV %%{+Q}r %%ts %%tsc %%rc %%CC %%hr %%hs"
     default_backend be
 frontend fe4
     bind %s
@@ -159,6 +161,9 @@ func TestLogLinesMatchHAProxy(t *testing.T) {
 		waitListen(t, fe[4])
 	})
 	got := run("tandem", func(cfg string, fe [5]string) { startTandem(t, cfg, fe[4]) })
+	if !strings.Contains(strings.Join(want, ""), `{example.test|curl/} {text/plain|} "GET /foo?x=1`) {
+		t.Errorf("HAProxy's lines lack the captures: %q", want)
+	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("log lines differ\nhaproxy:\n%s\ntandem:\n%s", strings.Join(want, "\n"), strings.Join(got, "\n"))
 	}

@@ -181,6 +181,8 @@ type Frontend struct {
 	Listen         bool           // defined by a listen section
 	// `capture request header NAME len N` lines, in order (issue 5)
 	Captures []HeaderCapture
+	// `capture response header NAME len N` lines, in order (issue 5)
+	ResCaptures []HeaderCapture
 }
 
 // HeaderCapture is one `capture request header NAME len N`: the header's value goes

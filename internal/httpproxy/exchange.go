@@ -216,7 +216,7 @@ func (cc *clientConn) exchangeOn(x *xfer) bool {
 		cc.waitBody()
 		return false
 	}
-	cc.logStep(trOf)
+	cc.logResponse()
 	if bodyDone {
 		cc.keepPipelined(consumed)
 	}

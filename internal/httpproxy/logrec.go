@@ -97,6 +97,21 @@ func (cc *clientConn) logStep(dst func(r *logging.Record) *int64) {
 	cc.logMark = now
 }
 
+// logResponse records the server's response time and the captured response headers,
+// while the response head is in the buffer.
+func (cc *clientConn) logResponse() {
+	r := cc.logRec()
+	if r == nil {
+		return
+	}
+	cc.logStep(trOf)
+	ex := cc.ex
+	for i, c := range cc.logger().ResCaptures {
+		v, ok := ex.resp.Get(ex.sin, c.Name)
+		r.SetResCapture(i, v, ok, c.Len)
+	}
+}
+
 func twOf(r *logging.Record) *int64 { return &r.Tw }
 func tcOf(r *logging.Record) *int64 { return &r.Tc }
 func trOf(r *logging.Record) *int64 { return &r.Tr }

@@ -16,6 +16,8 @@ type Logger struct {
 	count       atomic.Uint64
 	// Captures are the frontend's `capture request header` lines, in order.
 	Captures []Capture
+	// ResCaptures are its `capture response header` lines.
+	ResCaptures []Capture
 }
 
 // Capture is one `capture request header NAME len N`.
@@ -67,7 +69,8 @@ func (s *System) Logger(fe *config.Frontend) (*Logger, error) {
 		return nil, fmt.Errorf("frontend %q: %w", fe.Name, err)
 	}
 	l.format = f
-	l.Captures = frontendCaptures(fe)
+	l.Captures = captures(fe.Captures)
+	l.ResCaptures = captures(fe.ResCaptures)
 	return l, nil
 }
 
@@ -95,9 +98,9 @@ func (l *Logger) Log(r *Record) {
 // Format returns the compiled log format.
 func (l *Logger) Format() *Format { return l.format }
 
-func frontendCaptures(fe *config.Frontend) []Capture {
+func captures(hc []config.HeaderCapture) []Capture {
 	var out []Capture
-	for _, c := range fe.Captures {
+	for _, c := range hc {
 		out = append(out, Capture{Name: c.Name, Len: c.Len})
 	}
 	return out

@@ -80,23 +80,33 @@ func (r *Record) SetReqLine(line []byte) {
 	r.HasReq = true
 }
 
-// SetCapture stores value (nil: absent) as request capture i, truncated to max bytes,
-// reusing the record's buffers.
+// SetCapture stores value (absent: not present) as request capture i, truncated to
+// max bytes, reusing the record's buffers.
 func (r *Record) SetCapture(i int, value []byte, present bool, max int) {
-	for len(r.ReqCaptures) <= i {
-		if len(r.ReqCaptures) < cap(r.ReqCaptures) {
-			r.ReqCaptures = r.ReqCaptures[:len(r.ReqCaptures)+1]
-			r.ReqCaptures[len(r.ReqCaptures)-1] = r.ReqCaptures[len(r.ReqCaptures)-1][:0]
+	r.ReqCaptures = setCapture(r.ReqCaptures, i, value, present, max)
+}
+
+// SetResCapture is SetCapture for response captures (%hs).
+func (r *Record) SetResCapture(i int, value []byte, present bool, max int) {
+	r.ResCaptures = setCapture(r.ResCaptures, i, value, present, max)
+}
+
+func setCapture(caps [][]byte, i int, value []byte, present bool, max int) [][]byte {
+	for len(caps) <= i {
+		if len(caps) < cap(caps) {
+			caps = caps[:len(caps)+1]
+			caps[len(caps)-1] = caps[len(caps)-1][:0]
 		} else {
-			r.ReqCaptures = append(r.ReqCaptures, make([]byte, 0, max))
+			caps = append(caps, make([]byte, 0, max))
 		}
 	}
 	if !present {
-		r.ReqCaptures[i] = r.ReqCaptures[i][:0]
-		return
+		caps[i] = caps[i][:0]
+		return caps
 	}
 	value = value[:min(len(value), max)]
-	r.ReqCaptures[i] = append(r.ReqCaptures[i][:0], value...)
+	caps[i] = append(caps[i][:0], value...)
+	return caps
 }
 
 // Termination causes (first character of %ts), as HAProxy documents them in

@@ -402,22 +402,28 @@ func kwTCPCheck(p *parser, px *proxyState, st *stmt, args []string, neg bool) {
 	}
 }
 
-// kwCaptureRequestHeader reads `capture request header NAME len N`.
+// kwCaptureRequestHeader reads `capture request|response header NAME len N`.
 func kwCaptureRequestHeader(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
+	kw := p.kwName(st)
 	if len(args) != 3 || args[1] != "len" {
-		p.errorf(st.pos, "capture request header: expected capture request header NAME len LENGTH")
+		p.errorf(st.pos, "%s: expected %s NAME len LENGTH", kw, kw)
 		return
 	}
 	if !validToken(args[0]) {
-		p.errorf(st.pos, "capture request header: invalid header name %q", args[0])
+		p.errorf(st.pos, "%s: invalid header name %q", kw, args[0])
 		return
 	}
 	n, err := parseInt(args[2], 1, 65535)
 	if err != nil {
-		p.errorf(st.pos, "capture request header %s: len: %v", args[0], err)
+		p.errorf(st.pos, "%s %s: len: %v", kw, args[0], err)
 		return
 	}
-	px.captures = append(px.captures, config.HeaderCapture{Pos: st.pos, Name: args[0], Len: n})
+	c := config.HeaderCapture{Pos: st.pos, Name: args[0], Len: n}
+	if strings.HasPrefix(kw, "capture response") {
+		px.resCaptures = append(px.resCaptures, c)
+		return
+	}
+	px.captures = append(px.captures, c)
 }
 
 // captureWords returns how many words form a capture keyword ("capture cookie",

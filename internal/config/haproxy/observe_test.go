@@ -23,6 +23,7 @@ frontend fe
     bind :8080
     capture request header Host len 32
     capture request header User-Agent len 5
+    capture response header Server len 8
     default_backend be
 backend be
     server s1 127.0.0.1:80
@@ -34,6 +35,9 @@ backend be
 	fe := cfg.Frontend("fe")
 	want := []config.HeaderCapture{{Pos: config.Pos{File: "t.cfg", Line: 14}, Name: "Host", Len: 32},
 		{Pos: config.Pos{File: "t.cfg", Line: 15}, Name: "User-Agent", Len: 5}}
+	if len(fe.ResCaptures) != 1 || fe.ResCaptures[0].Name != "Server" || fe.ResCaptures[0].Len != 8 {
+		t.Errorf("response captures: %+v", fe.ResCaptures)
+	}
 	if len(fe.Captures) != 2 || fe.Captures[0] != want[0] || fe.Captures[1] != want[1] || !fe.HTTPLog || len(fe.Logs) != 1 || !fe.Logs[0].Global {
 		t.Errorf("frontend: captures %+v, httplog %v, logs %+v", fe.Captures, fe.HTTPLog, fe.Logs)
 	}
@@ -44,7 +48,7 @@ func TestCaptureErrors(t *testing.T) {
 		{"capture request header Host", "expected capture request header NAME len LENGTH"},
 		{"capture request header Host len 0", "len"},
 		{"capture request header Ho:st len 5", "invalid header name"},
-		{"capture response header Server len 5", `keyword "capture response header" is not supported by tandem`},
+		{"capture response header Server", "expected capture response header NAME len LENGTH"},
 		{"capture cookie SRV len 5", `keyword "capture cookie" is not supported by tandem`},
 	}
 	for _, tt := range tests {

@@ -50,6 +50,7 @@ type proxyState struct {
 	tcpLog         bool
 	dontLogNull    bool
 	captures       []config.HeaderCapture
+	resCaptures    []config.HeaderCapture
 	logFormat      string
 	stats          *config.Stats
 	errorFiles     map[int][]byte

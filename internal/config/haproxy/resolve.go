@@ -207,6 +207,7 @@ func (p *parser) buildFrontend(px *proxyState, g *config.Global) *config.Fronten
 		Listen: px.kind == SecListen,
 	}
 	f.Captures = slices.Clone(px.captures)
+	f.ResCaptures = slices.Clone(px.resCaptures)
 	if f.MaxConn == 0 {
 		f.MaxConn = g.MaxConn
 	}

@@ -85,6 +85,7 @@ func init() {
 		neg(e("option tcplog", secProxies, impl, "", "TCP log format", kwTCPLog)),
 		neg(e("option dontlognull", secFront, impl, "", "do not log connections that sent no data", kwFlag(func(px *proxyState, on bool) { px.dontLogNull = on }))),
 		e("capture request header", SecFrontend|SecListen, impl, "<name> len <length>", "log the first value of a request header (%hr)", kwCaptureRequestHeader),
+		e("capture response header", SecFrontend|SecListen, impl, "<name> len <length>", "log the first value of a response header (%hs)", kwCaptureRequestHeader),
 		e("log-format", secFront, impl, "<format>", "custom log line format", kwLogFormat),
 		e("stats enable", secProxies, obs, "", "serve the stats page", kwStats),
 		e("stats uri", secProxies, obs, "<prefix>", "stats page path (default /haproxy?stats)", kwStats),
