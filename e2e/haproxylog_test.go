@@ -15,7 +15,7 @@ import (
 
 // logConfig is one configuration run by both HAProxy and tandem: httplog with
 // captures, dontlognull, a log-format, a dead server (503 SC--) and a tcplog listen.
-func logConfig(logPort int, fe [5]string, web, dead string) string {
+func logConfig(logPort int, fe [6]string, web, dead string) string {
 	return fmt.Sprintf(`global
     log 127.0.0.1:%d local0
 defaults
@@ -53,11 +53,20 @@ listen tcpl
     option tcplog
     bind %s
     server t1 %s
-`, logPort, fe[0], fe[1], fe[2], fe[3], web, dead, fe[4], web)
+defaults plain
+    mode http
+    log global
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+frontend fe5
+    bind %s
+    default_backend be
+`, logPort, fe[0], fe[1], fe[2], fe[3], web, dead, fe[4], web, fe[5])
 }
 
 // traffic sends the same exchanges to one proxy's five addresses, one at a time.
-func logTraffic(t *testing.T, fe [5]string) {
+func logTraffic(t *testing.T, fe [6]string) {
 	t.Helper()
 	raw := func(addr, data string) {
 		c, err := net.DialTimeout("tcp", addr, 2*time.Second)
@@ -80,6 +89,7 @@ func logTraffic(t *testing.T, fe [5]string) {
 	raw(fe[3], get)
 	raw(fe[0], "GARBAGE\r\n\r\n")
 	raw(fe[4], "PING\n")
+	raw(fe[5], get) // no log option: HAProxy's "Connect from" line
 }
 
 var (
@@ -89,6 +99,7 @@ var (
 	maskTimers = regexp.MustCompile(` -?\d+(/-?\d+){2,4} `)
 	maskBind   = regexp.MustCompile(`127\.0\.0\.1:\d+\|`)
 	maskBytes  = regexp.MustCompile(` (\d{3}) \d+ - - `)
+	maskConn   = regexp.MustCompile(`^Connect from 127\.0\.0\.1:\d+ to 127\.0\.0\.1:\d+ `)
 	probeLine  = regexp.MustCompile(`tcpl tcpl/t1 TIMERS 0 (--|CC) `)
 )
 
@@ -100,6 +111,7 @@ func normalizeLog(line string) string {
 	line = "<" + m[1] + ">" + line[len(m[0]):]
 	body := strings.TrimPrefix(line, "<"+m[1]+">")
 	body = maskPort.ReplaceAllString(body, "CLIENT ")
+	body = maskConn.ReplaceAllString(body, "Connect from CLIENT to BIND ")
 	body = maskDate.ReplaceAllString(body, "[DATE]")
 	body = maskTimers.ReplaceAllString(body, " TIMERS ")
 	body = maskBind.ReplaceAllString(body, "BIND|")
@@ -141,17 +153,17 @@ func TestLogLinesMatchHAProxy(t *testing.T) {
 	}
 	web := startWeb(t, "a")
 	dead := freeAddr(t)
-	run := func(name string, start func(cfg string, fe [5]string)) []string {
+	run := func(name string, start func(cfg string, fe [6]string)) []string {
 		sl := startSyslog(t)
-		var fe [5]string
+		var fe [6]string
 		for i := range fe {
 			fe[i] = freeAddr(t)
 		}
 		start(logConfig(sl.port(), fe, web.addr, dead), fe)
 		logTraffic(t, fe)
-		return trafficLines(t, sl, 8) // with the readiness probe of the tcplog listen
+		return trafficLines(t, sl, 9) // with the readiness probe of the tcplog listen
 	}
-	want := run("haproxy", func(cfg string, fe [5]string) {
+	want := run("haproxy", func(cfg string, fe [6]string) {
 		path := writeConfig(t, cfg)
 		cmd := exec.Command(hap, "-db", "-f", path)
 		if err := cmd.Start(); err != nil {
@@ -160,8 +172,9 @@ func TestLogLinesMatchHAProxy(t *testing.T) {
 		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 		waitListen(t, fe[4])
 	})
-	got := run("tandem", func(cfg string, fe [5]string) { startTandem(t, cfg, fe[4]) })
-	if !strings.Contains(strings.Join(want, ""), `{example.test|curl/} {text/plain|} "GET /foo?x=1`) {
+	got := run("tandem", func(cfg string, fe [6]string) { startTandem(t, cfg, fe[4]) })
+	if all := strings.Join(want, ""); !strings.Contains(all, `{example.test|curl/} {text/plain|} "GET /foo?x=1`) ||
+		!strings.Contains(all, "<134>Connect from CLIENT to BIND (fe5/HTTP)") {
 		t.Errorf("HAProxy's lines lack the captures: %q", want)
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {

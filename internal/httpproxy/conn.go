@@ -84,8 +84,9 @@ type clientConn struct {
 
 func newClientConn(h *Handler, c net.Conn) *clientConn {
 	cc := &clientConn{h: h, nc: c}
-	if h.route.Load().r.Log != nil {
+	if rs := h.route.Load(); rs.r.Log != nil {
 		cc.accepted = time.Now()
+		cc.logConnect(rs)
 	}
 	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
 		cc.client = ta.AddrPort().Addr().Unmap()

@@ -15,15 +15,34 @@ import (
 // maxLogURI bounds the request line kept for %r (HAProxy's tune.http.logurilen).
 const maxLogURI = 1024
 
-// logger returns the route's traffic logger, nil when off.
-func (cc *clientConn) logger() *logging.Logger { return cc.rs.r.Log }
+// logger returns the route's per-request logger, nil when off (or when it logs
+// connections only).
+func (cc *clientConn) logger() *logging.Logger {
+	if l := cc.rs.r.Log; l != nil && !l.ConnectOnly() {
+		return l
+	}
+	return nil
+}
 
 // logRec returns the current exchange's record, nil when logging is off.
 func (cc *clientConn) logRec() *logging.Record {
-	if cc.rs.r.Log == nil || cc.ex == nil {
+	if cc.ex == nil || cc.logger() == nil {
 		return nil
 	}
 	return cc.ex.rec
+}
+
+// logConnect writes HAProxy's default line (no log option) for a new connection.
+func (cc *clientConn) logConnect(rs *routeState) {
+	l := rs.r.Log
+	if !l.ConnectOnly() {
+		return
+	}
+	r := logging.NewRecord(0)
+	cc.rs = rs
+	cc.fillConn(r)
+	cc.rs = nil
+	l.Log(r)
 }
 
 // logStart opens the record of the request whose head was just parsed. first is

@@ -3,8 +3,11 @@ package logging
 import (
 	"net/netip"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"tandem/internal/config"
 )
 
 // haproxyRecord is the first request of a session HAProxy 2.6 logged, side by side
@@ -120,4 +123,26 @@ func FuzzCompile(f *testing.F) {
 			t.Fatalf("two spaces in a row from %q: %q", s, out)
 		}
 	})
+}
+
+func TestConnectOnlyLogger(t *testing.T) {
+	var out strings.Builder
+	var mu sync.Mutex
+	w := writerFunc(func(p []byte) (int, error) { mu.Lock(); defer mu.Unlock(); return out.Write(p) })
+	sys, err := New(nil, Options{Stdout: w})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fe := &config.Frontend{Name: "www", Mode: config.ModeHTTP, Logs: []config.LogTarget{{Address: "stdout", Facility: "local0", Format: "raw"}}}
+	l, err := sys.Logger(fe)
+	if err != nil || !l.ConnectOnly() {
+		t.Fatal(l, err)
+	}
+	r := haproxyRecord()
+	l.Log(r)
+	sys.Close()
+	// configuration.txt §8.2.1
+	if want := "Connect from 127.0.0.1:42684 to 127.0.0.1:25580 (www/HTTP)\n"; out.String() != want {
+		t.Errorf("got %q, want %q", out.String(), want)
+	}
 }

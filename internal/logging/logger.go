@@ -2,6 +2,7 @@ package logging
 
 import (
 	"fmt"
+	"strings"
 	"sync/atomic"
 
 	"tandem/internal/config"
@@ -13,6 +14,7 @@ type Logger struct {
 	targets     []*Target
 	format      *Format
 	dontLogNull bool
+	connectOnly bool
 	count       atomic.Uint64
 	// Captures are the frontend's `capture request header` lines, in order.
 	Captures []Capture
@@ -26,14 +28,16 @@ type Capture struct {
 	Len  int
 }
 
-// Logger returns the traffic logger of fe, or nil when fe logs nothing: no target
-// (after `log global` is expanded), or no log format (option httplog, option tcplog
-// or log-format).
+// Logger returns the traffic logger of fe, or nil when fe has no log target (after
+// `log global` is expanded). Without option httplog, option tcplog or log-format, the
+// logger writes HAProxy's default line once per connection, when it is accepted
+// (ConnectOnly).
 func (s *System) Logger(fe *config.Frontend) (*Logger, error) {
 	if s == nil || fe == nil {
 		return nil, nil
 	}
 	text := fe.LogFormat
+	connectOnly := false
 	switch {
 	case text != "":
 	case fe.HTTPLog:
@@ -41,9 +45,10 @@ func (s *System) Logger(fe *config.Frontend) (*Logger, error) {
 	case fe.TCPLog:
 		text = TCPLogFormat
 	default:
-		return nil, nil
+		connectOnly = true
+		text = ConnectLogFormat + strings.ToUpper(fe.Mode.String()) + ")"
 	}
-	l := &Logger{sys: s, dontLogNull: fe.DontLogNull}
+	l := &Logger{sys: s, dontLogNull: fe.DontLogNull, connectOnly: connectOnly}
 	for _, lt := range fe.Logs {
 		if lt.Global {
 			for _, t := range s.global {
@@ -73,6 +78,13 @@ func (s *System) Logger(fe *config.Frontend) (*Logger, error) {
 	l.ResCaptures = captures(fe.ResCaptures)
 	return l, nil
 }
+
+// ConnectLogFormat starts HAProxy's default line, logged as a connection is accepted
+// (configuration.txt §8.2.1); the mode and ")" end it.
+const ConnectLogFormat = "Connect from %ci:%cp to %fi:%fp (%f/"
+
+// ConnectOnly reports that l logs connections as they are accepted, not requests.
+func (l *Logger) ConnectOnly() bool { return l != nil && l.connectOnly }
 
 // DontLogNull reports option dontlognull: connections that sent nothing are not logged.
 func (l *Logger) DontLogNull() bool { return l != nil && l.dontLogNull }

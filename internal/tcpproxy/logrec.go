@@ -34,6 +34,10 @@ func (h *Handler) startLog(r *Route, c net.Conn) *sessionLog {
 	if r.Frontend != nil {
 		s.r.FrontendName = r.Frontend.Name
 	}
+	if s.l.ConnectOnly() { // HAProxy's default line: once, at accept
+		s.l.Log(&s.r)
+		return nil
+	}
 	if r.Pool != nil {
 		s.r.BackendName = r.Pool.Cfg.Name
 	}
