@@ -139,6 +139,7 @@ func TestConnectOnlyLogger(t *testing.T) {
 		t.Fatal(l, err)
 	}
 	r := haproxyRecord()
+	r.FrontendName = "www"
 	l.Log(r)
 	sys.Close()
 	// configuration.txt §8.2.1
