@@ -15,7 +15,7 @@ import (
 
 // logConfig is one configuration run by both HAProxy and tandem: httplog with
 // captures, dontlognull, a log-format, a dead server (503 SC--) and a tcplog listen.
-func logConfig(logPort int, fe [6]string, web, dead string) string {
+func logConfig(logPort int, fe [7]string, web, dead string) string {
 	return fmt.Sprintf(`global
     log 127.0.0.1:%d local0
 defaults
@@ -62,11 +62,15 @@ defaults plain
 frontend fe5
     bind %s
     default_backend be
-`, logPort, fe[0], fe[1], fe[2], fe[3], web, dead, fe[4], web, fe[5])
+listen tcp2
+    mode tcp
+    bind %s
+    server t1 %s
+`, logPort, fe[0], fe[1], fe[2], fe[3], web, dead, fe[4], web, fe[5], fe[6], web)
 }
 
 // traffic sends the same exchanges to one proxy's five addresses, one at a time.
-func logTraffic(t *testing.T, fe [6]string) {
+func logTraffic(t *testing.T, fe [7]string) {
 	t.Helper()
 	raw := func(addr, data string) {
 		c, err := net.DialTimeout("tcp", addr, 2*time.Second)
@@ -90,6 +94,7 @@ func logTraffic(t *testing.T, fe [6]string) {
 	raw(fe[0], "GARBAGE\r\n\r\n")
 	raw(fe[4], "PING\n")
 	raw(fe[5], get) // no log option: HAProxy's "Connect from" line
+	raw(fe[6], "PING\n")
 }
 
 var (
@@ -153,17 +158,17 @@ func TestLogLinesMatchHAProxy(t *testing.T) {
 	}
 	web := startWeb(t, "a")
 	dead := freeAddr(t)
-	run := func(name string, start func(cfg string, fe [6]string)) []string {
+	run := func(name string, start func(cfg string, fe [7]string)) []string {
 		sl := startSyslog(t)
-		var fe [6]string
+		var fe [7]string
 		for i := range fe {
 			fe[i] = freeAddr(t)
 		}
 		start(logConfig(sl.port(), fe, web.addr, dead), fe)
 		logTraffic(t, fe)
-		return trafficLines(t, sl, 9) // with the readiness probe of the tcplog listen
+		return trafficLines(t, sl, 10) // with the readiness probe of the tcplog listen
 	}
-	want := run("haproxy", func(cfg string, fe [6]string) {
+	want := run("haproxy", func(cfg string, fe [7]string) {
 		path := writeConfig(t, cfg)
 		cmd := exec.Command(hap, "-db", "-f", path)
 		if err := cmd.Start(); err != nil {
@@ -172,9 +177,9 @@ func TestLogLinesMatchHAProxy(t *testing.T) {
 		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 		waitListen(t, fe[4])
 	})
-	got := run("tandem", func(cfg string, fe [6]string) { startTandem(t, cfg, fe[4]) })
+	got := run("tandem", func(cfg string, fe [7]string) { startTandem(t, cfg, fe[4]) })
 	if all := strings.Join(want, ""); !strings.Contains(all, `{example.test|curl/} {text/plain|} "GET /foo?x=1`) ||
-		!strings.Contains(all, "<134>Connect from CLIENT to BIND (fe5/HTTP)") {
+		!strings.Contains(all, "<134>Connect from CLIENT to BIND (fe5/HTTP)") || !strings.Contains(all, "(tcp2/TCP)") {
 		t.Errorf("HAProxy's lines lack the captures: %q", want)
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
