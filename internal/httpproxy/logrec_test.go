@@ -158,3 +158,41 @@ func TestErrorLogLines(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkProxyKeepAliveLogged is BenchmarkProxyKeepAlive with option httplog and a
+// capture, the lines going to a UDP syslog listener on loopback: the cost of logging
+// per request.
+func BenchmarkProxyKeepAliveLogged(b *testing.B) {
+	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer pc.Close()
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			if _, _, err := pc.(*net.UDPConn).ReadFromUDPAddrPort(buf); err != nil {
+				return
+			}
+		}
+	}()
+	be := newBackend(fastServer(b))
+	f := newFixture(b, be, nil)
+	withLog(b, f, &lineSink{}, func(fe *config.Frontend) {
+		fe.Logs = []config.LogTarget{{Address: pc.LocalAddr().String(), Facility: "local0"}}
+		fe.Captures = []config.HeaderCapture{{Name: "Host", Len: 10}}
+	})
+	k := newKAClient(b, f.addr, len(fixedResponse))
+	for i := 0; i < 10; i++ {
+		if err := k.do(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := k.do(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
