@@ -183,6 +183,9 @@ type Frontend struct {
 	Captures []HeaderCapture
 	// `capture response header NAME len N` lines, in order (issue 5)
 	ResCaptures []HeaderCapture
+	// option dontlog-normal: log only errors; option log-separate-errors: errors at level err
+	DontLogNormal     bool
+	LogSeparateErrors bool
 }
 
 // HeaderCapture is one `capture request header NAME len N`: the header's value goes

@@ -147,3 +147,34 @@ func TestConnectOnlyLogger(t *testing.T) {
 		t.Errorf("got %q, want %q", out.String(), want)
 	}
 }
+
+// TestErrorOptions: option dontlog-normal keeps only error lines; option
+// log-separate-errors sends them at level err (configuration.txt, "option
+// log-separate-errors").
+func TestErrorOptions(t *testing.T) {
+	var out strings.Builder
+	var mu sync.Mutex
+	w := writerFunc(func(p []byte) (int, error) { mu.Lock(); defer mu.Unlock(); return out.Write(p) })
+	sys, err := New(nil, Options{Stdout: w})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fe := &config.Frontend{Name: "fe", LogFormat: "%ST %tsc", DontLogNormal: true, LogSeparateErrors: true,
+		Logs: []config.LogTarget{{Address: "stdout", Facility: "local0", Format: "priority"}}}
+	l, err := sys.Logger(fe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := haproxyRecord()
+	r.Status = 200
+	l.Log(r) // normal: not logged
+	r.Status = 503
+	l.Log(r)
+	r.Status = 200
+	r.SetTerm(TermClientAbort, StateData)
+	l.Log(r)
+	sys.Close()
+	if want := "<131>503 ----\n<131>200 CD--\n"; out.String() != want {
+		t.Errorf("got %q, want %q", out.String(), want)
+	}
+}

@@ -15,6 +15,8 @@ type Logger struct {
 	format      *Format
 	dontLogNull bool
 	connectOnly bool
+	onlyErrors  bool // option dontlog-normal
+	sepErrors   bool // option log-separate-errors
 	count       atomic.Uint64
 	// Captures are the frontend's `capture request header` lines, in order.
 	Captures []Capture
@@ -48,7 +50,8 @@ func (s *System) Logger(fe *config.Frontend) (*Logger, error) {
 		connectOnly = true
 		text = ConnectLogFormat + strings.ToUpper(fe.Mode.String()) + ")"
 	}
-	l := &Logger{sys: s, dontLogNull: fe.DontLogNull, connectOnly: connectOnly}
+	l := &Logger{sys: s, dontLogNull: fe.DontLogNull, connectOnly: connectOnly,
+		onlyErrors: fe.DontLogNormal, sepErrors: fe.LogSeparateErrors}
 	for _, lt := range fe.Logs {
 		if lt.Global {
 			for _, t := range s.global {
@@ -89,11 +92,22 @@ func (l *Logger) ConnectOnly() bool { return l != nil && l.connectOnly }
 // DontLogNull reports option dontlognull: connections that sent nothing are not logged.
 func (l *Logger) DontLogNull() bool { return l != nil && l.dontLogNull }
 
-// Log formats r and queues it to every target at level info. It never blocks and,
-// once the pools are warm, does not allocate.
+// Log formats r and queues it to every target at level info (err for an error line
+// with option log-separate-errors). It never blocks and, once the pools are warm, does
+// not allocate.
 func (l *Logger) Log(r *Record) {
 	if l == nil {
 		return
+	}
+	level := LevelInfo
+	if l.onlyErrors || l.sepErrors {
+		isErr := !l.connectOnly && r.IsError()
+		if l.onlyErrors && !isErr {
+			return
+		}
+		if l.sepErrors && isErr {
+			level = LevelErr
+		}
 	}
 	s := l.sys
 	env := s.env
@@ -102,7 +116,7 @@ func (l *Logger) Log(r *Record) {
 	msg.b = l.format.Append(msg.b, r, &env)
 	now := s.opts.Clock()
 	for _, t := range l.targets {
-		t.send(LevelInfo, now, msg.b)
+		t.send(level, now, msg.b)
 	}
 	s.putLine(msg)
 }

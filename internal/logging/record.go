@@ -137,6 +137,12 @@ const (
 	StateTarpit  = 'T'
 )
 
+// IsError reports what HAProxy calls an error line (option dontlog-normal,
+// log-separate-errors): an abnormal termination, a 5xx, a retry or a redispatch.
+func (r *Record) IsError() bool {
+	return r.Term[0] != TermNone || r.Status >= 500 || r.Retries > 0 || r.Redispatch
+}
+
 // SetTerm sets the termination cause and the state it happened in.
 func (r *Record) SetTerm(cause, state byte) { r.Term[0], r.Term[1] = cause, state }
 

@@ -16,6 +16,8 @@ defaults
     mode http
     log global
     option httplog
+    option dontlog-normal
+    option log-separate-errors
     timeout connect 1s
     timeout client 1s
     timeout server 1s
@@ -33,8 +35,11 @@ backend be
 		t.Errorf("global: tag %q, send-hostname %v %q", g.LogTag, g.LogSendHostname, g.LogHostname)
 	}
 	fe := cfg.Frontend("fe")
-	want := []config.HeaderCapture{{Pos: config.Pos{File: "t.cfg", Line: 14}, Name: "Host", Len: 32},
-		{Pos: config.Pos{File: "t.cfg", Line: 15}, Name: "User-Agent", Len: 5}}
+	if !fe.DontLogNormal || !fe.LogSeparateErrors {
+		t.Errorf("dontlog-normal %v, log-separate-errors %v", fe.DontLogNormal, fe.LogSeparateErrors)
+	}
+	want := []config.HeaderCapture{{Pos: config.Pos{File: "t.cfg", Line: 16}, Name: "Host", Len: 32},
+		{Pos: config.Pos{File: "t.cfg", Line: 17}, Name: "User-Agent", Len: 5}}
 	if len(fe.ResCaptures) != 1 || fe.ResCaptures[0].Name != "Server" || fe.ResCaptures[0].Len != 8 {
 		t.Errorf("response captures: %+v", fe.ResCaptures)
 	}

@@ -51,6 +51,8 @@ type proxyState struct {
 	dontLogNull    bool
 	captures       []config.HeaderCapture
 	resCaptures    []config.HeaderCapture
+	dontLogNormal  bool
+	logSepErrors   bool
 	logFormat      string
 	stats          *config.Stats
 	errorFiles     map[int][]byte

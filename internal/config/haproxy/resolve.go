@@ -208,6 +208,7 @@ func (p *parser) buildFrontend(px *proxyState, g *config.Global) *config.Fronten
 	}
 	f.Captures = slices.Clone(px.captures)
 	f.ResCaptures = slices.Clone(px.resCaptures)
+	f.DontLogNormal, f.LogSeparateErrors = px.dontLogNormal, px.logSepErrors
 	if f.MaxConn == 0 {
 		f.MaxConn = g.MaxConn
 	}

@@ -83,6 +83,8 @@ func init() {
 		neg(e("log", secProxies, impl, "global|<target> <facility> [<level> [<minlevel>]]", "where this proxy's logs go (\"no log\" clears)", kwProxyLog)),
 		neg(e("option httplog", secFront, impl, "", "HTTP log format", kwHTTPLog)),
 		neg(e("option tcplog", secProxies, impl, "", "TCP log format", kwTCPLog)),
+		neg(e("option dontlog-normal", secFront, impl, "", "log only errors, timeouts, retries and 5xx", kwFlag(func(px *proxyState, on bool) { px.dontLogNormal = on }))),
+		neg(e("option log-separate-errors", secFront, impl, "", "log errors, timeouts, retries and 5xx at level err", kwFlag(func(px *proxyState, on bool) { px.logSepErrors = on }))),
 		neg(e("option dontlognull", secFront, impl, "", "do not log connections that sent no data", kwFlag(func(px *proxyState, on bool) { px.dontLogNull = on }))),
 		e("capture request header", SecFrontend|SecListen, impl, "<name> len <length>", "log the first value of a request header (%hr)", kwCaptureRequestHeader),
 		e("capture response header", SecFrontend|SecListen, impl, "<name> len <length>", "log the first value of a response header (%hs)", kwCaptureRequestHeader),
