@@ -65,3 +65,15 @@ func (d *Daemon) closeLogs() {
 		ls.sys.Close()
 	}
 }
+
+// LogStats returns the lines sent and dropped per log target of the running
+// configuration (counters restart with each reload).
+func (d *Daemon) LogStats() []logging.TargetStats {
+	d.mu.Lock()
+	ls := d.logs
+	d.mu.Unlock()
+	if ls == nil {
+		return nil
+	}
+	return ls.sys.Stats()
+}

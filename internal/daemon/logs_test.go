@@ -89,4 +89,8 @@ func TestReloadMovesLogTargets(t *testing.T) {
 	if line := readTraffic(pcA, 200*time.Millisecond); line != "" {
 		t.Fatalf("target A still receives after the reload: %q", line)
 	}
+	st := d.LogStats()
+	if len(st) != 1 || st[0].Address != addrB || st[0].Sent < 2 || st[0].Dropped != 0 {
+		t.Fatalf("log stats after the reload: %+v", st)
+	}
 }

@@ -345,3 +345,18 @@ func (s *System) Send(level int, msg []byte) {
 		t.send(level, now, msg)
 	}
 }
+
+// TargetStats are one target's counters.
+type TargetStats struct {
+	Address       string
+	Sent, Dropped uint64
+}
+
+// Stats returns the counters of every target (for the runtime API and metrics).
+func (s *System) Stats() []TargetStats {
+	var out []TargetStats
+	for _, t := range s.Targets() {
+		out = append(out, TargetStats{Address: t.Address, Sent: t.Sent(), Dropped: t.Drops()})
+	}
+	return out
+}
