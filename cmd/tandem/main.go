@@ -57,6 +57,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "ctl" {
 		return runCtl(args[1:], os.Stdin, stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "halog" {
+		return runHalog(args[1:], os.Stdin, stdout, stderr)
+	}
 	fs := flag.NewFlagSet("tandem", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, usage) }

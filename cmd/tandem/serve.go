@@ -14,6 +14,7 @@ import (
 	"tandem/internal/config"
 	"tandem/internal/daemon"
 	"tandem/internal/ha"
+	"tandem/internal/logging"
 	"tandem/internal/privsep"
 )
 
@@ -40,7 +41,9 @@ func serve(o runOpts) int {
 	var cfg *config.Config
 	current := o.load
 	if o.load != nil {
-		d = daemon.New(daemon.Options{Log: log, Load: func() (*config.Config, error) { return current() }, Version: version})
+		events := logging.NewEvents(slog.LevelInfo) // tandem's own events also go to the log targets
+		log = slog.New(logging.Tee{A: log.Handler(), B: events})
+		d = daemon.New(daemon.Options{Log: log, Load: func() (*config.Config, error) { return current() }, Version: version, Events: events})
 		if err := d.Start(); err != nil {
 			logErrors(log, "cannot start", err)
 			return 1

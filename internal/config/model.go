@@ -72,6 +72,11 @@ type Global struct {
 	MaxRewrite    int           // tune.maxrewrite, default DefaultMaxRewrite
 	SpreadChecks  int           // percent, 0..50
 	StatsTimeout  time.Duration // `stats timeout`: idle runtime API sessions close after it; 0: default 10s
+	// log-tag: the syslog tag of log lines ("" : the program's name, as HAProxy)
+	LogTag string
+	// log-send-hostname [NAME]: write a host name in syslog headers (NAME "" : the system's)
+	LogSendHostname bool
+	LogHostname     string
 }
 
 // Defaults from HAProxy's documentation.
@@ -176,6 +181,21 @@ type Frontend struct {
 	ErrorFiles     map[int][]byte // `errorfile CODE FILE`: the whole HTTP response to send for CODE
 	Listen         bool           // defined by a listen section
 	MetricsPath    string         // `http-request use-service prometheus-exporter if { path P }`: P ("" = none)
+	// `capture request header NAME len N` lines, in order (issue 5)
+	Captures []HeaderCapture
+	// `capture response header NAME len N` lines, in order (issue 5)
+	ResCaptures []HeaderCapture
+	// option dontlog-normal: log only errors; option log-separate-errors: errors at level err
+	DontLogNormal     bool
+	LogSeparateErrors bool
+}
+
+// HeaderCapture is one `capture request header NAME len N`: the header's value goes
+// to the log line (%hr), cut to Len bytes.
+type HeaderCapture struct {
+	Pos  Pos
+	Name string
+	Len  int
 }
 
 // UseBackend is one `use_backend NAME` rule (unconditional for now).

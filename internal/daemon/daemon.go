@@ -16,6 +16,7 @@ import (
 	"tandem/internal/config"
 	"tandem/internal/idlewait"
 	"tandem/internal/listener"
+	"tandem/internal/logging"
 )
 
 // handler serves the connections of one frontend. httpproxy and tcpproxy provide them.
@@ -56,6 +57,9 @@ type Options struct {
 	Load func() (*config.Config, error)
 	// Version is shown by the stats page, the runtime API and the metrics.
 	Version string
+	// Events, when set, receives the log targets of each configuration applied, so that
+	// tandem's own events reach them (a logging.Tee of Log's handler and Events).
+	Events *logging.Events
 }
 
 // Daemon runs one configuration at a time.
@@ -79,6 +83,8 @@ type Daemon struct {
 	obs       *observe                  // stats page, metrics, runtime API (stats.go)
 	checks    map[string]*runningCheck  // health check runners by "backend/server" (checks.go)
 	handlers  atomic.Pointer[[]handler] // every serving or draining handler, for runners (checks.go)
+	logs      *logSet                   // log targets and traffic loggers of cfg
+	events    *logging.Events           // see Options.Events
 }
 
 // New returns a daemon that has not started.
@@ -91,6 +97,7 @@ func New(opt Options) *Daemon {
 		fronts:    map[string]*front{},
 		acceptors: map[listener.Key]*acceptor{},
 		obs:       newObserve(opt.Version),
+		events:    opt.Events,
 	}
 	if w, err := idlewait.New(0); err == nil {
 		d.idle = w
@@ -178,6 +185,11 @@ func (d *Daemon) apply(cfg *config.Config) error {
 	pools := make(map[string]*backend.Pool, len(cfg.Backends))
 	for _, b := range cfg.Backends {
 		pools[b.Name] = backend.New(b, d.states)
+	}
+
+	oldLogs := d.applyLogs(cfg)
+	if oldLogs != nil {
+		defer oldLogs.Close()
 	}
 
 	// 3. Frontends: an unchanged name and mode keeps its handler (and its connections).
@@ -316,6 +328,7 @@ func (d *Daemon) Stop(grace time.Duration) {
 		d.log.Warn("grace period over, closed remaining connections", "connections", n, "grace", grace)
 		<-done
 	}
+	d.closeLogs()
 	if d.idle != nil {
 		d.idle.Close()
 	}

@@ -14,6 +14,7 @@ import (
 
 	"tandem/internal/balance"
 	"tandem/internal/http1"
+	"tandem/internal/logging"
 )
 
 // exchange is the memory of one request/response exchange, pooled while the client
@@ -41,6 +42,8 @@ type exchange struct {
 	// maxidle/maxlife: the dates the persistence cookie carried (Unix seconds, 0: none)
 	ckFirst   int64
 	ckRefresh bool // the cookie is valid but its dates must be (re)set in the response
+	// log record of the current request, nil until logging needs one
+	rec *logging.Record
 }
 
 func newExchange(size int, p *sync.Pool) *exchange {
@@ -83,10 +86,16 @@ type clientConn struct {
 	idleUntil time.Time                     // end of the current idle wait; zero between waits
 	woke      idlewait.Reason               // why the last park ended, until readHead sees it
 	parked    atomic.Pointer[idlewait.Wait] // the park in progress, for Drain and Close
+	// log timings (set only when the frontend logs)
+	accepted, lastEnd, logFirst, logMark time.Time
 }
 
 func newClientConn(h *Handler, c net.Conn) *clientConn {
 	cc := &clientConn{h: h, nc: c}
+	if rs := h.route.Load(); rs.r.Log != nil {
+		cc.accepted = time.Now()
+		cc.logConnect(rs)
+	}
 	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
 		cc.client = ta.AddrPort().Addr().Unmap()
 	}
@@ -116,12 +125,18 @@ func (cc *clientConn) serve() (parked bool) {
 					status = he.Status
 				}
 				cc.rs.r.Stats.RequestError()
+				cc.logBadRequest(status, cc.ex != nil && cc.ex.inLen > 0, false)
 				cc.sendError(status, nil)
+			} else if cc.nreq == 0 && !cc.h.draining.Load() {
+				cc.logBadRequest(400, cc.ex != nil && cc.ex.inLen > 0, true) // closed before a request
 			}
 			return false
 		}
 		cc.rs = cc.h.route.Load() // a reload while idle applies to this request
-		if !cc.exchange() {
+		cc.logStart(cc.logFirst)
+		keep := cc.exchange()
+		cc.logFinish(keep)
+		if !keep {
 			return false
 		}
 		cc.nreq++
@@ -138,6 +153,9 @@ var errTimeout = &http1.Error{Status: 408, Reason: "request timeout"}
 func (cc *clientConn) readHead() (ok bool, err error) {
 	rs, h := cc.rs, cc.h
 	pending := cc.ex != nil && cc.ex.inLen > 0
+	if pending && rs.r.Log != nil {
+		cc.logFirst = time.Now()
+	}
 	if !pending {
 		d := rs.tKeepAlive
 		if cc.nreq == 0 {
@@ -159,6 +177,9 @@ func (cc *clientConn) readHead() (ok bool, err error) {
 			return false, nil
 		}
 		cc.ex.inLen += n
+		if rs.r.Log != nil {
+			cc.logFirst = time.Now()
+		}
 	}
 	deadlineSet := cc.nreq == 0 && !pending
 	for {

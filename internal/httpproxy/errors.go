@@ -72,6 +72,7 @@ func (cc *clientConn) replyError(code int, be *config.Backend, keep bool, next i
 	b, keep := errorResponse(code, cc.rs.fe, be, keep && !cc.h.draining.Load())
 	cc.rs.r.Stats.Response(code)
 	cc.setWriteDeadline(time.Now())
+	cc.logStatus(code, len(b))
 	if _, err := cc.nc.Write(b); err != nil {
 		return false
 	}

@@ -43,7 +43,8 @@ type xfer struct {
 	now        time.Time // when the exchange started (connect, first write)
 	bytesIn    int64
 	bytesOut   int64
-	retries    int // retries used (connect and retry-on share the budget)
+	retries    int  // retries used (connect and retry-on share the budget; the log's %rc)
+	redisp     bool // redispatched to another server (%rc's "+")
 }
 
 // exchange serves the request whose head is parsed in cc.ex. It reports whether the
@@ -95,6 +96,7 @@ func (cc *clientConn) exchange() bool {
 		}
 		x.srv = s
 	}
+	cc.logStep(twOf)
 	keep := cc.exchangeOn(x)
 	if cc.body != nil && !cc.waitBody() {
 		keep, x.serverKeep = false, false
@@ -161,6 +163,7 @@ func (cc *clientConn) exchangeOn(x *xfer) bool {
 		if !cc.connect(x, fresh, !replayable) {
 			return cc.replyError(503, be, x.clientKeep && bodyDone, consumed)
 		}
+		cc.logStep(tcOf)
 		next := consumed // where the next request starts once this one is read whole
 		err := cc.send(x, headLen, bodyStart, consumed)
 		if err == nil && !bodyDone {
@@ -229,6 +232,7 @@ func (cc *clientConn) exchangeOn(x *xfer) bool {
 		cc.waitBody()
 		return false
 	}
+	cc.logResponse()
 	if bodyDone {
 		cc.keepPipelined(consumed)
 	}

@@ -19,6 +19,7 @@ import (
 
 	"tandem/internal/backend"
 	"tandem/internal/config"
+	"tandem/internal/logging"
 	"tandem/internal/proxystats"
 )
 
@@ -30,6 +31,7 @@ type Route struct {
 	Global   *config.Global
 	Stats    *proxystats.Frontend // the frontend's counters (nil: none)
 	Service  Service              // answers the stats page and metrics requests (nil: none)
+	Log      *logging.Logger      // traffic log (option httplog, log-format); nil: off
 }
 
 // routeState is a Route with what the data path derives from it, computed once per Swap.

@@ -17,6 +17,7 @@ func (cc *clientConn) retry(x *xfer, allowed bool) bool {
 	if be.Redispatch && redispatchOn(be, x.retries) {
 		if s, err := x.pool.AcquireOther(cc.h.ctx, cc.balanceRequest(x.pool), x.srv); err == nil {
 			x.srv.Redisp.Add(1)
+			x.redisp = true
 			x.pool.Release(x.srv)
 			x.srv = s
 			cc.ex.ckDirect = false

@@ -15,6 +15,7 @@ import (
 	"tandem/internal/backend"
 	"tandem/internal/balance"
 	"tandem/internal/config"
+	"tandem/internal/logging"
 	"tandem/internal/proxystats"
 )
 
@@ -23,6 +24,7 @@ type Route struct {
 	Frontend *config.Frontend
 	Pool     *backend.Pool
 	Stats    *proxystats.Frontend // the frontend's counters (nil: none)
+	Log      *logging.Logger      // tcplog / log-format; nil: off
 }
 
 // Handler serves the connections of one TCP frontend.
@@ -118,15 +120,19 @@ func (h *Handler) ServeConn(c net.Conn) {
 	if r.Pool == nil {
 		return
 	}
+	lg := h.startLog(r, c)
 	srv, conn, err := h.connect(r, c)
 	if err != nil {
 		h.log.Debug("tcp session: no server", "frontend", r.Frontend.Name, "err", err)
+		lg.noServer()
 		return
 	}
+	lg.connected(srv)
 	defer r.Pool.Release(srv)
 	h.setServer(s, conn)
 	defer conn.Close()
 	in, out := Pipe(c, conn, timeouts(r))
+	lg.done(in, out)
 	srv.BytesIn.Add(uint64(in))
 	srv.BytesOut.Add(uint64(out))
 	r.Stats.Bytes(in, out)

@@ -123,6 +123,9 @@ func lookup(sec Section, words []string) (e *kwEntry, name string, n int) {
 	if multiWord[words[0]] && len(words) > 1 {
 		name, n = words[0]+" "+words[1], 2
 	}
+	if k := captureWords(words); k > 0 {
+		name, n = strings.Join(words[:k], " "), k
+	}
 	for i := range registry {
 		if registry[i].Name == name && registry[i].Sections&sec != 0 {
 			return &registry[i], name, n

@@ -420,3 +420,50 @@ func kwHTTPRequest(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 	}
 	px.metricsPath = args[5]
 }
+
+// kwCaptureRequestHeader reads `capture request|response header NAME len N`.
+func kwCaptureRequestHeader(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
+	kw := p.kwName(st)
+	if len(args) != 3 || args[1] != "len" {
+		p.errorf(st.pos, "%s: expected %s NAME len LENGTH", kw, kw)
+		return
+	}
+	if !validToken(args[0]) {
+		p.errorf(st.pos, "%s: invalid header name %q", kw, args[0])
+		return
+	}
+	n, err := parseInt(args[2], 1, 65535)
+	if err != nil {
+		p.errorf(st.pos, "%s %s: len: %v", kw, args[0], err)
+		return
+	}
+	c := config.HeaderCapture{Pos: st.pos, Name: args[0], Len: n}
+	if strings.HasPrefix(kw, "capture response") {
+		px.resCaptures = append(px.resCaptures, c)
+		return
+	}
+	px.captures = append(px.captures, c)
+}
+
+// captureWords returns how many words form a capture keyword ("capture cookie",
+// "capture request header", "capture response header"), 0 for other statements.
+func captureWords(w []string) int {
+	switch {
+	case w[0] != "capture" || len(w) < 2:
+		return 0
+	case (w[1] == "request" || w[1] == "response") && len(w) > 2:
+		return 3
+	}
+	return 2
+}
+
+func gLogSendHostname(p *parser, _ *proxyState, st *stmt, args []string, _ bool) {
+	if len(args) > 1 {
+		p.errorf(st.pos, "log-send-hostname: unexpected argument %q", args[1])
+		return
+	}
+	p.global.LogSendHostname = true
+	if len(args) == 1 {
+		p.global.LogHostname = args[0]
+	}
+}

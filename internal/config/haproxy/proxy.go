@@ -51,6 +51,10 @@ type proxyState struct {
 	httpLog        bool
 	tcpLog         bool
 	dontLogNull    bool
+	captures       []config.HeaderCapture
+	resCaptures    []config.HeaderCapture
+	dontLogNormal  bool
+	logSepErrors   bool
 	logFormat      string
 	stats          *config.Stats
 	metricsPath    string // http-request use-service prometheus-exporter if { path P }
@@ -454,6 +458,9 @@ func (p *parser) kwName(st *stmt) string {
 	}
 	if multiWord[w[0]] && len(w) > 1 {
 		return w[0] + " " + w[1]
+	}
+	if k := captureWords(w); k > 0 {
+		return strings.Join(w[:k], " ")
 	}
 	return w[0]
 }

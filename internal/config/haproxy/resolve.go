@@ -207,6 +207,9 @@ func (p *parser) buildFrontend(px *proxyState, g *config.Global) *config.Fronten
 		Listen: px.kind == SecListen,
 	}
 	f.MetricsPath = px.metricsPath
+	f.Captures = slices.Clone(px.captures)
+	f.ResCaptures = slices.Clone(px.resCaptures)
+	f.DontLogNormal, f.LogSeparateErrors = px.dontLogNormal, px.logSepErrors
 	if f.MaxConn == 0 {
 		f.MaxConn = g.MaxConn
 	}

@@ -1,0 +1,246 @@
+package httpproxy
+
+import (
+	"net"
+	"time"
+
+	"tandem/internal/logging"
+)
+
+// This file fills the per-request log record (option httplog, log-format). Every
+// hook is a no-op when the frontend logs nothing, so the keep-alive path stays free of
+// allocations and clock reads; with logging on, the record lives in the pooled
+// exchange and is reused.
+
+// maxLogURI bounds the request line kept for %r (HAProxy's tune.http.logurilen).
+const maxLogURI = 1024
+
+// logger returns the route's per-request logger, nil when off (or when it logs
+// connections only).
+func (cc *clientConn) logger() *logging.Logger {
+	if l := cc.rs.r.Log; l != nil && !l.ConnectOnly() {
+		return l
+	}
+	return nil
+}
+
+// logRec returns the current exchange's record, nil when logging is off.
+func (cc *clientConn) logRec() *logging.Record {
+	if cc.ex == nil || cc.logger() == nil {
+		return nil
+	}
+	return cc.ex.rec
+}
+
+// logConnect writes HAProxy's default line (no log option) for a new connection.
+func (cc *clientConn) logConnect(rs *routeState) {
+	l := rs.r.Log
+	if !l.ConnectOnly() {
+		return
+	}
+	r := logging.NewRecord(0)
+	cc.rs = rs
+	cc.fillConn(r)
+	cc.rs = nil
+	l.Log(r)
+}
+
+// logStart opens the record of the request whose head was just parsed. first is
+// when its first byte arrived.
+func (cc *clientConn) logStart(first time.Time) {
+	l := cc.logger()
+	if l == nil || cc.ex == nil {
+		return
+	}
+	ex := cc.ex
+	if ex.rec == nil {
+		ex.rec = logging.NewRecord(maxLogURI)
+	}
+	r := ex.rec
+	r.Reset()
+	now := time.Now()
+	cc.fillConn(r)
+	if cc.nreq == 0 {
+		r.Accept = cc.accepted
+		r.Ti = 0
+		if d := first.Sub(cc.accepted); d > 0 {
+			r.Ti = d.Milliseconds()
+		}
+	} else {
+		r.Accept = first
+		r.Ti = 0
+		if d := first.Sub(cc.lastEnd); d > 0 {
+			r.Ti = d.Milliseconds()
+		}
+	}
+	r.Th = 0
+	r.Request = first
+	r.TR = now.Sub(first).Milliseconds()
+	cc.logFirst, cc.logMark = first, now
+	line := ex.in[:ex.req.Len]
+	for i, c := range line {
+		if c == '\r' || c == '\n' {
+			line = line[:i]
+			break
+		}
+	}
+	r.SetReqLine(line)
+	for i, c := range l.Captures {
+		v, ok := ex.req.Get(ex.in, c.Name)
+		r.SetCapture(i, v, ok, c.Len)
+	}
+}
+
+func (cc *clientConn) fillConn(r *logging.Record) {
+	if ta, ok := cc.nc.RemoteAddr().(*net.TCPAddr); ok {
+		r.Client = ta.AddrPort()
+	}
+	if ta, ok := cc.nc.LocalAddr().(*net.TCPAddr); ok {
+		r.Frontend = ta.AddrPort()
+	}
+	if fe := cc.rs.fe; fe != nil {
+		r.FrontendName = fe.Name
+	}
+	n := cc.h.active.Load()
+	r.ActConn, r.FeConn = int(n), int(n)
+}
+
+// logStep stores the milliseconds since the previous step in *dst.
+func (cc *clientConn) logStep(dst func(r *logging.Record) *int64) {
+	r := cc.logRec()
+	if r == nil {
+		return
+	}
+	now := time.Now()
+	*dst(r) = now.Sub(cc.logMark).Milliseconds()
+	cc.logMark = now
+}
+
+// logResponse records the server's response time and the captured response headers,
+// while the response head is in the buffer.
+func (cc *clientConn) logResponse() {
+	r := cc.logRec()
+	if r == nil {
+		return
+	}
+	cc.logStep(trOf)
+	ex := cc.ex
+	for i, c := range cc.logger().ResCaptures {
+		v, ok := ex.resp.Get(ex.sin, c.Name)
+		r.SetResCapture(i, v, ok, c.Len)
+	}
+}
+
+func twOf(r *logging.Record) *int64 { return &r.Tw }
+func tcOf(r *logging.Record) *int64 { return &r.Tc }
+func trOf(r *logging.Record) *int64 { return &r.Tr }
+
+// logStatus records a status the proxy answered itself and the bytes it sent.
+func (cc *clientConn) logStatus(code, n int) {
+	if r := cc.logRec(); r != nil {
+		r.Status = code
+		r.BytesOut += int64(n)
+	}
+}
+
+// logFinish completes and emits the record once the exchange ended.
+func (cc *clientConn) logFinish(keep bool) {
+	r := cc.logRec()
+	if r == nil {
+		return
+	}
+	now := time.Now()
+	cc.lastEnd = now
+	ex := cc.ex
+	x := &ex.x
+	r.Ta = now.Sub(cc.logFirst).Milliseconds()
+	r.Tt = r.Ta + max(r.Ti, 0)
+	if x.be != nil {
+		r.BackendName = x.be.Name
+	}
+	if x.srv != nil {
+		r.ServerName = x.srv.Cfg.Name
+		r.Server = x.srv.Cfg.Addr
+	}
+	if r.Tr >= 0 && x.srv != nil {
+		r.Status = ex.resp.Status
+		r.BytesOut = x.bytesOut
+	}
+	r.BytesIn = x.bytesIn
+	r.Retries, r.Redispatch = x.retries, x.redisp
+	cc.logTerm(r, keep)
+	if be := x.be; be != nil && be.Cookie != nil && r.Tr >= 0 {
+		req, resp := byte('N'), byte('N')
+		switch {
+		case ex.ckDirect:
+			req = 'V'
+		case ex.ckFound:
+			req = 'I'
+		}
+		if ex.ckRespHit && be.Cookie.Mode == 0 && (!ex.ckDirect || ex.ckRefresh) {
+			resp = 'I'
+		}
+		r.SetCookieFlags(req, resp)
+	}
+	cc.logger().Log(r)
+}
+
+// logTerm derives HAProxy's termination state from how the exchange ended
+// (configuration.txt §8.5).
+func (cc *clientConn) logTerm(r *logging.Record, keep bool) {
+	switch {
+	case r.Tr >= 0: // a response came
+		if r.Status == 502 && !keep {
+			r.SetTerm(logging.TermServerAbort, logging.StateData)
+		}
+	case r.Status == 503 && r.Tw < 0:
+		r.SetTerm(logging.TermServerAbort, logging.StateConnect) // no server could take it
+	case r.Status == 503:
+		r.SetTerm(logging.TermServerAbort, logging.StateConnect)
+	case r.Status == 504:
+		r.SetTerm(logging.TermServerTimeout, logging.StateHeaders)
+	case r.Status == 502:
+		r.SetTerm(logging.TermServerAbort, logging.StateHeaders)
+	case r.Status == 408:
+		r.SetTerm(logging.TermClientTimeout, logging.StateRequest)
+	case r.Status == 400:
+		r.SetTerm(logging.TermProxy, logging.StateRequest)
+	case r.Status == 0:
+		r.SetTerm(logging.TermClientAbort, logging.StateHeaders)
+	}
+}
+
+// logBadRequest logs a request that failed before it was parsed (400, 408), or a
+// connection the client closed before a whole request (aborted). With option
+// dontlognull, a connection that sent nothing is not logged.
+func (cc *clientConn) logBadRequest(status int, gotBytes, aborted bool) {
+	l := cc.logger()
+	if l == nil || (!gotBytes && l.DontLogNull()) {
+		return
+	}
+	if cc.ex == nil {
+		cc.getEx()
+	}
+	ex := cc.ex
+	if ex.rec == nil {
+		ex.rec = logging.NewRecord(maxLogURI)
+	}
+	r := ex.rec
+	r.Reset()
+	cc.fillConn(r)
+	now := time.Now()
+	r.Accept, r.Request = cc.accepted, cc.accepted
+	if cc.nreq > 0 {
+		r.Accept, r.Request = cc.lastEnd, cc.lastEnd
+	}
+	// As HAProxy: no request, so no request time; the error page is not counted.
+	r.Th, r.Ti, r.TR = 0, 0, -1
+	r.Ta = now.Sub(r.Request).Milliseconds()
+	r.Tt = r.Ta
+	r.Status = status
+	cc.logTerm(r, false)
+	if aborted {
+		r.SetTerm(logging.TermClientAbort, logging.StateRequest)
+	}
+	l.Log(r)
+}

@@ -1,0 +1,89 @@
+package tcpproxy
+
+import (
+	"net"
+	"time"
+
+	"tandem/internal/backend"
+	"tandem/internal/logging"
+)
+
+// sessionLog fills one session's tcplog record. A nil *sessionLog (logging off)
+// does nothing.
+type sessionLog struct {
+	l       *logging.Logger
+	r       logging.Record
+	h       *Handler
+	start   time.Time
+	connect time.Time
+}
+
+func (h *Handler) startLog(r *Route, c net.Conn) *sessionLog {
+	if r.Log == nil {
+		return nil
+	}
+	s := &sessionLog{l: r.Log, h: h, start: time.Now()}
+	s.r.Reset()
+	s.r.Accept = s.start
+	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		s.r.Client = ta.AddrPort()
+	}
+	if ta, ok := c.LocalAddr().(*net.TCPAddr); ok {
+		s.r.Frontend = ta.AddrPort()
+	}
+	if r.Frontend != nil {
+		s.r.FrontendName = r.Frontend.Name
+	}
+	if s.l.ConnectOnly() { // HAProxy's default line: once, at accept
+		s.l.Log(&s.r)
+		return nil
+	}
+	if r.Pool != nil {
+		s.r.BackendName = r.Pool.Cfg.Name
+	}
+	return s
+}
+
+// noServer logs a session that found no server or could not connect.
+func (s *sessionLog) noServer() {
+	if s == nil {
+		return
+	}
+	s.r.Tw, s.r.Tc = 0, -1
+	s.r.SetTerm(logging.TermServerAbort, logging.StateConnect)
+	s.finish(0, 0)
+}
+
+func (s *sessionLog) connected(srv *backend.Server) {
+	if s == nil {
+		return
+	}
+	s.connect = time.Now()
+	s.r.Tw = 0
+	s.r.Tc = s.connect.Sub(s.start).Milliseconds()
+	s.r.ServerName = srv.Cfg.Name
+	s.r.Server = srv.Cfg.Addr
+}
+
+// done logs the end of the session: in bytes came from the client, out went to it.
+func (s *sessionLog) done(in, out int64) {
+	if s == nil {
+		return
+	}
+	if in == 0 && s.l.DontLogNull() {
+		return
+	}
+	s.finish(in, out)
+}
+
+func (s *sessionLog) finish(in, out int64) {
+	s.r.Tt = time.Since(s.start).Milliseconds()
+	s.r.BytesIn, s.r.BytesOut = in, out
+	if in == 0 && out == 0 && s.r.Term[0] == logging.TermNone {
+		// The client left before anything flowed: HAProxy sees it while connecting.
+		s.r.SetTerm(logging.TermClientAbort, logging.StateConnect)
+	}
+	n := s.h.Active()
+	s.r.ActConn, s.r.FeConn = n, n
+	s.l.Log(&s.r)
+}
