@@ -26,7 +26,8 @@ const usage = `usage:
   tandem ctl [-s SOCKET] COMMAND...     talk to the runtime API (stats socket)
 
   -f FILE   configuration file (haproxy.cfg syntax); repeatable; a directory loads its *.cfg files in order
-  -k FILE   keepalived.conf: run VRRP (virtual IP failover) beside the proxy, or alone
+  -k FILE   keepalived.conf: run VRRP (virtual IP failover) beside the proxy, or alone; with -c,
+            more -k files (the other nodes' keepalived.conf) are checked against it
   -c        check the configuration and exit: prints "Configuration file is valid" or every problem as FILE:LINE: message
   -p FILE   write the process id to FILE
   -q        quiet: only warnings and errors
@@ -65,7 +66,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.Usage = func() { fmt.Fprint(stderr, usage) }
 	var files fileList
 	fs.Var(&files, "f", "configuration file")
-	kfile := fs.String("k", "", "keepalived.conf")
+	var kfiles fileList
+	fs.Var(&kfiles, "k", "keepalived.conf")
 	check := fs.Bool("c", false, "check the configuration and exit")
 	pidfile := fs.String("p", "", "pid file")
 	quiet := fs.Bool("q", false, "quiet")
@@ -84,7 +86,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "tandem: unexpected argument %q\n%s", fs.Arg(0), usage)
 		return 2
 	}
-	if len(files) == 0 && *kfile == "" {
+	if len(files) == 0 && len(kfiles) == 0 {
 		fmt.Fprintf(stderr, "tandem: no configuration file: give one with -f and/or -k (or try \"tandem demo\")\n%s", usage)
 		return 2
 	}
@@ -103,12 +105,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return runHelper(o.loadFrom)
 		}
 	}
-	if *kfile != "" {
-		path := *kfile
+	if len(kfiles) > 0 {
+		path := kfiles[0]
 		o.loadVRRP = func() (*config.VRRP, error) { return keepalived.ParseFile(path) }
 	}
 	if *check {
-		return checkConfig(o, stdout, stderr)
+		return checkConfig(o, kfiles, stdout, stderr)
+	}
+	if len(kfiles) > 1 {
+		fmt.Fprintln(stderr, "tandem: -k is given once to run; several -k files are for -c, to check the nodes of a VRRP group against each other")
+		return 2
 	}
 	level := slog.LevelInfo
 	switch {
@@ -147,7 +153,7 @@ func expandFiles(in []string) ([]string, error) {
 
 // checkConfig is -c: exit 0 with exactly "Configuration file is valid", or 1 with every
 // problem on stderr. With both files it cross-checks them too.
-func checkConfig(o runOpts, stdout, stderr io.Writer) int {
+func checkConfig(o runOpts, kfiles []string, stdout, stderr io.Writer) int {
 	var cfg *config.Config
 	var vcfg *config.VRRP
 	failed := false
@@ -170,6 +176,28 @@ func checkConfig(o runOpts, stdout, stderr io.Writer) int {
 			failed = true
 		} else {
 			vcfg = v
+		}
+	}
+	// Further -k files are the other nodes of the VRRP group: each is checked, and each
+	// pair of nodes is checked against each other (trackers that can never move the VIP).
+	nodes := []*config.VRRP{vcfg}
+	for _, path := range kfiles[min(1, len(kfiles)):] {
+		v, err := keepalived.ParseFile(path)
+		if err != nil {
+			printErrors(stderr, err)
+			failed = true
+			continue
+		}
+		nodes = append(nodes, v)
+	}
+	for i := range nodes {
+		for j := i + 1; j < len(nodes); j++ {
+			if nodes[i] == nil || nodes[j] == nil {
+				continue
+			}
+			for _, w := range keepalived.CrossCheckPeers(nodes[i], nodes[j]) {
+				fmt.Fprintf(stderr, "[WARNING] %s\n", w)
+			}
 		}
 	}
 	if cfg != nil && vcfg != nil {
