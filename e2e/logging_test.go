@@ -80,7 +80,7 @@ func asSyslogFile(t *testing.T, dgrams []string) string {
 
 var httplogLine = regexp.MustCompile(`^<134>[A-Z][a-z]{2} [ 1-3][0-9] \d\d:\d\d:\d\d tandem\[\d+\]: ` +
 	`127\.0\.0\.1:\d+ \[\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d\.\d{3}\] fe be/s[12] \d+/\d+/\d+/\d+/\d+ 200 \d+ - - ---- ` +
-	`\d+/\d+/0/0/0 0/0 \{127\.0\.0\.1:\d+\|Go-http-client/1\.1\} "GET /[a-z0-9?=]* HTTP/1\.1"\n$`)
+	`\d+/\d+/\d+/\d+/0 0/0 \{127\.0\.0\.1:\d+\|Go-http-client/1\.1\} "GET /[a-z0-9?=]* HTTP/1\.1"\n$`)
 
 // TestHTTPLogSixtyRequestsReachSyslog is issue 5's acceptance: 60 requests through a
 // frontend with option httplog produce 60 httplog lines at a UDP syslog listener, and

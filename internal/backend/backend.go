@@ -357,3 +357,12 @@ func (p *Pool) CountUsable() (active, backup int) {
 	}
 	return active, backup
 }
+
+// Conns returns the connections held on the pool's servers now (the log's %bc).
+func (p *Pool) Conns() int {
+	n := int64(0)
+	for _, s := range p.Servers {
+		n += s.Cur()
+	}
+	return int(n)
+}

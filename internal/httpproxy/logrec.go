@@ -161,6 +161,12 @@ func (cc *clientConn) logFinish(keep bool) {
 	if x.srv != nil {
 		r.ServerName = x.srv.Cfg.Name
 		r.Server = x.srv.Cfg.Addr
+		// The others' connections at log time: the request has given its slot back, as
+		// in HAProxy (a lone request logs 1/1/0/0/0).
+		r.SrvConn = int(x.srv.Cur())
+		if x.pool != nil {
+			r.BeConn = x.pool.Conns()
+		}
 	}
 	if r.Tr >= 0 && x.srv != nil {
 		r.Status = ex.resp.Status

@@ -16,13 +16,15 @@ type sessionLog struct {
 	h       *Handler
 	start   time.Time
 	connect time.Time
+	pool    *backend.Pool   // for %bc
+	srv     *backend.Server // for %sc, once connected
 }
 
 func (h *Handler) startLog(r *Route, c net.Conn) *sessionLog {
 	if r.Log == nil {
 		return nil
 	}
-	s := &sessionLog{l: r.Log, h: h, start: time.Now()}
+	s := &sessionLog{l: r.Log, h: h, start: time.Now(), pool: r.Pool}
 	s.r.Reset()
 	s.r.Accept = s.start
 	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
@@ -63,6 +65,7 @@ func (s *sessionLog) connected(srv *backend.Server) {
 	s.r.Tc = s.connect.Sub(s.start).Milliseconds()
 	s.r.ServerName = srv.Cfg.Name
 	s.r.Server = srv.Cfg.Addr
+	s.srv = srv
 }
 
 // done logs the end of the session: in bytes came from the client, out went to it.
@@ -85,5 +88,11 @@ func (s *sessionLog) finish(in, out int64) {
 	}
 	n := s.h.Active()
 	s.r.ActConn, s.r.FeConn = n, n
+	if s.srv != nil { // the others' connections: this session still holds its slot
+		s.r.SrvConn = max(int(s.srv.Cur())-1, 0)
+		if s.pool != nil {
+			s.r.BeConn = max(s.pool.Conns()-1, 0)
+		}
+	}
 	s.l.Log(&s.r)
 }
