@@ -180,14 +180,8 @@ func (r *run) filter(line, f0 []byte) (pass, ok bool) {
 	o := r.o
 	pass = true
 	if o.rtSet {
-		tf := r.fld(line, f0, fTimers)
-		if tf == nil {
-			r.truncated(line)
-			return false, false
-		}
-		t, n := timers(tf)
-		if n < 4 {
-			r.parseErr++
+		t, ok := r.timersAt(line, f0, 4)
+		if !ok {
 			return false, false
 		}
 		if (t[3] >= o.rtVal) != o.rtMin {
@@ -316,14 +310,8 @@ func (r *run) countSrv(line, f0 []byte) {
 		s = &srvStat{name: string(name)}
 		r.srv[s.name] = s
 	}
-	tf := r.fld(line, f0, fTimers)
-	if tf == nil {
-		r.truncated(line)
-		return
-	}
-	t, n := timers(tf)
-	if n < 5 {
-		r.parseErr++
+	t, ok := r.timersAt(line, f0, 5)
+	if !ok {
 		return
 	}
 	st := r.fld(line, f0, fStatus)
@@ -351,14 +339,8 @@ func (r *run) countSrv(line, f0 []byte) {
 }
 
 func (r *run) countURL(line, f0 []byte) {
-	tf := r.fld(line, f0, fTimers)
-	if tf == nil {
-		r.truncated(line)
-		return
-	}
-	t, n := timers(tf)
-	if n < 5 {
-		r.parseErr++
+	t, ok := r.timersAt(line, f0, 5)
+	if !ok {
 		return
 	}
 	bf := r.fld(line, f0, fBytes)
@@ -409,14 +391,8 @@ func (r *run) countURL(line, f0 []byte) {
 }
 
 func (r *run) countPct(line, f0 []byte) {
-	tf := r.fld(line, f0, fTimers)
-	if tf == nil {
-		r.truncated(line)
-		return
-	}
-	t, n := timers(tf)
-	if n < 5 {
-		r.parseErr++
+	t, ok := r.timersAt(line, f0, 5)
+	if !ok {
 		return
 	}
 	if t[0] < 0 || t[1] < 0 || t[2] < 0 || t[3] < 0 || t[4] < 0 {
@@ -679,4 +655,20 @@ func sortTimes(v []int64) {
 			i++
 		}
 	}
+}
+
+// timersAt reads the timers field (Tq/Tw/Tc/Tr/Tt) of line and needs at least need of them;
+// a cut line or a malformed field is counted as halog counts it, and ok is false.
+func (r *run) timersAt(line, f0 []byte, need int) (t [5]int64, ok bool) {
+	tf := r.fld(line, f0, fTimers)
+	if tf == nil {
+		r.truncated(line)
+		return t, false
+	}
+	t, n := timers(tf)
+	if n < need {
+		r.parseErr++
+		return t, false
+	}
+	return t, true
 }
