@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -42,7 +43,9 @@ func parseStat(data string) (cpuTimes, error) {
 	if err != nil {
 		return cpuTimes{}, fmt.Errorf("parse /proc stat stime %q: %w", f[15-3], err)
 	}
-	const maxTicks = 1 << 40 // far beyond any real value, keeps the product in range
+	// Beyond any real value; keeps ticks×clockTick inside a Duration (a bound of 1<<40
+	// did not: the fuzzer found 10¹² ticks overflowing to a negative time).
+	maxTicks := uint64(math.MaxInt64 / int64(clockTick))
 	if u > maxTicks || s > maxTicks {
 		return cpuTimes{}, fmt.Errorf("parse /proc stat: implausible times %d/%d", u, s)
 	}
