@@ -102,7 +102,9 @@ func (a *Advert) AppendBinary(b []byte) ([]byte, error) {
 	}
 	b = append(b, 0, 0) // checksum
 	for _, ad := range a.Addrs {
-		if ad.Is6() != a.IPv6 || ad.Is4In6() {
+		// An IPv6 advert carries 16-byte addresses, IPv4-mapped ones included (they
+		// decode as such: the round trip must hold); an IPv4 advert carries 4-byte ones.
+		if ad.Is6() != a.IPv6 {
 			return nil, fmt.Errorf("vrrp: address %s is not of the advert's family", ad)
 		}
 		b = append(b, ad.AsSlice()...)
