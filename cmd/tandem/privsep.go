@@ -1,17 +1,15 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"net"
-	"net/netip"
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"tandem/internal/config"
+	"tandem/internal/config/haproxy"
 	"tandem/internal/daemon"
 	"tandem/internal/listener"
 	"tandem/internal/privsep"
@@ -19,17 +17,7 @@ import (
 
 // realSources reads the filesystem and resolves with the system resolver.
 func realSources() privsep.Sources {
-	return privsep.Sources{ReadFile: os.ReadFile, Resolve: resolve}
-}
-
-func resolve(host string) ([]netip.Addr, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
-	if err != nil {
-		return nil, err
-	}
-	return ips, nil
+	return privsep.Sources{ReadFile: os.ReadFile, Resolve: haproxy.SystemResolve}
 }
 
 // confine starts the privileged helper, then chroots and switches user and group as

@@ -85,11 +85,7 @@ func (o *observe) server(bk, sv string) *backend.Server {
 
 // checkInfo is what the pages show of a server's health checks (internal/check writes
 // it into the server's state).
-func (o *observe) checkInfo(bk, sv string) (stats.CheckInfo, bool) {
-	s := o.server(bk, sv)
-	if s == nil {
-		return stats.CheckInfo{}, false
-	}
+func (o *observe) checkInfo(s *backend.Server) (stats.CheckInfo, bool) {
 	c := s.CheckInfo()
 	if !c.Enabled || !s.HealthChecksOn() {
 		return stats.CheckInfo{}, false

@@ -89,7 +89,7 @@ type Source struct {
 	VRRP func() ([]VRRPInstance, bool)
 	// Check returns a server's health-check state (issue 3 wires it); nil or !ok: the
 	// server is shown as not checked.
-	Check func(backend, server string) (CheckInfo, bool)
+	Check func(s *backend.Server) (CheckInfo, bool)
 	// SetHealth enables or disables the health checks of a server (issue 3 wires it;
 	// "enable/disable health" and the page's health actions). nil: not available.
 	SetHealth func(backend, server string, on bool) error
@@ -295,7 +295,7 @@ func (s *Source) serverRow(p *proxy, b *config.Backend, sv *backend.Server, sid 
 		r.ReqTot = tot
 	}
 	if s.Check != nil {
-		if ci, ok := s.Check(b.Name, sv.Cfg.Name); ok && ci.Enabled {
+		if ci, ok := s.Check(sv); ok && ci.Enabled {
 			r.Check = &ci
 			if !ci.LastChange.IsZero() {
 				r.LastChg = int64(now.Sub(ci.LastChange).Seconds())

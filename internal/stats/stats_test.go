@@ -119,9 +119,9 @@ func TestCSVRowsFillHAProxysColumns(t *testing.T) {
 	f := newFixture(t, testCfg)
 	// web2 as HAProxy showed it: checked, refused, DOWN.
 	f.server("app", "web2").SetUp(false)
-	f.src.Check = func(bk, sv string) (CheckInfo, bool) {
+	f.src.Check = func(sv *backend.Server) (CheckInfo, bool) {
 		return CheckInfo{Enabled: true, Status: "L4CON", Info: "Connection refused", Desc: "Layer4 connection problem",
-			Fails: 1, Downs: 1, Rise: 2, Fall: 3}, sv == "web2"
+			Fails: 1, Downs: 1, Rise: 2, Fall: 3}, sv.Cfg.Name == "web2"
 	}
 	var out bytes.Buffer
 	WriteCSV(&out, f.src.Rows())
@@ -205,7 +205,7 @@ func TestServerStatusAndColour(t *testing.T) {
 			sv := f.server("app", "web1")
 			tc.set(sv)
 			if tc.check != nil {
-				f.src.Check = func(string, string) (CheckInfo, bool) { return *tc.check, true }
+				f.src.Check = func(*backend.Server) (CheckInfo, bool) { return *tc.check, true }
 			}
 			for _, r := range f.src.Rows() {
 				if r.SvName == "web1" {

@@ -33,7 +33,7 @@ type Options struct {
 
 func (o *Options) fill() {
 	if o.Resolve == nil {
-		o.Resolve = systemResolve
+		o.Resolve = SystemResolve
 	}
 	if o.LookupEnv == nil {
 		o.LookupEnv = os.LookupEnv
@@ -43,7 +43,9 @@ func (o *Options) fill() {
 	}
 }
 
-func systemResolve(host string) ([]netip.Addr, error) {
+// SystemResolve resolves host with the system resolver, bounded to 5 s: the default of
+// Options.Resolve, and what a privileged helper resolves with.
+func SystemResolve(host string) ([]netip.Addr, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	return net.DefaultResolver.LookupNetIP(ctx, "ip", host)
