@@ -63,15 +63,7 @@ backend app
 func TestRoundRobinAlternates(t *testing.T) {
 	a, b := startWeb(t, "a"), startWeb(t, "b")
 	bind := freeAddr(t)
-	startTandem(t, defaults+fmt.Sprintf(`
-frontend fe
-    bind %s
-    default_backend app
-backend app
-    balance roundrobin
-    server a %s
-    server b %s
-`, bind, a.addr, b.addr), bind)
+	startTandem(t, proxyConfig(bind, "balance roundrobin", "server a "+a.addr, "server b "+b.addr), bind)
 	c := client(true)
 	var got []string
 	for i := 0; i < 6; i++ {
@@ -89,15 +81,7 @@ backend app
 func TestWeightsThreeToOne(t *testing.T) {
 	a, b := startWeb(t, "a"), startWeb(t, "b")
 	bind := freeAddr(t)
-	startTandem(t, defaults+fmt.Sprintf(`
-frontend fe
-    bind %s
-    default_backend app
-backend app
-    balance roundrobin
-    server a %s weight 3
-    server b %s weight 1
-`, bind, a.addr, b.addr), bind)
+	startTandem(t, proxyConfig(bind, "balance roundrobin", "server a "+a.addr+" weight 3", "server b "+b.addr+" weight 1"), bind)
 	c := client(true)
 	for i := 0; i < 400; i++ {
 		body(t, c, "http://"+bind+"/")
@@ -111,15 +95,7 @@ backend app
 func TestLeastConnPrefersIdle(t *testing.T) {
 	a, b := startWeb(t, "a"), startWeb(t, "b")
 	bind := freeAddr(t)
-	startTandem(t, defaults+fmt.Sprintf(`
-frontend fe
-    bind %s
-    default_backend app
-backend app
-    balance leastconn
-    server a %s
-    server b %s
-`, bind, a.addr, b.addr), bind)
+	startTandem(t, proxyConfig(bind, "balance leastconn", "server a "+a.addr, "server b "+b.addr), bind)
 	c := client(false)
 	done := make(chan string, 1)
 	go func() { _, s := body(t, c, "http://"+bind+"/?sleep=1500"); done <- s }()
@@ -148,15 +124,7 @@ backend app
 func TestSourceIsStablePerClient(t *testing.T) {
 	a, b := startWeb(t, "a"), startWeb(t, "b")
 	bind := freeAddr(t)
-	cfg := defaults + fmt.Sprintf(`
-frontend fe
-    bind %s
-    default_backend app
-backend app
-    balance source
-    server a %s
-    server b %s
-`, bind, a.addr, b.addr)
+	cfg := proxyConfig(bind, "balance source", "server a "+a.addr, "server b "+b.addr)
 	p := startTandem(t, cfg, bind)
 	c := client(false)
 	_, first := body(t, c, "http://"+bind+"/")
@@ -177,15 +145,7 @@ backend app
 func TestBackupOnlyWhenActivesDisabled(t *testing.T) {
 	a, b, bk := startWeb(t, "a"), startWeb(t, "b"), startWeb(t, "backup")
 	bind := freeAddr(t)
-	startTandem(t, defaults+fmt.Sprintf(`
-frontend fe
-    bind %s
-    default_backend app
-backend app
-    server a %s
-    server b %s
-    server bk %s backup
-`, bind, a.addr, b.addr, bk.addr), bind)
+	startTandem(t, proxyConfig(bind, "server a "+a.addr, "server b "+b.addr, "server bk "+bk.addr+" backup"), bind)
 	c := client(true)
 	for i := 0; i < 10; i++ {
 		if _, s := body(t, c, "http://"+bind+"/"); s == "backup" {
@@ -193,15 +153,7 @@ backend app
 		}
 	}
 	bind2 := freeAddr(t)
-	startTandem(t, defaults+fmt.Sprintf(`
-frontend fe
-    bind %s
-    default_backend app
-backend app
-    server a %s disabled
-    server b %s disabled
-    server bk %s backup
-`, bind2, a.addr, b.addr, bk.addr), bind2)
+	startTandem(t, proxyConfig(bind2, "server a "+a.addr+" disabled", "server b "+b.addr+" disabled", "server bk "+bk.addr+" backup"), bind2)
 	for i := 0; i < 10; i++ {
 		if _, s := body(t, c, "http://"+bind2+"/"); s != "backup" {
 			t.Fatalf("request %d went to %q with every active disabled, want backup", i, s)
@@ -265,13 +217,7 @@ backend app
 func TestReloadUnderLoadLosesNothing(t *testing.T) {
 	a, b, cc := startWeb(t, "a"), startWeb(t, "b"), startWeb(t, "c")
 	bind := freeAddr(t)
-	tmpl := defaults + `
-frontend fe
-    bind %s
-    default_backend app
-backend app
-%s`
-	p := startTandem(t, fmt.Sprintf(tmpl, bind, "    server a "+a.addr+"\n    server b "+b.addr+"\n"), bind)
+	p := startTandem(t, proxyConfig(bind, "server a "+a.addr, "server b "+b.addr), bind)
 	var failed, total atomic.Int64
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
@@ -302,7 +248,7 @@ backend app
 		}(w%2 == 0)
 	}
 	time.Sleep(300 * time.Millisecond)
-	os.WriteFile(p.cfg, []byte(fmt.Sprintf(tmpl, bind, "    server b "+b.addr+"\n    server c "+cc.addr+"\n")), 0o644)
+	os.WriteFile(p.cfg, []byte(proxyConfig(bind, "server b "+b.addr, "server c "+cc.addr)), 0o644)
 	p.signal(syscall.SIGHUP)
 	for i := 0; i < 300 && cc.hits.Load() == 0; i++ {
 		time.Sleep(10 * time.Millisecond)
@@ -323,21 +269,8 @@ backend app
 func TestReloadBrokenFileKeepsServing(t *testing.T) {
 	a := startWeb(t, "a")
 	bind := freeAddr(t)
-	p := startTandem(t, defaults+fmt.Sprintf(`
-frontend fe
-    bind %s
-    default_backend app
-backend app
-    server a %s
-`, bind, a.addr), bind)
-	os.WriteFile(p.cfg, []byte(defaults+fmt.Sprintf(`
-frontend fe
-    bind %s
-    default_backend app
-backend app
-    srever a %s
-    balance nosuchalgo
-`, bind, a.addr)), 0o644)
+	p := startTandem(t, proxyConfig(bind, "server a "+a.addr), bind)
+	os.WriteFile(p.cfg, []byte(proxyConfig(bind, "srever a "+a.addr, "balance nosuchalgo")), 0o644)
 	p.signal(syscall.SIGHUP)
 	deadline := time.Now().Add(5 * time.Second)
 	for !strings.Contains(p.stderr.String(), "haproxy.cfg:12:") && time.Now().Before(deadline) {
@@ -359,13 +292,7 @@ backend app
 func TestSIGTERMLetsInFlightFinish(t *testing.T) {
 	a := startWeb(t, "a")
 	bind := freeAddr(t)
-	p := startTandem(t, defaults+fmt.Sprintf(`
-frontend fe
-    bind %s
-    default_backend app
-backend app
-    server a %s
-`, bind, a.addr), bind)
+	p := startTandem(t, proxyConfig(bind, "server a "+a.addr), bind)
 	type result struct {
 		code int
 		body string

@@ -278,3 +278,15 @@ func runTandem(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	}
 	return cmd.ProcessState.ExitCode(), o.String(), e.String()
 }
+
+// proxyConfig is the `defaults` shared by the tests, a frontend `fe` on bind and a backend
+// `app` made of lines (each indented as in a hand-written file).
+func proxyConfig(bind string, lines ...string) string {
+	var b strings.Builder
+	b.WriteString(defaults)
+	b.WriteString("\nfrontend fe\n    bind " + bind + "\n    default_backend app\nbackend app\n")
+	for _, l := range lines {
+		b.WriteString("    " + l + "\n")
+	}
+	return b.String()
+}

@@ -249,16 +249,7 @@ func TestDemoRoundRobinAndCookie(t *testing.T) {
 func TestCookieMaxIdleMaxLife(t *testing.T) {
 	a, b := startWeb(t, "s1"), startWeb(t, "s2")
 	bind := freeAddr(t)
-	startTandem(t, defaults+fmt.Sprintf(`
-frontend fe
-    bind %s
-    default_backend app
-backend app
-    balance roundrobin
-    cookie SERVERUSED insert indirect maxidle 1h maxlife 1d
-    server s1 %s cookie s1
-    server s2 %s cookie s2
-`, bind, a.addr, b.addr), bind)
+	startTandem(t, proxyConfig(bind, "balance roundrobin", "cookie SERVERUSED insert indirect maxidle 1h maxlife 1d", "server s1 "+a.addr+" cookie s1", "server s2 "+b.addr+" cookie s2"), bind)
 	c := client(false)
 	get := func(cookie string) (string, string) {
 		req, _ := http.NewRequest("GET", "http://"+bind+"/", nil)
