@@ -67,16 +67,12 @@ func (p *parser) instance(b *node) {
 				in.Interface = n.args[0].text
 			}
 		case "virtual_router_id":
-			if p.nargs(n, 1, 1) {
-				if v, ok := p.intArg(n, n.args[0], 1, 255); ok {
-					in.VRID = uint8(v)
-				}
+			if v, ok := p.oneInt(n, 1, 255); ok {
+				in.VRID = uint8(v)
 			}
 		case "priority":
-			if p.nargs(n, 1, 1) {
-				if v, ok := p.intArg(n, n.args[0], 1, 255); ok {
-					in.Priority = uint8(v)
-				}
+			if v, ok := p.oneInt(n, 1, 255); ok {
+				in.Priority = uint8(v)
 			}
 		case "advert_int":
 			if p.nargs(n, 1, 1) {
@@ -85,10 +81,8 @@ func (p *parser) instance(b *node) {
 				}
 			}
 		case "version":
-			if p.nargs(n, 1, 1) {
-				if v, ok := p.intArg(n, n.args[0], 2, 3); ok {
-					in.Version = v
-				}
+			if v, ok := p.oneInt(n, 2, 3); ok {
+				in.Version = v
 			}
 		case "nopreempt":
 			if p.nargs(n, 0, 0) {
@@ -126,22 +120,16 @@ func (p *parser) instance(b *node) {
 		case "track_interface":
 			in.TrackInterfaces = append(in.TrackInterfaces, p.trackList(n, where)...)
 		case "garp_master_delay":
-			if p.nargs(n, 1, 1) {
-				if v, ok := p.intArg(n, n.args[0], 0, 86400); ok {
-					in.GARPMasterDelay = time.Duration(v) * time.Second
-				}
+			if v, ok := p.oneInt(n, 0, 86400); ok {
+				in.GARPMasterDelay = time.Duration(v) * time.Second
 			}
 		case "garp_master_repeat":
-			if p.nargs(n, 1, 1) {
-				if v, ok := p.intArg(n, n.args[0], 0, 100); ok {
-					in.GARPMasterRepeat = v
-				}
+			if v, ok := p.oneInt(n, 0, 100); ok {
+				in.GARPMasterRepeat = v
 			}
 		case "garp_master_refresh":
-			if p.nargs(n, 1, 1) {
-				if v, ok := p.intArg(n, n.args[0], 0, 86400); ok {
-					in.GARPMasterRefresh = time.Duration(v) * time.Second
-				}
+			if v, ok := p.oneInt(n, 0, 86400); ok {
+				in.GARPMasterRefresh = time.Duration(v) * time.Second
 			}
 		case "dont_track_primary":
 			if p.nargs(n, 0, 0) {

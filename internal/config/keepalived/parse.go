@@ -147,6 +147,14 @@ func (p *parser) nargs(n *node, lo, hi int) bool {
 	return true
 }
 
+// oneInt reads the single argument of n as an integer in lo..hi, reporting what is wrong.
+func (p *parser) oneInt(n *node, lo, hi int) (int, bool) {
+	if !p.nargs(n, 1, 1) {
+		return 0, false
+	}
+	return p.intArg(n, n.args[0], lo, hi)
+}
+
 func (p *parser) intArg(n *node, t token, lo, hi int) (int, bool) {
 	v, err := strconv.Atoi(t.text)
 	if err != nil || v < lo || v > hi {
@@ -207,28 +215,20 @@ func (p *parser) globalDefs(b *node) {
 				g.RouterID = n.args[0].text
 			}
 		case "vrrp_version":
-			if p.nargs(n, 1, 1) {
-				if v, ok := p.intArg(n, n.args[0], 2, 3); ok {
-					g.Version = v
-				}
+			if v, ok := p.oneInt(n, 2, 3); ok {
+				g.Version = v
 			}
 		case "vrrp_garp_master_delay":
-			if p.nargs(n, 1, 1) {
-				if v, ok := p.intArg(n, n.args[0], 0, 86400); ok {
-					g.GARPMasterDelay = time.Duration(v) * time.Second
-				}
+			if v, ok := p.oneInt(n, 0, 86400); ok {
+				g.GARPMasterDelay = time.Duration(v) * time.Second
 			}
 		case "vrrp_garp_master_repeat":
-			if p.nargs(n, 1, 1) {
-				if v, ok := p.intArg(n, n.args[0], 0, 100); ok {
-					g.GARPMasterRepeat = v
-				}
+			if v, ok := p.oneInt(n, 0, 100); ok {
+				g.GARPMasterRepeat = v
 			}
 		case "vrrp_garp_master_refresh":
-			if p.nargs(n, 1, 1) {
-				if v, ok := p.intArg(n, n.args[0], 0, 86400); ok {
-					g.GARPMasterRefresh = time.Duration(v) * time.Second
-				}
+			if v, ok := p.oneInt(n, 0, 86400); ok {
+				g.GARPMasterRefresh = time.Duration(v) * time.Second
 			}
 		case "vrrp_garp_interval":
 			if p.nargs(n, 1, 1) {
@@ -303,16 +303,12 @@ func (p *parser) script(b *node) {
 				}
 			}
 		case "fall":
-			if p.nargs(n, 1, 1) {
-				if v, ok := p.intArg(n, n.args[0], 1, 1000000); ok {
-					s.Fall = v
-				}
+			if v, ok := p.oneInt(n, 1, 1000000); ok {
+				s.Fall = v
 			}
 		case "rise":
-			if p.nargs(n, 1, 1) {
-				if v, ok := p.intArg(n, n.args[0], 1, 1000000); ok {
-					s.Rise = v
-				}
+			if v, ok := p.oneInt(n, 1, 1000000); ok {
+				s.Rise = v
 			}
 		case "weight":
 			if p.nargs(n, 1, 2) {
