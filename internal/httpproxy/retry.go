@@ -14,7 +14,7 @@ func (cc *clientConn) retry(x *xfer, allowed bool) bool {
 	}
 	x.retries++
 	x.srv.Retries.Add(1)
-	if be.Redispatch && redispatchOn(be, x.retries) {
+	if be.RedispatchOn(x.retries) {
 		if s, err := x.pool.AcquireOther(cc.h.ctx, cc.balanceRequest(x.pool), x.srv); err == nil {
 			x.srv.Redisp.Add(1)
 			x.redisp = true
@@ -24,20 +24,6 @@ func (cc *clientConn) retry(x *xfer, allowed bool) bool {
 		}
 	}
 	return true
-}
-
-// redispatchOn reports whether retry n (1-based) goes to another server: `option
-// redispatch N` redispatches every Nth retry when N > 0 and on the |N|th retry before the
-// last when N < 0; the default, -1, is the last retry.
-func redispatchOn(be *config.Backend, n int) bool {
-	every := be.RedispatchEvery
-	if every == 0 {
-		every = -1
-	}
-	if every > 0 {
-		return n%every == 0
-	}
-	return n == be.Retries+every+1
 }
 
 // retryOnError reports whether a failed exchange is replayed under `retry-on`, and takes

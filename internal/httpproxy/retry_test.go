@@ -87,24 +87,3 @@ func TestRedispatchAvoidsFailedServer(t *testing.T) {
 		t.Errorf("connection errors on the dead server = %d, want 2 (first try and retry 1; retry 2 redispatches)", got)
 	}
 }
-
-func TestRedispatchOn(t *testing.T) {
-	tests := []struct {
-		every, retries int
-		want           []bool // retries 1..n
-	}{
-		{0, 3, []bool{false, false, true}},
-		{-1, 3, []bool{false, false, true}},
-		{-2, 3, []bool{false, true, false}},
-		{1, 3, []bool{true, true, true}},
-		{2, 4, []bool{false, true, false, true}},
-	}
-	for _, tt := range tests {
-		be := &config.Backend{Retries: tt.retries, RedispatchEvery: tt.every}
-		for n := 1; n <= tt.retries; n++ {
-			if got := redispatchOn(be, n); got != tt.want[n-1] {
-				t.Errorf("redispatch %d, retries %d: retry %d = %v, want %v", tt.every, tt.retries, n, got, tt.want[n-1])
-			}
-		}
-	}
-}

@@ -160,8 +160,8 @@ func (h *Handler) connect(r *Route, c net.Conn) (*backend.Server, net.Conn, erro
 	for attempt := 0; attempt <= b.Retries; attempt++ {
 		if attempt > 0 {
 			srv.Retries.Add(1)
-			if b.Redispatch && attempt == b.Retries {
-				// Last try: let the balancer pick again, as HAProxy's redispatch does.
+			if b.RedispatchOn(attempt) {
+				// Let the balancer pick again, as HAProxy's redispatch does.
 				if next, err := r.Pool.AcquireOther(ctx, &req, srv); err == nil { // another server than the failed one
 					r.Pool.Release(srv)
 					srv = next
