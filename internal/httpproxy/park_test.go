@@ -132,9 +132,10 @@ func TestDrainClosesParkedConnections(t *testing.T) {
 	}
 }
 
-// TestPipelinedBytesNeverPark: a connection whose next request is already buffered is
-// served without parking (parking only happens with nothing pending).
-func TestPipelinedBytesNeverPark(t *testing.T) {
+// TestPipelinedRequestsServedBeforeParking: three requests sent at once are all answered
+// (a park while the next one sits in the buffer would stall them past the 5 s
+// deadline), and only then, idle, the connection parks.
+func TestPipelinedRequestsServedBeforeParking(t *testing.T) {
 	f, w := parkFixture(t, 10*time.Second)
 	c, err := net.Dial("tcp", f.addr)
 	if err != nil {
