@@ -17,6 +17,7 @@ import (
 	"tandem/internal/idlewait"
 	"tandem/internal/listener"
 	"tandem/internal/logging"
+	"tandem/internal/reactor"
 )
 
 // handler serves the connections of one frontend. httpproxy and tcpproxy provide them.
@@ -77,6 +78,7 @@ type Daemon struct {
 	retired   []*front // replaced or removed frontends still draining
 	global    chan struct{}
 	idle      *idlewait.Waiter // parks idle keep-alive connections; nil where unsupported
+	reactor   *reactor.Group   // serves established TCP sessions; nil where unsupported
 	stopped   bool
 	conns     sync.WaitGroup
 	maxConn   int
@@ -118,6 +120,12 @@ func (d *Daemon) Start() error {
 	defer d.mu.Unlock()
 	d.maxConn = applyGlobal(&cfg.Global, d.log)
 	d.global = make(chan struct{}, d.maxConn)
+	// One loop per CPU that nbthread (just applied) lets Go use.
+	if g, err := reactor.NewGroup(0, d.log); err == nil {
+		d.reactor = g
+	} else if !errors.Is(err, reactor.ErrUnsupported) {
+		d.log.Warn("TCP sessions run on goroutines: no event loop", "err", err)
+	}
 	if err := d.apply(cfg); err != nil {
 		return err
 	}
@@ -327,6 +335,9 @@ func (d *Daemon) Stop(grace time.Duration) {
 		}
 		d.log.Warn("grace period over, closed remaining connections", "connections", n, "grace", grace)
 		<-done
+	}
+	if d.reactor != nil {
+		d.reactor.Close()
 	}
 	d.closeLogs()
 	if d.idle != nil {

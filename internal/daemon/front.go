@@ -29,6 +29,7 @@ func (d *Daemon) newFront(cfg *config.Config, f *config.Frontend, pools map[stri
 	switch f.Mode {
 	case config.ModeTCP:
 		h := tcpproxy.NewHandler(&tcpproxy.Route{Frontend: f, Pool: poolOf(f, pools), Stats: d.obs.counters.Frontend(f.Name), Log: d.loggerOf(f)}, log)
+		h.Reactor = d.reactor
 		fr.h = h
 		fr.swap = func(_ *config.Config, f *config.Frontend, pools map[string]*backend.Pool) {
 			h.Swap(&tcpproxy.Route{Frontend: f, Pool: poolOf(f, pools), Stats: d.obs.counters.Frontend(f.Name), Log: d.loggerOf(f)})

@@ -8,8 +8,7 @@ func (h *Handler) ShutdownServer(addr string) int {
 	defer h.mu.Unlock()
 	for s := range h.conns {
 		if s.server != nil && s.server.RemoteAddr().String() == addr {
-			s.server.Close()
-			s.client.Close()
+			s.close()
 			n++
 		}
 	}

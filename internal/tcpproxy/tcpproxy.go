@@ -17,6 +17,7 @@ import (
 	"tandem/internal/config"
 	"tandem/internal/logging"
 	"tandem/internal/proxystats"
+	"tandem/internal/reactor"
 )
 
 // Route is what a TCP frontend forwards to. A reload swaps in a new one.
@@ -29,6 +30,10 @@ type Route struct {
 
 // Handler serves the connections of one TCP frontend.
 type Handler struct {
+	// Reactor, when set (Linux), serves established sessions on its event loops instead
+	// of two goroutines each. Set it before the first connection.
+	Reactor *reactor.Group
+
 	route atomic.Pointer[Route]
 	log   *slog.Logger
 
@@ -67,15 +72,38 @@ func (h *Handler) Close() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for s := range h.conns {
-		s.client.Close()
-		if s.server != nil {
-			s.server.Close()
-		}
+		s.close()
 	}
 }
 
 type session struct {
 	client, server net.Conn
+	kill           func() // ends a session served by a reactor loop; nil: close the conns
+}
+
+// close ends s from outside its goroutines or loop. h.mu is held.
+func (s *session) close() {
+	if s.kill != nil {
+		s.kill()
+		return
+	}
+	s.client.Close()
+	if s.server != nil {
+		s.server.Close()
+	}
+}
+
+// Serve serves c without tying the accepting goroutine, and calls done once c is
+// closed. With a Reactor, an established session holds no goroutine at all.
+func (h *Handler) Serve(c net.Conn, done func()) {
+	if h.Reactor == nil {
+		go func() {
+			defer done()
+			h.ServeConn(c)
+		}()
+		return
+	}
+	go h.serveReactor(c, done)
 }
 
 func (h *Handler) track(s *session) bool {
