@@ -69,7 +69,7 @@ func main() {
 	flag.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured wrk run before each measured one (whole seconds, 0 to skip)")
 	flag.IntVar(&o.conns, "conns", 50, "wrk connections")
 	flag.IntVar(&o.idle, "idle", 5000, "idle keep-alive connections for the memory measurement (0 to skip)")
-	flag.StringVar(&o.scenarios, "scenarios", "keepalive,tcp,close", "comma-separated scenarios: keepalive, tcp, close")
+	flag.StringVar(&o.scenarios, "scenarios", "keepalive,tcp,close", "comma-separated scenarios: keepalive, tcp, close, tcpclose")
 	flag.StringVar(&o.loadCPU, "load-cpu", "0", "taskset CPU list for wrk and nginx")
 	flag.StringVar(&o.proxyCPU, "proxy-cpu", "1", "taskset CPU list for the proxy")
 	flag.BoolVar(&o.smoke, "smoke", false, "1 round of 2 s, 200 idle connections, all scenarios; fails only if the harness fails")
@@ -131,6 +131,8 @@ var allScenarios = []scenario{
 	{name: "keepalive", title: "HTTP keep-alive", idle: true},
 	{name: "tcp", title: "TCP mode", tcp: true, idle: true},
 	{name: "close", title: "HTTP Connection: close", close: true},
+	// Not in the default list: a TCP session per request, for the cost of setting one up.
+	{name: "tcpclose", title: "TCP mode, Connection: close", tcp: true, close: true},
 }
 
 func pickScenarios(list string) ([]scenario, error) {
@@ -144,7 +146,7 @@ func pickScenarios(list string) ([]scenario, error) {
 			}
 		}
 		if !found {
-			return nil, fmt.Errorf("unknown scenario %q (want keepalive, tcp or close)", n)
+			return nil, fmt.Errorf("unknown scenario %q (want keepalive, tcp, close or tcpclose)", n)
 		}
 	}
 	return out, nil
