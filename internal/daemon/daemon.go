@@ -8,8 +8,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
+	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"tandem/internal/backend"
@@ -42,12 +45,21 @@ type front struct {
 	sem  chan struct{} // frontend maxconn
 }
 
+// errNoRawAccept: the listener gives no raw socket to accept on.
+var errNoRawAccept = errors.New("listener has no raw socket")
+
 // acceptor accepts on one listener and hands connections to its current front.
 type acceptor struct {
 	key    listener.Key
 	ln     net.Listener
 	target atomic.Pointer[front]
 	done   chan struct{}
+
+	// Raw accepts (accept_linux.go) wait on a duplicate of the listening socket.
+	rawMu      sync.Mutex
+	raw        *os.File
+	rawRC      syscall.RawConn
+	rawStopped bool
 }
 
 // Options configure a Daemon.
@@ -238,6 +250,7 @@ func (d *Daemon) apply(cfg *config.Config) error {
 	}
 	for _, k := range d.lns.Retain(keep) {
 		if a := d.acceptors[k]; a != nil {
+			a.stopRaw()
 			<-a.done
 			delete(d.acceptors, k)
 		}
@@ -264,13 +277,21 @@ func maxConnOf(f *config.Frontend) int {
 // accept runs until its listener closes.
 func (d *Daemon) accept(a *acceptor) {
 	defer close(a.done)
+	defer a.stopRaw() // the duplicate must not keep a closed listener's port open
 	var delay time.Duration
 	for {
 		fr := a.target.Load()
 		sem := fr.sem
 		sem <- struct{}{}
 		d.global <- struct{}{}
-		c, err := a.ln.Accept()
+		var c net.Conn
+		fd, peer, err := -1, netip.AddrPort{}, error(nil)
+		if _, raw := takesFD(fr.h); raw {
+			fd, peer, err = a.acceptFD()
+		}
+		if fd < 0 && (err == nil || err == errNoRawAccept) {
+			c, err = a.ln.Accept()
+		}
 		if err != nil {
 			<-d.global
 			<-sem
@@ -287,6 +308,17 @@ func (d *Daemon) accept(a *acceptor) {
 		fr = a.target.Load() // a reload may have happened while we waited
 		d.conns.Add(1)
 		release := func() { <-d.global; <-sem; d.conns.Done() }
+		if fd >= 0 {
+			if fs, raw := takesFD(fr.h); raw {
+				fs.ServeFD(fd, peer, release)
+				continue
+			}
+			if c, err = fdConn(fd); err != nil {
+				d.log.Error("accept failed", "bind", a.key.Addr.String(), "err", err)
+				release()
+				continue
+			}
+		}
 		if ah, ok := fr.h.(asyncHandler); ok {
 			ah.Serve(c, release)
 			continue
@@ -307,6 +339,7 @@ func (d *Daemon) Stop(grace time.Duration) {
 	d.closeObserve()
 	d.lns.CloseAll()
 	for _, a := range d.acceptors {
+		a.stopRaw()
 		<-a.done
 	}
 	all := append([]*front(nil), d.retired...)

@@ -273,3 +273,34 @@ func TestMaxConnAboveFDLimitIsLowered(t *testing.T) {
 		t.Fatalf("no warning with the effective value: %s", buf.String())
 	}
 }
+
+// TestReloadRemovedTCPFrontendStopsListening: a TCP frontend removed by a reload stops
+// listening; raw accepts wait on a duplicate of the listening socket, and that duplicate
+// must not keep the port open.
+func TestReloadRemovedTCPFrontendStopsListening(t *testing.T) {
+	bindA, bindB := freePort(t), freePort(t)
+	srv := banner(t, "A")
+	l := &loader{}
+	cfg := tcpConfig(bindA, srv)
+	l.set(cfg, nil)
+	d := New(Options{Log: quietLog(), Load: l.load})
+	if err := d.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer d.Stop(time.Second)
+	if got, err := get(bindA.String()); got != "A" || err != nil {
+		t.Fatalf("before the reload: %q %v", got, err)
+	}
+	moved := tcpConfig(bindB, srv)
+	l.set(moved, nil)
+	if err := d.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := get(bindB.String()); got != "A" || err != nil {
+		t.Fatalf("new bind after the reload: %q %v", got, err)
+	}
+	if c, err := net.DialTimeout("tcp", bindA.String(), time.Second); err == nil {
+		c.Close()
+		t.Fatal("the removed bind still accepts connections")
+	}
+}

@@ -2,6 +2,7 @@ package tcpproxy
 
 import (
 	"net"
+	"net/netip"
 	"time"
 
 	"tandem/internal/backend"
@@ -24,15 +25,22 @@ func (h *Handler) startLog(r *Route, c net.Conn) *sessionLog {
 	if r.Log == nil {
 		return nil
 	}
+	var client, local netip.AddrPort
+	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		client = ta.AddrPort()
+	}
+	if ta, ok := c.LocalAddr().(*net.TCPAddr); ok {
+		local = ta.AddrPort()
+	}
+	return h.startLogAt(r, client, local)
+}
+
+// startLogAt is startLog for a client at client, accepted on local.
+func (h *Handler) startLogAt(r *Route, client, local netip.AddrPort) *sessionLog {
 	s := &sessionLog{l: r.Log, h: h, start: time.Now(), pool: r.Pool}
 	s.r.Reset()
 	s.r.Accept = s.start
-	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
-		s.r.Client = ta.AddrPort()
-	}
-	if ta, ok := c.LocalAddr().(*net.TCPAddr); ok {
-		s.r.Frontend = ta.AddrPort()
-	}
+	s.r.Client, s.r.Frontend = client, local
 	if r.Frontend != nil {
 		s.r.FrontendName = r.Frontend.Name
 	}

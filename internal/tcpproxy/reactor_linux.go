@@ -2,24 +2,48 @@ package tcpproxy
 
 import (
 	"errors"
+	"fmt"
 	"net"
+	"net/netip"
 	"syscall"
 	"time"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
-
-	"tandem/internal/reactor"
 )
 
-// serveReactor connects c to a server on a goroutine of its own (choosing a server may
-// wait in the backend's queue), then hands both sockets to a reactor loop and returns:
-// from there the session costs two descriptors and a small struct, and a buffer only
-// while bytes wait for a full socket.
+// TakesFD reports whether ServeFD may be used: the handler has reactor loops.
+func (h *Handler) TakesFD() bool { return h.Reactor != nil }
+
+// serveReactor takes c's socket out of Go's poller and serves it as ServeFD does.
 func (h *Handler) serveReactor(c net.Conn, done func()) {
-	s := &session{client: c}
+	var peer netip.AddrPort
+	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		peer = ta.AddrPort()
+	}
+	fd, err := detach(c)
+	if err != nil {
+		h.log.Warn("tcp session: cannot take the client socket", "err", err)
+		done()
+		return
+	}
+	h.serveFD(fd, peer, done)
+}
+
+// ServeFD serves the client socket fd (non-blocking, close-on-exec, accepted from peer
+// without Go's poller) on a reactor loop, and calls done once it is closed. It returns
+// at once: choosing a server may wait in the backend's queue, on a goroutine of its own.
+func (h *Handler) ServeFD(fd int, peer netip.AddrPort, done func()) {
+	go h.serveFD(fd, peer, done)
+}
+
+// serveFD picks a server, starts a non-blocking connect to it and gives the session to a
+// loop, which finishes the connect and then moves the bytes. From there the session
+// costs two descriptors and a small struct, and a buffer only while bytes wait for a
+// full socket.
+func (h *Handler) serveFD(fd int, peer netip.AddrPort, done func()) {
+	s := &session{}
 	if !h.track(s) {
-		c.Close()
+		unix.Close(fd)
 		done()
 		return
 	}
@@ -31,23 +55,31 @@ func (h *Handler) serveReactor(c net.Conn, done func()) {
 		done()
 	}
 	if r.Pool == nil {
-		c.Close()
+		unix.Close(fd)
 		end()
 		return
 	}
-	lg := h.startLog(r, c)
-	srv, conn, err := h.connect(r, c)
+	var lg *sessionLog
+	if r.Log != nil {
+		lg = h.startLogAt(r, peer, localAddr(fd))
+	}
+	a, err := firstAttempt(r, peer.Addr())
 	if err != nil {
 		h.log.Debug("tcp session: no server", "frontend", r.Frontend.Name, "err", err)
 		lg.noServer()
-		c.Close()
+		unix.Close(fd)
 		end()
 		return
 	}
-	lg.connected(srv)
-	loop := h.Reactor.Pick()
-	rs := &rsession{loop: loop}
+	rs := &rsession{loop: h.Reactor.Pick(), h: h, sess: s, att: a, lg: lg, dialing: true}
+	rs.init(fd, -1, timeouts(r))
+	rs.giveUp = func() {
+		lg.noServer()
+		unix.Close(fd)
+		end()
+	}
 	rs.finished = func(in, out int64) {
+		srv := rs.att.srv
 		lg.done(in, out)
 		srv.BytesIn.Add(uint64(in))
 		srv.BytesOut.Add(uint64(out))
@@ -56,29 +88,160 @@ func (h *Handler) serveReactor(c net.Conn, done func()) {
 		end()
 	}
 	h.mu.Lock()
-	s.server = conn
-	s.kill = func() { loop.Submit(rs.abort) }
+	s.kill = func() { rs.loop.Submit(rs.abort) }
 	h.mu.Unlock()
-	cfd, err := detach(c)
-	if err != nil {
-		h.log.Warn("tcp session: cannot take the client socket", "err", err)
-		conn.Close()
-		rs.finished(0, 0)
+	rs.dial()
+}
+
+// dial starts connecting to the current attempt's server and hands the session to its
+// loop; a connect that fails at once moves to the next attempt. It runs on a goroutine
+// (the session's first, or one the loop starts for a retry), never on the loop.
+func (rs *rsession) dial() {
+	for {
+		fd, err := connectTo(rs.att.srv.Cfg.Addr)
+		if err == nil {
+			rs.srv.fd = fd
+			if rs.loop.Submit(rs.startConnect) != nil { // the loop is closing: so is the process
+				unix.Close(fd)
+				rs.att.pool.Release(rs.att.srv)
+				rs.giveUp()
+			}
+			return
+		}
+		rs.h.log.Debug("tcp session: connect failed", "server", rs.att.srv.Cfg.Name, "err", err)
+		if !rs.att.failed(err) {
+			rs.giveUp()
+			return
+		}
+	}
+}
+
+// startConnect registers the connecting server socket and bounds the connect with
+// timeout connect. On the loop.
+func (rs *rsession) startConnect() {
+	rs.dialing = false
+	if rs.abortPending {
+		rs.finish()
 		return
 	}
-	sfd, err := detach(conn)
+	t, err := rs.loop.Add(rs.srv.fd, &rs.srv)
 	if err != nil {
-		h.log.Warn("tcp session: cannot take the server socket", "err", err)
-		unix.Close(cfd)
-		rs.finished(0, 0)
+		rs.connectFailed(err)
 		return
 	}
-	rs.init(cfd, sfd, timeouts(r))
-	if loop.Submit(rs.start) != nil { // the loop is closing: so is the process
-		unix.Close(cfd)
-		unix.Close(sfd)
-		rs.finished(0, 0)
+	rs.srv.tok, rs.srv.added = t, true
+	rs.connecting = true
+	rs.loop.Schedule(&rs.timer, rs.loop.Now()+int64(rs.att.timeout))
+}
+
+// connectEvent finishes the connect once the server socket is writable (or failed).
+func (rs *rsession) connectEvent(ev uint32) {
+	if ev&(unix.EPOLLOUT|unix.EPOLLERR|unix.EPOLLHUP) == 0 {
+		return
 	}
+	soerr, err := unix.GetsockoptInt(rs.srv.fd, unix.SOL_SOCKET, unix.SO_ERROR)
+	switch {
+	case err != nil:
+		rs.connectFailed(err)
+	case soerr != 0:
+		rs.connectFailed(syscall.Errno(soerr))
+	default:
+		rs.connected()
+		if !rs.closed {
+			rs.event(&rs.srv, ev) // a server that speaks first may have spoken already
+		}
+	}
+}
+
+// connected registers the client socket: the session is established.
+func (rs *rsession) connected() {
+	rs.connecting = false
+	srv := rs.att.srv
+	rs.lg.connected(srv)
+	rs.h.mu.Lock()
+	rs.sess.srvAddr = srv.Addr
+	rs.h.mu.Unlock()
+	t, err := rs.loop.Add(rs.cli.fd, &rs.cli)
+	if err != nil {
+		rs.finish()
+		return
+	}
+	rs.cli.tok, rs.cli.added = t, true
+	rs.last = rs.loop.Now()
+	rs.loop.Cancel(&rs.timer)
+	rs.arm()
+}
+
+// connectFailed closes the server socket and tries the next attempt, on a goroutine:
+// another server may have to be chosen, which may wait.
+func (rs *rsession) connectFailed(err error) {
+	rs.connecting = false
+	rs.loop.Cancel(&rs.timer)
+	if rs.srv.added {
+		rs.loop.Remove(rs.srv.tok, rs.srv.fd)
+		rs.srv.added = false
+	}
+	unix.Close(rs.srv.fd)
+	rs.srv.fd = -1
+	if !rs.att.failed(err) {
+		rs.closed = true
+		rs.giveUp()
+		return
+	}
+	rs.dialing = true
+	go rs.dial()
+}
+
+// connectTo opens a non-blocking TCP socket and starts connecting it to a: it returns
+// before the handshake completes (EINPROGRESS), and the loop sees it finish.
+func connectTo(a netip.AddrPort) (int, error) {
+	a = netip.AddrPortFrom(a.Addr().Unmap(), a.Port())
+	family := unix.AF_INET
+	var sa unix.Sockaddr = &unix.SockaddrInet4{Port: int(a.Port()), Addr: a.Addr().As4()}
+	if a.Addr().Is6() {
+		family = unix.AF_INET6
+		sa6 := &unix.SockaddrInet6{Port: int(a.Port()), Addr: a.Addr().As16()}
+		if z := a.Addr().Zone(); z != "" {
+			ifi, err := net.InterfaceByName(z)
+			if err != nil {
+				return -1, fmt.Errorf("zone %q: %w", z, err)
+			}
+			sa6.ZoneId = uint32(ifi.Index)
+		}
+		sa = sa6
+	}
+	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP)
+	if err != nil {
+		return -1, fmt.Errorf("socket: %w", err)
+	}
+	// No delay, as Go's net does for TCP; no keep-alive probes, as HAProxy without
+	// option srvtcpka.
+	unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+	if err := unix.Connect(fd, sa); err != nil && err != unix.EINPROGRESS {
+		unix.Close(fd)
+		return -1, fmt.Errorf("connect %s: %w", a, err)
+	}
+	return fd, nil
+}
+
+// localAddr is the address a client socket was accepted on (for the log).
+func localAddr(fd int) netip.AddrPort {
+	sa, err := unix.Getsockname(fd)
+	if err != nil {
+		return netip.AddrPort{}
+	}
+	return sockaddrAddrPort(sa)
+}
+
+// sockaddrAddrPort converts an IPv4 or IPv6 socket address.
+func sockaddrAddrPort(sa unix.Sockaddr) netip.AddrPort {
+	switch a := sa.(type) {
+	case *unix.SockaddrInet4:
+		return netip.AddrPortFrom(netip.AddrFrom4(a.Addr), uint16(a.Port))
+	case *unix.SockaddrInet6:
+		return netip.AddrPortFrom(netip.AddrFrom16(a.Addr), uint16(a.Port))
+	}
+	return netip.AddrPort{}
 }
 
 // detach takes c's socket out of Go's poller: it keeps a duplicate of the descriptor
@@ -104,269 +267,4 @@ func detach(c net.Conn) (int, error) {
 		return -1, derr
 	}
 	return fd, nil
-}
-
-// maxReads bounds the reads one direction makes per turn, so that a bulk transfer
-// shares the loop with the other sessions.
-const maxReads = 8
-
-// rsession is a TCP session served by a reactor loop. All its fields belong to the
-// loop's goroutine.
-type rsession struct {
-	loop     *reactor.Loop
-	cli, srv end
-	up, down flow  // up: client → server
-	last     int64 // loop time of the last byte either way
-	timer    reactor.Timer
-	closed   bool
-	finished func(in, out int64) // called once, when both sockets are closed
-}
-
-// end is one socket of a session; the loop calls it with its events.
-type end struct {
-	s       *rsession
-	fd      int
-	tok     reactor.Token
-	added   bool
-	in, out *flow // the flow reading from this socket, and the one writing to it
-}
-
-func (e *end) Event(ev uint32) { e.s.event(e, ev) }
-func (e *end) Abort()          { e.s.abort() }
-
-// flow is one direction of a session.
-type flow struct {
-	src, dst  *end
-	peer      *flow
-	idle, fin time.Duration // inactivity limits while the peer flow runs, and after
-	pend      []byte        // bytes read but not yet written (dst was full)
-	off       int
-	ready     bool // src may hold bytes: edge-triggered, no event comes until drained
-	drain     bool // src saw a hang-up: read until EOF, short reads or not
-	eof       bool // src ended and dst was shut for writing
-	n         int64
-	again     func() // pump(f), allocated once
-}
-
-func (s *rsession) init(cfd, sfd int, l Limits) {
-	s.cli = end{s: s, fd: cfd, in: &s.up, out: &s.down}
-	s.srv = end{s: s, fd: sfd, in: &s.down, out: &s.up}
-	s.up = flow{src: &s.cli, dst: &s.srv, peer: &s.down, idle: l.Client, fin: l.ClientFin}
-	s.down = flow{src: &s.srv, dst: &s.cli, peer: &s.up, idle: l.Server, fin: l.ServerFin}
-	s.up.again = func() { s.pump(&s.up) }
-	s.down.again = func() { s.pump(&s.down) }
-	s.timer.Fn = s.expire
-}
-
-// start registers both sockets; bytes already waiting raise events at once.
-func (s *rsession) start() {
-	if s.closed {
-		return
-	}
-	s.last = s.loop.Now()
-	for _, e := range []*end{&s.cli, &s.srv} {
-		t, err := s.loop.Add(e.fd, e)
-		if err != nil {
-			s.finish()
-			return
-		}
-		e.tok, e.added = t, true
-	}
-	s.arm()
-}
-
-func (s *rsession) event(e *end, ev uint32) {
-	if s.closed {
-		return
-	}
-	if ev&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
-		e.in.ready = true
-		if ev&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
-			e.in.drain = true
-		}
-	}
-	if e.out.pend != nil && ev&(unix.EPOLLOUT|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
-		s.pump(e.out)
-	}
-	if e.in.ready {
-		s.pump(e.in)
-	}
-}
-
-// pump moves bytes along f until src has none, dst is full, or f has had its turn.
-func (s *rsession) pump(f *flow) {
-	if s.closed || f.eof {
-		return
-	}
-	if f.pend != nil && !s.flush(f) {
-		return
-	}
-	buf := s.loop.Buffer()
-	for i := 0; f.ready; i++ {
-		if i == maxReads {
-			s.loop.Later(f.again)
-			return
-		}
-		n, err := sysRead(f.src.fd, buf)
-		switch {
-		case n > 0:
-			s.last = s.loop.Now()
-			f.n += int64(n)
-			w, werr := sysWrite(f.dst.fd, buf[:n])
-			if werr != nil && werr != unix.EAGAIN {
-				s.finish()
-				return
-			}
-			if w < n {
-				f.pend = append(s.loop.TakeBuffer()[:0], buf[w:n]...)
-				f.off = 0
-				return // dst's EPOLLOUT resumes the flow
-			}
-			if n < len(buf) && !f.drain {
-				f.ready = false // a short read from a stream socket: drained
-			}
-		case err == nil: // EOF
-			s.endFlow(f)
-			return
-		case err == unix.EAGAIN:
-			f.ready = false
-		case err == unix.EINTR:
-		default:
-			s.finish()
-			return
-		}
-	}
-}
-
-// flush writes f's pending bytes; it reports whether they are all gone.
-func (s *rsession) flush(f *flow) bool {
-	for f.off < len(f.pend) {
-		w, err := sysWrite(f.dst.fd, f.pend[f.off:])
-		switch {
-		case err == unix.EAGAIN:
-			return false
-		case err == unix.EINTR:
-			continue
-		case err != nil:
-			s.finish()
-			return false
-		}
-		f.off += w
-		s.last = s.loop.Now()
-	}
-	s.loop.GiveBuffer(f.pend)
-	f.pend, f.off = nil, 0
-	return true
-}
-
-// endFlow passes src's EOF on as a half-close of dst; the session ends once both flows
-// have.
-func (s *rsession) endFlow(f *flow) {
-	f.eof, f.ready = true, false
-	if f.peer.eof {
-		s.finish()
-		return
-	}
-	if unix.Shutdown(f.dst.fd, unix.SHUT_WR) != nil {
-		s.finish()
-		return
-	}
-	s.arm() // the other flow may now run on its fin timeout
-}
-
-// limit is f's inactivity limit now (0: none).
-func (f *flow) limit() time.Duration {
-	if f.peer.eof && f.fin > 0 {
-		return f.fin
-	}
-	return f.idle
-}
-
-// due is when the session times out if nothing moves (0: never): the last byte either
-// way plus the shortest limit of the flows still running.
-func (s *rsession) due() int64 {
-	var l time.Duration
-	for _, f := range []*flow{&s.up, &s.down} {
-		if d := f.limit(); !f.eof && d > 0 && (l == 0 || d < l) {
-			l = d
-		}
-	}
-	if l == 0 {
-		return 0
-	}
-	return s.last + int64(l)
-}
-
-// arm schedules the timer for due, or earlier. Activity does not move the timer (that
-// would cost a heap update per message): a timer that fires early re-arms (expire).
-func (s *rsession) arm() {
-	d := s.due()
-	switch {
-	case d == 0:
-		s.loop.Cancel(&s.timer)
-	case !s.timer.Scheduled() || d < s.timer.When():
-		s.loop.Schedule(&s.timer, d)
-	}
-}
-
-func (s *rsession) expire() {
-	if s.closed {
-		return
-	}
-	d := s.due()
-	switch {
-	case d == 0:
-	case d > s.loop.Now():
-		s.loop.Schedule(&s.timer, d)
-	default:
-		s.finish() // idle too long
-	}
-}
-
-// abort ends the session from outside (shutdown-sessions, stop, the loop closing).
-func (s *rsession) abort() {
-	if !s.closed {
-		s.finish()
-	}
-}
-
-// finish closes both sockets and reports the session's bytes.
-func (s *rsession) finish() {
-	if s.closed {
-		return
-	}
-	s.closed = true
-	s.loop.Cancel(&s.timer)
-	for _, e := range []*end{&s.cli, &s.srv} {
-		if e.added {
-			s.loop.Remove(e.tok, e.fd)
-		}
-		unix.Close(e.fd)
-	}
-	for _, f := range []*flow{&s.up, &s.down} {
-		if f.pend != nil {
-			s.loop.GiveBuffer(f.pend)
-			f.pend = nil
-		}
-	}
-	s.finished(s.up.n, s.down.n)
-}
-
-// sysRead and sysWrite are read(2) and send(2) on non-blocking sockets: they return
-// at once, so they skip the runtime's bookkeeping for calls that may block. send has
-// MSG_NOSIGNAL: a peer gone away is an EPIPE error, not a signal.
-func sysRead(fd int, p []byte) (int, error) {
-	n, _, e := unix.RawSyscall(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)))
-	if e != 0 {
-		return 0, e
-	}
-	return int(n), nil
-}
-
-func sysWrite(fd int, p []byte) (int, error) {
-	n, _, e := unix.RawSyscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)), unix.MSG_NOSIGNAL, 0, 0)
-	if e != 0 {
-		return 0, e
-	}
-	return int(n), nil
 }

@@ -7,7 +7,7 @@ func (h *Handler) ShutdownServer(addr string) int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for s := range h.conns {
-		if s.server != nil && s.server.RemoteAddr().String() == addr {
+		if s.srvAddr == addr || s.server != nil && s.server.RemoteAddr().String() == addr {
 			s.close()
 			n++
 		}

@@ -78,6 +78,7 @@ func (h *Handler) Close() {
 
 type session struct {
 	client, server net.Conn
+	srvAddr        string // "ip:port" of the server, once connected (reactor sessions)
 	kill           func() // ends a session served by a reactor loop; nil: close the conns
 }
 
@@ -87,7 +88,9 @@ func (s *session) close() {
 		s.kill()
 		return
 	}
-	s.client.Close()
+	if s.client != nil {
+		s.client.Close()
+	}
 	if s.server != nil {
 		s.server.Close()
 	}
@@ -168,48 +171,75 @@ func (h *Handler) ServeConn(c net.Conn) {
 
 // connect picks a server and connects to it, retrying as `retries` and `option redispatch` say.
 func (h *Handler) connect(r *Route, c net.Conn) (*backend.Server, net.Conn, error) {
-	b := r.Pool.Cfg
-	req := balance.Request{}
-	if client, _, _ := r.Pool.Needs(); client {
-		if ap, err := netip.ParseAddrPort(c.RemoteAddr().String()); err == nil {
-			req.Client = ap.Addr().Unmap()
-		}
+	var client netip.Addr
+	if ap, err := netip.ParseAddrPort(c.RemoteAddr().String()); err == nil {
+		client = ap.Addr()
 	}
-	ctx := context.Background()
-	srv, err := r.Pool.Acquire(ctx, &req)
+	a, err := firstAttempt(r, client)
 	if err != nil {
 		return nil, nil, err
 	}
-	connectTimeout := b.Timeouts.Connect
-	if connectTimeout == 0 {
-		connectTimeout = 5 * time.Second
-	}
-	var lastErr error
-	for attempt := 0; attempt <= b.Retries; attempt++ {
-		if attempt > 0 {
-			srv.Retries.Add(1)
-			if b.RedispatchOn(attempt) {
-				// Let the balancer pick again, as HAProxy's redispatch does.
-				if next, err := r.Pool.AcquireOther(ctx, &req, srv); err == nil { // another server than the failed one
-					r.Pool.Release(srv)
-					srv = next
-					srv.Redisp.Add(1)
-				}
-			}
-		}
+	for {
 		// Go sets TCP_NODELAY on TCP connections already; no keep-alive probes, as
 		// HAProxy without option srvtcpka.
-		d := net.Dialer{Timeout: connectTimeout, KeepAlive: -1}
-		conn, err := d.Dial("tcp", srv.Addr)
+		d := net.Dialer{Timeout: a.timeout, KeepAlive: -1}
+		conn, err := d.Dial("tcp", a.srv.Addr)
 		if err == nil {
-			return srv, conn, nil
+			return a.srv, conn, nil
 		}
-		lastErr = err
-		srv.ConnErr.Add(1)
-		srv.ObserveConnError()
+		if !a.failed(err) {
+			return nil, nil, err
+		}
 	}
-	r.Pool.Release(srv)
-	return nil, nil, lastErr
+}
+
+// attempts is the server choice for one session's connection attempts.
+type attempts struct {
+	pool    *backend.Pool
+	req     balance.Request
+	srv     *backend.Server // holds a slot
+	n       int             // attempts made
+	timeout time.Duration   // timeout connect
+}
+
+// firstAttempt picks the first server for a client (which may wait in the queue).
+func firstAttempt(r *Route, client netip.Addr) (*attempts, error) {
+	a := &attempts{pool: r.Pool, timeout: r.Pool.Cfg.Timeouts.Connect}
+	if a.timeout == 0 {
+		a.timeout = 5 * time.Second
+	}
+	if c, _, _ := r.Pool.Needs(); c {
+		a.req.Client = client.Unmap()
+	}
+	srv, err := r.Pool.Acquire(context.Background(), &a.req)
+	if err != nil {
+		return nil, err
+	}
+	a.srv = srv
+	return a, nil
+}
+
+// failed counts a failed attempt on a.srv and prepares the next one, on another server
+// when `option redispatch` says so. It reports false, with the slot released, when the
+// `retries` are used up.
+func (a *attempts) failed(err error) bool {
+	a.srv.ConnErr.Add(1)
+	a.srv.ObserveConnError()
+	a.n++
+	if a.n > a.pool.Cfg.Retries {
+		a.pool.Release(a.srv)
+		return false
+	}
+	a.srv.Retries.Add(1)
+	if a.pool.Cfg.RedispatchOn(a.n) {
+		// Let the balancer pick again, as HAProxy's redispatch does.
+		if next, err := a.pool.AcquireOther(context.Background(), &a.req, a.srv); err == nil { // another server than the failed one
+			a.pool.Release(a.srv)
+			a.srv = next
+			a.srv.Redisp.Add(1)
+		}
+	}
+	return true
 }
 
 // Limits are the inactivity timeouts of a session; zero means none.

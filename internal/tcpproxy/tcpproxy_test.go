@@ -40,10 +40,17 @@ func eachMode(t *testing.T, fn func(t *testing.T, m mode)) {
 // startProxy serves a TCP frontend on loopback forwarding to servers, and returns its address.
 func startProxy(t *testing.T, m mode, tm config.Timeouts, servers ...string) (string, *Handler) {
 	t.Helper()
+	return startProxyWith(t, m, func(*config.Backend) {}, tm, servers...)
+}
+
+// startProxyWith is startProxy with the backend set up by edit first.
+func startProxyWith(t *testing.T, m mode, edit func(*config.Backend), tm config.Timeouts, servers ...string) (string, *Handler) {
+	t.Helper()
 	b := &config.Backend{Name: "be", Retries: 1, Timeouts: tm}
 	for i, a := range servers {
 		b.Servers = append(b.Servers, &config.Server{Name: "s" + string(rune('1'+i)), Addr: netip.MustParseAddrPort(a), Weight: 1})
 	}
+	edit(b)
 	fe := &config.Frontend{Name: "fe", Timeouts: tm, DefaultBackend: b}
 	h := NewHandler(&Route{Frontend: fe, Pool: backend.New(b, backend.NewStates())}, slog.New(slog.DiscardHandler))
 	h.Reactor = m.rx

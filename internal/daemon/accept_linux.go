@@ -1,0 +1,123 @@
+package daemon
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+	"os"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// fdServer serves client sockets accepted without Go's poller (tcpproxy with reactor
+// loops): such a socket never costs the poller's registration and removal.
+type fdServer interface {
+	TakesFD() bool
+	ServeFD(fd int, peer netip.AddrPort, done func())
+}
+
+// takesFD returns h as an fdServer when it takes raw sockets now.
+func takesFD(h handler) (fdServer, bool) {
+	fs, ok := h.(fdServer)
+	if !ok || !fs.TakesFD() {
+		return nil, false
+	}
+	return fs, true
+}
+
+// acceptFD accepts one connection on a's listener as a raw non-blocking, close-on-exec
+// socket. Go lets no one wait on a listener's readiness but its own Accept, so the
+// acceptor waits on a duplicate of the listening socket instead (stopRaw closes it).
+func (a *acceptor) acceptFD() (int, netip.AddrPort, error) {
+	rc, err := a.rawConn()
+	if err != nil {
+		return -1, netip.AddrPort{}, err
+	}
+	fd := -1
+	var sa unix.Sockaddr
+	var aerr error
+	err = rc.Read(func(s uintptr) bool {
+		for {
+			fd, sa, aerr = unix.Accept4(int(s), unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+			switch aerr {
+			case unix.EAGAIN:
+				return false
+			case unix.EINTR, unix.ECONNABORTED: // a client that left while queued
+				continue
+			}
+			return true
+		}
+	})
+	if err != nil {
+		if errors.Is(err, os.ErrClosed) {
+			return -1, netip.AddrPort{}, net.ErrClosed // stopRaw: the listener is gone
+		}
+		return -1, netip.AddrPort{}, err
+	}
+	if aerr != nil {
+		return -1, netip.AddrPort{}, os.NewSyscallError("accept4", aerr)
+	}
+	var peer netip.AddrPort
+	switch sa := sa.(type) {
+	case *unix.SockaddrInet4:
+		peer = netip.AddrPortFrom(netip.AddrFrom4(sa.Addr), uint16(sa.Port))
+	case *unix.SockaddrInet6:
+		peer = netip.AddrPortFrom(netip.AddrFrom16(sa.Addr), uint16(sa.Port))
+	}
+	// What Go's own accept sets: no delay.
+	unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+	return fd, peer, nil
+}
+
+// rawConn returns the raw side of the listener's duplicate, making it on first use.
+func (a *acceptor) rawConn() (syscall.RawConn, error) {
+	a.rawMu.Lock()
+	defer a.rawMu.Unlock()
+	if a.rawStopped {
+		return nil, net.ErrClosed
+	}
+	if a.raw != nil {
+		return a.rawRC, nil
+	}
+	sc, ok := a.ln.(syscall.Conn)
+	if !ok {
+		return nil, errNoRawAccept
+	}
+	lrc, err := sc.SyscallConn()
+	if err != nil {
+		return nil, errNoRawAccept
+	}
+	nfd := -1
+	var derr error
+	if err := lrc.Control(func(s uintptr) { nfd, derr = unix.FcntlInt(s, unix.F_DUPFD_CLOEXEC, 0) }); err != nil || derr != nil {
+		return nil, errNoRawAccept
+	}
+	f := os.NewFile(uintptr(nfd), "listener") // non-blocking: watched by Go's poller
+	rc, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		return nil, errNoRawAccept
+	}
+	a.raw, a.rawRC = f, rc
+	return rc, nil
+}
+
+// stopRaw closes the listener's duplicate, once the listener itself is closed, so that
+// the socket stops listening and a raw accept waiting on it returns.
+func (a *acceptor) stopRaw() {
+	a.rawMu.Lock()
+	defer a.rawMu.Unlock()
+	a.rawStopped = true
+	if a.raw != nil {
+		a.raw.Close()
+	}
+}
+
+// fdConn wraps a raw accepted socket in a net.Conn, for a frontend that stopped taking
+// raw sockets (a reload changed its mode) while the accept waited.
+func fdConn(fd int) (net.Conn, error) {
+	f := os.NewFile(uintptr(fd), "accepted")
+	defer f.Close()
+	return net.FileConn(f)
+}
