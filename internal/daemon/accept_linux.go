@@ -1,7 +1,6 @@
 package daemon
 
 import (
-	"errors"
 	"net"
 	"net/netip"
 	"os"
@@ -35,22 +34,24 @@ func (a *acceptor) acceptFD() (int, netip.AddrPort, error) {
 		return -1, netip.AddrPort{}, err
 	}
 	fd := -1
-	var sa unix.Sockaddr
+	var sa syscall.Sockaddr
 	var aerr error
 	err = rc.Read(func(s uintptr) bool {
 		for {
-			fd, sa, aerr = unix.Accept4(int(s), unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+			// syscall's accept4, not x/sys/unix's: that one asks each IPv4 or IPv6
+			// socket for its protocol (one more system call per connection).
+			fd, sa, aerr = syscall.Accept4(int(s), syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC)
 			switch aerr {
-			case unix.EAGAIN:
+			case syscall.EAGAIN:
 				return false
-			case unix.EINTR, unix.ECONNABORTED: // a client that left while queued
+			case syscall.EINTR, syscall.ECONNABORTED: // a client that left while queued
 				continue
 			}
 			return true
 		}
 	})
 	if err != nil {
-		if errors.Is(err, os.ErrClosed) {
+		if a.rawClosed() {
 			return -1, netip.AddrPort{}, net.ErrClosed // stopRaw: the listener is gone
 		}
 		return -1, netip.AddrPort{}, err
@@ -60,9 +61,9 @@ func (a *acceptor) acceptFD() (int, netip.AddrPort, error) {
 	}
 	var peer netip.AddrPort
 	switch sa := sa.(type) {
-	case *unix.SockaddrInet4:
+	case *syscall.SockaddrInet4:
 		peer = netip.AddrPortFrom(netip.AddrFrom4(sa.Addr), uint16(sa.Port))
-	case *unix.SockaddrInet6:
+	case *syscall.SockaddrInet6:
 		peer = netip.AddrPortFrom(netip.AddrFrom16(sa.Addr), uint16(sa.Port))
 	}
 	// What Go's own accept sets: no delay.
@@ -101,6 +102,12 @@ func (a *acceptor) rawConn() (syscall.RawConn, error) {
 	}
 	a.raw, a.rawRC = f, rc
 	return rc, nil
+}
+
+func (a *acceptor) rawClosed() bool {
+	a.rawMu.Lock()
+	defer a.rawMu.Unlock()
+	return a.rawStopped
 }
 
 // stopRaw closes the listener's duplicate, once the listener itself is closed, so that

@@ -178,7 +178,7 @@ func (rs *rsession) connectFailed(err error) {
 	rs.connecting = false
 	rs.loop.Cancel(&rs.timer)
 	if rs.srv.added {
-		rs.loop.Remove(rs.srv.tok, rs.srv.fd)
+		rs.loop.Forget(rs.srv.tok) // closed just below
 		rs.srv.added = false
 	}
 	unix.Close(rs.srv.fd)

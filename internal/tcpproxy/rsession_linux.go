@@ -251,7 +251,7 @@ func (s *rsession) finish() {
 	s.loop.Cancel(&s.timer)
 	for _, e := range []*end{&s.cli, &s.srv} {
 		if e.added {
-			s.loop.Remove(e.tok, e.fd)
+			s.loop.Forget(e.tok) // closed just below
 		}
 		if e.fd >= 0 {
 			unix.Close(e.fd)
