@@ -294,7 +294,7 @@ type Backend struct {
 	Retries    int
 	Redispatch bool
 	AllBackups bool // option allbackups: every usable backup serves when no active is usable
-	FullConn   int // fullconn as written, else DefaultFullConn of the frontends that reach the backend
+	FullConn   int  // fullconn as written, else DefaultFullConn of the frontends that reach the backend
 	ForwardFor *ForwardFor
 	ConnMode   HTTPConnMode
 	Check      HealthCheck // proxy-level check settings (issue 3)
