@@ -167,7 +167,7 @@ func TestDynamicRedispatchCounts(t *testing.T) {
 	}
 }
 
-// TestDynamicLimitAtRunTime: a maxconn set at run time (agent-check, runtime API) is the
+// TestDynamicLimitAtRunTime: a maxconn set at run time (agent-check "maxconn:N") is the
 // top of the ramp, and the limit never goes above it.
 func TestDynamicLimitAtRunTime(t *testing.T) {
 	p, s, _ := dynPool(t)
