@@ -226,7 +226,11 @@ func (s *Server) limit() int64 {
 		m = int64(s.Cfg.MaxConn)
 	}
 	if s.minConn > 0 {
-		return s.dynamicLimit(m)
+		m = s.dynamicLimit(m)
+	}
+	if r := s.ramp.Load(); r > 0 && m > 0 {
+		// slowstart: the limit grows from 1 to the whole (dynamic) limit, as the weight.
+		m = (m*int64(r) + 999) / 1000
 	}
 	return m
 }

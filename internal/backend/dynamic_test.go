@@ -215,3 +215,56 @@ func TestDynamicAcquireReleaseAllocFree(t *testing.T) {
 		t.Fatalf("%v allocations per Acquire+Release, want 0", allocs)
 	}
 }
+
+// TestSlowstartRampsTheLimit: while a server ramps up after coming back (slowstart), its
+// connection limit grows from 1 to the whole limit, dynamic or not (configuration.txt,
+// server "slowstart": "from 1 to 100% of the usual dynamic limit"), and requests queued
+// for it are dispatched as the ramp rises.
+func TestSlowstartRampsTheLimit(t *testing.T) {
+	p, s, _ := dynPool(t)
+	static := pool(config.AlgoRoundRobin, sv("b", 1, 10)).Servers[0]
+	tests := []struct {
+		ramp, sess, wantDyn, wantStatic int
+	}{
+		{0, 12, 6, 10},  // no ramp: 10*12/20; maxconn
+		{1, 12, 1, 1},   // at the start: 1
+		{100, 12, 1, 1}, // 10%: 0.6 and 1.0 round up to 1
+		{500, 12, 3, 5},
+		{999, 25, 10, 10},
+		{1000, 25, 10, 10}, // the ramp is over
+	}
+	for _, tt := range tests {
+		s.SetRamp(tt.ramp)
+		static.SetRamp(tt.ramp)
+		p.dyn.sess.Store(int64(tt.sess))
+		if got := s.Limit(); got != tt.wantDyn {
+			t.Errorf("ramp %d‰, %d sessions: dynamic limit %d, want %d", tt.ramp, tt.sess, got, tt.wantDyn)
+		}
+		if got := static.Limit(); got != tt.wantStatic {
+			t.Errorf("ramp %d‰: maxconn 10 limit %d, want %d", tt.ramp, got, tt.wantStatic)
+		}
+	}
+
+	// A request queued behind a ramping server gets its slot when the ramp rises.
+	p.dyn.sess.Store(0)
+	static.SetRamp(0)
+	q := pool(config.AlgoRoundRobin, sv("c", 1, 4))
+	c := q.Servers[0]
+	c.SetRamp(250) // limit 1
+	held := acquire(t, q)
+	done := make(chan error, 1)
+	go func() {
+		_, err := q.Acquire(context.Background(), &balance.Request{})
+		done <- err
+	}()
+	waitFor(t, "the request to queue", func() bool { return q.Queued() == 1 })
+	c.SetRamp(500) // limit 2
+	if err := <-done; err != nil {
+		t.Fatalf("queued request after the ramp rose: %v", err)
+	}
+	if c.Cur() != 2 {
+		t.Fatalf("server holds %d, want 2", c.Cur())
+	}
+	q.Release(held)
+	q.Release(held)
+}
