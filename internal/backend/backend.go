@@ -8,11 +8,12 @@
 // taken while requests wait in a queue.
 //
 // A server's maxconn is a hard limit: a slot is taken by compare-and-swap on its
-// connection count. With minconn the limit follows the backend's load (dynamic.go). When every candidate is full, a balanced request waits in the
-// backend queue; a persistent request (AcquireServer), or a hashed one whose server is
-// full, waits in that server's queue. Each freed slot goes to the oldest request that can
-// use it, across both kinds of queue, and wakes only that request. A wait is bounded by
-// `timeout queue` (else `timeout connect`, else DefaultQueueTimeout).
+// connection count. With minconn the limit follows the backend's load (dynamic.go).
+// When every candidate is full, a balanced request waits in the backend queue; a
+// persistent request (AcquireServer), or a hashed one whose server is full, waits in that
+// server's queue. Each freed slot goes to the oldest request that can use it, across both
+// kinds of queue, and wakes only that request. A wait is bounded by `timeout queue` (else
+// `timeout connect`, else DefaultQueueTimeout).
 package backend
 
 import (
