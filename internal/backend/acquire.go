@@ -26,6 +26,7 @@ const (
 // timeout and ctx.Err() when ctx ends first. r is not kept after Acquire returns, so the
 // caller may reuse it. The caller must Release the server when the session ends.
 func (p *Pool) Acquire(ctx context.Context, r *balance.Request) (*Server, error) {
+	p.enter()
 	if p.waiting.Load() == 0 {
 		s, out := p.choose(r)
 		switch out {
@@ -34,10 +35,15 @@ func (p *Pool) Acquire(ctx context.Context, r *balance.Request) (*Server, error)
 			s.LBTotal.Add(1)
 			return s, nil
 		case none:
+			p.leave()
 			return nil, ErrNoServer
 		}
 	}
-	return p.wait(ctx, r, nil)
+	s, err := p.wait(ctx, r, nil)
+	if err != nil {
+		p.leave()
+	}
+	return s, err
 }
 
 // AcquireServer takes a slot on s itself (cookie persistence), queueing as Acquire does.
@@ -47,17 +53,27 @@ func (p *Pool) AcquireServer(ctx context.Context, s *Server) error {
 	if !s.persistOK() {
 		return ErrNoServer
 	}
+	p.enter()
 	if p.waiting.Load() == 0 && s.take(s.limit()) {
 		s.Total.Add(1)
 		return nil
 	}
 	_, err := p.wait(ctx, nil, s)
+	if err != nil {
+		p.leave()
+	}
 	return err
 }
 
 // Release gives back the slot taken by Acquire or AcquireServer. When requests wait, the
 // slot goes to the oldest one that can use it: a single waiter is woken.
 func (p *Pool) Release(s *Server) {
+	p.leave()
+	p.free(s)
+}
+
+// free gives back s's slot and hands it to a waiter, without counting a session leaving.
+func (p *Pool) free(s *Server) {
 	s.cur.Add(-1)
 	// Decrement first, check second: a request that queued before this load is served
 	// here, one that queues after it sees the free slot when it re-checks under the lock.
@@ -198,7 +214,7 @@ func (p *Pool) wait(ctx context.Context, r *balance.Request, target *Server) (*S
 		return nil, w.err
 	}
 	if ctx.Err() != nil {
-		p.Release(w.srv)
+		p.free(w.srv) // the caller counts the session out
 		return nil, ctx.Err()
 	}
 	return w.srv, nil

@@ -8,11 +8,12 @@
 // taken while requests wait in a queue.
 //
 // A server's maxconn is a hard limit: a slot is taken by compare-and-swap on its
-// connection count. When every candidate is full, a balanced request waits in the
-// backend queue; a persistent request (AcquireServer), or a hashed one whose server is
-// full, waits in that server's queue. Each freed slot goes to the oldest request that can
-// use it, across both kinds of queue, and wakes only that request. A wait is bounded by
-// `timeout queue` (else `timeout connect`, else DefaultQueueTimeout).
+// connection count. With minconn the limit follows the backend's load (dynamic.go).
+// When every candidate is full, a balanced request waits in the backend queue; a
+// persistent request (AcquireServer), or a hashed one whose server is full, waits in that
+// server's queue. Each freed slot goes to the oldest request that can use it, across both
+// kinds of queue, and wakes only that request. A wait is bounded by `timeout queue` (else
+// `timeout connect`, else DefaultQueueTimeout).
 package backend
 
 import (
@@ -179,6 +180,9 @@ type Server struct {
 	q    waitList     // requests waiting for this server; guarded by the pool's mu
 	qlen atomic.Int64 // len(q), readable without the lock
 	qmax atomic.Int64
+
+	minConn int64 // server minconn: > 0 makes the limit follow the backend's load (dynamic.go)
+	pool    *Pool
 }
 
 // Usable reports whether new sessions may go to the server: up, ready, not disabled.
@@ -218,10 +222,18 @@ func (s *Server) persistOK() bool {
 }
 
 func (s *Server) limit() int64 {
-	if m := s.rtMax.Load(); m > 0 {
-		return m
+	m := s.rtMax.Load()
+	if m <= 0 {
+		m = int64(s.Cfg.MaxConn)
 	}
-	return int64(s.Cfg.MaxConn)
+	if s.minConn > 0 {
+		m = s.dynamicLimit(m)
+	}
+	if r := s.ramp.Load(); r > 0 && m > 0 {
+		// slowstart: the limit grows from 1 to the whole (dynamic) limit, as the weight.
+		m = (m*int64(r) + 999) / 1000
+	}
+	return m
 }
 
 func (s *Server) hasRoom() bool {
@@ -258,6 +270,7 @@ type Pool struct {
 	timer                func(time.Duration) (<-chan time.Time, func() bool)
 
 	waiting atomic.Int64 // requests in any queue of the pool, plus those about to be
+	dyn     dynamic      // dynamic maxconn (server minconn): the backend's load
 	qlen    atomic.Int64 // backend queue length, readable without the lock
 	qmax    atomic.Int64
 
@@ -272,7 +285,8 @@ func New(cfg *config.Backend, states *States) *Pool {
 	p := &Pool{Cfg: cfg, hashed: cfg.Balance.Algo.Hashed(), timer: realTimer}
 	var am, bm []balance.Member
 	for _, sc := range cfg.Servers {
-		s := &Server{Cfg: sc, Addr: sc.Addr.String(), State: states.Get(cfg.Name, sc.Name)}
+		s := &Server{Cfg: sc, Addr: sc.Addr.String(), State: states.Get(cfg.Name, sc.Name), pool: p}
+		p.dyn.add(s)
 		p.Servers = append(p.Servers, s)
 		s.owner.Store(p)
 		m := balance.Member{Name: sc.Name, Weight: sc.Weight}
@@ -284,6 +298,7 @@ func New(cfg *config.Backend, states *States) *Pool {
 			am = append(am, m)
 		}
 	}
+	p.dyn.setFullConn(cfg.FullConn)
 	p.allBackups.Store(cfg.AllBackups)
 	p.activeSel = balance.New(cfg.Balance, cfg.HashType, am)
 	p.backupSel = balance.New(cfg.Balance, cfg.HashType, bm)

@@ -72,8 +72,9 @@ func (s *State) UpdateCheckInfo(f func(*CheckInfo)) {
 	f(&s.check.info)
 }
 
-// SetRamp sets the slowstart factor: the weight in force is multiplied by permille/1000
-// (at least 1). 0 or 1000 and above end the ramp.
+// SetRamp sets the slowstart factor: the weight in force and the server's connection
+// limit (maxconn, dynamic or not) are multiplied by permille/1000 (at least 1). 0 or 1000
+// and above end the ramp.
 func (s *State) SetRamp(permille int) {
 	if permille >= 1000 || permille < 0 {
 		permille = 0

@@ -66,6 +66,7 @@ func (p *Pool) AcquireOther(ctx context.Context, r *balance.Request, avoid *Serv
 		}
 	}
 	if s != nil {
+		p.enter() // a second slot for the session until the caller releases avoid
 		s.Total.Add(1)
 		s.LBTotal.Add(1)
 		return s, nil

@@ -294,7 +294,7 @@ type Backend struct {
 	Retries    int
 	Redispatch bool
 	AllBackups bool // option allbackups: every usable backup serves when no active is usable
-	FullConn   int
+	FullConn   int  // fullconn as written, else DefaultFullConn of the frontends that reach the backend
 	ForwardFor *ForwardFor
 	ConnMode   HTTPConnMode
 	Check      HealthCheck // proxy-level check settings (issue 3)
@@ -416,7 +416,8 @@ type Server struct {
 	Weight   int // 0..256, default 1
 	Backup   bool
 	Disabled bool
-	MaxConn  int // 0: unlimited
+	MaxConn  int // 0: unlimited; at least MinConn (HAProxy raises it to minconn)
+	MinConn  int // 0: not set; below MaxConn, the limit is dynamic (DynamicMaxConn)
 	Cookie   string
 	Check    ServerCheck
 }

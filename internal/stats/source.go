@@ -253,8 +253,8 @@ func (s *Source) Rows() []Row {
 	return rows
 }
 
-// slimOf is a backend's session limit as HAProxy shows it: fullconn, else a tenth of
-// the frontend maxconn, rounded up (HAProxy's default fullconn).
+// slimOf is a backend's session limit as HAProxy shows it: its fullconn (the parser
+// fills HAProxy's default), else the default for the frontend maxconn.
 func slimOf(p *proxy) int {
 	if p.be != nil && p.be.FullConn > 0 {
 		return p.be.FullConn
@@ -263,7 +263,7 @@ func slimOf(p *proxy) int {
 	if p.fe != nil && p.fe.MaxConn > 0 {
 		mc = p.fe.MaxConn
 	}
-	return max((mc+9)/10, 1)
+	return config.DefaultFullConn(mc)
 }
 
 func (s *Source) frontendRow(p *proxy, f *config.Frontend, now time.Time) Row {

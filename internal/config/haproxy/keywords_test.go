@@ -156,8 +156,11 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 		for _, b := range cfg.Backends {
+			if b.FullConn < 1 {
+				t.Fatalf("backend %q: fullconn %d", b.Name, b.FullConn)
+			}
 			for _, s := range b.Servers {
-				if s.Weight < 0 || s.Weight > config.MaxWeight || !s.Addr.IsValid() {
+				if s.Weight < 0 || s.Weight > config.MaxWeight || !s.Addr.IsValid() || s.MaxConn < s.MinConn {
 					t.Fatalf("bad server %+v", s)
 				}
 			}

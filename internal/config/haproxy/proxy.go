@@ -503,8 +503,7 @@ func kwFullConn(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 		p.errorf(st.pos, "fullconn: %v", err)
 		return
 	}
-	px.fullConn = n
-	p.warnf(st.pos, "fullconn has no effect: it sizes dynamic maxconn, which needs server minconn (not supported by tandem yet)")
+	px.fullConn = n // 0: HAProxy's default, as unset (see fullConnDefaults)
 }
 
 // errorfileCodes are the status codes HAProxy accepts for errorfile.

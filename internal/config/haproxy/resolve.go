@@ -105,7 +105,29 @@ func (p *parser) resolve() *config.Config {
 			p.errorf(px.pos, "no backend: add a default_backend line (or stats enable to serve only the stats page)")
 		}
 	}
+	fullConnDefaults(cfg)
 	return cfg
+}
+
+// fullConnDefaults gives each backend without fullconn HAProxy's default: a tenth of the
+// maxconn of the frontends that may branch to it (config.DefaultFullConn).
+func fullConnDefaults(cfg *config.Config) {
+	for _, b := range cfg.Backends {
+		if b.FullConn > 0 {
+			continue
+		}
+		sum := 0
+		for _, f := range cfg.Frontends {
+			reaches := f.DefaultBackend == b
+			for _, ub := range f.UseBackends {
+				reaches = reaches || ub.Backend == b
+			}
+			if reaches {
+				sum += f.MaxConn
+			}
+		}
+		b.FullConn = config.DefaultFullConn(sum)
+	}
 }
 
 // link finds the backend a frontend names, and checks their modes agree.

@@ -17,6 +17,7 @@ type serverOpts struct {
 	backup   bool
 	disabled bool
 	maxConn  int
+	minConn  int
 	check    bool
 	inter    time.Duration
 	rise     int
@@ -35,7 +36,7 @@ type serverOpts struct {
 
 // serverOptions are the server options tandem knows and how many arguments each takes.
 var serverOptions = map[string]int{
-	"weight": 1, "backup": 0, "no-backup": 0, "disabled": 0, "enabled": 0, "maxconn": 1,
+	"weight": 1, "backup": 0, "no-backup": 0, "disabled": 0, "enabled": 0, "maxconn": 1, "minconn": 1,
 	"cookie": 1, "check": 0, "no-check": 0, "inter": 1, "rise": 1, "fall": 1, "port": 1,
 	"fastinter": 1, "downinter": 1, "addr": 1, "slowstart": 1, "observe": 1, "error-limit": 1,
 	"on-error": 1, "on-marked-down": 1, "agent-check": 0, "no-agent-check": 0, "agent-port": 1,
@@ -77,6 +78,7 @@ func kwServer(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 		srv.Weight = config.DefaultWeight
 	}
 	srv.Backup, srv.Disabled, srv.MaxConn = o.backup, o.disabled, o.maxConn
+	p.minConn(st, label, srv, o.minConn)
 	srv.Check = config.ServerCheck{Enabled: o.check, Inter: o.inter, Rise: o.rise, Fall: o.fall, Port: o.port}
 	if srv.Check.Inter == 0 {
 		srv.Check.Inter = config.DefaultInter
@@ -98,6 +100,22 @@ func kwDefaultServer(p *parser, px *proxyState, st *stmt, args []string, _ bool)
 	o := px.defaultServer
 	if p.serverOpts(st, "default-server", args, &o) {
 		px.defaultServer = o
+	}
+}
+
+// minConn sets srv.MinConn. A minconn that is not below maxconn (or has no maxconn)
+// leaves nothing to ramp: as HAProxy, the server's fixed limit is then minconn (see
+// config.DynamicMaxConn), and tandem says so.
+func (p *parser) minConn(st *stmt, label string, srv *config.Server, n int) {
+	srv.MinConn = n
+	switch {
+	case n == 0 || n == srv.MaxConn:
+	case srv.MaxConn == 0:
+		p.warnf(st.pos, "%s: minconn %d without maxconn: the server's limit is fixed at %d (as HAProxy); add a greater maxconn for a dynamic limit", label, n, n)
+		srv.MaxConn = n
+	case n > srv.MaxConn:
+		p.warnf(st.pos, "%s: minconn %d is above maxconn %d: the server's limit is fixed at %d (as HAProxy)", label, n, srv.MaxConn, n)
+		srv.MaxConn = n
 	}
 }
 
@@ -173,6 +191,8 @@ func (p *parser) serverOpts(st *stmt, label string, args []string, o *serverOpts
 			o.disabled = opt == "disabled"
 		case "maxconn":
 			o.maxConn, err = parseInt(v, 0, maxInt32)
+		case "minconn":
+			o.minConn, err = parseInt(v, 0, maxInt32)
 		case "cookie":
 			o.cookie = v // HAProxy accepts it on default-server too
 		case "check", "no-check":
