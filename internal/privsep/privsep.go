@@ -243,11 +243,13 @@ type Client struct {
 	conn *net.UnixConn
 	r    *msgReader
 	next uint64 // last request id, under sem
+	// statusTimeout bounds VRRPStatus (vrrpStatusTimeout; tests shorten it).
+	statusTimeout time.Duration
 }
 
 // NewClient talks to a helper over conn.
 func NewClient(conn *net.UnixConn) *Client {
-	return &Client{sem: make(chan struct{}, 1), conn: conn, r: &msgReader{conn: conn}}
+	return &Client{sem: make(chan struct{}, 1), conn: conn, r: &msgReader{conn: conn}, statusTimeout: vrrpStatusTimeout}
 }
 
 // call sends req and waits for its answer, until ctx ends. Answers to earlier requests

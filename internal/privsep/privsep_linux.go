@@ -49,7 +49,9 @@ func (m *msgReader) readLine() ([]byte, []int, error) {
 				}
 			}
 		}
-		m.buf = append(m.buf, b[:n]...)
+		if n > 0 { // n is -1 on some errors (a deadline)
+			m.buf = append(m.buf, b[:n]...)
+		}
 		if err != nil {
 			return nil, nil, err
 		}

@@ -142,6 +142,6 @@ func (c *Client) StopVRRP() error {
 
 // VRRPStatus asks the helper for the VRRP instances, within a second.
 func (c *Client) VRRPStatus() ([]stats.VRRPInstance, error) {
-	resp, err := c.vrrpCall(opVRRPStatus, vrrpStatusTimeout)
+	resp, err := c.vrrpCall(opVRRPStatus, c.statusTimeout)
 	return resp.VRRP, err
 }
