@@ -94,7 +94,7 @@ func serve(o runOpts) int {
 	}
 
 	var reloadVRRP func() error // nil: no VRRP
-	vrrpAttr := any(0)
+	var vrrpAttrs []any // for the start line
 	vrrpDone := make(chan error, 1)
 	var helperGone chan error // nil unless VRRP runs in the helper
 	stopVRRP := func() {}
@@ -107,7 +107,7 @@ func serve(o runOpts) int {
 			stopProxy(0)
 			return 1
 		}
-		vrrpAttr = "in the privileged helper"
+		vrrpAttrs = []any{"vrrp_helper_pid", helper.proc.Pid}
 	} else if o.loadVRRP != nil {
 		vcfg, err := loadVRRPChecked(o.loadVRRP, cfg, log)
 		if err != nil {
@@ -115,7 +115,7 @@ func serve(o runOpts) int {
 			stopProxy(0)
 			return 1
 		}
-		vrrpAttr = len(vcfg.Instances)
+		vrrpAttrs = []any{"vrrp_instances", len(vcfg.Instances)}
 		node, err := ha.New(vcfg, ha.Options{Logger: log.With("component", "vrrp"), Check: trackerCheck(d)})
 		if err != nil {
 			logErrors(log, "cannot start VRRP", err)
@@ -152,9 +152,7 @@ func serve(o runOpts) int {
 	if cfg != nil {
 		attrs = append(attrs, "frontends", len(cfg.Frontends), "backends", len(cfg.Backends))
 	}
-	if reloadVRRP != nil {
-		attrs = append(attrs, "vrrp_instances", vrrpAttr)
-	}
+	attrs = append(attrs, vrrpAttrs...)
 	log.Info("tandem started", attrs...)
 
 	// terminate is the graceful stop (SIGTERM, SIGINT): the VIPs go first
