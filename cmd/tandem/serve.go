@@ -94,7 +94,7 @@ func serve(o runOpts) int {
 	}
 
 	var reloadVRRP func() error // nil: no VRRP
-	var vrrpAttrs []any // for the start line
+	var vrrpAttrs []any         // for the start line
 	vrrpDone := make(chan error, 1)
 	var helperGone chan error // nil unless VRRP runs in the helper
 	stopVRRP := func() {}
