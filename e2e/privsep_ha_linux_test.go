@@ -18,8 +18,9 @@ import (
 // The VIP is on lb1 and HTTP through it is proxied; the stats page served by the
 // unprivileged process shows the helper's VRRP instance; the in-process tracker
 // (tandem:backend) still moves the VIP when lb1's servers go down (haproxy.cfg reload);
-// a keepalived.conf reload (SIGHUP) still applies; SIGTERM removes the VIP at once. If
-// the serving process dies, the helper releases the VIP (the backup takes over before
+// a keepalived.conf reload (SIGHUP) still applies; SIGTERM removes the VIP at once; a
+// SIGTERM to the helper alone (systemd signals the whole group) releases the VIP and
+// stops the serving process cleanly. If the serving process dies, the helper releases the VIP (the backup takes over before
 // Master_Down_Interval) and exits; if the helper dies, the serving process exits with
 // an error.
 func TestHAChrootedProxyVRRPInHelper(t *testing.T) {
@@ -114,6 +115,34 @@ listen stats
 		}
 		s.waitSoleHolder(t, "lb2", time.Second)
 		t.Logf("SIGTERM: lb2 holds the VIP %v after the signal", time.Since(start).Round(time.Millisecond))
+		waitGone(t, helper)
+	})
+	if t.Failed() {
+		return
+	}
+
+	t.Run("SIGTERM to the helper", func(t *testing.T) {
+		// systemd's default KillMode signals the whole control group: the helper may
+		// get SIGTERM before the serving process does. It releases the VIP and tells
+		// the serving process, which stops cleanly too.
+		lb1.start(t)
+		s.waitSoleHolder(t, "lb1", down+3*time.Second)
+		p := lb1.p
+		helper := helperOf(t, p.cmd.Process.Pid)
+		syscall.Kill(helper, syscall.SIGTERM)
+		s.waitSoleHolder(t, "lb2", time.Second)
+		select {
+		case <-p.done:
+		case <-time.After(8 * time.Second):
+			t.Fatalf("the serving process still runs 8s after its helper got SIGTERM\n%s", p.stderr)
+		}
+		lb1.p = nil
+		if code := p.cmd.ProcessState.ExitCode(); code != 0 {
+			t.Errorf("SIGTERM to the helper: exit code %d, want 0\n%s", code, p.stderr)
+		}
+		if out := p.stderr.String(); strings.Contains(out, "level=ERROR") {
+			t.Errorf("SIGTERM to the helper logged errors:\n%s", out)
+		}
 		waitGone(t, helper)
 	})
 	if t.Failed() {

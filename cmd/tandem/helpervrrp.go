@@ -171,6 +171,12 @@ func runVRRPHelper(conn *net.UnixConn, loadFrom privsep.LoadFunc, loadVRRP func(
 		if err := up.VRRPExited(nil); err != nil {
 			log.Debug("cannot tell the serving process that VRRP stopped", "err", err)
 		}
+		// Let a vrrp-stop the serving process sent meanwhile (it got the signal too)
+		// have its answer, and let it close first; bounded.
+		select {
+		case <-served:
+		case <-time.After(500 * time.Millisecond):
+		}
 	}
 	removeHelperPidfile()
 	return code

@@ -171,6 +171,7 @@ func serve(o runOpts) int {
 	vrrpEnded := func(err error) int {
 		if errors.Is(err, privsep.ErrHelperStopped) {
 			log.Info("the privileged helper was stopped by a signal and released the VIPs: stopping too")
+			stopVRRP = func() {} // done, and the helper is on its way out
 			return terminate("privileged helper stopped")
 		}
 		// Run returns early only when an instance cannot start (no CAP_NET_RAW, no

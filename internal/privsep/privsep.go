@@ -40,7 +40,9 @@
 // SIGTERM would (priority-0 adverts, VIPs removed, the backup takes over at once) and
 // exits; until then every tracker fails (the upcall cannot be answered), as a failing
 // script does. If the helper dies, the serving process sees it exit and stops with an
-// error rather than serve under a VIP that nobody manages.
+// error rather than serve under a VIP that nobody manages. A helper told to stop
+// (SIGTERM, SIGINT: systemd signals the whole group) stops VRRP, sends vrrp-exit
+// without an error, and the serving process stops as on SIGTERM.
 package privsep
 
 import (
