@@ -92,6 +92,7 @@ type haNode struct {
 	p          *proc
 	logs       []*syncBuffer // every run's output, for failures
 	top        *testing.T    // the test whose end stops the process (not a subtest's)
+	proxyTmpl  string        // haproxy.cfg with {{DISABLED}}; "" is haProxyCfg
 }
 
 func newHASetup(t *testing.T) *haSetup {
@@ -151,7 +152,11 @@ func (n *haNode) writeProxy(t *testing.T, disabled bool) {
 	if disabled {
 		d = " disabled"
 	}
-	if err := os.WriteFile(n.cfg, []byte(strings.ReplaceAll(haProxyCfg, "{{DISABLED}}", d)), 0o644); err != nil {
+	tmpl := n.proxyTmpl
+	if tmpl == "" {
+		tmpl = haProxyCfg
+	}
+	if err := os.WriteFile(n.cfg, []byte(strings.ReplaceAll(tmpl, "{{DISABLED}}", d)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -101,9 +101,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return haproxy.ParseFiles(paths, haproxy.Options{ReadFile: src.ReadFile, Resolve: src.Resolve})
 		}
 		o.load = func() (*config.Config, error) { return o.loadFrom(realSources()) }
-		if os.Getenv(privsep.ChildEnv) == "1" {
-			return runHelper(o.loadFrom)
-		}
 	}
 	if len(kfiles) > 0 {
 		path := kfiles[0]
@@ -124,6 +121,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		level = slog.LevelDebug
 	}
 	o.log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	if o.loadFrom != nil && os.Getenv(privsep.ChildEnv) == "1" {
+		return runHelper(o.loadFrom, o.loadVRRP, o.log)
+	}
 	o.pidfile = *pidfile
 	return serve(o)
 }

@@ -67,24 +67,23 @@ func serve(o runOpts) int {
 		}
 		defer os.Remove(o.pidfile)
 	}
+	// With global chroot/user/group, a privileged helper keeps root (and runs VRRP, -k).
+	var helper *confined
 	if d != nil {
 		if g := cfg.Global; o.loadFrom != nil && (g.Chroot != "" || g.User != "" || g.Group != "") {
-			if o.loadVRRP != nil {
-				log.Warn("global chroot/user/group are not applied while tandem also runs VRRP (-k): the VIPs need CAP_NET_ADMIN and notify scripts the real filesystem; tandem keeps its privileges")
-			} else {
-				helper, err := confine(d, g, o.pidfile, log)
+			h, err := confine(d, g, o.pidfile, o.loadVRRP != nil, log)
+			if err != nil {
+				log.Error("cannot drop privileges", "err", err)
+				d.Stop(0)
+				return 1
+			}
+			helper = h
+			current = func() (*config.Config, error) {
+				b, err := h.client.Load()
 				if err != nil {
-					log.Error("cannot drop privileges", "err", err)
-					d.Stop(0)
-					return 1
+					return nil, err
 				}
-				current = func() (*config.Config, error) {
-					b, err := helper.Load()
-					if err != nil {
-						return nil, err
-					}
-					return o.loadFrom(b.Replay())
-				}
+				return o.loadFrom(b.Replay())
 			}
 		}
 	}
@@ -94,19 +93,30 @@ func serve(o runOpts) int {
 		}
 	}
 
-	var node *ha.Node
-	nInstances := 0
+	var reloadVRRP func() error // nil: no VRRP
+	var vrrpAttrs []any         // for the start line
 	vrrpDone := make(chan error, 1)
+	var helperGone chan error // nil unless VRRP runs in the helper
 	stopVRRP := func() {}
-	if o.loadVRRP != nil {
+	if o.loadVRRP != nil && helper != nil {
+		helperGone = make(chan error, 1)
+		var err error
+		reloadVRRP, stopVRRP, err = startVRRPInHelper(d, helper, vrrpDone, helperGone, log)
+		if err != nil {
+			logErrors(log, "cannot start VRRP", err)
+			stopProxy(0)
+			return 1
+		}
+		vrrpAttrs = []any{"vrrp_helper_pid", helper.proc.Pid}
+	} else if o.loadVRRP != nil {
 		vcfg, err := loadVRRPChecked(o.loadVRRP, cfg, log)
 		if err != nil {
 			logErrors(log, "cannot start VRRP", err)
 			stopProxy(0)
 			return 1
 		}
-		nInstances = len(vcfg.Instances)
-		node, err = ha.New(vcfg, ha.Options{Logger: log.With("component", "vrrp"), Check: trackerCheck(d)})
+		vrrpAttrs = []any{"vrrp_instances", len(vcfg.Instances)}
+		node, err := ha.New(vcfg, ha.Options{Logger: log.With("component", "vrrp"), Check: trackerCheck(d)})
 		if err != nil {
 			logErrors(log, "cannot start VRRP", err)
 			stopProxy(0)
@@ -114,6 +124,17 @@ func serve(o runOpts) int {
 		}
 		if d != nil {
 			d.SetVRRPStatus(vrrpStatus(node))
+		}
+		reloadVRRP = func() error {
+			var cfg *config.Config
+			if d != nil {
+				cfg = d.Config()
+			}
+			vcfg, err := loadVRRPChecked(o.loadVRRP, cfg, log)
+			if err != nil {
+				return err
+			}
+			return node.Reload(vcfg)
 		}
 		ctx, cancel := context.WithCancel(context.Background())
 		go func() { vrrpDone <- node.Run(ctx) }()
@@ -131,23 +152,53 @@ func serve(o runOpts) int {
 	if cfg != nil {
 		attrs = append(attrs, "frontends", len(cfg.Frontends), "backends", len(cfg.Backends))
 	}
-	if node != nil {
-		attrs = append(attrs, "vrrp_instances", nInstances)
-	}
+	attrs = append(attrs, vrrpAttrs...)
 	log.Info("tandem started", attrs...)
 
+	// terminate is the graceful stop (SIGTERM, SIGINT): the VIPs go first
+	// (priority-0 advert: the backup takes over at once), then connections drain.
+	terminate := func(why string) int {
+		stopVRRP()
+		grace := defaultGrace
+		if d != nil && d.Config().Global.HardStopAfter > 0 {
+			grace = d.Config().Global.HardStopAfter
+		}
+		log.Info("stopping: listeners closed, letting in-flight requests finish", "signal", why, "grace", grace)
+		stopProxy(grace)
+		log.Info("stopped")
+		return 0
+	}
+	vrrpEnded := func(err error) int {
+		if errors.Is(err, privsep.ErrHelperStopped) {
+			log.Info("the privileged helper was stopped by a signal and released the VIPs: stopping too")
+			stopVRRP = func() {} // done, and the helper is on its way out
+			return terminate("privileged helper stopped")
+		}
+		// Run returns early only when an instance cannot start (no CAP_NET_RAW, no
+		// such interface, ...).
+		logErrors(log, "VRRP stopped", err)
+		stopProxy(defaultGrace)
+		return 1
+	}
 	for {
 		select {
 		case err := <-vrrpDone:
-			// Run returns early only when an instance cannot start (no CAP_NET_RAW, no
-			// such interface, ...).
-			logErrors(log, "VRRP stopped", err)
+			return vrrpEnded(err)
+		case err := <-helperGone:
+			select {
+			case verr := <-vrrpDone: // it said why before it exited
+				return vrrpEnded(verr)
+			default:
+			}
+			// Serving on with a VIP that nobody manages would be worse than stopping:
+			// the VIP (if this node held it) stays on the interface, as after a crash.
+			log.Error("the privileged helper running VRRP exited: nothing manages the VIPs any more; stopping", "err", err)
 			stopProxy(defaultGrace)
 			return 1
 		case sig := <-sigs:
 			switch sig {
 			case syscall.SIGHUP, syscall.SIGUSR2:
-				reload(d, node, o.loadVRRP, log, sig)
+				reload(d, reloadVRRP, log, sig)
 			case syscall.SIGUSR1:
 				// Soft stop, as HAProxy: stop listening, serve existing connections to
 				// their end, bounded only by hard-stop-after.
@@ -161,41 +212,25 @@ func serve(o runOpts) int {
 				log.Info("stopped")
 				return 0
 			default:
-				// The VIPs go first (priority-0 advert: the backup takes over at once),
-				// then connections drain.
-				stopVRRP()
-				grace := defaultGrace
-				if d != nil && d.Config().Global.HardStopAfter > 0 {
-					grace = d.Config().Global.HardStopAfter
-				}
-				log.Info("stopping: listeners closed, letting in-flight requests finish", "signal", sig.String(), "grace", grace)
-				stopProxy(grace)
-				log.Info("stopped")
-				return 0
+				return terminate(sig.String())
 			}
 		}
 	}
 }
 
 // reload re-reads both files; each part that fails keeps its running configuration.
-func reload(d *daemon.Daemon, node *ha.Node, loadVRRP func() (*config.VRRP, error), log *slog.Logger, sig os.Signal) {
-	var cfg *config.Config
+func reload(d *daemon.Daemon, reloadVRRP func() error, log *slog.Logger, sig os.Signal) {
 	if d != nil {
 		if err := d.Reload(); err != nil {
 			logErrors(log, "reload refused, the running configuration keeps serving", err)
 		} else {
 			log.Info("configuration reloaded", "signal", sig.String())
 		}
-		cfg = d.Config()
 	}
-	if node == nil {
+	if reloadVRRP == nil {
 		return
 	}
-	vcfg, err := loadVRRPChecked(loadVRRP, cfg, log)
-	if err == nil {
-		err = node.Reload(vcfg)
-	}
-	if err != nil {
+	if err := reloadVRRP(); err != nil {
 		logErrors(log, "VRRP reload refused, the running VRRP configuration stays", err)
 		return
 	}
@@ -209,6 +244,14 @@ func logErrors(log *slog.Logger, what string, err error) {
 		log.Error(fmt.Sprintf("%s: %d configuration problem(s), each follows", what, len(list)))
 		for _, e := range list {
 			log.Error(e.Error())
+		}
+		return
+	}
+	var lines privsep.ErrorLines // from the privileged helper
+	if errors.As(err, &lines) {
+		log.Error(fmt.Sprintf("%s: %d configuration problem(s), each follows", what, len(lines)))
+		for _, l := range lines {
+			log.Error(l)
 		}
 		return
 	}

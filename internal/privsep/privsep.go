@@ -11,10 +11,43 @@
 //
 // The helper answers nothing else: it never reads a path or binds an address that the
 // configuration it loaded itself does not name.
+//
+// When tandem also runs VRRP (-k), the VRRP node lives in the helper too: it needs
+// CAP_NET_ADMIN/CAP_NET_RAW for the VIPs and adverts, and notify scripts expect root
+// and the real filesystem. The serving process drives it with four more requests:
+//
+//   - vrrp-start: load keepalived.conf (cross-checked against haproxy.cfg) and run it;
+//   - vrrp-reload: reload keepalived.conf (SIGHUP), the running one stays on errors;
+//   - vrrp-stop: masters send priority 0 and remove their VIPs (SIGTERM, before the drain);
+//   - vrrp-status: the instances, for the stats page, `show vrrp` and the metrics.
+//
+// Errors come back as lines (one per configuration problem, "file:line: message").
+//
+// # Wire format
+//
+// Each message is one JSON object on one line. Requests carry an "id" that the answer
+// echoes; a caller that gave up waiting (timeouts bound every VRRP request) skips the
+// late answer by its id. A bind answer carries the listening descriptor (SCM_RIGHTS).
+//
+// With VRRP, a second socket pair carries upcalls the other way (helper → serving
+// process), see Upcalls: "check" evaluates an in-process tracker (vrrp_script
+// "tandem:backend NAME …") against the proxy's live state, and "vrrp-exit" says the
+// VRRP node stopped (an error, or the helper was told to stop by a signal).
+//
+// # Failures
+//
+// If the serving process dies, the helper's socket closes: the helper stops VRRP as a
+// SIGTERM would (priority-0 adverts, VIPs removed, the backup takes over at once) and
+// exits; until then every tracker fails (the upcall cannot be answered), as a failing
+// script does. If the helper dies, the serving process sees it exit and stops with an
+// error rather than serve under a VIP that nobody manages. A helper told to stop
+// (SIGTERM, SIGINT: systemd signals the whole group) stops VRRP, sends vrrp-exit
+// without an error, and the serving process stops as on SIGTERM.
 package privsep
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,9 +55,11 @@ import (
 	"net/netip"
 	"os"
 	"sync"
+	"time"
 
 	"tandem/internal/config"
 	"tandem/internal/listener"
+	"tandem/internal/stats"
 )
 
 // Sources is where a configuration load reads files and resolves host names.
@@ -102,19 +137,28 @@ func (b *Bundle) Replay() Sources {
 
 // request and response are the wire messages, one JSON line each.
 type request struct {
-	Op      string `json:"op"` // "load" or "bind"
+	ID      uint64 `json:"id,omitempty"`
+	Op      string `json:"op"` // "load", "bind", "vrrp-start", "vrrp-reload", "vrrp-stop", "vrrp-status"
 	Network string `json:"network,omitempty"`
 	Addr    string `json:"addr,omitempty"`
 }
 
 type response struct {
-	Err    string  `json:"err,omitempty"`
-	Bundle *Bundle `json:"bundle,omitempty"`
-	Warn   string  `json:"warn,omitempty"` // bind: bound with IP_FREEBIND
+	ID     uint64               `json:"id,omitempty"`
+	Err    string               `json:"err,omitempty"`
+	Errs   []string             `json:"errs,omitempty"` // vrrp-start, vrrp-reload: one per problem
+	VRRP   []stats.VRRPInstance `json:"vrrp,omitempty"` // vrrp-status
+	Bundle *Bundle              `json:"bundle,omitempty"`
+	Warn   string               `json:"warn,omitempty"` // bind: bound with IP_FREEBIND
 }
 
 // Serve is the helper's side: it answers requests on conn until conn closes.
 func Serve(conn *net.UnixConn, load LoadFunc, real Sources, bind func(listener.Key) (net.Listener, bool, error)) error {
+	return ServeVRRP(conn, load, real, bind, nil)
+}
+
+// ServeVRRP is Serve that also answers the vrrp-* requests with v (nil: refused).
+func ServeVRRP(conn *net.UnixConn, load LoadFunc, real Sources, bind func(listener.Key) (net.Listener, bool, error), v VRRPControl) error {
 	r := bufio.NewReader(conn)
 	var allowed map[listener.Key]bool
 	for {
@@ -125,9 +169,10 @@ func Serve(conn *net.UnixConn, load LoadFunc, real Sources, bind func(listener.K
 		var req request
 		var resp response
 		var fd *os.File
-		if err := json.Unmarshal(line, &req); err != nil {
-			resp.Err = "bad request: " + err.Error()
+		if req, err = parseRequest(line); err != nil {
+			resp.Err = err.Error()
 		} else {
+			resp.ID = req.ID
 			switch req.Op {
 			case "load":
 				cfg, b, err := Record(load, real)
@@ -137,6 +182,8 @@ func Serve(conn *net.UnixConn, load LoadFunc, real Sources, bind func(listener.K
 				}
 			case "bind":
 				fd, resp.Warn, resp.Err = serveBind(req, allowed, bind)
+			case opVRRPStart, opVRRPReload, opVRRPStop, opVRRPStatus:
+				serveVRRP(req.Op, v, &resp)
 			default:
 				resp.Err = fmt.Sprintf("unknown request %q", req.Op)
 			}
@@ -194,37 +241,59 @@ func serveBind(req request, allowed map[listener.Key]bool, bind func(listener.Ke
 
 // Client is the serving side's handle on the helper.
 type Client struct {
-	mu   sync.Mutex
+	sem  chan struct{} // one request on the wire at a time
 	conn *net.UnixConn
 	r    *msgReader
+	next uint64 // last request id, under sem
+	// statusTimeout bounds VRRPStatus (vrrpStatusTimeout; tests shorten it).
+	statusTimeout time.Duration
 }
 
 // NewClient talks to a helper over conn.
 func NewClient(conn *net.UnixConn) *Client {
-	return &Client{conn: conn, r: &msgReader{conn: conn}}
+	return &Client{sem: make(chan struct{}, 1), conn: conn, r: &msgReader{conn: conn}, statusTimeout: vrrpStatusTimeout}
 }
 
-func (c *Client) call(req request) (response, []int, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+// call sends req and waits for its answer, until ctx ends. Answers to earlier requests
+// whose callers gave up are skipped (and their descriptors closed).
+func (c *Client) call(ctx context.Context, req request) (response, []int, error) {
+	select {
+	case c.sem <- struct{}{}:
+	case <-ctx.Done():
+		return response{}, nil, fmt.Errorf("privileged helper: %s: %w", req.Op, ctx.Err())
+	}
+	defer func() { <-c.sem }()
+	c.next++
+	req.ID = c.next
+	dl, _ := ctx.Deadline() // zero: no deadline
+	c.conn.SetDeadline(dl)
+	defer c.conn.SetDeadline(time.Time{})
 	out, _ := json.Marshal(req)
 	if _, err := c.conn.Write(append(out, '\n')); err != nil {
-		return response{}, nil, fmt.Errorf("privileged helper: %w", err)
+		return response{}, nil, fmt.Errorf("privileged helper: %s: %w", req.Op, err)
 	}
-	line, fds, err := c.r.readLine()
-	if err != nil {
-		return response{}, nil, fmt.Errorf("privileged helper: %w", err)
+	for {
+		line, fds, err := c.r.readLine()
+		if err != nil {
+			return response{}, nil, fmt.Errorf("privileged helper: %s: %w", req.Op, err)
+		}
+		var resp response
+		if err := json.Unmarshal(line, &resp); err != nil {
+			return response{}, fds, fmt.Errorf("privileged helper: bad answer: %w", err)
+		}
+		if resp.ID != req.ID {
+			for _, fd := range fds {
+				closeFD(fd)
+			}
+			continue
+		}
+		return resp, fds, nil
 	}
-	var resp response
-	if err := json.Unmarshal(line, &resp); err != nil {
-		return response{}, fds, fmt.Errorf("privileged helper: bad answer: %w", err)
-	}
-	return resp, fds, nil
 }
 
 // Load asks the helper to read the configuration and returns what it read.
 func (c *Client) Load() (*Bundle, error) {
-	resp, _, err := c.call(request{Op: "load"})
+	resp, _, err := c.call(context.Background(), request{Op: "load"})
 	if err != nil {
 		return nil, err
 	}
@@ -240,7 +309,7 @@ func (c *Client) Load() (*Bundle, error) {
 // Listen asks the helper to bind k and returns the listener; freebind reports that the
 // address was not local and was bound with IP_FREEBIND.
 func (c *Client) Listen(k listener.Key) (ln net.Listener, freebind bool, err error) {
-	resp, fds, err := c.call(request{Op: "bind", Network: k.Network, Addr: k.Addr.String()})
+	resp, fds, err := c.call(context.Background(), request{Op: "bind", Network: k.Network, Addr: k.Addr.String()})
 	if err != nil {
 		return nil, false, err
 	}

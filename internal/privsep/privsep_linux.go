@@ -49,7 +49,9 @@ func (m *msgReader) readLine() ([]byte, []int, error) {
 				}
 			}
 		}
-		m.buf = append(m.buf, b[:n]...)
+		if n > 0 { // n is -1 on some errors (a deadline)
+			m.buf = append(m.buf, b[:n]...)
+		}
 		if err != nil {
 			return nil, nil, err
 		}
@@ -63,47 +65,89 @@ func (m *msgReader) readLine() ([]byte, []int, error) {
 const ChildEnv = "TANDEM_PRIVSEP_HELPER"
 
 // StartHelper re-executes this program as the privileged helper (with ChildEnv set and
-// the socket on descriptor 3) and returns the client side. The helper exits when the
-// returned client's connection closes.
-func StartHelper() (*Client, *os.Process, error) {
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+// the socket on descriptor 3) and returns the client side. With upcalls (tandem runs
+// VRRP in the helper), a second socket on descriptor 4 carries the helper's upcalls; its
+// serving end is returned for ServeUpcalls. The helper exits when the returned client's
+// connection closes.
+func StartHelper(upcalls bool) (*Client, *net.UnixConn, *os.Process, error) {
+	mine, theirs, err := socketPair()
 	if err != nil {
-		return nil, nil, fmt.Errorf("privileged helper: socketpair: %w", err)
+		return nil, nil, nil, err
 	}
-	mine, theirs := os.NewFile(uintptr(fds[0]), "privsep"), os.NewFile(uintptr(fds[1]), "privsep-helper")
 	defer theirs.Close()
+	extra := []*os.File{theirs}
+	var upMine *os.File
+	if upcalls {
+		var upTheirs *os.File
+		upMine, upTheirs, err = socketPair()
+		if err != nil {
+			mine.Close()
+			return nil, nil, nil, err
+		}
+		defer upTheirs.Close()
+		defer upMine.Close()
+		extra = append(extra, upTheirs)
+	}
+	defer mine.Close()
 	exe, err := os.Executable()
 	if err != nil {
-		mine.Close()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	cmd := exec.Command(exe, os.Args[1:]...)
 	cmd.Env = append(os.Environ(), ChildEnv+"=1")
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	cmd.ExtraFiles = []*os.File{theirs}
+	cmd.ExtraFiles = extra
 	// The helper must not outlive the serving process.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	if err := cmd.Start(); err != nil {
-		mine.Close()
-		return nil, nil, fmt.Errorf("privileged helper: %w", err)
+		return nil, nil, nil, fmt.Errorf("privileged helper: %w", err)
 	}
 	c, err := net.FileConn(mine)
-	mine.Close()
 	if err != nil {
-		return nil, nil, err
+		cmd.Process.Kill()
+		return nil, nil, nil, err
 	}
-	return NewClient(c.(*net.UnixConn)), cmd.Process, nil
+	var up *net.UnixConn
+	if upMine != nil {
+		uc, err := net.FileConn(upMine)
+		if err != nil {
+			c.Close()
+			cmd.Process.Kill()
+			return nil, nil, nil, err
+		}
+		up = uc.(*net.UnixConn)
+	}
+	return NewClient(c.(*net.UnixConn)), up, cmd.Process, nil
+}
+
+func socketPair() (mine, theirs *os.File, err error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("privileged helper: socketpair: %w", err)
+	}
+	return os.NewFile(uintptr(fds[0]), "privsep"), os.NewFile(uintptr(fds[1]), "privsep-helper"), nil
 }
 
 // HelperConn returns the helper's end of the socket (descriptor 3) in the child.
-func HelperConn() (*net.UnixConn, error) {
-	f := os.NewFile(3, "privsep")
+func HelperConn() (*net.UnixConn, error) { return inheritedConn(3) }
+
+// HelperUpcallConn returns the helper's end of the upcall socket (descriptor 4) in the
+// child, when StartHelper was asked for upcalls.
+func HelperUpcallConn() (*net.UnixConn, error) { return inheritedConn(4) }
+
+func inheritedConn(fd uintptr) (*net.UnixConn, error) {
+	f := os.NewFile(fd, "privsep")
 	c, err := net.FileConn(f)
 	f.Close()
 	if err != nil {
-		return nil, fmt.Errorf("privileged helper: descriptor 3: %w", err)
+		return nil, fmt.Errorf("privileged helper: descriptor %d: %w", fd, err)
 	}
-	return c.(*net.UnixConn), nil
+	uc, ok := c.(*net.UnixConn)
+	if !ok {
+		c.Close()
+		return nil, fmt.Errorf("privileged helper: descriptor %d is not a unix socket", fd)
+	}
+	return uc, nil
 }
 
 // Drop confines the process: chroot into dir (when not empty), then switch to group and

@@ -22,10 +22,15 @@ type msgReader struct{ conn *net.UnixConn }
 func (m *msgReader) readLine() ([]byte, []int, error) { return nil, nil, errUnsupported }
 
 // StartHelper is Linux-only.
-func StartHelper() (*Client, *os.Process, error) { return nil, nil, errUnsupported }
+func StartHelper(upcalls bool) (*Client, *net.UnixConn, *os.Process, error) {
+	return nil, nil, nil, errUnsupported
+}
 
 // HelperConn is Linux-only.
 func HelperConn() (*net.UnixConn, error) { return nil, errUnsupported }
+
+// HelperUpcallConn is Linux-only.
+func HelperUpcallConn() (*net.UnixConn, error) { return nil, errUnsupported }
 
 // Drop is Linux-only.
 func Drop(dir, userName, groupName string) error { return errUnsupported }

@@ -1,0 +1,147 @@
+package privsep
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"tandem/internal/config"
+	"tandem/internal/stats"
+)
+
+// The VRRP requests of the serving process (see the package comment).
+const (
+	opVRRPStart  = "vrrp-start"
+	opVRRPReload = "vrrp-reload"
+	opVRRPStop   = "vrrp-stop"
+	opVRRPStatus = "vrrp-status"
+)
+
+// Bounds of the VRRP requests. A stop waits for the priority-0 adverts and the VIP
+// removal (the node bounds that to ~1s, the helper to 2s).
+const (
+	vrrpLoadTimeout   = 15 * time.Second
+	vrrpStopTimeout   = 4 * time.Second
+	vrrpStatusTimeout = time.Second
+)
+
+// VRRPControl is the VRRP node the helper runs for the serving process.
+type VRRPControl interface {
+	// Start loads keepalived.conf and runs it; an error refuses the start.
+	Start() error
+	// Reload re-reads keepalived.conf; on error the running configuration stays.
+	Reload() error
+	// Stop makes masters send priority 0 and remove their VIPs, then returns.
+	Stop()
+	// Status is what the stats page shows.
+	Status() []stats.VRRPInstance
+}
+
+// ErrorLines is an error made of one line per problem, as the helper reported them
+// (configuration problems read "file:line: message").
+type ErrorLines []string
+
+func (e ErrorLines) Error() string { return strings.Join(e, "\n") }
+
+// errorLines splits err into its problems: one line per element of a
+// config.ErrorList, otherwise the one message.
+func errorLines(err error) []string {
+	var list config.ErrorList
+	if errors.As(err, &list) {
+		out := make([]string, 0, len(list))
+		for _, e := range list {
+			out = append(out, e.Error())
+		}
+		return out
+	}
+	return []string{err.Error()}
+}
+
+// knownOps are the requests the helper answers.
+var knownOps = map[string]bool{"load": true, "bind": true,
+	opVRRPStart: true, opVRRPReload: true, opVRRPStop: true, opVRRPStatus: true}
+
+// parseRequest decodes one request line from the serving process and checks its shape.
+func parseRequest(line []byte) (request, error) {
+	var req request
+	if err := json.Unmarshal(line, &req); err != nil {
+		return request{}, fmt.Errorf("bad request: %w", err)
+	}
+	if !knownOps[req.Op] {
+		return req, fmt.Errorf("unknown request %q", req.Op)
+	}
+	if req.Op != "bind" && (req.Network != "" || req.Addr != "") {
+		return req, fmt.Errorf("bad request: %s takes no address", req.Op)
+	}
+	return req, nil
+}
+
+// serveVRRP answers one vrrp-* request.
+func serveVRRP(op string, v VRRPControl, resp *response) {
+	if v == nil {
+		resp.Err = "this tandem runs no VRRP in its privileged helper (no -k)"
+		return
+	}
+	var err error
+	switch op {
+	case opVRRPStart:
+		err = v.Start()
+	case opVRRPReload:
+		err = v.Reload()
+	case opVRRPStop:
+		v.Stop()
+	case opVRRPStatus:
+		resp.VRRP = v.Status()
+	}
+	if err != nil {
+		resp.Errs = errorLines(err)
+	}
+}
+
+// vrrpCall sends a vrrp-* request bounded by d.
+func (c *Client) vrrpCall(op string, d time.Duration) (response, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	resp, fds, err := c.call(ctx, request{Op: op})
+	for _, fd := range fds {
+		closeFD(fd)
+	}
+	if err != nil {
+		return resp, err
+	}
+	if resp.Err != "" {
+		return resp, errors.New(resp.Err)
+	}
+	if len(resp.Errs) > 0 {
+		return resp, ErrorLines(resp.Errs)
+	}
+	return resp, nil
+}
+
+// StartVRRP asks the helper to load keepalived.conf and run it; the error lists every
+// configuration problem (ErrorLines).
+func (c *Client) StartVRRP() error {
+	_, err := c.vrrpCall(opVRRPStart, vrrpLoadTimeout)
+	return err
+}
+
+// ReloadVRRP asks the helper to reload keepalived.conf.
+func (c *Client) ReloadVRRP() error {
+	_, err := c.vrrpCall(opVRRPReload, vrrpLoadTimeout)
+	return err
+}
+
+// StopVRRP asks the helper to stop VRRP (priority 0, VIPs removed) and waits for it.
+func (c *Client) StopVRRP() error {
+	_, err := c.vrrpCall(opVRRPStop, vrrpStopTimeout)
+	return err
+}
+
+// VRRPStatus asks the helper for the VRRP instances, within a second.
+func (c *Client) VRRPStatus() ([]stats.VRRPInstance, error) {
+	resp, err := c.vrrpCall(opVRRPStatus, c.statusTimeout)
+	return resp.VRRP, err
+}
