@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -221,6 +222,17 @@ func (l *Loop) Cancel(t *Timer) { l.timers.cancel(t) }
 // handler that stopped early to let others run continues there.
 func (l *Loop) Later(fn func()) { l.later = append(l.later, fn) }
 
+// pollNow is epoll_wait with a zero timeout: it returns at once, so it skips the
+// runtime's bookkeeping for calls that may block (which also wakes the runtime's
+// monitor thread more often).
+func pollNow(epfd int, events []unix.EpollEvent) int {
+	n, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(epfd), uintptr(unsafe.Pointer(unsafe.SliceData(events))), uintptr(len(events)), 0, 0, 0)
+	if e != 0 {
+		return 0
+	}
+	return int(n)
+}
+
 // run is the loop: wait, dispatch, tasks, timers; until close.
 func (l *Loop) run() {
 	defer close(l.stopped)
@@ -234,11 +246,7 @@ func (l *Loop) run() {
 		}
 		n := 0
 		err := l.rc.Read(func(fd uintptr) bool {
-			var e error
-			n, e = unix.EpollWait(int(fd), l.events, 0)
-			if e != nil {
-				n = 0
-			}
+			n = pollNow(int(fd), l.events)
 			if n > 0 || len(l.later) > 0 {
 				return true
 			}
