@@ -62,49 +62,92 @@ func (ex *exchange) header(name string) (string, bool) {
 	return unsafeString(v), true
 }
 
-// clientConn is one client connection and its request loop.
+// conn is what a client connection keeps for its whole life. While it is parked
+// (Handler.Idle) it is all that is left besides the socket: the request loop's state,
+// clientConn, goes back to a pool, so keep this small.
+type conn struct {
+	h         *Handler
+	nc        net.Conn
+	done      func()                        // called once the connection is closed (Serve)
+	fs        *proxystats.Frontend          // the frontend's counters when the connection opened
+	scCur     atomic.Pointer[serverConn]    // for Close and ShutdownServer
+	parked    atomic.Pointer[idlewait.Wait] // the park in progress, for Drain and Close
+	idleUntil time.Time                     // end of the current idle wait; zero between waits
+	nreq      int                           // requests served
+	lt        *connLog                      // log timings, nil until the frontend logs
+	idle      atomic.Bool                   // waiting for a request in its goroutine
+	woke      uint8                         // why the last park ended (idlewait.Reason), until readHead sees it
+}
+
+// connLog is what the traffic log needs across a connection's requests.
+type connLog struct {
+	accepted, lastEnd time.Time
+}
+
+// clientConn is a client connection's request loop: the goroutine's state, pooled
+// (Handler.ccPool) while the connection is parked.
 type clientConn struct {
-	h      *Handler
-	nc     net.Conn
+	*conn
+	rs     *routeState     // route of the current exchange
 	rc     syscall.RawConn // nil when nc is not a socket
 	readFn func(uintptr) bool
-	rs     *routeState // route of the current exchange
 	client netip.Addr
 	ex     *exchange // nil while idle
 	sc     *serverConn
-	body   *bodyJob                   // an Expect: 100-continue body in flight
-	scCur  atomic.Pointer[serverConn] // for Close
-	idle   atomic.Bool
-	nreq   int
+	body   *bodyJob // an Expect: 100-continue body in flight
 	rn     int
 	rerr   error
 	tiny   [1]byte
-	wdl    time.Time            // write deadline last set on nc
-	done   func()               // called once the connection is closed (Serve)
-	fs     *proxystats.Frontend // the frontend's counters when the connection opened
-	// idle parking (Handler.Idle)
-	idleUntil time.Time                     // end of the current idle wait; zero between waits
-	woke      idlewait.Reason               // why the last park ended, until readHead sees it
-	parked    atomic.Pointer[idlewait.Wait] // the park in progress, for Drain and Close
+	wdl    time.Time // write deadline last set on nc
 	// log timings (set only when the frontend logs)
-	accepted, lastEnd, logFirst, logMark time.Time
+	logFirst, logMark time.Time
 }
 
-func newClientConn(h *Handler, c net.Conn) *clientConn {
-	cc := &clientConn{h: h, nc: c}
+func newConn(h *Handler, c net.Conn) *conn {
+	cn := &conn{h: h, nc: c}
 	if rs := h.route.Load(); rs.r.Log != nil {
-		cc.accepted = time.Now()
+		cn.lt = &connLog{accepted: time.Now()}
+		cc := &clientConn{conn: cn}
 		cc.logConnect(rs)
 	}
-	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+	return cn
+}
+
+// logTimes returns the connection's log timings, made on first use (the log was
+// turned on by a reload after the connection opened: it counts from now).
+func (c *conn) logTimes() *connLog {
+	if c.lt == nil {
+		now := time.Now()
+		c.lt = &connLog{accepted: now, lastEnd: now}
+	}
+	return c.lt
+}
+
+// clientConn takes a request loop state for c from the pool.
+func (c *conn) clientConn() *clientConn {
+	cc := c.h.ccPool.Get().(*clientConn)
+	cc.conn = c
+	if ta, ok := c.nc.RemoteAddr().(*net.TCPAddr); ok {
 		cc.client = ta.AddrPort().Addr().Unmap()
 	}
-	if sc, ok := c.(syscall.Conn); ok {
+	if sc, ok := c.nc.(syscall.Conn); ok {
 		if rc, err := sc.SyscallConn(); err == nil {
 			cc.rc = rc
-			cc.readFn = cc.rawRead
 		}
 	}
+	return cc
+}
+
+// release gives the state back to the pool; the goroutine must not use it after.
+func (cc *clientConn) release() {
+	readFn, h := cc.readFn, cc.h
+	*cc = clientConn{readFn: readFn}
+	h.ccPool.Put(cc)
+}
+
+func newPooledClientConn() any {
+	cc := &clientConn{}
+	cc.readFn = cc.rawRead
 	return cc
 }
 
@@ -301,8 +344,8 @@ func (cc *clientConn) setWriteDeadline(now time.Time) {
 	}
 }
 
-func (cc *clientConn) closeServer() {
-	if sc := cc.scCur.Load(); sc != nil {
+func (c *conn) closeServer() {
+	if sc := c.scCur.Load(); sc != nil {
 		sc.nc.Close()
 	}
 }

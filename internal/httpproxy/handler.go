@@ -107,13 +107,14 @@ type Handler struct {
 	stop  context.CancelFunc
 
 	mu       sync.Mutex
-	conns    map[*clientConn]struct{}
+	conns    map[*conn]struct{}
 	pools    map[int]*sync.Pool // exchange pools by buffer size, shared across swaps
 	active   atomic.Int64
 	draining atomic.Bool
 	closed   atomic.Bool
 
-	idle idlePools // keep-alive server connections
+	idle   idlePools // keep-alive server connections
+	ccPool sync.Pool // *clientConn: request loop states
 
 	// Clock is read for cookie dates (maxidle/maxlife); nil: time.Now. Tests set it
 	// before serving.
@@ -140,8 +141,9 @@ func NewHandler(r *Route, log *slog.Logger) *Handler {
 		log = slog.New(slog.DiscardHandler)
 	}
 	ctx, stop := context.WithCancel(context.Background())
-	h := &Handler{log: log, ctx: ctx, stop: stop, conns: map[*clientConn]struct{}{}, pools: map[int]*sync.Pool{}}
+	h := &Handler{log: log, ctx: ctx, stop: stop, conns: map[*conn]struct{}{}, pools: map[int]*sync.Pool{}}
 	h.idle.init()
+	h.ccPool.New = newPooledClientConn
 	h.route.Store(newRouteState(r, h.pools))
 	return h
 }
@@ -167,8 +169,8 @@ func (h *Handler) ServeConn(c net.Conn) {
 // parkAfter gives up its goroutine until its next request arrives. A panic of the
 // connection's code is recovered and logged.
 func (h *Handler) Serve(c net.Conn, done func()) {
-	cc := newClientConn(h, c)
-	cc.done = done
+	cn := newConn(h, c)
+	cn.done = done
 	h.mu.Lock()
 	if h.closed.Load() {
 		h.mu.Unlock()
@@ -176,33 +178,35 @@ func (h *Handler) Serve(c net.Conn, done func()) {
 		done()
 		return
 	}
-	h.conns[cc] = struct{}{}
+	h.conns[cn] = struct{}{}
 	h.mu.Unlock()
 	h.active.Add(1)
-	cc.fs = h.route.Load().r.Stats
-	cc.fs.SessionOpen(time.Now())
-	go cc.run()
+	cn.fs = h.route.Load().r.Stats
+	cn.fs.SessionOpen(time.Now())
+	go cn.run()
 }
 
-// run serves cc until it ends or parks.
-func (cc *clientConn) run() {
-	h := cc.h
+// run serves c until it ends or parks.
+func (c *conn) run() {
+	h := c.h
+	cc := c.clientConn()
 	parked := false
 	defer func() {
 		if v := recover(); v != nil {
-			h.log.Error("http connection panic", "client", cc.nc.RemoteAddr(), "panic", v)
+			h.log.Error("http connection panic", "client", c.nc.RemoteAddr(), "panic", v)
 			parked = false
 		}
 		if parked {
-			return // a wake from h.Idle runs it again
+			cc.release() // a wake from h.Idle runs it again, with another one
+			return
 		}
-		cc.fs.SessionClose()
+		c.fs.SessionClose()
 		cc.finish()
 		h.mu.Lock()
-		delete(h.conns, cc)
+		delete(h.conns, c)
 		h.mu.Unlock()
 		h.active.Add(-1)
-		cc.done()
+		c.done()
 	}()
 	parked = cc.serve()
 }

@@ -16,7 +16,7 @@ var errParked = errors.New("parked")
 // the next request. With Handler.Idle set, it waits parkAfter in this goroutine, then
 // parks the connection for the rest of d and reports parked: the goroutine must end.
 func (cc *clientConn) waitIdle(d time.Duration) (n int, err error, parked bool) {
-	switch why := cc.woke; why {
+	switch why := idlewait.Reason(cc.woke); why {
 	case idlewait.Expired:
 		cc.woke, cc.idleUntil = 0, time.Time{}
 		return 0, os.ErrDeadlineExceeded, false
@@ -57,13 +57,18 @@ func (cc *clientConn) waitIdle(d time.Duration) (n int, err error, parked bool) 
 }
 
 // park hands the idle connection to Handler.Idle until bytes arrive or until passes. Its
-// kept server connection goes to the idle pool meanwhile (later requests may take any).
+// kept server connection goes to the idle pool meanwhile (later requests may take any),
+// and its write deadline is cleared (no runtime timer stays behind for it).
 func (cc *clientConn) park(until time.Time) bool {
 	h := cc.h
 	if sc := cc.sc; sc != nil {
 		cc.sc = nil
 		cc.scCur.Store(nil)
 		h.idle.put(sc, time.Now())
+	}
+	if !cc.wdl.IsZero() {
+		cc.wdl = time.Time{}
+		cc.nc.SetWriteDeadline(time.Time{})
 	}
 	w, err := h.Idle.Park(cc.rc, until, cc.wake)
 	if err != nil {
@@ -77,8 +82,8 @@ func (cc *clientConn) park(until time.Time) bool {
 }
 
 // wake is the waiter's callback: serve the connection again in a new goroutine.
-func (cc *clientConn) wake(why idlewait.Reason) {
-	cc.parked.Store(nil)
-	cc.woke = why
-	go cc.run()
+func (c *conn) wake(why idlewait.Reason) {
+	c.parked.Store(nil)
+	c.woke = uint8(why)
+	go c.run()
 }
