@@ -305,8 +305,9 @@ func (cc *clientConn) rawRead(fd uintptr) bool {
 			continue
 		}
 		if err == syscall.EAGAIN {
-			if ex.inLen == 0 {
+			if ex.inLen == 0 { // idle between requests
 				cc.putEx()
+				cc.detachServer()
 			}
 			return false
 		}
@@ -315,6 +316,17 @@ func (cc *clientConn) rawRead(fd uintptr) bool {
 		}
 		cc.rn, cc.rerr = n, err
 		return true
+	}
+}
+
+// detachServer gives the server connection kept from the last exchange to the idle
+// pool, as HAProxy does once a transaction ends: an idle client connection holds none,
+// and its next request takes one from the pool (most likely the same).
+func (cc *clientConn) detachServer() {
+	if sc := cc.sc; sc != nil {
+		cc.sc = nil
+		cc.scCur.Store(nil)
+		cc.h.idle.put(sc, time.Now())
 	}
 }
 

@@ -113,20 +113,21 @@ type Handler struct {
 	draining atomic.Bool
 	closed   atomic.Bool
 
-	idle   idlePools // keep-alive server connections
-	ccPool sync.Pool // *clientConn: request loop states
+	idle      idlePools // keep-alive server connections
+	ccPool    sync.Pool // *clientConn: request loop states
+	parkAfter time.Duration
 
 	// Clock is read for cookie dates (maxidle/maxlife); nil: time.Now. Tests set it
 	// before serving.
 	Clock func() time.Time
 	// Idle, when set (before serving), takes keep-alive connections that idle longer than
-	// parkAfter off their goroutines: see Serve.
+	// parkAfter (defaultParkAfter) off their goroutines: see Serve.
 	Idle *idlewait.Waiter
 }
 
-// parkAfter is how long a keep-alive connection waits for its next request in its own
-// goroutine before it is parked with Idle. Busy connections never reach it.
-const parkAfter = 200 * time.Millisecond
+// defaultParkAfter is how long a keep-alive connection waits for its next request in its
+// own goroutine before it is parked with Idle. Busy connections never reach it.
+const defaultParkAfter = 200 * time.Millisecond
 
 func (h *Handler) now() time.Time {
 	if h.Clock != nil {
@@ -144,6 +145,7 @@ func NewHandler(r *Route, log *slog.Logger) *Handler {
 	h := &Handler{log: log, ctx: ctx, stop: stop, conns: map[*conn]struct{}{}, pools: map[int]*sync.Pool{}}
 	h.idle.init()
 	h.ccPool.New = newPooledClientConn
+	h.parkAfter = defaultParkAfter
 	h.route.Store(newRouteState(r, h.pools))
 	return h
 }

@@ -13,7 +13,7 @@ import (
 var errParked = errors.New("parked")
 
 // waitIdle waits up to d (the keep-alive or http-request timeout) for the first bytes of
-// the next request. With Handler.Idle set, it waits parkAfter in this goroutine, then
+// the next request. With Handler.Idle set, it waits h.parkAfter in this goroutine, then
 // parks the connection for the rest of d and reports parked: the goroutine must end.
 func (cc *clientConn) waitIdle(d time.Duration) (n int, err error, parked bool) {
 	switch why := idlewait.Reason(cc.woke); why {
@@ -31,10 +31,10 @@ func (cc *clientConn) waitIdle(d time.Duration) (n int, err error, parked bool) 
 		cc.idleUntil = deadline(now, d)
 	}
 	until := cc.idleUntil
-	canPark := cc.h.Idle != nil && cc.rc != nil && cc.ex == nil && (until.IsZero() || until.Sub(now) > parkAfter)
+	canPark := cc.h.Idle != nil && cc.rc != nil && cc.ex == nil && (until.IsZero() || until.Sub(now) > cc.h.parkAfter)
 	wait := until
 	if canPark {
-		wait = now.Add(parkAfter)
+		wait = now.Add(cc.h.parkAfter)
 	}
 	cc.nc.SetReadDeadline(wait)
 	cc.idle.Store(true)
@@ -61,11 +61,7 @@ func (cc *clientConn) waitIdle(d time.Duration) (n int, err error, parked bool) 
 // and its write deadline is cleared (no runtime timer stays behind for it).
 func (cc *clientConn) park(until time.Time) bool {
 	h := cc.h
-	if sc := cc.sc; sc != nil {
-		cc.sc = nil
-		cc.scCur.Store(nil)
-		h.idle.put(sc, time.Now())
-	}
+	cc.detachServer()
 	if !cc.wdl.IsZero() {
 		cc.wdl = time.Time{}
 		cc.nc.SetWriteDeadline(time.Time{})
