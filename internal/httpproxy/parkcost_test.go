@@ -48,7 +48,7 @@ func BenchmarkParkedRequest(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			b.ReportMetric(float64((cpuTime() - t0).Nanoseconds())/float64(b.N), "cpu-ns/req")
+			b.ReportMetric(float64((cpuTime()-t0).Nanoseconds())/float64(b.N), "cpu-ns/req")
 			if want := map[bool]int{true: b.N}[park]; parked < want*9/10 || !park && parked != 0 {
 				b.Fatalf("parked before %d of %d requests", parked, b.N)
 			}
