@@ -3,13 +3,16 @@
 // idles; parked here instead, a connection costs a map entry until bytes arrive, its
 // deadline passes, or the wait is cancelled, and its owner is called back then.
 //
-// One epoll instance and one goroutine serve every parked connection (Linux). Elsewhere
-// New returns ErrUnsupported and callers keep their goroutines.
+// One epoll instance and one goroutine serve every parked connection (Linux). The epoll
+// descriptor itself waits in Go's network poller, with a read deadline at the earliest
+// parked deadline: the waiter holds no thread while it waits and wakes only for work.
+// Elsewhere New returns ErrUnsupported and callers keep their goroutines.
 package idlewait
 
 import (
 	"container/heap"
 	"errors"
+	"os"
 	"sync"
 	"time"
 )
@@ -74,10 +77,21 @@ type Waiter struct {
 	waits   map[int]*Wait // by descriptor
 	byTime  deadlines
 	closed  bool
-	kick    chan struct{} // wakes the loop when it sleeps with nothing parked
+	armed   time.Time // when the loop's wait ends at the latest (zero: no deadline)
+	rounds  int       // the loop's wake-ups (tests)
 	stopped chan struct{}
-	// tick bounds how late a deadline may be noticed (and how often an idle loop polls).
+	// tick bounds how late a deadline may be noticed: deadlines are rounded up to it, so
+	// that the waits expiring within one tick end in one wake-up.
 	tick time.Duration
+}
+
+// roundUp returns t rounded up to the waiter's tick.
+func (w *Waiter) roundUp(t time.Time) time.Time {
+	r := t.Truncate(w.tick)
+	if r.Before(t) {
+		r = r.Add(w.tick)
+	}
+	return r
 }
 
 // removeLocked forgets x: out of the maps and the kernel's set. w.mu is held.
@@ -117,11 +131,9 @@ func (w *Waiter) park(fd int, deadline time.Time, wake func(Reason)) (*Wait, err
 	w.waits[fd] = x
 	if !deadline.IsZero() {
 		heap.Push(&w.byTime, x)
-	}
-	if len(w.waits) == 1 { // the loop may be asleep with nothing parked
-		select {
-		case w.kick <- struct{}{}:
-		default:
+		if w.armed.IsZero() || deadline.Before(w.armed) { // the loop must wake earlier
+			w.armed = w.roundUp(deadline)
+			w.p.setDeadline(w.armed)
 		}
 	}
 	w.mu.Unlock()
@@ -153,7 +165,7 @@ func (w *Waiter) Close() {
 	for _, x := range all {
 		w.removeLocked(x)
 	}
-	close(w.kick) // under the lock: park sends on it only under the lock, before closed
+	w.p.setDeadline(aLongTimeAgo) // the loop wakes, sees closed and ends
 	w.mu.Unlock()
 	<-w.stopped
 	w.p.close()
@@ -162,6 +174,8 @@ func (w *Waiter) Close() {
 	}
 }
 
+var aLongTimeAgo = time.Unix(1, 0)
+
 // loop waits for readiness and deadlines until Close.
 func (w *Waiter) loop() {
 	defer close(w.stopped)
@@ -169,21 +183,31 @@ func (w *Waiter) loop() {
 	var fire []firing
 	for {
 		w.mu.Lock()
-		closed, n := w.closed, len(w.waits)
-		w.mu.Unlock()
-		if closed {
+		if w.closed {
+			w.mu.Unlock()
 			return
 		}
-		if n == 0 {
-			if _, ok := <-w.kick; !ok {
-				return
-			}
-			continue
+		w.armed = time.Time{}
+		if len(w.byTime) > 0 {
+			w.armed = w.roundUp(w.byTime[0].deadline)
 		}
-		fds = w.p.wait(fds[:0], w.tick)
+		w.p.setDeadline(w.armed) // under the lock: park may only bring it forward
+		w.mu.Unlock()
+		var err error
+		fds, err = w.p.wait(fds[:0])
+		if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+			w.mu.Lock()
+			closed := w.closed
+			w.mu.Unlock()
+			if !closed { // cannot happen: the descriptor is ours until Close
+				panic("idlewait: " + err.Error())
+			}
+			return
+		}
 		now := time.Now()
 		fire = fire[:0]
 		w.mu.Lock()
+		w.rounds++
 		for _, fd := range fds {
 			if x := w.waits[fd]; x != nil {
 				w.removeLocked(x)
@@ -199,6 +223,7 @@ func (w *Waiter) loop() {
 		for _, f := range fire {
 			f.x.wake(f.r)
 		}
+		clear(fire) // no reference to woken waits stays behind
 	}
 }
 

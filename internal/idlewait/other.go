@@ -17,7 +17,8 @@ func (w *Waiter) Park(syscall.RawConn, time.Time, func(Reason)) (*Wait, error) {
 	return nil, ErrUnsupported
 }
 
-func (sys) add(int) error                         { return ErrUnsupported }
-func (sys) remove(int)                            {}
-func (sys) wait(out []int, _ time.Duration) []int { return out }
-func (sys) close()                                {}
+func (sys) add(int) error                 { return ErrUnsupported }
+func (sys) remove(int)                    {}
+func (sys) setDeadline(time.Time)         {}
+func (sys) wait(out []int) ([]int, error) { return out, ErrUnsupported }
+func (sys) close()                        {}
