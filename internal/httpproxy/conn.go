@@ -126,6 +126,7 @@ func (c *conn) logTimes() *connLog {
 // clientConn takes a request loop state for c from the pool.
 func (c *conn) clientConn() *clientConn {
 	cc := c.h.ccPool.Get().(*clientConn)
+	c.h.ccOut.Add(1)
 	cc.conn = c
 	if ta, ok := c.nc.RemoteAddr().(*net.TCPAddr); ok {
 		cc.client = ta.AddrPort().Addr().Unmap()
@@ -142,6 +143,7 @@ func (c *conn) clientConn() *clientConn {
 func (cc *clientConn) release() {
 	readFn, h := cc.readFn, cc.h
 	*cc = clientConn{readFn: readFn}
+	h.ccOut.Add(-1)
 	h.ccPool.Put(cc)
 }
 

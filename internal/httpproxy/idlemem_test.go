@@ -79,6 +79,9 @@ func TestIdleMemoryReport(t *testing.T) {
 	pool := backend.New(be, backend.NewStates())
 	h := NewHandler(&Route{Frontend: fe, Backends: map[string]*backend.Pool{be.Name: pool}, Global: g}, nil)
 	h.Idle = w
+	if d, err := time.ParseDuration(os.Getenv("TANDEM_IDLEMEM_PARKAFTER")); err == nil {
+		h.parkAfter = d
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

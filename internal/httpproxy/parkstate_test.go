@@ -1,0 +1,195 @@
+package httpproxy
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"tandem/internal/config"
+	"tandem/internal/idlewait"
+)
+
+// parkFixtureWith serves one backend with an idle waiter; tweak sets the frontend's
+// timeouts, setup the handler.
+func parkFixtureWith(t *testing.T, tweak func(fe *config.Frontend), setup func(h *Handler)) (*fixture, *idlewait.Waiter) {
+	t.Helper()
+	w, err := idlewait.New(10 * time.Millisecond)
+	if err != nil {
+		t.Skipf("no idle waiter on this system: %v", err)
+	}
+	t.Cleanup(w.Close)
+	a, _ := httpServer(t, func(rw http.ResponseWriter, r *http.Request) { io.WriteString(rw, "ok") })
+	f := newFixtureWith(t, newBackend(a), func(fe *config.Frontend, g *config.Global) {
+		if tweak != nil {
+			tweak(fe)
+		}
+	}, func(h *Handler) {
+		h.Idle = w
+		if setup != nil {
+			setup(h)
+		}
+	})
+	return f, w
+}
+
+// waitFor polls cond (bounded: 2 s).
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for i := 0; i < 400; i++ {
+		if cond() {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("timed out waiting for %s", what)
+}
+
+// TestParkedConnectionHoldsNoRequestState: once parked, a connection holds neither its
+// request loop state (buffers, exchange, clientConn: all back in their pools) nor a
+// server connection (in the idle pool, where any later request may take it).
+func TestParkedConnectionHoldsNoRequestState(t *testing.T) {
+	f, w := parkFixtureWith(t, func(fe *config.Frontend) { fe.Timeouts.HTTPKeepAlive = 10 * time.Second }, nil)
+	const n = 3
+	for i := 0; i < n; i++ {
+		c, err := net.Dial("tcp", f.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if got := rawRequest(t, c, bufio.NewReader(c)); got != "ok" {
+			t.Fatalf("request: %q", got)
+		}
+	}
+	waitParked(t, w, n)
+	// The goroutines that parked give their state back just after: wait for that.
+	waitFor(t, "request loop states back in the pool", func() bool { return f.h.ccOut.Load() == 0 })
+	f.h.mu.Lock()
+	for c := range f.h.conns {
+		if c.scCur.Load() != nil || c.parked.Load() == nil {
+			t.Errorf("parked connection: server connection %v, wait %v", c.scCur.Load(), c.parked.Load())
+		}
+	}
+	f.h.mu.Unlock()
+	if got := f.h.idle.idleCount(); got != n {
+		t.Fatalf("%d server connections in the idle pool, want %d", got, n)
+	}
+	if f.h.Active() != n {
+		t.Fatalf("Active %d, want %d", f.h.Active(), n)
+	}
+}
+
+// TestIdleConnectionDetachesServerBeforeParking: a connection waiting for its next
+// request in its goroutine (not parked yet) already gave its server connection to the
+// idle pool, and its next request takes it back.
+func TestIdleConnectionDetachesServerBeforeParking(t *testing.T) {
+	f, w := parkFixtureWith(t, func(fe *config.Frontend) { fe.Timeouts.HTTPKeepAlive = 10 * time.Second },
+		func(h *Handler) { h.parkAfter = time.Hour })
+	c, err := net.Dial("tcp", f.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	r := bufio.NewReader(c)
+	for i := 0; i < 3; i++ {
+		if got := rawRequest(t, c, r); got != "ok" {
+			t.Fatalf("request %d: %q", i, got)
+		}
+		waitFor(t, "the server connection in the idle pool", func() bool { return f.h.idle.idleCount() == 1 })
+		f.h.mu.Lock()
+		for c := range f.h.conns {
+			if c.scCur.Load() != nil {
+				t.Error("an idle connection still holds its server connection")
+			}
+		}
+		f.h.mu.Unlock()
+	}
+	if w.Parked() != 0 {
+		t.Fatal("parked, with parkAfter an hour")
+	}
+}
+
+// TestParkedConnectionResumesPartialRequest: a request whose head arrives in pieces
+// after the connection parked is served.
+func TestParkedConnectionResumesPartialRequest(t *testing.T) {
+	f, w := parkFixtureWith(t, func(fe *config.Frontend) {
+		fe.Timeouts.HTTPKeepAlive = 10 * time.Second
+		fe.Timeouts.HTTPRequest = 5 * time.Second
+	}, nil)
+	c, err := net.Dial("tcp", f.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	r := bufio.NewReader(c)
+	rawRequest(t, c, r)
+	waitParked(t, w, 1)
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	io.WriteString(c, "GET / HTTP/1.1\r\nHo")
+	waitParked(t, w, 0) // woken by the first piece, it now waits for the rest
+	io.WriteString(c, "st: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n") // the rest, and a pipelined one
+	for i := 0; i < 2; i++ {
+		resp, err := http.ReadResponse(r, nil)
+		if err != nil {
+			t.Fatalf("response %d: %v", i, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(b) != "ok" {
+			t.Fatalf("response %d: %q", i, b)
+		}
+	}
+	waitParked(t, w, 1)
+}
+
+// TestParkedConnectionTimeouts: while parked the idle timeout still applies (timeout
+// http-keep-alive, else http-request, else client), and a request started after the
+// park must complete within timeout http-request (408).
+func TestParkedConnectionTimeouts(t *testing.T) {
+	const short = 300 * time.Millisecond
+	for _, tc := range []struct {
+		name          string
+		ka, req, cl   time.Duration
+		partial       bool
+		want          string // what the client reads before the close
+		atLeast, most time.Duration
+	}{
+		{"keep-alive timeout", short, 10 * time.Second, 10 * time.Second, false, "", short, 3 * time.Second},
+		{"http-request timeout without keep-alive", 0, short, 10 * time.Second, false, "", short, 3 * time.Second},
+		{"client timeout alone", 0, 0, short, false, "", short, 3 * time.Second},
+		{"partial request after the park", 10 * time.Second, short, 10 * time.Second, true, "HTTP/1.1 408", short, 3 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, w := parkFixtureWith(t, func(fe *config.Frontend) {
+				fe.Timeouts.HTTPKeepAlive, fe.Timeouts.HTTPRequest, fe.Timeouts.Client = tc.ka, tc.req, tc.cl
+			}, func(h *Handler) { h.parkAfter = 20 * time.Millisecond })
+			c, err := net.Dial("tcp", f.addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			r := bufio.NewReader(c)
+			rawRequest(t, c, r)
+			waitParked(t, w, 1)
+			start := time.Now()
+			if tc.partial {
+				io.WriteString(c, "GET / HTTP/1.1\r\n")
+			}
+			c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			rest, err := io.ReadAll(r)
+			d := time.Since(start)
+			if err != nil || !strings.HasPrefix(string(rest), tc.want) || tc.want == "" && len(rest) != 0 {
+				t.Fatalf("read %q, %v; want %q then a close", rest, err, tc.want)
+			}
+			// The connection was parked 20ms after the response: the timeout counts from
+			// there, a little earlier than start for the idle ones.
+			if d < tc.atLeast-50*time.Millisecond || d > tc.most {
+				t.Fatalf("closed after %v, want about %v", d, tc.atLeast)
+			}
+			f.waitIdle()
+		})
+	}
+}
