@@ -129,7 +129,7 @@ func TestParkedConnectionResumesPartialRequest(t *testing.T) {
 	waitParked(t, w, 1)
 	c.SetDeadline(time.Now().Add(5 * time.Second))
 	io.WriteString(c, "GET / HTTP/1.1\r\nHo")
-	waitParked(t, w, 0) // woken by the first piece, it now waits for the rest
+	waitParked(t, w, 0)                                                 // woken by the first piece, it now waits for the rest
 	io.WriteString(c, "st: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n") // the rest, and a pipelined one
 	for i := 0; i < 2; i++ {
 		resp, err := http.ReadResponse(r, nil)
