@@ -72,7 +72,7 @@ type conn struct {
 	fs        *proxystats.Frontend          // the frontend's counters when the connection opened
 	scCur     atomic.Pointer[serverConn]    // for Close and ShutdownServer
 	parked    atomic.Pointer[idlewait.Wait] // the park in progress, for Drain and Close
-	idleUntil time.Time                     // end of the current idle wait; zero between waits
+	idleUntil int64                         // end of a parked idle wait (Unix ns); 0: none
 	nreq      int                           // requests served
 	lt        *connLog                      // log timings, nil until the frontend logs
 	idle      atomic.Bool                   // waiting for a request in its goroutine

@@ -18,19 +18,19 @@ var errParked = errors.New("parked")
 func (cc *clientConn) waitIdle(d time.Duration) (n int, err error, parked bool) {
 	switch why := idlewait.Reason(cc.woke); why {
 	case idlewait.Expired:
-		cc.woke, cc.idleUntil = 0, time.Time{}
+		cc.woke, cc.idleUntil = 0, 0
 		return 0, os.ErrDeadlineExceeded, false
 	case idlewait.Cancelled:
-		cc.woke, cc.idleUntil = 0, time.Time{}
+		cc.woke, cc.idleUntil = 0, 0
 		return 0, errEOF, false
 	case idlewait.Ready:
 		cc.woke = 0 // bytes are there: read them below
 	}
 	now := time.Now()
-	if cc.idleUntil.IsZero() {
-		cc.idleUntil = deadline(now, d)
+	until := deadline(now, d)
+	if cc.idleUntil != 0 { // the wait began before a park
+		until = time.Unix(0, cc.idleUntil)
 	}
-	until := cc.idleUntil
 	canPark := cc.h.Idle != nil && cc.rc != nil && cc.ex == nil && (until.IsZero() || until.Sub(now) > cc.h.parkAfter)
 	wait := until
 	if canPark {
@@ -41,7 +41,7 @@ func (cc *clientConn) waitIdle(d time.Duration) (n int, err error, parked bool) 
 	n, err = cc.read()
 	cc.idle.Store(false)
 	if err == nil || !canPark || !errors.Is(err, os.ErrDeadlineExceeded) || cc.h.draining.Load() {
-		cc.idleUntil = time.Time{}
+		cc.idleUntil = 0
 		return n, err, false
 	}
 	if cc.park(until) {
@@ -52,7 +52,7 @@ func (cc *clientConn) waitIdle(d time.Duration) (n int, err error, parked bool) 
 	cc.idle.Store(true)
 	n, err = cc.read()
 	cc.idle.Store(false)
-	cc.idleUntil = time.Time{}
+	cc.idleUntil = 0
 	return n, err, false
 }
 
@@ -66,8 +66,13 @@ func (cc *clientConn) park(until time.Time) bool {
 		cc.wdl = time.Time{}
 		cc.nc.SetWriteDeadline(time.Time{})
 	}
+	cc.idleUntil = 0
+	if !until.IsZero() {
+		cc.idleUntil = until.UnixNano()
+	}
 	w, err := h.Idle.Park(cc.rc, until, cc.wake)
 	if err != nil {
+		cc.idleUntil = 0
 		return false
 	}
 	cc.parked.Store(w)

@@ -45,7 +45,6 @@ func New(tick time.Duration) (*Waiter, error) {
 	}
 	w := &Waiter{
 		p:       sys{fd: epfd, ep: ep, rc: rc, events: make([]unix.EpollEvent, 128)},
-		waits:   map[int]*Wait{},
 		stopped: make(chan struct{}),
 		tick:    tick,
 	}

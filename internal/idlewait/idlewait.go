@@ -48,10 +48,10 @@ var ErrClosed = errors.New("idlewait: closed")
 type Wait struct {
 	w        *Waiter
 	fd       int
-	deadline time.Time // zero: none
+	deadline int64 // Unix ns (a wall-clock reading); 0: none
 	wake     func(Reason)
-	idx      int  // index in the deadline heap, -1 when not in it
-	done     bool // wake has been called (or is about to be)
+	idx      int32 // index in the deadline heap, -1 when not in it
+	done     bool  // wake has been called (or is about to be)
 }
 
 // Cancel ends the wait early: wake is called with Cancelled, unless the wait already
@@ -74,7 +74,8 @@ type Waiter struct {
 	p sys
 
 	mu      sync.Mutex
-	waits   map[int]*Wait // by descriptor
+	waits   []*Wait // by descriptor (descriptors are small and dense: cheaper than a map)
+	nwaits  int
 	byTime  deadlines
 	closed  bool
 	armed   time.Time // when the loop's wait ends at the latest (zero: no deadline)
@@ -97,25 +98,37 @@ func (w *Waiter) roundUp(t time.Time) time.Time {
 // removeLocked forgets x: out of the maps and the kernel's set. w.mu is held.
 func (w *Waiter) removeLocked(x *Wait) {
 	x.done = true
-	if w.waits[x.fd] == x {
-		delete(w.waits, x.fd)
+	if w.lookup(x.fd) == x {
+		w.waits[x.fd] = nil
+		w.nwaits--
 		w.p.remove(x.fd)
 	}
 	if x.idx >= 0 {
-		heap.Remove(&w.byTime, x.idx)
+		heap.Remove(&w.byTime, int(x.idx))
 	}
+}
+
+// lookup returns the wait of descriptor fd, nil if none. w.mu is held.
+func (w *Waiter) lookup(fd int) *Wait {
+	if fd < 0 || fd >= len(w.waits) {
+		return nil
+	}
+	return w.waits[fd]
 }
 
 // park registers fd. Callers use Park (per system) which finds the descriptor.
 func (w *Waiter) park(fd int, deadline time.Time, wake func(Reason)) (*Wait, error) {
-	x := &Wait{w: w, fd: fd, deadline: deadline, wake: wake, idx: -1}
+	x := &Wait{w: w, fd: fd, wake: wake, idx: -1}
+	if !deadline.IsZero() {
+		x.deadline = deadline.UnixNano()
+	}
 	w.mu.Lock()
 	if w.closed {
 		w.mu.Unlock()
 		return nil, ErrClosed
 	}
 	var stale *Wait
-	if old := w.waits[fd]; old != nil {
+	if old := w.lookup(fd); old != nil {
 		// The descriptor was closed while parked and its number reused: the old wait
 		// can never fire; end it.
 		stale = old
@@ -128,7 +141,11 @@ func (w *Waiter) park(fd int, deadline time.Time, wake func(Reason)) (*Wait, err
 		}
 		return nil, err
 	}
+	if fd >= len(w.waits) {
+		w.waits = append(w.waits, make([]*Wait, fd+1-len(w.waits))...)
+	}
 	w.waits[fd] = x
+	w.nwaits++
 	if !deadline.IsZero() {
 		heap.Push(&w.byTime, x)
 		if w.armed.IsZero() || deadline.Before(w.armed) { // the loop must wake earlier
@@ -147,7 +164,7 @@ func (w *Waiter) park(fd int, deadline time.Time, wake func(Reason)) (*Wait, err
 func (w *Waiter) Parked() int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return len(w.waits)
+	return w.nwaits
 }
 
 // Close cancels every wait and stops the loop.
@@ -160,7 +177,9 @@ func (w *Waiter) Close() {
 	w.closed = true
 	var all []*Wait
 	for _, x := range w.waits {
-		all = append(all, x)
+		if x != nil {
+			all = append(all, x)
+		}
 	}
 	for _, x := range all {
 		w.removeLocked(x)
@@ -189,7 +208,7 @@ func (w *Waiter) loop() {
 		}
 		w.armed = time.Time{}
 		if len(w.byTime) > 0 {
-			w.armed = w.roundUp(w.byTime[0].deadline)
+			w.armed = w.roundUp(time.Unix(0, w.byTime[0].deadline))
 		}
 		w.p.setDeadline(w.armed) // under the lock: park may only bring it forward
 		w.mu.Unlock()
@@ -204,17 +223,17 @@ func (w *Waiter) loop() {
 			}
 			return
 		}
-		now := time.Now()
+		now := time.Now().UnixNano()
 		fire = fire[:0]
 		w.mu.Lock()
 		w.rounds++
 		for _, fd := range fds {
-			if x := w.waits[fd]; x != nil {
+			if x := w.lookup(fd); x != nil {
 				w.removeLocked(x)
 				fire = append(fire, firing{x, Ready})
 			}
 		}
-		for len(w.byTime) > 0 && !w.byTime[0].deadline.After(now) {
+		for len(w.byTime) > 0 && w.byTime[0].deadline <= now {
 			x := w.byTime[0]
 			w.removeLocked(x)
 			fire = append(fire, firing{x, Expired})
@@ -236,14 +255,14 @@ type firing struct {
 type deadlines []*Wait
 
 func (d deadlines) Len() int           { return len(d) }
-func (d deadlines) Less(i, j int) bool { return d[i].deadline.Before(d[j].deadline) }
+func (d deadlines) Less(i, j int) bool { return d[i].deadline < d[j].deadline }
 func (d deadlines) Swap(i, j int) {
 	d[i], d[j] = d[j], d[i]
-	d[i].idx, d[j].idx = i, j
+	d[i].idx, d[j].idx = int32(i), int32(j)
 }
 func (d *deadlines) Push(v any) {
 	x := v.(*Wait)
-	x.idx = len(*d)
+	x.idx = int32(len(*d))
 	*d = append(*d, x)
 }
 func (d *deadlines) Pop() any {
