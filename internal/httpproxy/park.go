@@ -70,7 +70,7 @@ func (cc *clientConn) park(until time.Time) bool {
 	if !until.IsZero() {
 		cc.idleUntil = until.UnixNano()
 	}
-	w, err := h.Idle.Park(cc.rc, until, cc.wake)
+	w, err := h.Idle.ParkWaker(cc.rc, until, cc.conn)
 	if err != nil {
 		cc.idleUntil = 0
 		return false
@@ -82,8 +82,9 @@ func (cc *clientConn) park(until time.Time) bool {
 	return true
 }
 
-// wake is the waiter's callback: serve the connection again in a new goroutine.
-func (c *conn) wake(why idlewait.Reason) {
+// Wake is the waiter's callback (idlewait.Waker): serve the connection again in a new
+// goroutine.
+func (c *conn) Wake(why idlewait.Reason) {
 	c.parked.Store(nil)
 	c.woke = uint8(why)
 	go c.run()

@@ -59,7 +59,12 @@ func New(tick time.Duration) (*Waiter, error) {
 // The caller must not read from the connection, nor close it without Cancel, while
 // it is parked.
 func (w *Waiter) Park(rc syscall.RawConn, deadline time.Time, wake func(Reason)) (*Wait, error) {
-	var fd int
+	return w.ParkWaker(rc, deadline, WakeFunc(wake))
+}
+
+// ParkWaker is Park with a Waker: a parked object implementing Wake costs no closure.
+func (w *Waiter) ParkWaker(rc syscall.RawConn, deadline time.Time, wake Waker) (*Wait, error) {
+	fd := -1
 	if err := rc.Control(func(s uintptr) { fd = int(s) }); err != nil {
 		return nil, err
 	}

@@ -44,12 +44,23 @@ var ErrUnsupported = errors.New("idlewait: not supported on this system")
 // ErrClosed is returned by Park after Close.
 var ErrClosed = errors.New("idlewait: closed")
 
+// Waker is called back when a wait ends (see Park).
+type Waker interface {
+	Wake(Reason)
+}
+
+// WakeFunc makes a function a Waker.
+type WakeFunc func(Reason)
+
+// Wake calls f.
+func (f WakeFunc) Wake(why Reason) { f(why) }
+
 // Wait is one parked connection.
 type Wait struct {
 	w        *Waiter
 	fd       int
 	deadline int64 // Unix ns (a wall-clock reading); 0: none
-	wake     func(Reason)
+	wake     Waker
 	idx      int32 // index in the deadline heap, -1 when not in it
 	done     bool  // wake has been called (or is about to be)
 }
@@ -65,7 +76,7 @@ func (x *Wait) Cancel() bool {
 	}
 	w.removeLocked(x)
 	w.mu.Unlock()
-	x.wake(Cancelled)
+	x.wake.Wake(Cancelled)
 	return true
 }
 
@@ -117,7 +128,7 @@ func (w *Waiter) lookup(fd int) *Wait {
 }
 
 // park registers fd. Callers use Park (per system) which finds the descriptor.
-func (w *Waiter) park(fd int, deadline time.Time, wake func(Reason)) (*Wait, error) {
+func (w *Waiter) park(fd int, deadline time.Time, wake Waker) (*Wait, error) {
 	x := &Wait{w: w, fd: fd, wake: wake, idx: -1}
 	if !deadline.IsZero() {
 		x.deadline = deadline.UnixNano()
@@ -137,7 +148,7 @@ func (w *Waiter) park(fd int, deadline time.Time, wake func(Reason)) (*Wait, err
 	if err := w.p.add(fd); err != nil {
 		w.mu.Unlock()
 		if stale != nil {
-			stale.wake(Cancelled)
+			stale.wake.Wake(Cancelled)
 		}
 		return nil, err
 	}
@@ -155,7 +166,7 @@ func (w *Waiter) park(fd int, deadline time.Time, wake func(Reason)) (*Wait, err
 	}
 	w.mu.Unlock()
 	if stale != nil {
-		stale.wake(Cancelled)
+		stale.wake.Wake(Cancelled)
 	}
 	return x, nil
 }
@@ -189,7 +200,7 @@ func (w *Waiter) Close() {
 	<-w.stopped
 	w.p.close()
 	for _, x := range all {
-		x.wake(Cancelled)
+		x.wake.Wake(Cancelled)
 	}
 }
 
@@ -240,7 +251,7 @@ func (w *Waiter) loop() {
 		}
 		w.mu.Unlock()
 		for _, f := range fire {
-			f.x.wake(f.r)
+			f.x.wake.Wake(f.r)
 		}
 		clear(fire) // no reference to woken waits stays behind
 	}

@@ -17,6 +17,11 @@ func (w *Waiter) Park(syscall.RawConn, time.Time, func(Reason)) (*Wait, error) {
 	return nil, ErrUnsupported
 }
 
+// ParkWaker is never reached without New.
+func (w *Waiter) ParkWaker(syscall.RawConn, time.Time, Waker) (*Wait, error) {
+	return nil, ErrUnsupported
+}
+
 func (sys) add(int) error                 { return ErrUnsupported }
 func (sys) remove(int)                    {}
 func (sys) setDeadline(time.Time)         {}
