@@ -2,6 +2,7 @@ package httpproxy
 
 import (
 	"errors"
+	"math"
 	"net"
 	"net/netip"
 	"os"
@@ -64,7 +65,7 @@ func (ex *exchange) header(name string) (string, bool) {
 
 // conn is what a client connection keeps for its whole life. While it is parked
 // (Handler.Idle) it is all that is left besides the socket: the request loop's state,
-// clientConn, goes back to a pool, so keep this small.
+// clientConn, goes back to a pool, so keep this small (80 B: TestParkedStateSize).
 type conn struct {
 	h         *Handler
 	nc        net.Conn
@@ -73,10 +74,9 @@ type conn struct {
 	scCur     atomic.Pointer[serverConn]    // for Close and ShutdownServer
 	parked    atomic.Pointer[idlewait.Wait] // the park in progress, for Drain and Close
 	idleUntil int64                         // end of a parked idle wait (Unix ns); 0: none
-	nreq      int                           // requests served
 	lt        *connLog                      // log timings, nil until the frontend logs
+	nreq      int32                         // requests served, saturating (only 0 or not matters)
 	idle      atomic.Bool                   // waiting for a request in its goroutine
-	woke      uint8                         // why the last park ended (idlewait.Reason), until readHead sees it
 }
 
 // connLog is what the traffic log needs across a connection's requests.
@@ -89,6 +89,7 @@ type connLog struct {
 type clientConn struct {
 	*conn
 	rs     *routeState     // route of the current exchange
+	woke   idlewait.Reason // why the park before this goroutine ended, until waitIdle sees it
 	rc     syscall.RawConn // nil when nc is not a socket
 	readFn func(uintptr) bool
 	client netip.Addr
@@ -184,7 +185,9 @@ func (cc *clientConn) serve() (parked bool) {
 		if !keep {
 			return false
 		}
-		cc.nreq++
+		if cc.nreq < math.MaxInt32 {
+			cc.nreq++
+		}
 		if cc.ex != nil && cc.ex.inLen == 0 {
 			cc.putEx()
 		}

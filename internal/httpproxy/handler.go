@@ -191,13 +191,14 @@ func (h *Handler) Serve(c net.Conn, done func()) {
 	h.active.Add(1)
 	cn.fs = h.route.Load().r.Stats
 	cn.fs.SessionOpen(time.Now())
-	go cn.run()
+	go cn.run(0)
 }
 
-// run serves c until it ends or parks.
-func (c *conn) run() {
+// run serves c until it ends or parks; woke says why a park ended (0: none).
+func (c *conn) run(woke idlewait.Reason) {
 	h := c.h
 	cc := c.clientConn()
+	cc.woke = woke
 	parked := false
 	defer func() {
 		if v := recover(); v != nil {

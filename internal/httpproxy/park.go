@@ -16,7 +16,7 @@ var errParked = errors.New("parked")
 // the next request. With Handler.Idle set, it waits h.parkAfter in this goroutine, then
 // parks the connection for the rest of d and reports parked: the goroutine must end.
 func (cc *clientConn) waitIdle(d time.Duration) (n int, err error, parked bool) {
-	switch why := idlewait.Reason(cc.woke); why {
+	switch why := cc.woke; why {
 	case idlewait.Expired:
 		cc.woke, cc.idleUntil = 0, 0
 		return 0, os.ErrDeadlineExceeded, false
@@ -86,6 +86,5 @@ func (cc *clientConn) park(until time.Time) bool {
 // goroutine.
 func (c *conn) Wake(why idlewait.Reason) {
 	c.parked.Store(nil)
-	c.woke = uint8(why)
-	go c.run()
+	go c.run(why)
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"tandem/internal/config"
 	"tandem/internal/idlewait"
@@ -191,5 +192,16 @@ func TestParkedConnectionTimeouts(t *testing.T) {
 			}
 			f.waitIdle()
 		})
+	}
+}
+
+// TestParkedStateSize: what a parked connection keeps of its own fits the allocator's
+// 80-byte class (a field more makes it 96).
+func TestParkedStateSize(t *testing.T) {
+	if n := unsafe.Sizeof(conn{}); n > 80 {
+		t.Fatalf("conn is %d bytes, want at most 80", n)
+	}
+	if n := unsafe.Sizeof(idlewait.Wait{}); n > 48 {
+		t.Fatalf("idlewait.Wait is %d bytes, want at most 48", n)
 	}
 }
