@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -109,16 +110,19 @@ func TestIdleMemoryReport(t *testing.T) {
 	before := idleMemSnap(t, prof, "before")
 
 	peak, stopPeak := 0, make(chan struct{})
-	var peakStack, peakHeap uint64
+	var peakStack, peakHeap, startStack uint64
 	peakDone := make(chan struct{})
 	go func() {
 		defer close(peakDone)
 		var ms runtime.MemStats
+		ss := []metrics.Sample{{Name: "/gc/stack/starting-size:bytes"}}
 		for i := 0; ; i++ {
 			peak = max(peak, runtime.NumGoroutine())
 			if i%10 == 0 {
 				runtime.ReadMemStats(&ms)
 				peakStack, peakHeap = max(peakStack, ms.StackInuse), max(peakHeap, ms.HeapInuse)
+				metrics.Read(ss)
+				startStack = max(startStack, ss[0].Value.Uint64())
 			}
 			select {
 			case <-stopPeak:
@@ -144,6 +148,7 @@ func TestIdleMemoryReport(t *testing.T) {
 	t.Logf("opened in %v, peak goroutines %d, RSS before GC %.0f B/conn; peak StackInuse %d KiB, peak HeapInuse %d KiB (before: %d, %d)",
 		opened, peak, (float64(rssNow)-float64(before.rss))/float64(n), peakStack>>10, peakHeap>>10, before.ms.StackInuse>>10, before.ms.HeapInuse>>10)
 	per := func(a, b uint64) float64 { return (float64(a) - float64(b)) / float64(n) }
+	t.Logf("largest goroutine starting stack size during the opening: %d B", startStack)
 	t.Logf("%d parked connections, per connection:", n)
 	t.Logf("  VmRSS (no forced GC, as the bench) %8.0f B", per(after.rss, before.rss))
 	t.Logf("  VmRSS after GC + FreeOSMemory      %8.0f B", per(after.rssGC, before.rssGC))
