@@ -64,19 +64,19 @@ func (ex *exchange) header(name string) (string, bool) {
 }
 
 // conn is what a client connection keeps for its whole life. While it is parked
-// (Handler.Idle) it is all that is left besides the socket: the request loop's state,
-// clientConn, goes back to a pool, so keep this small (80 B: TestParkedStateSize).
+// (Handler.Idle) it is all that is left besides the socket's descriptor: the request
+// loop's state, clientConn, goes back to a pool, and the socket object is closed (nc is
+// nil), so keep this small (80 B: TestParkedStateSize).
 type conn struct {
-	h         *Handler
-	nc        net.Conn
-	done      func()                        // called once the connection is closed (Serve)
-	fs        *proxystats.Frontend          // the frontend's counters when the connection opened
-	scCur     atomic.Pointer[serverConn]    // for Close and ShutdownServer
-	parked    atomic.Pointer[idlewait.Wait] // the park in progress, for Drain and Close
-	idleUntil int64                         // end of a parked idle wait (Unix ns); 0: none
-	lt        *connLog                      // log timings, nil until the frontend logs
-	nreq      int32                         // requests served, saturating (only 0 or not matters)
-	idle      atomic.Bool                   // waiting for a request in its goroutine
+	h      *Handler
+	nc     net.Conn                      // nil while parked; written under h.mu
+	done   func()                        // called once the connection is closed (Serve)
+	fs     *proxystats.Frontend          // the frontend's counters when the connection opened
+	scCur  atomic.Pointer[serverConn]    // for Close and ShutdownServer
+	parked atomic.Pointer[idlewait.Wait] // the park in progress, for Drain and Close
+	lt     *connLog                      // log timings, nil until the frontend logs
+	nreq   int32                         // requests served, saturating (only 0 or not matters)
+	idle   atomic.Bool                   // waiting for a request in its goroutine
 }
 
 // connLog is what the traffic log needs across a connection's requests.
@@ -90,6 +90,7 @@ type clientConn struct {
 	*conn
 	rs     *routeState     // route of the current exchange
 	woke   idlewait.Reason // why the park before this goroutine ended, until waitIdle sees it
+	until  time.Time       // end of the idle wait that park interrupted
 	rc     syscall.RawConn // nil when nc is not a socket
 	readFn func(uintptr) bool
 	client netip.Addr
@@ -380,5 +381,7 @@ func (cc *clientConn) finish() {
 	if cc.ex != nil {
 		cc.putEx()
 	}
-	cc.nc.Close()
+	if cc.nc != nil {
+		cc.nc.Close()
+	}
 }

@@ -191,34 +191,45 @@ func (h *Handler) Serve(c net.Conn, done func()) {
 	h.active.Add(1)
 	cn.fs = h.route.Load().r.Stats
 	cn.fs.SessionOpen(time.Now())
-	go cn.run(0)
+	go cn.run(0, time.Time{})
 }
 
-// run serves c until it ends or parks; woke says why a park ended (0: none).
-func (c *conn) run(woke idlewait.Reason) {
+// run serves c until it ends or parks; woke says why a park ended (0: none) and until
+// when that idle wait lasts.
+func (c *conn) run(woke idlewait.Reason, until time.Time) {
 	h := c.h
 	cc := c.clientConn()
-	cc.woke = woke
+	cc.woke, cc.until = woke, until
 	parked := false
 	defer func() {
 		if v := recover(); v != nil {
-			h.log.Error("http connection panic", "client", c.nc.RemoteAddr(), "panic", v)
+			var client net.Addr
+			if nc := c.nc; nc != nil {
+				client = nc.RemoteAddr()
+			}
+			h.log.Error("http connection panic", "client", client, "panic", v)
 			parked = false
 		}
 		if parked {
 			cc.release() // a wake from h.Idle runs it again, with another one
 			return
 		}
-		c.fs.SessionClose()
 		cc.finish()
 		cc.release()
-		h.mu.Lock()
-		delete(h.conns, c)
-		h.mu.Unlock()
-		h.active.Add(-1)
-		c.done()
+		c.end()
 	}()
 	parked = cc.serve()
+}
+
+// end forgets the connection, which is closed.
+func (c *conn) end() {
+	h := c.h
+	c.fs.SessionClose()
+	h.mu.Lock()
+	delete(h.conns, c)
+	h.mu.Unlock()
+	h.active.Add(-1)
+	c.done()
 }
 
 // Drain starts a graceful stop: idle keep-alive connections close now; busy ones
@@ -227,7 +238,7 @@ func (h *Handler) Drain() {
 	h.draining.Store(true)
 	h.mu.Lock()
 	for cc := range h.conns {
-		if cc.idle.Load() {
+		if cc.idle.Load() && cc.nc != nil {
 			cc.nc.SetReadDeadline(aLongTimeAgo)
 		}
 		if w := cc.parked.Load(); w != nil {
@@ -248,7 +259,9 @@ func (h *Handler) Close() {
 		if w := cc.parked.Load(); w != nil {
 			w.Cancel()
 		}
-		cc.nc.Close()
+		if cc.nc != nil { // nil while parked: the wake (Cancel) closes it
+			cc.nc.Close()
+		}
 		cc.closeServer()
 	}
 	h.mu.Unlock()

@@ -2,7 +2,9 @@ package httpproxy
 
 import (
 	"errors"
+	"net"
 	"os"
+	"syscall"
 	"time"
 
 	"tandem/internal/idlewait"
@@ -18,18 +20,18 @@ var errParked = errors.New("parked")
 func (cc *clientConn) waitIdle(d time.Duration) (n int, err error, parked bool) {
 	switch why := cc.woke; why {
 	case idlewait.Expired:
-		cc.woke, cc.idleUntil = 0, 0
+		cc.woke, cc.until = 0, time.Time{}
 		return 0, os.ErrDeadlineExceeded, false
 	case idlewait.Cancelled:
-		cc.woke, cc.idleUntil = 0, 0
+		cc.woke, cc.until = 0, time.Time{}
 		return 0, errEOF, false
 	case idlewait.Ready:
 		cc.woke = 0 // bytes are there: read them below
 	}
 	now := time.Now()
 	until := deadline(now, d)
-	if cc.idleUntil != 0 { // the wait began before a park
-		until = time.Unix(0, cc.idleUntil)
+	if !cc.until.IsZero() { // the wait began before a park
+		until = cc.until
 	}
 	canPark := cc.h.Idle != nil && cc.rc != nil && cc.ex == nil && (until.IsZero() || until.Sub(now) > cc.h.parkAfter)
 	wait := until
@@ -41,50 +43,94 @@ func (cc *clientConn) waitIdle(d time.Duration) (n int, err error, parked bool) 
 	n, err = cc.read()
 	cc.idle.Store(false)
 	if err == nil || !canPark || !errors.Is(err, os.ErrDeadlineExceeded) || cc.h.draining.Load() {
-		cc.idleUntil = 0
+		cc.until = time.Time{}
 		return n, err, false
 	}
-	if cc.park(until) {
-		return 0, nil, true
+	if parked, err := cc.park(until); parked || err != nil {
+		cc.until = time.Time{}
+		return 0, err, parked
 	}
 	// Could not park (the waiter is closed): wait the rest here.
 	cc.nc.SetReadDeadline(until)
 	cc.idle.Store(true)
 	n, err = cc.read()
 	cc.idle.Store(false)
-	cc.idleUntil = 0
+	cc.until = time.Time{}
 	return n, err, false
 }
 
-// park hands the idle connection to Handler.Idle until bytes arrive or until passes. Its
-// kept server connection goes to the idle pool meanwhile (later requests may take any),
-// and its write deadline is cleared (no runtime timer stays behind for it).
-func (cc *clientConn) park(until time.Time) bool {
+// park hands the idle connection to Handler.Idle until bytes arrive or until passes.
+// Its kept server connection goes to the idle pool meanwhile (later requests may take
+// any), and it gives up its Go socket object (see detach_linux.go): a duplicate of the
+// descriptor waits. err is set when the connection was lost on the way.
+func (cc *clientConn) park(until time.Time) (parked bool, err error) {
 	h := cc.h
 	cc.detachServer()
-	if !cc.wdl.IsZero() {
-		cc.wdl = time.Time{}
-		cc.nc.SetWriteDeadline(time.Time{})
-	}
-	cc.idleUntil = 0
-	if !until.IsZero() {
-		cc.idleUntil = until.UnixNano()
-	}
-	w, err := h.Idle.ParkWaker(cc.rc, until, cc.conn)
+	fd, err := dupSocket(cc.rc)
 	if err != nil {
-		cc.idleUntil = 0
-		return false
+		return false, nil // wait in this goroutine
+	}
+	cc.setConn(nil)
+	w, err := h.Idle.ParkFD(fd, until, cc.conn)
+	if err != nil { // the waiter is closed: serve on in this goroutine
+		nc, err := attachSocket(fd)
+		if err != nil {
+			return false, err
+		}
+		cc.setConn(nc)
+		return false, nil
 	}
 	cc.parked.Store(w)
 	if h.draining.Load() { // Drain may have looked before the store above
 		w.Cancel()
 	}
-	return true
+	return true, nil
+}
+
+// setConn replaces the connection's socket object, closing the old one (nil: none, while
+// parked). Close, Drain and ShutdownServer read it under h.mu.
+func (cc *clientConn) setConn(nc net.Conn) {
+	h := cc.h
+	h.mu.Lock()
+	old := cc.conn.nc
+	cc.conn.nc = nc
+	h.mu.Unlock()
+	if old != nil && old != nc {
+		old.Close()
+	}
+	cc.rc, cc.wdl = nil, time.Time{}
+	if sc, ok := nc.(syscall.Conn); ok {
+		if rc, err := sc.SyscallConn(); err == nil {
+			cc.rc = rc
+		}
+	}
 }
 
 // Wake is the waiter's callback (idlewait.Waker): serve the connection again in a new
 // goroutine.
-func (c *conn) Wake(why idlewait.Reason) {
+func (c *conn) Wake(x *idlewait.Wait, why idlewait.Reason) {
 	c.parked.Store(nil)
-	go c.run(why)
+	go c.resume(why, x.FD(), x.Deadline())
+}
+
+// resume serves c again once its park ended (why), its descriptor fd made a socket
+// object again; until is when its idle wait ends.
+func (c *conn) resume(why idlewait.Reason, fd int, until time.Time) {
+	h := c.h
+	nc, err := attachSocket(fd)
+	h.mu.Lock()
+	if err == nil && h.closed.Load() { // Close ran: it did not see this socket
+		nc.Close()
+		err = net.ErrClosed
+	}
+	if err == nil {
+		c.nc = nc
+	}
+	h.mu.Unlock()
+	if err != nil {
+		h.log.Debug("http connection not resumed", "err", err)
+		c.end()
+		return
+	}
+	c.run(why, until)
 }

@@ -71,6 +71,12 @@ func (w *Waiter) ParkWaker(rc syscall.RawConn, deadline time.Time, wake Waker) (
 	return w.park(fd, deadline, wake)
 }
 
+// ParkFD is ParkWaker for a bare descriptor (a socket no Go object holds any more:
+// nothing else reads it, and the caller closes it only after the wait ended).
+func (w *Waiter) ParkFD(fd int, deadline time.Time, wake Waker) (*Wait, error) {
+	return w.park(fd, deadline, wake)
+}
+
 func (p *sys) add(fd int) error {
 	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLONESHOT, Fd: int32(fd)}
 	err := unix.EpollCtl(p.epfd(), unix.EPOLL_CTL_ADD, fd, &ev)

@@ -44,16 +44,28 @@ var ErrUnsupported = errors.New("idlewait: not supported on this system")
 // ErrClosed is returned by Park after Close.
 var ErrClosed = errors.New("idlewait: closed")
 
-// Waker is called back when a wait ends (see Park).
+// Waker is called back when a wait ends (see Park), with the wait (its descriptor and
+// deadline are still readable) and why it ended.
 type Waker interface {
-	Wake(Reason)
+	Wake(x *Wait, why Reason)
 }
 
 // WakeFunc makes a function a Waker.
 type WakeFunc func(Reason)
 
 // Wake calls f.
-func (f WakeFunc) Wake(why Reason) { f(why) }
+func (f WakeFunc) Wake(_ *Wait, why Reason) { f(why) }
+
+// FD returns the descriptor the wait was parked with.
+func (x *Wait) FD() int { return x.fd }
+
+// Deadline returns the wait's deadline (zero: none).
+func (x *Wait) Deadline() time.Time {
+	if x.deadline == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, x.deadline)
+}
 
 // Wait is one parked connection.
 type Wait struct {
@@ -76,7 +88,7 @@ func (x *Wait) Cancel() bool {
 	}
 	w.removeLocked(x)
 	w.mu.Unlock()
-	x.wake.Wake(Cancelled)
+	x.wake.Wake(x, Cancelled)
 	return true
 }
 
@@ -148,7 +160,7 @@ func (w *Waiter) park(fd int, deadline time.Time, wake Waker) (*Wait, error) {
 	if err := w.p.add(fd); err != nil {
 		w.mu.Unlock()
 		if stale != nil {
-			stale.wake.Wake(Cancelled)
+			stale.wake.Wake(stale, Cancelled)
 		}
 		return nil, err
 	}
@@ -166,7 +178,7 @@ func (w *Waiter) park(fd int, deadline time.Time, wake Waker) (*Wait, error) {
 	}
 	w.mu.Unlock()
 	if stale != nil {
-		stale.wake.Wake(Cancelled)
+		stale.wake.Wake(stale, Cancelled)
 	}
 	return x, nil
 }
@@ -200,7 +212,7 @@ func (w *Waiter) Close() {
 	<-w.stopped
 	w.p.close()
 	for _, x := range all {
-		x.wake.Wake(Cancelled)
+		x.wake.Wake(x, Cancelled)
 	}
 }
 
@@ -251,7 +263,7 @@ func (w *Waiter) loop() {
 		}
 		w.mu.Unlock()
 		for _, f := range fire {
-			f.x.wake.Wake(f.r)
+			f.x.wake.Wake(f.x, f.r)
 		}
 		clear(fire) // no reference to woken waits stays behind
 	}

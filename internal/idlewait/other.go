@@ -17,6 +17,9 @@ func (w *Waiter) Park(syscall.RawConn, time.Time, func(Reason)) (*Wait, error) {
 	return nil, ErrUnsupported
 }
 
+// ParkFD is never reached without New.
+func (w *Waiter) ParkFD(int, time.Time, Waker) (*Wait, error) { return nil, ErrUnsupported }
+
 // ParkWaker is never reached without New.
 func (w *Waiter) ParkWaker(syscall.RawConn, time.Time, Waker) (*Wait, error) {
 	return nil, ErrUnsupported
