@@ -56,20 +56,21 @@ func attachSocket(fd int) (net.Conn, error) {
 		f.Close()
 		return nil, fmt.Errorf("resume client socket: %w", errNotPollable)
 	}
-	c := &fileConn{File: f, laddr: sockTCPAddr(unix.Getsockname(fd)), raddr: sockTCPAddr(unix.Getpeername(fd))}
+	// syscall's, not x/sys/unix's: those ask the protocol too (one more syscall each)
+	c := &fileConn{File: f, laddr: sockTCPAddr(syscall.Getsockname(fd)), raddr: sockTCPAddr(syscall.Getpeername(fd))}
 	return c, nil
 }
 
 func closeSocket(fd int) { unix.Close(fd) }
 
 // sockTCPAddr converts a socket address; unknown ones give an empty *net.TCPAddr.
-func sockTCPAddr(sa unix.Sockaddr, err error) net.Addr {
+func sockTCPAddr(sa syscall.Sockaddr, err error) net.Addr {
 	switch a := sa.(type) {
-	case *unix.SockaddrInet4:
+	case *syscall.SockaddrInet4:
 		if err == nil {
 			return &net.TCPAddr{IP: net.IP(a.Addr[:]).To16(), Port: a.Port}
 		}
-	case *unix.SockaddrInet6:
+	case *syscall.SockaddrInet6:
 		if err == nil {
 			return &net.TCPAddr{IP: net.IP(a.Addr[:]), Port: a.Port}
 		}

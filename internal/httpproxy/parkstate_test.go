@@ -50,8 +50,9 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 // TestParkedConnectionHoldsNoRequestState: once parked, a connection holds neither its
-// request loop state (buffers, exchange, clientConn: all back in their pools) nor a
-// server connection (in the idle pool, where any later request may take it).
+// request loop state (buffers, exchange, clientConn: all back in their pools), nor a
+// server connection (in the idle pool, where any later request may take it), nor a Go
+// socket object (only a descriptor waits).
 func TestParkedConnectionHoldsNoRequestState(t *testing.T) {
 	f, w := parkFixtureWith(t, func(fe *config.Frontend) { fe.Timeouts.HTTPKeepAlive = 10 * time.Second }, nil)
 	const n = 3
@@ -70,8 +71,8 @@ func TestParkedConnectionHoldsNoRequestState(t *testing.T) {
 	waitFor(t, "request loop states back in the pool", func() bool { return f.h.ccOut.Load() == 0 })
 	f.h.mu.Lock()
 	for c := range f.h.conns {
-		if c.scCur.Load() != nil || c.parked.Load() == nil {
-			t.Errorf("parked connection: server connection %v, wait %v", c.scCur.Load(), c.parked.Load())
+		if c.scCur.Load() != nil || c.parked.Load() == nil || c.nc != nil {
+			t.Errorf("parked connection: server connection %v, wait %v, socket object %v", c.scCur.Load(), c.parked.Load(), c.nc)
 		}
 	}
 	f.h.mu.Unlock()
@@ -204,4 +205,59 @@ func TestParkedStateSize(t *testing.T) {
 	if n := unsafe.Sizeof(idlewait.Wait{}); n > 48 {
 		t.Fatalf("idlewait.Wait is %d bytes, want at most 48", n)
 	}
+}
+
+// TestResumedConnectionKnowsItsClient: after a park the connection is served from its
+// bare descriptor again, with the client's address (X-Forwarded-For) and keep-alive.
+func TestResumedConnectionKnowsItsClient(t *testing.T) {
+	w, err := idlewait.New(10 * time.Millisecond)
+	if err != nil {
+		t.Skipf("no idle waiter on this system: %v", err)
+	}
+	t.Cleanup(w.Close)
+	a, _ := httpServer(t, func(rw http.ResponseWriter, r *http.Request) {
+		io.WriteString(rw, r.Header.Get("X-Forwarded-For"))
+	})
+	be := newBackend(a)
+	be.ForwardFor = &config.ForwardFor{}
+	f := newFixtureWith(t, be, func(fe *config.Frontend, g *config.Global) {
+		fe.Timeouts.HTTPKeepAlive = 10 * time.Second
+	}, func(h *Handler) { h.Idle = w; h.parkAfter = 20 * time.Millisecond })
+	c, err := net.Dial("tcp", f.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	r := bufio.NewReader(c)
+	for i := 0; i < 3; i++ {
+		if got := rawRequest(t, c, r); got != "127.0.0.1" {
+			t.Fatalf("request %d: X-Forwarded-For %q, want 127.0.0.1", i, got)
+		}
+		waitParked(t, w, 1)
+	}
+}
+
+// TestCloseEndsParkedConnections: Close (the hard stop) closes parked connections too,
+// and the handler forgets them.
+func TestCloseEndsParkedConnections(t *testing.T) {
+	f, w := parkFixtureWith(t, func(fe *config.Frontend) { fe.Timeouts.HTTPKeepAlive = 30 * time.Second }, nil)
+	var conns []net.Conn
+	for i := 0; i < 3; i++ {
+		c, err := net.Dial("tcp", f.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		rawRequest(t, c, bufio.NewReader(c))
+		conns = append(conns, c)
+	}
+	waitParked(t, w, 3)
+	f.h.Close()
+	for _, c := range conns {
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if b, err := io.ReadAll(c); err != nil || len(b) != 0 {
+			t.Fatalf("closed parked connection: %q %v, want a close", b, err)
+		}
+	}
+	f.waitIdle()
 }
