@@ -84,36 +84,6 @@ func TestParkedConnectionHoldsNoRequestState(t *testing.T) {
 	}
 }
 
-// TestIdleConnectionDetachesServerBeforeParking: a connection waiting for its next
-// request in its goroutine (not parked yet) already gave its server connection to the
-// idle pool, and its next request takes it back.
-func TestIdleConnectionDetachesServerBeforeParking(t *testing.T) {
-	f, w := parkFixtureWith(t, func(fe *config.Frontend) { fe.Timeouts.HTTPKeepAlive = 10 * time.Second },
-		func(h *Handler) { h.parkAfter = time.Hour })
-	c, err := net.Dial("tcp", f.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	r := bufio.NewReader(c)
-	for i := 0; i < 3; i++ {
-		if got := rawRequest(t, c, r); got != "ok" {
-			t.Fatalf("request %d: %q", i, got)
-		}
-		waitFor(t, "the server connection in the idle pool", func() bool { return f.h.idle.idleCount() == 1 })
-		f.h.mu.Lock()
-		for c := range f.h.conns {
-			if c.scCur.Load() != nil {
-				t.Error("an idle connection still holds its server connection")
-			}
-		}
-		f.h.mu.Unlock()
-	}
-	if w.Parked() != 0 {
-		t.Fatal("parked, with parkAfter an hour")
-	}
-}
-
 // TestParkedConnectionResumesPartialRequest: a request whose head arrives in pieces
 // after the connection parked is served.
 func TestParkedConnectionResumesPartialRequest(t *testing.T) {
