@@ -61,8 +61,6 @@ func attachSocket(fd int) (net.Conn, error) {
 	return c, nil
 }
 
-func closeSocket(fd int) { unix.Close(fd) }
-
 // sockTCPAddr converts a socket address; unknown ones give an empty *net.TCPAddr.
 func sockTCPAddr(sa syscall.Sockaddr, err error) net.Addr {
 	switch a := sa.(type) {
