@@ -324,10 +324,8 @@ func (cc *clientConn) rawRead(fd uintptr) bool {
 	}
 }
 
-// detachServer gives the server connection kept from the last exchange to the idle pool
-// (when the client connection parks), where any later request may take it. (Doing it
-// as soon as the connection waits, as HAProxy does at transaction end, cost ~1 µs per
-// keep-alive request to a single server for little memory with a 50ms parkAfter.)
+// detachServer gives the server connection kept from the last exchange to the idle pool,
+// where any later request may take it: after serverHold of idleness, and when parking.
 func (cc *clientConn) detachServer() {
 	if sc := cc.sc; sc != nil {
 		cc.sc = nil

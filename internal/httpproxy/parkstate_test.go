@@ -84,6 +84,43 @@ func TestParkedConnectionHoldsNoRequestState(t *testing.T) {
 	}
 }
 
+// TestIdleConnectionDetachesServerBeforeParking: a connection idle for serverHold in its
+// goroutine (long before it parks) gives its server connection to the idle pool, and
+// its next request takes it back (one server connection serves all).
+func TestIdleConnectionDetachesServerBeforeParking(t *testing.T) {
+	a, accepted := httpServer(t, func(rw http.ResponseWriter, r *http.Request) { io.WriteString(rw, "ok") })
+	w, err := idlewait.New(10 * time.Millisecond)
+	if err != nil {
+		t.Skipf("no idle waiter on this system: %v", err)
+	}
+	t.Cleanup(w.Close)
+	f := newFixtureWith(t, newBackend(a), func(fe *config.Frontend, g *config.Global) {
+		fe.Timeouts.HTTPKeepAlive = 10 * time.Second
+	}, func(h *Handler) { h.Idle = w; h.parkAfter = 5 * time.Second })
+	c, err := net.Dial("tcp", f.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	r := bufio.NewReader(c)
+	for i := 0; i < 3; i++ {
+		if got := rawRequest(t, c, r); got != "ok" {
+			t.Fatalf("request %d: %q", i, got)
+		}
+		waitFor(t, "the server connection in the idle pool", func() bool { return f.h.idle.idleCount() == 1 })
+		f.h.mu.Lock()
+		for c := range f.h.conns {
+			if c.scCur.Load() != nil {
+				t.Error("an idle connection still holds its server connection")
+			}
+		}
+		f.h.mu.Unlock()
+	}
+	if w.Parked() != 0 || accepted.n.Load() != 1 {
+		t.Fatalf("parked %d (parkAfter is 5s), server connections %d, want 0 and 1", w.Parked(), accepted.n.Load())
+	}
+}
+
 // TestParkedConnectionResumesPartialRequest: a request whose head arrives in pieces
 // after the connection parked is served.
 func TestParkedConnectionResumesPartialRequest(t *testing.T) {
