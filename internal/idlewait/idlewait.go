@@ -1,6 +1,6 @@
 // Package idlewait waits on idle connections without a goroutine each. A goroutine
 // blocked in Read keeps its stack (4–8 KiB) for as long as a keep-alive connection
-// idles; parked here instead, a connection costs a map entry until bytes arrive, its
+// idles; parked here instead, a connection costs a 48-byte Wait until bytes arrive, its
 // deadline passes, or the wait is cancelled, and its owner is called back then.
 //
 // One epoll instance and one goroutine serve every parked connection (Linux). The epoll
