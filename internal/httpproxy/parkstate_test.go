@@ -268,3 +268,34 @@ func TestCloseEndsParkedConnections(t *testing.T) {
 	}
 	f.waitIdle()
 }
+
+// TestResumedConnectionLogs: a request served after a park is logged as any other, with
+// the client's address and port (the socket was made again from its descriptor).
+func TestResumedConnectionLogs(t *testing.T) {
+	w, err := idlewait.New(10 * time.Millisecond)
+	if err != nil {
+		t.Skipf("no idle waiter on this system: %v", err)
+	}
+	t.Cleanup(w.Close)
+	be := newBackend(fastServer(t), fastServer(t))
+	f := newFixtureWith(t, be, func(fe *config.Frontend, g *config.Global) {
+		fe.Timeouts.HTTPKeepAlive = 10 * time.Second
+	}, func(h *Handler) { h.Idle = w; h.parkAfter = 20 * time.Millisecond })
+	sink := &lineSink{}
+	withLog(t, f, sink, func(fe *config.Frontend) {
+		fe.Captures = []config.HeaderCapture{{Name: "Host", Len: 10}, {Name: "User-Agent", Len: 5}}
+	})
+	k := newKAClient(t, f.addr, len(fixedResponse))
+	for i := 0; i < 3; i++ {
+		if err := k.do(); err != nil {
+			t.Fatal(err)
+		}
+		waitParked(t, w, 1)
+	}
+	prefix := k.c.LocalAddr().String() + " ["
+	for i, l := range waitLines(t, sink, 3) {
+		if !keepAliveLine.MatchString(l) || !strings.HasPrefix(l, prefix) {
+			t.Fatalf("line %d: %q, want the httplog line of client %s", i, l, k.c.LocalAddr())
+		}
+	}
+}
