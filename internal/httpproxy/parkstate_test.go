@@ -10,6 +10,7 @@ import (
 	"time"
 	"unsafe"
 
+	"tandem/internal/backend"
 	"tandem/internal/config"
 	"tandem/internal/idlewait"
 )
@@ -298,4 +299,31 @@ func TestResumedConnectionLogs(t *testing.T) {
 			t.Fatalf("line %d: %q, want the httplog line of client %s", i, l, k.c.LocalAddr())
 		}
 	}
+}
+
+// TestResumedConnectionHandsOffToService: a request for the stats service arriving on a
+// connection that parked is handed over on its remade socket, which the service uses
+// and closes.
+func TestResumedConnectionHandsOffToService(t *testing.T) {
+	f, w := parkFixtureWith(t, func(fe *config.Frontend) { fe.Timeouts.HTTPKeepAlive = 10 * time.Second },
+		func(h *Handler) { h.parkAfter = 20 * time.Millisecond })
+	svc := &fakeService{}
+	f.h.Swap(&Route{Frontend: f.fe, Backends: map[string]*backend.Pool{f.be.Name: f.pool}, Global: &config.Global{}, Service: svc})
+	c, err := net.Dial("tcp", f.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	r := bufio.NewReader(c)
+	if got := rawRequest(t, c, r); got != "ok" {
+		t.Fatalf("proxied: %q", got)
+	}
+	waitParked(t, w, 1)
+	io.WriteString(c, "GET /svc/page HTTP/1.1\r\nHost: a\r\n\r\n")
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	b, _ := io.ReadAll(r)
+	if !strings.HasSuffix(string(b), "\r\n\r\nsvc") {
+		t.Fatalf("service answer %q", b)
+	}
+	f.waitIdle()
 }
