@@ -2,6 +2,7 @@ package httpproxy
 
 import (
 	"errors"
+	"math"
 	"net"
 	"net/netip"
 	"os"
@@ -62,49 +63,95 @@ func (ex *exchange) header(name string) (string, bool) {
 	return unsafeString(v), true
 }
 
-// clientConn is one client connection and its request loop.
-type clientConn struct {
+// conn is what a client connection keeps for its whole life. While it is parked
+// (Handler.Idle) it is all that is left besides the socket's descriptor: the request
+// loop's state, clientConn, goes back to a pool, and the socket object is closed (nc is
+// nil), so keep this small (80 B: TestParkedStateSize).
+type conn struct {
 	h      *Handler
-	nc     net.Conn
+	nc     net.Conn                      // nil while parked; written under h.mu
+	done   func()                        // called once the connection is closed (Serve)
+	fs     *proxystats.Frontend          // the frontend's counters when the connection opened
+	scCur  atomic.Pointer[serverConn]    // for Close and ShutdownServer
+	parked atomic.Pointer[idlewait.Wait] // the park in progress, for Drain and Close
+	lt     *connLog                      // log timings, nil until the frontend logs
+	nreq   int32                         // requests served, saturating (only 0 or not matters)
+	idle   atomic.Bool                   // waiting for a request in its goroutine
+}
+
+// connLog is what the traffic log needs across a connection's requests.
+type connLog struct {
+	accepted, lastEnd time.Time
+}
+
+// clientConn is a client connection's request loop: the goroutine's state, pooled
+// (Handler.ccPool) while the connection is parked.
+type clientConn struct {
+	*conn
+	rs     *routeState     // route of the current exchange
+	woke   idlewait.Reason // why the park before this goroutine ended, until waitIdle sees it
+	until  time.Time       // end of the idle wait that park interrupted
 	rc     syscall.RawConn // nil when nc is not a socket
 	readFn func(uintptr) bool
-	rs     *routeState // route of the current exchange
 	client netip.Addr
 	ex     *exchange // nil while idle
 	sc     *serverConn
-	body   *bodyJob                   // an Expect: 100-continue body in flight
-	scCur  atomic.Pointer[serverConn] // for Close
-	idle   atomic.Bool
-	nreq   int
+	body   *bodyJob // an Expect: 100-continue body in flight
 	rn     int
 	rerr   error
 	tiny   [1]byte
-	wdl    time.Time            // write deadline last set on nc
-	done   func()               // called once the connection is closed (Serve)
-	fs     *proxystats.Frontend // the frontend's counters when the connection opened
-	// idle parking (Handler.Idle)
-	idleUntil time.Time                     // end of the current idle wait; zero between waits
-	woke      idlewait.Reason               // why the last park ended, until readHead sees it
-	parked    atomic.Pointer[idlewait.Wait] // the park in progress, for Drain and Close
+	wdl    time.Time // write deadline last set on nc
 	// log timings (set only when the frontend logs)
-	accepted, lastEnd, logFirst, logMark time.Time
+	logFirst, logMark time.Time
 }
 
-func newClientConn(h *Handler, c net.Conn) *clientConn {
-	cc := &clientConn{h: h, nc: c}
+func newConn(h *Handler, c net.Conn) *conn {
+	cn := &conn{h: h, nc: c}
 	if rs := h.route.Load(); rs.r.Log != nil {
-		cc.accepted = time.Now()
+		cn.lt = &connLog{accepted: time.Now()}
+		cc := &clientConn{conn: cn}
 		cc.logConnect(rs)
 	}
-	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+	return cn
+}
+
+// logTimes returns the connection's log timings, made on first use (the log was
+// turned on by a reload after the connection opened: it counts from now).
+func (c *conn) logTimes() *connLog {
+	if c.lt == nil {
+		now := time.Now()
+		c.lt = &connLog{accepted: now, lastEnd: now}
+	}
+	return c.lt
+}
+
+// clientConn takes a request loop state for c from the pool.
+func (c *conn) clientConn() *clientConn {
+	cc := c.h.ccPool.Get().(*clientConn)
+	c.h.ccOut.Add(1)
+	cc.conn = c
+	if ta, ok := c.nc.RemoteAddr().(*net.TCPAddr); ok {
 		cc.client = ta.AddrPort().Addr().Unmap()
 	}
-	if sc, ok := c.(syscall.Conn); ok {
+	if sc, ok := c.nc.(syscall.Conn); ok {
 		if rc, err := sc.SyscallConn(); err == nil {
 			cc.rc = rc
-			cc.readFn = cc.rawRead
 		}
 	}
+	return cc
+}
+
+// release gives the state back to the pool; the goroutine must not use it after.
+func (cc *clientConn) release() {
+	readFn, h := cc.readFn, cc.h
+	*cc = clientConn{readFn: readFn}
+	h.ccOut.Add(-1)
+	h.ccPool.Put(cc)
+}
+
+func newPooledClientConn() any {
+	cc := &clientConn{}
+	cc.readFn = cc.rawRead
 	return cc
 }
 
@@ -139,7 +186,9 @@ func (cc *clientConn) serve() (parked bool) {
 		if !keep {
 			return false
 		}
-		cc.nreq++
+		if cc.nreq < math.MaxInt32 {
+			cc.nreq++
+		}
 		if cc.ex != nil && cc.ex.inLen == 0 {
 			cc.putEx()
 		}
@@ -275,6 +324,16 @@ func (cc *clientConn) rawRead(fd uintptr) bool {
 	}
 }
 
+// detachServer gives the server connection kept from the last exchange to the idle pool,
+// where any later request may take it: after serverHold of idleness, and when parking.
+func (cc *clientConn) detachServer() {
+	if sc := cc.sc; sc != nil {
+		cc.sc = nil
+		cc.scCur.Store(nil)
+		cc.h.idle.put(sc, time.Now())
+	}
+}
+
 func (cc *clientConn) getEx() {
 	ex := cc.rs.exPool.Get().(*exchange)
 	ex.inLen = 0
@@ -301,8 +360,8 @@ func (cc *clientConn) setWriteDeadline(now time.Time) {
 	}
 }
 
-func (cc *clientConn) closeServer() {
-	if sc := cc.scCur.Load(); sc != nil {
+func (c *conn) closeServer() {
+	if sc := c.scCur.Load(); sc != nil {
 		sc.nc.Close()
 	}
 }
@@ -320,5 +379,7 @@ func (cc *clientConn) finish() {
 	if cc.ex != nil {
 		cc.putEx()
 	}
-	cc.nc.Close()
+	if cc.nc != nil {
+		cc.nc.Close()
+	}
 }

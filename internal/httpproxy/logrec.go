@@ -60,16 +60,17 @@ func (cc *clientConn) logStart(first time.Time) {
 	r.Reset()
 	now := time.Now()
 	cc.fillConn(r)
+	lt := cc.logTimes()
 	if cc.nreq == 0 {
-		r.Accept = cc.accepted
+		r.Accept = lt.accepted
 		r.Ti = 0
-		if d := first.Sub(cc.accepted); d > 0 {
+		if d := first.Sub(lt.accepted); d > 0 {
 			r.Ti = d.Milliseconds()
 		}
 	} else {
 		r.Accept = first
 		r.Ti = 0
-		if d := first.Sub(cc.lastEnd); d > 0 {
+		if d := first.Sub(lt.lastEnd); d > 0 {
 			r.Ti = d.Milliseconds()
 		}
 	}
@@ -150,7 +151,7 @@ func (cc *clientConn) logFinish(keep bool) {
 		return
 	}
 	now := time.Now()
-	cc.lastEnd = now
+	cc.logTimes().lastEnd = now
 	ex := cc.ex
 	x := &ex.x
 	r.Ta = now.Sub(cc.logFirst).Milliseconds()
@@ -235,9 +236,10 @@ func (cc *clientConn) logBadRequest(status int, gotBytes, aborted bool) {
 	r.Reset()
 	cc.fillConn(r)
 	now := time.Now()
-	r.Accept, r.Request = cc.accepted, cc.accepted
+	lt := cc.logTimes()
+	r.Accept, r.Request = lt.accepted, lt.accepted
 	if cc.nreq > 0 {
-		r.Accept, r.Request = cc.lastEnd, cc.lastEnd
+		r.Accept, r.Request = lt.lastEnd, lt.lastEnd
 	}
 	// As HAProxy: no request, so no request time; the error page is not counted.
 	r.Th, r.Ti, r.TR = 0, 0, -1

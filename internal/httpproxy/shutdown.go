@@ -10,7 +10,9 @@ func (h *Handler) ShutdownServer(addr string) int {
 	for cc := range h.conns {
 		if sc := cc.scCur.Load(); sc != nil && sc.addr == addr {
 			sc.nc.Close()
-			cc.nc.Close()
+			if cc.nc != nil {
+				cc.nc.Close()
+			}
 			n++
 		}
 	}

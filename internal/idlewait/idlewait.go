@@ -1,15 +1,18 @@
 // Package idlewait waits on idle connections without a goroutine each. A goroutine
 // blocked in Read keeps its stack (4–8 KiB) for as long as a keep-alive connection
-// idles; parked here instead, a connection costs a map entry until bytes arrive, its
+// idles; parked here instead, a connection costs a 48-byte Wait until bytes arrive, its
 // deadline passes, or the wait is cancelled, and its owner is called back then.
 //
-// One epoll instance and one goroutine serve every parked connection (Linux). Elsewhere
-// New returns ErrUnsupported and callers keep their goroutines.
+// One epoll instance and one goroutine serve every parked connection (Linux). The epoll
+// descriptor itself waits in Go's network poller, with a read deadline at the earliest
+// parked deadline: the waiter holds no thread while it waits and wakes only for work.
+// Elsewhere New returns ErrUnsupported and callers keep their goroutines.
 package idlewait
 
 import (
 	"container/heap"
 	"errors"
+	"os"
 	"sync"
 	"time"
 )
@@ -41,14 +44,37 @@ var ErrUnsupported = errors.New("idlewait: not supported on this system")
 // ErrClosed is returned by Park after Close.
 var ErrClosed = errors.New("idlewait: closed")
 
+// Waker is called back when a wait ends (see Park), with the wait (its descriptor and
+// deadline are still readable) and why it ended.
+type Waker interface {
+	Wake(x *Wait, why Reason)
+}
+
+// WakeFunc makes a function a Waker.
+type WakeFunc func(Reason)
+
+// Wake calls f.
+func (f WakeFunc) Wake(_ *Wait, why Reason) { f(why) }
+
+// FD returns the descriptor the wait was parked with.
+func (x *Wait) FD() int { return x.fd }
+
+// Deadline returns the wait's deadline (zero: none).
+func (x *Wait) Deadline() time.Time {
+	if x.deadline == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, x.deadline)
+}
+
 // Wait is one parked connection.
 type Wait struct {
 	w        *Waiter
 	fd       int
-	deadline time.Time // zero: none
-	wake     func(Reason)
-	idx      int  // index in the deadline heap, -1 when not in it
-	done     bool // wake has been called (or is about to be)
+	deadline int64 // Unix ns (a wall-clock reading); 0: none
+	wake     Waker
+	idx      int32 // index in the deadline heap, -1 when not in it
+	done     bool  // wake has been called (or is about to be)
 }
 
 // Cancel ends the wait early: wake is called with Cancelled, unless the wait already
@@ -62,7 +88,7 @@ func (x *Wait) Cancel() bool {
 	}
 	w.removeLocked(x)
 	w.mu.Unlock()
-	x.wake(Cancelled)
+	x.wake.Wake(x, Cancelled)
 	return true
 }
 
@@ -71,37 +97,61 @@ type Waiter struct {
 	p sys
 
 	mu      sync.Mutex
-	waits   map[int]*Wait // by descriptor
+	waits   []*Wait // by descriptor (descriptors are small and dense: cheaper than a map)
+	nwaits  int
 	byTime  deadlines
 	closed  bool
-	kick    chan struct{} // wakes the loop when it sleeps with nothing parked
+	armed   time.Time // when the loop's wait ends at the latest (zero: no deadline)
+	rounds  int       // the loop's wake-ups (tests)
 	stopped chan struct{}
-	// tick bounds how late a deadline may be noticed (and how often an idle loop polls).
+	// tick bounds how late a deadline may be noticed: deadlines are rounded up to it, so
+	// that the waits expiring within one tick end in one wake-up.
 	tick time.Duration
+}
+
+// roundUp returns t rounded up to the waiter's tick.
+func (w *Waiter) roundUp(t time.Time) time.Time {
+	r := t.Truncate(w.tick)
+	if r.Before(t) {
+		r = r.Add(w.tick)
+	}
+	return r
 }
 
 // removeLocked forgets x: out of the maps and the kernel's set. w.mu is held.
 func (w *Waiter) removeLocked(x *Wait) {
 	x.done = true
-	if w.waits[x.fd] == x {
-		delete(w.waits, x.fd)
+	if w.lookup(x.fd) == x {
+		w.waits[x.fd] = nil
+		w.nwaits--
 		w.p.remove(x.fd)
 	}
 	if x.idx >= 0 {
-		heap.Remove(&w.byTime, x.idx)
+		heap.Remove(&w.byTime, int(x.idx))
 	}
 }
 
+// lookup returns the wait of descriptor fd, nil if none. w.mu is held.
+func (w *Waiter) lookup(fd int) *Wait {
+	if fd < 0 || fd >= len(w.waits) {
+		return nil
+	}
+	return w.waits[fd]
+}
+
 // park registers fd. Callers use Park (per system) which finds the descriptor.
-func (w *Waiter) park(fd int, deadline time.Time, wake func(Reason)) (*Wait, error) {
-	x := &Wait{w: w, fd: fd, deadline: deadline, wake: wake, idx: -1}
+func (w *Waiter) park(fd int, deadline time.Time, wake Waker) (*Wait, error) {
+	x := &Wait{w: w, fd: fd, wake: wake, idx: -1}
+	if !deadline.IsZero() {
+		x.deadline = deadline.UnixNano()
+	}
 	w.mu.Lock()
 	if w.closed {
 		w.mu.Unlock()
 		return nil, ErrClosed
 	}
 	var stale *Wait
-	if old := w.waits[fd]; old != nil {
+	if old := w.lookup(fd); old != nil {
 		// The descriptor was closed while parked and its number reused: the old wait
 		// can never fire; end it.
 		stale = old
@@ -110,23 +160,25 @@ func (w *Waiter) park(fd int, deadline time.Time, wake func(Reason)) (*Wait, err
 	if err := w.p.add(fd); err != nil {
 		w.mu.Unlock()
 		if stale != nil {
-			stale.wake(Cancelled)
+			stale.wake.Wake(stale, Cancelled)
 		}
 		return nil, err
 	}
+	if fd >= len(w.waits) {
+		w.waits = append(w.waits, make([]*Wait, fd+1-len(w.waits))...)
+	}
 	w.waits[fd] = x
+	w.nwaits++
 	if !deadline.IsZero() {
 		heap.Push(&w.byTime, x)
-	}
-	if len(w.waits) == 1 { // the loop may be asleep with nothing parked
-		select {
-		case w.kick <- struct{}{}:
-		default:
+		if w.armed.IsZero() || deadline.Before(w.armed) { // the loop must wake earlier
+			w.armed = w.roundUp(deadline)
+			w.p.setDeadline(w.armed)
 		}
 	}
 	w.mu.Unlock()
 	if stale != nil {
-		stale.wake(Cancelled)
+		stale.wake.Wake(stale, Cancelled)
 	}
 	return x, nil
 }
@@ -135,7 +187,7 @@ func (w *Waiter) park(fd int, deadline time.Time, wake func(Reason)) (*Wait, err
 func (w *Waiter) Parked() int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return len(w.waits)
+	return w.nwaits
 }
 
 // Close cancels every wait and stops the loop.
@@ -148,19 +200,23 @@ func (w *Waiter) Close() {
 	w.closed = true
 	var all []*Wait
 	for _, x := range w.waits {
-		all = append(all, x)
+		if x != nil {
+			all = append(all, x)
+		}
 	}
 	for _, x := range all {
 		w.removeLocked(x)
 	}
-	close(w.kick) // under the lock: park sends on it only under the lock, before closed
+	w.p.setDeadline(aLongTimeAgo) // the loop wakes, sees closed and ends
 	w.mu.Unlock()
 	<-w.stopped
 	w.p.close()
 	for _, x := range all {
-		x.wake(Cancelled)
+		x.wake.Wake(x, Cancelled)
 	}
 }
+
+var aLongTimeAgo = time.Unix(1, 0)
 
 // loop waits for readiness and deadlines until Close.
 func (w *Waiter) loop() {
@@ -169,36 +225,47 @@ func (w *Waiter) loop() {
 	var fire []firing
 	for {
 		w.mu.Lock()
-		closed, n := w.closed, len(w.waits)
-		w.mu.Unlock()
-		if closed {
+		if w.closed {
+			w.mu.Unlock()
 			return
 		}
-		if n == 0 {
-			if _, ok := <-w.kick; !ok {
-				return
-			}
-			continue
+		w.armed = time.Time{}
+		if len(w.byTime) > 0 {
+			w.armed = w.roundUp(time.Unix(0, w.byTime[0].deadline))
 		}
-		fds = w.p.wait(fds[:0], w.tick)
-		now := time.Now()
+		w.p.setDeadline(w.armed) // under the lock: park may only bring it forward
+		w.mu.Unlock()
+		var err error
+		fds, err = w.p.wait(fds[:0])
+		if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+			w.mu.Lock()
+			closed := w.closed
+			w.mu.Unlock()
+			if !closed { // cannot happen: the descriptor is ours until Close
+				panic("idlewait: " + err.Error())
+			}
+			return
+		}
+		now := time.Now().UnixNano()
 		fire = fire[:0]
 		w.mu.Lock()
+		w.rounds++
 		for _, fd := range fds {
-			if x := w.waits[fd]; x != nil {
+			if x := w.lookup(fd); x != nil {
 				w.removeLocked(x)
 				fire = append(fire, firing{x, Ready})
 			}
 		}
-		for len(w.byTime) > 0 && !w.byTime[0].deadline.After(now) {
+		for len(w.byTime) > 0 && w.byTime[0].deadline <= now {
 			x := w.byTime[0]
 			w.removeLocked(x)
 			fire = append(fire, firing{x, Expired})
 		}
 		w.mu.Unlock()
 		for _, f := range fire {
-			f.x.wake(f.r)
+			f.x.wake.Wake(f.x, f.r)
 		}
+		clear(fire) // no reference to woken waits stays behind
 	}
 }
 
@@ -211,14 +278,14 @@ type firing struct {
 type deadlines []*Wait
 
 func (d deadlines) Len() int           { return len(d) }
-func (d deadlines) Less(i, j int) bool { return d[i].deadline.Before(d[j].deadline) }
+func (d deadlines) Less(i, j int) bool { return d[i].deadline < d[j].deadline }
 func (d deadlines) Swap(i, j int) {
 	d[i], d[j] = d[j], d[i]
-	d[i].idx, d[j].idx = i, j
+	d[i].idx, d[j].idx = int32(i), int32(j)
 }
 func (d *deadlines) Push(v any) {
 	x := v.(*Wait)
-	x.idx = len(*d)
+	x.idx = int32(len(*d))
 	*d = append(*d, x)
 }
 func (d *deadlines) Pop() any {

@@ -212,3 +212,53 @@ func TestManyParkedAndWoken(t *testing.T) {
 		t.Fatalf("%d still parked", w.Parked())
 	}
 }
+
+// TestEarlierDeadlineParkedLater: a wait parked after another, with an earlier deadline,
+// expires at its own deadline, not at the other's.
+func TestEarlierDeadlineParkedLater(t *testing.T) {
+	w := newWaiter(t)
+	srv, _ := pairs(t, 2)
+	r := newRecorder()
+	start := time.Now()
+	if _, err := w.Park(rawConn(t, srv[0]), start.Add(time.Minute), r.wake(0)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(20 * time.Millisecond) // the loop now waits for the 1-minute deadline
+	if _, err := w.Park(rawConn(t, srv[1]), time.Now().Add(100*time.Millisecond), r.wake(1)); err != nil {
+		t.Fatal(err)
+	}
+	r.await(t, 1)
+	if r.reason(1) != Expired || r.reason(0) != 0 {
+		t.Fatalf("woke %v and %v, want only the second, expired", r.reason(0), r.reason(1))
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("expired after %v, want about 120ms", d)
+	}
+}
+
+// TestIdleLoopDoesNotPoll: with connections parked and nothing happening, the waiter
+// does not wake up (it used to poll every tick).
+func TestIdleLoopDoesNotPoll(t *testing.T) {
+	w := newWaiter(t) // tick 10ms
+	srv, _ := pairs(t, 3)
+	r := newRecorder()
+	for i, s := range srv {
+		deadline := time.Time{}
+		if i == 0 {
+			deadline = time.Now().Add(time.Minute)
+		}
+		if _, err := w.Park(rawConn(t, s), deadline, r.wake(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.mu.Lock()
+	before := w.rounds
+	w.mu.Unlock()
+	time.Sleep(300 * time.Millisecond) // 30 ticks
+	w.mu.Lock()
+	after := w.rounds
+	w.mu.Unlock()
+	if after-before > 1 {
+		t.Fatalf("the waiter woke %d times in 300ms with nothing to do", after-before)
+	}
+}

@@ -17,7 +17,16 @@ func (w *Waiter) Park(syscall.RawConn, time.Time, func(Reason)) (*Wait, error) {
 	return nil, ErrUnsupported
 }
 
-func (sys) add(int) error                         { return ErrUnsupported }
-func (sys) remove(int)                            {}
-func (sys) wait(out []int, _ time.Duration) []int { return out }
-func (sys) close()                                {}
+// ParkFD is never reached without New.
+func (w *Waiter) ParkFD(int, time.Time, Waker) (*Wait, error) { return nil, ErrUnsupported }
+
+// ParkWaker is never reached without New.
+func (w *Waiter) ParkWaker(syscall.RawConn, time.Time, Waker) (*Wait, error) {
+	return nil, ErrUnsupported
+}
+
+func (sys) add(int) error                 { return ErrUnsupported }
+func (sys) remove(int)                    {}
+func (sys) setDeadline(time.Time)         {}
+func (sys) wait(out []int) ([]int, error) { return out, ErrUnsupported }
+func (sys) close()                        {}

@@ -1,0 +1,77 @@
+package httpproxy
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// A parked client connection gives up its Go socket object: its descriptor is
+// duplicated, the net.Conn closed (its netFD, addresses and runtime poll descriptor
+// freed, ~900 B), and the bare descriptor waits in Handler.Idle. When the wait ends,
+// attachSocket wraps the descriptor in a pollable *os.File again.
+
+// dupSocket returns a duplicate (close-on-exec) of the socket behind rc.
+func dupSocket(rc syscall.RawConn) (int, error) {
+	fd := -1
+	var derr error
+	err := rc.Control(func(s uintptr) {
+		fd, derr = unix.FcntlInt(s, unix.F_DUPFD_CLOEXEC, 0)
+	})
+	if err == nil {
+		err = derr
+	}
+	if err != nil {
+		return -1, fmt.Errorf("dup client socket: %w", err)
+	}
+	return fd, nil
+}
+
+// fileConn is a client connection resumed from a bare descriptor: an *os.File in Go's
+// poller (reads, writes and deadlines as net.Conn's) with the socket's addresses.
+type fileConn struct {
+	*os.File
+	laddr, raddr net.Addr
+}
+
+func (c *fileConn) LocalAddr() net.Addr  { return c.laddr }
+func (c *fileConn) RemoteAddr() net.Addr { return c.raddr }
+
+var errNotPollable = errors.New("descriptor not in the runtime poller")
+
+// attachSocket makes a net.Conn of the non-blocking socket fd, which it owns from then
+// on (it closes it when it fails).
+func attachSocket(fd int) (net.Conn, error) {
+	f := os.NewFile(uintptr(fd), "client")
+	if f == nil {
+		unix.Close(fd)
+		return nil, errNotPollable
+	}
+	if err := f.SetReadDeadline(time.Time{}); err != nil { // fails unless pollable
+		f.Close()
+		return nil, fmt.Errorf("resume client socket: %w", errNotPollable)
+	}
+	// syscall's, not x/sys/unix's: those ask the protocol too (one more syscall each)
+	c := &fileConn{File: f, laddr: sockTCPAddr(syscall.Getsockname(fd)), raddr: sockTCPAddr(syscall.Getpeername(fd))}
+	return c, nil
+}
+
+// sockTCPAddr converts a socket address; unknown ones give an empty *net.TCPAddr.
+func sockTCPAddr(sa syscall.Sockaddr, err error) net.Addr {
+	switch a := sa.(type) {
+	case *syscall.SockaddrInet4:
+		if err == nil {
+			return &net.TCPAddr{IP: net.IP(a.Addr[:]).To16(), Port: a.Port}
+		}
+	case *syscall.SockaddrInet6:
+		if err == nil {
+			return &net.TCPAddr{IP: net.IP(a.Addr[:]), Port: a.Port}
+		}
+	}
+	return &net.TCPAddr{}
+}
