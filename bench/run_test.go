@@ -31,7 +31,11 @@ func TestHarnessEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatalf("run: %v", err)
 	}
-	for _, sc := range allScenarios {
+	scs, err := pickScenarios(o.scenarios)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sc := range scs {
 		for i, label := range []string{"haproxy", "haproxy-b"} {
 			s := rep.samples[sc.name][i][0]
 			if !s.OK || s.Requests == 0 || s.ReqPerSec <= 0 || s.RSSKiB == 0 || s.Errors != 0 {
