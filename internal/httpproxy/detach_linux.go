@@ -42,6 +42,20 @@ type fileConn struct {
 func (c *fileConn) LocalAddr() net.Addr  { return c.laddr }
 func (c *fileConn) RemoteAddr() net.Addr { return c.raddr }
 
+// CloseWrite half-closes the socket, as *net.TCPConn's does: a tunnel passes a side's
+// EOF on with it and keeps the other direction open.
+func (c *fileConn) CloseWrite() error {
+	rc, err := c.File.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	if err := rc.Control(func(fd uintptr) { serr = unix.Shutdown(int(fd), unix.SHUT_WR) }); err != nil {
+		return err
+	}
+	return serr
+}
+
 var errNotPollable = errors.New("descriptor not in the runtime poller")
 
 // attachSocket makes a net.Conn of the non-blocking socket fd, which it owns from then
