@@ -7,6 +7,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"tandem/internal/rawsock"
 )
 
 // fdServer serves client sockets accepted without Go's poller (tcpproxy with reactor
@@ -59,13 +61,7 @@ func (a *acceptor) acceptFD() (int, netip.AddrPort, error) {
 	if aerr != nil {
 		return -1, netip.AddrPort{}, os.NewSyscallError("accept4", aerr)
 	}
-	var peer netip.AddrPort
-	switch sa := sa.(type) {
-	case *syscall.SockaddrInet4:
-		peer = netip.AddrPortFrom(netip.AddrFrom4(sa.Addr), uint16(sa.Port))
-	case *syscall.SockaddrInet6:
-		peer = netip.AddrPortFrom(netip.AddrFrom16(sa.Addr), uint16(sa.Port))
-	}
+	peer := rawsock.AddrPort(sa)
 	// What Go's own accept sets: no delay.
 	unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
 	return fd, peer, nil

@@ -283,7 +283,7 @@ func (cc *clientConn) connect(x *xfer, fresh, probe bool) bool {
 		}
 	}
 	for {
-		nc, err := dial(h.ctx, x.srv.Addr, be.Timeouts.Connect)
+		nc, err := dialServer(h.ctx, x.srv, be.Timeouts.Connect)
 		if err == nil {
 			x.now = time.Now() // dialling took time: the server timeout starts now
 			x.sc = &serverConn{nc: nc, addr: x.srv.Addr}

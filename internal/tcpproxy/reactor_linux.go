@@ -2,13 +2,14 @@ package tcpproxy
 
 import (
 	"errors"
-	"fmt"
 	"net"
 	"net/netip"
 	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"tandem/internal/rawsock"
 )
 
 // TakesFD reports whether ServeFD may be used: the handler has reactor loops.
@@ -98,7 +99,7 @@ func (h *Handler) serveFD(fd int, peer netip.AddrPort, done func()) {
 // (the session's first, or one the loop starts for a retry), never on the loop.
 func (rs *rsession) dial() {
 	for {
-		fd, err := connectTo(rs.att.srv.Cfg.Addr)
+		fd, err := rawsock.Connect(rs.att.srv.Cfg.Addr)
 		if err == nil {
 			rs.srv.fd = fd
 			if rs.loop.Submit(rs.startConnect) != nil { // the loop is closing: so is the process
@@ -192,56 +193,13 @@ func (rs *rsession) connectFailed(err error) {
 	go rs.dial()
 }
 
-// connectTo opens a non-blocking TCP socket and starts connecting it to a: it returns
-// before the handshake completes (EINPROGRESS), and the loop sees it finish.
-func connectTo(a netip.AddrPort) (int, error) {
-	a = netip.AddrPortFrom(a.Addr().Unmap(), a.Port())
-	family := unix.AF_INET
-	var sa unix.Sockaddr = &unix.SockaddrInet4{Port: int(a.Port()), Addr: a.Addr().As4()}
-	if a.Addr().Is6() {
-		family = unix.AF_INET6
-		sa6 := &unix.SockaddrInet6{Port: int(a.Port()), Addr: a.Addr().As16()}
-		if z := a.Addr().Zone(); z != "" {
-			ifi, err := net.InterfaceByName(z)
-			if err != nil {
-				return -1, fmt.Errorf("zone %q: %w", z, err)
-			}
-			sa6.ZoneId = uint32(ifi.Index)
-		}
-		sa = sa6
-	}
-	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP)
-	if err != nil {
-		return -1, fmt.Errorf("socket: %w", err)
-	}
-	// No delay, as Go's net does for TCP; no keep-alive probes, as HAProxy without
-	// option srvtcpka.
-	unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
-	if err := unix.Connect(fd, sa); err != nil && err != unix.EINPROGRESS {
-		unix.Close(fd)
-		return -1, fmt.Errorf("connect %s: %w", a, err)
-	}
-	return fd, nil
-}
-
 // localAddr is the address a client socket was accepted on (for the log).
 func localAddr(fd int) netip.AddrPort {
-	sa, err := unix.Getsockname(fd)
+	sa, err := syscall.Getsockname(fd)
 	if err != nil {
 		return netip.AddrPort{}
 	}
-	return sockaddrAddrPort(sa)
-}
-
-// sockaddrAddrPort converts an IPv4 or IPv6 socket address.
-func sockaddrAddrPort(sa unix.Sockaddr) netip.AddrPort {
-	switch a := sa.(type) {
-	case *unix.SockaddrInet4:
-		return netip.AddrPortFrom(netip.AddrFrom4(a.Addr), uint16(a.Port))
-	case *unix.SockaddrInet6:
-		return netip.AddrPortFrom(netip.AddrFrom16(a.Addr), uint16(a.Port))
-	}
-	return netip.AddrPort{}
+	return rawsock.AddrPort(sa)
 }
 
 // detach takes c's socket out of Go's poller: it keeps a duplicate of the descriptor
