@@ -85,9 +85,8 @@ func (a *acceptor) rawConn() (syscall.RawConn, error) {
 	if err != nil {
 		return nil, errNoRawAccept
 	}
-	nfd := -1
-	var derr error
-	if err := lrc.Control(func(s uintptr) { nfd, derr = unix.FcntlInt(s, unix.F_DUPFD_CLOEXEC, 0) }); err != nil || derr != nil {
+	nfd, err := rawsock.Dup(lrc)
+	if err != nil {
 		return nil, errNoRawAccept
 	}
 	f := os.NewFile(uintptr(nfd), "listener") // non-blocking: watched by Go's poller

@@ -64,6 +64,7 @@ func (c *serverFileConn) LocalAddr() net.Addr {
 		return &net.TCPAddr{}
 	}
 	var sa syscall.Sockaddr
-	rc.Control(func(fd uintptr) { sa, _ = syscall.Getsockname(int(fd)) })
-	return net.TCPAddrFromAddrPort(rawsock.AddrPort(sa))
+	var serr error
+	rc.Control(func(fd uintptr) { sa, serr = syscall.Getsockname(int(fd)) })
+	return tcpAddr(sa, serr)
 }

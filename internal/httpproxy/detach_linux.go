@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"tandem/internal/rawsock"
 )
 
 // A parked client connection gives up its Go socket object: its descriptor is
@@ -17,20 +19,7 @@ import (
 // attachSocket wraps the descriptor in a pollable *os.File again.
 
 // dupSocket returns a duplicate (close-on-exec) of the socket behind rc.
-func dupSocket(rc syscall.RawConn) (int, error) {
-	fd := -1
-	var derr error
-	err := rc.Control(func(s uintptr) {
-		fd, derr = unix.FcntlInt(s, unix.F_DUPFD_CLOEXEC, 0)
-	})
-	if err == nil {
-		err = derr
-	}
-	if err != nil {
-		return -1, fmt.Errorf("dup client socket: %w", err)
-	}
-	return fd, nil
-}
+func dupSocket(rc syscall.RawConn) (int, error) { return rawsock.Dup(rc) }
 
 // fileConn is a client connection resumed from a bare descriptor: an *os.File in Go's
 // poller (reads, writes and deadlines as net.Conn's) with the socket's addresses.
@@ -71,21 +60,15 @@ func attachSocket(fd int) (net.Conn, error) {
 		return nil, fmt.Errorf("resume client socket: %w", errNotPollable)
 	}
 	// syscall's, not x/sys/unix's: those ask the protocol too (one more syscall each)
-	c := &fileConn{File: f, laddr: sockTCPAddr(syscall.Getsockname(fd)), raddr: sockTCPAddr(syscall.Getpeername(fd))}
+	c := &fileConn{File: f, laddr: tcpAddr(syscall.Getsockname(fd)), raddr: tcpAddr(syscall.Getpeername(fd))}
 	return c, nil
 }
 
-// sockTCPAddr converts a socket address; unknown ones give an empty *net.TCPAddr.
-func sockTCPAddr(sa syscall.Sockaddr, err error) net.Addr {
-	switch a := sa.(type) {
-	case *syscall.SockaddrInet4:
-		if err == nil {
-			return &net.TCPAddr{IP: net.IP(a.Addr[:]).To16(), Port: a.Port}
-		}
-	case *syscall.SockaddrInet6:
-		if err == nil {
-			return &net.TCPAddr{IP: net.IP(a.Addr[:]), Port: a.Port}
-		}
+// tcpAddr converts a socket address as Go's net does; unknown ones, or an error, give
+// an empty *net.TCPAddr.
+func tcpAddr(sa syscall.Sockaddr, err error) net.Addr {
+	if err != nil {
+		return &net.TCPAddr{}
 	}
-	return &net.TCPAddr{}
+	return net.TCPAddrFromAddrPort(rawsock.AddrPort(sa))
 }

@@ -43,15 +43,46 @@ func Connect(a netip.AddrPort) (int, error) {
 // (true, err) failed, (false, nil) still in progress. Call it once fd is writable, or
 // at any time: a loopback handshake is often complete when connect returns.
 func Done(fd int) (bool, error) {
-	soerr, err := syscall.GetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_ERROR)
-	switch {
-	case err != nil:
+	if err := ConnectError(fd); err != nil {
 		return true, err
-	case soerr != 0:
-		return true, syscall.Errno(soerr)
 	}
 	if _, err := syscall.Getpeername(fd); err == syscall.ENOTCONN {
 		return false, nil
 	}
 	return true, nil
+}
+
+// Dup returns a close-on-exec duplicate of the socket behind rc; it shares the open
+// file (and its O_NONBLOCK) with the original, and is not in Go's poller.
+func Dup(rc syscall.RawConn) (int, error) {
+	fd := -1
+	var derr error
+	if err := rc.Control(func(s uintptr) { fd, derr = dupCloexec(int(s)) }); err != nil {
+		return -1, fmt.Errorf("dup socket: %w", err)
+	}
+	if derr != nil {
+		return -1, fmt.Errorf("dup socket: %w", derr)
+	}
+	return fd, nil
+}
+
+func dupCloexec(fd int) (int, error) {
+	r, _, e := syscall.Syscall(syscall.SYS_FCNTL, uintptr(fd), syscall.F_DUPFD_CLOEXEC, 0)
+	if e != 0 {
+		return -1, e
+	}
+	return int(r), nil
+}
+
+// ConnectError is the outcome of a connect started on fd once the socket is writable:
+// nil when it is connected (or, before that, still in progress).
+func ConnectError(fd int) error {
+	soerr, err := syscall.GetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_ERROR)
+	switch {
+	case err != nil:
+		return err
+	case soerr != 0:
+		return syscall.Errno(soerr)
+	}
+	return nil
 }

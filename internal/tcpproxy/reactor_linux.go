@@ -140,13 +140,9 @@ func (rs *rsession) connectEvent(ev uint32) {
 	if ev&(unix.EPOLLOUT|unix.EPOLLERR|unix.EPOLLHUP) == 0 {
 		return
 	}
-	soerr, err := unix.GetsockoptInt(rs.srv.fd, unix.SOL_SOCKET, unix.SO_ERROR)
-	switch {
-	case err != nil:
+	if err := rawsock.ConnectError(rs.srv.fd); err != nil {
 		rs.connectFailed(err)
-	case soerr != 0:
-		rs.connectFailed(syscall.Errno(soerr))
-	default:
+	} else {
 		rs.connected()
 		if !rs.closed {
 			rs.event(&rs.srv, ev) // a server that speaks first may have spoken already
@@ -215,14 +211,7 @@ func detach(c net.Conn) (int, error) {
 		c.Close()
 		return -1, err
 	}
-	fd := -1
-	var derr error
-	if err := rc.Control(func(s uintptr) { fd, derr = unix.FcntlInt(s, unix.F_DUPFD_CLOEXEC, 0) }); err != nil {
-		derr = err
-	}
+	fd, err := rawsock.Dup(rc)
 	c.Close()
-	if derr != nil {
-		return -1, derr
-	}
-	return fd, nil
+	return fd, err
 }
