@@ -195,12 +195,6 @@ func (l *Loop) Add(fd int, h Handler) (Token, error) {
 	return t, nil
 }
 
-// Remove unregisters fd (registered as t), which stays open.
-func (l *Loop) Remove(t Token, fd int) {
-	unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, fd, nil)
-	l.Forget(t)
-}
-
 // Forget releases t for a descriptor the caller closes now: closing the last
 // descriptor of a socket takes it out of the epoll set, with no system call of ours.
 // (Should a copy of the descriptor survive somewhere, its stray events reach whichever

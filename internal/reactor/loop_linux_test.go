@@ -82,11 +82,16 @@ func recv(t *testing.T, c chan string) string {
 }
 
 // TestEventsReachHandler: bytes written to the peer of a registered descriptor reach its
-// handler, including bytes that were there before registration, and after Remove the
-// handler hears nothing more.
+// handler, including bytes that were there before registration; after Forget and close
+// the handler hears nothing more, and its token serves the next registration.
 func TestEventsReachHandler(t *testing.T) {
 	l := newTestGroup(t, 1).Pick()
-	a, b := socketPair(t)
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := fds[0], fds[1] // a is closed by the test itself
+	defer unix.Close(b)
 	unix.Write(b, []byte("early"))
 	h := &pairHandler{l: l, fd: a, got: make(chan string, 16), aborted: make(chan struct{})}
 	var tok Token
@@ -105,12 +110,22 @@ func TestEventsReachHandler(t *testing.T) {
 			t.Fatalf("got %q, want %q", got, m)
 		}
 	}
-	onLoop(t, l, func() { l.Remove(tok, a) })
-	unix.Write(b, []byte("after"))
-	onLoop(t, l, func() {}) // a turn of the loop after the write
+	onLoop(t, l, func() { l.Forget(tok); unix.Close(a) })
+	onLoop(t, l, func() {}) // the token is free once the turn that released it is over
+	c, d := socketPair(t)
+	h2 := &pairHandler{l: l, fd: c, got: make(chan string, 16), aborted: make(chan struct{})}
+	var tok2 Token
+	onLoop(t, l, func() { tok2, _ = l.Add(c, h2) })
+	if tok2 != tok {
+		t.Fatalf("the next registration got token %d, want the released %d", tok2, tok)
+	}
+	unix.Write(d, []byte("new"))
+	if got := recv(t, h2.got); got != "new" {
+		t.Fatalf("the new handler got %q", got)
+	}
 	select {
 	case s := <-h.got:
-		t.Fatalf("a removed handler got %q", s)
+		t.Fatalf("a forgotten handler got %q", s)
 	default:
 	}
 }

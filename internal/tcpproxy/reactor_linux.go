@@ -73,7 +73,7 @@ func (h *Handler) serveFD(fd int, peer netip.AddrPort, done func()) {
 		return
 	}
 	rs := &rsession{loop: h.Reactor.Pick(), h: h, sess: s, att: a, lg: lg, dialing: true}
-	rs.init(fd, -1, timeouts(r))
+	rs.init(fd, timeouts(r))
 	rs.giveUp = func() {
 		lg.noServer()
 		unix.Close(fd)

@@ -63,9 +63,10 @@ type flow struct {
 	again     func() // pump(f), allocated once
 }
 
-func (s *rsession) init(cfd, sfd int, l Limits) {
+// init sets up a session for the client socket cfd; the server socket comes with dial.
+func (s *rsession) init(cfd int, l Limits) {
 	s.cli = end{s: s, fd: cfd, in: &s.up, out: &s.down}
-	s.srv = end{s: s, fd: sfd, in: &s.down, out: &s.up}
+	s.srv = end{s: s, fd: -1, in: &s.down, out: &s.up}
 	s.up = flow{src: &s.cli, dst: &s.srv, peer: &s.down, idle: l.Client, fin: l.ClientFin}
 	s.down = flow{src: &s.srv, dst: &s.cli, peer: &s.up, idle: l.Server, fin: l.ServerFin}
 	s.up.again = func() { s.pump(&s.up) }
