@@ -17,7 +17,7 @@
 // and the real filesystem. The serving process drives it with four more requests:
 //
 //   - vrrp-start: load keepalived.conf (cross-checked against haproxy.cfg) and run it;
-//   - vrrp-reload: reload keepalived.conf (SIGHUP), the running one stays on errors;
+//   - vrrp-reload: reload keepalived.conf (SIGHUP or SIGUSR2), the running one stays on errors;
 //   - vrrp-stop: masters send priority 0 and remove their VIPs (SIGTERM, before the drain);
 //   - vrrp-status: the instances, for the stats page, `show vrrp` and the metrics.
 //
@@ -39,8 +39,8 @@
 // If the serving process dies, the helper's socket closes: the helper stops VRRP as a
 // SIGTERM would (priority-0 adverts, VIPs removed, the backup takes over at once) and
 // exits; until then every tracker fails (the upcall cannot be answered), as a failing
-// script does. If the helper dies, the serving process sees it exit and stops with an
-// error rather than serve under a VIP that nobody manages. A helper told to stop
+// script does. With -k, if the helper dies, the serving process sees it exit and stops
+// with an error rather than serve under a VIP that nobody manages. A helper told to stop
 // (SIGTERM, SIGINT: systemd signals the whole group) stops VRRP, sends vrrp-exit
 // without an error, and the serving process stops as on SIGTERM.
 package privsep
@@ -169,11 +169,12 @@ func ServeVRRP(conn *net.UnixConn, load LoadFunc, real Sources, bind func(listen
 		var req request
 		var resp response
 		var fd *os.File
-		if req, err = parseRequest(line); err != nil {
+		req, err = parseRequest(line)
+		resp.ID = req.ID // a refused request is answered too: its caller waits for its id
+		if err != nil {
 			resp.Err = err.Error()
 		} else {
-			resp.ID = req.ID
-			switch req.Op {
+			switch req.Op { // parseRequest let only known requests through
 			case "load":
 				cfg, b, err := Record(load, real)
 				resp.Bundle = b
@@ -182,10 +183,8 @@ func ServeVRRP(conn *net.UnixConn, load LoadFunc, real Sources, bind func(listen
 				}
 			case "bind":
 				fd, resp.Warn, resp.Err = serveBind(req, allowed, bind)
-			case opVRRPStart, opVRRPReload, opVRRPStop, opVRRPStatus:
+			default: // vrrp-*
 				serveVRRP(req.Op, v, &resp)
-			default:
-				resp.Err = fmt.Sprintf("unknown request %q", req.Op)
 			}
 		}
 		out, _ := json.Marshal(resp)
@@ -279,7 +278,10 @@ func (c *Client) call(ctx context.Context, req request) (response, []int, error)
 		}
 		var resp response
 		if err := json.Unmarshal(line, &resp); err != nil {
-			return response{}, fds, fmt.Errorf("privileged helper: bad answer: %w", err)
+			for _, fd := range fds {
+				closeFD(fd)
+			}
+			return response{}, nil, fmt.Errorf("privileged helper: bad answer: %w", err)
 		}
 		if resp.ID != req.ID {
 			for _, fd := range fds {
@@ -293,7 +295,10 @@ func (c *Client) call(ctx context.Context, req request) (response, []int, error)
 
 // Load asks the helper to read the configuration and returns what it read.
 func (c *Client) Load() (*Bundle, error) {
-	resp, _, err := c.call(context.Background(), request{Op: "load"})
+	resp, fds, err := c.call(context.Background(), request{Op: "load"})
+	for _, fd := range fds { // a load answer carries none
+		closeFD(fd)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -320,6 +325,9 @@ func (c *Client) Listen(k listener.Key) (ln net.Listener, freebind bool, err err
 		return nil, false, errors.New(resp.Err)
 	}
 	if len(fds) != 1 {
+		for _, fd := range fds {
+			closeFD(fd)
+		}
 		return nil, false, fmt.Errorf("privileged helper: bind answer carried %d descriptors, want 1", len(fds))
 	}
 	f := os.NewFile(uintptr(fds[0]), "listener "+k.String())

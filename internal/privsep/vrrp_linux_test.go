@@ -310,3 +310,21 @@ func TestUpcallCheckFailsWhenTheServingProcessHangsOrDies(t *testing.T) {
 		t.Fatalf("a check with the serving process gone took %v, want an immediate failure", took)
 	}
 }
+
+// TestRefusedRequestIsAnsweredWithItsID: a request the helper refuses (unknown, or an
+// address where none belongs) is answered under its id, so the caller gets the refusal
+// instead of skipping the answer as stale and waiting for ever.
+func TestRefusedRequestIsAnsweredWithItsID(t *testing.T) {
+	c := serveFake(t, nil)
+	for _, req := range []request{{Op: "format-disk"}, {Op: "load", Addr: "127.0.0.1:80"}} {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		resp, _, err := c.call(ctx, req)
+		cancel()
+		if err != nil {
+			t.Fatalf("%+v: %v, want the helper's refusal", req, err)
+		}
+		if resp.Err == "" {
+			t.Fatalf("%+v: answer %+v, want a refusal", req, resp)
+		}
+	}
+}
