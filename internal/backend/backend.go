@@ -181,8 +181,7 @@ type Server struct {
 	qlen atomic.Int64 // len(q), readable without the lock
 	qmax atomic.Int64
 
-	minConn int64 // server minconn: > 0 makes the limit follow the backend's load (dynamic.go)
-	pool    *Pool
+	pool *Pool
 }
 
 // Usable reports whether new sessions may go to the server: up, ready, not disabled.
@@ -226,7 +225,7 @@ func (s *Server) limit() int64 {
 	if m <= 0 {
 		m = int64(s.Cfg.MaxConn)
 	}
-	if s.minConn > 0 {
+	if s.Cfg.MinConn > 0 { // the limit follows the backend's load (dynamic.go)
 		m = s.dynamicLimit(m)
 	}
 	if r := s.ramp.Load(); r > 0 && m > 0 {
@@ -286,7 +285,7 @@ func New(cfg *config.Backend, states *States) *Pool {
 	var am, bm []balance.Member
 	for _, sc := range cfg.Servers {
 		s := &Server{Cfg: sc, Addr: sc.Addr.String(), State: states.Get(cfg.Name, sc.Name), pool: p}
-		p.dyn.add(s)
+		p.dyn.on = p.dyn.on || sc.MinConn > 0
 		p.Servers = append(p.Servers, s)
 		s.owner.Store(p)
 		m := balance.Member{Name: sc.Name, Weight: sc.Weight}
@@ -298,7 +297,6 @@ func New(cfg *config.Backend, states *States) *Pool {
 			am = append(am, m)
 		}
 	}
-	p.dyn.setFullConn(cfg.FullConn)
 	p.allBackups.Store(cfg.AllBackups)
 	p.activeSel = balance.New(cfg.Balance, cfg.HashType, am)
 	p.backupSel = balance.New(cfg.Balance, cfg.HashType, bm)

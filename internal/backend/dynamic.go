@@ -23,33 +23,16 @@ import (
 // pool weigh on each server's connection count (shared State) but not on the new
 // backend's load, as in a new HAProxy process.
 type dynamic struct {
-	on       bool  // a server of the pool has minconn
-	fullConn int64 // the backend's fullconn
-	sess     atomic.Int64
-}
-
-// add notes server s's minconn.
-func (d *dynamic) add(s *Server) {
-	if s.Cfg.MinConn > 0 {
-		s.minConn = int64(s.Cfg.MinConn)
-		d.on = true
-	}
-}
-
-// setFullConn sets the backend's fullconn. The haproxy parser always fills it (HAProxy's
-// default when unset); a backend built by hand without one gets the default for a
-// frontend of config.DefaultMaxConn.
-func (d *dynamic) setFullConn(n int) {
-	if n <= 0 {
-		n = config.DefaultFullConn(config.DefaultMaxConn)
-	}
-	d.fullConn = int64(n)
+	on   bool // a server of the pool has minconn
+	sess atomic.Int64
 }
 
 // dynamicLimit is s's limit for the maxconn in force (configured or set at run time).
+// The haproxy parser always fills the backend's fullconn (HAProxy's default when it is
+// not written); without one, the limit is maxconn.
 func (s *Server) dynamicLimit(maxConn int64) int64 {
-	d := &s.pool.dyn
-	return config.DynamicMaxConn(s.minConn, maxConn, d.sess.Load(), d.fullConn)
+	p := s.pool
+	return config.DynamicMaxConn(int64(s.Cfg.MinConn), maxConn, p.dyn.sess.Load(), int64(p.Cfg.FullConn))
 }
 
 // enter counts a session entering the backend, leave one leaving it.
@@ -69,8 +52,3 @@ func (p *Pool) leave() {
 // a slot through the pool plus those being placed or queued. It is 0 when no server of
 // the pool has minconn (nothing counts them then).
 func (p *Pool) Sessions() int { return int(p.dyn.sess.Load()) }
-
-// Limit returns the number of concurrent sessions the server takes now, 0 for no limit:
-// its maxconn (configured or set at run time), or with minconn the dynamic limit for the
-// backend's current load.
-func (s *Server) Limit() int { return int(s.limit()) }

@@ -320,9 +320,15 @@ func TestMaxConnNeverExceeded(t *testing.T) {
 }
 
 func TestAcquireReleaseAllocFree(t *testing.T) {
+	pools := map[string]func(t *testing.T) *Pool{
+		"dynamic maxconn": func(t *testing.T) *Pool { p, _, _ := dynPool(t); return p },
+	}
 	for _, algo := range []config.Algo{config.AlgoRoundRobin, config.AlgoLeastConn, config.AlgoStaticRR, config.AlgoFirst} {
-		t.Run(algo.String(), func(t *testing.T) {
-			p := pool(algo, sv("a", 1, 10), sv("b", 3, 0), sv("c", 2, 10))
+		pools[algo.String()] = func(*testing.T) *Pool { return pool(algo, sv("a", 1, 10), sv("b", 3, 0), sv("c", 2, 10)) }
+	}
+	for name, mk := range pools {
+		t.Run(name, func(t *testing.T) {
+			p := mk(t)
 			r := &balance.Request{}
 			ctx := context.Background()
 			allocs := testing.AllocsPerRun(1000, func() {
