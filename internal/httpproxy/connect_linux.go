@@ -14,13 +14,11 @@ import (
 
 // dialServer connects to srv with plain system calls: the socket goes into Go's poller
 // as a pollable *os.File, and a loopback or LAN handshake that is complete when connect
-// returns costs no wait at all. Go's dialer would wait in the poller every time, and on a
-// goroutine of its own (see dial). An address with an IPv6 zone goes through dial.
+// returns costs no wait at all. Go's dialer would wait in the poller every time. A
+// connect still in progress waits until timeout (0: the kernel's own) or until ctx ends
+// (the handler closing).
 func dialServer(ctx context.Context, srv *backend.Server, timeout time.Duration) (net.Conn, error) {
 	a := srv.Cfg.Addr
-	if a.Addr().Zone() != "" {
-		return dial(ctx, srv.Addr, timeout)
-	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -34,24 +32,38 @@ func dialServer(ctx context.Context, srv *backend.Server, timeout time.Duration)
 		f.Close()
 		return nil, fmt.Errorf("connect %s: %w", a, err)
 	}
-	if timeout > 0 {
-		f.SetWriteDeadline(time.Now().Add(timeout))
-	}
-	var cerr error
-	err = rc.Write(func(s uintptr) bool {
-		done, e := rawsock.Done(int(s))
-		cerr = e
-		return done
-	})
-	if err == nil {
-		err = cerr
+	done, err := rawsock.Done(fd)
+	if !done {
+		err = waitConnect(ctx, f, rc, timeout)
 	}
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("connect %s: %w", a, err)
 	}
-	f.SetWriteDeadline(time.Time{})
 	return &serverFileConn{fileConn{File: f, raddr: net.TCPAddrFromAddrPort(a)}}, nil
+}
+
+// waitConnect waits in the poller until the connect on f finishes, timeout passes or
+// ctx ends; it leaves no deadline set on f.
+func waitConnect(ctx context.Context, f *os.File, rc syscall.RawConn, timeout time.Duration) error {
+	if timeout > 0 {
+		f.SetWriteDeadline(time.Now().Add(timeout))
+	}
+	stop := context.AfterFunc(ctx, func() { f.SetWriteDeadline(aLongTimeAgo) })
+	var cerr error
+	err := rc.Write(func(s uintptr) bool {
+		done, e := rawsock.Done(int(s))
+		cerr = e
+		return done
+	})
+	if !stop() && ctx.Err() != nil { // cancelled, whatever the wait saw
+		return ctx.Err()
+	}
+	f.SetWriteDeadline(time.Time{})
+	if err != nil {
+		return err
+	}
+	return cerr
 }
 
 // serverFileConn is a server connection made by dialServer; its local address is asked

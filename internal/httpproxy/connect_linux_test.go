@@ -98,3 +98,20 @@ func TestDialServer(t *testing.T) {
 		t.Fatalf("timed out after %v, want about 300ms", d)
 	}
 }
+
+// TestDialServerEndsWhenTheHandlerCloses: a connect still waiting for its handshake,
+// with no timeout connect, ends as soon as the handler's context does (a hard stop must
+// not wait for the kernel's SYN retries).
+func TestDialServerEndsWhenTheHandlerCloses(t *testing.T) {
+	full := fullListener(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(200*time.Millisecond, cancel)
+	start := time.Now()
+	_, err := dialServer(ctx, serverAt(full), 0)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("dialServer: %v, want context.Canceled", err)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Fatalf("returned after %v, want soon after the cancel at 200ms", d)
+	}
+}
