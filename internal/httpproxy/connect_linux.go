@@ -40,7 +40,7 @@ func dialServer(ctx context.Context, srv *backend.Server, timeout time.Duration)
 		f.Close()
 		return nil, fmt.Errorf("connect %s: %w", a, err)
 	}
-	return &serverFileConn{fileConn{File: f, raddr: net.TCPAddrFromAddrPort(a)}}, nil
+	return &fileConn{File: f, raddr: net.TCPAddrFromAddrPort(a)}, nil
 }
 
 // waitConnect waits in the poller until the connect on f finishes, timeout passes or
@@ -64,19 +64,4 @@ func waitConnect(ctx context.Context, f *os.File, rc syscall.RawConn, timeout ti
 		return err
 	}
 	return cerr
-}
-
-// serverFileConn is a server connection made by dialServer; its local address is asked
-// of the kernel only when someone wants it.
-type serverFileConn struct{ fileConn }
-
-func (c *serverFileConn) LocalAddr() net.Addr {
-	rc, err := c.File.SyscallConn()
-	if err != nil {
-		return &net.TCPAddr{}
-	}
-	var sa syscall.Sockaddr
-	var serr error
-	rc.Control(func(fd uintptr) { sa, serr = syscall.Getsockname(int(fd)) })
-	return tcpAddr(sa, serr)
 }

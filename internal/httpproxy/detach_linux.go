@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -25,11 +26,23 @@ func dupSocket(rc syscall.RawConn) (int, error) { return rawsock.Dup(rc) }
 // poller (reads, writes and deadlines as net.Conn's) with the socket's addresses.
 type fileConn struct {
 	*os.File
-	laddr, raddr net.Addr
+	raddr net.Addr
+	laddr atomic.Pointer[net.Addr] // asked of the kernel on first use (the log wants it)
 }
 
-func (c *fileConn) LocalAddr() net.Addr  { return c.laddr }
 func (c *fileConn) RemoteAddr() net.Addr { return c.raddr }
+
+func (c *fileConn) LocalAddr() net.Addr {
+	if a := c.laddr.Load(); a != nil {
+		return *a
+	}
+	var a net.Addr = &net.TCPAddr{}
+	if rc, err := c.File.SyscallConn(); err == nil {
+		rc.Control(func(fd uintptr) { a = tcpAddr(syscall.Getsockname(int(fd))) })
+	}
+	c.laddr.Store(&a)
+	return a
+}
 
 // CloseWrite half-closes the socket, as *net.TCPConn's does: a tunnel passes a side's
 // EOF on with it and keeps the other direction open.
@@ -60,7 +73,7 @@ func attachSocket(fd int) (net.Conn, error) {
 		return nil, fmt.Errorf("resume client socket: %w", errNotPollable)
 	}
 	// syscall's, not x/sys/unix's: those ask the protocol too (one more syscall each)
-	c := &fileConn{File: f, laddr: tcpAddr(syscall.Getsockname(fd)), raddr: tcpAddr(syscall.Getpeername(fd))}
+	c := &fileConn{File: f, raddr: tcpAddr(syscall.Getpeername(fd))}
 	return c, nil
 }
 
