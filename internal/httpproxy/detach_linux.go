@@ -15,8 +15,9 @@ import (
 )
 
 // A parked client connection gives up its Go socket object: its descriptor is
-// duplicated, the net.Conn closed (its netFD, addresses and runtime poll descriptor
-// freed, ~900 B), and the bare descriptor waits in Handler.Idle. When the wait ends,
+// duplicated, the net.Conn closed (its netFD and addresses freed, its runtime poll
+// descriptor back in the runtime's cache for reuse), and the bare descriptor waits in
+// Handler.Idle. When the wait ends,
 // attachSocket wraps the descriptor in a pollable *os.File again.
 
 // dupSocket returns a duplicate (close-on-exec) of the socket behind rc.

@@ -54,8 +54,10 @@ func New(tick time.Duration) (*Waiter, error) {
 }
 
 // Park parks the connection behind rc until bytes arrive (Ready), deadline passes
-// (Expired; zero: never) or the wait is cancelled. wake is called exactly once, from the
-// waiter's goroutine: it must not block (start a goroutine to serve the connection).
+// (Expired; zero: never) or the wait is cancelled. wake is called exactly once: from the
+// waiter's goroutine, or from the one that calls Cancel or Close (which may hold its own
+// locks). It must not block nor take those locks (start a goroutine to serve the
+// connection).
 // The caller must not read from the connection, nor close it without Cancel, while
 // it is parked.
 func (w *Waiter) Park(rc syscall.RawConn, deadline time.Time, wake func(Reason)) (*Wait, error) {
@@ -80,7 +82,7 @@ func (w *Waiter) ParkFD(fd int, deadline time.Time, wake Waker) (*Wait, error) {
 func (p *sys) add(fd int) error {
 	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLONESHOT, Fd: int32(fd)}
 	err := unix.EpollCtl(p.epfd(), unix.EPOLL_CTL_ADD, fd, &ev)
-	if err == unix.EEXIST { // left armed-off by a one-shot that fired: re-arm
+	if err == unix.EEXIST { // still in the set: only a caller that broke Park's contract (defensive)
 		err = unix.EpollCtl(p.epfd(), unix.EPOLL_CTL_MOD, fd, &ev)
 	}
 	if err != nil {

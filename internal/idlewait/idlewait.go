@@ -152,8 +152,8 @@ func (w *Waiter) park(fd int, deadline time.Time, wake Waker) (*Wait, error) {
 	}
 	var stale *Wait
 	if old := w.lookup(fd); old != nil {
-		// The descriptor was closed while parked and its number reused: the old wait
-		// can never fire; end it.
+		// The descriptor was closed while parked (against Park's contract) and its
+		// number reused: the old wait can never fire; end it.
 		stale = old
 		w.removeLocked(old)
 	}
