@@ -20,6 +20,9 @@ import (
 // Handler.Idle. When the wait ends,
 // attachSocket wraps the descriptor in a pollable *os.File again.
 
+// closeSocket closes a parked descriptor that is not resumed.
+func closeSocket(fd int) { unix.Close(fd) }
+
 // dupSocket returns a duplicate (close-on-exec) of the socket behind rc.
 func dupSocket(rc syscall.RawConn) (int, error) { return rawsock.Dup(rc) }
 

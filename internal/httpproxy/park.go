@@ -136,6 +136,14 @@ func (c *conn) Wake(x *idlewait.Wait, why idlewait.Reason) {
 // object again; until is when its idle wait ends.
 func (c *conn) resume(why idlewait.Reason, fd int, until time.Time) {
 	h := c.h
+	if why == idlewait.Cancelled || why == idlewait.Expired && c.nreq > 0 {
+		// A stop, or the keep-alive timeout: the connection closes silently, so no
+		// socket object, goroutine state or read is needed (only a first request's
+		// timeout answers 408).
+		closeSocket(fd)
+		c.end()
+		return
+	}
 	nc, err := attachSocket(fd)
 	h.mu.Lock()
 	if err == nil && h.closed.Load() { // Close ran: it did not see this socket
