@@ -43,11 +43,24 @@ func (h *holdServer) serve(c net.Conn) {
 }
 
 // phase starts a new phase: a closed gate, the maximum reset.
-func (h *holdServer) phase() chan struct{} {
+func (h *holdServer) phase() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.gate, h.max = make(chan struct{}), h.inflight
-	return h.gate
+}
+
+// release opens the current gate for good (a test that failed midway must not leave
+// the server's handlers, and the cleanup that waits for them, hanging).
+func (h *holdServer) release() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	select {
+	case <-h.gate:
+	default:
+		if h.gate != nil {
+			close(h.gate)
+		}
+	}
 }
 
 func (h *holdServer) counts() (inflight, max int) {
@@ -63,6 +76,7 @@ func (h *holdServer) counts() (inflight, max int) {
 func TestDynamicMaxConnOnRealSockets(t *testing.T) {
 	hs := &holdServer{}
 	addr, _ := rawServer(t, hs.serve)
+	t.Cleanup(hs.release) // runs before rawServer's cleanup waits for the handlers
 	be := newBackend(addr)
 	be.FullConn = 20
 	be.Servers[0].MinConn, be.Servers[0].MaxConn = 2, 10
@@ -75,24 +89,11 @@ func TestDynamicMaxConnOnRealSockets(t *testing.T) {
 		out := make(chan string, n)
 		for range n {
 			go func() {
-				c, err := net.Dial("tcp", f.addr)
+				resp, _, err := f.rawExchange("GET / HTTP/1.1\r\nHost: t\r\n\r\n")
 				if err != nil {
 					out <- err.Error()
 					return
 				}
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(15 * time.Second))
-				if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: t\r\n\r\n"); err != nil {
-					out <- err.Error()
-					return
-				}
-				resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-				if err != nil {
-					out <- err.Error()
-					return
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
 				out <- resp.Status
 			}()
 		}
@@ -115,9 +116,9 @@ func TestDynamicMaxConnOnRealSockets(t *testing.T) {
 			time.Sleep(time.Millisecond)
 		}
 	}
-	finish := func(gate chan struct{}, out <-chan string, n int) {
+	finish := func(out <-chan string, n int) {
 		t.Helper()
-		close(gate)
+		hs.release()
 		for range n {
 			if st := <-out; st != "200 OK" {
 				t.Errorf("response: %s, want 200 OK", st)
@@ -127,22 +128,22 @@ func TestDynamicMaxConnOnRealSockets(t *testing.T) {
 	}
 
 	// Low load: 3 sessions, limit max(2, 10*3/20) = 2.
-	gate := hs.phase()
+	hs.phase()
 	out := run(3)
 	settle(3, 2, 1)
 	if _, m := hs.counts(); m != 2 {
 		t.Fatalf("low load: the server served %d requests at once, want 2", m)
 	}
-	finish(gate, out, 3)
+	finish(out, 3)
 
 	// High load: 20 sessions reach fullconn, limit 10.
-	gate = hs.phase()
+	hs.phase()
 	out = run(20)
 	settle(20, 10, 10)
 	if _, m := hs.counts(); m != 10 {
 		t.Fatalf("high load: the server served %d requests at once, want 10", m)
 	}
-	finish(gate, out, 20)
+	finish(out, 20)
 	if _, m := hs.counts(); m > 10 {
 		t.Fatalf("the server served %d requests at once, above maxconn 10", m)
 	}
