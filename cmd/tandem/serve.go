@@ -247,13 +247,5 @@ func logErrors(log *slog.Logger, what string, err error) {
 		}
 		return
 	}
-	var lines privsep.ErrorLines // from the privileged helper
-	if errors.As(err, &lines) {
-		log.Error(fmt.Sprintf("%s: %d configuration problem(s), each follows", what, len(lines)))
-		for _, l := range lines {
-			log.Error(l)
-		}
-		return
-	}
 	log.Error(what, "err", err)
 }

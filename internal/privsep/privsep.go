@@ -146,7 +146,7 @@ type request struct {
 type response struct {
 	ID     uint64               `json:"id,omitempty"`
 	Err    string               `json:"err,omitempty"`
-	Errs   []string             `json:"errs,omitempty"` // vrrp-start, vrrp-reload: one per problem
+	Errs   config.ErrorList     `json:"errs,omitempty"` // vrrp-start, vrrp-reload: the configuration problems
 	VRRP   []stats.VRRPInstance `json:"vrrp,omitempty"` // vrrp-status
 	Bundle *Bundle              `json:"bundle,omitempty"`
 	Warn   string               `json:"warn,omitempty"` // bind: bound with IP_FREEBIND

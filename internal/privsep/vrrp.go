@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"tandem/internal/config"
@@ -38,26 +37,6 @@ type VRRPControl interface {
 	Stop()
 	// Status is what the stats page shows.
 	Status() []stats.VRRPInstance
-}
-
-// ErrorLines is an error made of one line per problem, as the helper reported them
-// (configuration problems read "file:line: message").
-type ErrorLines []string
-
-func (e ErrorLines) Error() string { return strings.Join(e, "\n") }
-
-// errorLines splits err into its problems: one line per element of a
-// config.ErrorList, otherwise the one message.
-func errorLines(err error) []string {
-	var list config.ErrorList
-	if errors.As(err, &list) {
-		out := make([]string, 0, len(list))
-		for _, e := range list {
-			out = append(out, e.Error())
-		}
-		return out
-	}
-	return []string{err.Error()}
 }
 
 // knownOps are the requests the helper answers.
@@ -96,8 +75,12 @@ func serveVRRP(op string, v VRRPControl, resp *response) {
 	case opVRRPStatus:
 		resp.VRRP = v.Status()
 	}
-	if err != nil {
-		resp.Errs = errorLines(err)
+	var list config.ErrorList
+	switch {
+	case errors.As(err, &list):
+		resp.Errs = list // each problem with its file and line, as the serving process logs them
+	case err != nil:
+		resp.Err = err.Error()
 	}
 }
 
@@ -116,13 +99,13 @@ func (c *Client) vrrpCall(op string, d time.Duration) (response, error) {
 		return resp, errors.New(resp.Err)
 	}
 	if len(resp.Errs) > 0 {
-		return resp, ErrorLines(resp.Errs)
+		return resp, resp.Errs
 	}
 	return resp, nil
 }
 
 // StartVRRP asks the helper to load keepalived.conf and run it; the error lists every
-// configuration problem (ErrorLines).
+// configuration problem (a config.ErrorList).
 func (c *Client) StartVRRP() error {
 	_, err := c.vrrpCall(opVRRPStart, vrrpLoadTimeout)
 	return err

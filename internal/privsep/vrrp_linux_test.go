@@ -182,9 +182,9 @@ func TestVRRPRequests(t *testing.T) {
 	c := serveFake(t, v)
 
 	err := c.StartVRRP()
-	var lines ErrorLines
-	if !errors.As(err, &lines) || len(lines) != 2 || !strings.HasPrefix(lines[0], "keepalived.conf:3: ") || !strings.HasPrefix(lines[1], "keepalived.conf:9: ") {
-		t.Fatalf("StartVRRP = %v, want the two problems as lines", err)
+	var got config.ErrorList
+	if !errors.As(err, &got) || !reflect.DeepEqual(got, list) {
+		t.Fatalf("StartVRRP = %v, want the two problems with their positions", err)
 	}
 	v.mu.Lock()
 	v.startErr = nil
