@@ -21,11 +21,12 @@ import (
 	"tandem/internal/stats"
 )
 
-// helperVRRP is the VRRP node run by the privileged helper for a serving process that
-// dropped its privileges (privsep.VRRPControl).
-type helperVRRP struct {
+// vrrpNode runs the VRRP node of keepalived.conf: in the serving process, or in the
+// privileged helper for a serving process that dropped its privileges
+// (privsep.VRRPControl).
+type vrrpNode struct {
 	loadVRRP func() (*config.VRRP, error)
-	proxy    func() *config.Config // haproxy.cfg, for the cross-check; nil: none
+	proxy    func() *config.Config // haproxy.cfg, for the cross-check (a nil result: none)
 	check    func(context.Context, config.InProcessCheck) error
 	exited   func(error) // the node ended by itself (not by Stop)
 	log      *slog.Logger
@@ -37,11 +38,12 @@ type helperVRRP struct {
 	stopping bool
 }
 
-func (h *helperVRRP) Start() error {
+// Start loads keepalived.conf (cross-checked against haproxy.cfg) and runs it.
+func (h *vrrpNode) Start() error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.node != nil || h.stopping {
-		return errors.New("VRRP was already started")
+		return errors.New("VRRP was started already, or stopped")
 	}
 	vcfg, err := loadVRRPChecked(h.loadVRRP, h.proxy(), h.log)
 	if err != nil {
@@ -57,21 +59,18 @@ func (h *helperVRRP) Start() error {
 	go func() {
 		err := node.Run(ctx)
 		close(done)
-		h.mu.Lock()
-		stopping := h.stopping
-		h.mu.Unlock()
-		if !stopping {
+		if ctx.Err() == nil { // not ended by Stop
 			if err == nil {
 				err = errors.New("VRRP stopped")
 			}
 			h.exited(err)
 		}
 	}()
-	h.log.Info("VRRP runs in the privileged helper", "pid", os.Getpid(), "vrrp_instances", len(vcfg.Instances))
+	h.log.Info("VRRP started", "pid", os.Getpid(), "vrrp_instances", len(vcfg.Instances))
 	return nil
 }
 
-func (h *helperVRRP) Reload() error {
+func (h *vrrpNode) Reload() error {
 	h.mu.Lock()
 	node := h.node
 	h.mu.Unlock()
@@ -87,13 +86,17 @@ func (h *helperVRRP) Reload() error {
 
 // Stop stops the node once (masters send priority 0 and drop their VIPs), waiting 2s
 // at most; later calls wait for the same end.
-func (h *helperVRRP) Stop() {
+func (h *vrrpNode) Stop() { h.stop() }
+
+// stop is Stop; it reports whether the node was running.
+func (h *vrrpNode) stop() bool {
 	h.mu.Lock()
+	running := h.node != nil && !h.stopping
 	h.stopping = true
 	cancel, done := h.cancel, h.done
 	h.mu.Unlock()
 	if cancel == nil {
-		return
+		return false
 	}
 	cancel()
 	select {
@@ -101,9 +104,10 @@ func (h *helperVRRP) Stop() {
 	case <-time.After(2 * time.Second):
 		h.log.Warn("VRRP did not stop within 2s")
 	}
+	return running
 }
 
-func (h *helperVRRP) Status() []stats.VRRPInstance {
+func (h *vrrpNode) Status() []stats.VRRPInstance {
 	h.mu.Lock()
 	node := h.node
 	h.mu.Unlock()
@@ -135,7 +139,7 @@ func runVRRPHelper(conn *net.UnixConn, loadFrom privsep.LoadFunc, loadVRRP func(
 		}
 		return c, err
 	}
-	v := &helperVRRP{loadVRRP: loadVRRP, check: up.Check, log: log,
+	v := &vrrpNode{loadVRRP: loadVRRP, check: up.Check, log: log,
 		proxy: func() *config.Config {
 			if c := last.Load(); c != nil {
 				return c
@@ -158,13 +162,9 @@ func runVRRPHelper(conn *net.UnixConn, loadFrom privsep.LoadFunc, loadVRRP func(
 			log.Error("privileged helper", "err", err)
 			code = 1
 		}
-		v.mu.Lock()
-		running := v.node != nil && !v.stopping
-		v.mu.Unlock()
-		if running {
-			log.Warn("the serving process is gone: stopping VRRP, the VIPs are released")
+		if v.stop() {
+			log.Warn("the serving process is gone: VRRP stopped, the VIPs are released")
 		}
-		v.Stop()
 	case sig := <-sigs:
 		log.Info("privileged helper: stopping VRRP", "signal", sig.String())
 		v.Stop()

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,7 +12,6 @@ import (
 
 	"tandem/internal/config"
 	"tandem/internal/daemon"
-	"tandem/internal/ha"
 	"tandem/internal/logging"
 	"tandem/internal/privsep"
 )
@@ -109,43 +107,25 @@ func serve(o runOpts) int {
 		}
 		vrrpAttrs = []any{"vrrp_helper_pid", helper.proc.Pid}
 	} else if o.loadVRRP != nil {
-		vcfg, err := loadVRRPChecked(o.loadVRRP, cfg, log)
-		if err != nil {
-			logErrors(log, "cannot start VRRP", err)
-			stopProxy(0)
-			return 1
+		v := &vrrpNode{loadVRRP: o.loadVRRP, check: trackerCheck(d), log: log.With("component", "vrrp"),
+			proxy: func() *config.Config {
+				if d != nil {
+					return d.Config()
+				}
+				return nil
+			},
+			exited: func(err error) { vrrpDone <- err },
 		}
-		vrrpAttrs = []any{"vrrp_instances", len(vcfg.Instances)}
-		node, err := ha.New(vcfg, ha.Options{Logger: log.With("component", "vrrp"), Check: trackerCheck(d)})
-		if err != nil {
+		if err := v.Start(); err != nil {
 			logErrors(log, "cannot start VRRP", err)
 			stopProxy(0)
 			return 1
 		}
 		if d != nil {
-			d.SetVRRPStatus(vrrpStatus(node))
+			d.SetVRRPStatus(v.Status)
 		}
-		reloadVRRP = func() error {
-			var cfg *config.Config
-			if d != nil {
-				cfg = d.Config()
-			}
-			vcfg, err := loadVRRPChecked(o.loadVRRP, cfg, log)
-			if err != nil {
-				return err
-			}
-			return node.Reload(vcfg)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		go func() { vrrpDone <- node.Run(ctx) }()
-		stopVRRP = func() {
-			cancel()
-			select {
-			case <-vrrpDone:
-			case <-time.After(2 * time.Second):
-				log.Warn("VRRP did not stop within 2s")
-			}
-		}
+		vrrpAttrs = []any{"vrrp_instances", len(v.Status())}
+		reloadVRRP, stopVRRP = v.Reload, v.Stop
 	}
 
 	attrs := []any{"pid", os.Getpid()}
