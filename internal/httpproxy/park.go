@@ -90,7 +90,7 @@ func (cc *clientConn) park(until time.Time) (parked bool, err error) {
 		return false, nil // wait in this goroutine
 	}
 	cc.setConn(nil)
-	w, err := h.Idle.ParkFD(fd, until, cc.conn)
+	w, err := h.Idle.Park(fd, until, cc.conn)
 	if err != nil { // the waiter is closed: serve on in this goroutine
 		nc, err := attachSocket(fd)
 		if err != nil {

@@ -53,29 +53,13 @@ func New(tick time.Duration) (*Waiter, error) {
 	return w, nil
 }
 
-// Park parks the connection behind rc until bytes arrive (Ready), deadline passes
+// Park parks the socket fd until bytes arrive (Ready), deadline passes
 // (Expired; zero: never) or the wait is cancelled. wake is called exactly once: from the
 // waiter's goroutine, or from the one that calls Cancel or Close (which may hold its own
 // locks). It must not block nor take those locks (start a goroutine to serve the
-// connection).
-// The caller must not read from the connection, nor close it without Cancel, while
-// it is parked.
-func (w *Waiter) Park(rc syscall.RawConn, deadline time.Time, wake func(Reason)) (*Wait, error) {
-	return w.ParkWaker(rc, deadline, WakeFunc(wake))
-}
-
-// ParkWaker is Park with a Waker: a parked object implementing Wake costs no closure.
-func (w *Waiter) ParkWaker(rc syscall.RawConn, deadline time.Time, wake Waker) (*Wait, error) {
-	fd := -1
-	if err := rc.Control(func(s uintptr) { fd = int(s) }); err != nil {
-		return nil, err
-	}
-	return w.park(fd, deadline, wake)
-}
-
-// ParkFD is ParkWaker for a bare descriptor (a socket no Go object holds any more:
-// nothing else reads it, and the caller closes it only after the wait ended).
-func (w *Waiter) ParkFD(fd int, deadline time.Time, wake Waker) (*Wait, error) {
+// connection). A parked object implementing Wake costs no closure.
+// The caller must not read from fd, nor close it without Cancel, while it is parked.
+func (w *Waiter) Park(fd int, deadline time.Time, wake Waker) (*Wait, error) {
 	return w.park(fd, deadline, wake)
 }
 

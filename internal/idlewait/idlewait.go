@@ -50,12 +50,6 @@ type Waker interface {
 	Wake(x *Wait, why Reason)
 }
 
-// WakeFunc makes a function a Waker.
-type WakeFunc func(Reason)
-
-// Wake calls f.
-func (f WakeFunc) Wake(_ *Wait, why Reason) { f(why) }
-
 // FD returns the descriptor the wait was parked with.
 func (x *Wait) FD() int { return x.fd }
 
@@ -139,7 +133,7 @@ func (w *Waiter) lookup(fd int) *Wait {
 	return w.waits[fd]
 }
 
-// park registers fd. Callers use Park (per system) which finds the descriptor.
+// park registers fd (Park, on systems with a waiter).
 func (w *Waiter) park(fd int, deadline time.Time, wake Waker) (*Wait, error) {
 	x := &Wait{w: w, fd: fd, wake: wake, idx: -1}
 	if !deadline.IsZero() {

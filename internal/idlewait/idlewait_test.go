@@ -3,7 +3,6 @@ package idlewait
 import (
 	"net"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -36,14 +35,22 @@ func pairs(t *testing.T, n int) (srv, cli []net.Conn) {
 	return srv, cli
 }
 
-func rawConn(t *testing.T, c net.Conn) syscall.RawConn {
+// fdOf is c's descriptor (c keeps it: the tests do not read c while it is parked).
+func fdOf(t *testing.T, c net.Conn) int {
 	t.Helper()
 	rc, err := c.(*net.TCPConn).SyscallConn()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return rc
+	fd := -1
+	rc.Control(func(s uintptr) { fd = int(s) })
+	return fd
 }
+
+// wakeFunc makes a function a Waker.
+type wakeFunc func(Reason)
+
+func (f wakeFunc) Wake(_ *Wait, why Reason) { f(why) }
 
 func newWaiter(t *testing.T) *Waiter {
 	t.Helper()
@@ -101,7 +108,7 @@ func TestReadyWhenBytesArrive(t *testing.T) {
 	srv, cli := pairs(t, 3)
 	r := newRecorder()
 	for i, s := range srv {
-		if _, err := w.Park(rawConn(t, s), time.Now().Add(time.Minute), r.wake(i)); err != nil {
+		if _, err := w.Park(fdOf(t, s), time.Now().Add(time.Minute), wakeFunc(r.wake(i))); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -129,7 +136,7 @@ func TestExpiredAtDeadline(t *testing.T) {
 	srv, _ := pairs(t, 1)
 	r := newRecorder()
 	start := time.Now()
-	if _, err := w.Park(rawConn(t, srv[0]), start.Add(100*time.Millisecond), r.wake(0)); err != nil {
+	if _, err := w.Park(fdOf(t, srv[0]), start.Add(100*time.Millisecond), wakeFunc(r.wake(0))); err != nil {
 		t.Fatal(err)
 	}
 	r.await(t, 1)
@@ -146,7 +153,7 @@ func TestPeerCloseIsReady(t *testing.T) {
 	w := newWaiter(t)
 	srv, cli := pairs(t, 1)
 	r := newRecorder()
-	w.Park(rawConn(t, srv[0]), time.Time{}, r.wake(0))
+	w.Park(fdOf(t, srv[0]), time.Time{}, wakeFunc(r.wake(0)))
 	cli[0].Close()
 	r.await(t, 1)
 	if r.reason(0) != Ready {
@@ -165,7 +172,7 @@ func TestCancelAndCloseWakeOnce(t *testing.T) {
 	r := newRecorder()
 	var waits []*Wait
 	for i, s := range srv {
-		x, err := w.Park(rawConn(t, s), time.Now().Add(time.Minute), r.wake(i))
+		x, err := w.Park(fdOf(t, s), time.Now().Add(time.Minute), wakeFunc(r.wake(i)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -184,7 +191,7 @@ func TestCancelAndCloseWakeOnce(t *testing.T) {
 			t.Fatalf("conn %d: %v, want cancelled exactly once", i, got)
 		}
 	}
-	if _, err := w.Park(rawConn(t, srv[0]), time.Time{}, r.wake(9)); err != ErrClosed {
+	if _, err := w.Park(fdOf(t, srv[0]), time.Time{}, wakeFunc(r.wake(9))); err != ErrClosed {
 		t.Fatalf("Park after Close: %v, want ErrClosed", err)
 	}
 }
@@ -195,7 +202,7 @@ func TestManyParkedAndWoken(t *testing.T) {
 	srv, cli := pairs(t, 500)
 	r := newRecorder()
 	for i, s := range srv {
-		if _, err := w.Park(rawConn(t, s), time.Now().Add(time.Minute), r.wake(i)); err != nil {
+		if _, err := w.Park(fdOf(t, s), time.Now().Add(time.Minute), wakeFunc(r.wake(i))); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -220,11 +227,11 @@ func TestEarlierDeadlineParkedLater(t *testing.T) {
 	srv, _ := pairs(t, 2)
 	r := newRecorder()
 	start := time.Now()
-	if _, err := w.Park(rawConn(t, srv[0]), start.Add(time.Minute), r.wake(0)); err != nil {
+	if _, err := w.Park(fdOf(t, srv[0]), start.Add(time.Minute), wakeFunc(r.wake(0))); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(20 * time.Millisecond) // the loop now waits for the 1-minute deadline
-	if _, err := w.Park(rawConn(t, srv[1]), time.Now().Add(100*time.Millisecond), r.wake(1)); err != nil {
+	if _, err := w.Park(fdOf(t, srv[1]), time.Now().Add(100*time.Millisecond), wakeFunc(r.wake(1))); err != nil {
 		t.Fatal(err)
 	}
 	r.await(t, 1)
@@ -247,7 +254,7 @@ func TestIdleLoopDoesNotPoll(t *testing.T) {
 		if i == 0 {
 			deadline = time.Now().Add(time.Minute)
 		}
-		if _, err := w.Park(rawConn(t, s), deadline, r.wake(i)); err != nil {
+		if _, err := w.Park(fdOf(t, s), deadline, wakeFunc(r.wake(i))); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -2,10 +2,7 @@
 
 package idlewait
 
-import (
-	"syscall"
-	"time"
-)
+import "time"
 
 type sys struct{}
 
@@ -13,17 +10,7 @@ type sys struct{}
 func New(time.Duration) (*Waiter, error) { return nil, ErrUnsupported }
 
 // Park is never reached without New.
-func (w *Waiter) Park(syscall.RawConn, time.Time, func(Reason)) (*Wait, error) {
-	return nil, ErrUnsupported
-}
-
-// ParkFD is never reached without New.
-func (w *Waiter) ParkFD(int, time.Time, Waker) (*Wait, error) { return nil, ErrUnsupported }
-
-// ParkWaker is never reached without New.
-func (w *Waiter) ParkWaker(syscall.RawConn, time.Time, Waker) (*Wait, error) {
-	return nil, ErrUnsupported
-}
+func (w *Waiter) Park(int, time.Time, Waker) (*Wait, error) { return nil, ErrUnsupported }
 
 func (sys) add(int) error                 { return ErrUnsupported }
 func (sys) remove(int)                    {}
