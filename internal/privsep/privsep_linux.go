@@ -22,9 +22,10 @@ func closeFD(fd int) { unix.Close(fd) }
 // msgReader reads newline-terminated answers from a unix stream socket, collecting the
 // descriptors that ride along with them.
 type msgReader struct {
-	conn *net.UnixConn
-	buf  []byte
-	fds  []int
+	conn      *net.UnixConn
+	buf       []byte
+	fds       []int
+	rbuf, oob []byte // read buffers, made on first use and kept
 }
 
 func (m *msgReader) readLine() ([]byte, []int, error) {
@@ -36,8 +37,10 @@ func (m *msgReader) readLine() ([]byte, []int, error) {
 			m.fds = nil
 			return line, fds, nil
 		}
-		b := make([]byte, 64<<10)
-		oob := make([]byte, unix.CmsgSpace(4*4))
+		if m.rbuf == nil {
+			m.rbuf, m.oob = make([]byte, 64<<10), make([]byte, unix.CmsgSpace(4*4))
+		}
+		b, oob := m.rbuf, m.oob
 		n, oobn, _, _, err := m.conn.ReadMsgUnix(b, oob)
 		if oobn > 0 {
 			msgs, perr := unix.ParseSocketControlMessage(oob[:oobn])
