@@ -261,7 +261,15 @@ func body(t *testing.T, c *http.Client, url string) (int, string) {
 // runTandem runs tandem with args to completion (bounded) and returns exit code and output.
 func runTandem(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
+	return runTandemStdin(t, "", args...)
+}
+
+// runTandemStdin runs the tandem binary with args and input on stdin, to completion
+// (bounded: 30 s).
+func runTandemStdin(t *testing.T, input string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
 	cmd := exec.Command(tandemBin, args...)
+	cmd.Stdin = strings.NewReader(input)
 	var o, e bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &o, &e
 	if err := cmd.Start(); err != nil {

@@ -168,28 +168,6 @@ backend be
 	}
 }
 
-// runTandemStdin runs the tandem binary with args and input on stdin (bounded).
-func runTandemStdin(t *testing.T, input string, args ...string) (code int, stdout, stderr string) {
-	t.Helper()
-	cmd := exec.Command(tandemBin, args...)
-	cmd.Stdin = strings.NewReader(input)
-	var o, e bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &o, &e
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case <-done:
-	case <-time.After(20 * time.Second):
-		cmd.Process.Kill()
-		<-done
-		t.Fatalf("tandem %v did not finish within 20s", args)
-	}
-	return cmd.ProcessState.ExitCode(), o.String(), e.String()
-}
-
 // TestDeadSyslogNeverSlowsRequests sends traffic with the log target pointing at a
 // port where nothing listens and at a unix socket path that does not exist: requests
 // must take as long as without logging (bounded: 200 requests well under 5 s).
