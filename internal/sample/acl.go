@@ -1,0 +1,482 @@
+package sample
+
+import (
+	"fmt"
+	"strings"
+)
+
+// ACL is one compiled `acl NAME FETCH[,conv…] [flags] [op] VALUE…` line: a sample
+// expression and the pattern lists it is matched against.
+type ACL struct {
+	Name  string
+	expr  *Expr
+	kind  matchKind
+	views []*view // inline patterns and -f files; any match
+	Lists []*List // the lists behind views, for the runtime API
+}
+
+// ParseACL compiles the words after the `acl` keyword: NAME FETCH[,conv…] [flags]
+// [operator] [VALUE…]. Flags: -i, -f FILE, -m METHOD, -n, -M, -u ID, --.
+func ParseACL(words []string, ctx *Ctx) (*ACL, error) {
+	if len(words) == 0 {
+		return nil, fmt.Errorf("acl: missing name")
+	}
+	name := words[0]
+	if err := checkACLName(name); err != nil {
+		return nil, err
+	}
+	if len(words) < 2 {
+		return nil, fmt.Errorf("acl %q: missing fetch method", name)
+	}
+	a, err := compileACL(words[1:], ctx)
+	if err != nil {
+		return nil, fmt.Errorf("acl %q: %w", name, err)
+	}
+	a.Name = name
+	return a, nil
+}
+
+func checkACLName(name string) error {
+	for _, c := range name {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' || c == ':') {
+			return fmt.Errorf("acl %q: invalid character %q in the name (letters, digits, '-', '_', '.' and ':' only)", name, c)
+		}
+	}
+	if name == "" {
+		return fmt.Errorf("acl: empty name")
+	}
+	return nil
+}
+
+// compileACL compiles FETCH [flags] [op] VALUE… (an anonymous ACL's words too).
+func compileACL(words []string, ctx *Ctx) (*ACL, error) {
+	e, rest, err := parseExpr(words[0], ctx, true)
+	if err != nil {
+		return nil, err
+	}
+	if rest != "" {
+		return nil, fmt.Errorf("sample expression %q: unexpected %q", words[0], rest)
+	}
+	a := &ACL{expr: e, kind: e.f.match}
+	if len(e.convs) > 0 {
+		a.kind = defaultMatch(e.out)
+	}
+	var files []string
+	icase, explicit := false, false
+	i := 1
+flags:
+	for ; i < len(words); i++ {
+		w := words[i]
+		switch w {
+		case "-i":
+			icase = true
+		case "-n":
+			// no DNS resolution: tandem never resolves patterns
+		case "--":
+			i++
+			break flags
+		case "-f", "-m", "-M", "-u":
+			if i+1 >= len(words) {
+				return nil, fmt.Errorf("flag %q: missing argument", w)
+			}
+			i++
+			switch w {
+			case "-f":
+				files = append(files, words[i])
+			case "-m":
+				k, ok := matchNames[words[i]]
+				if !ok {
+					return nil, fmt.Errorf("-m %q: unknown match method (found, bool, int, ip, bin, len, str, beg, sub, dom, dir, end, reg)", words[i])
+				}
+				a.kind, explicit = k, true
+			case "-M":
+				return nil, fmt.Errorf("-M (pattern files read as maps) is not supported by tandem yet")
+			case "-u":
+				return nil, fmt.Errorf("-u (a unique id for the pattern list) is not supported by tandem yet")
+			}
+		default:
+			break flags
+		}
+	}
+	_ = explicit
+	pats := words[i:]
+	if err := checkKind(a.kind, e); err != nil {
+		return nil, err
+	}
+	// Integer operators apply to the values that follow them.
+	if a.kind == mInt || a.kind == mLen {
+		pats, err = intOperators(pats)
+		if err != nil {
+			return nil, err
+		}
+	}
+	if (a.kind == mFound || a.kind == mBool) && (len(pats) > 0 || len(files) > 0) {
+		return nil, fmt.Errorf("-m %s takes no pattern", a.kind)
+	}
+	if a.kind == mFound || a.kind == mBool {
+		return a, nil
+	}
+	store := ctx.store()
+	if len(pats) > 0 {
+		l := store.inline(pats)
+		v, err := l.view(a.kind, icase, false, TStr)
+		if err != nil {
+			return nil, err
+		}
+		a.views = append(a.views, v)
+		a.Lists = append(a.Lists, l)
+	}
+	for _, f := range files {
+		l, err := store.file(f, false, ctx.readFile())
+		if err != nil {
+			return nil, err
+		}
+		v, err := l.view(a.kind, icase, false, TStr)
+		if err != nil {
+			return nil, fmt.Errorf("pattern file %q: %w", f, err)
+		}
+		a.views = append(a.views, v)
+		a.Lists = append(a.Lists, l)
+	}
+	return a, nil
+}
+
+func (c *Ctx) store() *Store {
+	if c == nil || c.Store == nil {
+		return NewStore() // private: nobody can change it at run time
+	}
+	return c.Store
+}
+
+func (c *Ctx) readFile() func(string) ([]byte, error) {
+	if c == nil {
+		return nil
+	}
+	return c.ReadFile
+}
+
+// checkKind refuses a match method that cannot read the fetch's output.
+func checkKind(k matchKind, e *Expr) error {
+	switch k {
+	case mBool:
+		if e.out != TBool && e.out != TInt && e.out != TAny {
+			return fmt.Errorf("-m bool needs a boolean or integer sample, %q gives %s", e.text, e.out)
+		}
+	case mIP:
+		if e.out == TBool || e.out == TMeth {
+			return fmt.Errorf("-m ip cannot read %s sample %q", e.out, e.text)
+		}
+	}
+	return nil
+}
+
+// intOperators turns `eq|ge|gt|le|lt N` into ranges.
+func intOperators(pats []string) ([]string, error) {
+	out := make([]string, 0, len(pats))
+	op := ""
+	for _, p := range pats {
+		switch p {
+		case "eq", "ge", "gt", "le", "lt":
+			op = p
+			continue
+		}
+		if op == "" || op == "eq" {
+			out = append(out, p)
+			continue
+		}
+		r, err := parseIntPattern(p)
+		if err != nil || r.lo != r.hi {
+			return nil, fmt.Errorf("operator %q needs an integer, got %q", op, p)
+		}
+		n := r.lo
+		switch op {
+		case "ge":
+			out = append(out, fmt.Sprintf("%d:", n))
+		case "gt":
+			out = append(out, fmt.Sprintf("%d:", n+1))
+		case "le":
+			out = append(out, fmt.Sprintf(":%d", n))
+		case "lt":
+			out = append(out, fmt.Sprintf(":%d", n-1))
+		}
+	}
+	if op != "" && len(out) == 0 {
+		return nil, fmt.Errorf("operator %q: missing value", op)
+	}
+	return out, nil
+}
+
+// Match reports whether a value of the ACL's fetch matches a pattern.
+func (a *ACL) Match(t Txn) bool {
+	st := t.State()
+	st.scratch = st.scratch[:0]
+	return a.match(t, st)
+}
+
+func (a *ACL) match(t Txn, st *State) bool {
+	e := a.expr
+	cur := cursor{all: true}
+	for n := 0; n < 1<<16; n++ {
+		var v Value
+		mark := len(st.scratch)
+		ok := e.f.fn(t, e.args, &cur, &v)
+		if ok {
+			if v, ok = e.convert(t, st, v); ok && a.matchValue(st, &v) {
+				return true
+			}
+		}
+		st.scratch = st.scratch[:mark]
+		if !cur.more {
+			return false
+		}
+	}
+	return false
+}
+
+func (a *ACL) matchValue(st *State, v *Value) bool {
+	switch a.kind {
+	case mFound:
+		return true
+	case mBool:
+		x, ok := cast(st, *v, TInt)
+		return ok && x.I != 0
+	}
+	var want Type
+	switch a.kind {
+	case mInt:
+		want = TInt
+	case mIP:
+		want = TIPv4
+	case mBin:
+		want = TBin
+	default:
+		want = TStr
+	}
+	x, ok := cast(st, *v, want)
+	if !ok {
+		return false
+	}
+	for _, vw := range a.views {
+		if _, ok := vw.set().match(st, &x); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// ACLSet is the ACLs of one proxy, by name: several lines with one name OR together.
+type ACLSet struct {
+	byName map[string][]*ACL
+}
+
+// NewACLSet returns an empty set (the predefined ACLs are always there).
+func NewACLSet() *ACLSet { return &ACLSet{byName: map[string][]*ACL{}} }
+
+// Add adds a parsed ACL under its name.
+func (s *ACLSet) Add(a *ACL) { s.byName[a.Name] = append(s.byName[a.Name], a) }
+
+// Lookup returns the ACLs named name: the proxy's own, else a predefined one.
+func (s *ACLSet) Lookup(name string) []*ACL {
+	if s != nil {
+		if l := s.byName[name]; l != nil {
+			return l
+		}
+	}
+	return predefined(name)
+}
+
+// Names returns the names of the set's own ACLs.
+func (s *ACLSet) Names() []string {
+	var out []string
+	for n := range s.byName {
+		out = append(out, n)
+	}
+	return out
+}
+
+var predefinedWords = map[string][]string{
+	"TRUE":           {"always_true"},
+	"FALSE":          {"always_false"},
+	"HTTP":           {"req.proto_http"},
+	"HTTP_1.0":       {"req.ver", "1.0"},
+	"HTTP_1.1":       {"req.ver", "1.1"},
+	"HTTP_2.0":       {"req.ver", "2.0"},
+	"HTTP_CONTENT":   {"req.hdr_val(content-length)", "gt", "0"},
+	"HTTP_URL_ABS":   {"url_reg", "^[^/:]*://"},
+	"HTTP_URL_SLASH": {"url_beg", "/"},
+	"HTTP_URL_STAR":  {"url", "*"},
+	"LOCALHOST":      {"src", "127.0.0.1/8", "::1"},
+	"METH_CONNECT":   {"method", "CONNECT"},
+	"METH_DELETE":    {"method", "DELETE"},
+	"METH_GET":       {"method", "GET", "HEAD"},
+	"METH_HEAD":      {"method", "HEAD"},
+	"METH_OPTIONS":   {"method", "OPTIONS"},
+	"METH_POST":      {"method", "POST"},
+	"METH_PUT":       {"method", "PUT"},
+	"METH_TRACE":     {"method", "TRACE"},
+	"RDP_COOKIE":     {"req.rdp_cookie_cnt", "gt", "0"},
+	"REQ_CONTENT":    {"req.len", "gt", "0"},
+	"WAIT_END":       {"wait_end"},
+}
+
+// predefinedACLs is built by fetch.go's init, once the fetch table exists.
+var predefinedACLs map[string][]*ACL
+
+func buildPredefined() map[string][]*ACL {
+	m := map[string][]*ACL{}
+	for name, w := range predefinedWords {
+		a, err := compileACL(w, nil)
+		if err != nil {
+			panic("predefined acl " + name + ": " + err.Error())
+		}
+		a.Name = name
+		m[name] = []*ACL{a}
+	}
+	return m
+}
+
+func predefined(name string) []*ACL { return predefinedACLs[name] }
+
+// IsPredefined reports whether name is one of HAProxy's predefined ACLs.
+func IsPredefined(name string) bool { return predefinedACLs[name] != nil }
+
+// term is one ACL reference in a condition: the named ACLs (any), possibly negated.
+type term struct {
+	acls []*ACL
+	neg  bool
+	name string
+}
+
+// Cond is a compiled `if|unless` condition: terms AND together inside a group,
+// groups (separated by `||`) OR together.
+type Cond struct {
+	unless bool
+	groups [][]term
+	text   string
+}
+
+// String returns the condition as written.
+func (c *Cond) String() string {
+	if c == nil {
+		return ""
+	}
+	return c.text
+}
+
+// ParseCond compiles a condition: words starts with `if` or `unless`, then ACL
+// names, `!NAME`, `||`, and anonymous ACLs `{ FETCH [flags] VALUE… }`.
+func ParseCond(words []string, acls *ACLSet, ctx *Ctx) (*Cond, error) {
+	if len(words) == 0 {
+		return nil, nil
+	}
+	c := &Cond{text: strings.Join(words, " ")}
+	switch words[0] {
+	case "if":
+	case "unless":
+		c.unless = true
+	default:
+		return nil, fmt.Errorf("expected \"if\" or \"unless\", got %q", words[0])
+	}
+	words = words[1:]
+	if len(words) == 0 {
+		return nil, fmt.Errorf("%q: missing condition", c.text)
+	}
+	var group []term
+	for i := 0; i < len(words); i++ {
+		w := words[i]
+		if w == "||" || w == "or" {
+			if len(group) == 0 {
+				return nil, fmt.Errorf("%q: %q with nothing before it", c.text, w)
+			}
+			c.groups = append(c.groups, group)
+			group = nil
+			continue
+		}
+		neg := false
+		for strings.HasPrefix(w, "!") {
+			neg = !neg
+			w = w[1:]
+		}
+		if w == "" {
+			if i+1 < len(words) && words[i+1] == "{" {
+				i++
+				w = "{"
+			} else {
+				return nil, fmt.Errorf("%q: \"!\" with no ACL after it", c.text)
+			}
+		}
+		if w == "{" || strings.HasPrefix(w, "{") {
+			if w != "{" {
+				return nil, fmt.Errorf("%q: an anonymous ACL needs a space after '{'", c.text)
+			}
+			j := i + 1
+			for j < len(words) && words[j] != "}" {
+				j++
+			}
+			if j == len(words) {
+				return nil, fmt.Errorf("%q: missing '}' after an anonymous ACL", c.text)
+			}
+			if j == i+1 {
+				return nil, fmt.Errorf("%q: empty anonymous ACL", c.text)
+			}
+			a, err := compileACL(words[i+1:j], ctx)
+			if err != nil {
+				return nil, fmt.Errorf("anonymous acl: %w", err)
+			}
+			a.Name = "{ " + strings.Join(words[i+1:j], " ") + " }"
+			group = append(group, term{acls: []*ACL{a}, neg: neg, name: a.Name})
+			i = j
+			continue
+		}
+		if w == "}" {
+			return nil, fmt.Errorf("%q: '}' without '{'", c.text)
+		}
+		l := acls.Lookup(w)
+		if l == nil {
+			return nil, fmt.Errorf("no such ACL : %q", w)
+		}
+		for _, a := range l {
+			if u := a.expr.f.use; u&ctx.where() == 0 {
+				return nil, fmt.Errorf("acl %q uses %q, which needs %s: not available here", w, a.expr.f.name, useName(u))
+			}
+		}
+		group = append(group, term{acls: l, neg: neg, name: w})
+	}
+	if len(group) == 0 {
+		return nil, fmt.Errorf("%q: condition ends with \"||\"", c.text)
+	}
+	c.groups = append(c.groups, group)
+	return c, nil
+}
+
+// Match evaluates the condition over t. A nil Cond (no condition) is true.
+func (c *Cond) Match(t Txn) bool {
+	if c == nil {
+		return true
+	}
+	st := t.State()
+	st.scratch = st.scratch[:0]
+	ok := false
+	for _, g := range c.groups {
+		all := true
+		for i := range g {
+			tm := &g[i]
+			m := false
+			for _, a := range tm.acls {
+				if a.match(t, st) {
+					m = true
+					break
+				}
+			}
+			if m == tm.neg {
+				all = false
+				break
+			}
+		}
+		if all {
+			ok = true
+			break
+		}
+	}
+	return ok != c.unless
+}

@@ -1,0 +1,402 @@
+package sample
+
+import (
+	"bytes"
+	"strconv"
+
+	"tandem/internal/http1"
+)
+
+func fetchConstBool(b bool) fetchFn {
+	return func(_ Txn, _ []arg, _ *cursor, v *Value) bool { *v = Bool(b); return true }
+}
+
+func fetchInt(_ Txn, a []arg, _ *cursor, v *Value) bool { *v = Int(a[0].i); return true }
+
+func fetchStr(_ Txn, a []arg, _ *cursor, v *Value) bool {
+	*v = Value{Type: TStr, B: unsafeBytes(a[0].s)}
+	return true
+}
+
+func fetchBoolArg(_ Txn, a []arg, _ *cursor, v *Value) bool { *v = Bool(a[0].i != 0); return true }
+
+func fetchVar(t Txn, a []arg, _ *cursor, v *Value) bool {
+	if x, ok := t.State().Var(a[0].scope, a[0].s); ok {
+		*v = x
+		return true
+	}
+	if a[1].set {
+		*v = Value{Type: TStr, B: unsafeBytes(a[1].s)}
+		return true
+	}
+	return false
+}
+
+func fetchWaitEnd(t Txn, _ []arg, _ *cursor, v *Value) bool {
+	if !t.State().WaitEnd {
+		return false
+	}
+	*v = Bool(true)
+	return true
+}
+
+func fetchSrc(t Txn, _ []arg, _ *cursor, v *Value) bool {
+	src, _ := t.Addrs()
+	if !src.IsValid() {
+		return false
+	}
+	*v = IP(src.Addr())
+	return true
+}
+
+func fetchSrcPort(t Txn, _ []arg, _ *cursor, v *Value) bool {
+	src, _ := t.Addrs()
+	if !src.IsValid() {
+		return false
+	}
+	*v = Int(int64(src.Port()))
+	return true
+}
+
+func fetchDst(t Txn, _ []arg, _ *cursor, v *Value) bool {
+	_, dst := t.Addrs()
+	if !dst.IsValid() {
+		return false
+	}
+	*v = IP(dst.Addr())
+	return true
+}
+
+func fetchDstPort(t Txn, _ []arg, _ *cursor, v *Value) bool {
+	_, dst := t.Addrs()
+	if !dst.IsValid() {
+		return false
+	}
+	*v = Int(int64(dst.Port()))
+	return true
+}
+
+func fetchCounter(c Counter) fetchFn {
+	return func(t Txn, a []arg, _ *cursor, v *Value) bool {
+		n, ok := t.Counter(c, a[0].s, "")
+		if !ok {
+			return false
+		}
+		*v = Int(n)
+		return true
+	}
+}
+
+func splitServerRef(s string) (be, srv string) {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '/' {
+			return s[:i], s[i+1:]
+		}
+	}
+	return "", s
+}
+
+func fetchSrvIsUp(t Txn, a []arg, _ *cursor, v *Value) bool {
+	be, srv := splitServerRef(a[0].s)
+	n, ok := t.Counter(SrvIsUp, be, srv)
+	if !ok {
+		return false
+	}
+	*v = Bool(n != 0)
+	return true
+}
+
+func fetchSrvConn(t Txn, a []arg, _ *cursor, v *Value) bool {
+	be, srv := splitServerRef(a[0].s)
+	n, ok := t.Counter(SrvConn, be, srv)
+	if !ok {
+		return false
+	}
+	*v = Int(n)
+	return true
+}
+
+func fetchReqLen(t Txn, _ []arg, _ *cursor, v *Value) bool {
+	*v = Int(int64(len(t.Payload())))
+	return true
+}
+
+func fetchPayload(t Txn, a []arg, _ *cursor, v *Value) bool {
+	p := t.Payload()
+	off, n := a[0].i, a[1].i
+	if off < 0 || n < 0 || off > int64(len(p)) {
+		return false
+	}
+	if n == 0 {
+		n = int64(len(p)) - off
+	}
+	if off+n > int64(len(p)) {
+		return false // not all there (yet)
+	}
+	*v = Value{Type: TBin, B: p[off : off+n]}
+	return true
+}
+
+// fetchRDPCookieCnt counts the "Cookie: mstshash=" line of an RDP connection request.
+func fetchRDPCookieCnt(t Txn, a []arg, _ *cursor, v *Value) bool {
+	p := t.Payload()
+	n := 0
+	if i := bytes.Index(p, []byte("Cookie: ")); i >= 0 && bytes.Contains(p[i:], []byte("\r\n")) {
+		rest := p[i+8:]
+		if !a[0].set || bytes.HasPrefix(rest, []byte(a[0].s+"=")) {
+			n = 1
+		}
+	}
+	*v = Int(int64(n))
+	return true
+}
+
+func fetchProtoHTTP(t Txn, _ []arg, _ *cursor, v *Value) bool {
+	r, _ := t.Request()
+	*v = Bool(r != nil)
+	return true
+}
+
+var verStrings = [...]string{"1.0", "1.1"}
+
+func fetchReqVer(t Txn, _ []arg, _ *cursor, v *Value) bool {
+	r, _ := t.Request()
+	if r == nil || r.Minor > 1 {
+		return false
+	}
+	*v = Value{Type: TStr, B: unsafeBytes(verStrings[r.Minor])}
+	return true
+}
+
+func fetchResVer(t Txn, _ []arg, _ *cursor, v *Value) bool {
+	r, _ := t.Response()
+	if r == nil || r.Minor > 1 {
+		return false
+	}
+	*v = Value{Type: TStr, B: unsafeBytes(verStrings[r.Minor])}
+	return true
+}
+
+func fetchMethod(t Txn, _ []arg, _ *cursor, v *Value) bool {
+	r, buf := t.Request()
+	if r == nil {
+		return false
+	}
+	*v = Value{Type: TMeth, I: int64(r.Method), B: r.MethodSp.Of(buf)}
+	return true
+}
+
+func fetchStatus(t Txn, _ []arg, _ *cursor, v *Value) bool {
+	r, _ := t.Response()
+	if r == nil {
+		return false
+	}
+	*v = Int(int64(r.Status))
+	return true
+}
+
+// pathOf returns the path of a request target (from its first '/', through the
+// query when withQuery), for origin and absolute forms.
+func pathOf(target []byte, withQuery bool) ([]byte, bool) {
+	p := target
+	if len(p) == 0 {
+		return nil, false
+	}
+	if p[0] != '/' {
+		i := bytes.Index(p, []byte("://"))
+		if i < 0 {
+			return nil, false
+		}
+		j := bytes.IndexByte(p[i+3:], '/')
+		if j < 0 {
+			return nil, false
+		}
+		p = p[i+3+j:]
+	}
+	if !withQuery {
+		if q := bytes.IndexByte(p, '?'); q >= 0 {
+			p = p[:q]
+		}
+	}
+	return p, true
+}
+
+func fetchPath(t Txn, _ []arg, _ *cursor, v *Value) bool {
+	r, buf := t.Request()
+	if r == nil {
+		return false
+	}
+	p, ok := pathOf(r.Target.Of(buf), false)
+	*v = Value{Type: TStr, B: p}
+	return ok
+}
+
+func fetchPathQ(t Txn, _ []arg, _ *cursor, v *Value) bool {
+	r, buf := t.Request()
+	if r == nil {
+		return false
+	}
+	p, ok := pathOf(r.Target.Of(buf), true)
+	*v = Value{Type: TStr, B: p}
+	return ok
+}
+
+func fetchURL(t Txn, _ []arg, _ *cursor, v *Value) bool {
+	r, buf := t.Request()
+	if r == nil {
+		return false
+	}
+	*v = Value{Type: TStr, B: r.Target.Of(buf)}
+	return true
+}
+
+func fetchQuery(t Txn, _ []arg, _ *cursor, v *Value) bool {
+	r, buf := t.Request()
+	if r == nil {
+		return false
+	}
+	u := r.Target.Of(buf)
+	q := bytes.IndexByte(u, '?')
+	if q < 0 {
+		return false
+	}
+	*v = Value{Type: TStr, B: u[q+1:]}
+	return true
+}
+
+// fetchBase is the first Host header's value followed by the path.
+func fetchBase(t Txn, _ []arg, _ *cursor, v *Value) bool {
+	r, buf := t.Request()
+	if r == nil {
+		return false
+	}
+	p, ok := pathOf(r.Target.Of(buf), false)
+	if !ok {
+		return false
+	}
+	host, _ := r.Get(buf, "host")
+	if len(host) == 0 {
+		*v = Value{Type: TStr, B: p}
+		return true
+	}
+	st := t.State()
+	out := st.grow(len(host) + len(p))
+	copy(out, host)
+	copy(out[len(host):], p)
+	*v = Value{Type: TStr, B: out}
+	return true
+}
+
+// urlParams walks the parameters of the query string (after '?' or delim, split at
+// '&', ';' or delim): it returns the value of the next parameter named name (any
+// name when name is ""), starting at offset cur.off of the target.
+func nextURLParam(u []byte, name string, delim byte, cur *cursor) ([]byte, bool) {
+	start := cur.off
+	if start == 0 {
+		q := bytes.IndexByte(u, '?')
+		if delim != 0 {
+			if d := bytes.IndexByte(u, delim); d >= 0 && (q < 0 || d < q) {
+				q = d
+			}
+		}
+		if q < 0 {
+			return nil, false
+		}
+		start = q + 1
+	}
+	for start <= len(u) {
+		end := start
+		for end < len(u) && u[end] != '&' && u[end] != ';' && (delim == 0 || u[end] != delim) {
+			end++
+		}
+		p := u[start:end]
+		cur.off = end + 1
+		eq := bytes.IndexByte(p, '=')
+		n, val := p, []byte(nil)
+		if eq >= 0 {
+			n, val = p[:eq], p[eq+1:]
+		}
+		if (name == "" || string(n) == name) && (eq >= 0 || name == "") {
+			cur.more = cur.off <= len(u)
+			return val, true
+		}
+		if end >= len(u) {
+			break
+		}
+		start = end + 1
+	}
+	cur.more = false
+	return nil, false
+}
+
+func fetchURLParam(t Txn, a []arg, cur *cursor, v *Value) bool {
+	r, buf := t.Request()
+	if r == nil {
+		return false
+	}
+	var delim byte
+	if a[1].set && len(a[1].s) > 0 {
+		delim = a[1].s[0]
+	}
+	p, ok := nextURLParam(r.Target.Of(buf), a[0].s, delim, cur)
+	if !cur.all {
+		cur.more = false
+	}
+	*v = Value{Type: TStr, B: p}
+	return ok
+}
+
+func fetchURLParamVal(t Txn, a []arg, cur *cursor, v *Value) bool {
+	if !fetchURLParam(t, a, cur, v) {
+		return false
+	}
+	*v = Int(atoi(v.B))
+	return true
+}
+
+// atoi reads a leading decimal integer as HAProxy's strl2ic: optional sign, digits,
+// stops at the first other byte.
+func atoi(b []byte) int64 {
+	neg := false
+	if len(b) > 0 && (b[0] == '-' || b[0] == '+') {
+		neg = b[0] == '-'
+		b = b[1:]
+	}
+	var n int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			break
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if neg {
+		return -n
+	}
+	return n
+}
+
+var _ = strconv.Itoa
+
+// headOf returns the head a header fetch reads in the direction d.
+func headOf(t Txn, d dir) (*http1.Head, []byte) {
+	if d == dirRes || d == dirAuto {
+		if r, buf := t.Response(); r != nil {
+			return &r.Head, buf
+		}
+		if d == dirRes {
+			return nil, nil
+		}
+	}
+	if r, buf := t.Request(); r != nil {
+		return &r.Head, buf
+	}
+	return nil, nil
+}
+
+type dir uint8
+
+const (
+	dirReq dir = iota
+	dirRes
+	dirAuto // hdr(): the response in a response phase, else the request
+)
