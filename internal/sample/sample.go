@@ -50,13 +50,13 @@ type Counter uint8
 
 // Counters.
 const (
-	NbSrv    Counter = iota // usable servers of a backend
-	SrvIsUp                 // 1 when the server is up, else 0
-	BeConn                  // current connections of a backend
-	FeConn                  // current connections of a frontend
-	SrvConn                 // current connections of a server
-	BeSessRate              // sessions per second of a backend
-	ConnCount               // connections of the current listener
+	NbSrv      Counter = iota // usable servers of a backend
+	SrvIsUp                   // 1 when the server is up, else 0
+	BeConn                    // current connections of a backend
+	FeConn                    // current connections of a frontend
+	SrvConn                   // current connections of a server
+	BeSessRate                // sessions per second of a backend
+	ConnCount                 // connections of the current listener
 )
 
 // Type is a sample's type (configuration.txt §7.1).
