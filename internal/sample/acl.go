@@ -12,6 +12,9 @@ type ACL struct {
 	expr  *Expr
 	kind  matchKind
 	views []*view // inline patterns and -f files; any match
+	// exact: for a method sample with -i, the same lists without -i: HAProxy
+	// compares the methods it knows (GET, POST…) exactly, -i only applies to others.
+	exact []*view
 	Lists []*List // the lists behind views, for the runtime API
 }
 
@@ -138,6 +141,15 @@ flags:
 		a.views = append(a.views, v)
 		a.Lists = append(a.Lists, l)
 	}
+	if icase && e.out == TMeth && a.kind == mStr && len(e.convs) == 0 {
+		for _, l := range a.Lists {
+			v, err := l.view(a.kind, false, false, TStr)
+			if err != nil {
+				return nil, err
+			}
+			a.exact = append(a.exact, v)
+		}
+	}
 	return a, nil
 }
 
@@ -215,13 +227,13 @@ func (a *ACL) Match(t Txn) bool {
 
 func (a *ACL) match(t Txn, st *State) bool {
 	e := a.expr
-	cur := cursor{all: true}
+	cur := &st.cur
+	*cur = cursor{all: true}
 	for n := 0; n < 1<<16; n++ {
-		var v Value
 		mark := len(st.scratch)
-		ok := e.f.fn(t, e.args, &cur, &v)
+		v, ok := e.f.fn(t, e.args, cur)
 		if ok {
-			if v, ok = e.convert(t, st, v); ok && a.matchValue(st, &v) {
+			if v, ok = e.convert(t, st, v); ok && a.matchValue(st, v) {
 				return true
 			}
 		}
@@ -233,12 +245,12 @@ func (a *ACL) match(t Txn, st *State) bool {
 	return false
 }
 
-func (a *ACL) matchValue(st *State, v *Value) bool {
+func (a *ACL) matchValue(st *State, v Value) bool {
 	switch a.kind {
 	case mFound:
 		return true
 	case mBool:
-		x, ok := cast(st, *v, TInt)
+		x, ok := cast(st, v, TInt)
 		return ok && x.I != 0
 	}
 	var want Type
@@ -252,12 +264,16 @@ func (a *ACL) matchValue(st *State, v *Value) bool {
 	default:
 		want = TStr
 	}
-	x, ok := cast(st, *v, want)
+	x, ok := cast(st, v, want)
 	if !ok {
 		return false
 	}
-	for _, vw := range a.views {
-		if _, ok := vw.set().match(st, &x); ok {
+	views := a.views
+	if a.exact != nil && knownMethod(v.B) {
+		views = a.exact
+	}
+	for _, vw := range views {
+		if _, ok := vw.set().match(st, x); ok {
 			return true
 		}
 	}
@@ -479,4 +495,14 @@ func (c *Cond) Match(t Txn) bool {
 		}
 	}
 	return ok != c.unless
+}
+
+// knownMethod reports whether m is one of the methods HAProxy identifies (its
+// HTTP_METH_* list); they match their exact spelling only.
+func knownMethod(m []byte) bool {
+	switch string(m) {
+	case "OPTIONS", "GET", "HEAD", "POST", "PUT", "DELETE", "TRACE", "CONNECT":
+		return true
+	}
+	return false
 }

@@ -9,7 +9,7 @@ import (
 )
 
 // convFn transforms *v in place (its input already cast to the converter's type).
-type convFn func(t Txn, st *State, a []arg, v *Value) bool
+type convFn func(t Txn, st *State, a []arg, v Value) (Value, bool)
 
 type convDef struct {
 	name    string
@@ -103,9 +103,8 @@ func cast(st *State, v Value, to Type) (Value, bool) {
 func init() {
 	addConv(&convDef{name: "lower", in: TStr, out: TStr, fn: convCase(false)})
 	addConv(&convDef{name: "upper", in: TStr, out: TStr, fn: convCase(true)})
-	addConv(&convDef{name: "length", in: TStr, out: TInt, fn: func(_ Txn, _ *State, _ []arg, v *Value) bool {
-		*v = Int(int64(len(v.B)))
-		return true
+	addConv(&convDef{name: "length", in: TStr, out: TInt, fn: func(_ Txn, _ *State, _ []arg, v Value) (Value, bool) {
+		return Int(int64(len(v.B))), true
 	}})
 	addConv(&convDef{name: "base64", in: TBin, out: TStr, fn: convBase64})
 	addConv(&convDef{name: "hex", in: TBin, out: TStr, fn: convHex})
@@ -122,14 +121,14 @@ func init() {
 	addConv(&convDef{name: "mul", in: TInt, out: TInt, args: []argKind{aStr}, minArgs: 1, fn: convArith('*'), check: checkIntOrVar})
 	addConv(&convDef{name: "div", in: TInt, out: TInt, args: []argKind{aStr}, minArgs: 1, fn: convArith('/'), check: checkIntOrVar})
 	addConv(&convDef{name: "mod", in: TInt, out: TInt, args: []argKind{aStr}, minArgs: 1, fn: convArith('%'), check: checkIntOrVar})
-	addConv(&convDef{name: "neg", in: TInt, out: TInt, fn: func(_ Txn, _ *State, _ []arg, v *Value) bool { v.I = -v.I; return true }})
-	addConv(&convDef{name: "not", in: TBool, out: TBool, fn: func(_ Txn, _ *State, _ []arg, v *Value) bool { *v = Bool(v.I == 0); return true }})
-	addConv(&convDef{name: "bool", in: TInt, out: TBool, fn: func(_ Txn, _ *State, _ []arg, v *Value) bool { *v = Bool(v.I != 0); return true }})
+	addConv(&convDef{name: "neg", in: TInt, out: TInt, fn: func(_ Txn, _ *State, _ []arg, v Value) (Value, bool) { v.I = -v.I; return v, true }})
+	addConv(&convDef{name: "not", in: TBool, out: TBool, fn: func(_ Txn, _ *State, _ []arg, v Value) (Value, bool) { v = Bool(v.I == 0); return v, true }})
+	addConv(&convDef{name: "bool", in: TInt, out: TBool, fn: func(_ Txn, _ *State, _ []arg, v Value) (Value, bool) { v = Bool(v.I != 0); return v, true }})
 	addMapConvs()
 }
 
 func convCase(upper bool) convFn {
-	return func(_ Txn, st *State, _ []arg, v *Value) bool {
+	return func(_ Txn, st *State, _ []arg, v Value) (Value, bool) {
 		s := v.B
 		out := st.grow(len(s))
 		for i, c := range s {
@@ -140,26 +139,26 @@ func convCase(upper bool) convFn {
 			}
 			out[i] = c
 		}
-		*v = Value{Type: TStr, B: out}
-		return true
+		v = Value{Type: TStr, B: out}
+		return v, true
 	}
 }
 
-func convBase64(_ Txn, st *State, _ []arg, v *Value) bool {
+func convBase64(_ Txn, st *State, _ []arg, v Value) (Value, bool) {
 	out := st.grow(base64.StdEncoding.EncodedLen(len(v.B)))
 	base64.StdEncoding.Encode(out, v.B)
-	*v = Value{Type: TStr, B: out}
-	return true
+	v = Value{Type: TStr, B: out}
+	return v, true
 }
 
-func convHex(_ Txn, st *State, _ []arg, v *Value) bool {
+func convHex(_ Txn, st *State, _ []arg, v Value) (Value, bool) {
 	const digits = "0123456789ABCDEF"
 	out := st.grow(2 * len(v.B))
 	for i, c := range v.B {
 		out[2*i], out[2*i+1] = digits[c>>4], digits[c&15]
 	}
-	*v = Value{Type: TStr, B: out}
-	return true
+	v = Value{Type: TStr, B: out}
+	return v, true
 }
 
 func checkRegsub(a []arg, _ *Ctx) error {
@@ -201,7 +200,7 @@ func checkRegsub(a []arg, _ *Ctx) error {
 	return nil
 }
 
-func convRegsub(_ Txn, st *State, a []arg, v *Value) bool {
+func convRegsub(_ Txn, st *State, a []arg, v Value) (Value, bool) {
 	re, tmpl := a[0].re, a[1].s
 	src := v.B
 	var idx [20]int
@@ -238,8 +237,8 @@ func convRegsub(_ Txn, st *State, a []arg, v *Value) bool {
 	}
 	st.scratch = out
 	out = out[start:]
-	*v = Value{Type: TStr, B: out}
-	return true
+	v = Value{Type: TStr, B: out}
+	return v, true
 }
 
 func checkField(a []arg, _ *Ctx) error {
@@ -259,7 +258,7 @@ func checkField(a []arg, _ *Ctx) error {
 // any byte of a[1]; a[2] fields are kept (0: through the end). word skips empty
 // fields made of consecutive delimiters.
 func convField(word bool) convFn {
-	return func(_ Txn, _ *State, a []arg, v *Value) bool {
+	return func(_ Txn, _ *State, a []arg, v Value) (Value, bool) {
 		s, delims := v.B, a[1].s
 		isDelim := func(c byte) bool { return strings.IndexByte(delims, c) >= 0 }
 		type span struct{ s, e int }
@@ -285,10 +284,13 @@ func convField(word bool) convFn {
 			idx = n + idx + 1
 		}
 		if idx < 1 || idx > n {
-			*v = Value{Type: TStr, B: s[:0]}
-			return true
+			v = Value{Type: TStr, B: s[:0]}
+			return v, true
 		}
-		cnt := int(a[2].i)
+		cnt := 1 // the default; 0 means every field to the end
+		if a[2].set {
+			cnt = int(a[2].i)
+		}
 		first := spans[idx-1]
 		last := spans[n-1]
 		if a[0].i < 0 && cnt > 0 {
@@ -297,37 +299,37 @@ func convField(word bool) convFn {
 			if lo < 1 {
 				lo = 1
 			}
-			*v = Value{Type: TStr, B: s[spans[lo-1].s:first.e]}
-			return true
+			v = Value{Type: TStr, B: s[spans[lo-1].s:first.e]}
+			return v, true
 		}
-		if cnt > 0 && idx-1+cnt-1 < n {
+		if cnt > 0 && idx-1+cnt-1 < n-1 {
 			last = spans[idx-1+cnt-1]
 		}
-		*v = Value{Type: TStr, B: s[first.s:last.e]}
-		return true
+		v = Value{Type: TStr, B: s[first.s:last.e]}
+		return v, true
 	}
 }
 
-func convIPMask(_ Txn, _ *State, a []arg, v *Value) bool {
+func convIPMask(_ Txn, _ *State, a []arg, v Value) (Value, bool) {
 	bits := int(a[0].i)
 	if v.IP.Is6() {
 		if !a[1].set {
-			return false
+			return v, false
 		}
 		bits = int(a[1].i)
 	}
 	p, err := v.IP.Prefix(bits)
 	if err != nil {
-		return false
+		return v, false
 	}
-	*v = IP(p.Addr())
-	return true
+	v = IP(p.Addr())
+	return v, true
 }
 
 func checkConcat(a []arg, _ *Ctx) error { return nil }
 
 // convConcat appends the string a[0], variable a[1] and string a[2].
-func convConcat(t Txn, st *State, a []arg, v *Value) bool {
+func convConcat(t Txn, st *State, a []arg, v Value) (Value, bool) {
 	var mid Value
 	if a[1].set {
 		x, ok := st.Var(a[1].scope, a[1].s)
@@ -343,8 +345,8 @@ func convConcat(t Txn, st *State, a []arg, v *Value) bool {
 	out = append(out, a[0].s...)
 	out = append(out, mid.B...)
 	out = append(out, a[2].s...)
-	*v = Value{Type: TStr, B: out}
-	return true
+	v = Value{Type: TStr, B: out}
+	return v, true
 }
 
 // checkIntOrVar: an arithmetic operand is an integer or a variable name.
@@ -364,15 +366,15 @@ func checkIntOrVar(a []arg, _ *Ctx) error {
 }
 
 func convArith(op byte) convFn {
-	return func(_ Txn, st *State, a []arg, v *Value) bool {
+	return func(_ Txn, st *State, a []arg, v Value) (Value, bool) {
 		n := a[0].i
 		if a[0].def != nil {
 			x, ok := st.Var(a[0].scope, a[0].s)
 			if !ok {
-				return false
+				return v, false
 			}
 			if x, ok = cast(st, x, TInt); !ok {
-				return false
+				return v, false
 			}
 			n = x.I
 		}
@@ -386,16 +388,16 @@ func convArith(op byte) convFn {
 		case '/':
 			if n == 0 {
 				v.I = 0 // HAProxy returns the max value; refuse quietly
-				return false
+				return v, false
 			}
 			v.I /= n
 		case '%':
 			if n == 0 {
-				return false
+				return v, false
 			}
 			v.I %= n
 		}
 		v.Type = TInt
-		return true
+		return v, true
 	}
 }

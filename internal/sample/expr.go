@@ -78,9 +78,9 @@ func (e *Expr) Eval(t Txn) (Value, bool) {
 
 // eval evaluates without resetting the scratch space (nested evaluations).
 func (e *Expr) eval(t Txn, st *State) (Value, bool) {
-	var v Value
-	var cur cursor
-	if !e.f.fn(t, e.args, &cur, &v) {
+	st.cur = cursor{}
+	v, ok := e.f.fn(t, e.args, &st.cur)
+	if !ok {
 		return Value{}, false
 	}
 	return e.convert(t, st, v)
@@ -93,7 +93,7 @@ func (e *Expr) convert(t Txn, st *State, v Value) (Value, bool) {
 		if v, ok = cast(st, v, c.c.in); !ok {
 			return Value{}, false
 		}
-		if !c.c.fn(t, st, c.args, &v) {
+		if v, ok = c.c.fn(t, st, c.args, v); !ok {
 			return Value{}, false
 		}
 	}

@@ -8,7 +8,7 @@ import (
 // fetchFn produces the fetch's value in *v. With cur.all set (an ACL), a fetch with
 // several values returns the next one on each call and sets cur.more while others
 // may follow; otherwise it returns the one HAProxy's sample context returns.
-type fetchFn func(t Txn, a []arg, cur *cursor, v *Value) bool
+type fetchFn func(t Txn, a []arg, cur *cursor) (Value, bool)
 
 type fetchDef struct {
 	name    string

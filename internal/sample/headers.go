@@ -93,33 +93,33 @@ func hdrValue(t Txn, d dir, a []arg, split bool, cur *cursor) ([]byte, bool) {
 }
 
 func fetchHdr(d dir, split bool) fetchFn {
-	return func(t Txn, a []arg, cur *cursor, v *Value) bool {
+	return func(t Txn, a []arg, cur *cursor) (v Value, ok bool) {
 		b, ok := hdrValue(t, d, a, split, cur)
-		*v = Value{Type: TStr, B: b}
-		return ok
+		v = Value{Type: TStr, B: b}
+		return v, ok
 	}
 }
 
 func fetchHdrVal(d dir) fetchFn {
-	return func(t Txn, a []arg, cur *cursor, v *Value) bool {
+	return func(t Txn, a []arg, cur *cursor) (v Value, ok bool) {
 		b, ok := hdrValue(t, d, a, true, cur)
-		*v = Int(atoi(b))
-		return ok
+		v = Int(atoi(b))
+		return v, ok
 	}
 }
 
 func fetchHdrIP(d dir) fetchFn {
-	return func(t Txn, a []arg, cur *cursor, v *Value) bool {
+	return func(t Txn, a []arg, cur *cursor) (v Value, ok bool) {
 		b, ok := hdrValue(t, d, a, true, cur)
 		if !ok {
-			return false
+			return v, false
 		}
 		ip, ok := parseIPLoose(b)
 		if !ok {
-			return false // not an address: ignored (an ACL moves on to the next value)
+			return v, false // not an address: ignored (an ACL moves on to the next value)
 		}
-		*v = IP(ip)
-		return true
+		v = IP(ip)
+		return v, true
 	}
 }
 
@@ -136,10 +136,10 @@ func parseIPLoose(b []byte) (netip.Addr, bool) {
 }
 
 func fetchHdrCnt(d dir, split bool) fetchFn {
-	return func(t Txn, a []arg, _ *cursor, v *Value) bool {
+	return func(t Txn, a []arg, _ *cursor) (v Value, ok bool) {
 		h, buf := headOf(t, d)
 		if h == nil {
-			return false
+			return v, false
 		}
 		var c cursor
 		n := int64(0)
@@ -149,8 +149,8 @@ func fetchHdrCnt(d dir, split bool) fetchFn {
 			}
 			n++
 		}
-		*v = Int(n)
-		return true
+		v = Int(n)
+		return v, true
 	}
 }
 
@@ -243,26 +243,26 @@ func cookValue(t Txn, d dir, a []arg, cur *cursor) ([]byte, bool) {
 }
 
 func fetchCook(d dir) fetchFn {
-	return func(t Txn, a []arg, cur *cursor, v *Value) bool {
+	return func(t Txn, a []arg, cur *cursor) (v Value, ok bool) {
 		b, ok := cookValue(t, d, a, cur)
-		*v = Value{Type: TStr, B: b}
-		return ok
+		v = Value{Type: TStr, B: b}
+		return v, ok
 	}
 }
 
 func fetchCookVal(d dir) fetchFn {
-	return func(t Txn, a []arg, cur *cursor, v *Value) bool {
+	return func(t Txn, a []arg, cur *cursor) (v Value, ok bool) {
 		b, ok := cookValue(t, d, a, cur)
-		*v = Int(atoi(b))
-		return ok
+		v = Int(atoi(b))
+		return v, ok
 	}
 }
 
 func fetchCookCnt(d dir) fetchFn {
-	return func(t Txn, a []arg, _ *cursor, v *Value) bool {
+	return func(t Txn, a []arg, _ *cursor) (v Value, ok bool) {
 		h, buf := headOf(t, d)
 		if h == nil {
-			return false
+			return v, false
 		}
 		var c cursor
 		n := int64(0)
@@ -272,7 +272,7 @@ func fetchCookCnt(d dir) fetchFn {
 			}
 			n++
 		}
-		*v = Int(n)
-		return true
+		v = Int(n)
+		return v, true
 	}
 }

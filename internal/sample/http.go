@@ -8,82 +8,85 @@ import (
 )
 
 func fetchConstBool(b bool) fetchFn {
-	return func(_ Txn, _ []arg, _ *cursor, v *Value) bool { *v = Bool(b); return true }
+	return func(_ Txn, _ []arg, _ *cursor) (v Value, ok bool) { v = Bool(b); return v, true }
 }
 
-func fetchInt(_ Txn, a []arg, _ *cursor, v *Value) bool { *v = Int(a[0].i); return true }
+func fetchInt(_ Txn, a []arg, _ *cursor) (v Value, ok bool) { v = Int(a[0].i); return v, true }
 
-func fetchStr(_ Txn, a []arg, _ *cursor, v *Value) bool {
-	*v = Value{Type: TStr, B: unsafeBytes(a[0].s)}
-	return true
+func fetchStr(_ Txn, a []arg, _ *cursor) (v Value, ok bool) {
+	v = Value{Type: TStr, B: unsafeBytes(a[0].s)}
+	return v, true
 }
 
-func fetchBoolArg(_ Txn, a []arg, _ *cursor, v *Value) bool { *v = Bool(a[0].i != 0); return true }
+func fetchBoolArg(_ Txn, a []arg, _ *cursor) (v Value, ok bool) {
+	v = Bool(a[0].i != 0)
+	return v, true
+}
 
-func fetchVar(t Txn, a []arg, _ *cursor, v *Value) bool {
+func fetchVar(t Txn, a []arg, _ *cursor) (v Value, ok bool) {
 	if x, ok := t.State().Var(a[0].scope, a[0].s); ok {
-		*v = x
-		return true
+		v = x
+		return v, true
 	}
 	if a[1].set {
-		*v = Value{Type: TStr, B: unsafeBytes(a[1].s)}
-		return true
+		v = Value{Type: TStr, B: unsafeBytes(a[1].s)}
+		return v, true
 	}
-	return false
+	return v, false
 }
 
-func fetchWaitEnd(t Txn, _ []arg, _ *cursor, v *Value) bool {
+func fetchWaitEnd(t Txn, _ []arg, _ *cursor) (v Value, ok bool) {
 	if !t.State().WaitEnd {
-		return false
+		return v, false
 	}
-	*v = Bool(true)
-	return true
+	v = Bool(true)
+	return v, true
 }
 
-func fetchSrc(t Txn, _ []arg, _ *cursor, v *Value) bool {
+func fetchSrc(t Txn, _ []arg, _ *cursor) (v Value, ok bool) {
 	src, _ := t.Addrs()
 	if !src.IsValid() {
-		return false
+		return v, false
 	}
-	*v = IP(src.Addr())
-	return true
+	v = IP(src.Addr())
+	return v, true
 }
 
-func fetchSrcPort(t Txn, _ []arg, _ *cursor, v *Value) bool {
+func fetchSrcPort(t Txn, _ []arg, _ *cursor) (v Value, ok bool) {
 	src, _ := t.Addrs()
 	if !src.IsValid() {
-		return false
+		return v, false
 	}
-	*v = Int(int64(src.Port()))
-	return true
+	v = Int(int64(src.Port()))
+	return v, true
 }
 
-func fetchDst(t Txn, _ []arg, _ *cursor, v *Value) bool {
+func fetchDst(t Txn, _ []arg, _ *cursor) (v Value, ok bool) {
 	_, dst := t.Addrs()
 	if !dst.IsValid() {
-		return false
+		return v, false
 	}
-	*v = IP(dst.Addr())
-	return true
+	v = IP(dst.Addr())
+	return v, true
 }
 
-func fetchDstPort(t Txn, _ []arg, _ *cursor, v *Value) bool {
+func fetchDstPort(t Txn, _ []arg, _ *cursor) (v Value, ok bool) {
 	_, dst := t.Addrs()
 	if !dst.IsValid() {
-		return false
+		return v, false
 	}
-	*v = Int(int64(dst.Port()))
-	return true
+	v = Int(int64(dst.Port()))
+	return v, true
 }
 
 func fetchCounter(c Counter) fetchFn {
-	return func(t Txn, a []arg, _ *cursor, v *Value) bool {
+	return func(t Txn, a []arg, _ *cursor) (v Value, ok bool) {
 		n, ok := t.Counter(c, a[0].s, "")
 		if !ok {
-			return false
+			return v, false
 		}
-		*v = Int(n)
-		return true
+		v = Int(n)
+		return v, true
 	}
 }
 
@@ -96,49 +99,49 @@ func splitServerRef(s string) (be, srv string) {
 	return "", s
 }
 
-func fetchSrvIsUp(t Txn, a []arg, _ *cursor, v *Value) bool {
+func fetchSrvIsUp(t Txn, a []arg, _ *cursor) (v Value, ok bool) {
 	be, srv := splitServerRef(a[0].s)
 	n, ok := t.Counter(SrvIsUp, be, srv)
 	if !ok {
-		return false
+		return v, false
 	}
-	*v = Bool(n != 0)
-	return true
+	v = Bool(n != 0)
+	return v, true
 }
 
-func fetchSrvConn(t Txn, a []arg, _ *cursor, v *Value) bool {
+func fetchSrvConn(t Txn, a []arg, _ *cursor) (v Value, ok bool) {
 	be, srv := splitServerRef(a[0].s)
 	n, ok := t.Counter(SrvConn, be, srv)
 	if !ok {
-		return false
+		return v, false
 	}
-	*v = Int(n)
-	return true
+	v = Int(n)
+	return v, true
 }
 
-func fetchReqLen(t Txn, _ []arg, _ *cursor, v *Value) bool {
-	*v = Int(int64(len(t.Payload())))
-	return true
+func fetchReqLen(t Txn, _ []arg, _ *cursor) (v Value, ok bool) {
+	v = Int(int64(len(t.Payload())))
+	return v, true
 }
 
-func fetchPayload(t Txn, a []arg, _ *cursor, v *Value) bool {
+func fetchPayload(t Txn, a []arg, _ *cursor) (v Value, ok bool) {
 	p := t.Payload()
 	off, n := a[0].i, a[1].i
 	if off < 0 || n < 0 || off > int64(len(p)) {
-		return false
+		return v, false
 	}
 	if n == 0 {
 		n = int64(len(p)) - off
 	}
 	if off+n > int64(len(p)) {
-		return false // not all there (yet)
+		return v, false // not all there (yet)
 	}
-	*v = Value{Type: TBin, B: p[off : off+n]}
-	return true
+	v = Value{Type: TBin, B: p[off : off+n]}
+	return v, true
 }
 
 // fetchRDPCookieCnt counts the "Cookie: mstshash=" line of an RDP connection request.
-func fetchRDPCookieCnt(t Txn, a []arg, _ *cursor, v *Value) bool {
+func fetchRDPCookieCnt(t Txn, a []arg, _ *cursor) (v Value, ok bool) {
 	p := t.Payload()
 	n := 0
 	if i := bytes.Index(p, []byte("Cookie: ")); i >= 0 && bytes.Contains(p[i:], []byte("\r\n")) {
@@ -147,52 +150,52 @@ func fetchRDPCookieCnt(t Txn, a []arg, _ *cursor, v *Value) bool {
 			n = 1
 		}
 	}
-	*v = Int(int64(n))
-	return true
+	v = Int(int64(n))
+	return v, true
 }
 
-func fetchProtoHTTP(t Txn, _ []arg, _ *cursor, v *Value) bool {
+func fetchProtoHTTP(t Txn, _ []arg, _ *cursor) (v Value, ok bool) {
 	r, _ := t.Request()
-	*v = Bool(r != nil)
-	return true
+	v = Bool(r != nil)
+	return v, true
 }
 
 var verStrings = [...]string{"1.0", "1.1"}
 
-func fetchReqVer(t Txn, _ []arg, _ *cursor, v *Value) bool {
+func fetchReqVer(t Txn, _ []arg, _ *cursor) (v Value, ok bool) {
 	r, _ := t.Request()
 	if r == nil || r.Minor > 1 {
-		return false
+		return v, false
 	}
-	*v = Value{Type: TStr, B: unsafeBytes(verStrings[r.Minor])}
-	return true
+	v = Value{Type: TStr, B: unsafeBytes(verStrings[r.Minor])}
+	return v, true
 }
 
-func fetchResVer(t Txn, _ []arg, _ *cursor, v *Value) bool {
+func fetchResVer(t Txn, _ []arg, _ *cursor) (v Value, ok bool) {
 	r, _ := t.Response()
 	if r == nil || r.Minor > 1 {
-		return false
+		return v, false
 	}
-	*v = Value{Type: TStr, B: unsafeBytes(verStrings[r.Minor])}
-	return true
+	v = Value{Type: TStr, B: unsafeBytes(verStrings[r.Minor])}
+	return v, true
 }
 
-func fetchMethod(t Txn, _ []arg, _ *cursor, v *Value) bool {
+func fetchMethod(t Txn, _ []arg, _ *cursor) (v Value, ok bool) {
 	r, buf := t.Request()
 	if r == nil {
-		return false
+		return v, false
 	}
-	*v = Value{Type: TMeth, I: int64(r.Method), B: r.MethodSp.Of(buf)}
-	return true
+	v = Value{Type: TMeth, I: int64(r.Method), B: r.MethodSp.Of(buf)}
+	return v, true
 }
 
-func fetchStatus(t Txn, _ []arg, _ *cursor, v *Value) bool {
+func fetchStatus(t Txn, _ []arg, _ *cursor) (v Value, ok bool) {
 	r, _ := t.Response()
 	if r == nil {
-		return false
+		return v, false
 	}
-	*v = Int(int64(r.Status))
-	return true
+	v = Int(int64(r.Status))
+	return v, true
 }
 
 // pathOf returns the path of a request target (from its first '/', through the
@@ -221,70 +224,70 @@ func pathOf(target []byte, withQuery bool) ([]byte, bool) {
 	return p, true
 }
 
-func fetchPath(t Txn, _ []arg, _ *cursor, v *Value) bool {
+func fetchPath(t Txn, _ []arg, _ *cursor) (v Value, ok bool) {
 	r, buf := t.Request()
 	if r == nil {
-		return false
+		return v, false
 	}
 	p, ok := pathOf(r.Target.Of(buf), false)
-	*v = Value{Type: TStr, B: p}
-	return ok
+	v = Value{Type: TStr, B: p}
+	return v, ok
 }
 
-func fetchPathQ(t Txn, _ []arg, _ *cursor, v *Value) bool {
+func fetchPathQ(t Txn, _ []arg, _ *cursor) (v Value, ok bool) {
 	r, buf := t.Request()
 	if r == nil {
-		return false
+		return v, false
 	}
 	p, ok := pathOf(r.Target.Of(buf), true)
-	*v = Value{Type: TStr, B: p}
-	return ok
+	v = Value{Type: TStr, B: p}
+	return v, ok
 }
 
-func fetchURL(t Txn, _ []arg, _ *cursor, v *Value) bool {
+func fetchURL(t Txn, _ []arg, _ *cursor) (v Value, ok bool) {
 	r, buf := t.Request()
 	if r == nil {
-		return false
+		return v, false
 	}
-	*v = Value{Type: TStr, B: r.Target.Of(buf)}
-	return true
+	v = Value{Type: TStr, B: r.Target.Of(buf)}
+	return v, true
 }
 
-func fetchQuery(t Txn, _ []arg, _ *cursor, v *Value) bool {
+func fetchQuery(t Txn, _ []arg, _ *cursor) (v Value, ok bool) {
 	r, buf := t.Request()
 	if r == nil {
-		return false
+		return v, false
 	}
 	u := r.Target.Of(buf)
 	q := bytes.IndexByte(u, '?')
 	if q < 0 {
-		return false
+		return v, false
 	}
-	*v = Value{Type: TStr, B: u[q+1:]}
-	return true
+	v = Value{Type: TStr, B: u[q+1:]}
+	return v, true
 }
 
 // fetchBase is the first Host header's value followed by the path.
-func fetchBase(t Txn, _ []arg, _ *cursor, v *Value) bool {
+func fetchBase(t Txn, _ []arg, _ *cursor) (v Value, ok bool) {
 	r, buf := t.Request()
 	if r == nil {
-		return false
+		return v, false
 	}
 	p, ok := pathOf(r.Target.Of(buf), false)
 	if !ok {
-		return false
+		return v, false
 	}
 	host, _ := r.Get(buf, "host")
 	if len(host) == 0 {
-		*v = Value{Type: TStr, B: p}
-		return true
+		v = Value{Type: TStr, B: p}
+		return v, true
 	}
 	st := t.State()
 	out := st.grow(len(host) + len(p))
 	copy(out, host)
 	copy(out[len(host):], p)
-	*v = Value{Type: TStr, B: out}
-	return true
+	v = Value{Type: TStr, B: out}
+	return v, true
 }
 
 // urlParams walks the parameters of the query string (after '?' or delim, split at
@@ -329,10 +332,10 @@ func nextURLParam(u []byte, name string, delim byte, cur *cursor) ([]byte, bool)
 	return nil, false
 }
 
-func fetchURLParam(t Txn, a []arg, cur *cursor, v *Value) bool {
+func fetchURLParam(t Txn, a []arg, cur *cursor) (v Value, ok bool) {
 	r, buf := t.Request()
 	if r == nil {
-		return false
+		return v, false
 	}
 	var delim byte
 	if a[1].set && len(a[1].s) > 0 {
@@ -342,16 +345,16 @@ func fetchURLParam(t Txn, a []arg, cur *cursor, v *Value) bool {
 	if !cur.all {
 		cur.more = false
 	}
-	*v = Value{Type: TStr, B: p}
-	return ok
+	v = Value{Type: TStr, B: p}
+	return v, ok
 }
 
-func fetchURLParamVal(t Txn, a []arg, cur *cursor, v *Value) bool {
-	if !fetchURLParam(t, a, cur, v) {
-		return false
+func fetchURLParamVal(t Txn, a []arg, cur *cursor) (v Value, ok bool) {
+	if v, ok = fetchURLParam(t, a, cur); !ok {
+		return v, false
 	}
-	*v = Int(atoi(v.B))
-	return true
+	v = Int(atoi(v.B))
+	return v, true
 }
 
 // atoi reads a leading decimal integer as HAProxy's strl2ic: optional sign, digits,

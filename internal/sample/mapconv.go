@@ -79,7 +79,7 @@ func mapValue(s string, out Type) (Value, error) {
 	return Value{Type: TStr, B: []byte(s)}, nil
 }
 
-func convMap(_ Txn, st *State, a []arg, v *Value) bool {
+func convMap(_ Txn, st *State, a []arg, v Value) (Value, bool) {
 	ps := a[0].m.set()
 	want := TStr
 	switch ps.kind {
@@ -88,16 +88,14 @@ func convMap(_ Txn, st *State, a []arg, v *Value) bool {
 	case mIP:
 		want = TIPv4
 	}
-	x, ok := cast(st, *v, want)
+	x, ok := cast(st, v, want)
 	if ok {
-		if i, ok := ps.match(st, &x); ok {
-			*v = ps.vals[i]
-			return true
+		if i, ok := ps.match(st, x); ok {
+			return ps.vals[i], true
 		}
 	}
 	if d := a[1].def; d != nil {
-		*v = *d
-		return true
+		return *d, true
 	}
-	return false
+	return v, false
 }

@@ -306,7 +306,7 @@ func parseHex(s string) ([]byte, error) {
 // match reports whether v matches one pattern, and which entry (for maps: the one
 // HAProxy picks: exact key, longest prefix for IPs, else the first in file order).
 // The sample has already been cast to what kind reads.
-func (ps *patSet) match(st *State, v *Value) (int, bool) {
+func (ps *patSet) match(st *State, v Value) (int, bool) {
 	switch ps.kind {
 	case mFound:
 		return 0, true

@@ -152,6 +152,7 @@ func (s Scope) String() string { return scopeNames[s] }
 type State struct {
 	vars    []variable
 	scratch []byte
+	cur     cursor // the fetch cursor of the evaluation under way
 	// WaitEnd is what wait_end (WAIT_END) returns: the inspect delay is over or no
 	// more data can come.
 	WaitEnd bool

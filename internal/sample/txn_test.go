@@ -97,3 +97,10 @@ func TestSeamCondition(t *testing.T) {
 		t.Error("a nil condition is true")
 	}
 }
+
+func mustAddrPort(s string) netip.AddrPort {
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap
+	}
+	return netip.AddrPortFrom(netip.MustParseAddr(s), 40000)
+}
