@@ -66,10 +66,10 @@ type connTxn struct {
 }
 
 func (t *connTxn) Addrs() (netip.AddrPort, netip.AddrPort) { return t.src, t.dst }
-func (t *connTxn) Request() (*http1.Request, []byte)      { return nil, nil }
-func (t *connTxn) Response() (*http1.Response, []byte)    { return nil, nil }
-func (t *connTxn) Payload() []byte                        { return nil }
-func (t *connTxn) State() *sample.State                   { return &t.st }
+func (t *connTxn) Request() (*http1.Request, []byte)       { return nil, nil }
+func (t *connTxn) Response() (*http1.Response, []byte)     { return nil, nil }
+func (t *connTxn) Payload() []byte                         { return nil }
+func (t *connTxn) State() *sample.State                    { return &t.st }
 
 func (t *connTxn) Counter(c sample.Counter, proxy, server string) (int64, bool) {
 	p := t.backends[proxy]

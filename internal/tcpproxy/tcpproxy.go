@@ -25,8 +25,8 @@ type Route struct {
 	Frontend *config.Frontend
 	Pool     *backend.Pool            // where connections go when no use_backend rule decides
 	Backends map[string]*backend.Pool // by name, for use_backend rules (nil: Pool only)
-	Stats    *proxystats.Frontend // the frontend's counters (nil: none)
-	Log      *logging.Logger      // tcplog / log-format; nil: off
+	Stats    *proxystats.Frontend     // the frontend's counters (nil: none)
+	Log      *logging.Logger          // tcplog / log-format; nil: off
 }
 
 // Handler serves the connections of one TCP frontend.
