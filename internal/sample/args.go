@@ -31,6 +31,7 @@ type arg struct {
 	scope Scope
 	m     *view // a map's compiled lookup (map converters)
 	def   *Value
+	ext   any // what a registered fetch or converter compiled
 }
 
 func parseArgs(name string, kinds []argKind, min int, raw []string, ctx *Ctx) ([]arg, error) {

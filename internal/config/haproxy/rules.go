@@ -59,6 +59,10 @@ func kwACL(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 	a, err := sample.ParseACL(args, p.sampleCtx(sample.WhereHTTPResponse))
 	if err != nil {
 		p.errorf(st.pos, "%v", err)
+		if px.badACLs == nil {
+			px.badACLs = map[string]bool{}
+		}
+		px.badACLs[args[0]] = true // its uses are not reported again
 		return
 	}
 	a.Describe(st.pos.File, st.pos.Line)
@@ -70,6 +74,12 @@ func kwACL(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 func (p *parser) parseCond(px *proxyState, st *stmt, kw string, words []string, where sample.Use) (*sample.Cond, bool) {
 	if len(words) == 0 {
 		return nil, true
+	}
+	for _, w := range words {
+		if px.badACLs[strings.TrimLeft(w, "!")] {
+			px.failed = true // the acl line's error says it all
+			return nil, false
+		}
 	}
 	c, err := sample.ParseCond(words, px.acls, p.sampleCtx(where))
 	if err != nil {

@@ -96,7 +96,7 @@ func TestRulesErrors(t *testing.T) {
 			[]string{`t.cfg:15: frontend "web": use_backend be_a: no such ACL : "nope"`}},
 		{"acl used before it is defined", fe + "    use_backend be_a if later\n    acl later src 10.0.0.1\n",
 			[]string{`t.cfg:15: frontend "web": use_backend be_a: no such ACL : "later"`}},
-		{"unknown fetch", fe + "    acl x nope_fetch 1\n",
+		{"a broken acl is reported once", fe + "    acl x nope_fetch 1\n    use_backend be_a if x\n",
 			[]string{`t.cfg:15: frontend "web": acl "x": unknown fetch method "nope_fetch"`}},
 		{"missing pattern file", fe + "    acl x src -f /etc/haproxy/missing.lst\n",
 			[]string{`t.cfg:15: frontend "web": acl "x": cannot read pattern file "/etc/haproxy/missing.lst": file does not exist`}},
