@@ -9,18 +9,20 @@ import (
 	"tandem/internal/sample"
 )
 
-// forConn returns the route of one new connection (active: the frontend's open
-// connections, this one included): r itself unless the frontend's
+// forConn returns the route of one new connection of h: r itself unless the frontend's
 // use_backend rules choose a pool per connection, then a copy naming the pool the
 // first matching rule picks (default_backend when none does; nil Pool: no backend).
 // The config accepts only rules on connection fetches (src, dst, dst_port…) in mode
 // tcp, so client and local addresses are all they read.
-func (r *Route) forConn(client, local netip.AddrPort, active int) *Route {
+func (r *Route) forConn(client, local netip.AddrPort, h *Handler) *Route {
 	fe := r.Frontend
 	if fe == nil || r.Backends == nil || !hasRules(fe.UseBackends) {
 		return r
 	}
-	t := &connTxn{src: client, dst: local, backends: r.Backends, fe: fe.Name, active: active}
+	t := &connTxn{src: client, dst: local, backends: r.Backends, fe: fe.Name}
+	if h != nil {
+		t.active = h.Active()
+	}
 	pick := r.Pool
 	if fe.DefaultBackend != nil {
 		pick = r.Backends[fe.DefaultBackend.Name]
