@@ -208,3 +208,40 @@ func rawRequest(t *testing.T, addr, head string) (int, string) {
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, strings.TrimSpace(string(b))
 }
+
+// TestTCPUseBackendByPort: a mode tcp frontend on two ports sends each connection to the
+// backend its use_backend rules pick from connection fetches (dst_port, src), through
+// the built binary's real data path.
+func TestTCPUseBackendByPort(t *testing.T) {
+	wa, wb, wc := startWeb(t, "a"), startWeb(t, "b"), startWeb(t, "c")
+	p1, p2 := freeAddr(t), freeAddr(t)
+	_, port2, _ := net.SplitHostPort(p2)
+	cfg := fmt.Sprintf(`defaults
+    mode tcp
+    timeout connect 2s
+    timeout client 10s
+    timeout server 10s
+frontend ft
+    bind %s
+    bind %s
+    acl alt dst_port %s
+    use_backend bb if alt
+    use_backend bc if { src 10.0.0.0/8 }
+    default_backend ba
+backend ba
+    server a %s
+backend bb
+    server b %s
+backend bc
+    server c %s
+`, p1, p2, port2, wa.addr, wb.addr, wc.addr)
+	startTandem(t, cfg, p1)
+	for _, tc := range []struct{ addr, want string }{{p1, "a"}, {p2, "b"}, {p1, "a"}, {p2, "b"}} {
+		if s, b := rawRequest(t, tc.addr, "GET / HTTP/1.1\r\nHost: x\r\n"); s != 200 || b != tc.want {
+			t.Errorf("connection to %s: %d %q, want %q", tc.addr, s, b, tc.want)
+		}
+	}
+	if wc.hits.Load() != 0 {
+		t.Errorf("backend bc got %d requests", wc.hits.Load())
+	}
+}
