@@ -66,6 +66,7 @@ func kwACL(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 		return
 	}
 	a.Describe(st.pos.File, st.pos.Line)
+	p.patterns().Describe(st.pos.File, st.pos.Line)
 	px.aclSet().Add(a)
 }
 
@@ -86,6 +87,8 @@ func (p *parser) parseCond(px *proxyState, st *stmt, kw string, words []string, 
 		p.errorf(st.pos, "%s: %v", kw, err)
 		return nil, false
 	}
+	c.Describe(st.pos.File, st.pos.Line)
+	p.patterns().Describe(st.pos.File, st.pos.Line)
 	return c, true
 }
 
@@ -116,6 +119,7 @@ func kwUseBackend(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 	if !ok {
 		return
 	}
+	p.patterns().Describe(st.pos.File, st.pos.Line) // map files of a dynamic name
 	r.cond = c
 	px.useBackends = append(px.useBackends, r)
 }

@@ -143,3 +143,37 @@ func TestTCPUseBackend(t *testing.T) {
 		t.Fatalf("rules %+v", ub)
 	}
 }
+
+// TestShowACLLists: the pattern lists of a configuration, numbered and described as
+// HAProxy 2.6's `show acl` and `show map` print them (checked against haproxy: a -f file
+// first, then the ACL's own list, even empty).
+func TestShowACLLists(t *testing.T) {
+	text := rulesBase + `frontend f
+    bind :80
+    acl bad src -f /x/nets.lst
+    acl api path_beg /api /v2
+    use_backend %[req.hdr(host),map(/x/hosts.map,be_a)] if !bad
+    use_backend be_b if { hdr(x) -m found }
+    default_backend be_a
+`
+	cfg, err := Parse("m.cfg", []byte(text), rulesOptions(map[string]string{
+		"/x/nets.lst": "10.0.0.0/8\n192.0.2.1\n", "/x/hosts.map": "a.example be_a\nb.example be_b\n"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantACL := `# id (file) description
+0 (/x/nets.lst) pattern loaded from file '/x/nets.lst' used by acl at file 'm.cfg' line 14. curr_ver=0 next_ver=0 entry_cnt=2
+1 () acl 'src' file 'm.cfg' line 14. curr_ver=0 next_ver=0 entry_cnt=0
+2 () acl 'path_beg' file 'm.cfg' line 15. curr_ver=0 next_ver=0 entry_cnt=2
+4 () acl 'hdr' file 'm.cfg' line 17. curr_ver=0 next_ver=0 entry_cnt=0
+`
+	if got := string(cfg.Patterns.AppendShowLists(nil, false)); got != wantACL {
+		t.Errorf("show acl:\n%s\nwant:\n%s", got, wantACL)
+	}
+	wantMap := `# id (file) description
+3 (/x/hosts.map) pattern loaded from file '/x/hosts.map' used by map at file 'm.cfg' line 16. curr_ver=0 next_ver=0 entry_cnt=2
+`
+	if got := string(cfg.Patterns.AppendShowLists(nil, true)); got != wantMap {
+		t.Errorf("show map:\n%s\nwant:\n%s", got, wantMap)
+	}
+}
