@@ -58,6 +58,9 @@ func (cc *clientConn) exchange() bool {
 	if svc := rs.r.Service; svc != nil && svc.Match(req.Target.Of(ex.in)) {
 		return cc.handOff(svc)
 	}
+	if rs.needTxn {
+		ex.startTxn(cc)
+	}
 	if rs.rules != nil {
 		x.pool = cc.choosePool()
 	}
