@@ -141,3 +141,73 @@ func haproxyBody(t *testing.T, addr, raw string) string {
 	b, _ := io.ReadAll(resp.Body)
 	return string(b)
 }
+
+// TestACLsMatchHAProxy checks the verdict of every ACL of aclCases that does not depend
+// on the client's address or on files against Debian's haproxy 2.6 on the same request.
+func TestACLsMatchHAProxy(t *testing.T) {
+	bin, err := exec.LookPath("haproxy")
+	if err != nil {
+		t.Skip("haproxy not installed")
+	}
+	dir := t.TempDir()
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	var cases []string
+	for _, tc := range aclCases {
+		if tc.src != "" || strings.Contains(tc.acl, "-f") || strings.HasPrefix(tc.acl, "src") || strings.HasPrefix(tc.acl, "dst") || strings.HasPrefix(tc.acl, "--") {
+			continue
+		}
+		cases = append(cases, tc.acl)
+	}
+	var cfg strings.Builder
+	fmt.Fprintf(&cfg, "defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\nfrontend f\n    bind %s\n", addr)
+	for i, a := range cases {
+		fmt.Fprintf(&cfg, "    acl a%d %s\n", i, a)
+	}
+	var lf strings.Builder
+	for i := range cases {
+		fmt.Fprintf(&cfg, "    http-request set-var(txn.a%d) int(1) if a%d\n", i, i)
+		fmt.Fprintf(&lf, "%%[var(txn.a%d,0)] ", i)
+	}
+	fmt.Fprintf(&cfg, "    http-request return status 200 content-type text/plain lf-string \"%s\"\n", lf.String())
+	path := filepath.Join(dir, "h.cfg")
+	os.WriteFile(path, []byte(cfg.String()), 0o644)
+	cmd := exec.Command(bin, "-db", "-f", path)
+	out := &strings.Builder{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	for i := 0; ; i++ {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+			break
+		}
+		if i > 200 {
+			t.Fatalf("haproxy did not start:\n%s", out)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	verdicts := strings.Fields(haproxyBody(t, addr, strings.TrimSuffix(aclGet, "\r\n")+"Connection: close\r\n\r\n"))
+	if len(verdicts) != len(cases) {
+		t.Fatalf("%d verdicts from haproxy for %d acls", len(verdicts), len(cases))
+	}
+	for i, a := range cases {
+		acl, err := ParseACL(append([]string{"x"}, strings.Fields(a)...), nil)
+		if err != nil {
+			t.Errorf("%s: %v", a, err)
+			continue
+		}
+		txn := newTxn(t, aclGet)
+		if got, want := acl.Match(txn), verdicts[i] == "1"; got != want {
+			t.Errorf("acl %s: tandem %v, haproxy %v", a, got, want)
+		}
+	}
+	t.Logf("%d ACLs agree with haproxy", len(cases))
+}
