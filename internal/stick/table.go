@@ -349,3 +349,15 @@ func (t *Table) Entries(now time.Time) []*Entry {
 	slices.SortFunc(out, func(a, b *Entry) int { return compareKeys(&a.key, &b.key) })
 	return out
 }
+
+// Matches reports whether def defines this table (defaults applied as New applies
+// them): a reload keeps the live table then.
+func (t *Table) Matches(def Def) bool {
+	if def.KeyLen <= 0 {
+		def.KeyLen = DefaultKeyLen
+	}
+	if def.SrvKey == "" {
+		def.SrvKey = "name"
+	}
+	return def == t.def
+}
