@@ -297,3 +297,72 @@ func TestTrackAllocatesNothing(t *testing.T) {
 		t.Errorf("%.1f allocations per tracked request", n)
 	}
 }
+
+// FuzzTableOps runs a sequence of operations drawn from the input on a small table and
+// checks its invariants after each: used equals the entries held and never exceeds the
+// size, an entry in use is never lost, counts and references add up.
+func FuzzTableOps(f *testing.F) {
+	f.Add([]byte{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11})
+	f.Add([]byte{0, 0, 0, 0, 16, 32, 48, 64, 80, 96, 3, 3, 3})
+	f.Fuzz(runOps)
+}
+
+func runOps(t *testing.T, ops []byte) {
+	if len(ops) > 256 {
+		ops = ops[:256]
+	}
+	{
+		nopurge := len(ops) > 0 && ops[0]&1 == 1
+		tb := New(Def{Type: KeyInteger, Size: 4, NoPurge: nopurge, Expire: 50 * time.Millisecond,
+			Store: store(Stored{Data: ConnCur}, Stored{Data: HTTPReqCnt})}, t0)
+		held := map[*Entry]int{}
+		ms := 0
+		for _, op := range ops {
+			k, _ := tb.KeyInt(int64(op >> 4))
+			now := at(ms)
+			switch op & 7 {
+			case 0, 1:
+				if e := tb.Track(k, now); e != nil {
+					held[e]++
+				} else if !nopurge && len(held) < tb.Size() {
+					t.Fatalf("track refused with %d entries held of %d", len(held), tb.Size())
+				}
+			case 2:
+				for e := range held {
+					e.Untrack(now)
+					if held[e]--; held[e] == 0 {
+						delete(held, e)
+					}
+					break
+				}
+			case 3:
+				if e := tb.Acquire(k, now); e != nil {
+					e.CountHTTPReq(now)
+					e.Release(now)
+				}
+			case 4:
+				tb.Purge(now)
+			case 5:
+				ms += 20
+			case 6:
+				if e := tb.Lookup(k, now); e != nil {
+					tb.Remove(e)
+				}
+			case 7:
+				ms += 1
+			}
+			entries := tb.Entries(at(ms))
+			if tb.Used() > tb.Size() || tb.Used() < len(entries) {
+				t.Fatalf("used %d, size %d, %d live entries", tb.Used(), tb.Size(), len(entries))
+			}
+			for e, n := range held {
+				if e.Use() != n || tb.Lookup(e.Key(), at(ms)) != e {
+					t.Fatalf("held entry %s: use %d want %d, still in table: %v", tb.FormatKey(e.Key()), e.Use(), n, tb.Lookup(e.Key(), at(ms)) == e)
+				}
+				if cur, _ := e.Get(ConnCur, at(ms)); int(cur) != n {
+					t.Fatalf("conn_cur %d, want %d", cur, n)
+				}
+			}
+		}
+	}
+}
