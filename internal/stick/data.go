@@ -1,14 +1,3 @@
-// Package stick is HAProxy 2.6's stick tables: typed keys (ip, ipv6, integer, string,
-// binary), a size limit that evicts the least recently touched entries (or refuses new
-// ones with nopurge), per-entry expiry refreshed on every update, reference counts that
-// keep entries tracked by live sessions, and the stored data types (counters, general
-// purpose counters and tags, and frequency counters computed exactly as HAProxy's
-// freq_ctr does).
-//
-// The package is pure: it reads no clock (every operation takes now) and does no I/O.
-// The sample engine tracks entries (Table.Track, Entry.Untrack) and counts events on
-// them; the runtime API dumps, sets and clears them; the daemon builds tables from the
-// configuration and keeps unchanged ones across reloads.
 package stick
 
 import (
