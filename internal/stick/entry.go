@@ -156,13 +156,19 @@ func (e *Entry) Add(d Data, n uint64, now time.Time) bool {
 }
 
 func (e *Entry) add(d Data, n uint64, ms int64) bool {
+	e.mu.Lock()
+	ok := e.addLocked(d, n, ms)
+	e.mu.Unlock()
+	return ok
+}
+
+// addLocked is add with e.mu held.
+func (e *Entry) addLocked(d Data, n uint64, ms int64) bool {
 	t := e.t
 	if d >= numData || !t.def.Store.Has(d) {
 		return false
 	}
 	i := t.slot[d]
-	e.mu.Lock()
-	defer e.mu.Unlock()
 	switch dataInfo[d].st {
 	case stUint:
 		e.vals[i] = uint64(uint32(e.vals[i] + n))
@@ -180,10 +186,12 @@ func (e *Entry) add(d Data, n uint64, ms int64) bool {
 // entry when one is.
 func (e *Entry) countPair(cnt, rate Data, n uint64, now time.Time) {
 	ms := e.t.tick(now)
-	a := e.add(cnt, n, ms)
-	b := e.add(rate, n, ms)
+	e.mu.Lock()
+	a := e.addLocked(cnt, n, ms)
+	b := e.addLocked(rate, n, ms)
+	e.mu.Unlock()
 	if a || b {
-		e.Touch(now)
+		e.setExpire(ms)
 	}
 }
 

@@ -2,7 +2,9 @@ package stick
 
 import (
 	"container/heap"
+	"encoding/binary"
 	"hash/maphash"
+	"math/bits"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -17,6 +19,7 @@ type Table struct {
 	base   time.Time // ticks count milliseconds from base
 	expire int64     // ms, 0: entries do not expire
 	seed   maphash.Seed
+	secret uint64 // mixes fixed keys into shards
 	shards [numShards]shard
 
 	used    atomic.Int64
@@ -52,6 +55,7 @@ func New(def Def, now time.Time) *Table {
 		def.SrvKey = "name"
 	}
 	t := &Table{def: def, base: now, expire: def.Expire.Milliseconds(), seed: maphash.MakeSeed()}
+	t.secret = maphash.Comparable(t.seed, now.UnixNano())
 	for i := range t.shards {
 		t.shards[i].m = map[Key]*Entry{}
 	}
@@ -97,12 +101,17 @@ func (t *Table) Period(d Data) time.Duration { return t.def.Store.Period(d) }
 // tick converts now to the table's milliseconds.
 func (t *Table) tick(now time.Time) int64 { return tickBase + now.Sub(t.base).Milliseconds() }
 
+// shardOf picks k's shard: a cheap mix of the fixed bytes (with a per-table secret, so
+// that keys cannot be chosen to pile into one shard), and maphash for string keys.
 func (t *Table) shardOf(k *Key) *shard {
-	var h maphash.Hash
-	h.SetSeed(t.seed)
-	h.Write(k.fixed[:])
-	h.WriteString(k.s)
-	return &t.shards[h.Sum64()%numShards]
+	x := binary.LittleEndian.Uint64(k.fixed[:8]) ^ bits.RotateLeft64(binary.LittleEndian.Uint64(k.fixed[8:]), 31) ^ t.secret
+	if k.s != "" {
+		x ^= maphash.String(t.seed, k.s)
+	}
+	x ^= x >> 33
+	x *= 0xff51afd7ed558ccd
+	x ^= x >> 33
+	return &t.shards[x%numShards]
 }
 
 // expired reports whether e's time is over at tick now.

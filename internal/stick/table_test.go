@@ -366,3 +366,21 @@ func runOps(t *testing.T, ops []byte) {
 		}
 	}
 }
+
+// BenchmarkTrackRequest is the data path's cost of a tracked request on one hot key
+// (every client behind one address): track, count, read the rate, untrack.
+func BenchmarkTrackRequest(b *testing.B) {
+	tb := New(Def{Type: KeyIP, Size: 1 << 20, Expire: time.Minute, Store: store(
+		Stored{Data: ConnCur}, Stored{Data: HTTPReqRate, Period: 10 * time.Second})}, t0)
+	a := netip.MustParseAddr("127.0.0.1")
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			k, _ := tb.KeyAddr(a)
+			e := tb.Track(k, t0)
+			e.CountHTTPReq(t0)
+			e.Get(HTTPReqRate, t0)
+			e.Untrack(t0)
+		}
+	})
+}
