@@ -199,7 +199,9 @@ func (t *Table) newEntry(k Key, ms int64) *Entry {
 // is full: (size/256)+1 of them at once, as HAProxy. It reports false when the table is
 // full and cannot make room.
 func (t *Table) reserve(ms int64) bool {
-	for range 4 {
+	// Each round either takes a free slot or evicts; it only fails over when other
+	// goroutines keep taking the room made, so the bound is never reached in practice.
+	for range 64 {
 		u := t.used.Load()
 		if u < int64(t.def.Size) {
 			if t.used.CompareAndSwap(u, u+1) {
@@ -214,10 +216,7 @@ func (t *Table) reserve(ms int64) bool {
 			return false
 		}
 	}
-	// Heavy contention: take the slot anyway rather than fail a request; the next
-	// creation evicts again.
-	t.used.Add(1)
-	return true
+	return false
 }
 
 // evict removes up to n unreferenced entries, those touched least recently first, and
