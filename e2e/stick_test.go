@@ -189,6 +189,10 @@ backend t6
     stick-table type ipv6 size 1k
 backend tb
     stick-table type binary len 4 size 10 store gpc0
+backend arr
+    stick-table type ip size 10 store gpc(2),gpt(3),gpc1_rate(5s)
+backend arr2
+    stick-table type integer size 10 store gpc_rate(2,10s),gpc0
 `, sock, sock, front)
 	}
 	hsock, tsock := filepath.Join(dir, "h.sock"), filepath.Join(dir, "t.sock")
@@ -245,6 +249,10 @@ backend tb
 		{false, "set table t6 key ::1;set table t6 key 10.0.0.1;set table t6 key ::ffff:1.2.3.4"},
 		{false, "show table t6"},
 		{false, "show table tb key 00;clear table tb key 00;set table tb key 00"},
+		{false, "set table arr key 1.1.1.1;set table arr key 1.1.1.1 data.gpc 5;set table arr key 1.1.1.1 data.gpc0 5"},
+		{false, "set table arr key 1.1.1.2 data.gpc1_rate 4 data.gpt 1"},
+		{false, "show table arr;show table arr data.gpc gt 5;show table arr data.gpc eq 0;show table arr data.gpc1_rate gt 0"},
+		{false, "set table arr2 key 3 data.gpc0 2 data.gpc_rate 7;show table arr2;show table arr2 data.gpc_rate eq 0"},
 		{true, "show table"},
 		{true, "show table ti"},
 		{true, "show table ti key 256"},

@@ -154,8 +154,6 @@ func parseTableFilters(t *stick.Table, args []string) (filters []tableFilter, ms
 		}
 		d, ok := stick.ParseData(name)
 		switch {
-		case !ok && stick.IsArrayData(name):
-			return nil, fmt.Sprintf("Filter entry #%d: Data type not stored in this table\n", i+1)
 		case !ok:
 			return nil, fmt.Sprintf("Filter entry #%d: Unknown data type\n", i+1)
 		case !t.Stores(d):
@@ -290,8 +288,6 @@ func setTableData(t *stick.Table, e *stick.Entry, args []string, now time.Time) 
 		}
 		d, ok := stick.ParseData(name)
 		switch {
-		case !ok && stick.IsArrayData(name):
-			return "Data type not stored in this table\n"
 		case !ok:
 			return "Unknown data type\n"
 		case !t.Stores(d):
@@ -323,6 +319,10 @@ func entryAddr(e *stick.Entry) uint64 { return 0x55d0c0000000 + e.ID()*0x70 }
 func writeTableEntry(out *bytes.Buffer, t *stick.Table, e *stick.Entry, now time.Time) {
 	fmt.Fprintf(out, "%#x: key=%s use=%d exp=%d", entryAddr(e), t.FormatKey(e.Key()), e.Use(), e.Expire(now).Milliseconds())
 	for _, st := range t.Def().Store.List() {
+		if st.Data.IsArray() {
+			writeArray(out, e, st, now)
+			continue
+		}
 		switch {
 		case st.Data == stick.ServerKey:
 			k := e.ServerKey()
@@ -342,4 +342,18 @@ func writeTableEntry(out *bytes.Buffer, t *stick.Table, e *stick.Entry, now time
 		}
 	}
 	out.WriteByte('\n')
+}
+
+// writeArray writes each element of an array as HAProxy: "gpc0=…", "gpc1=…",
+// "gpc0_rate(P)=…".
+func writeArray(out *bytes.Buffer, e *stick.Entry, st stick.Stored, now time.Time) {
+	name := strings.TrimSuffix(st.Data.String(), "_rate")
+	for i := range st.Count {
+		v, _ := e.GetAt(st.Data, i, now)
+		if st.Data.IsRate() {
+			fmt.Fprintf(out, " %s%d_rate(%d)=%d", name, i, st.Period.Milliseconds(), v)
+		} else {
+			fmt.Fprintf(out, " %s%d=%d", name, i, v)
+		}
+	}
 }

@@ -25,6 +25,8 @@ backend ts
     stick-table type string len 8 size 2 nopurge store gpc0
 backend tb
     stick-table type binary len 4 size 10 store gpc0
+backend arr
+    stick-table type ip size 10 store gpc(2),gpc_rate(2,10s),gpt(3)
 `
 
 // tableSource is a Source over the tables of tablesCfg and a clock the test moves.
@@ -65,7 +67,7 @@ func TestTableCommands(t *testing.T) {
 	}
 	A, O, U := LevelAdmin, LevelOperator, LevelUser
 	steps := []step{
-		{A, "show table", "# table: tb, type: binary, size:10, used:0\n# table: ts, type: string, size:2, used:0\n# table: fe, type: ip, size:100, used:0\n# table: ti, type: integer, size:100, used:0\n", 0},
+		{A, "show table", "# table: arr, type: ip, size:10, used:0\n# table: tb, type: binary, size:10, used:0\n# table: ts, type: string, size:2, used:0\n# table: fe, type: ip, size:100, used:0\n# table: ti, type: integer, size:100, used:0\n", 0},
 		{A, "set table ti key 5 data.gpc0 3", "", 0},
 		{A, "set table ti key -1", "Invalid key\n", 0},
 		{A, "set table ti key 4294967296", "Invalid key\n", 0},
@@ -154,6 +156,18 @@ func TestTableCommands(t *testing.T) {
 		{A, "clear table tb key 00", "Removing keys from tables of type other than ip, ipv6, string and integer is not supported\n", 0},
 		{A, "set table tb key 0011", "Inserting keys into tables of type other than ip, ipv6, string and integer is not supported\n", 0},
 
+		// arrays print element by element; the runtime API sets and filters their first
+		// element (HAProxy 2.6.12)
+		{A, "set table arr key 1.1.1.1", "", 0},
+		{A, "set table arr key 1.1.1.1 data.gpc 5", "", 0},
+		{A, "set table arr key 1.1.1.1 data.gpc0 5", "Data type not stored in this table\n", 0},
+		{A, "show table arr", "# table: arr, type: ip, size:10, used:1\n0x…: key=1.1.1.1 use=0 exp=0 gpt0=0 gpt1=0 gpt2=0 gpc0=5 gpc1=0 gpc0_rate(10000)=0 gpc1_rate(10000)=0\n", 0},
+		{A, "show table arr data.gpc gt 5", "# table: arr, type: ip, size:10, used:1\n", 0},
+		{A, "set table arr key 1.1.1.1 data.gpc_rate 3 data.gpt 4", "", 0},
+		{A, "show table arr data.gpc eq 5", "# table: arr, type: ip, size:10, used:1\n" +
+			"0x…: key=1.1.1.1 use=0 exp=0 gpt0=4 gpt1=0 gpt2=0 gpc0=5 gpc1=0 gpc0_rate(10000)=3 gpc1_rate(10000)=0\n", 0},
+		{A, "clear table arr", "", 0},
+
 		// levels: the summary for everyone, contents and changes from operator up
 		{O, "set table ti key 1", "", 0},
 		{O, "show table ti", "# table: ti, type: integer, size:100, used:1\n0x…: key=1 use=0 exp=3600000 gpc0=0\n", 0},
@@ -166,7 +180,7 @@ func TestTableCommands(t *testing.T) {
 		{U, "clear table ti key 1", "Permission denied\n", 0},
 		{U, "clear table ti", "", 0},
 		{U, "set table ti", "", 0},
-		{U, "show table", "# table: tb, type: binary, size:10, used:0\n# table: ts, type: string, size:2, used:0\n# table: fe, type: ip, size:100, used:0\n# table: ti, type: integer, size:100, used:1\n", 0},
+		{U, "show table", "# table: arr, type: ip, size:10, used:0\n# table: tb, type: binary, size:10, used:0\n# table: ts, type: string, size:2, used:0\n# table: fe, type: ip, size:100, used:0\n# table: ti, type: integer, size:100, used:1\n", 0},
 	}
 	for _, s := range steps {
 		got := Do(src, s.level, s.cmd)

@@ -34,8 +34,14 @@ const (
 	ServerKey
 	HTTPFailCnt
 	HTTPFailRate
+	GPT     // array of general purpose tags, gpt(N)
+	GPC     // array of general purpose counters, gpc(N)
+	GPCRate // array of their rates, gpc_rate(N,P)
 	numData
 )
+
+// MaxArray is the largest array data type (gpc(100) holds gpc0 to gpc99).
+const MaxArray = 100
 
 // storage is how a data type is held and printed.
 type storage uint8
@@ -49,31 +55,35 @@ const (
 )
 
 var dataInfo = [numData]struct {
-	name string
-	st   storage
+	name  string
+	st    storage
+	array bool
 }{
-	ServerID:     {"server_id", stSigned},
-	GPT0:         {"gpt0", stUint},
-	GPC0:         {"gpc0", stUint},
-	GPC0Rate:     {"gpc0_rate", stRate},
-	ConnCnt:      {"conn_cnt", stUint},
-	ConnRate:     {"conn_rate", stRate},
-	ConnCur:      {"conn_cur", stUint},
-	SessCnt:      {"sess_cnt", stUint},
-	SessRate:     {"sess_rate", stRate},
-	HTTPReqCnt:   {"http_req_cnt", stUint},
-	HTTPReqRate:  {"http_req_rate", stRate},
-	HTTPErrCnt:   {"http_err_cnt", stUint},
-	HTTPErrRate:  {"http_err_rate", stRate},
-	BytesInCnt:   {"bytes_in_cnt", stULL},
-	BytesInRate:  {"bytes_in_rate", stRate},
-	BytesOutCnt:  {"bytes_out_cnt", stULL},
-	BytesOutRate: {"bytes_out_rate", stRate},
-	GPC1:         {"gpc1", stUint},
-	GPC1Rate:     {"gpc1_rate", stRate},
-	ServerKey:    {"server_key", stDict},
-	HTTPFailCnt:  {"http_fail_cnt", stUint},
-	HTTPFailRate: {"http_fail_rate", stRate},
+	ServerID:     {"server_id", stSigned, false},
+	GPT0:         {"gpt0", stUint, false},
+	GPC0:         {"gpc0", stUint, false},
+	GPC0Rate:     {"gpc0_rate", stRate, false},
+	ConnCnt:      {"conn_cnt", stUint, false},
+	ConnRate:     {"conn_rate", stRate, false},
+	ConnCur:      {"conn_cur", stUint, false},
+	SessCnt:      {"sess_cnt", stUint, false},
+	SessRate:     {"sess_rate", stRate, false},
+	HTTPReqCnt:   {"http_req_cnt", stUint, false},
+	HTTPReqRate:  {"http_req_rate", stRate, false},
+	HTTPErrCnt:   {"http_err_cnt", stUint, false},
+	HTTPErrRate:  {"http_err_rate", stRate, false},
+	BytesInCnt:   {"bytes_in_cnt", stULL, false},
+	BytesInRate:  {"bytes_in_rate", stRate, false},
+	BytesOutCnt:  {"bytes_out_cnt", stULL, false},
+	BytesOutRate: {"bytes_out_rate", stRate, false},
+	GPC1:         {"gpc1", stUint, false},
+	GPC1Rate:     {"gpc1_rate", stRate, false},
+	ServerKey:    {"server_key", stDict, false},
+	HTTPFailCnt:  {"http_fail_cnt", stUint, false},
+	HTTPFailRate: {"http_fail_rate", stRate, false},
+	GPT:          {"gpt", stUint, true},
+	GPC:          {"gpc", stUint, true},
+	GPCRate:      {"gpc_rate", stRate, true},
 }
 
 // String is the data type's name in the configuration ("http_req_rate").
@@ -97,12 +107,8 @@ func ParseData(name string) (Data, bool) {
 	return 0, false
 }
 
-// arrayData are HAProxy 2.6's array data types, which tandem does not store.
-var arrayData = map[string]bool{"gpc": true, "gpc_rate": true, "gpt": true}
-
-// IsArrayData reports whether name is one of HAProxy's array data types (gpc, gpc_rate,
-// gpt), which tandem does not store yet.
-func IsArrayData(name string) bool { return arrayData[name] }
+// IsArray reports whether d is an array (gpt, gpc, gpc_rate), which takes a size.
+func (d Data) IsArray() bool { return d < numData && dataInfo[d].array }
 
 // KeyType is a table's key type.
 type KeyType uint8
@@ -138,10 +144,11 @@ func ParseKeyType(s string) (KeyType, bool) {
 // DefaultKeyLen is the length of string and binary keys when `len` is not given.
 const DefaultKeyLen = 32
 
-// Stored is one stored data type and, for a rate, its period.
+// Stored is one stored data type, with its period (rates) and size (arrays).
 type Stored struct {
 	Data   Data
 	Period time.Duration // rates only
+	Count  int           // arrays: elements (1..MaxArray); 1 otherwise
 }
 
 // StoreSet is the set of data types a table stores, with the period of each rate. It
@@ -149,6 +156,7 @@ type Stored struct {
 type StoreSet struct {
 	mask   uint32
 	period [numData]uint32 // ms
+	count  [numData]uint8  // arrays
 }
 
 // Add stores d (period: rates only, whole milliseconds). It reports false when d is
@@ -161,7 +169,31 @@ func (s *StoreSet) Add(d Data, period time.Duration) bool {
 	if d.IsRate() {
 		s.period[d] = uint32(period.Milliseconds())
 	}
+	if d.IsArray() {
+		s.count[d] = 1
+	}
 	return true
+}
+
+// AddArray stores array d with n elements (1..MaxArray) and, for gpc_rate, a period.
+func (s *StoreSet) AddArray(d Data, n int, period time.Duration) bool {
+	if !d.IsArray() || n < 1 || n > MaxArray || !s.Add(d, period) {
+		return false
+	}
+	s.count[d] = uint8(n)
+	return true
+}
+
+// Count is how many elements of d are stored: the array's size, 1 for a stored
+// scalar, 0 when not stored.
+func (s StoreSet) Count(d Data) int {
+	switch {
+	case !s.Has(d):
+		return 0
+	case d.IsArray():
+		return int(s.count[d])
+	}
+	return 1
 }
 
 // Has reports whether d is stored.
@@ -180,13 +212,13 @@ func (s StoreSet) List() []Stored {
 	var out []Stored
 	for d := range numData {
 		if s.Has(d) {
-			out = append(out, Stored{Data: d, Period: s.Period(d)})
+			out = append(out, Stored{Data: d, Period: s.Period(d), Count: s.Count(d)})
 		}
 	}
 	return out
 }
 
-// String renders the set as a `store` argument: "gpc0,http_req_rate(10000)".
+// String renders the set as a `store` argument: "gpc0,http_req_rate(10000),gpc(2)".
 func (s StoreSet) String() string {
 	var b strings.Builder
 	for _, st := range s.List() {
@@ -194,7 +226,12 @@ func (s StoreSet) String() string {
 			b.WriteByte(',')
 		}
 		b.WriteString(st.Data.String())
-		if st.Data.IsRate() {
+		switch {
+		case st.Data.IsArray() && st.Data.IsRate():
+			fmt.Fprintf(&b, "(%d,%d)", st.Count, st.Period.Milliseconds())
+		case st.Data.IsArray():
+			fmt.Fprintf(&b, "(%d)", st.Count)
+		case st.Data.IsRate():
 			fmt.Fprintf(&b, "(%d)", st.Period.Milliseconds())
 		}
 	}

@@ -87,13 +87,18 @@ func (e *Entry) Untrack(now time.Time) {
 }
 
 // Get returns the value of data type d at now: a counter, a tag, the server id, or a
-// rate in events per period. ok is false when the table does not store d (then an ACL
-// on it does not match). server_key reads as 0; see ServerKey.
-func (e *Entry) Get(d Data, now time.Time) (v uint64, ok bool) {
-	if d >= numData || !e.t.def.Store.Has(d) {
+// rate in events per period (the first element of an array). ok is false when the table
+// does not store d (then an ACL on it does not match). server_key reads as 0; see
+// ServerKey.
+func (e *Entry) Get(d Data, now time.Time) (v uint64, ok bool) { return e.GetAt(d, 0, now) }
+
+// GetAt returns element idx of array d (idx 0 for the other types); ok is false when
+// it is not stored.
+func (e *Entry) GetAt(d Data, idx int, now time.Time) (v uint64, ok bool) {
+	if idx < 0 || idx >= e.t.def.Store.Count(d) {
 		return 0, false
 	}
-	i := e.t.slot[d]
+	i := int(e.t.slot[d]) + idx
 	switch dataInfo[d].st {
 	case stDict:
 		return 0, true
@@ -147,28 +152,31 @@ func (e *Entry) SetServer(id int32, key string, now time.Time) {
 // Add counts n more on data type d at now: a counter grows by n (32-bit counters wrap
 // as HAProxy's), a rate counts n events. It touches the entry and reports false when d
 // is not stored or is not a counter.
-func (e *Entry) Add(d Data, n uint64, now time.Time) bool {
-	if !e.add(d, n, e.t.tick(now)) {
+func (e *Entry) Add(d Data, n uint64, now time.Time) bool { return e.AddAt(d, 0, n, now) }
+
+// AddAt is Add on element idx of array d (idx 0 for the other types).
+func (e *Entry) AddAt(d Data, idx int, n uint64, now time.Time) bool {
+	if !e.add(d, idx, n, e.t.tick(now)) {
 		return false
 	}
 	e.Touch(now)
 	return true
 }
 
-func (e *Entry) add(d Data, n uint64, ms int64) bool {
+func (e *Entry) add(d Data, idx int, n uint64, ms int64) bool {
 	e.mu.Lock()
-	ok := e.addLocked(d, n, ms)
+	ok := e.addLocked(d, idx, n, ms)
 	e.mu.Unlock()
 	return ok
 }
 
 // addLocked is add with e.mu held.
-func (e *Entry) addLocked(d Data, n uint64, ms int64) bool {
+func (e *Entry) addLocked(d Data, idx int, n uint64, ms int64) bool {
 	t := e.t
-	if d >= numData || !t.def.Store.Has(d) {
+	if idx < 0 || idx >= t.def.Store.Count(d) {
 		return false
 	}
-	i := t.slot[d]
+	i := int(t.slot[d]) + idx
 	switch dataInfo[d].st {
 	case stUint:
 		e.vals[i] = uint64(uint32(e.vals[i] + n))
@@ -187,8 +195,8 @@ func (e *Entry) addLocked(d Data, n uint64, ms int64) bool {
 func (e *Entry) countPair(cnt, rate Data, n uint64, now time.Time) {
 	ms := e.t.tick(now)
 	e.mu.Lock()
-	a := e.addLocked(cnt, n, ms)
-	b := e.addLocked(rate, n, ms)
+	a := e.addLocked(cnt, 0, n, ms)
+	b := e.addLocked(rate, 0, n, ms)
 	e.mu.Unlock()
 	if a || b {
 		e.setExpire(ms)
@@ -217,30 +225,80 @@ func (e *Entry) CountBytes(in, out uint64, now time.Time) {
 	}
 }
 
-// IncGPC adds one to general purpose counter idx (0 or 1) and its rate, whichever are
-// stored, as sc_inc_gpc0/sc_inc_gpc1. It returns the counter's new value (0 when only
-// the rate is stored) and false when neither is stored.
+// gpc returns where general purpose counter idx and its rate live: the arrays gpc and
+// gpc_rate when the table stores them (HAProxy then points gpc0/gpc1 at their first
+// elements), else the legacy gpc0/gpc1 and gpc0_rate/gpc1_rate.
+func (e *Entry) gpc(idx int) (cnt, rate Data) {
+	s := e.t.def.Store
+	cnt, rate = GPC, GPCRate
+	if !s.Has(GPC) {
+		cnt = legacy(idx, GPC0, GPC1)
+	}
+	if !s.Has(GPCRate) {
+		rate = legacy(idx, GPC0Rate, GPC1Rate)
+	}
+	return cnt, rate
+}
+
+// legacy returns a for index 0, b for index 1 and numData (never stored) otherwise.
+func legacy(idx int, a, b Data) Data {
+	switch idx {
+	case 0:
+		return a
+	case 1:
+		return b
+	}
+	return numData
+}
+
+// elem is idx for an array and 0 for a legacy scalar.
+func elem(d Data, idx int) int {
+	if d.IsArray() {
+		return idx
+	}
+	return 0
+}
+
+// IncGPC adds one to general purpose counter idx and its rate, whichever are stored, as
+// sc_inc_gpc0/sc_inc_gpc1/sc_inc_gpc(idx). It returns the counter's new value (0 when
+// only the rate is stored) and false when neither is stored.
 func (e *Entry) IncGPC(idx int, now time.Time) (uint64, bool) {
-	cnt, rate := gpcData(idx)
+	cnt, rate := e.gpc(idx)
 	ms := e.t.tick(now)
-	b := e.add(rate, 1, ms)
-	a := e.add(cnt, 1, ms)
+	e.mu.Lock()
+	b := e.addLocked(rate, elem(rate, idx), 1, ms)
+	a := e.addLocked(cnt, elem(cnt, idx), 1, ms)
+	e.mu.Unlock()
 	if !a && !b {
 		return 0, false
 	}
-	e.Touch(now)
-	v, _ := e.Get(cnt, now)
+	e.setExpire(ms)
+	v, _ := e.GetAt(cnt, elem(cnt, idx), now)
 	return v, true
 }
 
-// ClearGPC sets general purpose counter idx to zero, as sc_clr_gpc0/1, and returns the
-// value it had; false when it is not stored.
+// GetGPC returns general purpose counter idx (sc_get_gpc0, sc_get_gpc(idx)).
+func (e *Entry) GetGPC(idx int, now time.Time) (uint64, bool) {
+	cnt, _ := e.gpc(idx)
+	return e.GetAt(cnt, elem(cnt, idx), now)
+}
+
+// GetGPCRate returns the rate of general purpose counter idx (sc_gpc0_rate,
+// sc_gpc_rate(idx)).
+func (e *Entry) GetGPCRate(idx int, now time.Time) (uint64, bool) {
+	_, rate := e.gpc(idx)
+	return e.GetAt(rate, elem(rate, idx), now)
+}
+
+// ClearGPC sets general purpose counter idx to zero, as sc_clr_gpc0/1/sc_clr_gpc(idx),
+// and returns the value it had; false when it is not stored.
 func (e *Entry) ClearGPC(idx int, now time.Time) (uint64, bool) {
-	cnt, _ := gpcData(idx)
-	if !e.t.def.Store.Has(cnt) {
+	cnt, _ := e.gpc(idx)
+	j := elem(cnt, idx)
+	if j >= e.t.def.Store.Count(cnt) {
 		return 0, false
 	}
-	i := e.t.slot[cnt]
+	i := int(e.t.slot[cnt]) + j
 	e.mu.Lock()
 	old := e.vals[i]
 	e.vals[i] = 0
@@ -249,29 +307,40 @@ func (e *Entry) ClearGPC(idx int, now time.Time) (uint64, bool) {
 	return old, true
 }
 
-func gpcData(idx int) (cnt, rate Data) {
-	if idx == 1 {
-		return GPC1, GPC1Rate
+// gpt returns where general purpose tag idx lives: the gpt array when stored, else
+// gpt0 for index 0.
+func (e *Entry) gpt(idx int) Data {
+	if e.t.def.Store.Has(GPT) {
+		return GPT
 	}
-	return GPC0, GPC0Rate
+	return legacy(idx, GPT0, numData)
 }
 
-// SetGPT0 sets general purpose tag 0, as sc-set-gpt0; false when it is not stored.
-func (e *Entry) SetGPT0(v uint32, now time.Time) bool {
-	i := e.t.slot[GPT0]
-	if i < 0 {
+// SetGPT sets general purpose tag idx, as sc-set-gpt0/sc-set-gpt(idx); false when it
+// is not stored.
+func (e *Entry) SetGPT(idx int, v uint32, now time.Time) bool {
+	d := e.gpt(idx)
+	j := elem(d, idx)
+	if j >= e.t.def.Store.Count(d) {
 		return false
 	}
 	e.mu.Lock()
-	e.vals[i] = uint64(v)
+	e.vals[int(e.t.slot[d])+j] = uint64(v)
 	e.mu.Unlock()
 	e.Touch(now)
 	return true
 }
 
+// GetGPT returns general purpose tag idx (sc_get_gpt0, sc_get_gpt(idx)).
+func (e *Entry) GetGPT(idx int, now time.Time) (uint64, bool) {
+	d := e.gpt(idx)
+	return e.GetAt(d, elem(d, idx), now)
+}
+
 // Set stores v in data type d as the runtime API's `set table … data.TYPE v`: 32-bit
 // types keep the low 32 bits, a rate reports v for its current period then fades out,
-// server_key is left alone. It does not touch the entry; false when d is not stored.
+// server_key is left alone, an array sets its first element (as HAProxy 2.6). It does
+// not touch the entry; false when d is not stored.
 func (e *Entry) Set(d Data, v int64, now time.Time) bool {
 	t := e.t
 	if d >= numData || !t.def.Store.Has(d) {

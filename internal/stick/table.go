@@ -29,11 +29,12 @@ type Table struct {
 
 	// slot maps a stored data type to its index in Entry.vals (counters) or
 	// Entry.rates (frequency counters); -1 when not stored.
-	slot             [numData]int8
+	// An array's elements take consecutive slots from its first.
+	slot             [numData]int16
 	nvals, nrates    int
 	periods          []uint32 // period of each rate slot, ms
-	connCur, connCnt int8     // slots, -1 when not stored
-	connRate         int8
+	connCur, connCnt int16    // slots, -1 when not stored
+	connRate         int16
 }
 
 type shard struct {
@@ -64,16 +65,19 @@ func New(def Def, now time.Time) *Table {
 		if !def.Store.Has(d) {
 			continue
 		}
+		n := def.Store.Count(d)
 		switch dataInfo[d].st {
 		case stRate:
-			t.slot[d] = int8(t.nrates)
-			t.periods = append(t.periods, uint32(def.Store.Period(d).Milliseconds()))
-			t.nrates++
+			t.slot[d] = int16(t.nrates)
+			for range n {
+				t.periods = append(t.periods, uint32(def.Store.Period(d).Milliseconds()))
+			}
+			t.nrates += n
 		case stDict:
 			// server_key lives in Entry.srvKey
 		default:
-			t.slot[d] = int8(t.nvals)
-			t.nvals++
+			t.slot[d] = int16(t.nvals)
+			t.nvals += n
 		}
 	}
 	t.connCur, t.connCnt, t.connRate = t.slot[ConnCur], t.slot[ConnCnt], t.slot[ConnRate]

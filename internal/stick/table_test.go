@@ -188,7 +188,7 @@ func TestTrackCounts(t *testing.T) {
 	if v, _ := a.IncGPC(0, at(30)); v != 2 {
 		t.Errorf("inc gpc0 = %d", v)
 	}
-	a.SetGPT0(7, at(30))
+	a.SetGPT(0, 7, at(30))
 	b.Untrack(at(40))
 	if get(ConnCur, 40) != 1 || get(ConnCnt, 40) != 2 || get(HTTPReqRate, 40) != 1 || get(GPC0Rate, 40) != 2 ||
 		get(BytesInCnt, 40) != 1000 || get(BytesOutRate, 40) != 70 || get(GPT0, 40) != 7 || a.Use() != 1 {
@@ -383,4 +383,45 @@ func BenchmarkTrackRequest(b *testing.B) {
 			e.Untrack(t0)
 		}
 	})
+}
+
+// TestArrays: gpc(N), gpc_rate(N,P) and gpt(N) hold N elements; the gpc0/gpc1/gpt0
+// functions use their first elements when a table stores the arrays, the legacy types
+// otherwise (HAProxy 2.6 refuses both in one table, except gpc with gpc0_rate, say).
+func TestArrays(t *testing.T) {
+	var s StoreSet
+	s.AddArray(GPC, 3, 0)
+	s.AddArray(GPT, 2, 0)
+	s.Add(GPC0Rate, time.Second)
+	tb := New(Def{Type: KeyInteger, Size: 10, Store: s}, t0)
+	e := tb.Acquire(intKey(t, tb, 1), t0)
+	e.IncGPC(0, at(0))
+	e.IncGPC(2, at(0))
+	if v, ok := e.IncGPC(2, at(1)); !ok || v != 2 {
+		t.Errorf("gpc2 = %d %v", v, ok)
+	}
+	if _, ok := e.IncGPC(3, at(1)); ok {
+		t.Error("gpc3 is beyond gpc(3)")
+	}
+	if v, _ := e.GetGPC(0, at(1)); v != 1 {
+		t.Errorf("gpc0 (array element) = %d", v)
+	}
+	if v, ok := e.GetGPCRate(0, at(1)); !ok || v != 1 {
+		t.Errorf("gpc0_rate (legacy, with the array) = %d %v", v, ok)
+	}
+	if _, ok := e.GetGPCRate(1, at(1)); ok {
+		t.Error("gpc1_rate is not stored")
+	}
+	if !e.SetGPT(1, 9, at(1)) || e.SetGPT(2, 1, at(1)) {
+		t.Error("gpt(2) takes indexes 0 and 1")
+	}
+	if v, _ := e.GetGPT(1, at(1)); v != 9 {
+		t.Errorf("gpt1 = %d", v)
+	}
+	if old, ok := e.ClearGPC(2, at(2)); !ok || old != 2 {
+		t.Errorf("clear gpc2: %d %v", old, ok)
+	}
+	if got := s.String(); got != "gpc0_rate(1000),gpt(2),gpc(3)" {
+		t.Errorf("store %q", got)
+	}
 }

@@ -10,7 +10,7 @@ import (
 	"tandem/internal/stick"
 )
 
-// stickTableSyntax is the form tandem reads (HAProxy 2.6 without peers and array types).
+// stickTableSyntax is the form tandem reads (HAProxy 2.6's, without peers).
 const stickTableSyntax = "type ip|ipv6|integer|string [len <n>]|binary [len <n>] size <n>[k|m|g] [expire <time>] [nopurge] [srvkey name|addr] [store <data_type>[,...]]..."
 
 // kwStickTable reads `stick-table …` (configuration.txt §4.2 "stick-table").
@@ -166,19 +166,16 @@ func parseTableSize(v string) (int, error) {
 }
 
 // parseStore reads one `store` argument: data types separated by commas, a rate with
-// its period in parentheses.
+// its period in parentheses, an array with its size (and, for gpc_rate, a period).
 func parseStore(set *stick.StoreSet, list string) (warns []string, err error) {
 	for list != "" {
 		item := list
-		if j := strings.IndexByte(list, ','); j >= 0 {
+		if j := storeItemEnd(list); j >= 0 {
 			item, list = list[:j], list[j+1:]
 		} else {
 			list = ""
 		}
 		name, arg, hasArg := strings.Cut(item, "(")
-		if stick.IsArrayData(name) {
-			return warns, fmt.Errorf("store option %q (array of counters) is not supported by tandem; use gpc0, gpc1, gpc0_rate, gpc1_rate or gpt0", name)
-		}
 		if hasArg {
 			if !strings.HasSuffix(arg, ")") {
 				return warns, fmt.Errorf("missing closing parenthesis after store option %q", name)
@@ -190,10 +187,28 @@ func parseStore(set *stick.StoreSet, list string) (warns []string, err error) {
 			return warns, fmt.Errorf("unknown store option %q", name)
 		}
 		var period time.Duration
+		count := 0
 		switch {
-		case d.IsRate() && !hasArg:
-			return warns, fmt.Errorf("missing argument to store option %q (expected %s(<period>), e.g. %s(10s))", name, name, name)
-		case d.IsRate():
+		case (d.IsRate() || d.IsArray()) && !hasArg:
+			return warns, fmt.Errorf("missing argument to store option %q (expected %s)", name, storeForm(d))
+		case d.IsArray():
+			n, rest, _ := strings.Cut(arg, ",")
+			count, err = strconv.Atoi(n)
+			if err != nil || count < 1 || count > stick.MaxArray {
+				return warns, fmt.Errorf("array size is out of allowed range (1-%d) for store option %q", stick.MaxArray, name)
+			}
+			if d.IsRate() {
+				if rest == "" {
+					return warns, fmt.Errorf("missing argument to store option %q (expected %s)", name, storeForm(d))
+				}
+				arg = rest
+			} else if rest != "" {
+				return warns, fmt.Errorf("unexpected argument %q to store option %q (expected %s)", rest, name, storeForm(d))
+			}
+		case hasArg && !d.IsRate():
+			return warns, fmt.Errorf("unexpected argument to store option %q", name)
+		}
+		if d.IsRate() {
 			period, err = parseTime(arg)
 			if err != nil {
 				return warns, fmt.Errorf("store option %q: period: %v", name, err)
@@ -201,14 +216,64 @@ func parseStore(set *stick.StoreSet, list string) (warns []string, err error) {
 			if period < time.Millisecond {
 				return warns, fmt.Errorf("store option %q: the period must be at least 1ms", name)
 			}
-		case hasArg:
-			return warns, fmt.Errorf("unexpected argument to store option %q", name)
 		}
-		if !set.Add(d, period) {
+		added := false
+		if d.IsArray() {
+			added = set.AddArray(d, count, period)
+		} else {
+			added = set.Add(d, period)
+		}
+		if !added {
 			warns = append(warns, fmt.Sprintf("store option %q already enabled, ignored", name))
 		}
 	}
+	for _, c := range arrayConflicts {
+		if set.Has(c.array) && (set.Has(c.a) || set.Has(c.b)) {
+			return warns, fmt.Errorf("simultaneous usage of '%s' and '%s' in a same table is not permitted as '%s' overrides '%s'",
+				c.array, c.legacy, c.array, c.legacy)
+		}
+	}
 	return warns, nil
+}
+
+// arrayConflicts: an array replaces the legacy types it covers (HAProxy refuses both).
+var arrayConflicts = []struct {
+	array, a, b stick.Data
+	legacy      string
+}{
+	{stick.GPT, stick.GPT0, stick.GPT0, "gpt0"},
+	{stick.GPC, stick.GPC0, stick.GPC1, "gpc[0/1]"},
+	{stick.GPCRate, stick.GPC0Rate, stick.GPC1Rate, "gpc[0/1]_rate"},
+}
+
+// storeItemEnd returns the index of the comma that ends the first item of a store list
+// (commas inside parentheses separate arguments), or -1.
+func storeItemEnd(list string) int {
+	depth := 0
+	for i := 0; i < len(list); i++ {
+		switch list[i] {
+		case '(':
+			depth++
+		case ')':
+			depth--
+		case ',':
+			if depth <= 0 {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+// storeForm is how a data type that takes arguments is written.
+func storeForm(d stick.Data) string {
+	switch {
+	case d.IsArray() && d.IsRate():
+		return d.String() + "(<n>,<period>), e.g. " + d.String() + "(2,10s)"
+	case d.IsArray():
+		return d.String() + "(<n>), e.g. " + d.String() + "(2)"
+	}
+	return d.String() + "(<period>), e.g. " + d.String() + "(10s)"
 }
 
 // resolveTables lists the tables in file order, gives each proxy its own, and refuses

@@ -58,8 +58,31 @@ func TestStickTableLine(t *testing.T) {
 		{line: "type ip size 10 store http_req_rate(1x)", err: `store option "http_req_rate": period`},
 		{line: "type ip size 10 store http_req_rate(0)", err: "at least 1ms"},
 		{line: "type ip size 10 store gpc0(5)", err: `unexpected argument to store option "gpc0"`},
-		{line: "type ip size 10 store gpc(2)", err: "not supported by tandem"},
-		{line: "type ip size 10 store gpc_rate(2,10s)", err: "not supported by tandem"},
+		{line: "type ip size 10 store gpc(2),gpc_rate(3,10s),gpt(100),conn_cur",
+			want: stick.Def{Type: stick.KeyIP, Size: 10, SrvKey: "name", Store: func() stick.StoreSet {
+				var s stick.StoreSet
+				s.AddArray(stick.GPC, 2, 0)
+				s.AddArray(stick.GPCRate, 3, 10*time.Second)
+				s.AddArray(stick.GPT, 100, 0)
+				s.Add(stick.ConnCur, 0)
+				return s
+			}()}},
+		{line: "type ip size 10 store gpc(0)", err: `array size is out of allowed range (1-100) for store option "gpc"`},
+		{line: "type ip size 10 store gpc(101)", err: "array size is out of allowed range"},
+		{line: "type ip size 10 store gpc", err: `missing argument to store option "gpc"`},
+		{line: "type ip size 10 store gpc_rate(2)", err: `missing argument to store option "gpc_rate"`},
+		{line: "type ip size 10 store gpc_rate(x,10s)", err: "array size is out of allowed range"},
+		{line: "type ip size 10 store gpc_rate(2,0)", err: "at least 1ms"},
+		{line: "type ip size 10 store gpc(2,3)", err: `unexpected argument "3"`},
+		{line: "type ip size 10 store gpc(2),gpc1_rate(1s)", want: stick.Def{Type: stick.KeyIP, Size: 10, SrvKey: "name", Store: func() stick.StoreSet {
+			var s stick.StoreSet
+			s.AddArray(stick.GPC, 2, 0)
+			s.Add(stick.GPC1Rate, time.Second)
+			return s
+		}()}},
+		{line: "type ip size 10 store gpt(2),gpt0", err: "simultaneous usage of 'gpt' and 'gpt0' in a same table is not permitted as 'gpt' overrides 'gpt0'"},
+		{line: "type ip size 10 store gpc(2),gpc1", err: "simultaneous usage of 'gpc' and 'gpc[0/1]'"},
+		{line: "type ip size 10 store gpc_rate(2,1s),gpc0_rate(1s)", err: "simultaneous usage of 'gpc_rate' and 'gpc[0/1]_rate'"},
 		{line: "type string len 0 size 10", err: "invalid len"},
 		{line: "type string len size 10", err: "invalid len"},
 		{line: "type string size 10 len 5", err: `unknown argument "len"`},
@@ -173,6 +196,7 @@ func FuzzStickTable(f *testing.F) {
 		"type binary len 8 size 1m expire 24h srvkey addr store server_id,server_key",
 		"type ip size 10 store http_req_rate(10s",
 		"type ip size 4g store gpc_rate(2,10s)",
+		"type ip size 10 store gpc(2),gpc_rate(3,10s),gpt(100)",
 	} {
 		f.Add(s)
 	}
