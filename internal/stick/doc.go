@@ -27,9 +27,12 @@
 //     t.Lookup(k, now) for src_* and table_*, which neither create nor touch). In
 //     HAProxy 2.6 a counter not tracked (nil entry) reads 0, while a data type the table
 //     does not store (ok false) gives no value, so the ACL does not match.
-//   - sc_inc_gpc0/1 and sc-inc-gpc0/1: e.IncGPC(0|1, now); sc_clr_gpc0/1:
-//     e.ClearGPC; sc-set-gpt0: e.SetGPT0. src_inc_gpc0 and friends: t.Acquire(k, now),
-//     then the call, then e.Release(now).
+//   - General purpose counters and tags, by index (gpc0/gpc1/gpt0 and the arrays
+//     gpc(N), gpc_rate(N,P), gpt(N) alike; an array takes over its legacy types):
+//     sc_inc_gpc0/1, sc_inc_gpc(idx) and sc-inc-gpc*: e.IncGPC(idx, now);
+//     sc_get_gpc*: e.GetGPC; sc_gpc*_rate: e.GetGPCRate; sc_clr_gpc*: e.ClearGPC;
+//     sc-set-gpt0, sc-set-gpt(idx): e.SetGPT; sc_get_gpt*: e.GetGPT. src_inc_gpc0 and
+//     friends: t.Acquire(k, now), then the call, then e.Release(now).
 //   - stick store-request|store-response|on: e := t.Acquire(k, now);
 //     e.SetServer(id, key, now); e.Release(now). stick match|on: t.Lookup(k, now), then
 //     e.Get(stick.ServerID, now) and e.Touch(now).
