@@ -148,7 +148,7 @@ func (t *Table) Acquire(k Key, now time.Time) *Entry {
 		return e
 	}
 	sh.mu.Unlock()
-	if !t.reserve(ms) {
+	if !t.reserve() {
 		return nil
 	}
 	e := t.newEntry(k, ms)
@@ -202,7 +202,7 @@ func (t *Table) newEntry(k Key, ms int64) *Entry {
 // reserve counts one more entry, evicting the oldest unreferenced ones when the table
 // is full: (size/256)+1 of them at once, as HAProxy. It reports false when the table is
 // full and cannot make room.
-func (t *Table) reserve(ms int64) bool {
+func (t *Table) reserve() bool {
 	// Each round either takes a free slot or evicts; it only fails over when other
 	// goroutines keep taking the room made, so the bound is never reached in practice.
 	for range 64 {
@@ -216,7 +216,7 @@ func (t *Table) reserve(ms int64) bool {
 		if t.def.NoPurge {
 			return false
 		}
-		if t.evict(ms, t.def.Size>>8+1) == 0 && t.used.Load() >= int64(t.def.Size) {
+		if t.evict(t.def.Size>>8+1) == 0 && t.used.Load() >= int64(t.def.Size) {
 			return false
 		}
 	}
@@ -225,7 +225,7 @@ func (t *Table) reserve(ms int64) bool {
 
 // evict removes up to n unreferenced entries, those touched least recently first, and
 // returns how many it removed.
-func (t *Table) evict(ms int64, n int) int {
+func (t *Table) evict(n int) int {
 	t.evictMu.Lock()
 	defer t.evictMu.Unlock()
 	if t.used.Load() < int64(t.def.Size) {
