@@ -33,9 +33,10 @@ func (p Pos) String() string {
 // Config is one whole resolved configuration.
 type Config struct {
 	Global    Global
-	Frontends []*Frontend // frontend sections and the frontend half of listen sections, in file order
-	Backends  []*Backend  // backend sections and the backend half of listen sections, in file order
-	Warnings  []*Error    // non-fatal findings (accepted but noteworthy), file:line each
+	Frontends []*Frontend   // frontend sections and the frontend half of listen sections, in file order
+	Backends  []*Backend    // backend sections and the backend half of listen sections, in file order
+	Tables    []*StickTable // stick-table lines, in file order (names are unique)
+	Warnings  []*Error      // non-fatal findings (accepted but noteworthy), file:line each
 	// Patterns holds the pattern files (acl -f) and map files (map()) the rules read,
 	// and each ACL's inline patterns: live state the runtime API changes (add acl,
 	// set map…) until the next reload reads the files again. Never nil once parsed.
@@ -188,6 +189,7 @@ type Frontend struct {
 	ErrorFiles     map[int][]byte // `errorfile CODE FILE`: the whole HTTP response to send for CODE
 	Listen         bool           // defined by a listen section
 	MetricsPath    string         // `http-request use-service prometheus-exporter if { path P }`: P ("" = none)
+	StickTable     *StickTable    // the proxy's own `stick-table`, nil: none (a listen section's halves share it)
 	// `capture request header NAME len N` lines, in order (issue 5)
 	Captures []HeaderCapture
 	// `capture response header NAME len N` lines, in order (issue 5)
@@ -314,6 +316,7 @@ type Backend struct {
 	ErrorFiles map[int][]byte
 	Listen     bool
 	ACLs       *sample.ACLSet // the section's acl lines (nil: none)
+	StickTable *StickTable    // the proxy's own `stick-table`, nil: none
 
 	// Fault handling (issue 3).
 	RedispatchEvery int     // option redispatch N: redispatch on every Nth retry (N>0) or the -Nth before the last (N<0); 0 means -1

@@ -62,6 +62,7 @@ type proxyState struct {
 	stats          *config.Stats
 	metricsPath    string // http-request use-service prometheus-exporter if { path P }
 	errorFiles     map[int][]byte
+	stickTable     *config.StickTable // stick-table (sticktable.go); never in defaults
 }
 
 func newProxyState() *proxyState {

@@ -102,6 +102,7 @@ func (p *parser) resolve() *config.Config {
 		}
 	}
 	fullConnDefaults(cfg)
+	p.resolveTables(cfg)
 	return cfg
 }
 

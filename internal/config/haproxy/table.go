@@ -104,6 +104,7 @@ func init() {
 		e("stats hide-version", secProxies, impl, "", "hide the version on the stats page", kwStats),
 		e("stats show-legends", secProxies, impl, "", "show legends on the stats page", kwStats),
 		e("http-request", SecFrontend|SecListen, impl, "use-service prometheus-exporter if { path <path> }", "serve Prometheus metrics on a path (only this rule form)", kwHTTPRequest),
+		e("stick-table", SecFrontend|SecListen|SecBackend, impl, stickTableSyntax, "the proxy's stick table (runtime API: show|set|clear table; rules that track or stick to entries come with the sample engine)", kwStickTable),
 		e("stats show-node", secProxies, impl, "[<name>]", "show the node name on the stats page", kwStats),
 	}
 }
