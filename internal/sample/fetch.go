@@ -20,7 +20,7 @@ type fetchDef struct {
 	match   matchKind // the default match method in an ACL
 	aclOnly bool      // an ACL derivative (path_beg…): not a sample fetch
 	check   func(a []arg) error
-	err     string // refused: this message
+	err     string  // refused: this message
 	ref     RefKind // what its first argument names (Refs)
 	// compile, for registered fetches, compiles the raw arguments into a.
 	compile func(raw []string, a []arg, ctx *Ctx) error

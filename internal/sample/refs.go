@@ -5,9 +5,9 @@ type RefKind uint8
 
 // Reference kinds.
 const (
-	RefBackend RefKind = iota + 1 // nbsrv(B), be_conn(B)
-	RefServer                     // srv_is_up([B/]S), srv_conn([B/]S)
-	RefFrontend                   // fe_conn(F)
+	RefBackend  RefKind = iota + 1 // nbsrv(B), be_conn(B)
+	RefServer                      // srv_is_up([B/]S), srv_conn([B/]S)
+	RefFrontend                    // fe_conn(F)
 )
 
 // Ref is a proxy or server named by a fetch argument: HAProxy refuses a configuration
