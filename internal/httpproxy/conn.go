@@ -205,10 +205,18 @@ func (cc *clientConn) readHead() (ok bool, err error) {
 	if pending && rs.r.Log != nil {
 		cc.logFirst = time.Now()
 	}
+	// A first request must be whole within timeout http-request of the accept (Serve
+	// set cc.until to that; a park kept it); a later one within it of its first byte.
+	firstHead := cc.nreq == 0 && !pending
+	var headBy time.Time
 	if !pending {
 		d := rs.tKeepAlive
 		if cc.nreq == 0 {
 			d = rs.tHTTPReq
+			if cc.until.IsZero() {
+				cc.until = deadline(time.Now(), d)
+			}
+			headBy = cc.until
 		}
 		if h.draining.Load() {
 			return false, nil
@@ -230,7 +238,7 @@ func (cc *clientConn) readHead() (ok bool, err error) {
 			cc.logFirst = time.Now()
 		}
 	}
-	deadlineSet := cc.nreq == 0 && !pending
+	deadlineSet := false
 	for {
 		ex := cc.ex
 		end := http1.EndOfHead(ex.in[:ex.inLen])
@@ -244,8 +252,12 @@ func (cc *clientConn) readHead() (ok bool, err error) {
 			return true, nil
 		}
 		if !deadlineSet {
+			// waitIdle's deadline was the park interval's: set this head's own.
 			deadlineSet = true
-			cc.nc.SetReadDeadline(deadline(time.Now(), rs.tHTTPReq))
+			if !firstHead {
+				headBy = deadline(time.Now(), rs.tHTTPReq)
+			}
+			cc.nc.SetReadDeadline(headBy)
 		}
 		n, rerr := cc.read()
 		if rerr != nil {

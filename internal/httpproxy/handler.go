@@ -191,13 +191,15 @@ func (h *Handler) Serve(c net.Conn, done func()) {
 	h.conns[cn] = struct{}{}
 	h.mu.Unlock()
 	h.active.Add(1)
-	cn.fs = h.route.Load().r.Stats
-	cn.fs.SessionOpen(time.Now())
-	go cn.run(0, time.Time{})
+	rs := h.route.Load()
+	cn.fs = rs.r.Stats
+	now := time.Now()
+	cn.fs.SessionOpen(now)
+	go cn.run(0, deadline(now, rs.tHTTPReq)) // the first request's head is due then
 }
 
 // run serves c until it ends or parks; woke says why a park ended (0: none) and until
-// when that idle wait lasts.
+// when that idle wait lasts (for a connection's first request: when its head is due).
 func (c *conn) run(woke idlewait.Reason, until time.Time) {
 	h := c.h
 	cc := c.clientConn()
