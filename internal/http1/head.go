@@ -47,6 +47,8 @@ var (
 	ErrTransferEnc     = reqErr("invalid transfer-encoding")
 	ErrTEWithHTTP10    = reqErr("transfer-encoding in an http/1.0 request")
 	ErrHost            = reqErr("invalid or repeated host")
+	ErrNoHost          = reqErr("http/1.1 request without host")
+	ErrHostMismatch    = reqErr("absolute-form target whose authority is not the host")
 	ErrTECoding        = &Error{Status: 422, Reason: "transfer-coding other than chunked"} // HAProxy answers 422
 	ErrRespStatusLine  = respErr("malformed status line")
 	ErrRespHeaderName  = respErr("invalid header name")

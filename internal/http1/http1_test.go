@@ -124,8 +124,8 @@ func TestKeepAlive(t *testing.T) {
 		raw  string
 		want bool
 	}{
-		{"GET / HTTP/1.1\r\n\r\n", true},
-		{"GET / HTTP/1.1\r\nConnection: close\r\n\r\n", false},
+		{"GET / HTTP/1.1\r\nHost: a\r\n\r\n", true},
+		{"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", false},
 		{"GET / HTTP/1.0\r\n\r\n", false},
 		{"GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", true},
 	} {
@@ -142,7 +142,7 @@ func TestKeepAlive(t *testing.T) {
 func TestTooManyHeaders(t *testing.T) {
 	for _, n := range []int{MaxHeaders, MaxHeaders + 1} {
 		var sb strings.Builder
-		sb.WriteString("GET / HTTP/1.1\r\n")
+		sb.WriteString("GET / HTTP/1.0\r\n")
 		for i := 0; i < n; i++ {
 			fmt.Fprintf(&sb, "X-%d: v\r\n", i)
 		}

@@ -87,6 +87,13 @@ func (r *Request) Parse(b []byte) error {
 	if r.Method == MethodCONNECT {
 		return ErrMethod // tunnelling CONNECT through an HTTP proxy is not supported
 	}
+	if r.Flags&FHasHost == 0 {
+		if r.Minor > 0 {
+			return ErrNoHost // RFC 9112 §3.2 (HAProxy forwards it: DIFFERENCES.md)
+		}
+	} else if t := r.Target.Of(b); t[0] != '/' && t[0] != '*' && !r.authorityIsHost(b, t) {
+		return ErrHostMismatch // as HAProxy
+	}
 	// Request framing, RFC 9112 §6.3.
 	switch {
 	case r.Flags&FHasTE != 0:
@@ -432,4 +439,47 @@ func validTarget(m Method, t []byte) bool {
 		break
 	}
 	return i > 0 && len(t) > i+3 && string(t[i:i+3]) == "://"
+}
+
+// authorityIsHost reports whether the authority of the absolute-form target t is the
+// request's Host, compared as HAProxy does: ASCII case-insensitively, without the
+// authority's userinfo, and without an empty port or the scheme's default port (80
+// for http, 443 for https) on either side.
+func (r *Request) authorityIsHost(b, t []byte) bool {
+	i := bytes.Index(t, []byte("://"))
+	if i < 0 {
+		return false
+	}
+	scheme, auth := t[:i], t[i+3:]
+	if j := bytes.IndexByte(auth, '/'); j >= 0 {
+		auth = auth[:j]
+	}
+	if j := bytes.LastIndexByte(auth, '@'); j >= 0 {
+		auth = auth[j+1:]
+	}
+	var host []byte
+	for k := 0; k < r.NHeaders; k++ {
+		if hd := &r.Headers[k]; hd.Kind == KHost {
+			host = hd.Value.Of(b)
+			break
+		}
+	}
+	auth, host = withoutDefaultPort(scheme, auth), withoutDefaultPort(scheme, host)
+	return len(auth) == len(host) && foldEq(auth, host)
+}
+
+// withoutDefaultPort returns hostport without an empty port or the default port of
+// scheme (http: 80, https: 443).
+func withoutDefaultPort(scheme, hostport []byte) []byte {
+	i := bytes.LastIndexByte(hostport, ':')
+	if i < 0 || bytes.IndexByte(hostport[i:], ']') >= 0 { // no port (an IPv6 literal's colons)
+		return hostport
+	}
+	switch port := hostport[i+1:]; {
+	case len(port) == 0,
+		string(port) == "80" && EqualFold(scheme, "http"),
+		string(port) == "443" && EqualFold(scheme, "https"):
+		return hostport[:i]
+	}
+	return hostport
 }

@@ -285,6 +285,8 @@ func (cc *clientConn) rewriteResponse(out []byte, x *xfer, tunnel bool) []byte {
 			}
 		case hopByHop(&resp.Head, sin, hd):
 			out = c.skip(out, hd)
+		case resp.Status == 204 && (hd.Kind == http1.KContentLength || hd.Kind == http1.KTransferEncoding):
+			out = c.skip(out, hd) // a 204 has no body: no framing (HAProxy drops them too)
 		case hd.Kind == http1.KSetCookie && ck != nil:
 			out = cc.setCookie(out, &c, hd, ck, x.srv)
 		case hd.Kind == http1.KCacheControl:
@@ -303,7 +305,9 @@ func (cc *clientConn) rewriteResponse(out []byte, x *xfer, tunnel bool) []byte {
 		}
 	}
 	out = c.flush(out)
-	out = singleCL(out, &resp.Head)
+	if resp.Status != 204 {
+		out = singleCL(out, &resp.Head)
+	}
 	if ck != nil && ck.Mode == config.CookieInsert && (!ex.ckDirect || ex.ckRefresh) && x.srv.Cfg.Cookie != "" &&
 		!(ex.ckRespHit && ck.Preserve) && resp.Status >= 200 {
 		out = append(out, "Set-Cookie: "...)
