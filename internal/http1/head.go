@@ -147,6 +147,7 @@ const (
 	FCacheCtl  // a Cache-Control header is present
 	FCLMulti   // Content-Length was repeated (identical values): forward one
 	fTEOther   // a transfer coding other than chunked
+	FNoVersion // an HTTP/0.9 request line (ParseLax): forward it as HTTP/1.0
 )
 
 // Head is what requests and responses share.

@@ -244,11 +244,24 @@ func (cc *clientConn) readHead() (ok bool, err error) {
 	for {
 		ex := cc.ex
 		end := http1.EndOfHead(ex.in[:ex.inLen])
+		if rs.laxReq || end < 0 {
+			// HTTP/0.9: the request line is the whole head (accept-invalid-http-request),
+			// else an error to answer now, as HAProxy, not at timeout http-request
+			if e := http1.EndOfSimpleRequest(ex.in[:ex.inLen]); e > 0 {
+				end = e
+			}
+		}
 		if end > rs.headLimit || (end < 0 && ex.inLen >= rs.headLimit) {
 			return false, http1.ErrHeadTooLarge
 		}
 		if end > 0 {
-			if err := ex.req.Parse(ex.in[:end]); err != nil {
+			var err error
+			if rs.laxReq {
+				err = ex.req.ParseLax(ex.in[:end])
+			} else {
+				err = ex.req.Parse(ex.in[:end])
+			}
+			if err != nil {
 				return false, err
 			}
 			return true, nil

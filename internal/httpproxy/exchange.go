@@ -505,7 +505,13 @@ func (cc *clientConn) readResponseHead(x *xfer) error {
 				return errServerRead
 			}
 			if end > 0 {
-				if err := ex.resp.Parse(ex.sin[:end]); err != nil {
+				var err error
+				if x.be.AcceptInvalidResponse {
+					err = ex.resp.ParseLax(ex.sin[:end])
+				} else {
+					err = ex.resp.Parse(ex.sin[:end])
+				}
+				if err != nil {
 					return errServerRead
 				}
 				if s := ex.resp.Status; s < 200 && s != 101 {

@@ -47,6 +47,7 @@ type routeState struct {
 	tKeepAlive time.Duration
 	tClient    time.Duration
 	feMode     config.HTTPConnMode
+	laxReq     bool // option accept-invalid-http-request
 }
 
 func newRouteState(r *Route, pools map[int]*sync.Pool) *routeState {
@@ -73,6 +74,7 @@ func newRouteState(r *Route, pools map[int]*sync.Pool) *routeState {
 			rs.tKeepAlive = rs.tHTTPReq
 		}
 		rs.feMode = fe.ConnMode
+		rs.laxReq = fe.AcceptInvalidRequest
 	}
 	if rs.pool == nil {
 		rs.pool = r.Default

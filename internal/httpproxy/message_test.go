@@ -2,12 +2,15 @@ package httpproxy
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"tandem/internal/config"
 )
 
 // cannedServer answers every request head with resp, then waits for the next one.
@@ -71,5 +74,115 @@ func TestNoContentFramingStripped(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// recordingServer answers every request head with a 200 and sends the heads it read
+// (through the empty line; bodies are not expected) to the returned channel.
+func recordingServer(t *testing.T) (string, chan string) {
+	heads := make(chan string, 16)
+	addr, _ := rawServer(t, func(c net.Conn) {
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		br := bufio.NewReader(c)
+		for {
+			var sb strings.Builder
+			for {
+				l, err := br.ReadString('\n')
+				sb.WriteString(l)
+				if err != nil {
+					return
+				}
+				if l == "\r\n" {
+					break
+				}
+			}
+			heads <- sb.String()
+			if _, err := io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"); err != nil {
+				return
+			}
+		}
+	})
+	return addr, heads
+}
+
+// TestAcceptInvalidHTTPRequest: with option accept-invalid-http-request, what HAProxy
+// 2.6 then lets through is forwarded as HAProxy forwards it (checked with Debian's
+// haproxy): odd header names, bytes above 0x7e and a fragment in the target, another
+// protocol's version (read as HTTP/1.0), an HTTP/0.9 request line (sent as HTTP/1.0).
+// Without the option each is answered 400.
+func TestAcceptInvalidHTTPRequest(t *testing.T) {
+	for _, tc := range []struct {
+		name, req, fwd, resp string
+	}{
+		{"header name", "GET / HTTP/1.1\r\nHost: a\r\nX A: 1\r\n\r\n", "GET / HTTP/1.1\r\nHost: a\r\nX A: 1\r\n\r\n", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n"},
+		{"target bytes", "GET /caf\xc3\xa9#x HTTP/1.1\r\nHost: a\r\n\r\n", "GET /caf\xc3\xa9#x HTTP/1.1\r\nHost: a\r\n\r\n", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n"},
+		{"other protocol", "GET / RTSP/1.0\r\nHost: a\r\n\r\n", "GET / RTSP/1.0\r\nHost: a\r\nConnection: keep-alive\r\n\r\n", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n"},
+		{"multi-digit version", "GET / HTTP/1.10\r\nHost: a\r\n\r\n", "GET / HTTP/1.10\r\nHost: a\r\nConnection: keep-alive\r\n\r\n", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n"},
+		{"HTTP/0.9", "GET /x\r\n", "GET /x HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n"},
+	} {
+		for _, lax := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/lax=%v", tc.name, lax), func(t *testing.T) {
+				addr, heads := recordingServer(t)
+				f := newFixture(t, newBackend(addr), func(fe *config.Frontend, g *config.Global) { fe.AcceptInvalidRequest = lax })
+				c, br := dialProxy(t, f)
+				io.WriteString(c, tc.req)
+				got := readHead(t, br)
+				if !lax {
+					if !strings.HasPrefix(got, "HTTP/1.1 400 ") {
+						t.Fatalf("without the option: %q, want a 400", got)
+					}
+					return
+				}
+				if got != tc.resp {
+					t.Fatalf("client got %q, want %q", got, tc.resp)
+				}
+				select {
+				case h := <-heads:
+					if h != tc.fwd {
+						t.Fatalf("server got %q, want %q", h, tc.fwd)
+					}
+				case <-time.After(5 * time.Second):
+					t.Fatal("nothing forwarded")
+				}
+			})
+		}
+	}
+}
+
+// TestAcceptInvalidHTTPResponse: with option accept-invalid-http-response (on the
+// backend), a response with odd header names or a multi-digit version is forwarded as
+// is (read as HTTP/1.0: the client is told keep-alive), as HAProxy does; without it,
+// 502. What HAProxy accepts even without the option and tandem refuses (bare LF,
+// obs-fold, NUL in a value, a 4-digit status: DIFFERENCES.md) stays 502 with it.
+func TestAcceptInvalidHTTPResponse(t *testing.T) {
+	for _, tc := range []struct {
+		name, resp, want string // want "": 502 even with the option
+	}{
+		{"header name", "HTTP/1.1 200 OK\r\nX A: a\r\nContent-Length: 2\r\n\r\nok", "HTTP/1.1 200 OK\r\nX A: a\r\nContent-Length: 2\r\n\r\n"},
+		{"multi-digit version", "HTTP/1.10 200 OK\r\nContent-Length: 2\r\n\r\nok", "HTTP/1.10 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\n"},
+		{"bare LF", "HTTP/1.1 200 OK\nContent-Length: 2\n\nok", ""},
+		{"obs-fold", "HTTP/1.1 200 OK\r\nX-A: a\r\n  b\r\nContent-Length: 2\r\n\r\nok", ""},
+		{"NUL in a value", "HTTP/1.1 200 OK\r\nX-A: a\x00b\r\nContent-Length: 2\r\n\r\nok", ""},
+		{"4-digit status", "HTTP/1.1 2000 OK\r\nContent-Length: 2\r\n\r\nok", ""},
+	} {
+		for _, lax := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/lax=%v", tc.name, lax), func(t *testing.T) {
+				be := newBackend(cannedServer(t, tc.resp))
+				be.AcceptInvalidResponse = lax
+				f := newFixture(t, be, nil)
+				c, br := dialProxy(t, f)
+				io.WriteString(c, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+				got := readHead(t, br)
+				if !lax || tc.want == "" {
+					if !strings.HasPrefix(got, "HTTP/1.1 502 ") {
+						t.Fatalf("got %q, want a 502", got)
+					}
+					return
+				}
+				if got != tc.want {
+					t.Fatalf("client got %q, want %q", got, tc.want)
+				}
+			})
+		}
 	}
 }

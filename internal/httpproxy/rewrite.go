@@ -65,6 +65,11 @@ func (cc *clientConn) rewriteRequest(out []byte, x *xfer) []byte {
 	ex := cc.ex
 	req, in := &ex.req, ex.in
 	c := copier{src: in, start: int(req.MethodSp.Start), end: int(req.StartLineEnd)}
+	if req.Has(http1.FNoVersion) { // HTTP/0.9 (accept-invalid-http-request): as HTTP/1.0, as HAProxy
+		out = append(out, in[req.MethodSp.Start:req.Target.End]...)
+		out = append(out, " HTTP/1.0\r\n"...)
+		c.start = int(req.StartLineEnd)
+	}
 	ck := x.be.Cookie
 	for i := 0; i < req.NHeaders; i++ {
 		hd := &req.Headers[i]
@@ -346,7 +351,8 @@ func (cc *clientConn) rewriteResponse(out []byte, x *xfer, tunnel bool) []byte {
 		out = append(out, "Connection: upgrade\r\n"...)
 	case !x.clientKeep:
 		out = append(out, "Connection: close\r\n"...)
-	case ex.req.Minor == 0:
+	case ex.req.Minor == 0 || resp.Minor == 0:
+		// an HTTP/1.0 side keeps the connection only when told (HAProxy says it too)
 		out = append(out, "Connection: keep-alive\r\n"...)
 	}
 	return append(out, "\r\n"...)

@@ -59,6 +59,8 @@ type proxyState struct {
 	stats          *config.Stats
 	metricsPath    string // http-request use-service prometheus-exporter if { path P }
 	errorFiles     map[int][]byte
+	laxRequest     bool // option accept-invalid-http-request
+	laxResponse    bool // option accept-invalid-http-response
 }
 
 type nameRef struct {
