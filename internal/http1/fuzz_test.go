@@ -203,6 +203,11 @@ func FuzzParseLax(f *testing.F) {
 		}
 		if lerr == nil {
 			check(&lax.Head)
+			if tg := lax.Target.Of(raw); len(tg) > 0 {
+				if i, j := DefaultPortSpan(tg); i < 0 || i > j || j > len(tg) || i < j && tg[i] != ':' {
+					t.Fatalf("DefaultPortSpan(%q) = %d, %d", tg, i, j)
+				}
+			}
 		}
 		if rlerr == nil {
 			check(&rl.Head)

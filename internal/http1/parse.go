@@ -498,14 +498,11 @@ func validTarget(m Method, t []byte) bool {
 // authority's userinfo, and without an empty port or the scheme's default port (80
 // for http, 443 for https) on either side.
 func (r *Request) authorityIsHost(b, t []byte) bool {
-	i := bytes.Index(t, []byte("://"))
-	if i < 0 {
+	scheme, as, ae := authority(t)
+	if as < 0 {
 		return false
 	}
-	scheme, auth := t[:i], t[i+3:]
-	if j := bytes.IndexByte(auth, '/'); j >= 0 {
-		auth = auth[:j]
-	}
+	auth := t[as:ae]
 	if j := bytes.LastIndexByte(auth, '@'); j >= 0 {
 		auth = auth[j+1:]
 	}
@@ -518,6 +515,36 @@ func (r *Request) authorityIsHost(b, t []byte) bool {
 	}
 	auth, host = withoutDefaultPort(scheme, auth), withoutDefaultPort(scheme, host)
 	return len(auth) == len(host) && foldEq(auth, host)
+}
+
+// authority returns the scheme of the absolute-form target t and where its authority
+// is: t[start:end] (start < 0: none).
+func authority(t []byte) (scheme []byte, start, end int) {
+	i := bytes.Index(t, []byte("://"))
+	if i < 0 {
+		return nil, -1, -1
+	}
+	start, end = i+3, len(t)
+	if j := bytes.IndexByte(t[start:], '/'); j >= 0 {
+		end = start + j
+	}
+	return t[:i], start, end
+}
+
+// DefaultPortSpan returns the bytes t[i:j] of the absolute-form target t that HAProxy
+// drops when it forwards the request: an empty port, or the default port of the scheme
+// (":80" for http, ":443" for https). i == j when there are none.
+func DefaultPortSpan(t []byte) (i, j int) {
+	scheme, as, ae := authority(t)
+	if as < 0 {
+		return 0, 0
+	}
+	auth := t[as:ae]
+	if k := bytes.LastIndexByte(auth, '@'); k >= 0 {
+		as += k + 1
+		auth = t[as:ae]
+	}
+	return as + len(withoutDefaultPort(scheme, auth)), ae
 }
 
 // withoutDefaultPort returns hostport without an empty port or the default port of

@@ -186,3 +186,52 @@ func TestAcceptInvalidHTTPResponse(t *testing.T) {
 		}
 	}
 }
+
+// TestAbsoluteTargetDefaultPortDropped: an absolute-form target goes to the server
+// without an empty port or its scheme's default one, as HAProxy forwards it (checked
+// with Debian's haproxy); other ports, the Host header and the rest stay as received.
+func TestAbsoluteTargetDefaultPortDropped(t *testing.T) {
+	for _, tc := range []struct{ target, host, fwd string }{
+		{"http://example.com:80/", "example.com", "http://example.com/"},
+		{"HTTP://example.com:80/?a=:80", "example.com", "HTTP://example.com/?a=:80"},
+		{"https://example.com:443/x", "example.com:443", "https://example.com/x"},
+		{"http://u@example.com:80/", "example.com", "http://u@example.com/"},
+		{"http://example.com:", "example.com", "http://example.com"},
+		{"http://[::1]:80/", "[::1]", "http://[::1]/"},
+		{"http://example.com:8080/", "example.com:8080", "http://example.com:8080/"},
+		{"http://example.com:080/", "example.com:080", "http://example.com:080/"},
+		{"http://example.com:443/", "example.com:443", "http://example.com:443/"},
+		{"http://example.com/", "example.com:80", "http://example.com/"},
+	} {
+		t.Run(tc.target, func(t *testing.T) {
+			addr, heads := recordingServer(t)
+			f := newFixture(t, newBackend(addr), nil)
+			c, br := dialProxy(t, f)
+			io.WriteString(c, "GET "+tc.target+" HTTP/1.1\r\nHost: "+tc.host+"\r\n\r\n")
+			if got := readHead(t, br); !strings.HasPrefix(got, "HTTP/1.1 200 ") {
+				t.Fatalf("client got %q", got)
+			}
+			want := "GET " + tc.fwd + " HTTP/1.1\r\nHost: " + tc.host + "\r\n\r\n"
+			if h := <-heads; h != want {
+				t.Fatalf("server got %q, want %q", h, want)
+			}
+		})
+	}
+}
+
+// TestHTTP10ResponseToldKeepAlive: an HTTP/1.0 response on a keep-alive client
+// connection says "Connection: keep-alive" (else the client, reading a 1.0 response,
+// would close), as HAProxy does; the connection then serves the next request.
+func TestHTTP10ResponseToldKeepAlive(t *testing.T) {
+	f := newFixture(t, newBackend(cannedServer(t, "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok")), nil)
+	c, br := dialProxy(t, f)
+	for i := 0; i < 2; i++ {
+		io.WriteString(c, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+		if got, want := readHead(t, br), "HTTP/1.0 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\n"; got != want {
+			t.Fatalf("request %d: client got %q, want %q", i, got, want)
+		}
+		if b := make([]byte, 2); func() bool { _, err := io.ReadFull(br, b); return err != nil || string(b) != "ok" }() {
+			t.Fatalf("request %d: body lost", i)
+		}
+	}
+}

@@ -65,8 +65,15 @@ func (cc *clientConn) rewriteRequest(out []byte, x *xfer) []byte {
 	ex := cc.ex
 	req, in := &ex.req, ex.in
 	c := copier{src: in, start: int(req.MethodSp.Start), end: int(req.StartLineEnd)}
+	ts, te := int(req.Target.Start), int(req.Target.End)
+	if in[ts] != '/' && in[ts] != '*' { // absolute-form: without a default port, as HAProxy
+		if i, j := http1.DefaultPortSpan(in[ts:te]); i < j {
+			out = append(out, in[c.start:ts+i]...)
+			c.start = ts + j
+		}
+	}
 	if req.Has(http1.FNoVersion) { // HTTP/0.9 (accept-invalid-http-request): as HTTP/1.0, as HAProxy
-		out = append(out, in[req.MethodSp.Start:req.Target.End]...)
+		out = append(out, in[c.start:te]...)
 		out = append(out, " HTTP/1.0\r\n"...)
 		c.start = int(req.StartLineEnd)
 	}
