@@ -207,18 +207,14 @@ func (cc *clientConn) readHead() (ok bool, err error) {
 	if pending && rs.r.Log != nil {
 		cc.logFirst = time.Now()
 	}
-	// A first request must be whole within timeout http-request of the accept (Serve
-	// set cc.until to that; a park kept it); a later one within it of its first byte.
-	firstHead := cc.nreq == 0 && !pending
-	var headBy time.Time
+	// As in HAProxy 2.6 (checked with Debian's haproxy): a new connection's first byte
+	// must come within timeout http-request of the accept (Serve set cc.until to that; a
+	// park keeps it), a later request's within timeout http-keep-alive; then each head
+	// must be whole within timeout http-request of its first byte.
 	if !pending {
 		d := rs.tKeepAlive
 		if cc.nreq == 0 {
 			d = rs.tHTTPReq
-			if cc.until.IsZero() {
-				cc.until = deadline(time.Now(), d)
-			}
-			headBy = cc.until
 		}
 		if h.draining.Load() {
 			return false, nil
@@ -267,12 +263,9 @@ func (cc *clientConn) readHead() (ok bool, err error) {
 			return true, nil
 		}
 		if !deadlineSet {
-			// waitIdle's deadline was the park interval's: set this head's own.
+			// waitIdle's deadline was the idle wait's (or the park interval's)
 			deadlineSet = true
-			if !firstHead {
-				headBy = deadline(time.Now(), rs.tHTTPReq)
-			}
-			cc.nc.SetReadDeadline(headBy)
+			cc.nc.SetReadDeadline(deadline(time.Now(), rs.tHTTPReq))
 		}
 		n, rerr := cc.read()
 		if rerr != nil {

@@ -197,11 +197,11 @@ func (h *Handler) Serve(c net.Conn, done func()) {
 	cn.fs = rs.r.Stats
 	now := time.Now()
 	cn.fs.SessionOpen(now)
-	go cn.run(0, deadline(now, rs.tHTTPReq)) // the first request's head is due then
+	go cn.run(0, deadline(now, rs.tHTTPReq)) // the first request's first byte is due then
 }
 
 // run serves c until it ends or parks; woke says why a park ended (0: none) and until
-// when that idle wait lasts (for a connection's first request: when its head is due).
+// when that idle wait lasts (for a new connection: when its first byte is due).
 func (c *conn) run(woke idlewait.Reason, until time.Time) {
 	h := c.h
 	cc := c.clientConn()

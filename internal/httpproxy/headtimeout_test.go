@@ -33,17 +33,20 @@ func splitHead(n int) []string {
 }
 
 // TestHeadTimeoutCountsLikeHAProxy: timeout http-request bounds a request head as in
-// HAProxy: a first request's from the accept, a later one's from its first byte. A head
-// that arrives in pieces is served when its last piece comes 100 ms before the timeout,
-// whatever the gaps between pieces, and answered 408 when it comes 100 ms after; with
-// and without parking (the wait for a first byte parks after parkAfter).
+// HAProxy 2.6 (measured with Debian's haproxy on loopback): a new connection's first
+// byte must come within it of the accept, then every head, the first or a later one on a
+// keep-alive connection, must be whole within it of its own first byte. A head that
+// arrives in pieces is served when its last piece comes 100 ms before that, whatever
+// the gaps between pieces and however long the connection idled before, and answered
+// 408 when it comes 100 ms after; with and without parking (the wait for a first byte
+// parks after parkAfter).
 func TestHeadTimeoutCountsLikeHAProxy(t *testing.T) {
 	type tcase struct {
 		name   string
 		later  bool          // on a keep-alive connection, after a first exchange
 		idle   time.Duration // before the first piece (from the accept, or the response)
-		pieces int
-		late   bool // the last piece comes 100 ms after the timeout, else 100 ms before
+		pieces int           // 0: send nothing
+		late   bool          // the last piece comes 100 ms after the timeout, else 100 ms before
 	}
 	var cases []tcase
 	for _, later := range []bool{false, true} {
@@ -51,12 +54,13 @@ func TestHeadTimeoutCountsLikeHAProxy(t *testing.T) {
 			idle   time.Duration
 			pieces int
 		}{
-			{0, 2},                       // "GE", then one long gap
-			{0, 4},                       // gaps of about 230 ms
-			{0, 12},                      // gaps of about 60 ms
-			{300 * time.Millisecond, 2},  // parked before the first byte
-			{300 * time.Millisecond, 4},  // same, then several pieces
-			{100 * time.Millisecond, 13}, // parked, then gaps of 50 ms
+			{0, 2},                                  // "GE", then one long gap
+			{0, 4},                                  // gaps of about 230 ms
+			{0, 12},                                 // gaps of about 60 ms
+			{300 * time.Millisecond, 2},             // parked before the first byte
+			{300 * time.Millisecond, 4},             // same, then several pieces
+			{100 * time.Millisecond, 13},            // parked, then gaps of about 60 ms
+			{headTimeout - 100*time.Millisecond, 4}, // a first byte just in time, then pieces
 		} {
 			for _, late := range []bool{false, true} {
 				name := fmt.Sprintf("first/idle%v/%dpieces", sh.idle, sh.pieces)
@@ -72,6 +76,7 @@ func TestHeadTimeoutCountsLikeHAProxy(t *testing.T) {
 			}
 		}
 	}
+	cases = append(cases, tcase{"first/no byte in time", false, headTimeout + 100*time.Millisecond, 0, true})
 	for _, park := range []bool{false, true} {
 		var w *idlewait.Waiter
 		if park {
@@ -113,9 +118,10 @@ func TestHeadTimeoutCountsLikeHAProxy(t *testing.T) {
 	}
 }
 
-// splitHeadCase sends a head in pieces to addr (after a first exchange when later),
-// its first piece idle after the start, its last 100 ms before headTimeout or after it
-// (late), and checks the answer: 200, or 408 at the timeout and a close.
+// splitHeadCase sends a head in pieces to addr (after a first exchange when later), its
+// first piece idle after the start, its last 100 ms before headTimeout after the first
+// or after it (late), and checks the answer: 200, or 408 at the timeout and a close.
+// With no pieces, it sends nothing and expects a 408 headTimeout after the accept.
 func splitHeadCase(addr string, later bool, idle time.Duration, pieces int, late bool) error {
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
@@ -124,7 +130,6 @@ func splitHeadCase(addr string, later bool, idle time.Duration, pieces int, late
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(10 * time.Second))
 	r := bufio.NewReader(c)
-	start := time.Now() // the accept, for a first request
 	if later {
 		io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
 		resp, err := http.ReadResponse(r, nil)
@@ -134,21 +139,21 @@ func splitHeadCase(addr string, later bool, idle time.Duration, pieces int, late
 		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 	}
-	time.Sleep(idle)
-	first := time.Now()
-	if later {
-		start = first // the first byte, for a later request
-	}
+	start := time.Now()
 	last := headTimeout - 100*time.Millisecond
 	if late {
 		last = headTimeout + 100*time.Millisecond
 	}
-	parts := splitHead(pieces)
-	gap := (last - first.Sub(start)) / time.Duration(len(parts)-1)
-	for i, p := range parts {
-		time.Sleep(time.Until(first.Add(gap * time.Duration(i))))
-		if _, err := io.WriteString(c, p); err != nil {
-			break // closed on timeout
+	if pieces > 0 {
+		time.Sleep(idle)
+		start = time.Now() // the first byte
+		parts := splitHead(pieces)
+		gap := last / time.Duration(len(parts)-1)
+		for i, p := range parts {
+			time.Sleep(time.Until(start.Add(gap * time.Duration(i))))
+			if _, err := io.WriteString(c, p); err != nil {
+				break // closed on timeout
+			}
 		}
 	}
 	resp, err := http.ReadResponse(r, nil)
@@ -160,12 +165,12 @@ func splitHeadCase(addr string, later bool, idle time.Duration, pieces int, late
 	took := time.Since(start)
 	if !late {
 		if resp.StatusCode != 200 || string(b) != "ok" {
-			return fmt.Errorf("head complete %v after the start: %d %q, want 200", last, resp.StatusCode, b)
+			return fmt.Errorf("head complete %v after its first byte: %d %q, want 200", last, resp.StatusCode, b)
 		}
 		return nil
 	}
 	if resp.StatusCode != 408 {
-		return fmt.Errorf("head complete %v after the start: %d, want 408", last, resp.StatusCode)
+		return fmt.Errorf("head complete %v after its first byte: %d, want 408", last, resp.StatusCode)
 	}
 	if took < headTimeout-50*time.Millisecond {
 		return fmt.Errorf("408 after %v, before timeout http-request (%v)", took, headTimeout)
