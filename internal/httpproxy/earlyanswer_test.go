@@ -101,30 +101,42 @@ func TestEarlyAnswerRelayedDuringUpload(t *testing.T) {
 // writes with a reset and never read the answer (on some systems the RST also drops
 // what the client had received and not read yet).
 func TestEarlyAnswerNotDestroyedByReset(t *testing.T) {
-	f := newFixture(t, newBackend(earlyServer(t, false, 50*time.Millisecond)), nil)
-	c, br := dialProxy(t, f)
-	const size = 16 << 20
-	if _, err := io.WriteString(c, "POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: "+strconv.Itoa(size)+"\r\n\r\n"); err != nil {
-		t.Fatal(err)
-	}
-	chunk := make([]byte, 64<<10)
-	for sent := 0; sent < size; sent += len(chunk) {
-		if _, err := c.Write(chunk); err != nil {
-			t.Fatalf("upload failed after %d of %d bytes: %v", sent, size, err)
-		}
-		if sent == 1<<20 {
-			time.Sleep(100 * time.Millisecond) // the server has answered and closed by now
-		}
-	}
-	resp, err := http.ReadResponse(br, nil)
-	if err != nil {
-		t.Fatalf("the early answer was lost: %v", err)
-	}
-	b, err := io.ReadAll(resp.Body)
-	if resp.StatusCode != 413 || string(b) != "big" || err != nil {
-		t.Fatalf("got %d %q %v, want the server's 413", resp.StatusCode, b, err)
-	}
-	if rest, err := io.ReadAll(br); len(rest) != 0 || err != nil {
-		t.Fatalf("after the answer: %q %v, want a FIN", rest, err)
+	for _, tc := range []struct {
+		name, expect string
+		closeAfter   time.Duration // the server closes this long after its answer
+	}{
+		{"server closes", "", 50 * time.Millisecond},
+		// Expect: 100-continue answered without a 100: the proxy cuts the body transfer
+		// and closes, while this client sends its body anyway
+		{"expect answered early", "Expect: 100-continue\r\n", 300 * time.Millisecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, newBackend(earlyServer(t, false, tc.closeAfter)), nil)
+			c, br := dialProxy(t, f)
+			const size = 16 << 20
+			if _, err := io.WriteString(c, "POST /up HTTP/1.1\r\nHost: x\r\n"+tc.expect+"Content-Length: "+strconv.Itoa(size)+"\r\n\r\n"); err != nil {
+				t.Fatal(err)
+			}
+			chunk := make([]byte, 64<<10)
+			for sent := 0; sent < size; sent += len(chunk) {
+				if _, err := c.Write(chunk); err != nil {
+					t.Fatalf("upload failed after %d of %d bytes: %v", sent, size, err)
+				}
+				if sent == 1<<20 {
+					time.Sleep(100 * time.Millisecond) // the server has answered (and closed) by now
+				}
+			}
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatalf("the early answer was lost: %v", err)
+			}
+			b, err := io.ReadAll(resp.Body)
+			if resp.StatusCode != 413 || string(b) != "big" || err != nil {
+				t.Fatalf("got %d %q %v, want the server's 413", resp.StatusCode, b, err)
+			}
+			if rest, err := io.ReadAll(br); len(rest) != 0 || err != nil {
+				t.Fatalf("after the answer: %q %v, want a FIN", rest, err)
+			}
+		})
 	}
 }

@@ -406,6 +406,7 @@ func (cc *clientConn) endBody(cut bool) bool {
 		cc.nc.SetReadDeadline(aLongTimeAgo)
 		job.sc.SetWriteDeadline(aLongTimeAgo) // the server may have stopped reading
 		job.err = <-job.done
+		cc.linger = true // the client may still be sending: see lingerClose
 	}
 	cc.ex.x.bytesIn += job.sent
 	if !ok && job.err != errClientGone && job.err != errClientTimeout {
