@@ -197,6 +197,9 @@ type Frontend struct {
 	// option dontlog-normal: log only errors; option log-separate-errors: errors at level err
 	DontLogNormal     bool
 	LogSeparateErrors bool
+	// option accept-invalid-http-request: request heads are parsed as HAProxy 2.6 relaxes
+	// them (http1.Request.ParseLax)
+	AcceptInvalidRequest bool
 }
 
 // HeaderCapture is one `capture request header NAME len N`: the header's value goes
@@ -317,6 +320,9 @@ type Backend struct {
 	Listen     bool
 	ACLs       *sample.ACLSet // the section's acl lines (nil: none)
 	StickTable *StickTable    // the proxy's own `stick-table`, nil: none
+	// option accept-invalid-http-response: response heads are parsed as HAProxy 2.6
+	// relaxes them (http1.Response.ParseLax)
+	AcceptInvalidResponse bool
 
 	// Fault handling (issue 3).
 	RedispatchEvery int     // option redispatch N: redispatch on every Nth retry (N>0) or the -Nth before the last (N<0); 0 means -1

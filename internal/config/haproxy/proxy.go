@@ -64,6 +64,8 @@ type proxyState struct {
 	metricsPath    string // http-request use-service prometheus-exporter if { path P }
 	errorFiles     map[int][]byte
 	stickTable     *config.StickTable // stick-table (sticktable.go); never in defaults
+	laxRequest     bool               // option accept-invalid-http-request
+	laxResponse    bool               // option accept-invalid-http-response
 }
 
 func newProxyState() *proxyState {
