@@ -8,6 +8,7 @@ import (
 
 	"tandem/internal/config"
 	"tandem/internal/http1"
+	"tandem/internal/logging"
 	"tandem/internal/tcpproxy"
 )
 
@@ -58,10 +59,12 @@ func (cc *clientConn) forwardResponse(x *xfer) bool {
 		ex.rck.Reset()
 		n, d, err := ex.rck.Feed(ex.sin[headEnd:ex.sinLen])
 		if err != nil {
+			// nothing of the response has gone: HAProxy answers 502 in its place and
+			// logs a protocol error in the response head
 			x.srv.RespErr.Add(1)
-			cc.sendError(502, x.be)
+			x.fail(logging.TermProxy, logging.StateHeaders)
 			cc.closeServerOf(x)
-			return false
+			return cc.replyError(502, x.be, x.clientKeep, 0)
 		}
 		fwd, done = n, d
 	case http1.FrameClose:
@@ -81,6 +84,7 @@ func (cc *clientConn) forwardResponse(x *xfer) bool {
 	}
 	x.bytesOut += int64(len(ex.out))
 	if err != nil {
+		x.clientWriteFail(err, logging.StateData)
 		x.serverKeep = false
 		cc.waitBody()
 		return false
@@ -127,8 +131,10 @@ func (cc *clientConn) copyResponseBody(x *xfer, fr http1.Framing, remaining int6
 			case fr == http1.FrameClose && (err == nil || errors.Is(err, io.EOF)):
 				return sent, nil
 			case errors.Is(err, os.ErrDeadlineExceeded):
+				x.fail(logging.TermServerTimeout, logging.StateData)
 				return sent, errServerTimeout
 			}
+			x.fail(logging.TermServerAbort, logging.StateData)
 			return sent, errServerRead
 		}
 		fwd, done := n, false
@@ -145,6 +151,7 @@ func (cc *clientConn) copyResponseBody(x *xfer, fr http1.Framing, remaining int6
 			var cerr error
 			fwd, done, cerr = ex.rck.Feed(ex.sin[:n])
 			if cerr != nil {
+				x.fail(logging.TermServerAbort, logging.StateData)
 				return sent, errBadChunk
 			}
 			if done && n > fwd {
@@ -153,6 +160,7 @@ func (cc *clientConn) copyResponseBody(x *xfer, fr http1.Framing, remaining int6
 		}
 		cc.setWriteDeadline(now)
 		if _, err := cc.nc.Write(ex.sin[:fwd]); err != nil {
+			x.clientWriteFail(err, logging.StateData)
 			return sent, errClientWrite
 		}
 		sent += int64(fwd)

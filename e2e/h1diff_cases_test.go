@@ -1,0 +1,499 @@
+package e2e
+
+import (
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// The cases of the HTTP/1 differential suite (h1diff_test.go), by family.
+
+const okResp = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+
+// get is a keep-alive GET of /path.
+func get(path string) string { return "GET /" + path + " HTTP/1.1\r\nHost: h\r\n\r\n" }
+
+// readLine reads one CRLF-ended line (at most 3 s).
+func (s *dServer) readLine() string {
+	s.c.SetReadDeadline(time.Now().Add(3 * time.Second))
+	var b []byte
+	one := make([]byte, 1)
+	for !strings.HasSuffix(string(b), "\r\n") {
+		if _, err := s.read(one); err != nil {
+			break
+		}
+		b = append(b, one[0])
+	}
+	return string(b)
+}
+
+// readBody reads the body the request head announces (content-length or chunked, with
+// trailers).
+func (s *dServer) readBody(head string) {
+	lower := strings.ToLower(head)
+	if i := strings.Index(lower, "\r\ncontent-length:"); i >= 0 {
+		v := lower[i+len("\r\ncontent-length:"):]
+		v = strings.TrimSpace(v[:strings.Index(v, "\r\n")])
+		n, _ := strconv.Atoi(v)
+		s.readN(n)
+		return
+	}
+	if !strings.Contains(lower, "transfer-encoding: chunked") {
+		return
+	}
+	for range 10000 {
+		line := s.readLine()
+		n, err := strconv.ParseInt(strings.TrimSpace(strings.SplitN(line, ";", 2)[0]), 16, 64)
+		if err != nil {
+			return
+		}
+		if n == 0 {
+			for range 100 { // trailers, then the empty line
+				if l := s.readLine(); l == "\r\n" || l == "" {
+					return
+				}
+			}
+			return
+		}
+		s.readN(int(n) + 2)
+	}
+}
+
+// serveOK answers every request of the connection with okResp, after its body.
+func serveOK(s *dServer, _ int) {
+	for range 100 {
+		head := s.readHead()
+		if !strings.HasSuffix(head, "\r\n\r\n") {
+			return
+		}
+		s.readBody(head)
+		s.send(okResp)
+	}
+}
+
+// serveWith reads one request head and body and sends resp, then closes.
+func serveWith(resp string) func(*dServer, int) {
+	return func(s *dServer, _ int) {
+		s.readBody(s.readHead())
+		s.send(resp)
+	}
+}
+
+// twoRequests sends a first request whole, reads its response, then sends second as
+// send says, and reads the second response.
+func twoRequests(name string, send func(k *dClient, req string)) func(*dClient) {
+	return func(k *dClient) {
+		k.send(get(name + "/1"))
+		k.readResponse(2 * time.Second)
+		send(k, get(name+"/2"))
+		k.readFor(dtHTTPRequest + 700*time.Millisecond)
+	}
+}
+
+// parts sends req in n parts (cut evenly), gap apart, then reads.
+func parts(n int, gap time.Duration) func(k *dClient, req string) {
+	return func(k *dClient, req string) {
+		var cuts []int
+		for i := 1; i < n; i++ {
+			cuts = append(cuts, i*len(req)/n)
+		}
+		k.sendParts(req, gap, cuts...)
+	}
+}
+
+// fragmentCases: a request head that arrives in pieces, for the first request of a
+// connection and for a later one, around timeout http-request (1 s).
+func fragmentCases() []diffCase {
+	var cs []diffCase
+	margin := 200 * time.Millisecond
+	gaps := []struct {
+		tag string
+		n   int
+		gap time.Duration
+	}{
+		{"2seg_1ms", 2, time.Millisecond},
+		{"2seg_60ms", 2, 60 * time.Millisecond},
+		{"2seg_300ms", 2, 300 * time.Millisecond},
+		{"4seg_60ms", 4, 60 * time.Millisecond},
+		{"4seg_300ms", 4, 300 * time.Millisecond},
+		{"2seg_under", 2, dtHTTPRequest - margin},
+		{"2seg_over", 2, dtHTTPRequest + margin},
+	}
+	for _, g := range gaps {
+		first := "frag_first_" + g.tag
+		cs = append(cs, diffCase{name: first, server: serveOK, client: func(k *dClient) {
+			parts(g.n, g.gap)(k, get(first))
+			k.readFor(dtHTTPRequest + 500*time.Millisecond)
+		}})
+		later := "frag_later_" + g.tag
+		cs = append(cs, diffCase{name: later, server: serveOK, client: twoRequests(later, parts(g.n, g.gap))})
+	}
+	cs = append(cs,
+		diffCase{name: "frag_first_bytewise", server: serveOK, client: func(k *dClient) {
+			k.sendBytes(get("frag_first_bytewise"), time.Millisecond)
+			k.readFor(time.Second)
+		}},
+		diffCase{name: "frag_later_bytewise", server: serveOK, client: twoRequests("frag_later_bytewise", func(k *dClient, req string) {
+			k.sendBytes(req, time.Millisecond)
+		})},
+		// parked between requests (idle > 50 ms), then resumed
+		diffCase{name: "park_resume", server: serveOK, client: twoRequests("park_resume", func(k *dClient, req string) {
+			time.Sleep(150 * time.Millisecond)
+			k.send(req)
+		})},
+		diffCase{name: "park_resume_frag", server: serveOK, client: twoRequests("park_resume_frag", func(k *dClient, req string) {
+			time.Sleep(150 * time.Millisecond)
+			parts(3, 100*time.Millisecond)(k, req)
+		})},
+		// nothing sent: 408 after timeout http-request
+		diffCase{name: "frag_nothing", server: serveOK, client: func(k *dClient) {
+			k.readFor(dtHTTPRequest + 500*time.Millisecond)
+		}},
+	)
+	return cs
+}
+
+// bodyCases: request bodies that arrive in pieces, 100-continue and trailers.
+func bodyCases() []diffCase {
+	post := func(path, hdr, body string) string {
+		return "POST /" + path + " HTTP/1.1\r\nHost: h\r\n" + hdr + "\r\n" + body
+	}
+	chunked := "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"
+	trailers := "5\r\nhello\r\n0\r\nX-Sum: 5\r\n\r\n"
+	return []diffCase{
+		{name: "body_cl_parts", server: serveOK, client: func(k *dClient) {
+			req := post("body_cl_parts", "Content-Length: 11\r\n", "hello world")
+			k.sendParts(req, 60*time.Millisecond, len(req)-11, len(req)-6, len(req)-2)
+			k.readResponse(2 * time.Second)
+		}},
+		{name: "body_chunked_parts", server: serveOK, client: func(k *dClient) {
+			req := post("body_chunked_parts", "Transfer-Encoding: chunked\r\n", chunked)
+			k.sendParts(req, 60*time.Millisecond, len(req)-len(chunked), len(req)-len(chunked)+2, len(req)-10, len(req)-3)
+			k.readResponse(2 * time.Second)
+		}},
+		{name: "body_chunked_bytewise", server: serveOK, client: func(k *dClient) {
+			req := post("body_chunked_bytewise", "Transfer-Encoding: chunked\r\n", chunked)
+			k.send(req[:len(req)-len(chunked)])
+			k.sendBytes(chunked, time.Millisecond)
+			k.readResponse(2 * time.Second)
+		}},
+		{name: "body_trailers", server: serveOK, client: func(k *dClient) {
+			k.send(post("body_trailers", "Transfer-Encoding: chunked\r\n", trailers))
+			k.readResponse(2 * time.Second)
+		}},
+		{name: "body_trailers_parts", server: serveOK, client: func(k *dClient) {
+			req := post("body_trailers_parts", "Transfer-Encoding: chunked\r\n", trailers)
+			k.sendParts(req, 60*time.Millisecond, len(req)-8, len(req)-2)
+			k.readResponse(2 * time.Second)
+		}},
+		{name: "body_resp_chunked_trailers", server: serveWith("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + trailers), client: func(k *dClient) {
+			k.send(get("body_resp_chunked_trailers"))
+			k.readFor(500 * time.Millisecond)
+		}},
+		{name: "continue_100", server: func(s *dServer, _ int) {
+			head := s.readHead()
+			s.send("HTTP/1.1 100 Continue\r\n\r\n")
+			s.readBody(head)
+			s.send(okResp)
+		}, client: func(k *dClient) {
+			k.send(post("continue_100", "Content-Length: 5\r\nExpect: 100-continue\r\n", ""))
+			k.readFor(300 * time.Millisecond)
+			k.send("hello")
+			k.readResponse(2 * time.Second)
+		}},
+		{name: "continue_final", server: func(s *dServer, _ int) {
+			s.readHead()
+			s.send("HTTP/1.1 417 Expectation Failed\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+		}, client: func(k *dClient) {
+			k.send(post("continue_final", "Content-Length: 5\r\nExpect: 100-continue\r\n", ""))
+			k.readFor(time.Second)
+		}},
+	}
+}
+
+// tunnelCases: an Upgrade and TCP mode.
+func tunnelCases() []diffCase {
+	echo := func(s *dServer, _ int) {
+		s.c.SetReadDeadline(time.Now().Add(3 * time.Second))
+		buf := make([]byte, 100)
+		for range 10 {
+			n, err := s.read(buf)
+			if err != nil {
+				return
+			}
+			s.send(strings.ToUpper(string(buf[:n])))
+		}
+	}
+	return []diffCase{
+		{name: "upgrade_tunnel", server: func(s *dServer, n int) {
+			s.readHead()
+			s.send("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
+			echo(s, n)
+		}, client: func(k *dClient) {
+			k.send("GET /upgrade_tunnel HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
+			k.readFor(200 * time.Millisecond)
+			k.send("ping")
+			k.readFor(200 * time.Millisecond)
+			k.sendParts("frag", 60*time.Millisecond, 2)
+			k.readFor(200 * time.Millisecond)
+		}},
+		{name: "upgrade_ws_key", server: func(s *dServer, n int) {
+			s.readHead()
+			s.send("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n")
+			echo(s, n)
+		}, client: func(k *dClient) {
+			k.send("GET /upgrade_ws_key HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+			k.readFor(200 * time.Millisecond)
+			k.send("ping")
+			k.readFor(200 * time.Millisecond)
+		}},
+		{name: "upgrade_other", server: func(s *dServer, n int) {
+			s.readHead()
+			s.send("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: foo\r\n\r\n")
+			echo(s, n)
+		}, client: func(k *dClient) {
+			k.send("GET /upgrade_other HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: foo\r\n\r\n")
+			k.readFor(200 * time.Millisecond)
+			k.send("ping")
+			k.readFor(200 * time.Millisecond)
+		}},
+		{name: "upgrade_refused", server: serveWith("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nno"), client: func(k *dClient) {
+			k.send("GET /upgrade_refused HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+			k.readResponse(time.Second)
+		}},
+		{name: "tcp_echo", tcp: true, server: echo, client: func(k *dClient) {
+			k.send("hello")
+			k.readFor(200 * time.Millisecond)
+			k.sendParts("in parts", 60*time.Millisecond, 3, 5)
+			k.readFor(300 * time.Millisecond)
+		}},
+		{name: "tcp_server_closes", tcp: true, server: func(s *dServer, _ int) {
+			s.readN(5)
+			s.send("bye")
+		}, client: func(k *dClient) {
+			k.send("hello")
+			k.readFor(time.Second)
+		}},
+	}
+}
+
+// earlyCases: the server answers or closes before the request is whole, the client
+// leaves early, bodies end badly (issue 9 §2 and §3).
+func earlyCases() []diffCase {
+	big := strings.Repeat("x", 64<<10)
+	upload := func(path string) string {
+		return fmt.Sprintf("POST /%s HTTP/1.1\r\nHost: h\r\nContent-Length: %d\r\n\r\n", path, 4*len(big))
+	}
+	body := func(n int) string {
+		return fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n", n)
+	}
+	return []diffCase{
+		{name: "early_413_upload", server: func(s *dServer, _ int) {
+			s.readHead()
+			s.readN(1000)
+			s.send("HTTP/1.1 413 Payload Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+			s.drain(300 * time.Millisecond)
+		}, client: func(k *dClient) {
+			k.send(upload("early_413_upload"))
+			k.send(big)
+			k.readFor(time.Second)
+		}},
+		{name: "early_401_keep", server: func(s *dServer, _ int) {
+			s.readHead()
+			s.send("HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n")
+			s.drain(time.Second)
+		}, client: func(k *dClient) {
+			k.send(upload("early_401_keep"))
+			k.send(big)
+			k.readFor(time.Second)
+		}},
+		{name: "close_no_answer", server: func(s *dServer, _ int) {
+			s.readHead()
+		}, client: func(k *dClient) {
+			k.send(get("close_no_answer"))
+			k.readFor(time.Second)
+		}},
+		{name: "server_garbage", server: serveWith("NOT HTTP AT ALL\r\n\r\n"), client: func(k *dClient) {
+			k.send(get("server_garbage"))
+			k.readFor(time.Second)
+		}},
+		{name: "server_fin_mid_body", server: serveWith(body(100) + "only part"), client: func(k *dClient) {
+			k.send(get("server_fin_mid_body"))
+			k.readFor(time.Second)
+		}},
+		{name: "server_rst_mid_body", server: func(s *dServer, _ int) {
+			s.readHead()
+			s.send(body(100) + "only part")
+			time.Sleep(50 * time.Millisecond)
+			s.reset()
+		}, client: func(k *dClient) {
+			k.send(get("server_rst_mid_body"))
+			k.readFor(time.Second)
+		}},
+		{name: "server_bad_chunk_mid_body", server: func(s *dServer, _ int) {
+			s.readHead()
+			s.send("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n")
+			time.Sleep(50 * time.Millisecond)
+			s.send("zz\r\nbad\r\n")
+			s.drain(300 * time.Millisecond)
+		}, client: func(k *dClient) {
+			k.send(get("server_bad_chunk_mid_body"))
+			k.readFor(time.Second)
+		}},
+		{name: "server_chunk_overflow", server: serveWith("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffffffff\r\nhello\r\n"), client: func(k *dClient) {
+			k.send(get("server_chunk_overflow"))
+			k.readFor(time.Second)
+		}},
+		{name: "server_stall_mid_body", server: func(s *dServer, _ int) {
+			s.readHead()
+			s.send(body(100) + "only part")
+			s.drain(dtServer + 500*time.Millisecond)
+		}, client: func(k *dClient) {
+			k.send(get("server_stall_mid_body"))
+			k.readFor(dtServer + 300*time.Millisecond)
+		}},
+		{name: "client_close_mid_response", server: func(s *dServer, _ int) {
+			s.readHead()
+			s.send(body(100) + "only part")
+			s.drain(600 * time.Millisecond)
+			s.send(strings.Repeat("y", 91))
+		}, client: func(k *dClient) {
+			k.send(get("client_close_mid_response"))
+			k.readFor(500 * time.Millisecond)
+			k.abort()
+		}},
+		{name: "client_close_waiting", server: func(s *dServer, _ int) {
+			s.readHead()
+			time.Sleep(500 * time.Millisecond)
+			s.send(okResp)
+		}, client: func(k *dClient) {
+			k.send(get("client_close_waiting"))
+			time.Sleep(100 * time.Millisecond)
+			k.abort()
+		}},
+		{name: "client_halfclose_waiting", server: func(s *dServer, _ int) {
+			s.readHead()
+			time.Sleep(300 * time.Millisecond)
+			s.send(okResp)
+		}, client: func(k *dClient) {
+			k.send(get("client_halfclose_waiting"))
+			k.c.(*net.TCPConn).CloseWrite()
+			k.readFor(time.Second)
+		}},
+		{name: "upload_server_timeout", server: func(s *dServer, _ int) {
+			s.readHead()
+			s.drain(dtClient + time.Second)
+		}, client: func(k *dClient) {
+			k.send(upload("upload_server_timeout"))
+			k.send("part of it")
+			k.readFor(dtClient + 500*time.Millisecond)
+		}},
+		{name: "client_timeout_upload", be: []string{"timeout server 5s"}, server: func(s *dServer, _ int) {
+			s.readHead()
+			s.drain(dtClient + time.Second)
+		}, client: func(k *dClient) {
+			k.send(upload("client_timeout_upload"))
+			k.send("part of it")
+			k.readFor(dtClient + 500*time.Millisecond)
+		}},
+		{name: "server_timeout_head", server: func(s *dServer, _ int) {
+			s.readHead()
+			s.drain(dtServer + 500*time.Millisecond)
+		}, client: func(k *dClient) {
+			k.send(get("server_timeout_head"))
+			k.readFor(dtServer + 300*time.Millisecond)
+		}},
+		{name: "early_413_close", server: func(s *dServer, _ int) {
+			s.readHead()
+			s.send("HTTP/1.1 413 Payload Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+		}, client: func(k *dClient) {
+			k.send(upload("early_413_close"))
+			k.send(big)
+			k.readFor(time.Second)
+		}},
+		{name: "bad_chunk_request_later", server: serveOK, client: func(k *dClient) {
+			k.send("POST /bad_chunk_request_later HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n")
+			time.Sleep(100 * time.Millisecond)
+			k.send("zz\r\nhello\r\n0\r\n\r\n")
+			k.readFor(time.Second)
+		}},
+		{name: "pipelined", server: serveOK, client: func(k *dClient) {
+			k.send(get("pipelined/1") + get("pipelined/2"))
+			k.readFor(500 * time.Millisecond)
+		}},
+		{name: "http10", server: serveWith("HTTP/1.0 200 OK\r\n\r\nold"), client: func(k *dClient) {
+			k.send("GET /http10 HTTP/1.0\r\n\r\n")
+			k.readFor(time.Second)
+		}},
+		{name: "client_abort_upload", server: func(s *dServer, _ int) {
+			s.readHead()
+			s.drain(time.Second)
+		}, client: func(k *dClient) {
+			k.send(upload("client_abort_upload"))
+			k.send("part of it")
+			time.Sleep(100 * time.Millisecond)
+		}},
+		{name: "client_stops_reading", be: []string{"timeout server 5s"}, server: func(s *dServer, _ int) {
+			s.readHead()
+			s.c.SetWriteDeadline(time.Now().Add(dtClient + time.Second))
+			s.c.Write([]byte(body(64 << 20)))
+			for range 64 {
+				if _, err := s.c.Write([]byte(strings.Repeat("z", 1<<20))); err != nil {
+					return
+				}
+			}
+		}, client: func(k *dClient) {
+			k.send(get("client_stops_reading"))
+			time.Sleep(dtClient + 500*time.Millisecond)
+		}},
+		{name: "empty_line_first", server: serveOK, client: func(k *dClient) {
+			k.send("\r\n" + get("empty_line_first"))
+			k.readResponse(time.Second)
+		}},
+		{name: "bad_chunk_request", server: serveOK, client: func(k *dClient) {
+			k.send("POST /bad_chunk_request HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n")
+			k.readFor(time.Second)
+		}},
+	}
+}
+
+// backpressureCases: big bodies through a slow reader.
+func backpressureCases() []diffCase {
+	const n = 4 << 20
+	return []diffCase{
+		{name: "bp_download_slow_reader", server: func(s *dServer, _ int) {
+			s.readHead()
+			s.c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+			s.c.Write([]byte(fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n", n)))
+			s.c.Write([]byte(strings.Repeat("d", n)))
+		}, client: func(k *dClient) {
+			k.send(get("bp_download_slow_reader"))
+			time.Sleep(300 * time.Millisecond) // buffers fill
+			k.readResponse(5 * time.Second)
+		}},
+		{name: "bp_upload_slow_server", server: func(s *dServer, _ int) {
+			s.readHead()
+			time.Sleep(300 * time.Millisecond)
+			s.readN(n)
+			s.send(okResp)
+		}, client: func(k *dClient) {
+			k.c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+			k.send(fmt.Sprintf("POST /bp_upload_slow_server HTTP/1.1\r\nHost: h\r\nContent-Length: %d\r\n\r\n", n))
+			k.send(strings.Repeat("u", n))
+			k.readResponse(5 * time.Second)
+		}},
+	}
+}
+
+// h1DiffCases is the whole suite.
+func h1DiffCases() []diffCase {
+	var cs []diffCase
+	cs = append(cs, fragmentCases()...)
+	cs = append(cs, bodyCases()...)
+	cs = append(cs, tunnelCases()...)
+	cs = append(cs, earlyCases()...)
+	cs = append(cs, backpressureCases()...)
+	return cs
+}

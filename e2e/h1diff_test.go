@@ -1,0 +1,706 @@
+package e2e
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The HTTP/1 differential suite (issue 9): every case sends one raw client behaviour
+// and one raw server behaviour through Debian's HAProxy 2.6 and through tandem, both
+// running the same haproxy.cfg (each case its own frontend and backend, only the
+// addresses differ), and compares what the client received, what the server received,
+// how the client connection ended and the log line. Cases run concurrently; both
+// proxies run at the same time.
+
+// diffTimeouts are the defaults of every case: short, so the suite stays quick.
+const (
+	dtHTTPRequest = time.Second
+	dtClient      = 2 * time.Second
+	dtServer      = time.Second
+)
+
+// diffCase is one behaviour pair.
+type diffCase struct {
+	name   string
+	tcp    bool     // a listen section in mode tcp with option tcplog
+	fe, be []string // extra lines of the frontend and backend sections
+	client func(k *dClient)
+	server func(s *dServer, n int) // the n-th connection the proxy opened (from 0)
+	// diff names an intended difference (listed in DIFFERENCES.md) and check asserts
+	// it: the two results differ in that way only.
+	diff  string
+	check func(h, t *dResult) error
+}
+
+// knownFixedElsewhere lists the cases that fail today because of issue 9's parts fixed
+// on another branch; each fails the comparison until that fix is merged. The suite
+// logs their differences instead of failing; once both branches are merged, remove them
+// from here.
+var knownFixedElsewhere = map[string]string{}
+
+// dResult is what one proxy did with one case.
+type dResult struct {
+	client  string   // bytes the client received
+	end     string   // how the client connection ended: FIN, RST, open
+	server  []string // bytes each server connection received, in accept order
+	logs    []string // normalised log lines of the case's frontend
+	elapsed time.Duration
+}
+
+func (r *dResult) String() string {
+	srv := make([]string, len(r.server))
+	for i, s := range r.server {
+		srv[i] = short(s)
+	}
+	return fmt.Sprintf("client %q end %s\n      server %q\n      logs %q", short(r.client), r.end, srv, r.logs)
+}
+
+// short cuts long byte strings for messages.
+func short(s string) string {
+	if len(s) <= 600 {
+		return s
+	}
+	return fmt.Sprintf("%s…(%d bytes)…%s", s[:400], len(s), s[len(s)-100:])
+}
+
+// dClient drives the client side of a case.
+type dClient struct {
+	c    net.Conn
+	got  bytes.Buffer
+	end  string
+	stop time.Time
+}
+
+// send writes s at once.
+func (k *dClient) send(s string) { k.c.Write([]byte(s)) }
+
+// sendParts writes s cut at the given offsets, waiting gap before each later part.
+func (k *dClient) sendParts(s string, gap time.Duration, cuts ...int) {
+	prev := 0
+	for _, c := range append(cuts, len(s)) {
+		if prev > 0 {
+			time.Sleep(gap)
+		}
+		k.c.Write([]byte(s[prev:c]))
+		prev = c
+	}
+}
+
+// sendBytes writes s one byte at a time, gap apart.
+func (k *dClient) sendBytes(s string, gap time.Duration) {
+	for i := 0; i < len(s); i++ {
+		if i > 0 {
+			time.Sleep(gap)
+		}
+		if _, err := k.c.Write([]byte{s[i]}); err != nil {
+			return
+		}
+	}
+}
+
+// readFor reads what arrives for d (or until the connection ends).
+func (k *dClient) readFor(d time.Duration) {
+	k.c.SetReadDeadline(time.Now().Add(d))
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := k.c.Read(buf)
+		k.got.Write(buf[:n])
+		if err != nil {
+			k.noteEnd(err)
+			return
+		}
+	}
+}
+
+// readResponse reads until one more whole response (head and content-length body) is
+// there, or for at most d.
+func (k *dClient) readResponse(d time.Duration) {
+	until := time.Now().Add(d)
+	start := k.got.Len()
+	buf := make([]byte, 64<<10)
+	for time.Now().Before(until) {
+		if responseDone(k.got.Bytes()[start:]) {
+			return
+		}
+		k.c.SetReadDeadline(until)
+		n, err := k.c.Read(buf)
+		k.got.Write(buf[:n])
+		if err != nil {
+			k.noteEnd(err)
+			return
+		}
+	}
+}
+
+var clRe = regexp.MustCompile(`(?i)\r\ncontent-length: *(\d+)\r\n`)
+
+// responseDone reports whether b holds a final response whose content-length body is
+// complete (interim 1xx responses skipped).
+func responseDone(b []byte) bool {
+	for {
+		end := bytes.Index(b, []byte("\r\n\r\n"))
+		if end < 0 {
+			return false
+		}
+		head := b[:end+2]
+		if bytes.HasPrefix(head, []byte("HTTP/1.1 1")) && !bytes.HasPrefix(head, []byte("HTTP/1.1 101")) {
+			b = b[end+4:]
+			continue
+		}
+		n := 0
+		if m := clRe.FindSubmatch(head); m != nil {
+			fmt.Sscan(string(m[1]), &n)
+		}
+		return len(b)-end-4 >= n
+	}
+}
+
+func (k *dClient) noteEnd(err error) {
+	switch {
+	case errors.Is(err, io.EOF):
+		k.end = "FIN"
+	case errors.Is(err, syscall.ECONNRESET):
+		k.end = "RST"
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		k.end = "open"
+	default:
+		k.end = err.Error()
+	}
+}
+
+// abort closes the client connection with a reset.
+func (k *dClient) abort() {
+	if tc, ok := k.c.(*net.TCPConn); ok {
+		tc.SetLinger(0)
+	}
+	k.c.Close()
+	k.end = "closed"
+}
+
+// dServer drives one server connection of a case; everything read is recorded.
+type dServer struct {
+	c   net.Conn
+	mu  *sync.Mutex
+	got *bytes.Buffer
+}
+
+func (s *dServer) read(p []byte) (int, error) {
+	n, err := s.c.Read(p)
+	s.mu.Lock()
+	s.got.Write(p[:n])
+	s.mu.Unlock()
+	return n, err
+}
+
+// readHead reads up to the end of a request head (at most 3 s) and returns it.
+func (s *dServer) readHead() string {
+	s.c.SetReadDeadline(time.Now().Add(3 * time.Second))
+	var b []byte
+	one := make([]byte, 1)
+	for !bytes.HasSuffix(b, []byte("\r\n\r\n")) {
+		if _, err := s.read(one); err != nil {
+			return string(b)
+		}
+		b = append(b, one[0])
+	}
+	return string(b)
+}
+
+// readN reads n body bytes (at most 3 s).
+func (s *dServer) readN(n int) {
+	s.c.SetReadDeadline(time.Now().Add(3 * time.Second))
+	buf := make([]byte, 32<<10)
+	for n > 0 {
+		m, err := s.read(buf[:min(n, len(buf))])
+		n -= m
+		if err != nil {
+			return
+		}
+	}
+}
+
+// readUntil reads until the bytes read end with suffix (at most 3 s).
+func (s *dServer) readUntil(suffix string) {
+	s.c.SetReadDeadline(time.Now().Add(3 * time.Second))
+	var b []byte
+	one := make([]byte, 1)
+	for !bytes.HasSuffix(b, []byte(suffix)) {
+		if _, err := s.read(one); err != nil {
+			return
+		}
+		b = append(b, one[0])
+	}
+}
+
+// drain reads whatever comes for d.
+func (s *dServer) drain(d time.Duration) {
+	s.c.SetReadDeadline(time.Now().Add(d))
+	buf := make([]byte, 32<<10)
+	for {
+		if _, err := s.read(buf); err != nil {
+			return
+		}
+	}
+}
+
+func (s *dServer) send(str string) { s.c.SetWriteDeadline(time.Now().Add(3 * time.Second)); s.c.Write([]byte(str)) }
+
+func (s *dServer) reset() {
+	if tc, ok := s.c.(*net.TCPConn); ok {
+		tc.SetLinger(0)
+	}
+	s.c.Close()
+}
+
+// dBackend is the raw server of one case for one proxy.
+type dBackend struct {
+	ln    net.Listener
+	mu    sync.Mutex
+	conns []*bytes.Buffer
+	wg    sync.WaitGroup
+}
+
+func startDBackend(t *testing.T, script func(s *dServer, n int)) *dBackend {
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &dBackend{ln: ln}
+	go func() {
+		for n := 0; ; n++ {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			buf := &bytes.Buffer{}
+			b.mu.Lock()
+			b.conns = append(b.conns, buf)
+			b.mu.Unlock()
+			b.wg.Add(1)
+			go func(n int) {
+				defer b.wg.Done()
+				defer c.Close()
+				if script != nil {
+					script(&dServer{c: c, mu: &b.mu, got: buf}, n)
+				}
+			}(n)
+		}
+	}()
+	return b
+}
+
+func (b *dBackend) received() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []string
+	for _, c := range b.conns {
+		out = append(out, c.String())
+	}
+	return out
+}
+
+// diffConfig is the configuration of all cases for one proxy.
+func diffConfig(logPort int, cases []diffCase, fronts []string, backs []*dBackend) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, `global
+    log 127.0.0.1:%d local0
+defaults
+    mode http
+    log global
+    option httplog
+    timeout connect 1s
+    timeout client %dms
+    timeout server %dms
+    timeout http-request %dms
+    retries 0
+`, logPort, dtClient.Milliseconds(), dtServer.Milliseconds(), dtHTTPRequest.Milliseconds())
+	for i, c := range cases {
+		if c.tcp {
+			fmt.Fprintf(&b, "listen %s\n    mode tcp\n    option tcplog\n    bind %s\n", c.name, fronts[i])
+			for _, l := range append(c.fe, c.be...) {
+				b.WriteString("    " + l + "\n")
+			}
+			fmt.Fprintf(&b, "    server s %s\n", backs[i].ln.Addr())
+			continue
+		}
+		fmt.Fprintf(&b, "frontend %s\n    bind %s\n    default_backend %s_be\n", c.name, fronts[i], c.name)
+		for _, l := range c.fe {
+			b.WriteString("    " + l + "\n")
+		}
+		fmt.Fprintf(&b, "backend %s_be\n", c.name)
+		for _, l := range c.be {
+			b.WriteString("    " + l + "\n")
+		}
+		fmt.Fprintf(&b, "    server s %s\n", backs[i].ln.Addr())
+	}
+	return b.String()
+}
+
+// httplogFields splits a log line into its frontend name and the compared part: backend
+// and server, status, bytes, termination state and request line; timers, dates, ports
+// and connection counts (other cases run at the same time) are left out.
+var (
+	httplogRe = regexp.MustCompile(`^<\d+>[A-Z][a-z]{2} [ 1-3]\d \d\d:\d\d:\d\d (?:haproxy|tandem)\[\d+\]: ` +
+		`127\.0\.0\.1:\d+ \[[^\]]+\] (\S+) (\S+) [-\d/]+ (-?\d+) (\d+) - - (\S{4}) [\d/]+ [\d/]+ "(.*)"\n?$`)
+	tcplogRe = regexp.MustCompile(`^<\d+>[A-Z][a-z]{2} [ 1-3]\d \d\d:\d\d:\d\d (?:haproxy|tandem)\[\d+\]: ` +
+		`127\.0\.0\.1:\d+ \[[^\]]+\] (\S+) (\S+) [-\d/]+ (\d+) (\S{2}) [\d/]+ [\d/]+\n?$`)
+)
+
+func parseDiffLog(line string) (fe, norm string) {
+	if m := httplogRe.FindStringSubmatch(line); m != nil {
+		be := m[2]
+		if i := strings.IndexByte(be, '/'); i >= 0 && strings.HasPrefix(be[i:], "/s") {
+			be = be[:i] + "/s"
+		}
+		// %B: HAProxy 2.6 counts its internal form of the response (HTX), not the
+		// bytes on the wire (DIFFERENCES.md, Logging): compared as none or some.
+		bytes := "0"
+		if m[4] != "0" {
+			bytes = "B>0"
+		}
+		return m[1], fmt.Sprintf("%s %s %s %s %q", be, m[3], bytes, m[5], m[6])
+	}
+	if m := tcplogRe.FindStringSubmatch(line); m != nil {
+		return m[1], fmt.Sprintf("%s %s %s", m[2], m[3], m[4])
+	}
+	return "?", "unparsed: " + line
+}
+
+// diffRun is one proxy running every case.
+type diffRun struct {
+	sl     *syslogListener
+	fronts []string
+	backs  []*dBackend
+	res    map[string]*dResult
+	raw    []string
+}
+
+// prepareDiff starts the raw servers of every case and the proxy (start starts it on
+// cfg; first is an address to wait for).
+func prepareDiff(t *testing.T, cases []diffCase, start func(cfg string, first string)) *diffRun {
+	t.Helper()
+	d := &diffRun{sl: startSyslog(t), fronts: make([]string, len(cases)), backs: make([]*dBackend, len(cases))}
+	for i, c := range cases {
+		d.fronts[i] = freeAddr(t)
+		d.backs[i] = startDBackend(t, c.server)
+	}
+	t.Cleanup(func() {
+		for _, b := range d.backs {
+			b.ln.Close()
+		}
+	})
+	start(diffConfig(d.sl.port(), cases, d.fronts, d.backs), d.fronts[0])
+	return d
+}
+
+// run plays every case's client at once, then collects what the servers received and
+// the log lines.
+func (d *diffRun) run(cases []diffCase) {
+	d.res = make(map[string]*dResult, len(cases))
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for i, c := range cases {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := &dResult{}
+			begin := time.Now()
+			cn, err := net.DialTimeout("tcp4", d.fronts[i], 2*time.Second)
+			if err != nil {
+				r.end = "dial: " + err.Error()
+			} else {
+				k := &dClient{c: cn, end: "open"}
+				c.client(k)
+				cn.Close()
+				r.client, r.end = k.got.String(), k.end
+			}
+			r.elapsed = time.Since(begin)
+			mu.Lock()
+			d.res[c.name] = r
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	// Let the proxies end what the clients left (timeouts), then collect the log.
+	time.Sleep(dtClient + 300*time.Millisecond)
+	for quiet := false; !quiet; {
+		select {
+		case l := <-d.sl.lines:
+			d.raw = append(d.raw, l)
+		case <-time.After(300 * time.Millisecond):
+			quiet = true
+		}
+	}
+	for i, c := range cases {
+		d.backs[i].ln.Close()
+		d.res[c.name].server = d.backs[i].received()
+	}
+	for _, l := range d.raw {
+		fe, norm := parseDiffLog(l)
+		if r, ok := d.res[fe]; ok {
+			r.logs = append(r.logs, norm)
+		} else {
+			r := d.res["?"]
+			if r == nil {
+				r = &dResult{}
+				d.res["?"] = r
+			}
+			r.logs = append(r.logs, norm)
+		}
+	}
+	for _, r := range d.res {
+		sort.Strings(r.logs)
+	}
+}
+
+// needHAProxy returns the haproxy binary, or skips (fails under CI) when it is missing.
+func needHAProxy(t *testing.T) string {
+	t.Helper()
+	hap, err := exec.LookPath("haproxy")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("haproxy is not installed (Debian package haproxy): cannot run the differential suite")
+		}
+		t.Skip("haproxy is not installed: differential suite skipped")
+	}
+	return hap
+}
+
+// compareDiff reports how two results differ ("" when they do not).
+func compareDiff(h, t *dResult) string {
+	var d []string
+	if canonHTTP(h.client) != canonHTTP(t.client) {
+		d = append(d, "client bytes")
+	}
+	if h.end != t.end {
+		d = append(d, "client end")
+	}
+	if len(h.server) != len(t.server) {
+		d = append(d, "server connections")
+	} else {
+		for i := range h.server {
+			if canonHTTP(h.server[i]) != canonHTTP(t.server[i]) {
+				d = append(d, "server bytes")
+				break
+			}
+		}
+	}
+	if strings.Join(h.logs, "\n") != strings.Join(t.logs, "\n") {
+		d = append(d, "log")
+	}
+	return strings.Join(d, ", ")
+}
+
+// h1DiffCasesFn returns the cases TestH1Diff runs.
+var h1DiffCasesFn = h1DiffCases
+
+// TestH1Diff runs the differential suite.
+func TestH1Diff(t *testing.T) {
+	hap := needHAProxy(t)
+	cases := h1DiffCasesFn()
+	seen := map[string]bool{}
+	for _, c := range cases {
+		if seen[c.name] {
+			t.Fatalf("two cases named %s", c.name)
+		}
+		seen[c.name] = true
+	}
+	hrun := prepareDiff(t, cases, func(cfg, first string) {
+		path := writeConfig(t, cfg)
+		if out, err := exec.Command(hap, "-c", "-q", "-f", path).CombinedOutput(); err != nil {
+			t.Fatalf("haproxy -c: %v\n%s\n%s", err, out, cfg)
+		}
+		cmd := exec.Command(hap, "-db", "-f", path)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		waitListen(t, first)
+	})
+	trun := prepareDiff(t, cases, func(cfg, first string) { startTandem(t, cfg, first) })
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); hrun.run(cases) }()
+	go func() { defer wg.Done(); trun.run(cases) }()
+	wg.Wait()
+	hres, tres := hrun.res, trun.res
+	if u := tres["?"]; u != nil {
+		t.Errorf("tandem log lines of no case: %q", u.logs)
+	}
+	if u := hres["?"]; u != nil {
+		t.Errorf("haproxy log lines of no case: %q", u.logs)
+	}
+	for _, c := range cases {
+		h, tr := hres[c.name], tres[c.name]
+		diff := compareDiff(h, tr)
+		switch {
+		case c.check != nil:
+			if err := c.check(h, tr); err != nil {
+				t.Errorf("%s: intended difference %q not as listed: %v\n  haproxy %s\n  tandem  %s", c.name, c.diff, err, h, tr)
+			}
+		case knownFixedElsewhere[c.name] != "" && diff != "":
+			t.Logf("%s: differs (%s), known, fixed by %s\n  haproxy %s\n  tandem  %s", c.name, diff, knownFixedElsewhere[c.name], h, tr)
+		case knownFixedElsewhere[c.name] != "":
+			t.Logf("%s: matches now: remove it from knownFixedElsewhere (%s)", c.name, knownFixedElsewhere[c.name])
+		case diff != "":
+			t.Errorf("%s: differs in %s\n  haproxy %s\n  tandem  %s", c.name, diff, h, tr)
+		default:
+			if testing.Verbose() {
+				t.Logf("%s: matches (%v)\n  %s", c.name, h.elapsed.Round(time.Millisecond), h)
+			}
+		}
+	}
+	if !t.Failed() {
+		compareHalog(t, cases, hrun.raw, trun.raw)
+	}
+}
+
+// compareHalog checks that `tandem halog -tc` and `-st` print the same over both logs
+// (the lines of cases with an intended or known log difference left out).
+func compareHalog(t *testing.T, cases []diffCase, hraw, traw []string) {
+	skip := map[string]bool{}
+	for _, c := range cases {
+		if c.check != nil || knownFixedElsewhere[c.name] != "" {
+			skip[c.name] = true
+		}
+	}
+	keep := func(raw []string) []string {
+		var out []string
+		for _, l := range raw {
+			if fe, _ := parseDiffLog(l); !skip[fe] {
+				out = append(out, l)
+			}
+		}
+		return out
+	}
+	hl, tl := asSyslogFile(t, keep(hraw)), asSyslogFile(t, keep(traw))
+	for _, flag := range []string{"-tc", "-st"} {
+		_, hout, _ := runTandemStdin(t, hl, "halog", flag)
+		_, tout, _ := runTandemStdin(t, tl, "halog", flag)
+		if hout != tout {
+			t.Errorf("tandem halog %s differs\nover haproxy's log:\n%s\nover tandem's:\n%s", flag, hout, tout)
+		}
+	}
+}
+
+// canonHTTP rewrites a stream of HTTP/1 messages so that what HTTP gives no meaning to
+// compares equal (DIFFERENCES.md, HTTP/1 on the wire): header names in lower case (HAProxy
+// 2.6 lowercases them, tandem forwards them as received) and a chunked body as one chunk
+// (HAProxy re-chunks what it forwards, tandem forwards the chunks as received). What does
+// not parse is kept as it is.
+func canonHTTP(s string) string {
+	var out strings.Builder
+	for range 1000 {
+		end := strings.Index(s, "\r\n\r\n")
+		if end < 0 {
+			break
+		}
+		lines := strings.Split(s[:end], "\r\n")
+		if !strings.Contains(lines[0], "HTTP/1.") {
+			break
+		}
+		resp := strings.HasPrefix(lines[0], "HTTP/")
+		status := 0
+		if resp {
+			fmt.Sscan(strings.TrimPrefix(lines[0][strings.IndexByte(lines[0], ' ')+1:], " "), &status)
+		}
+		out.WriteString(lines[0] + "\r\n")
+		chunked, cl := false, -1
+		for _, l := range lines[1:] {
+			name, val, ok := strings.Cut(l, ":")
+			if !ok {
+				out.WriteString(l + "\r\n")
+				continue
+			}
+			name = strings.ToLower(name)
+			switch name {
+			case "transfer-encoding":
+				chunked = strings.Contains(strings.ToLower(val), "chunked")
+			case "content-length":
+				fmt.Sscan(strings.TrimSpace(val), &cl)
+			}
+			out.WriteString(name + ":" + val + "\r\n")
+		}
+		out.WriteString("\r\n")
+		s = s[end+4:]
+		switch {
+		case resp && (status < 200 && status != 101 || status == 204 || status == 304):
+		case resp && status == 101:
+			out.WriteString(s)
+			return out.String()
+		case chunked:
+			body, rest, ok := dechunk(s)
+			if !ok {
+				out.WriteString(s)
+				return out.String()
+			}
+			out.WriteString(body)
+			s = rest
+		case cl >= 0:
+			n := min(cl, len(s))
+			out.WriteString(s[:n])
+			s = s[n:]
+		case resp: // until close
+			out.WriteString(s)
+			return out.String()
+		}
+	}
+	out.WriteString(s)
+	return out.String()
+}
+
+// dechunk decodes the chunked body at the start of s into one chunk (trailer names in
+// lower case); ok is false when it does not parse or is incomplete.
+func dechunk(s string) (canon, rest string, ok bool) {
+	var data strings.Builder
+	for range 100000 {
+		line, after, found := strings.Cut(s, "\r\n")
+		if !found {
+			return "", "", false
+		}
+		var n int
+		if _, err := fmt.Sscanf(strings.SplitN(line, ";", 2)[0], "%x", &n); err != nil {
+			return "", "", false
+		}
+		s = after
+		if n == 0 {
+			var b strings.Builder
+			if data.Len() > 0 {
+				fmt.Fprintf(&b, "%x\r\n%s\r\n", data.Len(), data.String())
+			}
+			b.WriteString("0\r\n")
+			for range 100 {
+				l, after, found := strings.Cut(s, "\r\n")
+				if !found {
+					return "", "", false
+				}
+				s = after
+				if l == "" {
+					b.WriteString("\r\n")
+					return b.String(), s, true
+				}
+				name, val, _ := strings.Cut(l, ":")
+				b.WriteString(strings.ToLower(name) + ":" + val + "\r\n")
+			}
+			return "", "", false
+		}
+		if len(s) < n+2 || s[n:n+2] != "\r\n" {
+			return "", "", false
+		}
+		data.WriteString(s[:n])
+		s = s[n+2:]
+	}
+	return "", "", false
+}
