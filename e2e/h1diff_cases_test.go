@@ -192,6 +192,16 @@ func bodyCases() []diffCase {
 			k.send(get("body_resp_chunked_trailers"))
 			k.readFor(500 * time.Millisecond)
 		}},
+		{name: "body_gap_under_client", be: []string{"timeout server 5s"}, server: serveOK, client: func(k *dClient) {
+			req := post("body_gap_under_client", "Content-Length: 11\r\n", "hello world")
+			k.sendParts(req, dtClient-300*time.Millisecond, len(req)-6)
+			k.readResponse(time.Second)
+		}},
+		{name: "body_gap_over_client", be: []string{"timeout server 5s"}, server: serveOK, client: func(k *dClient) {
+			req := post("body_gap_over_client", "Content-Length: 11\r\n", "hello world")
+			k.sendParts(req, dtClient+300*time.Millisecond, len(req)-6)
+			k.readResponse(time.Second)
+		}},
 		{name: "continue_100", server: func(s *dServer, _ int) {
 			head := s.readHead()
 			s.send("HTTP/1.1 100 Continue\r\n\r\n")
@@ -227,12 +237,12 @@ func tunnelCases() []diffCase {
 		}
 	}
 	return []diffCase{
-		{name: "upgrade_tunnel", server: func(s *dServer, n int) {
+		{name: "upgrade_ws_nokey", server: func(s *dServer, n int) {
 			s.readHead()
 			s.send("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
 			echo(s, n)
 		}, client: func(k *dClient) {
-			k.send("GET /upgrade_tunnel HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
+			k.send("GET /upgrade_ws_nokey HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
 			k.readFor(200 * time.Millisecond)
 			k.send("ping")
 			k.readFor(200 * time.Millisecond)
@@ -268,6 +278,14 @@ func tunnelCases() []diffCase {
 			k.readFor(200 * time.Millisecond)
 			k.sendParts("in parts", 60*time.Millisecond, 3, 5)
 			k.readFor(300 * time.Millisecond)
+		}},
+		{name: "tcp_halfclose", tcp: true, server: func(s *dServer, _ int) {
+			s.drain(time.Second) // until the client's FIN
+			s.send("bye")
+		}, client: func(k *dClient) {
+			k.send("hello")
+			k.c.(*net.TCPConn).CloseWrite()
+			k.readFor(time.Second)
 		}},
 		{name: "tcp_server_closes", tcp: true, server: func(s *dServer, _ int) {
 			s.readN(5)
@@ -390,7 +408,7 @@ func earlyCases() []diffCase {
 			k.send("part of it")
 			k.readFor(dtClient + 500*time.Millisecond)
 		}},
-		{name: "client_timeout_upload", be: []string{"timeout server 5s"}, server: func(s *dServer, _ int) {
+		{name: "client_timeout_upload", fe: []string{"timeout client 500ms"}, be: []string{"timeout server 1500ms"}, server: func(s *dServer, _ int) {
 			s.readHead()
 			s.drain(dtClient + time.Second)
 		}, client: func(k *dClient) {
@@ -426,7 +444,20 @@ func earlyCases() []diffCase {
 		{name: "http10", server: serveWith("HTTP/1.0 200 OK\r\n\r\nold"), client: func(k *dClient) {
 			k.send("GET /http10 HTTP/1.0\r\n\r\n")
 			k.readFor(time.Second)
-		}},
+		}, diff: "to an HTTP/1.0 client, tandem adds Connection: close to a response that ends with the connection",
+			check: func(h, t *dResult) error {
+				hc := *h
+				hc.client = withoutHeader(h.client, "connection")
+				tc := *t
+				tc.client = withoutHeader(t.client, "connection")
+				if d := compareDiff(&hc, &tc); d != "" {
+					return fmt.Errorf("differs in %s beyond the Connection header", d)
+				}
+				if !strings.Contains(canonHTTP(t.client), "\r\nconnection: close\r\n") || strings.Contains(canonHTTP(h.client), "connection:") {
+					return fmt.Errorf("tandem does not add Connection: close, or HAProxy does")
+				}
+				return nil
+			}},
 		{name: "client_abort_upload", server: func(s *dServer, _ int) {
 			s.readHead()
 			s.drain(time.Second)

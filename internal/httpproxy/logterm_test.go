@@ -35,7 +35,7 @@ func resetConn(c net.Conn) {
 // those HAProxy 2.6 logs for it (checked side by side with Debian's haproxy in
 // e2e/h1diff_test.go), recorded where the failure is seen (issue 9 §3).
 func TestTerminationStates(t *testing.T) {
-	const upload = "POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: 100000\r\n\r\n"
+	const upload = "POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: 8000000\r\n\r\n"
 	readAll := func(c net.Conn) { io.Copy(io.Discard, c) }
 	tests := []struct {
 		name   string
@@ -150,7 +150,7 @@ func TestTerminationStates(t *testing.T) {
 		}, nil, func(c net.Conn) {
 			io.WriteString(c, upload)
 			c.SetWriteDeadline(time.Now().Add(time.Second))
-			io.WriteString(c, strings.Repeat("x", 100000))
+			io.WriteString(c, strings.Repeat("x", 8000000))
 			readAll(c)
 		}, `app/s1 \S+ 413 \d+ - - `},
 	}
