@@ -81,6 +81,29 @@ func serveWith(resp string) func(*dServer, int) {
 	}
 }
 
+// settle reads one whole response (at most 3 s), then what else comes within 300 ms:
+// well inside the keep-alive timeout, so whether the proxy closed is told reliably.
+func (k *dClient) settle() {
+	k.readResponse(3 * time.Second)
+	if k.end == "open" {
+		k.readFor(300 * time.Millisecond)
+	}
+}
+
+// keepAliveCases: what the proxy does with an idle connection.
+func keepAliveCases() []diffCase {
+	var cs []diffCase
+	for i := range 8 {
+		name := fmt.Sprintf("keepalive_timeout_%d", i)
+		cs = append(cs, diffCase{name: name, server: serveOK, client: func(k *dClient) {
+			k.send(get(name))
+			k.readResponse(3 * time.Second)
+			k.readFor(dtHTTPRequest + 500*time.Millisecond) // closed at timeout http-keep-alive
+		}})
+	}
+	return cs
+}
+
 // twoRequests sends a first request whole, reads its response, then sends second as
 // send says, and reads the second response.
 func twoRequests(name string, send func(k *dClient, req string)) func(*dClient) {
@@ -107,7 +130,7 @@ func parts(n int, gap time.Duration) func(k *dClient, req string) {
 // connection and for a later one, around timeout http-request (1 s).
 func fragmentCases() []diffCase {
 	var cs []diffCase
-	margin := 200 * time.Millisecond
+	margin := 300 * time.Millisecond
 	gaps := []struct {
 		tag string
 		n   int
@@ -117,7 +140,7 @@ func fragmentCases() []diffCase {
 		{"2seg_60ms", 2, 60 * time.Millisecond},
 		{"2seg_300ms", 2, 300 * time.Millisecond},
 		{"4seg_60ms", 4, 60 * time.Millisecond},
-		{"4seg_300ms", 4, 300 * time.Millisecond},
+		{"3seg_300ms", 3, 300 * time.Millisecond},
 		{"2seg_under", 2, dtHTTPRequest - margin},
 		{"2seg_over", 2, dtHTTPRequest + margin},
 	}
@@ -133,7 +156,7 @@ func fragmentCases() []diffCase {
 	cs = append(cs,
 		diffCase{name: "frag_first_bytewise", server: serveOK, client: func(k *dClient) {
 			k.sendBytes(get("frag_first_bytewise"), time.Millisecond)
-			k.readFor(time.Second)
+			k.settle()
 		}},
 		diffCase{name: "frag_later_bytewise", server: serveOK, client: twoRequests("frag_later_bytewise", func(k *dClient, req string) {
 			k.sendBytes(req, time.Millisecond)
@@ -218,7 +241,7 @@ func bodyCases() []diffCase {
 			s.send("HTTP/1.1 417 Expectation Failed\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
 		}, client: func(k *dClient) {
 			k.send(post("continue_final", "Content-Length: 5\r\nExpect: 100-continue\r\n", ""))
-			k.readFor(time.Second)
+			k.settle()
 		}},
 	}
 }
@@ -243,11 +266,11 @@ func tunnelCases() []diffCase {
 			echo(s, n)
 		}, client: func(k *dClient) {
 			k.send("GET /upgrade_ws_nokey HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
-			k.readFor(200 * time.Millisecond)
+			k.readFor(400 * time.Millisecond)
 			k.send("ping")
-			k.readFor(200 * time.Millisecond)
+			k.readFor(400 * time.Millisecond)
 			k.sendParts("frag", 60*time.Millisecond, 2)
-			k.readFor(200 * time.Millisecond)
+			k.readFor(400 * time.Millisecond)
 		}},
 		{name: "upgrade_ws_key", server: func(s *dServer, n int) {
 			s.readHead()
@@ -255,9 +278,9 @@ func tunnelCases() []diffCase {
 			echo(s, n)
 		}, client: func(k *dClient) {
 			k.send("GET /upgrade_ws_key HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
-			k.readFor(200 * time.Millisecond)
+			k.readFor(400 * time.Millisecond)
 			k.send("ping")
-			k.readFor(200 * time.Millisecond)
+			k.readFor(400 * time.Millisecond)
 		}},
 		{name: "upgrade_other", server: func(s *dServer, n int) {
 			s.readHead()
@@ -265,9 +288,9 @@ func tunnelCases() []diffCase {
 			echo(s, n)
 		}, client: func(k *dClient) {
 			k.send("GET /upgrade_other HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: foo\r\n\r\n")
-			k.readFor(200 * time.Millisecond)
+			k.readFor(400 * time.Millisecond)
 			k.send("ping")
-			k.readFor(200 * time.Millisecond)
+			k.readFor(400 * time.Millisecond)
 		}},
 		{name: "upgrade_refused", server: serveWith("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nno"), client: func(k *dClient) {
 			k.send("GET /upgrade_refused HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
@@ -275,7 +298,7 @@ func tunnelCases() []diffCase {
 		}},
 		{name: "tcp_echo", tcp: true, server: echo, client: func(k *dClient) {
 			k.send("hello")
-			k.readFor(200 * time.Millisecond)
+			k.readFor(400 * time.Millisecond)
 			k.sendParts("in parts", 60*time.Millisecond, 3, 5)
 			k.readFor(300 * time.Millisecond)
 		}},
@@ -285,14 +308,14 @@ func tunnelCases() []diffCase {
 		}, client: func(k *dClient) {
 			k.send("hello")
 			k.c.(*net.TCPConn).CloseWrite()
-			k.readFor(time.Second)
+			k.settle()
 		}},
 		{name: "tcp_server_closes", tcp: true, server: func(s *dServer, _ int) {
 			s.readN(5)
 			s.send("bye")
 		}, client: func(k *dClient) {
 			k.send("hello")
-			k.readFor(time.Second)
+			k.settle()
 		}},
 	}
 }
@@ -316,7 +339,7 @@ func earlyCases() []diffCase {
 		}, client: func(k *dClient) {
 			k.send(upload("early_413_upload"))
 			k.send(big)
-			k.readFor(time.Second)
+			k.settle()
 		}},
 		{name: "early_401_keep", server: func(s *dServer, _ int) {
 			s.readHead()
@@ -325,21 +348,29 @@ func earlyCases() []diffCase {
 		}, client: func(k *dClient) {
 			k.send(upload("early_401_keep"))
 			k.send(big)
-			k.readFor(time.Second)
+			k.settle()
 		}},
 		{name: "close_no_answer", server: func(s *dServer, _ int) {
 			s.readHead()
 		}, client: func(k *dClient) {
 			k.send(get("close_no_answer"))
-			k.readFor(time.Second)
+			k.settle()
+		}},
+		{name: "server_own_502", server: serveWith("HTTP/1.1 502 Bad Gateway\r\nContent-Length: 3\r\nConnection: close\r\n\r\nbad"), client: func(k *dClient) {
+			k.send(get("server_own_502"))
+			k.settle()
+		}},
+		{name: "server_close_delimited", server: serveWith("HTTP/1.1 200 OK\r\n\r\nuntil the end"), client: func(k *dClient) {
+			k.send(get("server_close_delimited"))
+			k.settle()
 		}},
 		{name: "server_garbage", server: serveWith("NOT HTTP AT ALL\r\n\r\n"), client: func(k *dClient) {
 			k.send(get("server_garbage"))
-			k.readFor(time.Second)
+			k.settle()
 		}},
 		{name: "server_fin_mid_body", server: serveWith(body(100) + "only part"), client: func(k *dClient) {
 			k.send(get("server_fin_mid_body"))
-			k.readFor(time.Second)
+			k.settle()
 		}},
 		{name: "server_rst_mid_body", server: func(s *dServer, _ int) {
 			s.readHead()
@@ -348,21 +379,21 @@ func earlyCases() []diffCase {
 			s.reset()
 		}, client: func(k *dClient) {
 			k.send(get("server_rst_mid_body"))
-			k.readFor(time.Second)
+			k.settle()
 		}},
 		{name: "server_bad_chunk_mid_body", server: func(s *dServer, _ int) {
 			s.readHead()
 			s.send("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n")
-			time.Sleep(50 * time.Millisecond)
+			time.Sleep(200 * time.Millisecond) // apart: a bad chunk in the first buffer is a 502
 			s.send("zz\r\nbad\r\n")
 			s.drain(300 * time.Millisecond)
 		}, client: func(k *dClient) {
 			k.send(get("server_bad_chunk_mid_body"))
-			k.readFor(time.Second)
+			k.settle()
 		}},
 		{name: "server_chunk_overflow", server: serveWith("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffffffff\r\nhello\r\n"), client: func(k *dClient) {
 			k.send(get("server_chunk_overflow"))
-			k.readFor(time.Second)
+			k.settle()
 		}},
 		{name: "server_stall_mid_body", server: func(s *dServer, _ int) {
 			s.readHead()
@@ -370,7 +401,7 @@ func earlyCases() []diffCase {
 			s.drain(dtServer + 500*time.Millisecond)
 		}, client: func(k *dClient) {
 			k.send(get("server_stall_mid_body"))
-			k.readFor(dtServer + 300*time.Millisecond)
+			k.readFor(dtServer + 500*time.Millisecond)
 		}},
 		{name: "client_close_mid_response", server: func(s *dServer, _ int) {
 			s.readHead()
@@ -398,7 +429,7 @@ func earlyCases() []diffCase {
 		}, client: func(k *dClient) {
 			k.send(get("client_halfclose_waiting"))
 			k.c.(*net.TCPConn).CloseWrite()
-			k.readFor(time.Second)
+			k.settle()
 		}},
 		{name: "upload_server_timeout", server: func(s *dServer, _ int) {
 			s.readHead()
@@ -421,7 +452,7 @@ func earlyCases() []diffCase {
 			s.drain(dtServer + 500*time.Millisecond)
 		}, client: func(k *dClient) {
 			k.send(get("server_timeout_head"))
-			k.readFor(dtServer + 300*time.Millisecond)
+			k.readFor(dtServer + 500*time.Millisecond)
 		}},
 		{name: "early_413_close", server: func(s *dServer, _ int) {
 			s.readHead()
@@ -429,21 +460,22 @@ func earlyCases() []diffCase {
 		}, client: func(k *dClient) {
 			k.send(upload("early_413_close"))
 			k.send(big)
-			k.readFor(time.Second)
+			k.settle()
 		}},
 		{name: "bad_chunk_request_later", server: serveOK, client: func(k *dClient) {
 			k.send("POST /bad_chunk_request_later HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n")
 			time.Sleep(100 * time.Millisecond)
 			k.send("zz\r\nhello\r\n0\r\n\r\n")
-			k.readFor(time.Second)
+			k.settle()
 		}},
 		{name: "pipelined", server: serveOK, client: func(k *dClient) {
 			k.send(get("pipelined/1") + get("pipelined/2"))
-			k.readFor(500 * time.Millisecond)
+			k.readResponses(2, 3*time.Second)
+			k.readFor(300 * time.Millisecond)
 		}},
 		{name: "http10", server: serveWith("HTTP/1.0 200 OK\r\n\r\nold"), client: func(k *dClient) {
 			k.send("GET /http10 HTTP/1.0\r\n\r\n")
-			k.readFor(time.Second)
+			k.settle()
 		}, diff: "to an HTTP/1.0 client, tandem adds Connection: close to a response that ends with the connection",
 			check: func(h, t *dResult) error {
 				hc := *h
@@ -485,7 +517,7 @@ func earlyCases() []diffCase {
 		}},
 		{name: "bad_chunk_request", server: serveOK, client: func(k *dClient) {
 			k.send("POST /bad_chunk_request HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n")
-			k.readFor(time.Second)
+			k.settle()
 		}},
 	}
 }
@@ -526,5 +558,6 @@ func h1DiffCases() []diffCase {
 	cs = append(cs, tunnelCases()...)
 	cs = append(cs, earlyCases()...)
 	cs = append(cs, backpressureCases()...)
+	cs = append(cs, keepAliveCases()...)
 	return cs
 }
