@@ -209,10 +209,10 @@ func (cc *clientConn) exchangeOn(x *xfer) bool {
 			fresh = true
 			continue
 		case err == errClientTimeout:
-			x.fail(logging.TermClientTimeout, logging.StateData)
+			x.bodyFail(err)
 			cc.sendError(408, be)
 		case err == errClientGone:
-			x.fail(logging.TermClientAbort, logging.StateData)
+			x.bodyFail(err)
 		case err == errBadChunk:
 			// the head went to the server: HAProxy answers in its response form and
 			// logs a protocol error while waiting for the response

@@ -220,6 +220,21 @@ func (x *xfer) clientWriteFail(err error, state byte) {
 	x.fail(cause, state)
 }
 
+// bodyFail records how the transfer of the request body failed on the client's side:
+// the client gone (C) or silent past timeout client (c), while data flows (D). A failure
+// recorded before stays.
+func (x *xfer) bodyFail(err error) {
+	if x.term[0] != 0 {
+		return
+	}
+	switch err {
+	case errClientGone:
+		x.fail(logging.TermClientAbort, logging.StateData)
+	case errClientTimeout:
+		x.fail(logging.TermClientTimeout, logging.StateData)
+	}
+}
+
 // logTerm derives HAProxy's termination state from the status when no failure was
 // recorded on the way (xfer.fail).
 func (cc *clientConn) logTerm(r *logging.Record, keep bool) {
