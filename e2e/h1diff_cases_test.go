@@ -360,6 +360,10 @@ func earlyCases() []diffCase {
 			k.send(get("server_own_502"))
 			k.settle()
 		}},
+		{name: "server_own_502_close", server: serveWith("HTTP/1.1 502 Bad Gateway\r\nContent-Length: 3\r\n\r\nbad"), client: func(k *dClient) {
+			k.send("GET /server_own_502_close HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+			k.settle()
+		}},
 		{name: "server_close_delimited", server: serveWith("HTTP/1.1 200 OK\r\n\r\nuntil the end"), client: func(k *dClient) {
 			k.send(get("server_close_delimited"))
 			k.settle()
@@ -526,6 +530,20 @@ func earlyCases() []diffCase {
 func backpressureCases() []diffCase {
 	const n = 4 << 20
 	return []diffCase{
+		{name: "bp_chunked_download_slow_reader", server: func(s *dServer, _ int) {
+			s.readHead()
+			s.c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+			s.c.Write([]byte("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"))
+			chunk := fmt.Sprintf("%x\r\n%s\r\n", 64<<10, strings.Repeat("c", 64<<10))
+			for range n / (64 << 10) {
+				s.c.Write([]byte(chunk))
+			}
+			s.c.Write([]byte("0\r\n\r\n"))
+		}, client: func(k *dClient) {
+			k.send(get("bp_chunked_download_slow_reader"))
+			time.Sleep(300 * time.Millisecond) // buffers fill
+			k.readFor(time.Second)
+		}},
 		{name: "bp_download_slow_reader", server: func(s *dServer, _ int) {
 			s.readHead()
 			s.c.SetWriteDeadline(time.Now().Add(5 * time.Second))

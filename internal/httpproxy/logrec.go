@@ -188,7 +188,7 @@ func (cc *clientConn) logFinish(keep bool) {
 	} else if x.term[0] != 0 {
 		r.SetTerm(x.term[0], x.term[1])
 	} else {
-		cc.logTerm(r, keep)
+		cc.logTerm(r)
 	}
 	if be := x.be; be != nil && be.Cookie != nil && r.Tr >= 0 {
 		req, resp := byte('N'), byte('N')
@@ -237,12 +237,9 @@ func (x *xfer) bodyFail(err error) {
 
 // logTerm derives HAProxy's termination state from the status when no failure was
 // recorded on the way (xfer.fail).
-func (cc *clientConn) logTerm(r *logging.Record, keep bool) {
+func (cc *clientConn) logTerm(r *logging.Record) {
 	switch {
-	case r.Tr >= 0: // a response came
-		if r.Status == 502 && !keep {
-			r.SetTerm(logging.TermServerAbort, logging.StateData)
-		}
+	case r.Tr >= 0: // a response came: a failure after it was recorded where seen
 	case r.Status == 503 && r.Tw < 0:
 		r.SetTerm(logging.TermServerAbort, logging.StateConnect) // no server could take it
 	case r.Status == 503:
@@ -289,7 +286,7 @@ func (cc *clientConn) logBadRequest(status int, gotBytes, aborted bool) {
 	r.Ta = now.Sub(r.Request).Milliseconds()
 	r.Tt = r.Ta
 	r.Status = status
-	cc.logTerm(r, false)
+	cc.logTerm(r)
 	if aborted {
 		r.SetTerm(logging.TermClientAbort, logging.StateRequest)
 	}

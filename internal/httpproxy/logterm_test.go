@@ -78,6 +78,13 @@ func TestTerminationStates(t *testing.T) {
 			io.WriteString(c, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
 			readAll(c)
 		}, `app/s1 \S+ 200 \d+ - - sD-- `},
+		{"the server's own 502, connection close: no failure", func(c net.Conn) {
+			readHeadOf(c)
+			io.WriteString(c, "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 3\r\n\r\nbad")
+		}, nil, func(c net.Conn) {
+			io.WriteString(c, "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+			readAll(c)
+		}, `app/s1 \S+ 502 \d+ - - ---- `},
 		{"garbage response: 502 PH", func(c net.Conn) {
 			readHeadOf(c)
 			io.WriteString(c, "NOT HTTP\r\n\r\n")
