@@ -12,6 +12,36 @@ import (
 
 const okResp = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 
+// onlyHeaderDiffers checks an intended difference: the two results are the same but
+// for the header line (canonical form, "name: value") that only one proxy sends, to the
+// server (atServer) or to the client; tandemHas says which one.
+func onlyHeaderDiffers(atServer bool, line string, tandemHas bool) func(h, t *dResult) error {
+	name, _, _ := strings.Cut(line, ":")
+	return func(h, t *dResult) error {
+		hc, tc := *h, *t
+		hc.server, tc.server = nil, nil
+		for _, s := range h.server {
+			hc.server = append(hc.server, withoutHeader(s, name))
+		}
+		for _, s := range t.server {
+			tc.server = append(tc.server, withoutHeader(s, name))
+		}
+		hc.client, tc.client = withoutHeader(h.client, name), withoutHeader(t.client, name)
+		if d := compareDiff(&hc, &tc); d != "" {
+			return fmt.Errorf("differs in %s beyond the %s header", d, name)
+		}
+		hs, ts := canonHTTP(h.client), canonHTTP(t.client)
+		if atServer {
+			hs, ts = canonHTTP(strings.Join(h.server, "")), canonHTTP(strings.Join(t.server, ""))
+		}
+		want := "\r\n" + line + "\r\n"
+		if strings.Contains(ts, want) != tandemHas || strings.Contains(hs, want) == tandemHas {
+			return fmt.Errorf("%q is not sent by %s alone", line, map[bool]string{true: "tandem", false: "HAProxy"}[tandemHas])
+		}
+		return nil
+	}
+}
+
 // get is a keep-alive GET of /path.
 func get(path string) string { return "GET /" + path + " HTTP/1.1\r\nHost: h\r\n\r\n" }
 
@@ -292,6 +322,23 @@ func tunnelCases() []diffCase {
 			k.send("ping")
 			k.readFor(400 * time.Millisecond)
 		}},
+		{name: "upgrade_ws_list_nokey", server: serveWith("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"), client: func(k *dClient) {
+			k.send("GET /upgrade_ws_list_nokey HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: foo, WebSocket\r\nSec-WebSocket-Version: 13\r\n\r\n")
+			k.settle()
+		}},
+		{name: "upgrade_ws_noaccept", server: serveWith("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"), client: func(k *dClient) {
+			k.send("GET /upgrade_ws_noaccept HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
+			k.settle()
+		}},
+		{name: "upgrade_unrequested_101", server: serveWith("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: foo\r\n\r\n"), client: func(k *dClient) {
+			k.send(get("upgrade_unrequested_101"))
+			k.settle()
+		}},
+		{name: "upgrade_without_connection", server: serveOK, client: func(k *dClient) {
+			k.send("GET /upgrade_without_connection HTTP/1.1\r\nHost: h\r\nUpgrade: foo\r\n\r\n")
+			k.settle()
+		}, diff: "an Upgrade header that Connection does not name is not forwarded (HAProxy forwards it)",
+			check: onlyHeaderDiffers(true, "upgrade: foo", false)},
 		{name: "upgrade_refused", server: serveWith("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nno"), client: func(k *dClient) {
 			k.send("GET /upgrade_refused HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
 			k.readResponse(time.Second)
@@ -439,16 +486,14 @@ func earlyCases() []diffCase {
 			s.readHead()
 			s.drain(dtClient + time.Second)
 		}, client: func(k *dClient) {
-			k.send(upload("upload_server_timeout"))
-			k.send("part of it")
+			k.send(upload("upload_server_timeout") + "part of it")
 			k.readFor(dtClient + 500*time.Millisecond)
 		}},
 		{name: "client_timeout_upload", fe: []string{"timeout client 500ms"}, be: []string{"timeout server 1500ms"}, server: func(s *dServer, _ int) {
 			s.readHead()
 			s.drain(dtClient + time.Second)
 		}, client: func(k *dClient) {
-			k.send(upload("client_timeout_upload"))
-			k.send("part of it")
+			k.send(upload("client_timeout_upload") + "part of it")
 			k.readFor(dtClient + 500*time.Millisecond)
 		}},
 		{name: "server_timeout_head", server: func(s *dServer, _ int) {
@@ -481,26 +526,13 @@ func earlyCases() []diffCase {
 			k.send("GET /http10 HTTP/1.0\r\n\r\n")
 			k.settle()
 		}, diff: "to an HTTP/1.0 client, tandem adds Connection: close to a response that ends with the connection",
-			check: func(h, t *dResult) error {
-				hc := *h
-				hc.client = withoutHeader(h.client, "connection")
-				tc := *t
-				tc.client = withoutHeader(t.client, "connection")
-				if d := compareDiff(&hc, &tc); d != "" {
-					return fmt.Errorf("differs in %s beyond the Connection header", d)
-				}
-				if !strings.Contains(canonHTTP(t.client), "\r\nconnection: close\r\n") || strings.Contains(canonHTTP(h.client), "connection:") {
-					return fmt.Errorf("tandem does not add Connection: close, or HAProxy does")
-				}
-				return nil
-			}},
+			check: onlyHeaderDiffers(false, "connection: close", true)},
 		{name: "client_abort_upload", server: func(s *dServer, _ int) {
 			s.readHead()
 			s.drain(time.Second)
 		}, client: func(k *dClient) {
-			k.send(upload("client_abort_upload"))
-			k.send("part of it")
-			time.Sleep(100 * time.Millisecond)
+			k.send(upload("client_abort_upload") + "part of it")
+			time.Sleep(300 * time.Millisecond)
 		}},
 		{name: "client_stops_reading", be: []string{"timeout server 5s"}, server: func(s *dServer, _ int) {
 			s.readHead()
@@ -542,7 +574,8 @@ func backpressureCases() []diffCase {
 		}, client: func(k *dClient) {
 			k.send(get("bp_chunked_download_slow_reader"))
 			time.Sleep(300 * time.Millisecond) // buffers fill
-			k.readFor(time.Second)
+			k.readUntilSuffix("\r\n0\r\n\r\n", 5*time.Second)
+			k.readFor(300 * time.Millisecond)
 		}},
 		{name: "bp_download_slow_reader", server: func(s *dServer, _ int) {
 			s.readHead()

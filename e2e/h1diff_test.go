@@ -71,9 +71,7 @@ var knownFixedElsewhere = map[string]string{
 
 // knownOpen lists differences this suite found that no branch fixes yet (reported to
 // the lead); the suite logs them instead of failing.
-var knownOpen = map[string]string{
-	"upgrade_ws_nokey": "HAProxy 2.6 answers 400 to a websocket Upgrade without Sec-WebSocket-Key; tandem tunnels it",
-}
+var knownOpen = map[string]string{}
 
 // dResult is what one proxy did with one case.
 type dResult struct {
@@ -158,6 +156,21 @@ func (k *dClient) readResponse(d time.Duration) {
 		if responseDone(k.got.Bytes()[start:]) {
 			return
 		}
+		k.c.SetReadDeadline(until)
+		n, err := k.c.Read(buf)
+		k.got.Write(buf[:n])
+		if err != nil {
+			k.noteEnd(err)
+			return
+		}
+	}
+}
+
+// readUntilSuffix reads until what was received ends with suffix, or for at most d.
+func (k *dClient) readUntilSuffix(suffix string, d time.Duration) {
+	until := time.Now().Add(d)
+	buf := make([]byte, 64<<10)
+	for !bytes.HasSuffix(k.got.Bytes(), []byte(suffix)) && time.Now().Before(until) {
 		k.c.SetReadDeadline(until)
 		n, err := k.c.Read(buf)
 		k.got.Write(buf[:n])

@@ -18,11 +18,13 @@ func (cc *clientConn) forwardResponse(x *xfer) bool {
 	ex, h := cc.ex, cc.h
 	resp := &ex.resp
 	if resp.Status == 101 {
-		if !x.tunnelReq {
+		if !x.tunnelReq || wsAcceptMissing(&resp.Head, ex.sin) {
+			// a switch the client did not ask for, or to websocket without its accept
+			// key: HAProxy answers 502 in its place (PH) and keeps the client
 			x.srv.RespErr.Add(1)
-			cc.sendError(502, x.be)
+			x.fail(logging.TermProxy, logging.StateHeaders)
 			cc.closeServerOf(x)
-			return false
+			return cc.replyError(502, x.be, x.clientKeep && cc.body == nil, 0)
 		}
 		return cc.tunnel(x)
 	}

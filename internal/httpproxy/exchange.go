@@ -84,9 +84,10 @@ func (cc *clientConn) exchange() bool {
 	x.now = now
 	x.clientKeep = req.KeepAlive() && x.mode != config.HTTPClose && !req.Has(http1.FCLAndTE)
 	x.tunnelReq = req.Has(http1.FConnUpgrade | http1.FUpgrade)
-	if !cc.bufferedBody(x) {
-		// an invalid chunked body already in the buffer: HAProxy refuses it as it
-		// parses the request, before a server is chosen (<BADREQ>)
+	if x.tunnelReq && wsKeyMissing(&req.Head, ex.in) || !cc.bufferedBody(x) {
+		// a websocket upgrade without its key, or an invalid chunked body already in
+		// the buffer: HAProxy refuses them as it parses the request, before a server
+		// is chosen (<BADREQ>)
 		rs.r.Stats.RequestError()
 		x.badReq = true
 		cc.sendError(400, nil)
