@@ -100,9 +100,10 @@ func short(s string) string {
 
 // dClient drives the client side of a case.
 type dClient struct {
-	c   net.Conn
-	got bytes.Buffer
-	end string
+	c    net.Conn
+	got  bytes.Buffer
+	seen int // bytes of got that readResponses has counted
+	end  string
 }
 
 // send writes s at once.
@@ -146,25 +147,9 @@ func (k *dClient) readFor(d time.Duration) {
 	}
 }
 
-// readResponse reads until one more whole response (head and content-length body) is
-// there, or for at most d.
-func (k *dClient) readResponse(d time.Duration) {
-	until := time.Now().Add(d)
-	start := k.got.Len()
-	buf := make([]byte, 64<<10)
-	for time.Now().Before(until) {
-		if responseDone(k.got.Bytes()[start:]) {
-			return
-		}
-		k.c.SetReadDeadline(until)
-		n, err := k.c.Read(buf)
-		k.got.Write(buf[:n])
-		if err != nil {
-			k.noteEnd(err)
-			return
-		}
-	}
-}
+// readResponse reads until one more whole response (head and content-length body)
+// is there, or for at most d.
+func (k *dClient) readResponse(d time.Duration) { k.readResponses(1, d) }
 
 // readUntilSuffix reads until what was received ends with suffix, or for at most d.
 func (k *dClient) readUntilSuffix(suffix string, d time.Duration) {
@@ -181,22 +166,23 @@ func (k *dClient) readUntilSuffix(suffix string, d time.Duration) {
 	}
 }
 
-// readResponses reads until n more whole responses are there, or for at most d.
+// readResponses reads until n more whole responses are there (after those read before,
+// however the bytes came), or for at most d.
 func (k *dClient) readResponses(n int, d time.Duration) {
 	until := time.Now().Add(d)
-	start := k.got.Len()
 	buf := make([]byte, 64<<10)
 	for time.Now().Before(until) {
-		b := k.got.Bytes()[start:]
-		done := 0
+		b := k.got.Bytes()[k.seen:]
+		done, total := 0, 0
 		for done < n {
 			l := responseLen(b)
 			if l < 0 {
 				break
 			}
-			b, done = b[l:], done+1
+			b, done, total = b[l:], done+1, total+l
 		}
 		if done == n {
+			k.seen += total
 			return
 		}
 		k.c.SetReadDeadline(until)
@@ -210,10 +196,6 @@ func (k *dClient) readResponses(n int, d time.Duration) {
 }
 
 var clRe = regexp.MustCompile(`(?i)\r\ncontent-length: *(\d+)\r\n`)
-
-// responseDone reports whether b holds a final response whose content-length body is
-// complete (interim 1xx responses skipped).
-func responseDone(b []byte) bool { return responseLen(b) >= 0 }
 
 // responseLen is the length of the first final response in b (interim 1xx responses
 // before it included), -1 while it is incomplete.
