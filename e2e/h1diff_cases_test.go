@@ -357,6 +357,40 @@ func tunnelCases() []diffCase {
 			k.c.(*net.TCPConn).CloseWrite()
 			k.settle()
 		}},
+		{name: "tcp_client_timeout", tcp: true, fe: []string{"timeout client 500ms"}, be: []string{"timeout server 5s"}, server: func(s *dServer, _ int) {
+			s.drain(2 * time.Second)
+		}, client: func(k *dClient) {
+			k.send("hello")
+			k.readFor(1500 * time.Millisecond)
+		}},
+		{name: "tcp_server_timeout", tcp: true, be: []string{"timeout server 500ms"}, server: func(s *dServer, _ int) {
+			s.drain(2 * time.Second)
+		}, client: func(k *dClient) {
+			k.send("hello")
+			k.readFor(1500 * time.Millisecond)
+		}},
+		{name: "tcp_both_timeout", tcp: true, fe: []string{"timeout client 500ms"}, be: []string{"timeout server 500ms"}, server: func(s *dServer, _ int) {
+			s.drain(2 * time.Second)
+		}, client: func(k *dClient) {
+			k.send("hello")
+			k.readFor(1500 * time.Millisecond)
+		}},
+		{name: "tcp_server_reset", tcp: true, server: func(s *dServer, _ int) {
+			s.readN(5)
+			s.send("bye")
+			time.Sleep(100 * time.Millisecond)
+			s.reset()
+		}, client: func(k *dClient) {
+			k.send("hello")
+			k.readFor(time.Second)
+		}},
+		{name: "tcp_client_reset", tcp: true, server: func(s *dServer, _ int) {
+			s.drain(time.Second)
+		}, client: func(k *dClient) {
+			k.send("hello")
+			time.Sleep(200 * time.Millisecond)
+			k.abort()
+		}},
 		{name: "tcp_server_closes", tcp: true, server: func(s *dServer, _ int) {
 			s.readN(5)
 			s.send("bye")
