@@ -322,6 +322,36 @@ func tunnelCases() []diffCase {
 			k.send("ping")
 			k.readFor(400 * time.Millisecond)
 		}},
+		{name: "upgrade_tunnel_server_reset", server: func(s *dServer, n int) {
+			s.readHead()
+			s.send("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: foo\r\n\r\n")
+			s.readN(4)
+			s.send("PONG")
+			time.Sleep(100 * time.Millisecond)
+			s.reset()
+		}, client: func(k *dClient) {
+			k.send("GET /upgrade_tunnel_server_reset HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: foo\r\n\r\n")
+			k.readFor(200 * time.Millisecond)
+			k.send("ping")
+			k.settle()
+		}},
+		{name: "upgrade_tunnel_client_reset", server: func(s *dServer, n int) {
+			s.readHead()
+			s.send("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: foo\r\n\r\n")
+			s.drain(time.Second)
+		}, client: func(k *dClient) {
+			k.send("GET /upgrade_tunnel_client_reset HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: foo\r\n\r\n")
+			k.readFor(200 * time.Millisecond)
+			k.abort()
+		}},
+		{name: "upgrade_tunnel_timeout", fe: []string{"timeout client 500ms"}, be: []string{"timeout server 5s"}, server: func(s *dServer, n int) {
+			s.readHead()
+			s.send("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: foo\r\n\r\n")
+			s.drain(2 * time.Second)
+		}, client: func(k *dClient) {
+			k.send("GET /upgrade_tunnel_timeout HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: foo\r\n\r\n")
+			k.readFor(1500 * time.Millisecond)
+		}},
 		{name: "upgrade_ws_list_nokey", server: serveWith("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"), client: func(k *dClient) {
 			k.send("GET /upgrade_ws_list_nokey HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: foo, WebSocket\r\nSec-WebSocket-Version: 13\r\n\r\n")
 			k.settle()

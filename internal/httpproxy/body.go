@@ -202,8 +202,11 @@ func (cc *clientConn) tunnel(x *xfer) bool {
 	if l.Server == 0 {
 		l.Server = x.tServer
 	}
-	in, out := tcpproxy.Pipe(cc.nc, sc, l)
+	in, out, cause := tcpproxy.Pipe(cc.nc, sc, l)
 	x.bytesIn += in
 	x.bytesOut += out
+	if cause != 0 {
+		x.fail(cause, logging.StateData)
+	}
 	return false
 }

@@ -128,6 +128,25 @@ func TestTerminationStates(t *testing.T) {
 			io.WriteString(c, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
 			time.Sleep(time.Second)
 		}, `app/s1 \S+ 200 \d+ - - cD-- `},
+		{"tunnel: the server resets: SD", func(c net.Conn) {
+			readHeadOf(c)
+			io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: foo\r\n\r\n")
+			time.Sleep(50 * time.Millisecond)
+			resetConn(c)
+		}, nil, func(c net.Conn) {
+			io.WriteString(c, "GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: foo\r\n\r\n")
+			readAll(c)
+		}, `app/s1 \S+ 101 \d+ - - SD-- `},
+		{"tunnel: the client is silent past timeout client: cD", func(c net.Conn) {
+			readHeadOf(c)
+			io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: foo\r\n\r\n")
+			readAll(c)
+		}, func(fe *config.Frontend, be *config.Backend) {
+			fe.Timeouts.Client = 200 * time.Millisecond
+		}, func(c net.Conn) {
+			io.WriteString(c, "GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: foo\r\n\r\n")
+			readAll(c)
+		}, `app/s1 \S+ 101 \d+ - - cD-- `},
 		{"empty line before the request: its real request line", func(c net.Conn) {
 			readHeadOf(c)
 			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")

@@ -79,17 +79,11 @@ func (d *direction) armRead(now time.Time) {
 // Pipe copies client→server and server→client until both are done, half-close aware:
 // a side's EOF is passed on as a half-close and the other direction goes on, bounded by
 // the fin timeout. Activity either way keeps both directions alive. It returns the bytes
-// moved each way. The HTTP path uses it for tunnels (websockets).
-func Pipe(client, server net.Conn, l Limits) (in, out int64) {
-	in, out, _ = pipe(client, server, l)
-	return in, out
-}
-
-// pipe is Pipe that also tells how the session failed, as the cause of HAProxy's
-// termination state (C/S: a side closed or reset, c/s: a side silent past its timeout;
+// moved each way, and how the session failed, as the cause of HAProxy's termination
+// state (C/S: a side closed with an error or reset, c/s: a side silent past its timeout;
 // 0: it ended well). The first failure counts: the other direction then fails because
-// the first closed the sockets.
-func pipe(client, server net.Conn, l Limits) (in, out int64, cause byte) {
+// the first closed the sockets. The HTTP path uses it for tunnels (websockets).
+func Pipe(client, server net.Conn, l Limits) (in, out int64, cause byte) {
 	act := &activity{}
 	act.touch(time.Now())
 	var upDone, downDone atomic.Bool

@@ -162,7 +162,7 @@ func (h *Handler) ServeConn(c net.Conn) {
 	defer r.Pool.Release(srv)
 	h.setServer(s, conn)
 	defer conn.Close()
-	in, out, cause := pipe(c, conn, timeouts(r))
+	in, out, cause := Pipe(c, conn, timeouts(r))
 	lg.fail(cause)
 	lg.done(in, out)
 	srv.BytesIn.Add(uint64(in))
