@@ -582,7 +582,9 @@ func compareDiff(h, t *dResult) string {
 // h1DiffCasesFn returns the cases TestH1Diff runs.
 var h1DiffCasesFn = h1DiffCases
 
-// TestH1Diff runs the differential suite.
+// TestH1Diff runs the differential suite. A case that differs is played again once, on
+// fresh processes (the suite depends on timers, and a loaded machine delays HAProxy's as
+// well as tandem's): it fails only when it differs twice.
 func TestH1Diff(t *testing.T) {
 	hap := needHAProxy(t)
 	cases := h1DiffCasesFn()
@@ -593,7 +595,68 @@ func TestH1Diff(t *testing.T) {
 		}
 		seen[c.name] = true
 	}
-	hrun := prepareDiff(t, cases, func(cfg, first string) {
+	hrun, trun := runBoth(t, hap, cases)
+	var again []diffCase
+	for _, c := range cases {
+		if verdict(c, hrun.res[c.name], trun.res[c.name]) != nil {
+			again = append(again, c)
+		}
+	}
+	retried := map[string]bool{}
+	if len(again) > 0 {
+		h2, t2 := runBoth(t, hap, again)
+		for _, c := range again {
+			t.Logf("%s: differed, played again: %v", c.name, verdict(c, hrun.res[c.name], trun.res[c.name]))
+			hrun.res[c.name], trun.res[c.name] = h2.res[c.name], t2.res[c.name]
+			retried[c.name] = true
+		}
+	}
+	for _, c := range cases {
+		h, tr := hrun.res[c.name], trun.res[c.name]
+		diff := compareDiff(h, tr)
+		switch {
+		case verdict(c, h, tr) != nil:
+			t.Errorf("%s: %v\n  haproxy %s\n  tandem  %s", c.name, verdict(c, h, tr), h, tr)
+		case knownFixedElsewhere[c.name] != "" && diff != "":
+			t.Logf("%s: differs (%s), known, fixed by %s\n  haproxy %s\n  tandem  %s", c.name, diff, knownFixedElsewhere[c.name], h, tr)
+		case knownFixedElsewhere[c.name] != "":
+			t.Logf("%s: matches now: remove it from knownFixedElsewhere (%s)", c.name, knownFixedElsewhere[c.name])
+		case knownOpen[c.name] != "" && diff != "":
+			t.Logf("%s: differs (%s), known open: %s\n  haproxy %s\n  tandem  %s", c.name, diff, knownOpen[c.name], h, tr)
+		case knownOpen[c.name] != "":
+			t.Logf("%s: matches now: remove it from knownOpen", c.name)
+		case testing.Verbose():
+			t.Logf("%s: matches (%v)\n  %s", c.name, h.elapsed.Round(time.Millisecond), h)
+		}
+	}
+	if !t.Failed() {
+		compareHalog(t, cases, retried, hrun.raw, trun.raw)
+	}
+}
+
+// verdict is nil when the results of c are as the suite expects: the same, or different
+// as c's intended difference says, or c is a known difference.
+func verdict(c diffCase, h, t *dResult) error {
+	if c.check != nil {
+		if err := c.check(h, t); err != nil {
+			return fmt.Errorf("intended difference %q not as listed: %v", c.diff, err)
+		}
+		return nil
+	}
+	if knownFixedElsewhere[c.name] != "" || knownOpen[c.name] != "" {
+		return nil
+	}
+	if d := compareDiff(h, t); d != "" {
+		return fmt.Errorf("differs in %s", d)
+	}
+	return nil
+}
+
+// runBoth plays cases through HAProxy and tandem at the same time, each on a fresh
+// process.
+func runBoth(t *testing.T, hap string, cases []diffCase) (hrun, trun *diffRun) {
+	t.Helper()
+	hrun = prepareDiff(t, cases, func(cfg, first string) {
 		path := writeConfig(t, cfg)
 		if out, err := exec.Command(hap, "-c", "-q", "-f", path).CombinedOutput(); err != nil {
 			t.Fatalf("haproxy -c: %v\n%s\n%s", err, out, cfg)
@@ -605,54 +668,28 @@ func TestH1Diff(t *testing.T) {
 		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 		waitListen(t, first)
 	})
-	trun := prepareDiff(t, cases, func(cfg, first string) { startTandem(t, cfg, first) })
+	trun = prepareDiff(t, cases, func(cfg, first string) { startTandem(t, cfg, first) })
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); hrun.run(cases) }()
 	go func() { defer wg.Done(); trun.run(cases) }()
 	wg.Wait()
-	hres, tres := hrun.res, trun.res
-	if u := tres["?"]; u != nil {
+	if u := trun.res["?"]; u != nil {
 		t.Errorf("tandem log lines of no case: %q", u.logs)
 	}
-	if u := hres["?"]; u != nil {
+	if u := hrun.res["?"]; u != nil {
 		t.Errorf("haproxy log lines of no case: %q", u.logs)
 	}
-	for _, c := range cases {
-		h, tr := hres[c.name], tres[c.name]
-		diff := compareDiff(h, tr)
-		switch {
-		case c.check != nil:
-			if err := c.check(h, tr); err != nil {
-				t.Errorf("%s: intended difference %q not as listed: %v\n  haproxy %s\n  tandem  %s", c.name, c.diff, err, h, tr)
-			}
-		case knownFixedElsewhere[c.name] != "" && diff != "":
-			t.Logf("%s: differs (%s), known, fixed by %s\n  haproxy %s\n  tandem  %s", c.name, diff, knownFixedElsewhere[c.name], h, tr)
-		case knownFixedElsewhere[c.name] != "":
-			t.Logf("%s: matches now: remove it from knownFixedElsewhere (%s)", c.name, knownFixedElsewhere[c.name])
-		case knownOpen[c.name] != "" && diff != "":
-			t.Logf("%s: differs (%s), known open: %s\n  haproxy %s\n  tandem  %s", c.name, diff, knownOpen[c.name], h, tr)
-		case knownOpen[c.name] != "":
-			t.Logf("%s: matches now: remove it from knownOpen", c.name)
-		case diff != "":
-			t.Errorf("%s: differs in %s\n  haproxy %s\n  tandem  %s", c.name, diff, h, tr)
-		default:
-			if testing.Verbose() {
-				t.Logf("%s: matches (%v)\n  %s", c.name, h.elapsed.Round(time.Millisecond), h)
-			}
-		}
-	}
-	if !t.Failed() {
-		compareHalog(t, cases, hrun.raw, trun.raw)
-	}
+	return hrun, trun
 }
 
 // compareHalog checks that `tandem halog -tc` and `-st` print the same over both logs
-// (the lines of cases with an intended or known log difference left out).
-func compareHalog(t *testing.T, cases []diffCase, hraw, traw []string) {
+// of the first round (the lines of cases with an intended or known log difference, or
+// played again, left out).
+func compareHalog(t *testing.T, cases []diffCase, retried map[string]bool, hraw, traw []string) {
 	skip := map[string]bool{}
 	for _, c := range cases {
-		if c.check != nil || knownFixedElsewhere[c.name] != "" || knownOpen[c.name] != "" {
+		if c.check != nil || knownFixedElsewhere[c.name] != "" || knownOpen[c.name] != "" || retried[c.name] {
 			skip[c.name] = true
 		}
 	}
