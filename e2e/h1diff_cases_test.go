@@ -399,12 +399,6 @@ func tunnelCases() []diffCase {
 			k.send("hello")
 			k.readFor(1500 * time.Millisecond)
 		}},
-		{name: "tcp_both_timeout", tcp: true, fe: []string{"timeout client 500ms"}, be: []string{"timeout server 500ms"}, server: func(s *dServer, _ int) {
-			s.drain(2 * time.Second)
-		}, client: func(k *dClient) {
-			k.send("hello")
-			k.readFor(1500 * time.Millisecond)
-		}},
 		{name: "tcp_server_reset", tcp: true, server: func(s *dServer, _ int) {
 			s.readN(5)
 			s.send("bye")
