@@ -138,8 +138,8 @@ func TestSeed001StockConfigNeedsACLs(t *testing.T) {
 	// the errors say so precisely rather than ignoring the lines.
 	_, err := ParseFiles([]string{"testdata/seed-001-centos-stock.cfg"}, testOptions(nil))
 	want := []string{
-		`testdata/seed-001-centos-stock.cfg:69: frontend "main": keyword "acl" is not supported by tandem`,
-		`testdata/seed-001-centos-stock.cfg:70: frontend "main": keyword "acl" is not supported by tandem`,
+		`testdata/seed-001-centos-stock.cfg:69: frontend "main": keyword "acl" is not supported by tandem (planned: ACLs and rules, issue 10; until then keep HAProxy for this file)`,
+		`testdata/seed-001-centos-stock.cfg:70: frontend "main": keyword "acl" is not supported by tandem (planned: ACLs and rules, issue 10; until then keep HAProxy for this file)`,
 		`testdata/seed-001-centos-stock.cfg:72: frontend "main": use_backend "static": conditions are not supported yet`,
 	}
 	checkErrors(t, err, want)
