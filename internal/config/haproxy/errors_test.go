@@ -72,8 +72,6 @@ func TestErrors(t *testing.T) {
 			[]string{`t.cfg:4: frontend "f": default_backend "b": backend is in tcp mode but the frontend is in http mode (an http frontend can only use http backends)`}},
 		{"no bind", "frontend f\n    default_backend b\nbackend b\n",
 			[]string{`t.cfg:1: frontend "f": no bind line (a frontend must listen somewhere; use a backend section for a pool of servers)`}},
-		{"no backend", "frontend f\n    bind :80\n",
-			[]string{`t.cfg:1: frontend "f": no backend: add a default_backend line (or stats enable to serve only the stats page)`}},
 		{"duplicate server", base + "    server s1 127.0.0.1:80\n    server s1 127.0.0.1:81\n",
 			[]string{`t.cfg:11: backend "app": server "s1": another server with this name was defined at line 10`}},
 		{"duplicate proxy", base + "listen app\n    bind :81\n",

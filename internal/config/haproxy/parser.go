@@ -15,6 +15,7 @@ import (
 	"net/netip"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -94,6 +95,7 @@ type parser struct {
 	cur   *proxyState // nil in global
 	skip  bool        // inside a section tandem does not support (already reported)
 	label string      // "global", `backend "app"`, ...
+	st    *stmt       // the statement being read
 }
 
 // globalSet remembers which global values were written, for defaults.
@@ -106,12 +108,28 @@ func newParser(opt Options) *parser {
 	return &parser{opt: opt, namedDefaults: map[string][]*proxyState{}}
 }
 
-// errorf records a problem about the current object.
+// errorf records a problem about the current object. A problem on a line that names an
+// unset environment variable says so: HAProxy expands it to an empty string.
 func (p *parser) errorf(pos config.Pos, format string, args ...any) {
 	if p.cur != nil {
 		p.cur.failed = true
 	}
+	if p.st != nil && p.st.pos == pos && len(p.st.unset) > 0 {
+		format += unsetHint(p.st.unset)
+	}
 	p.errs.Add(pos, p.label+": "+format, args...)
+}
+
+func unsetHint(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = strconv.Quote(n)
+	}
+	s := "s " + strings.Join(q, ", ") + " are"
+	if len(q) == 1 {
+		s = " " + q[0] + " is"
+	}
+	return strings.ReplaceAll(" (environment variable"+s+" not set: it expands to an empty string; set it, or write ${NAME-default})", "%", "%%")
 }
 
 // warnf records a warning about the current object.
@@ -129,6 +147,8 @@ func (p *parser) file(name string, data []byte) {
 }
 
 func (p *parser) statement(st *stmt) {
+	p.st = st
+	defer func() { p.st = nil }()
 	w := st.words
 	if unsupportedSections[w[0]] {
 		p.sec, p.cur, p.skip, p.label = 0, nil, true, ""

@@ -192,7 +192,7 @@ var algoByName = map[string]config.Algo{
 
 func kwBalance(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 	if len(args) == 0 {
-		p.errorf(st.pos, "\"balance\": missing algorithm")
+		px.balance = config.Balance{Algo: config.AlgoRoundRobin} // HAProxy 2.6: a bare "balance" is roundrobin
 		return
 	}
 	name, rest := args[0], args[1:]
@@ -425,6 +425,7 @@ func kwTimeout(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 		p.errorf(st.pos, "timeout %s: %v", name, err)
 		return
 	}
+	p.warnTimeJunk(st, "timeout "+name, args[0])
 	tm := &px.timeouts
 	switch name {
 	case "connect":

@@ -102,7 +102,8 @@ func (p *parser) resolve() *config.Config {
 			}
 		}
 		if px.kind == SecFrontend && !px.failed && px.defaultBackend == "" && len(px.useBackends) == 0 && fe.Stats == nil && fe.MetricsPath == "" {
-			p.errorf(px.pos, "no backend: add a default_backend line (or stats enable to serve only the stats page)")
+			// HAProxy 2.6 takes it: HTTP requests get a 503, TCP connections are closed.
+			p.warnf(px.pos, "no backend: every HTTP request gets a 503 and every TCP connection is closed, as HAProxy does; add a default_backend line")
 		}
 	}
 	fullConnDefaults(cfg)

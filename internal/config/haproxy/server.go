@@ -34,6 +34,9 @@ type serverOpts struct {
 	agentSend                                   string
 }
 
+// timeOptions are the server options that take a time.
+var timeOptions = map[string]bool{"inter": true, "fastinter": true, "downinter": true, "agent-inter": true, "slowstart": true}
+
 // serverOptions are the server options tandem knows and how many arguments each takes.
 var serverOptions = map[string]int{
 	"weight": 1, "backup": 0, "no-backup": 0, "disabled": 0, "enabled": 0, "maxconn": 1, "minconn": 1,
@@ -215,6 +218,8 @@ func (p *parser) serverOpts(st *stmt, label string, args []string, o *serverOpts
 		}
 		if err != nil {
 			fail("%s: %v", opt, err)
+		} else if timeOptions[opt] {
+			p.warnTimeJunk(st, label+": "+opt, v)
 		}
 	}
 	return ok

@@ -104,5 +104,8 @@ func init() {
 		e("stats show-legends", secProxies, impl, "", "show legends on the stats page", kwStats),
 		e("http-request", SecFrontend|SecListen, impl, "use-service prometheus-exporter if { path <path> }", "serve Prometheus metrics on a path (only this rule form)", kwHTTPRequest),
 		e("stats show-node", secProxies, impl, "[<name>]", "show the node name on the stats page", kwStats),
+		e("stats show-desc", secProxies, noop, "[<description>]", "accepted; tandem's stats page shows no description yet (warns)", kwStatsShowDesc),
+		e("description", SecFrontend|SecListen|SecBackend, noop, "<text>...", "free text about the proxy; shown nowhere by tandem yet (warns)", kwDescription),
+		e("description", g, noop, "<text>...", "free text about the process; shown nowhere by tandem yet (warns)", kwDescription),
 	}
 }

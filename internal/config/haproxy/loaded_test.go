@@ -1,0 +1,94 @@
+package haproxy
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"tandem/internal/config"
+)
+
+// TestLoadedAsHAProxy covers issue 10's "also refused today although HAProxy 2.6 loads
+// them": each input is one testdata/compat/ok-*.cfg fixture as well (haproxy -c accepts
+// it, see TestAgreesWithHAProxy); here the values and the warnings are checked.
+func TestLoadedAsHAProxy(t *testing.T) {
+	const head = "defaults\n    mode http\n    timeout connect 5s\n    timeout client 5s\n    timeout server 5s\n"
+	tests := []struct {
+		name  string
+		text  string
+		check func(t *testing.T, cfg *config.Config)
+		warn  string // a warning that must be given, "" for none on line 7
+	}{
+		{"bare balance is roundrobin", head + "backend b\n    balance static-rr\n    balance\n    server s 127.0.0.1:80\n",
+			func(t *testing.T, cfg *config.Config) {
+				if a := cfg.Backend("b").Balance.Algo; a != config.AlgoRoundRobin {
+					t.Errorf("algo %v, want roundrobin", a)
+				}
+			}, ""},
+		{"timeout client 15min is 15 minutes", "defaults\n    mode http\n    timeout connect 5s\n    timeout server 5s\nfrontend f\n    bind :80\n    timeout client 15min\n    default_backend b\nbackend b\n",
+			func(t *testing.T, cfg *config.Config) {
+				if d := cfg.Frontend("f").Timeouts.Client; d != 15*time.Minute {
+					t.Errorf("timeout client %v, want 15m", d)
+				}
+			}, `t.cfg:7: frontend "f": timeout client: unexpected "in" after the time value in "15min", read as 15m0s (as HAProxy 2.6, which will refuse it in later versions): write "15m"`},
+		{"inter 1s[ is one second", head + "backend b\n    server s 127.0.0.1:80 check inter 1s[\n",
+			func(t *testing.T, cfg *config.Config) {
+				if d := cfg.Backend("b").Servers[0].Check.Inter; d != time.Second {
+					t.Errorf("inter %v, want 1s", d)
+				}
+			}, `t.cfg:7: backend "b": server "s": inter: unexpected "[" after the time value in "1s[", read as 1s (as HAProxy 2.6, which will refuse it in later versions): write "1s"`},
+		{"a frontend without a backend answers 503", head + "frontend f\n    bind :80\n",
+			func(t *testing.T, cfg *config.Config) {
+				if f := cfg.Frontend("f"); f.DefaultBackend != nil || len(f.UseBackends) != 0 {
+					t.Errorf("frontend has a backend: %+v", f)
+				}
+			}, `t.cfg:6: frontend "f": no backend: every HTTP request gets a 503 and every TCP connection is closed, as HAProxy does; add a default_backend line`},
+		{"option httpchk with one argument is the URI", head + "backend b\n    option httpchk GET\n    server s 127.0.0.1:80 check\n",
+			func(t *testing.T, cfg *config.Config) {
+				c := cfg.Backend("b").Check
+				if !c.HTTP || c.Method != "OPTIONS" || c.URI != "GET" || c.Version != "HTTP/1.0" {
+					t.Errorf("check %s %s %s (http %v), want HAProxy's OPTIONS GET HTTP/1.0", c.Method, c.URI, c.Version, c.HTTP)
+				}
+			}, `t.cfg:7: backend "b": option httpchk: URI "GET" does not start with "/": the check sends "OPTIONS GET HTTP/1.0", as HAProxy does (a single argument is the URI; for a GET, write "option httpchk GET /")`},
+		{"stats realm keeps its first word", head + "listen st\n    stats realm Hello World\n    bind :8404\n    stats enable\n",
+			func(t *testing.T, cfg *config.Config) {
+				if r := cfg.Frontend("st").Stats.Realm; r != "Hello" {
+					t.Errorf("realm %q, want HAProxy's %q", r, "Hello")
+				}
+			}, `t.cfg:7: listen "st": stats realm: only the first word is used, as HAProxy does (the realm is "Hello"): quote the realm or escape its spaces to keep them`},
+		{"description", head + "frontend f\n    description public  site\n    bind :80\n    default_backend b\nbackend b\n",
+			nil, `t.cfg:7: frontend "f": description is accepted but not shown by tandem yet (its stats page has no description)`},
+		{"stats show-desc", head + "listen st\n    stats show-desc the pool\n    bind :8404\n",
+			nil, `t.cfg:7: listen "st": stats show-desc is accepted but tandem's stats page shows no description yet`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := Parse("t.cfg", []byte(tt.text), testOptions(nil))
+			if err != nil {
+				t.Fatalf("refused: %v", err)
+			}
+			if tt.check != nil {
+				tt.check(t, cfg)
+			}
+			got := warnings(cfg)
+			found := tt.warn == ""
+			for _, w := range got {
+				found = found || w == tt.warn
+			}
+			if !found {
+				t.Errorf("warnings:\n%s\nwant among them:\n%s", strings.Join(got, "\n"), tt.warn)
+			}
+		})
+	}
+}
+
+// TestUnsetVariableIsNamed: HAProxy expands an unset "$VAR" to an empty string; when
+// that makes a line invalid, the error names the variable instead of only `invalid port ""`.
+func TestUnsetVariableIsNamed(t *testing.T) {
+	text := "backend b\n    server s \"127.0.0.1:$SRV_PORT\"\n    server t \"${SRV_HOST}:80\"\n    server u \"127.0.0.1:${SRV_PORT-8080}\"\n"
+	_, err := Parse("t.cfg", []byte(text), testOptions(nil))
+	checkErrors(t, err, []string{
+		`t.cfg:2: backend "b": server "s": invalid port "" (environment variable "SRV_PORT" is not set: it expands to an empty string; set it, or write ${NAME-default})`,
+		`t.cfg:3: backend "b": server "t": invalid address "" (environment variable "SRV_HOST" is not set: it expands to an empty string; set it, or write ${NAME-default})`,
+	})
+}
