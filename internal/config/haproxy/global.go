@@ -152,7 +152,7 @@ func gStatsSocket(p *parser, _ *proxyState, st *stmt, args []string, _ bool) {
 		needArg := map[string]bool{"mode": true, "level": true, "expose-fd": true, "user": true, "group": true, "uid": true, "gid": true}
 		if !needArg[opt] {
 			if knownBindOptions[opt] {
-				p.errorf(st.pos, "stats socket: option %q is not supported by tandem", opt)
+				p.errorf(st.pos, "stats socket: option %q is not supported by tandem%s", opt, planHint(opt))
 			} else {
 				p.errorf(st.pos, "stats socket: unknown option %q%s", opt, didYouMean(closest(opt, []string{"mode", "level", "expose-fd"})))
 			}
@@ -184,7 +184,7 @@ func gStatsSocket(p *parser, _ *proxyState, st *stmt, args []string, _ bool) {
 				return
 			}
 		default:
-			p.errorf(st.pos, "stats socket: option %q is not supported by tandem", opt)
+			p.errorf(st.pos, "stats socket: option %q is not supported by tandem%s", opt, planHint(opt))
 			return
 		}
 	}

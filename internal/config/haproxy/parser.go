@@ -152,7 +152,7 @@ func (p *parser) statement(st *stmt) {
 	w := st.words
 	if unsupportedSections[w[0]] {
 		p.sec, p.cur, p.skip, p.label = 0, nil, true, ""
-		p.errs.Add(st.pos, "section %q is not supported by tandem", w[0])
+		p.errs.Add(st.pos, "section %q is not supported by tandem%s", w[0], planHint(w[0]))
 		return
 	}
 	switch w[0] {

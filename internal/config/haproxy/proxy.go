@@ -142,7 +142,7 @@ func kwBind(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 	// The words after the first option may be its arguments: one message is enough.
 	if len(args) > 1 {
 		if opt := args[1]; knownBindOptions[opt] {
-			p.errorf(st.pos, "bind option %q is not supported by tandem", opt)
+			p.errorf(st.pos, "bind option %q is not supported by tandem%s", opt, planHint(opt))
 		} else {
 			p.errorf(st.pos, "unknown bind option %q", opt)
 		}

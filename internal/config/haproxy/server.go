@@ -134,7 +134,7 @@ func (p *parser) serverAddr(s string) (string, netip.AddrPort, error) {
 	}
 	host, port, err := splitHostPort(s)
 	if errors.Is(err, errNoPort) {
-		return "", netip.AddrPort{}, fmt.Errorf("address %q has no port (a server without a port is not supported by tandem)", text)
+		return "", netip.AddrPort{}, fmt.Errorf("address %q has no port: a server that takes the port the client connected to is not supported by tandem yet; add \":PORT\"", text)
 	}
 	if err != nil {
 		return "", netip.AddrPort{}, err
@@ -165,7 +165,7 @@ func (p *parser) serverOpts(st *stmt, label string, args []string, o *serverOpts
 		n, known := serverOptions[opt]
 		if !known {
 			if knownServerOptions[opt] {
-				fail("keyword %q is not supported by tandem", opt)
+				fail("keyword %q is not supported by tandem%s", opt, planHint(opt))
 			} else {
 				names := make([]string, 0, len(serverOptions))
 				for k := range serverOptions {

@@ -166,3 +166,33 @@ func orList(s Section) string {
 	}
 	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
 }
+
+// optionPlanned names the issue that brings a bind or server option, a section or a
+// stats socket option to tandem.
+var optionPlanned = func() map[string]string {
+	m := map[string]string{}
+	for w, s := range map[string]string{
+		`ssl crt crt-list alpn npn ca-file crl-file verify verifyhost sni check-ssl check-sni ciphers ciphersuites curves ecdhe
+		ssl-min-ver ssl-max-ver no-sslv3 no-tlsv10 no-tlsv11 no-tlsv12 no-tlsv13 force-tlsv12 force-tlsv13 no-tls-tickets
+		strict-sni tls-ticket-keys ca-ignore-err crt-ignore-err no-ssl no-verifyhost ssl-reuse no-ssl-reuse`: "TLS, issue 11",
+		`proto`: "HTTP/2, issue 12",
+		`resolvers resolve-prefer resolve-opts resolve-net backlog v4v6 v6only interface defer-accept tfo mss name transparent
+		namespace process thread user group uid gid program`: "operations, issue 13",
+		`userlist http-errors`: "ACLs and rules, issue 10",
+		`peers`:                "stick tables, issue 10",
+	} {
+		for k := range wordSet(w) {
+			m[k] = s
+		}
+	}
+	return m
+}()
+
+// planHint is " (planned: …; until then keep HAProxy for this file)" for an option or
+// section in optionPlanned, else " (remove it, or keep HAProxy for this file)".
+func planHint(name string) string {
+	if p := optionPlanned[name]; p != "" {
+		return " (planned: " + p + "; until then keep HAProxy for this file)"
+	}
+	return " (remove it, or keep HAProxy for this file)"
+}
