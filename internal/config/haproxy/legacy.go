@@ -49,20 +49,49 @@ var legacyKeywords = map[string]legacyKeyword{
 	"rspdeny":    {"2.1", `use "http-response deny if COND"`},
 	"rspideny":   {"2.1", `use "http-response deny if COND"`},
 	"nbproc":     {"2.5", `delete the line (threads are used; "nbthread" sets how many)`},
+
+	"option http-use-htx": {"", `delete the line (HTX is always on)`},
+}
+
+// legacyName returns the removed keyword a statement starts with, if any.
+func legacyName(w []string) (string, legacyKeyword, bool) {
+	if len(w) > 1 {
+		if lk, ok := legacyKeywords[w[0]+" "+w[1]]; ok {
+			return w[0] + " " + w[1], lk, true
+		}
+	}
+	lk, ok := legacyKeywords[w[0]]
+	return w[0], lk, ok
 }
 
 // legacyError reports a removed keyword, with its rewrite when there is one.
-func (p *parser) legacyError(st *stmt, lk legacyKeyword) {
-	msg := fmt.Sprintf("keyword %q was removed in HAProxy %s (HAProxy 2.6 refuses it too): %s", st.words[0], lk.since, lk.instead)
-	if lines := legacyRewrite(st.words); len(lines) > 0 {
+func (p *parser) legacyError(st *stmt, name string, lk legacyKeyword) {
+	msg := fmt.Sprintf("keyword %q was removed in HAProxy %s (HAProxy 2.6 refuses it too): %s", name, lk.since, lk.instead)
+	if lk.since == "" {
+		msg = fmt.Sprintf("keyword %q is gone from HAProxy (HAProxy 2.6 refuses it too): %s", name, lk.instead)
+	}
+	if lines, _ := legacyRewrite(st.words); len(lines) > 0 {
 		msg += "; write instead: " + strings.Join(lines, " / ")
 	}
 	p.errorf(st.pos, "%s", msg)
 }
 
-// legacyRewrite returns the lines that replace a statement using a removed keyword, or
-// nil when no mechanical rewrite exists.
-func legacyRewrite(w []string) []string {
+// legacyRewrite returns the lines that replace a statement using a removed keyword and
+// true, nil and true when the line is to be deleted, or false when no mechanical rewrite
+// exists.
+func legacyRewrite(w []string) ([]string, bool) {
+	lines := legacyLines(w)
+	if lines != nil {
+		return lines, true
+	}
+	switch name, _, _ := legacyName(w); name {
+	case "nbproc", "reqpass", "reqipass", "option http-use-htx":
+		return nil, true
+	}
+	return nil, false
+}
+
+func legacyLines(w []string) []string {
 	cond := func(rest []string) ([]string, bool) { // an optional trailing condition
 		if len(rest) == 0 {
 			return nil, true
@@ -93,8 +122,6 @@ func legacyRewrite(w []string) []string {
 		if c, ok := cond(w[1:]); ok && len(c) > 0 {
 			return line(append([]string{"http-request", "deny"}, c...)...)
 		}
-	case "nbproc":
-		return nil
 	case "reqadd", "rspadd":
 		if len(w) < 2 {
 			return nil
@@ -278,7 +305,7 @@ func lexesAs(text, want string) bool {
 type Suggestion struct {
 	Pos config.Pos
 	Old string   // the line as written (without its indentation)
-	New []string // the lines to write instead (several for "listen NAME ADDR")
+	New []string // the lines to write instead (several for "listen NAME ADDR", none to delete it)
 }
 
 // Suggest returns the rewrites of the lines of data that use removed keywords, in order.
@@ -288,13 +315,16 @@ func Suggest(name string, data []byte) []Suggestion {
 	var out []Suggestion
 	for _, st := range lex(name, data, func(string) (string, bool) { return "", false }, &errs) {
 		var repl []string
+		ok := false
 		switch w := st.words; {
 		case (w[0] == "listen" || w[0] == "frontend") && len(w) >= 3 && w[2] != "from":
-			repl = []string{w[0] + " " + cfgWord(w[1]), "    bind " + strings.Join(quoteAll(w[2:]), " ")}
-		case legacyKeywords[w[0]] != legacyKeyword{}:
-			repl = legacyRewrite(w)
+			repl, ok = []string{w[0] + " " + cfgWord(w[1]), "    bind " + strings.Join(quoteAll(w[2:]), " ")}, true
+		default:
+			if _, _, legacy := legacyName(w); legacy {
+				repl, ok = legacyRewrite(w)
+			}
 		}
-		if len(repl) == 0 {
+		if !ok {
 			continue
 		}
 		old := strings.TrimSpace(strings.TrimSuffix(lines[st.pos.Line-1], "\r"))

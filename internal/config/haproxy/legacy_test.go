@@ -37,16 +37,21 @@ func TestLegacyRewrite(t *testing.T) {
 		// No mechanical rewrite: the error still says what to use.
 		{`reqirep ^Host: Host:\ example.com`, ``},
 		{`reqdeny ^GET\ /admin`, ``},
-		{`reqpass ^GET`, ``},
 		{`reqsetbe ^GET\ /x b`, ``},
 		{`reqrep ^(a)\1 b`, ``},
-		{`nbproc 2`, ``},
+		// Lines to delete.
+		{`reqpass ^GET`, `(delete)`},
+		{`nbproc 2`, `(delete)`},
+		{`option http-use-htx`, `(delete)`},
 	}
 	for _, tt := range tests {
 		sug := Suggest("t.cfg", []byte("listen l\n    "+tt.line+"\n"))
 		got := ""
 		if len(sug) == 1 {
 			got = strings.Join(sug[0].New, "\n")
+			if len(sug[0].New) == 0 {
+				got = "(delete)"
+			}
 			if sug[0].Old != tt.line || sug[0].Pos.Line != 2 {
 				t.Errorf("%s: suggestion for %s %q", tt.line, sug[0].Pos, sug[0].Old)
 			}
@@ -58,9 +63,11 @@ func TestLegacyRewrite(t *testing.T) {
 		}
 		// The parser refuses the line, says what to use, and quotes the same rewrite.
 		_, err := Parse("t.cfg", []byte("global\n    "+tt.line+"\n"+"listen l\n    "+tt.line+"\n"), testOptions(nil))
-		if err == nil || !strings.Contains(err.Error(), "was removed in HAProxy") {
-			t.Errorf("%s: error %v, want \"was removed in HAProxy\"", tt.line, err)
-		} else if tt.want != "" && !strings.Contains(err.Error(), "write instead: "+tt.want) {
+		if err == nil || !strings.Contains(err.Error(), "HAProxy 2.6 refuses it too") {
+			t.Errorf("%s: error %v, want \"HAProxy 2.6 refuses it too\"", tt.line, err)
+		} else if tt.want == "(delete)" && !strings.Contains(err.Error(), "delete the line") {
+			t.Errorf("%s: error %v does not say to delete the line", tt.line, err)
+		} else if tt.want != "" && tt.want != "(delete)" && !strings.Contains(err.Error(), "write instead: "+tt.want) {
 			t.Errorf("%s: error %v does not quote the rewrite", tt.line, err)
 		}
 	}

@@ -175,8 +175,8 @@ func (p *parser) statement(st *stmt) {
 		p.errs.Add(st.pos, "unknown keyword %q outside of any section%s", w[0], didYouMean(closest(w[0], []string{"global", "defaults", "frontend", "backend", "listen"})))
 		return
 	}
-	if lk, ok := legacyKeywords[w[0]]; ok {
-		p.legacyError(st, lk)
+	if name, lk, ok := legacyName(w); ok {
+		p.legacyError(st, name, lk)
 		return
 	}
 	words, neg := w, false
