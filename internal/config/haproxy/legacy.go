@@ -284,15 +284,17 @@ func fmtEscape(s string) string { return strings.ReplaceAll(s, "%", "%%") }
 // cfgWord writes s as one haproxy.cfg word that reads back as s: bare when it can be,
 // else in double quotes, else in single quotes.
 func cfgWord(s string) string {
-	if s != "" && lexesAs(s, s) {
+	if s != "" && !strings.ContainsFunc(s, isControl) && lexesAs(s, s) {
 		return s
 	}
-	dq := `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, `$`, `\$`).Replace(s) + `"`
+	dq := `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, `$`, `\$`, "\n", `\n`, "\r", `\r`, "\t", `\t`).Replace(s) + `"`
 	if lexesAs(dq, s) {
 		return dq
 	}
 	return `'` + s + `'`
 }
+
+func isControl(r rune) bool { return r < ' ' || r == 0x7f }
 
 func lexesAs(text, want string) bool {
 	var errs config.ErrorList

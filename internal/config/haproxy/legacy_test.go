@@ -3,6 +3,8 @@ package haproxy
 import (
 	"strings"
 	"testing"
+
+	"tandem/internal/config"
 )
 
 // TestLegacyRewrite checks each mechanical rewrite of a keyword HAProxy removed; every
@@ -86,7 +88,7 @@ func TestListenAddressRewrite(t *testing.T) {
 }
 
 func TestCfgWordRoundTrip(t *testing.T) {
-	for _, s := range []string{"plain", "two words", `back\slash`, `a"quote`, "$HOME", "#hash", "", `\\`, `it's "both"`} {
+	for _, s := range []string{"plain", "two words", `back\slash`, `a"quote`, "$HOME", "#hash", "", `\\`, `it's "both"`, "cr\rlf\n", "tab\there", "\x01"} {
 		w := cfgWord(s)
 		if !lexesAs(w, s) {
 			t.Errorf("cfgWord(%q) = %s does not read back", s, w)
@@ -104,6 +106,11 @@ func FuzzSuggest(f *testing.F) {
 			for _, l := range s.New {
 				if strings.ContainsAny(l, "\n\r") {
 					t.Fatalf("rewrite %q spans lines", l)
+				}
+				var errs config.ErrorList
+				lx := &lexer{env: func(string) (string, bool) { return "", false }, errs: &errs}
+				if words, ok := lx.line(config.Pos{}, l); !ok || len(errs) > 0 || len(words) == 0 {
+					t.Fatalf("rewrite %q of %q does not read back: %v", l, s.Old, errs)
 				}
 			}
 		}
