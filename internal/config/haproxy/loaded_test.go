@@ -92,3 +92,20 @@ func TestUnsetVariableIsNamed(t *testing.T) {
 		`t.cfg:3: backend "b": server "t": invalid address "" (environment variable "SRV_HOST" is not set: it expands to an empty string; set it, or write ${NAME-default})`,
 	})
 }
+
+// TestMissingFinalNewline: HAProxy 2.6 refuses a file whose last line has no newline
+// ("Missing LF on last line, file might have been truncated"); so does tandem.
+func TestMissingFinalNewline(t *testing.T) {
+	files := map[string]string{
+		"cut.cfg":   "backend b\n    server s 127.0.0.1:80\n    retries 3",
+		"whole.cfg": "backend b2\n    server s 127.0.0.1:80\n",
+		"blank.cfg": "backend b3\n    server s 127.0.0.1:80\n   ",
+	}
+	opt := testOptions(nil)
+	opt.ReadFile = func(p string) ([]byte, error) { return []byte(files[p]), nil }
+	_, err := ParseFiles([]string{"cut.cfg", "whole.cfg", "blank.cfg"}, opt)
+	checkErrors(t, err, []string{
+		"cut.cfg:3: missing newline at the end of the last line: the file may have been truncated (HAProxy 2.6 refuses it too); check its end and add a newline",
+		"blank.cfg:3: missing newline at the end of the last line: the file may have been truncated (HAProxy 2.6 refuses it too); check its end and add a newline",
+	})
+}

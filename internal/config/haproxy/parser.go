@@ -64,6 +64,11 @@ func ParseFiles(paths []string, opt Options) (*config.Config, error) {
 			p.errs.Add(config.Pos{}, "read %s: %v", path, err)
 			continue
 		}
+		if len(data) > 0 && data[len(data)-1] != '\n' {
+			// As HAProxy 2.6: a last line without its newline may be a truncated file.
+			p.errs.Add(config.Pos{File: path, Line: strings.Count(string(data), "\n") + 1},
+				"missing newline at the end of the last line: the file may have been truncated (HAProxy 2.6 refuses it too); check its end and add a newline")
+		}
 		p.file(path, data)
 	}
 	return p.finish()
