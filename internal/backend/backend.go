@@ -18,6 +18,8 @@ package backend
 
 import (
 	"errors"
+	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -182,6 +184,27 @@ type Server struct {
 	qmax atomic.Int64
 
 	pool *Pool
+}
+
+// Dst is where a session to the server connects. A server written without a port
+// (its configured port is 0) takes the port the client connected to, as HAProxy does;
+// dport is that port.
+func (s *Server) Dst(dport uint16) netip.AddrPort {
+	a := s.Cfg.Addr
+	if a.Port() == 0 {
+		return netip.AddrPortFrom(a.Addr(), dport)
+	}
+	return a
+}
+
+// SameServer reports whether a connection to conn ("ip:port") goes to the server whose
+// address is srv (Server.Addr): the same address, or for a server without a port
+// ("ip:0") the same IP on any port.
+func SameServer(conn, srv string) bool {
+	if p, ok := strings.CutSuffix(srv, ":0"); ok {
+		return strings.HasPrefix(conn, p+":")
+	}
+	return conn == srv
 }
 
 // Usable reports whether new sessions may go to the server: up, ready, not disabled.

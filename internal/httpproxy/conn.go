@@ -94,6 +94,7 @@ type clientConn struct {
 	rc     syscall.RawConn // nil when nc is not a socket
 	readFn func(uintptr) bool
 	client netip.Addr
+	dport  uint16    // the port the client connected to, once a server without a port needed it
 	ex     *exchange // nil while idle
 	sc     *serverConn
 	body   *bodyJob // an Expect: 100-continue body in flight

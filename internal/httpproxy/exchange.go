@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"sync/atomic"
 	"syscall"
@@ -42,8 +43,9 @@ type xfer struct {
 	now        time.Time // when the exchange started (connect, first write)
 	bytesIn    int64
 	bytesOut   int64
-	retries    int  // retries used (connect and retry-on share the budget; the log's %rc)
-	redisp     bool // redispatched to another server (%rc's "+")
+	retries    int            // retries used (connect and retry-on share the budget; the log's %rc)
+	redisp     bool           // redispatched to another server (%rc's "+")
+	dst        netip.AddrPort // where the server connection goes (a server without a port: the client's port)
 }
 
 // exchange serves the request whose head is parsed in cc.ex. It reports whether the
@@ -245,6 +247,23 @@ func (cc *clientConn) keepPipelined(from int) {
 	ex.inLen = n
 }
 
+// setDst sets x.dst, where a connection to x.srv goes, and returns the idle-pool key of
+// that address: the server's own, or for a server without a port (HAProxy's "same port
+// as the client") its address with the port the client connected to.
+func (cc *clientConn) setDst(x *xfer) string {
+	x.dst = x.srv.Cfg.Addr
+	if x.dst.Port() != 0 {
+		return x.srv.Addr
+	}
+	if cc.dport == 0 {
+		if ta, ok := cc.nc.LocalAddr().(*net.TCPAddr); ok {
+			cc.dport = uint16(ta.Port)
+		}
+	}
+	x.dst = x.srv.Dst(cc.dport)
+	return x.dst.String()
+}
+
 // connect gets a server connection: the attached one, a parked one (never for a client
 // connection's first request: http-reuse safe), or a new one, retrying failed connects
 // `retries` times and moving to another server on the last retry with option redispatch.
@@ -254,11 +273,12 @@ func (cc *clientConn) keepPipelined(from int) {
 func (cc *clientConn) connect(x *xfer, fresh, probe bool) bool {
 	h, be := cc.h, x.be
 	now := x.now
+	key := cc.setDst(x)
 	if !fresh {
 		if sc := cc.sc; sc != nil {
 			cc.sc = nil
 			switch {
-			case sc.addr != x.srv.Addr:
+			case sc.addr != key:
 				h.idle.put(sc, now)
 			case !probe || sc.alive():
 				x.sc = sc
@@ -269,7 +289,7 @@ func (cc *clientConn) connect(x *xfer, fresh, probe bool) bool {
 			}
 		}
 		for i := 0; cc.nreq > 0 && i < 4; i++ {
-			sc := h.idle.get(x.srv.Addr, now)
+			sc := h.idle.get(key, now)
 			if sc == nil {
 				break
 			}
@@ -282,10 +302,11 @@ func (cc *clientConn) connect(x *xfer, fresh, probe bool) bool {
 		}
 	}
 	for {
-		nc, err := dialServer(h.ctx, x.srv, be.Timeouts.Connect)
+		key = cc.setDst(x) // a retry may have moved to another server
+		nc, err := dialServer(h.ctx, x.dst, be.Timeouts.Connect)
 		if err == nil {
 			x.now = time.Now() // dialling took time: the server timeout starts now
-			x.sc = &serverConn{nc: nc, addr: x.srv.Addr}
+			x.sc = &serverConn{nc: nc, addr: key}
 			cc.scCur.Store(x.sc)
 			if h.closed.Load() { // Close ran while we dialled: it may not have seen sc
 				nc.Close()

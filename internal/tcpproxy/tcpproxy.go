@@ -158,7 +158,7 @@ func (h *Handler) ServeConn(c net.Conn) {
 		lg.noServer()
 		return
 	}
-	lg.connected(srv)
+	lg.connected(srv, addrPortOf(conn.RemoteAddr()))
 	defer r.Pool.Release(srv)
 	h.setServer(s, conn)
 	defer conn.Close()
@@ -183,7 +183,11 @@ func (h *Handler) connect(r *Route, c net.Conn) (*backend.Server, net.Conn, erro
 		// Go sets TCP_NODELAY on TCP connections already; no keep-alive probes, as
 		// HAProxy without option srvtcpka.
 		d := net.Dialer{Timeout: a.timeout, KeepAlive: -1}
-		conn, err := d.Dial("tcp", a.srv.Addr)
+		addr := a.srv.Addr
+		if a.srv.Cfg.Addr.Port() == 0 { // a server without a port: the port the client connected to
+			addr = a.dst(func() netip.AddrPort { return addrPortOf(c.LocalAddr()) }).String()
+		}
+		conn, err := d.Dial("tcp", addr)
 		if err == nil {
 			return a.srv, conn, nil
 		}
@@ -200,6 +204,23 @@ type attempts struct {
 	srv     *backend.Server // holds a slot
 	n       int             // attempts made
 	timeout time.Duration   // timeout connect
+	dport   uint16          // the port the client connected to, once a server without a port needed it
+}
+
+// dst is where a connection to the current server goes; local returns the client
+// connection's local address, read once and only for a server without a port.
+func (a *attempts) dst(local func() netip.AddrPort) netip.AddrPort {
+	if a.srv.Cfg.Addr.Port() == 0 && a.dport == 0 {
+		a.dport = local().Port()
+	}
+	return a.srv.Dst(a.dport)
+}
+
+func addrPortOf(na net.Addr) netip.AddrPort {
+	if ta, ok := na.(*net.TCPAddr); ok {
+		return ta.AddrPort()
+	}
+	return netip.AddrPort{}
 }
 
 // firstAttempt picks the first server for a client (which may wait in the queue).

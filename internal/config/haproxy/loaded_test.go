@@ -88,9 +88,41 @@ func TestUnsetVariableIsNamed(t *testing.T) {
 	text := "backend b\n    server s \"127.0.0.1:$SRV_PORT\"\n    server t \"${SRV_HOST}:80\"\n    server u \"127.0.0.1:${SRV_PORT-8080}\"\n"
 	_, err := Parse("t.cfg", []byte(text), testOptions(nil))
 	checkErrors(t, err, []string{
-		`t.cfg:2: backend "b": server "s": invalid port "" (environment variable "SRV_PORT" is not set: it expands to an empty string; set it, or write ${NAME-default})`,
 		`t.cfg:3: backend "b": server "t": invalid address "" (environment variable "SRV_HOST" is not set: it expands to an empty string; set it, or write ${NAME-default})`,
 	})
+	// A line the empty value leaves valid is taken, as HAProxy does ("127.0.0.1:" has no
+	// port: the client's), with a warning HAProxy does not give.
+	cfg, err := Parse("t.cfg", []byte("backend b\n    timeout connect 1s\n    timeout server 1s\n    server s \"127.0.0.1:$SRV_PORT\"\n"), testOptions(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `t.cfg:4: backend "b": environment variable "SRV_PORT" is not set: it expands to an empty string; set it, or write ${NAME-default}`
+	if got := warnings(cfg); strings.Join(got, "\n") != want {
+		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(got, "\n"), want)
+	}
+	if p := cfg.Backend("b").Servers[0].Addr.Port(); p != 0 {
+		t.Errorf("port %d, want 0 (the client's)", p)
+	}
+}
+
+// TestServerWithoutPort: HAProxy 2.6 takes "server NAME ADDR" and connects to the port
+// the client connected to (port 0 in the model); checks then need "port N".
+func TestServerWithoutPort(t *testing.T) {
+	text := "defaults\n    timeout connect 1s\n    timeout server 1s\n    timeout client 1s\nbackend b\n" +
+		"    server a 192.0.2.1 check port 80\n    server b [2001:db8::1]\n    server c 192.0.2.3:\n    server d 192.0.2.4:8080\n"
+	cfg, err := Parse("t.cfg", []byte(text), testOptions(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"192.0.2.1:0", "[2001:db8::1]:0", "192.0.2.3:0", "192.0.2.4:8080"}
+	for i, s := range cfg.Backend("b").Servers {
+		if s.Addr.String() != want[i] {
+			t.Errorf("server %s: %s, want %s", s.Name, s.Addr, want[i])
+		}
+	}
+	if c := cfg.Backend("b").Servers[0].Check; !c.Enabled || c.Port != 80 {
+		t.Errorf("check %+v, want enabled on port 80", c)
+	}
 }
 
 // TestMissingFinalNewline: HAProxy 2.6 refuses a file whose last line has no newline

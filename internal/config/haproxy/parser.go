@@ -120,12 +120,13 @@ func (p *parser) errorf(pos config.Pos, format string, args ...any) {
 		p.cur.failed = true
 	}
 	if p.st != nil && p.st.pos == pos && len(p.st.unset) > 0 {
-		format += unsetHint(p.st.unset)
+		format += " (" + strings.ReplaceAll(unsetText(p.st.unset), "%", "%%") + ")"
 	}
 	p.errs.Add(pos, p.label+": "+format, args...)
 }
 
-func unsetHint(names []string) string {
+// unsetText says which environment variables of a line are not set.
+func unsetText(names []string) string {
 	q := make([]string, len(names))
 	for i, n := range names {
 		q[i] = strconv.Quote(n)
@@ -134,7 +135,7 @@ func unsetHint(names []string) string {
 	if len(q) == 1 {
 		s = " " + q[0] + " is"
 	}
-	return strings.ReplaceAll(" (environment variable"+s+" not set: it expands to an empty string; set it, or write ${NAME-default})", "%", "%%")
+	return "environment variable" + s + " not set: it expands to an empty string; set it, or write ${NAME-default}"
 }
 
 // warnf records a warning about the current object.
@@ -153,7 +154,14 @@ func (p *parser) file(name string, data []byte) {
 
 func (p *parser) statement(st *stmt) {
 	p.st = st
-	defer func() { p.st = nil }()
+	nerr := len(p.errs)
+	defer func() {
+		p.st = nil
+		if len(st.unset) > 0 && len(p.errs) == nerr {
+			// HAProxy 2.6 says nothing; the line may still do what was meant.
+			p.warnf(st.pos, "%s", unsetText(st.unset))
+		}
+	}()
 	w := st.words
 	if unsupportedSections[w[0]] {
 		p.sec, p.cur, p.skip, p.label = 0, nil, true, ""

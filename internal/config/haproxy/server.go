@@ -93,6 +93,9 @@ func kwServer(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 		srv.Check.Fall = config.DefaultFall
 	}
 	applyCheckOpts(&srv.Check, &o)
+	if srv.Addr.Port() == 0 && srv.Check.Enabled && srv.Check.Port == 0 {
+		p.errorf(st.pos, "%s: a server without a port (it takes the client's) needs \"port N\" for its checks (HAProxy 2.6 refuses it too)", label)
+	}
 	if o.agent && o.agentPort == 0 {
 		p.errorf(st.pos, "%s: agent-check needs agent-port", label)
 	}
@@ -133,18 +136,17 @@ func (p *parser) serverAddr(s string) (string, netip.AddrPort, error) {
 		s = s[i+1:]
 	}
 	host, port, err := splitHostPort(s)
-	if errors.Is(err, errNoPort) {
-		return "", netip.AddrPort{}, fmt.Errorf("address %q has no port: a server that takes the port the client connected to is not supported by tandem yet; add \":PORT\"", text)
-	}
-	if err != nil {
+	if err != nil && !errors.Is(err, errNoPort) {
 		return "", netip.AddrPort{}, err
 	}
 	if strings.HasPrefix(port, "+") || strings.HasPrefix(port, "-") {
 		return "", netip.AddrPort{}, fmt.Errorf("relative port %q is not supported by tandem", port)
 	}
-	pn, err := parsePort(port, false)
-	if err != nil {
-		return "", netip.AddrPort{}, err
+	var pn uint16 // none (0): the port the client connected to, as HAProxy
+	if port != "" {
+		if pn, err = parsePort(port, false); err != nil {
+			return "", netip.AddrPort{}, err
+		}
 	}
 	a, err := p.hostAddr(host)
 	if err != nil {
