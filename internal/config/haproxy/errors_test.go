@@ -79,7 +79,7 @@ func TestErrors(t *testing.T) {
 		{"weight out of range", base + "    server s1 127.0.0.1:80 weight 257\n",
 			[]string{`t.cfg:10: backend "app": server "s1": weight: 257 is out of range [0..256]`}},
 		{"server without port, checked without a check port", base + "    server s1 127.0.0.1 check\n",
-			[]string{`t.cfg:10: backend "app": server "s1": a server without a port (it takes the client's) needs "port N" for its checks (HAProxy 2.6 refuses it too)`}},
+			[]string{`t.cfg:10: backend "app": server "s1": a server without a port (it takes the client's) needs "port N" for its checks, or a first "tcp-check connect port N" (HAProxy 2.6 refuses it too)`}},
 		{"unresolvable server", base + "    server s1 nowhere.example:80\n",
 			[]string{`t.cfg:10: backend "app": server "s1": could not resolve address "nowhere.example"`}},
 		{"server option needs argument", base + "    server s1 127.0.0.1:80 check inter\n",

@@ -123,6 +123,12 @@ func TestServerWithoutPort(t *testing.T) {
 	if c := cfg.Backend("b").Servers[0].Check; !c.Enabled || c.Port != 80 {
 		t.Errorf("check %+v, want enabled on port 80", c)
 	}
+	// The first tcp-check rule may give the port instead (written after the servers).
+	text = "defaults\n    timeout connect 1s\n    timeout server 1s\n    timeout client 1s\nbackend b\n    mode tcp\n" +
+		"    server a 192.0.2.1 check\n    option tcp-check\n    tcp-check connect port 6443\n"
+	if _, err := Parse("t.cfg", []byte(text), testOptions(nil)); err != nil {
+		t.Errorf("tcp-check connect port: %v", err)
+	}
 }
 
 // TestMissingFinalNewline: HAProxy 2.6 refuses a file whose last line has no newline

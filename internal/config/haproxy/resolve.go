@@ -212,6 +212,15 @@ func (p *parser) buildBackend(px *proxyState) *config.Backend {
 			seen[s.Cookie] = s.Name
 		}
 	}
+	// A server without a port has nothing to check unless told where: a check port, or a
+	// first tcp-check rule "connect port N" (HAProxy 2.6 refuses it otherwise).
+	ruleHasPort := b.Check.TCPCheck && len(b.Check.TCPRules) > 0 && b.Check.TCPRules[0].Action == "connect" && b.Check.TCPRules[0].Port > 0
+	for _, s := range b.Servers {
+		if s.Addr.Port() == 0 && s.Check.Enabled && s.Check.Port == 0 && !ruleHasPort {
+			p.errorf(s.Pos, "server %q: a server without a port (it takes the client's) needs \"port N\" for its checks, "+
+				"or a first \"tcp-check connect port N\" (HAProxy 2.6 refuses it too)", s.Name)
+		}
+	}
 	if px.checkRulesPos.Line > 0 && !b.Check.HTTP {
 		p.warnf(px.checkRulesPos, "http-check rules without option httpchk are ignored")
 	}

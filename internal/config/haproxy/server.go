@@ -93,9 +93,6 @@ func kwServer(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 		srv.Check.Fall = config.DefaultFall
 	}
 	applyCheckOpts(&srv.Check, &o)
-	if srv.Addr.Port() == 0 && srv.Check.Enabled && srv.Check.Port == 0 {
-		p.errorf(st.pos, "%s: a server without a port (it takes the client's) needs \"port N\" for its checks (HAProxy 2.6 refuses it too)", label)
-	}
 	if o.agent && o.agentPort == 0 {
 		p.errorf(st.pos, "%s: agent-check needs agent-port", label)
 	}
