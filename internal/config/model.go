@@ -300,6 +300,7 @@ type Backend struct {
 	Check      HealthCheck // proxy-level check settings (issue 3)
 	ErrorFiles map[int][]byte
 	Listen     bool
+	Stats      *Stats // stats lines in a backend section: the page answers the requests that reach it (nil: none)
 
 	// Fault handling (issue 3).
 	RedispatchEvery int     // option redispatch N: redispatch on every Nth retry (N>0) or the -Nth before the last (N<0); 0 means -1

@@ -58,13 +58,18 @@ func (cc *clientConn) exchange() bool {
 	now := time.Now()
 	rs.r.Stats.Request(now)
 	if svc := rs.r.Service; svc != nil && svc.Match(req.Target.Of(ex.in)) {
-		return cc.handOff(svc)
+		return cc.handOff(svc, rs.pool == nil)
 	}
 	if x.pool == nil {
 		return cc.replyError(503, nil, req.KeepAlive() && rs.feMode != config.HTTPClose && req.Framing == http1.FrameNone, req.Len)
 	}
 	x.be = x.pool.Cfg
 	be := x.be
+	if be.Stats != nil { // stats in a backend: its page answers the requests that reach it
+		if svc := rs.r.BackendServices[be.Name]; svc != nil && svc.Match(req.Target.Of(ex.in)) {
+			return cc.handOff(svc, false)
+		}
+	}
 	x.mode = rs.feMode
 	if be.ConnMode > x.mode {
 		x.mode = be.ConnMode

@@ -116,8 +116,6 @@ func TestErrors(t *testing.T) {
 			[]string{`t.cfg:5: listen "st": stats admin: only "if TRUE" and "if LOCALHOST" are supported yet`}},
 		{"stats admin without condition", "listen st\n    mode http\n    bind :8404\n    stats admin\n",
 			[]string{`t.cfg:4: listen "st": stats admin expects "if CONDITION"`}},
-		{"stats in backend", base + "    stats enable\n",
-			[]string{`t.cfg:10: backend "app": stats in a backend section is not supported yet: put the stats lines in a frontend or listen section`}},
 		{"httpchk version", base + "    option httpchk GET / HTTP2\n",
 			[]string{`t.cfg:10: backend "app": option httpchk: invalid version "HTTP2" (expected HTTP/1.0 or HTTP/1.1)`}},
 		{"http-check expect", base + "    http-check expect stat 200\n",

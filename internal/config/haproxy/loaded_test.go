@@ -147,3 +147,23 @@ func TestMissingFinalNewline(t *testing.T) {
 		"blank.cfg:3: missing newline at the end of the last line: the file may have been truncated (HAProxy 2.6 refuses it too); check its end and add a newline",
 	})
 }
+
+// TestStatsInBackend: HAProxy 2.6 takes stats lines in a backend; the page answers the
+// requests that reach the backend (the daemon's TestStatsInBackend serves it).
+func TestStatsInBackend(t *testing.T) {
+	const head = "defaults\n    mode http\n    timeout connect 5s\n    timeout client 5s\n    timeout server 5s\n"
+	cfg, err := Parse("t.cfg", []byte(head+"backend app\n    stats enable\n    stats uri /st\n    stats realm Pool\n    server s 127.0.0.1:80\n"), testOptions(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := cfg.Backend("app").Stats; s == nil || s.URI != "/st" || s.Realm != "Pool" || s.Pos.Line != 7 {
+		t.Errorf("backend stats %+v", s)
+	}
+	cfg, err = Parse("t.cfg", []byte(head+"backend app\n    mode tcp\n    stats enable\n"), testOptions(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Backend("app").Stats != nil || !strings.Contains(strings.Join(warnings(cfg), "\n"), "stats is ignored in mode tcp") {
+		t.Errorf("mode tcp backend: stats %+v, warnings %q", cfg.Backend("app").Stats, warnings(cfg))
+	}
+}

@@ -224,8 +224,12 @@ func (p *parser) buildBackend(px *proxyState) *config.Backend {
 	if px.checkRulesPos.Line > 0 && !b.Check.HTTP {
 		p.warnf(px.checkRulesPos, "http-check rules without option httpchk are ignored")
 	}
-	if px.stats != nil && px.kind == SecBackend {
-		p.errorf(px.stats.Pos, "stats in a backend section is not supported yet: put the stats lines in a frontend or listen section")
+	if px.stats != nil && px.kind == SecBackend { // a listen section's are its frontend's
+		b.Stats = px.stats
+		if b.Mode == config.ModeTCP {
+			p.warnf(px.stats.Pos, "stats is ignored in mode tcp (add \"mode http\")")
+			b.Stats = nil
+		}
 	}
 	return b
 }
