@@ -202,3 +202,23 @@ func gStatsTimeout(p *parser, _ *proxyState, st *stmt, args []string, _ bool) {
 	}
 	p.global.StatsTimeout = t
 }
+
+// kwBindProcess accepts "bind-process" and "stats bind-process" with the values HAProxy
+// 2.6 still takes now that it runs one process (all, odd, even, 1, 1-1, 1-): they have no
+// effect there, and none in tandem.
+func kwBindProcess(p *parser, _ *proxyState, st *stmt, args []string, _ bool) {
+	name := p.kwName(st)
+	if len(args) == 0 {
+		p.errorf(st.pos, "%s expects a process number or range (all, odd, even, 1)", name)
+		return
+	}
+	for _, a := range args {
+		lo, hi, isRange := strings.Cut(a, "-")
+		ok := a == "all" || a == "odd" || a == "even" || lo == "1" && (!isRange || hi == "" || hi == "1")
+		if !ok {
+			p.errorf(st.pos, "%s: %q is not a valid process number or range: HAProxy 2.6 runs one process (1, all, odd or even)", name, a)
+			return
+		}
+	}
+	p.warnf(st.pos, "%s has no effect (one process): delete the line (HAProxy 2.6 deprecates it, 2.7 removes it)", name)
+}

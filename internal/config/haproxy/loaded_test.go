@@ -167,3 +167,26 @@ func TestStatsInBackend(t *testing.T) {
 		t.Errorf("mode tcp backend: stats %+v, warnings %q", cfg.Backend("app").Stats, warnings(cfg))
 	}
 }
+
+// TestBindProcess: HAProxy 2.6 takes "bind-process" and "stats bind-process" for process 1
+// (no effect, one process) and refuses other processes (checked with haproxy -c).
+func TestBindProcess(t *testing.T) {
+	for _, v := range []string{"all", "odd", "even", "1", "1-1", "1-", "1 all"} {
+		text := "global\n    stats bind-process " + v + "\nbackend b\n    bind-process " + v + "\n    server s 127.0.0.1:80\n"
+		cfg, err := Parse("t.cfg", []byte(text), testOptions(nil))
+		if err != nil {
+			t.Errorf("%q: %v", v, err)
+			continue
+		}
+		w := strings.Join(warnings(cfg), "\n")
+		if !strings.Contains(w, "t.cfg:2: global: stats bind-process has no effect") || !strings.Contains(w, `t.cfg:4: backend "b": bind-process has no effect`) {
+			t.Errorf("%q: warnings %s", v, w)
+		}
+	}
+	for _, v := range []string{"-1", "0", "2", "1-2", "1/1", "1/all"} {
+		_, err := Parse("t.cfg", []byte("backend b\n    bind-process "+v+"\n"), testOptions(nil))
+		if err == nil || !strings.Contains(err.Error(), "is not a valid process number or range") {
+			t.Errorf("bind-process %q: %v, want refused", v, err)
+		}
+	}
+}

@@ -107,5 +107,7 @@ func init() {
 		e("stats show-desc", secProxies, noop, "[<description>]", "accepted; tandem's stats page shows no description yet (warns)", kwStatsShowDesc),
 		e("description", SecFrontend|SecListen|SecBackend, noop, "<text>...", "free text about the proxy; shown nowhere by tandem yet (warns)", kwDescription),
 		e("description", g, noop, "<text>...", "free text about the process; shown nowhere by tandem yet (warns)", kwDescription),
+		e("bind-process", secProxies, noop, "all|odd|even|1[-[1]]...", "no effect: one process, as in HAProxy 2.6 (warns, as HAProxy)", kwBindProcess),
+		e("stats bind-process", g, noop, "all|odd|even|1[-[1]]...", "no effect: one process, as in HAProxy 2.6 (warns)", kwBindProcess),
 	}
 }
