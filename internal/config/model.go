@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"net/netip"
 	"time"
+
+	"tandem/internal/sample"
 )
 
 // Pos is where something was written: file and 1-based line.
@@ -31,9 +33,14 @@ func (p Pos) String() string {
 // Config is one whole resolved configuration.
 type Config struct {
 	Global    Global
-	Frontends []*Frontend // frontend sections and the frontend half of listen sections, in file order
-	Backends  []*Backend  // backend sections and the backend half of listen sections, in file order
-	Warnings  []*Error    // non-fatal findings (accepted but noteworthy), file:line each
+	Frontends []*Frontend   // frontend sections and the frontend half of listen sections, in file order
+	Backends  []*Backend    // backend sections and the backend half of listen sections, in file order
+	Tables    []*StickTable // stick-table lines, in file order (names are unique)
+	Warnings  []*Error      // non-fatal findings (accepted but noteworthy), file:line each
+	// Patterns holds the pattern files (acl -f) and map files (map()) the rules read,
+	// and each ACL's inline patterns: live state the runtime API changes (add acl,
+	// set map…) until the next reload reads the files again. Never nil once parsed.
+	Patterns *sample.Store
 }
 
 // Backend returns the backend named name, or nil.
@@ -168,6 +175,7 @@ type Frontend struct {
 	Binds          []Bind
 	DefaultBackend *Backend // nil: none (a listen section points at its own backend half)
 	UseBackends    []UseBackend
+	ACLs           *sample.ACLSet // the section's acl lines (shared with its backend half in a listen section)
 	MaxConn        int
 	Timeouts       Timeouts
 	ForwardFor     *ForwardFor // nil: off
@@ -181,6 +189,7 @@ type Frontend struct {
 	ErrorFiles     map[int][]byte // `errorfile CODE FILE`: the whole HTTP response to send for CODE
 	Listen         bool           // defined by a listen section
 	MetricsPath    string         // `http-request use-service prometheus-exporter if { path P }`: P ("" = none)
+	StickTable     *StickTable    // the proxy's own `stick-table`, nil: none (a listen section's halves share it)
 	// `capture request header NAME len N` lines, in order (issue 5)
 	Captures []HeaderCapture
 	// `capture response header NAME len N` lines, in order (issue 5)
@@ -188,6 +197,9 @@ type Frontend struct {
 	// option dontlog-normal: log only errors; option log-separate-errors: errors at level err
 	DontLogNormal     bool
 	LogSeparateErrors bool
+	// option accept-invalid-http-request: request heads are parsed as HAProxy 2.6 relaxes
+	// them (http1.Request.ParseLax)
+	AcceptInvalidRequest bool
 }
 
 // HeaderCapture is one `capture request header NAME len N`: the header's value goes
@@ -198,10 +210,16 @@ type HeaderCapture struct {
 	Len  int
 }
 
-// UseBackend is one `use_backend NAME` rule (unconditional for now).
+// UseBackend is one `use_backend NAME [if|unless COND]` rule. Rules are tried in
+// order; the first whose condition matches picks the backend.
 type UseBackend struct {
 	Pos     Pos
-	Backend *Backend
+	Backend *Backend // the backend named; nil when Name is dynamic
+	// Name is a dynamic name (`use_backend %[req.hdr(host),lower]`), evaluated per
+	// request: a result that names no backend sends the request to default_backend
+	// without trying later rules (HAProxy 2.6). nil for a fixed name.
+	Name *sample.LogFormat
+	Cond *sample.Cond // nil: always
 }
 
 // ForwardFor is `option forwardfor [except NET] [header NAME]`.
@@ -300,7 +318,12 @@ type Backend struct {
 	Check      HealthCheck // proxy-level check settings (issue 3)
 	ErrorFiles map[int][]byte
 	Listen     bool
-	Stats      *Stats // stats lines in a backend section: the page answers the requests that reach it (nil: none)
+	ACLs       *sample.ACLSet // the section's acl lines (nil: none)
+	StickTable *StickTable    // the proxy's own `stick-table`, nil: none
+	Stats      *Stats         // stats lines in a backend section: the page answers the requests that reach it (nil: none)
+	// option accept-invalid-http-response: response heads are parsed as HAProxy 2.6
+	// relaxes them (http1.Response.ParseLax)
+	AcceptInvalidResponse bool
 
 	// Fault handling (issue 3).
 	RedispatchEvery int     // option redispatch N: redispatch on every Nth retry (N>0) or the -Nth before the last (N<0); 0 means -1

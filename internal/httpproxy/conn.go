@@ -45,6 +45,9 @@ type exchange struct {
 	ckRefresh bool // the cookie is valid but its dates must be (re)set in the response
 	// log record of the current request, nil until logging needs one
 	rec *logging.Record
+	// the sample language's view of the exchange (rules.go), and a dynamic backend name
+	txn     ruleTxn
+	nameBuf []byte
 }
 
 func newExchange(size int, p *sync.Pool) *exchange {
@@ -94,14 +97,16 @@ type clientConn struct {
 	rc     syscall.RawConn // nil when nc is not a socket
 	readFn func(uintptr) bool
 	client netip.Addr
-	dport  uint16    // the port the client connected to, once a server without a port needed it
-	ex     *exchange // nil while idle
+	src    netip.AddrPort // the client's address and port (sample fetches src, src_port)
+	dst    netip.AddrPort // the address the connection came to (dst, dst_port)
+	ex     *exchange      // nil while idle
 	sc     *serverConn
 	body   *bodyJob // an Expect: 100-continue body in flight
 	rn     int
 	rerr   error
 	tiny   [1]byte
 	wdl    time.Time // write deadline last set on nc
+	linger bool      // the client may still be sending: finish closes with lingerClose
 	// log timings (set only when the frontend logs)
 	logFirst, logMark time.Time
 }
@@ -132,7 +137,11 @@ func (c *conn) clientConn() *clientConn {
 	c.h.ccOut.Add(1)
 	cc.conn = c
 	if ta, ok := c.nc.RemoteAddr().(*net.TCPAddr); ok {
-		cc.client = ta.AddrPort().Addr().Unmap()
+		cc.src = ta.AddrPort()
+		cc.client = cc.src.Addr().Unmap()
+	}
+	if ta, ok := c.nc.LocalAddr().(*net.TCPAddr); ok {
+		cc.dst = ta.AddrPort()
 	}
 	if sc, ok := c.nc.(syscall.Conn); ok {
 		if rc, err := sc.SyscallConn(); err == nil {
@@ -175,6 +184,7 @@ func (cc *clientConn) serve() (parked bool) {
 				cc.rs.r.Stats.RequestError()
 				cc.logBadRequest(status, cc.ex != nil && cc.ex.inLen > 0, false)
 				cc.sendError(status, nil)
+				cc.linger = status != 408 // more of the request may be on its way
 			} else if cc.nreq == 0 && !cc.h.draining.Load() {
 				cc.logBadRequest(400, cc.ex != nil && cc.ex.inLen > 0, true) // closed before a request
 			}
@@ -206,6 +216,10 @@ func (cc *clientConn) readHead() (ok bool, err error) {
 	if pending && rs.r.Log != nil {
 		cc.logFirst = time.Now()
 	}
+	// As in HAProxy 2.6 (checked with Debian's haproxy): a new connection's first byte
+	// must come within timeout http-request of the accept (Serve set cc.until to that; a
+	// park keeps it), a later request's within timeout http-keep-alive; then each head
+	// must be whole within timeout http-request of its first byte.
 	if !pending {
 		d := rs.tKeepAlive
 		if cc.nreq == 0 {
@@ -231,20 +245,34 @@ func (cc *clientConn) readHead() (ok bool, err error) {
 			cc.logFirst = time.Now()
 		}
 	}
-	deadlineSet := cc.nreq == 0 && !pending
+	deadlineSet := false
 	for {
 		ex := cc.ex
 		end := http1.EndOfHead(ex.in[:ex.inLen])
+		if rs.laxReq || end < 0 {
+			// HTTP/0.9: the request line is the whole head (accept-invalid-http-request),
+			// else an error to answer now, as HAProxy, not at timeout http-request
+			if e := http1.EndOfSimpleRequest(ex.in[:ex.inLen]); e > 0 {
+				end = e
+			}
+		}
 		if end > rs.headLimit || (end < 0 && ex.inLen >= rs.headLimit) {
 			return false, http1.ErrHeadTooLarge
 		}
 		if end > 0 {
-			if err := ex.req.Parse(ex.in[:end]); err != nil {
+			var err error
+			if rs.laxReq {
+				err = ex.req.ParseLax(ex.in[:end])
+			} else {
+				err = ex.req.Parse(ex.in[:end])
+			}
+			if err != nil {
 				return false, err
 			}
 			return true, nil
 		}
 		if !deadlineSet {
+			// waitIdle's deadline was the idle wait's (or the park interval's)
 			deadlineSet = true
 			cc.nc.SetReadDeadline(deadline(time.Now(), rs.tHTTPReq))
 		}
@@ -377,10 +405,37 @@ func (cc *clientConn) finish() {
 			cc.h.idle.put(sc, time.Now()) // other clients' later requests may use it
 		}
 	}
+	if cc.nc != nil && cc.linger && !cc.h.closed.Load() {
+		if cc.ex == nil {
+			cc.getEx()
+		}
+		lingerClose(cc.nc, cc.ex.in)
+	}
 	if cc.ex != nil {
 		cc.putEx()
 	}
 	if cc.nc != nil {
 		cc.nc.Close()
+	}
+}
+
+// lingerTime bounds how long lingerClose discards a client's bytes.
+const lingerTime = time.Second
+
+// lingerClose ends what the proxy sends with a FIN, then reads and discards what the
+// client still sends (the rest of an upload that was answered early or refused) until
+// it closes too, for lingerTime at most, so that closing does not send an RST, which
+// would destroy the answer in the client's receive buffer before it reads it. The
+// caller closes nc after.
+func lingerClose(nc net.Conn, buf []byte) {
+	cw, ok := nc.(interface{ CloseWrite() error })
+	if !ok || cw.CloseWrite() != nil {
+		return
+	}
+	nc.SetReadDeadline(time.Now().Add(lingerTime))
+	for i := 0; i < 1<<20; i++ { // bounded by the deadline; the count is a backstop
+		if _, err := nc.Read(buf); err != nil {
+			return
+		}
 	}
 }

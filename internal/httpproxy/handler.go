@@ -42,7 +42,10 @@ type Route struct {
 // routeState is a Route with what the data path derives from it, computed once per Swap.
 type routeState struct {
 	r          *Route
-	pool       *backend.Pool // the backend every request of this frontend goes to
+	pool       *backend.Pool // the backend every request goes to; nil when rules choose
+	rules      []routeRule   // use_backend rules evaluated per request (rules.go)
+	defPool    *backend.Pool // where requests no rule picks go (default_backend)
+	needTxn    bool          // some rule reads the request: start the sample.Txn per request
 	fe         *config.Frontend
 	exPool     *sync.Pool // *exchange sized for this route's bufsize
 	bufSize    int
@@ -51,21 +54,14 @@ type routeState struct {
 	tKeepAlive time.Duration
 	tClient    time.Duration
 	feMode     config.HTTPConnMode
+	laxReq     bool // option accept-invalid-http-request
 }
 
 func newRouteState(r *Route, pools map[int]*sync.Pool) *routeState {
 	rs := &routeState{r: r, fe: r.Frontend}
 	if r.Frontend != nil {
 		fe := r.Frontend
-		for _, ub := range fe.UseBackends {
-			if ub.Backend != nil && r.Backends[ub.Backend.Name] != nil {
-				rs.pool = r.Backends[ub.Backend.Name]
-				break
-			}
-		}
-		if rs.pool == nil && fe.DefaultBackend != nil {
-			rs.pool = r.Backends[fe.DefaultBackend.Name]
-		}
+		rs.compileRules(r)
 		t := fe.Timeouts
 		rs.tClient = t.Client
 		rs.tHTTPReq = t.HTTPRequest
@@ -77,8 +73,9 @@ func newRouteState(r *Route, pools map[int]*sync.Pool) *routeState {
 			rs.tKeepAlive = rs.tHTTPReq
 		}
 		rs.feMode = fe.ConnMode
+		rs.laxReq = fe.AcceptInvalidRequest
 	}
-	if rs.pool == nil {
+	if rs.pool == nil && rs.rules == nil {
 		rs.pool = r.Default
 	}
 	rs.bufSize, rs.headLimit = config.DefaultBufSize, config.DefaultBufSize-config.DefaultMaxRewrite
@@ -195,13 +192,15 @@ func (h *Handler) Serve(c net.Conn, done func()) {
 	h.conns[cn] = struct{}{}
 	h.mu.Unlock()
 	h.active.Add(1)
-	cn.fs = h.route.Load().r.Stats
-	cn.fs.SessionOpen(time.Now())
-	go cn.run(0, time.Time{})
+	rs := h.route.Load()
+	cn.fs = rs.r.Stats
+	now := time.Now()
+	cn.fs.SessionOpen(now)
+	go cn.run(0, deadline(now, rs.tHTTPReq)) // the first request's first byte is due then
 }
 
 // run serves c until it ends or parks; woke says why a park ended (0: none) and until
-// when that idle wait lasts.
+// when that idle wait lasts (for a new connection: when its first byte is due).
 func (c *conn) run(woke idlewait.Reason, until time.Time) {
 	h := c.h
 	cc := c.clientConn()

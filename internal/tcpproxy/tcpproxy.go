@@ -23,9 +23,10 @@ import (
 // Route is what a TCP frontend forwards to. A reload swaps in a new one.
 type Route struct {
 	Frontend *config.Frontend
-	Pool     *backend.Pool
-	Stats    *proxystats.Frontend // the frontend's counters (nil: none)
-	Log      *logging.Logger      // tcplog / log-format; nil: off
+	Pool     *backend.Pool            // where connections go when no use_backend rule decides
+	Backends map[string]*backend.Pool // by name, for use_backend rules (nil: Pool only)
+	Stats    *proxystats.Frontend     // the frontend's counters (nil: none)
+	Log      *logging.Logger          // tcplog / log-format; nil: off
 }
 
 // Handler serves the connections of one TCP frontend.
@@ -148,6 +149,7 @@ func (h *Handler) ServeConn(c net.Conn) {
 	r := h.route.Load()
 	r.Stats.SessionOpen(time.Now())
 	defer r.Stats.SessionClose()
+	r = r.forConn(addrPortOf(c.RemoteAddr()), addrPortOf(c.LocalAddr()), h)
 	if r.Pool == nil {
 		return
 	}
@@ -216,13 +218,6 @@ func (a *attempts) dst(local func() netip.AddrPort) netip.AddrPort {
 	return a.srv.Dst(a.dport)
 }
 
-func addrPortOf(na net.Addr) netip.AddrPort {
-	if ta, ok := na.(*net.TCPAddr); ok {
-		return ta.AddrPort()
-	}
-	return netip.AddrPort{}
-}
-
 // firstAttempt picks the first server for a client (which may wait in the queue).
 func firstAttempt(r *Route, client netip.Addr) (*attempts, error) {
 	a := &attempts{pool: r.Pool, timeout: r.Pool.Cfg.Timeouts.Connect}
@@ -282,3 +277,10 @@ func TunnelLimits(fe, be config.Timeouts) Limits {
 func timeouts(r *Route) Limits { return TunnelLimits(r.Frontend.Timeouts, r.Pool.Cfg.Timeouts) }
 
 var errIdle = errors.New("idle timeout")
+
+func addrPortOf(a net.Addr) netip.AddrPort {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		return ta.AddrPort()
+	}
+	return netip.AddrPort{}
+}

@@ -96,17 +96,14 @@ func (p *parser) resolve() *config.Config {
 				fe.DefaultBackend = b
 			}
 		}
-		for _, ub := range px.useBackends {
-			if b := p.link(cfg, fe, ub.pos, "use_backend", ub.name, beList); b != nil {
-				fe.UseBackends = append(fe.UseBackends, config.UseBackend{Pos: ub.pos, Backend: b})
-			}
-		}
+		p.linkUseBackends(cfg, px, fe, beList)
 		if px.kind == SecFrontend && !px.failed && px.defaultBackend == "" && len(px.useBackends) == 0 && fe.Stats == nil && fe.MetricsPath == "" {
 			// HAProxy 2.6 takes it: HTTP requests get a 503, TCP connections are closed.
 			p.warnf(px.pos, "no backend: every HTTP request gets a 503 and every TCP connection is closed, as HAProxy does; add a default_backend line")
 		}
 	}
 	fullConnDefaults(cfg)
+	p.resolveTables(cfg)
 	return cfg
 }
 
@@ -178,7 +175,7 @@ func (p *parser) buildBackend(px *proxyState) *config.Backend {
 		Servers: px.servers, Cookie: px.cookie, Timeouts: px.timeouts, Retries: px.retries,
 		Redispatch: px.redispatch, RedispatchEvery: px.redispEvery, RetryOn: px.retryOn, AllBackups: px.allBackups, FullConn: px.fullConn, ForwardFor: px.forwardFor,
 		ConnMode: px.connMode, Check: px.check, ErrorFiles: maps.Clone(px.errorFiles),
-		Listen: px.kind == SecListen,
+		Listen: px.kind == SecListen, AcceptInvalidResponse: px.laxResponse, ACLs: px.acls,
 	}
 	if b.Retries < 0 {
 		b.Retries = config.DefaultRetries
@@ -240,9 +237,10 @@ func (p *parser) buildFrontend(px *proxyState, g *config.Global) *config.Fronten
 		Timeouts: px.timeouts, ForwardFor: px.forwardFor, ConnMode: px.connMode,
 		Logs: slices.Clone(px.logs), HTTPLog: px.httpLog, TCPLog: px.tcpLog, DontLogNull: px.dontLogNull,
 		LogFormat: px.logFormat, Stats: px.stats, ErrorFiles: maps.Clone(px.errorFiles),
-		Listen: px.kind == SecListen,
+		Listen: px.kind == SecListen, AcceptInvalidRequest: px.laxRequest,
 	}
 	f.MetricsPath = px.metricsPath
+	f.ACLs = px.acls
 	f.Captures = slices.Clone(px.captures)
 	f.ResCaptures = slices.Clone(px.resCaptures)
 	f.DontLogNormal, f.LogSeparateErrors = px.dontLogNormal, px.logSepErrors

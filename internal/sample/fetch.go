@@ -1,0 +1,195 @@
+package sample
+
+import (
+	"fmt"
+	"strings"
+)
+
+// fetchFn produces the fetch's value in *v. With cur.all set (an ACL), a fetch with
+// several values returns the next one on each call and sets cur.more while others
+// may follow; otherwise it returns the one HAProxy's sample context returns.
+type fetchFn func(t Txn, a []arg, cur *cursor) (Value, bool)
+
+type fetchDef struct {
+	name    string
+	fn      fetchFn
+	args    []argKind
+	minArgs int
+	out     Type
+	use     Use
+	match   matchKind // the default match method in an ACL
+	aclOnly bool      // an ACL derivative (path_beg…): not a sample fetch
+	check   func(a []arg) error
+	err     string  // refused: this message
+	ref     RefKind // what its first argument names (Refs)
+	// compile, for registered fetches, compiles the raw arguments into a.
+	compile func(raw []string, a []arg, ctx *Ctx) error
+}
+
+var fetches = map[string]*fetchDef{}
+
+func addFetch(f *fetchDef) {
+	if f.match == mNone {
+		f.match = defaultMatch(f.out)
+	}
+	fetches[f.name] = f
+}
+
+// addDerivatives registers NAME_beg, NAME_dir, … for a string fetch, as HAProxy's
+// ACL derivatives (only valid in ACLs).
+func addDerivatives(base *fetchDef, names ...string) {
+	for _, d := range []struct {
+		sfx string
+		m   matchKind
+	}{{"_beg", mBeg}, {"_dir", mDir}, {"_dom", mDom}, {"_end", mEnd}, {"_len", mLen}, {"_reg", mReg}, {"_sub", mSub}} {
+		for _, n := range append([]string{base.name}, names...) {
+			f := *base
+			f.name, f.match, f.aclOnly = n+d.sfx, d.m, true
+			fetches[f.name] = &f
+		}
+	}
+}
+
+func lookupFetch(name string, ctx *Ctx, acl bool) (*fetchDef, error) {
+	f := fetches[name]
+	if f == nil {
+		if strings.HasPrefix(name, "ssl_") || strings.HasPrefix(name, "req.ssl_") || strings.HasPrefix(name, "req_ssl_") {
+			return nil, fmt.Errorf("fetch %q needs TLS, which tandem does not support yet (issue 11)", name)
+		}
+		return nil, fmt.Errorf("unknown fetch method %q", name)
+	}
+	if f.err != "" {
+		return nil, fmt.Errorf("fetch %q: %s", name, f.err)
+	}
+	if f.aclOnly && !acl {
+		return nil, fmt.Errorf("%q is only an ACL keyword; as a sample use %q with a match in an ACL", name, f.name[:strings.LastIndexByte(f.name, '_')])
+	}
+	if w := ctx.where(); f.use&w == 0 {
+		return nil, fmt.Errorf("fetch %q cannot be used here: it needs %s, which this rule set does not have", name, useName(f.use))
+	}
+	return f, nil
+}
+
+func useName(u Use) string {
+	switch {
+	case u&UseConn != 0:
+		return "a connection"
+	case u&UseContent != 0:
+		return "request contents (tcp-request content or later)"
+	case u&UseHTTPReq != 0:
+		return "an HTTP request"
+	}
+	return "an HTTP response (http-response rules)"
+}
+
+func init() {
+	reqUse := UseHTTPReq | UseHTTPRes
+	resUse := UseHTTPRes
+	// Constants and variables.
+	addFetch(&fetchDef{name: "always_true", fn: fetchConstBool(true), out: TBool, use: UseAny})
+	addFetch(&fetchDef{name: "always_false", fn: fetchConstBool(false), out: TBool, use: UseAny})
+	addFetch(&fetchDef{name: "int", fn: fetchInt, args: []argKind{aInt}, minArgs: 1, out: TInt, use: UseAny})
+	addFetch(&fetchDef{name: "str", fn: fetchStr, args: []argKind{aStr}, minArgs: 1, out: TStr, use: UseAny})
+	addFetch(&fetchDef{name: "bool", fn: fetchBoolArg, args: []argKind{aInt}, minArgs: 1, out: TBool, use: UseAny})
+	addFetch(&fetchDef{name: "var", fn: fetchVar, args: []argKind{aVar, aStr}, minArgs: 1, out: TAny, use: UseAny, match: mStr})
+	addFetch(&fetchDef{name: "wait_end", fn: fetchWaitEnd, out: TBool, use: UseContent | reqUse})
+	// TLS: a connection of tandem is never TLS yet, which is what HAProxy says on a
+	// bind without "ssl".
+	addFetch(&fetchDef{name: "ssl_fc", fn: fetchConstBool(false), out: TBool, use: UseAny})
+
+	// Connection.
+	addFetch(&fetchDef{name: "src", fn: fetchSrc, out: TIPv4, use: UseAny, match: mIP})
+	addFetch(&fetchDef{name: "src_port", fn: fetchSrcPort, out: TInt, use: UseAny})
+	addFetch(&fetchDef{name: "dst", fn: fetchDst, out: TIPv4, use: UseAny, match: mIP})
+	addFetch(&fetchDef{name: "dst_port", fn: fetchDstPort, out: TInt, use: UseAny})
+	addFetch(&fetchDef{name: "nbsrv", fn: fetchCounter(NbSrv), args: []argKind{aStr}, out: TInt, use: UseAny, ref: RefBackend})
+	addFetch(&fetchDef{name: "srv_is_up", fn: fetchSrvIsUp, args: []argKind{aStr}, minArgs: 1, out: TBool, use: UseAny, check: checkServerRef, ref: RefServer})
+	addFetch(&fetchDef{name: "srv_conn", fn: fetchSrvConn, args: []argKind{aStr}, minArgs: 1, out: TInt, use: UseAny, check: checkServerRef, ref: RefServer})
+	addFetch(&fetchDef{name: "be_conn", fn: fetchCounter(BeConn), args: []argKind{aStr}, out: TInt, use: UseAny, ref: RefBackend})
+	addFetch(&fetchDef{name: "fe_conn", fn: fetchCounter(FeConn), args: []argKind{aStr}, out: TInt, use: UseAny, ref: RefFrontend})
+
+	// Request contents.
+	addFetch(&fetchDef{name: "req.len", fn: fetchReqLen, out: TInt, use: UseContent | reqUse})
+	fetches["req_len"] = fetches["req.len"]
+	addFetch(&fetchDef{name: "req.payload", fn: fetchPayload, args: []argKind{aInt, aInt}, minArgs: 2, out: TBin, use: UseContent | reqUse, match: mBin})
+	addFetch(&fetchDef{name: "req.rdp_cookie_cnt", fn: fetchRDPCookieCnt, args: []argKind{aStr}, out: TInt, use: UseContent | reqUse})
+	fetches["rdp_cookie_cnt"] = fetches["req.rdp_cookie_cnt"]
+
+	// The HTTP request.
+	addFetch(&fetchDef{name: "req.proto_http", fn: fetchProtoHTTP, out: TBool, use: UseContent | reqUse})
+	addFetch(&fetchDef{name: "req.ver", fn: fetchReqVer, out: TStr, use: reqUse})
+	fetches["req_ver"] = fetches["req.ver"]
+	addFetch(&fetchDef{name: "method", fn: fetchMethod, out: TMeth, use: reqUse})
+	for _, p := range []struct {
+		name  string
+		fn    fetchFn
+		alias []string
+	}{
+		{"path", fetchPath, nil}, {"url", fetchURL, nil}, {"base", fetchBase, nil},
+		{"query", fetchQuery, nil}, {"pathq", fetchPathQ, nil},
+	} {
+		f := &fetchDef{name: p.name, fn: p.fn, out: TStr, use: reqUse}
+		addFetch(f)
+		if p.name != "query" && p.name != "pathq" {
+			addDerivatives(f)
+		}
+	}
+	up := &fetchDef{name: "urlp", fn: fetchURLParam, args: []argKind{aStr, aStr}, out: TStr, use: reqUse}
+	addFetch(up)
+	fetches["url_param"] = &fetchDef{name: "url_param", fn: fetchURLParam, args: up.args, out: TStr, use: reqUse, match: mStr}
+	addDerivatives(up)
+	addFetch(&fetchDef{name: "urlp_val", fn: fetchURLParamVal, args: []argKind{aStr, aStr}, out: TInt, use: reqUse})
+
+	hdrArgs := []argKind{aHdrName, aInt}
+	hdr := &fetchDef{name: "hdr", fn: fetchHdr(dirAuto, true), args: hdrArgs, out: TStr, use: reqUse}
+	addFetch(hdr)
+	// The hdr_* ACL keywords always read the request.
+	addDerivatives(&fetchDef{name: "hdr", fn: fetchHdr(dirReq, true), args: hdrArgs, out: TStr, use: reqUse})
+	addFetch(&fetchDef{name: "req.hdr", fn: fetchHdr(dirReq, true), args: hdrArgs, out: TStr, use: reqUse})
+	addFetch(&fetchDef{name: "req.fhdr", fn: fetchHdr(dirReq, false), args: hdrArgs, minArgs: 1, out: TStr, use: reqUse})
+	addFetch(&fetchDef{name: "hdr_cnt", fn: fetchHdrCnt(dirReq, true), args: []argKind{aHdrName}, out: TInt, use: reqUse})
+	fetches["req.hdr_cnt"] = fetches["hdr_cnt"]
+	addFetch(&fetchDef{name: "req.fhdr_cnt", fn: fetchHdrCnt(dirReq, false), args: []argKind{aHdrName}, out: TInt, use: reqUse})
+	addFetch(&fetchDef{name: "hdr_val", fn: fetchHdrVal(dirReq), args: hdrArgs, out: TInt, use: reqUse})
+	fetches["req.hdr_val"] = fetches["hdr_val"]
+	addFetch(&fetchDef{name: "hdr_ip", fn: fetchHdrIP(dirReq), args: hdrArgs, out: TIPv4, use: reqUse, match: mIP})
+	fetches["req.hdr_ip"] = fetches["hdr_ip"]
+	ck := &fetchDef{name: "req.cook", fn: fetchCook(dirReq), args: []argKind{aStr}, out: TStr, use: reqUse}
+	addFetch(ck)
+	addDerivatives(ck, "cook")
+	fetches["cook"] = &fetchDef{name: "cook", fn: ck.fn, args: ck.args, out: TStr, use: reqUse, match: mStr}
+	addFetch(&fetchDef{name: "req.cook_cnt", fn: fetchCookCnt(dirReq), args: []argKind{aStr}, out: TInt, use: reqUse})
+	fetches["cook_cnt"] = fetches["req.cook_cnt"]
+	addFetch(&fetchDef{name: "req.cook_val", fn: fetchCookVal(dirReq), args: []argKind{aStr}, out: TInt, use: reqUse})
+	fetches["cook_val"] = fetches["req.cook_val"]
+
+	// The HTTP response.
+	addFetch(&fetchDef{name: "status", fn: fetchStatus, out: TInt, use: resUse})
+	addFetch(&fetchDef{name: "res.ver", fn: fetchResVer, out: TStr, use: resUse})
+	rh := &fetchDef{name: "res.hdr", fn: fetchHdr(dirRes, true), args: hdrArgs, out: TStr, use: resUse}
+	addFetch(rh)
+	addDerivatives(&fetchDef{name: "shdr", fn: rh.fn, args: hdrArgs, out: TStr, use: resUse})
+	fetches["shdr"] = &fetchDef{name: "shdr", fn: rh.fn, args: hdrArgs, out: TStr, use: resUse, match: mStr}
+	addFetch(&fetchDef{name: "res.fhdr", fn: fetchHdr(dirRes, false), args: hdrArgs, minArgs: 1, out: TStr, use: resUse})
+	addFetch(&fetchDef{name: "res.hdr_cnt", fn: fetchHdrCnt(dirRes, true), args: []argKind{aHdrName}, out: TInt, use: resUse})
+	fetches["shdr_cnt"] = fetches["res.hdr_cnt"]
+	addFetch(&fetchDef{name: "res.fhdr_cnt", fn: fetchHdrCnt(dirRes, false), args: []argKind{aHdrName}, out: TInt, use: resUse})
+	addFetch(&fetchDef{name: "res.hdr_val", fn: fetchHdrVal(dirRes), args: hdrArgs, out: TInt, use: resUse})
+	fetches["shdr_val"] = fetches["res.hdr_val"]
+	rc := &fetchDef{name: "res.cook", fn: fetchCook(dirRes), args: []argKind{aStr}, out: TStr, use: resUse}
+	addFetch(rc)
+	addDerivatives(&fetchDef{name: "scook", fn: rc.fn, args: rc.args, out: TStr, use: resUse})
+	fetches["scook"] = &fetchDef{name: "scook", fn: rc.fn, args: rc.args, out: TStr, use: resUse, match: mStr}
+	addFetch(&fetchDef{name: "res.cook_cnt", fn: fetchCookCnt(dirRes), args: []argKind{aStr}, out: TInt, use: resUse})
+	addFetch(&fetchDef{name: "res.cook_val", fn: fetchCookVal(dirRes), args: []argKind{aStr}, out: TInt, use: resUse})
+
+	predefinedACLs = buildPredefined()
+}
+
+func checkServerRef(a []arg) error {
+	s := a[0].s
+	if i := strings.IndexByte(s, '/'); i == 0 || i == len(s)-1 {
+		return fmt.Errorf("%q: expected [BACKEND/]SERVER", s)
+	}
+	return nil
+}

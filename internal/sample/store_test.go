@@ -1,0 +1,93 @@
+package sample
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+// TestStoreLive: runtime changes of a pattern file (add acl, del acl, clear acl)
+// change the decision of the next evaluation, and a map's `set map` its output.
+func TestStoreLive(t *testing.T) {
+	files := map[string]string{"/deny.lst": "10.0.0.0/8\n", "/hosts.map": "a.example be_a\n"}
+	st := NewStore()
+	ctx := &Ctx{Store: st, ReadFile: func(n string) ([]byte, error) { return []byte(files[n]), nil }}
+	a, err := ParseACL([]string{"deny", "src", "-f", "/deny.lst"}, ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	txn := newTxn(t, "GET / HTTP/1.1\r\nHost: b.example\r\n\r\n") // from 192.0.2.10
+	if a.Match(txn) {
+		t.Fatal("192.0.2.10 matched before it was added")
+	}
+	l := st.Lookup("/deny.lst")
+	if l == nil || st.Lookup("#0") != l {
+		t.Fatal("list not found by name and #id")
+	}
+	id, err := l.Add("192.0.2.0/24", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !a.Match(txn) {
+		t.Error("add acl: 192.0.2.10 does not match 192.0.2.0/24")
+	}
+	if _, err := l.Add("not-an-ip", ""); err == nil || !strings.Contains(err.Error(), "not an IP") {
+		t.Errorf("add acl of a bad pattern: %v", err)
+	}
+	if n := len(l.Entries()); n != 2 {
+		t.Errorf("a refused add changed the list: %d entries", n)
+	}
+	if got, want := string(l.AppendShow(nil)), "0x1 10.0.0.0/8\n0x"+strings.TrimPrefix(hex(id), "0x")+" 192.0.2.0/24\n"; got != want {
+		t.Errorf("show acl:\n%s\nwant\n%s", got, want)
+	}
+	if err := l.Del("#" + hex(id)); err != nil {
+		t.Fatal(err)
+	}
+	if a.Match(txn) {
+		t.Error("del acl #id: still matches")
+	}
+	if err := l.Del("nope"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("del of a missing key: %v", err)
+	}
+	l.Add("192.0.2.10", "")
+	if !a.Match(txn) {
+		t.Error("re-added: no match")
+	}
+	l.Clear()
+	if a.Match(txn) || len(l.Entries()) != 0 {
+		t.Error("clear acl: still matches")
+	}
+
+	e, err := ParseExpr("req.hdr(host),map(/hosts.map,dflt)", ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := st.Lookup("/hosts.map")
+	eval := func() string { v, _ := e.Eval(txn); return string(v.B) }
+	if got := eval(); got != "dflt" {
+		t.Errorf("before add map: %q", got)
+	}
+	m.Add("b.example", "be_b")
+	if got := eval(); got != "be_b" {
+		t.Errorf("add map: %q", got)
+	}
+	if err := m.Set("b.example", "be_c"); err != nil {
+		t.Fatal(err)
+	}
+	if got := eval(); got != "be_c" {
+		t.Errorf("set map: %q", got)
+	}
+	if got := string(m.AppendShow(nil)); !strings.HasSuffix(got, " b.example be_c\n") || !strings.Contains(got, " a.example be_a\n") {
+		t.Errorf("show map: %q", got)
+	}
+}
+
+func hex(id uint64) string {
+	const d = "0123456789abcdef"
+	s := ""
+	for id > 0 {
+		s = string(d[id%16]) + s
+		id /= 16
+	}
+	return "0x" + s
+}
