@@ -61,6 +61,7 @@ func gHardStopAfter(p *parser, _ *proxyState, st *stmt, args []string, _ bool) {
 		p.errorf(st.pos, "hard-stop-after: %v", err)
 		return
 	}
+	p.warnTimeJunk(st, "hard-stop-after", args[0])
 	p.global.HardStopAfter = t
 }
 
@@ -200,6 +201,7 @@ func gStatsTimeout(p *parser, _ *proxyState, st *stmt, args []string, _ bool) {
 		p.errorf(st.pos, "stats timeout: %v", err)
 		return
 	}
+	p.warnTimeJunk(st, "stats timeout", args[0])
 	p.global.StatsTimeout = t
 }
 

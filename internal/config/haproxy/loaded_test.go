@@ -190,3 +190,26 @@ func TestBindProcess(t *testing.T) {
 		}
 	}
 }
+
+// TestTimeJunkWarnsEverywhere: every time value warns about characters after its unit,
+// as HAProxy 2.6's time parser does wherever it reads one.
+func TestTimeJunkWarnsEverywhere(t *testing.T) {
+	text := "global\n    hard-stop-after 1mn\n    stats timeout 2sx\n" +
+		"defaults\n    mode http\n    timeout connect 5s\n    timeout client 5s\n    timeout server 5s\n" +
+		"listen l\n    bind :80\n    stats enable\n    stats refresh 3ss\n    cookie C insert maxidle 4hx\n    server s 127.0.0.1:80 cookie s check fastinter 5s. slowstart 6mz\n"
+	cfg, err := Parse("t.cfg", []byte(text), testOptions(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := strings.Join(warnings(cfg), "\n")
+	for _, want := range []string{`t.cfg:2: global: hard-stop-after: unexpected "n"`, `t.cfg:3: global: stats timeout: unexpected "x"`,
+		`t.cfg:12: listen "l": stats refresh: unexpected "s"`, `t.cfg:13: listen "l": cookie "C": maxidle: unexpected "x"`,
+		`t.cfg:14: listen "l": server "s": fastinter: unexpected "."`, `t.cfg:14: listen "l": server "s": slowstart: unexpected "z"`} {
+		if !strings.Contains(w, want) {
+			t.Errorf("no warning %s in:\n%s", want, w)
+		}
+	}
+	if g := cfg.Global; g.HardStopAfter != time.Minute || g.StatsTimeout != 2*time.Second {
+		t.Errorf("hard-stop-after %v, stats timeout %v", g.HardStopAfter, g.StatsTimeout)
+	}
+}

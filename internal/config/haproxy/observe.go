@@ -238,6 +238,7 @@ func kwStats(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 			p.errorf(st.pos, "stats refresh: %v", err)
 			return
 		}
+		p.warnTimeJunk(st, "stats refresh", args[0])
 		s.Refresh = t
 	case "realm":
 		s.Realm = args[0]

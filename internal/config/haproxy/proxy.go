@@ -285,6 +285,7 @@ func kwCookie(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 				p.errorf(st.pos, "cookie %q: %s: %v", ck.Name, a, err)
 				return
 			}
+			p.warnTimeJunk(st, "cookie "+quote(ck.Name)+": "+a, v)
 			if a == "maxidle" {
 				ck.MaxIdle = t
 			} else {
