@@ -18,6 +18,9 @@ func TestSameServer(t *testing.T) {
 		{"127.0.0.20:80", "127.0.0.2:0", false},
 		{"[::1]:443", "[::1]:0", true},
 		{"[::1]:443", "[::2]:0", false},
+		{"127.0.0.3:80", "0.0.0.0:80", true},
+		{"127.0.0.3:81", "0.0.0.0:80", false},
+		{"127.0.0.3:81", "0.0.0.0:0", true},
 	}
 	for _, tt := range tests {
 		if got := SameServer(tt.conn, tt.srv); got != tt.want {
@@ -27,15 +30,23 @@ func TestSameServer(t *testing.T) {
 }
 
 func TestDst(t *testing.T) {
-	b := &config.Backend{Name: "b", Servers: []*config.Server{
-		{Name: "p", Addr: netip.MustParseAddrPort("192.0.2.1:8080"), Weight: 1},
-		{Name: "n", Addr: netip.MustParseAddrPort("192.0.2.2:0"), Weight: 1},
-	}}
-	s := New(b, NewStates()).Servers
-	if d := s[0].Dst(443); d.String() != "192.0.2.1:8080" {
-		t.Errorf("server with a port: %s", d)
+	client := netip.MustParseAddrPort("198.51.100.7:443") // where the client connected
+	tests := []struct {
+		addr, want string
+		follows    bool
+	}{
+		{"192.0.2.1:8080", "192.0.2.1:8080", false},
+		{"192.0.2.2:0", "192.0.2.2:443", true},         // no port: the client's port
+		{"0.0.0.0:8080", "198.51.100.7:8080", true},    // 0.0.0.0: the client's address
+		{"0.0.0.0:0", "198.51.100.7:443", true},        // both
+		{"[::]:8080", "198.51.100.7:8080", true},       // :: too
+		{"[2001:db8::1]:0", "[2001:db8::1]:443", true}, // IPv6 without a port
 	}
-	if d := s[1].Dst(443); d.String() != "192.0.2.2:443" {
-		t.Errorf("server without a port: %s, want the client's port 443", d)
+	for _, tt := range tests {
+		b := &config.Backend{Name: "b", Servers: []*config.Server{{Name: "s", Addr: netip.MustParseAddrPort(tt.addr), Weight: 1}}}
+		s := New(b, NewStates()).Servers[0]
+		if got := s.Dst(client); got.String() != tt.want || s.FollowsClient() != tt.follows {
+			t.Errorf("server %s: Dst %s, FollowsClient %v; want %s, %v", tt.addr, got, s.FollowsClient(), tt.want, tt.follows)
+		}
 	}
 }

@@ -257,14 +257,14 @@ func (cc *clientConn) keepPipelined(from int) {
 }
 
 // setDst sets x.dst, where a connection to x.srv goes, and returns the idle-pool key of
-// that address: the server's own, or for a server without a port (HAProxy's "same port
-// as the client") its address with the port the client connected to.
+// that address: the server's own, or for a server without a port or at 0.0.0.0
+// (HAProxy's "same as the client") the address the client connected to filled in.
 func (cc *clientConn) setDst(x *xfer) string {
 	x.dst = x.srv.Cfg.Addr
-	if x.dst.Port() != 0 {
+	if !x.srv.FollowsClient() {
 		return x.srv.Addr
 	}
-	x.dst = x.srv.Dst(cc.dst.Port())
+	x.dst = x.srv.Dst(cc.dst)
 	return x.dst.String()
 }
 

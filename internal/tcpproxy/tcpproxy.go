@@ -186,7 +186,7 @@ func (h *Handler) connect(r *Route, c net.Conn) (*backend.Server, net.Conn, erro
 		// HAProxy without option srvtcpka.
 		d := net.Dialer{Timeout: a.timeout, KeepAlive: -1}
 		addr := a.srv.Addr
-		if a.srv.Cfg.Addr.Port() == 0 { // a server without a port: the port the client connected to
+		if a.srv.FollowsClient() { // no port, or 0.0.0.0: where the client connected
 			addr = a.dst(func() netip.AddrPort { return addrPortOf(c.LocalAddr()) }).String()
 		}
 		conn, err := d.Dial("tcp", addr)
@@ -206,16 +206,20 @@ type attempts struct {
 	srv     *backend.Server // holds a slot
 	n       int             // attempts made
 	timeout time.Duration   // timeout connect
-	dport   uint16          // the port the client connected to, once a server without a port needed it
+	local   netip.AddrPort  // where the client connected, once a server that follows it needed it
 }
 
 // dst is where a connection to the current server goes; local returns the client
-// connection's local address, read once and only for a server without a port.
+// connection's local address, read once and only for a server without a port or at
+// 0.0.0.0 (backend.Server.FollowsClient).
 func (a *attempts) dst(local func() netip.AddrPort) netip.AddrPort {
-	if a.srv.Cfg.Addr.Port() == 0 && a.dport == 0 {
-		a.dport = local().Port()
+	if !a.srv.FollowsClient() {
+		return a.srv.Cfg.Addr
 	}
-	return a.srv.Dst(a.dport)
+	if !a.local.IsValid() {
+		a.local = local()
+	}
+	return a.srv.Dst(a.local)
 }
 
 // firstAttempt picks the first server for a client (which may wait in the queue).

@@ -85,10 +85,11 @@ func TestLoadedAsHAProxy(t *testing.T) {
 // TestUnsetVariableIsNamed: HAProxy expands an unset "$VAR" to an empty string; when
 // that makes a line invalid, the error names the variable instead of only `invalid port ""`.
 func TestUnsetVariableIsNamed(t *testing.T) {
-	text := "backend b\n    server s \"127.0.0.1:$SRV_PORT\"\n    server t \"${SRV_HOST}:80\"\n    server u \"127.0.0.1:${SRV_PORT-8080}\"\n"
+	text := "frontend f\n    bind \":$FE_PORT\"\n    bind \"127.0.0.1:${FE_PORT-8080}\"\n    bind \"$FE_HOST:$FE_PORT\"\n"
 	_, err := Parse("t.cfg", []byte(text), testOptions(nil))
 	checkErrors(t, err, []string{
-		`t.cfg:3: backend "b": server "t": invalid address "" (environment variable "SRV_HOST" is not set: it expands to an empty string; set it, or write ${NAME-default})`,
+		`t.cfg:2: frontend "f": bind: invalid port "" (environment variable "FE_PORT" is not set: it expands to an empty string; set it, or write ${NAME-default})`,
+		`t.cfg:4: frontend "f": bind: invalid port "" (environment variables "FE_HOST", "FE_PORT" are not set: they expand to empty strings; set them, or write ${NAME-default})`,
 	})
 	// A line the empty value leaves valid is taken, as HAProxy does ("127.0.0.1:" has no
 	// port: the client's), with a warning HAProxy does not give.
@@ -106,15 +107,17 @@ func TestUnsetVariableIsNamed(t *testing.T) {
 }
 
 // TestServerWithoutPort: HAProxy 2.6 takes "server NAME ADDR" and connects to the port
-// the client connected to (port 0 in the model); checks then need "port N".
+// the client connected to (port 0 in the model); checks then need "port N". An address
+// "*", "" or 0.0.0.0 is the address the client connected to (0.0.0.0 in the model).
 func TestServerWithoutPort(t *testing.T) {
 	text := "defaults\n    timeout connect 1s\n    timeout server 1s\n    timeout client 1s\nbackend b\n" +
-		"    server a 192.0.2.1 check port 80\n    server b [2001:db8::1]\n    server c 192.0.2.3:\n    server d 192.0.2.4:8080\n"
+		"    server a 192.0.2.1 check port 80\n    server b [2001:db8::1]\n    server c 192.0.2.3:\n    server d 192.0.2.4:8080\n" +
+		"    server e *:81\n    server f :82\n    server g 0.0.0.0:83\n    server h \"$NOT_SET:\"\n"
 	cfg, err := Parse("t.cfg", []byte(text), testOptions(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"192.0.2.1:0", "[2001:db8::1]:0", "192.0.2.3:0", "192.0.2.4:8080"}
+	want := []string{"192.0.2.1:0", "[2001:db8::1]:0", "192.0.2.3:0", "192.0.2.4:8080", "0.0.0.0:81", "0.0.0.0:82", "0.0.0.0:83", "0.0.0.0:0"}
 	for i, s := range cfg.Backend("b").Servers {
 		if s.Addr.String() != want[i] {
 			t.Errorf("server %s: %s, want %s", s.Name, s.Addr, want[i])

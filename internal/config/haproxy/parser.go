@@ -133,11 +133,10 @@ func unsetText(names []string) string {
 	for i, n := range names {
 		q[i] = strconv.Quote(n)
 	}
-	s := "s " + strings.Join(q, ", ") + " are"
 	if len(q) == 1 {
-		s = " " + q[0] + " is"
+		return "environment variable " + q[0] + " is not set: it expands to an empty string; set it, or write ${NAME-default}"
 	}
-	return "environment variable" + s + " not set: it expands to an empty string; set it, or write ${NAME-default}"
+	return "environment variables " + strings.Join(q, ", ") + " are not set: they expand to empty strings; set them, or write ${NAME-default}"
 }
 
 // warnf records a warning about the current object.

@@ -145,9 +145,11 @@ func (p *parser) serverAddr(s string) (string, netip.AddrPort, error) {
 			return "", netip.AddrPort{}, err
 		}
 	}
-	a, err := p.hostAddr(host)
-	if err != nil {
-		return "", netip.AddrPort{}, err
+	a := netip.IPv4Unspecified() // "", "*" (and 0.0.0.0): the address the client connected to, as HAProxy
+	if host != "" && host != "*" {
+		if a, err = p.hostAddr(host); err != nil {
+			return "", netip.AddrPort{}, err
+		}
 	}
 	return host, netip.AddrPortFrom(a, pn), nil
 }
