@@ -8,6 +8,7 @@ import (
 
 	"tandem/internal/config"
 	"tandem/internal/http1"
+	"tandem/internal/logging"
 	"tandem/internal/tcpproxy"
 )
 
@@ -17,11 +18,13 @@ func (cc *clientConn) forwardResponse(x *xfer) bool {
 	ex, h := cc.ex, cc.h
 	resp := &ex.resp
 	if resp.Status == 101 {
-		if !x.tunnelReq {
+		if !x.tunnelReq || wsAcceptMissing(&resp.Head, ex.sin) {
+			// a switch the client did not ask for, or to websocket without its accept
+			// key: HAProxy answers 502 in its place (PH) and keeps the client
 			x.srv.RespErr.Add(1)
-			cc.sendError(502, x.be)
+			x.fail(logging.TermProxy, logging.StateHeaders)
 			cc.closeServerOf(x)
-			return false
+			return cc.replyError(502, x.be, x.clientKeep && cc.body == nil, 0)
 		}
 		return cc.tunnel(x)
 	}
@@ -58,10 +61,12 @@ func (cc *clientConn) forwardResponse(x *xfer) bool {
 		ex.rck.Reset()
 		n, d, err := ex.rck.Feed(ex.sin[headEnd:ex.sinLen])
 		if err != nil {
+			// nothing of the response has gone: HAProxy answers 502 in its place and
+			// logs a protocol error in the response head
 			x.srv.RespErr.Add(1)
-			cc.sendError(502, x.be)
+			x.fail(logging.TermProxy, logging.StateHeaders)
 			cc.closeServerOf(x)
-			return false
+			return cc.replyError(502, x.be, x.clientKeep, 0)
 		}
 		fwd, done = n, d
 	case http1.FrameClose:
@@ -81,6 +86,7 @@ func (cc *clientConn) forwardResponse(x *xfer) bool {
 	}
 	x.bytesOut += int64(len(ex.out))
 	if err != nil {
+		x.clientWriteFail(err, logging.StateData)
 		x.serverKeep = false
 		cc.waitBody()
 		return false
@@ -127,8 +133,10 @@ func (cc *clientConn) copyResponseBody(x *xfer, fr http1.Framing, remaining int6
 			case fr == http1.FrameClose && (err == nil || errors.Is(err, io.EOF)):
 				return sent, nil
 			case errors.Is(err, os.ErrDeadlineExceeded):
+				x.fail(logging.TermServerTimeout, logging.StateData)
 				return sent, errServerTimeout
 			}
+			x.fail(logging.TermServerAbort, logging.StateData)
 			return sent, errServerRead
 		}
 		fwd, done := n, false
@@ -145,6 +153,7 @@ func (cc *clientConn) copyResponseBody(x *xfer, fr http1.Framing, remaining int6
 			var cerr error
 			fwd, done, cerr = ex.rck.Feed(ex.sin[:n])
 			if cerr != nil {
+				x.fail(logging.TermServerAbort, logging.StateData)
 				return sent, errBadChunk
 			}
 			if done && n > fwd {
@@ -153,6 +162,7 @@ func (cc *clientConn) copyResponseBody(x *xfer, fr http1.Framing, remaining int6
 		}
 		cc.setWriteDeadline(now)
 		if _, err := cc.nc.Write(ex.sin[:fwd]); err != nil {
+			x.clientWriteFail(err, logging.StateData)
 			return sent, errClientWrite
 		}
 		sent += int64(fwd)
@@ -192,8 +202,11 @@ func (cc *clientConn) tunnel(x *xfer) bool {
 	if l.Server == 0 {
 		l.Server = x.tServer
 	}
-	in, out := tcpproxy.Pipe(cc.nc, sc, l)
+	in, out, cause := tcpproxy.Pipe(cc.nc, sc, l)
 	x.bytesIn += in
 	x.bytesOut += out
+	if cause != 0 {
+		x.fail(cause, logging.StateData)
+	}
 	return false
 }

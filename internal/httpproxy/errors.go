@@ -47,15 +47,8 @@ func serverError(code int, reason, text string) errorPage {
 // frontend's, else the built-in page) and whether the connection may stay open after.
 // An errorfile is sent verbatim and the connection closed.
 func errorResponse(code int, fe *config.Frontend, be *config.Backend, keep bool) ([]byte, bool) {
-	if be != nil {
-		if b, ok := be.ErrorFiles[code]; ok {
-			return b, false
-		}
-	}
-	if fe != nil {
-		if b, ok := fe.ErrorFiles[code]; ok {
-			return b, false
-		}
+	if b, ok := errorFile(code, fe, be); ok {
+		return b, false
 	}
 	p := errorPages[code]
 	if keep && p.keep != nil {
@@ -64,12 +57,35 @@ func errorResponse(code int, fe *config.Frontend, be *config.Backend, keep bool)
 	return p.close, false
 }
 
+// errorFile returns the errorfile for code: the backend's, else the frontend's.
+func errorFile(code int, fe *config.Frontend, be *config.Backend) ([]byte, bool) {
+	if be != nil {
+		if b, ok := be.ErrorFiles[code]; ok {
+			return b, true
+		}
+	}
+	if fe != nil {
+		if b, ok := fe.ErrorFiles[code]; ok {
+			return b, true
+		}
+	}
+	return nil, false
+}
+
 // replyError answers code. It keeps the connection open when keep says the client wants
 // it and the request was read whole, the page allows it and no stop is under way; next
 // is where the next (pipelined) request starts in the input buffer. It reports whether
 // the connection stays open.
 func (cc *clientConn) replyError(code int, be *config.Backend, keep bool, next int) bool {
 	b, keep := errorResponse(code, cc.rs.fe, be, keep && !cc.h.draining.Load())
+	return cc.writeError(code, b, keep, next)
+}
+
+// writeError sends the page b for code (see replyError).
+func (cc *clientConn) writeError(code int, b []byte, keep bool, next int) bool {
+	if cc.ex != nil {
+		cc.ex.x.own = true
+	}
 	cc.rs.r.Stats.Response(code)
 	cc.setWriteDeadline(time.Now())
 	cc.logStatus(code, len(b))
@@ -80,6 +96,20 @@ func (cc *clientConn) replyError(code int, be *config.Backend, keep bool, next i
 		cc.keepPipelined(next)
 	}
 	return keep
+}
+
+// lateBadRequest is HAProxy's 400 page for a request found invalid after its head went
+// to the server (a bad chunk in a streamed body): the response form, as for 502.
+var lateBadRequest = serverError(400, "Bad request", "Your browser sent an invalid request.").close
+
+// sendBadBody answers 400 to a request whose body turned out invalid once its head had
+// been forwarded, and leaves the connection to be closed.
+func (cc *clientConn) sendBadBody(be *config.Backend) {
+	b, ok := errorFile(400, cc.rs.fe, be)
+	if !ok {
+		b = lateBadRequest
+	}
+	cc.writeError(400, b, false, 0)
 }
 
 // sendError answers code and leaves the connection to be closed.

@@ -15,6 +15,7 @@ import (
 	"tandem/internal/balance"
 	"tandem/internal/config"
 	"tandem/internal/http1"
+	"tandem/internal/logging"
 )
 
 // Failures of a body transfer, telling which side failed.
@@ -43,9 +44,23 @@ type xfer struct {
 	now        time.Time // when the exchange started (connect, first write)
 	bytesIn    int64
 	bytesOut   int64
-	retries    int            // retries used (connect and retry-on share the budget; the log's %rc)
-	redisp     bool           // redispatched to another server (%rc's "+")
-	dst        netip.AddrPort // where the server connection goes (a server without a port: the client's port)
+	retries    int  // retries used (connect and retry-on share the budget; the log's %rc)
+	redisp     bool // redispatched to another server (%rc's "+")
+	// how the exchange ended, for the log (logrec.go): the termination state (%ts) where
+	// the failure was seen, zero when it ended well; own when the proxy answered
+	// instead of the server's response; badReq when the request turned out invalid before
+	// it went anywhere (logged as HAProxy's <BADREQ>)
+	term   [2]byte
+	own    bool
+	badReq bool
+	// the request body already in the buffer: where it ends (consumed), whether it is
+	// whole and what is left to read
+	consumed  int
+	bodyDone  bool
+	remaining int64
+	// where the server connection goes (a server without a port or at 0.0.0.0: filled in
+	// from where the client connected)
+	dst netip.AddrPort
 }
 
 // exchange serves the request whose head is parsed in cc.ex. It reports whether the
@@ -84,6 +99,16 @@ func (cc *clientConn) exchange() bool {
 	x.now = now
 	x.clientKeep = req.KeepAlive() && x.mode != config.HTTPClose && !req.Has(http1.FCLAndTE)
 	x.tunnelReq = req.Has(http1.FConnUpgrade | http1.FUpgrade)
+	if x.tunnelReq && wsKeyMissing(&req.Head, ex.in) || !cc.bufferedBody(x) {
+		// a websocket upgrade without its key, or an invalid chunked body already in
+		// the buffer: HAProxy refuses them as it parses the request, before a server
+		// is chosen (<BADREQ>)
+		rs.r.Stats.RequestError()
+		x.badReq = true
+		cc.sendError(400, nil)
+		cc.linger = true
+		return false
+	}
 
 	// Server choice: the persistence cookie first, then the balancer.
 	ex.ckFound, ex.ckStrip, ex.ckDirect, ex.ckRespHit = false, false, false, false
@@ -137,30 +162,7 @@ func (cc *clientConn) exchangeOn(x *xfer) bool {
 	ex, be := cc.ex, x.be
 	req := &ex.req
 
-	// What of the body is already here, validated before anything is forwarded.
-	bodyStart := req.Len
-	consumed, bodyDone := bodyStart, true
-	var remaining int64
-	switch req.Framing {
-	case http1.FrameLength:
-		n := int64(ex.inLen - bodyStart)
-		if n > req.ContentLength {
-			n = req.ContentLength
-		}
-		consumed += int(n)
-		remaining = req.ContentLength - n
-		bodyDone = remaining == 0
-	case http1.FrameChunked:
-		ex.ck.Reset()
-		n, done, err := ex.ck.Feed(ex.in[bodyStart:ex.inLen])
-		if err != nil {
-			cc.sendError(400, be)
-			cc.linger = true
-			return false
-		}
-		consumed += n
-		bodyDone = done
-	}
+	bodyStart, consumed, bodyDone, remaining := req.Len, x.consumed, x.bodyDone, x.remaining
 
 	ex.out = cc.rewriteRequest(ex.out[:0], x)
 	headLen := len(ex.out)
@@ -173,6 +175,7 @@ func (cc *clientConn) exchangeOn(x *xfer) bool {
 	replayable := bodyDone
 	fresh := false
 	for {
+		x.term = [2]byte{} // a replay forgets the failure of the try before
 		if !cc.connect(x, fresh, !replayable) {
 			return cc.replyError(503, be, x.clientKeep && bodyDone, consumed)
 		}
@@ -188,6 +191,7 @@ func (cc *clientConn) exchangeOn(x *xfer) bool {
 		} else if err == errServerWrite && cc.body == nil {
 			// the server stopped reading the body: it may have answered early (413, 401...)
 			if cc.readResponseHead(x) == nil {
+				cc.logResponse()
 				x.clientKeep = false
 				cc.linger = !bodyDone
 				ex.inLen = 0
@@ -219,10 +223,15 @@ func (cc *clientConn) exchangeOn(x *xfer) bool {
 			fresh = true
 			continue
 		case err == errClientTimeout:
+			x.bodyFail(err)
 			cc.sendError(408, be)
 		case err == errClientGone:
+			x.bodyFail(err)
 		case err == errBadChunk:
-			cc.sendError(400, be)
+			// the head went to the server: HAProxy answers in its response form and
+			// logs a protocol error while waiting for the response
+			x.fail(logging.TermProxy, logging.StateHeaders)
+			cc.sendBadBody(be)
 		case err == errServerTimeout || err == errServerRead:
 			x.srv.RespErr.Add(1)
 			code := 502
@@ -247,6 +256,33 @@ func (cc *clientConn) exchangeOn(x *xfer) bool {
 		cc.keepPipelined(consumed)
 	}
 	return cc.forwardResponse(x)
+}
+
+// bufferedBody measures the part of the request body already in the buffer and
+// validates it, before anything is forwarded. It reports false for an invalid chunk.
+func (cc *clientConn) bufferedBody(x *xfer) bool {
+	ex := cc.ex
+	req := &ex.req
+	x.consumed, x.bodyDone, x.remaining = req.Len, true, 0
+	switch req.Framing {
+	case http1.FrameLength:
+		n := int64(ex.inLen - req.Len)
+		if n > req.ContentLength {
+			n = req.ContentLength
+		}
+		x.consumed += int(n)
+		x.remaining = req.ContentLength - n
+		x.bodyDone = x.remaining == 0
+	case http1.FrameChunked:
+		ex.ck.Reset()
+		n, done, err := ex.ck.Feed(ex.in[req.Len:ex.inLen])
+		if err != nil {
+			return false
+		}
+		x.consumed += n
+		x.bodyDone = done
+	}
+	return true
 }
 
 // keepPipelined moves bytes after the request (a pipelined next request) to the start of in.
@@ -436,6 +472,9 @@ func (cc *clientConn) endBody(cut bool) bool {
 		cc.linger = true // the client may still be sending: see lingerClose
 	}
 	cc.ex.x.bytesIn += job.sent
+	if !ok && !job.cut.Load() {
+		cc.ex.x.bodyFail(job.err)
+	}
 	if !ok && job.err != errClientGone && job.err != errClientTimeout {
 		cc.linger = true // the client may still be sending: see lingerClose
 	}
@@ -530,6 +569,7 @@ func (cc *clientConn) readResponseHead(x *xfer) error {
 		if ex.sinLen > 0 {
 			end := http1.EndOfHead(ex.sin[:ex.sinLen])
 			if end < 0 && ex.sinLen == len(ex.sin) {
+				x.fail(logging.TermProxy, logging.StateHeaders) // head too large
 				return errServerRead
 			}
 			if end > 0 {
@@ -540,12 +580,14 @@ func (cc *clientConn) readResponseHead(x *xfer) error {
 					err = ex.resp.Parse(ex.sin[:end])
 				}
 				if err != nil {
+					x.fail(logging.TermProxy, logging.StateHeaders)
 					return errServerRead
 				}
 				if s := ex.resp.Status; s < 200 && s != 101 {
 					if ex.req.Minor > 0 { // never to an HTTP/1.0 client (RFC 9110 §15.2)
 						cc.setWriteDeadline(time.Now())
 						if _, err := cc.nc.Write(ex.sin[:end]); err != nil {
+							x.clientWriteFail(err, logging.StateHeaders)
 							return errClientWrite
 						}
 						x.bytesOut += int64(end)

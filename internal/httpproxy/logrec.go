@@ -1,7 +1,10 @@
 package httpproxy
 
 import (
+	"errors"
 	"net"
+	"net/netip"
+	"os"
 	"time"
 
 	"tandem/internal/logging"
@@ -78,7 +81,7 @@ func (cc *clientConn) logStart(first time.Time) {
 	r.Request = first
 	r.TR = now.Sub(first).Milliseconds()
 	cc.logFirst, cc.logMark = first, now
-	line := ex.in[:ex.req.Len]
+	line := ex.in[ex.req.MethodSp.Start:ex.req.Len] // leading empty lines left out
 	for i, c := range line {
 		if c == '\r' || c == '\n' {
 			line = line[:i]
@@ -172,13 +175,24 @@ func (cc *clientConn) logFinish(keep bool) {
 			r.BeConn = x.pool.Conns()
 		}
 	}
-	if r.Tr >= 0 && x.srv != nil {
+	if r.Tr >= 0 && x.srv != nil && !x.own {
 		r.Status = ex.resp.Status
 		r.BytesOut = x.bytesOut
 	}
 	r.BytesIn = x.bytesIn
 	r.Retries, r.Redispatch = x.retries, x.redisp
-	cc.logTerm(r, keep)
+	if x.badReq {
+		// refused as it was parsed, as HAProxy's <BADREQ>: no backend, no server, no
+		// request line, and the error page is not counted
+		r.BackendName, r.ServerName, r.Server = "", "", netip.AddrPort{}
+		r.HasReq, r.TR, r.Tw, r.Tc, r.Tr = false, -1, -1, -1, -1
+		r.BytesOut, r.SrvConn, r.BeConn = 0, 0, 0
+		r.SetTerm(logging.TermProxy, logging.StateRequest)
+	} else if x.term[0] != 0 {
+		r.SetTerm(x.term[0], x.term[1])
+	} else {
+		cc.logTerm(r)
+	}
 	if be := x.be; be != nil && be.Cookie != nil && r.Tr >= 0 {
 		req, resp := byte('N'), byte('N')
 		switch {
@@ -195,14 +209,40 @@ func (cc *clientConn) logFinish(keep bool) {
 	cc.logger().Log(r)
 }
 
-// logTerm derives HAProxy's termination state from how the exchange ended
-// (configuration.txt §8.5).
-func (cc *clientConn) logTerm(r *logging.Record, keep bool) {
+// fail records how the exchange failed, as HAProxy's termination state (cause and
+// state, configuration.txt §8.5), where the failure is seen.
+func (x *xfer) fail(cause, state byte) { x.term = [2]byte{cause, state} }
+
+// clientWriteFail records a failed write to the client: timeout client (c) or the client
+// gone (C).
+func (x *xfer) clientWriteFail(err error, state byte) {
+	cause := byte(logging.TermClientAbort)
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		cause = logging.TermClientTimeout
+	}
+	x.fail(cause, state)
+}
+
+// bodyFail records how the transfer of the request body failed on the client's side:
+// the client gone (C) or silent past timeout client (c), while data flows (D). A failure
+// recorded before stays.
+func (x *xfer) bodyFail(err error) {
+	if x.term[0] != 0 {
+		return
+	}
+	switch err {
+	case errClientGone:
+		x.fail(logging.TermClientAbort, logging.StateData)
+	case errClientTimeout:
+		x.fail(logging.TermClientTimeout, logging.StateData)
+	}
+}
+
+// logTerm derives HAProxy's termination state from the status when no failure was
+// recorded on the way (xfer.fail).
+func (cc *clientConn) logTerm(r *logging.Record) {
 	switch {
-	case r.Tr >= 0: // a response came
-		if r.Status == 502 && !keep {
-			r.SetTerm(logging.TermServerAbort, logging.StateData)
-		}
+	case r.Tr >= 0: // a response came: a failure after it was recorded where seen
 	case r.Status == 503 && r.Tw < 0:
 		r.SetTerm(logging.TermServerAbort, logging.StateConnect) // no server could take it
 	case r.Status == 503:
@@ -249,7 +289,7 @@ func (cc *clientConn) logBadRequest(status int, gotBytes, aborted bool) {
 	r.Ta = now.Sub(r.Request).Milliseconds()
 	r.Tt = r.Ta
 	r.Status = status
-	cc.logTerm(r, false)
+	cc.logTerm(r)
 	if aborted {
 		r.SetTerm(logging.TermClientAbort, logging.StateRequest)
 	}

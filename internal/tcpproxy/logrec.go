@@ -64,6 +64,16 @@ func (s *sessionLog) noServer() {
 	s.finish(0, 0)
 }
 
+// fail records how the session failed once data flowed (cause: C or S, a side that
+// closed or reset, c or s, a side silent past its timeout), as HAProxy's termination
+// state; the first failure is the one logged.
+func (s *sessionLog) fail(cause byte) {
+	if s == nil || cause == 0 || s.r.Term[0] != logging.TermNone {
+		return
+	}
+	s.r.SetTerm(cause, logging.StateData)
+}
+
 // connected notes the server the session reached, at dst (the server's address, or
 // with the client's port for a server without a port).
 func (s *sessionLog) connected(srv *backend.Server, dst netip.AddrPort) {

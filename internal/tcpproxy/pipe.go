@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"tandem/internal/logging"
 )
 
 const (
@@ -41,6 +43,18 @@ type direction struct {
 	peerDone *atomic.Bool // the opposite direction has finished
 	n        int64
 	rdl      time.Time // read deadline set on src; refreshed lazily (armRead)
+	// termination causes (for the log) of a failure reading src, writing dst and of an
+	// inactivity timeout, stored in failed by the first direction that fails
+	srcSide, dstSide, timeout byte
+	failed                    *atomic.Uint32
+}
+
+// fail records cause as the session's, unless a failure came first. A socket closed
+// here (the other direction's failure, a stop, shutdown-sessions) is no failure of a side.
+func (d *direction) fail(cause byte, err error) {
+	if d.failed != nil && !errors.Is(err, net.ErrClosed) {
+		d.failed.CompareAndSwap(0, uint32(cause))
+	}
 }
 
 // armRead keeps a read deadline of the current limit on src. Setting a deadline costs a
@@ -65,13 +79,19 @@ func (d *direction) armRead(now time.Time) {
 // Pipe copies client→server and server→client until both are done, half-close aware:
 // a side's EOF is passed on as a half-close and the other direction goes on, bounded by
 // the fin timeout. Activity either way keeps both directions alive. It returns the bytes
-// moved each way. The HTTP path uses it for tunnels (websockets).
-func Pipe(client, server net.Conn, l Limits) (in, out int64) {
+// moved each way, and how the session failed, as the cause of HAProxy's termination
+// state (C/S: a side closed with an error or reset, c/s: a side silent past its timeout;
+// 0: it ended well). The first failure counts: the other direction then fails because
+// the first closed the sockets. The HTTP path uses it for tunnels (websockets).
+func Pipe(client, server net.Conn, l Limits) (in, out int64, cause byte) {
 	act := &activity{}
 	act.touch(time.Now())
 	var upDone, downDone atomic.Bool
-	up := &direction{src: client, dst: server, idle: l.Client, fin: l.ClientFin, act: act, peerDone: &downDone}
-	down := &direction{src: server, dst: client, idle: l.Server, fin: l.ServerFin, act: act, peerDone: &upDone}
+	var failed atomic.Uint32
+	up := &direction{src: client, dst: server, idle: l.Client, fin: l.ClientFin, act: act, peerDone: &downDone,
+		srcSide: logging.TermClientAbort, dstSide: logging.TermServerAbort, timeout: logging.TermClientTimeout, failed: &failed}
+	down := &direction{src: server, dst: client, idle: l.Server, fin: l.ServerFin, act: act, peerDone: &upDone,
+		srcSide: logging.TermServerAbort, dstSide: logging.TermClientAbort, timeout: logging.TermServerTimeout, failed: &failed}
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
@@ -80,7 +100,7 @@ func Pipe(client, server net.Conn, l Limits) (in, out int64) {
 	}()
 	finish(down, down.run(), &downDone)
 	wg.Wait()
-	return up.n, down.n
+	return up.n, down.n, byte(failed.Load())
 }
 
 // finish half-closes the destination on a clean end, or tears both conns down on an error.
@@ -132,6 +152,7 @@ func (d *direction) run() error {
 		if n > 0 {
 			d.act.touch(now)
 			if _, werr := d.dst.Write(buf[:n]); werr != nil {
+				d.fail(d.dstSide, werr)
 				return werr
 			}
 			d.n += int64(n)
@@ -156,8 +177,10 @@ func (d *direction) run() error {
 				continue            // the other direction was busy, or a fin nudge
 			}
 			if errors.Is(err, os.ErrDeadlineExceeded) {
+				d.fail(d.timeout, nil)
 				return errIdle
 			}
+			d.fail(d.srcSide, err)
 			return err
 		}
 	}
@@ -192,11 +215,13 @@ func (d *direction) splice() error {
 		switch {
 		case err != nil && errors.Is(err, os.ErrDeadlineExceeded):
 			if d.act.expired(d.limit()) {
+				d.fail(d.timeout, nil)
 				return errIdle
 			}
 			d.rdl = time.Time{}
 			return errNoSplice
 		case err != nil:
+			d.fail(d.srcSide, err) // ReadFrom does not tell which side failed: the source's, mostly
 			return err
 		case lr.N > 0:
 			return nil // source reached EOF

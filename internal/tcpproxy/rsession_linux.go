@@ -6,6 +6,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"tandem/internal/logging"
 	"tandem/internal/reactor"
 )
 
@@ -119,6 +120,7 @@ func (s *rsession) pump(f *flow) {
 			f.n += int64(n)
 			w, werr := sysWrite(f.dst.fd, buf[:n])
 			if werr != nil && werr != unix.EAGAIN {
+				s.lg.fail(s.abortOf(f.dst))
 				s.finish()
 				return
 			}
@@ -137,10 +139,20 @@ func (s *rsession) pump(f *flow) {
 			f.ready = false
 		case err == unix.EINTR:
 		default:
+			s.lg.fail(s.abortOf(f.src))
 			s.finish()
 			return
 		}
 	}
+}
+
+// abortOf is the termination cause of a failure on e's socket: C for the client's,
+// S for the server's.
+func (s *rsession) abortOf(e *end) byte {
+	if e == &s.cli {
+		return logging.TermClientAbort
+	}
+	return logging.TermServerAbort
 }
 
 // flush writes f's pending bytes; it reports whether they are all gone.
@@ -153,6 +165,7 @@ func (s *rsession) flush(f *flow) bool {
 		case err == unix.EINTR:
 			continue
 		case err != nil:
+			s.lg.fail(s.abortOf(f.dst))
 			s.finish()
 			return false
 		}
@@ -228,8 +241,22 @@ func (s *rsession) expire() {
 	case d > s.loop.Now():
 		s.loop.Schedule(&s.timer, d)
 	default:
+		s.lg.fail(s.timeoutCause())
 		s.finish() // idle too long
 	}
+}
+
+// timeoutCause is the termination cause of an inactivity timeout: the side whose
+// timeout is the shorter one that runs (timeout client: c, timeout server: s).
+func (s *rsession) timeoutCause() byte {
+	up, down := s.up.limit(), s.down.limit()
+	switch {
+	case s.up.eof || up <= 0:
+		return logging.TermServerTimeout
+	case s.down.eof || down <= 0 || up <= down:
+		return logging.TermClientTimeout
+	}
+	return logging.TermServerTimeout
 }
 
 // abort ends the session from outside (shutdown-sessions, stop, the loop closing).
