@@ -264,7 +264,7 @@ func (l *List) Add(key, value string) (uint64, error) {
 		l.cnt--
 		return 0, err
 	}
-	l.cnt += int64(len(l.views))
+	l.cnt += int64(len(l.views) + len(l.marks))
 	return id, nil
 }
 
