@@ -90,3 +90,48 @@ func hex(id uint64) string {
 	}
 	return "0x" + s
 }
+
+// TestBindSession: sess. variables go to the bound slot, made on the first set, and
+// outlive ResetAll of the transaction's State; other scopes stay in the State.
+func TestBindSession(t *testing.T) {
+	var slot *State
+	var st State
+	st.BindSession(&slot)
+	if _, ok := st.Var(ScopeSess, "x"); ok || slot != nil {
+		t.Fatal("a variable before any set, or a slot made by a read")
+	}
+	st.SetVar(ScopeSess, "x", Int(7))
+	st.SetVar(ScopeTxn, "y", Int(8))
+	if slot == nil {
+		t.Fatal("the slot was not made by the first set")
+	}
+	st.ResetAll()
+	var next State // another exchange serving the same connection
+	next.BindSession(&slot)
+	for _, c := range []struct {
+		st    *State
+		scope Scope
+		name  string
+		want  bool
+	}{
+		{&st, ScopeSess, "x", true},
+		{&next, ScopeSess, "x", true},
+		{&st, ScopeTxn, "y", false},
+		{&next, ScopeTxn, "y", false},
+	} {
+		v, ok := c.st.Var(c.scope, c.name)
+		if ok != c.want || ok && v.I != 7 {
+			t.Errorf("%s.%s: %v %v, want found=%v", c.scope, c.name, v, ok, c.want)
+		}
+	}
+	next.UnsetVar(ScopeSess, "x")
+	if _, ok := st.Var(ScopeSess, "x"); ok {
+		t.Error("unset on the connection's slot: still set")
+	}
+	var other State // another connection
+	var otherSlot *State
+	other.BindSession(&otherSlot)
+	if _, ok := other.Var(ScopeSess, "x"); ok {
+		t.Error("another connection sees the variable")
+	}
+}
