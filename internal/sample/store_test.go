@@ -135,3 +135,43 @@ func TestBindSession(t *testing.T) {
 		t.Error("another connection sees the variable")
 	}
 }
+
+// TestFileColumns: as HAProxy, a file is read either as patterns (one column, the whole
+// line is the pattern) or as a map (key and value), never both.
+func TestFileColumns(t *testing.T) {
+	files := map[string]string{"/f": "a b\n"}
+	for _, tc := range []struct {
+		first, second string // "acl" or "map"
+		want          string // error of the second use, "" for none
+	}{
+		{"acl", "map", `the file "/f" is already used as one column file and cannot be used by as two column file`},
+		{"map", "acl", `the file "/f" is already used as two column file and cannot be used by as one column file`},
+		{"acl", "acl", ""},
+		{"map", "map", ""},
+	} {
+		ctx := &Ctx{Store: NewStore(), ReadFile: func(n string) ([]byte, error) { return []byte(files[n]), nil }}
+		use := func(kind string) error {
+			if kind == "acl" {
+				_, err := ParseACL([]string{"x", "req.hdr(x)", "-f", "/f"}, ctx)
+				return err
+			}
+			_, err := ParseExpr("req.hdr(x),map(/f)", ctx)
+			return err
+		}
+		if err := use(tc.first); err != nil {
+			t.Fatalf("%s: %v", tc.first, err)
+		}
+		err := use(tc.second)
+		switch {
+		case err == nil && tc.want != "":
+			t.Errorf("%s then %s: accepted, want %q", tc.first, tc.second, tc.want)
+		case err != nil && (tc.want == "" || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%s then %s: %v, want %q", tc.first, tc.second, err, tc.want)
+		}
+		if tc.first == "acl" {
+			if e := ctx.Store.Lookup("/f").Entries(); len(e) != 1 || e[0].Key != "a b" || e[0].Value != "" {
+				t.Errorf("an ACL file's line is one pattern: %+v", e)
+			}
+		}
+	}
+}
