@@ -63,7 +63,7 @@ func TestREADMEConfigsAreValid(t *testing.T) {
 		t.Fatal("README.md writes out no haproxy.cfg: the pattern of this test no longer matches")
 	}
 	for i, b := range blocks {
-		cfg := writeConfig(t, string(b[1]))
+		cfg := writeConfig(t, string(b[1])+"\n") // as the shell's heredoc writes it
 		code, out, errOut := runTandem(t, "-c", "-f", cfg)
 		if code != 0 || strings.TrimSpace(out) != "Configuration file is valid" {
 			t.Errorf("README config %d: exit %d, %q\n%s", i+1, code, out, errOut)

@@ -29,6 +29,7 @@ const usage = `usage:
   -k FILE   keepalived.conf: run VRRP (virtual IP failover) beside the proxy, or alone; with -c,
             more -k files (the other nodes' keepalived.conf) are checked against it
   -c        check the configuration and exit: prints "Configuration file is valid" or every problem as FILE:LINE: message
+  --suggest with -c: print the rewrite of each line that uses a keyword HAProxy removed (reqadd, clitimeout, block, ...)
   -p FILE   write the process id to FILE
   -q        quiet: only warnings and errors
   -v, -vv   verbose, more verbose
@@ -69,6 +70,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var kfiles fileList
 	fs.Var(&kfiles, "k", "keepalived.conf")
 	check := fs.Bool("c", false, "check the configuration and exit")
+	suggest := fs.Bool("suggest", false, "with -c: print the rewrite of each line that uses a keyword HAProxy removed")
 	pidfile := fs.String("p", "", "pid file")
 	quiet := fs.Bool("q", false, "quiet")
 	verbose := fs.Bool("v", false, "verbose")
@@ -107,7 +109,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 		o.loadVRRP = func() (*config.VRRP, error) { return keepalived.ParseFile(path) }
 	}
 	if *check {
-		return checkConfig(o, kfiles, stdout, stderr)
+		rc := checkConfig(o, kfiles, stdout, stderr)
+		if *suggest && len(files) > 0 {
+			printSuggestions(files, stdout)
+		}
+		return rc
+	}
+	if *suggest {
+		fmt.Fprintln(stderr, "tandem: --suggest goes with -c")
+		return 2
 	}
 	if len(kfiles) > 1 {
 		fmt.Fprintln(stderr, "tandem: -k is given once to run; several -k files are for -c, to check the nodes of a VRRP group against each other")
@@ -215,6 +225,27 @@ func checkConfig(o runOpts, kfiles []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintln(stdout, "Configuration file is valid")
 	return 0
+}
+
+// printSuggestions is -c --suggest: for each line of the haproxy.cfg files that uses a
+// keyword HAProxy removed, the line and what to write instead, as a diff.
+func printSuggestions(files []string, stdout io.Writer) {
+	paths, err := expandFiles(files)
+	if err != nil {
+		return // checkConfig reported it
+	}
+	for _, path := range paths {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			continue
+		}
+		for _, s := range haproxy.Suggest(path, data) {
+			fmt.Fprintf(stdout, "%s:\n- %s\n", s.Pos, s.Old)
+			for _, n := range s.New {
+				fmt.Fprintf(stdout, "+ %s\n", n)
+			}
+		}
+	}
 }
 
 func printErrors(w io.Writer, err error) {

@@ -18,6 +18,7 @@ package backend
 
 import (
 	"errors"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -182,6 +183,43 @@ type Server struct {
 	qmax atomic.Int64
 
 	pool *Pool
+}
+
+// FollowsClient reports whether the server's address depends on where the client
+// connected: a server written without a port, or with the address 0.0.0.0 or "*".
+func (s *Server) FollowsClient() bool {
+	a := s.Cfg.Addr
+	return a.Port() == 0 || a.Addr().IsUnspecified()
+}
+
+// Dst is where a session to the server connects, for a client that connected to
+// clientDst. As HAProxy: a server without a port takes the client's port, and a server
+// at 0.0.0.0 (or "*") the address the client connected to.
+func (s *Server) Dst(clientDst netip.AddrPort) netip.AddrPort {
+	a := s.Cfg.Addr
+	ip, port := a.Addr(), a.Port()
+	if ip.IsUnspecified() {
+		ip = clientDst.Addr()
+	}
+	if port == 0 {
+		port = clientDst.Port()
+	}
+	return netip.AddrPortFrom(ip, port)
+}
+
+// SameServer reports whether a connection to conn ("ip:port") goes to the server whose
+// address is srv (Server.Addr): the same address, where a server without a port ("ip:0")
+// matches any port and a server at 0.0.0.0 any address (FollowsClient).
+func SameServer(conn, srv string) bool {
+	if conn == srv {
+		return true
+	}
+	c, err1 := netip.ParseAddrPort(conn)
+	s, err2 := netip.ParseAddrPort(srv)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	return (s.Addr().IsUnspecified() || s.Addr().Unmap() == c.Addr().Unmap()) && (s.Port() == 0 || s.Port() == c.Port())
 }
 
 // Usable reports whether new sessions may go to the server: up, ready, not disabled.

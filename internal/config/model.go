@@ -320,6 +320,7 @@ type Backend struct {
 	Listen     bool
 	ACLs       *sample.ACLSet // the section's acl lines (nil: none)
 	StickTable *StickTable    // the proxy's own `stick-table`, nil: none
+	Stats      *Stats         // stats lines in a backend section: the page answers the requests that reach it (nil: none)
 	// option accept-invalid-http-response: response heads are parsed as HAProxy 2.6
 	// relaxes them (http1.Response.ParseLax)
 	AcceptInvalidResponse bool

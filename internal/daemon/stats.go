@@ -120,6 +120,23 @@ func (o *observe) service(f *config.Frontend) httpproxy.Service {
 	return stats.NewService(o.src, f, o.metrics, o.counters.Frontend(f.Name))
 }
 
+// backendServices returns the stats pages of the backends with stats lines, as frontend
+// f serves them (its counters, its timeouts); nil when there is none.
+func (o *observe) backendServices(cfg *config.Config, f *config.Frontend) map[string]httpproxy.Service {
+	var m map[string]httpproxy.Service
+	for _, b := range cfg.Backends {
+		if b.Stats == nil {
+			continue
+		}
+		if m == nil {
+			m = map[string]httpproxy.Service{}
+		}
+		fe := &config.Frontend{Name: f.Name, Mode: config.ModeHTTP, Timeouts: f.Timeouts, Stats: b.Stats}
+		m[b.Name] = stats.NewService(o.src, fe, nil, o.counters.Frontend(f.Name))
+	}
+	return m
+}
+
 // publish makes cfg and pools what the pages and the runtime API read, and opens or
 // closes runtime API sockets to follow the `stats socket` lines. d.mu is held.
 func (d *Daemon) publish(cfg *config.Config, pools map[string]*backend.Pool) {

@@ -16,6 +16,7 @@ import (
 	"tandem/internal/balance"
 	"tandem/internal/http1"
 	"tandem/internal/logging"
+	"tandem/internal/sample"
 )
 
 // exchange is the memory of one request/response exchange, pooled while the client
@@ -78,6 +79,7 @@ type conn struct {
 	scCur  atomic.Pointer[serverConn]    // for Close and ShutdownServer
 	parked atomic.Pointer[idlewait.Wait] // the park in progress, for Drain and Close
 	lt     *connLog                      // log timings, nil until the frontend logs
+	sess   *sample.State                 // sess. variables, nil until a rule sets one
 	nreq   int32                         // requests served, saturating (only 0 or not matters)
 	idle   atomic.Bool                   // waiting for a request in its goroutine
 }

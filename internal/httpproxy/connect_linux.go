@@ -4,21 +4,20 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"syscall"
 	"time"
 
-	"tandem/internal/backend"
 	"tandem/internal/rawsock"
 )
 
-// dialServer connects to srv with plain system calls: the socket goes into Go's poller
+// dialServer connects to a server at a with plain system calls: the socket goes into Go's poller
 // as a pollable *os.File, and a loopback or LAN handshake that is complete when connect
 // returns costs no wait at all. Go's dialer would wait in the poller every time. A
 // connect still in progress waits until timeout (0: the kernel's own) or until ctx ends
 // (the handler closing).
-func dialServer(ctx context.Context, srv *backend.Server, timeout time.Duration) (net.Conn, error) {
-	a := srv.Cfg.Addr
+func dialServer(ctx context.Context, a netip.AddrPort, timeout time.Duration) (net.Conn, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}

@@ -10,15 +10,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"tandem/internal/backend"
-	"tandem/internal/config"
 )
-
-func serverAt(a netip.AddrPort) *backend.Server {
-	b := &config.Backend{Name: "be", Servers: []*config.Server{{Name: "s1", Addr: a, Weight: 1}}}
-	return backend.New(b, backend.NewStates()).Servers[0]
-}
 
 // fullListener listens with a backlog that one unaccepted connection fills: further
 // SYNs are dropped, so a connect to it waits until its timeout.
@@ -63,7 +55,7 @@ func TestDialServer(t *testing.T) {
 		defer c.Close()
 		io.Copy(c, c)
 	}()
-	nc, err := dialServer(context.Background(), serverAt(netip.MustParseAddrPort(ln.Addr().String())), time.Second)
+	nc, err := dialServer(context.Background(), netip.MustParseAddrPort(ln.Addr().String()), time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,13 +76,13 @@ func TestDialServer(t *testing.T) {
 	closed, _ := net.Listen("tcp4", "127.0.0.1:0")
 	dead := netip.MustParseAddrPort(closed.Addr().String())
 	closed.Close()
-	if _, err := dialServer(context.Background(), serverAt(dead), time.Second); !errors.Is(err, syscall.ECONNREFUSED) {
+	if _, err := dialServer(context.Background(), dead, time.Second); !errors.Is(err, syscall.ECONNREFUSED) {
 		t.Fatalf("closed port: %v, want connection refused", err)
 	}
 
 	full := fullListener(t)
 	start := time.Now()
-	_, err = dialServer(context.Background(), serverAt(full), 300*time.Millisecond)
+	_, err = dialServer(context.Background(), full, 300*time.Millisecond)
 	if !errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatalf("silent server: %v, want a timeout", err)
 	}
@@ -107,7 +99,7 @@ func TestDialServerEndsWhenTheHandlerCloses(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(200*time.Millisecond, cancel)
 	start := time.Now()
-	_, err := dialServer(ctx, serverAt(full), 0)
+	_, err := dialServer(ctx, full, 0)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("dialServer: %v, want context.Canceled", err)
 	}

@@ -5,14 +5,13 @@ package httpproxy
 import (
 	"context"
 	"net"
+	"net/netip"
 	"time"
-
-	"tandem/internal/backend"
 )
 
-// dialServer connects to srv with Go's dialer.
-func dialServer(ctx context.Context, srv *backend.Server, timeout time.Duration) (net.Conn, error) {
-	return dial(ctx, srv.Addr, timeout)
+// dialServer connects to a server at a with Go's dialer.
+func dialServer(ctx context.Context, a netip.AddrPort, timeout time.Duration) (net.Conn, error) {
+	return dial(ctx, a.String(), timeout)
 }
 
 type dialResult struct {

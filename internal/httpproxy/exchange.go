@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"sync/atomic"
 	"syscall"
@@ -57,6 +58,9 @@ type xfer struct {
 	consumed  int
 	bodyDone  bool
 	remaining int64
+	// where the server connection goes (a server without a port or at 0.0.0.0: filled in
+	// from where the client connected)
+	dst netip.AddrPort
 }
 
 // exchange serves the request whose head is parsed in cc.ex. It reports whether the
@@ -69,7 +73,7 @@ func (cc *clientConn) exchange() bool {
 	now := time.Now()
 	rs.r.Stats.Request(now)
 	if svc := rs.r.Service; svc != nil && svc.Match(req.Target.Of(ex.in)) {
-		return cc.handOff(svc)
+		return cc.handOff(svc, rs.pool == nil)
 	}
 	if rs.needTxn {
 		ex.startTxn(cc)
@@ -82,6 +86,11 @@ func (cc *clientConn) exchange() bool {
 	}
 	x.be = x.pool.Cfg
 	be := x.be
+	if be.Stats != nil { // stats in a backend: its page answers the requests that reach it
+		if svc := rs.r.BackendServices[be.Name]; svc != nil && svc.Match(req.Target.Of(ex.in)) {
+			return cc.handOff(svc, false)
+		}
+	}
 	x.mode = rs.feMode
 	if be.ConnMode > x.mode {
 		x.mode = be.ConnMode
@@ -284,6 +293,18 @@ func (cc *clientConn) keepPipelined(from int) {
 	ex.inLen = n
 }
 
+// setDst sets x.dst, where a connection to x.srv goes, and returns the idle-pool key of
+// that address: the server's own, or for a server without a port or at 0.0.0.0
+// (HAProxy's "same as the client") the address the client connected to filled in.
+func (cc *clientConn) setDst(x *xfer) string {
+	x.dst = x.srv.Cfg.Addr
+	if !x.srv.FollowsClient() {
+		return x.srv.Addr
+	}
+	x.dst = x.srv.Dst(cc.dst)
+	return x.dst.String()
+}
+
 // connect gets a server connection: the attached one, a parked one (never for a client
 // connection's first request: http-reuse safe), or a new one, retrying failed connects
 // `retries` times and moving to another server on the last retry with option redispatch.
@@ -293,11 +314,12 @@ func (cc *clientConn) keepPipelined(from int) {
 func (cc *clientConn) connect(x *xfer, fresh, probe bool) bool {
 	h, be := cc.h, x.be
 	now := x.now
+	key := cc.setDst(x)
 	if !fresh {
 		if sc := cc.sc; sc != nil {
 			cc.sc = nil
 			switch {
-			case sc.addr != x.srv.Addr:
+			case sc.addr != key:
 				h.idle.put(sc, now)
 			case !probe || sc.alive():
 				x.sc = sc
@@ -308,7 +330,7 @@ func (cc *clientConn) connect(x *xfer, fresh, probe bool) bool {
 			}
 		}
 		for i := 0; cc.nreq > 0 && i < 4; i++ {
-			sc := h.idle.get(x.srv.Addr, now)
+			sc := h.idle.get(key, now)
 			if sc == nil {
 				break
 			}
@@ -321,10 +343,11 @@ func (cc *clientConn) connect(x *xfer, fresh, probe bool) bool {
 		}
 	}
 	for {
-		nc, err := dialServer(h.ctx, x.srv, be.Timeouts.Connect)
+		key = cc.setDst(x) // a retry may have moved to another server
+		nc, err := dialServer(h.ctx, x.dst, be.Timeouts.Connect)
 		if err == nil {
 			x.now = time.Now() // dialling took time: the server timeout starts now
-			x.sc = &serverConn{nc: nc, addr: x.srv.Addr}
+			x.sc = &serverConn{nc: nc, addr: key}
 			cc.scCur.Store(x.sc)
 			if h.closed.Load() { // Close ran while we dialled: it may not have seen sc
 				nc.Close()

@@ -33,6 +33,10 @@ type Route struct {
 	Stats    *proxystats.Frontend // the frontend's counters (nil: none)
 	Service  Service              // answers the stats page and metrics requests (nil: none)
 	Log      *logging.Logger      // traffic log (option httplog, log-format); nil: off
+
+	// BackendServices answer the stats page of backends with stats lines (by backend
+	// name), for the requests that reach them; nil: none.
+	BackendServices map[string]Service
 }
 
 // routeState is a Route with what the data path derives from it, computed once per Swap.

@@ -165,6 +165,9 @@ func (cc *clientConn) logFinish(keep bool) {
 	if x.srv != nil {
 		r.ServerName = x.srv.Cfg.Name
 		r.Server = x.srv.Cfg.Addr
+		if x.dst.IsValid() {
+			r.Server = x.dst // a server without a port logs the port it was connected to
+		}
 		// The others' connections at log time: the request has given its slot back, as
 		// in HAProxy (a lone request logs 1/1/0/0/0).
 		r.SrvConn = int(x.srv.Cur())

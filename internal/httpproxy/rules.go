@@ -85,8 +85,9 @@ type ruleTxn struct {
 }
 
 // startTxn readies the exchange's sample.Txn for a new request of cc, before any rule
-// of the request runs. The exchange is pooled across connections: every variable is
-// forgotten (sess. variables do not outlive the request yet).
+// of the request runs. The exchange is pooled across connections: its variables are
+// forgotten, and sess. variables are those of cc's connection (conn.sess), which last
+// as long as it does, as HAProxy's session.
 func (ex *exchange) startTxn(cc *clientConn) *ruleTxn {
 	t := &ex.txn
 	if t.cc != cc {
@@ -94,6 +95,7 @@ func (ex *exchange) startTxn(cc *clientConn) *ruleTxn {
 	}
 	t.resp = false
 	t.st.ResetAll()
+	t.st.BindSession(&cc.conn.sess)
 	return t
 }
 

@@ -19,13 +19,14 @@ type Service interface {
 	ServeConn(c net.Conn, buffered []byte, keepAlive bool)
 }
 
-// handOff gives the client connection to svc. The connection closes once svc is done.
-func (cc *clientConn) handOff(svc Service) bool {
+// handOff gives the client connection to svc. The connection closes once svc is done;
+// keepAlive says whether svc may serve later requests on it.
+func (cc *clientConn) handOff(svc Service, keepAlive bool) bool {
 	ex := cc.ex
 	buf := append([]byte(nil), ex.in[:ex.inLen]...)
 	ex.inLen = 0
 	cc.putEx()
 	cc.nc.SetDeadline(time.Time{})
-	svc.ServeConn(cc.nc, buf, cc.rs.pool == nil)
+	svc.ServeConn(cc.nc, buf, keepAlive)
 	return false
 }

@@ -1,5 +1,7 @@
 package httpproxy
 
+import "tandem/internal/backend"
+
 // ShutdownServer closes every client connection whose current server connection goes to
 // addr, and that server connection (on-marked-down shutdown-sessions). It returns how
 // many sessions it closed.
@@ -8,7 +10,7 @@ func (h *Handler) ShutdownServer(addr string) int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for cc := range h.conns {
-		if sc := cc.scCur.Load(); sc != nil && sc.addr == addr {
+		if sc := cc.scCur.Load(); sc != nil && backend.SameServer(sc.addr, addr) {
 			sc.nc.Close()
 			if cc.nc != nil {
 				cc.nc.Close()

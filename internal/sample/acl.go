@@ -134,6 +134,9 @@ flags:
 	l := store.inline(pats)
 	a.Lists = append(a.Lists, l)
 	if a.kind == mFound || a.kind == mBool {
+		l.mu.Lock()
+		l.marks = append(l.marks, a.kind)
+		l.mu.Unlock()
 		return a, nil
 	}
 	v, err := l.view(a.kind, icase, false, TStr)
@@ -563,12 +566,8 @@ func UseName(u Use) string {
 func (a *ACL) Describe(file string, line int) {
 	for _, l := range a.Lists {
 		l.mu.Lock()
-		if l.Desc == "" {
-			if l.Name == "" {
-				l.Desc = fmt.Sprintf("acl '%s' file '%s' line %d", a.expr.f.name, file, line)
-			} else {
-				l.Desc = fmt.Sprintf("pattern loaded from file '%s' used by acl at file '%s' line %d", l.Name, file, line)
-			}
+		if l.Desc == "" && l.Name == "" { // files: Store.Describe
+			l.Desc = fmt.Sprintf("acl '%s' file '%s' line %d", a.expr.f.name, file, line)
 		}
 		l.mu.Unlock()
 	}

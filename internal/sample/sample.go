@@ -156,7 +156,15 @@ type State struct {
 	// WaitEnd is what wait_end (WAIT_END) returns: the inspect delay is over or no
 	// more data can come.
 	WaitEnd bool
+	// sess, once bound (BindSession), is where sess. variables live: a slot of the
+	// client connection, so that they outlive the transaction's State.
+	sess **State
 }
+
+// BindSession makes *slot hold the sess. variables (HAProxy: they last as long as the
+// client connection): slot belongs to the connection, and *slot is made when a rule
+// first sets one, so a connection without sess. variables costs nothing.
+func (s *State) BindSession(slot **State) { s.sess = slot }
 
 type variable struct {
 	scope Scope
@@ -188,6 +196,13 @@ func (s *State) ResetAll() {
 // SetVar stores a copy of v as variable scope.name. name should be a string of the
 // compiled configuration (it is kept, not copied).
 func (s *State) SetVar(scope Scope, name string, v Value) {
+	if scope == ScopeSess && s.sess != nil {
+		if *s.sess == nil {
+			*s.sess = &State{}
+		}
+		(*s.sess).SetVar(scope, name, v)
+		return
+	}
 	var vr *variable
 	for i := range s.vars {
 		if s.vars[i].scope == scope && s.vars[i].name == name {
@@ -209,6 +224,12 @@ func (s *State) SetVar(scope Scope, name string, v Value) {
 
 // UnsetVar removes variable scope.name.
 func (s *State) UnsetVar(scope Scope, name string) {
+	if scope == ScopeSess && s.sess != nil {
+		if *s.sess != nil {
+			(*s.sess).UnsetVar(scope, name)
+		}
+		return
+	}
 	for i := range s.vars {
 		if s.vars[i].scope == scope && s.vars[i].name == name {
 			s.vars[i].set = false
@@ -218,6 +239,12 @@ func (s *State) UnsetVar(scope Scope, name string) {
 
 // Var returns variable scope.name.
 func (s *State) Var(scope Scope, name string) (Value, bool) {
+	if scope == ScopeSess && s.sess != nil {
+		if *s.sess == nil {
+			return Value{}, false
+		}
+		return (*s.sess).Var(scope, name)
+	}
 	for i := range s.vars {
 		if vr := &s.vars[i]; vr.set && vr.scope == scope && vr.name == name {
 			return vr.v, true

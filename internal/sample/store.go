@@ -47,6 +47,14 @@ type List struct {
 	mu      sync.Mutex
 	entries []Entry
 	views   []*view
+	// marks are the match methods of ACLs that take no pattern (-m found, -m bool)
+	// on this list: `get acl` reports them.
+	marks []matchKind
+	// cnt is HAProxy's entry_cnt as `show acl` prints it: +1 per entry indexed
+	// in each use, -1 per entry deleted, and -1 for an `add` a use refused.
+	cnt int64
+	// uses not yet described: "acl" or "map" per use of the file (Store.Describe).
+	pending []string
 }
 
 // view is a list compiled for one use: a match method, case, and for maps the
@@ -113,7 +121,7 @@ func (s *Store) file(name string, isMap bool, read func(string) ([]byte, error))
 			return nil, fmt.Errorf("cannot read pattern file %q: %w", name, err)
 		}
 		l = s.newList(name)
-		ents, err := splitFile(data, true)
+		ents, err := splitFile(data, isMap)
 		if err != nil {
 			s.mu.Unlock()
 			return nil, fmt.Errorf("%s:%w", name, err)
@@ -125,11 +133,23 @@ func (s *Store) file(name string, isMap bool, read func(string) ([]byte, error))
 		l.entries = ents
 	}
 	s.mu.Unlock()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	// As HAProxy: a file is read either as patterns (one column) or as a map.
+	if isMap && l.IsACL {
+		return nil, fmt.Errorf("the file %q is already used as one column file and cannot be used by as two column file", name)
+	}
+	if !isMap && l.IsMap {
+		return nil, fmt.Errorf("the file %q is already used as two column file and cannot be used by as one column file", name)
+	}
+	kind := "acl"
 	if isMap {
 		l.IsMap = true
+		kind = "map"
 	} else {
 		l.IsACL = true
 	}
+	l.pending = append(l.pending, kind)
 	return l, nil
 }
 
@@ -167,19 +187,6 @@ func splitFile(data []byte, withValues bool) ([]Entry, error) {
 	return out, nil
 }
 
-// keyOnly is how an ACL reads a list: the whole line is the pattern.
-func keyOnly(ents []Entry) []Entry {
-	out := make([]Entry, len(ents))
-	for i, e := range ents {
-		k := e.Key
-		if e.Value != "" {
-			k = e.Key + " " + e.Value
-		}
-		out[i] = Entry{ID: e.ID, Key: k}
-	}
-	return out
-}
-
 // view returns the list compiled for (kind, icase, isMap, out), building it once.
 func (l *List) view(kind matchKind, icase, isMap bool, out Type) (*view, error) {
 	l.mu.Lock()
@@ -196,13 +203,11 @@ func (l *List) view(kind matchKind, icase, isMap bool, out Type) (*view, error) 
 	}
 	v.snap.Store(ps)
 	l.views = append(l.views, v)
+	l.cnt += int64(len(l.entries))
 	return v, nil
 }
 
 func (v *view) compile(ents []Entry) (*patSet, error) {
-	if !v.isMap && v.l.Name != "" {
-		ents = keyOnly(ents)
-	}
 	return compile(v.kind, v.icase, ents, v.isMap, v.out)
 }
 
@@ -216,8 +221,6 @@ func (l *List) Entries() []Entry {
 // update applies f to a copy of the entries, compiles every view of the result and
 // installs them all, or changes nothing when a view refuses an entry.
 func (l *List) update(f func([]Entry) ([]Entry, error)) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	ents, err := f(append([]Entry(nil), l.entries...))
 	if err != nil {
 		return err
@@ -238,75 +241,113 @@ func (l *List) update(f func([]Entry) ([]Entry, error)) error {
 // ErrNotFound is returned for a key or id that no entry has.
 var ErrNotFound = errors.New("entry not found")
 
-// Add appends an entry (`add acl`, `add map`) and returns its id.
+// Add appends an entry (`add acl`, `add map`) and returns its id. An entry one of
+// the list's uses refuses changes nothing; the error is HAProxy's text for it.
 func (l *List) Add(key, value string) (uint64, error) {
 	l.store.mu.Lock()
 	id := l.store.ids(1)
 	l.store.mu.Unlock()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	// HAProxy indexes the entry in each use in turn and counts each success
+	// before it meets a refusal.
+	for i, v := range l.views {
+		if err := v.check(key, value); err != nil {
+			l.cnt += int64(i) - 1
+			return 0, err
+		}
+	}
 	err := l.update(func(e []Entry) ([]Entry, error) {
 		return append(e, Entry{ID: id, Key: key, Value: value}), nil
 	})
-	return id, err
-}
-
-// ref matches an entry by key, or by id when ref is "#0x…" or "#…" as HAProxy's
-// `del map FILE #ID` takes it.
-func matchRef(e Entry, ref string) bool {
-	if strings.HasPrefix(ref, "#") {
-		s := strings.TrimPrefix(strings.TrimPrefix(ref[1:], "0x"), "0X")
-		id, err := strconv.ParseUint(s, 16, 64)
-		return err == nil && e.ID == id
+	if err != nil {
+		l.cnt--
+		return 0, err
 	}
-	return e.Key == ref
+	l.cnt += int64(len(l.views) + len(l.marks))
+	return id, nil
 }
 
-// Set changes the value of every entry whose key (or #id) is ref (`set map`).
-func (l *List) Set(ref, value string) error {
-	return l.update(func(e []Entry) ([]Entry, error) {
-		n := 0
-		for i := range e {
-			if matchRef(e[i], ref) {
-				e[i].Value = value
-				n++
+// Set changes the value of every entry whose key is key (`set map MAP KEY VALUE`),
+// or of the entry whose id is id when byID. As HAProxy, a value a use cannot read
+// leaves that entry as it was; the result is false only when no entry has the key.
+func (l *List) Set(key string, id uint64, byID bool, value string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	found := false
+	for i := range l.entries {
+		e := l.entries[i]
+		if byID && e.ID != id || !byID && e.Key != key {
+			continue
+		}
+		found = true
+		ok := true
+		for _, v := range l.views {
+			if v.isMap {
+				if _, err := mapValue(value, v.out); err != nil {
+					ok = false
+				}
 			}
+		}
+		if ok {
+			l.update(func(ents []Entry) ([]Entry, error) {
+				ents[i].Value = value
+				return ents, nil
+			})
+		}
+	}
+	return found
+}
+
+// Del removes every entry whose key is key (`del acl`, `del map`), or the entry
+// whose id is id when byID; false when none matched.
+func (l *List) Del(key string, id uint64, byID bool) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	err := l.update(func(e []Entry) ([]Entry, error) {
+		out := e[:0]
+		for _, x := range e {
+			if byID && x.ID == id || !byID && x.Key == key {
+				n++
+				continue
+			}
+			out = append(out, x)
 		}
 		if n == 0 {
 			return nil, ErrNotFound
 		}
-		return e, nil
-	})
-}
-
-// Del removes every entry whose key (or #id) is ref (`del acl`, `del map`).
-func (l *List) Del(ref string) error {
-	return l.update(func(e []Entry) ([]Entry, error) {
-		out := e[:0]
-		for _, x := range e {
-			if !matchRef(x, ref) {
-				out = append(out, x)
-			}
-		}
-		if len(out) == len(e) {
-			return nil, ErrNotFound
-		}
 		return out, nil
 	})
+	l.cnt -= int64(n)
+	return err == nil
 }
 
 // Clear removes every entry (`clear acl`, `clear map`).
-func (l *List) Clear() error {
-	return l.update(func([]Entry) ([]Entry, error) { return nil, nil })
+func (l *List) Clear() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.cnt -= int64(len(l.entries))
+	l.update(func([]Entry) ([]Entry, error) { return nil, nil })
+}
+
+// EntryCount is HAProxy's entry_cnt of the list (see List.cnt): it wraps below zero
+// as HAProxy's does.
+func (l *List) EntryCount() uint64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return uint64(l.cnt)
 }
 
 // AppendShow appends the list as `show map`/`show acl` print it: one
-// "0x<id> key[ value]" line per entry.
+// "0x<id> key[ value]" line per entry (a map's entries always have a value).
 func (l *List) AppendShow(dst []byte) []byte {
 	for _, e := range l.Entries() {
 		dst = append(dst, "0x"...)
 		dst = strconv.AppendUint(dst, e.ID, 16)
 		dst = append(dst, ' ')
 		dst = append(dst, e.Key...)
-		if l.IsMap {
+		if l.IsMap || e.Value != "" {
 			dst = append(dst, ' ')
 			dst = append(dst, e.Value...)
 		}
@@ -315,18 +356,20 @@ func (l *List) AppendShow(dst []byte) []byte {
 	return dst
 }
 
-// Describe gives the lists made since the last call and not yet described (map files
-// read by converters of a line) HAProxy's description: where they are used.
+// Describe records, for each use of a file made since the last call, HAProxy's
+// description of where the file is used ("used by map at file 'f' line 3, by acl
+// at …"), as `show acl` and `show map` print it.
 func (s *Store) Describe(file string, line int) {
 	for _, l := range s.Lists() {
 		l.mu.Lock()
-		if l.Desc == "" && l.Name != "" {
-			kind := "acl"
-			if l.IsMap {
-				kind = "map"
+		for _, kind := range l.pending {
+			if l.Desc == "" {
+				l.Desc = fmt.Sprintf("pattern loaded from file '%s' used by %s at file '%s' line %d", l.Name, kind, file, line)
+			} else {
+				l.Desc += fmt.Sprintf(", by %s at file '%s' line %d", kind, file, line)
 			}
-			l.Desc = fmt.Sprintf("pattern loaded from file '%s' used by %s at file '%s' line %d", l.Name, kind, file, line)
 		}
+		l.pending = nil
 		l.mu.Unlock()
 	}
 }
@@ -339,8 +382,7 @@ func (s *Store) AppendShowLists(dst []byte, maps bool) []byte {
 		if maps && !l.IsMap || !maps && !l.IsACL {
 			continue
 		}
-		n := len(l.Entries())
-		dst = fmt.Appendf(dst, "%d (%s) %s. curr_ver=0 next_ver=0 entry_cnt=%d\n", l.ID, l.Name, l.Desc, n)
+		dst = fmt.Appendf(dst, "%d (%s) %s. curr_ver=0 next_ver=0 entry_cnt=%d\n", l.ID, l.Name, l.Desc, l.EntryCount())
 	}
 	return dst
 }

@@ -1,7 +1,6 @@
 package sample
 
 import (
-	"errors"
 	"strings"
 	"testing"
 )
@@ -31,7 +30,7 @@ func TestStoreLive(t *testing.T) {
 	if !a.Match(txn) {
 		t.Error("add acl: 192.0.2.10 does not match 192.0.2.0/24")
 	}
-	if _, err := l.Add("not-an-ip", ""); err == nil || !strings.Contains(err.Error(), "not an IP") {
+	if _, err := l.Add("not-an-ip", ""); err == nil || err.Error() != "'not-an-ip' is not a valid IPv4 or IPv6 address" {
 		t.Errorf("add acl of a bad pattern: %v", err)
 	}
 	if n := len(l.Entries()); n != 2 {
@@ -40,14 +39,14 @@ func TestStoreLive(t *testing.T) {
 	if got, want := string(l.AppendShow(nil)), "0x1 10.0.0.0/8\n0x"+strings.TrimPrefix(hex(id), "0x")+" 192.0.2.0/24\n"; got != want {
 		t.Errorf("show acl:\n%s\nwant\n%s", got, want)
 	}
-	if err := l.Del("#" + hex(id)); err != nil {
-		t.Fatal(err)
+	if !l.Del("", id, true) {
+		t.Fatal("del by id: not found")
 	}
 	if a.Match(txn) {
 		t.Error("del acl #id: still matches")
 	}
-	if err := l.Del("nope"); !errors.Is(err, ErrNotFound) {
-		t.Errorf("del of a missing key: %v", err)
+	if l.Del("nope", 0, false) {
+		t.Error("del of a missing key: found")
 	}
 	l.Add("192.0.2.10", "")
 	if !a.Match(txn) {
@@ -71,8 +70,8 @@ func TestStoreLive(t *testing.T) {
 	if got := eval(); got != "be_b" {
 		t.Errorf("add map: %q", got)
 	}
-	if err := m.Set("b.example", "be_c"); err != nil {
-		t.Fatal(err)
+	if !m.Set("b.example", 0, false, "be_c") {
+		t.Fatal("set map: not found")
 	}
 	if got := eval(); got != "be_c" {
 		t.Errorf("set map: %q", got)
@@ -90,4 +89,89 @@ func hex(id uint64) string {
 		id /= 16
 	}
 	return "0x" + s
+}
+
+// TestBindSession: sess. variables go to the bound slot, made on the first set, and
+// outlive ResetAll of the transaction's State; other scopes stay in the State.
+func TestBindSession(t *testing.T) {
+	var slot *State
+	var st State
+	st.BindSession(&slot)
+	if _, ok := st.Var(ScopeSess, "x"); ok || slot != nil {
+		t.Fatal("a variable before any set, or a slot made by a read")
+	}
+	st.SetVar(ScopeSess, "x", Int(7))
+	st.SetVar(ScopeTxn, "y", Int(8))
+	if slot == nil {
+		t.Fatal("the slot was not made by the first set")
+	}
+	st.ResetAll()
+	var next State // another exchange serving the same connection
+	next.BindSession(&slot)
+	for _, c := range []struct {
+		st    *State
+		scope Scope
+		name  string
+		want  bool
+	}{
+		{&st, ScopeSess, "x", true},
+		{&next, ScopeSess, "x", true},
+		{&st, ScopeTxn, "y", false},
+		{&next, ScopeTxn, "y", false},
+	} {
+		v, ok := c.st.Var(c.scope, c.name)
+		if ok != c.want || ok && v.I != 7 {
+			t.Errorf("%s.%s: %v %v, want found=%v", c.scope, c.name, v, ok, c.want)
+		}
+	}
+	next.UnsetVar(ScopeSess, "x")
+	if _, ok := st.Var(ScopeSess, "x"); ok {
+		t.Error("unset on the connection's slot: still set")
+	}
+	var other State // another connection
+	var otherSlot *State
+	other.BindSession(&otherSlot)
+	if _, ok := other.Var(ScopeSess, "x"); ok {
+		t.Error("another connection sees the variable")
+	}
+}
+
+// TestFileColumns: as HAProxy, a file is read either as patterns (one column, the whole
+// line is the pattern) or as a map (key and value), never both.
+func TestFileColumns(t *testing.T) {
+	files := map[string]string{"/f": "a b\n"}
+	for _, tc := range []struct {
+		first, second string // "acl" or "map"
+		want          string // error of the second use, "" for none
+	}{
+		{"acl", "map", `the file "/f" is already used as one column file and cannot be used by as two column file`},
+		{"map", "acl", `the file "/f" is already used as two column file and cannot be used by as one column file`},
+		{"acl", "acl", ""},
+		{"map", "map", ""},
+	} {
+		ctx := &Ctx{Store: NewStore(), ReadFile: func(n string) ([]byte, error) { return []byte(files[n]), nil }}
+		use := func(kind string) error {
+			if kind == "acl" {
+				_, err := ParseACL([]string{"x", "req.hdr(x)", "-f", "/f"}, ctx)
+				return err
+			}
+			_, err := ParseExpr("req.hdr(x),map(/f)", ctx)
+			return err
+		}
+		if err := use(tc.first); err != nil {
+			t.Fatalf("%s: %v", tc.first, err)
+		}
+		err := use(tc.second)
+		switch {
+		case err == nil && tc.want != "":
+			t.Errorf("%s then %s: accepted, want %q", tc.first, tc.second, tc.want)
+		case err != nil && (tc.want == "" || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%s then %s: %v, want %q", tc.first, tc.second, err, tc.want)
+		}
+		if tc.first == "acl" {
+			if e := ctx.Store.Lookup("/f").Entries(); len(e) != 1 || e[0].Key != "a b" || e[0].Value != "" {
+				t.Errorf("an ACL file's line is one pattern: %+v", e)
+			}
+		}
+	}
 }

@@ -74,7 +74,9 @@ func (s *sessionLog) fail(cause byte) {
 	s.r.SetTerm(cause, logging.StateData)
 }
 
-func (s *sessionLog) connected(srv *backend.Server) {
+// connected notes the server the session reached, at dst (the server's address, or
+// with the client's port for a server without a port).
+func (s *sessionLog) connected(srv *backend.Server, dst netip.AddrPort) {
 	if s == nil {
 		return
 	}
@@ -83,6 +85,9 @@ func (s *sessionLog) connected(srv *backend.Server) {
 	s.r.Tc = s.connect.Sub(s.start).Milliseconds()
 	s.r.ServerName = srv.Cfg.Name
 	s.r.Server = srv.Cfg.Addr
+	if dst.IsValid() {
+		s.r.Server = dst
+	}
 	s.srv = srv
 }
 

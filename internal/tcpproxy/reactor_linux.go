@@ -101,7 +101,7 @@ func (h *Handler) serveFD(fd int, peer netip.AddrPort, done func()) {
 // (the session's first, or one the loop starts for a retry), never on the loop.
 func (rs *rsession) dial() {
 	for {
-		fd, err := rawsock.Connect(rs.att.srv.Cfg.Addr)
+		fd, err := rawsock.Connect(rs.att.dst(func() netip.AddrPort { return localAddr(rs.cli.fd) }))
 		if err == nil {
 			rs.srv.fd = fd
 			if rs.loop.Submit(rs.startConnect) != nil { // the loop is closing: so is the process
@@ -156,7 +156,7 @@ func (rs *rsession) connectEvent(ev uint32) {
 func (rs *rsession) connected() {
 	rs.connecting = false
 	srv := rs.att.srv
-	rs.lg.connected(srv)
+	rs.lg.connected(srv, rs.att.dst(func() netip.AddrPort { return localAddr(rs.cli.fd) }))
 	rs.h.mu.Lock()
 	rs.sess.srvAddr = srv.Addr
 	rs.h.mu.Unlock()

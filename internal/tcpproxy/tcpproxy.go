@@ -160,7 +160,7 @@ func (h *Handler) ServeConn(c net.Conn) {
 		lg.noServer()
 		return
 	}
-	lg.connected(srv)
+	lg.connected(srv, addrPortOf(conn.RemoteAddr()))
 	defer r.Pool.Release(srv)
 	h.setServer(s, conn)
 	defer conn.Close()
@@ -186,7 +186,11 @@ func (h *Handler) connect(r *Route, c net.Conn) (*backend.Server, net.Conn, erro
 		// Go sets TCP_NODELAY on TCP connections already; no keep-alive probes, as
 		// HAProxy without option srvtcpka.
 		d := net.Dialer{Timeout: a.timeout, KeepAlive: -1}
-		conn, err := d.Dial("tcp", a.srv.Addr)
+		addr := a.srv.Addr
+		if a.srv.FollowsClient() { // no port, or 0.0.0.0: where the client connected
+			addr = a.dst(func() netip.AddrPort { return addrPortOf(c.LocalAddr()) }).String()
+		}
+		conn, err := d.Dial("tcp", addr)
 		if err == nil {
 			return a.srv, conn, nil
 		}
@@ -203,6 +207,20 @@ type attempts struct {
 	srv     *backend.Server // holds a slot
 	n       int             // attempts made
 	timeout time.Duration   // timeout connect
+	local   netip.AddrPort  // where the client connected, once a server that follows it needed it
+}
+
+// dst is where a connection to the current server goes; local returns the client
+// connection's local address, read once and only for a server without a port or at
+// 0.0.0.0 (backend.Server.FollowsClient).
+func (a *attempts) dst(local func() netip.AddrPort) netip.AddrPort {
+	if !a.srv.FollowsClient() {
+		return a.srv.Cfg.Addr
+	}
+	if !a.local.IsValid() {
+		a.local = local()
+	}
+	return a.srv.Dst(a.local)
 }
 
 // firstAttempt picks the first server for a client (which may wait in the queue).

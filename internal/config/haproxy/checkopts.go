@@ -220,12 +220,14 @@ func kwTCPCheckRule(p *parser, px *proxyState, st *stmt, args []string, _ bool) 
 // "libc" and "last" are what already failed (tandem keeps no state file).
 func (p *parser) initAddrFallback(st *stmt, label, addr, methods string, cause error, o *serverOpts) (string, netip.AddrPort, error) {
 	host, port, err := splitHostPort(addr)
-	if err != nil {
+	if err != nil && !errors.Is(err, errNoPort) {
 		return "", netip.AddrPort{}, cause
 	}
-	pn, err := parsePort(port, false)
-	if err != nil {
-		return "", netip.AddrPort{}, cause
+	var pn uint16 // none: the client's port
+	if port != "" {
+		if pn, err = parsePort(port, false); err != nil {
+			return "", netip.AddrPort{}, cause
+		}
 	}
 	for _, m := range strings.Split(methods, ",") {
 		if a, err := netip.ParseAddr(m); err == nil {

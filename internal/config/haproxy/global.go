@@ -61,6 +61,7 @@ func gHardStopAfter(p *parser, _ *proxyState, st *stmt, args []string, _ bool) {
 		p.errorf(st.pos, "hard-stop-after: %v", err)
 		return
 	}
+	p.warnTimeJunk(st, "hard-stop-after", args[0])
 	p.global.HardStopAfter = t
 }
 
@@ -152,7 +153,7 @@ func gStatsSocket(p *parser, _ *proxyState, st *stmt, args []string, _ bool) {
 		needArg := map[string]bool{"mode": true, "level": true, "expose-fd": true, "user": true, "group": true, "uid": true, "gid": true}
 		if !needArg[opt] {
 			if knownBindOptions[opt] {
-				p.errorf(st.pos, "stats socket: option %q is not supported by tandem", opt)
+				p.errorf(st.pos, "stats socket: option %q is not supported by tandem%s", opt, planHint(opt))
 			} else {
 				p.errorf(st.pos, "stats socket: unknown option %q%s", opt, didYouMean(closest(opt, []string{"mode", "level", "expose-fd"})))
 			}
@@ -184,7 +185,7 @@ func gStatsSocket(p *parser, _ *proxyState, st *stmt, args []string, _ bool) {
 				return
 			}
 		default:
-			p.errorf(st.pos, "stats socket: option %q is not supported by tandem", opt)
+			p.errorf(st.pos, "stats socket: option %q is not supported by tandem%s", opt, planHint(opt))
 			return
 		}
 	}
@@ -200,5 +201,26 @@ func gStatsTimeout(p *parser, _ *proxyState, st *stmt, args []string, _ bool) {
 		p.errorf(st.pos, "stats timeout: %v", err)
 		return
 	}
+	p.warnTimeJunk(st, "stats timeout", args[0])
 	p.global.StatsTimeout = t
+}
+
+// kwBindProcess accepts "bind-process" and "stats bind-process" with the values HAProxy
+// 2.6 still takes now that it runs one process (all, odd, even, 1, 1-1, 1-): they have no
+// effect there, and none in tandem.
+func kwBindProcess(p *parser, _ *proxyState, st *stmt, args []string, _ bool) {
+	name := p.kwName(st)
+	if len(args) == 0 {
+		p.errorf(st.pos, "%s expects a process number or range (all, odd, even, 1)", name)
+		return
+	}
+	for _, a := range args {
+		lo, hi, isRange := strings.Cut(a, "-")
+		ok := a == "all" || a == "odd" || a == "even" || lo == "1" && (!isRange || hi == "" || hi == "1")
+		if !ok {
+			p.errorf(st.pos, "%s: %q is not a valid process number or range: HAProxy 2.6 runs one process (1, all, odd or even)", name, a)
+			return
+		}
+	}
+	p.warnf(st.pos, "%s has no effect (one process): delete the line (HAProxy 2.6 deprecates it, 2.7 removes it)", name)
 }

@@ -12,6 +12,7 @@ import (
 type stmt struct {
 	pos   config.Pos
 	words []string
+	unset []string // environment variables the line names that are not set (they expand to "")
 }
 
 // lexer cuts a file into statements the way HAProxy's configuration reader does
@@ -29,6 +30,7 @@ type lexer struct {
 	// per line
 	pos     config.Pos
 	words   []string
+	unset   []string // variables that were not set
 	cur     strings.Builder
 	started bool // the current word exists, even if empty ("")
 }
@@ -62,7 +64,7 @@ func lex(file string, data []byte, env func(string) (string, bool), errs *config
 				lx.section = words[1]
 			}
 		}
-		out = append(out, stmt{pos: config.Pos{File: file, Line: n}, words: words})
+		out = append(out, stmt{pos: config.Pos{File: file, Line: n}, words: words, unset: lx.unset})
 	}
 	return out
 }
@@ -83,7 +85,7 @@ func (lx *lexer) endWord() {
 // line returns the words of one line; ok is false when the line has a syntax error
 // (already reported).
 func (lx *lexer) line(pos config.Pos, s string) (words []string, ok bool) {
-	lx.pos, lx.words, lx.started = pos, nil, false
+	lx.pos, lx.words, lx.started, lx.unset = pos, nil, false, nil
 	lx.cur.Reset()
 	const (
 		bare = iota
@@ -230,6 +232,8 @@ func (lx *lexer) expand(s string, i int) (int, bool) {
 	val, found := lx.lookup(name)
 	if !found && hasDef {
 		val = def
+	} else if !found {
+		lx.unset = append(lx.unset, name)
 	}
 	if !split {
 		lx.cur.WriteString(val)

@@ -214,9 +214,12 @@ func kwStats(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 	case (name == "uri" || name == "refresh" || name == "auth") && len(args) != 1:
 		p.errorf(st.pos, "stats %s expects exactly one argument", name)
 		return
-	case name == "realm" && len(args) != 1:
-		p.errorf(st.pos, "stats realm expects exactly one argument (escape spaces with a backslash or quote it)")
+	case name == "realm" && len(args) == 0:
+		p.errorf(st.pos, "stats realm expects an argument")
 		return
+	case name == "realm" && len(args) > 1:
+		// HAProxy 2.6 takes the first word and drops the others without a word.
+		p.warnf(st.pos, "stats realm: only the first word is used, as HAProxy does (the realm is %q): quote the realm or escape its spaces to keep them", args[0])
 	case name == "show-node" && len(args) > 1:
 		p.errorf(st.pos, "stats show-node: unexpected argument %q", args[1])
 		return
@@ -235,6 +238,7 @@ func kwStats(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 			p.errorf(st.pos, "stats refresh: %v", err)
 			return
 		}
+		p.warnTimeJunk(st, "stats refresh", args[0])
 		s.Refresh = t
 	case "realm":
 		s.Realm = args[0]
@@ -294,7 +298,9 @@ func kwHTTPChk(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 		p.errorf(st.pos, "option httpchk: invalid method %q", c.Method)
 	}
 	if !strings.HasPrefix(c.URI, "/") && c.URI != "*" {
-		p.errorf(st.pos, "option httpchk: URI %q must start with \"/\"", c.URI)
+		// HAProxy 2.6 takes it and sends it as written: "OPTIONS GET HTTP/1.0".
+		p.warnf(st.pos, "option httpchk: URI %q does not start with \"/\": the check sends \"%s %s %s\", as HAProxy does "+
+			"(a single argument is the URI; for a GET, write \"option httpchk GET /\")", c.URI, c.Method, c.URI, c.Version)
 	}
 	if !strings.HasPrefix(c.Version, "HTTP/") {
 		p.errorf(st.pos, "option httpchk: invalid version %q (expected HTTP/1.0 or HTTP/1.1)", c.Version)
@@ -466,4 +472,21 @@ func gLogSendHostname(p *parser, _ *proxyState, st *stmt, args []string, _ bool)
 	if len(args) == 1 {
 		p.global.LogHostname = args[0]
 	}
+}
+
+// kwDescription accepts a proxy's or the process's description (free text, the words
+// joined by spaces as HAProxy does). tandem shows it nowhere yet, and says so.
+func kwDescription(p *parser, _ *proxyState, st *stmt, args []string, _ bool) {
+	if len(args) == 0 {
+		p.errorf(st.pos, "description expects a string argument")
+		return
+	}
+	p.warnf(st.pos, "description is accepted but not shown by tandem yet (its stats page has no description)")
+}
+
+// kwStatsShowDesc accepts "stats show-desc [TEXT]"; tandem's stats page shows no
+// description yet, and it says so.
+func kwStatsShowDesc(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
+	px.statsOn(st.pos)
+	p.warnf(st.pos, "stats show-desc is accepted but tandem's stats page shows no description yet")
 }

@@ -451,10 +451,13 @@ func TestParseTime(t *testing.T) {
 		want time.Duration
 		ok   bool
 	}{
-		{"5000", 5 * time.Second, true}, {"10us", 10 * time.Microsecond, true}, {"10ms", 10 * time.Millisecond, true},
+		{"5000", 5 * time.Second, true}, {"10us", time.Millisecond, true}, {"1500us", 2 * time.Millisecond, true}, {"10ms", 10 * time.Millisecond, true},
 		{"3s", 3 * time.Second, true}, {"2m", 2 * time.Minute, true}, {"1h", time.Hour, true}, {"1d", 24 * time.Hour, true},
 		{"0", 0, true}, {"24d", 24 * 24 * time.Hour, true}, {"25d", 0, false}, {"", 0, false}, {"s", 0, false},
 		{"-1s", 0, false}, {"1.5s", 0, false}, {"5 s", 0, false}, {"99999999999999999999", 0, false},
+		// As HAProxy 2.6: what follows a valid unit is ignored (with a warning); "u" alone is no unit.
+		{"15min", 15 * time.Minute, true}, {"1s[", time.Second, true}, {"10msx", 10 * time.Millisecond, true},
+		{"1u", 0, false}, {"5x", 0, false},
 	}
 	for _, tt := range tests {
 		got, err := parseTime(tt.in)

@@ -15,6 +15,8 @@ import (
 	"net/netip"
 	"os"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
 
 	"tandem/internal/config"
@@ -63,6 +65,11 @@ func ParseFiles(paths []string, opt Options) (*config.Config, error) {
 			p.errs.Add(config.Pos{}, "read %s: %v", path, err)
 			continue
 		}
+		if len(data) > 0 && data[len(data)-1] != '\n' {
+			// As HAProxy 2.6: a last line without its newline may be a truncated file.
+			p.errs.Add(config.Pos{File: path, Line: strings.Count(string(data), "\n") + 1},
+				"missing newline at the end of the last line: the file may have been truncated (HAProxy 2.6 refuses it too); check its end and add a newline")
+		}
 		p.file(path, data)
 	}
 	return p.finish()
@@ -95,6 +102,7 @@ type parser struct {
 	cur   *proxyState // nil in global
 	skip  bool        // inside a section tandem does not support (already reported)
 	label string      // "global", `backend "app"`, ...
+	st    *stmt       // the statement being read
 }
 
 // globalSet remembers which global values were written, for defaults.
@@ -107,12 +115,28 @@ func newParser(opt Options) *parser {
 	return &parser{opt: opt, namedDefaults: map[string][]*proxyState{}}
 }
 
-// errorf records a problem about the current object.
+// errorf records a problem about the current object. A problem on a line that names an
+// unset environment variable says so: HAProxy expands it to an empty string.
 func (p *parser) errorf(pos config.Pos, format string, args ...any) {
 	if p.cur != nil {
 		p.cur.failed = true
 	}
+	if p.st != nil && p.st.pos == pos && len(p.st.unset) > 0 {
+		format += " (" + strings.ReplaceAll(unsetText(p.st.unset), "%", "%%") + ")"
+	}
 	p.errs.Add(pos, p.label+": "+format, args...)
+}
+
+// unsetText says which environment variables of a line are not set.
+func unsetText(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = strconv.Quote(n)
+	}
+	if len(q) == 1 {
+		return "environment variable " + q[0] + " is not set: it expands to an empty string; set it, or write ${NAME-default}"
+	}
+	return "environment variables " + strings.Join(q, ", ") + " are not set: they expand to empty strings; set them, or write ${NAME-default}"
 }
 
 // warnf records a warning about the current object.
@@ -130,10 +154,19 @@ func (p *parser) file(name string, data []byte) {
 }
 
 func (p *parser) statement(st *stmt) {
+	p.st = st
+	nerr := len(p.errs)
+	defer func() {
+		p.st = nil
+		if len(st.unset) > 0 && len(p.errs) == nerr {
+			// HAProxy 2.6 says nothing; the line may still do what was meant.
+			p.warnf(st.pos, "%s", unsetText(st.unset))
+		}
+	}()
 	w := st.words
 	if unsupportedSections[w[0]] {
 		p.sec, p.cur, p.skip, p.label = 0, nil, true, ""
-		p.errs.Add(st.pos, "section %q is not supported by tandem", w[0])
+		p.errs.Add(st.pos, "section %q is not supported by tandem%s", w[0], planHint(w[0]))
 		return
 	}
 	switch w[0] {
@@ -156,9 +189,17 @@ func (p *parser) statement(st *stmt) {
 		p.errs.Add(st.pos, "unknown keyword %q outside of any section%s", w[0], didYouMean(closest(w[0], []string{"global", "defaults", "frontend", "backend", "listen"})))
 		return
 	}
+	if name, lk, ok := legacyName(w); ok {
+		p.legacyError(st, name, lk)
+		return
+	}
 	words, neg := w, false
 	if w[0] == "no" && len(w) > 1 {
 		words, neg = w[1:], true
+	}
+	if mname, ok := matrixName(words); ok && haproxyMatrix[mname].namedOnly && p.sec == SecDefaults && p.cur.name == "" {
+		p.errorf(st.pos, "keyword %q is not allowed in an anonymous defaults section: HAProxy 2.6 takes it only in a named one (\"defaults NAME\")", mname)
+		return
 	}
 	e, name, n := lookup(p.sec, words)
 	switch {
@@ -171,34 +212,57 @@ func (p *parser) statement(st *stmt) {
 	}
 }
 
-// unknown reports a keyword that has no entry in the current section.
+// unknown reports a keyword that has no entry in the current section. HAProxy 2.6's
+// keyword matrix (matrix.go) decides between "tandem does not carry it out here yet"
+// (an error: HAProxy would) and "HAProxy ignores it here too" (a warning, as HAProxy,
+// except for rules, which tandem never drops).
 func (p *parser) unknown(st *stmt, name string, words []string) {
 	if multiWord[words[0]] && len(words) == 1 {
 		p.errorf(st.pos, "%q needs an argument", words[0])
 		return
 	}
-	if where := allowedIn(name); where != 0 {
-		// Like HAProxy, a frontend or backend ignores, with a warning, what only the
-		// other side of a proxy uses; servers in a frontend are an error.
-		if (p.sec == SecFrontend || p.sec == SecBackend) && where&secProxies != 0 && name != "server" && name != "default-server" {
-			hint := ""
-			switch name {
-			case "maxconn":
-				hint = ` (did you mean "fullconn"?)`
-			case "fullconn":
-				hint = ` (did you mean "maxconn"?)`
-			}
-			p.warnf(st.pos, "keyword %q is ignored in a %s section (allowed in: %s)%s", name, sectionName(p.sec), where&secProxies, hint)
+	if mname, ok := matrixName(words); ok {
+		row := haproxyMatrix[mname]
+		if row.sections&p.sec != 0 {
+			p.errorf(st.pos, "%s", notSupported(mname, p.sec))
 			return
 		}
+		p.notInSection(st, mname, row.sections)
+		return
+	}
+	if where := allowedIn(name); where != 0 {
 		p.errorf(st.pos, "keyword %q is not allowed in a %s section (allowed in: %s)", name, sectionName(p.sec), where)
 		return
 	}
 	if knownHAProxy[name] {
-		p.errorf(st.pos, "keyword %q is not supported by tandem", name)
+		p.errorf(st.pos, "%s", notSupported(name, 0))
 		return
 	}
 	p.errorf(st.pos, "unknown keyword %q%s", name, didYouMean(suggest(p.sec, name)))
+}
+
+// notInSection reports a keyword HAProxy does not take in the current section: where
+// HAProxy ignores it with a warning (a frontend has no servers, a backend no clients),
+// tandem warns the same way, except for rules; everywhere else it is an error.
+func (p *parser) notInSection(st *stmt, name string, where Section) {
+	sec := sectionName(p.sec)
+	where &^= SecGlobal
+	switch {
+	case p.sec == SecGlobal || p.sec == SecDefaults || capabilityErrors[name]:
+		p.errorf(st.pos, "keyword %q is not allowed in a %s section (allowed in: %s)", name, sec, where)
+	case ruleKeywords[name]:
+		p.errorf(st.pos, "keyword %q has no effect in a %s section (allowed in: %s): HAProxy ignores it here with a warning, "+
+			"tandem refuses it so that the rule is not lost; move it to a %s section or delete it", name, sec, where, orList(where&^SecDefaults))
+	default:
+		hint := ""
+		switch name {
+		case "maxconn":
+			hint = ` (did you mean "fullconn"?)`
+		case "fullconn":
+			hint = ` (did you mean "maxconn"?)`
+		}
+		p.warnf(st.pos, "keyword %q is ignored in a %s section (allowed in: %s)%s", name, sec, where, hint)
+	}
 }
 
 func sectionName(s Section) string {
@@ -240,7 +304,8 @@ func (p *parser) openProxy(st *stmt) {
 			from = args[1]
 		}
 	} else if len(args) > 0 {
-		p.errorf(st.pos, "unexpected argument %q (addresses go on a \"bind\" line)", args[0])
+		p.errorf(st.pos, "unexpected argument %q: addresses go on a \"bind\" line (HAProxy 2.6 refuses them here too); write instead: %s %s / bind %s",
+			args[0], w[0], cfgWord(name), strings.Join(quoteAll(args), " "))
 	}
 	if name == "" && kind != SecDefaults {
 		p.errs.Add(st.pos, "%s: a name is required", w[0])

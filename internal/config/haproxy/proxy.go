@@ -144,7 +144,7 @@ func kwBind(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 	// The words after the first option may be its arguments: one message is enough.
 	if len(args) > 1 {
 		if opt := args[1]; knownBindOptions[opt] {
-			p.errorf(st.pos, "bind option %q is not supported by tandem", opt)
+			p.errorf(st.pos, "bind option %q is not supported by tandem%s", opt, planHint(opt))
 		} else {
 			p.errorf(st.pos, "unknown bind option %q", opt)
 		}
@@ -178,7 +178,7 @@ var algoByName = map[string]config.Algo{
 
 func kwBalance(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 	if len(args) == 0 {
-		p.errorf(st.pos, "\"balance\": missing algorithm")
+		px.balance = config.Balance{Algo: config.AlgoRoundRobin} // HAProxy 2.6: a bare "balance" is roundrobin
 		return
 	}
 	name, rest := args[0], args[1:]
@@ -285,6 +285,7 @@ func kwCookie(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 				p.errorf(st.pos, "cookie %q: %s: %v", ck.Name, a, err)
 				return
 			}
+			p.warnTimeJunk(st, "cookie "+quote(ck.Name)+": "+a, v)
 			if a == "maxidle" {
 				ck.MaxIdle = t
 			} else {
@@ -411,6 +412,7 @@ func kwTimeout(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 		p.errorf(st.pos, "timeout %s: %v", name, err)
 		return
 	}
+	p.warnTimeJunk(st, "timeout "+name, args[0])
 	tm := &px.timeouts
 	switch name {
 	case "connect":

@@ -98,7 +98,8 @@ func (p *parser) resolve() *config.Config {
 		}
 		p.linkUseBackends(cfg, px, fe, beList)
 		if px.kind == SecFrontend && !px.failed && px.defaultBackend == "" && len(px.useBackends) == 0 && fe.Stats == nil && fe.MetricsPath == "" {
-			p.errorf(px.pos, "no backend: add a default_backend line (or stats enable to serve only the stats page)")
+			// HAProxy 2.6 takes it: HTTP requests get a 503, TCP connections are closed.
+			p.warnf(px.pos, "no backend: every HTTP request gets a 503 and every TCP connection is closed, as HAProxy does; add a default_backend line")
 		}
 	}
 	fullConnDefaults(cfg)
@@ -208,11 +209,24 @@ func (p *parser) buildBackend(px *proxyState) *config.Backend {
 			seen[s.Cookie] = s.Name
 		}
 	}
+	// A server without a port has nothing to check unless told where: a check port, or a
+	// first tcp-check rule "connect port N" (HAProxy 2.6 refuses it otherwise).
+	ruleHasPort := b.Check.TCPCheck && len(b.Check.TCPRules) > 0 && b.Check.TCPRules[0].Action == "connect" && b.Check.TCPRules[0].Port > 0
+	for _, s := range b.Servers {
+		if s.Addr.Port() == 0 && s.Check.Enabled && s.Check.Port == 0 && !ruleHasPort {
+			p.errorf(s.Pos, "server %q: a server without a port (it takes the client's) needs \"port N\" for its checks, "+
+				"or a first \"tcp-check connect port N\" (HAProxy 2.6 refuses it too)", s.Name)
+		}
+	}
 	if px.checkRulesPos.Line > 0 && !b.Check.HTTP {
 		p.warnf(px.checkRulesPos, "http-check rules without option httpchk are ignored")
 	}
-	if px.stats != nil && px.kind == SecBackend {
-		p.errorf(px.stats.Pos, "stats in a backend section is not supported yet: put the stats lines in a frontend or listen section")
+	if px.stats != nil && px.kind == SecBackend { // a listen section's are its frontend's
+		b.Stats = px.stats
+		if b.Mode == config.ModeTCP {
+			p.warnf(px.stats.Pos, "stats is ignored in mode tcp (add \"mode http\")")
+			b.Stats = nil
+		}
 	}
 	return b
 }

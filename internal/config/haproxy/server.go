@@ -34,6 +34,9 @@ type serverOpts struct {
 	agentSend                                   string
 }
 
+// timeOptions are the server options that take a time.
+var timeOptions = map[string]bool{"inter": true, "fastinter": true, "downinter": true, "agent-inter": true, "slowstart": true}
+
 // serverOptions are the server options tandem knows and how many arguments each takes.
 var serverOptions = map[string]int{
 	"weight": 1, "backup": 0, "no-backup": 0, "disabled": 0, "enabled": 0, "maxconn": 1, "minconn": 1,
@@ -130,22 +133,23 @@ func (p *parser) serverAddr(s string) (string, netip.AddrPort, error) {
 		s = s[i+1:]
 	}
 	host, port, err := splitHostPort(s)
-	if errors.Is(err, errNoPort) {
-		return "", netip.AddrPort{}, fmt.Errorf("address %q has no port (a server without a port is not supported by tandem)", text)
-	}
-	if err != nil {
+	if err != nil && !errors.Is(err, errNoPort) {
 		return "", netip.AddrPort{}, err
 	}
 	if strings.HasPrefix(port, "+") || strings.HasPrefix(port, "-") {
 		return "", netip.AddrPort{}, fmt.Errorf("relative port %q is not supported by tandem", port)
 	}
-	pn, err := parsePort(port, false)
-	if err != nil {
-		return "", netip.AddrPort{}, err
+	var pn uint16 // none (0): the port the client connected to, as HAProxy
+	if port != "" {
+		if pn, err = parsePort(port, false); err != nil {
+			return "", netip.AddrPort{}, err
+		}
 	}
-	a, err := p.hostAddr(host)
-	if err != nil {
-		return "", netip.AddrPort{}, err
+	a := netip.IPv4Unspecified() // "", "*" (and 0.0.0.0): the address the client connected to, as HAProxy
+	if host != "" && host != "*" {
+		if a, err = p.hostAddr(host); err != nil {
+			return "", netip.AddrPort{}, err
+		}
 	}
 	return host, netip.AddrPortFrom(a, pn), nil
 }
@@ -162,7 +166,7 @@ func (p *parser) serverOpts(st *stmt, label string, args []string, o *serverOpts
 		n, known := serverOptions[opt]
 		if !known {
 			if knownServerOptions[opt] {
-				fail("keyword %q is not supported by tandem", opt)
+				fail("keyword %q is not supported by tandem%s", opt, planHint(opt))
 			} else {
 				names := make([]string, 0, len(serverOptions))
 				for k := range serverOptions {
@@ -215,6 +219,8 @@ func (p *parser) serverOpts(st *stmt, label string, args []string, o *serverOpts
 		}
 		if err != nil {
 			fail("%s: %v", opt, err)
+		} else if timeOptions[opt] {
+			p.warnTimeJunk(st, label+": "+opt, v)
 		}
 	}
 	return ok

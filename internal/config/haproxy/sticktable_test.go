@@ -162,14 +162,14 @@ listen both
 func TestStickRulesRefused(t *testing.T) {
 	const front = "defaults\n    mode http\nbackend app\n    server s1 127.0.0.1:80\n    stick-table type ip size 10\nfrontend web\n    bind 127.0.0.1:8080\n    default_backend app\n    "
 	for _, c := range []struct{ line, keyword string }{
-		{"stick on src", `"stick"`},
-		{"stick match src", `"stick"`},
-		{"stick store-request src", `"stick"`},
-		{"stick store-response res.hdr(X-Id)", `"stick"`},
+		{"stick on src", `"stick on"`},
+		{"stick match src", `"stick match"`},
+		{"stick store-request src", `"stick store-request"`},
+		{"stick store-response res.hdr(X-Id)", `"stick store-response"`},
 		{"http-request track-sc0 src", "http-request"},
 		{"http-request track-sc1 src table app", "http-request"},
-		{"tcp-request connection track-sc1 src table app", `"tcp-request"`},
-		{"tcp-request content track-sc2 src", `"tcp-request"`},
+		{"tcp-request connection track-sc1 src table app", `"tcp-request connection"`},
+		{"tcp-request content track-sc2 src", `"tcp-request content"`},
 	} {
 		cfgText := front + c.line + "\n"
 		if strings.HasPrefix(c.line, "stick ") {

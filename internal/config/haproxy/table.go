@@ -108,5 +108,10 @@ func init() {
 		e("http-request", SecFrontend|SecListen, impl, "use-service prometheus-exporter if { path <path> }", "serve Prometheus metrics on a path (only this rule form)", kwHTTPRequest),
 		e("stick-table", SecFrontend|SecListen|SecBackend, impl, stickTableSyntax, "the proxy's stick table (runtime API: show|set|clear table; rules that track or stick to entries come with the sample engine)", kwStickTable),
 		e("stats show-node", secProxies, impl, "[<name>]", "show the node name on the stats page", kwStats),
+		e("stats show-desc", secProxies, noop, "[<description>]", "accepted; tandem's stats page shows no description yet (warns)", kwStatsShowDesc),
+		e("description", SecFrontend|SecListen|SecBackend, noop, "<text>...", "free text about the proxy; shown nowhere by tandem yet (warns)", kwDescription),
+		e("description", g, noop, "<text>...", "free text about the process; shown nowhere by tandem yet (warns)", kwDescription),
+		e("bind-process", secProxies, noop, "all|odd|even|1[-[1]]...", "no effect: one process, as in HAProxy 2.6 (warns, as HAProxy)", kwBindProcess),
+		e("stats bind-process", g, noop, "all|odd|even|1[-[1]]...", "no effect: one process, as in HAProxy 2.6 (warns)", kwBindProcess),
 	}
 }

@@ -15,29 +15,69 @@ import (
 const maxTimer = (1<<31 - 1) * time.Millisecond
 
 // parseTime reads a time as configuration.txt §2.5: a number with an optional unit
-// us, ms, s, m, h or d; a bare number is milliseconds.
+// us, ms, s, m, h or d; a bare number is milliseconds. As HAProxy 2.6, characters after
+// a valid unit are ignored (parser.warnTimeJunk warns about them, as HAProxy does) and
+// the value is rounded up to a whole millisecond.
 func parseTime(s string) (time.Duration, error) {
+	d, _, err := parseTimeRest(s)
+	return d, err
+}
+
+// parseTimeRest is parseTime that also returns what followed the unit ("" normally).
+func parseTimeRest(s string) (time.Duration, string, error) {
 	i := 0
 	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
 		i++
 	}
 	if i == 0 {
-		return 0, fmt.Errorf("invalid time %q (expected a number with an optional unit us, ms, s, m, h or d)", s)
+		return 0, "", fmt.Errorf("invalid time %q (expected a number with an optional unit us, ms, s, m, h or d)", s)
 	}
 	n, err := strconv.ParseUint(s[:i], 10, 63)
 	if err != nil {
-		return 0, fmt.Errorf("time %q is too large", s)
+		return 0, "", fmt.Errorf("time %q is too large", s)
 	}
-	unit := map[string]time.Duration{"": time.Millisecond, "us": time.Microsecond, "ms": time.Millisecond,
-		"s": time.Second, "m": time.Minute, "h": time.Hour, "d": 24 * time.Hour}
-	u, ok := unit[s[i:]]
-	if !ok {
-		return 0, fmt.Errorf("invalid unit %q in time %q (expected us, ms, s, m, h or d)", s[i:], s)
+	rest := s[i:]
+	var u time.Duration
+	switch {
+	case rest == "":
+		u = time.Millisecond
+	case strings.HasPrefix(rest, "us"):
+		u, rest = time.Microsecond, rest[2:]
+	case strings.HasPrefix(rest, "ms"):
+		u, rest = time.Millisecond, rest[2:]
+	case rest[0] == 's':
+		u, rest = time.Second, rest[1:]
+	case rest[0] == 'm':
+		u, rest = time.Minute, rest[1:]
+	case rest[0] == 'h':
+		u, rest = time.Hour, rest[1:]
+	case rest[0] == 'd':
+		u, rest = 24*time.Hour, rest[1:]
+	default:
+		return 0, "", fmt.Errorf("invalid unit %q in time %q (expected us, ms, s, m, h or d)", s[i:], s)
 	}
 	if n > uint64(maxTimer/u) {
-		return 0, fmt.Errorf("time %q is too large (at most 24d)", s)
+		return 0, "", fmt.Errorf("time %q is too large (at most 24d)", s)
 	}
-	return time.Duration(n) * u, nil
+	d := time.Duration(n) * u
+	if r := d % time.Millisecond; r != 0 {
+		d += time.Millisecond - r // HAProxy's timers count milliseconds, rounded up
+	}
+	if d > maxTimer {
+		return 0, "", fmt.Errorf("time %q is too large (at most 24d)", s)
+	}
+	return d, rest, nil
+}
+
+// warnTimeJunk warns, as HAProxy 2.6 does, about characters after the unit of a time
+// that parseTime read: "15min" is 15 minutes, "1s[" one second.
+func (p *parser) warnTimeJunk(st *stmt, what, s string) {
+	d, rest, err := parseTimeRest(s)
+	if err != nil || rest == "" {
+		return
+	}
+	p.warnf(st.pos, "%s: unexpected %q after the time value in %q, read as %s (as HAProxy 2.6, which will refuse it in later versions): write %q",
+		what, rest, s, d, strings.TrimSuffix(s, rest))
 }
 
 // parseInt reads a decimal integer within [lo, hi].

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// writeCfg writes a configuration file in a fresh directory and returns its path.
+func writeCfg(t *testing.T, text string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "haproxy.cfg")
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestCheckRefusesRuleInBackend is issue 10's security defect: "http-request deny" in a
+// backend was reported valid by -c, logged as ignored, and the request was forwarded.
+func TestCheckRefusesRuleInBackend(t *testing.T) {
+	path := writeCfg(t, `defaults
+    mode http
+    timeout connect 5s
+    timeout client 5s
+    timeout server 5s
+frontend f
+    bind 127.0.0.1:8001
+    default_backend b
+backend b
+    http-request deny
+    server s 127.0.0.1:8002
+`)
+	var out, errb bytes.Buffer
+	rc := run([]string{"-c", "-f", path}, &out, &errb)
+	if rc != 1 {
+		t.Fatalf("tandem -c: exit %d, want 1; stdout %q stderr %q", rc, out.String(), errb.String())
+	}
+	if strings.Contains(out.String(), "valid") {
+		t.Errorf("stdout says valid: %q", out.String())
+	}
+	want := path + `:10: backend "b": keyword "http-request" is not supported by tandem in a backend section yet`
+	if !strings.Contains(errb.String(), want) {
+		t.Errorf("stderr %q\nwant it to contain %q", errb.String(), want)
+	}
+}
+
+// TestCheckSuggest checks -c --suggest: the errors on stderr, each removed keyword's
+// rewrite on stdout as a diff.
+func TestCheckSuggest(t *testing.T) {
+	path := writeCfg(t, `defaults
+    mode http
+    clitimeout 5000
+listen app 127.0.0.1:8001
+    reqadd X-Foo:\ bar
+    server s 127.0.0.1:8002
+`)
+	var out, errb bytes.Buffer
+	if rc := run([]string{"-c", "--suggest", "-f", path}, &out, &errb); rc != 1 {
+		t.Fatalf("exit %d, want 1; stderr %q", rc, errb.String())
+	}
+	want := path + ":3:\n- clitimeout 5000\n+ timeout client 5000\n" +
+		path + ":4:\n- listen app 127.0.0.1:8001\n+ listen app\n+     bind 127.0.0.1:8001\n" +
+		path + ":5:\n- reqadd X-Foo:\\ bar\n+ http-request add-header X-Foo bar\n"
+	if out.String() != want {
+		t.Errorf("stdout:\n%s\nwant:\n%s", out.String(), want)
+	}
+	if !strings.Contains(errb.String(), path+`:3: defaults: keyword "clitimeout" was removed in HAProxy 2.1`) {
+		t.Errorf("stderr lacks the clitimeout error: %s", errb.String())
+	}
+	if rc := run([]string{"--suggest", "-f", path}, &out, &errb); rc != 2 {
+		t.Errorf("--suggest without -c: exit %d, want 2", rc)
+	}
+}
