@@ -103,6 +103,17 @@ func serveOK(s *dServer, _ int) {
 	}
 }
 
+// finalThenOK answers the first request head at once with 417 and closes, without
+// reading a body; later connections are served by serveOK.
+func finalThenOK(s *dServer, n int) {
+	if n > 0 {
+		serveOK(s, n)
+		return
+	}
+	s.readHead()
+	s.send("HTTP/1.1 417 Expectation Failed\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+}
+
 // serveWith reads one request head and body and sends resp, then closes.
 func serveWith(resp string) func(*dServer, int) {
 	return func(s *dServer, _ int) {
@@ -271,6 +282,41 @@ func bodyCases() []diffCase {
 			s.send("HTTP/1.1 417 Expectation Failed\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
 		}, client: func(k *dClient) {
 			k.send(post("continue_final", "Content-Length: 5\r\nExpect: 100-continue\r\n", ""))
+			k.settle()
+		}},
+		// after a final answer that came before the body, the server gone: the body is
+		// still read whole, then the next request is served; what is sent in place of
+		// the body is read as the body, never as a request
+		{name: "continue_final_body_then_get", server: finalThenOK, client: func(k *dClient) {
+			k.send(post("continue_final_body_then_get", "Content-Length: 5\r\nExpect: 100-continue\r\n", ""))
+			k.readResponse(time.Second)
+			k.send("hello")
+			time.Sleep(100 * time.Millisecond)
+			k.send(get("continue_final_body_then_get/next"))
+			k.settle()
+		}},
+		{name: "continue_final_smuggle", server: finalThenOK, client: func(k *dClient) {
+			k.send(post("continue_final_smuggle", "Content-Length: 5\r\nExpect: 100-continue\r\n", ""))
+			k.readResponse(time.Second)
+			k.send(get("continue_final_smuggle/x"))
+			k.settle()
+		}},
+		{name: "continue_final_chunked_smuggle", server: finalThenOK, client: func(k *dClient) {
+			k.send(post("continue_final_chunked_smuggle", "Transfer-Encoding: chunked\r\nExpect: 100-continue\r\n", ""))
+			k.readResponse(time.Second)
+			k.send(get("continue_final_chunked_smuggle/x"))
+			k.settle()
+		}},
+		{name: "continue_final_silent", server: finalThenOK, client: func(k *dClient) {
+			k.send(post("continue_final_silent", "Content-Length: 5\r\nExpect: 100-continue\r\n", ""))
+			k.readFor(dtClient + 500*time.Millisecond)
+		}},
+		{name: "final_before_body_then_get", server: finalThenOK, client: func(k *dClient) {
+			k.send(post("final_before_body_then_get", "Content-Length: 5\r\n", ""))
+			k.readResponse(time.Second)
+			k.send("hello")
+			time.Sleep(100 * time.Millisecond)
+			k.send(get("final_before_body_then_get/next"))
 			k.settle()
 		}},
 	}

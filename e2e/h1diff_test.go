@@ -51,15 +51,7 @@ var knownFixedElsewhere = map[string]string{}
 // knownOpen lists differences this suite found that are not fixed yet; the suite logs
 // them instead of failing. Each is an open part of issue 9, never an intended difference
 // (those are listed in DIFFERENCES.md and asserted by the case's check).
-var knownOpen = map[string]string{
-	// HAProxy keeps the client connection after a final answer to Expect: 100-continue
-	// (417) and drops the server's Connection: close
-	"continue_final": "issue 9 §2: connection kept after a final answer to Expect",
-	// HAProxy does not apply timeout client to a stalled upload: it waits for timeout
-	// server (504 sH) or serves the request
-	"client_timeout_upload": "issue 9 §2: timeout client on a stalled upload",
-	"body_gap_over_client":  "issue 9 §2: timeout client on a stalled upload",
-}
+var knownOpen = map[string]string{}
 
 // dResult is what one proxy did with one case.
 type dResult struct {

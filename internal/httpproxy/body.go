@@ -29,7 +29,7 @@ func (cc *clientConn) forwardResponse(x *xfer) bool {
 		return cc.tunnel(x)
 	}
 	fr := resp.BodyFraming(ex.req.Method)
-	if fr == http1.FrameClose || resp.Has(http1.FCLAndTE) || h.draining.Load() || cc.expectPending() {
+	if fr == http1.FrameClose || resp.Has(http1.FCLAndTE) || h.draining.Load() {
 		x.clientKeep = false
 	}
 	if fr == http1.FrameChunked && ex.req.Minor == 0 {

@@ -106,8 +106,8 @@ func TestEarlyAnswerNotDestroyedByReset(t *testing.T) {
 		closeAfter   time.Duration // the server closes this long after its answer
 	}{
 		{"server closes", "", 50 * time.Millisecond},
-		// Expect: 100-continue answered without a 100: the proxy cuts the body transfer
-		// and closes, while this client sends its body anyway
+		// Expect: 100-continue answered without a 100: the body this client sends anyway
+		// goes on to the server until it closes, then the proxy closes too
 		{"expect answered early", "Expect: 100-continue\r\n", 300 * time.Millisecond},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -183,7 +183,7 @@ func (cc *clientConn) exchangeOn(x *xfer) bool {
 		next := consumed // where the next request starts once this one is read whole
 		err := cc.send(x, headLen, bodyStart, consumed)
 		if err == nil && !bodyDone {
-			err = cc.sendBody(x, remaining, req.Has(http1.FExpect100))
+			err = cc.sendBody(x, remaining)
 			next = -1 // known only once the body transfer ends (then at the start of in)
 		}
 		if err == nil {
@@ -223,10 +223,10 @@ func (cc *clientConn) exchangeOn(x *xfer) bool {
 			fresh = true
 			continue
 		case err == errClientTimeout:
-			x.bodyFail(err)
+			x.bodyFail(err, false)
 			cc.sendError(408, be)
 		case err == errClientGone:
-			x.bodyFail(err)
+			x.bodyFail(err, false)
 		case err == errBadChunk:
 			// the head went to the server: HAProxy answers in its response form and
 			// logs a protocol error while waiting for the response
@@ -255,6 +255,7 @@ func (cc *clientConn) exchangeOn(x *xfer) bool {
 	if bodyDone {
 		cc.keepPipelined(consumed)
 	}
+	cc.bodyAnswered()
 	return cc.forwardResponse(x)
 }
 
@@ -386,25 +387,33 @@ func (cc *clientConn) send(x *xfer, headLen, bodyStart, consumed int) error {
 // bodyJob carries a request body transfer running beside the response, so that the
 // server's 100 Continue or its early final answer (401, 413 on a large upload) is
 // relayed at once, as HAProxy does, while the client still sends.
+//
+// Timeouts, as HAProxy 2.6 applies them (checked with Debian's haproxy): while the
+// response is awaited, timeout client does not apply to the body; timeout server does,
+// counted from the last body bytes the server took (readResponseHead's 504). Once the
+// final response head came (answered), timeout client applies to the rest of the body
+// again, counted from then.
 type bodyJob struct {
 	done     chan error
 	sc       net.Conn
 	readAll  atomic.Bool // the whole body was read from the client
 	cut      atomic.Bool // waitBody wants the transfer to stop
 	waitHead atomic.Bool // readResponseHead waits for the server (sendBody may wake it)
-	expect   bool        // Expect: 100-continue: the client may hold the body back
+	answered atomic.Bool // the final response head came: timeout client applies again
 	sent     int64       // bytes sent to the server, once done
-	finished bool
-	err      error
+	// the server's write failed on its timeout (not closed): set before done is sent
+	srvTimeout bool
+	finished   bool
+	err        error
 }
 
 // sendBody starts streaming the rest of the request body to the server in a second
 // goroutine (see bodyJob). A failure of the client's side (timeout, close, bad chunk)
 // wakes readResponseHead, which reports it.
-func (cc *clientConn) sendBody(x *xfer, remaining int64, expect bool) error {
+func (cc *clientConn) sendBody(x *xfer, remaining int64) error {
 	cc.ex.inLen = 0
 	sc := x.sc.nc
-	job := &bodyJob{done: make(chan error, 1), sc: sc, expect: expect}
+	job := &bodyJob{done: make(chan error, 1), sc: sc}
 	cc.body = job
 	go func() {
 		err := errClientGone
@@ -418,7 +427,7 @@ func (cc *clientConn) sendBody(x *xfer, remaining int64, expect bool) error {
 				sc.SetReadDeadline(aLongTimeAgo) // wake a wait for the response head
 			}
 		}()
-		job.sent, err = cc.copyRequestBody(sc, cc.ex.req.Framing, remaining, x.tServer, &job.readAll, &job.cut)
+		job.sent, err = cc.copyRequestBody(job, cc.ex.req.Framing, remaining, x.tServer)
 	}()
 	return nil
 }
@@ -442,11 +451,27 @@ func (cc *clientConn) waitBody() bool {
 }
 
 // finishBody ends the body transfer once the response was relayed whole. As HAProxy,
-// a body that the server answered early goes on to the server until it ends (its
-// timeouts bound it), and the connection may then stay open; only an Expect body,
-// which the client may never send, is cut.
+// the rest of a body that the server answered early (an early 401 or 413, a final answer
+// to Expect: 100-continue) still goes to the server until it ends, bounded by timeout
+// client and timeout server; the client connection may then stay open, the body read
+// whole so that nothing of it is taken for a next request.
 func (cc *clientConn) finishBody() bool {
-	return cc.endBody(cc.body != nil && cc.body.expect)
+	return cc.endBody(false)
+}
+
+// bodyAnswered tells a body transfer still running that the final response head came:
+// its client reads get timeout client again, counted from now.
+func (cc *clientConn) bodyAnswered() {
+	job := cc.body
+	if job == nil || !job.pending() {
+		return
+	}
+	// Flag first, deadline second: copyRequestBody checks the flag again after it arms
+	// its own deadline, so the deadline that stays is timeout client's.
+	job.answered.Store(true)
+	if !job.cut.Load() {
+		cc.nc.SetReadDeadline(deadline(time.Now(), cc.rs.tClient))
+	}
 }
 
 func (cc *clientConn) endBody(cut bool) bool {
@@ -473,17 +498,12 @@ func (cc *clientConn) endBody(cut bool) bool {
 	}
 	cc.ex.x.bytesIn += job.sent
 	if !ok && !job.cut.Load() {
-		cc.ex.x.bodyFail(job.err)
+		cc.ex.x.bodyFail(job.err, job.srvTimeout)
 	}
 	if !ok && job.err != errClientGone && job.err != errClientTimeout {
 		cc.linger = true // the client may still be sending: see lingerClose
 	}
 	return ok
-}
-
-// expectPending reports whether an Expect body transfer still waits for client bytes.
-func (cc *clientConn) expectPending() bool {
-	return cc.body != nil && cc.body.expect && cc.body.pending() && !cc.body.readAll.Load()
 }
 
 func (j *bodyJob) pending() bool {
@@ -499,19 +519,19 @@ func (j *bodyJob) pending() bool {
 	}
 }
 
-// copyRequestBody streams body bytes from the client to w, validating chunks. When cut
-// is set (by waitBody, from another goroutine) it stops.
-func (cc *clientConn) copyRequestBody(w net.Conn, fr http1.Framing, remaining int64, tServer time.Duration, readAll, cut *atomic.Bool) (int64, error) {
-	ex, tc := cc.ex, cc.rs.tClient
+// copyRequestBody streams body bytes from the client to the server, validating chunks.
+// When job.cut is set (by waitBody, from another goroutine) it stops.
+func (cc *clientConn) copyRequestBody(job *bodyJob, fr http1.Framing, remaining int64, tServer time.Duration) (int64, error) {
+	ex, tc, w := cc.ex, cc.rs.tClient, job.sc
 	var sent int64
 	for {
-		cc.nc.SetReadDeadline(deadline(time.Now(), tc))
-		if cut != nil && cut.Load() { // after the deadline: see waitBody
+		cc.armBodyRead(job, tc)
+		if job.cut.Load() { // after the deadline: see waitBody
 			return sent, errClientGone
 		}
 		n, err := cc.nc.Read(ex.in)
 		if n == 0 {
-			if errors.Is(err, os.ErrDeadlineExceeded) {
+			if errors.Is(err, os.ErrDeadlineExceeded) && !job.cut.Load() {
 				return sent, errClientTimeout
 			}
 			return sent, errClientGone
@@ -530,20 +550,44 @@ func (cc *clientConn) copyRequestBody(w net.Conn, fr http1.Framing, remaining in
 				return sent, errBadChunk
 			}
 		}
-		if done && readAll != nil {
-			readAll.Store(true) // before the last write: the server can answer only after it
+		if done {
+			job.readAll.Store(true) // before the last write: the server can answer only after it
 		}
 		w.SetWriteDeadline(deadline(time.Now(), tServer))
-		if cut != nil && cut.Load() {
+		if job.cut.Load() {
 			return sent, errClientGone
 		}
 		if _, err := w.Write(ex.in[:fwd]); err != nil {
+			job.srvTimeout = errors.Is(err, os.ErrDeadlineExceeded) && !job.cut.Load()
 			return sent, errServerWrite
+		}
+		if !job.answered.Load() {
+			// the server took bytes: its timeout for the response starts again, as
+			// HAProxy's server-side inactivity does
+			w.SetReadDeadline(deadline(time.Now(), tServer))
 		}
 		sent += int64(fwd)
 		if done {
 			ex.inLen = copy(ex.in, ex.in[fwd:n])
 			return sent, nil
+		}
+	}
+}
+
+// armBodyRead sets the deadline of the next client read of a body transfer: none while
+// the response is awaited, timeout client once it came (see bodyJob).
+func (cc *clientConn) armBodyRead(job *bodyJob, tc time.Duration) {
+	for range 2 {
+		answered := job.answered.Load()
+		var dl time.Time
+		if answered {
+			dl = deadline(time.Now(), tc)
+		}
+		cc.nc.SetReadDeadline(dl)
+		// bodyAnswered may have set its deadline before ours: then the flag is up now
+		// and the second round sets timeout client's
+		if answered || !job.answered.Load() {
+			return
 		}
 	}
 }

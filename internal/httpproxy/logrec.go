@@ -223,10 +223,11 @@ func (x *xfer) clientWriteFail(err error, state byte) {
 	x.fail(cause, state)
 }
 
-// bodyFail records how the transfer of the request body failed on the client's side:
-// the client gone (C) or silent past timeout client (c), while data flows (D). A failure
-// recorded before stays.
-func (x *xfer) bodyFail(err error) {
+// bodyFail records how the transfer of the request body failed: the client gone (C) or
+// silent past timeout client (c), an invalid chunk (P), or, after the response came,
+// the server no longer taking the body: closed (S) or not reading past timeout server
+// (s, srvTimeout), while data flows (D). A failure recorded before stays.
+func (x *xfer) bodyFail(err error, srvTimeout bool) {
 	if x.term[0] != 0 {
 		return
 	}
@@ -235,6 +236,14 @@ func (x *xfer) bodyFail(err error) {
 		x.fail(logging.TermClientAbort, logging.StateData)
 	case errClientTimeout:
 		x.fail(logging.TermClientTimeout, logging.StateData)
+	case errBadChunk:
+		x.fail(logging.TermProxy, logging.StateData)
+	case errServerWrite:
+		if srvTimeout {
+			x.fail(logging.TermServerTimeout, logging.StateData)
+		} else {
+			x.fail(logging.TermServerAbort, logging.StateData)
+		}
 	}
 }
 
