@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"net/netip"
 	"time"
+
+	"tandem/internal/sample"
 )
 
 // Pos is where something was written: file and 1-based line.
@@ -34,6 +36,10 @@ type Config struct {
 	Frontends []*Frontend // frontend sections and the frontend half of listen sections, in file order
 	Backends  []*Backend  // backend sections and the backend half of listen sections, in file order
 	Warnings  []*Error    // non-fatal findings (accepted but noteworthy), file:line each
+	// Patterns holds the pattern files (acl -f) and map files (map()) the rules read,
+	// and each ACL's inline patterns: live state the runtime API changes (add acl,
+	// set map…) until the next reload reads the files again. Never nil once parsed.
+	Patterns *sample.Store
 }
 
 // Backend returns the backend named name, or nil.
@@ -168,6 +174,7 @@ type Frontend struct {
 	Binds          []Bind
 	DefaultBackend *Backend // nil: none (a listen section points at its own backend half)
 	UseBackends    []UseBackend
+	ACLs           *sample.ACLSet // the section's acl lines (shared with its backend half in a listen section)
 	MaxConn        int
 	Timeouts       Timeouts
 	ForwardFor     *ForwardFor // nil: off
@@ -198,10 +205,16 @@ type HeaderCapture struct {
 	Len  int
 }
 
-// UseBackend is one `use_backend NAME` rule (unconditional for now).
+// UseBackend is one `use_backend NAME [if|unless COND]` rule. Rules are tried in
+// order; the first whose condition matches picks the backend.
 type UseBackend struct {
 	Pos     Pos
-	Backend *Backend
+	Backend *Backend // the backend named; nil when Name is dynamic
+	// Name is a dynamic name (`use_backend %[req.hdr(host),lower]`), evaluated per
+	// request: a result that names no backend sends the request to default_backend
+	// without trying later rules (HAProxy 2.6). nil for a fixed name.
+	Name *sample.LogFormat
+	Cond *sample.Cond // nil: always
 }
 
 // ForwardFor is `option forwardfor [except NET] [header NAME]`.
@@ -300,6 +313,7 @@ type Backend struct {
 	Check      HealthCheck // proxy-level check settings (issue 3)
 	ErrorFiles map[int][]byte
 	Listen     bool
+	ACLs       *sample.ACLSet // the section's acl lines (nil: none)
 
 	// Fault handling (issue 3).
 	RedispatchEvery int     // option redispatch N: redispatch on every Nth retry (N>0) or the -Nth before the last (N<0); 0 means -1

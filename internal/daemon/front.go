@@ -7,17 +7,11 @@ import (
 	"tandem/internal/tcpproxy"
 )
 
-// targetOf returns the backend a frontend sends its traffic to: the first unconditional
-// use_backend, else default_backend (nil: none, e.g. a stats-only listen section).
-func targetOf(f *config.Frontend) *config.Backend {
-	if len(f.UseBackends) > 0 {
-		return f.UseBackends[0].Backend
-	}
-	return f.DefaultBackend
-}
-
+// poolOf returns the pool of the frontend's default_backend: where traffic goes when no
+// use_backend rule applies (nil: none, e.g. a stats-only listen section). The data
+// paths evaluate the use_backend rules themselves (with Backends).
 func poolOf(f *config.Frontend, pools map[string]*backend.Pool) *backend.Pool {
-	if b := targetOf(f); b != nil {
+	if b := f.DefaultBackend; b != nil {
 		return pools[b.Name]
 	}
 	return nil
@@ -28,11 +22,11 @@ func (d *Daemon) newFront(cfg *config.Config, f *config.Frontend, pools map[stri
 	fr := &front{cfg: f, sem: make(chan struct{}, maxConnOf(f))}
 	switch f.Mode {
 	case config.ModeTCP:
-		h := tcpproxy.NewHandler(&tcpproxy.Route{Frontend: f, Pool: poolOf(f, pools), Stats: d.obs.counters.Frontend(f.Name), Log: d.loggerOf(f)}, log)
+		h := tcpproxy.NewHandler(&tcpproxy.Route{Frontend: f, Pool: tcpPoolOf(f, pools), Backends: pools, Stats: d.obs.counters.Frontend(f.Name), Log: d.loggerOf(f)}, log)
 		h.Reactor = d.reactor
 		fr.h = h
 		fr.swap = func(_ *config.Config, f *config.Frontend, pools map[string]*backend.Pool) {
-			h.Swap(&tcpproxy.Route{Frontend: f, Pool: poolOf(f, pools), Stats: d.obs.counters.Frontend(f.Name), Log: d.loggerOf(f)})
+			h.Swap(&tcpproxy.Route{Frontend: f, Pool: tcpPoolOf(f, pools), Backends: pools, Stats: d.obs.counters.Frontend(f.Name), Log: d.loggerOf(f)})
 		}
 	default:
 		route := func(cfg *config.Config, f *config.Frontend, pools map[string]*backend.Pool) *httpproxy.Route {
@@ -47,4 +41,15 @@ func (d *Daemon) newFront(cfg *config.Config, f *config.Frontend, pools map[stri
 		}
 	}
 	return fr
+}
+
+// tcpPoolOf is a TCP frontend's pool when no rule decides: the first use_backend when
+// it is unconditional (the rules after it never apply), else default_backend.
+func tcpPoolOf(f *config.Frontend, pools map[string]*backend.Pool) *backend.Pool {
+	if len(f.UseBackends) > 0 {
+		if ub := f.UseBackends[0]; ub.Cond == nil && ub.Name == nil && ub.Backend != nil {
+			return pools[ub.Backend.Name]
+		}
+	}
+	return poolOf(f, pools)
 }

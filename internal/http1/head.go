@@ -10,12 +10,12 @@ package http1
 import (
 	"bytes"
 	"errors"
-
-	"tandem/internal/config"
 )
 
-// MaxHeaders is the most header lines a head may carry.
-const MaxHeaders = config.MaxHeaders
+// MaxHeaders is the most header lines a head may carry: config.MaxHeaders (HAProxy's
+// tune.http.maxhdr), written again here because config imports the sample language,
+// which reads parsed heads (TestMaxHeadersIsConfigs keeps the two equal).
+const MaxHeaders = 101
 
 // ErrNeedMore means the buffer does not yet hold a whole head.
 var ErrNeedMore = errors.New("http1: incomplete message head")

@@ -45,6 +45,9 @@ type exchange struct {
 	ckRefresh bool // the cookie is valid but its dates must be (re)set in the response
 	// log record of the current request, nil until logging needs one
 	rec *logging.Record
+	// the sample language's view of the exchange (rules.go), and a dynamic backend name
+	txn     ruleTxn
+	nameBuf []byte
 }
 
 func newExchange(size int, p *sync.Pool) *exchange {
@@ -94,7 +97,9 @@ type clientConn struct {
 	rc     syscall.RawConn // nil when nc is not a socket
 	readFn func(uintptr) bool
 	client netip.Addr
-	ex     *exchange // nil while idle
+	src    netip.AddrPort // the client's address and port (sample fetches src, src_port)
+	dst    netip.AddrPort // the address the connection came to (dst, dst_port)
+	ex     *exchange      // nil while idle
 	sc     *serverConn
 	body   *bodyJob // an Expect: 100-continue body in flight
 	rn     int
@@ -131,7 +136,11 @@ func (c *conn) clientConn() *clientConn {
 	c.h.ccOut.Add(1)
 	cc.conn = c
 	if ta, ok := c.nc.RemoteAddr().(*net.TCPAddr); ok {
-		cc.client = ta.AddrPort().Addr().Unmap()
+		cc.src = ta.AddrPort()
+		cc.client = cc.src.Addr().Unmap()
+	}
+	if ta, ok := c.nc.LocalAddr().(*net.TCPAddr); ok {
+		cc.dst = ta.AddrPort()
 	}
 	if sc, ok := c.nc.(syscall.Conn); ok {
 		if rc, err := sc.SyscallConn(); err == nil {

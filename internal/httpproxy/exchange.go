@@ -58,6 +58,9 @@ func (cc *clientConn) exchange() bool {
 	if svc := rs.r.Service; svc != nil && svc.Match(req.Target.Of(ex.in)) {
 		return cc.handOff(svc)
 	}
+	if rs.rules != nil {
+		x.pool = cc.choosePool()
+	}
 	if x.pool == nil {
 		return cc.replyError(503, nil, req.KeepAlive() && rs.feMode != config.HTTPClose && req.Framing == http1.FrameNone, req.Len)
 	}

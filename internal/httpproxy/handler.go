@@ -38,7 +38,9 @@ type Route struct {
 // routeState is a Route with what the data path derives from it, computed once per Swap.
 type routeState struct {
 	r          *Route
-	pool       *backend.Pool // the backend every request of this frontend goes to
+	pool       *backend.Pool // the backend every request goes to; nil when rules choose
+	rules      []routeRule   // use_backend rules evaluated per request (rules.go)
+	defPool    *backend.Pool // where requests no rule picks go (default_backend)
 	fe         *config.Frontend
 	exPool     *sync.Pool // *exchange sized for this route's bufsize
 	bufSize    int
@@ -53,15 +55,7 @@ func newRouteState(r *Route, pools map[int]*sync.Pool) *routeState {
 	rs := &routeState{r: r, fe: r.Frontend}
 	if r.Frontend != nil {
 		fe := r.Frontend
-		for _, ub := range fe.UseBackends {
-			if ub.Backend != nil && r.Backends[ub.Backend.Name] != nil {
-				rs.pool = r.Backends[ub.Backend.Name]
-				break
-			}
-		}
-		if rs.pool == nil && fe.DefaultBackend != nil {
-			rs.pool = r.Backends[fe.DefaultBackend.Name]
-		}
+		rs.compileRules(r)
 		t := fe.Timeouts
 		rs.tClient = t.Client
 		rs.tHTTPReq = t.HTTPRequest
@@ -74,7 +68,7 @@ func newRouteState(r *Route, pools map[int]*sync.Pool) *routeState {
 		}
 		rs.feMode = fe.ConnMode
 	}
-	if rs.pool == nil {
+	if rs.pool == nil && rs.rules == nil {
 		rs.pool = r.Default
 	}
 	rs.bufSize, rs.headLimit = config.DefaultBufSize, config.DefaultBufSize-config.DefaultMaxRewrite

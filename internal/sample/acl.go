@@ -506,3 +506,67 @@ func knownMethod(m []byte) bool {
 	}
 	return false
 }
+
+// lowest is the first place a fetch can run: what a rule using it needs.
+func (f *fetchDef) lowest() Use { return f.use & -f.use }
+
+// Needs returns what the condition's fetches need, one bit per kind of fetch used
+// (UseConn for src, UseHTTPReq for path…): a mode tcp rule that needs more than
+// UseConn cannot be carried out on a connection alone. A nil Cond needs nothing.
+func (c *Cond) Needs() Use {
+	if c == nil {
+		return 0
+	}
+	var u Use
+	for _, g := range c.groups {
+		for _, t := range g {
+			for _, a := range t.acls {
+				u |= a.expr.f.lowest()
+			}
+		}
+	}
+	return u
+}
+
+// Needs returns what the expression's fetch needs (see Cond.Needs).
+func (e *Expr) Needs() Use { return e.f.lowest() }
+
+// Needs returns what the format's samples need (see Cond.Needs).
+func (f *LogFormat) Needs() Use {
+	var u Use
+	for _, p := range f.parts {
+		if p.e != nil {
+			u |= p.e.Needs()
+		}
+	}
+	return u
+}
+
+// UseName says in words what a Use needs, for messages.
+func UseName(u Use) string {
+	switch {
+	case u&UseHTTPRes != 0:
+		return useName(UseHTTPRes)
+	case u&UseHTTPReq != 0:
+		return useName(UseHTTPReq)
+	case u&UseContent != 0:
+		return useName(UseContent)
+	}
+	return useName(UseConn)
+}
+
+// Describe records where the ACL was written: the descriptions of its pattern lists
+// as HAProxy's `show acl` prints them.
+func (a *ACL) Describe(file string, line int) {
+	for _, l := range a.Lists {
+		l.mu.Lock()
+		if l.Desc == "" {
+			if l.Name == "" {
+				l.Desc = fmt.Sprintf("acl '%s' file '%s' line %d", a.expr.f.name, file, line)
+			} else {
+				l.Desc = fmt.Sprintf("pattern loaded from file '%s' used by acl at file '%s' line %d", l.Name, file, line)
+			}
+		}
+		l.mu.Unlock()
+	}
+}

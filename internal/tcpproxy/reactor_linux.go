@@ -55,6 +55,8 @@ func (h *Handler) serveFD(fd int, peer netip.AddrPort, done func()) {
 		h.untrack(s)
 		done()
 	}
+	local := localAddr(fd)
+	r = r.forConn(peer, local)
 	if r.Pool == nil {
 		unix.Close(fd)
 		end()
@@ -62,7 +64,7 @@ func (h *Handler) serveFD(fd int, peer netip.AddrPort, done func()) {
 	}
 	var lg *sessionLog
 	if r.Log != nil {
-		lg = h.startLogAt(r, peer, localAddr(fd))
+		lg = h.startLogAt(r, peer, local)
 	}
 	a, err := firstAttempt(r, peer.Addr())
 	if err != nil {

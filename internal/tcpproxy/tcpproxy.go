@@ -23,9 +23,10 @@ import (
 // Route is what a TCP frontend forwards to. A reload swaps in a new one.
 type Route struct {
 	Frontend *config.Frontend
-	Pool     *backend.Pool
-	Stats    *proxystats.Frontend // the frontend's counters (nil: none)
-	Log      *logging.Logger      // tcplog / log-format; nil: off
+	Pool     *backend.Pool            // where connections go when no use_backend rule decides
+	Backends map[string]*backend.Pool // by name, for use_backend rules (nil: Pool only)
+	Stats    *proxystats.Frontend     // the frontend's counters (nil: none)
+	Log      *logging.Logger          // tcplog / log-format; nil: off
 }
 
 // Handler serves the connections of one TCP frontend.
@@ -148,6 +149,7 @@ func (h *Handler) ServeConn(c net.Conn) {
 	r := h.route.Load()
 	r.Stats.SessionOpen(time.Now())
 	defer r.Stats.SessionClose()
+	r = r.forConn(addrPortOf(c.RemoteAddr()), addrPortOf(c.LocalAddr()))
 	if r.Pool == nil {
 		return
 	}
@@ -261,3 +263,10 @@ func TunnelLimits(fe, be config.Timeouts) Limits {
 func timeouts(r *Route) Limits { return TunnelLimits(r.Frontend.Timeouts, r.Pool.Cfg.Timeouts) }
 
 var errIdle = errors.New("idle timeout")
+
+func addrPortOf(a net.Addr) netip.AddrPort {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		return ta.AddrPort()
+	}
+	return netip.AddrPort{}
+}

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"tandem/internal/config"
+	"tandem/internal/sample"
 )
 
 // Options are the host services the parser uses. A nil field means the real one.
@@ -84,6 +85,7 @@ type parser struct {
 	global    config.Global
 	globalSet globalSet
 
+	store         *sample.Store            // pattern and map files, inline ACL patterns (rules.go)
 	namedDefaults map[string][]*proxyState // several sections may share a name until one is referenced
 	lastDefaults  *proxyState
 	proxies       []*proxyState
@@ -337,5 +339,6 @@ func (p *parser) finish() (*config.Config, error) {
 		return nil, p.errs
 	}
 	cfg.Warnings = p.warns
+	cfg.Patterns = p.patterns()
 	return cfg, nil
 }

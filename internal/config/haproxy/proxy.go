@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"tandem/internal/config"
+	"tandem/internal/sample"
 )
 
 // proxyState is what one defaults, frontend, backend or listen section says. A
@@ -29,7 +30,8 @@ type proxyState struct {
 	binds          []config.Bind
 	defaultBackend string
 	defaultBEPos   config.Pos
-	useBackends    []nameRef
+	useBackends    []useBackendRule
+	acls           *sample.ACLSet // acl lines of this section (nil: none yet)
 	maxConn        int
 	balance        config.Balance
 	hashType       config.HashType
@@ -61,11 +63,6 @@ type proxyState struct {
 	errorFiles     map[int][]byte
 }
 
-type nameRef struct {
-	pos  config.Pos
-	name string
-}
-
 func newProxyState() *proxyState {
 	return &proxyState{retries: -1, defaultServer: serverOpts{weight: -1}}
 }
@@ -73,7 +70,7 @@ func newProxyState() *proxyState {
 // clone copies a defaults section for a proxy (or a defaults section "from" it).
 func (px *proxyState) clone() *proxyState {
 	c := *px
-	c.binds, c.useBackends, c.servers = nil, nil, nil
+	c.binds, c.useBackends, c.servers, c.acls = nil, nil, nil, nil
 	c.usedExplicitly, c.usedImplicitly, c.checkExpectSeen = false, false, false
 	c.defaultBackend = px.defaultBackend
 	if px.cookie != nil {
@@ -154,22 +151,6 @@ func kwDefaultBackend(p *parser, px *proxyState, st *stmt, args []string, _ bool
 		return
 	}
 	px.defaultBackend, px.defaultBEPos = args[0], st.pos
-}
-
-func kwUseBackend(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
-	if len(args) == 0 {
-		p.errorf(st.pos, "\"use_backend\": missing backend name")
-		return
-	}
-	if len(args) > 1 {
-		if args[1] == "if" || args[1] == "unless" {
-			p.errorf(st.pos, "use_backend %q: conditions are not supported yet", args[0])
-		} else {
-			p.errorf(st.pos, "use_backend %q: unexpected argument %q", args[0], args[1])
-		}
-		return
-	}
-	px.useBackends = append(px.useBackends, nameRef{pos: st.pos, name: args[0]})
 }
 
 func kwMaxConn(p *parser, px *proxyState, st *stmt, args []string, _ bool) {

@@ -96,11 +96,7 @@ func (p *parser) resolve() *config.Config {
 				fe.DefaultBackend = b
 			}
 		}
-		for _, ub := range px.useBackends {
-			if b := p.link(cfg, fe, ub.pos, "use_backend", ub.name, beList); b != nil {
-				fe.UseBackends = append(fe.UseBackends, config.UseBackend{Pos: ub.pos, Backend: b})
-			}
-		}
+		p.linkUseBackends(cfg, px, fe, beList)
 		if px.kind == SecFrontend && !px.failed && px.defaultBackend == "" && len(px.useBackends) == 0 && fe.Stats == nil && fe.MetricsPath == "" {
 			p.errorf(px.pos, "no backend: add a default_backend line (or stats enable to serve only the stats page)")
 		}
@@ -177,7 +173,7 @@ func (p *parser) buildBackend(px *proxyState) *config.Backend {
 		Servers: px.servers, Cookie: px.cookie, Timeouts: px.timeouts, Retries: px.retries,
 		Redispatch: px.redispatch, RedispatchEvery: px.redispEvery, RetryOn: px.retryOn, AllBackups: px.allBackups, FullConn: px.fullConn, ForwardFor: px.forwardFor,
 		ConnMode: px.connMode, Check: px.check, ErrorFiles: maps.Clone(px.errorFiles),
-		Listen: px.kind == SecListen,
+		Listen: px.kind == SecListen, ACLs: px.acls,
 	}
 	if b.Retries < 0 {
 		b.Retries = config.DefaultRetries
@@ -229,6 +225,7 @@ func (p *parser) buildFrontend(px *proxyState, g *config.Global) *config.Fronten
 		Listen: px.kind == SecListen,
 	}
 	f.MetricsPath = px.metricsPath
+	f.ACLs = px.acls
 	f.Captures = slices.Clone(px.captures)
 	f.ResCaptures = slices.Clone(px.resCaptures)
 	f.DontLogNormal, f.LogSeparateErrors = px.dontLogNormal, px.logSepErrors

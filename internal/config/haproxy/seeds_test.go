@@ -133,16 +133,20 @@ func TestSeed001(t *testing.T) {
 	}
 }
 
-func TestSeed001StockConfigNeedsACLs(t *testing.T) {
-	// Without the tutorial's sed, CentOS's stock file uses ACLs tandem does not have yet:
-	// the errors say so precisely rather than ignoring the lines.
-	_, err := ParseFiles([]string{"testdata/seed-001-centos-stock.cfg"}, testOptions(nil))
-	want := []string{
-		`testdata/seed-001-centos-stock.cfg:69: frontend "main": keyword "acl" is not supported by tandem`,
-		`testdata/seed-001-centos-stock.cfg:70: frontend "main": keyword "acl" is not supported by tandem`,
-		`testdata/seed-001-centos-stock.cfg:72: frontend "main": use_backend "static": conditions are not supported yet`,
+func TestSeed001StockConfigACLs(t *testing.T) {
+	// CentOS's stock file, without the tutorial's sed: static files by path_beg or
+	// path_end go to backend static, the rest to app.
+	cfg := mustParseFiles(t, "testdata/seed-001-centos-stock.cfg")
+	fe := cfg.Frontend("main")
+	if fe == nil || len(fe.UseBackends) != 1 || fe.UseBackends[0].Backend != cfg.Backend("static") || fe.UseBackends[0].Cond == nil {
+		t.Fatalf("frontend main: use_backends %+v", fe.UseBackends)
 	}
-	checkErrors(t, err, want)
+	if got := fe.UseBackends[0].Cond.String(); got != "if url_static" {
+		t.Errorf("condition %q", got)
+	}
+	if len(fe.ACLs.Lookup("url_static")) != 2 {
+		t.Errorf("acl url_static: want two lines ORed")
+	}
 }
 
 func TestSeed003(t *testing.T) {

@@ -1,0 +1,137 @@
+package haproxy
+
+import (
+	"strings"
+
+	"tandem/internal/config"
+	"tandem/internal/sample"
+)
+
+// This file reads the rule keywords built on the sample language (package sample):
+// `acl` and `use_backend … [if|unless COND]`. Conditions are compiled here, once, with
+// the configuration; pattern and map files are read through Options.ReadFile into the
+// configuration's pattern store.
+
+// useBackendRule is one use_backend line as read: a fixed or dynamic name and its
+// condition (compiled when the line is read, so later acl lines are not seen, as in
+// HAProxy).
+type useBackendRule struct {
+	pos  config.Pos
+	name string
+	dyn  *sample.LogFormat
+	cond *sample.Cond
+}
+
+// sampleCtx is the parse context of a request-time rule of the current proxy.
+func (p *parser) sampleCtx(where sample.Use) *sample.Ctx {
+	return &sample.Ctx{Where: where, Store: p.patterns(), ReadFile: p.opt.ReadFile}
+}
+
+// patterns returns the configuration's pattern store, made on first use.
+func (p *parser) patterns() *sample.Store {
+	if p.store == nil {
+		p.store = sample.NewStore()
+	}
+	return p.store
+}
+
+// aclsOf returns the proxy's ACL set, made on first use.
+func (px *proxyState) aclSet() *sample.ACLSet {
+	if px.acls == nil {
+		px.acls = sample.NewACLSet()
+	}
+	return px.acls
+}
+
+// kwACL reads `acl NAME FETCH[,conv…] [flags] [operator] [VALUE…]`.
+func kwACL(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
+	if len(args) == 0 {
+		p.errorf(st.pos, "acl: missing name (acl NAME FETCH [flags] [VALUE...])")
+		return
+	}
+	if sample.IsPredefined(args[0]) {
+		// HAProxy refuses to redefine a predefined ACL too.
+		p.errorf(st.pos, "acl %q: this name is a predefined ACL; choose another name", args[0])
+		return
+	}
+	// The widest request-time context: a fetch an actual rule cannot use is refused
+	// where the ACL is used.
+	a, err := sample.ParseACL(args, p.sampleCtx(sample.WhereHTTPResponse))
+	if err != nil {
+		p.errorf(st.pos, "%v", err)
+		return
+	}
+	a.Describe(st.pos.File, st.pos.Line)
+	px.aclSet().Add(a)
+}
+
+// parseCond compiles the condition words (starting with if or unless) of a rule of
+// px that runs where; nil when words is empty.
+func (p *parser) parseCond(px *proxyState, st *stmt, kw string, words []string, where sample.Use) (*sample.Cond, bool) {
+	if len(words) == 0 {
+		return nil, true
+	}
+	c, err := sample.ParseCond(words, px.acls, p.sampleCtx(where))
+	if err != nil {
+		p.errorf(st.pos, "%s: %v", kw, err)
+		return nil, false
+	}
+	return c, true
+}
+
+func kwUseBackend(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
+	if len(args) == 0 {
+		p.errorf(st.pos, "\"use_backend\": missing backend name")
+		return
+	}
+	r := useBackendRule{pos: st.pos, name: args[0]}
+	if len(args) > 1 && args[1] != "if" && args[1] != "unless" {
+		p.errorf(st.pos, "use_backend %q: unexpected argument %q (expected \"if\" or \"unless\" and a condition)", args[0], args[1])
+		return
+	}
+	kw := "use_backend " + args[0]
+	if strings.Contains(args[0], "%") {
+		lf, err := sample.ParseLogFormat(args[0], p.sampleCtx(sample.WhereHTTPRequest))
+		if err != nil {
+			p.errorf(st.pos, "use_backend: dynamic backend name: %v", err)
+			return
+		}
+		if s, ok := lf.Const(); ok {
+			r.name = s // only %% escapes: a fixed name after all
+		} else {
+			r.dyn = lf
+		}
+	}
+	c, ok := p.parseCond(px, st, kw, args[1:], sample.WhereHTTPRequest)
+	if !ok {
+		return
+	}
+	r.cond = c
+	px.useBackends = append(px.useBackends, r)
+}
+
+// linkUseBackends resolves the use_backend rules of a frontend: fixed names must name
+// a backend; a mode tcp frontend can only decide on what a connection carries.
+func (p *parser) linkUseBackends(cfg *config.Config, px *proxyState, fe *config.Frontend, beList []string) {
+	for _, ub := range px.useBackends {
+		if fe.Mode == config.ModeTCP {
+			need := ub.cond.Needs()
+			if ub.dyn != nil {
+				need |= ub.dyn.Needs()
+			}
+			if need&^sample.UseConn != 0 {
+				p.errorf(ub.pos, "use_backend %s: in mode tcp, tandem routes a connection on connection fetches only (src, src_port, dst, dst_port, …); this rule needs %s (tcp-request content inspection is not supported yet)", ub.name, sample.UseName(need&^sample.UseConn))
+				continue
+			}
+		}
+		rule := config.UseBackend{Pos: ub.pos, Cond: ub.cond, Name: ub.dyn}
+		if ub.dyn == nil {
+			b := p.link(cfg, fe, ub.pos, "use_backend", ub.name, beList)
+			if b == nil {
+				continue
+			}
+			rule.Backend = b
+		}
+		fe.UseBackends = append(fe.UseBackends, rule)
+	}
+}

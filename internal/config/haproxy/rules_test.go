@@ -1,0 +1,145 @@
+package haproxy
+
+import (
+	"errors"
+	"io/fs"
+	"strings"
+	"testing"
+
+	"tandem/internal/config"
+)
+
+func rulesOptions(files map[string]string) Options {
+	o := testOptions(nil)
+	o.ReadFile = func(path string) ([]byte, error) {
+		if s, ok := files[path]; ok {
+			return []byte(s), nil
+		}
+		return nil, fs.ErrNotExist
+	}
+	return o
+}
+
+const rulesBase = `defaults
+    mode http
+    timeout connect 1s
+    timeout client 1s
+    timeout server 1s
+backend be_a
+    server a 127.0.0.1:8001
+backend be_b
+    server b 127.0.0.1:8002
+backend be_default
+    server d 127.0.0.1:8003
+`
+
+func TestUseBackendRules(t *testing.T) {
+	text := rulesBase + `frontend web
+    bind 127.0.0.1:8080
+    acl host_a hdr(host),lower -f /etc/haproxy/a-hosts.lst
+    acl api path_beg /api/ /v2/
+    acl api path_end .json
+    use_backend be_a if host_a !api
+    use_backend be_b unless host_a || { src 10.0.0.0/8 }
+    use_backend %[req.hdr(host),lower,map(/etc/haproxy/hosts.map,be_default)] if api
+    use_backend be_a
+    default_backend be_default
+`
+	files := map[string]string{
+		"/etc/haproxy/a-hosts.lst": "a.example\nwww.a.example\n",
+		"/etc/haproxy/hosts.map":   "b.example be_b\n",
+	}
+	cfg, err := Parse("t.cfg", []byte(text), rulesOptions(files))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fe := cfg.Frontend("web")
+	ub := fe.UseBackends
+	if len(ub) != 4 {
+		t.Fatalf("%d use_backend rules, want 4", len(ub))
+	}
+	for i, want := range []struct {
+		be   string
+		cond string
+		line int
+	}{{"be_a", "if host_a !api", 17}, {"be_b", "unless host_a || { src 10.0.0.0/8 }", 18}, {"", "if api", 19}, {"be_a", "", 20}} {
+		r := ub[i]
+		name := ""
+		if r.Backend != nil {
+			name = r.Backend.Name
+		}
+		if name != want.be || r.Cond.String() != want.cond || r.Pos.Line != want.line {
+			t.Errorf("rule %d: backend %q cond %q line %d, want %q %q %d", i, name, r.Cond.String(), r.Pos.Line, want.be, want.cond, want.line)
+		}
+	}
+	if ub[2].Name == nil || ub[2].Name.String() != "%[req.hdr(host),lower,map(/etc/haproxy/hosts.map,be_default)]" {
+		t.Errorf("dynamic name: %v", ub[2].Name)
+	}
+	if cfg.Patterns == nil || cfg.Patterns.Lookup("/etc/haproxy/hosts.map") == nil || cfg.Patterns.Lookup("/etc/haproxy/a-hosts.lst") == nil {
+		t.Error("pattern files are not in cfg.Patterns")
+	}
+	if l := cfg.Patterns.Lookup("/etc/haproxy/a-hosts.lst"); l != nil && !strings.Contains(l.Desc, "t.cfg' line 14") {
+		t.Errorf("list description %q", l.Desc)
+	}
+	if len(fe.ACLs.Lookup("api")) != 2 {
+		t.Error("acl api: two lines ORed")
+	}
+}
+
+func TestRulesErrors(t *testing.T) {
+	fe := "frontend web\n    bind 127.0.0.1:8080\n    default_backend be_default\n" // lines 12-14
+	for _, tc := range []struct {
+		name, text string
+		want       []string
+	}{
+		{"unknown acl", fe + "    use_backend be_a if nope\n",
+			[]string{`t.cfg:15: frontend "web": use_backend be_a: no such ACL : "nope"`}},
+		{"acl used before it is defined", fe + "    use_backend be_a if later\n    acl later src 10.0.0.1\n",
+			[]string{`t.cfg:15: frontend "web": use_backend be_a: no such ACL : "later"`}},
+		{"unknown fetch", fe + "    acl x nope_fetch 1\n",
+			[]string{`t.cfg:15: frontend "web": acl "x": unknown fetch method "nope_fetch"`}},
+		{"missing pattern file", fe + "    acl x src -f /etc/haproxy/missing.lst\n",
+			[]string{`t.cfg:15: frontend "web": acl "x": cannot read pattern file "/etc/haproxy/missing.lst": file does not exist`}},
+		{"missing map file", fe + "    use_backend %[req.hdr(host),map(/etc/haproxy/nope.map)]\n",
+			[]string{`t.cfg:15: frontend "web": use_backend: dynamic backend name: log-format "%[req.hdr(host),map(/etc/haproxy/nope.map)]": converter "map": cannot read pattern file "/etc/haproxy/nope.map": file does not exist`}},
+		{"backreference", fe + "    acl x path_reg ^/(a)\\1\n",
+			[]string{`t.cfg:15: frontend "web": acl "x": regular expression "^/(a)\\1": invalid escape sequence: ` + "`\\1`" + ` (tandem uses Go's RE2 syntax: no backreferences, no lookahead or lookbehind)`}},
+		{"tls fetch", fe + "    acl x ssl_fc_sni www.example.com\n",
+			[]string{`t.cfg:15: frontend "web": acl "x": fetch "ssl_fc_sni" needs TLS, which tandem does not support yet (issue 11)`}},
+		{"response fetch in use_backend", fe + "    use_backend be_a if { status 200 }\n",
+			[]string{`t.cfg:15: frontend "web": use_backend be_a: anonymous acl: fetch "status" cannot be used here: it needs an HTTP response (http-response rules), which this rule set does not have`}},
+		{"acl in defaults", "defaults x\n    acl a src 1.2.3.4\n", nil},
+		{"redefined predefined acl", fe + "    acl TRUE src 1.2.3.4\n",
+			[]string{`t.cfg:15: frontend "web": acl "TRUE": this name is a predefined ACL; choose another name`}},
+		{"unknown backend", fe + "    use_backend nope if TRUE\n",
+			[]string{`t.cfg:15: frontend "web": use_backend "nope": no such backend`}},
+		{"bad word after name", fe + "    use_backend be_a when TRUE\n",
+			[]string{`t.cfg:15: frontend "web": use_backend "be_a": unexpected argument "when" (expected "if" or "unless" and a condition)`}},
+		{"tcp mode needs http", "frontend t\n    mode tcp\n    bind 127.0.0.1:9000\n    use_backend be_tcp if { path_beg /x }\n    default_backend be_tcp\nbackend be_tcp\n    mode tcp\n    server s 127.0.0.1:1\n",
+			[]string{`t.cfg:15: frontend "t": use_backend be_tcp: in mode tcp, tandem routes a connection on connection fetches only (src, src_port, dst, dst_port, …); this rule needs an HTTP request (tcp-request content inspection is not supported yet)`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("t.cfg", []byte(rulesBase+tc.text), rulesOptions(nil))
+			if tc.want == nil {
+				var list config.ErrorList
+				if !errors.As(err, &list) || len(list) == 0 || !strings.Contains(list[0].Error(), "acl") {
+					t.Fatalf("acl in defaults: %v", err)
+				}
+				return
+			}
+			checkErrors(t, err, tc.want)
+		})
+	}
+}
+
+// TestTCPUseBackend: connection fetches are fine in mode tcp.
+func TestTCPUseBackend(t *testing.T) {
+	text := rulesBase + "frontend t\n    mode tcp\n    bind 127.0.0.1:9000\n    acl lan src 10.0.0.0/8\n    use_backend be_tcp_a if lan { dst_port 9000 }\n    default_backend be_tcp_b\nbackend be_tcp_a\n    mode tcp\n    server s 127.0.0.1:1\nbackend be_tcp_b\n    mode tcp\n    server s 127.0.0.1:2\n"
+	cfg, err := Parse("t.cfg", []byte(text), rulesOptions(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ub := cfg.Frontend("t").UseBackends; len(ub) != 1 || ub[0].Cond == nil || ub[0].Backend.Name != "be_tcp_a" {
+		t.Fatalf("rules %+v", ub)
+	}
+}

@@ -1,0 +1,164 @@
+package httpproxy
+
+import (
+	"net/netip"
+
+	"tandem/internal/backend"
+	"tandem/internal/config"
+	"tandem/internal/http1"
+	"tandem/internal/sample"
+)
+
+// routeRule is a use_backend rule with its pool resolved once per route.
+type routeRule struct {
+	cond *sample.Cond
+	pool *backend.Pool     // a fixed name
+	name *sample.LogFormat // a dynamic name (pool nil)
+}
+
+// compileRules sets rs.pool when every request of the frontend goes to one pool (no
+// rule, or a first rule that always applies: nothing to evaluate per request), else
+// rs.rules and rs.defPool.
+func (rs *routeState) compileRules(r *Route) {
+	fe := r.Frontend
+	var def *backend.Pool
+	if fe.DefaultBackend != nil {
+		def = r.Backends[fe.DefaultBackend.Name]
+	}
+	if def == nil {
+		def = r.Default
+	}
+	var rules []routeRule
+	for _, ub := range fe.UseBackends {
+		rr := routeRule{cond: ub.Cond, name: ub.Name}
+		if ub.Name == nil {
+			if ub.Backend == nil || r.Backends[ub.Backend.Name] == nil {
+				continue
+			}
+			rr.pool = r.Backends[ub.Backend.Name]
+		}
+		rules = append(rules, rr)
+		if rr.cond == nil && rr.name == nil {
+			break // the rules after an unconditional one are never reached
+		}
+	}
+	switch {
+	case len(rules) == 0:
+		rs.pool = def
+	case rules[0].cond == nil && rules[0].name == nil:
+		rs.pool = rules[0].pool
+	default:
+		rs.rules, rs.defPool = rules, def
+	}
+}
+
+// choosePool runs the use_backend rules over the current request: the first rule whose
+// condition matches names the pool; a dynamic name that names no HTTP backend sends the
+// request to the default backend without trying later rules (HAProxy 2.6).
+func (cc *clientConn) choosePool() *backend.Pool {
+	rs, ex := cc.rs, cc.ex
+	t := ex.ruleTxn(cc)
+	for i := range rs.rules {
+		ru := &rs.rules[i]
+		if !ru.cond.Match(t) {
+			continue
+		}
+		if ru.name == nil {
+			return ru.pool
+		}
+		ex.nameBuf = ru.name.Append(ex.nameBuf[:0], t)
+		if p := rs.r.Backends[unsafeString(ex.nameBuf)]; p != nil && p.Cfg.Mode == config.ModeHTTP {
+			return p
+		}
+		return rs.defPool
+	}
+	return rs.defPool
+}
+
+// ruleTxn is the current exchange seen by the sample language (sample.Txn). It lives in
+// the exchange, so handing it out as an interface allocates nothing.
+type ruleTxn struct {
+	cc   *clientConn
+	resp bool // in a response phase: Response returns the parsed response head
+	st   sample.State
+}
+
+// ruleTxn readies the exchange's sample.Txn for a new request of cc. The exchange is
+// pooled across connections: every variable is forgotten.
+func (ex *exchange) ruleTxn(cc *clientConn) *ruleTxn {
+	t := &ex.txn
+	if t.cc != cc {
+		t.cc = cc
+	}
+	t.resp = false
+	t.st.ResetAll()
+	return t
+}
+
+func (t *ruleTxn) Addrs() (src, dst netip.AddrPort) { return t.cc.src, t.cc.dst }
+
+func (t *ruleTxn) Request() (*http1.Request, []byte) {
+	ex := t.cc.ex
+	return &ex.req, ex.in
+}
+
+func (t *ruleTxn) Response() (*http1.Response, []byte) {
+	if !t.resp {
+		return nil, nil
+	}
+	ex := t.cc.ex
+	return &ex.resp, ex.sin
+}
+
+// Payload is the request bytes in the buffer: the head and what came of the body.
+func (t *ruleTxn) Payload() []byte {
+	ex := t.cc.ex
+	return ex.in[:ex.inLen]
+}
+
+func (t *ruleTxn) State() *sample.State { return &t.st }
+
+// Counter answers nbsrv(), srv_is_up(), be_conn(), srv_conn() and fe_conn() from the
+// live pools of the route.
+func (t *ruleTxn) Counter(c sample.Counter, proxy, server string) (int64, bool) {
+	cc := t.cc
+	rs := cc.rs
+	if c == sample.FeConn {
+		if proxy == "" || proxy == rs.fe.Name {
+			return int64(cc.h.Active()), true
+		}
+		return 0, false // another frontend's figure is not reachable from here
+	}
+	var p *backend.Pool
+	if proxy == "" {
+		p = cc.ex.x.pool
+	} else {
+		p = rs.r.Backends[proxy]
+	}
+	if p == nil {
+		return 0, false
+	}
+	switch c {
+	case sample.NbSrv:
+		a, b := p.CountUsable()
+		if a > 0 {
+			return int64(a), true
+		}
+		return int64(b), true
+	case sample.BeConn:
+		return int64(p.Conns()), true
+	case sample.SrvIsUp, sample.SrvConn:
+		for _, s := range p.Servers {
+			if s.Cfg.Name == server {
+				if c == sample.SrvConn {
+					return s.Cur(), true
+				}
+				if s.Usable() {
+					return 1, true
+				}
+				return 0, true
+			}
+		}
+	}
+	return 0, false
+}
