@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"time"
 
+	"tandem/internal/rules"
 	"tandem/internal/sample"
 )
 
@@ -188,6 +189,9 @@ type Frontend struct {
 	ErrorFiles     map[int][]byte // `errorfile CODE FILE`: the whole HTTP response to send for CODE
 	Listen         bool           // defined by a listen section
 	MetricsPath    string         // `http-request use-service prometheus-exporter if { path P }`: P ("" = none)
+	Rules          ProxyRules     // http-request, http-response, http-after-response, redirect
+	MonitorURI     string         // `monitor-uri`: answered 200 (or 503 when MonitorFail matches) before any rule
+	MonitorFail    []*sample.Cond // `monitor fail if|unless COND`
 	// `capture request header NAME len N` lines, in order (issue 5)
 	Captures []HeaderCapture
 	// `capture response header NAME len N` lines, in order (issue 5)
@@ -313,6 +317,7 @@ type Backend struct {
 	Check      HealthCheck // proxy-level check settings (issue 3)
 	ErrorFiles map[int][]byte
 	Listen     bool
+	Rules      ProxyRules // the backend's http-request, http-response, http-after-response and redirect rules
 	ACLs       *sample.ACLSet // the section's acl lines (nil: none)
 
 	// Fault handling (issue 3).
@@ -472,4 +477,19 @@ type Stats struct {
 	ShowLegends bool   // stats show-legends
 	ShowNode    bool   // stats show-node
 	NodeName    string // stats show-node NAME; "" = the host name
+}
+
+// ProxyRules are a proxy's HTTP rule lists (configuration.txt §4.2), compiled once
+// (package rules). A proxy that inherits rules from a named defaults section has
+// those first. Request runs when the request is analysed (a frontend's, then its
+// chosen backend's), then Redirect (the legacy redirect keyword); Response runs on
+// the server's response (the backend's, then the frontend's); AfterResponse on
+// every response sent.
+type ProxyRules struct {
+	Request, Redirect, Response, AfterResponse rules.Program
+}
+
+// Empty reports whether there is no rule at all.
+func (r *ProxyRules) Empty() bool {
+	return len(r.Request)+len(r.Redirect)+len(r.Response)+len(r.AfterResponse) == 0
 }

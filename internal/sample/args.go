@@ -20,6 +20,7 @@ const (
 	aIPMask          // an IPv4 mask: a.b.c.d or a prefix length
 	aIP6Mask         // an IPv6 prefix length
 	aSample          // a sample expression or a string (concat)
+	aUserlist        // a userlist section's name (auth.go)
 )
 
 // arg is one compiled argument.
@@ -31,6 +32,7 @@ type arg struct {
 	scope Scope
 	m     *view // a map's compiled lookup (map converters)
 	def   *Value
+	users Users // aUserlist
 }
 
 func parseArgs(name string, kinds []argKind, min int, raw []string, ctx *Ctx) ([]arg, error) {
@@ -88,6 +90,12 @@ func parseArgs(name string, kinds []argKind, min int, raw []string, ctx *Ctx) ([
 			} else {
 				return nil, fmt.Errorf("%q: %q is not a netmask", name, r)
 			}
+		case aUserlist:
+			u, err := ctx.userlist(r)
+			if err != nil {
+				return nil, fmt.Errorf("%q: %w", name, err)
+			}
+			a.users = u
 		case aIP6Mask:
 			n, err := strconv.Atoi(r)
 			if err != nil || n < 0 || n > 128 {

@@ -24,7 +24,7 @@ type useBackendRule struct {
 
 // sampleCtx is the parse context of a request-time rule of the current proxy.
 func (p *parser) sampleCtx(where sample.Use) *sample.Ctx {
-	return &sample.Ctx{Where: where, Store: p.patterns(), ReadFile: p.opt.ReadFile}
+	return &sample.Ctx{Where: where, Store: p.patterns(), ReadFile: p.opt.ReadFile, Userlist: p.userlistRef}
 }
 
 // patterns returns the configuration's pattern store, made on first use.

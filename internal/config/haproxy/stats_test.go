@@ -39,15 +39,14 @@ backend app
 }
 
 func TestHTTPRequestOnlyPrometheusForm(t *testing.T) {
-	for _, rule := range []string{
-		"http-request deny",
-		"http-request use-service prometheus-exporter",
-		"http-request use-service prometheus-exporter if { path metrics }",
-		"http-request use-service lua.foo if { path /metrics }",
+	for rule, want := range map[string]string{
+		"http-request use-service prometheus-exporter":                      "only with the form",
+		"http-request use-service prometheus-exporter if { path metrics }": "only with the form",
+		"http-request use-service lua.foo if { path /metrics }":            "only prometheus-exporter",
 	} {
 		_, err := Parse("t.cfg", []byte("frontend web\n    mode http\n    bind :80\n    "+rule+"\n"), testOptions(nil))
-		if err == nil || !strings.Contains(err.Error(), "only \"http-request use-service prometheus-exporter") {
-			t.Errorf("%q: err = %v, want the supported-form message", rule, err)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: err = %v, want %q", rule, err, want)
 		}
 	}
 	// A frontend with only the metrics rule needs no backend.
