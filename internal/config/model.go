@@ -317,7 +317,7 @@ type Backend struct {
 	Check      HealthCheck // proxy-level check settings (issue 3)
 	ErrorFiles map[int][]byte
 	Listen     bool
-	Rules      ProxyRules // the backend's http-request, http-response, http-after-response and redirect rules
+	Rules      ProxyRules     // the backend's http-request, http-response, http-after-response and redirect rules
 	ACLs       *sample.ACLSet // the section's acl lines (nil: none)
 
 	// Fault handling (issue 3).

@@ -12,15 +12,15 @@ import (
 type argKind uint8
 
 const (
-	aStr     argKind = iota
-	aInt             // a decimal integer
-	aHdrName         // a header name: kept lower-case
-	aReg             // a regular expression (RE2)
-	aVar             // a variable: scope.name
-	aIPMask          // an IPv4 mask: a.b.c.d or a prefix length
-	aIP6Mask         // an IPv6 prefix length
-	aSample          // a sample expression or a string (concat)
-	aUserlist        // a userlist section's name (auth.go)
+	aStr      argKind = iota
+	aInt              // a decimal integer
+	aHdrName          // a header name: kept lower-case
+	aReg              // a regular expression (RE2)
+	aVar              // a variable: scope.name
+	aIPMask           // an IPv4 mask: a.b.c.d or a prefix length
+	aIP6Mask          // an IPv6 prefix length
+	aSample           // a sample expression or a string (concat)
+	aUserlist         // a userlist section's name (auth.go)
 )
 
 // arg is one compiled argument.

@@ -40,7 +40,7 @@ backend app
 
 func TestHTTPRequestOnlyPrometheusForm(t *testing.T) {
 	for rule, want := range map[string]string{
-		"http-request use-service prometheus-exporter":                      "only with the form",
+		"http-request use-service prometheus-exporter":                     "only with the form",
 		"http-request use-service prometheus-exporter if { path metrics }": "only with the form",
 		"http-request use-service lua.foo if { path /metrics }":            "only prometheus-exporter",
 	} {
