@@ -16,6 +16,7 @@ import (
 	"tandem/internal/balance"
 	"tandem/internal/http1"
 	"tandem/internal/logging"
+	"tandem/internal/rules"
 )
 
 // exchange is the memory of one request/response exchange, pooled while the client
@@ -48,6 +49,7 @@ type exchange struct {
 	// the sample language's view of the exchange (rules.go), and a dynamic backend name
 	txn     ruleTxn
 	nameBuf []byte
+	msg     rules.Msg // the head the HTTP actions edit (actions.go)
 }
 
 func newExchange(size int, p *sync.Pool) *exchange {

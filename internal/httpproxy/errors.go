@@ -20,6 +20,18 @@ var errorPages = map[int]errorPage{
 	408: requestError(408, "Request Time-out", "Your browser didn't send a complete request in time."),
 	422: {close: []byte("HTTP/1.1 422 Unprocessable Content\r\nContent-length: 116\r\nCache-Control: no-cache\r\nContent-Type: text/html\r\n\r\n" +
 		"<html><body><h1>422 Unprocessable Content</h1>\nThe server cannot process the contained instructions.\n</body></html>\n")},
+	// The pages of deny, tarpit, auth and return … default-errorfiles (HAProxy 2.6.12).
+	200: serverError(200, "OK", "Service ready."),
+	401: serverError(401, "Unauthorized", "You need a valid user and password to access this content."),
+	403: serverError(403, "Forbidden", "Request forbidden by administrative rules."),
+	404: serverError(404, "Not Found", "The resource could not be found."),
+	405: serverError(405, "Method Not Allowed", "A request was made of a resource using a request method not supported by that resource"),
+	407: serverError(407, "Unauthorized", "You need a valid user and password to access this content."),
+	410: serverError(410, "Gone", "The resource is no longer available and will not be available again."),
+	413: serverError(413, "Payload Too Large", "The request entity exceeds the maximum allowed."),
+	425: serverError(425, "Too Early", "Your browser sent early data."),
+	429: serverError(429, "Too Many Requests", "You have sent too many requests in a given amount of time."),
+	501: serverError(501, "Not Implemented", ".The server does not support the functionality required to fulfill the request."),
 	500: serverError(500, "Internal Server Error", "An internal server error occurred."),
 	502: serverError(502, "Bad Gateway", "The server returned an invalid or incomplete response."),
 	503: serverError(503, "Service Unavailable", "No server is available to handle this request."),

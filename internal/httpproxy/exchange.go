@@ -58,6 +58,21 @@ func (cc *clientConn) exchange() bool {
 	if svc := rs.r.Service; svc != nil && svc.Match(req.Target.Of(ex.in)) {
 		return cc.handOff(svc)
 	}
+	feWork := rs.feRequestWork()
+	if rs.rules != nil || feWork {
+		ex.ruleTxn(cc)
+		ex.msg.Request(req, ex.in)
+	}
+	if feWork {
+		if rs.fe.MonitorURI != "" {
+			if done, keep := cc.monitor(); done {
+				return keep
+			}
+		}
+		if done, keep := cc.requestRules(&rs.fe.Rules, nil, tarpitOf(&rs.fe.Timeouts)); done {
+			return keep
+		}
+	}
 	if rs.rules != nil {
 		x.pool = cc.choosePool()
 	}
@@ -66,6 +81,15 @@ func (cc *clientConn) exchange() bool {
 	}
 	x.be = x.pool.Cfg
 	be := x.be
+	if (len(be.Rules.Request) > 0 || len(be.Rules.Redirect) > 0) && !rs.ownBackend(be) {
+		if !feWork && rs.rules == nil {
+			ex.ruleTxn(cc)
+			ex.msg.Request(req, ex.in)
+		}
+		if done, keep := cc.requestRules(&be.Rules, be, tarpitOf(&be.Timeouts)); done {
+			return keep
+		}
+	}
 	x.mode = rs.feMode
 	if be.ConnMode > x.mode {
 		x.mode = be.ConnMode
@@ -233,6 +257,11 @@ func (cc *clientConn) exchangeOn(x *xfer) bool {
 		}
 		cc.waitBody()
 		return false
+	}
+	if cc.rs.hasResponseRules(be) {
+		if done, keep := cc.responseRules(x); done {
+			return keep
+		}
 	}
 	cc.logResponse()
 	if bodyDone {

@@ -57,7 +57,7 @@ func (rs *routeState) compileRules(r *Route) {
 // request to the default backend without trying later rules (HAProxy 2.6).
 func (cc *clientConn) choosePool() *backend.Pool {
 	rs, ex := cc.rs, cc.ex
-	t := ex.ruleTxn(cc)
+	t := &ex.txn // readied by exchange: variables set by http-request rules stay
 	for i := range rs.rules {
 		ru := &rs.rules[i]
 		if !ru.cond.Match(t) {
@@ -97,8 +97,17 @@ func (ex *exchange) ruleTxn(cc *clientConn) *ruleTxn {
 
 func (t *ruleTxn) Addrs() (src, dst netip.AddrPort) { return t.cc.src, t.cc.dst }
 
+// Request is the request head, nil in a response phase: as in HAProxy, the request's
+// contents are gone once it is forwarded. While a rule edits the head (actions.go),
+// its spans index the rebuilt head in msg.
 func (t *ruleTxn) Request() (*http1.Request, []byte) {
 	ex := t.cc.ex
+	if t.resp {
+		return nil, nil
+	}
+	if ex.msg.Edited {
+		return &ex.req, ex.msg.Buf
+	}
 	return &ex.req, ex.in
 }
 
@@ -107,6 +116,9 @@ func (t *ruleTxn) Response() (*http1.Response, []byte) {
 		return nil, nil
 	}
 	ex := t.cc.ex
+	if ex.msg.Edited {
+		return &ex.resp, ex.msg.Buf
+	}
 	return &ex.resp, ex.sin
 }
 

@@ -96,6 +96,9 @@ func Parse(ph Phase, args []string, env *Env) (*Rule, error) {
 	case "deny", "tarpit":
 		r.Action = Deny
 		status := 403
+		if ph != Request {
+			status = 502 // http-response deny answers 502 by default
+		}
 		if base == "tarpit" {
 			r.Action, status = Tarpit, 500
 		}

@@ -434,6 +434,8 @@ func kwTimeout(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 		tm.ClientFin = t
 	case "server-fin":
 		tm.ServerFin = t
+	case "tarpit":
+		tm.Tarpit = t
 	case "check":
 		tm.Check = t
 	}

@@ -72,6 +72,7 @@ func init() {
 		e("timeout http-keep-alive", secProxies, impl, "<time>", "idle time between requests (default: timeout http-request)", kwTimeout),
 		e("timeout tunnel", secBack, impl, "<time>", "inactivity of tunnels such as websockets", kwTimeout),
 		e("timeout client-fin", secFront, impl, "<time>", "client inactivity once half-closed", kwTimeout),
+		e("timeout tarpit", secProxies, impl, "<time>", "how long http-request tarpit holds a request (default: timeout connect)", kwTimeout),
 		e("timeout server-fin", secBack, impl, "<time>", "server inactivity once half-closed", kwTimeout),
 		e("timeout check", secBack, chk, "<time>", "health check read timeout", kwTimeout),
 		e("retries", secBack, impl, "<number>", "connection retries to a server (default 3)", kwRetries),
