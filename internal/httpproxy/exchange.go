@@ -59,8 +59,9 @@ func (cc *clientConn) exchange() bool {
 		return cc.handOff(svc)
 	}
 	feWork := rs.feRequestWork()
-	if rs.rules != nil || feWork {
-		ex.ruleTxn(cc)
+	started := rs.needTxn || feWork
+	if started {
+		ex.startTxn(cc)
 		ex.msg.Request(req, ex.in)
 	}
 	if feWork {
@@ -81,11 +82,12 @@ func (cc *clientConn) exchange() bool {
 	}
 	x.be = x.pool.Cfg
 	be := x.be
-	if (len(be.Rules.Request) > 0 || len(be.Rules.Redirect) > 0) && !rs.ownBackend(be) {
-		if !feWork && rs.rules == nil {
-			ex.ruleTxn(cc)
-			ex.msg.Request(req, ex.in)
-		}
+	beWork := (len(be.Rules.Request) > 0 || len(be.Rules.Redirect) > 0) && !rs.ownBackend(be)
+	if !started && (beWork || rs.hasResponseRules(be)) {
+		ex.startTxn(cc) // response rules read variables and the transaction too
+		ex.msg.Request(req, ex.in)
+	}
+	if beWork {
 		if done, keep := cc.requestRules(&be.Rules, be, tarpitOf(&be.Timeouts)); done {
 			return keep
 		}

@@ -41,6 +41,7 @@ type routeState struct {
 	pool       *backend.Pool // the backend every request goes to; nil when rules choose
 	rules      []routeRule   // use_backend rules evaluated per request (rules.go)
 	defPool    *backend.Pool // where requests no rule picks go (default_backend)
+	needTxn    bool          // some rule reads the request: start the sample.Txn per request
 	fe         *config.Frontend
 	exPool     *sync.Pool // *exchange sized for this route's bufsize
 	bufSize    int

@@ -42,6 +42,7 @@ func (rs *routeState) compileRules(r *Route) {
 			break // the rules after an unconditional one are never reached
 		}
 	}
+	rs.needTxn = len(rules) > 0 && !(rules[0].cond == nil && rules[0].name == nil)
 	switch {
 	case len(rules) == 0:
 		rs.pool = def
@@ -57,7 +58,7 @@ func (rs *routeState) compileRules(r *Route) {
 // request to the default backend without trying later rules (HAProxy 2.6).
 func (cc *clientConn) choosePool() *backend.Pool {
 	rs, ex := cc.rs, cc.ex
-	t := &ex.txn // readied by exchange: variables set by http-request rules stay
+	t := &ex.txn // started by exchange (startTxn): http-request rules may have set variables
 	for i := range rs.rules {
 		ru := &rs.rules[i]
 		if !ru.cond.Match(t) {
@@ -83,9 +84,10 @@ type ruleTxn struct {
 	st   sample.State
 }
 
-// ruleTxn readies the exchange's sample.Txn for a new request of cc. The exchange is
-// pooled across connections: every variable is forgotten.
-func (ex *exchange) ruleTxn(cc *clientConn) *ruleTxn {
+// startTxn readies the exchange's sample.Txn for a new request of cc, before any rule
+// of the request runs. The exchange is pooled across connections: every variable is
+// forgotten (sess. variables do not outlive the request yet).
+func (ex *exchange) startTxn(cc *clientConn) *ruleTxn {
 	t := &ex.txn
 	if t.cc != cc {
 		t.cc = cc

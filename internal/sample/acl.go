@@ -116,19 +116,9 @@ flags:
 	if (a.kind == mFound || a.kind == mBool) && (len(pats) > 0 || len(files) > 0) {
 		return nil, fmt.Errorf("-m %s takes no pattern", a.kind)
 	}
-	if a.kind == mFound || a.kind == mBool {
-		return a, nil
-	}
 	store := ctx.store()
-	if len(pats) > 0 {
-		l := store.inline(pats)
-		v, err := l.view(a.kind, icase, false, TStr)
-		if err != nil {
-			return nil, err
-		}
-		a.views = append(a.views, v)
-		a.Lists = append(a.Lists, l)
-	}
+	// As HAProxy, the -f files first, then the ACL's own list (even empty): their
+	// numbers are the ids `show acl` prints.
 	for _, f := range files {
 		l, err := store.file(f, false, ctx.readFile())
 		if err != nil {
@@ -141,6 +131,16 @@ flags:
 		a.views = append(a.views, v)
 		a.Lists = append(a.Lists, l)
 	}
+	l := store.inline(pats)
+	a.Lists = append(a.Lists, l)
+	if a.kind == mFound || a.kind == mBool {
+		return a, nil
+	}
+	v, err := l.view(a.kind, icase, false, TStr)
+	if err != nil {
+		return nil, err
+	}
+	a.views = append(a.views, v)
 	if icase && e.out == TMeth && a.kind == mStr && len(e.convs) == 0 {
 		for _, l := range a.Lists {
 			v, err := l.view(a.kind, false, false, TStr)
@@ -556,7 +556,7 @@ func UseName(u Use) string {
 }
 
 // Describe records where the ACL was written: the descriptions of its pattern lists
-// as HAProxy's `show acl` prints them.
+// as HAProxy's `show acl` prints them (see also Store.Describe).
 func (a *ACL) Describe(file string, line int) {
 	for _, l := range a.Lists {
 		l.mu.Lock()
@@ -568,5 +568,21 @@ func (a *ACL) Describe(file string, line int) {
 			}
 		}
 		l.mu.Unlock()
+	}
+}
+
+// Describe records where the condition was written, for its anonymous ACLs.
+func (c *Cond) Describe(file string, line int) {
+	if c == nil {
+		return
+	}
+	for _, g := range c.groups {
+		for _, t := range g {
+			if strings.HasPrefix(t.name, "{") {
+				for _, a := range t.acls {
+					a.Describe(file, line)
+				}
+			}
+		}
 	}
 }

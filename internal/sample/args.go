@@ -12,15 +12,14 @@ import (
 type argKind uint8
 
 const (
-	aStr      argKind = iota
-	aInt              // a decimal integer
-	aHdrName          // a header name: kept lower-case
-	aReg              // a regular expression (RE2)
-	aVar              // a variable: scope.name
-	aIPMask           // an IPv4 mask: a.b.c.d or a prefix length
-	aIP6Mask          // an IPv6 prefix length
-	aSample           // a sample expression or a string (concat)
-	aUserlist         // a userlist section's name (auth.go)
+	aStr     argKind = iota
+	aInt             // a decimal integer
+	aHdrName         // a header name: kept lower-case
+	aReg             // a regular expression (RE2)
+	aVar             // a variable: scope.name
+	aIPMask          // an IPv4 mask: a.b.c.d or a prefix length
+	aIP6Mask         // an IPv6 prefix length
+	aSample          // a sample expression or a string (concat)
 )
 
 // arg is one compiled argument.
@@ -32,7 +31,7 @@ type arg struct {
 	scope Scope
 	m     *view // a map's compiled lookup (map converters)
 	def   *Value
-	users Users // aUserlist
+	ext   any // what a registered fetch or converter compiled
 }
 
 func parseArgs(name string, kinds []argKind, min int, raw []string, ctx *Ctx) ([]arg, error) {
@@ -90,12 +89,6 @@ func parseArgs(name string, kinds []argKind, min int, raw []string, ctx *Ctx) ([
 			} else {
 				return nil, fmt.Errorf("%q: %q is not a netmask", name, r)
 			}
-		case aUserlist:
-			u, err := ctx.userlist(r)
-			if err != nil {
-				return nil, fmt.Errorf("%q: %w", name, err)
-			}
-			a.users = u
 		case aIP6Mask:
 			n, err := strconv.Atoi(r)
 			if err != nil || n < 0 || n > 128 {

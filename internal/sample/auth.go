@@ -24,12 +24,26 @@ func (c *Ctx) userlist(name string) (Users, error) {
 }
 
 func init() {
-	addFetch(&fetchDef{name: "http_auth", fn: fetchHTTPAuth, args: []argKind{aUserlist}, minArgs: 1, out: TBool, use: UseHTTPReq | UseHTTPRes})
+	addFetch(&fetchDef{name: "http_auth", fn: fetchHTTPAuth, args: []argKind{aStr}, minArgs: 1, out: TBool,
+		use: UseHTTPReq | UseHTTPRes, compile: compileUserlist})
 	// In an ACL the patterns are group names: the fetch returns each group of the
 	// authenticated user in turn, so `http_auth_group(L) G1 G2` matches a member of
 	// G1 or G2. As a sample it returns the user name, as HAProxy does.
-	addFetch(&fetchDef{name: "http_auth_group", fn: fetchHTTPAuthGroup, args: []argKind{aUserlist}, minArgs: 1, out: TStr, use: UseHTTPReq | UseHTTPRes})
+	addFetch(&fetchDef{name: "http_auth_group", fn: fetchHTTPAuthGroup, args: []argKind{aStr}, minArgs: 1, out: TStr,
+		use: UseHTTPReq | UseHTTPRes, compile: compileUserlist})
 }
+
+// compileUserlist resolves the userlist argument once, when the configuration is read.
+func compileUserlist(raw []string, a []arg, ctx *Ctx) error {
+	u, err := ctx.userlist(raw[0])
+	if err != nil {
+		return err
+	}
+	a[0].ext = u
+	return nil
+}
+
+func usersOf(a []arg) Users { return a[0].ext.(Users) }
 
 // basicCreds returns the user and password of the request's Authorization: Basic
 // header, decoded into the State's scratch space.
@@ -78,19 +92,19 @@ func equalFoldASCII(b []byte, s string) bool {
 
 func fetchHTTPAuth(t Txn, a []arg, _ *cursor) (Value, bool) {
 	u, p, ok := basicCreds(t)
-	return Bool(ok && a[0].users.Check(u, p)), true
+	return Bool(ok && usersOf(a).Check(u, p)), true
 }
 
 func fetchHTTPAuthGroup(t Txn, a []arg, cur *cursor) (Value, bool) {
 	cur.more = false
 	u, p, ok := basicCreds(t)
-	if !ok || !a[0].users.Check(u, p) {
+	if !ok || !usersOf(a).Check(u, p) {
 		return Value{}, false
 	}
 	if !cur.all {
 		return Str(u), true
 	}
-	gs := a[0].users.Groups(u)
+	gs := usersOf(a).Groups(u)
 	if cur.i >= len(gs) {
 		return Value{}, false
 	}

@@ -19,6 +19,7 @@ type convDef struct {
 	fn      convFn
 	check   func(a []arg, ctx *Ctx) error
 	outOf   func(a []arg) Type
+	compile func(raw []string, a []arg, ctx *Ctx) error // registered converters
 }
 
 var convs = map[string]*convDef{}

@@ -145,6 +145,11 @@ func parseExpr(text string, ctx *Ctx, acl bool) (*Expr, string, error) {
 			return nil, "", fmt.Errorf("fetch %q: %w", name, err)
 		}
 	}
+	if f.compile != nil {
+		if err := f.compile(args, e.args, ctx); err != nil {
+			return nil, "", fmt.Errorf("fetch %q: %w", name, err)
+		}
+	}
 	for rest != "" && rest[0] == ',' {
 		var cname string
 		var cargs []string
@@ -165,6 +170,11 @@ func parseExpr(text string, ctx *Ctx, acl bool) (*Expr, string, error) {
 		}
 		if c.check != nil {
 			if err := c.check(cc.args, ctx); err != nil {
+				return nil, "", fmt.Errorf("converter %q: %w", cname, err)
+			}
+		}
+		if c.compile != nil {
+			if err := c.compile(cargs, cc.args, ctx); err != nil {
 				return nil, "", fmt.Errorf("converter %q: %w", cname, err)
 			}
 		}

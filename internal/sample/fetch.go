@@ -21,6 +21,8 @@ type fetchDef struct {
 	aclOnly bool      // an ACL derivative (path_beg…): not a sample fetch
 	check   func(a []arg) error
 	err     string // refused: this message
+	// compile, for registered fetches, compiles the raw arguments into a.
+	compile func(raw []string, a []arg, ctx *Ctx) error
 }
 
 var fetches = map[string]*fetchDef{}

@@ -290,18 +290,17 @@ func fetchBase(t Txn, _ []arg, _ *cursor) (v Value, ok bool) {
 	return v, true
 }
 
-// urlParams walks the parameters of the query string (after '?' or delim, split at
-// '&', ';' or delim): it returns the value of the next parameter named name (any
-// name when name is ""), starting at offset cur.off of the target.
+// nextURLParam walks the parameters of the query string, which starts after the first
+// delim ('?' unless given) and whose parameters end at '&', ';' or delim: it returns the
+// value of the next parameter named name (any name when name is "") with a '=',
+// starting at offset cur.off of the target.
 func nextURLParam(u []byte, name string, delim byte, cur *cursor) ([]byte, bool) {
 	start := cur.off
 	if start == 0 {
-		q := bytes.IndexByte(u, '?')
-		if delim != 0 {
-			if d := bytes.IndexByte(u, delim); d >= 0 && (q < 0 || d < q) {
-				q = d
-			}
+		if delim == 0 {
+			delim = '?'
 		}
+		q := bytes.IndexByte(u, delim)
 		if q < 0 {
 			return nil, false
 		}
@@ -314,14 +313,9 @@ func nextURLParam(u []byte, name string, delim byte, cur *cursor) ([]byte, bool)
 		}
 		p := u[start:end]
 		cur.off = end + 1
-		eq := bytes.IndexByte(p, '=')
-		n, val := p, []byte(nil)
-		if eq >= 0 {
-			n, val = p[:eq], p[eq+1:]
-		}
-		if (name == "" || string(n) == name) && (eq >= 0 || name == "") {
+		if eq := bytes.IndexByte(p, '='); eq >= 0 && (name == "" || string(p[:eq]) == name) {
 			cur.more = cur.off <= len(u)
-			return val, true
+			return p[eq+1:], true
 		}
 		if end >= len(u) {
 			break

@@ -335,16 +335,17 @@ func (ps *patSet) match(st *State, v Value) (int, bool) {
 		i, ok := ps.strs[unsafeString(s)]
 		return i, ok
 	case mBeg:
-		best, found := -1, false
-		for j, l := range ps.lens {
+		// The longest prefix wins, as HAProxy's prefix tree (map_beg).
+		for j := len(ps.lens) - 1; j >= 0; j-- {
+			l := ps.lens[j]
 			if l > len(s) {
-				break
+				continue
 			}
-			if i, ok := ps.byLen[j][unsafeString(s[:l])]; ok && (!found || i < best) {
-				best, found = i, true
+			if i, ok := ps.byLen[j][unsafeString(s[:l])]; ok {
+				return i, true
 			}
 		}
-		return best, found
+		return 0, false
 	case mEnd:
 		best, found := -1, false
 		for j, l := range ps.lens {

@@ -314,3 +314,33 @@ func (l *List) AppendShow(dst []byte) []byte {
 	}
 	return dst
 }
+
+// Describe gives the lists made since the last call and not yet described (map files
+// read by converters of a line) HAProxy's description: where they are used.
+func (s *Store) Describe(file string, line int) {
+	for _, l := range s.Lists() {
+		l.mu.Lock()
+		if l.Desc == "" && l.Name != "" {
+			kind := "acl"
+			if l.IsMap {
+				kind = "map"
+			}
+			l.Desc = fmt.Sprintf("pattern loaded from file '%s' used by %s at file '%s' line %d", l.Name, kind, file, line)
+		}
+		l.mu.Unlock()
+	}
+}
+
+// AppendShowLists appends the list of lists as `show acl` (maps false) or `show map`
+// (maps true) print it without an argument.
+func (s *Store) AppendShowLists(dst []byte, maps bool) []byte {
+	dst = append(dst, "# id (file) description\n"...)
+	for _, l := range s.Lists() {
+		if maps && !l.IsMap || !maps && !l.IsACL {
+			continue
+		}
+		n := len(l.Entries())
+		dst = fmt.Appendf(dst, "%d (%s) %s. curr_ver=0 next_ver=0 entry_cnt=%d\n", l.ID, l.Name, l.Desc, n)
+	}
+	return dst
+}

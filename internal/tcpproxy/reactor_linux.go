@@ -56,7 +56,7 @@ func (h *Handler) serveFD(fd int, peer netip.AddrPort, done func()) {
 		done()
 	}
 	local := localAddr(fd)
-	r = r.forConn(peer, local)
+	r = r.forConn(peer, local, h)
 	if r.Pool == nil {
 		unix.Close(fd)
 		end()

@@ -9,17 +9,20 @@ import (
 	"tandem/internal/sample"
 )
 
-// forConn returns the route of one new connection: r itself unless the frontend's
+// forConn returns the route of one new connection of h: r itself unless the frontend's
 // use_backend rules choose a pool per connection, then a copy naming the pool the
 // first matching rule picks (default_backend when none does; nil Pool: no backend).
 // The config accepts only rules on connection fetches (src, dst, dst_port…) in mode
 // tcp, so client and local addresses are all they read.
-func (r *Route) forConn(client, local netip.AddrPort) *Route {
+func (r *Route) forConn(client, local netip.AddrPort, h *Handler) *Route {
 	fe := r.Frontend
 	if fe == nil || r.Backends == nil || !hasRules(fe.UseBackends) {
 		return r
 	}
-	t := &connTxn{src: client, dst: local, backends: r.Backends}
+	t := &connTxn{src: client, dst: local, backends: r.Backends, fe: fe.Name}
+	if h != nil {
+		t.active = h.Active()
+	}
 	pick := r.Pool
 	if fe.DefaultBackend != nil {
 		pick = r.Backends[fe.DefaultBackend.Name]
@@ -62,6 +65,8 @@ func hasRules(ubs []config.UseBackend) bool {
 type connTxn struct {
 	src, dst netip.AddrPort
 	backends map[string]*backend.Pool
+	fe       string // the frontend's name and its open connections, for fe_conn
+	active   int
 	st       sample.State
 }
 
@@ -72,6 +77,12 @@ func (t *connTxn) Payload() []byte                         { return nil }
 func (t *connTxn) State() *sample.State                    { return &t.st }
 
 func (t *connTxn) Counter(c sample.Counter, proxy, server string) (int64, bool) {
+	if c == sample.FeConn {
+		if proxy == "" || proxy == t.fe {
+			return int64(t.active), true
+		}
+		return 0, false // another frontend's figure is not reachable from here
+	}
 	p := t.backends[proxy]
 	if p == nil {
 		return 0, false

@@ -150,7 +150,7 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("frontend %q without bind accepted", fe.Name)
 			}
 			for _, ub := range fe.UseBackends {
-				if ub.Backend == nil {
+				if ub.Backend == nil && ub.Name == nil {
 					t.Fatalf("unlinked use_backend")
 				}
 			}

@@ -31,7 +31,8 @@ type proxyState struct {
 	defaultBackend string
 	defaultBEPos   config.Pos
 	useBackends    []useBackendRule
-	acls           *sample.ACLSet // acl lines of this section (nil: none yet)
+	acls           *sample.ACLSet  // acl lines of this section (nil: none yet)
+	badACLs        map[string]bool // acl names whose line had an error
 	maxConn        int
 	balance        config.Balance
 	hashType       config.HashType
@@ -74,7 +75,7 @@ func newProxyState() *proxyState {
 // clone copies a defaults section for a proxy (or a defaults section "from" it).
 func (px *proxyState) clone() *proxyState {
 	c := *px
-	c.binds, c.useBackends, c.servers, c.acls = nil, nil, nil, nil
+	c.binds, c.useBackends, c.servers, c.acls, c.badACLs = nil, nil, nil, nil, nil
 	c.usedExplicitly, c.usedImplicitly, c.checkExpectSeen = false, false, false
 	c.defaultBackend = px.defaultBackend
 	if px.cookie != nil {

@@ -59,9 +59,14 @@ func kwACL(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 	a, err := sample.ParseACL(args, p.sampleCtx(sample.WhereHTTPResponse))
 	if err != nil {
 		p.errorf(st.pos, "%v", err)
+		if px.badACLs == nil {
+			px.badACLs = map[string]bool{}
+		}
+		px.badACLs[args[0]] = true // its uses are not reported again
 		return
 	}
 	a.Describe(st.pos.File, st.pos.Line)
+	p.patterns().Describe(st.pos.File, st.pos.Line)
 	px.aclSet().Add(a)
 }
 
@@ -71,11 +76,19 @@ func (p *parser) parseCond(px *proxyState, st *stmt, kw string, words []string, 
 	if len(words) == 0 {
 		return nil, true
 	}
+	for _, w := range words {
+		if px.badACLs[strings.TrimLeft(w, "!")] {
+			px.failed = true // the acl line's error says it all
+			return nil, false
+		}
+	}
 	c, err := sample.ParseCond(words, px.acls, p.sampleCtx(where))
 	if err != nil {
 		p.errorf(st.pos, "%s: %v", kw, err)
 		return nil, false
 	}
+	c.Describe(st.pos.File, st.pos.Line)
+	p.patterns().Describe(st.pos.File, st.pos.Line)
 	return c, true
 }
 
@@ -106,6 +119,7 @@ func kwUseBackend(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 	if !ok {
 		return
 	}
+	p.patterns().Describe(st.pos.File, st.pos.Line) // map files of a dynamic name
 	r.cond = c
 	px.useBackends = append(px.useBackends, r)
 }

@@ -96,7 +96,7 @@ func TestRulesErrors(t *testing.T) {
 			[]string{`t.cfg:15: frontend "web": use_backend be_a: no such ACL : "nope"`}},
 		{"acl used before it is defined", fe + "    use_backend be_a if later\n    acl later src 10.0.0.1\n",
 			[]string{`t.cfg:15: frontend "web": use_backend be_a: no such ACL : "later"`}},
-		{"unknown fetch", fe + "    acl x nope_fetch 1\n",
+		{"a broken acl is reported once", fe + "    acl x nope_fetch 1\n    use_backend be_a if x\n",
 			[]string{`t.cfg:15: frontend "web": acl "x": unknown fetch method "nope_fetch"`}},
 		{"missing pattern file", fe + "    acl x src -f /etc/haproxy/missing.lst\n",
 			[]string{`t.cfg:15: frontend "web": acl "x": cannot read pattern file "/etc/haproxy/missing.lst": file does not exist`}},
@@ -141,5 +141,39 @@ func TestTCPUseBackend(t *testing.T) {
 	}
 	if ub := cfg.Frontend("t").UseBackends; len(ub) != 1 || ub[0].Cond == nil || ub[0].Backend.Name != "be_tcp_a" {
 		t.Fatalf("rules %+v", ub)
+	}
+}
+
+// TestShowACLLists: the pattern lists of a configuration, numbered and described as
+// HAProxy 2.6's `show acl` and `show map` print them (checked against haproxy: a -f file
+// first, then the ACL's own list, even empty).
+func TestShowACLLists(t *testing.T) {
+	text := rulesBase + `frontend f
+    bind :80
+    acl bad src -f /x/nets.lst
+    acl api path_beg /api /v2
+    use_backend %[req.hdr(host),map(/x/hosts.map,be_a)] if !bad
+    use_backend be_b if { hdr(x) -m found }
+    default_backend be_a
+`
+	cfg, err := Parse("m.cfg", []byte(text), rulesOptions(map[string]string{
+		"/x/nets.lst": "10.0.0.0/8\n192.0.2.1\n", "/x/hosts.map": "a.example be_a\nb.example be_b\n"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantACL := `# id (file) description
+0 (/x/nets.lst) pattern loaded from file '/x/nets.lst' used by acl at file 'm.cfg' line 14. curr_ver=0 next_ver=0 entry_cnt=2
+1 () acl 'src' file 'm.cfg' line 14. curr_ver=0 next_ver=0 entry_cnt=0
+2 () acl 'path_beg' file 'm.cfg' line 15. curr_ver=0 next_ver=0 entry_cnt=2
+4 () acl 'hdr' file 'm.cfg' line 17. curr_ver=0 next_ver=0 entry_cnt=0
+`
+	if got := string(cfg.Patterns.AppendShowLists(nil, false)); got != wantACL {
+		t.Errorf("show acl:\n%s\nwant:\n%s", got, wantACL)
+	}
+	wantMap := `# id (file) description
+3 (/x/hosts.map) pattern loaded from file '/x/hosts.map' used by map at file 'm.cfg' line 16. curr_ver=0 next_ver=0 entry_cnt=2
+`
+	if got := string(cfg.Patterns.AppendShowLists(nil, true)); got != wantMap {
+		t.Errorf("show map:\n%s\nwant:\n%s", got, wantMap)
 	}
 }
