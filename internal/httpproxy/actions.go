@@ -122,14 +122,14 @@ func (cc *clientConn) answer(r *rules.Rule, be *config.Backend, tarpit time.Dura
 		case rules.ReplyDefault:
 			return cc.replyError(rp.Status, be, keep, ex.req.Len)
 		case rules.ReplyRaw:
-			return cc.sendRaw(rp.Status, rp.Raw)
+			return cc.sendRaw(rp.Status, rp.Raw, be)
 		}
 		head, body := rules.AppendReply(ex.out[:0], ex.nameBuf[:0], rp, &ex.txn)
 		ex.nameBuf = body
-		return cc.sendAnswer(rp.Status, head, body, keep)
+		return cc.sendAnswer(rp.Status, head, body, keep, be)
 	case rules.Redirect:
 		head := rules.AppendRedirect(ex.out[:0], r, &ex.txn, m)
-		return cc.sendAnswer(r.Redirect.Code, head, nil, keep)
+		return cc.sendAnswer(r.Redirect.Code, head, nil, keep, be)
 	case rules.Auth:
 		realm := r.Realm
 		if realm == "" {
@@ -139,12 +139,12 @@ func (cc *clientConn) answer(r *rules.Rule, be *config.Backend, tarpit time.Dura
 			}
 		}
 		if b, ok := errorFileOf(401, cc.rs.fe, be); ok {
-			return cc.sendRaw(401, b)
+			return cc.sendRaw(401, b, be)
 		}
 		head := append(ex.out[:0], "HTTP/1.1 401 Unauthorized\r\ncontent-length: 112\r\ncache-control: no-cache\r\ncontent-type: text/html\r\nwww-authenticate: Basic realm=\""...)
 		head = append(head, realm...)
 		head = append(head, "\"\r\n"...)
-		return cc.sendAnswer(401, head, authBody, keep)
+		return cc.sendAnswer(401, head, authBody, keep, be)
 	}
 	return cc.replyError(500, be, false, 0)
 }
@@ -166,8 +166,50 @@ func errorFileOf(code int, fe *config.Frontend, be *config.Backend) ([]byte, boo
 	return nil, false
 }
 
+// afterRules applies the http-after-response rules of the backend (be, nil when none
+// was chosen yet) and of the frontend to b, a whole response the proxy made itself,
+// as HAProxy does for its own answers; it returns what to send.
+func (cc *clientConn) afterRules(b []byte, be *config.Backend) []byte {
+	rs, ex := cc.rs, cc.ex
+	if ex == nil || rs.fe == nil {
+		return b
+	}
+	var lists [2]rules.Program
+	if be != nil && !rs.ownBackend(be) {
+		lists[0] = be.Rules.AfterResponse
+	}
+	lists[1] = rs.fe.Rules.AfterResponse
+	if len(lists[0])+len(lists[1]) == 0 {
+		return b
+	}
+	t := &ex.txn
+	if t.cc != cc {
+		return b // not within a request's transaction
+	}
+	resp := &ex.resp
+	if resp.Parse(b) != nil {
+		return b
+	}
+	hl := resp.Len
+	t.resp = true
+	m := &ex.msg
+	m.Response(resp, b)
+	for _, prog := range lists {
+		if out := rules.Run(prog, t, m); out.Fail || out.Rule != nil && out.Rule.Action == rules.Allow {
+			break
+		}
+	}
+	t.resp = false
+	if !m.Edited {
+		return b
+	}
+	ex.gen = append(append(ex.gen[:0], m.Buf[:resp.Len]...), b[hl:]...)
+	m.Edited = false
+	return ex.gen
+}
+
 // sendAnswer writes head (status line and headers, no empty line), then body.
-func (cc *clientConn) sendAnswer(code int, head, body []byte, keep bool) bool {
+func (cc *clientConn) sendAnswer(code int, head, body []byte, keep bool, be *config.Backend) bool {
 	ex := cc.ex
 	if !keep {
 		head = append(head, "connection: close\r\n"...)
@@ -179,7 +221,7 @@ func (cc *clientConn) sendAnswer(code int, head, body []byte, keep bool) bool {
 	cc.rs.r.Stats.Response(code)
 	cc.setWriteDeadline(time.Now())
 	cc.logStatus(code, n+len(body))
-	if _, err := cc.nc.Write(head); err != nil {
+	if _, err := cc.nc.Write(cc.afterRules(head, be)); err != nil {
 		return false
 	}
 	if keep {
@@ -189,11 +231,11 @@ func (cc *clientConn) sendAnswer(code int, head, body []byte, keep bool) bool {
 }
 
 // sendRaw writes a whole HTTP response from a file and closes, as errorfiles are.
-func (cc *clientConn) sendRaw(code int, b []byte) bool {
+func (cc *clientConn) sendRaw(code int, b []byte, be *config.Backend) bool {
 	cc.rs.r.Stats.Response(code)
 	cc.setWriteDeadline(time.Now())
 	cc.logStatus(code, len(b))
-	cc.nc.Write(b)
+	cc.nc.Write(cc.afterRules(b, be))
 	return false
 }
 
@@ -248,15 +290,15 @@ func (cc *clientConn) responseRules(x *xfer) (done, keep bool) {
 			case rules.ReplyDefault:
 				return true, cc.replyError(rp.Status, be, false, 0)
 			case rules.ReplyRaw:
-				return true, cc.sendRaw(rp.Status, rp.Raw)
+				return true, cc.sendRaw(rp.Status, rp.Raw, be)
 			}
 			head, body := rules.AppendReply(ex.out[:0], ex.nameBuf[:0], rp, t)
 			ex.nameBuf = body
-			return true, cc.sendAnswer(rp.Status, head, body, false)
+			return true, cc.sendAnswer(rp.Status, head, body, false, be)
 		case rules.Redirect:
 			cc.closeServerOf(x)
 			head := rules.AppendRedirect(ex.out[:0], out.Rule, t, m)
-			return true, cc.sendAnswer(out.Rule.Redirect.Code, head, nil, false)
+			return true, cc.sendAnswer(out.Rule.Redirect.Code, head, nil, false, be)
 		}
 	}
 	return false, false

@@ -50,6 +50,7 @@ type exchange struct {
 	txn     ruleTxn
 	nameBuf []byte
 	msg     rules.Msg // the head the HTTP actions edit (actions.go)
+	gen     []byte    // a proxy-made response edited by http-after-response rules
 }
 
 func newExchange(size int, p *sync.Pool) *exchange {

@@ -59,7 +59,7 @@ func (cc *clientConn) exchange() bool {
 		return cc.handOff(svc)
 	}
 	feWork := rs.feRequestWork()
-	started := rs.needTxn || feWork
+	started := rs.needTxn || feWork || rs.fe != nil && len(rs.fe.Rules.AfterResponse) > 0
 	if started {
 		ex.startTxn(cc)
 		ex.msg.Request(req, ex.in)

@@ -128,6 +128,9 @@ func AppendReply(head, body []byte, rp *Reply, t sample.Txn) ([]byte, []byte) {
 		head = h.Value.Append(head, t)
 		head = append(head, "\r\n"...)
 	}
+	if rp.Status == 204 || rp.Status == 304 {
+		return head, body // no body, no length (HAProxy 2.6)
+	}
 	switch rp.Kind {
 	case ReplyBody:
 		body = append(body, rp.Body...)

@@ -246,6 +246,7 @@ func TestReplies(t *testing.T) {
 		{"return status 200 content-type text/plain string hello hdr X-A b", ReplyBody,
 			"HTTP/1.1 200 OK\r\nX-A: b\r\ncontent-length: 5\r\ncontent-type: text/plain\r\n", "hello"},
 		{"return", ReplyEmpty, "HTTP/1.1 200 OK\r\ncontent-length: 0\r\n", ""},
+		{"return status 204", ReplyEmpty, "HTTP/1.1 204 No Content\r\n", ""},
 		{"deny status 403", ReplyEmpty, "HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\n", ""},
 		{"deny hdr x-a b", ReplyEmpty, "HTTP/1.1 403 Forbidden\r\nx-a: b\r\ncontent-length: 0\r\n", ""},
 		{"return status 404 content-type text/plain lf-string p=%[path]", ReplyLF,

@@ -77,6 +77,14 @@ func kwHTTPRule(ph rules.Phase) handler {
 			p.errorf(st.pos, "http-request use-service prometheus-exporter: tandem serves metrics only with the form \"http-request use-service prometheus-exporter if { path /PATH }\"")
 			return
 		}
+		switch r.Action {
+		case rules.Capture:
+			p.errorf(st.pos, "%s capture: not carried out by tandem yet (its logs do not show captured samples); use \"capture request header NAME len N\" for a header", ph)
+			return
+		case rules.SetLogLevel:
+			p.errorf(st.pos, "%s set-log-level: not carried out by tandem yet (its logs have no per-request level)", ph)
+			return
+		}
 		r.File, r.Line = st.pos.File, st.pos.Line
 		if r.Reply != nil && r.Reply.Errorfiles != "" {
 			px.errorfilesUses = append(px.errorfilesUses, errorfilesUse{pos: st.pos, name: r.Reply.Errorfiles, reply: r.Reply})
