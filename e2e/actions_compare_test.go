@@ -88,6 +88,11 @@ frontend fe
     http-request replace-uri ^/ru/(.*)$ /uri-replaced/\1
     http-request replace-pathq ^/rq(.*) /rq-new\1
     http-request set-method PUT if { path /put }
+    http-request set-header Host new.example if { path /sethost }
+    http-request set-uri http://uri.example/abs if { path /seturi-abs }
+    http-request del-header Host if { path /delhost }
+    http-request set-header X-Big %%[req.hdr(x-fill)]%%[req.hdr(x-fill)]%%[req.hdr(x-fill)] if { req.hdr(x-fill) -m found }
+    http-request replace-header Cookie ^(.*)sid=[^;]*(.*)$ \1sid=hidden\2
     http-response set-header X-Resp-Status %%[status]
     http-response add-header X-Resp-Add 1
     http-response del-header X-Up-Drop
@@ -217,6 +222,30 @@ var actionRequests = []string{
 	"GET /x HTTP/1.0\r\nHost: a.example\r\n",
 	"GET /ret HTTP/1.0\r\n",
 	"GET /deny HTTP/1.0\r\n",
+	"POST /x HTTP/1.1\r\nHost: a.example\r\nX-Drop: 1\r\nContent-Length: 11\r\n\r\nhello world",
+	"POST /v1/post HTTP/1.1\r\nHost: a.example\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+	"POST /deny HTTP/1.1\r\nHost: a.example\r\nContent-Length: 3\r\n\r\nabc",
+	"GET /sethost HTTP/1.1\r\nHost: a.example\r\n",
+	"GET http://a.example/sethost HTTP/1.1\r\nHost: a.example\r\n",
+	"GET /seturi-abs HTTP/1.1\r\nHost: a.example\r\n",
+	"GET /delhost HTTP/1.1\r\nHost: a.example\r\n",
+	"GET /x HTTP/1.1\r\nHost: a.example\r\nX-Fill: " + strings.Repeat("f", 300) + "\r\n",
+	"GET /x HTTP/1.1\r\nHost: a.example\r\nCookie: a=1; sid=secret; b=2\r\n",
+	"GET /x HTTP/1.1\r\nHost: a.example\r\nCookie: nothing=here\r\n",
+	"GET /X HTTP/1.1\r\nhost: a.example\r\nx-DROP: 1\r\nX-REP: A-B\r\n",
+	"GET /old HTTP/1.1\r\nHost: a.example\r\n",
+	"GET /old/a%20b?c HTTP/1.1\r\nHost: a.example\r\n",
+	"GET /v1/ HTTP/1.1\r\nHost: a.example\r\n",
+	"GET /v1 HTTP/1.1\r\nHost: a.example\r\n",
+	"GET /rp/ HTTP/1.1\r\nHost: a.example\r\n",
+	"GET /ru/?only HTTP/1.1\r\nHost: a.example\r\n",
+	"GET /sq? HTTP/1.1\r\nHost: a.example\r\n",
+	"GET /b/deny HTTP/1.1\r\nHost: a.example\r\nX-Deny-B: yes\r\n",
+	"PUT /put HTTP/1.1\r\nHost: a.example\r\nContent-Length: 0\r\n",
+	"GET /put HTTP/1.1\r\nHost: a.example\r\nX-Echo-Resp: X-Up-Multi: a9\r\n",
+	"GET /admin/x HTTP/1.1\r\nHost: a.example\r\nAuthorization: Basic " + basic("alice", "secret") + "\r\n",
+	"GET /staff/x HTTP/1.1\r\nHost: a.example\r\nAuthorization: Basic " + basic("carol", "wrong") + "\r\n",
+	"GET /any HTTP/1.1\r\nHost: a.example\r\nAuthorization: Basic " + basic("alice", "secret") + "\r\n",
 	"LI GET /l/x HTTP/1.1\r\nHost: a.example\r\n",
 	"LI GET /l/deny HTTP/1.1\r\nHost: a.example\r\n",
 	"LI GET /other HTTP/1.1\r\nHost: a.example\r\nX-From-Defaults: spoof\r\n",
@@ -314,7 +343,11 @@ func doExchange(t *testing.T, addr, head string) exchangeResult {
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(5 * time.Second))
-	if _, err := io.WriteString(c, head+"Connection: close\r\n\r\n"); err != nil {
+	head, body, _ := strings.Cut(head, "\r\n\r\n") // a request with a body: "HEAD\r\n\r\nBODY"
+	if !strings.HasSuffix(head, "\r\n") {
+		head += "\r\n"
+	}
+	if _, err := io.WriteString(c, head+"Connection: close\r\n\r\n"+body); err != nil {
 		t.Fatal(err)
 	}
 	method, _, _ := strings.Cut(head, " ")

@@ -237,6 +237,43 @@ func (m *Msg) edit(r *Rule, t sample.Txn) bool {
 		out = appendHeaders(out, buf, h)
 	}
 	out = append(out, "\r\n"...)
+	if !m.commit(out) {
+		return false
+	}
+	switch r.Action {
+	case SetHeader, AddHeader, ReplaceHeader, ReplaceValue:
+		if m.Req != nil && http1.EqualFold([]byte(r.Name), "host") {
+			return m.syncAuthority()
+		}
+	}
+	return true
+}
+
+// syncAuthority makes an absolute-form target name the host of the Host header after
+// a rule changed the header, as HAProxy 2.6 keeps the two consistent.
+func (m *Msg) syncAuthority() bool {
+	q, buf := m.Req, m.Buf
+	target := q.Target.Of(buf)
+	pre, _, _ := splitTarget(target)
+	i := indexOf(pre, "://")
+	if i < 0 {
+		return true
+	}
+	host, ok := q.Get(buf, "host")
+	if !ok || string(host) == string(pre[i+3:]) {
+		return true
+	}
+	out := m.spare()
+	out = append(out, q.MethodSp.Of(buf)...)
+	out = append(out, ' ')
+	out = append(out, pre[:i+3]...)
+	out = append(out, host...)
+	out = append(out, target[len(pre):]...)
+	out = append(out, " HTTP/1."...)
+	out = append(out, '0'+q.Minor)
+	out = append(out, "\r\n"...)
+	out = appendHeaders(out, buf, &q.Head)
+	out = append(out, "\r\n"...)
 	return m.commit(out)
 }
 

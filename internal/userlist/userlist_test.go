@@ -104,3 +104,26 @@ func TestGroups(t *testing.T) {
 		t.Errorf("Validate: %v", err)
 	}
 }
+
+// FuzzParseHash: any password field parses or is refused without panicking, and one
+// that parses verifies its own password only if the digest matches.
+func FuzzParseHash(f *testing.F) {
+	for _, s := range []string{
+		"$6$saltsalt$TVLlQcbpFVof5W3Yz4DTP6gRstiNuHwwTt6GLc1E5n0U0aDehy0S5knV8wiOQSpT0Y77vwPZN.Pq.H91p5hVO1",
+		"$5$rounds=1000$abcdefgh$XIppta5rT8zJUu4vAOKQXrwq9uY4Ijlz6VjyOmkx5i4", "$y$j9T$a$b", "$5$rounds=$x$", "",
+	} {
+		f.Add(s, "secret")
+	}
+	f.Fuzz(func(t *testing.T, hash, pass string) {
+		h, err := parseHash(hash)
+		if err != nil {
+			return
+		}
+		if h.rounds > 5000 {
+			return // keep the fuzzer fast: costly hashes are checked above
+		}
+		if h.verify([]byte(pass)) && shaCrypt([]byte(pass), h.salt, h.rounds, h.custom, h.sha512) != hash {
+			t.Fatalf("%q verified %q without computing to it", hash, pass)
+		}
+	})
+}
