@@ -162,7 +162,7 @@ var actionRequests = []string{
 	"GET /slash/a?b=c HTTP/1.1\r\nHost: a.example\r\n",
 	"GET /slash/a/ HTTP/1.1\r\nHost: a.example\r\n",
 	"GET /sch/x?y HTTP/1.1\r\nHost: a.example\r\n",
-	"GET /sch HTTP/1.1\r\n",
+	"GET /sch HTTP/1.0\r\n",
 	"GET /logout HTTP/1.1\r\nHost: a.example\r\n",
 	"GET /admin HTTP/1.1\r\nHost: a.example\r\n",
 	"GET /admin HTTP/1.1\r\nHost: a.example\r\nAuthorization: Basic " + basic("alice", "secret") + "\r\n",

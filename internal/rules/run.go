@@ -393,7 +393,7 @@ func (m *Msg) commit(out []byte) bool {
 		if m.reqT == nil {
 			m.reqT = new(http1.Request)
 		}
-		if m.reqT.Parse(out) != nil || m.reqT.Len != len(out) {
+		if m.reqT.ParseRewritten(out) != nil || m.reqT.Len != len(out) {
 			return false
 		}
 		*m.Req = *m.reqT
