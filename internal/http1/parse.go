@@ -8,7 +8,7 @@ type errSet struct {
 }
 
 var (
-	reqErrs  = errSet{ErrHeaderName, ErrHeaderValue, ErrBareLF, ErrObsFold, ErrTooManyHeaders, ErrContentLength, ErrTransferEnc}
+	reqErrs = errSet{ErrHeaderName, ErrHeaderValue, ErrBareLF, ErrObsFold, ErrTooManyHeaders, ErrContentLength, ErrTransferEnc}
 	// rewrittenErrs parses a request head the proxy rebuilt (ParseRewritten): the
 	// errors of a request, without the checks of what a client wrote about Host.
 	rewrittenErrs = reqErrs
