@@ -122,7 +122,7 @@ func (cc *clientConn) answer(r *rules.Rule, be *config.Backend, tarpit time.Dura
 		case rules.ReplyDefault:
 			return cc.replyError(rp.Status, be, keep, ex.req.Len)
 		case rules.ReplyRaw:
-			return cc.sendRaw(rp.Status, rp.Raw, be)
+			return cc.sendRaw(rp.Status, rp.Raw, keep, be)
 		}
 		head, body := rules.AppendReply(ex.out[:0], ex.nameBuf[:0], rp, &ex.txn)
 		ex.nameBuf = body
@@ -139,7 +139,7 @@ func (cc *clientConn) answer(r *rules.Rule, be *config.Backend, tarpit time.Dura
 			}
 		}
 		if b, ok := errorFileOf(401, cc.rs.fe, be); ok {
-			return cc.sendRaw(401, b, be)
+			return cc.sendRaw(401, b, keep, be)
 		}
 		head := append(ex.out[:0], "HTTP/1.1 401 Unauthorized\r\ncontent-length: 112\r\ncache-control: no-cache\r\ncontent-type: text/html\r\nwww-authenticate: Basic realm=\""...)
 		head = append(head, realm...)
@@ -230,13 +230,20 @@ func (cc *clientConn) sendAnswer(code int, head, body []byte, keep bool, be *con
 	return keep
 }
 
-// sendRaw writes a whole HTTP response from a file and closes, as errorfiles are.
-func (cc *clientConn) sendRaw(code int, b []byte, be *config.Backend) bool {
+// sendRaw writes a whole HTTP response from a file (errorfile, errorfiles); the
+// connection stays open after it when the file's framing allows, as in HAProxy.
+func (cc *clientConn) sendRaw(code int, b []byte, keep bool, be *config.Backend) bool {
+	keep = keep && reusableAfter(b)
 	cc.rs.r.Stats.Response(code)
 	cc.setWriteDeadline(time.Now())
 	cc.logStatus(code, len(b))
-	cc.nc.Write(cc.afterRules(b, be))
-	return false
+	if _, err := cc.nc.Write(cc.afterRules(b, be)); err != nil {
+		return false
+	}
+	if keep {
+		cc.keepPipelined(cc.ex.req.Len)
+	}
+	return keep
 }
 
 // responseRules runs the http-response rules of the backend and then of the
@@ -290,7 +297,7 @@ func (cc *clientConn) responseRules(x *xfer) (done, keep bool) {
 			case rules.ReplyDefault:
 				return true, cc.replyError(rp.Status, be, false, 0)
 			case rules.ReplyRaw:
-				return true, cc.sendRaw(rp.Status, rp.Raw, be)
+				return true, cc.sendRaw(rp.Status, rp.Raw, false, be)
 			}
 			head, body := rules.AppendReply(ex.out[:0], ex.nameBuf[:0], rp, t)
 			ex.nameBuf = body
