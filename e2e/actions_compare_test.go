@@ -219,6 +219,10 @@ var actionRequests = []string{
 	"GET /down HTTP/1.1\r\nHost: a.example\r\n",
 	"GET /nothing-here HTTP/1.1\r\nHost: a.example\r\n",
 	"HEAD /x HTTP/1.1\r\nHost: a.example\r\n",
+	"HEAD /deny HTTP/1.1\r\nHost: a.example\r\n",
+	"HEAD /ret HTTP/1.1\r\nHost: a.example\r\n",
+	"HEAD /old/x HTTP/1.1\r\nHost: a.example\r\n",
+	"HEAD /deny404 HTTP/1.1\r\nHost: a.example\r\n",
 	"GET /x HTTP/1.0\r\nHost: a.example\r\n",
 	"GET /ret HTTP/1.0\r\n",
 	"GET /deny HTTP/1.0\r\n",
@@ -505,7 +509,8 @@ func TestActionsKeepAliveMatchHAProxy(t *testing.T) {
 	startHAProxy(t, conf(hsock, hfront, hli), hsock)
 	startTandem(t, conf(tsock, tfront, tli), tfront)
 	for _, first := range []string{"/deny", "/deny429", "/deny404", "/deny-body", "/ret", "/ret204", "/ret503", "/page",
-		"/old/x", "/sch/x", "/admin", "/health", "/legacy", "/b/redirect", "/down", "/x?h=1"} {
+		"/old/x", "/sch/x", "/admin", "/health", "/legacy", "/b/redirect", "/down", "/x?h=1",
+		"HEAD /deny", "HEAD /ret", "HEAD /deny404", "HEAD /admin", "HEAD /health"} {
 		seq := []string{first, "/x"}
 		hs := keepAliveSeq(t, hfront, seq)
 		ts := keepAliveSeq(t, tfront, seq)
@@ -533,11 +538,15 @@ func keepAliveSeq(t *testing.T, addr string, paths []string) string {
 	var out []string
 	for _, p := range paths {
 		c.SetDeadline(time.Now().Add(3 * time.Second))
-		if _, err := io.WriteString(c, "GET "+p+" HTTP/1.1\r\nHost: a.example\r\n\r\n"); err != nil {
+		method := "GET"
+		if rest, ok := strings.CutPrefix(p, "HEAD "); ok {
+			method, p = "HEAD", rest
+		}
+		if _, err := io.WriteString(c, method+" "+p+" HTTP/1.1\r\nHost: a.example\r\n\r\n"); err != nil {
 			out = append(out, "write failed")
 			break
 		}
-		resp, err := http.ReadResponse(br, nil)
+		resp, err := http.ReadResponse(br, &http.Request{Method: method})
 		if err != nil {
 			out = append(out, "closed")
 			break

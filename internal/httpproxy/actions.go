@@ -208,6 +208,16 @@ func (cc *clientConn) afterRules(b []byte, be *config.Backend) []byte {
 	return ex.gen
 }
 
+// headOnly drops the body of a response the proxy makes to a HEAD request.
+func (cc *clientConn) headOnly(b []byte) []byte {
+	if ex := cc.ex; ex != nil && ex.req.Method == http1.MethodHEAD {
+		if n := http1.EndOfHead(b); n > 0 {
+			return b[:n]
+		}
+	}
+	return b
+}
+
 // sendAnswer writes head (status line and headers, no empty line), then body.
 func (cc *clientConn) sendAnswer(code int, head, body []byte, keep bool, be *config.Backend) bool {
 	ex := cc.ex
@@ -221,7 +231,7 @@ func (cc *clientConn) sendAnswer(code int, head, body []byte, keep bool, be *con
 	cc.rs.r.Stats.Response(code)
 	cc.setWriteDeadline(time.Now())
 	cc.logStatus(code, n+len(body))
-	if _, err := cc.nc.Write(cc.afterRules(head, be)); err != nil {
+	if _, err := cc.nc.Write(cc.headOnly(cc.afterRules(head, be))); err != nil {
 		return false
 	}
 	if keep {
@@ -237,7 +247,7 @@ func (cc *clientConn) sendRaw(code int, b []byte, keep bool, be *config.Backend)
 	cc.rs.r.Stats.Response(code)
 	cc.setWriteDeadline(time.Now())
 	cc.logStatus(code, len(b))
-	if _, err := cc.nc.Write(cc.afterRules(b, be)); err != nil {
+	if _, err := cc.nc.Write(cc.headOnly(cc.afterRules(b, be))); err != nil {
 		return false
 	}
 	if keep {

@@ -97,7 +97,7 @@ func (cc *clientConn) replyError(code int, be *config.Backend, keep bool, next i
 	cc.rs.r.Stats.Response(code)
 	cc.setWriteDeadline(time.Now())
 	cc.logStatus(code, len(b))
-	if _, err := cc.nc.Write(cc.afterRules(b, be)); err != nil {
+	if _, err := cc.nc.Write(cc.headOnly(cc.afterRules(b, be))); err != nil {
 		return false
 	}
 	if keep {
