@@ -30,6 +30,8 @@ frontend fe
     bind %s
     capture request header Host len 20
     capture request header User-Agent len 5
+    http-request capture path len 4
+    http-request capture req.hdr(x-none) len 3 if { path_beg /foo }
     capture response header Content-Type len 10
     capture response header X-None len 4
     default_backend be
@@ -178,7 +180,7 @@ func TestLogLinesMatchHAProxy(t *testing.T) {
 		waitListen(t, fe[4])
 	})
 	got := run("tandem", func(cfg string, fe [7]string) { startTandem(t, cfg, fe[4]) })
-	if all := strings.Join(want, ""); !strings.Contains(all, `{example.test|curl/} {text/plain|} "GET /foo?x=1`) ||
+	if all := strings.Join(want, ""); !strings.Contains(all, `{example.test|curl/|/foo|} {text/plain|} "GET /foo?x=1`) ||
 		!strings.Contains(all, "<134>Connect from CLIENT to BIND (fe5/HTTP)") || !strings.Contains(all, "(tcp2/TCP)") {
 		t.Errorf("HAProxy's lines lack the captures: %q", want)
 	}

@@ -65,6 +65,9 @@ func (cc *clientConn) requestRules(pr *config.ProxyRules, be *config.Backend, ta
 		m.Buf, m.Edited = ex.in, false
 		old := ex.req.Len
 		out := rules.Run(prog, t, m)
+		if m.NCaptured > 0 {
+			cc.logCaptures(m)
+		}
 		if m.Edited && !cc.commitRequest(old) {
 			return true, cc.replyError(500, be, false, 0)
 		}
@@ -80,6 +83,19 @@ func (cc *clientConn) requestRules(pr *config.ProxyRules, be *config.Backend, ta
 		return true, cc.answer(out.Rule, be, tarpit, m)
 	}
 	return false, false
+}
+
+// logCaptures hands the values of http-request capture rules to the log record (%hr).
+func (cc *clientConn) logCaptures(m *rules.Msg) {
+	r := cc.logRec()
+	if r == nil {
+		return
+	}
+	for id, set := range m.CaptureSet {
+		if set {
+			r.SetCapture(id, m.Captures[id], true, len(m.Captures[id]))
+		}
+	}
 }
 
 // commitRequest copies the rebuilt request head over the one read (old bytes long),
