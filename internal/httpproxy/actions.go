@@ -5,6 +5,7 @@ import (
 
 	"tandem/internal/config"
 	"tandem/internal/http1"
+	"tandem/internal/logging"
 	"tandem/internal/rules"
 )
 
@@ -65,7 +66,7 @@ func (cc *clientConn) requestRules(pr *config.ProxyRules, be *config.Backend, ta
 		m.Buf, m.Edited = ex.in, false
 		old := ex.req.Len
 		out := rules.Run(prog, t, m)
-		if m.NCaptured > 0 {
+		if m.NCaptured > 0 || m.LogLevelSet {
 			cc.logCaptures(m)
 		}
 		if m.Edited && !cc.commitRequest(old) {
@@ -85,11 +86,18 @@ func (cc *clientConn) requestRules(pr *config.ProxyRules, be *config.Backend, ta
 	return false, false
 }
 
-// logCaptures hands the values of http-request capture rules to the log record (%hr).
+// logCaptures hands the values of http-request capture rules to the log record (%hr),
+// and the level set-log-level chose.
 func (cc *clientConn) logCaptures(m *rules.Msg) {
 	r := cc.logRec()
 	if r == nil {
 		return
+	}
+	if m.LogLevelSet {
+		r.Level = int8(m.LogLevel + 1)
+		if m.LogLevel < 0 { // silent
+			r.Level = logging.LevelSilent
+		}
 	}
 	for id, set := range m.CaptureSet {
 		if set {
@@ -300,6 +308,9 @@ func (cc *clientConn) responseRules(x *xfer) (done, keep bool) {
 		m.Buf, m.Edited = ex.sin, false
 		old := ex.resp.Len
 		out := rules.Run(prog, t, m)
+		if m.LogLevelSet {
+			cc.logCaptures(m)
+		}
 		if m.Edited && !cc.commitResponse(old) {
 			out.Fail = true
 		}

@@ -86,9 +86,6 @@ func kwHTTPRule(ph rules.Phase) handler {
 			// A new request capture slot, after those declared before it (%hr).
 			r.CaptureID = len(px.captures)
 			px.captures = append(slices.Clip(px.captures), config.HeaderCapture{Pos: st.pos, Len: r.CaptureLen})
-		case rules.SetLogLevel:
-			p.errorf(st.pos, "%s set-log-level: not carried out by tandem yet (its logs have no per-request level)", ph)
-			return
 		}
 		r.File, r.Line = st.pos.File, st.pos.Line
 		if r.Reply != nil && r.Reply.Errorfiles != "" {
