@@ -31,10 +31,10 @@ func (r proxyRules) clone(from *proxyState) proxyRules {
 	c.req, c.redirect = slices.Clip(r.req), slices.Clip(r.redirect)
 	c.res, c.after = slices.Clip(r.res), slices.Clip(r.after)
 	c.monitorFail = slices.Clip(r.monitorFail)
-	if from.kind == SecDefaults && r.defaultsPos.Line > 0 {
-		c.inherited = from
+	if from.kind == SecDefaults && len(r.req)+len(r.res)+len(r.after) > 0 {
+		c.inherited = from // its own rules, or those it took from another defaults section
 	}
-	c.defaultsPos = config.Pos{}
+	c.defaultsPos = r.defaultsPos
 	return c
 }
 
