@@ -557,3 +557,46 @@ func keepAliveSeq(t *testing.T, addr string, paths []string) string {
 	}
 	return strings.Join(out, ", ")
 }
+
+// TestUseServiceAnyConditionMatchesHAProxy: `http-request use-service
+// prometheus-exporter` with a condition other than `{ path P }`, after a deny rule: both
+// proxies answer the metrics for what the rule picks (whatever the path), the deny rule
+// before it wins, and other requests go to the backend.
+func TestUseServiceAnyConditionMatchesHAProxy(t *testing.T) {
+	dir := t.TempDir()
+	a := echoWeb(t, "a")
+	conf := func(sock, front string) string {
+		return fmt.Sprintf(`global
+    stats socket %s mode 600 level admin
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+frontend fe
+    bind %s
+    http-request deny if { path /prom/deny }
+    http-request use-service prometheus-exporter if { path_beg /prom } { src 127.0.0.0/8 }
+    default_backend be
+backend be
+    server a %s
+`, sock, front, a)
+	}
+	hsock, tsock := filepath.Join(dir, "h.sock"), filepath.Join(dir, "t.sock")
+	hfront, tfront := freeAddr(t), freeAddr(t)
+	startHAProxy(t, conf(hsock, hfront), hsock)
+	startTandem(t, conf(tsock, tfront), tfront)
+	for _, tc := range []struct {
+		path    string
+		status  int
+		metrics bool
+	}{{"/prom", 200, true}, {"/prom/x?y", 200, true}, {"/prom/deny", 403, false}, {"/other", 200, false}} {
+		for name, addr := range map[string]string{"haproxy": hfront, "tandem": tfront} {
+			r := doExchange(t, addr, "GET "+tc.path+" HTTP/1.1\r\nHost: a.example\r\n")
+			isMetrics := strings.Contains(r.body, "haproxy_process_") || strings.Contains(r.body, "haproxy_frontend_")
+			if r.status != tc.status || isMetrics != tc.metrics {
+				t.Errorf("%s %s: status %d, metrics %v; want %d, %v", name, tc.path, r.status, isMetrics, tc.status, tc.metrics)
+			}
+		}
+	}
+}

@@ -169,6 +169,8 @@ func (cc *clientConn) answer(r *rules.Rule, be *config.Backend, tarpit time.Dura
 		head = append(head, realm...)
 		head = append(head, "\"\r\n"...)
 		return cc.sendAnswer(401, head, authBody, keep, be)
+	case rules.UseService:
+		return cc.handOffMetrics(be)
 	}
 	return cc.replyError(500, be, false, 0)
 }
