@@ -111,6 +111,10 @@ frontend fe
     http-after-response set-status 202 if { var(txn.m) -m str patch }
     redirect location /legacy-loc if { path /legacy }
     redirect prefix /pre code 307 if { path_beg /legacypre }
+    http-request set-var(txn.route) str(be_b) if { req.hdr(x-route) -m str b }
+    http-request set-header X-Route-Hdr b if { path /via-header }
+    use_backend %%[var(txn.route)] if { var(txn.route) -m found }
+    use_backend be_b if { req.hdr(x-route-hdr) b }
     use_backend be_b if { path_beg /b/ }
     use_backend li if { path_beg /l/ }
     use_backend be_down if { path /down }
@@ -250,6 +254,10 @@ var actionRequests = []string{
 	"GET /admin/x HTTP/1.1\r\nHost: a.example\r\nAuthorization: Basic " + basic("alice", "secret") + "\r\n",
 	"GET /staff/x HTTP/1.1\r\nHost: a.example\r\nAuthorization: Basic " + basic("carol", "wrong") + "\r\n",
 	"GET /any HTTP/1.1\r\nHost: a.example\r\nAuthorization: Basic " + basic("alice", "secret") + "\r\n",
+	"GET /routed HTTP/1.1\r\nHost: a.example\r\nX-Route: b\r\n",
+	"GET /routed HTTP/1.1\r\nHost: a.example\r\nX-Route: c\r\n",
+	"GET /via-header HTTP/1.1\r\nHost: a.example\r\n",
+	"GET /via-header2 HTTP/1.1\r\nHost: a.example\r\nX-Route-Hdr: b\r\n",
 	"LI GET /l/x HTTP/1.1\r\nHost: a.example\r\n",
 	"LI GET /l/deny HTTP/1.1\r\nHost: a.example\r\n",
 	"LI GET /other HTTP/1.1\r\nHost: a.example\r\nX-From-Defaults: spoof\r\n",
