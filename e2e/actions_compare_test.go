@@ -48,6 +48,8 @@ frontend fe
     acl admin path_beg /admin
     acl staff path_beg /staff
     http-request deny if { path /deny }
+    http-request reject if { path /rejected }
+    http-request disable-l7-retry if { path /noretry }
     http-request deny deny_status 429 if { path /deny429 }
     http-request deny deny_status 404 if { path /deny404 }
     http-request deny status 403 content-type text/plain string nope hdr X-Deny yes if { path /deny-body }
@@ -254,6 +256,8 @@ var actionRequests = []string{
 	"GET /admin/x HTTP/1.1\r\nHost: a.example\r\nAuthorization: Basic " + basic("alice", "secret") + "\r\n",
 	"GET /staff/x HTTP/1.1\r\nHost: a.example\r\nAuthorization: Basic " + basic("carol", "wrong") + "\r\n",
 	"GET /any HTTP/1.1\r\nHost: a.example\r\nAuthorization: Basic " + basic("alice", "secret") + "\r\n",
+	"GET /rejected HTTP/1.1\r\nHost: a.example\r\n",
+	"GET /noretry HTTP/1.1\r\nHost: a.example\r\n",
 	"GET /routed HTTP/1.1\r\nHost: a.example\r\nX-Route: b\r\n",
 	"GET /routed HTTP/1.1\r\nHost: a.example\r\nX-Route: c\r\n",
 	"GET /via-header HTTP/1.1\r\nHost: a.example\r\n",

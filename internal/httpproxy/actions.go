@@ -69,6 +69,9 @@ func (cc *clientConn) requestRules(pr *config.ProxyRules, be *config.Backend, ta
 		if m.NCaptured > 0 || m.LogLevelSet {
 			cc.logCaptures(m)
 		}
+		if m.NoL7Retry {
+			ex.x.noL7Retry = true
+		}
 		if m.Edited && !cc.commitRequest(old) {
 			return true, cc.replyError(500, be, false, 0)
 		}
@@ -171,6 +174,8 @@ func (cc *clientConn) answer(r *rules.Rule, be *config.Backend, tarpit time.Dura
 		return cc.sendAnswer(401, head, authBody, keep, be)
 	case rules.UseService:
 		return cc.handOffMetrics(be)
+	case rules.Reject:
+		return false // closed without an answer
 	}
 	return cc.replyError(500, be, false, 0)
 }

@@ -45,12 +45,13 @@ var actionPhases = map[string]uint8{
 	"replace-pathq": inReq, "set-query": inReq, "set-uri": inReq, "replace-uri": inReq, "set-method": inReq,
 	"set-var": inReq | inRes | inAft, "unset-var": inReq | inRes | inAft, "capture": inReq,
 	"set-log-level": inReq | inRes | inAft, "set-status": inRes | inAft, "use-service": inReq,
+	"reject": inReq, "disable-l7-retry": inReq,
 }
 
 // knownElsewhere are HAProxy 2.6 actions tandem does not carry out (yet), so that
 // they are refused as such rather than as unknown.
 var knownElsewhere = strings.Fields(`add-acl add-map cache-store cache-use del-acl del-map
-disable-l7-retry do-resolve early-hint normalize-uri reject send-spoe-group set-bandc-dst set-dst
+do-resolve early-hint normalize-uri send-spoe-group set-bandc-dst set-dst
 set-dst-port set-map set-mark set-nice set-priority-class set-priority-offset set-src set-src-port
 set-timeout set-tos set-var-fmt silent-drop strict-mode wait-for-body wait-for-handshake
 sc-inc-gpc sc-inc-gpc0 sc-inc-gpc1 sc-set-gpt sc-set-gpt0 track-sc0 track-sc1 track-sc2 lua
@@ -103,6 +104,10 @@ func Parse(ph Phase, args []string, env *Env) (*Rule, error) {
 	switch base {
 	case "allow":
 		r.Action = Allow
+	case "reject":
+		r.Action = Reject
+	case "disable-l7-retry":
+		r.Action = DisableL7Retry
 	case "deny", "tarpit":
 		r.Action = Deny
 		status := 403

@@ -155,6 +155,8 @@ func TestStopActions(t *testing.T) {
 		{[]string{"tarpit", "set-header X-After 1"}, Tarpit, true, false},
 		{[]string{"return status 200 content-type text/plain string hi"}, Return, true, false},
 		{[]string{"auth realm R"}, Auth, true, false},
+		{[]string{"reject if { path_beg /a }", "set-header X-After 1"}, Reject, true, false},
+		{[]string{"disable-l7-retry", "set-header X-After 1"}, 0, false, true},
 		{[]string{"redirect location /x"}, Redirect, true, false},
 		{[]string{"redirect location %[req.hdr(nope)] ignore-empty", "set-header X-After 1"}, 0, false, true},
 		{[]string{"use-service prometheus-exporter if { path /metrics }", "set-header X-After 1"}, 0, false, true},
