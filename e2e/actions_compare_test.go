@@ -79,7 +79,8 @@ frontend fe
     http-request replace-value X-Vals ^v(.*)$ w\1
     http-request set-var(txn.p) path
     http-request set-var(txn.m) method,lower
-    http-request set-header X-Var %%[var(txn.p)]-%%[var(txn.m)]
+    http-request set-var-fmt(txn.f) "%%[path]|%%[req.hdr(host)]"
+    http-request set-header X-Var %%[var(txn.p)]-%%[var(txn.m)]-%%[var(txn.f)]
     http-request unset-var(txn.p) if { path /unset }
     http-request set-header X-After-Unset <%%[var(txn.p)]>
     http-request set-path /v2%%[path] if { path_beg /v1/ }

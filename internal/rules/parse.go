@@ -45,7 +45,7 @@ var actionPhases = map[string]uint8{
 	"replace-pathq": inReq, "set-query": inReq, "set-uri": inReq, "replace-uri": inReq, "set-method": inReq,
 	"set-var": inReq | inRes | inAft, "unset-var": inReq | inRes | inAft, "capture": inReq,
 	"set-log-level": inReq | inRes | inAft, "set-status": inRes | inAft, "use-service": inReq,
-	"reject": inReq, "disable-l7-retry": inReq,
+	"reject": inReq, "disable-l7-retry": inReq, "set-var-fmt": inReq | inRes | inAft,
 }
 
 // knownElsewhere are HAProxy 2.6 actions tandem does not carry out (yet), so that
@@ -53,15 +53,15 @@ var actionPhases = map[string]uint8{
 var knownElsewhere = strings.Fields(`add-acl add-map cache-store cache-use del-acl del-map
 do-resolve early-hint normalize-uri send-spoe-group set-bandc-dst set-dst
 set-dst-port set-map set-mark set-nice set-priority-class set-priority-offset set-src set-src-port
-set-timeout set-tos set-var-fmt silent-drop strict-mode wait-for-body wait-for-handshake
+set-timeout set-tos silent-drop strict-mode wait-for-body wait-for-handshake
 sc-inc-gpc sc-inc-gpc0 sc-inc-gpc1 sc-set-gpt sc-set-gpt0 track-sc0 track-sc1 track-sc2 lua
 set-bandwidth-limit set-fc-mark set-fc-tos`)
 
 // haproxyHas are the actions HAProxy 2.6 takes in the response phases beyond what
 // tandem carries out there (configuration.txt §4.2 http-response, http-after-response).
 var haproxyHas = map[Phase]map[string]bool{
-	Response:      {"return": true, "capture": true, "set-log-level": true, "set-var-fmt": true},
-	AfterResponse: {"capture": true, "set-log-level": true, "set-var-fmt": true},
+	Response:      {"return": true, "capture": true},
+	AfterResponse: {"capture": true},
 }
 
 // Parse compiles one `http-request|http-response|http-after-response ACTION …` line
@@ -160,15 +160,15 @@ func Parse(ph Phase, args []string, env *Env) (*Rule, error) {
 	case "replace-path", "replace-pathq", "replace-uri":
 		r.Action = map[string]Action{"replace-path": ReplacePath, "replace-pathq": ReplacePathQ, "replace-uri": ReplaceURI}[base]
 		r.Re, r.Fmt, err = p.replace()
-	case "set-var", "unset-var":
-		r.Action = SetVar
-		if base == "unset-var" {
-			r.Action = UnsetVar
-		}
+	case "set-var", "unset-var", "set-var-fmt":
+		r.Action = map[string]Action{"set-var": SetVar, "unset-var": UnsetVar, "set-var-fmt": SetVarFmt}[base]
 		if !strings.HasSuffix(name, ")") || len(name) <= len(base)+2 || name[len(base)] != '(' {
 			return nil, fmt.Errorf("%s: expected %s(<scope>.<name>)", p.kw, base)
 		}
 		r.VarScope, r.VarName, err = sample.ParseVarName(name[len(base)+1 : len(name)-1])
+		if err == nil && r.Action == SetVarFmt {
+			r.Fmt, err = p.format("format")
+		}
 		if err == nil && r.Action == SetVar {
 			var text string
 			if text, err = p.word("sample expression"); err == nil {

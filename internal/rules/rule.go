@@ -70,12 +70,13 @@ const (
 	UseService
 	Reject
 	DisableL7Retry
+	SetVarFmt
 )
 
 var actionNames = [...]string{"allow", "deny", "tarpit", "redirect", "return", "auth", "add-header",
 	"set-header", "del-header", "replace-header", "replace-value", "set-path", "set-pathq",
 	"replace-path", "replace-pathq", "set-query", "set-uri", "replace-uri", "set-method", "set-var",
-	"unset-var", "capture", "set-log-level", "set-status", "use-service", "reject", "disable-l7-retry"}
+	"unset-var", "capture", "set-log-level", "set-status", "use-service", "reject", "disable-l7-retry", "set-var-fmt"}
 
 func (a Action) String() string { return actionNames[a] }
 

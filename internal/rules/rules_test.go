@@ -123,6 +123,8 @@ func TestRequestEdits(t *testing.T) {
 		{"condition false: nothing", []string{"set-header X-N 1 if { path /nope }"}, baseReq, baseReq},
 		{"unless", []string{"set-header X-N 1 unless { path /nope }"}, baseReq,
 			strings.TrimSuffix(baseReq, "\r\n") + "X-N: 1\r\n\r\n"},
+		{"set-var-fmt", []string{"set-var-fmt(txn.f) <%[path]|%[req.hdr(host)]>", "set-header X-F %[var(txn.f)]"}, baseReq,
+			strings.TrimSuffix(baseReq, "\r\n") + "X-F: </a/b|h.example>\r\n\r\n"},
 		{"set-var then var() in a header", []string{"set-var(txn.p) path", "set-header X-V2 %[var(txn.p)]", "unset-var(txn.p)", "add-header X-V3 <%[var(txn.p)]>"}, baseReq,
 			strings.TrimSuffix(baseReq, "\r\n") + "X-V2: /a/b\r\nX-V3: <>\r\n\r\n"},
 	} {
@@ -305,7 +307,7 @@ func TestParseErrors(t *testing.T) {
 		{Request, "return errorfile /nope", "error opening file"},
 		{Request, "track-sc0 src", "stick-table"},
 		{Request, "sc-inc-gpc0(0)", "stick-table"},
-		{Request, "set-var-fmt(txn.x) a", "not supported by tandem"},
+		{Request, "set-var-fmt(txn.x)", "missing format"},
 		{Request, "set-status 200", "not allowed in http-request"},
 		{Response, "set-path /x", "not allowed in http-response"},
 		{Response, "redirect prefix /x", "only supports redirect type 'location'"},

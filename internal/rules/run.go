@@ -97,6 +97,9 @@ func Run(prog Program, t sample.Txn, m *Msg) Outcome {
 			if v, ok := r.Expr.Eval(t); ok {
 				t.State().SetVar(r.VarScope, r.VarName, v)
 			}
+		case SetVarFmt:
+			m.val = r.Fmt.Append(m.val[:0], t)
+			t.State().SetVar(r.VarScope, r.VarName, sample.Str(m.val))
 		case UnsetVar:
 			t.State().UnsetVar(r.VarScope, r.VarName)
 		case SetLogLevel:
