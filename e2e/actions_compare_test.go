@@ -104,6 +104,7 @@ frontend fe
     http-response set-status 299 reason Custom if { status 200 } { var(txn.m) -m str delete }
     http-response set-status 404 if { var(txn.m) -m str options }
     http-response deny if { res.hdr(x-up-deny) -m found }
+    http-response return status 202 content-type text/plain lf-string "replaced %%[status]" hdr X-Ret r if { res.hdr(x-up-return) -m found }
     http-response redirect location /moved if { res.hdr(x-up-redirect) -m found }
     http-response set-var(txn.s) status
     http-response set-header X-S %%[var(txn.s)]
@@ -211,6 +212,7 @@ var actionRequests = []string{
 	"POST /x HTTP/1.1\r\nHost: a.example\r\nContent-Length: 0\r\n",
 	"GET /x HTTP/1.1\r\nHost: a.example\r\nX-Echo-Resp: X-Up-Deny: 1\r\n",
 	"GET /x HTTP/1.1\r\nHost: a.example\r\nX-Echo-Resp: X-Up-Redirect: 1\r\n",
+	"GET /x HTTP/1.1\r\nHost: a.example\r\nX-Echo-Resp: X-Up-Return: 1\r\n",
 	"GET /x HTTP/1.1\r\nHost: a.example\r\nX-Echo-Resp: X-Up: up-stream\r\n",
 	"GET /x HTTP/1.1\r\nHost: a.example\r\nX-Echo-Resp: X-Up: other\r\n",
 	"GET /legacy HTTP/1.1\r\nHost: a.example\r\n",
@@ -532,9 +534,11 @@ func TestActionsKeepAliveMatchHAProxy(t *testing.T) {
 		}
 	}
 	// A response rule's deny.
-	seq := []string{"/x\r\nX-Echo-Resp: X-Up-Deny: 1", "/x"}
-	if hs, ts := keepAliveSeq(t, hfront, seq), keepAliveSeq(t, tfront, seq); hs != ts {
-		t.Errorf("%q:\n  haproxy %s\n  tandem  %s", seq, hs, ts)
+	for _, hdr := range []string{"X-Up-Deny", "X-Up-Return", "X-Up-Redirect"} {
+		seq := []string{"/x\r\nX-Echo-Resp: " + hdr + ": 1", "/x"}
+		if hs, ts := keepAliveSeq(t, hfront, seq), keepAliveSeq(t, tfront, seq); hs != ts {
+			t.Errorf("%q:\n  haproxy %s\n  tandem  %s", seq, hs, ts)
+		}
 	}
 }
 

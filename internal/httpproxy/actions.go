@@ -334,7 +334,7 @@ func (cc *clientConn) responseRules(x *xfer) (done, keep bool) {
 				stopped = true // allow ends the http-response lists, not http-after-response
 			}
 			continue
-		case rules.Deny:
+		case rules.Deny, rules.Return:
 			cc.closeServerOf(x)
 			rp := out.Rule.Reply
 			switch rp.Kind {
@@ -343,7 +343,9 @@ func (cc *clientConn) responseRules(x *xfer) (done, keep bool) {
 			case rules.ReplyRaw:
 				return true, cc.sendRaw(rp.Status, rp.Raw, false, be)
 			}
+			t.bare = true // the server's response is dropped before the reply is made
 			head, body := rules.AppendReply(ex.out[:0], ex.nameBuf[:0], rp, t)
+			t.bare = false
 			ex.nameBuf = body
 			return true, cc.sendAnswer(rp.Status, head, body, false, be)
 		case rules.Redirect:

@@ -39,7 +39,7 @@ const (
 
 var actionPhases = map[string]uint8{
 	"allow": inReq | inRes | inAft, "deny": inReq | inRes, "tarpit": inReq, "redirect": inReq | inRes,
-	"return": inReq, "auth": inReq, "add-header": inReq | inRes | inAft, "set-header": inReq | inRes | inAft,
+	"return": inReq | inRes, "auth": inReq, "add-header": inReq | inRes | inAft, "set-header": inReq | inRes | inAft,
 	"del-header": inReq | inRes | inAft, "replace-header": inReq | inRes | inAft,
 	"replace-value": inReq | inRes | inAft, "set-path": inReq, "set-pathq": inReq, "replace-path": inReq,
 	"replace-pathq": inReq, "set-query": inReq, "set-uri": inReq, "replace-uri": inReq, "set-method": inReq,
@@ -60,7 +60,7 @@ set-bandwidth-limit set-fc-mark set-fc-tos`)
 // haproxyHas are the actions HAProxy 2.6 takes in the response phases beyond what
 // tandem carries out there (configuration.txt §4.2 http-response, http-after-response).
 var haproxyHas = map[Phase]map[string]bool{
-	Response:      {"return": true, "capture": true},
+	Response:      {"capture": true},
 	AfterResponse: {"capture": true},
 }
 
