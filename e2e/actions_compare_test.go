@@ -54,6 +54,13 @@ frontend fe
     http-request deny deny_status 404 if { path /deny404 }
     http-request deny status 403 content-type text/plain string nope hdr X-Deny yes if { path /deny-body }
     http-request tarpit deny_status 403 if { path /tarpit }
+    http-request deny deny_status 503 errorfile %[3]s/503.http if { path /deny-ef }
+    http-request return status 404 errorfiles site if { path /ret-ef404 }
+    http-request return status 200 content-type "text/plain; charset=utf-8" lf-string "%%[req.hdr(x-a)]/%%[query]" hdr X-One 1 hdr X-Two %%[method] if { path /ret-multi }
+    http-request auth realm "Two Words" if { path /auth2 }
+    http-request redirect location https://%%[req.hdr(host)]%%[path]?moved=1 code 302 if { path_beg /loc-q }
+    http-request redirect prefix /p append-slash code 301 if { path_beg /pfx-slash }
+    http-request redirect scheme http drop-query append-slash if { path_beg /sch-slash }
     http-request return status 200 content-type text/plain lf-string "hello %%[req.hdr(x-name)] %%[path]" hdr X-Ret 1 if { path /ret }
     http-request return status 204 if { path /ret204 }
     http-request return status 503 errorfiles site if { path /ret503 }
@@ -260,6 +267,20 @@ var actionRequests = []string{
 	"GET /staff/x HTTP/1.1\r\nHost: a.example\r\nAuthorization: Basic " + basic("carol", "wrong") + "\r\n",
 	"GET /any HTTP/1.1\r\nHost: a.example\r\nAuthorization: Basic " + basic("alice", "secret") + "\r\n",
 	"GET /rejected HTTP/1.1\r\nHost: a.example\r\n",
+	"GET /deny-ef HTTP/1.1\r\nHost: a.example\r\n",
+	"GET /ret-ef404 HTTP/1.1\r\nHost: a.example\r\n",
+	"GET /ret-multi?q=1 HTTP/1.1\r\nHost: a.example\r\nX-A: aa\r\n",
+	"GET /ret-multi HTTP/1.1\r\nHost: a.example\r\n",
+	"GET /auth2 HTTP/1.1\r\nHost: a.example\r\n",
+	"GET /loc-q/x?y=2 HTTP/1.1\r\nHost: a.example:8080\r\n",
+	"GET /pfx-slash/a?b HTTP/1.1\r\nHost: a.example\r\n",
+	"GET /pfx-slash/ HTTP/1.1\r\nHost: a.example\r\n",
+	"GET /sch-slash/a?b HTTP/1.1\r\nHost: a.example\r\n",
+	"GET /sch-slash HTTP/1.1\r\nHost: A.Example\r\n",
+	"GET /x HTTP/1.1\r\nHost: a.example\r\nX-Rep: a-b-c\r\nX-Rep: left-right\r\nX-Vals: ,v1,,\r\n",
+	"GET /x HTTP/1.1\r\nHost: a.example\r\nX-Vals: \r\n",
+	"GET /sq?& HTTP/1.1\r\nHost: a.example\r\n",
+	"GET /x?a=%41 HTTP/1.1\r\nHost: a.example\r\nX-Pre-: 1\r\nsuffix: 2\r\n",
 	"GET /noretry HTTP/1.1\r\nHost: a.example\r\n",
 	"GET /routed HTTP/1.1\r\nHost: a.example\r\nX-Route: b\r\n",
 	"GET /routed HTTP/1.1\r\nHost: a.example\r\nX-Route: c\r\n",

@@ -408,12 +408,13 @@ func (p *ruleParser) reply(status int, deny bool) (*Reply, error) {
 	r := &Reply{Kind: ReplyEmpty, Status: status}
 	onlyDenyStatus := true // deny [deny_status N] implies default-errorfiles
 	body := ""
-	for len(p.args) > 0 && p.args[0] != "if" && p.args[0] != "unless" {
-		key := p.args[0]
+	for n := 0; len(p.args) > 0 && p.args[0] != "if" && p.args[0] != "unless"; n++ {
+		key, first := p.args[0], n == 0
 		switch key {
 		case "status", "deny_status":
-			if key == "deny_status" && !deny {
-				return nil, fmt.Errorf("%s: unknown argument %q", p.kw, key)
+			if key == "deny_status" && (!deny || !first) {
+				// HAProxy takes deny_status only as a deny's or tarpit's first argument
+				return nil, fmt.Errorf("%s: unexpected argument %q (deny_status comes first; or write status N anywhere)", p.kw, key)
 			}
 			if key == "status" {
 				onlyDenyStatus = false

@@ -304,6 +304,8 @@ func TestParseErrors(t *testing.T) {
 		{Request, "deny deny_status 418", "not handled by default"},
 		{Request, "return status 600", "unexpected status code"},
 		{Request, "return string hi", "content type must be defined"},
+		{Request, "deny status 403 deny_status 404", "deny_status comes first"},
+		{Request, "return deny_status 404", "unexpected argument"},
 		{Request, "return errorfile /nope", "error opening file"},
 		{Request, "track-sc0 src", "stick-table"},
 		{Request, "sc-inc-gpc0(0)", "stick-table"},
