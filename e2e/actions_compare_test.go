@@ -280,6 +280,7 @@ var actionRequests = []string{
 	"GET /x HTTP/1.1\r\nHost: a.example\r\nX-Rep: a-b-c\r\nX-Rep: left-right\r\nX-Vals: ,v1,,\r\n",
 	"GET /x HTTP/1.1\r\nHost: a.example\r\nX-Vals: \r\n",
 	"GET /sq?& HTTP/1.1\r\nHost: a.example\r\n",
+	"GET /x HTTP/1.1\r\nHost: a.example\r\nX-Fill: " + strings.Repeat("f", 5000) + "\r\n",
 	"GET /x?a=%41 HTTP/1.1\r\nHost: a.example\r\nX-Pre-: 1\r\nsuffix: 2\r\n",
 	"GET /noretry HTTP/1.1\r\nHost: a.example\r\n",
 	"GET /routed HTTP/1.1\r\nHost: a.example\r\nX-Route: b\r\n",
