@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -49,6 +50,7 @@ frontend fe
     acl staff path_beg /staff
     http-request deny if { path /deny }
     http-request reject if { path /rejected }
+    http-request silent-drop if { path /dropped }
     http-request disable-l7-retry if { path /noretry }
     http-request deny deny_status 429 if { path /deny429 }
     http-request deny deny_status 404 if { path /deny404 }
@@ -556,6 +558,12 @@ func TestActionsKeepAliveMatchHAProxy(t *testing.T) {
 		}
 	}
 	// A response rule's deny.
+	// silent-drop: the client hears nothing, neither an answer nor a close.
+	for name, addr := range map[string]string{"haproxy": hfront, "tandem": tfront} {
+		if got := dropOutcome(t, addr); got != "silence" {
+			t.Errorf("%s: silent-drop: the client saw %s", name, got)
+		}
+	}
 	for _, hdr := range []string{"X-Up-Deny", "X-Up-Return", "X-Up-Redirect"} {
 		seq := []string{"/x\r\nX-Echo-Resp: " + hdr + ": 1", "/x"}
 		if hs, ts := keepAliveSeq(t, hfront, seq), keepAliveSeq(t, tfront, seq); hs != ts {
@@ -638,4 +646,29 @@ backend be
 			}
 		}
 	}
+}
+
+// dropOutcome sends a request for /dropped and says what the client sees within 700 ms:
+// "silence", "close", "reset" or "data".
+func dropOutcome(t *testing.T, addr string) string {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	io.WriteString(c, "GET /dropped HTTP/1.1\r\nHost: a.example\r\n\r\n")
+	c.SetReadDeadline(time.Now().Add(700 * time.Millisecond))
+	var b [64]byte
+	n, err := c.Read(b[:])
+	var ne net.Error
+	switch {
+	case n > 0:
+		return "data"
+	case errors.As(err, &ne) && ne.Timeout():
+		return "silence"
+	case errors.Is(err, io.EOF):
+		return "close"
+	}
+	return "reset"
 }

@@ -46,6 +46,7 @@ var actionPhases = map[string]uint8{
 	"set-var": inReq | inRes | inAft, "unset-var": inReq | inRes | inAft, "capture": inReq,
 	"set-log-level": inReq | inRes | inAft, "set-status": inRes | inAft, "use-service": inReq,
 	"reject": inReq, "disable-l7-retry": inReq, "set-var-fmt": inReq | inRes | inAft,
+	"silent-drop": inReq,
 }
 
 // knownElsewhere are HAProxy 2.6 actions tandem does not carry out (yet), so that
@@ -53,7 +54,7 @@ var actionPhases = map[string]uint8{
 var knownElsewhere = strings.Fields(`add-acl add-map cache-store cache-use del-acl del-map
 do-resolve early-hint normalize-uri send-spoe-group set-bandc-dst set-dst
 set-dst-port set-map set-mark set-nice set-priority-class set-priority-offset set-src set-src-port
-set-timeout set-tos silent-drop strict-mode wait-for-body wait-for-handshake
+set-timeout set-tos strict-mode wait-for-body wait-for-handshake
 sc-inc-gpc sc-inc-gpc0 sc-inc-gpc1 sc-set-gpt sc-set-gpt0 track-sc0 track-sc1 track-sc2 lua
 set-bandwidth-limit set-fc-mark set-fc-tos`)
 
@@ -106,6 +107,8 @@ func Parse(ph Phase, args []string, env *Env) (*Rule, error) {
 		r.Action = Allow
 	case "reject":
 		r.Action = Reject
+	case "silent-drop":
+		r.Action = SilentDrop
 	case "disable-l7-retry":
 		r.Action = DisableL7Retry
 	case "deny", "tarpit":

@@ -71,12 +71,13 @@ const (
 	Reject
 	DisableL7Retry
 	SetVarFmt
+	SilentDrop
 )
 
 var actionNames = [...]string{"allow", "deny", "tarpit", "redirect", "return", "auth", "add-header",
 	"set-header", "del-header", "replace-header", "replace-value", "set-path", "set-pathq",
 	"replace-path", "replace-pathq", "set-query", "set-uri", "replace-uri", "set-method", "set-var",
-	"unset-var", "capture", "set-log-level", "set-status", "use-service", "reject", "disable-l7-retry", "set-var-fmt"}
+	"unset-var", "capture", "set-log-level", "set-status", "use-service", "reject", "disable-l7-retry", "set-var-fmt", "silent-drop"}
 
 func (a Action) String() string { return actionNames[a] }
 

@@ -159,6 +159,7 @@ func TestStopActions(t *testing.T) {
 		{[]string{"auth realm R"}, Auth, true, false},
 		{[]string{"reject if { path_beg /a }", "set-header X-After 1"}, Reject, true, false},
 		{[]string{"disable-l7-retry", "set-header X-After 1"}, 0, false, true},
+		{[]string{"silent-drop", "set-header X-After 1"}, SilentDrop, true, false},
 		{[]string{"redirect location /x"}, Redirect, true, false},
 		{[]string{"redirect location %[req.hdr(nope)] ignore-empty", "set-header X-After 1"}, 0, false, true},
 		{[]string{"use-service prometheus-exporter if { path /metrics }", "set-header X-After 1"}, 0, false, true},
