@@ -168,7 +168,11 @@ func Parse(ph Phase, args []string, env *Env) (*Rule, error) {
 		if !strings.HasSuffix(name, ")") || len(name) <= len(base)+2 || name[len(base)] != '(' {
 			return nil, fmt.Errorf("%s: expected %s(<scope>.<name>)", p.kw, base)
 		}
-		r.VarScope, r.VarName, err = sample.ParseVarName(name[len(base)+1 : len(name)-1])
+		inner := name[len(base)+1 : len(name)-1]
+		if i := strings.IndexByte(inner, ','); i >= 0 {
+			return nil, fmt.Errorf("%s: the conditions %q of %s() are not supported by tandem yet (write the variable alone, with an if/unless condition)", p.kw, inner[i+1:], base)
+		}
+		r.VarScope, r.VarName, err = sample.ParseVarName(inner)
 		if err == nil && r.Action == SetVarFmt {
 			r.Fmt, err = p.format("format")
 		}

@@ -322,6 +322,7 @@ func TestParseErrors(t *testing.T) {
 		{Request, "redirect code 305 location /", "only 301, 302, 303, 307 and 308"},
 		{Request, "redirect drop-query", "expects 'location', 'prefix' or 'scheme'"},
 		{Request, "set-var(x) path", "missing scope"},
+		{Request, "set-var(txn.x,ifnotexists) path", "conditions \"ifnotexists\" of set-var() are not supported"},
 		{Request, "set-log-level loud", "unknown level"},
 		{Request, "use-service lua.foo", "only prometheus-exporter"},
 		{Request, "capture path", "len"},
