@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"time"
 
+	"tandem/internal/rules"
 	"tandem/internal/sample"
 )
 
@@ -157,6 +158,7 @@ type Timeouts struct {
 	ClientFin     time.Duration
 	ServerFin     time.Duration
 	Check         time.Duration // health checks (issue 3)
+	Tarpit        time.Duration // how long http-request tarpit holds a request (0: Connect)
 }
 
 // Bind is one listening address of a frontend.
@@ -189,7 +191,13 @@ type Frontend struct {
 	ErrorFiles     map[int][]byte // `errorfile CODE FILE`: the whole HTTP response to send for CODE
 	Listen         bool           // defined by a listen section
 	MetricsPath    string         // `http-request use-service prometheus-exporter if { path P }`: P ("" = none)
-	StickTable     *StickTable    // the proxy's own `stick-table`, nil: none (a listen section's halves share it)
+	// MetricsRule: an `http-request use-service prometheus-exporter` rule of another form
+	// is in Rules.Request; the frontend's service must serve the metrics it hands over.
+	MetricsRule bool
+	Rules       ProxyRules     // http-request, http-response, http-after-response, redirect
+	MonitorURI  string         // `monitor-uri`: answered 200 (or 503 when MonitorFail matches) before any rule
+	MonitorFail []*sample.Cond // `monitor fail if|unless COND`
+	StickTable  *StickTable    // the proxy's own `stick-table`, nil: none (a listen section's halves share it)
 	// `capture request header NAME len N` lines, in order (issue 5)
 	Captures []HeaderCapture
 	// `capture response header NAME len N` lines, in order (issue 5)
@@ -318,6 +326,7 @@ type Backend struct {
 	Check      HealthCheck // proxy-level check settings (issue 3)
 	ErrorFiles map[int][]byte
 	Listen     bool
+	Rules      ProxyRules     // the backend's http-request, http-response, http-after-response and redirect rules
 	ACLs       *sample.ACLSet // the section's acl lines (nil: none)
 	StickTable *StickTable    // the proxy's own `stick-table`, nil: none
 	Stats      *Stats         // stats lines in a backend section: the page answers the requests that reach it (nil: none)
@@ -482,4 +491,19 @@ type Stats struct {
 	ShowLegends bool   // stats show-legends
 	ShowNode    bool   // stats show-node
 	NodeName    string // stats show-node NAME; "" = the host name
+}
+
+// ProxyRules are a proxy's HTTP rule lists (configuration.txt §4.2), compiled once
+// (package rules). A proxy that inherits rules from a named defaults section has
+// those first. Request runs when the request is analysed (a frontend's, then its
+// chosen backend's), then Redirect (the legacy redirect keyword); Response runs on
+// the server's response (the backend's, then the frontend's); AfterResponse on
+// every response sent.
+type ProxyRules struct {
+	Request, Redirect, Response, AfterResponse rules.Program
+}
+
+// Empty reports whether there is no rule at all.
+func (r *ProxyRules) Empty() bool {
+	return len(r.Request)+len(r.Redirect)+len(r.Response)+len(r.AfterResponse) == 0
 }

@@ -16,6 +16,7 @@ import (
 	"tandem/internal/balance"
 	"tandem/internal/http1"
 	"tandem/internal/logging"
+	"tandem/internal/rules"
 	"tandem/internal/sample"
 )
 
@@ -49,6 +50,8 @@ type exchange struct {
 	// the sample language's view of the exchange (rules.go), and a dynamic backend name
 	txn     ruleTxn
 	nameBuf []byte
+	msg     rules.Msg // the head the HTTP actions edit (actions.go)
+	gen     []byte    // a proxy-made response edited by http-after-response rules
 }
 
 func newExchange(size int, p *sync.Pool) *exchange {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"tandem/internal/config"
+	"tandem/internal/http1"
 )
 
 // Error responses as HAProxy 2.6 sends them, byte for byte: 400 and 408 are answered
@@ -20,6 +21,18 @@ var errorPages = map[int]errorPage{
 	408: requestError(408, "Request Time-out", "Your browser didn't send a complete request in time."),
 	422: {close: []byte("HTTP/1.1 422 Unprocessable Content\r\nContent-length: 116\r\nCache-Control: no-cache\r\nContent-Type: text/html\r\n\r\n" +
 		"<html><body><h1>422 Unprocessable Content</h1>\nThe server cannot process the contained instructions.\n</body></html>\n")},
+	// The pages of deny, tarpit, auth and return … default-errorfiles (HAProxy 2.6.12).
+	200: serverError(200, "OK", "Service ready."),
+	401: serverError(401, "Unauthorized", "You need a valid user and password to access this content."),
+	403: serverError(403, "Forbidden", "Request forbidden by administrative rules."),
+	404: serverError(404, "Not Found", "The resource could not be found."),
+	405: serverError(405, "Method Not Allowed", "A request was made of a resource using a request method not supported by that resource"),
+	407: serverError(407, "Unauthorized", "You need a valid user and password to access this content."),
+	410: serverError(410, "Gone", "The resource is no longer available and will not be available again."),
+	413: serverError(413, "Payload Too Large", "The request entity exceeds the maximum allowed."),
+	425: serverError(425, "Too Early", "Your browser sent early data."),
+	429: serverError(429, "Too Many Requests", "You have sent too many requests in a given amount of time."),
+	501: serverError(501, "Not Implemented", ".The server does not support the functionality required to fulfill the request."),
 	500: serverError(500, "Internal Server Error", "An internal server error occurred."),
 	502: serverError(502, "Bad Gateway", "The server returned an invalid or incomplete response."),
 	503: serverError(503, "Service Unavailable", "No server is available to handle this request."),
@@ -43,12 +56,30 @@ func serverError(code int, reason, text string) errorPage {
 	return errorPage{keep: []byte(head + "\r\n" + body), close: []byte(head + "connection: close\r\n\r\n" + body)}
 }
 
+// reusableAfter reports whether a connection may stay open after the whole response b
+// (an errorfile, or errorloc's redirect): its body is delimited by its Content-Length
+// and it does not say close. HAProxy keeps such connections open.
+func reusableAfter(b []byte) bool {
+	r := new(http1.Response)
+	if r.Parse(b) != nil || !r.KeepAlive() {
+		return false
+	}
+	switch r.Framing {
+	case http1.FrameLength:
+		return int64(len(b)-r.Len) == r.ContentLength
+	case http1.FrameNone:
+		return len(b) == r.Len
+	}
+	return false
+}
+
 // errorResponse returns what to send for code (the backend's errorfile, else the
 // frontend's, else the built-in page) and whether the connection may stay open after.
-// An errorfile is sent verbatim and the connection closed.
+// An errorfile is sent verbatim; the connection stays open after it when its framing
+// allows (reusableAfter).
 func errorResponse(code int, fe *config.Frontend, be *config.Backend, keep bool) ([]byte, bool) {
 	if b, ok := errorFile(code, fe, be); ok {
-		return b, false
+		return b, keep && reusableAfter(b)
 	}
 	p := errorPages[code]
 	if keep && p.keep != nil {
@@ -78,18 +109,18 @@ func errorFile(code int, fe *config.Frontend, be *config.Backend) ([]byte, bool)
 // the connection stays open.
 func (cc *clientConn) replyError(code int, be *config.Backend, keep bool, next int) bool {
 	b, keep := errorResponse(code, cc.rs.fe, be, keep && !cc.h.draining.Load())
-	return cc.writeError(code, b, keep, next)
+	return cc.writeError(code, be, b, keep, next)
 }
 
 // writeError sends the page b for code (see replyError).
-func (cc *clientConn) writeError(code int, b []byte, keep bool, next int) bool {
+func (cc *clientConn) writeError(code int, be *config.Backend, b []byte, keep bool, next int) bool {
 	if cc.ex != nil {
 		cc.ex.x.own = true
 	}
 	cc.rs.r.Stats.Response(code)
 	cc.setWriteDeadline(time.Now())
 	cc.logStatus(code, len(b))
-	if _, err := cc.nc.Write(b); err != nil {
+	if _, err := cc.nc.Write(cc.headOnly(cc.afterRules(b, be))); err != nil {
 		return false
 	}
 	if keep {
@@ -109,7 +140,7 @@ func (cc *clientConn) sendBadBody(be *config.Backend) {
 	if !ok {
 		b = lateBadRequest
 	}
-	cc.writeError(400, b, false, 0)
+	cc.writeError(400, be, b, false, 0)
 }
 
 // sendError answers code and leaves the connection to be closed.

@@ -60,7 +60,8 @@ type xfer struct {
 	remaining int64
 	// where the server connection goes (a server without a port or at 0.0.0.0: filled in
 	// from where the client connected)
-	dst netip.AddrPort
+	dst       netip.AddrPort
+	noL7Retry bool // http-request disable-l7-retry: only connection failures are retried
 }
 
 // exchange serves the request whose head is parsed in cc.ex. It reports whether the
@@ -75,8 +76,21 @@ func (cc *clientConn) exchange() bool {
 	if svc := rs.r.Service; svc != nil && svc.Match(req.Target.Of(ex.in)) {
 		return cc.handOff(svc, rs.pool == nil)
 	}
-	if rs.needTxn {
+	feWork := rs.feRequestWork()
+	started := rs.needTxn || feWork || rs.fe != nil && len(rs.fe.Rules.AfterResponse) > 0
+	if started {
 		ex.startTxn(cc)
+		ex.msg.Request(req, ex.in)
+	}
+	if feWork {
+		if rs.fe.MonitorURI != "" {
+			if done, keep := cc.monitor(); done {
+				return keep
+			}
+		}
+		if done, keep := cc.requestRules(&rs.fe.Rules, nil, tarpitOf(&rs.fe.Timeouts)); done {
+			return keep
+		}
 	}
 	if rs.rules != nil {
 		x.pool = cc.choosePool()
@@ -86,6 +100,16 @@ func (cc *clientConn) exchange() bool {
 	}
 	x.be = x.pool.Cfg
 	be := x.be
+	beWork := (len(be.Rules.Request) > 0 || len(be.Rules.Redirect) > 0) && !rs.ownBackend(be)
+	if !started && (beWork || rs.hasResponseRules(be)) {
+		ex.startTxn(cc) // response rules read variables and the transaction too
+		ex.msg.Request(req, ex.in)
+	}
+	if beWork {
+		if done, keep := cc.requestRules(&be.Rules, be, tarpitOf(&be.Timeouts)); done {
+			return keep
+		}
+	}
 	if be.Stats != nil { // stats in a backend: its page answers the requests that reach it
 		if svc := rs.r.BackendServices[be.Name]; svc != nil && svc.Match(req.Target.Of(ex.in)) {
 			return cc.handOff(svc, false)
@@ -203,7 +227,7 @@ func (cc *clientConn) exchangeOn(x *xfer) bool {
 		if err == nil {
 			st := ex.resp.Status
 			x.srv.ObserveStatus(st)
-			if replayable && x.bytesOut == 0 && be.RetryOn.RetryStatus(st) && cc.retry(x, true) {
+			if replayable && x.bytesOut == 0 && !x.noL7Retry && be.RetryOn.RetryStatus(st) && cc.retry(x, true) {
 				x.sc.nc.Close() // retry-on <status>: replay elsewhere or again
 				x.sc, fresh = nil, true
 				continue
@@ -250,6 +274,11 @@ func (cc *clientConn) exchangeOn(x *xfer) bool {
 		}
 		cc.waitBody()
 		return false
+	}
+	if cc.rs.hasResponseRules(be) {
+		if done, keep := cc.responseRules(x); done {
+			return keep
+		}
 	}
 	cc.logResponse()
 	if bodyDone {

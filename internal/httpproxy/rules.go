@@ -81,6 +81,9 @@ func (cc *clientConn) choosePool() *backend.Pool {
 type ruleTxn struct {
 	cc   *clientConn
 	resp bool // in a response phase: Response returns the parsed response head
+	// bare: neither message is there any more (a response rule's own answer is being
+	// built after the server's response was dropped, as in HAProxy)
+	bare bool
 	st   sample.State
 }
 
@@ -101,16 +104,28 @@ func (ex *exchange) startTxn(cc *clientConn) *ruleTxn {
 
 func (t *ruleTxn) Addrs() (src, dst netip.AddrPort) { return t.cc.src, t.cc.dst }
 
+// Request is the request head, nil in a response phase: as in HAProxy, the request's
+// contents are gone once it is forwarded. While a rule edits the head (actions.go),
+// its spans index the rebuilt head in msg.
 func (t *ruleTxn) Request() (*http1.Request, []byte) {
 	ex := t.cc.ex
+	if t.resp {
+		return nil, nil
+	}
+	if ex.msg.Edited {
+		return &ex.req, ex.msg.Buf
+	}
 	return &ex.req, ex.in
 }
 
 func (t *ruleTxn) Response() (*http1.Response, []byte) {
-	if !t.resp {
+	if !t.resp || t.bare {
 		return nil, nil
 	}
 	ex := t.cc.ex
+	if ex.msg.Edited {
+		return &ex.resp, ex.msg.Buf
+	}
 	return &ex.resp, ex.sin
 }
 

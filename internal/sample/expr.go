@@ -38,6 +38,9 @@ type Ctx struct {
 	Store *Store
 	// ReadFile reads a pattern or map file the first time the Store sees its name.
 	ReadFile func(name string) ([]byte, error)
+	// Userlist finds a userlist section for http_auth() and http_auth_group(); nil
+	// refuses them.
+	Userlist func(name string) (Users, error)
 }
 
 func (c *Ctx) where() Use {

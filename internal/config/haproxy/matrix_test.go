@@ -186,14 +186,12 @@ func TestNamedDefaultsOnly(t *testing.T) {
 	}
 }
 
-// TestRuleInBackendIsRefused is the regression test of issue 10's security defect:
-// "http-request deny" in a backend was a warning and the request was forwarded.
-func TestRuleInBackendIsRefused(t *testing.T) {
+// TestRuleWhereIgnoredIsRefused: issue 10's security defect was "http-request deny" in a
+// backend accepted with a warning and the request forwarded. Rules are now carried out in
+// every section HAProxy takes them (TestActionsLoopback "backend deny" checks the 403);
+// where HAProxy ignores a rule with a warning, tandem refuses it so that no rule is lost.
+func TestRuleWhereIgnoredIsRefused(t *testing.T) {
 	tests := []struct{ name, text, want string }{
-		{"http-request deny in a backend", sectionConfig(SecBackend, "http-request deny"),
-			`t.cfg:4: backend "b": keyword "http-request" is not supported by tandem in a backend section yet (tandem carries it out in: frontend, listen); planned: ACLs and rules, issue 10; until then keep HAProxy for this file`},
-		{"http-response in a frontend", sectionConfig(SecFrontend, "http-response set-header X-A b"),
-			`t.cfg:4: frontend "f": keyword "http-response" is not supported by tandem (planned: ACLs and rules, issue 10; until then keep HAProxy for this file)`},
 		{"use_backend in a backend (HAProxy only warns)", sectionConfig(SecBackend, "use_backend b"),
 			`t.cfg:4: backend "b": keyword "use_backend" has no effect in a backend section (allowed in: frontend, listen): HAProxy ignores it here with a warning, tandem refuses it so that the rule is not lost; move it to a frontend or listen section or delete it`},
 		{"use-server in a frontend (HAProxy only warns)", sectionConfig(SecFrontend, "use-server s if TRUE"),

@@ -415,18 +415,6 @@ func kwTCPCheck(p *parser, px *proxyState, st *stmt, args []string, neg bool) {
 	}
 }
 
-// kwHTTPRequest accepts the one http-request rule tandem carries out so far: HAProxy's
-// documented Prometheus form, `http-request use-service prometheus-exporter if { path P }`.
-func kwHTTPRequest(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
-	ok := len(args) == 7 && args[0] == "use-service" && args[1] == "prometheus-exporter" &&
-		args[2] == "if" && args[3] == "{" && args[4] == "path" && strings.HasPrefix(args[5], "/") && args[6] == "}"
-	if !ok {
-		p.errorf(st.pos, "http-request: only \"http-request use-service prometheus-exporter if { path /PATH }\" is supported yet")
-		return
-	}
-	px.metricsPath = args[5]
-}
-
 // kwCaptureRequestHeader reads `capture request|response header NAME len N`.
 func kwCaptureRequestHeader(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 	kw := p.kwName(st)

@@ -93,6 +93,12 @@ type parser struct {
 	globalSet globalSet
 
 	store         *sample.Store            // pattern and map files, inline ACL patterns (rules.go)
+	httpErrors    map[string]*httpErrors   // http-errors sections (errorpages.go)
+	curErrors     *httpErrors              // the http-errors section being read
+	userlists     map[string]*userlistSec  // userlist sections (userlist.go)
+	curUserlist   *userlistSec             // the userlist section being read
+	userlistRefs  []*userlistRef           // http_auth(NAME) uses, resolved at the end
+	pos           config.Pos               // the line being read
 	namedDefaults map[string][]*proxyState // several sections may share a name until one is referenced
 	lastDefaults  *proxyState
 	proxies       []*proxyState
@@ -148,6 +154,7 @@ func (p *parser) file(name string, data []byte) {
 	p.files = append(p.files, name)
 	// A file ends its last section (configuration.txt §2.1).
 	p.sec, p.cur, p.skip, p.label = 0, nil, false, ""
+	p.curErrors, p.curUserlist = nil, nil
 	for _, st := range lex(name, data, p.opt.LookupEnv, &p.errs) {
 		p.statement(&st)
 	}
@@ -164,6 +171,11 @@ func (p *parser) statement(st *stmt) {
 		}
 	}()
 	w := st.words
+	p.pos = st.pos
+	if unsupportedSections[w[0]] || w[0] == "global" || w[0] == "defaults" || w[0] == "frontend" ||
+		w[0] == "backend" || w[0] == "listen" || w[0] == "userlist" || w[0] == "http-errors" {
+		p.curErrors, p.curUserlist = nil, nil // a section ends the one before
+	}
 	if unsupportedSections[w[0]] {
 		p.sec, p.cur, p.skip, p.label = 0, nil, true, ""
 		p.errs.Add(st.pos, "section %q is not supported by tandem%s", w[0], planHint(w[0]))
@@ -175,6 +187,20 @@ func (p *parser) statement(st *stmt) {
 		return
 	case "defaults", "frontend", "backend", "listen":
 		p.openProxy(st)
+		return
+	case "http-errors":
+		p.openHTTPErrors(st)
+		return
+	case "userlist":
+		p.openUserlist(st)
+		return
+	}
+	switch {
+	case p.curErrors != nil:
+		p.httpErrorsLine(st)
+		return
+	case p.curUserlist != nil:
+		p.userlistLine(st)
 		return
 	}
 	if p.skip {
@@ -341,6 +367,9 @@ func (p *parser) openProxy(st *stmt) {
 	}
 	px.kind, px.name, px.pos, px.label = kind, name, st.pos, label
 	p.cur = px
+	if d := px.rules.inherited; kind == SecDefaults && d != nil {
+		p.errorf(st.pos, "a defaults section cannot inherit from a defaults section defining HTTP rules (%s, rule at %s)", d.label, d.rules.defaultsPos)
+	}
 	if kind == SecDefaults {
 		if name != "" {
 			p.namedDefaults[name] = append(p.namedDefaults[name], px)
@@ -383,6 +412,7 @@ func quote(s string) string { return `"` + s + `"` }
 // finish resolves what was read and returns the configuration or every problem.
 func (p *parser) finish() (*config.Config, error) {
 	cfg := p.resolve()
+	p.resolveUserlists()
 	order := map[string]int{}
 	for i, f := range p.files {
 		if _, ok := order[f]; !ok {

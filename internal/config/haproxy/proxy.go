@@ -62,6 +62,10 @@ type proxyState struct {
 	logFormat      string
 	stats          *config.Stats
 	metricsPath    string // http-request use-service prometheus-exporter if { path P }
+	rules          proxyRules
+	errorfilesUses []errorfilesUse // return/deny … errorfiles NAME, resolved once every http-errors section is read
+	errorfilesRefs []errorfilesRef // errorfiles NAME [CODE…] lines
+	errorPageSeq   map[int]int     // code → errorfiles lines before the errorfile/errorloc line that set it
 	errorFiles     map[int][]byte
 	stickTable     *config.StickTable // stick-table (sticktable.go); never in defaults
 	laxRequest     bool               // option accept-invalid-http-request
@@ -96,6 +100,10 @@ func (px *proxyState) clone() *proxyState {
 		c.stats = &s
 	}
 	c.errorFiles = maps.Clone(px.errorFiles)
+	c.rules = px.rules.clone(px)
+	c.errorfilesRefs = slices.Clip(px.errorfilesRefs)
+	c.errorfilesUses = slices.Clip(px.errorfilesUses)
+	c.errorPageSeq = maps.Clone(px.errorPageSeq)
 	return &c
 }
 
@@ -433,6 +441,8 @@ func kwTimeout(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 		tm.ClientFin = t
 	case "server-fin":
 		tm.ServerFin = t
+	case "tarpit":
+		tm.Tarpit = t
 	case "check":
 		tm.Check = t
 	}
@@ -519,6 +529,7 @@ func kwErrorFile(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 		px.errorFiles = map[int][]byte{}
 	}
 	px.errorFiles[code] = data
+	px.notePage(code)
 }
 
 // unwrapPathError drops the path from an *fs.PathError (the message already names it).

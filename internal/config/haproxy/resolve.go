@@ -44,6 +44,7 @@ func (p *parser) resolve() *config.Config {
 	var fronts []pending
 	feNames := map[string]*proxyState{}
 	beNames := map[string]*proxyState{}
+	rulesFrom := map[*proxyState]Section{} // defaults sections with rules: who inherited them
 	for _, px := range p.proxies {
 		p.label = px.label
 		isFront := px.kind == SecFrontend || px.kind == SecListen && len(px.binds) > 0
@@ -63,6 +64,7 @@ func (p *parser) resolve() *config.Config {
 			beNames[px.name] = px
 		}
 		p.timeoutDefaults(px, isFront, isBack)
+		px.errorFiles = p.resolveErrorPages(px)
 		var be *config.Backend
 		if isBack {
 			be = p.buildBackend(px)
@@ -75,6 +77,9 @@ func (p *parser) resolve() *config.Config {
 			}
 			cfg.Frontends = append(cfg.Frontends, fe)
 			fronts = append(fronts, pending{px, fe})
+			p.resolveRules(px, fe, be, rulesFrom)
+		} else {
+			p.resolveRules(px, nil, be, rulesFrom)
 		}
 	}
 
@@ -97,7 +102,7 @@ func (p *parser) resolve() *config.Config {
 			}
 		}
 		p.linkUseBackends(cfg, px, fe, beList)
-		if px.kind == SecFrontend && !px.failed && px.defaultBackend == "" && len(px.useBackends) == 0 && fe.Stats == nil && fe.MetricsPath == "" {
+		if px.kind == SecFrontend && !px.failed && px.defaultBackend == "" && len(px.useBackends) == 0 && fe.Stats == nil && fe.MetricsPath == "" && fe.MonitorURI == "" && !answersAll(fe) {
 			// HAProxy 2.6 takes it: HTTP requests get a 503, TCP connections are closed.
 			p.warnf(px.pos, "no backend: every HTTP request gets a 503 and every TCP connection is closed, as HAProxy does; add a default_backend line")
 		}

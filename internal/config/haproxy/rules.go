@@ -1,6 +1,7 @@
 package haproxy
 
 import (
+	"strconv"
 	"strings"
 
 	"tandem/internal/config"
@@ -24,7 +25,7 @@ type useBackendRule struct {
 
 // sampleCtx is the parse context of a request-time rule of the current proxy.
 func (p *parser) sampleCtx(where sample.Use) *sample.Ctx {
-	return &sample.Ctx{Where: where, Store: p.patterns(), ReadFile: p.opt.ReadFile}
+	return &sample.Ctx{Where: where, Store: p.patterns(), ReadFile: p.opt.ReadFile, Userlist: p.userlistRef}
 }
 
 // patterns returns the configuration's pattern store, made on first use.
@@ -58,7 +59,7 @@ func kwACL(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 	// where the ACL is used.
 	a, err := sample.ParseACL(args, p.sampleCtx(sample.WhereHTTPResponse))
 	if err != nil {
-		p.errorf(st.pos, "%v", err)
+		p.errorf(st.pos, "%s", keywordPrefixed("acl "+strconv.Quote(args[0]), err))
 		if px.badACLs == nil {
 			px.badACLs = map[string]bool{}
 		}

@@ -1,6 +1,9 @@
 package haproxy
 
-import "tandem/internal/config"
+import (
+	"tandem/internal/config"
+	"tandem/internal/rules"
+)
 
 // The keyword table. Sections follow HAProxy 2.6's keyword matrix
 // (configuration.txt §4.1). Order here does not matter: Keywords sorts.
@@ -71,6 +74,7 @@ func init() {
 		e("timeout http-keep-alive", secProxies, impl, "<time>", "idle time between requests (default: timeout http-request)", kwTimeout),
 		e("timeout tunnel", secBack, impl, "<time>", "inactivity of tunnels such as websockets", kwTimeout),
 		e("timeout client-fin", secFront, impl, "<time>", "client inactivity once half-closed", kwTimeout),
+		e("timeout tarpit", secProxies, impl, "<time>", "how long http-request tarpit holds a request (default: timeout connect)", kwTimeout),
 		e("timeout server-fin", secBack, impl, "<time>", "server inactivity once half-closed", kwTimeout),
 		e("timeout check", secBack, chk, "<time>", "health check read timeout", kwTimeout),
 		e("retries", secBack, impl, "<number>", "connection retries to a server (default 3)", kwRetries),
@@ -105,7 +109,16 @@ func init() {
 		e("stats admin", SecFrontend|SecListen|SecBackend, impl, "if TRUE|LOCALHOST", "enable admin actions on the stats page", kwStats),
 		e("stats hide-version", secProxies, impl, "", "hide the version on the stats page", kwStats),
 		e("stats show-legends", secProxies, impl, "", "show legends on the stats page", kwStats),
-		e("http-request", SecFrontend|SecListen, impl, "use-service prometheus-exporter if { path <path> }", "serve Prometheus metrics on a path (only this rule form)", kwHTTPRequest),
+		e("http-request", secProxies, impl, "<action> [options...] [if|unless <condition>]", "request rules: allow, deny, reject, silent-drop, tarpit, redirect, return, auth, add-header, set-header, del-header, replace-header, replace-value, set-path, set-pathq, replace-path, replace-pathq, set-query, set-uri, replace-uri, set-method, set-var, set-var-fmt, unset-var, capture <sample> len <n>, set-log-level, disable-l7-retry, use-service prometheus-exporter (defaults: named sections only)", kwHTTPRule(rules.Request)),
+		e("http-response", secProxies, impl, "<action> [options...] [if|unless <condition>]", "response rules: allow, deny, return, redirect location, add-header, set-header, del-header, replace-header, replace-value, set-status, set-var, set-var-fmt, unset-var, set-log-level", kwHTTPRule(rules.Response)),
+		e("http-after-response", secProxies, impl, "<action> [options...] [if|unless <condition>]", "rules on every response sent, the proxy's own answers too: allow, add-header, set-header, del-header, replace-header, replace-value, set-status, set-var, set-var-fmt, unset-var, set-log-level", kwHTTPRule(rules.AfterResponse)),
+		e("redirect", SecFrontend|SecListen|SecBackend, impl, "location|prefix|scheme <value> [code <n>] [drop-query] [append-slash] [set-cookie <c>] [clear-cookie <c>] [if|unless <condition>]", "answer a redirect (after the http-request rules)", kwRedirect),
+		e("errorfiles", secProxies, impl, "<name> [<code>...]", "error pages from an http-errors section (all its codes, or those listed)", kwErrorFiles),
+		e("errorloc", secProxies, impl, "<code> <url>", "answer a status with a 302 redirect to url", kwErrorLoc),
+		e("errorloc302", secProxies, impl, "<code> <url>", "answer a status with a 302 redirect to url", kwErrorLoc),
+		e("errorloc303", secProxies, impl, "<code> <url>", "answer a status with a 303 redirect to url", kwErrorLoc),
+		e("monitor-uri", secFront, impl, "<uri>", "answer 200 on this URI (503 when a monitor fail condition matches), before any rule", kwMonitorURI),
+		e("monitor fail", SecFrontend|SecListen, impl, "if|unless <condition>", "make monitor-uri answer 503", kwMonitorFail),
 		e("stick-table", SecFrontend|SecListen|SecBackend, impl, stickTableSyntax, "the proxy's stick table (runtime API: show|set|clear table; rules that track or stick to entries come with the sample engine)", kwStickTable),
 		e("stats show-node", secProxies, impl, "[<name>]", "show the node name on the stats page", kwStats),
 		e("stats show-desc", secProxies, noop, "[<description>]", "accepted; tandem's stats page shows no description yet (warns)", kwStatsShowDesc),

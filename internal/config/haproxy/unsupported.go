@@ -18,7 +18,7 @@ func wordSet(s string) map[string]bool {
 }
 
 // unsupportedSections are HAProxy sections tandem does not read.
-var unsupportedSections = wordSet(`userlist peers mailers resolvers program http-errors ring cache fcgi-app`)
+var unsupportedSections = wordSet(`peers mailers resolvers program ring cache fcgi-app`)
 
 // knownHAProxy holds HAProxy's global and proxy keywords ("+" joins keyword sequences).
 var knownHAProxy = wordSet(`
