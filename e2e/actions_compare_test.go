@@ -672,3 +672,63 @@ func dropOutcome(t *testing.T, addr string) string {
 	}
 	return "reset"
 }
+
+// TestRulesProtectStatsAndMetrics: the stats page and the Prometheus path answer only
+// after the frontend's http-request rules, as in HAProxy, so a deny protects them (tandem
+// answered both before any rule). The Prometheus path form keeps its place among other
+// rules: a deny after it does not hide the metrics.
+func TestRulesProtectStatsAndMetrics(t *testing.T) {
+	dir := t.TempDir()
+	a := echoWeb(t, "a")
+	conf := func(sock, stats, deny, after string) string {
+		return fmt.Sprintf(`global
+    stats socket %s mode 600 level admin
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+listen stats
+    bind %s
+    http-request deny if { path_beg /stats } { req.hdr(x-block) -m found }
+    stats enable
+    stats uri /stats
+frontend deny_first
+    bind %s
+    http-request deny if { req.hdr(x-block) -m found }
+    http-request use-service prometheus-exporter if { path /metrics }
+    default_backend be
+frontend metrics_first
+    bind %s
+    http-request use-service prometheus-exporter if { path /metrics }
+    http-request deny
+    default_backend be
+backend be
+    server a %s
+`, sock, stats, deny, after, a)
+	}
+	hsock, tsock := filepath.Join(dir, "h.sock"), filepath.Join(dir, "t.sock")
+	h := []string{freeAddr(t), freeAddr(t), freeAddr(t)}
+	tn := []string{freeAddr(t), freeAddr(t), freeAddr(t)}
+	startHAProxy(t, conf(hsock, h[0], h[1], h[2]), hsock)
+	startTandem(t, conf(tsock, tn[0], tn[1], tn[2]), tn[0])
+	for _, tc := range []struct {
+		front  int
+		head   string
+		status int
+	}{
+		{0, "GET /stats HTTP/1.1\r\nHost: a\r\n", 200},
+		{0, "GET /stats HTTP/1.1\r\nHost: a\r\nX-Block: 1\r\n", 403},
+		{1, "GET /metrics HTTP/1.1\r\nHost: a\r\n", 200},
+		{1, "GET /metrics HTTP/1.1\r\nHost: a\r\nX-Block: 1\r\n", 403},
+		{1, "GET /other HTTP/1.1\r\nHost: a\r\n", 200},
+		{2, "GET /metrics HTTP/1.1\r\nHost: a\r\n", 200},
+		{2, "GET /other HTTP/1.1\r\nHost: a\r\n", 403},
+	} {
+		hr := doExchange(t, h[tc.front], tc.head)
+		tr := doExchange(t, tn[tc.front], tc.head)
+		if hr.status != tc.status || tr.status != tc.status {
+			t.Errorf("front %d %q: haproxy %d, tandem %d; want %d", tc.front, tc.head, hr.status, tr.status, tc.status)
+		}
+	}
+}

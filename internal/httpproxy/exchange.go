@@ -73,9 +73,6 @@ func (cc *clientConn) exchange() bool {
 	*x = xfer{pool: rs.pool}
 	now := time.Now()
 	rs.r.Stats.Request(now)
-	if svc := rs.r.Service; svc != nil && svc.Match(req.Target.Of(ex.in)) {
-		return cc.handOff(svc, rs.pool == nil)
-	}
 	feWork := rs.feRequestWork()
 	started := rs.needTxn || feWork || rs.fe != nil && len(rs.fe.Rules.AfterResponse) > 0
 	if started {
@@ -91,6 +88,11 @@ func (cc *clientConn) exchange() bool {
 		if done, keep := cc.requestRules(&rs.fe.Rules, nil, tarpitOf(&rs.fe.Timeouts)); done {
 			return keep
 		}
+	}
+	// The stats page (and the Prometheus path when it is the only rule) answers after the
+	// frontend's http-request rules, as in HAProxy: a deny protects it.
+	if svc := rs.r.Service; svc != nil && svc.Match(req.Target.Of(ex.in)) {
+		return cc.handOff(svc, rs.pool == nil)
 	}
 	if rs.rules != nil {
 		x.pool = cc.choosePool()

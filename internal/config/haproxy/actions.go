@@ -62,16 +62,16 @@ func kwHTTPRule(ph rules.Phase) handler {
 			p.errorf(st.pos, "%q is not allowed in an anonymous defaults section (HAProxy 2.6 takes rules only in a named one: \"defaults NAME\")", ph.String())
 			return
 		}
-		if ph == rules.Request && len(args) == 7 && args[0] == "use-service" && args[1] == "prometheus-exporter" &&
-			args[2] == "if" && args[3] == "{" && args[4] == "path" && strings.HasPrefix(args[5], "/") && args[6] == "}" && px.kind != SecDefaults {
-			// The documented Prometheus form, served by the frontend's stats service.
-			px.metricsPath = args[5]
-			return
-		}
 		r, err := rules.Parse(ph, args, p.rulesEnv(px, st))
 		if err != nil {
 			p.errorf(st.pos, "%s", keywordPrefixed(ph.String(), err))
 			return
+		}
+		if ph == rules.Request && len(args) == 7 && args[0] == "use-service" && args[1] == "prometheus-exporter" &&
+			args[2] == "if" && args[3] == "{" && args[4] == "path" && strings.HasPrefix(args[5], "/") && args[6] == "}" && px.kind != SecDefaults {
+			// The documented Prometheus form: when it is the section's only request rule,
+			// the frontend's stats service answers the path (frontendRules).
+			px.metricsPath, px.metricsRule = args[5], r
 		}
 		if r.Action == rules.UseService && px.kind == SecBackend {
 			p.errorf(st.pos, "http-request use-service in a backend section is not supported by tandem (put it in the frontend)")
@@ -169,6 +169,15 @@ func (p *parser) resolveRules(px *proxyState, fe *config.Frontend, be *config.Ba
 		pr = config.ProxyRules{}
 	}
 	if fe != nil {
+		if fe.MetricsPath != "" {
+			// The Prometheus path form alone is served by the stats service before any
+			// rule; beside other request rules it runs in its place among them.
+			if len(pr.Request) == 1 && pr.Request[0] == px.metricsRule && len(pr.Redirect) == 0 {
+				pr.Request = nil
+			} else {
+				fe.MetricsPath = ""
+			}
+		}
 		fe.Rules = pr
 		fe.MonitorURI, fe.MonitorFail = r.monitorURI, r.monitorFail
 		for _, ru := range pr.Request {

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"tandem/internal/config"
+	"tandem/internal/rules"
 	"tandem/internal/sample"
 )
 
@@ -61,7 +62,8 @@ type proxyState struct {
 	logSepErrors   bool
 	logFormat      string
 	stats          *config.Stats
-	metricsPath    string // http-request use-service prometheus-exporter if { path P }
+	metricsPath    string      // http-request use-service prometheus-exporter if { path P }
+	metricsRule    *rules.Rule // the rule metricsPath was read from
 	rules          proxyRules
 	errorfilesUses []errorfilesUse // return/deny … errorfiles NAME, resolved once every http-errors section is read
 	errorfilesRefs []errorfilesRef // errorfiles NAME [CODE…] lines
