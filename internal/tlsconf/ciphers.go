@@ -65,9 +65,20 @@ var DefaultCiphers = []uint16{
 // order (hardware-aware), not in the list's: "+X" and @STRENGTH change nothing and are
 // accepted.
 func ParseCiphers(list string) ([]uint16, error) {
+	words := strings.FieldsFunc(list, func(r rune) bool { return r == ':' || r == ',' || r == ' ' })
+	// "!X" removes for good, even what later words add (OpenSSL's rule).
+	var never []string
+	for _, w := range words {
+		if w[0] == '!' {
+			never = append(never, w[1:])
+		}
+	}
+	matches := func(name, attrs, class string) bool {
+		return name == class || inClasses(attrs, class) || missingInClass(name, class)
+	}
 	var out []uint16
-	removed := map[uint16]bool{}
-	for _, w := range strings.FieldsFunc(list, func(r rune) bool { return r == ':' || r == ',' || r == ' ' }) {
+	var missing []string // named suites Go lacks, unless a later exclusion removes them
+	for _, w := range words {
 		switch {
 		case w == "@STRENGTH":
 			continue
@@ -75,32 +86,67 @@ func ParseCiphers(list string) ([]uint16, error) {
 			return nil, fmt.Errorf("cipher list %q: %s is not supported by tandem", list, w)
 		case w[0] == '!' || w[0] == '-':
 			class := w[1:]
-			known := slices.Contains(exclusionClasses, class)
+			known := slices.Contains(exclusionClasses, class) || isKnownMissing(class)
 			for _, s := range goSuites {
-				if s.name == class || inClasses(s.attrs, class) {
-					removed[s.id], known = true, true
+				if matches(s.name, s.attrs, class) {
+					known = true
+					out = slices.DeleteFunc(out, func(id uint16) bool { return id == s.id })
 				}
 			}
-			if !known && !isKnownMissing(class) {
+			missing = slices.DeleteFunc(missing, func(n string) bool { return matches(n, "", class) })
+			if !known {
 				return nil, fmt.Errorf("cipher list %q: unknown cipher or class %q in %q", list, class, w)
 			}
-			out = slices.DeleteFunc(out, func(id uint16) bool { return removed[id] })
 		case w[0] == '+':
 			continue // moves suites to the end: Go does not follow the list's order anyway
 		default:
+			excluded := func(name, attrs string) bool {
+				return slices.ContainsFunc(never, func(c string) bool { return matches(name, attrs, c) })
+			}
 			s, ok := suiteByName(w)
 			if !ok {
-				return nil, fmt.Errorf("cipher list %q: %s", list, whyMissing(w))
+				if isKnownMissing(w) && excluded(w, "") {
+					continue
+				}
+				if !isKnownMissing(w) {
+					return nil, fmt.Errorf("cipher list %q: %s", list, whyMissing(w))
+				}
+				missing = append(missing, w)
+				continue
 			}
-			if !removed[s.id] && !slices.Contains(out, s.id) {
+			if !excluded(s.name, s.attrs) && !slices.Contains(out, s.id) {
 				out = append(out, s.id)
 			}
 		}
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("cipher list %q: %s", list, whyMissing(missing[0]))
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("cipher list %q selects no cipher suite", list)
 	}
 	return out, nil
+}
+
+// missingInClass tells whether a suite Go lacks, by its OpenSSL name, is in class.
+func missingInClass(name, class string) bool {
+	if !isKnownMissing(name) {
+		return false
+	}
+	dhe := strings.HasPrefix(name, "DHE-") || strings.HasPrefix(name, "EDH-")
+	switch class {
+	case "DHE", "EDH", "kDHE", "kEDH", "DH", "kDH":
+		return dhe
+	case "NULL", "eNULL":
+		return strings.Contains(name, "NULL")
+	case "aNULL", "ADH", "AECDH":
+		return strings.HasPrefix(name, "ADH-") || strings.HasPrefix(name, "AECDH-")
+	case "CAMELLIA", "ARIA", "CCM", "PSK", "SRP", "SEED", "IDEA", "GOST":
+		return strings.Contains(name, class)
+	case "SHA384":
+		return strings.HasSuffix(name, "SHA384")
+	}
+	return false
 }
 
 func inClasses(attrs, class string) bool {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Options are TLS settings as written on a bind line, in ssl-default-bind-*, or in
@@ -129,7 +130,7 @@ func (o *Options) ParseOption(words []string, where int) (int, error) {
 	case "no-tlsv10", "no-tlsv11", "no-tlsv12", "no-tlsv13":
 		v := versionNames["TLSv1."+name[len(name)-1:]]
 		if !slices.Contains(o.No, v) {
-			o.No = append(o.No, v)
+			o.No = append(slices.Clip(o.No), v) // o may be a copy of default-server's
 		}
 	case "force-sslv3":
 		return 0, fmt.Errorf("force-sslv3: SSLv3 is not implemented by Go's crypto/tls (and is insecure)")
@@ -158,6 +159,7 @@ type Settings struct {
 	ClientAuth             tls.ClientAuthType
 	ClientCAs              *x509.CertPool
 	CRLs                   []*x509.RevocationList
+	Lifetime               time.Duration // tune.ssl.lifetime: sessions resume within it (0: DefaultLifetime)
 }
 
 // CAs loads ca-file and crl-file contents: the caller maps paths to loaded values.

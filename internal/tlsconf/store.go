@@ -3,11 +3,13 @@ package tlsconf
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"sync/atomic"
+	"time"
 )
 
 // Bind is the resolved TLS side of one bind line: its certificates in load order (the
@@ -40,8 +42,9 @@ type entryConf struct {
 	conf, noALPN *tls.Config
 }
 
-// NewStore indexes b and builds the per-certificate TLS configurations.
-func NewStore(b *Bind) *Store {
+// NewStore indexes b and builds the per-certificate TLS configurations; keys is the
+// configuration whose session ticket keys seal sessions (nil: each its own).
+func NewStore(b *Bind, keys *tls.Config) *Store {
 	s := &Store{bind: b, exact: map[string][]filed{}, wild: map[string][]filed{}, confs: map[*Entry]*entryConf{}}
 	for _, e := range b.Entries {
 		pos, neg := e.names()
@@ -55,7 +58,7 @@ func NewStore(b *Bind) *Store {
 		if set == nil {
 			set = b.Settings
 		}
-		c := set.Config()
+		c := set.Config(keys)
 		c.Certificates = []tls.Certificate{*e.Cert.TLS}
 		ec := &entryConf{conf: c, noALPN: c}
 		if len(c.NextProtos) > 0 {
@@ -209,8 +212,9 @@ func overlap(a, b []string) bool {
 // Entries returns the store's certificates in load order.
 func (s *Store) Entries() []*Entry { return s.bind.Entries }
 
-// Config builds the crypto/tls configuration of settings (no certificate).
-func (set *Settings) Config() *tls.Config {
+// Config builds the crypto/tls configuration of settings (no certificate). Sessions
+// are sealed with keys' ticket keys and resumed only within the lifetime.
+func (set *Settings) Config(keys *tls.Config) *tls.Config {
 	c := &tls.Config{
 		MinVersion:             set.MinVersion,
 		MaxVersion:             set.MaxVersion,
@@ -220,6 +224,28 @@ func (set *Settings) Config() *tls.Config {
 		SessionTicketsDisabled: set.NoTickets,
 		ClientAuth:             set.ClientAuth,
 		ClientCAs:              set.ClientCAs,
+	}
+	if keys != nil {
+		life := set.Lifetime
+		if life <= 0 {
+			life = DefaultLifetime
+		}
+		c.WrapSession = func(cs tls.ConnectionState, ss *tls.SessionState) ([]byte, error) {
+			ss.Extra = append(dropStamp(ss.Extra), stamp(now(keys)))
+			return keys.EncryptTicket(cs, ss)
+		}
+		c.UnwrapSession = func(identity []byte, cs tls.ConnectionState) (*tls.SessionState, error) {
+			ss, err := keys.DecryptTicket(identity, cs)
+			if ss == nil || err != nil {
+				return nil, nil // a full handshake
+			}
+			t, ok := stampOf(ss.Extra)
+			if !ok || now(keys).Sub(t) > life || now(keys).Before(t.Add(-time.Minute)) {
+				return nil, nil
+			}
+			ss.Extra = dropStamp(ss.Extra)
+			return ss, nil
+		}
 	}
 	if len(set.CRLs) > 0 {
 		crls := set.CRLs
@@ -268,18 +294,50 @@ type Live struct {
 // NewLive starts a live store with b.
 func NewLive(b *Bind) *Live {
 	l := &Live{}
-	l.cur.Store(NewStore(b))
 	l.base = &tls.Config{
 		MinVersion: tls.VersionTLS10,
 		GetConfigForClient: func(chi *tls.ClientHelloInfo) (*tls.Config, error) {
 			return l.cur.Load().ConfigFor(chi)
 		},
 	}
+	l.cur.Store(NewStore(b, l.base))
 	return l
 }
 
 // Swap makes b serve the next handshakes.
-func (l *Live) Swap(b *Bind) { l.cur.Store(NewStore(b)) }
+func (l *Live) Swap(b *Bind) { l.cur.Store(NewStore(b, l.base)) }
+
+// DefaultLifetime is HAProxy's tune.ssl.lifetime default: a session resumes for 300 s.
+const DefaultLifetime = 300 * time.Second
+
+// stampTag marks the Extra entry that holds when a session was made.
+const stampTag = "tandem-t:"
+
+func stamp(t time.Time) []byte {
+	return binary.BigEndian.AppendUint64([]byte(stampTag), uint64(t.Unix()))
+}
+
+func stampOf(extra [][]byte) (time.Time, bool) {
+	for _, e := range extra {
+		if len(e) == len(stampTag)+8 && string(e[:len(stampTag)]) == stampTag {
+			return time.Unix(int64(binary.BigEndian.Uint64(e[len(stampTag):])), 0), true
+		}
+	}
+	return time.Time{}, false
+}
+
+func dropStamp(extra [][]byte) [][]byte {
+	return slices.DeleteFunc(slices.Clone(extra), func(e []byte) bool {
+		return len(e) == len(stampTag)+8 && string(e[:len(stampTag)]) == stampTag
+	})
+}
+
+func now(c *tls.Config) time.Time {
+	if c.Time != nil {
+		return c.Time()
+	}
+	return time.Now()
+}
 
 // Store returns the current store.
 func (l *Live) Store() *Store { return l.cur.Load() }

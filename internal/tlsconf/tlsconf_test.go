@@ -225,6 +225,9 @@ func TestParseCiphers(t *testing.T) {
 		{"!kRSA:AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384", []uint16{tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384}, ""},
 		{"ECDHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES128-GCM-SHA256", nil, "finite-field Diffie-Hellman"},
 		{"ECDHE-RSA-CAMELLIA128-SHA256", nil, "not implemented by Go"},
+		{"ECDHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES128-GCM-SHA256:!DHE", []uint16{tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256}, ""},
+		{"!kDHE:DHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256", []uint16{tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256}, ""},
+		{"DHE-RSA-AES128-GCM-SHA256:-DHE:ECDHE-RSA-AES128-GCM-SHA256", []uint16{tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256}, ""},
 		{"HIGH:!aNULL:!MD5", nil, `cipher class "HIGH"`},
 		{"ECDHE+AESGCM", nil, `cipher class "ECDHE+AESGCM"`},
 		{"ECDHE-RSA-AES128-GCM-SHA256:@SECLEVEL=2", nil, "@SECLEVEL=2 is not supported"},
@@ -356,7 +359,7 @@ func TestStoreSelect(t *testing.T) {
 	secure := entry(t, gen(t, "sec", certgen.RSA, "secure.domain.tld"), "secure.domain.tld")
 	second := entry(t, gen(t, "dup", certgen.ECDSA, "www.example.com"))
 	b := &Bind{Entries: []*Entry{def, wwwEC, wwwRSA, wildEC, wildRSA, onlyRSA, wildFilter, secure, second}, Settings: &Settings{}}
-	st := NewStore(b)
+	st := NewStore(b, nil)
 	bothSig, rsaSig := Hello{ECDSA: true, RSA: true}, Hello{RSA: true}
 	tests := []struct {
 		name  string
@@ -387,7 +390,7 @@ func TestStoreSelect(t *testing.T) {
 		}
 	}
 	b.StrictSNI = true
-	st = NewStore(b)
+	st = NewStore(b, nil)
 	for _, sni := range []string{"", "nothing.test", "a.b.example.com"} {
 		if got := st.Select(Hello{SNI: sni, ECDSA: true, RSA: true}); got != nil {
 			t.Errorf("strict-sni %q: got %v, want a refusal", sni, got.Cert.Names)

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"tandem/internal/config"
+	"tandem/internal/tlsconf"
 )
 
 // Options are the host services the parser uses. A nil field means the real one.
@@ -29,6 +30,8 @@ type Options struct {
 	LookupEnv func(string) (string, bool)
 	// ReadFile reads configuration files and errorfile files. Default: os.ReadFile.
 	ReadFile func(string) ([]byte, error)
+	// ReadDir lists a directory (crt DIR). Default: os.ReadDir.
+	ReadDir func(string) ([]tlsconf.DirEntry, error)
 }
 
 func (o *Options) fill() {
@@ -83,6 +86,7 @@ type parser struct {
 	files     []string // in order, to sort messages
 	global    config.Global
 	globalSet globalSet
+	tls       tlsState // tls.go
 
 	namedDefaults map[string][]*proxyState // several sections may share a name until one is referenced
 	lastDefaults  *proxyState

@@ -69,6 +69,7 @@ func (p *parser) resolve() *config.Config {
 			cfg.Backends = append(cfg.Backends, be)
 		}
 		if isFront {
+			p.checkFrontendTLS(px) // tls.go
 			fe := p.buildFrontend(px, g)
 			if be != nil {
 				fe.DefaultBackend = be
