@@ -1,0 +1,52 @@
+package daemon
+
+import (
+	"crypto/tls"
+	"net"
+	"time"
+
+	"tandem/internal/config"
+	"tandem/internal/tlsconf"
+)
+
+// setTLS keeps the acceptor's certificate store current with its bind (nil: plain).
+// A bind that stays TLS keeps its Live across reloads, and so its session ticket keys:
+// clients resume after a reload.
+func (a *acceptor) setTLS(b *tlsconf.Bind) {
+	if b == nil {
+		a.tls.Store(nil)
+		return
+	}
+	if l := a.tls.Load(); l != nil {
+		l.Swap(b)
+		return
+	}
+	a.tls.Store(tlsconf.NewLive(b))
+}
+
+// serveTLS terminates TLS on c, then hands the clear stream to the frontend. crypto/tls
+// blocks, so the connection has a goroutine of its own: it never takes the raw-socket
+// paths (reactor, park, splice), which need a socket.
+func (d *Daemon) serveTLS(fr *front, c net.Conn, live *tlsconf.Live, release func()) {
+	tc := tls.Server(c, live.Config())
+	limit := fr.cfg.Timeouts.Client
+	if limit <= 0 {
+		limit = time.Minute
+	}
+	tc.SetDeadline(time.Now().Add(limit))
+	if err := tc.Handshake(); err != nil {
+		d.log.Debug("TLS handshake failed", "frontend", fr.cfg.Name, "client", c.RemoteAddr().String(), "err", err)
+		c.Close()
+		release()
+		return
+	}
+	tc.SetDeadline(time.Time{})
+	if fr.cfg.Mode == config.ModeHTTP {
+		if ah, ok := fr.h.(asyncHandler); ok {
+			ah.Serve(tc, release)
+			return
+		}
+	}
+	defer release()
+	fr.h.ServeConn(tc)
+}
