@@ -282,7 +282,7 @@ func (cc *clientConn) connect(x *xfer, fresh, probe bool) bool {
 		}
 	}
 	for {
-		nc, err := dialServer(h.ctx, x.srv, be.Timeouts.Connect)
+		nc, err := h.dial(x.srv, be.Timeouts.Connect) // tlsdial.go
 		if err == nil {
 			x.now = time.Now() // dialling took time: the server timeout starts now
 			x.sc = &serverConn{nc: nc, addr: x.srv.Addr}

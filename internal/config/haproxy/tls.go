@@ -583,3 +583,17 @@ func (p *parser) serverTLS(st *stmt, label string, t *srvTLS, otherCheckTarget b
 	}
 	return s, true
 }
+
+// checkBackendTLS refuses what tandem cannot carry out yet: TLS to the servers of a
+// mode tcp backend (its sessions run on raw sockets). Health checks over TLS work in
+// both modes.
+func (p *parser) checkBackendTLS(px *proxyState) {
+	if px.mode != config.ModeTCP {
+		return
+	}
+	for _, s := range px.servers {
+		if s.TLS != nil && s.TLS.Traffic {
+			p.errorf(s.Pos, "server %q: \"ssl\" in a mode tcp backend is not supported by tandem yet (TLS to servers works in mode http; check-ssl works in both)", s.Name)
+		}
+	}
+}
