@@ -151,6 +151,13 @@ func ParsePEM(files Files, path string, data []byte) (*Cert, error) {
 	if ocsp, err := files.ReadFile(path + ".ocsp"); err == nil && len(ocsp) > 0 {
 		c.TLS.OCSPStaple = ocsp
 	}
+	if sctl, err := files.ReadFile(path + ".sctl"); err == nil {
+		scts, err := parseSCTList(sctl)
+		if err != nil {
+			return nil, fmt.Errorf("%s.sctl: %v", path, err)
+		}
+		c.TLS.SignedCertificateTimestamps = scts
+	}
 	c.Names = certNames(leaf)
 	return c, nil
 }
@@ -309,3 +316,28 @@ func PEMCerts(path string, data []byte) (*x509.CertPool, error) {
 }
 
 func pemDecode(b []byte) (*pem.Block, []byte) { return pem.Decode(b) }
+
+// parseSCTList reads a .sctl file: a SignedCertificateTimestampList (RFC 6962 §3.3),
+// a 2-byte length and 2-byte-length-prefixed SCTs. Their signatures are not checked
+// (nor are they by HAProxy).
+func parseSCTList(b []byte) ([][]byte, error) {
+	if len(b) < 2 || int(b[0])<<8|int(b[1]) != len(b)-2 {
+		return nil, fmt.Errorf("not a signed certificate timestamp list")
+	}
+	var out [][]byte
+	for rest := b[2:]; len(rest) > 0; {
+		if len(rest) < 2 {
+			return nil, fmt.Errorf("truncated signed certificate timestamp")
+		}
+		n := int(rest[0])<<8 | int(rest[1])
+		if n == 0 || len(rest) < 2+n {
+			return nil, fmt.Errorf("truncated signed certificate timestamp")
+		}
+		out = append(out, rest[2:2+n])
+		rest = rest[2+n:]
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("empty signed certificate timestamp list")
+	}
+	return out, nil
+}

@@ -60,6 +60,18 @@ func NewStore(b *Bind, keys *tls.Config) *Store {
 		}
 		c := set.Config(keys)
 		c.Certificates = []tls.Certificate{*e.Cert.TLS}
+		if len(e.Cert.TLS.SignedCertificateTimestamps) > 0 {
+			// HAProxy (OpenSSL's custom extension) staples SCTs in TLS 1.2 handshakes only.
+			with, without := e.Cert.TLS, *e.Cert.TLS
+			without.SignedCertificateTimestamps = nil
+			c.Certificates = nil
+			c.GetCertificate = func(chi *tls.ClientHelloInfo) (*tls.Certificate, error) {
+				if c.MaxVersion >= tls.VersionTLS13 && slices.Contains(chi.SupportedVersions, tls.VersionTLS13) {
+					return &without, nil
+				}
+				return with, nil
+			}
+		}
 		ec := &entryConf{conf: c, noALPN: c}
 		if len(c.NextProtos) > 0 {
 			ec.noALPN = c.Clone()

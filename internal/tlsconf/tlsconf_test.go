@@ -84,6 +84,8 @@ func TestParsePEM(t *testing.T) {
 		{"key then cert then chain", memFiles{"a.pem": slices.Concat(rsa.KeyPEM, rsa.CertPEM, ca.CertPEM)}, KeyRSA, []string{"rsa.example.com"}, 2, false, ""},
 		{"key in a .key sibling", memFiles{"a.pem": ec.CertPEM, "a.pem.key": ec.KeyPEM}, KeyECDSA, nil, 1, false, ""},
 		{"ocsp sibling stapled", memFiles{"a.pem": ec.PEM(), "a.pem.ocsp": []byte{0x30, 0}}, KeyECDSA, nil, 1, true, ""},
+		{"sctl sibling", memFiles{"a.pem": ec.PEM(), "a.pem.sctl": {0, 6, 0, 4, 1, 2, 3, 4}}, KeyECDSA, nil, 1, false, ""},
+		{"bad sctl sibling", memFiles{"a.pem": ec.PEM(), "a.pem.sctl": []byte("junk")}, 0, nil, 0, false, "a.pem.sctl: not a signed certificate timestamp list"},
 		{"dh params skipped", memFiles{"a.pem": slices.Concat(ec.PEM(), []byte("-----BEGIN DH PARAMETERS-----\nMAA=\n-----END DH PARAMETERS-----\n"))}, KeyECDSA, nil, 1, false, ""},
 		{"no key anywhere", memFiles{"a.pem": ec.CertPEM}, 0, nil, 0, false, "no private key in the file and no a.pem.key"},
 		{"key of another certificate", memFiles{"a.pem": slices.Concat(ec.CertPEM, rsa.KeyPEM)}, 0, nil, 0, false, "does not match"},
@@ -118,7 +120,7 @@ func TestLoadCrtDirectory(t *testing.T) {
 	b := gen(t, "b", certgen.RSA, "b.test")
 	files := memFiles{
 		"d/b.pem": b.PEM(), "d/a.pem": a.CertPEM, "d/a.pem.key": a.KeyPEM, "d/a.pem.ocsp": {0x30, 0},
-		"d/a.pem.issuer": []byte("x"), "d/a.pem.sctl": []byte("x"), "d/.hidden": []byte("x"), "d/sub/c.pem": []byte("x"),
+		"d/a.pem.issuer": []byte("x"), "d/a.pem.sctl": {0, 3, 0, 1, 9}, "d/.hidden": []byte("x"), "d/sub/c.pem": []byte("x"),
 		"single.pem":     a.PEM(),
 		"bundle.pem.rsa": b.PEM(), "bundle.pem.ecdsa": a.PEM(),
 		"empty/.x": []byte("x"),
