@@ -371,3 +371,70 @@ func waitListenOr(t *testing.T, addr string, out *bytes.Buffer) {
 	}
 	t.Fatalf("nothing listens on %s after 10s:\n%s", addr, out.String())
 }
+
+// TestHTTPSLogMatchesHAProxy: option httpslog, %sslv and %sslc, and the '~' HAProxy
+// puts after a TLS frontend's name, compared line by line with Debian's haproxy (same
+// cipher forced on both: OpenSSL and Go prefer different ones).
+func TestHTTPSLogMatchesHAProxy(t *testing.T) {
+	hap := needTool(t, "haproxy")
+	needTool(t, "curl")
+	dir := t.TempDir()
+	certFiles(t, dir, map[string]certgen.Spec{"site.pem": {CN: "site.test", Key: certgen.ECDSA}})
+	web := startWeb(t, "a")
+	run := func(start func(cfg, addr string)) []string {
+		sl := startSyslog(t)
+		tlsAddr, plainAddr, fmtAddr := freeAddr(t), freeAddr(t), freeAddr(t)
+		cfg := fmt.Sprintf(`global
+    log 127.0.0.1:%d local0
+defaults
+    mode http
+    log global
+    option httpslog
+    timeout connect 2s
+    timeout client 5s
+    timeout server 5s
+frontend tls
+    bind %s ssl crt %s/site.pem
+    default_backend app
+frontend plain
+    bind %s
+    default_backend app
+frontend fmt
+    bind %s ssl crt %s/site.pem
+    log-format "%%ft %%sslv %%sslc %%[ssl_fc_sni] %%[ssl_fc_is_resumed]"
+    default_backend app
+backend app
+    server a %s
+`, sl.port(), tlsAddr, dir, plainAddr, fmtAddr, dir, web.addr)
+		start(cfg, plainAddr) // a probe of a TLS bind would log a handshake failure
+		_, tp, _ := net.SplitHostPort(tlsAddr)
+		_, fp, _ := net.SplitHostPort(fmtAddr)
+		for _, args := range [][]string{
+			{"--tls13-ciphers", "TLS_AES_256_GCM_SHA384", "--resolve", "site.test:" + tp + ":127.0.0.1", "https://site.test:" + tp + "/x"},
+			{"--tls-max", "1.2", "--ciphers", "ECDHE-ECDSA-AES128-GCM-SHA256", "https://" + tlsAddr + "/y"},
+			{"http://" + plainAddr + "/z"},
+			{"--tls13-ciphers", "TLS_CHACHA20_POLY1305_SHA256", "--resolve", "site.test:" + fp + ":127.0.0.1", "https://site.test:" + fp + "/f"},
+		} {
+			out, err := exec.Command("curl", append([]string{"-sk", "--max-time", "5", "-o", "/dev/null", "-w", "%{http_code}"}, args...)...).CombinedOutput()
+			if err != nil || string(out) != "200" {
+				t.Errorf("curl %v: %v %q", args, err, out)
+			}
+		}
+		return trafficLines(t, sl, 4)
+	}
+	want := run(func(cfg, addr string) {
+		cmd := exec.Command(hap, "-db", "-f", writeConfig(t, cfg))
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		waitListen(t, addr)
+	})
+	got := run(func(cfg, addr string) { startTandem(t, cfg, addr) })
+	if all := strings.Join(want, "\n"); !strings.Contains(all, "tls~") || !strings.Contains(all, "site.test/TLSv1.3/TLS_AES_256_GCM_SHA384") {
+		t.Errorf("haproxy's lines lack the TLS fields:\n%s", all)
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("log lines differ\nhaproxy:\n%s\ntandem:\n%s", strings.Join(want, "\n"), strings.Join(got, "\n"))
+	}
+}

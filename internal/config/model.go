@@ -177,6 +177,7 @@ type Frontend struct {
 	ConnMode       HTTPConnMode
 	Logs           []LogTarget
 	HTTPLog        bool // option httplog (issue 5)
+	HTTPSLog       bool // option httpslog: HTTPLog with the TLS fields
 	TCPLog         bool // option tcplog (issue 5)
 	DontLogNull    bool
 	LogFormat      string

@@ -42,6 +42,8 @@ func (s *System) Logger(fe *config.Frontend) (*Logger, error) {
 	connectOnly := false
 	switch {
 	case text != "":
+	case fe.HTTPSLog:
+		text = HTTPSLogFormat
 	case fe.HTTPLog:
 		text = HTTPLogFormat
 	case fe.TCPLog:

@@ -49,6 +49,7 @@ type proxyState struct {
 	check          config.HealthCheck
 	logs           []config.LogTarget
 	httpLog        bool
+	httpsLog       bool // option httpslog (with httpLog)
 	tcpLog         bool
 	dontLogNull    bool
 	captures       []config.HeaderCapture

@@ -258,5 +258,6 @@ func (p *parser) buildFrontend(px *proxyState, g *config.Global) *config.Fronten
 			f.MetricsPath = ""
 		}
 	}
+	f.HTTPSLog = px.httpsLog && f.HTTPLog // option httpslog (tls.go); mode tcp keeps tcplog
 	return f
 }

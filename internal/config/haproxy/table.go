@@ -96,4 +96,5 @@ func init() {
 		e("stats show-node", secProxies, impl, "[<name>]", "show the node name on the stats page", kwStats),
 	}
 	registry = append(registry, tlsKeywords()...) // tls.go
+	registry = append(registry, neg(e("option httpslog", secFront, impl, "", "HTTP log format with the TLS fields (%sslv, %sslc, SNI, resumed)", kwHTTPSLog)))
 }

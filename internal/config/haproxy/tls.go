@@ -597,3 +597,14 @@ func (p *parser) checkBackendTLS(px *proxyState) {
 		}
 	}
 }
+
+func kwHTTPSLog(p *parser, px *proxyState, st *stmt, args []string, neg bool) {
+	if len(args) > 0 {
+		p.errorf(st.pos, "option httpslog: unexpected argument %q", args[0])
+		return
+	}
+	px.httpLog, px.httpsLog = !neg, !neg
+	if !neg {
+		px.tcpLog = false
+	}
+}
