@@ -264,6 +264,7 @@ func (d *Daemon) apply(cfg *config.Config) error {
 		d.log.Info("stopped listening", "bind", k.Addr.String())
 	}
 	d.applyChecks(cfg, pools, fronts)
+	d.resetCerts() // tls.go
 	d.cfg, d.pools, d.fronts = cfg, pools, fronts
 	d.publish(cfg, pools)
 	return nil

@@ -50,3 +50,18 @@ func (d *Daemon) serveTLS(fr *front, c net.Conn, live *tlsconf.Live, release fun
 	defer release()
 	fr.h.ServeConn(tc)
 }
+
+// resetCerts points the runtime API's certificate registry at the running TLS binds.
+// d.mu is held.
+func (d *Daemon) resetCerts() {
+	var lives []*tlsconf.Live
+	for _, a := range d.acceptors {
+		if l := a.tls.Load(); l != nil {
+			lives = append(lives, l)
+		}
+	}
+	if d.obs.src.Certs == nil {
+		d.obs.src.Certs = &tlsconf.Registry{}
+	}
+	d.obs.src.Certs.Reset(lives)
+}

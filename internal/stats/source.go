@@ -13,6 +13,7 @@ import (
 	"tandem/internal/backend"
 	"tandem/internal/config"
 	"tandem/internal/proxystats"
+	"tandem/internal/tlsconf"
 )
 
 // Process is what the pages say about the running process.
@@ -93,6 +94,8 @@ type Source struct {
 	// SetHealth enables or disables the health checks of a server (issue 3 wires it;
 	// "enable/disable health" and the page's health actions). nil: not available.
 	SetHealth func(backend, server string, on bool) error
+	// Certs are the certificates of the TLS binds (runtime API ssl commands); nil: none.
+	Certs *tlsconf.Registry
 }
 
 func (s *Source) now() time.Time {

@@ -73,8 +73,11 @@ func (c *Cert) Fingerprint() [32]byte { return sha256.Sum256(c.TLS.Certificate[0
 // ParsePEM reads one certificate file as HAProxy does: the certificate, its chain and
 // the private key in one PEM file, in any order; when the file has no key, the key is
 // read from PATH.key. A PATH.ocsp sibling, when present, is stapled. PEM blocks of
-// other kinds (DH PARAMETERS, …) are skipped.
+// other kinds (DH PARAMETERS, …) are skipped. files nil reads no sibling.
 func ParsePEM(files Files, path string, data []byte) (*Cert, error) {
+	if files == nil {
+		files = noFiles{}
+	}
 	var chain [][]byte
 	var key crypto.PrivateKey
 	var keyErr error
@@ -341,3 +344,9 @@ func parseSCTList(b []byte) ([][]byte, error) {
 	}
 	return out, nil
 }
+
+// noFiles has no file: ParsePEM without siblings.
+type noFiles struct{}
+
+func (noFiles) ReadFile(string) ([]byte, error)    { return nil, fs.ErrNotExist }
+func (noFiles) ReadDir(string) ([]DirEntry, error) { return nil, fs.ErrNotExist }
