@@ -123,3 +123,31 @@ $`)
 		t.Errorf("rsa: %s", rsaDesc)
 	}
 }
+
+func TestFactsOf(t *testing.T) {
+	if f := FactsOf(struct{}{}); f.TLS {
+		t.Error("a plain connection is TLS")
+	}
+	a := entry(t, gen(t, "fa", certgen.ECDSA, "facts.test"))
+	set, _ := Resolve(CAs{}, opts(t, InBind, "alpn http/1.1"))
+	live := NewLive(&Bind{Entries: []*Entry{a}, Settings: set})
+	c1, c2 := net.Pipe()
+	defer c1.Close()
+	defer c2.Close()
+	srv := tls.Server(c2, live.Config())
+	go func() {
+		cl := tls.Client(c1, &tls.Config{ServerName: "Facts.test", InsecureSkipVerify: true, NextProtos: []string{"http/1.1"}})
+		cl.Handshake()
+	}()
+	srv.SetDeadline(time.Now().Add(5 * time.Second))
+	if err := srv.Handshake(); err != nil {
+		t.Fatal(err)
+	}
+	f := FactsOf(srv)
+	if !f.TLS || f.SNI != "Facts.test" || f.ALPN != "http/1.1" || f.Protocol != "TLSv1.3" || f.Cipher == "" || f.Resumed || f.ClientCert != nil {
+		t.Errorf("%+v", f)
+	}
+	if got := DN(a.Cert.TLS.Leaf.RawSubject); got != "/CN=facts.test" {
+		t.Errorf("DN %q", got)
+	}
+}
