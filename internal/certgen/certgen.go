@@ -85,7 +85,8 @@ func New(s Spec, signer *Cert) (*Cert, error) {
 	if s.Key == RSA {
 		tmpl.KeyUsage |= x509.KeyUsageKeyEncipherment
 	}
-	if s.IsCA {
+	if s.IsCA { // a CA without extended key usage may sign server and client certificates
+		tmpl.ExtKeyUsage = nil
 		tmpl.IsCA, tmpl.BasicConstraintsValid = true, true
 		tmpl.KeyUsage |= x509.KeyUsageCertSign | x509.KeyUsageCRLSign
 	}
