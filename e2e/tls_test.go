@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -436,5 +437,93 @@ backend app
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("log lines differ\nhaproxy:\n%s\ntandem:\n%s", strings.Join(want, "\n"), strings.Join(got, "\n"))
+	}
+}
+
+// TestTLSCertificateChangesWithoutRestart: a SIGHUP reload serves the certificate file's
+// new contents to the next handshake, a session made before the reload resumes after
+// it, and `set ssl cert` + `commit ssl cert` on the stats socket change the certificate
+// of the next handshake (HAProxy's outputs).
+func TestTLSCertificateChangesWithoutRestart(t *testing.T) {
+	dir := t.TempDir()
+	certs := certFiles(t, dir, map[string]certgen.Spec{
+		"one.pem": {CN: "one.test"}, "two.pem": {CN: "two.test"}, "three.pem": {CN: "three.test"},
+	})
+	site := filepath.Join(dir, "site.pem")
+	os.WriteFile(site, certs["one.pem"].PEM(), 0o600)
+	web := startWeb(t, "w")
+	addr, sock := freeAddr(t), filepath.Join(dir, "admin.sock")
+	cfg := fmt.Sprintf(`global
+    stats socket %s level admin
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 5s
+    timeout server 5s
+frontend fe
+    bind %s ssl crt %s
+    default_backend app
+backend app
+    server w %s
+`, sock, addr, site, web.addr)
+	p := startTandem(t, cfg, addr)
+	cache := tls.NewLRUClientSessionCache(4)
+	shake := func() (string, bool) {
+		t.Helper()
+		c, err := tls.DialWithDialer(&net.Dialer{Timeout: 3 * time.Second}, "tcp", addr,
+			&tls.Config{ServerName: "site.test", InsecureSkipVerify: true, ClientSessionCache: cache})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(3 * time.Second))
+		io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+		io.ReadAll(c) // the response, and the session ticket before it
+		cs := c.ConnectionState()
+		return cs.PeerCertificates[0].Subject.CommonName, cs.DidResume
+	}
+	if cn, _ := shake(); cn != "one.test" {
+		t.Fatalf("first: %s", cn)
+	}
+	os.WriteFile(site, certs["two.pem"].PEM(), 0o600)
+	p.signal(syscall.SIGHUP)
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(p.stderr.String(), "configuration reloaded") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	cn, resumed := shake()
+	if !resumed {
+		t.Errorf("the session of before the reload did not resume")
+	}
+	if cn != "one.test" { // a resumed session keeps its certificate
+		t.Errorf("resumed with %s", cn)
+	}
+	cache = tls.NewLRUClientSessionCache(4)
+	if cn, _ := shake(); cn != "two.test" {
+		t.Errorf("after the reload, a new session got %s\n%s", cn, p.stderr)
+	}
+	api := func(cmd string) string {
+		c, err := net.Dial("unix", sock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(3 * time.Second))
+		io.WriteString(c, cmd)
+		b, _ := io.ReadAll(c)
+		return string(b)
+	}
+	if got := api("set ssl cert " + site + " <<\n" + string(certs["three.pem"].PEM()) + "\n"); got != "Transaction created for certificate "+site+"!\n\n" {
+		t.Errorf("set ssl cert: %q", got)
+	}
+	if got := api("commit ssl cert " + site + "\n"); got != "Committing "+site+".\nSuccess!\n\n" {
+		t.Errorf("commit ssl cert: %q", got)
+	}
+	cache = tls.NewLRUClientSessionCache(4)
+	if cn, _ := shake(); cn != "three.test" {
+		t.Errorf("after commit ssl cert: %s", cn)
+	}
+	if got := api("show ssl cert " + site + "\n"); !strings.Contains(got, "Subject: /CN=three.test\n") {
+		t.Errorf("show ssl cert: %q", got)
 	}
 }
