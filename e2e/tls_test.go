@@ -385,6 +385,7 @@ func TestHTTPSLogMatchesHAProxy(t *testing.T) {
 	run := func(start func(cfg, addr string)) []string {
 		sl := startSyslog(t)
 		tlsAddr, plainAddr, fmtAddr := freeAddr(t), freeAddr(t), freeAddr(t)
+		hs1, hs2, quiet := freeAddr(t), freeAddr(t), freeAddr(t)
 		cfg := fmt.Sprintf(`global
     log 127.0.0.1:%d local0
 defaults
@@ -404,9 +405,17 @@ frontend fmt
     bind %s ssl crt %s/site.pem
     log-format "%%ft %%sslv %%sslc %%[ssl_fc_sni] %%[ssl_fc_is_resumed]"
     default_backend app
+frontend hs
+    bind %s ssl crt %s/site.pem
+    bind %s ssl crt %s/site.pem strict-sni
+    default_backend app
+frontend quiet
+    option dontlognull
+    bind %s ssl crt %s/site.pem
+    default_backend app
 backend app
     server a %s
-`, sl.port(), tlsAddr, dir, plainAddr, fmtAddr, dir, web.addr)
+`, sl.port(), tlsAddr, dir, plainAddr, fmtAddr, dir, hs1, dir, hs2, dir, quiet, dir, web.addr)
 		start(cfg, plainAddr) // a probe of a TLS bind would log a handshake failure
 		_, tp, _ := net.SplitHostPort(tlsAddr)
 		_, fp, _ := net.SplitHostPort(fmtAddr)
@@ -421,7 +430,27 @@ backend app
 				t.Errorf("curl %v: %v %q", args, err, out)
 			}
 		}
-		return trafficLines(t, sl, 4)
+		// Handshakes that fail: HAProxy logs "FRONTEND/LISTENER: REASON".
+		send := func(addr, data string) {
+			c, err := net.DialTimeout("tcp", addr, time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.SetDeadline(time.Now().Add(300 * time.Millisecond)) // then the client closes
+			io.WriteString(c, data)
+			io.ReadAll(c)
+			c.Close()
+		}
+		send(hs1, "GET / HTTP/1.0\r\n\r\n") // not TLS: SSL handshake failure
+		send(hs2, "")                         // closed before a byte: Connection closed during SSL handshake
+		if _, err := tls.Dial("tcp", hs2, &tls.Config{ServerName: "unknown.test", InsecureSkipVerify: true}); err == nil {
+			t.Error("strict-sni accepted an unknown name")
+		}
+		send(hs1, "\x16\x03\x01\x00\x01\x00")   // part of a hello, then closed
+		send(quiet, "")                         // dontlognull: not logged
+		send(quiet, "\x16\x03\x01\x00\x01\x00") // nor part of a hello
+		send(quiet, "GET / HTTP/1.0\r\n\r\n")     // but a handshake failure is
+		return trafficLines(t, sl, 10) // and the readiness probe's <BADREQ> on plain
 	}
 	want := run(func(cfg, addr string) {
 		cmd := exec.Command(hap, "-db", "-f", writeConfig(t, cfg))
@@ -432,7 +461,8 @@ backend app
 		waitListen(t, addr)
 	})
 	got := run(func(cfg, addr string) { startTandem(t, cfg, addr) })
-	if all := strings.Join(want, "\n"); !strings.Contains(all, "tls~") || !strings.Contains(all, "site.test/TLSv1.3/TLS_AES_256_GCM_SHA384") {
+	if all := strings.Join(want, "\n"); !strings.Contains(all, "tls~") || !strings.Contains(all, "site.test/TLSv1.3/TLS_AES_256_GCM_SHA384") ||
+		!strings.Contains(all, "quiet/1: SSL handshake failure") || strings.Contains(all, "quiet/1: Connection closed") {
 		t.Errorf("haproxy's lines lack the TLS fields:\n%s", all)
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {

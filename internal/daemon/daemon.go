@@ -62,7 +62,8 @@ type acceptor struct {
 	rawRC      syscall.RawConn
 	rawStopped bool
 
-	tls atomic.Pointer[tlsconf.Live] // the bind's certificates (nil: plain), tls.go
+	tls    atomic.Pointer[tlsconf.Live]   // the bind's certificates (nil: plain), tls.go
+	tlsLog atomic.Pointer[logging.Logger] // its frontend's traffic log, for failed handshakes
 }
 
 // Options configure a Daemon.
@@ -244,13 +245,13 @@ func (d *Daemon) apply(cfg *config.Config) error {
 		keep[k] = true
 		fr := fronts[f.Name]
 		if a := d.acceptors[k]; a != nil {
-			a.setTLS(tlsOf[k])
+			a.setTLS(tlsOf[k], d.loggerOf(f))
 			a.target.Store(fr)
 			continue
 		}
 		ln, _, _ := d.lns.Get(k)
 		a := &acceptor{key: k, ln: ln, done: make(chan struct{})}
-		a.setTLS(tlsOf[k])
+		a.setTLS(tlsOf[k], d.loggerOf(f))
 		a.target.Store(fr)
 		d.acceptors[k] = a
 		go d.accept(a)
@@ -318,7 +319,7 @@ func (d *Daemon) accept(a *acceptor) {
 		d.conns.Add(1)
 		release := func() { <-d.global; <-sem; d.conns.Done() }
 		if live != nil && fd < 0 {
-			go d.serveTLS(fr, c, live, release)
+			go d.serveTLS(a, fr, c, live, release)
 			continue
 		}
 		if fd >= 0 {
