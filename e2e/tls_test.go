@@ -442,15 +442,15 @@ backend app
 			c.Close()
 		}
 		send(hs1, "GET / HTTP/1.0\r\n\r\n") // not TLS: SSL handshake failure
-		send(hs2, "")                         // closed before a byte: Connection closed during SSL handshake
+		send(hs2, "")                       // closed before a byte: Connection closed during SSL handshake
 		if _, err := tls.Dial("tcp", hs2, &tls.Config{ServerName: "unknown.test", InsecureSkipVerify: true}); err == nil {
 			t.Error("strict-sni accepted an unknown name")
 		}
 		send(hs1, "\x16\x03\x01\x00\x01\x00")   // part of a hello, then closed
 		send(quiet, "")                         // dontlognull: not logged
 		send(quiet, "\x16\x03\x01\x00\x01\x00") // nor part of a hello
-		send(quiet, "GET / HTTP/1.0\r\n\r\n")     // but a handshake failure is
-		return trafficLines(t, sl, 10) // and the readiness probe's <BADREQ> on plain
+		send(quiet, "GET / HTTP/1.0\r\n\r\n")   // but a handshake failure is
+		return trafficLines(t, sl, 10)          // and the readiness probe's <BADREQ> on plain
 	}
 	want := run(func(cfg, addr string) {
 		cmd := exec.Command(hap, "-db", "-f", writeConfig(t, cfg))
