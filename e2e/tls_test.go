@@ -322,7 +322,7 @@ func TestServerVerify(t *testing.T) {
 	})}
 	go srv.Serve(ln)
 	defer srv.Close()
-	good, bad, wrongName := freeAddr(t), freeAddr(t), freeAddr(t)
+	good, bad, wrongName, tcpGood, tcpBad := freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t)
 	cfg := fmt.Sprintf(`defaults
     mode http
     timeout connect 2s
@@ -338,7 +338,15 @@ listen bad
 listen wrongname
     bind %s
     server s %s ssl ca-file %s/ca.pem sni str(nope.test)
-`, good, ln.Addr(), dir, bad, ln.Addr(), dir, wrongName, ln.Addr(), dir)
+listen tcpgood
+    mode tcp
+    bind %s
+    server s %s ssl verify required ca-file %s/ca.pem sni str(app.test)
+listen tcpbad
+    mode tcp
+    bind %s
+    server s %s ssl verify required ca-file %s/other.pem
+`, good, ln.Addr(), dir, bad, ln.Addr(), dir, wrongName, ln.Addr(), dir, tcpGood, ln.Addr(), dir, tcpBad, ln.Addr(), dir)
 	p := startTandem(t, cfg, wrongName)
 	c := client(false)
 	if code, b := body(t, c, "http://"+good+"/"); code != 200 || b != "tls sni=app.test" {
@@ -347,6 +355,22 @@ listen wrongname
 	for _, addr := range []string{bad, wrongName} {
 		if code, _ := body(t, c, "http://"+addr+"/"); code != 503 {
 			t.Errorf("%s: status %d, want 503", addr, code)
+		}
+	}
+	// mode tcp: the clear bytes go over TLS to the server, or the session ends.
+	for _, tc := range []struct {
+		addr, want string
+	}{{tcpGood, "tls sni=app.test"}, {tcpBad, ""}} {
+		conn, err := net.DialTimeout("tcp", tc.addr, time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn.SetDeadline(time.Now().Add(5 * time.Second))
+		io.WriteString(conn, "GET / HTTP/1.0\r\nHost: x\r\n\r\n")
+		b, _ := io.ReadAll(conn)
+		conn.Close()
+		if !strings.HasSuffix(string(b), tc.want) || tc.want == "" && len(b) != 0 {
+			t.Errorf("mode tcp via %s: %q, want %q", tc.addr, b, tc.want)
 		}
 	}
 	deadline := time.Now().Add(5 * time.Second)

@@ -584,20 +584,6 @@ func (p *parser) serverTLS(st *stmt, label string, t *srvTLS, otherCheckTarget b
 	return s, true
 }
 
-// checkBackendTLS refuses what tandem cannot carry out yet: TLS to the servers of a
-// mode tcp backend (its sessions run on raw sockets). Health checks over TLS work in
-// both modes.
-func (p *parser) checkBackendTLS(px *proxyState) {
-	if px.mode != config.ModeTCP {
-		return
-	}
-	for _, s := range px.servers {
-		if s.TLS != nil && s.TLS.Traffic {
-			p.errorf(s.Pos, "server %q: \"ssl\" in a mode tcp backend is not supported by tandem yet (TLS to servers works in mode http; check-ssl works in both)", s.Name)
-		}
-	}
-}
-
 func kwHTTPSLog(p *parser, px *proxyState, st *stmt, args []string, neg bool) {
 	if len(args) > 0 {
 		p.errorf(st.pos, "option httpslog: unexpected argument %q", args[0])

@@ -137,7 +137,6 @@ func TestTLSErrors(t *testing.T) {
 		{"alpn h2 in mode http", "frontend f\n    bind :443 ssl crt DIR/a.pem alpn h2,http/1.1\n    default_backend b\nbackend b\n", `alpn "h2": tandem speaks HTTP/1 only for now (HTTP/2 is issue 12)`},
 		{"unsupported bind option", "frontend f\n    bind :443 ssl crt DIR/a.pem tls-ticket-keys /k\n    default_backend b\nbackend b\n", `bind option "tls-ticket-keys" is not supported by tandem`},
 		{"server ssl without ca-file", "backend b\n    server s 127.0.0.1:443 ssl\n", `verify is enabled by default but no CA file specified`},
-		{"server ssl in mode tcp", "backend b\n    mode tcp\n    server s 127.0.0.1:443 ssl verify none\n", `server "s": "ssl" in a mode tcp backend is not supported by tandem yet`},
 		{"server sni expression", "backend b\n    server s 127.0.0.1:443 ssl verify none sni req.hdr(host)\n", `sni "req.hdr(host)": a sample expression needs the ACL engine (issue 10)`},
 	}
 	for _, tt := range tests {
