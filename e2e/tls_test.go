@@ -581,3 +581,29 @@ backend app
 		t.Errorf("show ssl cert: %q", got)
 	}
 }
+
+// TestREADMETLSExample: the README's TLS example passes tandem -c once its certificate
+// exists (made here; the README makes it with openssl).
+func TestREADMETLSExample(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := bytes.Index(readme, []byte("cat > /tmp/tandem-tls/tls.cfg <<'EOT'\n"))
+	j := bytes.Index(readme, []byte("\nEOT\n"))
+	if i < 0 || j < i {
+		t.Fatal("README.md has no TLS example")
+	}
+	dir := t.TempDir()
+	cfg := strings.ReplaceAll(string(readme[i+len("cat > /tmp/tandem-tls/tls.cfg <<'EOT'\n"):j]), "/tmp/tandem-tls", dir)
+	c, err := certgen.New(certgen.Spec{CN: "localhost"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "site.pem"), c.CertPEM, 0o600)
+	os.WriteFile(filepath.Join(dir, "site.pem.key"), c.KeyPEM, 0o600)
+	code, out, errOut := runTandem(t, "-c", "-f", writeConfig(t, cfg))
+	if code != 0 || strings.TrimSpace(out) != "Configuration file is valid" {
+		t.Errorf("exit %d, %q\n%s", code, out, errOut)
+	}
+}
