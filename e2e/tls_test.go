@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/pem"
 	"fmt"
@@ -307,22 +308,38 @@ func TestServerVerify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	clientCert, err := certgen.New(certgen.Spec{CN: "tandem client", Client: true}, ca)
+	if err != nil {
+		t.Fatal(err)
+	}
 	os.WriteFile(filepath.Join(dir, "ca.pem"), ca.CertPEM, 0o600)
 	os.WriteFile(filepath.Join(dir, "other.pem"), other.CertPEM, 0o600)
+	os.WriteFile(filepath.Join(dir, "client.pem"), clientCert.PEM(), 0o600)
 	kp, err := tls.X509KeyPair(leaf.CertPEM, leaf.KeyPEM)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{kp}})
+	caPool := x509.NewCertPool()
+	caPool.AddCert(ca.Leaf)
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{kp},
+		ClientAuth: tls.VerifyClientCertIfGiven, ClientCAs: caPool})
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintf(w, "tls sni=%s", r.TLS.ServerName)
+		if r.URL.Path == "/close" { // the next request needs a new TLS connection
+			w.Header().Set("Connection", "close")
+		}
+		client := "-"
+		if len(r.TLS.PeerCertificates) > 0 {
+			client = r.TLS.PeerCertificates[0].Subject.CommonName
+		}
+		fmt.Fprintf(w, "tls sni=%s resumed=%v client=%s", r.TLS.ServerName, r.TLS.DidResume, client)
 	})}
 	go srv.Serve(ln)
 	defer srv.Close()
 	good, bad, wrongName, tcpGood, tcpBad := freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t)
+	reuse, noReuse := freeAddr(t), freeAddr(t)
 	cfg := fmt.Sprintf(`defaults
     mode http
     timeout connect 2s
@@ -346,11 +363,29 @@ listen tcpbad
     mode tcp
     bind %s
     server s %s ssl verify required ca-file %s/other.pem
-`, good, ln.Addr(), dir, bad, ln.Addr(), dir, wrongName, ln.Addr(), dir, tcpGood, ln.Addr(), dir, tcpBad, ln.Addr(), dir)
+listen reuse
+    bind %s
+    server s %s ssl verify none crt %s/client.pem
+listen noreuse
+    bind %s
+    server s %s ssl verify none no-ssl-reuse
+`, good, ln.Addr(), dir, bad, ln.Addr(), dir, wrongName, ln.Addr(), dir, tcpGood, ln.Addr(), dir, tcpBad, ln.Addr(), dir,
+		reuse, ln.Addr(), dir, noReuse, ln.Addr())
 	p := startTandem(t, cfg, wrongName)
 	c := client(false)
-	if code, b := body(t, c, "http://"+good+"/"); code != 200 || b != "tls sni=app.test" {
+	if code, b := body(t, c, "http://"+good+"/"); code != 200 || b != "tls sni=app.test resumed=false client=-" {
 		t.Errorf("trusted server: %d %q", code, b)
+	}
+	// Session resumption to servers (unless no-ssl-reuse), and a client certificate (crt).
+	for _, tc := range []struct{ addr, first, second string }{
+		{reuse, "tls sni= resumed=false client=tandem client", "tls sni= resumed=true client=tandem client"},
+		{noReuse, "tls sni= resumed=false client=-", "tls sni= resumed=false client=-"},
+	} {
+		for i, want := range []string{tc.first, tc.second} {
+			if code, b := body(t, c, "http://"+tc.addr+"/close"); code != 200 || b != want {
+				t.Errorf("%s request %d: %d %q, want %q", tc.addr, i, code, b, want)
+			}
+		}
 	}
 	for _, addr := range []string{bad, wrongName} {
 		if code, _ := body(t, c, "http://"+addr+"/"); code != 503 {
@@ -360,7 +395,7 @@ listen tcpbad
 	// mode tcp: the clear bytes go over TLS to the server, or the session ends.
 	for _, tc := range []struct {
 		addr, want string
-	}{{tcpGood, "tls sni=app.test"}, {tcpBad, ""}} {
+	}{{tcpGood, "tls sni=app.test resumed=false client=-"}, {tcpBad, ""}} {
 		conn, err := net.DialTimeout("tcp", tc.addr, time.Second)
 		if err != nil {
 			t.Fatal(err)
