@@ -110,7 +110,7 @@ func TestRecordResetKeepsBuffers(t *testing.T) {
 }
 
 func FuzzCompile(f *testing.F) {
-	for _, s := range []string{HTTPLogFormat, TCPLogFormat, "%{+Q}r", "%%", "a  b", "%{+Q,+X}ci", "%{-Q}r %[x]", "%"} {
+	for _, s := range []string{HTTPLogFormat, HTTPSLogFormat, TCPLogFormat, "%{+Q}r", "%%", "a  b", "%{+Q,+X}ci", "%{-Q}r %[x]", "%"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
