@@ -140,8 +140,15 @@ func (r *Registry) Commit(name string) string {
 	}
 	var b strings.Builder
 	b.WriteString("Committing " + name)
+	// One dot per certificate instance: a bind line (its addresses share one Bind) and
+	// its entries of the file, as HAProxy counts.
+	done := map[*Bind]*Bind{}
 	for _, l := range r.lives {
 		old := l.Store().bind
+		if nb, ok := done[old]; ok {
+			l.Swap(nb)
+			continue
+		}
 		nb := *old
 		nb.Entries = slices.Clone(old.Entries)
 		changed := false
@@ -154,6 +161,7 @@ func (r *Registry) Commit(name string) string {
 				b.WriteByte('.')
 			}
 		}
+		done[old] = &nb
 		if changed {
 			l.Swap(&nb)
 		}

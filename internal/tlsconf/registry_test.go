@@ -151,3 +151,24 @@ func TestFactsOf(t *testing.T) {
 		t.Errorf("DN %q", got)
 	}
 }
+
+// A bind line with several addresses is one certificate instance: one dot.
+func TestCommitCountsBindLines(t *testing.T) {
+	a := entry(t, gen(t, "ca1", certgen.ECDSA, "a.test"))
+	a.Cert.Path = "/a.pem"
+	set, _ := Resolve(CAs{})
+	b := &Bind{Entries: []*Entry{a}, Settings: set}
+	l1, l2 := NewLive(b), NewLive(b) // bind A,B ssl crt /a.pem
+	reg := &Registry{}
+	reg.Reset([]*Live{l1, l2})
+	repl := gen(t, "ca2", certgen.ECDSA, "b.test")
+	reg.Set("/a.pem", repl.PEM())
+	if got := reg.Commit("/a.pem"); got != "Committing /a.pem.\nSuccess!\n" {
+		t.Errorf("commit: %q", got)
+	}
+	for _, l := range []*Live{l1, l2} {
+		if got := served(t, l, "b.test"); got != "b.test" {
+			t.Errorf("served %s", got)
+		}
+	}
+}
