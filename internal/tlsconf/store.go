@@ -1,6 +1,7 @@
 package tlsconf
 
 import (
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/binary"
@@ -15,9 +16,10 @@ import (
 // Bind is the resolved TLS side of one bind line: its certificates in load order (the
 // first is the default), its settings and strict-sni.
 type Bind struct {
-	Entries   []*Entry
-	Settings  *Settings
-	StrictSNI bool
+	Entries    []*Entry
+	Settings   *Settings
+	StrictSNI  bool
+	TicketKeys [][32]byte // tls-ticket-keys (nil: keys of this process, made at start)
 }
 
 // filed is one name of the store's index.
@@ -299,8 +301,9 @@ func checkCRLs(crls []*x509.RevocationList, chains [][]*x509.Certificate) error 
 // that follow. Session tickets keep working across a swap: they are sealed with the
 // keys of the one Config.
 type Live struct {
-	cur  atomic.Pointer[Store]
-	base *tls.Config
+	cur      atomic.Pointer[Store]
+	base     *tls.Config
+	fileKeys atomic.Bool // the ticket keys came from a tls-ticket-keys file
 }
 
 // NewLive starts a live store with b.
@@ -312,12 +315,30 @@ func NewLive(b *Bind) *Live {
 			return l.cur.Load().ConfigFor(chi)
 		},
 	}
+	l.setKeys(b)
 	l.cur.Store(NewStore(b, l.base))
 	return l
 }
 
 // Swap makes b serve the next handshakes.
-func (l *Live) Swap(b *Bind) { l.cur.Store(NewStore(b, l.base)) }
+func (l *Live) Swap(b *Bind) {
+	l.setKeys(b)
+	l.cur.Store(NewStore(b, l.base))
+}
+
+// setKeys installs the bind's tls-ticket-keys; a bind that stops naming a file gets
+// keys of its own again (sessions sealed with the file's keys no longer resume).
+func (l *Live) setKeys(b *Bind) {
+	switch {
+	case b.TicketKeys != nil:
+		l.base.SetSessionTicketKeys(b.TicketKeys)
+		l.fileKeys.Store(true)
+	case l.fileKeys.Swap(false):
+		var k [32]byte
+		rand.Read(k[:])
+		l.base.SetSessionTicketKeys([][32]byte{k})
+	}
+}
 
 // DefaultLifetime is HAProxy's tune.ssl.lifetime default: a session resumes for 300 s.
 const DefaultLifetime = 300 * time.Second

@@ -275,13 +275,22 @@ func (p *parser) bindOptions(st *stmt, words []string) (tb *tlsconf.Bind, ok boo
 	}
 	var crts []crtArg
 	o := &tlsconf.Options{}
-	tlsWritten := ""
+	tlsWritten, ticketFile := "", ""
 	for i := 0; i < len(words); {
 		w := words[i]
 		switch w {
 		case "ssl":
 			ssl = true
 			i++
+			continue
+		case "tls-ticket-keys":
+			if i+1 >= len(words) {
+				p.errorf(st.pos, "bind: %q needs a path", w)
+				return nil, false
+			}
+			ticketFile = words[i+1]
+			tlsWritten = w
+			i += 2
 			continue
 		case "crt", "crt-list":
 			if i+1 >= len(words) {
@@ -332,6 +341,16 @@ func (p *parser) bindOptions(st *stmt, words []string) (tb *tlsconf.Bind, ok boo
 	}
 	set.Lifetime = p.tls.lifetime
 	tb = &tlsconf.Bind{Settings: set, StrictSNI: o.StrictSNI}
+	if ticketFile != "" {
+		data, err := p.opt.ReadFile(ticketFile)
+		if err == nil {
+			tb.TicketKeys, err = tlsconf.ParseTicketKeys(ticketFile, data)
+		}
+		if err != nil {
+			p.errorf(st.pos, "bind: tls-ticket-keys: %v", err)
+			return nil, false
+		}
+	}
 	files := tlsFiles{p}
 	for _, c := range crts {
 		if !c.list {
@@ -396,7 +415,7 @@ func (p *parser) loadCrtList(st *stmt, path string, global, bindOpts *tlsconf.Op
 }
 
 func bindOptionNames() []string {
-	names := []string{"ssl", "crt", "crt-list"}
+	names := []string{"ssl", "crt", "crt-list", "tls-ticket-keys"}
 	for n := range knownBindOptions {
 		if _, known := tlsconf.TakesArg(n); known {
 			names = append(names, n)

@@ -1,7 +1,9 @@
 package haproxy
 
 import (
+	"bytes"
 	"crypto/tls"
+	"encoding/base64"
 	"os"
 	"path/filepath"
 	"slices"
@@ -39,6 +41,11 @@ func tlsDir(t *testing.T) string {
 	write("certs/2-a.pem.key", a.KeyPEM)
 	write("list.txt", []byte("a.pem [alpn http/1.1 ssl-min-ver TLSv1.3] *.a.test !x.a.test\nb.pem\n"))
 	write("badlist.txt", []byte("a.pem\nb.pem [npn h2]\n"))
+	var keys []string
+	for i := 0; i < 3; i++ {
+		keys = append(keys, base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{byte(i)}, 80)))
+	}
+	write("ticket.keys", []byte(strings.Join(keys, "\n")+"\n"))
 	return dir
 }
 
@@ -104,6 +111,11 @@ func TestBindTLS(t *testing.T) {
 				t.Errorf("bind %v warnings %q", r.bind, r.warnings)
 			}
 		}},
+		{"tls-ticket-keys", "frontend f\n    bind :443 ssl crt DIR/a.pem tls-ticket-keys DIR/ticket.keys\n    default_backend b\nbackend b\n", func(t *testing.T, r *tlsConfigResult) {
+			if len(r.bind.TicketKeys) != 3 {
+				t.Errorf("ticket keys %d", len(r.bind.TicketKeys))
+			}
+		}},
 		{"alpn h2 in mode tcp", "frontend f\n    mode tcp\n    bind :443 ssl crt DIR/a.pem alpn h2,http/1.1\n    default_backend b\nbackend b\n    mode tcp\n", func(t *testing.T, r *tlsConfigResult) {
 			if !slices.Equal(r.bind.Settings.ALPN, []string{"h2", "http/1.1"}) {
 				t.Errorf("alpn %q", r.bind.Settings.ALPN)
@@ -135,7 +147,9 @@ func TestTLSErrors(t *testing.T) {
 		{"crt-list line option refused with file:line", "global\n    crt-base DIR\nfrontend f\n    bind :443 ssl crt-list DIR/badlist.txt\n    default_backend b\nbackend b\n", `badlist.txt:2: option "npn" is not supported by tandem`},
 		{"missing key", "frontend f\n    bind :443 ssl crt DIR/ca.pem\n    default_backend b\nbackend b\n", "no private key in the file and no"},
 		{"alpn h2 in mode http", "frontend f\n    bind :443 ssl crt DIR/a.pem alpn h2,http/1.1\n    default_backend b\nbackend b\n", `alpn "h2": tandem speaks HTTP/1 only for now (HTTP/2 is issue 12)`},
-		{"unsupported bind option", "frontend f\n    bind :443 ssl crt DIR/a.pem tls-ticket-keys /k\n    default_backend b\nbackend b\n", `bind option "tls-ticket-keys" is not supported by tandem`},
+		{"unsupported bind option", "frontend f\n    bind :443 ssl crt DIR/a.pem npn h2\n    default_backend b\nbackend b\n", `bind option "npn" is not supported by tandem`},
+		{"missing ticket keys", "frontend f\n    bind :443 ssl crt DIR/a.pem tls-ticket-keys DIR/nokeys\n    default_backend b\nbackend b\n", `bind: tls-ticket-keys: open`},
+		{"too few ticket keys", "frontend f\n    bind :443 ssl crt DIR/a.pem tls-ticket-keys DIR/ca.pem\n    default_backend b\nbackend b\n", `unable to decode base64 key on line 1`},
 		{"server ssl without ca-file", "backend b\n    server s 127.0.0.1:443 ssl\n", `verify is enabled by default but no CA file specified`},
 		{"server sni expression", "backend b\n    server s 127.0.0.1:443 ssl verify none sni req.hdr(host)\n", `sni "req.hdr(host)": a sample expression needs the ACL engine (issue 10)`},
 	}
