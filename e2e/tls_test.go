@@ -3,9 +3,11 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/pem"
 	"fmt"
@@ -640,5 +642,61 @@ func TestREADMETLSExample(t *testing.T) {
 	code, out, errOut := runTandem(t, "-c", "-f", writeConfig(t, cfg))
 	if code != 0 || strings.TrimSpace(out) != "Configuration file is valid" {
 		t.Errorf("exit %d, %q\n%s", code, out, errOut)
+	}
+}
+
+// TestTicketKeysAcrossNodes: two tandem processes (the two nodes of a pair) with the
+// same tls-ticket-keys file: a session made on one resumes on the other, as after a VIP
+// failover.
+func TestTicketKeysAcrossNodes(t *testing.T) {
+	dir := t.TempDir()
+	certFiles(t, dir, map[string]certgen.Spec{"site.pem": {CN: "site.test"}})
+	var keys []string
+	for i := 0; i < 3; i++ {
+		k := make([]byte, 80)
+		if _, err := io.ReadFull(rand.Reader, k); err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, base64.StdEncoding.EncodeToString(k))
+	}
+	os.WriteFile(filepath.Join(dir, "ticket.keys"), []byte(strings.Join(keys, "\n")+"\n"), 0o600)
+	web := startWeb(t, "w")
+	cfg := func(addr string) string {
+		return fmt.Sprintf(`defaults
+    mode http
+    timeout connect 2s
+    timeout client 5s
+    timeout server 5s
+frontend fe
+    bind %s ssl crt %s/site.pem tls-ticket-keys %s/ticket.keys
+    default_backend app
+backend app
+    server w %s
+`, addr, dir, dir, web.addr)
+	}
+	a, b := freeAddr(t), freeAddr(t)
+	startTandem(t, cfg(a), a)
+	startTandem(t, cfg(b), b)
+	cache := tls.NewLRUClientSessionCache(4)
+	get := func(addr string) bool {
+		c, err := tls.DialWithDialer(&net.Dialer{Timeout: 3 * time.Second}, "tcp", addr,
+			&tls.Config{ServerName: "site.test", InsecureSkipVerify: true, ClientSessionCache: cache})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(3 * time.Second))
+		io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+		b, _ := io.ReadAll(c)
+		if !bytes.HasSuffix(b, []byte("w")) {
+			t.Errorf("response %q", b)
+		}
+		return c.ConnectionState().DidResume
+	}
+	if get(a) {
+		t.Fatal("the first handshake resumed")
+	}
+	if !get(b) {
+		t.Error("a session made on node A did not resume on node B")
 	}
 }
