@@ -50,8 +50,9 @@ var optionArgs = map[string]int{
 }
 
 // crtListOptions are those a crt-list line may carry out (HAProxy's list, less what
-// tandem refuses: npn, no-ca-names, allow-0rtt, ca-verify-file).
-var crtListOptions = []string{"alpn", "ssl-min-ver", "ssl-max-ver", "ciphers", "ciphersuites", "curves", "ecdhe", "verify", "ca-file", "crl-file", "no-tls-tickets"}
+// tandem refuses: npn, no-ca-names, allow-0rtt, ca-verify-file). HAProxy 2.6 refuses
+// no-tls-tickets there ("unknown ssl keyword"), and so does tandem.
+var crtListOptions = []string{"alpn", "ssl-min-ver", "ssl-max-ver", "ciphers", "ciphersuites", "curves", "ecdhe", "verify", "ca-file", "crl-file"}
 
 // defaultOptions are what ssl-default-bind-options may hold.
 var defaultOptions = []string{"ssl-min-ver", "ssl-max-ver", "no-sslv3", "no-tlsv10", "no-tlsv11", "no-tlsv12", "no-tlsv13",
@@ -75,7 +76,7 @@ func (o *Options) ParseOption(words []string, where int) (int, error) {
 	switch where {
 	case InCrtList:
 		if !slices.Contains(crtListOptions, name) {
-			return 0, fmt.Errorf("option %q is not allowed in a crt-list line", name)
+			return 0, fmt.Errorf("option %q is not allowed in a crt-list line (as in HAProxy 2.6: it belongs on the bind line)", name)
 		}
 	case InDefaultOptions:
 		if !slices.Contains(defaultOptions, name) {

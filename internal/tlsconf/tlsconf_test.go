@@ -197,7 +197,8 @@ func TestParseLineOptions(t *testing.T) {
 		words   string
 		wantErr string
 	}{
-		{"alpn h2,http/1.1 ssl-min-ver TLSv1.2 ssl-max-ver TLSv1.3 no-tls-tickets", ""},
+		{"alpn h2,http/1.1 ssl-min-ver TLSv1.2 ssl-max-ver TLSv1.3", ""},
+		{"no-tls-tickets", `"no-tls-tickets" is not allowed in a crt-list line`}, // HAProxy 2.6: unknown ssl keyword
 		{"verify required ca-file ca.pem ciphers ECDHE-RSA-AES128-GCM-SHA256 curves P-256 ecdhe X25519", ""},
 		{"ciphersuites TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256", ""},
 		{"npn h2", `option "npn" is not supported by tandem`},

@@ -37,7 +37,7 @@ func init() {
 
 		// proxies
 		e("mode", secProxies, impl, "http|tcp", "HTTP (layer 7) or TCP (layer 4) proxying", kwMode),
-		e("bind", SecFrontend|SecListen, impl, "<addr>:<port>[,...] [ssl crt <file|dir>... crt-list <file> alpn ssl-min-ver ssl-max-ver no-tlsv1x force-tlsv1x ciphers ciphersuites curves ecdhe no-tls-tickets strict-sni verify ca-file crl-file]", "listening addresses (IPv4, [IPv6], *:port, :::port), TLS termination", kwBind),
+		e("bind", SecFrontend|SecListen, impl, "<addr>:<port>[,...] [ssl crt <file|dir>... crt-list <file> alpn ssl-min-ver ssl-max-ver no-tlsv1x force-tlsv1x ciphers ciphersuites curves ecdhe no-tls-tickets strict-sni verify ca-file crl-file tls-ticket-keys <file>]", "listening addresses (IPv4, [IPv6], *:port, :::port), TLS termination", kwBind),
 		e("default_backend", secFront, impl, "<backend>", "backend used when no use_backend applies", kwDefaultBackend),
 		e("use_backend", SecFrontend|SecListen, impl, "<backend>", "switch to a backend (unconditional for now)", kwUseBackend),
 		e("maxconn", secFront, impl, "<number>", "concurrent connections a frontend accepts", kwMaxConn),
