@@ -700,3 +700,87 @@ backend app
 		t.Error("a session made on node A did not resume on node B")
 	}
 }
+
+// TestTLSConfigVerdictsMatchHAProxy: `haproxy -c` and `tandem -c` accept and refuse the
+// same TLS configurations, except where tandem refuses on purpose what Go's crypto/tls
+// cannot carry out (each such case says why).
+func TestTLSConfigVerdictsMatchHAProxy(t *testing.T) {
+	hap := needTool(t, "haproxy")
+	dir := t.TempDir()
+	ca, _ := certgen.New(certgen.Spec{CN: "ca", IsCA: true}, nil)
+	certFiles(t, dir, map[string]certgen.Spec{"site.pem": {CN: "site.test"}, "other.pem": {CN: "other.test", Key: certgen.RSA}})
+	os.WriteFile(filepath.Join(dir, "ca.pem"), ca.CertPEM, 0o600)
+	crl, _ := certgen.CRL(ca)
+	os.WriteFile(filepath.Join(dir, "crl.pem"), crl, 0o600)
+	os.WriteFile(filepath.Join(dir, "list.txt"), []byte(dir+"/site.pem [alpn http/1.1 ssl-min-ver TLSv1.2] site.test\n"+dir+"/other.pem\n"), 0o600)
+	os.WriteFile(filepath.Join(dir, "badlist.txt"), []byte(dir+"/site.pem [no-tls-tickets]\n"), 0o600)
+	os.WriteFile(filepath.Join(dir, "badopt.txt"), []byte(dir+"/site.pem [bogus 1]\n"), 0o600)
+	var keys []string
+	for i := 0; i < 2; i++ {
+		keys = append(keys, base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{byte(i + 1)}, 80)))
+	}
+	os.WriteFile(filepath.Join(dir, "two.keys"), []byte(strings.Join(keys, "\n")+"\n"), 0o600)
+	os.WriteFile(filepath.Join(dir, "three.keys"), []byte(strings.Join(append(keys, keys[0]), "\n")+"\n"), 0o600)
+	tests := []struct {
+		name, global, bind, server string
+		valid                      bool
+		tandemRefuses              string // why tandem refuses what HAProxy accepts
+	}{
+		{"crt", "", "ssl crt DIR/site.pem", "", true, ""},
+		{"crt dir and crt-list", "", "ssl crt DIR/site.pem crt-list DIR/list.txt", "", true, ""},
+		{"ssl without crt", "", "ssl", "", false, ""},
+		{"missing crt", "", "ssl crt DIR/none.pem", "", false, ""},
+		{"crt without ssl", "", "crt DIR/site.pem", "", true, ""},
+		{"verify required without ca-file", "", "ssl crt DIR/site.pem verify required", "", false, ""},
+		{"verify required with ca-file and crl-file", "", "ssl crt DIR/site.pem verify required ca-file DIR/ca.pem crl-file DIR/crl.pem", "", true, ""},
+		{"verify optional with a missing crl-file", "", "ssl crt DIR/site.pem verify optional ca-file DIR/ca.pem crl-file DIR/none.pem", "", false, ""},
+		{"missing ca-file without verify", "", "ssl crt DIR/site.pem ca-file DIR/none.pem", "", false, ""},
+		{"crl-file without verify", "", "ssl crt DIR/site.pem crl-file DIR/crl.pem", "", true, ""},
+		{"missing crl-file without verify", "", "ssl crt DIR/site.pem crl-file DIR/none.pem", "", false, ""},
+		{"server with a missing crl-file, verify none", "", "", "ssl verify none crl-file DIR/none.pem", false, ""},
+		{"verify none with ca-file", "", "ssl crt DIR/site.pem verify none ca-file DIR/ca.pem", "", true, ""},
+		{"unknown cipher alone", "", "ssl crt DIR/site.pem ciphers FOO", "", false, ""},
+		{"named ciphers", "", "ssl crt DIR/site.pem ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256", "", true, ""},
+		{"Go's TLS 1.3 suites", "", "ssl crt DIR/site.pem ciphersuites TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256", "", true, ""},
+		{"curves", "", "ssl crt DIR/site.pem curves X25519:P-256", "", true, ""},
+		{"unknown curve", "", "ssl crt DIR/site.pem curves FOO", "", false, ""},
+		{"ecdhe", "", "ssl crt DIR/site.pem ecdhe prime256v1", "", true, ""},
+		{"strict-sni alpn no-tls-tickets versions", "", "ssl crt DIR/site.pem strict-sni alpn http/1.1 no-tls-tickets ssl-min-ver TLSv1.2 ssl-max-ver TLSv1.3", "", true, ""},
+		{"no-tls-tickets in a crt-list line", "", "ssl crt-list DIR/badlist.txt", "", false, ""},
+		{"unknown crt-list option", "", "ssl crt-list DIR/badopt.txt", "", false, ""},
+		{"two ticket keys", "", "ssl crt DIR/site.pem tls-ticket-keys DIR/two.keys", "", false, ""},
+		{"three ticket keys", "", "ssl crt DIR/site.pem tls-ticket-keys DIR/three.keys", "", true, ""},
+		{"global options", "ssl-default-bind-options ssl-min-ver TLSv1.2 no-tls-tickets", "ssl crt DIR/site.pem", "", true, ""},
+		{"unknown global option", "ssl-default-bind-options no-sslv4", "ssl crt DIR/site.pem", "", false, ""},
+		{"server ssl, no way to verify", "", "", "ssl", false, ""},
+		{"server ssl verify none", "", "", "ssl verify none sni str(app.test) alpn http/1.1 no-ssl-reuse", true, ""},
+		{"server ssl, ssl-server-verify none", "ssl-server-verify none", "", "ssl", true, ""},
+		{"server ssl with ca-file", "", "", "ssl ca-file DIR/ca.pem verifyhost app.test check check-ssl", true, ""},
+		{"server ssl with a missing ca-file", "", "", "ssl ca-file DIR/none.pem", false, ""},
+		{"server client certificate", "", "", "ssl verify none crt DIR/site.pem", true, ""},
+		{"DHE suites", "", "ssl crt DIR/site.pem ciphers ECDHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES128-GCM-SHA256", "", true, "Go has no DHE"},
+		{"DHE suites excluded", "", "ssl crt DIR/site.pem ciphers ECDHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES128-GCM-SHA256:!DHE", "", true, ""},
+		{"an OpenSSL class", "", "ssl crt DIR/site.pem ciphers HIGH:!aNULL:!MD5", "", true, "a class includes suites Go lacks"},
+		{"one TLS 1.3 suite", "", "ssl crt DIR/site.pem ciphersuites TLS_AES_256_GCM_SHA384", "", true, "Go always offers its three"},
+		{"alpn h2 in mode http", "", "ssl crt DIR/site.pem alpn h2,http/1.1", "", true, "no HTTP/2 yet (issue 12)"},
+	}
+	for _, tt := range tests {
+		cfg := "global\n"
+		if tt.global != "" {
+			cfg += "    " + tt.global + "\n"
+		}
+		cfg += "defaults\n    mode http\n    timeout connect 1s\n    timeout client 1s\n    timeout server 1s\nfrontend fe\n"
+		cfg += "    bind 127.0.0.1:1 " + tt.bind + "\n    default_backend app\nbackend app\n    server s 127.0.0.1:2 " + tt.server + "\n"
+		path := writeConfig(t, strings.ReplaceAll(cfg, "DIR", dir))
+		hout, herr := exec.Command(hap, "-c", "-f", path).CombinedOutput()
+		if (herr == nil) != tt.valid {
+			t.Errorf("%s: haproxy -c valid=%v, the test expects %v:\n%s", tt.name, herr == nil, tt.valid, hout)
+			continue
+		}
+		code, _, errOut := runTandem(t, "-c", "-f", path)
+		want := tt.valid && tt.tandemRefuses == ""
+		if (code == 0) != want {
+			t.Errorf("%s: tandem -c valid=%v, want %v:\n%s", tt.name, code == 0, want, errOut)
+		}
+	}
+}

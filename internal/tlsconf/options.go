@@ -246,19 +246,25 @@ func Resolve(cas CAs, layers ...*Options) (*Settings, error) {
 	if s.ClientAuth != tls.NoClientCert && caFile == "" {
 		return nil, fmt.Errorf("verify %s needs a ca-file to verify client certificates with", verify)
 	}
-	if caFile != "" && s.ClientAuth != tls.NoClientCert {
+	// The files are read even when nothing asks for a client certificate, as HAProxy
+	// does: a missing one is an error either way.
+	if caFile != "" {
 		pool, err := cas.Pool(caFile)
 		if err != nil {
 			return nil, err
 		}
-		s.ClientCAs = pool
+		if s.ClientAuth != tls.NoClientCert {
+			s.ClientCAs = pool
+		}
 	}
-	if crlFile != "" && s.ClientAuth != tls.NoClientCert {
+	if crlFile != "" {
 		crls, err := cas.CRL(crlFile)
 		if err != nil {
 			return nil, err
 		}
-		s.CRLs = crls
+		if s.ClientAuth != tls.NoClientCert {
+			s.CRLs = crls
+		}
 	}
 	return s, nil
 }

@@ -580,10 +580,14 @@ func (p *parser) serverTLS(st *stmt, label string, t *srvTLS, otherCheckTarget b
 			return nil, false
 		}
 	}
-	if t.crlFile != "" && s.Verify {
-		if s.CRLs, err = p.cas().CRL(t.crlFile); err != nil {
+	if t.crlFile != "" { // read with verify none too: a missing file is an error, as HAProxy
+		crls, err := p.cas().CRL(t.crlFile)
+		if err != nil {
 			p.errorf(st.pos, "%s: %v", label, err)
 			return nil, false
+		}
+		if s.Verify {
+			s.CRLs = crls
 		}
 	}
 	if t.crt != "" {
