@@ -784,3 +784,93 @@ func TestTLSConfigVerdictsMatchHAProxy(t *testing.T) {
 		}
 	}
 }
+
+// TestSSLRuntimeCommandsMatchHAProxy runs the same runtime API session (certificate
+// stores, transactions, crt-list edits, their errors) on Debian's haproxy and on tandem,
+// and compares every answer byte for byte, and the certificate each then serves.
+func TestSSLRuntimeCommandsMatchHAProxy(t *testing.T) {
+	hap := needTool(t, "haproxy")
+	dir := t.TempDir()
+	certs := certFiles(t, dir, map[string]certgen.Spec{"z.pem": {CN: "a.test"}, "new.pem": {CN: "new.test"}, "c3.pem": {CN: "c3.test"}})
+	os.Remove(filepath.Join(dir, "c3.pem")) // made at run time
+	list := filepath.Join(dir, "list.txt")
+	os.WriteFile(list, []byte(fmt.Sprintf("%[1]s/z.pem [alpn http/1.1 ssl-min-ver TLSv1.2] a.test !b.a.test\n%[1]s/new.pem\n", dir)), 0o600)
+	web := startWeb(t, "w")
+	cfg := func(sock, a1, a2 string) string {
+		return fmt.Sprintf(`global
+    stats socket %s level admin
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 5s
+    timeout server 5s
+frontend fe
+    bind %s ssl crt-list %s
+    bind %s ssl crt-list %s
+    default_backend app
+backend app
+    server w %s
+`, sock, a1, list, a2, list, web.addr)
+	}
+	c3 := string(certs["c3.pem"].PEM())
+	steps := []string{
+		"show ssl crt-list", "show ssl crt-list L", "show ssl crt-list -n L",
+		"new ssl cert D/c3.pem", "new ssl cert D/z.pem", "show ssl cert", "show ssl cert D/c3.pem",
+		"add ssl crt-list L D/c3.pem", "add ssl crt-list L D/nope.pem", "add ssl crt-list D/nolist D/z.pem",
+		"set ssl cert D/c3.pem <<\n" + c3, "commit ssl cert D/c3.pem",
+		"add ssl crt-list L <<\nD/c3.pem [ssl-min-ver TLSv1.2 alpn http/1.1] C3.test !x.c3.test\n", "show ssl crt-list -n L",
+		"SERVE c3.test",
+		"add ssl crt-list L D/c3.pem", "del ssl crt-list L D/c3.pem", "del ssl crt-list L D/c3.pem:9", "del ssl crt-list L D/c3.pem:4",
+		"show ssl crt-list -n L", "del ssl crt-list L D/nope.pem", "del ssl cert D/c3.pem", "del ssl crt-list L D/c3.pem",
+		"SERVE c3.test",
+		"del ssl cert D/c3.pem", "del ssl cert D/nope.pem", "show ssl cert", "show ssl crt-list /nope",
+		"add ssl crt-list L", "del ssl crt-list L", "new ssl cert", "del ssl cert", "commit ssl cert", "abort ssl cert",
+	}
+	run := func(start func(cfg, addr string), sock, a1, a2 string) []string {
+		start(cfg(sock, a1, a2), a2)
+		var out []string
+		for _, s := range steps {
+			s = strings.ReplaceAll(strings.ReplaceAll(s, "D/", dir+"/"), " L", " "+list)
+			if sni, ok := strings.CutPrefix(s, "SERVE "); ok {
+				c, err := tls.Dial("tcp", a1, &tls.Config{ServerName: sni, InsecureSkipVerify: true})
+				if err != nil {
+					out = append(out, "handshake: "+err.Error())
+					continue
+				}
+				out = append(out, "served "+c.ConnectionState().PeerCertificates[0].Subject.CommonName)
+				c.Close()
+				continue
+			}
+			c, err := net.Dial("unix", sock)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.SetDeadline(time.Now().Add(3 * time.Second))
+			if strings.Contains(s, "<<\n") && !strings.HasSuffix(s, "\n") {
+				s += "\n"
+			}
+			io.WriteString(c, s+"\n")
+			b, _ := io.ReadAll(c)
+			c.Close()
+			out = append(out, string(b))
+		}
+		return out
+	}
+	want := run(func(cfg, addr string) {
+		cmd := exec.Command(hap, "-db", "-f", writeConfig(t, cfg))
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		waitListen(t, addr)
+	}, filepath.Join(dir, "h.sock"), freeAddr(t), freeAddr(t))
+	got := run(func(cfg, addr string) { startTandem(t, cfg, addr) }, filepath.Join(dir, "t.sock"), freeAddr(t), freeAddr(t))
+	for i := range steps {
+		if got[i] != want[i] {
+			t.Errorf("%q:\nhaproxy %q\ntandem  %q", steps[i], want[i], got[i])
+		}
+	}
+	if !strings.Contains(strings.Join(want, ""), "served c3.test") || !strings.Contains(strings.Join(want, ""), "Inserting certificate") {
+		t.Errorf("the session did not exercise what it should:\n%q", want)
+	}
+}

@@ -67,7 +67,8 @@ func init() {
 		{[]string{"prompt"}, "", "toggle interactive mode with prompt", LevelUser, func(s *session, _ *bytes.Buffer, _ []string) { s.prompt = !s.prompt }},
 		{[]string{"quit"}, "", "disconnect", LevelUser, nil},
 	}
-	commands = append(commands, sslCommands...) // ssl.go
+	commands = append(commands, sslCommands...)     // ssl.go
+	commands = append(commands, crtListCommands...) // ssl.go
 }
 
 func (s *session) help(out *bytes.Buffer, title string) {

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"strings"
+
+	"tandem/internal/tlsconf"
 )
 
 // sslCommands are the certificate commands (issue 11): the certificates of the running
@@ -38,6 +40,33 @@ var sslCommands = []command{
 		}
 		out.WriteString("No ongoing transaction!\n")
 	}},
+}
+
+// crtListCommands edit the certificate stores and crt-lists of the running binds.
+var crtListCommands = []command{
+	{[]string{"new", "ssl", "cert"}, "<certfile>", "create a new certificate file to be used in a crt-list or a directory", LevelAdmin, func(s *session, out *bytes.Buffer, args []string) {
+		out.WriteString(certs(s).NewCert(arg0(args)))
+	}},
+	{[]string{"del", "ssl", "cert"}, "<certfile>", "delete an unused certificate file", LevelAdmin, func(s *session, out *bytes.Buffer, args []string) {
+		out.WriteString(certs(s).DelCert(arg0(args)))
+	}},
+	{[]string{"show", "ssl", "crt-list"}, "[-n] [<list>]", "show the list of crt-lists or the content of a crt-list file", LevelOperator, func(s *session, out *bytes.Buffer, args []string) {
+		out.WriteString(certs(s).ShowCrtList(args))
+	}},
+	{[]string{"add", "ssl", "crt-list"}, "<list> <certfile> [options]", "add a line <certfile> to a crt-list <list>", LevelAdmin, func(s *session, out *bytes.Buffer, args []string) {
+		out.WriteString(certs(s).AddCrtList(args, s.payload))
+	}},
+	{[]string{"del", "ssl", "crt-list"}, "<list> <cert[:line]>", "delete a line <certfile> from a crt-list <list>", LevelAdmin, func(s *session, out *bytes.Buffer, args []string) {
+		out.WriteString(certs(s).DelCrtList(args))
+	}},
+}
+
+// certs is the source's registry, or an empty one (no TLS bind).
+func certs(s *session) *tlsconf.Registry {
+	if s.src.Certs != nil {
+		return s.src.Certs
+	}
+	return &tlsconf.Registry{}
 }
 
 func arg0(args []string) string {

@@ -12,7 +12,8 @@ type CrtListLine struct {
 	Line    int
 	Path    string   // as written (relative to crt-base)
 	Options []string // the words between the brackets
-	Filters []string // SNI filters as written, lowercased; "!name" is negative
+	Filters []string // SNI filters, lowercased; "!name" is negative
+	Written []string // the filters as written (show ssl crt-list)
 }
 
 // LineError is a problem on one line of a file tandem reads besides the configuration.
@@ -64,6 +65,7 @@ func ParseCrtList(file string, data []byte) ([]CrtListLine, error) {
 				return nil, &LineError{file, n, "empty negative SNI filter \"!\""}
 			}
 			l.Filters = append(l.Filters, strings.ToLower(f))
+			l.Written = append(l.Written, f)
 		}
 		out = append(out, l)
 	}
@@ -77,6 +79,13 @@ type Entry struct {
 	Filters  []string  // SNI filters of its crt-list line (nil: the certificate's names)
 	Settings *Settings // the crt-list line's settings; nil: the bind's
 	Origin   string    // "file" or "crtlist:line", for messages
+
+	// From a crt-list (the runtime API shows and edits them): its path, the line, the
+	// options and filters as written.
+	List    string
+	Line    int
+	Opts    []string
+	Written []string
 }
 
 // names returns the positive names the entry is filed under and its negative filters.

@@ -248,6 +248,9 @@ func Resolve(cas CAs, layers ...*Options) (*Settings, error) {
 	}
 	// The files are read even when nothing asks for a client certificate, as HAProxy
 	// does: a missing one is an error either way.
+	if (caFile != "" && cas.Pool == nil) || (crlFile != "" && cas.CRL == nil) {
+		return nil, fmt.Errorf("ca-file and crl-file cannot be read here")
+	}
 	if caFile != "" {
 		pool, err := cas.Pool(caFile)
 		if err != nil {

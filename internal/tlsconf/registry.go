@@ -25,6 +25,7 @@ type Registry struct {
 	lives  []*Live
 	txPath string
 	tx     *pending
+	extra  map[string]*Cert // `new ssl cert` stores no bind uses (nil: still empty)
 }
 
 // pending is a transaction's payload: a certificate chain and perhaps a key.
@@ -40,9 +41,20 @@ func (r *Registry) Reset(lives []*Live) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.lives = lives
+	r.extra = nil // stores made at run time go with the configuration, as in HAProxy
 	if r.txPath != "" && r.certLocked(r.txPath) == nil {
 		r.txPath, r.tx = "", nil
 	}
+}
+
+// known reports whether a certificate store of that name exists: used by a bind, or
+// made by `new ssl cert` (perhaps still empty).
+func (r *Registry) known(path string) bool {
+	if r.certLocked(path) != nil {
+		return true
+	}
+	_, ok := r.extra[path]
+	return ok
 }
 
 func (r *Registry) certLocked(path string) *Cert {
@@ -72,6 +84,9 @@ func (r *Registry) Show(name string) string {
 				paths = append(paths, e.Cert.Path)
 			}
 		}
+		for p := range r.extra {
+			paths = append(paths, p)
+		}
 		slices.Sort(paths)
 		for _, p := range slices.Compact(paths) {
 			b.WriteString(p + "\n")
@@ -86,7 +101,14 @@ func (r *Registry) Show(name string) string {
 	}
 	c := r.certLocked(name)
 	if c == nil {
-		return "Can't display the certificate: Not found or the certificate is a bundle!\n"
+		ex, ok := r.extra[name]
+		switch {
+		case !ok:
+			return "Can't display the certificate: Not found or the certificate is a bundle!\n"
+		case ex == nil:
+			return "Filename: " + name + "\nStatus: Empty\nOCSP Response Key: \n"
+		}
+		return describe(name, "Unused", ex.TLS.Certificate, ex.TLS.Leaf, ex.TLS.PrivateKey)
 	}
 	return describe(name, "Used", c.TLS.Certificate, c.TLS.Leaf, c.TLS.PrivateKey)
 }
@@ -98,7 +120,7 @@ func (r *Registry) Set(name string, payload []byte) string {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.txPath == "" && r.certLocked(name) == nil {
+	if r.txPath == "" && !r.known(name) {
 		return fmt.Sprintf("Can't replace a certificate which is not referenced by the configuration!\nCan't update %s!\n", name)
 	}
 	p, err := parsePayload(payload)
@@ -165,6 +187,9 @@ func (r *Registry) Commit(name string) string {
 		if changed {
 			l.Swap(&nb)
 		}
+	}
+	if _, ok := r.extra[name]; ok {
+		r.extra[name] = nc
 	}
 	b.WriteString("\nSuccess!\n")
 	r.txPath, r.tx = "", nil

@@ -172,3 +172,56 @@ func TestCommitCountsBindLines(t *testing.T) {
 		}
 	}
 }
+
+// TestCrtListEdits: new ssl cert, set + commit, add ssl crt-list with options and
+// filters, then del ssl crt-list and del ssl cert, each changing what the next
+// handshake is served.
+func TestCrtListEdits(t *testing.T) {
+	def := entry(t, gen(t, "cl-def", certgen.ECDSA, "def.test"))
+	def.Cert.Path, def.List, def.Line = "/def.pem", "/list", 1
+	set, _ := Resolve(CAs{})
+	b := &Bind{Entries: []*Entry{def}, Settings: set, Layers: []*Options{{}, {}}}
+	live := NewLive(b)
+	reg := &Registry{}
+	reg.Reset([]*Live{live})
+	add := gen(t, "cl-add", certgen.ECDSA, "added.test")
+	steps := []struct{ do, want string }{
+		{"new /add.pem", "New empty certificate store '/add.pem'!\n"},
+		{"set /add.pem", "Transaction created for certificate /add.pem!\n"},
+		{"commit /add.pem", "Committing /add.pem\nSuccess!\n"},
+		{"addline /list /add.pem [ssl-min-ver TLSv1.3] Added.test", "Inserting certificate '/add.pem' in crt-list '/list'.\nSuccess!\n"},
+		{"serve added.test", "added.test"},
+		{"show -n /list", "# /list\n/def.pem:1\n/add.pem:2 [ssl-min-ver TLSv1.3] Added.test\n"},
+		{"delcert /add.pem", "Can't remove the certificate: certificate '/add.pem' in use, can't be deleted!\n\n"},
+		{"del /list /def.pem", "Can't delete the entry: certificate '/def.pem' cannot be deleted, it is used as default certificate by a bind!\n"},
+		{"del /list /add.pem", "Entry '/add.pem' deleted in crtlist '/list'!\n"},
+		{"serve added.test", "def.test"},
+		{"delcert /add.pem", "Certificate '/add.pem' deleted!\n"},
+	}
+	for i, s := range steps {
+		verb, rest, _ := strings.Cut(s.do, " ")
+		var got string
+		switch verb {
+		case "new":
+			got = reg.NewCert(rest)
+		case "set":
+			got = reg.Set(rest, add.PEM())
+		case "commit":
+			got = reg.Commit(rest)
+		case "addline":
+			list, line, _ := strings.Cut(rest, " ")
+			got = reg.AddCrtList([]string{list}, []byte(line+"\n"))
+		case "serve":
+			got = served(t, live, rest)
+		case "show":
+			got = reg.ShowCrtList(strings.Fields(rest))
+		case "delcert":
+			got = reg.DelCert(rest)
+		case "del":
+			got = reg.DelCrtList(strings.Fields(rest))
+		}
+		if got != s.want {
+			t.Errorf("step %d %q:\n got %q\nwant %q", i, s.do, got, s.want)
+		}
+	}
+}

@@ -20,6 +20,11 @@ type Bind struct {
 	Settings   *Settings
 	StrictSNI  bool
 	TicketKeys [][32]byte // tls-ticket-keys (nil: keys of this process, made at start)
+
+	// What a crt-list line added at run time (`add ssl crt-list`) resolves its options
+	// with: the global and bind options, and the ca-file and crl-file loader.
+	Layers []*Options
+	CAs    CAs
 }
 
 // filed is one name of the store's index.

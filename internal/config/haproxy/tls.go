@@ -340,7 +340,7 @@ func (p *parser) bindOptions(st *stmt, words []string) (tb *tlsconf.Bind, ok boo
 		return nil, false
 	}
 	set.Lifetime = p.tls.lifetime
-	tb = &tlsconf.Bind{Settings: set, StrictSNI: o.StrictSNI}
+	tb = &tlsconf.Bind{Settings: set, StrictSNI: o.StrictSNI, Layers: []*tlsconf.Options{&global, o}, CAs: p.runtimeCAs()}
 	if ticketFile != "" {
 		data, err := p.opt.ReadFile(ticketFile)
 		if err == nil {
@@ -408,7 +408,8 @@ func (p *parser) loadCrtList(st *stmt, path string, global, bindOpts *tlsconf.Op
 			set.Lifetime = p.tls.lifetime
 		}
 		for _, c := range certs {
-			tb.Entries = append(tb.Entries, &tlsconf.Entry{Cert: c, Filters: l.Filters, Settings: set, Origin: fmt.Sprintf("%s:%d", path, l.Line)})
+			tb.Entries = append(tb.Entries, &tlsconf.Entry{Cert: c, Filters: l.Filters, Settings: set, Origin: fmt.Sprintf("%s:%d", path, l.Line),
+				List: path, Line: l.Line, Opts: l.Options, Written: l.Written})
 		}
 	}
 	return ok
@@ -615,5 +616,29 @@ func kwHTTPSLog(p *parser, px *proxyState, st *stmt, args []string, neg bool) {
 	px.httpLog, px.httpsLog = !neg, !neg
 	if !neg {
 		px.tcpLog = false
+	}
+}
+
+// runtimeCAs loads the ca-file and crl-file of crt-list lines added at run time, with
+// the ca-base read so far, from the files as they are then.
+func (p *parser) runtimeCAs() tlsconf.CAs {
+	base, read := p.tls.caBase, p.opt.ReadFile
+	return tlsconf.CAs{
+		Pool: func(path string) (*x509.CertPool, error) {
+			path = withBase(base, path)
+			data, err := read(path)
+			if err != nil {
+				return nil, fmt.Errorf("ca-file: %v", err)
+			}
+			return tlsconf.PEMCerts(path, data)
+		},
+		CRL: func(path string) ([]*x509.RevocationList, error) {
+			path = withBase(base, path)
+			data, err := read(path)
+			if err != nil {
+				return nil, fmt.Errorf("crl-file: %v", err)
+			}
+			return tlsconf.ParseCRLs(path, data)
+		},
 	}
 }
