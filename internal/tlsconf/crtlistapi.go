@@ -41,10 +41,10 @@ func (r *Registry) DelCert(name string) string {
 	if _, ok := r.extra[name]; !ok {
 		return fmt.Sprintf("Can't remove the certificate: certificate '%s' doesn't exist!\n\n", name)
 	}
-	delete(r.extra, name)
 	if r.txPath == name {
-		r.txPath, r.tx = "", nil
+		return fmt.Sprintf("Can't remove the certificate: ongoing transaction for the certificate '%s'\n", name)
 	}
+	delete(r.extra, name)
 	return fmt.Sprintf("Certificate '%s' deleted!\n", name)
 }
 
@@ -237,6 +237,9 @@ func (r *Registry) DelCrtList(args []string) string {
 	entries, ok := r.listEntries(list)
 	if !ok {
 		return fmt.Sprintf("Can't delete the entry: crt-list '%s' does not exist!\n", list)
+	}
+	if ex, ok := r.extra[name]; ok && ex == nil && r.certLocked(name) == nil {
+		return fmt.Sprintf("Can't delete the entry: certificate '%s' is empty!\n", name)
 	}
 	var lines []string
 	target := -1
