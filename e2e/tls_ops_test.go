@@ -204,6 +204,8 @@ func TestTLSConfigVerdictsMatchHAProxy(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "list.txt"), []byte(dir+"/site.pem [alpn http/1.1 ssl-min-ver TLSv1.2] site.test\n"+dir+"/other.pem\n"), 0o600)
 	os.WriteFile(filepath.Join(dir, "badlist.txt"), []byte(dir+"/site.pem [no-tls-tickets]\n"), 0o600)
 	os.WriteFile(filepath.Join(dir, "badopt.txt"), []byte(dir+"/site.pem [bogus 1]\n"), 0o600)
+	os.WriteFile(filepath.Join(dir, "empty.txt"), []byte("# nothing\n"), 0o600)
+	os.WriteFile(filepath.Join(dir, "missing.txt"), []byte(dir+"/none.pem\n"), 0o600)
 	var keys []string
 	for i := 0; i < 2; i++ {
 		keys = append(keys, base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{byte(i + 1)}, 80)))
@@ -218,6 +220,16 @@ func TestTLSConfigVerdictsMatchHAProxy(t *testing.T) {
 		{"crt", "", "ssl crt DIR/site.pem", "", true, ""},
 		{"crt dir and crt-list", "", "ssl crt DIR/site.pem crt-list DIR/list.txt", "", true, ""},
 		{"ssl without crt", "", "ssl", "", false, ""},
+		{"an empty crt-list", "", "ssl crt-list DIR/empty.txt", "", false, ""},
+		{"a crt-list line naming a missing file", "", "ssl crt-list DIR/missing.txt", "", false, ""},
+		{"TLS 1.0 asked for", "", "ssl crt DIR/site.pem ssl-min-ver TLSv1.0", "", true, ""},
+		{"force-tlsv12", "", "ssl crt DIR/site.pem force-tlsv12", "", true, ""},
+		{"every version disabled", "", "ssl crt DIR/site.pem no-tlsv12 no-tlsv13", "", false, ""},
+		{"min above max", "", "ssl crt DIR/site.pem ssl-min-ver TLSv1.3 ssl-max-ver TLSv1.2", "", false, ""},
+		{"no-tlsv1x ignored beside ssl-min-ver", "", "ssl crt DIR/site.pem ssl-min-ver TLSv1.1 no-tlsv12", "", true, ""},
+		{"SSLv3 as the minimum", "", "ssl crt DIR/site.pem ssl-min-ver SSLv3", "", true, ""},
+		{"force-sslv3", "", "ssl crt DIR/site.pem force-sslv3", "", false, ""},
+		{"no-sslv3", "", "ssl crt DIR/site.pem no-sslv3", "", true, ""},
 		{"missing crt", "", "ssl crt DIR/none.pem", "", false, ""},
 		{"crt without ssl", "", "crt DIR/site.pem", "", true, ""},
 		{"verify required without ca-file", "", "ssl crt DIR/site.pem verify required", "", false, ""},

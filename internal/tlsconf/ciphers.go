@@ -256,13 +256,18 @@ var versionNames = map[string]uint16{
 	"TLSv1.0": tls.VersionTLS10, "TLSv1.1": tls.VersionTLS11, "TLSv1.2": tls.VersionTLS12, "TLSv1.3": tls.VersionTLS13,
 }
 
+// VersionSSL30 is SSLv3, which neither crypto/tls nor Debian's OpenSSL 3 implements:
+// as a minimum it means the lowest version there is (TLS 1.0, as HAProxy on Debian);
+// as a maximum it leaves no version.
+const VersionSSL30 = 0x0300
+
 // ParseVersion maps SSLv3, TLSv1.0 … TLSv1.3 to crypto/tls versions.
 func ParseVersion(s string) (uint16, error) {
 	if v, ok := versionNames[s]; ok {
 		return v, nil
 	}
 	if s == "SSLv3" {
-		return 0, fmt.Errorf("SSLv3 is not implemented by Go's crypto/tls (and is insecure)")
+		return VersionSSL30, nil
 	}
 	return 0, fmt.Errorf("unknown version %q (expected TLSv1.0, TLSv1.1, TLSv1.2 or TLSv1.3)", s)
 }

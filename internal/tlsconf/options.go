@@ -26,6 +26,7 @@ type Options struct {
 	CAFile        string // as written (relative to ca-base)
 	CRLFile       string
 	PreferClient  bool // prefer-client-ciphers: Go never prefers server order for TLS 1.2 either
+	NoSSLv3       bool // no-sslv3: nothing to disable, but it counts as a no-* option
 	StrictSNI     bool
 	cipherSuiteOK bool
 }
@@ -128,6 +129,7 @@ func (o *Options) ParseOption(words []string, where int) (int, error) {
 	case "crl-file":
 		o.CRLFile = arg
 	case "no-sslv3":
+		o.NoSSLv3 = true
 	case "no-tlsv10", "no-tlsv11", "no-tlsv12", "no-tlsv13":
 		v := versionNames["TLSv1."+name[len(name)-1:]]
 		if !slices.Contains(o.No, v) {
@@ -161,6 +163,9 @@ type Settings struct {
 	ClientCAs              *x509.CertPool
 	CRLs                   []*x509.RevocationList
 	Lifetime               time.Duration // tune.ssl.lifetime: sessions resume within it (0: DefaultLifetime)
+	// Ignored says what of the options was ignored, as HAProxy ignores it (with a
+	// warning): no-sslv3/no-tlsv1x when a minimum or maximum version is set.
+	Ignored string
 }
 
 // CAs loads ca-file and crl-file contents: the caller maps paths to loaded values.
@@ -175,21 +180,25 @@ type CAs struct {
 func Resolve(cas CAs, layers ...*Options) (*Settings, error) {
 	s := &Settings{MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS13, Ciphers: DefaultCiphers}
 	var no []uint16
+	rangeSet := false
 	verify, caFile, crlFile := "", "", ""
 	for _, o := range layers {
 		if o == nil {
 			continue
 		}
 		if o.MinVer != 0 {
-			s.MinVersion = o.MinVer
+			s.MinVersion, rangeSet = o.MinVer, true
 		}
 		if o.MaxVer != 0 {
-			s.MaxVersion = o.MaxVer
+			s.MaxVersion, rangeSet = o.MaxVer, true
 		}
 		if o.Force != 0 {
-			s.MinVersion, s.MaxVersion = o.Force, o.Force
+			s.MinVersion, s.MaxVersion, rangeSet = o.Force, o.Force, true
 		}
 		no = append(no, o.No...)
+		if o.NoSSLv3 {
+			no = append(no, VersionSSL30)
+		}
 		if o.Ciphers != nil {
 			s.Ciphers = o.Ciphers
 		}
@@ -211,6 +220,18 @@ func Resolve(cas CAs, layers ...*Options) (*Settings, error) {
 		if o.CRLFile != "" {
 			crlFile = o.CRLFile
 		}
+	}
+	if rangeSet && len(no) > 0 {
+		// HAProxy: "no-sslv3/no-tlsv1x are ignored […] Use only 'ssl-min-ver' and
+		// 'ssl-max-ver' to fix."
+		s.Ignored = "no-sslv3/no-tlsv1x are ignored when ssl-min-ver, ssl-max-ver or force-* is set, as HAProxy does: use only ssl-min-ver and ssl-max-ver"
+		no = nil
+	}
+	if s.MinVersion < tls.VersionTLS10 { // SSLv3: the lowest there is
+		s.MinVersion = tls.VersionTLS10
+	}
+	if s.MaxVersion < tls.VersionTLS10 {
+		return nil, fmt.Errorf("no TLS version left: SSLv3 is implemented neither by Go's crypto/tls nor by Debian's OpenSSL (HAProxy: all SSL/TLS versions are disabled)")
 	}
 	// no-tlsv1x trims the ends of the range; a hole in the middle cannot be made.
 	for changed := true; changed; {

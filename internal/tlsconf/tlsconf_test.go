@@ -205,7 +205,7 @@ func TestParseLineOptions(t *testing.T) {
 		{"strict-sni", `not allowed in a crt-list line`},
 		{"bogus 1", `unknown option "bogus"`},
 		{"alpn", `needs an argument`},
-		{"ssl-min-ver SSLv3", "SSLv3 is not implemented"},
+		{"ssl-min-ver SSLv4", `unknown version "SSLv4"`},
 		{"verify sometimes", "expected none, optional or required"},
 	}
 	for _, tt := range tests {
@@ -309,7 +309,9 @@ func TestResolveVersions(t *testing.T) {
 		{"", "force-tlsv12", tls.VersionTLS12, tls.VersionTLS12, ""},
 		{"no-sslv3 no-tlsv10 no-tlsv11", "", tls.VersionTLS12, tls.VersionTLS13, ""},
 		{"", "no-tlsv12", tls.VersionTLS13, tls.VersionTLS13, ""},
-		{"ssl-min-ver TLSv1.1", "no-tlsv12", 0, 0, "leaves a hole"},
+		{"ssl-min-ver TLSv1.1", "no-tlsv12", tls.VersionTLS11, tls.VersionTLS13, ""}, // no-* ignored, as HAProxy
+		{"ssl-min-ver SSLv3", "", tls.VersionTLS10, tls.VersionTLS13, ""},           // the lowest there is
+		{"", "ssl-max-ver SSLv3", 0, 0, "no TLS version left"},
 		{"", "no-tlsv12 no-tlsv13", 0, 0, "no TLS version left"},
 		{"ssl-min-ver TLSv1.3", "ssl-max-ver TLSv1.2", 0, 0, "no TLS version left"},
 	}
@@ -324,6 +326,12 @@ func TestResolveVersions(t *testing.T) {
 		if err != nil || s.MinVersion != tt.min || s.MaxVersion != tt.max {
 			t.Errorf("%q/%q: %v; got %x-%x want %x-%x", tt.global, tt.bind, err, s.MinVersion, s.MaxVersion, tt.min, tt.max)
 		}
+	}
+	if s, _ := Resolve(CAs{}, opts(t, InDefaultOptions, "ssl-min-ver TLSv1.2"), opts(t, InBind, "no-tlsv13")); s.Ignored == "" || s.MaxVersion != tls.VersionTLS13 {
+		t.Errorf("no-tlsv13 with ssl-min-ver: not ignored: %+v", s)
+	}
+	if s, _ := Resolve(CAs{}, opts(t, InBind, "no-tlsv13 no-sslv3")); s.Ignored != "" || s.MaxVersion != tls.VersionTLS12 {
+		t.Errorf("no-tlsv13 alone: %+v", s)
 	}
 	if _, err := Resolve(CAs{}, opts(t, InBind, "verify required")); err == nil || !strings.Contains(err.Error(), "needs a ca-file") {
 		t.Errorf("verify required without ca-file: %v", err)

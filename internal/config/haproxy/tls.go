@@ -339,6 +339,9 @@ func (p *parser) bindOptions(st *stmt, words []string) (tb *tlsconf.Bind, ok boo
 		p.errorf(st.pos, "bind: %v", err)
 		return nil, false
 	}
+	if set.Ignored != "" {
+		p.warnf(st.pos, "bind: %s", set.Ignored)
+	}
 	set.Lifetime = p.tls.lifetime
 	tb = &tlsconf.Bind{Settings: set, StrictSNI: o.StrictSNI, Layers: []*tlsconf.Options{&global, o}, CAs: p.runtimeCAs()}
 	if ticketFile != "" {
@@ -367,6 +370,10 @@ func (p *parser) bindOptions(st *stmt, words []string) (tb *tlsconf.Bind, ok boo
 		if !p.loadCrtList(st, c.path, &global, o, tb) {
 			return nil, false
 		}
+	}
+	if len(tb.Entries) == 0 { // an empty crt-list, as HAProxy
+		p.errorf(st.pos, "bind: no certificate: the crt-list files are empty (add a line, or \"crt FILE|DIR\")")
+		return nil, false
 	}
 	return tb, true
 }
@@ -404,6 +411,9 @@ func (p *parser) loadCrtList(st *stmt, path string, global, bindOpts *tlsconf.Op
 			if set, err = tlsconf.Resolve(p.cas(), global, bindOpts, lo); err != nil {
 				lineErr("%v", err)
 				continue
+			}
+			if set.Ignored != "" {
+				p.warnf(st.pos, "bind: crt-list %s:%d: %s", path, l.Line, set.Ignored)
 			}
 			set.Lifetime = p.tls.lifetime
 		}

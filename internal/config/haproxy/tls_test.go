@@ -143,7 +143,7 @@ func TestTLSErrors(t *testing.T) {
 		{"DHE in the bind's ciphers", "frontend f\n    bind :443 ssl crt DIR/a.pem ciphers ECDHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES128-GCM-SHA256\n    default_backend b\nbackend b\n", "DHE-RSA-AES128-GCM-SHA256 uses finite-field Diffie-Hellman (DHE), which Go's crypto/tls does not implement"},
 		{"DHE in the global ciphers a bind uses", "global\n    ssl-default-bind-ciphers DHE-RSA-AES128-GCM-SHA256\n" + "frontend f\n    bind :443 ssl crt DIR/a.pem\n    default_backend b\nbackend b\n", `t.cfg:9: frontend "f": bind uses ssl-default-bind-ciphers (t.cfg:7): cipher list`},
 		{"TLS 1.3 suites Go cannot choose", "frontend f\n    bind :443 ssl crt DIR/a.pem ciphersuites TLS_AES_256_GCM_SHA384\n    default_backend b\nbackend b\n", "always offers exactly TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"},
-		{"SSLv3", "frontend f\n    bind :443 ssl crt DIR/a.pem ssl-min-ver SSLv3\n    default_backend b\nbackend b\n", "SSLv3 is not implemented"},
+		{"SSLv3 as the maximum", "frontend f\n    bind :443 ssl crt DIR/a.pem ssl-max-ver SSLv3\n    default_backend b\nbackend b\n", "no TLS version left"},
 		{"crt-list line option refused with file:line", "global\n    crt-base DIR\nfrontend f\n    bind :443 ssl crt-list DIR/badlist.txt\n    default_backend b\nbackend b\n", `badlist.txt:2: option "npn" is not supported by tandem`},
 		{"missing key", "frontend f\n    bind :443 ssl crt DIR/ca.pem\n    default_backend b\nbackend b\n", "no private key in the file and no"},
 		{"alpn h2 in mode http", "frontend f\n    bind :443 ssl crt DIR/a.pem alpn h2,http/1.1\n    default_backend b\nbackend b\n", `alpn "h2": tandem speaks HTTP/1 only for now (HTTP/2 is issue 12)`},
