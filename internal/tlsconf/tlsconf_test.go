@@ -310,7 +310,7 @@ func TestResolveVersions(t *testing.T) {
 		{"no-sslv3 no-tlsv10 no-tlsv11", "", tls.VersionTLS12, tls.VersionTLS13, ""},
 		{"", "no-tlsv12", tls.VersionTLS13, tls.VersionTLS13, ""},
 		{"ssl-min-ver TLSv1.1", "no-tlsv12", tls.VersionTLS11, tls.VersionTLS13, ""}, // no-* ignored, as HAProxy
-		{"ssl-min-ver SSLv3", "", tls.VersionTLS10, tls.VersionTLS13, ""},           // the lowest there is
+		{"ssl-min-ver SSLv3", "", tls.VersionTLS10, tls.VersionTLS13, ""},            // the lowest there is
 		{"", "ssl-max-ver SSLv3", 0, 0, "no TLS version left"},
 		{"", "no-tlsv12 no-tlsv13", 0, 0, "no TLS version left"},
 		{"ssl-min-ver TLSv1.3", "ssl-max-ver TLSv1.2", 0, 0, "no TLS version left"},
