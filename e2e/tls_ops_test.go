@@ -264,6 +264,10 @@ func TestTLSConfigVerdictsMatchHAProxy(t *testing.T) {
 		{"an OpenSSL class", "", "ssl crt DIR/site.pem ciphers HIGH:!aNULL:!MD5", "", true, "a class includes suites Go lacks"},
 		{"one TLS 1.3 suite", "", "ssl crt DIR/site.pem ciphersuites TLS_AES_256_GCM_SHA384", "", true, "Go always offers its three"},
 		{"alpn h2 in mode http", "", "ssl crt DIR/site.pem alpn h2,http/1.1", "", true, "no HTTP/2 yet (issue 12)"},
+		{"server alpn h2 in mode http", "", "", "ssl verify none alpn h2,http/1.1", true, "no HTTP/2 yet (issue 12)"},
+		{"server sni from the request", "", "", "ssl verify none sni req.hdr(host)", true, "sample expressions need the ACL engine (issue 10)"},
+		{"curve X448", "", "ssl crt DIR/site.pem curves X448:X25519", "", true, "Go has no X448"},
+		{"a misspelt cipher beside a good one", "", "ssl crt DIR/site.pem ciphers ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA25", "", true, "OpenSSL drops unknown names silently; tandem says which"},
 	}
 	for _, tt := range tests {
 		cfg := "global\n"

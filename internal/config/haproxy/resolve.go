@@ -65,6 +65,7 @@ func (p *parser) resolve() *config.Config {
 		p.timeoutDefaults(px, isFront, isBack)
 		var be *config.Backend
 		if isBack {
+			p.checkBackendTLS(px) // tls.go
 			be = p.buildBackend(px)
 			cfg.Backends = append(cfg.Backends, be)
 		}

@@ -618,6 +618,25 @@ func (p *parser) serverTLS(st *stmt, label string, t *srvTLS, otherCheckTarget b
 	return s, true
 }
 
+// checkBackendTLS checks what TLS to servers needs of its backend: in mode http, the
+// protocols of alpn must be ones tandem speaks to servers (HTTP/1).
+func (p *parser) checkBackendTLS(px *proxyState) {
+	if px.mode != config.ModeHTTP {
+		return
+	}
+	for _, s := range px.servers {
+		if s.TLS == nil || !s.TLS.Traffic {
+			continue
+		}
+		for _, proto := range s.TLS.Settings.ALPN {
+			if proto != "http/1.1" && proto != "http/1.0" {
+				p.errorf(s.Pos, "server %q: alpn %q: tandem speaks HTTP/1 to servers for now (HTTP/2 is issue 12); use alpn http/1.1", s.Name, proto)
+				break
+			}
+		}
+	}
+}
+
 func kwHTTPSLog(p *parser, px *proxyState, st *stmt, args []string, neg bool) {
 	if len(args) > 0 {
 		p.errorf(st.pos, "option httpslog: unexpected argument %q", args[0])
