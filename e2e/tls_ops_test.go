@@ -399,3 +399,48 @@ backend app
 		t.Errorf("the session did not exercise what it should:\n%q", want)
 	}
 }
+
+// TestTLSChrootReload: a chrooted tandem without root (its privileged helper reads the
+// files) reloads a `crt DIR` bind on SIGHUP: the directory's new certificate is served.
+func TestTLSChrootReload(t *testing.T) {
+	needRoot(t)
+	web := startWeb(t, "w")
+	jail, certDir := t.TempDir(), t.TempDir()
+	certs := certFiles(t, t.TempDir(), map[string]certgen.Spec{"one.pem": {CN: "one.test"}, "two.pem": {CN: "two.test"}})
+	os.WriteFile(filepath.Join(certDir, "site.pem"), certs["one.pem"].CertPEM, 0o600)
+	os.WriteFile(filepath.Join(certDir, "site.pem.key"), certs["one.pem"].KeyPEM, 0o600)
+	addr := freeAddr(t)
+	cfg := fmt.Sprintf(`global
+    chroot %s
+    user nobody
+    group nogroup
+`+defaults+`
+frontend fe
+    bind %s ssl crt %s
+    default_backend app
+backend app
+    server w %s
+`, jail, addr, certDir, web.addr)
+	p := startTandem(t, cfg, addr)
+	cn := func() string {
+		c, err := tls.DialWithDialer(&net.Dialer{Timeout: 3 * time.Second}, "tcp", addr, &tls.Config{InsecureSkipVerify: true})
+		if err != nil {
+			return "error: " + err.Error()
+		}
+		defer c.Close()
+		return c.ConnectionState().PeerCertificates[0].Subject.CommonName
+	}
+	if got := cn(); got != "one.test" {
+		t.Fatalf("before: %s\n%s", got, p.stderr)
+	}
+	os.WriteFile(filepath.Join(certDir, "site.pem"), certs["two.pem"].CertPEM, 0o600)
+	os.WriteFile(filepath.Join(certDir, "site.pem.key"), certs["two.pem"].KeyPEM, 0o600)
+	p.signal(syscall.SIGHUP)
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(p.stderr.String(), "configuration reloaded") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := cn(); got != "two.test" {
+		t.Errorf("after the reload: %s\n%s", got, p.stderr)
+	}
+}

@@ -207,6 +207,12 @@ func (f tlsFiles) ReadDir(path string) ([]tlsconf.DirEntry, error) {
 	if f.p.opt.ReadDir != nil {
 		return f.p.opt.ReadDir(path)
 	}
+	return SystemReadDir(path)
+}
+
+// SystemReadDir lists a directory of the filesystem (symbolic links followed): the
+// default of Options.ReadDir, and what a privileged helper lists with.
+func SystemReadDir(path string) ([]tlsconf.DirEntry, error) {
 	ents, err := os.ReadDir(path)
 	if err != nil {
 		return nil, err
