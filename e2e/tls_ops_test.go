@@ -373,10 +373,12 @@ backend app
 		}
 		return out
 	}
-	// Debian's haproxy now and then takes a payload without its last lines (the key):
-	// its session is run again then, at most 3 times.
+	// Debian's haproxy, busy with its start, now and then takes a `set ssl cert` payload
+	// without its key: the session starts once it has been up a second, and is run
+	// again (at most 3 times) if that still happens.
 	var want []string
 	for try := 0; try < 3; try++ {
+		sock := filepath.Join(dir, fmt.Sprintf("h%d.sock", try))
 		want = run(func(cfg, addr string) {
 			cmd := exec.Command(hap, "-db", "-f", writeConfig(t, cfg))
 			if err := cmd.Start(); err != nil {
@@ -384,7 +386,19 @@ backend app
 			}
 			t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 			waitListen(t, addr)
-		}, filepath.Join(dir, fmt.Sprintf("h%d.sock", try)), freeAddr(t), freeAddr(t))
+			for i := 0; i < 300; i++ { // bounded: 3 s
+				if c, err := net.Dial("unix", sock); err == nil {
+					c.SetDeadline(time.Now().Add(time.Second))
+					io.WriteString(c, "show info\n")
+					b, _ := io.ReadAll(c)
+					c.Close()
+					if bytes.Contains(b, []byte("\nUptime_sec: ")) && !bytes.Contains(b, []byte("\nUptime_sec: 0\n")) {
+						break
+					}
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+		}, sock, freeAddr(t), freeAddr(t))
 		if strings.HasSuffix(want[slices.Index(steps, "commit ssl cert D/c3.pem")], "Success!\n\n") {
 			break
 		}
