@@ -195,6 +195,7 @@ backend app
 // cannot carry out (each such case says why).
 func TestTLSConfigVerdictsMatchHAProxy(t *testing.T) {
 	hap := needTool(t, "haproxy")
+	needTool(t, "openssl")
 	dir := t.TempDir()
 	ca, _ := certgen.New(certgen.Spec{CN: "ca", IsCA: true}, nil)
 	certFiles(t, dir, map[string]certgen.Spec{"site.pem": {CN: "site.test"}, "other.pem": {CN: "other.test", Key: certgen.RSA}})
@@ -205,6 +206,9 @@ func TestTLSConfigVerdictsMatchHAProxy(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "badlist.txt"), []byte(dir+"/site.pem [no-tls-tickets]\n"), 0o600)
 	os.WriteFile(filepath.Join(dir, "badopt.txt"), []byte(dir+"/site.pem [bogus 1]\n"), 0o600)
 	os.WriteFile(filepath.Join(dir, "empty.txt"), []byte("# nothing\n"), 0o600)
+	if out, err := exec.Command("openssl", "genpkey", "-genparam", "-algorithm", "DH", "-pkeyopt", "group:ffdhe2048", "-out", filepath.Join(dir, "dh.pem")).CombinedOutput(); err != nil {
+		t.Fatalf("openssl genpkey: %v %s", err, out)
+	}
 	os.WriteFile(filepath.Join(dir, "missing.txt"), []byte(dir+"/none.pem\n"), 0o600)
 	var keys []string
 	for i := 0; i < 2; i++ {
@@ -255,6 +259,9 @@ func TestTLSConfigVerdictsMatchHAProxy(t *testing.T) {
 		{"unknown global option", "ssl-default-bind-options no-sslv4", "ssl crt DIR/site.pem", "", false, ""},
 		{"global server options", "ssl-default-server-options ssl-min-ver TLSv1.2 no-tls-tickets", "", "ssl verify none", true, ""},
 		{"global curves and suites", "ssl-default-bind-curves X25519:P-256\n    ssl-default-bind-ciphersuites TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256", "ssl crt DIR/site.pem", "", true, ""},
+		{"ssl-dh-param-file", "ssl-dh-param-file DIR/dh.pem", "ssl crt DIR/site.pem", "", true, ""},
+		{"a missing ssl-dh-param-file", "ssl-dh-param-file DIR/none.pem", "ssl crt DIR/site.pem", "", false, ""},
+		{"ssl-dh-param-file of a certificate", "ssl-dh-param-file DIR/ca.pem", "ssl crt DIR/site.pem", "", false, ""},
 		{"global tunes", "tune.ssl.cachesize 0\n    tune.ssl.lifetime 600\n    tune.ssl.default-dh-param 2048", "ssl crt DIR/site.pem", "", true, ""},
 		{"prefer-client-ciphers", "ssl-default-bind-options prefer-client-ciphers", "ssl crt DIR/site.pem", "", true, ""},
 		{"ssl-server-verify required", "ssl-server-verify required", "", "ssl", false, ""},

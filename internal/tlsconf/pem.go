@@ -17,10 +17,12 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/asn1"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/big"
 	"strings"
 )
 
@@ -350,3 +352,27 @@ type noFiles struct{}
 
 func (noFiles) ReadFile(string) ([]byte, error)    { return nil, fs.ErrNotExist }
 func (noFiles) ReadDir(string) ([]DirEntry, error) { return nil, fs.ErrNotExist }
+
+// CheckDHParams checks a file of DH parameters (ssl-dh-param-file) as OpenSSL reads it:
+// a PEM "DH PARAMETERS" block holding a prime and a generator. tandem uses none (Go has
+// no DHE suites), but a file HAProxy would refuse is refused too.
+func CheckDHParams(data []byte) error {
+	for rest := data; ; {
+		var blk *pem.Block
+		blk, rest = pem.Decode(rest)
+		if blk == nil {
+			return fmt.Errorf("no PEM \"DH PARAMETERS\" block")
+		}
+		if blk.Type != "DH PARAMETERS" {
+			continue
+		}
+		var params struct {
+			P, G *big.Int
+			Rest asn1.RawValue `asn1:"optional"`
+		}
+		if _, err := asn1.Unmarshal(blk.Bytes, &params); err != nil || params.P == nil || params.P.Sign() <= 0 || params.G == nil || params.G.Sign() <= 0 {
+			return fmt.Errorf("malformed DH parameters")
+		}
+		return nil
+	}
+}

@@ -3,7 +3,10 @@ package tlsconf
 import (
 	"crypto/rand"
 	"crypto/tls"
+	"encoding/asn1"
 	"encoding/base64"
+	"encoding/pem"
+	"math/big"
 	"strings"
 	"testing"
 
@@ -103,4 +106,30 @@ func FuzzParseTicketKeys(f *testing.F) {
 			t.Fatalf("%d keys", len(keys))
 		}
 	})
+}
+
+func TestCheckDHParams(t *testing.T) {
+	good, _ := asn1.Marshal(struct{ P, G *big.Int }{big.NewInt(23), big.NewInt(5)})
+	tests := []struct {
+		name string
+		data []byte
+		ok   bool
+	}{
+		{"dh parameters", pem.EncodeToMemory(&pem.Block{Type: "DH PARAMETERS", Bytes: good}), true},
+		{"after other blocks", append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: []byte{1}}), pem.EncodeToMemory(&pem.Block{Type: "DH PARAMETERS", Bytes: good})...), true},
+		{"x9.42 parameters", pem.EncodeToMemory(&pem.Block{Type: "X9.42 DH PARAMETERS", Bytes: good}), false},
+		{"garbage in the block", pem.EncodeToMemory(&pem.Block{Type: "DH PARAMETERS", Bytes: []byte{1, 2, 3}}), false},
+		{"no pem", []byte("not a pem\n"), false},
+	}
+	for _, tt := range tests {
+		if err := CheckDHParams(tt.data); (err == nil) != tt.ok {
+			t.Errorf("%s: %v", tt.name, err)
+		}
+	}
+}
+
+func FuzzCheckDHParams(f *testing.F) {
+	good, _ := asn1.Marshal(struct{ P, G *big.Int }{big.NewInt(23), big.NewInt(5)})
+	f.Add(pem.EncodeToMemory(&pem.Block{Type: "DH PARAMETERS", Bytes: good}))
+	f.Fuzz(func(t *testing.T, b []byte) { CheckDHParams(b) })
 }

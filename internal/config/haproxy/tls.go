@@ -74,6 +74,7 @@ func tlsKeywords() []kwEntry {
 		e("ssl-default-server-options", "<options>...", "TLS options to servers (ssl-min-ver, ssl-max-ver, no-tlsv1x, force-tlsv1x, no-tls-tickets)", gTLSOptions(func(t *tlsState) *tlsconf.Options { return &t.server })),
 		e("ssl-server-verify", "none|required", "verify server certificates by default (required, as HAProxy)", gSSLServerVerify),
 		e("tune.ssl.default-dh-param", "<bits>", "no effect, says so: Go has no DHE suites, so no DH parameters are ever used", gDHParam),
+		e("ssl-dh-param-file", "<file>", "DH parameters: read and checked as HAProxy does, no effect otherwise (Go has no DHE suites; warns)", gDHParamFile),
 		e("tune.ssl.cachesize", "<entries>", "session cache size: tandem resumes with session tickets only (no server-side cache, as 0)", gSSLCacheSize),
 		e("tune.ssl.lifetime", "<time>", "how long a TLS session may be resumed (default 300s)", gSSLLifetime),
 	}
@@ -158,6 +159,21 @@ func gDHParam(p *parser, _ *proxyState, st *stmt, args []string, _ bool) {
 	// A warning is enough: it changes nothing that is allowed. DH parameters only
 	// serve DHE suites, which tandem refuses and Go does not implement.
 	p.warnf(st.pos, "tune.ssl.default-dh-param has no effect: Go's crypto/tls has no DHE suites, so no DH parameters are used (ECDHE key exchange is unaffected)")
+}
+
+func gDHParamFile(p *parser, _ *proxyState, st *stmt, args []string, _ bool) {
+	if !p.argN(st, "ssl-dh-param-file", args, 1, 1, "FILE") {
+		return
+	}
+	data, err := p.opt.ReadFile(args[0])
+	if err == nil {
+		err = tlsconf.CheckDHParams(data)
+	}
+	if err != nil {
+		p.errorf(st.pos, "ssl-dh-param-file: unable to load DH parameters from file %s: %v", args[0], err)
+		return
+	}
+	p.warnf(st.pos, "ssl-dh-param-file has no effect: Go's crypto/tls has no DHE suites, so no DH parameters are used (ECDHE key exchange is unaffected)")
 }
 
 func gSSLCacheSize(p *parser, _ *proxyState, st *stmt, args []string, _ bool) {
