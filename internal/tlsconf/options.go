@@ -13,22 +13,21 @@ import (
 // Options are TLS settings as written on a bind line, in ssl-default-bind-*, or in
 // the brackets of a crt-list line. Zero fields are unset.
 type Options struct {
-	ALPN          []string // nil: unset
-	MinVer        uint16
-	MaxVer        uint16
-	Force         uint16 // force-tlsv1x
-	No            []uint16
-	Ciphers       []uint16 // nil: unset
-	CipherSuites  string   // as written, checked
-	Curves        []tls.CurveID
-	NoTickets     bool
-	Verify        string // "", none, optional, required
-	CAFile        string // as written (relative to ca-base)
-	CRLFile       string
-	PreferClient  bool // prefer-client-ciphers: Go never prefers server order for TLS 1.2 either
-	NoSSLv3       bool // no-sslv3: nothing to disable, but it counts as a no-* option
-	StrictSNI     bool
-	cipherSuiteOK bool
+	ALPN         []string // nil: unset
+	MinVer       uint16
+	MaxVer       uint16
+	Force        uint16 // force-tlsv1x
+	No           []uint16
+	Ciphers      []uint16 // nil: unset
+	CipherSuites string   // as written, checked
+	Curves       []tls.CurveID
+	NoTickets    bool
+	Verify       string // "", none, optional, required
+	CAFile       string // as written (relative to ca-base)
+	CRLFile      string
+	PreferClient bool // prefer-client-ciphers: Go never prefers server order for TLS 1.2 either
+	NoSSLv3      bool // no-sslv3: nothing to disable, but it counts as a no-* option
+	StrictSNI    bool
 }
 
 // ErrNotTLSOption: the word is not a TLS option ParseOption knows.
@@ -110,7 +109,6 @@ func (o *Options) ParseOption(words []string, where int) (int, error) {
 	case "ciphersuites":
 		o.CipherSuites = arg
 		err = CheckCipherSuites(arg)
-		o.cipherSuiteOK = err == nil
 	case "curves":
 		o.Curves, err = ParseCurves(arg)
 	case "ecdhe":
