@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -463,5 +465,69 @@ backend app
 	}
 	if got := cn(); got != "two.test" {
 		t.Errorf("after the reload: %s\n%s", got, p.stderr)
+	}
+}
+
+// TestTLSReloadDropsNothing: new TLS connections keep being served while SIGHUP
+// reloads swap the certificate three times (bounded: 4 clients × 60 requests).
+func TestTLSReloadDropsNothing(t *testing.T) {
+	dir := t.TempDir()
+	certs := certFiles(t, dir, map[string]certgen.Spec{"a.pem": {CN: "a.test"}, "b.pem": {CN: "b.test"}})
+	site := filepath.Join(dir, "site.pem")
+	os.WriteFile(site, certs["a.pem"].PEM(), 0o600)
+	web := startWeb(t, "w")
+	addr := freeAddr(t)
+	p := startTandem(t, fmt.Sprintf(`defaults
+    mode http
+    timeout connect 2s
+    timeout client 5s
+    timeout server 5s
+frontend fe
+    bind %s ssl crt %s
+    default_backend app
+backend app
+    server w %s
+`, addr, site, web.addr), addr)
+	var failures, served atomic.Int64
+	seen := sync.Map{}
+	var wg sync.WaitGroup
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 60; i++ {
+				c, err := tls.DialWithDialer(&net.Dialer{Timeout: 3 * time.Second}, "tcp", addr, &tls.Config{InsecureSkipVerify: true})
+				if err != nil {
+					failures.Add(1)
+					continue
+				}
+				c.SetDeadline(time.Now().Add(3 * time.Second))
+				io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+				b, _ := io.ReadAll(c)
+				seen.Store(c.ConnectionState().PeerCertificates[0].Subject.CommonName, true)
+				c.Close()
+				if !bytes.HasPrefix(b, []byte("HTTP/1.1 200")) {
+					failures.Add(1)
+					continue
+				}
+				served.Add(1)
+			}
+		}()
+	}
+	for i, name := range []string{"b.pem", "a.pem", "b.pem"} {
+		time.Sleep(50 * time.Millisecond) // spread the reloads over the traffic
+		os.WriteFile(site, certs[name].PEM(), 0o600)
+		p.signal(syscall.SIGHUP)
+		deadline := time.Now().Add(5 * time.Second)
+		for strings.Count(p.stderr.String(), "configuration reloaded") < i+1 && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	wg.Wait()
+	if failures.Load() != 0 || served.Load() != 240 {
+		t.Errorf("%d failures, %d served of 240\n%s", failures.Load(), served.Load(), p.stderr)
+	}
+	if _, ok := seen.Load("b.test"); !ok {
+		t.Errorf("no connection got the reloaded certificate")
 	}
 }
