@@ -100,7 +100,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		o.loadFrom = func(src privsep.Sources) (*config.Config, error) {
-			return haproxy.ParseFiles(paths, haproxy.Options{ReadFile: src.ReadFile, Resolve: src.Resolve})
+			return haproxy.ParseFiles(paths, haproxy.Options{ReadFile: src.ReadFile, Resolve: src.Resolve, ReadDir: src.ReadDir})
 		}
 		o.load = func() (*config.Config, error) { return o.loadFrom(realSources()) }
 	}

@@ -17,7 +17,7 @@ import (
 
 // realSources reads the filesystem and resolves with the system resolver.
 func realSources() privsep.Sources {
-	return privsep.Sources{ReadFile: os.ReadFile, Resolve: haproxy.SystemResolve}
+	return privsep.Sources{ReadFile: os.ReadFile, Resolve: haproxy.SystemResolve, ReadDir: haproxy.SystemReadDir}
 }
 
 // confined is the serving process's handle on its privileged helper.

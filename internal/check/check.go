@@ -10,6 +10,7 @@ package check
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"net"
 	"os"
@@ -33,12 +34,13 @@ const (
 	L7RSP                // invalid HTTP response
 	L7STS                // wrong HTTP status
 	L7OKC                // check passed on a conditional status (404 with disable-on-404)
+	L6OK                 // TLS handshake succeeded (plain TCP check over check-ssl)
 )
 
-var statusNames = [...]string{"UNK", "L4OK", "L4TOUT", "L4CON", "L6TOUT", "L6RSP", "L7OK", "L7TOUT", "L7RSP", "L7STS", "L7OKC"}
+var statusNames = [...]string{"UNK", "L4OK", "L4TOUT", "L4CON", "L6TOUT", "L6RSP", "L7OK", "L7TOUT", "L7RSP", "L7STS", "L7OKC", "L6OK"}
 var statusDescs = [...]string{"Unknown", "Layer4 check passed", "Layer4 timeout", "Layer4 connection problem",
 	"Layer6 timeout", "Layer6 invalid response", "Layer7 check passed", "Layer7 timeout", "Layer7 invalid response",
-	"Layer7 wrong status", "Layer7 check conditionally passed"}
+	"Layer7 wrong status", "Layer7 check conditionally passed", "Layer6 check passed"}
 
 func (s Status) String() string {
 	if int(s) < len(statusNames) {
@@ -64,7 +66,9 @@ type Result struct {
 }
 
 // OK reports whether the check passed.
-func (r Result) OK() bool { return r.Status == L4OK || r.Status == L7OK || r.Status == L7OKC }
+func (r Result) OK() bool {
+	return r.Status == L4OK || r.Status == L6OK || r.Status == L7OK || r.Status == L7OKC
+}
 
 // Checker runs one check against a server. ctx bounds it (timeout check, or inter).
 type Checker interface {
@@ -80,6 +84,9 @@ var dialTCP = func(ctx context.Context, addr string) (net.Conn, error) {
 // abort closes a check connection with a reset, as HAProxy does, so that a thousand
 // checks a second leave no TIME_WAIT sockets behind.
 func abort(nc net.Conn) {
+	if t, ok := nc.(*tls.Conn); ok {
+		nc = t.NetConn()
+	}
 	if tc, ok := nc.(*net.TCPConn); ok {
 		tc.SetLinger(0)
 	}

@@ -3,6 +3,7 @@ package check
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -105,6 +106,7 @@ func (e *Expect) judge(code int, body []byte) (Status, bool) {
 // HTTP is the `option httpchk` check.
 type HTTP struct {
 	Addr   string
+	TLS    *tls.Config // check-ssl: HTTPS checks
 	req    []byte
 	expect Expect
 }
@@ -153,9 +155,9 @@ func (h *HTTP) Check(ctx context.Context) Result {
 }
 
 func (h *HTTP) run(ctx context.Context) Result {
-	nc, err := dialTCP(ctx, h.Addr)
-	if err != nil {
-		return connectResult(err)
+	nc, fail := dialCheck(ctx, h.Addr, h.TLS)
+	if fail != nil {
+		return *fail
 	}
 	defer abort(nc)
 	defer watch(ctx, nc)()

@@ -2,6 +2,7 @@ package check
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -100,21 +101,27 @@ func NewRunner(opt Options) (*Runner, error) {
 	addr := net.JoinHostPort(ip.String(), strconv.Itoa(port))
 	if c.Enabled {
 		hc := r.be.Check
+		var tlsConf *tls.Config
+		if st := r.srv.TLS; st != nil && st.CheckSSL {
+			tlsConf = st.CheckConfig()
+		}
 		switch {
 		case hc.TCPCheck && len(hc.TCPRules) > 0:
 			t, err := NewTCPRules(addr, hc.TCPRules)
 			if err != nil {
 				return nil, fmt.Errorf("backend %q: server %q: %w", r.be.Name, r.srv.Name, err)
 			}
+			t.TLS = tlsConf
 			r.checker = t
 		case hc.HTTP:
 			h, err := NewHTTP(addr, hc)
 			if err != nil {
 				return nil, fmt.Errorf("backend %q: server %q: %w", r.be.Name, r.srv.Name, err)
 			}
+			h.TLS = tlsConf
 			r.checker = h
 		default:
-			r.checker = &TCP{Addr: addr}
+			r.checker = &TCP{Addr: addr, TLS: tlsConf}
 		}
 	}
 	if c.Agent {

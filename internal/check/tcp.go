@@ -3,6 +3,7 @@ package check
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"regexp"
@@ -14,19 +15,22 @@ import (
 
 // TCP is the plain check: a connect that succeeds.
 type TCP struct {
-	Addr string // host:port
+	Addr string      // host:port
+	TLS  *tls.Config // check-ssl: the check is a TLS handshake (nil: a connect)
 }
 
 // Check implements Checker.
 func (c *TCP) Check(ctx context.Context) Result {
 	start := time.Now()
-	nc, err := dialTCP(ctx, c.Addr)
-	if err != nil {
-		r := connectResult(err)
-		r.Duration = time.Since(start)
-		return r
+	nc, fail := dialCheck(ctx, c.Addr, c.TLS)
+	if fail != nil {
+		fail.Duration = time.Since(start)
+		return *fail
 	}
 	abort(nc)
+	if c.TLS != nil {
+		return Result{Status: L6OK, Duration: time.Since(start)}
+	}
 	return Result{Status: L4OK, Duration: time.Since(start)}
 }
 
@@ -34,6 +38,7 @@ func (c *TCP) Check(ctx context.Context) Result {
 // connect first, the sequence starts with a connect to Addr.
 type TCPRules struct {
 	Addr  string
+	TLS   *tls.Config // check-ssl: every connect of the sequence speaks TLS
 	Rules []config.TCPCheckRule
 	res   []*regexp.Regexp // compiled rstring patterns, by rule index
 }
@@ -76,12 +81,11 @@ func (t *TCPRules) run(ctx context.Context) Result {
 			abort(nc)
 			nc = nil
 		}
-		var err error
-		nc, err = dialTCP(ctx, addr)
-		if err != nil {
+		var fail *Result
+		nc, fail = dialCheck(ctx, addr, t.TLS)
+		if fail != nil {
 			nc = nil
-			r := connectResult(err)
-			return &r
+			return fail
 		}
 		unwatch = watch(ctx, nc)
 		return nil

@@ -13,6 +13,7 @@ import (
 
 	"tandem/internal/rules"
 	"tandem/internal/sample"
+	"tandem/internal/tlsconf"
 )
 
 // Pos is where something was written: file and 1-based line.
@@ -167,6 +168,7 @@ type Bind struct {
 	Addr netip.AddrPort // unspecified address (0.0.0.0 or ::) for "*:port" and ":::port"
 	Any  bool           // written "*:port" or ":port": every IPv4 address (and IPv6 when dual-stack)
 	Text string         // as written, for messages
+	TLS  *tlsconf.Bind  // bind … ssl: certificates and settings (nil: plain)
 }
 
 // Frontend is a proxy that accepts connections: a frontend section or a listen section's front half.
@@ -184,6 +186,7 @@ type Frontend struct {
 	ConnMode       HTTPConnMode
 	Logs           []LogTarget
 	HTTPLog        bool // option httplog (issue 5)
+	HTTPSLog       bool // option httpslog: HTTPLog with the TLS fields
 	TCPLog         bool // option tcplog (issue 5)
 	DontLogNull    bool
 	LogFormat      string
@@ -453,6 +456,7 @@ type Server struct {
 	MinConn  int // 0: not set; below MaxConn, the limit is dynamic (DynamicMaxConn)
 	Cookie   string
 	Check    ServerCheck
+	TLS      *tlsconf.Server // server … ssl (nil: plain)
 }
 
 // ServerCheck is a server's health-check settings (issue 3 carries them out).

@@ -21,6 +21,7 @@ import (
 	"tandem/internal/listener"
 	"tandem/internal/logging"
 	"tandem/internal/reactor"
+	"tandem/internal/tlsconf"
 )
 
 // handler serves the connections of one frontend. httpproxy and tcpproxy provide them.
@@ -60,6 +61,9 @@ type acceptor struct {
 	raw        *os.File
 	rawRC      syscall.RawConn
 	rawStopped bool
+
+	tls    atomic.Pointer[tlsconf.Live]   // the bind's certificates (nil: plain), tls.go
+	tlsLog atomic.Pointer[logging.Logger] // its frontend's traffic log, for failed handshakes
 }
 
 // Options configure a Daemon.
@@ -185,9 +189,11 @@ func (d *Daemon) Reload() error {
 func (d *Daemon) apply(cfg *config.Config) error {
 	// 1. Every socket the new configuration needs, before anything changes.
 	keys := map[listener.Key]*config.Frontend{}
+	tlsOf := map[listener.Key]*tlsconf.Bind{}
 	for _, f := range cfg.Frontends {
 		for _, b := range f.Binds {
 			k := listener.KeyOf(b)
+			tlsOf[k] = b.TLS
 			if other, dup := keys[k]; dup && other != f {
 				return config.Errorf(b.Pos, "frontend %q: address %s is already bound by frontend %q", f.Name, b.Text, other.Name)
 			}
@@ -245,11 +251,13 @@ func (d *Daemon) apply(cfg *config.Config) error {
 		keep[k] = true
 		fr := fronts[f.Name]
 		if a := d.acceptors[k]; a != nil {
+			a.setTLS(tlsOf[k], d.loggerOf(f))
 			a.target.Store(fr)
 			continue
 		}
 		ln, _, _ := d.lns.Get(k)
 		a := &acceptor{key: k, ln: ln, done: make(chan struct{})}
+		a.setTLS(tlsOf[k], d.loggerOf(f))
 		a.target.Store(fr)
 		d.acceptors[k] = a
 		go d.accept(a)
@@ -263,6 +271,7 @@ func (d *Daemon) apply(cfg *config.Config) error {
 		d.log.Info("stopped listening", "bind", k.Addr.String())
 	}
 	d.applyChecks(cfg, pools, fronts)
+	d.resetCerts() // tls.go
 	d.cfg, d.pools, d.fronts = cfg, pools, fronts
 	d.publish(cfg, pools)
 	return nil
@@ -292,7 +301,8 @@ func (d *Daemon) accept(a *acceptor) {
 		d.global <- struct{}{}
 		var c net.Conn
 		fd, peer, err := -1, netip.AddrPort{}, error(nil)
-		if _, raw := takesFD(fr.h); raw {
+		live := a.tls.Load()
+		if _, raw := takesFD(fr.h); raw && live == nil {
 			fd, peer, err = a.acceptFD()
 		}
 		if fd < 0 && (err == nil || err == errNoRawAccept) {
@@ -314,6 +324,10 @@ func (d *Daemon) accept(a *acceptor) {
 		fr = a.target.Load() // a reload may have happened while we waited
 		d.conns.Add(1)
 		release := func() { <-d.global; <-sem; d.conns.Done() }
+		if live != nil && fd < 0 {
+			go d.serveTLS(a, fr, c, live, release)
+			continue
+		}
 		if fd >= 0 {
 			if fs, raw := takesFD(fr.h); raw {
 				fs.ServeFD(fd, peer, release)

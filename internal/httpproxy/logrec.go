@@ -2,6 +2,7 @@ package httpproxy
 
 import (
 	"errors"
+	"crypto/tls"
 	"net"
 	"net/netip"
 	"os"
@@ -104,6 +105,9 @@ func (cc *clientConn) fillConn(r *logging.Record) {
 	}
 	if fe := cc.rs.fe; fe != nil {
 		r.FrontendName = fe.Name
+	}
+	if tc, ok := cc.nc.(*tls.Conn); ok {
+		logging.FillTLS(r, tc.ConnectionState()) // tlsdial.go
 	}
 	n := cc.h.active.Load()
 	r.ActConn, r.FeConn = int(n), int(n)

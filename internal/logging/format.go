@@ -12,6 +12,8 @@ import (
 const (
 	HTTPLogFormat = `%ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %CC %CS %tsc %ac/%fc/%bc/%sc/%rc %sq/%bq %hr %hs %{+Q}r`
 	TCPLogFormat  = `%ci:%cp [%t] %ft %b/%s %Tw/%Tc/%Tt %B %ts %ac/%fc/%bc/%sc/%rc %sq/%bq`
+	// HTTPSLogFormat is option httpslog's (§8.2.4).
+	HTTPSLogFormat = HTTPLogFormat + ` %[fc_err]/%[ssl_fc_err,hex]/%[ssl_c_err]/%[ssl_c_ca_err]/%[ssl_fc_is_resumed] %[ssl_fc_sni]/%sslv/%sslc`
 )
 
 // Format is a compiled log-format string.
@@ -100,8 +102,23 @@ const (
 	vID
 	vRT
 	vLC
-	vDash // variables tandem knows but has no value for (%sslc, %sslv, ...)
+	vDash // variables tandem knows but has no value for
+	vSSLC // %sslc: the TLS cipher ("-" when the connection is plain)
+	vSSLV // %sslv: the TLS version
+	// The sample expressions of option httpslog's format (the only ones tandem reads
+	// before it has the sample engine).
+	vFcErr       // %[fc_err]: 0, tandem logs established connections only
+	vSSLFcErrHex // %[ssl_fc_err,hex]
+	vSSLCErr     // %[ssl_c_err], %[ssl_c_ca_err]: a client certificate that failed verification ends the handshake
+	vSSLResumed  // %[ssl_fc_is_resumed]
+	vSSLSNI      // %[ssl_fc_sni]
 )
+
+// sampleVars are the %[...] expressions Compile knows.
+var sampleVars = map[string]varID{
+	"fc_err": vFcErr, "ssl_fc_err,hex": vSSLFcErrHex, "ssl_c_err": vSSLCErr, "ssl_c_ca_err": vSSLCErr,
+	"ssl_fc_is_resumed": vSSLResumed, "ssl_fc_sni": vSSLSNI,
+}
 
 var varNames = map[string]varID{
 	"ci": vCI, "cp": vCP, "fi": vFI, "fp": vFP, "bi": vBI, "bp": vBP, "si": vSI, "sp": vSP,
@@ -113,7 +130,7 @@ var varNames = map[string]varID{
 	"ac": vAC, "fc": vFC, "bc": vBC, "sc": vSC, "rc": vRC, "sq": vSQ, "bq": vBQ,
 	"hr": vHR, "hrl": vHRL, "hs": vHS, "hsl": vHSL, "r": vR,
 	"HM": vHM, "HU": vHU, "HP": vHP, "HQ": vHQ, "HV": vHV, "H": vH, "pid": vPID, "ID": vID,
-	"rt": vRT, "lc": vLC, "sslc": vDash, "sslv": vDash,
+	"rt": vRT, "lc": vLC, "sslc": vSSLC, "sslv": vSSLV,
 }
 
 // Compile parses a log-format string. Unknown variables and sample expressions
@@ -154,7 +171,15 @@ func Compile(s string) (*Format, error) {
 				i += end + 1
 			}
 			if i < len(s) && s[i] == '[' {
-				return nil, fmt.Errorf("log-format: sample expressions %%[...] are not supported by tandem")
+				end := strings.IndexByte(s[i:], ']')
+				v, ok := sampleVars[s[i+1:max(i+1, i+end)]]
+				if end < 0 || !ok {
+					return nil, fmt.Errorf("log-format: sample expressions %%[...] are not supported by tandem (only option httpslog's)")
+				}
+				n.v = v
+				f.nodes = append(f.nodes, n)
+				i += end + 1
+				continue
 			}
 			j := i
 			for j < len(s) && (s[j] >= 'a' && s[j] <= 'z' || s[j] >= 'A' && s[j] <= 'Z') {
@@ -274,8 +299,43 @@ func appendVar(dst []byte, n *node, r *Record, env *Env) []byte {
 		return appendInt(dst, r.Accept.Unix(), n)
 	case vMS:
 		return appendPad(dst, int64(r.Accept.Nanosecond()/1e6), 3)
-	case vF, vFT:
+	case vF:
 		return appendText(dst, r.FrontendName, n)
+	case vFT:
+		if r.TLS { // HAProxy marks a TLS connection's frontend with '~'
+			if n.quote {
+				dst = append(dst, '"')
+			}
+			dst = append(append(dst, r.FrontendName...), '~')
+			if n.quote {
+				dst = append(dst, '"')
+			}
+			return dst
+		}
+		return appendText(dst, r.FrontendName, n)
+	case vSSLC:
+		return appendText(dst, orDash(r.TLSCipher), n)
+	case vSSLV:
+		return appendText(dst, orDash(r.TLSVersion), n)
+	case vFcErr:
+		return appendInt(dst, 0, n)
+	case vSSLFcErrHex:
+		if !r.TLS {
+			return appendText(dst, "-", n)
+		}
+		return appendText(dst, "0000000000000000", n)
+	case vSSLCErr:
+		if !r.TLS {
+			return appendText(dst, "-", n)
+		}
+		return appendInt(dst, 0, n)
+	case vSSLResumed:
+		if r.TLSResumed {
+			return appendInt(dst, 1, n)
+		}
+		return appendInt(dst, 0, n)
+	case vSSLSNI:
+		return appendText(dst, orDash(r.TLSSNI), n)
 	case vB:
 		if r.BackendName == "" {
 			return appendText(dst, r.FrontendName, n)
@@ -621,4 +681,11 @@ func appendZoned(dst []byte, t time.Time) []byte {
 	dst = append(dst, ' ', sign)
 	dst = appendPad(dst, int64(off/3600), 2)
 	return appendPad(dst, int64(off%3600/60), 2)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }

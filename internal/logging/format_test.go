@@ -110,7 +110,7 @@ func TestRecordResetKeepsBuffers(t *testing.T) {
 }
 
 func FuzzCompile(f *testing.F) {
-	for _, s := range []string{HTTPLogFormat, TCPLogFormat, "%{+Q}r", "%%", "a  b", "%{+Q,+X}ci", "%{-Q}r %[x]", "%"} {
+	for _, s := range []string{HTTPLogFormat, HTTPSLogFormat, TCPLogFormat, "%{+Q}r", "%%", "a  b", "%{+Q,+X}ci", "%{-Q}r %[x]", "%"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -206,5 +206,34 @@ func TestForcedLevel(t *testing.T) {
 	sys.Close()
 	if want := "<134>200\n<132>200\n<131>503\n<135>503\n"; out.String() != want {
 		t.Errorf("got %q, want %q", out.String(), want)
+	}
+}
+
+func TestTLSLogFields(t *testing.T) {
+	f, err := Compile(HTTPSLogFormat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tail := func(r *Record) string {
+		line := string(f.Append(nil, r, &Env{}))
+		return line[strings.LastIndexByte(line, '"')+1:]
+	}
+	r := NewRecord(0)
+	r.FrontendName = "fe"
+	if got := tail(r); got != " 0/-/-/-/0 -/-/-" {
+		t.Errorf("plain: %q", got)
+	}
+	r.TLS, r.TLSSNI, r.TLSVersion, r.TLSCipher, r.TLSResumed = true, "a.test", "TLSv1.3", "TLS_AES_128_GCM_SHA256", true
+	if got := tail(r); got != " 0/0000000000000000/0/0/1 a.test/TLSv1.3/TLS_AES_128_GCM_SHA256" {
+		t.Errorf("tls: %q", got)
+	}
+	ft, _ := Compile("%ft %f %{+Q}ft")
+	if got := string(ft.Append(nil, r, &Env{})); got != `fe~ fe "fe~"` {
+		t.Errorf("%%ft of a TLS connection: %q", got)
+	}
+	for _, bad := range []string{"%[src]", "%[ssl_fc_sni", "%[ssl_fc_err]"} {
+		if _, err := Compile(bad); err == nil {
+			t.Errorf("%q compiled", bad)
+		}
 	}
 }

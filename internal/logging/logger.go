@@ -2,6 +2,7 @@ package logging
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"sync/atomic"
 
@@ -42,6 +43,8 @@ func (s *System) Logger(fe *config.Frontend) (*Logger, error) {
 	connectOnly := false
 	switch {
 	case text != "":
+	case fe.HTTPSLog:
+		text = HTTPSLogFormat
 	case fe.HTTPLog:
 		text = HTTPLogFormat
 	case fe.TCPLog:
@@ -139,4 +142,31 @@ func captures(hc []config.HeaderCapture) []Capture {
 		out = append(out, Capture{Name: c.Name, Len: c.Len})
 	}
 	return out
+}
+
+// connErrFormat starts HAProxy's line for a connection that failed before a stream
+// (a TLS handshake): "%ci:%cp [%tr] %f/LISTENER: MESSAGE".
+var connErrFormat, _ = Compile("%ci:%cp [%tr] %f/")
+
+// LogConnError logs a client connection that ended in its TLS handshake, as HAProxy
+// does: the listener's number in the frontend and the reason ("SSL handshake failure",
+// "Connection closed during SSL handshake", "Timeout during SSL handshake").
+// With option dontlognull, a connection the client closed during the handshake
+// (closed is true) is not logged, as HAProxy.
+func (l *Logger) LogConnError(r *Record, listener int, msg string, closed bool) {
+	if l == nil || closed && l.dontLogNull {
+		return
+	}
+	s := l.sys
+	env := s.env
+	env.LogCount = l.count.Add(1) - 1
+	line := s.getLine()
+	line.b = connErrFormat.Append(line.b, r, &env)
+	line.b = strconv.AppendInt(line.b, int64(listener), 10)
+	line.b = append(append(line.b, ": "...), msg...)
+	now := s.opts.Clock()
+	for _, t := range l.targets {
+		t.send(LevelInfo, now, line.b)
+	}
+	s.putLine(line)
 }

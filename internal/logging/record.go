@@ -15,8 +15,11 @@
 package logging
 
 import (
+	"crypto/tls"
 	"net/netip"
 	"time"
+
+	"tandem/internal/tlsconf"
 )
 
 // Record is what one log line is made of. The data path owns one per connection (or
@@ -59,6 +62,13 @@ type Record struct {
 	ResCaptures [][]byte // %hs
 	HasReq      bool     // an HTTP request line was read (else %r is <BADREQ>)
 	ReqCounter  uint64   // %rt
+
+	// The client connection's TLS, when it is one (%sslc, %sslv, '~' after %ft).
+	TLS        bool
+	TLSVersion string // "TLSv1.3"
+	TLSCipher  string // OpenSSL's name
+	TLSSNI     string
+	TLSResumed bool
 }
 
 // Reset clears r for the next request, keeping its buffers.
@@ -152,3 +162,10 @@ func (r *Record) SetTerm(cause, state byte) { r.Term[0], r.Term[1] = cause, stat
 
 // SetCookieFlags sets the persistence cookie flags (third and fourth characters).
 func (r *Record) SetCookieFlags(req, resp byte) { r.Term[2], r.Term[3] = req, resp }
+
+// FillTLS records the facts of a TLS client connection (%sslv, %sslc, '~' after %ft,
+// option httpslog's fields).
+func FillTLS(r *Record, cs tls.ConnectionState) {
+	r.TLS, r.TLSSNI, r.TLSResumed = true, cs.ServerName, cs.DidResume
+	r.TLSVersion, r.TLSCipher = tlsconf.VersionName(cs.Version), tlsconf.CipherName(cs.CipherSuite)
+}

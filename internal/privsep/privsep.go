@@ -3,8 +3,9 @@
 // outside the chroot and does the two privileged things a reload needs, on request over
 // a unix socket pair:
 //
-//   - load: read the configuration files (and the files they name, such as errorfiles)
-//     and resolve server host names, returning exactly those bytes and addresses, so the
+//   - load: read the configuration files (and the files they name, such as errorfiles
+//     and certificates, and the directories of `crt DIR`) and resolve server host
+//     names, returning exactly those bytes, listings and addresses, so the
 //     unprivileged side parses the same configuration without touching the filesystem;
 //   - bind: open a listening socket for an address the last load declared, passing the
 //     descriptor back (SCM_RIGHTS), so new ports below 1024 still work after a reload.
@@ -51,6 +52,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/netip"
 	"os"
@@ -60,12 +62,15 @@ import (
 	"tandem/internal/config"
 	"tandem/internal/listener"
 	"tandem/internal/stats"
+	"tandem/internal/tlsconf"
 )
 
 // Sources is where a configuration load reads files and resolves host names.
 type Sources struct {
 	ReadFile func(path string) ([]byte, error)
 	Resolve  func(host string) ([]netip.Addr, error)
+	// ReadDir lists a directory (`crt DIR`); nil: none can be listed.
+	ReadDir func(path string) ([]tlsconf.DirEntry, error)
 }
 
 // LoadFunc loads the configuration through src.
@@ -78,11 +83,18 @@ type Bundle struct {
 	// Errors of the files or names that failed, so a replay fails the same way.
 	FileErrs map[string]string
 	HostErrs map[string]string
+	// Missing are the paths that did not exist (a replay says so as fs.ErrNotExist:
+	// certificate loading tries companions and bundles then).
+	Missing map[string]bool
+	// Dirs are the directories listed (`crt DIR`), DirErrs those that could not be.
+	Dirs    map[string][]tlsconf.DirEntry
+	DirErrs map[string]string
 }
 
 // Record runs load against the real filesystem and resolver and returns what it read.
 func Record(load LoadFunc, real Sources) (*config.Config, *Bundle, error) {
-	b := &Bundle{Files: map[string][]byte{}, Hosts: map[string][]netip.Addr{}, FileErrs: map[string]string{}, HostErrs: map[string]string{}}
+	b := &Bundle{Files: map[string][]byte{}, Hosts: map[string][]netip.Addr{}, FileErrs: map[string]string{}, HostErrs: map[string]string{},
+		Missing: map[string]bool{}, Dirs: map[string][]tlsconf.DirEntry{}, DirErrs: map[string]string{}}
 	var mu sync.Mutex
 	cfg, err := load(Sources{
 		ReadFile: func(p string) ([]byte, error) {
@@ -91,10 +103,27 @@ func Record(load LoadFunc, real Sources) (*config.Config, *Bundle, error) {
 			defer mu.Unlock()
 			if err != nil {
 				b.FileErrs[p] = err.Error()
+				if errors.Is(err, fs.ErrNotExist) {
+					b.Missing[p] = true
+				}
 			} else {
 				b.Files[p] = data
 			}
 			return data, err
+		},
+		ReadDir: func(p string) ([]tlsconf.DirEntry, error) {
+			if real.ReadDir == nil {
+				return nil, fmt.Errorf("read directory %s: not supported", p)
+			}
+			ents, err := real.ReadDir(p)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				b.DirErrs[p] = err.Error()
+			} else {
+				b.Dirs[p] = ents
+			}
+			return ents, err
 		},
 		Resolve: func(h string) ([]netip.Addr, error) {
 			addrs, err := real.Resolve(h)
@@ -119,6 +148,9 @@ func (b *Bundle) Replay() Sources {
 				return d, nil
 			}
 			if e, ok := b.FileErrs[p]; ok {
+				if b.Missing[p] {
+					return nil, notExist(e)
+				}
 				return nil, errors.New(e)
 			}
 			return nil, fmt.Errorf("open %s: not read by the privileged helper", p)
@@ -132,8 +164,23 @@ func (b *Bundle) Replay() Sources {
 			}
 			return nil, fmt.Errorf("lookup %s: not resolved by the privileged helper", h)
 		},
+		ReadDir: func(p string) ([]tlsconf.DirEntry, error) {
+			if d, ok := b.Dirs[p]; ok {
+				return d, nil
+			}
+			if e, ok := b.DirErrs[p]; ok {
+				return nil, errors.New(e)
+			}
+			return nil, fmt.Errorf("read directory %s: not listed by the privileged helper", p)
+		},
 	}
 }
+
+// notExist is a recorded "no such file" error: its text, and fs.ErrNotExist for errors.Is.
+type notExist string
+
+func (e notExist) Error() string        { return string(e) }
+func (e notExist) Is(target error) bool { return target == fs.ErrNotExist }
 
 // request and response are the wire messages, one JSON line each.
 type request struct {

@@ -27,10 +27,11 @@ const (
 )
 
 type session struct {
-	level  Level
-	src    *stats.Source
-	prompt bool
-	quit   bool
+	level   Level
+	src     *stats.Source
+	prompt  bool
+	quit    bool
+	payload []byte // what followed a command line ending with "<<" (ssl.go)
 }
 
 type command struct {
@@ -84,6 +85,8 @@ func init() {
 		{[]string{"prompt"}, "", "toggle interactive mode with prompt", LevelUser, func(s *session, _ *bytes.Buffer, _ []string) { s.prompt = !s.prompt }},
 		{[]string{"quit"}, "", "disconnect", LevelUser, nil},
 	}
+	commands = append(commands, sslCommands...)     // ssl.go
+	commands = append(commands, crtListCommands...) // ssl.go
 }
 
 func (s *session) help(out *bytes.Buffer, title string) {

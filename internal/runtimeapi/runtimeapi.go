@@ -184,6 +184,10 @@ func (s *Server) session(c net.Conn, level Level) {
 		if err != nil && line == "" {
 			return
 		}
+		sess.payload = nil
+		if cut, ok := cutPayload(line); ok && err == nil {
+			line, sess.payload = cut, readPayload(r)
+		}
 		var out bytes.Buffer
 		for _, cmd := range splitCommands(line) {
 			if sess.run(&out, cmd) {
@@ -249,6 +253,11 @@ func splitCommands(line string) []string {
 // tandem ctl in process).
 func Do(src *stats.Source, level Level, line string) string {
 	sess := &session{level: level, src: src}
+	if first, rest, ok := strings.Cut(line, "\n"); ok {
+		if cut, isPayload := cutPayload(first); isPayload {
+			line, sess.payload = cut, []byte(rest)
+		}
+	}
 	var out bytes.Buffer
 	for _, cmd := range splitCommands(line) {
 		if sess.run(&out, cmd) {

@@ -14,6 +14,7 @@ import (
 	"tandem/internal/config"
 	"tandem/internal/proxystats"
 	"tandem/internal/stick"
+	"tandem/internal/tlsconf"
 )
 
 // Process is what the pages say about the running process.
@@ -97,6 +98,8 @@ type Source struct {
 	// Tables returns the live stick tables of the running configuration, in file order
 	// (`show|set|clear table`); nil: none.
 	Tables func() []*stick.Table
+	// Certs are the certificates of the TLS binds (runtime API ssl commands); nil: none.
+	Certs *tlsconf.Registry
 }
 
 func (s *Source) now() time.Time {

@@ -1,6 +1,7 @@
 package tcpproxy
 
 import (
+	"crypto/tls"
 	"net"
 	"net/netip"
 	"time"
@@ -32,7 +33,11 @@ func (h *Handler) startLog(r *Route, c net.Conn) *sessionLog {
 	if ta, ok := c.LocalAddr().(*net.TCPAddr); ok {
 		local = ta.AddrPort()
 	}
-	return h.startLogAt(r, client, local)
+	s := h.startLogAt(r, client, local)
+	if tc, ok := c.(*tls.Conn); ok && s != nil {
+		logging.FillTLS(&s.r, tc.ConnectionState())
+	}
+	return s
 }
 
 // startLogAt is startLog for a client at client, accepted on local.

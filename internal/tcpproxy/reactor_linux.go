@@ -13,7 +13,8 @@ import (
 )
 
 // TakesFD reports whether ServeFD may be used: the handler has reactor loops.
-func (h *Handler) TakesFD() bool { return h.Reactor != nil }
+// Sessions to ssl servers need a goroutine (crypto/tls).
+func (h *Handler) TakesFD() bool { return h.Reactor != nil && !h.serversTLS.Load() }
 
 // serveReactor takes c's socket out of Go's poller and serves it as ServeFD does.
 func (h *Handler) serveReactor(c net.Conn, done func()) {

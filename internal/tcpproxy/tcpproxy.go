@@ -35,8 +35,9 @@ type Handler struct {
 	// of two goroutines each. Set it before the first connection.
 	Reactor *reactor.Group
 
-	route atomic.Pointer[Route]
-	log   *slog.Logger
+	route      atomic.Pointer[Route]
+	log        *slog.Logger
+	serversTLS atomic.Bool // the route's backend has ssl servers: sessions run on goroutines (tls.go)
 
 	mu       sync.Mutex
 	conns    map[*session]struct{}
@@ -46,12 +47,15 @@ type Handler struct {
 // NewHandler returns a handler forwarding along r.
 func NewHandler(r *Route, log *slog.Logger) *Handler {
 	h := &Handler{log: log, conns: map[*session]struct{}{}}
-	h.route.Store(r)
+	h.Swap(r)
 	return h
 }
 
 // Swap makes new connections follow r; established ones keep their server.
-func (h *Handler) Swap(r *Route) { h.route.Store(r) }
+func (h *Handler) Swap(r *Route) {
+	h.serversTLS.Store(r.hasTLSServers())
+	h.route.Store(r)
+}
 
 // Active returns how many client connections are open.
 func (h *Handler) Active() int {
@@ -100,7 +104,7 @@ func (s *session) close() {
 // Serve serves c without tying the accepting goroutine, and calls done once c is
 // closed. With a Reactor, an established session holds no goroutine at all.
 func (h *Handler) Serve(c net.Conn, done func()) {
-	if h.Reactor == nil {
+	if h.Reactor == nil || h.serversTLS.Load() {
 		go func() {
 			defer done()
 			h.ServeConn(c)
@@ -192,7 +196,9 @@ func (h *Handler) connect(r *Route, c net.Conn) (*backend.Server, net.Conn, erro
 		}
 		conn, err := d.Dial("tcp", addr)
 		if err == nil {
-			return a.srv, conn, nil
+			if conn, err = h.serverTLS(a.srv, conn, a.timeout); err == nil { // tls.go
+				return a.srv, conn, nil
+			}
 		}
 		if !a.failed(err) {
 			return nil, nil, err

@@ -1,7 +1,6 @@
 package haproxy
 
 import (
-	"slices"
 	"strconv"
 	"strings"
 
@@ -91,39 +90,6 @@ func gMaxRewrite(p *parser, _ *proxyState, st *stmt, args []string, _ bool) {
 		p.globalSet.bufPos = st.pos
 	}
 }
-
-// gNoTLS accepts a TLS default that has no effect while tandem has no TLS, and says so.
-func gNoTLS(p *parser, _ *proxyState, st *stmt, args []string, _ bool) {
-	name := st.words[0]
-	if len(args) == 0 {
-		p.errorf(st.pos, "%s: missing argument", name)
-		return
-	}
-	if strings.HasSuffix(name, "-options") {
-		for i := 0; i < len(args); i++ {
-			a := args[i]
-			switch {
-			case a == "ssl-min-ver" || a == "ssl-max-ver":
-				if i+1 >= len(args) || !slices.Contains([]string{"SSLv3", "TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3"}, args[i+1]) {
-					p.errorf(st.pos, "%s: %s expects SSLv3, TLSv1.0, TLSv1.1, TLSv1.2 or TLSv1.3", name, a)
-					return
-				}
-				i++
-			case slices.Contains(tlsFlags, a):
-			default:
-				p.errorf(st.pos, "%s: unknown option %q%s", name, a, didYouMean(closest(a, tlsFlags)))
-				return
-			}
-		}
-	} else if len(args) > 1 {
-		p.errorf(st.pos, "%s: unexpected argument %q", name, args[1])
-		return
-	}
-	p.warnf(st.pos, "%s has no effect: tandem has no TLS binds or servers yet", name)
-}
-
-var tlsFlags = []string{"no-sslv3", "no-tlsv10", "no-tlsv11", "no-tlsv12", "no-tlsv13", "no-tls-tickets",
-	"force-sslv3", "force-tlsv10", "force-tlsv11", "force-tlsv12", "force-tlsv13", "prefer-client-ciphers"}
 
 func gStatsSocket(p *parser, _ *proxyState, st *stmt, args []string, _ bool) {
 	if len(args) == 0 {

@@ -173,6 +173,7 @@ func kwHTTPLog(p *parser, px *proxyState, st *stmt, args []string, neg bool) {
 		return
 	}
 	px.httpLog = !neg
+	px.httpsLog = false
 	if !neg {
 		px.tcpLog = false
 	}

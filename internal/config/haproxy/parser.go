@@ -21,6 +21,7 @@ import (
 
 	"tandem/internal/config"
 	"tandem/internal/sample"
+	"tandem/internal/tlsconf"
 )
 
 // Options are the host services the parser uses. A nil field means the real one.
@@ -32,6 +33,8 @@ type Options struct {
 	LookupEnv func(string) (string, bool)
 	// ReadFile reads configuration files and errorfile files. Default: os.ReadFile.
 	ReadFile func(string) ([]byte, error)
+	// ReadDir lists a directory (crt DIR). Default: os.ReadDir.
+	ReadDir func(string) ([]tlsconf.DirEntry, error)
 }
 
 func (o *Options) fill() {
@@ -91,6 +94,7 @@ type parser struct {
 	files     []string // in order, to sort messages
 	global    config.Global
 	globalSet globalSet
+	tls       tlsState // tls.go
 
 	store         *sample.Store            // pattern and map files, inline ACL patterns (rules.go)
 	httpErrors    map[string]*httpErrors   // http-errors sections (errorpages.go)

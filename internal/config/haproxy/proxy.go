@@ -54,6 +54,7 @@ type proxyState struct {
 	check          config.HealthCheck
 	logs           []config.LogTarget
 	httpLog        bool
+	httpsLog       bool // option httpslog (with httpLog)
 	tcpLog         bool
 	dontLogNull    bool
 	captures       []config.HeaderCapture
@@ -143,21 +144,18 @@ func kwBind(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 		p.errorf(st.pos, "\"bind\": missing address (expected bind ADDR:PORT[,ADDR:PORT...])")
 		return
 	}
+	tb, ok := p.bindOptions(st, args[1:]) // tls.go
+	if !ok {
+		return
+	}
 	for _, text := range strings.Split(args[0], ",") {
 		b, err := p.parseBindAddr(text, st.pos)
 		if err != nil {
 			p.errorf(st.pos, "bind: %v", err)
 			continue
 		}
+		b.TLS = tb
 		px.binds = append(px.binds, b)
-	}
-	// The words after the first option may be its arguments: one message is enough.
-	if len(args) > 1 {
-		if opt := args[1]; knownBindOptions[opt] {
-			p.errorf(st.pos, "bind option %q is not supported by tandem%s", opt, planHint(opt))
-		} else {
-			p.errorf(st.pos, "unknown bind option %q", opt)
-		}
 	}
 }
 

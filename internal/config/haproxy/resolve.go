@@ -67,10 +67,12 @@ func (p *parser) resolve() *config.Config {
 		px.errorFiles = p.resolveErrorPages(px)
 		var be *config.Backend
 		if isBack {
+			p.checkBackendTLS(px) // tls.go
 			be = p.buildBackend(px)
 			cfg.Backends = append(cfg.Backends, be)
 		}
 		if isFront {
+			p.checkFrontendTLS(px) // tls.go
 			fe := p.buildFrontend(px, g)
 			if be != nil {
 				fe.DefaultBackend = be
@@ -273,5 +275,6 @@ func (p *parser) buildFrontend(px *proxyState, g *config.Global) *config.Fronten
 			f.MetricsPath = ""
 		}
 	}
+	f.HTTPSLog = px.httpsLog && f.HTTPLog // option httpslog (tls.go); mode tcp keeps tcplog
 	return f
 }

@@ -118,15 +118,13 @@ func TestSeed001(t *testing.T) {
 		s.Check.Inter != config.DefaultInter || s.Check.Rise != config.DefaultRise || s.Check.Fall != config.DefaultFall {
 		t.Errorf("node02 = %+v", s)
 	}
-	// warnings: daemon, two TLS defaults; no missing-timeout warning
+	// warnings: daemon; no missing-timeout warning (the TLS defaults are used by no TLS bind)
 	var msgs []string
 	for _, w := range cfg.Warnings {
 		msgs = append(msgs, w.Error())
 	}
 	want := []string{
 		"testdata/seed-001.cfg:36: global: daemon: accepted, but tandem stays in the foreground",
-		"testdata/seed-001.cfg:42: global: ssl-default-bind-ciphers has no effect: tandem has no TLS binds or servers yet",
-		"testdata/seed-001.cfg:43: global: ssl-default-server-ciphers has no effect: tandem has no TLS binds or servers yet",
 	}
 	if strings.Join(msgs, "\n") != strings.Join(want, "\n") {
 		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(msgs, "\n"), strings.Join(want, "\n"))
@@ -221,7 +219,7 @@ func TestDebianStockConfig(t *testing.T) {
 	if len(cfg.Frontends) != 0 || len(cfg.Backends) != 0 {
 		t.Errorf("stock file has no proxies")
 	}
-	if len(cfg.Warnings) != 6 { // daemon, ca-base, crt-base, 3 ssl-default-bind-*
+	if len(cfg.Warnings) != 1 { // daemon (the TLS defaults are checked where a TLS bind uses them)
 		t.Errorf("warnings (%d): %v", len(cfg.Warnings), cfg.Warnings)
 	}
 	// The defaults' errorfiles reach a proxy declared in a second file.

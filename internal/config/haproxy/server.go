@@ -32,6 +32,8 @@ type serverOpts struct {
 	errorLimit, agentPort                       int
 	agent                                       bool
 	agentSend                                   string
+
+	tls srvTLS // issue 11 (tls.go)
 }
 
 // timeOptions are the server options that take a time.
@@ -67,6 +69,7 @@ func kwServer(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 		return
 	}
 	srv := &config.Server{Pos: st.pos, Name: name, Cookie: o.cookie}
+	var ok bool
 	host, ap, err := p.serverAddr(addr)
 	if err != nil && o.initAddr != "" {
 		host, ap, err = p.initAddrFallback(st, label, addr, o.initAddr, err, &o)
@@ -93,6 +96,9 @@ func kwServer(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 		srv.Check.Fall = config.DefaultFall
 	}
 	applyCheckOpts(&srv.Check, &o)
+	if srv.TLS, ok = p.serverTLS(st, label, &o.tls, o.port != 0 || o.checkAddr.IsValid()); !ok {
+		return
+	}
 	if o.agent && o.agentPort == 0 {
 		p.errorf(st.pos, "%s: agent-check needs agent-port", label)
 	}
@@ -163,6 +169,14 @@ func (p *parser) serverOpts(st *stmt, label string, args []string, o *serverOpts
 	}
 	for i := 0; i < len(args); i++ {
 		opt := args[i]
+		if n, err := serverTLSOption(args[i:], &o.tls); n > 0 || err != nil {
+			if err != nil {
+				fail("%v", err)
+				return false
+			}
+			i += n - 1
+			continue
+		}
 		n, known := serverOptions[opt]
 		if !known {
 			if knownServerOptions[opt] {

@@ -37,20 +37,10 @@ func init() {
 		e("tune.bufsize", g, impl, "<bytes>", "buffer size; bounds a request head (default 16384)", gBufSize),
 		e("tune.maxrewrite", g, impl, "<bytes>", "buffer space kept for header rewrites (default 1024)", gMaxRewrite),
 		e("spread-checks", g, chk, "<0..50>", "random spread of health check intervals, in percent", gInt(func(gl *config.Global, n int) { gl.SpreadChecks = n }, 0, 50)),
-		e("ca-base", g, noop, "<dir>", "base directory of CA files (no effect without TLS)", gNoTLS),
-		e("crt-base", g, noop, "<dir>", "base directory of certificates (no effect without TLS)", gNoTLS),
-		e("ssl-default-bind-ciphers", g, noop, "<ciphers>", "TLS ≤1.2 ciphers of binds (no effect without TLS)", gNoTLS),
-		e("ssl-default-bind-ciphersuites", g, noop, "<suites>", "TLS 1.3 suites of binds (no effect without TLS)", gNoTLS),
-		e("ssl-default-bind-options", g, noop, "<options>...", "TLS options of binds (no effect without TLS)", gNoTLS),
-		e("ssl-default-server-ciphers", g, noop, "<ciphers>", "TLS ≤1.2 ciphers to servers (no effect without TLS)", gNoTLS),
-		e("ssl-default-server-ciphersuites", g, noop, "<suites>", "TLS 1.3 suites to servers (no effect without TLS)", gNoTLS),
-		e("ssl-default-server-options", g, noop, "<options>...", "TLS options to servers (no effect without TLS)", gNoTLS),
-		e("tune.ssl.default-dh-param", g, noop, "<bits>", "DH parameter size (no effect without TLS)", gNoTLS),
-		e("ssl-server-verify", g, noop, "none|required", "verification of server certificates (no effect without TLS)", gNoTLS),
 
 		// proxies
 		e("mode", secProxies, impl, "http|tcp", "HTTP (layer 7) or TCP (layer 4) proxying", kwMode),
-		e("bind", SecFrontend|SecListen, impl, "<addr>:<port>[,...]", "listening addresses (IPv4, [IPv6], *:port, :::port)", kwBind),
+		e("bind", SecFrontend|SecListen, impl, "<addr>:<port>[,...] [ssl crt <file|dir>... crt-list <file> alpn ssl-min-ver ssl-max-ver no-tlsv1x force-tlsv1x ciphers ciphersuites curves ecdhe no-tls-tickets strict-sni verify ca-file crl-file tls-ticket-keys <file>]", "listening addresses (IPv4, [IPv6], *:port, :::port), TLS termination", kwBind),
 		e("default_backend", secFront, impl, "<backend>", "backend used when no use_backend applies", kwDefaultBackend),
 		e("use_backend", SecFrontend|SecListen, impl, "<backend>|<log-format> [if|unless <condition>]", "switch to a backend: rules in order, the first that matches wins", kwUseBackend),
 		e("acl", SecFrontend|SecListen|SecBackend, impl, "<name> <fetch>[,<conv>...] [flags] [operator] [<value>...]", "name a test of the request for conditions", kwACL),
@@ -127,4 +117,6 @@ func init() {
 		e("bind-process", secProxies, noop, "all|odd|even|1[-[1]]...", "no effect: one process, as in HAProxy 2.6 (warns, as HAProxy)", kwBindProcess),
 		e("stats bind-process", g, noop, "all|odd|even|1[-[1]]...", "no effect: one process, as in HAProxy 2.6 (warns)", kwBindProcess),
 	}
+	registry = append(registry, tlsKeywords()...) // tls.go
+	registry = append(registry, neg(e("option httpslog", secFront, impl, "", "HTTP log format with the TLS fields (%sslv, %sslc, SNI, resumed)", kwHTTPSLog)))
 }

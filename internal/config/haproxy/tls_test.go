@@ -1,0 +1,218 @@
+package haproxy
+
+import (
+	"bytes"
+	"crypto/tls"
+	"encoding/base64"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"tandem/internal/certgen"
+	"tandem/internal/tlsconf"
+)
+
+// tlsDir writes certificates to a temp dir: a.pem (ECDSA a.test), b.pem (RSA b.test),
+// ca.pem (a CA), list.txt (a crt-list). It returns the dir.
+func tlsDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	write := func(name string, data []byte) {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, err := certgen.New(certgen.Spec{CN: "a.test", DNSNames: []string{"a.test"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := certgen.New(certgen.Spec{CN: "b.test", Key: certgen.RSA}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write("a.pem", a.PEM())
+	write("b.pem", b.PEM())
+	write("ca.pem", a.CertPEM)
+	os.Mkdir(filepath.Join(dir, "certs"), 0o700)
+	write("certs/1-b.pem", b.PEM())
+	write("certs/2-a.pem", a.CertPEM)
+	write("certs/2-a.pem.key", a.KeyPEM)
+	write("list.txt", []byte("a.pem [alpn http/1.1 ssl-min-ver TLSv1.3] *.a.test !x.a.test\nb.pem\n"))
+	write("badlist.txt", []byte("a.pem\nb.pem [npn h2]\n"))
+	var keys []string
+	for i := 0; i < 3; i++ {
+		keys = append(keys, base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{byte(i)}, 80)))
+	}
+	write("ticket.keys", []byte(strings.Join(keys, "\n")+"\n"))
+	return dir
+}
+
+func tlsParse(t *testing.T, dir, text string) (*tlsConfigResult, error) {
+	t.Helper()
+	text = strings.ReplaceAll(text, "DIR", dir)
+	cfg, err := Parse("t.cfg", []byte(text), Options{ReadFile: os.ReadFile, Resolve: fakeResolver(nil)})
+	if err != nil {
+		return nil, err
+	}
+	return &tlsConfigResult{cfg.Frontends[0].Binds[0].TLS, cfg.Backends[len(cfg.Backends)-1].Servers, warnings(cfg)}, nil
+}
+
+type tlsConfigResult struct {
+	bind     *tlsconf.Bind
+	servers  any
+	warnings []string
+}
+
+const tlsHead = "defaults\n    mode http\n    timeout client 1s\n    timeout server 1s\n    timeout connect 1s\n"
+
+func TestBindTLS(t *testing.T) {
+	dir := tlsDir(t)
+	tests := []struct {
+		name  string
+		cfg   string
+		check func(t *testing.T, r *tlsConfigResult)
+	}{
+		{"crt file and dir in order", "frontend f\n    bind :443 ssl crt DIR/a.pem crt DIR/certs\n    default_backend b\nbackend b\n", func(t *testing.T, r *tlsConfigResult) {
+			var got []string
+			for _, e := range r.bind.Entries {
+				got = append(got, e.Cert.TLS.Leaf.Subject.CommonName)
+			}
+			if !slices.Equal(got, []string{"a.test", "b.test", "a.test"}) {
+				t.Errorf("entries %q", got)
+			}
+			s := r.bind.Settings
+			if s.MinVersion != tls.VersionTLS12 || s.MaxVersion != tls.VersionTLS13 || !slices.Equal(s.Ciphers, tlsconf.DefaultCiphers) || r.bind.StrictSNI {
+				t.Errorf("settings %+v", s)
+			}
+		}},
+		{"crt-base and options", "global\n    crt-base DIR\n    ssl-default-bind-options no-tlsv13 no-tls-tickets\n    ssl-default-bind-ciphers ECDHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES128-GCM-SHA256:!DHE\n" +
+			"frontend f\n    bind :443 ssl crt a.pem strict-sni alpn http/1.1 curves X25519:P-256\n    default_backend b\nbackend b\n", func(t *testing.T, r *tlsConfigResult) {
+			s := r.bind.Settings
+			if s.MaxVersion != tls.VersionTLS12 || !s.NoTickets || !r.bind.StrictSNI || !slices.Equal(s.ALPN, []string{"http/1.1"}) ||
+				!slices.Equal(s.Ciphers, []uint16{tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256}) || len(s.Curves) != 2 {
+				t.Errorf("settings %+v", s)
+			}
+		}},
+		{"crt-list with line options and filters", "global\n    crt-base DIR\nfrontend f\n    bind :443 ssl crt-list DIR/list.txt\n    default_backend b\nbackend b\n", func(t *testing.T, r *tlsConfigResult) {
+			if len(r.bind.Entries) != 2 || r.bind.Entries[0].Settings == nil || r.bind.Entries[0].Settings.MinVersion != tls.VersionTLS13 ||
+				r.bind.Entries[1].Settings != nil || !slices.Equal(r.bind.Entries[0].Filters, []string{"*.a.test", "!x.a.test"}) {
+				t.Errorf("entries %+v", r.bind.Entries)
+			}
+		}},
+		{"client certificates", "frontend f\n    bind :443 ssl crt DIR/a.pem verify optional ca-file DIR/ca.pem\n    default_backend b\nbackend b\n", func(t *testing.T, r *tlsConfigResult) {
+			if r.bind.Settings.ClientAuth != tls.VerifyClientCertIfGiven || r.bind.Settings.ClientCAs == nil {
+				t.Errorf("settings %+v", r.bind.Settings)
+			}
+		}},
+		{"crt without ssl is plain, as HAProxy", "frontend f\n    bind :443 crt DIR/a.pem\n    default_backend b\nbackend b\n", func(t *testing.T, r *tlsConfigResult) {
+			if r.bind != nil || len(r.warnings) != 1 || !strings.Contains(r.warnings[0], `"crt" without "ssl"`) {
+				t.Errorf("bind %v warnings %q", r.bind, r.warnings)
+			}
+		}},
+		{"tls-ticket-keys", "frontend f\n    bind :443 ssl crt DIR/a.pem tls-ticket-keys DIR/ticket.keys\n    default_backend b\nbackend b\n", func(t *testing.T, r *tlsConfigResult) {
+			if len(r.bind.TicketKeys) != 3 {
+				t.Errorf("ticket keys %d", len(r.bind.TicketKeys))
+			}
+		}},
+		{"alpn h2 in mode tcp", "frontend f\n    mode tcp\n    bind :443 ssl crt DIR/a.pem alpn h2,http/1.1\n    default_backend b\nbackend b\n    mode tcp\n", func(t *testing.T, r *tlsConfigResult) {
+			if !slices.Equal(r.bind.Settings.ALPN, []string{"h2", "http/1.1"}) {
+				t.Errorf("alpn %q", r.bind.Settings.ALPN)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := tlsParse(t, dir, tlsHead+tt.cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.check(t, r)
+		})
+	}
+}
+
+func TestTLSErrors(t *testing.T) {
+	dir := tlsDir(t)
+	tests := []struct {
+		name, cfg, want string
+	}{
+		{"ssl without crt", "frontend f\n    bind :443 ssl\n    default_backend b\nbackend b\n", `t.cfg:7: frontend "f": bind: "ssl" needs a certificate`},
+		{"verify without ca-file", "frontend f\n    bind :443 ssl crt DIR/a.pem verify required\n    default_backend b\nbackend b\n", `t.cfg:7: frontend "f": bind: verify required needs a ca-file`},
+		{"DHE in the bind's ciphers", "frontend f\n    bind :443 ssl crt DIR/a.pem ciphers ECDHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES128-GCM-SHA256\n    default_backend b\nbackend b\n", "DHE-RSA-AES128-GCM-SHA256 uses finite-field Diffie-Hellman (DHE), which Go's crypto/tls does not implement"},
+		{"DHE in the global ciphers a bind uses", "global\n    ssl-default-bind-ciphers DHE-RSA-AES128-GCM-SHA256\n" + "frontend f\n    bind :443 ssl crt DIR/a.pem\n    default_backend b\nbackend b\n", `t.cfg:9: frontend "f": bind uses ssl-default-bind-ciphers (t.cfg:7): cipher list`},
+		{"TLS 1.3 suites Go cannot choose", "frontend f\n    bind :443 ssl crt DIR/a.pem ciphersuites TLS_AES_256_GCM_SHA384\n    default_backend b\nbackend b\n", "always offers exactly TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"},
+		{"SSLv3 as the maximum", "frontend f\n    bind :443 ssl crt DIR/a.pem ssl-max-ver SSLv3\n    default_backend b\nbackend b\n", "no TLS version left"},
+		{"crt-list line option refused with file:line", "global\n    crt-base DIR\nfrontend f\n    bind :443 ssl crt-list DIR/badlist.txt\n    default_backend b\nbackend b\n", `badlist.txt:2: option "npn" is not supported by tandem`},
+		{"missing key", "frontend f\n    bind :443 ssl crt DIR/ca.pem\n    default_backend b\nbackend b\n", "no private key in the file and no"},
+		{"alpn h2 in mode http", "frontend f\n    bind :443 ssl crt DIR/a.pem alpn h2,http/1.1\n    default_backend b\nbackend b\n", `alpn "h2": tandem speaks HTTP/1 only for now (HTTP/2 is issue 12)`},
+		{"unsupported bind option", "frontend f\n    bind :443 ssl crt DIR/a.pem npn h2\n    default_backend b\nbackend b\n", `bind option "npn" is not supported by tandem`},
+		{"missing ticket keys", "frontend f\n    bind :443 ssl crt DIR/a.pem tls-ticket-keys DIR/nokeys\n    default_backend b\nbackend b\n", `bind: tls-ticket-keys: open`},
+		{"too few ticket keys", "frontend f\n    bind :443 ssl crt DIR/a.pem tls-ticket-keys DIR/ca.pem\n    default_backend b\nbackend b\n", `unable to decode base64 key on line 1`},
+		{"server ssl without ca-file", "backend b\n    server s 127.0.0.1:443 ssl\n", `verify is enabled by default but no CA file specified`},
+		{"server alpn h2 in mode http", "backend b\n    server s 127.0.0.1:443 ssl verify none alpn h2\n", `server "s": alpn "h2": tandem speaks HTTP/1 to servers for now`},
+		{"server sni expression", "backend b\n    server s 127.0.0.1:443 ssl verify none sni req.hdr(host)\n", `sni "req.hdr(host)": a sample expression needs the ACL engine (issue 10)`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("t.cfg", []byte(strings.ReplaceAll(tlsHead+tt.cfg, "DIR", dir)), Options{ReadFile: os.ReadFile, Resolve: fakeResolver(nil)})
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err %v\nwant %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestServerTLS(t *testing.T) {
+	dir := tlsDir(t)
+	tests := []struct {
+		name  string
+		cfg   string
+		check func(t *testing.T, s *tlsconf.Server)
+	}{
+		{"verify none", "backend b\n    server s 127.0.0.1:443 ssl verify none sni str(app.test) alpn http/1.1 no-ssl-reuse check\n", func(t *testing.T, s *tlsconf.Server) {
+			if s.Verify || s.SNI != "app.test" || !s.NoReuse || !s.CheckSSL || !s.Traffic || !slices.Equal(s.Settings.ALPN, []string{"http/1.1"}) {
+				t.Errorf("%+v", s)
+			}
+		}},
+		{"ssl-server-verify none", "global\n    ssl-server-verify none\nbackend b\n    server s 127.0.0.1:443 ssl\n", func(t *testing.T, s *tlsconf.Server) {
+			if s.Verify {
+				t.Errorf("%+v", s)
+			}
+		}},
+		{"verify with ca-file and crt", "global\n    ca-base DIR\nbackend b\n    server s 127.0.0.1:443 ssl ca-file ca.pem crt DIR/b.pem verifyhost b.test\n", func(t *testing.T, s *tlsconf.Server) {
+			if !s.Verify || s.RootCAs == nil || s.Cert == nil || s.VerifyHost != "b.test" {
+				t.Errorf("%+v", s)
+			}
+		}},
+		{"check on another port stays plain", "backend b\n    server s 127.0.0.1:443 ssl verify none check port 80\n", func(t *testing.T, s *tlsconf.Server) {
+			if s.CheckSSL {
+				t.Errorf("%+v", s)
+			}
+		}},
+		{"check-ssl alone", "backend b\n    server s 127.0.0.1:80 check check-ssl verify none\n", func(t *testing.T, s *tlsconf.Server) {
+			if s.Traffic || !s.CheckSSL {
+				t.Errorf("%+v", s)
+			}
+		}},
+		{"default-server carries ssl", "backend b\n    default-server ssl verify none\n    server s 127.0.0.1:443\n", func(t *testing.T, s *tlsconf.Server) {
+			if !s.Traffic {
+				t.Errorf("%+v", s)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := Parse("t.cfg", []byte(strings.ReplaceAll(tlsHead+tt.cfg, "DIR", dir)), Options{ReadFile: os.ReadFile, Resolve: fakeResolver(nil)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := cfg.Backends[0].Servers[0].TLS
+			if s == nil {
+				t.Fatal("no TLS")
+			}
+			tt.check(t, s)
+		})
+	}
+}

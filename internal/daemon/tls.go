@@ -1,0 +1,106 @@
+package daemon
+
+import (
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"syscall"
+	"time"
+
+	"tandem/internal/config"
+	"tandem/internal/listener"
+	"tandem/internal/logging"
+	"tandem/internal/tlsconf"
+)
+
+// setTLS keeps the acceptor's certificate store current with its bind (nil: plain).
+// A bind that stays TLS keeps its Live across reloads, and so its session ticket keys:
+// clients resume after a reload.
+func (a *acceptor) setTLS(b *tlsconf.Bind, log *logging.Logger) {
+	a.tlsLog.Store(log)
+	if b == nil {
+		a.tls.Store(nil)
+		return
+	}
+	if l := a.tls.Load(); l != nil {
+		l.Swap(b)
+		return
+	}
+	a.tls.Store(tlsconf.NewLive(b))
+}
+
+// serveTLS terminates TLS on c, then hands the clear stream to the frontend. crypto/tls
+// blocks, so the connection has a goroutine of its own: it never takes the raw-socket
+// paths (reactor, park, splice), which need a socket.
+func (d *Daemon) serveTLS(a *acceptor, fr *front, c net.Conn, live *tlsconf.Live, release func()) {
+	accepted := time.Now()
+	tc := tls.Server(c, live.Config())
+	limit := fr.cfg.Timeouts.Client
+	if limit <= 0 {
+		limit = time.Minute
+	}
+	tc.SetDeadline(accepted.Add(limit))
+	if err := tc.Handshake(); err != nil {
+		d.log.Debug("TLS handshake failed", "frontend", fr.cfg.Name, "client", c.RemoteAddr().String(), "err", err)
+		d.logHandshakeError(a, fr, c, accepted, err)
+		c.Close()
+		release()
+		return
+	}
+	tc.SetDeadline(time.Time{})
+	if fr.cfg.Mode == config.ModeHTTP {
+		if ah, ok := fr.h.(asyncHandler); ok {
+			ah.Serve(tc, release)
+			return
+		}
+	}
+	defer release()
+	fr.h.ServeConn(tc)
+}
+
+// resetCerts points the runtime API's certificate registry at the running TLS binds.
+// d.mu is held.
+func (d *Daemon) resetCerts() {
+	var lives []*tlsconf.Live
+	for _, a := range d.acceptors {
+		if l := a.tls.Load(); l != nil {
+			lives = append(lives, l)
+		}
+	}
+	if d.obs.src.Certs == nil {
+		d.obs.src.Certs = &tlsconf.Registry{}
+	}
+	d.obs.src.Certs.Reset(lives)
+}
+
+// logHandshakeError writes HAProxy's line for a failed handshake to the frontend's log.
+func (d *Daemon) logHandshakeError(a *acceptor, fr *front, c net.Conn, accepted time.Time, err error) {
+	l := a.tlsLog.Load()
+	if l == nil || l.ConnectOnly() {
+		return
+	}
+	n := 0
+	for i, b := range fr.cfg.Binds {
+		if listener.KeyOf(b) == a.key {
+			n = i + 1
+		}
+	}
+	msg, closed := "SSL handshake failure", false
+	switch {
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		// option dontlognull hides these, whatever part of a hello came first
+		msg, closed = "Connection closed during SSL handshake", true
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		msg = "Timeout during SSL handshake"
+	case errors.Is(err, syscall.ECONNRESET):
+		msg = "Connection error during SSL handshake"
+	}
+	r := logging.NewRecord(0)
+	r.Accept, r.FrontendName = accepted, fr.cfg.Name
+	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		r.Client = ta.AddrPort()
+	}
+	l.LogConnError(r, n, msg, closed)
+}
