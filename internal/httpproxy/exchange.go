@@ -374,7 +374,7 @@ func (cc *clientConn) connect(x *xfer, fresh, probe bool) bool {
 		}
 	}
 	for {
-		key = cc.setDst(x) // a retry may have moved to another server
+		key = cc.setDst(x)                                   // a retry may have moved to another server
 		nc, err := h.dial(x.srv, x.dst, be.Timeouts.Connect) // tlsdial.go
 		if err == nil {
 			x.now = time.Now() // dialling took time: the server timeout starts now

@@ -1,8 +1,8 @@
 package httpproxy
 
 import (
-	"errors"
 	"crypto/tls"
+	"errors"
 	"net"
 	"net/netip"
 	"os"
