@@ -17,6 +17,9 @@ func loadVRRPChecked(load func() (*config.VRRP, error), proxy *config.Config, lo
 	if err != nil {
 		return nil, err
 	}
+	for _, w := range v.Warnings {
+		log.Warn(w.Error())
+	}
 	if proxy == nil {
 		return v, nil
 	}

@@ -35,8 +35,10 @@ type instance struct {
 	syncKick chan struct{}
 	pkts     chan vrrpnet.Packet
 
-	garpAt       time.Time // next gratuitous ARP burst
-	garpGap      time.Duration
+	garpAt       time.Time     // next gratuitous ARP burst
+	garpRefresh  bool          // the burst at garpAt is a garp_master_refresh one
+	garpGap      time.Duration // vrrp_garp_interval: between two GARPs
+	gnaGap       time.Duration // vrrp_gna_interval: between two unsolicited NAs
 	bursts       chan burst    // to the announcing goroutine
 	burstGen     atomic.Uint64 // bumped when the VIPs go: pending bursts stop
 	reconcileAt  time.Time
@@ -201,11 +203,12 @@ func (in *instance) apply(acts []vrrp.Action) {
 			}
 			in.garpAt, in.reconcileAt = time.Time{}, time.Time{}
 		case vrrp.Announce:
-			in.announce()
+			in.announce(in.cfg.GARPMasterRepeat)
+			in.garpRefresh = false
 			if in.cfg.GARPMasterDelay > 0 {
 				in.garpAt = in.node.now().Add(in.cfg.GARPMasterDelay)
 			} else if in.cfg.GARPMasterRefresh > 0 {
-				in.garpAt = in.node.now().Add(in.cfg.GARPMasterRefresh)
+				in.garpAt, in.garpRefresh = in.node.now().Add(in.cfg.GARPMasterRefresh), true
 			}
 		case vrrp.Transition:
 			in.log.Info("state change", "from", a.From.String(), "to", a.To.String(), "priority", in.m.Priority(), "reason", a.Reason)
@@ -247,18 +250,19 @@ func (in *instance) send(prio uint8) {
 	}
 }
 
-// burst is garp_master_repeat rounds of GARP / NA for addrs, gap apart.
+// burst is repeat rounds of GARP / NA for addrs, each followed by the gap of its
+// family (vrrp_garp_interval for IPv4, vrrp_gna_interval for IPv6).
 type burst struct {
-	addrs  []vip.Addr
-	repeat int
-	gap    time.Duration
-	gen    uint64
+	addrs          []vip.Addr
+	repeat         int
+	garpGap, naGap time.Duration
+	gen            uint64
 }
 
-// announce queues a burst for the announcing goroutine, so that a
+// announce queues a burst of repeat rounds for the announcing goroutine, so that a
 // vrrp_garp_interval never delays adverts.
-func (in *instance) announce() {
-	b := burst{repeat: max(1, in.cfg.GARPMasterRepeat), gap: in.garpGap, gen: in.burstGen.Load(), addrs: in.vips}
+func (in *instance) announce(repeat int) {
+	b := burst{repeat: max(1, repeat), garpGap: in.garpGap, naGap: in.gnaGap, gen: in.burstGen.Load(), addrs: in.vips}
 	select {
 	case in.bursts <- b:
 	default:
@@ -284,10 +288,14 @@ func (in *instance) announceLoop(ctx context.Context) {
 						in.log.Warn("announcing virtual address", "addr", a.Prefix.Addr(), "dev", a.Dev, "err", err)
 					}
 				}
-				if b.gap > 0 {
+				gap := b.garpGap
+				if a.Prefix.Addr().Is6() {
+					gap = b.naGap
+				}
+				if gap > 0 {
 					select {
 					case <-ctx.Done():
-					case <-time.After(b.gap):
+					case <-time.After(gap):
 					}
 				}
 			}
@@ -295,16 +303,21 @@ func (in *instance) announceLoop(ctx context.Context) {
 	}
 }
 
-// periodic runs the second GARP burst, the GARP refresh and the VIP reconcile.
+// periodic runs the second GARP burst (garp_master_repeat rounds), the refresh
+// bursts (garp_master_refresh_repeat rounds) and the VIP reconcile.
 func (in *instance) periodic(now time.Time) {
 	if in.m.State() != vrrp.Master {
 		return
 	}
 	if !in.garpAt.IsZero() && !now.Before(in.garpAt) {
-		in.announce()
-		in.garpAt = time.Time{}
+		if in.garpRefresh {
+			in.announce(in.cfg.GARPMasterRefreshRepeat)
+		} else {
+			in.announce(in.cfg.GARPMasterRepeat)
+		}
+		in.garpAt, in.garpRefresh = time.Time{}, false
 		if in.cfg.GARPMasterRefresh > 0 {
-			in.garpAt = now.Add(in.cfg.GARPMasterRefresh)
+			in.garpAt, in.garpRefresh = now.Add(in.cfg.GARPMasterRefresh), true
 		}
 	}
 	if !in.reconcileAt.IsZero() && !now.Before(in.reconcileAt) {

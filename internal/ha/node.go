@@ -279,6 +279,7 @@ func (n *Node) startLocked(c *config.VRRPInstance) error {
 		syncKick:     make(chan struct{}, 1),
 		bursts:       make(chan burst, 4),
 		garpGap:      n.cfg.Global.GARPInterval,
+		gnaGap:       n.cfg.Global.GNAInterval,
 		lastRejectAt: map[string]time.Time{},
 		done:         make(chan struct{}),
 	}

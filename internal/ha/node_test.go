@@ -625,3 +625,65 @@ func TestVIPOnAnotherInterface(t *testing.T) {
 type setFunc func(managed, desired []vip.Addr) error
 
 func (f setFunc) Set(managed, desired []vip.Addr) error { return f(managed, desired) }
+
+// keepalived.conf(5): garp_master_refresh sends garp_master_refresh_repeat GARPs per
+// VIP at each refresh (default 1), not garp_master_repeat.
+func TestGARPRefreshRepeat(t *testing.T) {
+	a := start(t, &hub{}, "198.18.0.1", conf(t, 255, "garp_master_repeat 3\ngarp_master_delay 0\ngarp_master_refresh 1\ngarp_master_refresh_repeat 2\n"))
+	waitFor(t, time.Second, "3 GARPs at once", func() bool { return a.garps.Load() == 3 })
+	waitFor(t, 2*time.Second, "2 more at the first refresh", func() bool { return a.garps.Load() == 5 })
+	waitFor(t, 2*time.Second, "2 more at the second refresh", func() bool { return a.garps.Load() == 7 })
+}
+
+// timedAnnouncer records when each address was announced.
+type timedAnnouncer struct {
+	mu *sync.Mutex
+	at map[netip.Addr][]time.Time
+}
+
+func (a timedAnnouncer) Announce(addrs []netip.Addr) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, x := range addrs {
+		a.at[x] = append(a.at[x], time.Now())
+	}
+	return nil
+}
+func (timedAnnouncer) Close() error { return nil }
+
+// keepalived.conf(5): vrrp_garp_interval spaces GARPs, vrrp_gna_interval spaces
+// unsolicited NAs; each applies to its own family only.
+func TestGNAIntervalSpacesOnlyNAs(t *testing.T) {
+	v, err := keepalived.Parse("k.conf", []byte("global_defs {\n vrrp_gna_interval 0.1\n}\n"+
+		"vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n priority 255\n garp_master_repeat 3\n garp_master_delay 0\n"+
+		" virtual_ipaddress {\n 198.18.0.100\n }\n virtual_ipaddress_excluded {\n 2001:db8::100\n }\n}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ann := timedAnnouncer{mu: &sync.Mutex{}, at: map[netip.Addr][]time.Time{}}
+	n, err := New(v, Options{
+		Listen:    func(*config.VRRPInstance) (Transport, error) { return (&hub{}).attach("198.18.0.1"), nil },
+		Announcer: func(string) (Announcer, error) { return ann, nil },
+		VIPs:      &addrs{},
+		LinkUp:    func(string) (bool, error) { return true, nil },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = n.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	v4, v6 := netip.MustParseAddr("198.18.0.100"), netip.MustParseAddr("2001:db8::100")
+	waitFor(t, 2*time.Second, "3 rounds", func() bool { ann.mu.Lock(); defer ann.mu.Unlock(); return len(ann.at[v6]) == 3 })
+	ann.mu.Lock()
+	defer ann.mu.Unlock()
+	// each round: GARP for v4 (no gap), NA for v6, then 100ms; so two gaps between the
+	// first and the third NA, and the GARPs are spaced by the NA gap alone
+	if d := ann.at[v6][2].Sub(ann.at[v6][0]); d < 190*time.Millisecond {
+		t.Errorf("3 NAs within %v, want them 100ms apart", d)
+	}
+	if len(ann.at[v4]) != 3 {
+		t.Errorf("%d GARPs, want 3", len(ann.at[v4]))
+	}
+}
