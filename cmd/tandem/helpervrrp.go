@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"os/signal"
 	"sync"
@@ -28,7 +29,8 @@ type vrrpNode struct {
 	loadVRRP func() (*config.VRRP, error)
 	proxy    func() *config.Config // haproxy.cfg, for the cross-check (a nil result: none)
 	check    func(context.Context, config.InProcessCheck) error
-	exited   func(error) // the node ended by itself (not by Stop)
+	served   func([]netip.Addr) (uint64, bool) // connections on the VIPs, to time a takeover; nil: not timed
+	exited   func(error)                       // the node ended by itself (not by Stop)
 	log      *slog.Logger
 
 	mu       sync.Mutex
@@ -49,7 +51,7 @@ func (h *vrrpNode) Start() error {
 	if err != nil {
 		return err
 	}
-	node, err := ha.New(vcfg, ha.Options{Logger: h.log, Check: h.check})
+	node, err := ha.New(vcfg, ha.Options{Logger: h.log, Check: h.check, Served: h.served})
 	if err != nil {
 		return err
 	}

@@ -107,7 +107,7 @@ func serve(o runOpts) int {
 		}
 		vrrpAttrs = []any{"vrrp_helper_pid", helper.proc.Pid}
 	} else if o.loadVRRP != nil {
-		v := &vrrpNode{loadVRRP: o.loadVRRP, check: trackerCheck(d), log: log.With("component", "vrrp"),
+		v := &vrrpNode{loadVRRP: o.loadVRRP, check: trackerCheck(d), served: sessionsOn(d), log: log.With("component", "vrrp"),
 			proxy: func() *config.Config {
 				if d != nil {
 					return d.Config()

@@ -3,6 +3,7 @@ package ha
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/netip"
 	"os"
@@ -35,17 +36,24 @@ type instance struct {
 	syncKick chan struct{}
 	pkts     chan vrrpnet.Packet
 
-	garpAt       time.Time     // next gratuitous ARP burst
-	garpRefresh  bool          // the burst at garpAt is a garp_master_refresh one
-	garpGap      time.Duration // vrrp_garp_interval: between two GARPs
-	gnaGap       time.Duration // vrrp_gna_interval: between two unsolicited NAs
-	bursts       chan burst    // to the announcing goroutine
-	burstGen     atomic.Uint64 // bumped when the VIPs go: pending bursts stop
-	reconcileAt  time.Time
-	lastRejectAt map[string]time.Time
+	garpAt      time.Time     // next gratuitous ARP burst
+	garpRefresh bool          // the burst at garpAt is a garp_master_refresh one
+	garpGap     time.Duration // vrrp_garp_interval: between two GARPs
+	gnaGap      time.Duration // vrrp_gna_interval: between two unsolicited NAs
+	bursts      chan burst    // to the announcing goroutine
+	burstGen    atomic.Uint64 // bumped when the VIPs go: pending bursts stop
+	reconcileAt time.Time
 
-	mu     sync.Mutex // guards status
+	mu     sync.Mutex // guards status, eps and tl
 	status InstanceStatus
+	eps    *episodes
+	tl     *timeline
+
+	// the takeover being timed (0: none), and the poll for its first served connection
+	cur         uint64
+	servedAt    time.Time
+	servedUntil time.Time
+	servedBase  uint64
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -54,7 +62,9 @@ type instance struct {
 type prioEvent struct{ prio int }
 type faultEvent struct{ fault bool }
 
-const rejectLogEvery = 10 * time.Second
+// quiet is how long an episode lasts past its last sign: four advert intervals, so
+// that a peer advertising at the configured rate keeps it open.
+func (in *instance) quiet() time.Duration { return 4 * in.cfg.AdvertInterval }
 
 func (in *instance) run(ctx context.Context) {
 	defer close(in.done)
@@ -124,7 +134,10 @@ func (in *instance) run(ctx context.Context) {
 // reconcile schedules.
 func (in *instance) nextWake() time.Time {
 	next := in.m.Deadline()
-	for _, t := range []time.Time{in.garpAt, in.reconcileAt} {
+	in.mu.Lock()
+	epAt := in.eps.nextExpiry(in.quiet())
+	in.mu.Unlock()
+	for _, t := range []time.Time{in.garpAt, in.reconcileAt, epAt, in.servedAt} {
 		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
 			next = t
 		}
@@ -167,16 +180,18 @@ func (in *instance) receive(p vrrpnet.Packet) {
 		return
 	}
 	if reason != "" {
+		now := in.node.now()
 		in.mu.Lock()
 		if in.status.Rejected == nil {
 			in.status.Rejected = map[string]uint64{}
 		}
 		in.status.Rejected[reason]++
+		started := in.eps.observe(EpisodeConfigMismatch, now, p.Src, reason)
 		in.mu.Unlock()
-		now := in.node.now()
-		if last, ok := in.lastRejectAt[reason]; !ok || now.Sub(last) >= rejectLogEvery {
-			in.lastRejectAt[reason] = now
-			in.log.Warn("rejected an advert for our virtual router", "from", p.Src, "reason", reason)
+		if started {
+			// once per episode, not per advert; the end is logged with the count
+			in.log.Warn("split brain risk: rejecting adverts for our virtual router from a router configured differently; each side ignores the other",
+				"episode", EpisodeConfigMismatch, "peer", p.Src, "reason", reason, "vrid", in.cfg.VRID)
 		}
 		return
 	}
@@ -188,6 +203,14 @@ func (in *instance) receive(p vrrpnet.Packet) {
 
 func (in *instance) apply(acts []vrrp.Action) {
 	for _, a := range acts {
+		// a takeover's timeline starts before its first action is carried out
+		if tr, ok := a.(vrrp.Transition); ok && tr.To == vrrp.Master {
+			in.mu.Lock()
+			in.cur = in.tl.begin(tr)
+			in.mu.Unlock()
+		}
+	}
+	for _, a := range acts {
 		switch a := a.(type) {
 		case vrrp.SendAdvert:
 			in.send(a.Priority)
@@ -195,7 +218,14 @@ func (in *instance) apply(acts []vrrp.Action) {
 			if err := in.node.vips.Set(in.vips, in.vips); err != nil {
 				in.log.Error("adding virtual addresses", "err", err)
 			}
-			in.reconcileAt = in.node.now().Add(time.Second)
+			now := in.node.now()
+			in.reconcileAt = now.Add(time.Second)
+			if in.cur != 0 {
+				in.mu.Lock()
+				in.tl.stamp(in.cur, StageVIPsAdded, now)
+				in.mu.Unlock()
+				in.watchServed(now)
+			}
 		case vrrp.RemoveVIPs:
 			in.burstGen.Add(1)
 			if err := in.node.vips.Set(in.vips, nil); err != nil {
@@ -203,14 +233,27 @@ func (in *instance) apply(acts []vrrp.Action) {
 			}
 			in.garpAt, in.reconcileAt = time.Time{}, time.Time{}
 		case vrrp.Announce:
-			in.announce(in.cfg.GARPMasterRepeat)
+			in.announceFor(in.cfg.GARPMasterRepeat, in.cur)
 			in.garpRefresh = false
 			if in.cfg.GARPMasterDelay > 0 {
 				in.garpAt = in.node.now().Add(in.cfg.GARPMasterDelay)
 			} else if in.cfg.GARPMasterRefresh > 0 {
 				in.garpAt, in.garpRefresh = in.node.now().Add(in.cfg.GARPMasterRefresh), true
 			}
+		case vrrp.PeerMaster:
+			in.peerMaster(a)
 		case vrrp.Transition:
+			if a.To != vrrp.Master {
+				in.cur, in.servedAt = 0, time.Time{}
+			}
+			if a.From == vrrp.Master {
+				in.mu.Lock()
+				ep, ended := in.eps.end(EpisodeDualMaster, in.node.now())
+				in.mu.Unlock()
+				if ended {
+					in.logEnded(ep)
+				}
+			}
 			in.log.Info("state change", "from", a.From.String(), "to", a.To.String(), "priority", in.m.Priority(), "reason", a.Reason)
 			in.mu.Lock()
 			in.status.Since = in.node.now()
@@ -257,12 +300,16 @@ type burst struct {
 	repeat         int
 	garpGap, naGap time.Duration
 	gen            uint64
+	seq            uint64 // the takeover this burst announces (0: a later burst)
 }
 
 // announce queues a burst of repeat rounds for the announcing goroutine, so that a
 // vrrp_garp_interval never delays adverts.
-func (in *instance) announce(repeat int) {
-	b := burst{repeat: max(1, repeat), garpGap: in.garpGap, naGap: in.gnaGap, gen: in.burstGen.Load(), addrs: in.vips}
+func (in *instance) announce(repeat int) { in.announceFor(repeat, 0) }
+
+// announceFor is announce for the takeover seq (0: none), whose first GARP it times.
+func (in *instance) announceFor(repeat int, seq uint64) {
+	b := burst{repeat: max(1, repeat), garpGap: in.garpGap, naGap: in.gnaGap, gen: in.burstGen.Load(), addrs: in.vips, seq: seq}
 	select {
 	case in.bursts <- b:
 	default:
@@ -286,6 +333,11 @@ func (in *instance) announceLoop(ctx context.Context) {
 				if ann := in.anns[a.Dev]; ann != nil {
 					if err := ann.Announce([]netip.Addr{a.Prefix.Addr()}); err != nil {
 						in.log.Warn("announcing virtual address", "addr", a.Prefix.Addr(), "dev", a.Dev, "err", err)
+					} else if b.seq != 0 {
+						in.mu.Lock()
+						in.tl.stamp(b.seq, StageFirstGARP, in.node.now())
+						in.mu.Unlock()
+						b.seq = 0
 					}
 				}
 				gap := b.garpGap
@@ -303,9 +355,87 @@ func (in *instance) announceLoop(ctx context.Context) {
 	}
 }
 
+// peerMaster counts and logs, once per episode, an advert from another master while
+// this instance is MASTER.
+func (in *instance) peerMaster(a vrrp.PeerMaster) {
+	now := in.node.now()
+	in.mu.Lock()
+	in.status.PeerMasterAdverts++
+	switch {
+	case a.Returned:
+		since := in.status.Since
+		ep := in.eps.instant(EpisodeMasterReturned, now, a.Src,
+			fmt.Sprintf("master %v (priority %d) advertises again; this node was MASTER since %s after it went silent, and yields",
+				a.Src, a.Priority, since.UTC().Format(time.RFC3339Nano)))
+		in.mu.Unlock()
+		in.log.Warn("split brain healed: the master this node took over from advertises again (a partition healed, or it restarted); yielding",
+			"episode", ep.Kind, "peer", a.Src, "peer_priority", a.Priority, "priority", a.Ours, "master_for", now.Sub(since).Round(time.Millisecond).String())
+	case !a.Yield:
+		started := in.eps.observe(EpisodeDualMaster, now, a.Src,
+			fmt.Sprintf("%v advertises priority %d while this node is MASTER with %d; it should yield", a.Src, a.Priority, a.Ours))
+		in.mu.Unlock()
+		if started {
+			in.log.Warn("split brain: another master advertises our virtual router and does not yield",
+				"episode", EpisodeDualMaster, "peer", a.Src, "peer_priority", a.Priority, "priority", a.Ours, "vrid", in.cfg.VRID)
+		}
+	default:
+		in.mu.Unlock() // a higher master preempts this one: the protocol at work
+	}
+}
+
+// servedPoll is how often a new master asks the proxy whether a VIP served a
+// connection yet, and servedFor how long it keeps asking.
+const (
+	servedPoll = 5 * time.Millisecond
+	servedFor  = time.Minute
+)
+
+// watchServed starts polling the proxy for the first connection on the VIPs.
+func (in *instance) watchServed(now time.Time) {
+	served := in.node.opt.Served
+	if served == nil {
+		return
+	}
+	n, ok := served(vipAddrs(in))
+	if !ok {
+		return // no frontend binds a VIP: the proxy cannot tell
+	}
+	in.servedBase, in.servedAt, in.servedUntil = n, now.Add(servedPoll), now.Add(servedFor)
+}
+
+func (in *instance) pollServed(now time.Time) {
+	if in.servedAt.IsZero() || now.Before(in.servedAt) {
+		return
+	}
+	n, ok := in.node.opt.Served(vipAddrs(in))
+	switch {
+	case ok && n > in.servedBase:
+		in.mu.Lock()
+		in.tl.stamp(in.cur, StageFirstServed, now)
+		in.mu.Unlock()
+		in.servedAt = time.Time{}
+	case !ok || now.After(in.servedUntil):
+		in.servedAt = time.Time{}
+	default:
+		in.servedAt = now.Add(servedPoll)
+	}
+}
+
+func (in *instance) logEnded(ep Episode) {
+	in.log.Info("split brain episode ended", "episode", ep.Kind, "peer", ep.Peer, "adverts", ep.Adverts,
+		"lasted", ep.End.Sub(ep.Start).Round(time.Millisecond).String())
+}
+
 // periodic runs the second GARP burst (garp_master_repeat rounds), the refresh
 // bursts (garp_master_refresh_repeat rounds) and the VIP reconcile.
 func (in *instance) periodic(now time.Time) {
+	in.mu.Lock()
+	ended := in.eps.expire(now, in.quiet())
+	in.mu.Unlock()
+	in.pollServed(now)
+	for _, ep := range ended {
+		in.logEnded(ep)
+	}
 	if in.m.State() != vrrp.Master {
 		return
 	}
@@ -349,6 +479,8 @@ func (in *instance) snapshot() InstanceStatus {
 	for k, v := range in.status.Rejected {
 		s.Rejected[k] = v
 	}
+	s.Episodes, s.EpisodeLog = in.eps.snapshot()
+	s.Takeovers, s.StageHistograms = in.tl.snapshot()
 	return s
 }
 

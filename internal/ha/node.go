@@ -64,6 +64,10 @@ type Options struct {
 	// Check evaluates an in-process tracker (vrrp_script "tandem:…") against the
 	// proxy's live state; nil is an error at New when the config has such a script.
 	Check func(ctx context.Context, c config.InProcessCheck) error
+	// Served reports how many connections the proxy's frontends bound to any of addrs
+	// have accepted, and false when none is bound to them; a new master polls it to
+	// time the first connection served on its VIPs. nil: not timed.
+	Served func(addrs []netip.Addr) (uint64, bool)
 }
 
 // InstanceStatus is what the stats page shows of one instance.
@@ -80,8 +84,14 @@ type InstanceStatus struct {
 	AdvertsSent     uint64
 	AdvertsReceived uint64
 	Rejected        map[string]uint64 // adverts for our VRID dropped, by reason
-	Trackers        []TrackerStatus   // tracked scripts and interfaces, and what each adds now
-	Transitions     []TransitionEvent // the last state changes, oldest first
+	// PeerMasterAdverts counts adverts from another master received while MASTER.
+	PeerMasterAdverts uint64
+	Episodes          map[string]uint64    // split-brain episodes by kind (Episode*), since start
+	EpisodeLog        []Episode            // the last ended episodes, then the active ones, oldest first
+	Takeovers         []Takeover           // the last transitions to MASTER, stage by stage, oldest first
+	StageHistograms   map[string]Histogram // takeover stages (Stage*) since start
+	Trackers          []TrackerStatus      // tracked scripts and interfaces, and what each adds now
+	Transitions       []TransitionEvent    // the last state changes, oldest first
 }
 
 // TrackerStatus is one tracked script (or in-process check) or interface of an instance.
@@ -273,15 +283,16 @@ func (n *Node) startLocked(c *config.VRRPInstance) error {
 	}
 	in := &instance{
 		cfg: c, node: n, tr: tr, anns: anns,
-		log:          n.log.With("instance", c.Name),
-		events:       make(chan any, 16),
-		pkts:         make(chan vrrpnet.Packet, 64),
-		syncKick:     make(chan struct{}, 1),
-		bursts:       make(chan burst, 4),
-		garpGap:      n.cfg.Global.GARPInterval,
-		gnaGap:       n.cfg.Global.GNAInterval,
-		lastRejectAt: map[string]time.Time{},
-		done:         make(chan struct{}),
+		log:      n.log.With("instance", c.Name),
+		events:   make(chan any, 16),
+		pkts:     make(chan vrrpnet.Packet, 64),
+		syncKick: make(chan struct{}, 1),
+		bursts:   make(chan burst, 4),
+		garpGap:  n.cfg.Global.GARPInterval,
+		gnaGap:   n.cfg.Global.GNAInterval,
+		eps:      newEpisodes(),
+		tl:       newTimeline(),
+		done:     make(chan struct{}),
 	}
 	in.m = vrrp.NewMachine(vrrp.Config{
 		Version: uint8(c.Version), Priority: c.Priority, Interval: c.AdvertInterval,

@@ -2,6 +2,7 @@ package ha
 
 import (
 	"context"
+	"log/slog"
 	"net"
 	"net/netip"
 	"os"
@@ -25,6 +26,13 @@ import (
 type hub struct {
 	mu    sync.Mutex
 	ports []*port
+	cut   bool // the link is cut: every packet is lost
+}
+
+func (h *hub) setCut(cut bool) {
+	h.mu.Lock()
+	h.cut = cut
+	h.mu.Unlock()
 }
 
 type port struct {
@@ -57,7 +65,7 @@ func (p *port) Read(buf []byte, deadline time.Time) (vrrpnet.Packet, error) {
 func (p *port) Write(msg []byte, dst netip.Addr) error {
 	p.h.mu.Lock()
 	defer p.h.mu.Unlock()
-	if p.down {
+	if p.down || p.h.cut {
 		return nil
 	}
 	for _, o := range p.h.ports {
@@ -126,6 +134,26 @@ type testNode struct {
 	t      *testing.T
 	execs  chan []string
 	garps  atomic.Int64
+	logs   logBuf
+}
+
+// logBuf collects a node's log lines.
+type logBuf struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logBuf) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+// count is how many lines contain sub.
+func (l *logBuf) count(sub string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Count(l.b.String(), sub)
 }
 
 func conf(t *testing.T, prio int, extra string) *config.VRRP {
@@ -154,10 +182,11 @@ func confWith(t *testing.T, pre string, prio int, extra string) *config.VRRP {
 	return v
 }
 
-func start(t *testing.T, h *hub, src string, cfg *config.VRRP) *testNode {
+func start(t *testing.T, h *hub, src string, cfg *config.VRRP, tweak ...func(*Options)) *testNode {
 	t.Helper()
 	tn := &testNode{t: t, vips: &addrs{}, done: make(chan struct{}), execs: make(chan []string, 64), down: map[string]bool{}}
-	n, err := New(cfg, Options{
+	opt := Options{
+		Logger:    slog.New(slog.NewTextHandler(&tn.logs, nil)),
 		Listen:    func(*config.VRRPInstance) (Transport, error) { return h.attach(src), nil },
 		Announcer: func(string) (Announcer, error) { return countAnnouncer{&tn.garps}, nil },
 		VIPs:      tn.vips,
@@ -175,7 +204,11 @@ func start(t *testing.T, h *hub, src string, cfg *config.VRRP) *testNode {
 			}
 			return nil
 		},
-	})
+	}
+	for _, f := range tweak {
+		f(&opt)
+	}
+	n, err := New(cfg, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,16 +288,95 @@ func TestTwoNodesOneMasterAndCleanFailover(t *testing.T) {
 
 func TestRejectedAdvertsAreCountedAndNeverSilent(t *testing.T) {
 	h := &hub{}
-	a := start(t, h, "198.18.0.1", conf(t, 101, ""))
+	// 0.2s adverts: an episode outlives 0.8s without a rejected advert, even on a busy machine
+	a := start(t, h, "198.18.0.1", conf(t, 101, "advert_int 0.2\n"))
 	// B has another VIP list: keepalived (and tandem) must drop A's adverts.
-	cfgB := conf(t, 100, "")
+	cfgB := conf(t, 100, "advert_int 0.2\n")
 	cfgB.Instances[0].VIPs[0].Prefix = netip.MustParsePrefix("198.18.0.200/32")
 	b := start(t, h, "198.18.0.2", cfgB)
-	waitFor(t, 2*time.Second, "B counts rejected adverts", func() bool {
+	waitFor(t, 5*time.Second, "B counts rejected adverts", func() bool {
 		st := b.node.Status()
-		return len(st) == 1 && st[0].Rejected["virtual address 198.18.0.200 missing from the advert"] > 0
+		return len(st) == 1 && st[0].Rejected["virtual address 198.18.0.200 missing from the advert"] > 5
 	})
-	_ = a
+	// many rejected adverts, one episode, logged once
+	st := b.node.Status()[0]
+	if st.Episodes[EpisodeConfigMismatch] != 1 || b.logs.count("split brain risk") != 1 {
+		t.Errorf("config mismatch episodes %d, logged %d times; want 1 and 1", st.Episodes[EpisodeConfigMismatch], b.logs.count("split brain risk"))
+	}
+	if n := len(st.EpisodeLog); n != 1 || st.EpisodeLog[0].Peer != netip.MustParseAddr("198.18.0.1") || !st.EpisodeLog[0].End.IsZero() {
+		t.Errorf("episode log = %+v, want one active episode from A", st.EpisodeLog)
+	}
+	// A stops: the episode ends after four intervals without a rejected advert
+	a.stop()
+	waitFor(t, 3*time.Second, "the episode ends", func() bool { return b.logs.count("split brain episode ended") == 1 })
+	if st := b.node.Status()[0]; len(st.EpisodeLog) != 1 || st.EpisodeLog[0].End.IsZero() || st.Episodes[EpisodeConfigMismatch] != 1 {
+		t.Errorf("after the end: %+v", st.EpisodeLog)
+	}
+}
+
+// Issue 14 "split brain caught": the link between two nodes is cut, both become
+// MASTER; when it heals the lower priority yields (RFC 5798 §6.4.3) and says the
+// master it took over from came back, once per episode, however long the cut lasted.
+func TestPartitionEpisodeCountedAndLoggedOnce(t *testing.T) {
+	h := &hub{}
+	a := start(t, h, "198.18.0.1", conf(t, 101, "advert_int 0.2\n"))
+	b := start(t, h, "198.18.0.2", conf(t, 100, "advert_int 0.2\n"))
+	waitFor(t, 3*time.Second, "A master and B backup", func() bool { return a.state() == "MASTER" && b.state() == "BACKUP" })
+	// both may have been MASTER for an instant at start (their skews differ by 1ms)
+	base := a.node.Status()[0].Episodes[EpisodeDualMaster]
+	for round := 1; round <= 2; round++ {
+		h.setCut(true)
+		waitFor(t, 3*time.Second, "both MASTER while cut", func() bool { return a.state() == "MASTER" && b.state() == "MASTER" })
+		time.Sleep(time.Second) // five advert intervals of two masters
+		h.setCut(false)
+		waitFor(t, 3*time.Second, "one master once healed", func() bool { return a.state() == "MASTER" && b.state() == "BACKUP" })
+		st := b.node.Status()[0]
+		if got := st.Episodes[EpisodeMasterReturned]; got != uint64(round) {
+			t.Fatalf("round %d: master_returned episodes %d", round, got)
+		}
+		if got := b.logs.count("split brain healed"); got != round {
+			t.Fatalf("round %d: logged %d times\n%s", round, got, b.logs.b.String())
+		}
+		if last := st.EpisodeLog[len(st.EpisodeLog)-1]; last.Kind != EpisodeMasterReturned || last.Peer != netip.MustParseAddr("198.18.0.1") {
+			t.Errorf("last episode %+v", last)
+		}
+		if a.vips.holds(vipA) == b.vips.holds(vipA) {
+			t.Errorf("VIP held by A %v, B %v", a.vips.holds(vipA), b.vips.holds(vipA))
+		}
+	}
+	// A saw B's adverts at most as one episode per heal, never one per advert
+	if n := a.node.Status()[0].Episodes[EpisodeDualMaster] - base; n > 2 {
+		t.Errorf("A counted %d dual-master episodes over 2 heals", n)
+	}
+}
+
+// Equal priorities and no preemption settle with one master; a peer that keeps
+// advertising while it should yield (here: it never hears us) is one dual_master
+// episode, which ends when it stops.
+func TestDualMasterEpisode(t *testing.T) {
+	h := &hub{}
+	a := start(t, h, "198.18.0.2", conf(t, 150, "advert_int 0.5\n")) // an episode outlives 2s of silence
+	waitFor(t, 4*time.Second, "A master", func() bool { return a.state() == "MASTER" })
+	// a deaf peer with lower priority that believes it is master: adverts every 50ms
+	peer := h.attach("198.18.0.9")
+	cfg := conf(t, 100, "").Instances[0]
+	adv := advertFor(cfg, 100, peer.Src(), vrrp.GroupV4)
+	msg, err := adv.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 10 {
+		_ = peer.Write(msg, vrrp.GroupV4)
+		time.Sleep(50 * time.Millisecond)
+	}
+	st := a.node.Status()[0]
+	if st.Episodes[EpisodeDualMaster] != 1 || a.logs.count("another master advertises") != 1 || st.PeerMasterAdverts < 5 {
+		t.Fatalf("episodes %v, logged %d, adverts %d\n%s", st.Episodes, a.logs.count("another master advertises"), st.PeerMasterAdverts, a.logs.b.String())
+	}
+	if a.state() != "MASTER" {
+		t.Errorf("A yielded to a lower priority")
+	}
+	waitFor(t, 5*time.Second, "the episode ends", func() bool { return a.logs.count("split brain episode ended") == 1 })
 }
 
 func TestScriptTrackingMovesMastership(t *testing.T) {
@@ -400,7 +512,17 @@ func TestCheckMatchesKeepalivedRules(t *testing.T) {
 			if other != tt.other || reason != tt.reason {
 				t.Errorf("other %v reason %q, want %v %q", other, reason, tt.other, tt.reason)
 			}
+			if reason != "" && RejectClass(reason) == "other" {
+				t.Errorf("reason %q has no class for the metric", reason)
+			}
 		})
+	}
+	for reason, class := range map[string]string{"TTL 254, must be 255": "ttl", "wrong auth_pass": "auth", "auth type 0, configured 1": "auth",
+		"advert interval 2s, configured 1s": "interval", "2 virtual addresses, configured 1": "addresses", "virtual address 198.18.0.9 missing from the advert": "addresses",
+		"version 3, configured 2": "version", "bad checksum": "checksum", "malformed: short": "malformed"} {
+		if got := RejectClass(reason); got != class {
+			t.Errorf("RejectClass(%q) = %q, want %q", reason, got, class)
+		}
 	}
 }
 

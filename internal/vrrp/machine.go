@@ -107,12 +107,36 @@ type RemoveVIPs struct{}
 // Announce sends gratuitous ARP / unsolicited NA for the virtual addresses.
 type Announce struct{}
 
-// Transition reports a state change (for notify scripts, logs and status).
-// Transition is a state change, with why it happened in words (for logs and the stats
-// page).
+// Transition is a state change, with why it happened in words (for notify scripts,
+// logs and the stats page), and the first stages of its timeline.
 type Transition struct {
 	From, To State
 	Reason   string
+	At       time.Time // when the machine changed state
+	// LastAdvert is when the last advert from another router was accepted before this
+	// transition (zero: none since the instance started or last was master). For a
+	// takeover by Master_Down_Timer, At - LastAdvert is how long the master was silent.
+	LastAdvert time.Time
+	// ByTimer is set when the Master_Down_Timer fired (a takeover because the master
+	// went silent or resigned, not a preemption, a sync group or an address owner).
+	ByTimer bool
+}
+
+// PeerMaster reports an advert from another master received while Master: two
+// masters for one virtual router at the same moment (RFC 5798 §6.4.3 resolves it:
+// the lower priority, or on a tie the lower primary address, yields).
+type PeerMaster struct {
+	Src      netip.Addr
+	Priority uint8 // the peer's
+	Ours     uint8 // our effective priority
+	// Yield is set when this machine steps down to the peer (the same Step returns
+	// the Transition to Backup); clear when the peer should have yielded and did not.
+	Yield bool
+	// Returned is set with Yield when this machine had become Master because its
+	// master went silent (Master_Down_Timer, no priority 0): that master, or a
+	// higher one, advertises again. A healed partition and a restarted master look
+	// the same on the wire.
+	Returned bool
 }
 
 func (SendAdvert) action() {}
@@ -120,6 +144,7 @@ func (AddVIPs) action()    {}
 func (RemoveVIPs) action() {}
 func (Announce) action()   {}
 func (Transition) action() {}
+func (PeerMaster) action() {}
 
 // Machine is one VRRP instance's state machine. It is not safe for concurrent use.
 type Machine struct {
@@ -133,6 +158,9 @@ type Machine struct {
 	preemptAt           time.Time // keepalived preempt_delay: when a lower master may be preempted
 	why                 string    // what a Backup's timeout will mean: the reason of that takeover
 	master              netip.Addr
+	lastAdvert          time.Time // last advert accepted from another router (Backup)
+	bySilence           bool      // Master because the master it followed went silent
+	byTimer             bool      // the transition being made is a Master_Down_Timer one
 }
 
 // NewMachine returns a machine in Init; send it Startup to begin.
@@ -182,11 +210,11 @@ func (m *Machine) Step(ev Event, now time.Time) []Action {
 			return nil
 		}
 		if m.fault {
-			return m.to(Fault, nil, "an interface or tracked check is down at start")
+			return m.to(Fault, nil, "an interface or tracked check is down at start", now)
 		}
 		return m.initialize(now, true)
 	case Shutdown:
-		return m.shutdown()
+		return m.shutdown(now)
 	case Timeout:
 		return m.timeout(now)
 	case AdvertReceived:
@@ -206,7 +234,7 @@ func (m *Machine) Step(ev Event, now time.Time) []Action {
 		case e.State == Backup && m.state == Master:
 			m.masterAdverInterval = m.cfg.Interval
 			m.deadline = now.Add(m.MasterDownInterval())
-			return m.to(Backup, []Action{RemoveVIPs{}}, "its sync group became BACKUP")
+			return m.to(Backup, []Action{RemoveVIPs{}}, "its sync group became BACKUP", now)
 		}
 	}
 	return nil
@@ -219,6 +247,7 @@ func (m *Machine) initialize(now time.Time, startup bool) []Action {
 	}
 	m.masterAdverInterval = m.cfg.Interval
 	m.why = whyNoAdvert
+	m.lastAdvert = time.Time{}
 	m.deadline = now.Add(m.MasterDownInterval())
 	if startup && m.cfg.Preempt && m.cfg.PreemptDelay > 0 {
 		// keepalived: preempt_delay also holds off taking over after the
@@ -230,7 +259,7 @@ func (m *Machine) initialize(now time.Time, startup bool) []Action {
 	if !startup {
 		reason = "fault cleared"
 	}
-	return m.to(Backup, nil, reason)
+	return m.to(Backup, nil, reason, now)
 }
 
 // whyNoAdvert is why a backup takes over by default.
@@ -240,25 +269,33 @@ func (m *Machine) becomeMaster(now time.Time, reason string) []Action {
 	m.deadline = now.Add(m.cfg.Interval)
 	m.master = m.cfg.LocalAddr
 	m.preemptAt = time.Time{}
-	return m.to(Master, []Action{SendAdvert{m.prio}, AddVIPs{}, Announce{}}, reason)
+	return m.to(Master, []Action{SendAdvert{m.prio}, AddVIPs{}, Announce{}}, reason, now)
 }
 
-func (m *Machine) to(s State, acts []Action, reason string) []Action {
+func (m *Machine) to(s State, acts []Action, reason string, now time.Time) []Action {
 	from := m.state
 	m.state = s
+	byTimer := m.byTimer
+	m.byTimer = false
 	if from == s {
 		return acts
 	}
-	return append(acts, Transition{From: from, To: s, Reason: reason})
+	tr := Transition{From: from, To: s, Reason: reason, At: now, LastAdvert: m.lastAdvert, ByTimer: byTimer}
+	if s == Master {
+		// a later advert while Master comes from a master that was not heard then
+		m.bySilence = byTimer && reason == whyNoAdvert && !m.lastAdvert.IsZero()
+		m.lastAdvert = time.Time{}
+	}
+	return append(acts, tr)
 }
 
-func (m *Machine) shutdown() []Action {
+func (m *Machine) shutdown(now time.Time) []Action {
 	var acts []Action
 	if m.state == Master {
 		acts = append(acts, SendAdvert{0}, RemoveVIPs{})
 	}
 	m.deadline = time.Time{}
-	return m.to(Init, acts, "shutdown")
+	return m.to(Init, acts, "shutdown", now)
 }
 
 func (m *Machine) timeout(now time.Time) []Action {
@@ -267,6 +304,7 @@ func (m *Machine) timeout(now time.Time) []Action {
 	}
 	switch m.state {
 	case Backup:
+		m.byTimer = true
 		return m.becomeMaster(now, m.why)
 	case Master:
 		m.deadline = now.Add(m.cfg.Interval)
@@ -278,6 +316,7 @@ func (m *Machine) timeout(now time.Time) []Action {
 func (m *Machine) advert(e AdvertReceived, now time.Time) []Action {
 	switch m.state {
 	case Backup:
+		m.lastAdvert = now
 		if e.Priority == 0 {
 			m.deadline = now.Add(m.SkewTime())
 			m.why = fmt.Sprintf("master %v resigned (priority 0 advertisement)", e.Src)
@@ -302,21 +341,26 @@ func (m *Machine) advert(e AdvertReceived, now time.Time) []Action {
 			m.deadline = now.Add(m.cfg.Interval)
 			return []Action{SendAdvert{m.prio}}
 		}
-		if e.Priority > m.prio || (e.Priority == m.prio && addrGreater(e.Src, m.cfg.LocalAddr)) {
+		yield := e.Priority > m.prio || (e.Priority == m.prio && addrGreater(e.Src, m.cfg.LocalAddr))
+		peer := PeerMaster{Src: e.Src, Priority: e.Priority, Ours: m.prio, Yield: yield, Returned: yield && m.bySilence}
+		if yield {
 			if m.cfg.Version == 3 && e.Interval > 0 {
 				m.masterAdverInterval = e.Interval
 			}
 			m.master = e.Src
 			m.deadline = now.Add(m.MasterDownInterval())
+			m.lastAdvert = now
+			m.bySilence = false
 			why := fmt.Sprintf("advertisement from %v with higher priority %d (ours %d)", e.Src, e.Priority, m.prio)
 			if e.Priority == m.prio {
 				why = fmt.Sprintf("advertisement from %v with equal priority %d and a higher address", e.Src, e.Priority)
 			}
-			return m.to(Backup, []Action{RemoveVIPs{}}, why)
+			return m.to(Backup, []Action{peer, RemoveVIPs{}}, why, now)
 		}
 		if m.cfg.AdvertOnLower {
-			return []Action{SendAdvert{m.prio}}
+			return []Action{peer, SendAdvert{m.prio}}
 		}
+		return []Action{peer}
 	}
 	return nil
 }
@@ -347,7 +391,7 @@ func (m *Machine) setFault(fault bool, now time.Time) []Action {
 			acts = append(acts, SendAdvert{0}, RemoveVIPs{})
 		}
 		m.deadline = time.Time{}
-		return m.to(Fault, acts, "an interface or tracked check went down")
+		return m.to(Fault, acts, "an interface or tracked check went down", now)
 	}
 	return m.initialize(now, false)
 }

@@ -35,7 +35,7 @@ func wantActs(t *testing.T, got []Action, want ...Action) {
 	got = append([]Action(nil), got...)
 	for i, a := range got {
 		if tr, ok := a.(Transition); ok {
-			tr.Reason = ""
+			tr.Reason, tr.At, tr.LastAdvert, tr.ByTimer = "", time.Time{}, time.Time{}, false
 			got[i] = tr
 		}
 	}
@@ -258,14 +258,16 @@ func TestMasterAdvertReceived(t *testing.T) {
 			m := mastered(t, v3(150))
 			now := m.Deadline().Add(-500 * time.Millisecond)
 			acts := m.Step(AdvertReceived{Src: tt.src, Priority: tt.prio, Interval: 2 * time.Second}, now)
+			// either way, two masters were seen at once, and it says who yields
+			peer := PeerMaster{Src: tt.src, Priority: tt.prio, Ours: 150, Yield: tt.stepsDown}
 			if !tt.stepsDown {
-				wantActs(t, acts)
+				wantActs(t, acts, peer)
 				if m.State() != Master {
 					t.Errorf("state %v", m.State())
 				}
 				return
 			}
-			wantActs(t, acts, RemoveVIPs{}, Transition{From: Master, To: Backup})
+			wantActs(t, acts, peer, RemoveVIPs{}, Transition{From: Master, To: Backup})
 			if m.MasterAdverInterval() != 2*time.Second {
 				t.Errorf("Master_Adver_Interval = %v", m.MasterAdverInterval())
 			}
@@ -390,7 +392,8 @@ func TestMasterAnswersLowerPriorityWhenAsked(t *testing.T) {
 	cfg.AdvertOnLower = true
 	m := mastered(t, cfg)
 	d := m.Deadline()
-	wantActs(t, m.Step(AdvertReceived{Src: higher, Priority: 100, Interval: time.Second}, d.Add(-time.Millisecond)), SendAdvert{150})
+	wantActs(t, m.Step(AdvertReceived{Src: higher, Priority: 100, Interval: time.Second}, d.Add(-time.Millisecond)),
+		PeerMaster{Src: higher, Priority: 100, Ours: 150}, SendAdvert{150})
 	if m.Deadline() != d || m.State() != Master {
 		t.Errorf("answering moved the Adver_Timer or the state")
 	}
@@ -432,5 +435,94 @@ func TestTransitionReasons(t *testing.T) {
 	}
 	if got := reason(p.Step(Shutdown{}, at(11*time.Second))); got != "shutdown" {
 		t.Errorf("shutdown: %q", got)
+	}
+}
+
+// Two masters for one VRID (issue 14, "split brain caught"): RFC 5798 §6.4.3 has a
+// Master that receives an ADVERTISEMENT either transition to Backup or discard it; both
+// mean a second master was advertising. A Backup that took over because its master
+// went silent (§6.4.2 "If the Master_Down_Timer fires") and then hears a master again
+// reports that the master came back (a partition healed, or the master restarted).
+func TestPeerMasterEpisodes(t *testing.T) {
+	tests := []struct {
+		name  string
+		setup func(t *testing.T) *Machine
+		src   netip.Addr
+		prio  uint8
+		want  PeerMaster
+	}{
+		{"master went silent, then returns", func(t *testing.T) *Machine {
+			m := started(t, v3(100))
+			m.Step(AdvertReceived{Src: higher, Priority: 200, Interval: time.Second}, at(time.Second))
+			m.Step(Timeout{}, m.Deadline())
+			return m
+		}, higher, 200, PeerMaster{Src: higher, Priority: 200, Ours: 100, Yield: true, Returned: true}},
+		{"no master was heard before the takeover: not a return", func(t *testing.T) *Machine {
+			return mastered(t, v3(100))
+		}, higher, 200, PeerMaster{Src: higher, Priority: 200, Ours: 100, Yield: true}},
+		{"master resigned with priority 0: not a return", func(t *testing.T) *Machine {
+			m := started(t, v3(100))
+			m.Step(AdvertReceived{Src: higher, Priority: 200, Interval: time.Second}, at(time.Second))
+			m.Step(AdvertReceived{Src: higher, Priority: 0, Interval: time.Second}, at(2*time.Second))
+			m.Step(Timeout{}, m.Deadline())
+			return m
+		}, higher, 200, PeerMaster{Src: higher, Priority: 200, Ours: 100, Yield: true}},
+		{"preempted a lower master: it does not yield to us yet", func(t *testing.T) *Machine {
+			m := started(t, v3(100))
+			m.Step(AdvertReceived{Src: lower, Priority: 50, Interval: time.Second}, at(time.Second))
+			m.Step(Timeout{}, m.Deadline())
+			return m
+		}, lower, 50, PeerMaster{Src: lower, Priority: 50, Ours: 100}},
+		{"equal priority, the peer's address is lower: it should yield", func(t *testing.T) *Machine {
+			return mastered(t, v3(100))
+		}, lower, 100, PeerMaster{Src: lower, Priority: 100, Ours: 100}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := tt.setup(t)
+			if m.State() != Master {
+				t.Fatalf("state %v", m.State())
+			}
+			acts := m.Step(AdvertReceived{Src: tt.src, Priority: tt.prio, Interval: time.Second}, m.Deadline().Add(-time.Millisecond))
+			if len(acts) == 0 || !reflect.DeepEqual(acts[0], tt.want) {
+				t.Errorf("actions = %#v, want first %#v", acts, tt.want)
+			}
+		})
+	}
+}
+
+// The timeline's first stages come from the machine: when the last advert was heard
+// and when the Master_Down_Timer fired (RFC 5798 §6.4.2).
+func TestTransitionTimeline(t *testing.T) {
+	m := started(t, v3(100))
+	m.Step(AdvertReceived{Src: higher, Priority: 200, Interval: time.Second}, at(time.Second))
+	fired := m.Deadline()
+	var tr Transition
+	for _, a := range m.Step(Timeout{}, fired) {
+		if x, ok := a.(Transition); ok {
+			tr = x
+		}
+	}
+	if tr.To != Master || !tr.ByTimer || tr.At != fired || tr.LastAdvert != at(time.Second) {
+		t.Errorf("takeover = %+v, want By timer at %v, last advert at %v", tr, fired, at(time.Second))
+	}
+	// stepping down is not a timer transition; its last advert is the one that made it
+	for _, a := range m.Step(AdvertReceived{Src: higher, Priority: 200, Interval: time.Second}, fired.Add(time.Second)) {
+		if x, ok := a.(Transition); ok {
+			tr = x
+		}
+	}
+	if tr.To != Backup || tr.ByTimer || tr.LastAdvert != fired.Add(time.Second) {
+		t.Errorf("step down = %+v", tr)
+	}
+	// an owner becomes master at once, with no timer and no advert
+	o := NewMachine(v3(PriorityOwner))
+	for _, a := range o.Step(Startup{}, t0) {
+		if x, ok := a.(Transition); ok {
+			tr = x
+		}
+	}
+	if tr.To != Master || tr.ByTimer || !tr.LastAdvert.IsZero() || tr.At != t0 {
+		t.Errorf("owner = %+v", tr)
 	}
 }
