@@ -173,6 +173,9 @@ type Notify struct {
 	Fault  string
 	Stop   string
 	Any    string // `notify`: called after the specific one with TYPE NAME STATE PRIORITY
+	// MasterRxLowerPri is notify_master_rx_lower_pri (vrrp_instance only): run, as
+	// written, each time a MASTER receives an advert of lower priority.
+	MasterRxLowerPri string
 }
 
 // VRRPSyncGroup is a vrrp_sync_group: instances that change state together.

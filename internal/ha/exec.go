@@ -71,7 +71,7 @@ func checkScripts(cfg *config.VRRP) error {
 	}
 	u, g := defaultScriptUser(cfg.Global)
 	for _, in := range cfg.Instances {
-		for _, sc := range []string{in.Notify.Master, in.Notify.Backup, in.Notify.Fault, in.Notify.Stop, in.Notify.Any} {
+		for _, sc := range []string{in.Notify.Master, in.Notify.Backup, in.Notify.Fault, in.Notify.Stop, in.Notify.Any, in.Notify.MasterRxLowerPri} {
 			check(in.Pos, fmt.Sprintf("vrrp_instance %q: notify script", in.Name), Command{Argv: strings.Fields(sc), User: u, Group: g})
 		}
 	}

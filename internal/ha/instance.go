@@ -374,6 +374,10 @@ func (in *instance) peerMaster(a vrrp.PeerMaster) {
 		started := in.eps.observe(EpisodeDualMaster, now, a.Src,
 			fmt.Sprintf("%v advertises priority %d while this node is MASTER with %d; it should yield", a.Src, a.Priority, a.Ours))
 		in.mu.Unlock()
+		if a.Priority < a.Ours {
+			// keepalived runs notify_master_rx_lower_pri, as written, for each such advert
+			in.node.notifier.enqueue(in.cfg.Name, "MASTER_RX_LOWER_PRI", int(a.Ours), in.cfg.Notify.MasterRxLowerPri, "")
+		}
 		if started {
 			in.log.Warn("split brain: another master advertises our virtual router and does not yield",
 				"episode", EpisodeDualMaster, "peer", a.Src, "peer_priority", a.Priority, "priority", a.Ours, "vrid", in.cfg.VRID)

@@ -355,7 +355,7 @@ func TestPartitionEpisodeCountedAndLoggedOnce(t *testing.T) {
 // episode, which ends when it stops.
 func TestDualMasterEpisode(t *testing.T) {
 	h := &hub{}
-	a := start(t, h, "198.18.0.2", conf(t, 150, "advert_int 0.5\n")) // an episode outlives 2s of silence
+	a := start(t, h, "198.18.0.2", conf(t, 150, "advert_int 0.5\nnotify_master_rx_lower_pri \"/bin/lower me\"\n")) // an episode outlives 2s of silence
 	waitFor(t, 4*time.Second, "A master", func() bool { return a.state() == "MASTER" })
 	// a deaf peer with lower priority that believes it is master: adverts every 50ms
 	peer := h.attach("198.18.0.9")
@@ -375,6 +375,16 @@ func TestDualMasterEpisode(t *testing.T) {
 	}
 	if a.state() != "MASTER" {
 		t.Errorf("A yielded to a lower priority")
+	}
+	// keepalived's notify_master_rx_lower_pri runs as written for each lower advert
+	lower := 0
+	for len(a.execs) > 0 {
+		if argv := <-a.execs; strings.Join(argv, " ") == "/bin/lower me" {
+			lower++
+		}
+	}
+	if lower < 5 {
+		t.Errorf("notify_master_rx_lower_pri ran %d times for %d adverts", lower, st.PeerMasterAdverts)
 	}
 	waitFor(t, 5*time.Second, "the episode ends", func() bool { return a.logs.count("split brain episode ended") == 1 })
 }

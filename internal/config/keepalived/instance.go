@@ -16,7 +16,7 @@ var instanceKeywords = []string{
 	"notify_master", "notify_backup", "notify_fault", "notify_stop", "notify",
 	"garp_master_delay", "garp_master_repeat", "garp_master_refresh", "dont_track_primary",
 	"skip_check_adv_addr", "strict_mode", "garp_master_refresh_repeat", "smtp_alert",
-	"lvs_sync_daemon_interface",
+	"lvs_sync_daemon_interface", "notify_master_rx_lower_pri",
 }
 
 // unsupportedInstance are keepalived vrrp_instance keywords tandem does not implement.
@@ -29,7 +29,7 @@ var unsupportedInstance = map[string]bool{
 	"garp_extra_if": true, "down_timer_adverts": true,
 	"lower_prio_no_advert": true, "higher_prio_send_advert": true, "promote_secondaries": true,
 	"virtual_routes": true, "virtual_rules": true, "accept": true, "no_accept": true,
-	"debug": true, "notify_deleted": true, "notify_priority_changes": true, "notify_master_rx_lower_pri": true,
+	"debug": true, "notify_deleted": true, "notify_priority_changes": true,
 	"kernel_rx_buf_size": true, "linkbeat_use_polling": true,
 }
 
@@ -163,6 +163,13 @@ func (p *parser) instance(b *node) {
 		case "smtp_alert":
 			if _, ok := p.boolArg(n); ok {
 				p.warn(n.pos, "%s: smtp_alert has no effect in tandem (tandem sends no mail alerts)", where)
+			}
+		case "notify_master_rx_lower_pri":
+			if p.nargs(n, 1, 3) {
+				if len(n.args) > 1 {
+					p.errs.Add(n.args[1].pos, "%s: running notify scripts as another user (%q) is not supported by tandem", n.name, n.args[1].text)
+				}
+				in.Notify.MasterRxLowerPri = n.args[0].text
 			}
 		case "lvs_sync_daemon_interface":
 			if p.nargs(n, 1, 1) {

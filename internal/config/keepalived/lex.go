@@ -28,7 +28,8 @@
 //	                 virtual_ipaddress virtual_ipaddress_excluded (ADDR[/LEN] [brd A] [dev D]
 //	                 [scope S] [label L] [no_track]) unicast_src_ip mcast_src_ip unicast_peer
 //	                 track_script track_interface (NAME [weight N [reverse]]) notify_master
-//	                 notify_backup notify_fault notify_stop notify garp_master_delay
+//	                 notify_backup notify_fault notify_stop notify notify_master_rx_lower_pri
+//	                 garp_master_delay
 //	                 garp_master_repeat garp_master_refresh garp_master_refresh_repeat
 //	                 dont_track_primary
 //	                 skip_check_adv_addr strict_mode

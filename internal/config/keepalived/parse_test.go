@@ -368,6 +368,12 @@ func TestKeepalivedMeaning(t *testing.T) {
 		{"state SLAVE is BACKUP", goodInstance + "state SLAVE\n}\n", wantState(config.StateBackup)},
 		{"BACKUP after MASTER is ignored", goodInstance + "state MASTER\nstate BACKUP\n}\n", wantState(config.StateMaster)},
 		{"nopreempt 1", goodInstance + "nopreempt 1\n}\n", wantNoPreempt(true)},
+		{"notify_master_rx_lower_pri", goodInstance + "notify_master_rx_lower_pri \"/bin/x y\"\n}\n", func(v *config.VRRP) string {
+			if got := v.Instances[0].Notify.MasterRxLowerPri; got != "/bin/x y" {
+				return fmt.Sprintf("notify_master_rx_lower_pri = %q", got)
+			}
+			return ""
+		}},
 		{"nopreempt 0 still turns preemption off", goodInstance + "nopreempt 0\n}\n", wantNoPreempt(true)},
 		{"undefined track_script is dropped", "vrrp_script ok {\nscript /bin/true\n}\n" + goodInstance + "track_script {\nnope\nok\n}\n}\n",
 			func(v *config.VRRP) string {
