@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"fmt"
 	"io"
 	"net/http"
 	"path/filepath"
@@ -157,7 +156,7 @@ func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) 
 	end := time.Now().Add(within)
 	for !cond() {
 		if time.Now().After(end) {
-			t.Fatal(fmt.Sprintf("after %v: %s", within, what))
+			t.Fatalf("after %v: %s", within, what)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -109,6 +109,17 @@ func (h *vrrpNode) stop() bool {
 	return running
 }
 
+// Switchover hands the VIPs of instance name ("" every MASTER one) over to the peers.
+func (h *vrrpNode) Switchover(name string) error {
+	h.mu.Lock()
+	node := h.node
+	h.mu.Unlock()
+	if node == nil {
+		return errors.New("VRRP is not running")
+	}
+	return node.Switchover(name)
+}
+
 func (h *vrrpNode) Status() []stats.VRRPInstance {
 	h.mu.Lock()
 	node := h.node

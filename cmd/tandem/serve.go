@@ -123,6 +123,7 @@ func serve(o runOpts) int {
 		}
 		if d != nil {
 			d.SetVRRPStatus(v.Status)
+			d.SetVRRPSwitchover(v.Switchover)
 		}
 		vrrpAttrs = []any{"vrrp_instances", len(v.Status())}
 		reloadVRRP, stopVRRP = v.Reload, v.Stop

@@ -60,6 +60,9 @@ type instance struct {
 }
 
 type prioEvent struct{ prio int }
+
+// switchoverEvent asks a MASTER to hand over; the answer goes to reply (buffered).
+type switchoverEvent struct{ reply chan error }
 type faultEvent struct{ fault bool }
 
 // quiet is how long an episode lasts past its last sign: four advert intervals, so
@@ -120,6 +123,14 @@ func (in *instance) run(ctx context.Context) {
 				in.apply(in.m.Step(vrrp.PriorityChanged{Priority: e.prio}, in.node.now()))
 			case faultEvent:
 				in.apply(in.m.Step(vrrp.FaultChanged{Fault: e.fault}, in.node.now()))
+			case switchoverEvent:
+				if in.m.State() != vrrp.Master {
+					e.reply <- fmt.Errorf("vrrp_instance %q is %s, not MASTER: nothing to hand over", in.cfg.Name, in.m.State())
+					break
+				}
+				in.log.Info("planned switchover: handing the virtual router over")
+				in.apply(in.m.Step(vrrp.Switchover{}, in.node.now()))
+				e.reply <- nil
 			}
 		case <-timer.C:
 			now := in.node.now()

@@ -403,6 +403,53 @@ func (n *Node) refreshUnlock() {
 	}
 }
 
+// Switchover hands the virtual router of instance name (every MASTER instance when
+// name is "") over to its peers: a priority 0 advert, the VIPs removed, and no
+// preemption back until this node takes over again because the new master went
+// silent. It answers once the VIPs are gone; an instance that is not MASTER is an
+// error (with name "": when none is MASTER).
+func (n *Node) Switchover(name string) error {
+	n.mu.Lock()
+	var targets []*instance
+	for _, c := range n.cfg.Instances {
+		if in := n.instances[c.Name]; in != nil && (name == "" || c.Name == name) {
+			targets = append(targets, in)
+		}
+	}
+	n.mu.Unlock()
+	if len(targets) == 0 {
+		if name == "" {
+			return errors.New("no VRRP instance is running")
+		}
+		return fmt.Errorf("no running vrrp_instance %q", name)
+	}
+	var errs []error
+	done := 0
+	for _, in := range targets {
+		if name == "" && in.snapshot().State != vrrp.Master.String() {
+			continue
+		}
+		reply := make(chan error, 1)
+		in.post(switchoverEvent{reply})
+		select {
+		case err := <-reply:
+			if err != nil {
+				errs = append(errs, err)
+			} else {
+				done++
+			}
+		case <-in.done:
+			errs = append(errs, fmt.Errorf("vrrp_instance %q stopped", in.cfg.Name))
+		case <-time.After(2 * time.Second):
+			errs = append(errs, fmt.Errorf("vrrp_instance %q did not answer within 2s", in.cfg.Name))
+		}
+	}
+	if name == "" && done == 0 && len(errs) == 0 {
+		return errors.New("no VRRP instance is MASTER: nothing to hand over")
+	}
+	return errors.Join(errs...)
+}
+
 // Reload applies a new config: instances whose config is unchanged keep running
 // untouched (no state transition); changed ones restart, removed ones stop (a
 // master sends priority 0), new ones start.

@@ -819,3 +819,38 @@ func TestGNAIntervalSpacesOnlyNAs(t *testing.T) {
 		t.Errorf("%d GARPs, want 3", len(ann.at[v4]))
 	}
 }
+
+// A planned switchover moves the VIP to the backup at once (priority 0: Skew_Time), and
+// the old master, of higher priority, does not take it back; a switchover the other way
+// returns it.
+func TestSwitchoverHandsOverAndStays(t *testing.T) {
+	h := &hub{}
+	a := start(t, h, "198.18.0.1", conf(t, 150, ""))
+	b := start(t, h, "198.18.0.2", conf(t, 100, ""))
+	waitFor(t, 2*time.Second, "A master and B backup", func() bool { return a.state() == "MASTER" && b.state() == "BACKUP" })
+	if err := b.node.Switchover("VI_1"); err == nil || !strings.Contains(err.Error(), "not MASTER") {
+		t.Errorf("switchover of a BACKUP: %v", err)
+	}
+	if err := a.node.Switchover("nope"); err == nil {
+		t.Errorf("switchover of an unknown instance succeeded")
+	}
+	handed := time.Now()
+	if err := a.node.Switchover(""); err != nil {
+		t.Fatal(err)
+	}
+	if a.vips.holds(vipA) {
+		t.Errorf("A still holds the VIP when Switchover returns")
+	}
+	waitFor(t, time.Second, "B master", func() bool { return b.state() == "MASTER" && b.vips.holds(vipA) })
+	if d := time.Since(handed); d > 200*time.Millisecond {
+		t.Errorf("B took over %v after the switchover", d)
+	}
+	time.Sleep(500 * time.Millisecond) // ten advert intervals: A must not preempt
+	if a.state() != "BACKUP" || b.state() != "MASTER" {
+		t.Fatalf("after 0.5s: A %s, B %s", a.state(), b.state())
+	}
+	if err := b.node.Switchover(""); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, time.Second, "A master again", func() bool { return a.state() == "MASTER" && a.vips.holds(vipA) && b.state() == "BACKUP" })
+}

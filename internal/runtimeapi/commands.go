@@ -58,6 +58,7 @@ func init() {
 		{[]string{"show", "servers", "state"}, "[<backend>]", "dump volatile server information (all or for a single backend)", LevelUser, (*session).showServersState},
 		{[]string{"show", "stat"}, "[<px> <type> <sid>] [typed|up|no-maint]*", "report counters for each proxy and server", LevelUser, (*session).showStat},
 		{[]string{"show", "vrrp"}, "[episodes|timeline]", "report each VRRP instance, its split-brain episodes or its failover timeline (tandem)", LevelUser, (*session).showVRRP},
+		{[]string{"vrrp", "switchover"}, "[<instance>]", "hand a MASTER VRRP instance's addresses over to its peer (tandem)", LevelAdmin, (*session).vrrpSwitchover},
 		{[]string{"user"}, "", "lower the level of the current CLI session to user", LevelUser, func(s *session, _ *bytes.Buffer, _ []string) { s.level = LevelUser }},
 		{[]string{"help"}, "[<command>]", "list matching or all commands", LevelUser, func(s *session, out *bytes.Buffer, _ []string) {
 			s.help(out, "The following commands are valid at this level:\n")

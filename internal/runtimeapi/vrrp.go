@@ -101,3 +101,20 @@ func dash(s string) string {
 	}
 	return s
 }
+
+// vrrpSwitchover is `vrrp switchover [INSTANCE]`: the MASTER hands its VIPs over (a
+// priority 0 advert) and does not preempt back. It answers nothing on success, as
+// HAProxy's commands that change state do.
+func (s *session) vrrpSwitchover(out *bytes.Buffer, args []string) {
+	if s.src.VRRPSwitchover == nil {
+		out.WriteString("VRRP is not running (start tandem with -k keepalived.conf).\n")
+		return
+	}
+	name := ""
+	if len(args) > 0 {
+		name = args[0]
+	}
+	if err := s.src.VRRPSwitchover(name); err != nil {
+		out.WriteString(err.Error() + "\n")
+	}
+}

@@ -1,6 +1,8 @@
 package runtimeapi
 
 import (
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -37,5 +39,34 @@ func TestShowVRRP(t *testing.T) {
 		if got := Do(src, LevelUser, tt.cmd); got != tt.want+"\n" { // Do ends each answer with an empty line
 			t.Errorf("%s:\n%s\nwant:\n%s", tt.cmd, got, tt.want)
 		}
+	}
+}
+
+func TestVRRPSwitchover(t *testing.T) {
+	src := newSource(t)
+	var asked []string
+	src.VRRPSwitchover = func(name string) error {
+		asked = append(asked, name)
+		if name == "VI_2" {
+			return errors.New(`vrrp_instance "VI_2" is BACKUP, not MASTER: nothing to hand over`)
+		}
+		return nil
+	}
+	tests := []struct {
+		level     Level
+		cmd, want string
+	}{
+		{LevelOperator, "vrrp switchover", "Permission denied\n"},
+		{LevelAdmin, "vrrp switchover", ""},
+		{LevelAdmin, "vrrp switchover VI_1", ""},
+		{LevelAdmin, "vrrp switchover VI_2", `vrrp_instance "VI_2" is BACKUP, not MASTER: nothing to hand over` + "\n"},
+	}
+	for _, tt := range tests {
+		if got := Do(src, tt.level, tt.cmd); got != tt.want+"\n" {
+			t.Errorf("%s at level %v: %q, want %q", tt.cmd, tt.level, got, tt.want+"\n")
+		}
+	}
+	if strings.Join(asked, ",") != ",VI_1,VI_2" {
+		t.Errorf("switchovers asked: %q", asked)
 	}
 }

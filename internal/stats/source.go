@@ -131,6 +131,9 @@ type Source struct {
 	// Check returns a server's health-check state (issue 3 wires it); nil or !ok: the
 	// server is shown as not checked.
 	Check func(s *backend.Server) (CheckInfo, bool)
+	// VRRPSwitchover hands the VIPs of a MASTER VRRP instance ("" every MASTER
+	// instance) over to the peers (`vrrp switchover`); nil: not available.
+	VRRPSwitchover func(instance string) error
 	// SetHealth enables or disables the health checks of a server (issue 3 wires it;
 	// "enable/disable health" and the page's health actions). nil: not available.
 	SetHealth func(backend, server string, on bool) error

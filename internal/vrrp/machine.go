@@ -78,6 +78,13 @@ type PriorityChanged struct{ Priority int }
 // FaultChanged enters (true) or leaves (false) keepalived's FAULT state.
 type FaultChanged struct{ Fault bool }
 
+// Switchover is a planned handover (`vrrp switchover`): a Master resigns as for a
+// shutdown (a priority 0 advert, so a backup takes over after Skew_Time, RFC 5798
+// §6.4.3) but stays in the group as Backup and does not preempt the new master,
+// whatever their priorities, until it takes over again by the Master_Down_Timer. In
+// any other state it does nothing.
+type Switchover struct{}
+
 // SyncTo is keepalived's vrrp_sync_group: another member of the instance's
 // group became Master or Backup, and this one follows. A Backup told Master
 // takes over at once; a Master told Backup steps down. Anything else is ignored.
@@ -90,6 +97,7 @@ func (AdvertReceived) event()  {}
 func (PriorityChanged) event() {}
 func (FaultChanged) event()    {}
 func (SyncTo) event()          {}
+func (Switchover) event()      {}
 
 // Action is something the caller must do, in order: one of SendAdvert, AddVIPs,
 // RemoveVIPs, Announce, Transition.
@@ -161,6 +169,7 @@ type Machine struct {
 	lastAdvert          time.Time // last advert accepted from another router (Backup)
 	bySilence           bool      // Master because the master it followed went silent
 	byTimer             bool      // the transition being made is a Master_Down_Timer one
+	yielded             bool      // handed over by Switchover: no preemption until a timer takeover
 }
 
 // NewMachine returns a machine in Init; send it Startup to begin.
@@ -227,6 +236,15 @@ func (m *Machine) Step(ev Event, now time.Time) []Action {
 		return nil
 	case FaultChanged:
 		return m.setFault(e.Fault, now)
+	case Switchover:
+		if m.state != Master {
+			return nil
+		}
+		m.yielded = true
+		m.masterAdverInterval = m.cfg.Interval
+		m.deadline = now.Add(m.MasterDownInterval())
+		m.why = whyNoAdvert
+		return m.to(Backup, []Action{SendAdvert{0}, RemoveVIPs{}}, "planned switchover: handed the virtual router over (priority 0 advertisement)", now)
 	case SyncTo:
 		switch {
 		case e.State == Master && m.state == Backup:
@@ -285,6 +303,7 @@ func (m *Machine) to(s State, acts []Action, reason string, now time.Time) []Act
 		// a later advert while Master comes from a master that was not heard then
 		m.bySilence = byTimer && reason == whyNoAdvert && !m.lastAdvert.IsZero()
 		m.lastAdvert = time.Time{}
+		m.yielded = false
 	}
 	return append(acts, tr)
 }
@@ -322,7 +341,7 @@ func (m *Machine) advert(e AdvertReceived, now time.Time) []Action {
 			m.why = fmt.Sprintf("master %v resigned (priority 0 advertisement)", e.Src)
 			return nil
 		}
-		if !m.cfg.Preempt || e.Priority >= m.prio || m.holdingPreempt(now) {
+		if !m.cfg.Preempt || m.yielded || e.Priority >= m.prio || m.holdingPreempt(now) {
 			m.why = whyNoAdvert
 			if m.cfg.Version == 3 && e.Interval > 0 {
 				m.masterAdverInterval = e.Interval

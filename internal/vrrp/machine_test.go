@@ -526,3 +526,37 @@ func TestTransitionTimeline(t *testing.T) {
 		t.Errorf("owner = %+v", tr)
 	}
 }
+
+// A planned switchover: the Master sends priority 0 (RFC 5798 §6.4.3 "If a Shutdown
+// event is received ... Send an ADVERTISEMENT with Priority = 0") and drops its VIPs,
+// but stays Backup and does not preempt the new, lower-priority master; when that
+// master goes silent it takes over again by the Master_Down_Timer, and preempts again.
+func TestSwitchover(t *testing.T) {
+	m := mastered(t, v3(200))
+	now := m.Deadline().Add(-time.Millisecond)
+	wantActs(t, m.Step(Switchover{}, now), SendAdvert{0}, RemoveVIPs{}, Transition{From: Master, To: Backup})
+	if m.State() != Backup || m.Deadline() != now.Add(m.MasterDownInterval()) {
+		t.Fatalf("state %v deadline %v", m.State(), m.Deadline().Sub(now))
+	}
+	// the peer (priority 100) takes over and advertises: no preemption back
+	for i := 1; i <= 10; i++ {
+		at := now.Add(time.Duration(i) * time.Second)
+		wantActs(t, m.Step(AdvertReceived{Src: higher, Priority: 100, Interval: time.Second}, at))
+		if m.Deadline() != at.Add(m.MasterDownInterval()) {
+			t.Fatalf("advert %d did not restart the Master_Down_Timer", i)
+		}
+	}
+	wantActs(t, m.Step(Timeout{}, now.Add(10*time.Second)))
+	// the new master goes silent: take over by the timer, preempting again afterwards
+	acts := m.Step(Timeout{}, m.Deadline())
+	if m.State() != Master || len(acts) == 0 {
+		t.Fatalf("state %v after the timer", m.State())
+	}
+	m.Step(AdvertReceived{Src: higher, Priority: 100, Interval: time.Second}, m.Deadline())
+	if m.State() != Master {
+		t.Errorf("yielded to a lower priority after taking over")
+	}
+	// a Backup has nothing to hand over
+	b := started(t, v3(100))
+	wantActs(t, b.Step(Switchover{}, t0))
+}
