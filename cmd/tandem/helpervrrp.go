@@ -221,6 +221,7 @@ func startVRRPInHelper(d *daemon.Daemon, h *confined, vrrpDone, helperGone chan<
 	if err := h.client.StartVRRP(); err != nil {
 		return nil, nil, err
 	}
+	d.SetVRRPSwitchover(h.client.VRRPSwitchover)
 	d.SetVRRPStatus(func() []stats.VRRPInstance {
 		st, err := h.client.VRRPStatus()
 		if err != nil {

@@ -68,7 +68,7 @@ func newObserve(version string) *observe {
 		if f := o.vrrpSw.Load(); f != nil {
 			return (*f)(name)
 		}
-		return errors.New("VRRP switchover is not available (start tandem with -k keepalived.conf; not yet when VRRP runs in the privileged helper)")
+		return errors.New("VRRP is not running (start tandem with -k keepalived.conf)")
 	}
 	o.src.Check = o.checkInfo
 	o.src.SetHealth = o.setHealth
