@@ -10,11 +10,12 @@ import (
 )
 
 // TestVRRPSwitchoverInNamespaces: `vrrp switchover` on the master (runtime API, admin)
-// moves the VIP to the backup within Skew_Time (a priority 0 advert), and the old
-// master, of higher priority, does not take it back; a switchover on the new master
-// returns it. A client loops requests through the VIP meanwhile; the failures are
-// logged, not asserted: the proxy does not drain before the handover yet, and nobody
-// holds the VIP during the new master's Skew_Time (issue 14 item 1 is not done).
+// moves the VIP to the backup within Skew_Time (a priority 0 advert; the old master
+// keeps the VIP until the new one advertises), and the old master, of higher
+// priority, does not take it back; a switchover on the new master returns it. A client
+// loops new-connection requests through the VIP meanwhile; the failures are logged,
+// not asserted: the proxy does not drain before the handover yet (issue 14 item 1 is
+// not done), so a request in flight when the VIP moves can fail.
 func TestVRRPSwitchoverInNamespaces(t *testing.T) {
 	s := newHASetup(t)
 	socks := map[string]string{}
@@ -53,12 +54,14 @@ func TestVRRPSwitchoverInNamespaces(t *testing.T) {
 	if got := ask(t, socks["lb2"], "vrrp switchover"); !strings.Contains(got, "nothing to hand over") {
 		t.Errorf("switchover on the backup: %q", got)
 	}
+	asked := time.Now()
 	if got := ask(t, socks["lb1"], "vrrp switchover VI_1"); got != "\n" {
 		t.Fatalf("switchover on lb1: %q", got)
 	}
-	d := s.waitSoleHolder(t, "lb2", 2*time.Second)
-	t.Logf("switchover lb1 -> lb2: lb2 alone holds the VIP %v after the command", d)
-	if d > time.Second {
+	s.waitSoleHolder(t, "lb2", 2*time.Second)
+	d := time.Since(asked)
+	t.Logf("switchover lb1 -> lb2: lb2 alone holds the VIP %v after the command", d.Round(time.Millisecond))
+	if d > 1500*time.Millisecond {
 		t.Errorf("the handover took %v, want about Skew_Time (0.61s)", d)
 	}
 	s.waitHTTPVia(t, "lb2", 2*time.Second)
@@ -68,12 +71,13 @@ func TestVRRPSwitchoverInNamespaces(t *testing.T) {
 		t.Errorf("lb2 timeline:\n%s", tl)
 	}
 
+	asked = time.Now()
 	if got := ask(t, socks["lb2"], "vrrp switchover"); got != "\n" {
 		t.Fatalf("switchover on lb2: %q", got)
 	}
-	d = s.waitSoleHolder(t, "lb1", 2*time.Second)
-	t.Logf("switchover lb2 -> lb1: lb1 alone holds the VIP %v after the command", d)
+	s.waitSoleHolder(t, "lb1", 2*time.Second)
+	t.Logf("switchover lb2 -> lb1: lb1 alone holds the VIP %v after the command", time.Since(asked).Round(time.Millisecond))
 	s.waitHTTPVia(t, "lb1", 2*time.Second)
 	s.stableSoleHolder(t, "lb1")
-	t.Logf("client through the VIP during two switchovers: %d requests answered, %d failed (no drain, Skew_Time gap)", ok.Load(), failed.Load())
+	t.Logf("client through the VIP during two switchovers: %d requests answered, %d failed (no drain yet)", ok.Load(), failed.Load())
 }

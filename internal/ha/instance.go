@@ -130,6 +130,7 @@ func (in *instance) run(ctx context.Context) {
 				}
 				in.log.Info("planned switchover: handing the virtual router over")
 				in.apply(in.m.Step(vrrp.Switchover{}, in.node.now()))
+				in.updateStatus() // before the answer: the caller reads the status next
 				e.reply <- nil
 			}
 		case <-timer.C:
@@ -483,6 +484,30 @@ func (in *instance) updateStatus() {
 	in.status.State = in.m.State().String()
 	in.status.Priority = int(in.m.Priority())
 	in.status.Master = in.m.MasterAddr()
+	in.status.HandingOver = in.m.HandingOver()
+}
+
+// awaitHandover waits (bounded by Master_Down_Interval and a margin) for the switchover
+// the instance loop started to end: another router advertised (nil), or none did and
+// this node is MASTER again.
+func (in *instance) awaitHandover() error {
+	bound := 4*in.cfg.AdvertInterval + 2*time.Second
+	end := time.Now().Add(bound)
+	for time.Now().Before(end) {
+		st := in.snapshot()
+		switch {
+		case st.State == vrrp.Master.String():
+			return fmt.Errorf("vrrp_instance %q: no router took over within Master_Down_Interval; this node is MASTER again (its addresses never left)", in.cfg.Name)
+		case !st.HandingOver:
+			return nil
+		}
+		select {
+		case <-in.done:
+			return fmt.Errorf("vrrp_instance %q stopped during the switchover", in.cfg.Name)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("vrrp_instance %q: the switchover did not end within %v", in.cfg.Name, bound)
 }
 
 func (in *instance) snapshot() InstanceStatus {

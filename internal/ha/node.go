@@ -88,6 +88,7 @@ type InstanceStatus struct {
 	PeerMasterAdverts uint64
 	Episodes          map[string]uint64    // split-brain episodes by kind (Episode*), since start
 	EpisodeLog        []Episode            // the last ended episodes, then the active ones, oldest first
+	HandingOver       bool                 // a switchover under way: BACKUP, VIPs kept until the new master advertises
 	Takeovers         []Takeover           // the last transitions to MASTER, stage by stage, oldest first
 	StageHistograms   map[string]Histogram // takeover stages (Stage*) since start
 	Trackers          []TrackerStatus      // tracked scripts and interfaces, and what each adds now
@@ -404,10 +405,12 @@ func (n *Node) refreshUnlock() {
 }
 
 // Switchover hands the virtual router of instance name (every MASTER instance when
-// name is "") over to its peers: a priority 0 advert, the VIPs removed, and no
-// preemption back until this node takes over again because the new master went
-// silent. It answers once the VIPs are gone; an instance that is not MASTER is an
-// error (with name "": when none is MASTER).
+// name is "") over to its peers: a priority 0 advert, the VIPs kept until the new
+// master advertises, and no preemption back until this node takes over again because
+// the new master went silent. It answers once the new master advertised; when none
+// does within Master_Down_Interval, this node is MASTER again (its VIPs never left)
+// and that is an error. An instance that is not MASTER is an error (with name "":
+// when none is MASTER).
 func (n *Node) Switchover(name string) error {
 	n.mu.Lock()
 	var targets []*instance
@@ -431,17 +434,21 @@ func (n *Node) Switchover(name string) error {
 		}
 		reply := make(chan error, 1)
 		in.post(switchoverEvent{reply})
+		var err error
 		select {
-		case err := <-reply:
-			if err != nil {
-				errs = append(errs, err)
-			} else {
-				done++
+		case err = <-reply:
+			if err == nil {
+				err = in.awaitHandover()
 			}
 		case <-in.done:
-			errs = append(errs, fmt.Errorf("vrrp_instance %q stopped", in.cfg.Name))
+			err = fmt.Errorf("vrrp_instance %q stopped", in.cfg.Name)
 		case <-time.After(2 * time.Second):
-			errs = append(errs, fmt.Errorf("vrrp_instance %q did not answer within 2s", in.cfg.Name))
+			err = fmt.Errorf("vrrp_instance %q did not answer within 2s", in.cfg.Name)
+		}
+		if err != nil {
+			errs = append(errs, err)
+		} else {
+			done++
 		}
 	}
 	if name == "" && done == 0 && len(errs) == 0 {

@@ -78,11 +78,13 @@ type PriorityChanged struct{ Priority int }
 // FaultChanged enters (true) or leaves (false) keepalived's FAULT state.
 type FaultChanged struct{ Fault bool }
 
-// Switchover is a planned handover (`vrrp switchover`): a Master resigns as for a
-// shutdown (a priority 0 advert, so a backup takes over after Skew_Time, RFC 5798
-// §6.4.3) but stays in the group as Backup and does not preempt the new master,
-// whatever their priorities, until it takes over again by the Master_Down_Timer. In
-// any other state it does nothing.
+// Switchover is a planned handover (`vrrp switchover`): a Master resigns with a
+// priority 0 advert, so a backup takes over after Skew_Time (RFC 5798 §6.4.3), and
+// becomes Backup. It keeps its VIPs (make before break) until the new master's first
+// advert, so the addresses never go unanswered; if no advert comes within
+// Master_Down_Interval it is Master again, VIPs never removed. It does not preempt
+// the new master, whatever their priorities, until it takes over again by the
+// Master_Down_Timer. In any other state it does nothing.
 type Switchover struct{}
 
 // SyncTo is keepalived's vrrp_sync_group: another member of the instance's
@@ -170,6 +172,7 @@ type Machine struct {
 	bySilence           bool      // Master because the master it followed went silent
 	byTimer             bool      // the transition being made is a Master_Down_Timer one
 	yielded             bool      // handed over by Switchover: no preemption until a timer takeover
+	handing             bool      // Switchover under way: Backup still holding the VIPs
 }
 
 // NewMachine returns a machine in Init; send it Startup to begin.
@@ -240,11 +243,11 @@ func (m *Machine) Step(ev Event, now time.Time) []Action {
 		if m.state != Master {
 			return nil
 		}
-		m.yielded = true
+		m.yielded, m.handing = true, true
 		m.masterAdverInterval = m.cfg.Interval
 		m.deadline = now.Add(m.MasterDownInterval())
-		m.why = whyNoAdvert
-		return m.to(Backup, []Action{SendAdvert{0}, RemoveVIPs{}}, "planned switchover: handed the virtual router over (priority 0 advertisement)", now)
+		m.why = whyHandoverFailed
+		return m.to(Backup, []Action{SendAdvert{0}}, "planned switchover: handing the virtual router over (priority 0 advertisement)", now)
 	case SyncTo:
 		switch {
 		case e.State == Master && m.state == Backup:
@@ -283,6 +286,13 @@ func (m *Machine) initialize(now time.Time, startup bool) []Action {
 // whyNoAdvert is why a backup takes over by default.
 const whyNoAdvert = "no advertisement from a master within Master_Down_Interval"
 
+// whyHandoverFailed is why a switchover ends with the same master.
+const whyHandoverFailed = "planned switchover: no router took over within Master_Down_Interval; MASTER again"
+
+// HandingOver reports a Switchover under way: Backup, VIPs kept until the new master
+// advertises.
+func (m *Machine) HandingOver() bool { return m.handing }
+
 func (m *Machine) becomeMaster(now time.Time, reason string) []Action {
 	m.deadline = now.Add(m.cfg.Interval)
 	m.master = m.cfg.LocalAddr
@@ -303,7 +313,7 @@ func (m *Machine) to(s State, acts []Action, reason string, now time.Time) []Act
 		// a later advert while Master comes from a master that was not heard then
 		m.bySilence = byTimer && reason == whyNoAdvert && !m.lastAdvert.IsZero()
 		m.lastAdvert = time.Time{}
-		m.yielded = false
+		m.yielded, m.handing = false, false
 	}
 	return append(acts, tr)
 }
@@ -312,7 +322,10 @@ func (m *Machine) shutdown(now time.Time) []Action {
 	var acts []Action
 	if m.state == Master {
 		acts = append(acts, SendAdvert{0}, RemoveVIPs{})
+	} else if m.handing {
+		acts = append(acts, RemoveVIPs{})
 	}
+	m.handing = false
 	m.deadline = time.Time{}
 	return m.to(Init, acts, "shutdown", now)
 }
@@ -336,52 +349,68 @@ func (m *Machine) advert(e AdvertReceived, now time.Time) []Action {
 	switch m.state {
 	case Backup:
 		m.lastAdvert = now
-		if e.Priority == 0 {
-			m.deadline = now.Add(m.SkewTime())
-			m.why = fmt.Sprintf("master %v resigned (priority 0 advertisement)", e.Src)
-			return nil
-		}
-		if !m.cfg.Preempt || m.yielded || e.Priority >= m.prio || m.holdingPreempt(now) {
+		var acts []Action
+		if m.handing && e.Priority > 0 {
+			m.handing = false // the new master advertises: the VIPs are its now
+			acts = []Action{RemoveVIPs{}}
 			m.why = whyNoAdvert
-			if m.cfg.Version == 3 && e.Interval > 0 {
-				m.masterAdverInterval = e.Interval
-			}
-			m.master = e.Src
-			m.deadline = now.Add(m.MasterDownInterval())
-			if e.Priority >= m.prio {
-				m.preemptAt = time.Time{}
-			}
-		} else {
-			m.why = fmt.Sprintf("preempting master %v of lower priority %d (ours %d)", e.Src, e.Priority, m.prio)
 		}
-		return nil
+		return append(acts, m.backupAdvert(e, now)...)
 	case Master:
-		if e.Priority == 0 {
-			m.deadline = now.Add(m.cfg.Interval)
-			return []Action{SendAdvert{m.prio}}
-		}
-		yield := e.Priority > m.prio || (e.Priority == m.prio && addrGreater(e.Src, m.cfg.LocalAddr))
-		peer := PeerMaster{Src: e.Src, Priority: e.Priority, Ours: m.prio, Yield: yield, Returned: yield && m.bySilence}
-		if yield {
-			if m.cfg.Version == 3 && e.Interval > 0 {
-				m.masterAdverInterval = e.Interval
-			}
-			m.master = e.Src
-			m.deadline = now.Add(m.MasterDownInterval())
-			m.lastAdvert = now
-			m.bySilence = false
-			why := fmt.Sprintf("advertisement from %v with higher priority %d (ours %d)", e.Src, e.Priority, m.prio)
-			if e.Priority == m.prio {
-				why = fmt.Sprintf("advertisement from %v with equal priority %d and a higher address", e.Src, e.Priority)
-			}
-			return m.to(Backup, []Action{peer, RemoveVIPs{}}, why, now)
-		}
-		if m.cfg.AdvertOnLower {
-			return []Action{peer, SendAdvert{m.prio}}
-		}
-		return []Action{peer}
+		return m.masterAdvert(e, now)
 	}
 	return nil
+}
+
+// backupAdvert is RFC 5798 §6.4.2's "If an ADVERTISEMENT is received".
+func (m *Machine) backupAdvert(e AdvertReceived, now time.Time) []Action {
+	if e.Priority == 0 {
+		m.deadline = now.Add(m.SkewTime())
+		m.why = fmt.Sprintf("master %v resigned (priority 0 advertisement)", e.Src)
+		return nil
+	}
+	if !m.cfg.Preempt || m.yielded || e.Priority >= m.prio || m.holdingPreempt(now) {
+		m.why = whyNoAdvert
+		if m.cfg.Version == 3 && e.Interval > 0 {
+			m.masterAdverInterval = e.Interval
+		}
+		m.master = e.Src
+		m.deadline = now.Add(m.MasterDownInterval())
+		if e.Priority >= m.prio {
+			m.preemptAt = time.Time{}
+		}
+	} else {
+		m.why = fmt.Sprintf("preempting master %v of lower priority %d (ours %d)", e.Src, e.Priority, m.prio)
+	}
+	return nil
+}
+
+// masterAdvert is RFC 5798 §6.4.3's "If an ADVERTISEMENT is received".
+func (m *Machine) masterAdvert(e AdvertReceived, now time.Time) []Action {
+	if e.Priority == 0 {
+		m.deadline = now.Add(m.cfg.Interval)
+		return []Action{SendAdvert{m.prio}}
+	}
+	yield := e.Priority > m.prio || (e.Priority == m.prio && addrGreater(e.Src, m.cfg.LocalAddr))
+	peer := PeerMaster{Src: e.Src, Priority: e.Priority, Ours: m.prio, Yield: yield, Returned: yield && m.bySilence}
+	if yield {
+		if m.cfg.Version == 3 && e.Interval > 0 {
+			m.masterAdverInterval = e.Interval
+		}
+		m.master = e.Src
+		m.deadline = now.Add(m.MasterDownInterval())
+		m.lastAdvert = now
+		m.bySilence = false
+		why := fmt.Sprintf("advertisement from %v with higher priority %d (ours %d)", e.Src, e.Priority, m.prio)
+		if e.Priority == m.prio {
+			why = fmt.Sprintf("advertisement from %v with equal priority %d and a higher address", e.Src, e.Priority)
+		}
+		return m.to(Backup, []Action{peer, RemoveVIPs{}}, why, now)
+	}
+	if m.cfg.AdvertOnLower {
+		return []Action{peer, SendAdvert{m.prio}}
+	}
+	return []Action{peer}
 }
 
 // holdingPreempt implements keepalived's preempt_delay for a lower-priority
@@ -408,7 +437,10 @@ func (m *Machine) setFault(fault bool, now time.Time) []Action {
 		var acts []Action
 		if m.state == Master {
 			acts = append(acts, SendAdvert{0}, RemoveVIPs{})
+		} else if m.handing {
+			acts = append(acts, RemoveVIPs{})
 		}
+		m.handing = false
 		m.deadline = time.Time{}
 		return m.to(Fault, acts, "an interface or tracked check went down", now)
 	}

@@ -528,18 +528,24 @@ func TestTransitionTimeline(t *testing.T) {
 }
 
 // A planned switchover: the Master sends priority 0 (RFC 5798 §6.4.3 "If a Shutdown
-// event is received ... Send an ADVERTISEMENT with Priority = 0") and drops its VIPs,
-// but stays Backup and does not preempt the new, lower-priority master; when that
-// master goes silent it takes over again by the Master_Down_Timer, and preempts again.
+// event is received ... Send an ADVERTISEMENT with Priority = 0") and becomes Backup,
+// keeping its VIPs until the new master's first advert (make before break); it does
+// not preempt the new, lower-priority master; when that master goes silent it takes
+// over again by the Master_Down_Timer.
 func TestSwitchover(t *testing.T) {
 	m := mastered(t, v3(200))
 	now := m.Deadline().Add(-time.Millisecond)
-	wantActs(t, m.Step(Switchover{}, now), SendAdvert{0}, RemoveVIPs{}, Transition{From: Master, To: Backup})
-	if m.State() != Backup || m.Deadline() != now.Add(m.MasterDownInterval()) {
-		t.Fatalf("state %v deadline %v", m.State(), m.Deadline().Sub(now))
+	wantActs(t, m.Step(Switchover{}, now), SendAdvert{0}, Transition{From: Master, To: Backup})
+	if m.State() != Backup || !m.HandingOver() || m.Deadline() != now.Add(m.MasterDownInterval()) {
+		t.Fatalf("state %v handing %v deadline %v", m.State(), m.HandingOver(), m.Deadline().Sub(now))
 	}
-	// the peer (priority 100) takes over and advertises: no preemption back
-	for i := 1; i <= 10; i++ {
+	// the peer (priority 100) takes over: its first advert takes the VIPs from us
+	wantActs(t, m.Step(AdvertReceived{Src: higher, Priority: 100, Interval: time.Second}, now.Add(time.Second)), RemoveVIPs{})
+	if m.HandingOver() {
+		t.Errorf("still handing over after the new master's advert")
+	}
+	// and no preemption back
+	for i := 2; i <= 10; i++ {
 		at := now.Add(time.Duration(i) * time.Second)
 		wantActs(t, m.Step(AdvertReceived{Src: higher, Priority: 100, Interval: time.Second}, at))
 		if m.Deadline() != at.Add(m.MasterDownInterval()) {
@@ -559,4 +565,40 @@ func TestSwitchover(t *testing.T) {
 	// a Backup has nothing to hand over
 	b := started(t, v3(100))
 	wantActs(t, b.Step(Switchover{}, t0))
+}
+
+// A switchover nobody takes: after Master_Down_Interval the node is Master again; its
+// VIPs were never removed, so the addresses were answered throughout.
+func TestSwitchoverNobodyTakesOver(t *testing.T) {
+	m := mastered(t, v3(200))
+	now := m.Deadline()
+	m.Step(Switchover{}, now)
+	acts := m.Step(Timeout{}, m.Deadline())
+	for _, a := range acts {
+		if _, ok := a.(RemoveVIPs); ok {
+			t.Fatalf("VIPs removed: %#v", acts)
+		}
+	}
+	if m.State() != Master || m.HandingOver() {
+		t.Fatalf("state %v handing %v", m.State(), m.HandingOver())
+	}
+	if r := reasonOf(acts); r != whyHandoverFailed {
+		t.Errorf("reason %q", r)
+	}
+	// stopped while handing over: the VIPs go
+	s := mastered(t, v3(200))
+	s.Step(Switchover{}, now)
+	wantActs(t, s.Step(Shutdown{}, now.Add(time.Millisecond)), RemoveVIPs{}, Transition{From: Backup, To: Init})
+	f := mastered(t, v3(200))
+	f.Step(Switchover{}, now)
+	wantActs(t, f.Step(FaultChanged{Fault: true}, now.Add(time.Millisecond)), RemoveVIPs{}, Transition{From: Backup, To: Fault})
+}
+
+func reasonOf(acts []Action) string {
+	for _, a := range acts {
+		if tr, ok := a.(Transition); ok {
+			return tr.Reason
+		}
+	}
+	return ""
 }
