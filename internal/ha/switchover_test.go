@@ -5,7 +5,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
 )
 
 // A planned switchover moves the VIP to the backup at once (priority 0: Skew_Time), and
