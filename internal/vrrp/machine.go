@@ -50,7 +50,7 @@ type Config struct {
 }
 
 // Event is something the machine reacts to: one of Startup, Shutdown, Timeout,
-// AdvertReceived, PriorityChanged, FaultChanged.
+// AdvertReceived, PriorityChanged, FaultChanged, SyncTo, Switchover.
 type Event interface{ event() }
 
 // Startup starts the instance (RFC 5798 §6.4.1 "Startup event").
@@ -102,7 +102,7 @@ func (SyncTo) event()          {}
 func (Switchover) event()      {}
 
 // Action is something the caller must do, in order: one of SendAdvert, AddVIPs,
-// RemoveVIPs, Announce, Transition.
+// RemoveVIPs, Announce, Transition, PeerMaster.
 type Action interface{ action() }
 
 // SendAdvert sends an advertisement with Priority.
