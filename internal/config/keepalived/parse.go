@@ -541,6 +541,11 @@ func (p *parser) notify(n *node, nt *config.Notify) bool {
 		if len(n.args) > 1 {
 			p.errs.Add(n.args[1].pos, "%s: running notify scripts as another user (%q) is not supported by tandem", n.name, n.args[1].text)
 		}
+		if *dst != "" {
+			// keepalived: "notify_master script already specified - ignoring ..."
+			p.warn(n.pos, "%s: a script is already given; keepalived keeps the first (%q) and ignores %q, and so does tandem", n.name, *dst, n.args[0].text)
+			return true
+		}
 		*dst = n.args[0].text
 	}
 	return true

@@ -268,7 +268,8 @@ func TestParseWarnings(t *testing.T) {
 		{"long password", goodInstance + "authentication {\nauth_type PASS\nauth_pass 123456789\n}\n}\n", "only \"12345678\" is used"},
 		{"v2 fractional advert", goodInstance + "advert_int 0.5\n}\n", "rounded up to 1s"},
 		{"v3 drops auth", goodInstance + "version 3\nauthentication {\nauth_type PASS\nauth_pass 1\n}\n}\n", "version 3 has no authentication"},
-		{"nopreempt with MASTER", goodInstance + "state MASTER\nnopreempt\n}\n", "nopreempt has no effect with state MASTER"},
+		{"nopreempt with MASTER", goodInstance + "state MASTER\nnopreempt\n}\n", "nopreempt has no effect with state MASTER: keepalived clears it"},
+		{"second notify_master", goodInstance + "notify_master /bin/a\nnotify_master /bin/b\n}\n", `keepalived keeps the first ("/bin/a") and ignores "/bin/b"`},
 		{"glob matches nothing", "include /nonexistent/*.conf\n", "matches no file"},
 		{"unknown track script", goodInstance + "track_script {\nnope\n}\n}\n", `k.conf:8: vrrp_instance "VI_1": track_script "nope": no vrrp_script by that name; not tracked`},
 		{"unknown state", goodInstance + "state SLAVE\n}\n", `unknown state "SLAVE": starting as BACKUP`},
@@ -368,6 +369,13 @@ func TestKeepalivedMeaning(t *testing.T) {
 		{"state SLAVE is BACKUP", goodInstance + "state SLAVE\n}\n", wantState(config.StateBackup)},
 		{"BACKUP after MASTER is ignored", goodInstance + "state MASTER\nstate BACKUP\n}\n", wantState(config.StateMaster)},
 		{"nopreempt 1", goodInstance + "nopreempt 1\n}\n", wantNoPreempt(true)},
+		{"nopreempt cleared by state MASTER", goodInstance + "state MASTER\nnopreempt\n}\n", wantNoPreempt(false)},
+		{"the first notify_master is kept", goodInstance + "notify_master /bin/a\nnotify_master /bin/b\n}\n", func(v *config.VRRP) string {
+			if got := v.Instances[0].Notify.Master; got != "/bin/a" {
+				return fmt.Sprintf("notify_master = %q, want the first", got)
+			}
+			return ""
+		}},
 		{"notify_master_rx_lower_pri", goodInstance + "notify_master_rx_lower_pri \"/bin/x y\"\n}\n", func(v *config.VRRP) string {
 			if got := v.Instances[0].Notify.MasterRxLowerPri; got != "/bin/x y" {
 				return fmt.Sprintf("notify_master_rx_lower_pri = %q", got)

@@ -102,7 +102,9 @@ func (p *parser) resolve() {
 			}
 		}
 		if in.NoPreempt && in.InitialState == config.StateMaster {
-			p.warn(in.Pos, "%s: nopreempt has no effect with state MASTER; use state BACKUP", where)
+			// keepalived 2.2: "nopreempt will not work with initial state MASTER - clearing"
+			p.warn(in.Pos, "%s: nopreempt has no effect with state MASTER: keepalived clears it, and so does tandem (the instance preempts); use state BACKUP to keep it", where)
+			in.NoPreempt = false
 		}
 		for _, up := range in.UnicastPeers {
 			if in.IPv6() != up.Addr.Is6() {
