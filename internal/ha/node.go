@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"os/exec"
 	"reflect"
 	"slices"
 	"sync"
@@ -61,6 +62,10 @@ type Options struct {
 	// instances' interfaces and track_interface entries.
 	LinkUp   func(name string) (bool, error)
 	LinkPoll time.Duration
+	// LookPath says whether a vrrp_script's command (its first word) can be run; nil:
+	// exec.LookPath when Exec is the default, and every command found when Exec is
+	// injected. keepalived disables a tracked script whose command is not found.
+	LookPath func(name string) error
 	// Check evaluates an in-process tracker (vrrp_script "tandem:…") against the
 	// proxy's live state; nil is an error at New when the config has such a script.
 	Check func(ctx context.Context, c config.InProcessCheck) error
@@ -140,18 +145,25 @@ func New(cfg *config.VRRP, opt Options) (*Node, error) {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	if opt.Exec == nil {
-		opt.Exec = execCommand
-	}
 	if opt.LinkUp == nil {
 		opt.LinkUp = linkUp
 	}
 	if opt.LinkPoll <= 0 {
 		opt.LinkPoll = 100 * time.Millisecond
 	}
+	if opt.LookPath == nil {
+		opt.LookPath = func(string) error { return nil }
+		if opt.Exec == nil {
+			opt.LookPath = func(name string) error { _, err := exec.LookPath(name); return err }
+		}
+	}
+	if opt.Exec == nil {
+		opt.Exec = execCommand
+	}
 	if err := checkable(cfg, opt); err != nil {
 		return nil, err
 	}
+	cfg = disableMissing(cfg, opt.LookPath, opt.Logger)
 	if err := checkScripts(cfg); err != nil {
 		return nil, err
 	}
@@ -464,6 +476,7 @@ func (n *Node) Reload(cfg *config.VRRP) error {
 	if err := checkable(cfg, n.opt); err != nil {
 		return err
 	}
+	cfg = disableMissing(cfg, n.opt.LookPath, n.log)
 	if err := checkScripts(cfg); err != nil {
 		return err
 	}
