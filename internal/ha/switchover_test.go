@@ -12,9 +12,14 @@ import (
 // returns it.
 func TestSwitchoverHandsOverAndStays(t *testing.T) {
 	h := &hub{}
-	a := start(t, h, "198.18.0.1", conf(t, 150, ""))
-	b := start(t, h, "198.18.0.2", conf(t, 100, ""))
-	waitFor(t, 2*time.Second, "A master and B backup", func() bool { return a.state() == "MASTER" && b.state() == "BACKUP" })
+	// 0.2s adverts: slow enough for a busy machine (and -race)
+	a := start(t, h, "198.18.0.1", conf(t, 150, "advert_int 0.2\n"))
+	b := start(t, h, "198.18.0.2", conf(t, 100, "advert_int 0.2\n"))
+	waitFor(t, 3*time.Second, "A master and B backup", func() bool { return a.state() == "MASTER" && b.state() == "BACKUP" })
+	time.Sleep(400 * time.Millisecond) // two intervals: past a double MASTER at start
+	if a.state() != "MASTER" || b.state() != "BACKUP" {
+		t.Fatalf("not settled: A %s, B %s", a.state(), b.state())
+	}
 	if err := b.node.Switchover("VI_1"); err == nil || !strings.Contains(err.Error(), "not MASTER") {
 		t.Errorf("switchover of a BACKUP: %v", err)
 	}
@@ -28,17 +33,17 @@ func TestSwitchoverHandsOverAndStays(t *testing.T) {
 	if a.vips.holds(vipA) || !b.vips.holds(vipA) || b.state() != "MASTER" {
 		t.Errorf("when Switchover returns: A holds the VIP %v, B %v (%s)", a.vips.holds(vipA), b.vips.holds(vipA), b.state())
 	}
-	if d := time.Since(handed); d > 300*time.Millisecond {
+	if d := time.Since(handed); d > 800*time.Millisecond { // B's Skew_Time is 0.12s
 		t.Errorf("B took over %v after the switchover", d)
 	}
-	time.Sleep(500 * time.Millisecond) // ten advert intervals: A must not preempt
+	time.Sleep(1500 * time.Millisecond) // past A's Master_Down_Interval (0.68s): A must not preempt
 	if a.state() != "BACKUP" || b.state() != "MASTER" {
-		t.Fatalf("after 0.5s: A %s, B %s", a.state(), b.state())
+		t.Fatalf("after 1.5s: A %s, B %s", a.state(), b.state())
 	}
 	if err := b.node.Switchover(""); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, time.Second, "A master again", func() bool { return a.state() == "MASTER" && a.vips.holds(vipA) && b.state() == "BACKUP" })
+	waitFor(t, 2*time.Second, "A master again", func() bool { return a.state() == "MASTER" && a.vips.holds(vipA) && b.state() == "BACKUP" })
 }
 
 // A switchover nobody takes (no peer) fails and leaves the node MASTER with its VIP,
