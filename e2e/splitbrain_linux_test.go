@@ -3,6 +3,8 @@ package e2e
 import (
 	"io"
 	"net/http"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -82,7 +84,7 @@ func TestSplitBrainCaughtInNamespaces(t *testing.T) {
 
 	// lb2 took over from a silent master, then heard it again: one episode, one log line
 	vrrp2 := ask(t, socks["lb2"], "show vrrp")
-	if !regexp.MustCompile(`(?m)^VI_1 eth0 51 BACKUP \S+ \S+ 100 198\.18\.0\.11 \S+ \d+ \d+ \d+ 1 0$`).MatchString(vrrp2) {
+	if !regexp.MustCompile(`(?m)^VI_1 eth0 51 BACKUP \S+ \S+ 100 198\.18\.0\.11 \S+ \d+ \d+ \d+ 1 0 0$`).MatchString(vrrp2) {
 		t.Errorf("lb2 show vrrp:\n%s", vrrp2)
 	}
 	if eps := ask(t, socks["lb2"], "show vrrp episodes"); !strings.Contains(eps, "VI_1 master_returned ") || !strings.Contains(eps, " 198.18.0.11 1 master 198.18.0.11 (priority 101) advertises again") {
@@ -160,4 +162,73 @@ func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) 
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// TestUnicastPartitionSeenWhileCut: with unicast adverts (unicast_src_ip, unicast_peer)
+// a MASTER whose peer stops answering ARP sees the partition while it lasts: both
+// nodes, each MASTER while lb2's bridge port is detached, count a peer_unreachable
+// episode, logged once, before anything heals. The side that had resolved its peer
+// before the cut notices once the kernel re-probes it: after base_reachable_time
+// (30 s by default, ±50 %) and delay_first_probe_time (5 s); the test lowers them to
+// 1 s each, as an operator who wants the episode sooner can.
+func TestUnicastPartitionSeenWhileCut(t *testing.T) {
+	s := newHASetup(t)
+	socks := map[string]string{}
+	peers := map[string][2]string{"lb1": {"198.18.0.11", "198.18.0.12"}, "lb2": {"198.18.0.12", "198.18.0.11"}}
+	for _, name := range []string{"lb1", "lb2"} {
+		n := s.nodes[name]
+		socks[name] = filepath.Join(t.TempDir(), name+".sock")
+		n.proxyTmpl = strings.ReplaceAll(haObservedCfg, "{{SOCK}}", socks[name])
+		n.writeProxy(t, false)
+		b, err := os.ReadFile(n.kconf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		uni := "    unicast_src_ip " + peers[name][0] + "\n    unicast_peer {\n        " + peers[name][1] + "\n    }\n    virtual_ipaddress {"
+		if err := os.WriteFile(n.kconf, []byte(strings.Replace(string(b), "    virtual_ipaddress {", uni, 1)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		netnstest.Run(t, "ip", "netns", "exec", n.host.NS, "sysctl", "-q", "-w",
+			"net.ipv4.neigh.eth0.base_reachable_time_ms=1000", "net.ipv4.neigh.eth0.delay_first_probe_time=1")
+		n.start(t)
+	}
+	s.waitSoleHolder(t, "lb1", 10*time.Second)
+
+	hub := s.lab.Hub()
+	netnstest.Run(t, "ip", "-n", hub, "link", "set", "p-lb2", "nomaster")
+	healed := false
+	heal := func() {
+		if !healed {
+			healed = true
+			netnstest.Run(t, "ip", "-n", hub, "link", "set", "p-lb2", "master", "br0")
+		}
+	}
+	t.Cleanup(heal)
+	cut := time.Now()
+	defer func() {
+		if t.Failed() {
+			for _, name := range []string{"lb1", "lb2"} {
+				out, _ := exec.Command("ip", "-n", s.nodes[name].host.NS, "neigh").CombinedOutput()
+				t.Logf("%s neighbours:\n%s\nshow vrrp:\n%s", name, out, ask(t, socks[name], "show vrrp"))
+			}
+		}
+	}()
+	waitFor(t, 20*time.Second, "both nodes see their unicast peer unreachable while cut", func() bool {
+		return strings.Contains(ask(t, socks["lb1"], "show vrrp"), " 1\n") && strings.Contains(ask(t, socks["lb2"], "show vrrp"), " 1\n")
+	})
+	t.Logf("both MASTER and both saw the partition %v after the cut", time.Since(cut).Round(time.Millisecond))
+	if len(s.holders(t)) != 2 {
+		t.Errorf("holders while cut: %v", s.holders(t))
+	}
+	for _, name := range []string{"lb1", "lb2"} {
+		if eps := ask(t, socks[name], "show vrrp episodes"); !strings.Contains(eps, "VI_1 peer_unreachable ") || !strings.Contains(eps, " - "+peers[name][1]+" ") {
+			t.Errorf("%s episodes while cut:\n%s", name, eps)
+		}
+		if n := strings.Count(s.nodes[name].logs[0].String(), "split brain likely"); n != 1 {
+			t.Errorf("%s logged the partition %d times", name, n)
+		}
+	}
+	heal()
+	s.waitSoleHolder(t, "lb1", 10*time.Second)
+	s.stableSoleHolder(t, "lb1")
 }

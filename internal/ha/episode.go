@@ -21,10 +21,15 @@ const (
 	// side then ignores the other and both may be MASTER. keepalived drops them and
 	// logs that only at debug level.
 	EpisodeConfigMismatch = "config_mismatch"
+	// EpisodePeerUnreachable: a MASTER of a unicast instance whose unicast_peer does
+	// not answer ARP / neighbour solicitations for two advert intervals in a row: the
+	// link to it is cut, so it cannot hear this master and is likely MASTER too. This
+	// is the partition seen while it lasts, where multicast shows nothing.
+	EpisodePeerUnreachable = "peer_unreachable"
 )
 
 // EpisodeKinds lists the kinds, in the order the pages show them.
-var EpisodeKinds = []string{EpisodeDualMaster, EpisodeMasterReturned, EpisodeConfigMismatch}
+var EpisodeKinds = []string{EpisodeDualMaster, EpisodeMasterReturned, EpisodeConfigMismatch, EpisodePeerUnreachable}
 
 // Episode is one split-brain episode of an instance.
 type Episode struct {

@@ -49,6 +49,11 @@ type instance struct {
 	eps    *episodes
 	tl     *timeline
 
+	// unicast peers' consecutive advert intervals unresolved (ARP / ND failing), and
+	// when to ask next
+	unresolved map[netip.Addr]int
+	peersAt    time.Time
+
 	// the takeover being timed (0: none), and the poll for its first served connection
 	cur         uint64
 	servedAt    time.Time
@@ -437,6 +442,38 @@ func (in *instance) pollServed(now time.Time) {
 	}
 }
 
+// checkPeers asks, once per advert interval of a unicast MASTER, whether each
+// unicast_peer still answers ARP / ND; two intervals in a row without is a partition
+// seen from this side (one episode, logged once).
+func (in *instance) checkPeers(now time.Time) {
+	if !in.cfg.Unicast() || now.Before(in.peersAt) {
+		return
+	}
+	in.peersAt = now.Add(in.cfg.AdvertInterval - in.cfg.AdvertInterval/10)
+	if in.unresolved == nil {
+		in.unresolved = map[netip.Addr]int{}
+	}
+	for _, up := range in.cfg.UnicastPeers {
+		ok, err := in.node.opt.NeighborResolved(in.cfg.Interface, up.Addr)
+		if err != nil || ok {
+			in.unresolved[up.Addr] = 0
+			continue
+		}
+		in.unresolved[up.Addr]++
+		if in.unresolved[up.Addr] < 2 {
+			continue
+		}
+		in.mu.Lock()
+		started := in.eps.observe(EpisodePeerUnreachable, now, up.Addr,
+			fmt.Sprintf("unicast_peer %v does not answer ARP / neighbour solicitations on %s: the link to it is cut; it is likely MASTER too", up.Addr, in.cfg.Interface))
+		in.mu.Unlock()
+		if started {
+			in.log.Warn("split brain likely: this MASTER's unicast peer does not answer ARP / neighbour solicitations; a partition",
+				"episode", EpisodePeerUnreachable, "peer", up.Addr, "interface", in.cfg.Interface)
+		}
+	}
+}
+
 func (in *instance) logEnded(ep Episode) {
 	in.log.Info("split brain episode ended", "episode", ep.Kind, "peer", ep.Peer, "adverts", ep.Adverts,
 		"lasted", ep.End.Sub(ep.Start).Round(time.Millisecond).String())
@@ -453,8 +490,10 @@ func (in *instance) periodic(now time.Time) {
 		in.logEnded(ep)
 	}
 	if in.m.State() != vrrp.Master {
+		clear(in.unresolved)
 		return
 	}
+	in.checkPeers(now)
 	if !in.garpAt.IsZero() && !now.Before(in.garpAt) {
 		if in.garpRefresh {
 			in.announce(in.cfg.GARPMasterRefreshRepeat)

@@ -62,6 +62,10 @@ type Options struct {
 	// instances' interfaces and track_interface entries.
 	LinkUp   func(name string) (bool, error)
 	LinkPoll time.Duration
+	// NeighborResolved reports whether the kernel resolved a unicast peer's link-layer
+	// address on an interface (false while ARP / ND fails); default reads the neighbour
+	// table. A unicast MASTER asks it every advert interval.
+	NeighborResolved func(ifname string, addr netip.Addr) (bool, error)
 	// LookPath says whether a vrrp_script's command (its first word) can be run; nil:
 	// exec.LookPath when Exec is the default, and every command found when Exec is
 	// injected. keepalived disables a tracked script whose command is not found.
@@ -144,6 +148,9 @@ func New(cfg *config.VRRP, opt Options) (*Node, error) {
 	}
 	if opt.Now == nil {
 		opt.Now = time.Now
+	}
+	if opt.NeighborResolved == nil {
+		opt.NeighborResolved = neighborResolved
 	}
 	if opt.LinkUp == nil {
 		opt.LinkUp = linkUp

@@ -3,6 +3,7 @@ package ha
 import (
 	"net/netip"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -82,4 +83,45 @@ func TestDualMasterEpisode(t *testing.T) {
 		t.Errorf("notify_master_rx_lower_pri ran %d times for %d adverts", lower, st.PeerMasterAdverts)
 	}
 	waitFor(t, 5*time.Second, "the episode ends", func() bool { return a.logs.count("split brain episode ended") == 1 })
+}
+
+// A unicast MASTER whose peer stops answering ARP for two advert intervals sees the
+// partition while it lasts: one peer_unreachable episode, logged once, that ends once
+// the peer answers again. A multicast instance never asks.
+func TestUnicastPeerUnreachableEpisode(t *testing.T) {
+	var unresolved atomic.Bool
+	var asked atomic.Int64
+	resolve := func(o *Options) {
+		o.NeighborResolved = func(ifname string, addr netip.Addr) (bool, error) {
+			asked.Add(1)
+			if ifname != "eth0" || addr != netip.MustParseAddr("198.18.0.2") {
+				t.Errorf("asked for %s %v", ifname, addr)
+			}
+			return !unresolved.Load(), nil
+		}
+	}
+	a := start(t, &hub{}, "198.18.0.1", conf(t, 150, "advert_int 0.1\nunicast_peer {\n198.18.0.2\n}\n"), resolve)
+	waitFor(t, 2*time.Second, "A master", func() bool { return a.state() == "MASTER" })
+	time.Sleep(300 * time.Millisecond)
+	if n := a.node.Status()[0].Episodes[EpisodePeerUnreachable]; n != 0 || asked.Load() == 0 {
+		t.Fatalf("before the cut: %d episodes, asked %d times", n, asked.Load())
+	}
+	unresolved.Store(true)
+	waitFor(t, 2*time.Second, "the episode", func() bool { return a.node.Status()[0].Episodes[EpisodePeerUnreachable] == 1 })
+	time.Sleep(time.Second) // ten intervals of an unreachable peer: still one episode
+	if n, logged := a.node.Status()[0].Episodes[EpisodePeerUnreachable], a.logs.count("split brain likely"); n != 1 || logged != 1 {
+		t.Fatalf("%d episodes, logged %d times", n, logged)
+	}
+	unresolved.Store(false)
+	waitFor(t, 2*time.Second, "the episode ends", func() bool { return a.logs.count("split brain episode ended") == 1 })
+
+	var multicastAsked atomic.Int64
+	m := start(t, &hub{}, "198.18.0.5", conf(t, 150, "advert_int 0.1\n"), func(o *Options) {
+		o.NeighborResolved = func(string, netip.Addr) (bool, error) { multicastAsked.Add(1); return false, nil }
+	})
+	waitFor(t, 2*time.Second, "M master", func() bool { return m.state() == "MASTER" })
+	time.Sleep(300 * time.Millisecond)
+	if multicastAsked.Load() != 0 {
+		t.Errorf("a multicast instance asked for neighbours")
+	}
 }

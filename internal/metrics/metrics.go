@@ -346,14 +346,14 @@ func writeVRRP(bw *bufio.Writer, src *stats.Source) {
 // vrrpEpisodeKinds and vrrpStages are ha's split-brain episode kinds and takeover
 // stages (ha.EpisodeKinds, ha.Stages; a test in cmd/tandem keeps them equal).
 var (
-	vrrpEpisodeKinds = []string{"dual_master", "master_returned", "config_mismatch"}
+	vrrpEpisodeKinds = []string{"dual_master", "master_returned", "config_mismatch", "peer_unreachable"}
 	vrrpStages       = []string{"detect", "vips_added", "first_garp", "first_served"}
 )
 
 // writeSplitBrain writes the split-brain families: episodes by kind, whether one is
 // under way, adverts from another master, rejected adverts by reason.
 func writeSplitBrain(bw *bufio.Writer, fam func(name, typ, help string, each func(in stats.VRRPInstance, labels string))) {
-	fam("split_brain_episodes_total", "counter", "Split-brain episodes by kind: dual_master (another master did not yield), master_returned (the master this node took over from advertised again), config_mismatch (adverts rejected for a differing configuration)", func(in stats.VRRPInstance, l string) {
+	fam("split_brain_episodes_total", "counter", "Split-brain episodes by kind: dual_master (another master did not yield), master_returned (the master this node took over from advertised again), config_mismatch (adverts rejected for a differing configuration), peer_unreachable (a unicast MASTER's peer does not answer ARP/ND: a partition)", func(in stats.VRRPInstance, l string) {
 		for _, k := range vrrpEpisodeKinds {
 			bw.WriteString("tandem_vrrp_split_brain_episodes_total{" + l + `,kind="` + k + `"} ` + strconv.FormatUint(in.Episodes[k], 10) + "\n")
 		}

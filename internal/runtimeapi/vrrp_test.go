@@ -26,8 +26,8 @@ func TestShowVRRP(t *testing.T) {
 		}}, true
 	}
 	tests := []struct{ cmd, want string }{
-		{"show vrrp", "# name interface vrid state since_s priority base_priority master vips adverts_sent adverts_received dual_master master_returned config_mismatch\n" +
-			"VI_1 eth0 51 MASTER 60 100 100 198.18.0.2 198.18.0.100/32 9 4 0 1 2\n"},
+		{"show vrrp", "# name interface vrid state since_s priority base_priority master vips adverts_sent adverts_received dual_master master_returned config_mismatch peer_unreachable\n" +
+			"VI_1 eth0 51 MASTER 60 100 100 198.18.0.2 198.18.0.100/32 9 4 0 1 2 0\n"},
 		{"show vrrp episodes", "# name kind start end peer adverts detail\n" +
 			"VI_1 master_returned 2026-01-01T10:00:00.000Z 2026-01-01T10:00:00.000Z 198.18.0.1 1 master came back\n" +
 			"VI_1 config_mismatch 2026-01-01T10:00:01.000Z - 198.18.0.3 7 wrong auth_pass\n"},

@@ -60,7 +60,7 @@ type VRRPInstance struct {
 	Trackers    []VRRPTracker
 	Transitions []VRRPTransition // oldest first
 	// Split brain: episodes by kind since start (dual_master, master_returned,
-	// config_mismatch), the last ones (ended, then active), adverts rejected by
+	// config_mismatch, peer_unreachable), the last ones (ended, then active), adverts rejected by
 	// reason class, and adverts from another master received while MASTER.
 	Episodes          map[string]uint64
 	EpisodeLog        []VRRPEpisode
