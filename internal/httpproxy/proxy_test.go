@@ -544,3 +544,34 @@ func TestSwapRoute(t *testing.T) {
 		t.Fatalf("after swap, same connection got %q", b)
 	}
 }
+
+// TestDrainServesFirstRequestOfNewConnection: a connection accepted just before a drain
+// (the old worker's last accept while a new worker takes over) that has not sent its
+// request yet is served once, with Connection: close, rather than closed unanswered.
+func TestDrainServesFirstRequestOfNewConnection(t *testing.T) {
+	a1, _ := httpServer(t, nameServer("web1"))
+	f := newFixture(t, newBackend(a1), nil)
+	c, err := net.Dial("tcp", f.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for i := 0; f.h.Active() == 0; i++ {
+		if i == 1000 {
+			t.Fatal("the proxy never took the connection")
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	f.h.Drain()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("new connection during a drain: %v, want its request served", err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || string(b) != "Hello from web1" || !resp.Close {
+		t.Fatalf("got %d %q close=%v, want 200 from web1 with Connection: close", resp.StatusCode, b, resp.Close)
+	}
+	f.waitIdle()
+}
