@@ -32,6 +32,9 @@ type Options struct {
 	LookupEnv func(string) (string, bool)
 	// ReadFile reads configuration files and errorfile files. Default: os.ReadFile.
 	ReadFile func(string) ([]byte, error)
+	// DefaultMaxConn is a frontend's maxconn when neither it, its defaults nor global
+	// set one (HAProxy's -N). Default: config.DefaultMaxConn.
+	DefaultMaxConn int
 }
 
 func (o *Options) fill() {
