@@ -171,6 +171,7 @@ func TestDebianHAProxyUnitRunsTandem(t *testing.T) {
 	cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+notify.path)
 	out := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
+	cmd.WaitDelay = 5 * time.Second // a worker left behind must not hold the test on the output pipe
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -255,6 +256,7 @@ func startMaster(t *testing.T, bin, cfgText, addr string, extra ...string) (*exe
 	cmd := exec.Command(bin, append([]string{"-W", "-f", cfg, "-S", cli + ",mode,600"}, extra...)...)
 	out := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
+	cmd.WaitDelay = 5 * time.Second // a worker left behind must not hold the test on the output pipe
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -154,10 +154,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "tandem: -W needs a haproxy.cfg (-f): the master supervises proxy workers")
 			return 2
 		}
-		if o.loadVRRP != nil {
-			fmt.Fprintln(stderr, "tandem: -W with -k is not supported yet: run VRRP in its own tandem -k process (tandem keeps the VIPs while the proxy restarts), or run without -W")
-			return 2
-		}
 		return serveMaster(o, c, workerArgs(c))
 	}
 	return serve(o)

@@ -63,11 +63,54 @@ func serveMaster(o runOpts, c cmdLine, args []string) int {
 	for _, ln := range clis {
 		go m.ServeCLI(ln)
 	}
+	var msigs <-chan os.Signal = sigs
+	if o.loadVRRP != nil {
+		// VRRP runs in the master, which keeps its privileges: a worker that dies or
+		// is replaced never moves the VIPs. In-process trackers need a proxy in the
+		// same process, so they are refused here (ha: "needs the proxy").
+		vrrpDone := make(chan error, 1)
+		v := &vrrpNode{loadVRRP: o.loadVRRP, proxy: m.Config, log: log.With("component", "vrrp"),
+			exited: func(err error) { vrrpDone <- err }}
+		if err := v.Start(); err != nil {
+			logErrors(log, "cannot start VRRP", err)
+			m.Stop()
+			return 1
+		}
+		msigs = vrrpSignals(sigs, v, vrrpDone, log)
+	}
 	stopOldProcesses(o, log)
 	notify.Ready()
 	daemonReady()
 	log.Info("master started", "pid", os.Getpid(), "binary", exePath)
-	return m.Run(sigs)
+	return m.Run(msigs)
+}
+
+// vrrpSignals passes the master's signals on to m.Run, reloading VRRP beside the
+// workers and stopping it first on a stop (masters send priority 0 and drop the VIPs
+// before the workers drain). VRRP that ends by itself stops the master.
+func vrrpSignals(sigs <-chan os.Signal, v *vrrpNode, vrrpDone <-chan error, log *slog.Logger) <-chan os.Signal {
+	out := make(chan os.Signal, 4)
+	go func() {
+		for {
+			select {
+			case err := <-vrrpDone:
+				logErrors(log, "VRRP stopped: stopping", err)
+				out <- syscall.SIGTERM
+				return
+			case sig := <-sigs:
+				switch sig {
+				case syscall.SIGHUP, syscall.SIGUSR2:
+					if err := v.Reload(); err != nil {
+						logErrors(log, "VRRP reload refused, the running VRRP configuration stays", err)
+					}
+				default:
+					v.Stop()
+				}
+				out <- sig
+			}
+		}
+	}()
+	return out
 }
 
 // serveWorker is a worker started by a master: it serves on the sockets the master
@@ -125,8 +168,7 @@ func serveWorker(o runOpts) int {
 				log.Info("a worker does not reload itself: signal the master", "signal", sig.String())
 			case syscall.SIGUSR1:
 				log.Info("soft stop: listeners closed, finishing connections", "hard_stop_after", grace(true))
-				d.Stop(grace(true))
-				return 0
+				return softStop(d, grace(true), sigs, log)
 			default:
 				d.Stop(grace(false))
 				return 0
@@ -227,4 +269,29 @@ func lookupID(name string, group bool) (int, error) {
 		id = u.Uid
 	}
 	return strconv.Atoi(id)
+}
+
+// softStop finishes the connections (bounded only by hard-stop-after, as HAProxy); a
+// SIGTERM or SIGINT meanwhile (the master stopping) turns it into a stop bounded by the
+// default grace.
+func softStop(d *daemon.Daemon, grace time.Duration, sigs <-chan os.Signal, log *slog.Logger) int {
+	done := make(chan struct{})
+	go func() { d.Stop(grace); close(done) }()
+	for {
+		select {
+		case <-done:
+			return 0
+		case sig := <-sigs:
+			if sig != syscall.SIGTERM && sig != syscall.SIGINT {
+				continue
+			}
+			log.Info("stop during a soft stop: connections get the default grace", "signal", sig.String(), "grace", defaultGrace)
+			select {
+			case <-done:
+			case <-time.After(defaultGrace):
+				log.Warn("grace period over, exiting with connections open", "grace", defaultGrace)
+			}
+			return 0
+		}
+	}
 }

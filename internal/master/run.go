@@ -97,6 +97,9 @@ func (m *Master) restart(retry chan struct{}) {
 	m.log.Info("worker serving", "pid", w.pid)
 }
 
+// Stop stops the workers as SIGTERM does (for a start that fails after Start).
+func (m *Master) Stop() { m.stop(syscall.SIGTERM, m.grace()+m.opt.StopTimeout) }
+
 // stop sends sig to every worker, waits for them (bounded by limit when not 0, then
 // they are killed), closes the sockets and returns 0.
 func (m *Master) stop(sig syscall.Signal, limit time.Duration) int {
