@@ -95,13 +95,13 @@ func workerPids(t *testing.T, cli string) []int {
 	return pids
 }
 
-// debianUnit reads Debian's haproxy.service: its Environment defaults and the
-// ExecStart and ExecReload lines.
-func debianUnit(t *testing.T) (env map[string]string, start string, reloads []string) {
+// readUnit reads a service unit: its Environment defaults and the ExecStart and
+// ExecReload lines.
+func readUnit(t *testing.T, path string) (env map[string]string, start string, reloads []string) {
 	t.Helper()
-	data, err := os.ReadFile("/lib/systemd/system/haproxy.service")
+	data, err := os.ReadFile(path)
 	if err != nil {
-		t.Skipf("Debian's haproxy.service is not installed: %v", err)
+		t.Skipf("%s: %v", path, err)
 	}
 	env = map[string]string{}
 	sc := bufio.NewScanner(strings.NewReader(string(data)))
@@ -128,8 +128,17 @@ func debianUnit(t *testing.T) (env map[string]string, start string, reloads []st
 }
 
 // expandUnitLine substitutes $VARS as systemd does (unquoted: split on spaces) and
-// runs tandem where the unit runs /usr/sbin/haproxy.
+// runs tandem where the unit runs /usr/sbin/haproxy. A `/bin/sh -c '...'` line is run
+// by the shell, the unit's variables in its environment, as systemd would.
 func expandUnitLine(line string, env map[string]string) []string {
+	if script, ok := strings.CutPrefix(line, "/bin/sh -c '"); ok {
+		script = strings.ReplaceAll(strings.TrimSuffix(script, "'"), "/usr/sbin/tandem", tandemBin)
+		out := []string{"/usr/bin/env"}
+		for k, v := range env {
+			out = append(out, k+"="+v)
+		}
+		return append(out, "/bin/sh", "-c", script)
+	}
 	var out []string
 	for _, w := range strings.Fields(line) {
 		if v, ok := strings.CutPrefix(w, "$"); ok {
@@ -150,7 +159,17 @@ func expandUnitLine(line string, env map[string]string) []string {
 // would see: READY=1 once serving, RELOADING=1 with MONOTONIC_USEC then READY=1 on
 // reload, STOPPING=1 and a successful exit on stop.
 func TestDebianHAProxyUnitRunsTandem(t *testing.T) {
-	env, start, reloads := debianUnit(t)
+	testUnit(t, "/lib/systemd/system/haproxy.service", "/run/haproxy-master.sock")
+}
+
+// TestTandemUnit does the same with tandem's own tandem.service (keepalived.conf absent:
+// the proxy alone).
+func TestTandemUnit(t *testing.T) {
+	testUnit(t, "../packaging/tandem.service", "/run/tandem-master.sock")
+}
+
+func testUnit(t *testing.T, unit, masterSock string) {
+	env, start, reloads := readUnit(t, unit)
 	dir := t.TempDir()
 	web := startWeb(t, "web1")
 	addr := freeAddr(t)
@@ -160,9 +179,12 @@ func TestDebianHAProxyUnitRunsTandem(t *testing.T) {
 	cli := filepath.Join(dir, "haproxy-master.sock")
 	env["CONFIG"] = cfg
 	env["PIDFILE"] = filepath.Join(dir, "haproxy.pid")
-	env["EXTRAOPTS"] = strings.ReplaceAll(env["EXTRAOPTS"], "/run/haproxy-master.sock", cli)
+	env["EXTRAOPTS"] = strings.ReplaceAll(env["EXTRAOPTS"], masterSock, cli)
 	if !strings.Contains(env["EXTRAOPTS"], cli) {
-		t.Fatalf("the unit's EXTRAOPTS no longer name /run/haproxy-master.sock: %q", env["EXTRAOPTS"])
+		t.Fatalf("the unit's EXTRAOPTS no longer name %s: %q", masterSock, env["EXTRAOPTS"])
+	}
+	if _, ok := env["KEEPALIVED_CONFIG"]; ok {
+		env["KEEPALIVED_CONFIG"] = filepath.Join(dir, "keepalived.conf") // absent
 	}
 	notify := listenNotify(t)
 
@@ -211,7 +233,7 @@ func TestDebianHAProxyUnitRunsTandem(t *testing.T) {
 		if err != nil {
 			t.Fatalf("ExecReload %q: %v\n%s", a, err, b)
 		}
-		if strings.HasPrefix(a[0], tandemBin) && len(b) != 0 {
+		if strings.Contains(strings.Join(a, " "), tandemBin) && len(b) != 0 {
 			t.Errorf("ExecReload %q printed %q; -c -q prints nothing on a valid file", a, b)
 		}
 	}
