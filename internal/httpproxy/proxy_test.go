@@ -13,6 +13,7 @@ import (
 
 	"tandem/internal/backend"
 	"tandem/internal/config"
+	"tandem/internal/testaddr"
 )
 
 func nameServer(name string) http.HandlerFunc {
@@ -340,9 +341,7 @@ func TestErrors(t *testing.T) {
 		}
 	})
 	t.Cleanup(func() { close(stall) }) // runs before rawServer's cleanup waits
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	refused := ln.Addr().String()
-	ln.Close()
+	refused := testaddr.Dead(t)
 
 	// HAProxy 2.6 answers these byte for byte like this and keeps the connection open.
 	want := map[int]string{
@@ -413,9 +412,7 @@ func TestRequestErrorPages(t *testing.T) {
 }
 
 func TestRedispatch(t *testing.T) {
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	refused := ln.Addr().String()
-	ln.Close()
+	refused := testaddr.Dead(t)
 	a2, _ := httpServer(t, nameServer("web2"))
 	be := newBackend(refused, a2)
 	be.Retries = 1
