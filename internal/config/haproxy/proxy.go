@@ -133,14 +133,19 @@ func kwBind(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 		p.errorf(st.pos, "\"bind\": missing address (expected bind ADDR:PORT[,ADDR:PORT...])")
 		return
 	}
+	sock, name, rest := p.bindSocketOptions(st, args[1:])
 	for _, text := range strings.Split(args[0], ",") {
 		b, err := p.parseBindAddr(text, st.pos)
 		if err != nil {
 			p.errorf(st.pos, "bind: %v", err)
 			continue
 		}
+		b.Sock.Backlog, b.Sock.V4V6, b.Sock.V6Only, b.Sock.Interface = sock.Backlog, sock.V4V6, sock.V6Only, sock.Interface
+		b.Sock.DeferAccept, b.Sock.TFO, b.Sock.MSS, b.Sock.Transparent = sock.DeferAccept, sock.TFO, sock.MSS, sock.Transparent
+		b.Name = name
 		px.binds = append(px.binds, b)
 	}
+	args = append(args[:1:1], rest...)
 	// The words after the first option may be its arguments: one message is enough.
 	if len(args) > 1 {
 		if opt := args[1]; knownBindOptions[opt] {

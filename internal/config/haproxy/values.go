@@ -166,6 +166,14 @@ func (p *parser) parseBindAddr(text string, pos config.Pos) (config.Bind, error)
 	b := config.Bind{Pos: pos, Text: text}
 	s := text
 	family := ""
+	if n, ok := strings.CutPrefix(s, "fd@"); ok {
+		fd, err := strconv.Atoi(n)
+		if err != nil || fd < 0 || fd > maxInt32-1 {
+			return b, fmt.Errorf("fd@: %q is not a file descriptor number", n)
+		}
+		b.Sock.FD = fd + 1
+		return b, nil
+	}
 	if i := strings.IndexByte(s, '@'); i >= 0 {
 		family, s = s[:i], s[i+1:]
 		if family != "ipv4" && family != "ipv6" {
