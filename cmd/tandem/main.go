@@ -21,7 +21,8 @@ import (
 )
 
 const usage = `usage:
-  tandem -f haproxy.cfg [-f more.cfg ...] [-k keepalived.conf] [-c] [-p PIDFILE] [-q] [-v | -vv]
+  tandem -f haproxy.cfg [-f more.cfg ...] [-k keepalived.conf] [-c [-q]] [-p PIDFILE] [-q] [-v | -vv]
+         [-W | -Ws] [-S ADDR[,mode,M,user,U,group,G]] [-d | -D] [-sf PID... | -st PID...] [-N MAXCONN] [-L NAME] [-C DIR]
   tandem -k keepalived.conf [-c]        VRRP alone (a keepalived replacement)
   tandem demo [--ha]
   tandem ctl [-s SOCKET] COMMAND...     talk to the runtime API (stats socket)
@@ -31,10 +32,20 @@ const usage = `usage:
             more -k files (the other nodes' keepalived.conf) are checked against it
   -c        check the configuration and exit: prints "Configuration file is valid" or every problem as FILE:LINE: message
   --suggest with -c: print the rewrite of each line that uses a keyword HAProxy removed (reqadd, clitimeout, block, ...)
-  -p FILE   write the process id to FILE
-  -q        quiet: only warnings and errors
+  -p FILE   write the process id to FILE (the master's with -W)
+  -q        quiet: only warnings and errors; with -c, nothing when the files are valid
   -v, -vv   verbose, more verbose
   -V        verbose (same as -v, as HAProxy)
+  -W        master-worker: the master holds the sockets (and runs VRRP with -k); a worker serves; a reload
+            (SIGUSR2, SIGHUP, master CLI "reload") starts a new worker from the binary on disk
+  -Ws       -W, and tell systemd (Type=notify): READY=1, RELOADING=1, STOPPING=1
+  -S ADDR   master CLI socket: show proc, show version, reload, @1 CMD, @!PID CMD
+  -d        foreground, debug output
+  -D        detach (daemon); returns once the detached process serves
+  -sf PID.. once serving, ask these processes to finish (SIGUSR1); -st: stop them (SIGTERM)
+  -N N      maxconn of a frontend that sets none
+  -L NAME   local peer name (tandem refuses peers sections: no other effect)
+  -C DIR    change to DIR before reading the files
   -version  print the version
 
   demo      run on an embedded configuration: two demo web servers and a load balancer on 127.0.0.1:8080
