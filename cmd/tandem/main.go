@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
-	"strings"
 
 	"tandem/internal/config"
 	"tandem/internal/config/haproxy"
@@ -54,11 +53,6 @@ const usage = `usage:
 
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
-
-type fileList []string
-
-func (f *fileList) String() string     { return strings.Join(*f, ",") }
-func (f *fileList) Set(v string) error { *f = append(*f, v); return nil }
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
