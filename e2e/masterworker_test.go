@@ -595,3 +595,32 @@ func TestDaemonFlag(t *testing.T) {
 		t.Fatalf("detached process: %d %q", code, got)
 	}
 }
+
+// TestMasterWorkerDropsPrivileges: with global user/group, the worker serves as that user
+// (on the sockets the root master opened, port 80 class included) while the master stays
+// root, and the master can still reload and stop it.
+func TestMasterWorkerDropsPrivileges(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	web := startWeb(t, "web1")
+	addr := freeAddr(t)
+	cfg := strings.Replace(proxyConfig(addr, "server web1 "+web.addr), "\ndefaults", "global\n    user nobody\n    group nogroup\n\ndefaults", 1)
+	cmd, cli, out, done := startMaster(t, tandemBin, cfg, addr)
+	w := workerPids(t, cli)[0]
+	waitUid(t, w, 65534, out)
+	waitUid(t, cmd.Process.Pid, 0, out)
+	masterCLI(t, cli, "reload")
+	if p := workerPids(t, cli); len(p) == 0 || p[0] == w {
+		t.Fatalf("no new worker after reload: %v\n%s", p, out)
+	}
+	if code, got := body(t, client(false), "http://"+addr+"/"); code != 200 || got != "web1" {
+		t.Fatalf("after reload: %d %q", code, got)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-done:
+	case <-time.After(15 * time.Second):
+		t.Fatalf("the master did not stop its unprivileged worker\n%s", out)
+	}
+}
