@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"context"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -55,6 +57,34 @@ func TestBindInheritedFD(t *testing.T) {
 			code, got := body(t, client(false), "http://"+addr+"/")
 			if code != 200 || got != "web1" {
 				t.Fatalf("through fd@3: %d %q\n%s", code, got, out)
+			}
+		})
+	}
+}
+
+// TestBindUnixSocketServesHTTP: `bind /path mode 600` serves HTTP over a unix socket,
+// plain and as a master-worker (the master makes the socket, the worker serves it).
+func TestBindUnixSocketServesHTTP(t *testing.T) {
+	for _, mode := range [][]string{nil, {"-W"}} {
+		t.Run(map[bool]string{true: "master-worker", false: "plain"}[mode != nil], func(t *testing.T) {
+			web := startWeb(t, "web1")
+			sock := filepath.Join(t.TempDir(), "web.sock")
+			probe := freeAddr(t) // a TCP frontend too, to know when tandem serves
+			cfg := proxyConfig(sock+" mode 600", "server web1 "+web.addr) + "frontend probe\n    bind " + probe + "\n    default_backend app\n"
+			startTandem(t, cfg, probe, mode...)
+			fi, err := os.Stat(sock)
+			if err != nil || fi.Mode()&os.ModeSocket == 0 || fi.Mode().Perm() != 0o600 {
+				t.Fatalf("%s: %v %v, want a socket with mode 0600", sock, fi, err)
+			}
+			c := client(true)
+			c.Transport.(*http.Transport).DialContext = func(ctx context.Context, _, _ string) (net.Conn, error) {
+				return (&net.Dialer{}).DialContext(ctx, "unix", sock)
+			}
+			for i := 0; i < 3; i++ { // keep-alive on the unix connection
+				code, got := body(t, c, "http://tandem/")
+				if code != 200 || got != "web1" {
+					t.Fatalf("over the unix socket: %d %q", code, got)
+				}
 			}
 		})
 	}

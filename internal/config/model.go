@@ -182,6 +182,9 @@ type BindSock struct {
 	TFO         bool   // tfo: TCP_FASTOPEN
 	MSS         int    // mss N: TCP_MAXSEG
 	Transparent bool   // transparent: IP_TRANSPARENT / IPV6_TRANSPARENT
+	Path        string // unix@PATH or a bare path: a unix stream socket; "@NAME" for abns@NAME
+	Mode        uint32 // mode: the unix socket file's permissions (0: the umask's)
+	User, Group string // user/uid, group/gid: the unix socket file's owner (names or numbers)
 }
 
 // Frontend is a proxy that accepts connections: a frontend section or a listen section's front half.

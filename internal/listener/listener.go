@@ -28,6 +28,9 @@ func (k Key) String() string {
 	if k.Sock.FD > 0 {
 		return fmt.Sprintf("fd@%d", k.Sock.FD-1)
 	}
+	if k.Network == "unix" {
+		return fmt.Sprintf("unix@%s %+v", k.Sock.Path, k.Sock)
+	}
 	if k.Sock == (config.BindSock{}) {
 		return k.Network + " " + k.Addr.String()
 	}
@@ -40,6 +43,9 @@ func (k Key) String() string {
 func KeyOf(b config.Bind) Key {
 	if b.Sock.FD > 0 {
 		return Key{Network: "fd", Sock: b.Sock}
+	}
+	if b.Sock.Path != "" {
+		return Key{Network: "unix", Sock: b.Sock}
 	}
 	a := b.Addr.Addr()
 	switch {
@@ -97,6 +103,10 @@ func (s *Set) Get(k Key) (net.Listener, bool, error) {
 func Open(k Key) (ln net.Listener, freebind bool, err error) {
 	if k.Sock.FD > 0 {
 		ln, err = inherited(k.Sock.FD - 1)
+		return ln, false, err
+	}
+	if k.Network == "unix" {
+		ln, err = listenUnix(k.Sock)
 		return ln, false, err
 	}
 	ln, err = listen(k, false)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -145,4 +146,38 @@ func TestInheritedFD(t *testing.T) {
 	if _, _, err := Open(Key{Network: "fd", Sock: config.BindSock{FD: 1}}); err == nil { // fd@0: stdin
 		t.Error("fd@0 (not a socket) was opened")
 	}
+}
+
+// TestUnixSocket: a path socket gets its mode before it appears, replaces a socket
+// already there (a new process taking over), and an abns@ socket has no file.
+func TestUnixSocket(t *testing.T) {
+	path := t.TempDir() + "/web.sock"
+	first := open(t, config.Bind{Sock: config.BindSock{Path: path, Mode: 0o640, User: "0", Group: "0"}})
+	fi, err := os.Stat(path)
+	if err != nil || fi.Mode()&os.ModeSocket == 0 || fi.Mode().Perm() != 0o640 {
+		t.Fatalf("%s: %v %v, want a socket with mode 0640", path, fi.Mode(), err)
+	}
+	second := open(t, config.Bind{Sock: config.BindSock{Path: path}})
+	c, err := net.Dial("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	second.(*net.UnixListener).SetDeadline(time.Now().Add(2 * time.Second))
+	if s, err := second.Accept(); err != nil {
+		t.Fatalf("the path's new socket did not get the connection: %v", err)
+	} else {
+		s.Close()
+	}
+	first.Close()
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("closing the replaced socket removed the path: %v", err)
+	}
+	abns := open(t, config.Bind{Sock: config.BindSock{Path: "@tandem-test-" + strconv.Itoa(os.Getpid())}})
+	if c, err := net.Dial("unix", "\x00tandem-test-"+strconv.Itoa(os.Getpid())); err != nil {
+		t.Fatalf("abns: %v", err)
+	} else {
+		c.Close()
+	}
+	abns.Close()
 }

@@ -55,6 +55,22 @@ func (p *parser) bindSocketOptions(st *stmt, args []string) (s config.BindSock, 
 			if v, ok := arg(); ok {
 				name = v
 			}
+		case "mode":
+			if v, ok := arg(); ok {
+				m, err := strconv.ParseUint(v, 8, 32)
+				if err != nil || m > 0o7777 {
+					p.errorf(st.pos, "bind option mode: %q is not an octal file mode", v)
+				}
+				s.Mode = uint32(m)
+			}
+		case "user", "uid":
+			if v, ok := arg(); ok {
+				s.User = v
+			}
+		case "group", "gid":
+			if v, ok := arg(); ok {
+				s.Group = v
+			}
 		case "v4v6":
 			s.V4V6 = true
 		case "v6only":

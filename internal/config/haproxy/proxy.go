@@ -142,6 +142,7 @@ func kwBind(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 		}
 		b.Sock.Backlog, b.Sock.V4V6, b.Sock.V6Only, b.Sock.Interface = sock.Backlog, sock.V4V6, sock.V6Only, sock.Interface
 		b.Sock.DeferAccept, b.Sock.TFO, b.Sock.MSS, b.Sock.Transparent = sock.DeferAccept, sock.TFO, sock.MSS, sock.Transparent
+		b.Sock.Mode, b.Sock.User, b.Sock.Group = sock.Mode, sock.User, sock.Group
 		b.Name = name
 		px.binds = append(px.binds, b)
 	}
