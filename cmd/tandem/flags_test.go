@@ -1,6 +1,9 @@
 package main
 
 import (
+	"bytes"
+	"os"
+	"path/filepath"
 	"reflect"
 	"testing"
 )
@@ -60,4 +63,21 @@ func FuzzParseArgs(f *testing.F) {
 		args = append(args, s[start:])
 		parseArgs(args)
 	})
+}
+
+// TestChdirFlag is -C: relative paths are read from the directory it names.
+func TestChdirFlag(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "rel.cfg"), []byte("defaults\n    mode http\n    timeout connect 1s\n    timeout client 1s\n    timeout server 1s\nfrontend f\n    bind 127.0.0.1:1\n    default_backend b\nbackend b\n    server s 127.0.0.1:2\n"), 0o644)
+	wd, _ := os.Getwd()
+	defer os.Chdir(wd)
+	var out, errb bytes.Buffer
+	if rc := run([]string{"-C", dir, "-c", "-f", "rel.cfg"}, &out, &errb); rc != 0 || out.String() != "Configuration file is valid\n" {
+		t.Fatalf("-C: exit %d, %q %q", rc, out.String(), errb.String())
+	}
+	os.Chdir(wd)
+	out.Reset()
+	if rc := run([]string{"-c", "-q", "-C", dir, "-f", "rel.cfg"}, &out, &errb); rc != 0 || out.Len() != 0 {
+		t.Fatalf("-c -q: exit %d, printed %q, want nothing", rc, out.String())
+	}
 }

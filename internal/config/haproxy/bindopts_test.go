@@ -81,3 +81,27 @@ func FuzzBindOptions(f *testing.F) {
 		}
 	})
 }
+
+// TestDefaultMaxConnOption is HAProxy's -N: the maxconn of a frontend that sets none
+// (neither it, its defaults nor global).
+func TestDefaultMaxConnOption(t *testing.T) {
+	for _, tc := range []struct {
+		extra string
+		n     int
+		want  int
+	}{
+		{"", 0, config.DefaultMaxConn},
+		{"", 100, 100},
+		{"    maxconn 7\n", 100, 7},
+	} {
+		opt := testOptions(nil)
+		opt.DefaultMaxConn = tc.n
+		cfg, err := Parse("t.cfg", []byte(bindBase+"127.0.0.1:80\n"+tc.extra), opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := cfg.Frontends[0].MaxConn; got != tc.want {
+			t.Errorf("-N %d with %q: maxconn %d, want %d", tc.n, tc.extra, got, tc.want)
+		}
+	}
+}
