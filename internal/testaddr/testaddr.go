@@ -16,10 +16,11 @@ import (
 // the test ends: connecting there is refused, and nothing else can listen there.
 func Dead(t testing.TB) string {
 	t.Helper()
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
 	if err != nil {
 		t.Fatalf("testaddr: socket: %v", err)
 	}
+	unix.CloseOnExec(fd)
 	if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
 		unix.Close(fd)
 		t.Fatalf("testaddr: bind: %v", err)
