@@ -84,7 +84,7 @@ type conn struct {
 	lt     *connLog                      // log timings, nil until the frontend logs
 	sess   *sample.State                 // sess. variables, nil until a rule sets one
 	nreq   int32                         // requests served, saturating (only 0 or not matters)
-	idle   atomic.Bool                   // waiting for a request in its goroutine
+	idle   atomic.Bool                   // waiting in its goroutine for a request after its first: Drain closes it
 }
 
 // connLog is what the traffic log needs across a connection's requests.
@@ -230,7 +230,10 @@ func (cc *clientConn) readHead() (ok bool, err error) {
 		if cc.nreq == 0 {
 			d = rs.tHTTPReq
 		}
-		if h.draining.Load() {
+		// Draining closes a connection between requests, but a new one that has not
+		// sent its first request yet (accepted just before the listener closed, as
+		// when a new worker takes over) is served once, with Connection: close.
+		if h.draining.Load() && cc.nreq > 0 {
 			return false, nil
 		}
 		n, rerr, parked := cc.waitIdle(d)

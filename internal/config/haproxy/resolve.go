@@ -255,6 +255,9 @@ func (p *parser) buildFrontend(px *proxyState, g *config.Global) *config.Fronten
 		f.MaxConn = g.MaxConn
 	}
 	if f.MaxConn == 0 {
+		f.MaxConn = p.opt.DefaultMaxConn
+	}
+	if f.MaxConn == 0 {
 		f.MaxConn = config.DefaultMaxConn
 	}
 	if f.Mode == config.ModeTCP {
