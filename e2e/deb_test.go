@@ -84,7 +84,9 @@ func TestDebianPackage(t *testing.T) {
 			t.Errorf("tandem.service has no %q", want)
 		}
 	}
-	if _, err := exec.LookPath("systemd-analyze"); err == nil {
+	if _, err := exec.LookPath("systemd-analyze"); err != nil && os.Getenv("CI") == "true" {
+		t.Error("CI=true but systemd-analyze (package systemd) is not installed: scripts/test installs it")
+	} else if err == nil {
 		if b, err := exec.Command("systemd-analyze", "verify", "--man=no", filepath.Join(tree, "lib/systemd/system/tandem.service")).CombinedOutput(); err != nil || len(b) != 0 {
 			t.Errorf("systemd-analyze verify tandem.service: %v\n%s", err, b)
 		}
