@@ -24,7 +24,8 @@ const (
 //
 // It returns ErrNoServer when no server is usable, ErrQueueTimeout after the queue
 // timeout, ErrQueueFull when the request would wait for a server whose queue holds its
-// maxqueue requests, and ctx.Err() when ctx ends first. r is not kept after Acquire returns, so the
+// maxqueue requests (with that server, holding no slot, for the log), and ctx.Err() when
+// ctx ends first. r is not kept after Acquire returns, so the
 // caller may reuse it. The caller must Release the server when the session ends.
 func (p *Pool) Acquire(ctx context.Context, r *balance.Request) (*Server, error) {
 	p.enter()
@@ -174,7 +175,7 @@ func (p *Pool) wait(ctx context.Context, r *balance.Request, target *Server) (*S
 		if target == nil {
 			s.ConnErr.Add(1) // hashed: HAProxy counts a failed connection (econ); AcquireServer's caller decides
 		}
-		return nil, ErrQueueFull
+		return s, ErrQueueFull
 	}
 	switch out {
 	case got:
@@ -222,7 +223,7 @@ func (p *Pool) wait(ctx context.Context, r *balance.Request, target *Server) (*S
 	p.mu.Unlock()
 	<-w.ready // served at the same moment
 	if w.err != nil {
-		return nil, w.err
+		return w.srv, w.err
 	}
 	if ctx.Err() != nil {
 		p.free(w.srv) // the caller counts the session out
@@ -276,7 +277,7 @@ func (p *Pool) dispatchLocked() {
 		case queueServer:
 			if s.queueFull() {
 				s.ConnErr.Add(1) // as HAProxy: a failed connection (econ)
-				p.finish(best, nil, ErrQueueFull)
+				p.finish(best, s, ErrQueueFull)
 				continue
 			}
 			p.dequeue(best)

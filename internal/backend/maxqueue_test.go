@@ -54,8 +54,11 @@ func TestMaxQueue(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			if tc.wantFull {
-				if _, err := try(ctx); !errors.Is(err, ErrQueueFull) {
-					t.Fatalf("second waiter: %v, want ErrQueueFull", err)
+				if s, err := try(ctx); !errors.Is(err, ErrQueueFull) || s != target {
+					t.Fatalf("second waiter: %v %v, want ErrQueueFull naming the full server", s, err)
+				}
+				if target.Cur() != 1 || target.Total.Load() != 1 {
+					t.Fatalf("refusal took a slot or counted a session: cur %d total %d", target.Cur(), target.Total.Load())
 				}
 				if target.Queued() != 1 || p.waiting.Load() != 1 {
 					t.Fatalf("queued %d waiting %d after the refusal, want 1 1", target.Queued(), p.waiting.Load())
@@ -127,9 +130,9 @@ func TestMaxQueueFromBackendQueue(t *testing.T) {
 	default:
 		t.Fatal("the backend-queued request was not answered")
 	}
-	if !errors.Is(inBe.err, ErrQueueFull) || a.Queued() != 1 || p.Queued() != 0 || a.ConnErr.Load() != 1 {
-		t.Fatalf("err %v, a queued %d, backend queued %d, econ %d; want ErrQueueFull 1 0 1",
-			inBe.err, a.Queued(), p.Queued(), a.ConnErr.Load())
+	if !errors.Is(inBe.err, ErrQueueFull) || inBe.srv != a || a.Total.Load() != 1 || a.Queued() != 1 || p.Queued() != 0 || a.ConnErr.Load() != 1 {
+		t.Fatalf("err %v srv %v total %d, a queued %d, backend queued %d, econ %d; want ErrQueueFull a 1 1 0 1",
+			inBe.err, inBe.srv, a.Total.Load(), a.Queued(), p.Queued(), a.ConnErr.Load())
 	}
 	p.Release(held)
 	<-inSrv.ready
