@@ -202,11 +202,13 @@ func (cc *clientConn) logFinish(keep bool) {
 		switch {
 		case ex.ckDirect:
 			req = 'V'
+		case ex.ckDown:
+			req = 'D'
 		case ex.ckFound:
 			req = 'I'
 		}
-		if ex.ckRespHit && be.Cookie.Mode == 0 && (!ex.ckDirect || ex.ckRefresh) {
-			resp = 'I'
+		if ex.ckInserted && !ex.ckDirect || ex.ckRespHit && be.Cookie.Mode == 0 && (!ex.ckDirect || ex.ckRefresh) {
+			resp = 'I' // inserted (HAProxy: also when it overwrote the server's own)
 		}
 		r.SetCookieFlags(req, resp)
 	}
