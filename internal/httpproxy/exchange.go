@@ -154,7 +154,8 @@ func (cc *clientConn) exchange() bool {
 					// answers 503 at once, a failed connection, termination state SQ
 					if !be.Redispatch {
 						s.ConnErr.Add(1)
-						x.srv = s // logged as the server refused, as HAProxy
+						// logged as the server the valid cookie chose, as HAProxy (SQVN)
+						x.srv, ex.ckDirect = s, true
 						x.fail(logging.TermServerAbort, logging.StateQueue)
 						return cc.replyError(503, be, x.clientKeep && req.Framing == http1.FrameNone, req.Len)
 					}

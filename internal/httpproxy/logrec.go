@@ -197,7 +197,7 @@ func (cc *clientConn) logFinish(keep bool) {
 	} else {
 		cc.logTerm(r)
 	}
-	if be := x.be; be != nil && be.Cookie != nil && r.Tr >= 0 {
+	if be := x.be; be != nil && be.Cookie != nil && (r.Tr >= 0 || ex.ckDirect) {
 		req, resp := byte('N'), byte('N')
 		switch {
 		case ex.ckDirect:

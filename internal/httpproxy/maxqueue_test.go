@@ -22,7 +22,7 @@ func TestMaxQueueOnRealSockets(t *testing.T) {
 		wantLog    *regexp.Regexp
 	}{
 		{"without redispatch: 503 SQ", false, "503 Service Unavailable",
-			regexp.MustCompile(` fe app/s1 0/-1/-1/-1/\d+ 503 \d+ - - SQ`)},
+			regexp.MustCompile(` fe app/s1 0/-1/-1/-1/\d+ 503 \d+ - - SQVN `)},
 		{"with redispatch: served by s2", true, "200 OK",
 			regexp.MustCompile(` fe app/s2 0/0/\d+/\d+/\d+ 200 \d+ - - --DI \d+/\d+/\d+/\d+/\+0 0/0 `)},
 	} {
