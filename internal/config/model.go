@@ -474,6 +474,7 @@ type Server struct {
 	Disabled bool
 	MaxConn  int // 0: unlimited; at least MinConn (HAProxy raises it to minconn)
 	MinConn  int // 0: not set; below MaxConn, the limit is dynamic (DynamicMaxConn)
+	MaxQueue int // 0: unlimited; the most requests that may wait in this server's own queue
 	Cookie   string
 	Check    ServerCheck
 	TLS      *tlsconf.Server // server … ssl (nil: plain)

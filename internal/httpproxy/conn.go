@@ -37,11 +37,13 @@ type exchange struct {
 	x      xfer
 	hdrFn  func(string) (string, bool)
 	// cookie analysis of the current request
-	ckSrvVal  http1.Span // the server id found in the persistence cookie
-	ckFound   bool
-	ckStrip   bool // the request's Cookie headers need rewriting
-	ckDirect  bool // the request went to the server its cookie named
-	ckRespHit bool // the response carried the persistence cookie
+	ckSrvVal   http1.Span // the server id found in the persistence cookie
+	ckFound    bool
+	ckStrip    bool // the request's Cookie headers need rewriting
+	ckDirect   bool // the request went to the server its cookie named
+	ckDown     bool // the cookie's server could not take it: redispatched (log flag D)
+	ckInserted bool // tandem inserted the persistence cookie in the response
+	ckRespHit  bool // the response carried the persistence cookie
 	// maxidle/maxlife: the dates the persistence cookie carried (Unix seconds, 0: none)
 	ckFirst   int64
 	ckRefresh bool // the cookie is valid but its dates must be (re)set in the response
