@@ -169,6 +169,10 @@ type Bind struct {
 	Any  bool           // written "*:port" or ":port": every IPv4 address (and IPv6 when dual-stack)
 	Text string         // as written, for messages
 	TLS  *tlsconf.Bind  // bind … ssl: certificates and settings (nil: plain)
+	// Proto is the bind's "proto" (HAProxy's forced multiplexer): "h2" serves HTTP/2
+	// to every connection (h2c with prior knowledge on a plain bind); "" chooses by
+	// ALPN on a TLS bind, HTTP/1 otherwise.
+	Proto string
 }
 
 // Frontend is a proxy that accepts connections: a frontend section or a listen section's front half.

@@ -1,0 +1,150 @@
+package e2e
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/net/http2"
+
+	"tandem/internal/certgen"
+)
+
+// h2Setup runs tandem with a TLS bind that offers h2 by ALPN and a cleartext
+// prior-knowledge bind (proto h2), both to an HTTP/1 web server, logging to syslog.
+func h2Setup(t *testing.T) (tlsAddr, h2cAddr string, sl *syslogListener, p *proc) {
+	t.Helper()
+	dir := t.TempDir()
+	certFiles(t, dir, map[string]certgen.Spec{"site.pem": {CN: "site.test", DNSNames: []string{"site.test"}}})
+	web := startWeb(t, "w1")
+	sl = startSyslog(t)
+	tlsAddr, h2cAddr = freeAddr(t), freeAddr(t)
+	cfg := fmt.Sprintf(`global
+    log 127.0.0.1:%d local0
+defaults
+    mode http
+    log global
+    option httplog
+    timeout connect 2s
+    timeout client 10s
+    timeout server 10s
+frontend fe
+    bind %s ssl crt %s alpn h2,http/1.1
+    bind %s proto h2
+    http-request deny if { path /denied }
+    default_backend be
+backend be
+    server s1 %s
+`, sl.port(), tlsAddr, filepath.Join(dir, "site.pem"), h2cAddr, web.addr)
+	p = startTandem(t, cfg, tlsAddr)
+	return
+}
+
+func h2Client(tlsConn bool) *http.Client {
+	tr := &http2.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true, ServerName: "site.test"}}
+	if !tlsConn {
+		tr.AllowHTTP = true
+		tr.DialTLSContext = func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, network, addr)
+		}
+	}
+	return &http.Client{Transport: tr, Timeout: 60 * time.Second}
+}
+
+func curl(t *testing.T, args ...string) string {
+	t.Helper()
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Skip("curl not installed")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "curl", append([]string{"-sS", "-k"}, args...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("curl %v: %v\n%s", args, err, out)
+	}
+	return string(out)
+}
+
+// TestH2CurlThroughTandem: curl --http2 over TLS (ALPN) and --http2-prior-knowledge
+// over h2c reach an HTTP/1 server; the frontend's rules apply; the log shows the
+// request as HAProxy logs HTTP/2 ("GET https://host/path HTTP/2.0").
+func TestH2CurlThroughTandem(t *testing.T) {
+	tlsAddr, h2cAddr, sl, _ := h2Setup(t)
+	_, tlsPort, _ := net.SplitHostPort(tlsAddr)
+	out := curl(t, "--http2", "-w", " %{http_version} %{http_code}", "--resolve", "site.test:"+tlsPort+":127.0.0.1", "https://site.test:"+tlsPort+"/hello")
+	if out != "w1 2 200" {
+		t.Fatalf("curl --http2 over TLS: %q, want \"w1 2 200\"", out)
+	}
+	out = curl(t, "--http2-prior-knowledge", "-w", " %{http_version} %{http_code}", "http://"+h2cAddr+"/x?y=1")
+	if out != "w1 2 200" {
+		t.Fatalf("curl --http2-prior-knowledge: %q, want \"w1 2 200\"", out)
+	}
+	out = curl(t, "--http2-prior-knowledge", "-o", "/dev/null", "-w", "%{http_version} %{http_code}", "http://"+h2cAddr+"/denied")
+	if out != "2 403" {
+		t.Fatalf("http-request deny over h2: %q, want \"2 403\"", out)
+	}
+	// a client that does not offer h2 still gets HTTP/1.1 on the TLS bind
+	out = curl(t, "--http1.1", "-w", " %{http_version}", "--resolve", "site.test:"+tlsPort+":127.0.0.1", "https://site.test:"+tlsPort+"/")
+	if out != "w1 1.1" {
+		t.Fatalf("curl --http1.1 over TLS: %q", out)
+	}
+	lines, _ := sl.collect(t, "<134>", 5, 5*time.Second) // and the start probe's handshake
+	all := strings.Join(lines, "\n")
+	for _, want := range []string{
+		`"GET https://site.test:` + tlsPort + `/hello HTTP/2.0"`,
+		`"GET http://` + h2cAddr + `/x?y=1 HTTP/2.0"`,
+		`fe fe/<NOSRV> `, // no "~": h2c is not TLS
+		` 403 `,
+		`"GET / HTTP/1.1"`,
+	} {
+		if !strings.Contains(all, want) {
+			t.Errorf("log lacks %s:\n%s", want, all)
+		}
+	}
+}
+
+// TestH2TenMegabytesBothWays: a 10 MB download and a 10 MB upload pass intact over h2
+// (TLS and h2c), through flow control on both sides.
+func TestH2TenMegabytesBothWays(t *testing.T) {
+	tlsAddr, h2cAddr, _, _ := h2Setup(t)
+	const n = 10 << 20
+	h := sha256.New()
+	io.Copy(h, io.LimitReader(pattern{}, n))
+	want := hex.EncodeToString(h.Sum(nil))
+	for _, tc := range []struct {
+		name, url string
+		tls       bool
+	}{{"tls", "https://" + tlsAddr, true}, {"h2c", "http://" + h2cAddr, false}} {
+		c := h2Client(tc.tls)
+		resp, err := c.Get(fmt.Sprintf("%s/download?n=%d", tc.url, n))
+		if err != nil {
+			t.Fatalf("%s download: %v", tc.name, err)
+		}
+		h := sha256.New()
+		got, err := io.Copy(h, resp.Body)
+		resp.Body.Close()
+		if err != nil || got != n || hex.EncodeToString(h.Sum(nil)) != want || resp.ProtoMajor != 2 {
+			t.Fatalf("%s download: %d bytes, err %v, proto %s", tc.name, got, err, resp.Proto)
+		}
+		resp, err = c.Post(tc.url+"/upload", "application/octet-stream", io.LimitReader(pattern{}, n))
+		if err != nil {
+			t.Fatalf("%s upload: %v", tc.name, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(b) != fmt.Sprintf("%d %s", n, want) {
+			t.Fatalf("%s upload: server saw %q", tc.name, b)
+		}
+	}
+}
