@@ -21,7 +21,7 @@ type proxyState struct {
 	name   string
 	pos    config.Pos
 	label  string
-	failed bool // a line of this section had an error: skip follow-on checks
+	failed bool       // a line of this section had an error: skip follow-on checks
 	h2Pos  config.Pos // a bind line with "proto h2" (for the mode check)
 
 	usedExplicitly, usedImplicitly bool       // a named defaults section: how proxies used it
