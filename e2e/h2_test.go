@@ -23,10 +23,14 @@ import (
 // h2Setup runs tandem with a TLS bind that offers h2 by ALPN and a cleartext
 // prior-knowledge bind (proto h2), both to an HTTP/1 web server, logging to syslog.
 func h2Setup(t *testing.T) (tlsAddr, h2cAddr string, sl *syslogListener, p *proc) {
+	return h2SetupTo(t, startWeb(t, "w1").addr)
+}
+
+// h2SetupTo is h2Setup to the server at backend.
+func h2SetupTo(t *testing.T, backend string) (tlsAddr, h2cAddr string, sl *syslogListener, p *proc) {
 	t.Helper()
 	dir := t.TempDir()
 	certFiles(t, dir, map[string]certgen.Spec{"site.pem": {CN: "site.test", DNSNames: []string{"site.test"}}})
-	web := startWeb(t, "w1")
 	sl = startSyslog(t)
 	tlsAddr, h2cAddr = freeAddr(t), freeAddr(t)
 	cfg := fmt.Sprintf(`global
@@ -45,7 +49,7 @@ frontend fe
     default_backend be
 backend be
     server s1 %s
-`, sl.port(), tlsAddr, filepath.Join(dir, "site.pem"), h2cAddr, web.addr)
+`, sl.port(), tlsAddr, filepath.Join(dir, "site.pem"), h2cAddr, backend)
 	p = startTandem(t, cfg, tlsAddr)
 	return
 }
@@ -145,6 +149,61 @@ func TestH2TenMegabytesBothWays(t *testing.T) {
 		resp.Body.Close()
 		if string(b) != fmt.Sprintf("%d %s", n, want) {
 			t.Fatalf("%s upload: server saw %q", tc.name, b)
+		}
+	}
+}
+
+// h2specPath finds h2spec (scripts/test installs it).
+func h2specPath(t *testing.T) string {
+	t.Helper()
+	if p, err := exec.LookPath("h2spec"); err == nil {
+		return p
+	}
+	gopath, _ := exec.Command("go", "env", "GOPATH").Output()
+	p := filepath.Join(strings.TrimSpace(string(gopath)), "bin", "h2spec")
+	if _, err := exec.LookPath(p); err != nil {
+		t.Skip("h2spec not installed (scripts/test installs it)")
+	}
+	return p
+}
+
+// TestH2Spec runs h2spec's 145 conformance tests against tandem over TLS (ALPN h2) and
+// h2c (proto h2): every one must pass, as with HAProxy 2.6.12.
+func TestH2Spec(t *testing.T) {
+	bin := h2specPath(t)
+	// h2spec's flow-control tests need a response body of some length
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := strings.Repeat("0123456789abcdef", 64)
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		io.WriteString(w, page)
+	})}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	tlsAddr, h2cAddr, _, _ := h2SetupTo(t, ln.Addr().String())
+	for _, tc := range []struct {
+		name string
+		addr string
+		tls  bool
+	}{{"h2c", h2cAddr, false}, {"tls", tlsAddr, true}} {
+		host, port, _ := net.SplitHostPort(tc.addr)
+		args := []string{"-h", host, "-p", port, "-o", "3"}
+		if tc.tls {
+			args = append(args, "-t", "-k")
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		out, err := exec.CommandContext(ctx, bin, args...).CombinedOutput()
+		cancel()
+		s := string(out)
+		if err != nil || !strings.Contains(s, "145 tests, 145 passed, 0 skipped, 0 failed") {
+			i := strings.Index(s, "Failures:")
+			if i < 0 {
+				i = 0
+			}
+			t.Fatalf("h2spec over %s: %v\n%s", tc.name, err, s[i:])
 		}
 	}
 }

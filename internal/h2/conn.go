@@ -398,6 +398,9 @@ func (c *conn) onSettings(f *http2.SettingsFrame) (http2.ErrCode, bool) {
 
 func (c *conn) onHeaders(f *http2.MetaHeadersFrame) (http2.ErrCode, bool) {
 	id := f.StreamID
+	if id%2 == 0 {
+		return http2.ErrCodeProtocol, false // clients open odd-numbered streams (RFC 9113 §5.1.1)
+	}
 	if f.HasPriority() && f.Priority.StreamDep == id {
 		c.writeRST(id, http2.ErrCodeProtocol)
 		return 0, true
@@ -411,8 +414,10 @@ func (c *conn) onHeaders(f *http2.MetaHeadersFrame) (http2.ErrCode, bool) {
 		ended := s.inEnd || s.remoteEnd
 		s.mu.Unlock()
 		if ended {
-			c.resetStream(s, http2.ErrCodeStreamClosed)
-			return 0, true
+			// half-closed (remote) or closed: the stream error RFC 9113 §5.1 allows for
+			// the first is made a connection error, which the second needs, as a
+			// stream whose response just ended may still be in the table
+			return http2.ErrCodeStreamClosed, false
 		}
 		if !f.StreamEnded() {
 			c.resetStream(s, http2.ErrCodeProtocol)
