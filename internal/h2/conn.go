@@ -220,15 +220,18 @@ func (c *conn) run() {
 		c.mu.Lock()
 		idle := len(c.streams) == 0 && c.running == 0
 		away := c.awaySent || c.clientAway
-		c.mu.Unlock()
 		if idle && away {
+			c.mu.Unlock()
 			return
 		}
+		// an idle connection lasts timeout client; engineDone sets the same deadline
+		// (under c.mu, so that neither overwrites the other's newer view)
 		if idle {
 			c.nc.SetReadDeadline(time.Now().Add(c.writeTimeout))
 		} else {
 			c.nc.SetReadDeadline(time.Time{})
 		}
+		c.mu.Unlock()
 		f, err := c.fr.ReadFrame()
 		if err != nil {
 			var se http2.StreamError
@@ -493,12 +496,15 @@ func (c *conn) engineDone(s *Stream) {
 		delete(c.streams, s.id)
 	}
 	delete(c.waiting, s)
-	idleAway := c.running == 0 && len(c.streams) == 0 && (c.awaySent || c.clientAway)
+	if c.running == 0 && len(c.streams) == 0 {
+		if c.awaySent || c.clientAway {
+			c.nc.SetReadDeadline(time.Now()) // wake the reader: nothing left to serve
+		} else {
+			c.nc.SetReadDeadline(time.Now().Add(c.writeTimeout))
+		}
+	}
 	c.mu.Unlock()
 	c.engines.Done()
-	if idleAway {
-		c.nc.SetReadDeadline(time.Now()) // wake the reader: nothing left to serve
-	}
 }
 
 func (c *conn) onData(f *http2.DataFrame) (http2.ErrCode, bool) {

@@ -133,7 +133,7 @@ func TranslateRequest(fields []hpack.HeaderField, endStream bool, scheme string)
 			return nil, errMalformed
 		}
 		for i := 0; i < len(path); i++ {
-			if path[i] <= ' ' || path[i] >= 0x7f {
+			if path[i] <= ' ' || path[i] >= 0x7f || path[i] == '#' {
 				return nil, errMalformed
 			}
 		}
