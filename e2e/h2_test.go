@@ -15,8 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/net/http2"
-
 	"tandem/internal/certgen"
 )
 
@@ -55,14 +53,14 @@ backend be
 }
 
 func h2Client(tlsConn bool) *http.Client {
-	tr := &http2.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true, ServerName: "site.test"}}
-	if !tlsConn {
-		tr.AllowHTTP = true
-		tr.DialTLSContext = func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, network, addr)
-		}
+	var p http.Protocols
+	tr := &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true, ServerName: "site.test"}}
+	if tlsConn {
+		p.SetHTTP2(true)
+	} else {
+		p.SetUnencryptedHTTP2(true)
 	}
+	tr.Protocols = &p
 	return &http.Client{Transport: tr, Timeout: 60 * time.Second}
 }
 

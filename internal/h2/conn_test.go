@@ -3,8 +3,6 @@ package h2
 import (
 	"bufio"
 	"bytes"
-	"context"
-	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -13,8 +11,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"golang.org/x/net/http2"
 )
 
 // echoEngine stands in for the HTTP/1 engine: it reads one HTTP/1.1 request from the
@@ -94,11 +90,9 @@ func startServer(t *testing.T, o Options, serve ServeFunc) (addr string, sv *Ser
 }
 
 func h2cClient() *http.Client {
-	tr := &http2.Transport{AllowHTTP: true, DialTLSContext: func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
-		var d net.Dialer
-		return d.DialContext(ctx, network, addr)
-	}}
-	return &http.Client{Transport: tr, Timeout: 20 * time.Second}
+	var p http.Protocols
+	p.SetUnencryptedHTTP2(true)
+	return &http.Client{Transport: &http.Transport{Protocols: &p}, Timeout: 20 * time.Second}
 }
 
 func TestServeTranslatesBothWays(t *testing.T) {

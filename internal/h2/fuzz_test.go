@@ -146,4 +146,4 @@ func FuzzResponse(f *testing.F) {
 type countSink struct{ n int }
 
 func (s *countSink) headers([]hpack.HeaderField, bool) error { return nil }
-func (s *countSink) data(p []byte, _ bool) error           { s.n += len(p); return nil }
+func (s *countSink) data(p []byte, _ bool) error             { s.n += len(p); return nil }

@@ -18,7 +18,9 @@ func hf(kv ...string) []hpack.HeaderField {
 
 var base = []string{":method", "GET", ":scheme", "https", ":authority", "example.com", ":path", "/p?q=1"}
 
-func req(extra ...string) []hpack.HeaderField { return hf(append(append([]string{}, base...), extra...)...) }
+func req(extra ...string) []hpack.HeaderField {
+	return hf(append(append([]string{}, base...), extra...)...)
+}
 
 // TestTranslateRequestRefusesMalformed: each request RFC 9113 §8 calls malformed is a
 // stream error, never an HTTP/1 request.
