@@ -35,6 +35,9 @@ func h2Options(cfg *config.Config, f *config.Frontend) h2.Options {
 	if n := cfg.Global.BufSize; n > 0 {
 		o.MaxHeaderListSize = uint32(n)
 	}
+	o.HeaderTableSize = uint32(cfg.Global.H2.HeaderTableSize)
+	o.InitialWindowSize = uint32(cfg.Global.H2.InitialWindowSize)
+	o.MaxConcurrentStreams = uint32(cfg.Global.H2.MaxConcurrentStreams)
 	if t := f.Timeouts.Client; t > 0 {
 		o.IdleTimeout = t
 	}

@@ -200,14 +200,21 @@ func (c *conn) run() {
 	c.fr.ReadMetaHeaders = dec
 	c.wmu.Lock()
 	settings := []http2.Setting{
-		{ID: http2.SettingMaxConcurrentStreams, Val: c.o.MaxConcurrentStreams},
 		{ID: http2.SettingInitialWindowSize, Val: c.o.InitialWindowSize},
 		{ID: http2.SettingMaxHeaderListSize, Val: c.o.MaxHeaderListSize},
+	}
+	if c.o.MaxConcurrentStreams > 0 { // 0: no limit announced (tune.h2.max-concurrent-streams 0)
+		settings = append(settings, http2.Setting{ID: http2.SettingMaxConcurrentStreams, Val: c.o.MaxConcurrentStreams})
 	}
 	if c.o.HeaderTableSize != 4096 {
 		settings = append(settings, http2.Setting{ID: http2.SettingHeaderTableSize, Val: c.o.HeaderTableSize})
 	}
 	err := c.fr.WriteSettings(settings...)
+	if err == nil && c.o.InitialWindowSize > 65535 {
+		// the connection window starts at 65535 whatever SETTINGS say: open it so that
+		// one stream can use its whole window
+		err = c.fr.WriteWindowUpdate(0, c.o.InitialWindowSize-65535)
+	}
 	if err == nil {
 		err = c.flushLocked()
 	}
@@ -273,6 +280,16 @@ func (c *conn) run() {
 			return
 		}
 	}
+}
+
+// maxEngines bounds the exchanges in flight on a connection, streams the client reset
+// included (Rapid Reset, MadeYouReset): twice the concurrency limit, and 65536 when
+// tune.h2.max-concurrent-streams is 0 (no limit).
+func (c *conn) maxEngines() int {
+	if m := c.o.MaxConcurrentStreams; m > 0 && m < 1<<15 {
+		return 2 * int(m)
+	}
+	return 1 << 16
 }
 
 // spend counts one control frame against the connection's budget.
@@ -446,7 +463,8 @@ func (c *conn) onHeaders(f *http2.MetaHeadersFrame) (http2.ErrCode, bool) {
 	c.mu.Lock()
 	c.maxID = id
 	away := c.awaySent
-	full := uint32(len(c.streams)) >= c.o.MaxConcurrentStreams || uint32(c.running) >= 2*c.o.MaxConcurrentStreams
+	full := c.o.MaxConcurrentStreams > 0 && uint32(len(c.streams)) >= c.o.MaxConcurrentStreams ||
+		c.running >= c.maxEngines()
 	if full {
 		c.refused++
 	}
