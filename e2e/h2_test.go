@@ -12,8 +12,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/net/http2"
 
 	"tandem/internal/certgen"
 )
@@ -203,5 +206,81 @@ func TestH2Spec(t *testing.T) {
 			}
 			t.Fatalf("h2spec over %s: %v\n%s", tc.name, err, s[i:])
 		}
+	}
+}
+
+// TestH2StopSendsGoAwayAndFinishesStreams: SIGTERM while 50 streams of one HTTP/2
+// connection wait for a slow server: tandem sends GOAWAY, opens no new stream, and
+// every stream already open gets its whole response (none is reset).
+func TestH2StopSendsGoAwayAndFinishesStreams(t *testing.T) {
+	_, h2cAddr, _, p := h2Setup(t)
+	c := h2Client(false)
+	if code, _ := body(t, c, "http://"+h2cAddr+"/warm"); code != 200 { // one connection, reused
+		t.Fatalf("warm-up: %d", code)
+	}
+	const n = 50
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		go func() {
+			resp, err := c.Get("http://" + h2cAddr + "/slow?sleep=700")
+			if err != nil {
+				errs <- err
+				return
+			}
+			b, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err != nil || resp.StatusCode != 200 || string(b) != "w1" || resp.ProtoMajor != 2 {
+				errs <- fmt.Errorf("status %d body %q err %v proto %s", resp.StatusCode, b, err, resp.Proto)
+				return
+			}
+			errs <- nil
+		}()
+	}
+	// a second, idle connection watches for the GOAWAY
+	raw, err := net.Dial("tcp", h2cAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	raw.Write([]byte(http2.ClientPreface))
+	fr := http2.NewFramer(raw, raw)
+	fr.WriteSettings()
+	goAway := make(chan http2.ErrCode, 1)
+	go func() {
+		for {
+			f, err := fr.ReadFrame()
+			if err != nil {
+				return
+			}
+			if g, ok := f.(*http2.GoAwayFrame); ok {
+				goAway <- g.ErrCode
+				return
+			}
+		}
+	}()
+	time.Sleep(300 * time.Millisecond) // the streams are open and waiting for the server
+	p.signal(syscall.SIGTERM)
+	select {
+	case code := <-goAway:
+		if code != http2.ErrCodeNo {
+			t.Fatalf("GOAWAY %v, want NO_ERROR", code)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no GOAWAY on stop")
+	}
+	for i := 0; i < n; i++ {
+		select {
+		case err := <-errs:
+			if err != nil {
+				t.Fatalf("stream %d: %v", i, err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("only %d of %d streams finished", i, n)
+		}
+	}
+	select {
+	case <-p.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("tandem did not exit after its streams finished")
 	}
 }

@@ -226,7 +226,9 @@ func (c *conn) run() {
 	for {
 		c.mu.Lock()
 		idle := len(c.streams) == 0 && c.running == 0
-		away := c.awaySent || c.clientAway
+		// the client's GOAWAY is not a reason to close: it closes itself, and what it
+		// still sends (a PING) is answered
+		away := c.awaySent
 		if idle && away {
 			c.mu.Unlock()
 			return
@@ -380,10 +382,17 @@ func (c *conn) onSettings(f *http2.SettingsFrame) (http2.ErrCode, bool) {
 	f.ForeachSetting(func(s http2.Setting) error {
 		switch s.ID {
 		case http2.SettingInitialWindowSize:
+			// lock order: a stream's mu, then c.mu (Stream.data); so the streams are
+			// listed under c.mu and adjusted after
 			c.mu.Lock()
 			delta := int64(s.Val) - c.peerInit
 			c.peerInit = int64(s.Val)
+			ss := make([]*Stream, 0, len(c.streams))
 			for _, st := range c.streams {
+				ss = append(ss, st)
+			}
+			c.mu.Unlock()
+			for _, st := range ss {
 				st.mu.Lock()
 				st.sendWin += delta
 				if st.sendWin > 1<<31-1 {
@@ -392,7 +401,6 @@ func (c *conn) onSettings(f *http2.SettingsFrame) (http2.ErrCode, bool) {
 				st.mu.Unlock()
 				wake(st.wrWake)
 			}
-			c.mu.Unlock()
 		case http2.SettingMaxFrameSize:
 			c.mu.Lock()
 			c.peerFrame = s.Val
@@ -515,7 +523,7 @@ func (c *conn) engineDone(s *Stream) {
 	}
 	delete(c.waiting, s)
 	if c.running == 0 && len(c.streams) == 0 {
-		if c.awaySent || c.clientAway {
+		if c.awaySent {
 			c.nc.SetReadDeadline(time.Now()) // wake the reader: nothing left to serve
 		} else {
 			c.nc.SetReadDeadline(time.Now().Add(c.writeTimeout))
