@@ -344,3 +344,65 @@ func (s *shortWrite) Write(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// TestWindowChangesWhileStreamsWait: SETTINGS_INITIAL_WINDOW_SIZE changing while many
+// streams wait for window, and WINDOW_UPDATEs arriving in small steps, never stall the
+// connection (a lock-order deadlock between the two once made h2spec 6.9.2 time out).
+func TestWindowChangesWhileStreamsWait(t *testing.T) {
+	addr, _ := startServer(t, DefaultOptions(), echoEngine)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Write([]byte(preface))
+	var wmu sync.Mutex
+	fr := http2.NewFramer(c, c)
+	fr.WriteSettings(http2.Setting{ID: http2.SettingInitialWindowSize, Val: 0})
+	var hb bytes.Buffer
+	enc := hpack.NewEncoder(&hb)
+	const streams = 20
+	for i := uint32(0); i < streams; i++ {
+		hb.Reset()
+		for _, f := range req2(":path", "/big/300000") {
+			enc.WriteField(f)
+		}
+		fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 2*i + 1, BlockFragment: hb.Bytes(), EndHeaders: true, EndStream: true})
+	}
+	stop := make(chan struct{})
+	go func() { // the window size keeps changing
+		for i := uint32(0); i < 1000; i++ { // under the control-frame budget
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			wmu.Lock()
+			err := fr.WriteSettings(http2.Setting{ID: http2.SettingInitialWindowSize, Val: 1000 + i%3*1000})
+			wmu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	defer close(stop)
+	c.SetReadDeadline(time.Now().Add(15 * time.Second))
+	ended := 0
+	for ended < streams {
+		f, err := fr.ReadFrame()
+		if err != nil {
+			t.Fatalf("%d of %d streams ended: %v", ended, streams, err)
+		}
+		if d, ok := f.(*http2.DataFrame); ok {
+			wmu.Lock()
+			if n := len(d.Data()); n > 0 {
+				fr.WriteWindowUpdate(0, uint32(n))
+				fr.WriteWindowUpdate(d.StreamID, uint32(n))
+			}
+			wmu.Unlock()
+			if d.StreamEnded() {
+				ended++
+			}
+		}
+	}
+}
