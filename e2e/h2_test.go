@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -282,5 +283,43 @@ func TestH2StopSendsGoAwayAndFinishesStreams(t *testing.T) {
 	case <-p.done:
 	case <-time.After(10 * time.Second):
 		t.Fatal("tandem did not exit after its streams finished")
+	}
+}
+
+// TestH2CountsConnectionsAsSessionsAndStreamsAsRequests: three requests on one HTTP/2
+// connection are one session and three requests in show stat, as HAProxy counts them.
+func TestH2CountsConnectionsAsSessionsAndStreamsAsRequests(t *testing.T) {
+	web := startWeb(t, "w1")
+	addr := freeAddr(t)
+	sock := filepath.Join(t.TempDir(), "admin.sock")
+	startTandem(t, fmt.Sprintf(`global
+    stats socket %s level admin
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 10s
+    timeout server 10s
+frontend fe
+    bind %s proto h2
+    default_backend be
+backend be
+    server s1 %s
+`, sock, addr, web.addr), addr)
+	before := statCells(t, ask(t, sock, "show stat"), "fe", "FRONTEND")
+	c := h2Client(false)
+	for i := 0; i < 3; i++ {
+		if code, _ := body(t, c, "http://"+addr+"/"); code != 200 {
+			t.Fatalf("request %d: %d", i, code)
+		}
+	}
+	c.CloseIdleConnections()
+	after := statCells(t, ask(t, sock, "show stat"), "fe", "FRONTEND")
+	delta := func(k string) int {
+		a, _ := strconv.Atoi(after[k])
+		b, _ := strconv.Atoi(before[k])
+		return a - b
+	}
+	if delta("stot") != 1 || delta("req_tot") != 3 {
+		t.Fatalf("stot +%d, req_tot +%d; want +1 session, +3 requests", delta("stot"), delta("req_tot"))
 	}
 }

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"net"
+	"time"
 
 	"tandem/internal/config"
 	"tandem/internal/h2"
@@ -54,5 +55,8 @@ func (d *Daemon) serveH2(fr *front, c net.Conn, scheme string, release func()) {
 	}
 	o := *fr.h2o.Load()
 	o.Scheme = scheme
+	fs := d.obs.counters.Frontend(fr.cfg.Name) // the connection is the session; streams are requests
+	fs.SessionOpen(time.Now())
+	defer fs.SessionClose()
 	h2.Serve(c, o, hf.sv, hf.Handler.Serve)
 }

@@ -57,6 +57,10 @@ func wake(ch chan struct{}) {
 	}
 }
 
+// Multiplexed marks the adapter as one stream of a connection: the engine counts its
+// exchange as a request, not as a session (the connection is the session).
+func (s *Stream) Multiplexed() {}
+
 // LogRequestLine is the request line the traffic log shows: HAProxy logs an HTTP/2
 // request in absolute form with version HTTP/2.0.
 func (s *Stream) LogRequestLine() string { return s.req.LogLine }
