@@ -406,3 +406,49 @@ func TestWindowChangesWhileStreamsWait(t *testing.T) {
 		}
 	}
 }
+
+// TestMadeYouResetIsBounded (CVE-2025-8671): a client that makes the server reset its
+// streams (here by overflowing each stream's window, a stream error) cannot have more
+// than twice tune.h2.max-concurrent-streams exchanges in flight, is sent GOAWAY
+// ENHANCE_YOUR_CALM, and an honest client is served.
+func TestMadeYouResetIsBounded(t *testing.T) {
+	eng := &slowEngine{}
+	o := DefaultOptions()
+	addr, _ := startServer(t, o, eng.serve)
+	var r *rawClient
+	grew := heapGrowth(func() {
+		r = dialRaw(t, addr)
+		for i := uint32(0); i < 100000; i++ {
+			id := 2*i + 1
+			if r.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: r.block(req()), EndHeaders: true, EndStream: true}) != nil {
+				break
+			}
+			if r.fr.WriteWindowUpdate(id, 1<<31-1) != nil { // 65535 + 2^31-1 overflows: RST_STREAM FLOW_CONTROL_ERROR
+				break
+			}
+		}
+		honest(t, addr)
+		if !r.endedWithin(5 * time.Second) {
+			t.Fatal("the attacking connection was not ended")
+		}
+	})
+	if code, ok := r.goAwayCode(); !ok || code != http2.ErrCodeEnhanceYourCalm {
+		t.Fatalf("GOAWAY %v (sent: %v), want ENHANCE_YOUR_CALM", code, ok)
+	}
+	r.mu.Lock()
+	rsts := r.rsts
+	r.mu.Unlock()
+	if rsts == 0 {
+		t.Fatal("no stream was reset by the server: the attack did not run")
+	}
+	if p := eng.peak.Load(); p > 2*int64(o.MaxConcurrentStreams)+1 {
+		t.Fatalf("%d exchanges in flight at once", p)
+	}
+	if n := eng.total.Load(); n > 2000 {
+		t.Fatalf("%d exchanges started", n)
+	}
+	if grew > 64<<20 {
+		t.Fatalf("heap grew by %d bytes", grew)
+	}
+	t.Logf("server resets %d, exchanges started %d, peak in flight %d", rsts, eng.total.Load(), eng.peak.Load())
+}
