@@ -323,3 +323,31 @@ backend be
 		t.Fatalf("stot +%d, req_tot +%d; want +1 session, +3 requests", delta("stot"), delta("req_tot"))
 	}
 }
+
+// TestH2ExpectContinue: a client that sends "expect: 100-continue" over HTTP/2 gets the
+// interim 100 (translated from the engine's HTTP/1 "100 Continue") and its body arrives.
+func TestH2ExpectContinue(t *testing.T) {
+	_, h2cAddr, _, _ := h2Setup(t)
+	var p http.Protocols
+	p.SetUnencryptedHTTP2(true)
+	c := &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{Protocols: &p, ExpectContinueTimeout: 10 * time.Second}}
+	const n = 1 << 20
+	req, _ := http.NewRequest("POST", "http://"+h2cAddr+"/upload", io.LimitReader(pattern{}, n))
+	req.ContentLength = n
+	req.Header.Set("Expect", "100-continue")
+	start := time.Now()
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	h := sha256.New()
+	io.Copy(h, io.LimitReader(pattern{}, n))
+	if string(b) != fmt.Sprintf("%d %s", n, hex.EncodeToString(h.Sum(nil))) {
+		t.Fatalf("server saw %q", b)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("took %v: the body waited for the expect timeout, no 100 came", d)
+	}
+}
