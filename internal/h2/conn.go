@@ -51,52 +51,6 @@ const (
 // preface is the client connection preface (RFC 9113 §3.4).
 const preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 
-// Server serves HTTP/2 connections for a frontend and drains them on reload and stop.
-type Server struct {
-	mu       sync.Mutex
-	conns    map[*conn]struct{}
-	draining bool
-}
-
-// NewServer returns a Server with no connection.
-func NewServer() *Server { return &Server{conns: map[*conn]struct{}{}} }
-
-// Active is the number of HTTP/2 connections open.
-func (sv *Server) Active() int {
-	sv.mu.Lock()
-	defer sv.mu.Unlock()
-	return len(sv.conns)
-}
-
-// Drain sends GOAWAY to every connection: streams already opened are served to their
-// end, then the connections close.
-func (sv *Server) Drain() {
-	sv.mu.Lock()
-	sv.draining = true
-	cs := make([]*conn, 0, len(sv.conns))
-	for c := range sv.conns {
-		cs = append(cs, c)
-	}
-	sv.mu.Unlock()
-	for _, c := range cs {
-		c.goAway(http2.ErrCodeNo)
-	}
-}
-
-// Close ends every connection now.
-func (sv *Server) Close() {
-	sv.mu.Lock()
-	sv.draining = true
-	cs := make([]*conn, 0, len(sv.conns))
-	for c := range sv.conns {
-		cs = append(cs, c)
-	}
-	sv.mu.Unlock()
-	for _, c := range cs {
-		c.nc.Close()
-	}
-}
-
 // conn is one HTTP/2 connection.
 type conn struct {
 	sv    *Server
@@ -130,24 +84,6 @@ type conn struct {
 	writeTimeout time.Duration
 	dead         atomic.Bool
 	failed       bool // ended on a connection error (the reader's goroutine only)
-}
-
-// linger lets the client read a GOAWAY before the close: the write side is shut, what
-// the client still sends is read and dropped for a bounded time, so that the kernel
-// does not answer it with a reset that could discard the GOAWAY.
-func (c *conn) linger() {
-	type closeWriter interface{ CloseWrite() error }
-	cw, ok := c.nc.(closeWriter)
-	if !ok || cw.CloseWrite() != nil {
-		return
-	}
-	c.nc.SetReadDeadline(time.Now().Add(time.Second))
-	var buf [4096]byte
-	for i := 0; i < 256; i++ { // at most 1 MiB or 1 s
-		if _, err := c.nc.Read(buf[:]); err != nil {
-			return
-		}
-	}
 }
 
 // Serve runs the HTTP/2 connection c until it ends, then closes it. Each stream is
@@ -669,30 +605,6 @@ func (c *conn) onWindowUpdate(f *http2.WindowUpdateFrame) (http2.ErrCode, bool) 
 	return 0, true
 }
 
-// takeSendWindow takes up to n bytes of the connection window.
-func (c *conn) takeSendWindow(n int64) int64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	n = min(n, c.sendWin)
-	if n > 0 {
-		c.sendWin -= n
-	}
-	return n
-}
-
-// waitWindow registers s to be woken by a connection WINDOW_UPDATE.
-func (c *conn) waitWindow(s *Stream) {
-	c.mu.Lock()
-	c.waiting[s] = struct{}{}
-	c.mu.Unlock()
-}
-
-func (c *conn) peerMaxFrame() uint32 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.peerFrame
-}
-
 // streamSent notes that the response went out whole: a stream whose request also
 // ended is closed for the state machine.
 func (c *conn) streamSent(s *Stream) {
@@ -736,134 +648,6 @@ func (c *conn) resetStream(s *Stream, code http2.ErrCode) {
 	if !already {
 		c.writeRST(s.id, code)
 	}
-}
-
-func (c *conn) writeRST(id uint32, code http2.ErrCode) {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	if c.fr.WriteRSTStream(id, code) == nil {
-		c.flushLocked()
-	}
-}
-
-func (c *conn) windowUpdate(id uint32, n uint32) {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	if c.fr.WriteWindowUpdate(id, n) == nil {
-		c.flushLocked()
-	}
-}
-
-// writeHeaders encodes fields and sends them as HEADERS and CONTINUATION frames.
-func (c *conn) writeHeaders(s *Stream, fields []hpack.HeaderField, end bool) error {
-	max := int(c.peerMaxFrame())
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	s.mu.Lock()
-	reset := s.reset
-	s.mu.Unlock()
-	if reset {
-		return errStreamReset
-	}
-	c.hbuf.Reset()
-	for _, f := range fields {
-		c.enc.WriteField(f)
-	}
-	block := c.hbuf.Bytes()
-	first := true
-	for first || len(block) > 0 {
-		n := min(len(block), max)
-		chunk := block[:n]
-		block = block[n:]
-		var err error
-		if first {
-			err = c.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: s.id, BlockFragment: chunk,
-				EndStream: end, EndHeaders: len(block) == 0})
-			first = false
-		} else {
-			err = c.fr.WriteContinuation(s.id, len(block) == 0, chunk)
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return c.flushLocked()
-}
-
-func (c *conn) writeData(id uint32, p []byte, end bool) error {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	if err := c.fr.WriteData(id, end, p); err != nil {
-		return err
-	}
-	return c.flushLocked()
-}
-
-// flushLocked writes out what the framer buffered, bounded by the write timeout (a
-// client that reads nothing cannot hold the connection's writers for longer).
-func (c *conn) flushLocked() error {
-	if c.dead.Load() {
-		return net.ErrClosed
-	}
-	c.nc.SetWriteDeadline(time.Now().Add(c.writeTimeout))
-	if err := c.bw.Flush(); err != nil {
-		c.dead.Store(true)
-		c.nc.Close()
-		return err
-	}
-	return nil
-}
-
-// goAway sends GOAWAY with the last stream id seen: streams up to it are served, no
-// new one is opened (graceful when code is NO_ERROR).
-func (c *conn) goAway(code http2.ErrCode) {
-	c.mu.Lock()
-	if c.awaySent || c.fr == nil {
-		c.mu.Unlock()
-		if code == http2.ErrCodeNo {
-			c.nc.SetReadDeadline(time.Now()) // a connection still reading its preface ends
-		}
-		return
-	}
-	c.awaySent = true
-	c.lastID = c.maxID
-	last := c.maxID
-	idle := c.running == 0 && len(c.streams) == 0
-	c.mu.Unlock()
-	c.wmu.Lock()
-	if c.fr.WriteGoAway(last, code, nil) == nil {
-		c.flushLocked()
-	}
-	c.wmu.Unlock()
-	if idle {
-		c.nc.SetReadDeadline(time.Now())
-	}
-}
-
-// goAwayErr ends the connection on an error: GOAWAY with code, then close.
-func (c *conn) goAwayErr(code http2.ErrCode) {
-	c.failed = true
-	if c.fr == nil {
-		c.wmu.Lock()
-		if http2.NewFramer(c.bw, nil).WriteGoAway(0, code, nil) == nil {
-			c.flushLocked()
-		}
-		c.wmu.Unlock()
-		return
-	}
-	c.mu.Lock()
-	sent := c.awaySent
-	c.awaySent = true
-	last := c.maxID
-	c.mu.Unlock()
-	if sent && code == http2.ErrCodeNo {
-		return
-	}
-	c.wmu.Lock()
-	if c.fr.WriteGoAway(last, code, nil) == nil {
-		c.flushLocked()
-	}
-	c.wmu.Unlock()
 }
 
 // shutdown ends every stream and closes the connection.
