@@ -118,9 +118,9 @@ func (c *conn) run() {
 		c.shutdown()
 		c.engines.Wait()
 	}()
-	c.bw = bufio.NewWriterSize(c.nc, 16<<10)
+	c.bw = bufio.NewWriterSize(c.nc, 4<<10) // larger frames go straight through
 	c.enc = hpack.NewEncoder(&c.hbuf)
-	br := bufio.NewReaderSize(c.nc, 16<<10)
+	br := bufio.NewReaderSize(c.nc, 4<<10)
 	c.nc.SetReadDeadline(time.Now().Add(c.writeTimeout))
 	var pre [len(preface)]byte
 	if _, err := io.ReadFull(br, pre[:]); err != nil || string(pre[:]) != preface {
