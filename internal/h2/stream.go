@@ -32,13 +32,14 @@ type Stream struct {
 	wrWake    chan struct{} // Write may go on (window, reset)
 	rdl, wdl  time.Time
 	reset     bool
-	respDone  bool  // the whole response was sent (END_STREAM)
-	sendWin   int64 // what the client lets us send on this stream
-	recvWin   int64 // what we let the client send
-	credit    int64 // DATA bytes received and not yet given back by WINDOW_UPDATE
-	consumed  int64 // bytes the engine read, not yet matched by a WINDOW_UPDATE
-	closed    bool  // Close was called
-	remoteEnd bool  // we received END_STREAM or RST (for the state machine)
+	respDone  bool       // the whole response was sent (END_STREAM)
+	sendWin   int64      // what the client lets us send on this stream
+	recvWin   int64      // what we let the client send
+	credit    int64      // DATA bytes received and not yet given back by WINDOW_UPDATE
+	consumed  int64      // bytes the engine read, not yet matched by a WINDOW_UPDATE
+	closed    bool       // Close was called
+	remoteEnd bool       // we received END_STREAM or RST (for the state machine)
+	respMu    sync.Mutex // Write and Close translate the response one at a time
 	resp      Response
 }
 
@@ -174,6 +175,8 @@ func (s *Stream) Write(p []byte) (int, error) {
 		return 0, errStreamReset
 	}
 	s.mu.Unlock()
+	s.respMu.Lock()
+	defer s.respMu.Unlock()
 	if err := s.resp.Feed(p, s); err != nil {
 		if err == errBadResponse {
 			s.c.resetStream(s, http2.ErrCodeInternal)
@@ -199,7 +202,7 @@ func (s *Stream) data(p []byte, end bool) error {
 	for len(p) > 0 || end {
 		max := int64(s.c.peerMaxFrame())
 		s.mu.Lock()
-		if s.reset {
+		if s.reset || (s.closed && !end) {
 			s.mu.Unlock()
 			return errStreamReset
 		}
@@ -256,10 +259,11 @@ func (s *Stream) Close() error {
 	wake(s.rdWake)
 	wake(s.wrWake)
 	if !done && !reset {
-		if s.resp.state == rsClose {
-			if s.data(nil, true) == nil {
-				return nil
-			}
+		s.respMu.Lock() // a Write in progress sees closed and returns
+		closeDelimited := s.resp.state == rsClose
+		s.respMu.Unlock()
+		if closeDelimited && s.data(nil, true) == nil {
+			return nil
 		}
 		s.c.resetStream(s, http2.ErrCodeInternal)
 	}
