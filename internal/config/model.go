@@ -34,9 +34,10 @@ func (p Pos) String() string {
 // Config is one whole resolved configuration.
 type Config struct {
 	Global    Global
-	Frontends []*Frontend // frontend sections and the frontend half of listen sections, in file order
-	Backends  []*Backend  // backend sections and the backend half of listen sections, in file order
-	Warnings  []*Error    // non-fatal findings (accepted but noteworthy), file:line each
+	Frontends []*Frontend   // frontend sections and the frontend half of listen sections, in file order
+	Backends  []*Backend    // backend sections and the backend half of listen sections, in file order
+	Tables    []*StickTable // stick-table lines, in file order (names are unique)
+	Warnings  []*Error      // non-fatal findings (accepted but noteworthy), file:line each
 	// Patterns holds the pattern files (acl -f) and map files (map()) the rules read,
 	// and each ACL's inline patterns: live state the runtime API changes (add acl,
 	// set map…) until the next reload reads the files again. Never nil once parsed.
@@ -193,6 +194,7 @@ type Frontend struct {
 	Rules          ProxyRules     // http-request, http-response, http-after-response, redirect
 	MonitorURI     string         // `monitor-uri`: answered 200 (or 503 when MonitorFail matches) before any rule
 	MonitorFail    []*sample.Cond // `monitor fail if|unless COND`
+	StickTable     *StickTable    // the proxy's own `stick-table`, nil: none (a listen section's halves share it)
 	// `capture request header NAME len N` lines, in order (issue 5)
 	Captures []HeaderCapture
 	// `capture response header NAME len N` lines, in order (issue 5)
@@ -200,6 +202,9 @@ type Frontend struct {
 	// option dontlog-normal: log only errors; option log-separate-errors: errors at level err
 	DontLogNormal     bool
 	LogSeparateErrors bool
+	// option accept-invalid-http-request: request heads are parsed as HAProxy 2.6 relaxes
+	// them (http1.Request.ParseLax)
+	AcceptInvalidRequest bool
 }
 
 // HeaderCapture is one `capture request header NAME len N`: the header's value goes
@@ -320,6 +325,10 @@ type Backend struct {
 	Listen     bool
 	Rules      ProxyRules     // the backend's http-request, http-response, http-after-response and redirect rules
 	ACLs       *sample.ACLSet // the section's acl lines (nil: none)
+	StickTable *StickTable    // the proxy's own `stick-table`, nil: none
+	// option accept-invalid-http-response: response heads are parsed as HAProxy 2.6
+	// relaxes them (http1.Response.ParseLax)
+	AcceptInvalidResponse bool
 
 	// Fault handling (issue 3).
 	RedispatchEvery int     // option redispatch N: redispatch on every Nth retry (N>0) or the -Nth before the last (N<0); 0 means -1

@@ -99,6 +99,7 @@ type Daemon struct {
 	handlers  atomic.Pointer[[]handler] // every serving or draining handler, for runners (checks.go)
 	logs      *logSet                   // log targets and traffic loggers of cfg
 	events    *logging.Events           // see Options.Events
+	tables    *tableSet                 // live stick tables (tables.go)
 }
 
 // New returns a daemon that has not started.
@@ -112,7 +113,9 @@ func New(opt Options) *Daemon {
 		acceptors: map[listener.Key]*acceptor{},
 		obs:       newObserve(opt.Version),
 		events:    opt.Events,
+		tables:    newTableSet(),
 	}
+	d.obs.src.Tables = d.tables.tables
 	if w, err := idlewait.New(0); err == nil {
 		d.idle = w
 	}
@@ -206,6 +209,9 @@ func (d *Daemon) apply(cfg *config.Config) error {
 	for _, b := range cfg.Backends {
 		pools[b.Name] = backend.New(b, d.states)
 	}
+
+	// Stick tables: unchanged ones keep their entries.
+	d.tables.apply(cfg)
 
 	oldLogs := d.applyLogs(cfg)
 	if oldLogs != nil {
@@ -336,6 +342,7 @@ func (d *Daemon) Stop(grace time.Duration) {
 	d.mu.Lock()
 	d.stopped = true
 	d.stopChecks()
+	d.tables.close()
 	d.closeObserve()
 	d.lns.CloseAll()
 	for _, a := range d.acceptors {

@@ -148,3 +148,72 @@ func FuzzChunked(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseLax checks ParseLax for requests and responses: it never panics, refuses
+// only with an *Error, accepts no bare LF, no control bytes in values, no ':' in names,
+// and reads every head that Parse accepts exactly as Parse does.
+func FuzzParseLax(f *testing.F) {
+	corpusSeeds(f)
+	for _, s := range []string{
+		"GET /\r\n", "GET / RTSP/1.0\r\nX A: b\r\n\r\n", "GET /caf\xc3\xa9#x HTTP/1.10\r\n\r\n",
+		"HTTP/1.10 200 OK\r\nX\x00A: a\r\nContent-Length: 1\r\n\r\nx", "HTTP/1 204 x\r\n\r\n",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		end := EndOfHead(raw)
+		if e := EndOfSimpleRequest(raw); e > 0 && (end < 0 || e < end) {
+			end = e
+		}
+		if end < 0 {
+			return
+		}
+		head := raw[:end]
+		var strict, lax Request
+		serr, lerr := strict.Parse(head), lax.ParseLax(head)
+		var rs, rl Response
+		rserr, rlerr := rs.Parse(head), rl.ParseLax(head)
+		for _, err := range []error{lerr, rlerr} {
+			if _, ok := err.(*Error); err != nil && !ok && err != ErrNeedMore {
+				t.Fatalf("error %v for %q", err, head)
+			}
+		}
+		if serr == nil && (lerr != nil || strict != lax) {
+			t.Fatalf("strict accepted %q, lax: %v", head, lerr)
+		}
+		if rserr == nil && (rlerr != nil || rs != rl) {
+			t.Fatalf("strict accepted response %q, lax: %v", head, rlerr)
+		}
+		check := func(h *Head) {
+			b := raw[:h.Len]
+			if bytes.Count(b, []byte("\n")) != bytes.Count(b, []byte("\r\n")) {
+				t.Fatalf("accepted a bare LF: %q", b)
+			}
+			for i := 0; i < h.NHeaders; i++ {
+				hd := h.Headers[i]
+				if n := hd.Name.Of(raw); len(n) == 0 || bytes.ContainsAny(n, ":\r\n") {
+					t.Fatalf("accepted header name %q", n)
+				}
+				for _, c := range hd.Value.Of(raw) {
+					if (c < 0x20 && c != '\t') || c == 0x7f {
+						t.Fatalf("accepted control byte %#x in a value", c)
+					}
+				}
+			}
+		}
+		if lerr == nil {
+			check(&lax.Head)
+			if tg := lax.Target.Of(raw); len(tg) > 0 {
+				if i, j := DefaultPortSpan(tg); i < 0 || i > j || j > len(tg) || i < j && tg[i] != ':' {
+					t.Fatalf("DefaultPortSpan(%q) = %d, %d", tg, i, j)
+				}
+			}
+		}
+		if rlerr == nil {
+			check(&rl.Head)
+			if rl.Status < 100 || rl.Status > 599 {
+				t.Fatalf("status %d accepted", rl.Status)
+			}
+		}
+	})
+}

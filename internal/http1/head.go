@@ -47,6 +47,8 @@ var (
 	ErrTransferEnc     = reqErr("invalid transfer-encoding")
 	ErrTEWithHTTP10    = reqErr("transfer-encoding in an http/1.0 request")
 	ErrHost            = reqErr("invalid or repeated host")
+	ErrNoHost          = reqErr("http/1.1 request without host")
+	ErrHostMismatch    = reqErr("absolute-form target whose authority is not the host")
 	ErrTECoding        = &Error{Status: 422, Reason: "transfer-coding other than chunked"} // HAProxy answers 422
 	ErrRespStatusLine  = respErr("malformed status line")
 	ErrRespHeaderName  = respErr("invalid header name")
@@ -145,6 +147,7 @@ const (
 	FCacheCtl  // a Cache-Control header is present
 	FCLMulti   // Content-Length was repeated (identical values): forward one
 	fTEOther   // a transfer coding other than chunked
+	FNoVersion // an HTTP/0.9 request line (ParseLax): forward it as HTTP/1.0
 )
 
 // Head is what requests and responses share.

@@ -124,8 +124,8 @@ func TestKeepAlive(t *testing.T) {
 		raw  string
 		want bool
 	}{
-		{"GET / HTTP/1.1\r\n\r\n", true},
-		{"GET / HTTP/1.1\r\nConnection: close\r\n\r\n", false},
+		{"GET / HTTP/1.1\r\nHost: a\r\n\r\n", true},
+		{"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", false},
 		{"GET / HTTP/1.0\r\n\r\n", false},
 		{"GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", true},
 	} {
@@ -142,7 +142,7 @@ func TestKeepAlive(t *testing.T) {
 func TestTooManyHeaders(t *testing.T) {
 	for _, n := range []int{MaxHeaders, MaxHeaders + 1} {
 		var sb strings.Builder
-		sb.WriteString("GET / HTTP/1.1\r\n")
+		sb.WriteString("GET / HTTP/1.0\r\n")
 		for i := 0; i < n; i++ {
 			fmt.Fprintf(&sb, "X-%d: v\r\n", i)
 		}
@@ -323,6 +323,101 @@ func BenchmarkParseRequest(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		if EndOfHead(raw) < 0 || r.Parse(raw) != nil {
 			b.Fatal("parse")
+		}
+	}
+}
+
+// TestLaxParsing: ParseLax relaxes exactly what HAProxy 2.6's accept-invalid-http-request
+// and accept-invalid-http-response relax (configuration.txt, and checked against Debian's
+// haproxy): header names, target bytes above 0x7e and '#', odd versions and HTTP/0.9 in
+// requests; header names and multi-digit versions in responses. What they do not cover
+// stays refused.
+func TestLaxParsing(t *testing.T) {
+	for _, tc := range []struct {
+		raw          string
+		strict, lax  bool // accepted
+		minor        uint8
+		noVersion    bool
+		headers, len int // with lax (len: 0 for the whole input)
+	}{
+		{"GET / HTTP/1.1\r\nHost: a\r\nX A: 1\r\n\r\n", false, true, 1, false, 2, 0},
+		{"GET / HTTP/1.1\r\nHost: a\r\nX(A): 1\r\n\r\n", false, true, 1, false, 2, 0},
+		{"GET / HTTP/1.1\r\nHost: a\r\nX\x00\xffA : 1\r\n\r\n", false, true, 1, false, 2, 0},
+		{"GET / HTTP/1.1\r\nHost: a\r\n: 1\r\n\r\n", false, false, 0, false, 0, 0},
+		{"GET / HTTP/1.1\r\nHost: a\r\nX-A: a\x00b\r\n\r\n", false, false, 0, false, 0, 0},
+		{"GET / HTTP/1.1\r\nHost: a\r\nX-A: a\r\n b\r\n\r\n", false, false, 0, false, 0, 0},
+		{"GET / HTTP/1.1\nHost: a\r\n\r\n", false, false, 0, false, 0, 0},
+		{"GET /caf\xc3\xa9 HTTP/1.1\r\nHost: a\r\n\r\n", false, true, 1, false, 1, 0},
+		{"GET /a#frag HTTP/1.1\r\nHost: a\r\n\r\n", false, true, 1, false, 1, 0},
+		{"GET /a\x01 HTTP/1.1\r\nHost: a\r\n\r\n", false, false, 0, false, 0, 0},
+		{"GET /a\x7f HTTP/1.1\r\nHost: a\r\n\r\n", false, false, 0, false, 0, 0},
+		{"GET / RTSP/1.0\r\nHost: a\r\n\r\n", false, true, 0, false, 1, 0},
+		{"GET / HTTP/1.10\r\nHost: a\r\n\r\n", false, true, 0, false, 1, 0},
+		{"GET / HTTP/11.1\r\nHost: a\r\n\r\n", false, true, 0, false, 1, 0},
+		{"GET / HTTP/1\r\n\r\n", false, true, 0, false, 0, 0},
+		{"GET / HTTP/2.0\r\nHost: a\r\n\r\n", false, false, 0, false, 0, 0},
+		{"GET / http/1.1\r\nHost: a\r\n\r\n", false, false, 0, false, 0, 0},
+		{"GET / HTTP/1.1 x\r\nHost: a\r\n\r\n", false, false, 0, false, 0, 0},
+		{"GET / HTTP/1.\r\nHost: a\r\n\r\n", false, false, 0, false, 0, 0},
+		{"GET /\r\n", false, true, 0, true, 0, 7},
+		{"\r\nGET /x?y\r\nHost: a\r\n\r\n", false, true, 0, true, 0, 12},
+		{"GET /\n", false, false, 0, false, 0, 0},
+		{"GET / HTTP/1.1\r\nHost: a\r\n\r\n", true, true, 1, false, 1, 0},
+	} {
+		var r Request
+		if err := r.Parse([]byte(tc.raw)); (err == nil) != tc.strict {
+			t.Errorf("Parse(%q) = %v, want accepted %v", tc.raw, err, tc.strict)
+		}
+		err := r.ParseLax([]byte(tc.raw))
+		if (err == nil) != tc.lax {
+			t.Errorf("ParseLax(%q) = %v, want accepted %v", tc.raw, err, tc.lax)
+			continue
+		}
+		if err != nil {
+			continue
+		}
+		want := tc.len
+		if want == 0 {
+			want = len(tc.raw)
+		}
+		if r.Minor != tc.minor || r.Has(FNoVersion) != tc.noVersion || r.NHeaders != tc.headers || r.Len != want {
+			t.Errorf("ParseLax(%q): minor %d, no version %v, %d headers, len %d; want %d %v %d %d", tc.raw, r.Minor, r.Has(FNoVersion), r.NHeaders, r.Len, tc.minor, tc.noVersion, tc.headers, want)
+		}
+		if tc.noVersion && EndOfSimpleRequest([]byte(tc.raw)) != want {
+			t.Errorf("EndOfSimpleRequest(%q) = %d, want %d", tc.raw, EndOfSimpleRequest([]byte(tc.raw)), want)
+		}
+	}
+	for _, tc := range []struct {
+		raw         string
+		strict, lax bool
+		minor       uint8
+		status      int
+	}{
+		{"HTTP/1.1 200 OK\r\nX A: a\r\nContent-Length: 2\r\n\r\n", false, true, 1, 200},
+		{"HTTP/1.1 200 OK\r\nX\x00A: a\r\n\r\n", false, true, 1, 200},
+		{"HTTP/1.1 200 OK\r\n: a\r\n\r\n", false, false, 0, 0},
+		{"HTTP/1.10 200 OK\r\nContent-Length: 2\r\n\r\n", false, true, 0, 200},
+		{"HTTP/11.1 404 Not Found\r\n\r\n", false, true, 0, 404},
+		{"HTTP/1 204 No Content\r\n\r\n", false, true, 0, 204},
+		{"HTTP/2.0 200 OK\r\n\r\n", false, false, 0, 0},
+		{"RTSP/1.0 200 OK\r\n\r\n", false, false, 0, 0},
+		{"HTTP/1.1 2000 OK\r\n\r\n", false, false, 0, 0},
+		{"HTTP/1.1 200 OK\nContent-Length: 2\n\n", false, false, 0, 0},
+		{"HTTP/1.1 200 OK\r\nX-A: a\r\n  b\r\n\r\n", false, false, 0, 0},
+		{"HTTP/1.1 200 OK\r\nX-A: a\x00b\r\n\r\n", false, false, 0, 0},
+		{"HTTP/1.0 200 OK\r\n\r\n", true, true, 0, 200},
+	} {
+		var r Response
+		if err := r.Parse([]byte(tc.raw)); (err == nil) != tc.strict {
+			t.Errorf("Parse(%q) = %v, want accepted %v", tc.raw, err, tc.strict)
+		}
+		err := r.ParseLax([]byte(tc.raw))
+		if (err == nil) != tc.lax {
+			t.Errorf("response ParseLax(%q) = %v, want accepted %v", tc.raw, err, tc.lax)
+			continue
+		}
+		if err == nil && (r.Minor != tc.minor || r.Status != tc.status || r.Len != len(tc.raw)) {
+			t.Errorf("response ParseLax(%q): minor %d status %d len %d", tc.raw, r.Minor, r.Status, r.Len)
 		}
 	}
 }

@@ -14,7 +14,17 @@ var (
 
 // Parse parses the request head at the start of b. It returns ErrNeedMore when b does
 // not hold the whole head, or an *Error. On success r.Len is the head's length.
-func (r *Request) Parse(b []byte) error {
+func (r *Request) Parse(b []byte) error { return r.parse(b, false) }
+
+// ParseLax parses as Parse, relaxed as HAProxy 2.6's option
+// accept-invalid-http-request: header names may hold any byte but ':', CR and LF; the
+// target may hold bytes above 0x7e and a fragment ('#'); the version may be another
+// protocol's name or have several digits (the request is then read as HTTP/1.0 and its
+// request line forwarded as is), or be missing (HTTP/0.9: a request line alone, read
+// as HTTP/1.0 without headers; FNoVersion is set and r.Len ends after that line).
+func (r *Request) ParseLax(b []byte) error { return r.parse(b, true) }
+
+func (r *Request) parse(b []byte, lax bool) error {
 	r.Flags, r.NHeaders, r.ContentLength, r.Framing = 0, 0, 0, FrameNone
 	i := 0
 	for i+1 < len(b) && b[i] == '\r' && b[i+1] == '\n' {
@@ -38,11 +48,20 @@ func (r *Request) Parse(b []byte) error {
 	r.Method = methodOf(b[ms:i])
 	i++
 	ts := i
-	for i < len(b) && b[i] > 0x20 && b[i] < 0x7f && b[i] != '#' {
-		i++
+	if lax {
+		for i < len(b) && b[i] > 0x20 && b[i] != 0x7f {
+			i++
+		}
+	} else {
+		for i < len(b) && b[i] > 0x20 && b[i] < 0x7f && b[i] != '#' {
+			i++
+		}
 	}
 	if i == len(b) {
 		return ErrNeedMore
+	}
+	if lax && i > ts && b[i] == '\r' {
+		return r.simpleRequest(b, ts, i)
 	}
 	if i == ts || b[i] != ' ' {
 		if b[i] == '\r' || b[i] == '\n' || b[i] == ' ' {
@@ -55,37 +74,42 @@ func (r *Request) Parse(b []byte) error {
 		return ErrTarget
 	}
 	i++
-	if len(b)-i < 10 {
-		if bytes.IndexByte(b[i:], '\n') >= 0 {
-			return ErrRequestLine // the line ended early
-		}
+	le := bytes.IndexByte(b[i:], '\n')
+	if le < 0 {
 		return ErrNeedMore
 	}
-	if string(b[i:i+5]) != "HTTP/" {
-		return ErrRequestLine
-	}
-	if b[i+5] != '1' || b[i+6] != '.' || b[i+7] < '0' || b[i+7] > '9' {
-		if b[i+5] >= '0' && b[i+5] <= '9' && b[i+6] == '.' && b[i+7] >= '0' && b[i+7] <= '9' {
-			return ErrVersion
-		}
-		return ErrRequestLine
-	}
-	// a higher minor version is processed as HTTP/1.1 (RFC 9110 §2.5)
-	r.Minor = min(b[i+7]-'0', 1)
-	i += 8
-	if b[i] != '\r' || b[i+1] != '\n' {
-		if b[i] == '\n' {
+	if le == 0 || b[i+le-1] != '\r' {
+		if le >= 8 && string(b[i:i+5]) == "HTTP/" {
 			return ErrBareLF
 		}
 		return ErrRequestLine
 	}
-	i += 2
+	v := b[i : i+le-1]
+	switch {
+	case len(v) == 8 && string(v[:7]) == "HTTP/1." && v[7] >= '0' && v[7] <= '9':
+		// a higher minor version is processed as HTTP/1.1 (RFC 9110 §2.5)
+		r.Minor = min(v[7]-'0', 1)
+	case lax && laxVersion(v, true):
+		r.Minor = 0 // as HAProxy: another protocol, or an odd version, is read as HTTP/1.0
+	case len(v) == 8 && string(v[:5]) == "HTTP/" && isDigit(v[5]) && v[6] == '.' && isDigit(v[7]):
+		return ErrVersion
+	default:
+		return ErrRequestLine
+	}
+	i += le + 1
 	r.StartLineEnd = int32(i)
-	if err := r.parseHeaders(b, i, &reqErrs); err != nil {
+	if err := r.parseHeaders(b, i, &reqErrs, lax); err != nil {
 		return err
 	}
 	if r.Method == MethodCONNECT {
 		return ErrMethod // tunnelling CONNECT through an HTTP proxy is not supported
+	}
+	if r.Flags&FHasHost == 0 {
+		if r.Minor > 0 {
+			return ErrNoHost // RFC 9112 §3.2 (HAProxy forwards it: DIFFERENCES.md)
+		}
+	} else if t := r.Target.Of(b); t[0] != '/' && t[0] != '*' && !r.authorityIsHost(b, t) {
+		return ErrHostMismatch // as HAProxy
 	}
 	// Request framing, RFC 9112 §6.3.
 	switch {
@@ -111,24 +135,52 @@ func (r *Request) Parse(b []byte) error {
 
 // Parse parses the response head at the start of b. It returns ErrNeedMore when b does
 // not hold the whole head, or an *Error (Status 502).
-func (r *Response) Parse(b []byte) error {
+func (r *Response) Parse(b []byte) error { return r.parse(b, false) }
+
+// ParseLax parses as Parse, relaxed as HAProxy 2.6's option
+// accept-invalid-http-response: header names may hold any byte but ':', CR and LF, and
+// the version may have several digits ("HTTP/1.10", "HTTP/11.1", "HTTP/1"; read as
+// HTTP/1.0, the status line forwarded as is).
+func (r *Response) ParseLax(b []byte) error { return r.parse(b, true) }
+
+func (r *Response) parse(b []byte, lax bool) error {
 	r.Flags, r.NHeaders, r.ContentLength, r.Framing = 0, 0, 0, FrameClose
-	if len(b) < 14 {
+	v := 8 // end of the version
+	if lax {
+		sp := bytes.IndexByte(b, ' ')
+		if sp < 0 {
+			if bytes.IndexByte(b, '\n') >= 0 {
+				return ErrRespStatusLine
+			}
+			return ErrNeedMore
+		}
+		if sp != 8 || string(b[:7]) != "HTTP/1." {
+			if !laxVersion(b[:sp], false) {
+				return ErrRespStatusLine
+			}
+			v = sp
+		}
+	}
+	if len(b) < v+6 {
 		if bytes.IndexByte(b, '\n') >= 0 {
 			return ErrRespStatusLine
 		}
 		return ErrNeedMore
 	}
-	if string(b[:7]) != "HTTP/1." || b[7] < '0' || b[7] > '9' || b[8] != ' ' {
-		return ErrRespStatusLine
+	if v == 8 {
+		if string(b[:7]) != "HTTP/1." || b[7] < '0' || b[7] > '9' || b[8] != ' ' {
+			return ErrRespStatusLine
+		}
+		r.Minor = min(b[7]-'0', 1)
+	} else {
+		r.Minor = 0
 	}
-	r.Minor = min(b[7]-'0', 1)
-	d0, d1, d2 := b[9]-'0', b[10]-'0', b[11]-'0'
+	d0, d1, d2 := b[v+1]-'0', b[v+2]-'0', b[v+3]-'0'
 	if d0 < 1 || d0 > 5 || d1 > 9 || d2 > 9 {
 		return ErrRespStatusLine
 	}
 	r.Status = int(d0)*100 + int(d1)*10 + int(d2)
-	i := 12
+	i := v + 4
 	switch b[i] {
 	case ' ':
 		i++
@@ -152,7 +204,7 @@ func (r *Response) Parse(b []byte) error {
 	r.Reason = Span{int32(rs), int32(i)}
 	i += 2
 	r.StartLineEnd = int32(i)
-	if err := r.parseHeaders(b, i, &respErrs); err != nil {
+	if err := r.parseHeaders(b, i, &respErrs, lax); err != nil {
 		return err
 	}
 	switch {
@@ -175,8 +227,9 @@ func (r *Response) Parse(b []byte) error {
 	return nil
 }
 
-// parseHeaders parses header lines from b[i:] through the empty line.
-func (h *Head) parseHeaders(b []byte, i int, e *errSet) error {
+// parseHeaders parses header lines from b[i:] through the empty line. lax accepts any
+// byte but ':', CR and LF in names.
+func (h *Head) parseHeaders(b []byte, i int, e *errSet, lax bool) error {
 	var chunkedSeen bool
 	for {
 		if i >= len(b) {
@@ -201,8 +254,14 @@ func (h *Head) parseHeaders(b []byte, i int, e *errSet) error {
 			return e.tooMany
 		}
 		ls := i
-		for i < len(b) && tchar[b[i]] {
-			i++
+		if lax {
+			for i < len(b) && b[i] != ':' && b[i] != '\r' && b[i] != '\n' {
+				i++
+			}
+		} else {
+			for i < len(b) && tchar[b[i]] {
+				i++
+			}
 		}
 		if i == len(b) {
 			return ErrNeedMore
@@ -432,4 +491,154 @@ func validTarget(m Method, t []byte) bool {
 		break
 	}
 	return i > 0 && len(t) > i+3 && string(t[i:i+3]) == "://"
+}
+
+// authorityIsHost reports whether the authority of the absolute-form target t is the
+// request's Host, compared as HAProxy does: ASCII case-insensitively, without the
+// authority's userinfo, and without an empty port or the scheme's default port (80
+// for http, 443 for https) on either side.
+func (r *Request) authorityIsHost(b, t []byte) bool {
+	scheme, as, ae := authority(t)
+	if as < 0 {
+		return false
+	}
+	auth := t[as:ae]
+	if j := bytes.LastIndexByte(auth, '@'); j >= 0 {
+		auth = auth[j+1:]
+	}
+	var host []byte
+	for k := 0; k < r.NHeaders; k++ {
+		if hd := &r.Headers[k]; hd.Kind == KHost {
+			host = hd.Value.Of(b)
+			break
+		}
+	}
+	auth, host = withoutDefaultPort(scheme, auth), withoutDefaultPort(scheme, host)
+	return len(auth) == len(host) && foldEq(auth, host)
+}
+
+// authority returns the scheme of the absolute-form target t and where its authority
+// is: t[start:end] (start < 0: none).
+func authority(t []byte) (scheme []byte, start, end int) {
+	i := bytes.Index(t, []byte("://"))
+	if i < 0 {
+		return nil, -1, -1
+	}
+	start, end = i+3, len(t)
+	if j := bytes.IndexByte(t[start:], '/'); j >= 0 {
+		end = start + j
+	}
+	return t[:i], start, end
+}
+
+// DefaultPortSpan returns the bytes t[i:j] of the absolute-form target t that HAProxy
+// drops when it forwards the request: an empty port, or the default port of the scheme
+// (":80" for http, ":443" for https). i == j when there are none.
+func DefaultPortSpan(t []byte) (i, j int) {
+	scheme, as, ae := authority(t)
+	if as < 0 {
+		return 0, 0
+	}
+	auth := t[as:ae]
+	if k := bytes.LastIndexByte(auth, '@'); k >= 0 {
+		as += k + 1
+		auth = t[as:ae]
+	}
+	return as + len(withoutDefaultPort(scheme, auth)), ae
+}
+
+// withoutDefaultPort returns hostport without an empty port or the default port of
+// scheme (http: 80, https: 443).
+func withoutDefaultPort(scheme, hostport []byte) []byte {
+	i := bytes.LastIndexByte(hostport, ':')
+	if i < 0 || bytes.IndexByte(hostport[i:], ']') >= 0 { // no port (an IPv6 literal's colons)
+		return hostport
+	}
+	switch port := hostport[i+1:]; {
+	case len(port) == 0,
+		string(port) == "80" && EqualFold(scheme, "http"),
+		string(port) == "443" && EqualFold(scheme, "https"):
+		return hostport[:i]
+	}
+	return hostport
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// laxVersion reports whether v is a version HAProxy's accept-invalid-http-* options let
+// through: NAME/MAJOR[.MINOR], digits of any count; NAME is HTTP, or with anyName any
+// upper-case name (RTSP).
+func laxVersion(v []byte, anyName bool) bool {
+	i := 0
+	for i < len(v) && v[i] >= 'A' && v[i] <= 'Z' {
+		i++
+	}
+	if i == 0 || i == len(v) || v[i] != '/' || !anyName && string(v[:i]) != "HTTP" {
+		return false
+	}
+	if string(v[:i]) == "HTTP" && len(v) == 8 && v[6] == '.' {
+		return false // HTTP/d.d: a version of its own (1.x, or refused), not an odd one
+	}
+	i++
+	d := i
+	for i < len(v) && isDigit(v[i]) {
+		i++
+	}
+	if i == d {
+		return false
+	}
+	if i == len(v) {
+		return true
+	}
+	if v[i] != '.' {
+		return false
+	}
+	i++
+	d = i
+	for i < len(v) && isDigit(v[i]) {
+		i++
+	}
+	return i > d && i == len(v)
+}
+
+// simpleRequest ends the parse of an HTTP/0.9 request line (method, target, CRLF; the
+// target is b[ts:te]) under ParseLax: read as HTTP/1.0 without headers.
+func (r *Request) simpleRequest(b []byte, ts, te int) error {
+	if te+1 >= len(b) {
+		return ErrNeedMore
+	}
+	if b[te+1] != '\n' {
+		return ErrRequestLine
+	}
+	r.Target = Span{int32(ts), int32(te)}
+	if !validTarget(r.Method, b[ts:te]) {
+		return ErrTarget
+	}
+	if r.Method == MethodCONNECT {
+		return ErrMethod
+	}
+	r.Minor = 0
+	r.Flags = FNoVersion
+	r.StartLineEnd = int32(te + 2)
+	r.Len = te + 2
+	return nil
+}
+
+// EndOfSimpleRequest returns the length of the HTTP/0.9 request line at the start of b
+// (see ParseLax; leading empty lines included), or -1 when b does not start with one.
+func EndOfSimpleRequest(b []byte) int {
+	i := 0
+	for i+1 < len(b) && b[i] == '\r' && b[i+1] == '\n' {
+		i += 2
+	}
+	le := bytes.IndexByte(b[i:], '\n')
+	if le < 1 || b[i+le-1] != '\r' {
+		return -1
+	}
+	line := b[i : i+le-1]
+	sp := bytes.IndexByte(line, ' ')
+	if sp <= 0 || sp == len(line)-1 || bytes.IndexByte(line[sp+1:], ' ') >= 0 {
+		return -1
+	}
+	return i + le + 1
 }

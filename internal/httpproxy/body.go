@@ -26,7 +26,7 @@ func (cc *clientConn) forwardResponse(x *xfer) bool {
 		return cc.tunnel(x)
 	}
 	fr := resp.BodyFraming(ex.req.Method)
-	if fr == http1.FrameClose || resp.Has(http1.FCLAndTE) || h.draining.Load() || cc.bodyPending() {
+	if fr == http1.FrameClose || resp.Has(http1.FCLAndTE) || h.draining.Load() || cc.expectPending() {
 		x.clientKeep = false
 	}
 	if fr == http1.FrameChunked && ex.req.Minor == 0 {
@@ -102,7 +102,7 @@ func (cc *clientConn) forwardResponse(x *xfer) bool {
 			return false
 		}
 	}
-	if !cc.waitBody() {
+	if !cc.finishBody() {
 		x.serverKeep = false
 		return false
 	}

@@ -109,6 +109,7 @@ type clientConn struct {
 	rerr   error
 	tiny   [1]byte
 	wdl    time.Time // write deadline last set on nc
+	linger bool      // the client may still be sending: finish closes with lingerClose
 	// log timings (set only when the frontend logs)
 	logFirst, logMark time.Time
 }
@@ -186,6 +187,7 @@ func (cc *clientConn) serve() (parked bool) {
 				cc.rs.r.Stats.RequestError()
 				cc.logBadRequest(status, cc.ex != nil && cc.ex.inLen > 0, false)
 				cc.sendError(status, nil)
+				cc.linger = status != 408 // more of the request may be on its way
 			} else if cc.nreq == 0 && !cc.h.draining.Load() {
 				cc.logBadRequest(400, cc.ex != nil && cc.ex.inLen > 0, true) // closed before a request
 			}
@@ -217,6 +219,10 @@ func (cc *clientConn) readHead() (ok bool, err error) {
 	if pending && rs.r.Log != nil {
 		cc.logFirst = time.Now()
 	}
+	// As in HAProxy 2.6 (checked with Debian's haproxy): a new connection's first byte
+	// must come within timeout http-request of the accept (Serve set cc.until to that; a
+	// park keeps it), a later request's within timeout http-keep-alive; then each head
+	// must be whole within timeout http-request of its first byte.
 	if !pending {
 		d := rs.tKeepAlive
 		if cc.nreq == 0 {
@@ -242,20 +248,34 @@ func (cc *clientConn) readHead() (ok bool, err error) {
 			cc.logFirst = time.Now()
 		}
 	}
-	deadlineSet := cc.nreq == 0 && !pending
+	deadlineSet := false
 	for {
 		ex := cc.ex
 		end := http1.EndOfHead(ex.in[:ex.inLen])
+		if rs.laxReq || end < 0 {
+			// HTTP/0.9: the request line is the whole head (accept-invalid-http-request),
+			// else an error to answer now, as HAProxy, not at timeout http-request
+			if e := http1.EndOfSimpleRequest(ex.in[:ex.inLen]); e > 0 {
+				end = e
+			}
+		}
 		if end > rs.headLimit || (end < 0 && ex.inLen >= rs.headLimit) {
 			return false, http1.ErrHeadTooLarge
 		}
 		if end > 0 {
-			if err := ex.req.Parse(ex.in[:end]); err != nil {
+			var err error
+			if rs.laxReq {
+				err = ex.req.ParseLax(ex.in[:end])
+			} else {
+				err = ex.req.Parse(ex.in[:end])
+			}
+			if err != nil {
 				return false, err
 			}
 			return true, nil
 		}
 		if !deadlineSet {
+			// waitIdle's deadline was the idle wait's (or the park interval's)
 			deadlineSet = true
 			cc.nc.SetReadDeadline(deadline(time.Now(), rs.tHTTPReq))
 		}
@@ -388,10 +408,37 @@ func (cc *clientConn) finish() {
 			cc.h.idle.put(sc, time.Now()) // other clients' later requests may use it
 		}
 	}
+	if cc.nc != nil && cc.linger && !cc.h.closed.Load() {
+		if cc.ex == nil {
+			cc.getEx()
+		}
+		lingerClose(cc.nc, cc.ex.in)
+	}
 	if cc.ex != nil {
 		cc.putEx()
 	}
 	if cc.nc != nil {
 		cc.nc.Close()
+	}
+}
+
+// lingerTime bounds how long lingerClose discards a client's bytes.
+const lingerTime = time.Second
+
+// lingerClose ends what the proxy sends with a FIN, then reads and discards what the
+// client still sends (the rest of an upload that was answered early or refused) until
+// it closes too, for lingerTime at most, so that closing does not send an RST, which
+// would destroy the answer in the client's receive buffer before it reads it. The
+// caller closes nc after.
+func lingerClose(nc net.Conn, buf []byte) {
+	cw, ok := nc.(interface{ CloseWrite() error })
+	if !ok || cw.CloseWrite() != nil {
+		return
+	}
+	nc.SetReadDeadline(time.Now().Add(lingerTime))
+	for i := 0; i < 1<<20; i++ { // bounded by the deadline; the count is a backstop
+		if _, err := nc.Read(buf); err != nil {
+			return
+		}
 	}
 }

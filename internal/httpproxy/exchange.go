@@ -171,6 +171,7 @@ func (cc *clientConn) exchangeOn(x *xfer) bool {
 		n, done, err := ex.ck.Feed(ex.in[bodyStart:ex.inLen])
 		if err != nil {
 			cc.sendError(400, be)
+			cc.linger = true
 			return false
 		}
 		consumed += n
@@ -195,12 +196,8 @@ func (cc *clientConn) exchangeOn(x *xfer) bool {
 		next := consumed // where the next request starts once this one is read whole
 		err := cc.send(x, headLen, bodyStart, consumed)
 		if err == nil && !bodyDone {
-			expect := req.Has(http1.FExpect100)
-			err = cc.sendBody(x, remaining, expect)
-			next = 0 // the body copy leaves pipelined bytes at the start of in
-			if expect {
-				next = -1 // known only once the body transfer ends
-			}
+			err = cc.sendBody(x, remaining, req.Has(http1.FExpect100))
+			next = -1 // known only once the body transfer ends (then at the start of in)
 		}
 		if err == nil {
 			err = cc.readResponseHead(x)
@@ -208,6 +205,7 @@ func (cc *clientConn) exchangeOn(x *xfer) bool {
 			// the server stopped reading the body: it may have answered early (413, 401...)
 			if cc.readResponseHead(x) == nil {
 				x.clientKeep = false
+				cc.linger = !bodyDone
 				ex.inLen = 0
 				cc.forwardResponse(x)
 				x.serverKeep = false
@@ -356,30 +354,29 @@ func (cc *clientConn) send(x *xfer, headLen, bodyStart, consumed int) error {
 	return nil
 }
 
-// bodyJob carries an Expect: 100-continue body transfer running beside the response.
+// bodyJob carries a request body transfer running beside the response, so that the
+// server's 100 Continue or its early final answer (401, 413 on a large upload) is
+// relayed at once, as HAProxy does, while the client still sends.
 type bodyJob struct {
 	done     chan error
 	sc       net.Conn
 	readAll  atomic.Bool // the whole body was read from the client
 	cut      atomic.Bool // waitBody wants the transfer to stop
+	waitHead atomic.Bool // readResponseHead waits for the server (sendBody may wake it)
+	expect   bool        // Expect: 100-continue: the client may hold the body back
+	sent     int64       // bytes sent to the server, once done
 	finished bool
 	err      error
 }
 
-// sendBody streams the rest of the request body to the server. With Expect:
-// 100-continue it runs in a second goroutine, so that the server's 100 (or its early
-// final answer) is relayed while the client waits for it.
+// sendBody starts streaming the rest of the request body to the server in a second
+// goroutine (see bodyJob). A failure of the client's side (timeout, close, bad chunk)
+// wakes readResponseHead, which reports it.
 func (cc *clientConn) sendBody(x *xfer, remaining int64, expect bool) error {
 	cc.ex.inLen = 0
-	if !expect {
-		n, err := cc.copyRequestBody(x.sc.nc, cc.ex.req.Framing, remaining, x.tServer, nil, nil)
-		x.bytesIn += n
-		return err
-	}
 	sc := x.sc.nc
-	job := &bodyJob{done: make(chan error, 1), sc: sc}
+	job := &bodyJob{done: make(chan error, 1), sc: sc, expect: expect}
 	cc.body = job
-	srv := x.srv
 	go func() {
 		err := errClientGone
 		defer func() {
@@ -388,40 +385,73 @@ func (cc *clientConn) sendBody(x *xfer, remaining int64, expect bool) error {
 				sc.Close()
 			}
 			job.done <- err
+			if err != nil && err != errServerWrite && !job.cut.Load() && job.waitHead.Load() {
+				sc.SetReadDeadline(aLongTimeAgo) // wake a wait for the response head
+			}
 		}()
-		var n int64
-		n, err = cc.copyRequestBody(sc, cc.ex.req.Framing, remaining, x.tServer, &job.readAll, &job.cut)
-		srv.BytesIn.Add(uint64(n))
+		job.sent, err = cc.copyRequestBody(sc, cc.ex.req.Framing, remaining, x.tServer, &job.readAll, &job.cut)
 	}()
 	return nil
 }
 
-// waitBody waits for an Expect body transfer; if it is still running, the client side
-// is cut so that it ends. It reports whether the body was fully sent.
+// bodyFailure returns the error of a body transfer that ended in failure on the
+// client's side, or nil.
+func (cc *clientConn) bodyFailure() error {
+	if job := cc.body; job != nil && !job.pending() {
+		switch job.err {
+		case errClientGone, errClientTimeout, errBadChunk:
+			return job.err
+		}
+	}
+	return nil
+}
+
+// waitBody waits for the body transfer; if it is still running, the client side is
+// cut so that it ends. It reports whether the body was fully sent.
 func (cc *clientConn) waitBody() bool {
+	return cc.endBody(true)
+}
+
+// finishBody ends the body transfer once the response was relayed whole. As HAProxy,
+// a body that the server answered early goes on to the server until it ends (its
+// timeouts bound it), and the connection may then stay open; only an Expect body,
+// which the client may never send, is cut.
+func (cc *clientConn) finishBody() bool {
+	return cc.endBody(cc.body != nil && cc.body.expect)
+}
+
+func (cc *clientConn) endBody(cut bool) bool {
 	job := cc.body
 	if job == nil {
 		return true
 	}
 	cc.body = nil
-	if !job.pending() {
-		return job.err == nil
+	ok := false
+	switch {
+	case !job.pending():
+		ok = job.err == nil
+	case job.readAll.Load() || !cut: // only the last write is left, or let it end
+		job.err, job.finished = <-job.done, true
+		ok = job.err == nil
+	default:
+		// Flag first, deadlines second: the transfer re-arms its deadlines each round
+		// and checks the flag after that, so one of the two always stops it.
+		job.cut.Store(true)
+		cc.nc.SetReadDeadline(aLongTimeAgo)
+		job.sc.SetWriteDeadline(aLongTimeAgo) // the server may have stopped reading
+		job.err = <-job.done
+		cc.linger = true // the client may still be sending: see lingerClose
 	}
-	if job.readAll.Load() { // only the last write is left: let it end
-		return <-job.done == nil
+	cc.ex.x.bytesIn += job.sent
+	if !ok && job.err != errClientGone && job.err != errClientTimeout {
+		cc.linger = true // the client may still be sending: see lingerClose
 	}
-	// Flag first, deadlines second: the transfer re-arms its deadlines each round and
-	// checks the flag after that, so one of the two always stops it.
-	job.cut.Store(true)
-	cc.nc.SetReadDeadline(aLongTimeAgo)
-	job.sc.SetWriteDeadline(aLongTimeAgo) // the server may have stopped reading
-	<-job.done
-	return false
+	return ok
 }
 
-// bodyPending reports whether an Expect body transfer still waits for client bytes.
-func (cc *clientConn) bodyPending() bool {
-	return cc.body != nil && cc.body.pending() && !cc.body.readAll.Load()
+// expectPending reports whether an Expect body transfer still waits for client bytes.
+func (cc *clientConn) expectPending() bool {
+	return cc.body != nil && cc.body.expect && cc.body.pending() && !cc.body.readAll.Load()
 }
 
 func (j *bodyJob) pending() bool {
@@ -494,6 +524,15 @@ func (cc *clientConn) readResponseHead(x *xfer) error {
 	reused := x.sc.uses > 0
 	ex.sinLen = 0
 	total := 0
+	if job := cc.body; job != nil {
+		// sendBody wakes the read below when the client fails first, or it failed
+		// before the flag was up: then bodyFailure sees it here.
+		job.waitHead.Store(true)
+		defer job.waitHead.Store(false)
+		if err := cc.bodyFailure(); err != nil {
+			return err
+		}
+	}
 	for {
 		if ex.sinLen > 0 {
 			end := http1.EndOfHead(ex.sin[:ex.sinLen])
@@ -501,7 +540,13 @@ func (cc *clientConn) readResponseHead(x *xfer) error {
 				return errServerRead
 			}
 			if end > 0 {
-				if err := ex.resp.Parse(ex.sin[:end]); err != nil {
+				var err error
+				if x.be.AcceptInvalidResponse {
+					err = ex.resp.ParseLax(ex.sin[:end])
+				} else {
+					err = ex.resp.Parse(ex.sin[:end])
+				}
+				if err != nil {
 					return errServerRead
 				}
 				if s := ex.resp.Status; s < 200 && s != 101 {
@@ -520,6 +565,9 @@ func (cc *clientConn) readResponseHead(x *xfer) error {
 		}
 		n, err := nc.Read(ex.sin[ex.sinLen:])
 		if n == 0 {
+			if berr := cc.bodyFailure(); berr != nil {
+				return berr // the client failed first (sendBody woke this read)
+			}
 			switch {
 			case errors.Is(err, os.ErrDeadlineExceeded):
 				return errServerTimeout

@@ -50,6 +50,7 @@ type routeState struct {
 	tKeepAlive time.Duration
 	tClient    time.Duration
 	feMode     config.HTTPConnMode
+	laxReq     bool // option accept-invalid-http-request
 }
 
 func newRouteState(r *Route, pools map[int]*sync.Pool) *routeState {
@@ -68,6 +69,7 @@ func newRouteState(r *Route, pools map[int]*sync.Pool) *routeState {
 			rs.tKeepAlive = rs.tHTTPReq
 		}
 		rs.feMode = fe.ConnMode
+		rs.laxReq = fe.AcceptInvalidRequest
 	}
 	if rs.pool == nil && rs.rules == nil {
 		rs.pool = r.Default
@@ -186,13 +188,15 @@ func (h *Handler) Serve(c net.Conn, done func()) {
 	h.conns[cn] = struct{}{}
 	h.mu.Unlock()
 	h.active.Add(1)
-	cn.fs = h.route.Load().r.Stats
-	cn.fs.SessionOpen(time.Now())
-	go cn.run(0, time.Time{})
+	rs := h.route.Load()
+	cn.fs = rs.r.Stats
+	now := time.Now()
+	cn.fs.SessionOpen(now)
+	go cn.run(0, deadline(now, rs.tHTTPReq)) // the first request's first byte is due then
 }
 
 // run serves c until it ends or parks; woke says why a park ended (0: none) and until
-// when that idle wait lasts.
+// when that idle wait lasts (for a new connection: when its first byte is due).
 func (c *conn) run(woke idlewait.Reason, until time.Time) {
 	h := c.h
 	cc := c.clientConn()

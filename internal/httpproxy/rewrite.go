@@ -65,6 +65,18 @@ func (cc *clientConn) rewriteRequest(out []byte, x *xfer) []byte {
 	ex := cc.ex
 	req, in := &ex.req, ex.in
 	c := copier{src: in, start: int(req.MethodSp.Start), end: int(req.StartLineEnd)}
+	ts, te := int(req.Target.Start), int(req.Target.End)
+	if in[ts] != '/' && in[ts] != '*' { // absolute-form: without a default port, as HAProxy
+		if i, j := http1.DefaultPortSpan(in[ts:te]); i < j {
+			out = append(out, in[c.start:ts+i]...)
+			c.start = ts + j
+		}
+	}
+	if req.Has(http1.FNoVersion) { // HTTP/0.9 (accept-invalid-http-request): as HTTP/1.0, as HAProxy
+		out = append(out, in[c.start:te]...)
+		out = append(out, " HTTP/1.0\r\n"...)
+		c.start = int(req.StartLineEnd)
+	}
 	ck := x.be.Cookie
 	for i := 0; i < req.NHeaders; i++ {
 		hd := &req.Headers[i]
@@ -285,6 +297,8 @@ func (cc *clientConn) rewriteResponse(out []byte, x *xfer, tunnel bool) []byte {
 			}
 		case hopByHop(&resp.Head, sin, hd):
 			out = c.skip(out, hd)
+		case resp.Status == 204 && (hd.Kind == http1.KContentLength || hd.Kind == http1.KTransferEncoding):
+			out = c.skip(out, hd) // a 204 has no body: no framing (HAProxy drops them too)
 		case hd.Kind == http1.KSetCookie && ck != nil:
 			out = cc.setCookie(out, &c, hd, ck, x.srv)
 		case hd.Kind == http1.KCacheControl:
@@ -303,7 +317,9 @@ func (cc *clientConn) rewriteResponse(out []byte, x *xfer, tunnel bool) []byte {
 		}
 	}
 	out = c.flush(out)
-	out = singleCL(out, &resp.Head)
+	if resp.Status != 204 {
+		out = singleCL(out, &resp.Head)
+	}
 	if ck != nil && ck.Mode == config.CookieInsert && (!ex.ckDirect || ex.ckRefresh) && x.srv.Cfg.Cookie != "" &&
 		!(ex.ckRespHit && ck.Preserve) && resp.Status >= 200 {
 		out = append(out, "Set-Cookie: "...)
@@ -342,7 +358,8 @@ func (cc *clientConn) rewriteResponse(out []byte, x *xfer, tunnel bool) []byte {
 		out = append(out, "Connection: upgrade\r\n"...)
 	case !x.clientKeep:
 		out = append(out, "Connection: close\r\n"...)
-	case ex.req.Minor == 0:
+	case ex.req.Minor == 0 || resp.Minor == 0:
+		// an HTTP/1.0 side keeps the connection only when told (HAProxy says it too)
 		out = append(out, "Connection: keep-alive\r\n"...)
 	}
 	return append(out, "\r\n"...)

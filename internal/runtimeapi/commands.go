@@ -45,6 +45,7 @@ var commands []command
 
 func init() {
 	commands = []command{
+		{[]string{"clear", "table"}, "<table> [<filter>]*", "remove an entry from a table (filter: data/key)", LevelUser, tableCmd(tableClear)},
 		{[]string{"disable", "health"}, "<bk>/<srv>", "disable health checks", LevelAdmin, healthCmd(false)},
 		{[]string{"disable", "server"}, "<bk>/<srv>", "disable a server for maintenance (use 'set server' instead)", LevelAdmin, adminStateCmd(backend.AdminMaint)},
 		{[]string{"enable", "health"}, "<bk>/<srv>", "enable health checks", LevelAdmin, healthCmd(true)},
@@ -52,12 +53,14 @@ func init() {
 		{[]string{"get", "weight"}, "<bk>/<srv>", "report a server's current weight", LevelUser, (*session).getWeight},
 		{[]string{"operator"}, "", "lower the level of the current CLI session to operator", LevelUser, func(s *session, _ *bytes.Buffer, _ []string) { s.level = min(s.level, LevelOperator) }},
 		{[]string{"set", "server"}, "<bk>/<srv> [opts]", "change a server's state or weight", LevelAdmin, (*session).setServer},
+		{[]string{"set", "table"}, "<table> key <k> [data.* <v>]*", "update or create a table entry's data", LevelUser, tableCmd(tableSet)},
 		{[]string{"set", "weight"}, "<bk>/<srv>  (DEPRECATED)", "change a server's weight (use 'set server' instead)", LevelAdmin, (*session).setWeight},
 		{[]string{"show", "backend"}, "", "list backends in the current running config", LevelUser, (*session).showBackend},
 		{[]string{"show", "cli", "level"}, "", "display the level of the current CLI session", LevelUser, func(s *session, out *bytes.Buffer, _ []string) { out.WriteString(s.level.String() + "\n") }},
 		{[]string{"show", "info"}, "[typed]", "report information about the running process", LevelUser, (*session).showInfo},
 		{[]string{"show", "servers", "state"}, "[<backend>]", "dump volatile server information (all or for a single backend)", LevelUser, (*session).showServersState},
 		{[]string{"show", "stat"}, "[<px> <type> <sid>] [typed|up|no-maint]*", "report counters for each proxy and server", LevelUser, (*session).showStat},
+		{[]string{"show", "table"}, "<table> [<filter>]*", "report table usage stats or dump this table's contents (filter: data/key)", LevelUser, tableCmd(tableShow)},
 		{[]string{"show", "vrrp"}, "", "report the state of each VRRP instance (tandem)", LevelUser, (*session).showVRRP},
 		{[]string{"user"}, "", "lower the level of the current CLI session to user", LevelUser, func(s *session, _ *bytes.Buffer, _ []string) { s.level = LevelUser }},
 		{[]string{"help"}, "[<command>]", "list matching or all commands", LevelUser, func(s *session, out *bytes.Buffer, _ []string) {
@@ -84,7 +87,7 @@ func (s *session) help(out *bytes.Buffer, title string) {
 
 // run runs one command; it reports whether the session must end (quit).
 func (s *session) run(out *bytes.Buffer, line string) bool {
-	args := strings.Fields(line)
+	args := splitWords(line)
 	if len(args) == 0 {
 		return false
 	}
@@ -104,6 +107,40 @@ func (s *session) run(out *bytes.Buffer, line string) bool {
 	}
 	s.help(out, msgUnknown)
 	return false
+}
+
+// maxWords is HAProxy's MAX_CLI_ARGS: words after it are ignored.
+const maxWords = 64
+
+// splitWords cuts a command into words as HAProxy's CLI: spaces and tabs separate
+// words, a backslash keeps the next character (a space included) in the word.
+func splitWords(line string) []string {
+	var out []string
+	var w strings.Builder
+	in := false
+	for i := 0; i < len(line) && len(out) < maxWords; i++ {
+		switch c := line[i]; {
+		case c == ' ' || c == '\t':
+			if in {
+				out = append(out, w.String())
+				w.Reset()
+				in = false
+			}
+		case c == '\\':
+			in = true
+			if i+1 < len(line) {
+				i++
+				w.WriteByte(line[i])
+			}
+		default:
+			in = true
+			w.WriteByte(c)
+		}
+	}
+	if in && len(out) < maxWords {
+		out = append(out, w.String())
+	}
+	return out
 }
 
 func equalWords(a, b []string) bool {

@@ -2,8 +2,8 @@
 // command per line, several separated by ';', HAProxy's prompt mode, access levels
 // user, operator and admin, and the commands operators script with socat: show info,
 // show stat, show servers state, show backend, enable/disable server, set server,
-// get/set weight, enable/disable health, plus show vrrp. Outputs and error texts
-// follow HAProxy 2.6.
+// get/set weight, enable/disable health, show/set/clear table, plus show vrrp. Outputs
+// and error texts follow HAProxy 2.6.
 package runtimeapi
 
 import (

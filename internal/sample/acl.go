@@ -408,18 +408,21 @@ func ParseCond(words []string, acls *ACLSet, ctx *Ctx) (*Cond, error) {
 			group = nil
 			continue
 		}
+		// '!' negates; it may stand alone ("! name") and repeat ("!!name").
 		neg := false
-		for strings.HasPrefix(w, "!") {
-			neg = !neg
-			w = w[1:]
-		}
-		if w == "" {
-			if i+1 < len(words) && words[i+1] == "{" {
-				i++
-				w = "{"
-			} else {
+		for {
+			for strings.HasPrefix(w, "!") {
+				neg = !neg
+				w = w[1:]
+			}
+			if w != "" {
+				break
+			}
+			if i+1 >= len(words) {
 				return nil, fmt.Errorf("%q: \"!\" with no ACL after it", c.text)
 			}
+			i++
+			w = words[i]
 		}
 		if w == "{" || strings.HasPrefix(w, "{") {
 			if w != "{" {

@@ -20,7 +20,8 @@ type fetchDef struct {
 	match   matchKind // the default match method in an ACL
 	aclOnly bool      // an ACL derivative (path_beg…): not a sample fetch
 	check   func(a []arg) error
-	err     string // refused: this message
+	err     string  // refused: this message
+	ref     RefKind // what its first argument names (Refs)
 	// compile, for registered fetches, compiles the raw arguments into a.
 	compile func(raw []string, a []arg, ctx *Ctx) error
 }
@@ -101,11 +102,11 @@ func init() {
 	addFetch(&fetchDef{name: "src_port", fn: fetchSrcPort, out: TInt, use: UseAny})
 	addFetch(&fetchDef{name: "dst", fn: fetchDst, out: TIPv4, use: UseAny, match: mIP})
 	addFetch(&fetchDef{name: "dst_port", fn: fetchDstPort, out: TInt, use: UseAny})
-	addFetch(&fetchDef{name: "nbsrv", fn: fetchCounter(NbSrv), args: []argKind{aStr}, out: TInt, use: UseAny})
-	addFetch(&fetchDef{name: "srv_is_up", fn: fetchSrvIsUp, args: []argKind{aStr}, minArgs: 1, out: TBool, use: UseAny, check: checkServerRef})
-	addFetch(&fetchDef{name: "srv_conn", fn: fetchSrvConn, args: []argKind{aStr}, minArgs: 1, out: TInt, use: UseAny, check: checkServerRef})
-	addFetch(&fetchDef{name: "be_conn", fn: fetchCounter(BeConn), args: []argKind{aStr}, out: TInt, use: UseAny})
-	addFetch(&fetchDef{name: "fe_conn", fn: fetchCounter(FeConn), args: []argKind{aStr}, out: TInt, use: UseAny})
+	addFetch(&fetchDef{name: "nbsrv", fn: fetchCounter(NbSrv), args: []argKind{aStr}, out: TInt, use: UseAny, ref: RefBackend})
+	addFetch(&fetchDef{name: "srv_is_up", fn: fetchSrvIsUp, args: []argKind{aStr}, minArgs: 1, out: TBool, use: UseAny, check: checkServerRef, ref: RefServer})
+	addFetch(&fetchDef{name: "srv_conn", fn: fetchSrvConn, args: []argKind{aStr}, minArgs: 1, out: TInt, use: UseAny, check: checkServerRef, ref: RefServer})
+	addFetch(&fetchDef{name: "be_conn", fn: fetchCounter(BeConn), args: []argKind{aStr}, out: TInt, use: UseAny, ref: RefBackend})
+	addFetch(&fetchDef{name: "fe_conn", fn: fetchCounter(FeConn), args: []argKind{aStr}, out: TInt, use: UseAny, ref: RefFrontend})
 
 	// Request contents.
 	addFetch(&fetchDef{name: "req.len", fn: fetchReqLen, out: TInt, use: UseContent | reqUse})

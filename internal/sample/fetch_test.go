@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-const testReq = "POST http://h.example/p/a.php?q=z&q=y;k=v HTTP/1.1\r\n" +
+const testReq = "POST http://Www.Example.com/p/a.php?q=z&q=y;k=v HTTP/1.1\r\n" +
 	"Host: Www.Example.com\r\n" +
 	"X: 1, 2\r\n" +
 	"X: 3\r\n" +
@@ -30,7 +30,7 @@ func TestFetches(t *testing.T) {
 		{"dst", "127.0.0.1", TIPv4},
 		{"dst_port", "8080", TInt},
 		{"method", "POST", TMeth},
-		{"url", "http://h.example/p/a.php?q=z&q=y;k=v", TStr},
+		{"url", "http://Www.Example.com/p/a.php?q=z&q=y;k=v", TStr},
 		{"path", "/p/a.php", TStr},
 		{"pathq", "/p/a.php?q=z&q=y;k=v", TStr},
 		{"query", "q=z&q=y;k=v", TStr},

@@ -13,6 +13,7 @@ import (
 	"tandem/internal/backend"
 	"tandem/internal/config"
 	"tandem/internal/proxystats"
+	"tandem/internal/stick"
 )
 
 // Process is what the pages say about the running process.
@@ -93,6 +94,9 @@ type Source struct {
 	// SetHealth enables or disables the health checks of a server (issue 3 wires it;
 	// "enable/disable health" and the page's health actions). nil: not available.
 	SetHealth func(backend, server string, on bool) error
+	// Tables returns the live stick tables of the running configuration, in file order
+	// (`show|set|clear table`); nil: none.
+	Tables func() []*stick.Table
 }
 
 func (s *Source) now() time.Time {

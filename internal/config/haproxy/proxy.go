@@ -33,6 +33,7 @@ type proxyState struct {
 	useBackends    []useBackendRule
 	acls           *sample.ACLSet  // acl lines of this section (nil: none yet)
 	badACLs        map[string]bool // acl names whose line had an error
+	sampleRefs     []sampleRef     // proxies and servers named by fetches (nbsrv(B)…), checked in resolve
 	maxConn        int
 	balance        config.Balance
 	hashType       config.HashType
@@ -66,6 +67,9 @@ type proxyState struct {
 	errorfilesRefs []errorfilesRef // errorfiles NAME [CODE…] lines
 	errorPageSeq   map[int]int     // code → errorfiles lines before the errorfile/errorloc line that set it
 	errorFiles     map[int][]byte
+	stickTable     *config.StickTable // stick-table (sticktable.go); never in defaults
+	laxRequest     bool               // option accept-invalid-http-request
+	laxResponse    bool               // option accept-invalid-http-response
 }
 
 func newProxyState() *proxyState {
@@ -75,7 +79,7 @@ func newProxyState() *proxyState {
 // clone copies a defaults section for a proxy (or a defaults section "from" it).
 func (px *proxyState) clone() *proxyState {
 	c := *px
-	c.binds, c.useBackends, c.servers, c.acls, c.badACLs = nil, nil, nil, nil, nil
+	c.binds, c.useBackends, c.servers, c.acls, c.badACLs, c.sampleRefs = nil, nil, nil, nil, nil, nil
 	c.usedExplicitly, c.usedImplicitly, c.checkExpectSeen = false, false, false
 	c.defaultBackend = px.defaultBackend
 	if px.cookie != nil {

@@ -107,6 +107,7 @@ func (p *parser) resolve() *config.Config {
 		}
 	}
 	fullConnDefaults(cfg)
+	p.resolveTables(cfg)
 	return cfg
 }
 
@@ -178,7 +179,7 @@ func (p *parser) buildBackend(px *proxyState) *config.Backend {
 		Servers: px.servers, Cookie: px.cookie, Timeouts: px.timeouts, Retries: px.retries,
 		Redispatch: px.redispatch, RedispatchEvery: px.redispEvery, RetryOn: px.retryOn, AllBackups: px.allBackups, FullConn: px.fullConn, ForwardFor: px.forwardFor,
 		ConnMode: px.connMode, Check: px.check, ErrorFiles: maps.Clone(px.errorFiles),
-		Listen: px.kind == SecListen, ACLs: px.acls,
+		Listen: px.kind == SecListen, AcceptInvalidResponse: px.laxResponse, ACLs: px.acls,
 	}
 	if b.Retries < 0 {
 		b.Retries = config.DefaultRetries
@@ -227,7 +228,7 @@ func (p *parser) buildFrontend(px *proxyState, g *config.Global) *config.Fronten
 		Timeouts: px.timeouts, ForwardFor: px.forwardFor, ConnMode: px.connMode,
 		Logs: slices.Clone(px.logs), HTTPLog: px.httpLog, TCPLog: px.tcpLog, DontLogNull: px.dontLogNull,
 		LogFormat: px.logFormat, Stats: px.stats, ErrorFiles: maps.Clone(px.errorFiles),
-		Listen: px.kind == SecListen,
+		Listen: px.kind == SecListen, AcceptInvalidRequest: px.laxRequest,
 	}
 	f.MetricsPath = px.metricsPath
 	f.ACLs = px.acls

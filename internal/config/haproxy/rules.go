@@ -67,6 +67,7 @@ func kwACL(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 	}
 	a.Describe(st.pos.File, st.pos.Line)
 	p.patterns().Describe(st.pos.File, st.pos.Line)
+	px.noteRefs(st.pos, a.Refs())
 	px.aclSet().Add(a)
 }
 
@@ -89,6 +90,7 @@ func (p *parser) parseCond(px *proxyState, st *stmt, kw string, words []string, 
 	}
 	c.Describe(st.pos.File, st.pos.Line)
 	p.patterns().Describe(st.pos.File, st.pos.Line)
+	px.noteRefs(st.pos, c.Refs())
 	return c, true
 }
 
@@ -113,6 +115,7 @@ func kwUseBackend(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 			r.name = s // only %% escapes: a fixed name after all
 		} else {
 			r.dyn = lf
+			px.noteRefs(st.pos, lf.Refs())
 		}
 	}
 	c, ok := p.parseCond(px, st, kw, args[1:], sample.WhereHTTPRequest)
@@ -124,9 +127,56 @@ func kwUseBackend(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 	px.useBackends = append(px.useBackends, r)
 }
 
+// sampleRef is a proxy or server a fetch of a line names.
+type sampleRef struct {
+	pos config.Pos
+	ref sample.Ref
+}
+
+// noteRefs keeps the proxies and servers a line's fetches name, to check once every
+// section is read (checkRefs): conditions of other rules should note theirs too.
+func (px *proxyState) noteRefs(pos config.Pos, refs []sample.Ref) {
+	for _, r := range refs {
+		px.sampleRefs = append(px.sampleRefs, sampleRef{pos, r})
+	}
+}
+
+// checkRefs refuses fetches that name a backend, server or frontend that does not
+// exist, as HAProxy does.
+func (p *parser) checkRefs(cfg *config.Config, px *proxyState) {
+	for _, sr := range px.sampleRefs {
+		r := sr.ref
+		switch r.Kind {
+		case sample.RefBackend:
+			if r.Proxy != "" && cfg.Backend(r.Proxy) == nil {
+				p.errorf(sr.pos, "%s(%s): no such backend %q", r.Fetch, r.Proxy, r.Proxy)
+			}
+		case sample.RefFrontend:
+			if r.Proxy != "" && cfg.Frontend(r.Proxy) == nil {
+				p.errorf(sr.pos, "%s(%s): no such frontend %q", r.Fetch, r.Proxy, r.Proxy)
+			}
+		case sample.RefServer:
+			be := r.Proxy
+			if be == "" {
+				be = px.name
+			}
+			b := cfg.Backend(be)
+			switch {
+			case b == nil && r.Proxy == "":
+				p.errorf(sr.pos, "%s(%s): %q has no servers of its own; write BACKEND/SERVER", r.Fetch, r.Server, px.name)
+			case b == nil:
+				p.errorf(sr.pos, "%s(%s/%s): no such backend %q", r.Fetch, r.Proxy, r.Server, r.Proxy)
+			case b.Server(r.Server) == nil:
+				p.errorf(sr.pos, "%s: no server %q in backend %q", r.Fetch, r.Server, be)
+			}
+		}
+	}
+}
+
 // linkUseBackends resolves the use_backend rules of a frontend: fixed names must name
 // a backend; a mode tcp frontend can only decide on what a connection carries.
 func (p *parser) linkUseBackends(cfg *config.Config, px *proxyState, fe *config.Frontend, beList []string) {
+	p.checkRefs(cfg, px)
 	for _, ub := range px.useBackends {
 		if fe.Mode == config.ModeTCP {
 			need := ub.cond.Needs()

@@ -177,3 +177,20 @@ func TestShowACLLists(t *testing.T) {
 		t.Errorf("show map:\n%s\nwant:\n%s", got, wantMap)
 	}
 }
+
+func TestSampleRefs(t *testing.T) {
+	fe := "frontend web\n    bind 127.0.0.1:8080\n    default_backend be_default\n" // lines 12-14
+	ok := fe + "    acl up srv_is_up(be_a/a)\n    acl n nbsrv(be_later) gt 0\n    use_backend be_b if up n || { be_conn(be_b) gt 3 } { fe_conn(web) lt 9 }\nbackend be_later\n    server l 127.0.0.1:9\n"
+	if _, err := Parse("t.cfg", []byte(rulesBase+ok), rulesOptions(nil)); err != nil {
+		t.Fatalf("valid references: %v", err)
+	}
+	bad := fe + "    acl x nbsrv(nope) gt 0\n    acl y srv_is_up(be_a/nope)\n    use_backend be_b if x || y || { be_conn(gone) gt 1 } || { srv_conn(ghost/s) gt 1 } || { fe_conn(nofe) gt 1 }\n"
+	_, err := Parse("t.cfg", []byte(rulesBase+bad), rulesOptions(nil))
+	checkErrors(t, err, []string{
+		`t.cfg:15: frontend "web": nbsrv(nope): no such backend "nope"`,
+		`t.cfg:16: frontend "web": srv_is_up: no server "nope" in backend "be_a"`,
+		`t.cfg:17: frontend "web": be_conn(gone): no such backend "gone"`,
+		`t.cfg:17: frontend "web": srv_conn(ghost/s): no such backend "ghost"`,
+		`t.cfg:17: frontend "web": fe_conn(nofe): no such frontend "nofe"`,
+	})
+}

@@ -64,6 +64,8 @@ func init() {
 		neg(e("option http-keep-alive", secProxies, impl, "", "keep both sides alive (default)", kwConnMode(config.HTTPKeepAlive))),
 		neg(e("option http-server-close", secProxies, impl, "", "close the server side after each response", kwConnMode(config.HTTPServerClose))),
 		neg(e("option httpclose", secProxies, impl, "", "close both sides after each response", kwConnMode(config.HTTPClose))),
+		neg(e("option accept-invalid-http-request", secFront, impl, "", "relax request parsing as HAProxy 2.6: any byte but ':' in header names, bytes above 0x7e and '#' in the target, other protocol names, multi-digit versions and HTTP/0.9", kwFlag(func(px *proxyState, on bool) { px.laxRequest = on }))),
+		neg(e("option accept-invalid-http-response", secBack, impl, "", "relax response parsing as HAProxy 2.6: any byte but ':' in header names, multi-digit versions", kwFlag(func(px *proxyState, on bool) { px.laxResponse = on }))),
 		e("timeout connect", secBack, impl, "<time>", "connecting to a server (default 5s, warns)", kwTimeout),
 		e("timeout client", secFront, impl, "<time>", "client inactivity (default 50s, warns)", kwTimeout),
 		e("timeout server", secBack, impl, "<time>", "server inactivity (default 50s, warns)", kwTimeout),
@@ -117,6 +119,7 @@ func init() {
 		e("errorloc303", secProxies, impl, "<code> <url>", "answer a status with a 303 redirect to url", kwErrorLoc),
 		e("monitor-uri", secFront, impl, "<uri>", "answer 200 on this URI (503 when a monitor fail condition matches), before any rule", kwMonitorURI),
 		e("monitor fail", SecFrontend|SecListen, impl, "if|unless <condition>", "make monitor-uri answer 503", kwMonitorFail),
+		e("stick-table", SecFrontend|SecListen|SecBackend, impl, stickTableSyntax, "the proxy's stick table (runtime API: show|set|clear table; rules that track or stick to entries come with the sample engine)", kwStickTable),
 		e("stats show-node", secProxies, impl, "[<name>]", "show the node name on the stats page", kwStats),
 	}
 }
