@@ -41,6 +41,12 @@ type Ctx struct {
 	// Userlist finds a userlist section for http_auth() and http_auth_group(); nil
 	// refuses them.
 	Userlist func(name string) (Users, error)
+	// Proxy is the section the rule is written in: the default stick table of
+	// stick-counter fetches (src_*, sc_*(N,TABLE) without a table).
+	Proxy string
+	// UseTable, when set, is told every stick table a fetch or converter names, so that
+	// the configuration can check they exist once every section is read.
+	UseTable func(name string)
 }
 
 func (c *Ctx) where() Use {

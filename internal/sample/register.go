@@ -17,6 +17,9 @@ type Fetch struct {
 	Out     Type
 	// Use is where it can run (UseConn for a connection-level counter…).
 	Use Use
+	// MayChange is set for a fetch of request contents that may still grow
+	// (req.ssl_sni…): tcp-request content rules wait for more data while it misses.
+	MayChange bool
 	// Compile checks the arguments and returns what Eval receives (nil Compile: the
 	// arguments themselves, as []string).
 	Compile func(args []string, ctx *Ctx) (any, error)
@@ -42,7 +45,7 @@ func RegisterFetch(f Fetch) {
 	}
 	kinds := make([]argKind, f.MaxArgs+1) // the last one holds what Compile returned
 	eval := f.Eval
-	def := &fetchDef{name: f.Name, args: kinds, minArgs: f.MinArgs, out: f.Out, use: f.Use,
+	def := &fetchDef{name: f.Name, args: kinds, minArgs: f.MinArgs, out: f.Out, use: f.Use, mayChange: f.MayChange,
 		fn: func(t Txn, a []arg, _ *cursor) (Value, bool) { return eval(t, a[len(a)-1].ext) }}
 	def.compile = func(raw []string, a []arg, ctx *Ctx) error {
 		if len(raw) > f.MaxArgs {

@@ -34,6 +34,8 @@ type proxyState struct {
 	acls           *sample.ACLSet  // acl lines of this section (nil: none yet)
 	badACLs        map[string]bool // acl names whose line had an error
 	sampleRefs     []sampleRef     // proxies and servers named by fetches (nbsrv(B)…), checked in resolve
+	tableRefs      []tableRef      // stick tables named by rules, fetches and converters, checked in resolve
+	tcp            tcpRules        // tcp-request and tcp-response rules (tcprules.go)
 	maxConn        int
 	balance        config.Balance
 	hashType       config.HashType
@@ -80,6 +82,8 @@ func newProxyState() *proxyState {
 func (px *proxyState) clone() *proxyState {
 	c := *px
 	c.binds, c.useBackends, c.servers, c.acls, c.badACLs, c.sampleRefs = nil, nil, nil, nil, nil, nil
+	c.tableRefs = nil
+	c.tcp.conn, c.tcp.sess, c.tcp.content, c.tcp.res = nil, nil, nil, nil
 	c.usedExplicitly, c.usedImplicitly, c.checkExpectSeen = false, false, false
 	c.defaultBackend = px.defaultBackend
 	if px.cookie != nil {

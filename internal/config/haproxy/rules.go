@@ -27,6 +27,16 @@ func (p *parser) sampleCtx(where sample.Use) *sample.Ctx {
 	return &sample.Ctx{Where: where, Store: p.patterns(), ReadFile: p.opt.ReadFile, Userlist: p.userlistRef}
 }
 
+// pxCtx is the parse context of a rule of px read at st: stick-counter fetches
+// default to px's table, and the tables they name are checked in resolve.
+func (p *parser) pxCtx(px *proxyState, st *stmt, where sample.Use) *sample.Ctx {
+	c := p.sampleCtx(where)
+	c.Proxy = px.name
+	pos := st.pos
+	c.UseTable = func(name string) { px.tableRefs = append(px.tableRefs, tableRef{pos: pos, name: name}) }
+	return c
+}
+
 // patterns returns the configuration's pattern store, made on first use.
 func (p *parser) patterns() *sample.Store {
 	if p.store == nil {
@@ -56,7 +66,7 @@ func kwACL(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 	}
 	// The widest request-time context: a fetch an actual rule cannot use is refused
 	// where the ACL is used.
-	a, err := sample.ParseACL(args, p.sampleCtx(sample.WhereHTTPResponse))
+	a, err := sample.ParseACL(args, p.pxCtx(px, st, sample.WhereHTTPResponse))
 	if err != nil {
 		p.errorf(st.pos, "%v", err)
 		if px.badACLs == nil {
@@ -83,7 +93,7 @@ func (p *parser) parseCond(px *proxyState, st *stmt, kw string, words []string, 
 			return nil, false
 		}
 	}
-	c, err := sample.ParseCond(words, px.acls, p.sampleCtx(where))
+	c, err := sample.ParseCond(words, px.acls, p.pxCtx(px, st, where))
 	if err != nil {
 		p.errorf(st.pos, "%s: %v", kw, err)
 		return nil, false
@@ -106,7 +116,7 @@ func kwUseBackend(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 	}
 	kw := "use_backend " + args[0]
 	if strings.Contains(args[0], "%") {
-		lf, err := sample.ParseLogFormat(args[0], p.sampleCtx(sample.WhereHTTPRequest))
+		lf, err := sample.ParseLogFormat(args[0], p.pxCtx(px, st, sample.WhereHTTPRequest))
 		if err != nil {
 			p.errorf(st.pos, "use_backend: dynamic backend name: %v", err)
 			return
@@ -183,8 +193,8 @@ func (p *parser) linkUseBackends(cfg *config.Config, px *proxyState, fe *config.
 			if ub.dyn != nil {
 				need |= ub.dyn.Needs()
 			}
-			if need&^sample.UseConn != 0 {
-				p.errorf(ub.pos, "use_backend %s: in mode tcp, tandem routes a connection on connection fetches only (src, src_port, dst, dst_port, …); this rule needs %s (tcp-request content inspection is not supported yet)", ub.name, sample.UseName(need&^sample.UseConn))
+			if need&^(sample.UseConn|sample.UseContent) != 0 {
+				p.errorf(ub.pos, "use_backend %s: in mode tcp, tandem routes a connection on connection and payload fetches only (src, dst, req.len, req.payload, …); this rule needs %s", ub.name, sample.UseName(need&^(sample.UseConn|sample.UseContent)))
 				continue
 			}
 		}

@@ -120,6 +120,12 @@ func init() {
 		e("monitor-uri", secFront, impl, "<uri>", "answer 200 on this URI (503 when a monitor fail condition matches), before any rule", kwMonitorURI),
 		e("monitor fail", SecFrontend|SecListen, impl, "if|unless <condition>", "make monitor-uri answer 503", kwMonitorFail),
 		e("stick-table", SecFrontend|SecListen|SecBackend, impl, stickTableSyntax, "the proxy's stick table (runtime API: show|set|clear table; rules that track or stick to entries come with the sample engine)", kwStickTable),
+		e("tcp-request connection", SecFrontend|SecListen, impl, "accept|reject|track-sc0/1/2 <key> [table <t>]|sc-inc-gpc0(<sc>)|sc-set-gpt0(<sc>) <v>|set-var(<var>) <expr>|unset-var(<var>) [if|unless <condition>]", "rules run when a connection is accepted", kwTCPRule),
+		e("tcp-request session", SecFrontend|SecListen, impl, "accept|reject|track-sc0/1/2 <key> [table <t>]|sc-inc-gpc0(<sc>)|sc-set-gpt0(<sc>) <v>|set-var(<var>) <expr>|unset-var(<var>) [if|unless <condition>]", "rules run when a session starts", kwTCPRule),
+		e("tcp-request content", SecFrontend|SecListen|SecBackend, impl, "accept|reject|track-sc0/1/2 <key> [table <t>]|sc-inc-gpc0(<sc>)|sc-set-gpt0(<sc>) <v>|set-var(<var>) <expr>|unset-var(<var>) [if|unless <condition>]", "rules on the request's first bytes (mode tcp, waiting up to inspect-delay) or on each request (mode http)", kwTCPRule),
+		e("tcp-request inspect-delay", secProxies, impl, "<timeout>", "how long tcp-request content rules wait for data", kwTCPRule),
+		e("tcp-response content", SecListen|SecBackend, impl, "accept|reject|close|sc-inc-gpc0(<sc>)|set-var(<var>) <expr>|unset-var(<var>) [if|unless <condition>]", "rules on the server's first bytes", kwTCPRule),
+		e("tcp-response inspect-delay", SecDefaults|SecListen|SecBackend, impl, "<timeout>", "how long tcp-response content rules wait for data", kwTCPRule),
 		e("stats show-node", secProxies, impl, "[<name>]", "show the node name on the stats page", kwStats),
 	}
 }

@@ -1,0 +1,120 @@
+package haproxy
+
+import (
+	"time"
+
+	"tandem/internal/config"
+	"tandem/internal/rules"
+	"tandem/internal/sample"
+)
+
+// This file reads the TCP rule keywords (package rules): tcp-request connection,
+// session and content, tcp-request inspect-delay, tcp-response content and
+// tcp-response inspect-delay.
+
+// tcpRules are the TCP rules of a section as read.
+type tcpRules struct {
+	conn, sess, content, res rules.Program
+	delay, resDelay          config.Pos // where the inspect delays were set (zero: not set)
+	inspect, resInspect      time.Duration
+}
+
+func kwTCPRule(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
+	kw := p.kwName(st)
+	var ph rules.TCPPhase
+	switch kw {
+	case "tcp-request inspect-delay", "tcp-response inspect-delay":
+		if !p.argN(st, kw, args, 1, 1, "<timeout>") {
+			return
+		}
+		t, err := parseTime(args[0])
+		if err != nil {
+			p.errorf(st.pos, "%s: %v", kw, err)
+			return
+		}
+		if kw == "tcp-request inspect-delay" {
+			px.tcp.inspect, px.tcp.delay = t, st.pos
+		} else {
+			px.tcp.resInspect, px.tcp.resDelay = t, st.pos
+		}
+		return
+	case "tcp-request connection":
+		ph = rules.TCPConnection
+	case "tcp-request session":
+		ph = rules.TCPSession
+	case "tcp-request content":
+		ph = rules.TCPContent
+	default:
+		ph = rules.TCPResponse
+	}
+	if px.kind == SecDefaults {
+		p.errorf(st.pos, "%s: tandem does not take TCP rules from a defaults section yet; write them in each frontend or backend", kw)
+		return
+	}
+	r, err := rules.ParseTCP(ph, args, p.rulesEnv(px, st))
+	if err != nil {
+		p.errorf(st.pos, "%v", err)
+		return
+	}
+	r.File, r.Line = st.pos.File, st.pos.Line
+	switch ph {
+	case rules.TCPConnection:
+		px.tcp.conn = append(px.tcp.conn, r)
+	case rules.TCPSession:
+		px.tcp.sess = append(px.tcp.sess, r)
+	case rules.TCPContent:
+		if px.kind == SecBackend {
+			p.errorf(st.pos, "%s in a backend: not carried out by tandem yet; write the rule in the frontend (or a listen section)", kw)
+			return
+		}
+		px.tcp.content = append(px.tcp.content, r)
+	default:
+		if px.kind != SecListen {
+			p.errorf(st.pos, "%s: tandem carries out tcp-response rules in listen sections only yet", kw)
+			return
+		}
+		px.tcp.res = append(px.tcp.res, r)
+	}
+}
+
+// resolveTCPRules hands px's TCP rules to the model, refusing what its mode cannot
+// carry out: in mode tcp, tandem does not parse HTTP out of a stream.
+func (p *parser) resolveTCPRules(px *proxyState, fe *config.Frontend, be *config.Backend) {
+	t := &px.tcp
+	out := config.TCPRules{Connection: t.conn, Session: t.sess, Content: t.content, Response: t.res}
+	out.InspectDelay, out.ResponseDelay = t.inspect, t.resInspect
+	if px.mode == config.ModeTCP {
+		for _, r := range t.content {
+			need := r.Cond.Needs()
+			if r.Expr != nil {
+				need |= r.Expr.Needs()
+			}
+			if need&sample.UseHTTPReq != 0 {
+				p.errorf(config.Pos{File: r.File, Line: r.Line}, "tcp-request content: in mode tcp, tandem does not parse HTTP out of the stream; this rule needs %s (use mode http, or payload fetches such as req.payload)", sample.UseName(need&^(sample.UseConn|sample.UseContent)))
+			}
+		}
+		for _, l := range []rules.Program{t.content, t.res} {
+			if len(l) > 0 {
+				p.errorf(config.Pos{File: l[0].File, Line: l[0].Line}, "tcp-request content and tcp-response content rules in mode tcp are not carried out by tandem yet")
+			}
+		}
+	} else {
+		if len(t.res) > 0 {
+			p.errorf(config.Pos{File: t.res[0].File, Line: t.res[0].Line}, "tcp-response content: tandem carries it out in mode tcp only yet")
+		}
+		for _, r := range t.content {
+			if r.Cond.Needs()&sample.UseContent != 0 || r.Expr != nil && r.Expr.Needs()&sample.UseContent != 0 {
+				p.errorf(config.Pos{File: r.File, Line: r.Line}, "tcp-request content: HAProxy ignores payload fetches (req.len, req.payload, …) on HTTP proxies; use HTTP fetches in mode http")
+			}
+		}
+	}
+	if fe != nil {
+		fe.TCPRules = out
+	}
+	if be != nil {
+		be.TCPRules = config.TCPRules{Content: out.Content, Response: out.Response, InspectDelay: out.InspectDelay, ResponseDelay: out.ResponseDelay}
+		if fe != nil {
+			be.TCPRules.Content = nil // a listen section's content rules run once, as its frontend's
+		}
+	}
+}

@@ -1,0 +1,77 @@
+package sample
+
+// This file evaluates conditions over request contents that are still arriving
+// (tcp-request content rules during tcp-request inspect-delay), as HAProxy 2.6's
+// three-valued ACL results: a fetch that reads what may still grow (req.len,
+// req.payload, wait_end, …) and does not match yet answers "miss" rather than "no",
+// and the rule waits for more bytes until State.WaitEnd.
+
+// result is an ACL result: fail, miss (may change with more data) or pass.
+type result uint8
+
+const (
+	resFail result = 0
+	resMiss result = 1
+	resPass result = 3
+)
+
+// MatchMore evaluates the condition over t like Match, but reports wait when the
+// answer may still change: State.WaitEnd is false and an ACL over a fetch of request
+// contents did not match. A nil Cond matches.
+func (c *Cond) MatchMore(t Txn) (match, wait bool) {
+	if c == nil {
+		return true, false
+	}
+	st := t.State()
+	st.scratch = st.scratch[:0]
+	res := resFail
+	for _, g := range c.groups {
+		suite := resPass
+		for i := range g {
+			tm := &g[i]
+			r := resFail
+			for _, a := range tm.acls {
+				if a.match(t, st) {
+					r = resPass
+					break
+				}
+				if a.expr.f.mayChange && !st.WaitEnd {
+					r = resMiss
+				}
+			}
+			if tm.neg && r != resMiss {
+				r ^= resPass
+			}
+			suite &= r
+			if suite != resPass {
+				break // a fail or a miss ends the suite, as in HAProxy
+			}
+		}
+		res |= suite
+		if res == resPass {
+			break
+		}
+	}
+	if res == resMiss {
+		return false, true
+	}
+	return (res == resPass) != c.unless, false
+}
+
+// MayChange reports whether the condition reads request contents that may still grow
+// (so that tcp-request content rules wait for them).
+func (c *Cond) MayChange() bool {
+	if c == nil {
+		return false
+	}
+	for _, g := range c.groups {
+		for _, tm := range g {
+			for _, a := range tm.acls {
+				if a.expr.f.mayChange {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
