@@ -31,7 +31,8 @@ func (d *Daemon) newFront(cfg *config.Config, f *config.Frontend, pools map[stri
 	default:
 		route := func(cfg *config.Config, f *config.Frontend, pools map[string]*backend.Pool) *httpproxy.Route {
 			return &httpproxy.Route{Frontend: f, Backends: pools, Default: poolOf(f, pools), Global: &cfg.Global,
-				Stats: d.obs.counters.Frontend(f.Name), Service: d.obs.service(f), Log: d.loggerOf(f)}
+				Stats: d.obs.counters.Frontend(f.Name), Service: d.obs.service(f), Log: d.loggerOf(f),
+				Tables: d.tables.byNameNow()}
 		}
 		h := httpproxy.NewHandler(route(cfg, f, pools), log)
 		h.Idle = d.idle

@@ -1,6 +1,8 @@
 package httpproxy
 
 import (
+	"tandem/internal/track"
+
 	"errors"
 	"math"
 	"net"
@@ -83,6 +85,7 @@ type conn struct {
 	lt     *connLog                      // log timings, nil until the frontend logs
 	nreq   int32                         // requests served, saturating (only 0 or not matters)
 	idle   atomic.Bool                   // waiting for a request in its goroutine
+	trk    *track.Session                // stick counters tracked (track.go), nil: none
 }
 
 // connLog is what the traffic log needs across a connection's requests.

@@ -59,11 +59,18 @@ func (cc *clientConn) exchange() bool {
 		return cc.handOff(svc)
 	}
 	feWork := rs.feRequestWork()
-	started := rs.needTxn || feWork || rs.fe != nil && len(rs.fe.Rules.AfterResponse) > 0
+	content := rs.fe != nil && len(rs.fe.TCPRules.Content) > 0
+	started := rs.needTxn || feWork || content || rs.fe != nil && len(rs.fe.Rules.AfterResponse) > 0
 	if started {
 		ex.startTxn(cc)
 		ex.msg.Request(req, ex.in)
 	}
+	if content && !cc.contentRules() {
+		cc.endStream(0, 0, 0)
+		return false // tcp-request content reject: closed without an answer
+	}
+	cc.startStream()
+	defer cc.endStream(0, 0, 0) // a request the proxy answered: stop its trackers
 	if feWork {
 		if rs.fe.MonitorURI != "" {
 			if done, keep := cc.monitor(); done {
@@ -130,6 +137,13 @@ func (cc *clientConn) exchange() bool {
 		keep, x.serverKeep = false, false
 	}
 	x.pool.Release(x.srv)
+	if cc.trk != nil {
+		st := 0
+		if ex.resp.Len > 0 {
+			st = ex.resp.Status
+		}
+		cc.endStream(st, x.bytesIn, x.bytesOut)
+	}
 	x.srv.BytesIn.Add(uint64(x.bytesIn))
 	x.srv.BytesOut.Add(uint64(x.bytesOut))
 	rs.r.Stats.Bytes(x.bytesIn, x.bytesOut)

@@ -10,6 +10,8 @@
 package httpproxy
 
 import (
+	"tandem/internal/stick"
+
 	"context"
 	"log/slog"
 	"net"
@@ -30,9 +32,10 @@ type Route struct {
 	Backends map[string]*backend.Pool // by backend name
 	Default  *backend.Pool            // used when no rule or default_backend names a pool
 	Global   *config.Global
-	Stats    *proxystats.Frontend // the frontend's counters (nil: none)
-	Service  Service              // answers the stats page and metrics requests (nil: none)
-	Log      *logging.Logger      // traffic log (option httplog, log-format); nil: off
+	Stats    *proxystats.Frontend    // the frontend's counters (nil: none)
+	Service  Service                 // answers the stats page and metrics requests (nil: none)
+	Log      *logging.Logger         // traffic log (option httplog, log-format); nil: off
+	Tables   map[string]*stick.Table // live stick tables by name (track-sc, sc_*, src_*, table_*)
 }
 
 // routeState is a Route with what the data path derives from it, computed once per Swap.
@@ -192,6 +195,11 @@ func (h *Handler) Serve(c net.Conn, done func()) {
 	cn.fs = rs.r.Stats
 	now := time.Now()
 	cn.fs.SessionOpen(now)
+	if rs.fe != nil && !cn.acceptRules(rs, c) {
+		c.Close()
+		cn.end()
+		return
+	}
 	go cn.run(0, deadline(now, rs.tHTTPReq)) // the first request's first byte is due then
 }
 
@@ -225,6 +233,7 @@ func (c *conn) run(woke idlewait.Reason, until time.Time) {
 // end forgets the connection, which is closed.
 func (c *conn) end() {
 	h := c.h
+	c.endSession()
 	c.fs.SessionClose()
 	h.mu.Lock()
 	delete(h.conns, c)

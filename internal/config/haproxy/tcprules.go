@@ -93,9 +93,9 @@ func (p *parser) resolveTCPRules(px *proxyState, fe *config.Frontend, be *config
 				p.errorf(config.Pos{File: r.File, Line: r.Line}, "tcp-request content: in mode tcp, tandem does not parse HTTP out of the stream; this rule needs %s (use mode http, or payload fetches such as req.payload)", sample.UseName(need&^(sample.UseConn|sample.UseContent)))
 			}
 		}
-		for _, l := range []rules.Program{t.content, t.res} {
+		for _, l := range []rules.Program{t.conn, t.sess, t.content, t.res} {
 			if len(l) > 0 {
-				p.errorf(config.Pos{File: l[0].File, Line: l[0].Line}, "tcp-request content and tcp-response content rules in mode tcp are not carried out by tandem yet")
+				p.errorf(config.Pos{File: l[0].File, Line: l[0].Line}, "tcp-request and tcp-response rules in mode tcp are not carried out by tandem yet (mode http carries out tcp-request connection, session and content)")
 			}
 		}
 	} else {
