@@ -193,8 +193,8 @@ func (p *parser) linkUseBackends(cfg *config.Config, px *proxyState, fe *config.
 			if ub.dyn != nil {
 				need |= ub.dyn.Needs()
 			}
-			if need&^(sample.UseConn|sample.UseContent) != 0 {
-				p.errorf(ub.pos, "use_backend %s: in mode tcp, tandem routes a connection on connection and payload fetches only (src, dst, req.len, req.payload, …); this rule needs %s", ub.name, sample.UseName(need&^(sample.UseConn|sample.UseContent)))
+			if need&^sample.UseConn != 0 {
+				p.errorf(ub.pos, "use_backend %s: in mode tcp, tandem routes a connection on connection fetches only (src, src_port, dst, dst_port, …); this rule needs %s (tcp-request content inspection is not supported yet)", ub.name, sample.UseName(need&^sample.UseConn))
 				continue
 			}
 		}
