@@ -162,7 +162,7 @@ var actionRequests = []string{
 	"GET /slash/a?b=c HTTP/1.1\r\nHost: a.example\r\n",
 	"GET /slash/a/ HTTP/1.1\r\nHost: a.example\r\n",
 	"GET /sch/x?y HTTP/1.1\r\nHost: a.example\r\n",
-	"GET /sch HTTP/1.1\r\n",
+	"GET /sch HTTP/1.0\r\n",
 	"GET /logout HTTP/1.1\r\nHost: a.example\r\n",
 	"GET /admin HTTP/1.1\r\nHost: a.example\r\n",
 	"GET /admin HTTP/1.1\r\nHost: a.example\r\nAuthorization: Basic " + basic("alice", "secret") + "\r\n",
@@ -219,6 +219,10 @@ var actionRequests = []string{
 	"GET /down HTTP/1.1\r\nHost: a.example\r\n",
 	"GET /nothing-here HTTP/1.1\r\nHost: a.example\r\n",
 	"HEAD /x HTTP/1.1\r\nHost: a.example\r\n",
+	"HEAD /deny HTTP/1.1\r\nHost: a.example\r\n",
+	"HEAD /ret HTTP/1.1\r\nHost: a.example\r\n",
+	"HEAD /old/x HTTP/1.1\r\nHost: a.example\r\n",
+	"HEAD /deny404 HTTP/1.1\r\nHost: a.example\r\n",
 	"GET /x HTTP/1.0\r\nHost: a.example\r\n",
 	"GET /ret HTTP/1.0\r\n",
 	"GET /deny HTTP/1.0\r\n",
@@ -478,4 +482,78 @@ func boundNotListening(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return fmt.Sprintf("127.0.0.1:%d", sa.(*syscall.SockaddrInet4).Port)
+}
+
+// TestActionsKeepAliveMatchHAProxy sends sequences of requests on one connection
+// through both proxies: after an answer a rule made (deny, redirect, return, auth, a
+// response rule's deny), the connection must stay open or close as with HAProxy, and
+// the next request must be answered the same.
+func TestActionsKeepAliveMatchHAProxy(t *testing.T) {
+	dir := t.TempDir()
+	for n, s := range map[string]string{
+		"503.http":  "HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\ncontent-length: 9\r\n\r\nsite down",
+		"404.http":  "HTTP/1.1 404 Not Found\r\ncontent-type: text/plain\r\ncontent-length: 10\r\n\r\nsite 404!!",
+		"page.html": "<p>static page</p>\n",
+	} {
+		if err := os.WriteFile(filepath.Join(dir, n), []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadAddr := boundNotListening(t)
+	a, b, l := echoWeb(t, "a"), echoWeb(t, "b"), echoWeb(t, "l")
+	conf := func(sock, front, li string) string {
+		return fmt.Sprintf(actionsCompareConfig, sock, front, dir, a, b, deadAddr, li, l)
+	}
+	hsock, tsock := filepath.Join(dir, "h.sock"), filepath.Join(dir, "t.sock")
+	hfront, tfront, hli, tli := freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t)
+	startHAProxy(t, conf(hsock, hfront, hli), hsock)
+	startTandem(t, conf(tsock, tfront, tli), tfront)
+	for _, first := range []string{"/deny", "/deny429", "/deny404", "/deny-body", "/ret", "/ret204", "/ret503", "/page",
+		"/old/x", "/sch/x", "/admin", "/health", "/legacy", "/b/redirect", "/down", "/x?h=1",
+		"HEAD /deny", "HEAD /ret", "HEAD /deny404", "HEAD /admin", "HEAD /health"} {
+		seq := []string{first, "/x"}
+		hs := keepAliveSeq(t, hfront, seq)
+		ts := keepAliveSeq(t, tfront, seq)
+		if hs != ts {
+			t.Errorf("%v:\n  haproxy %s\n  tandem  %s", seq, hs, ts)
+		}
+	}
+	// A response rule's deny.
+	seq := []string{"/x\r\nX-Echo-Resp: X-Up-Deny: 1", "/x"}
+	if hs, ts := keepAliveSeq(t, hfront, seq), keepAliveSeq(t, tfront, seq); hs != ts {
+		t.Errorf("%q:\n  haproxy %s\n  tandem  %s", seq, hs, ts)
+	}
+}
+
+// keepAliveSeq sends GET requests for paths one after the other on one connection and
+// describes what came back: each status, and whether the connection closed after it.
+func keepAliveSeq(t *testing.T, addr string, paths []string) string {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	br := bufio.NewReader(c)
+	var out []string
+	for _, p := range paths {
+		c.SetDeadline(time.Now().Add(3 * time.Second))
+		method := "GET"
+		if rest, ok := strings.CutPrefix(p, "HEAD "); ok {
+			method, p = "HEAD", rest
+		}
+		if _, err := io.WriteString(c, method+" "+p+" HTTP/1.1\r\nHost: a.example\r\n\r\n"); err != nil {
+			out = append(out, "write failed")
+			break
+		}
+		resp, err := http.ReadResponse(br, &http.Request{Method: method})
+		if err != nil {
+			out = append(out, "closed")
+			break
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		out = append(out, fmt.Sprintf("%d close=%v", resp.StatusCode, resp.Close))
+	}
+	return strings.Join(out, ", ")
 }

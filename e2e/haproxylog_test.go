@@ -30,6 +30,9 @@ frontend fe
     bind %s
     capture request header Host len 20
     capture request header User-Agent len 5
+    http-request capture path len 4
+    http-request capture req.hdr(x-none) len 3 if { path_beg /foo }
+    http-request set-log-level silent if { path /never-logged }
     capture response header Content-Type len 10
     capture response header X-None len 4
     default_backend be
@@ -87,6 +90,7 @@ func logTraffic(t *testing.T, fe [7]string) {
 	get := "GET /foo?x=1 HTTP/1.1\r\nHost: example.test\r\nUser-Agent: curl/8.0\r\nConnection: close\r\n\r\n"
 	raw(fe[0], get)
 	raw(fe[0], "GET /%22x%7B HTTP/1.1\r\nHost: h\r\nUser-Agent: a\"b|c\r\nConnection: close\r\n\r\n")
+	raw(fe[0], "GET /never-logged HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
 	raw(fe[1], get)
 	raw(fe[1], "") // dontlognull: not logged
 	raw(fe[2], "GET /p/q?r=s HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
@@ -178,7 +182,7 @@ func TestLogLinesMatchHAProxy(t *testing.T) {
 		waitListen(t, fe[4])
 	})
 	got := run("tandem", func(cfg string, fe [7]string) { startTandem(t, cfg, fe[4]) })
-	if all := strings.Join(want, ""); !strings.Contains(all, `{example.test|curl/} {text/plain|} "GET /foo?x=1`) ||
+	if all := strings.Join(want, ""); !strings.Contains(all, `{example.test|curl/|/foo|} {text/plain|} "GET /foo?x=1`) ||
 		!strings.Contains(all, "<134>Connect from CLIENT to BIND (fe5/HTTP)") || !strings.Contains(all, "(tcp2/TCP)") {
 		t.Errorf("HAProxy's lines lack the captures: %q", want)
 	}

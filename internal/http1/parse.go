@@ -8,8 +8,11 @@ type errSet struct {
 }
 
 var (
-	reqErrs  = errSet{ErrHeaderName, ErrHeaderValue, ErrBareLF, ErrObsFold, ErrTooManyHeaders, ErrContentLength, ErrTransferEnc}
-	respErrs = errSet{ErrRespHeaderName, ErrRespHeaderValue, ErrRespBareLF, ErrRespObsFold, ErrRespTooMany, ErrRespCL, ErrRespTE}
+	reqErrs = errSet{ErrHeaderName, ErrHeaderValue, ErrBareLF, ErrObsFold, ErrTooManyHeaders, ErrContentLength, ErrTransferEnc}
+	// rewrittenErrs parses a request head the proxy rebuilt (ParseRewritten): the
+	// errors of a request, without the checks of what a client wrote about Host.
+	rewrittenErrs = reqErrs
+	respErrs      = errSet{ErrRespHeaderName, ErrRespHeaderValue, ErrRespBareLF, ErrRespObsFold, ErrRespTooMany, ErrRespCL, ErrRespTE}
 )
 
 // Parse parses the request head at the start of b. It returns ErrNeedMore when b does
@@ -24,7 +27,17 @@ func (r *Request) Parse(b []byte) error { return r.parse(b, false) }
 // as HTTP/1.0 without headers; FNoVersion is set and r.Len ends after that line).
 func (r *Request) ParseLax(b []byte) error { return r.parse(b, true) }
 
-func (r *Request) parse(b []byte, lax bool) error {
+// ParseRewritten parses a request head the proxy rebuilt after HTTP actions edited it
+// (package rules): as Parse, but what a client wrote about Host is not checked
+// (missing, repeated, or not the absolute-form authority), since HAProxy lets rules
+// change it freely.
+func (r *Request) ParseRewritten(b []byte) error {
+	return r.parseAs(b, false, &rewrittenErrs)
+}
+
+func (r *Request) parse(b []byte, lax bool) error { return r.parseAs(b, lax, &reqErrs) }
+
+func (r *Request) parseAs(b []byte, lax bool, errs *errSet) error {
 	r.Flags, r.NHeaders, r.ContentLength, r.Framing = 0, 0, 0, FrameNone
 	i := 0
 	for i+1 < len(b) && b[i] == '\r' && b[i+1] == '\n' {
@@ -98,17 +111,20 @@ func (r *Request) parse(b []byte, lax bool) error {
 	}
 	i += le + 1
 	r.StartLineEnd = int32(i)
-	if err := r.parseHeaders(b, i, &reqErrs, lax); err != nil {
+	if err := r.parseHeaders(b, i, errs, lax); err != nil {
 		return err
 	}
 	if r.Method == MethodCONNECT {
 		return ErrMethod // tunnelling CONNECT through an HTTP proxy is not supported
 	}
-	if r.Flags&FHasHost == 0 {
+	// What the client wrote about Host was checked when the request was read: a
+	// rewritten head is not checked again.
+	client := errs != &rewrittenErrs
+	if client && r.Flags&FHasHost == 0 {
 		if r.Minor > 0 {
 			return ErrNoHost // RFC 9112 §3.2 (HAProxy forwards it: DIFFERENCES.md)
 		}
-	} else if t := r.Target.Of(b); t[0] != '/' && t[0] != '*' && !r.authorityIsHost(b, t) {
+	} else if t := r.Target.Of(b); client && t[0] != '/' && t[0] != '*' && !r.authorityIsHost(b, t) {
 		return ErrHostMismatch // as HAProxy
 	}
 	// Request framing, RFC 9112 §6.3.
@@ -384,7 +400,7 @@ func (h *Head) transferEncoding(v []byte, seen *bool, e *errSet) error {
 		if chunked && *seen {
 			return e.te // chunked applied twice
 		}
-		if !chunked && h.Flags&FTEChunkedLast != 0 && e == &reqErrs {
+		if !chunked && h.Flags&FTEChunkedLast != 0 && (e == &reqErrs || e == &rewrittenErrs) {
 			return e.te // a coding after chunked in a request
 		}
 		if chunked {

@@ -5,6 +5,7 @@ import (
 
 	"tandem/internal/config"
 	"tandem/internal/http1"
+	"tandem/internal/logging"
 	"tandem/internal/rules"
 )
 
@@ -65,6 +66,9 @@ func (cc *clientConn) requestRules(pr *config.ProxyRules, be *config.Backend, ta
 		m.Buf, m.Edited = ex.in, false
 		old := ex.req.Len
 		out := rules.Run(prog, t, m)
+		if m.NCaptured > 0 || m.LogLevelSet {
+			cc.logCaptures(m)
+		}
 		if m.Edited && !cc.commitRequest(old) {
 			return true, cc.replyError(500, be, false, 0)
 		}
@@ -83,6 +87,26 @@ func (cc *clientConn) requestRules(pr *config.ProxyRules, be *config.Backend, ta
 		return true, cc.answer(out.Rule, be, tarpit, m)
 	}
 	return false, false
+}
+
+// logCaptures hands the values of http-request capture rules to the log record (%hr),
+// and the level set-log-level chose.
+func (cc *clientConn) logCaptures(m *rules.Msg) {
+	r := cc.logRec()
+	if r == nil {
+		return
+	}
+	if m.LogLevelSet {
+		r.Level = int8(m.LogLevel + 1)
+		if m.LogLevel < 0 { // silent
+			r.Level = logging.LevelSilent
+		}
+	}
+	for id, set := range m.CaptureSet {
+		if set {
+			r.SetCapture(id, m.Captures[id], true, len(m.Captures[id]))
+		}
+	}
 }
 
 // commitRequest copies the rebuilt request head over the one read (old bytes long),
@@ -125,7 +149,7 @@ func (cc *clientConn) answer(r *rules.Rule, be *config.Backend, tarpit time.Dura
 		case rules.ReplyDefault:
 			return cc.replyError(rp.Status, be, keep, ex.req.Len)
 		case rules.ReplyRaw:
-			return cc.sendRaw(rp.Status, rp.Raw, be)
+			return cc.sendRaw(rp.Status, rp.Raw, keep, be)
 		}
 		head, body := rules.AppendReply(ex.out[:0], ex.nameBuf[:0], rp, &ex.txn)
 		ex.nameBuf = body
@@ -142,7 +166,7 @@ func (cc *clientConn) answer(r *rules.Rule, be *config.Backend, tarpit time.Dura
 			}
 		}
 		if b, ok := errorFileOf(401, cc.rs.fe, be); ok {
-			return cc.sendRaw(401, b, be)
+			return cc.sendRaw(401, b, keep, be)
 		}
 		head := append(ex.out[:0], "HTTP/1.1 401 Unauthorized\r\ncontent-length: 112\r\ncache-control: no-cache\r\ncontent-type: text/html\r\nwww-authenticate: Basic realm=\""...)
 		head = append(head, realm...)
@@ -211,6 +235,16 @@ func (cc *clientConn) afterRules(b []byte, be *config.Backend) []byte {
 	return ex.gen
 }
 
+// headOnly drops the body of a response the proxy makes to a HEAD request.
+func (cc *clientConn) headOnly(b []byte) []byte {
+	if ex := cc.ex; ex != nil && ex.req.Method == http1.MethodHEAD {
+		if n := http1.EndOfHead(b); n > 0 {
+			return b[:n]
+		}
+	}
+	return b
+}
+
 // sendAnswer writes head (status line and headers, no empty line), then body.
 func (cc *clientConn) sendAnswer(code int, head, body []byte, keep bool, be *config.Backend) bool {
 	ex := cc.ex
@@ -224,7 +258,7 @@ func (cc *clientConn) sendAnswer(code int, head, body []byte, keep bool, be *con
 	cc.rs.r.Stats.Response(code)
 	cc.setWriteDeadline(time.Now())
 	cc.logStatus(code, n+len(body))
-	if _, err := cc.nc.Write(cc.afterRules(head, be)); err != nil {
+	if _, err := cc.nc.Write(cc.headOnly(cc.afterRules(head, be))); err != nil {
 		return false
 	}
 	if keep {
@@ -233,13 +267,20 @@ func (cc *clientConn) sendAnswer(code int, head, body []byte, keep bool, be *con
 	return keep
 }
 
-// sendRaw writes a whole HTTP response from a file and closes, as errorfiles are.
-func (cc *clientConn) sendRaw(code int, b []byte, be *config.Backend) bool {
+// sendRaw writes a whole HTTP response from a file (errorfile, errorfiles); the
+// connection stays open after it when the file's framing allows, as in HAProxy.
+func (cc *clientConn) sendRaw(code int, b []byte, keep bool, be *config.Backend) bool {
+	keep = keep && reusableAfter(b)
 	cc.rs.r.Stats.Response(code)
 	cc.setWriteDeadline(time.Now())
 	cc.logStatus(code, len(b))
-	cc.nc.Write(cc.afterRules(b, be))
-	return false
+	if _, err := cc.nc.Write(cc.headOnly(cc.afterRules(b, be))); err != nil {
+		return false
+	}
+	if keep {
+		cc.keepPipelined(cc.ex.req.Len)
+	}
+	return keep
 }
 
 // responseRules runs the http-response rules of the backend and then of the
@@ -270,6 +311,9 @@ func (cc *clientConn) responseRules(x *xfer) (done, keep bool) {
 		m.Buf, m.Edited = ex.sin, false
 		old := ex.resp.Len
 		out := rules.Run(prog, t, m)
+		if m.LogLevelSet {
+			cc.logCaptures(m)
+		}
 		if m.Edited && !cc.commitResponse(old) {
 			out.Fail = true
 		}
@@ -293,7 +337,7 @@ func (cc *clientConn) responseRules(x *xfer) (done, keep bool) {
 			case rules.ReplyDefault:
 				return true, cc.replyError(rp.Status, be, false, 0)
 			case rules.ReplyRaw:
-				return true, cc.sendRaw(rp.Status, rp.Raw, be)
+				return true, cc.sendRaw(rp.Status, rp.Raw, false, be)
 			}
 			head, body := rules.AppendReply(ex.out[:0], ex.nameBuf[:0], rp, t)
 			ex.nameBuf = body

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"tandem/internal/config"
+	"tandem/internal/http1"
 )
 
 // Error responses as HAProxy 2.6 sends them, byte for byte: 400 and 408 are answered
@@ -55,19 +56,30 @@ func serverError(code int, reason, text string) errorPage {
 	return errorPage{keep: []byte(head + "\r\n" + body), close: []byte(head + "connection: close\r\n\r\n" + body)}
 }
 
+// reusableAfter reports whether a connection may stay open after the whole response b
+// (an errorfile, or errorloc's redirect): its body is delimited by its Content-Length
+// and it does not say close. HAProxy keeps such connections open.
+func reusableAfter(b []byte) bool {
+	r := new(http1.Response)
+	if r.Parse(b) != nil || !r.KeepAlive() {
+		return false
+	}
+	switch r.Framing {
+	case http1.FrameLength:
+		return int64(len(b)-r.Len) == r.ContentLength
+	case http1.FrameNone:
+		return len(b) == r.Len
+	}
+	return false
+}
+
 // errorResponse returns what to send for code (the backend's errorfile, else the
 // frontend's, else the built-in page) and whether the connection may stay open after.
-// An errorfile is sent verbatim and the connection closed.
+// An errorfile is sent verbatim; the connection stays open after it when its framing
+// allows (reusableAfter).
 func errorResponse(code int, fe *config.Frontend, be *config.Backend, keep bool) ([]byte, bool) {
-	if be != nil {
-		if b, ok := be.ErrorFiles[code]; ok {
-			return b, false
-		}
-	}
-	if fe != nil {
-		if b, ok := fe.ErrorFiles[code]; ok {
-			return b, false
-		}
+	if b, ok := errorFileOf(code, fe, be); ok {
+		return b, keep && reusableAfter(b)
 	}
 	p := errorPages[code]
 	if keep && p.keep != nil {
@@ -85,7 +97,7 @@ func (cc *clientConn) replyError(code int, be *config.Backend, keep bool, next i
 	cc.rs.r.Stats.Response(code)
 	cc.setWriteDeadline(time.Now())
 	cc.logStatus(code, len(b))
-	if _, err := cc.nc.Write(cc.afterRules(b, be)); err != nil {
+	if _, err := cc.nc.Write(cc.headOnly(cc.afterRules(b, be))); err != nil {
 		return false
 	}
 	if keep {

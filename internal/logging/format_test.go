@@ -178,3 +178,33 @@ func TestErrorOptions(t *testing.T) {
 		t.Errorf("got %q, want %q", out.String(), want)
 	}
 }
+
+// TestForcedLevel: http-request set-log-level sets the line's level, even over
+// log-separate-errors, and "silent" drops the line.
+func TestForcedLevel(t *testing.T) {
+	var out strings.Builder
+	var mu sync.Mutex
+	w := writerFunc(func(p []byte) (int, error) { mu.Lock(); defer mu.Unlock(); return out.Write(p) })
+	sys, err := New(nil, Options{Stdout: w})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fe := &config.Frontend{Name: "fe", LogFormat: "%ST", LogSeparateErrors: true,
+		Logs: []config.LogTarget{{Address: "stdout", Facility: "local0", Format: "priority"}}}
+	l, err := sys.Logger(fe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := haproxyRecord()
+	for _, tc := range []struct {
+		status int
+		level  int8
+	}{{200, 0}, {200, 4 + 1}, {503, 0}, {503, 7 + 1}, {200, LevelSilent}} {
+		r.Status, r.Level = tc.status, tc.level
+		l.Log(r)
+	}
+	sys.Close()
+	if want := "<134>200\n<132>200\n<131>503\n<135>503\n"; out.String() != want {
+		t.Errorf("got %q, want %q", out.String(), want)
+	}
+}

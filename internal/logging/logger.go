@@ -92,6 +92,9 @@ func (l *Logger) ConnectOnly() bool { return l != nil && l.connectOnly }
 // DontLogNull reports option dontlognull: connections that sent nothing are not logged.
 func (l *Logger) DontLogNull() bool { return l != nil && l.dontLogNull }
 
+// LevelSilent in Record.Level drops the line (set-log-level silent).
+const LevelSilent = -1
+
 // Log formats r and queues it to every target at level info (err for an error line
 // with option log-separate-errors). It never blocks and, once the pools are warm, does
 // not allocate.
@@ -100,6 +103,9 @@ func (l *Logger) Log(r *Record) {
 		return
 	}
 	level := LevelInfo
+	if r.Level == LevelSilent {
+		return
+	}
 	if l.onlyErrors || l.sepErrors {
 		isErr := !l.connectOnly && r.IsError()
 		if l.onlyErrors && !isErr {
@@ -108,6 +114,9 @@ func (l *Logger) Log(r *Record) {
 		if l.sepErrors && isErr {
 			level = LevelErr
 		}
+	}
+	if r.Level > 0 {
+		level = int(r.Level) - 1 // set-log-level wins over the error level
 	}
 	s := l.sys
 	env := s.env

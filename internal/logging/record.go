@@ -24,6 +24,10 @@ import (
 //
 // Durations are in milliseconds; -1 means the step was never reached, as in HAProxy.
 type Record struct {
+	// Level is http-request set-log-level's choice: 0 leaves the line's level to the
+	// logger, L+1 sends the line at syslog level L, and LevelSilent drops it.
+	Level int8
+
 	Client   netip.AddrPort // %ci %cp
 	Frontend netip.AddrPort // %fi %fp: the local address the client connected to
 	Server   netip.AddrPort // %si %sp

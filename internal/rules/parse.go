@@ -56,6 +56,13 @@ set-timeout set-tos set-var-fmt silent-drop strict-mode wait-for-body wait-for-h
 lua
 set-bandwidth-limit set-fc-mark set-fc-tos sc-add-gpc sc-clr-gpc sc-clr-gpc0 sc-clr-gpc1`)
 
+// haproxyHas are the actions HAProxy 2.6 takes in the response phases beyond what
+// tandem carries out there (configuration.txt §4.2 http-response, http-after-response).
+var haproxyHas = map[Phase]map[string]bool{
+	Response:      {"return": true, "capture": true, "set-log-level": true, "set-var-fmt": true},
+	AfterResponse: {"capture": true, "set-log-level": true, "set-var-fmt": true},
+}
+
 // Parse compiles one `http-request|http-response|http-after-response ACTION …` line
 // (args are the words after the phase keyword).
 func Parse(ph Phase, args []string, env *Env) (*Rule, error) {
@@ -78,6 +85,9 @@ func Parse(ph Phase, args []string, env *Env) (*Rule, error) {
 			}
 		}
 		return nil, fmt.Errorf("%s: unknown action %q (tandem supports %s)", ph, name, supported(ph))
+	}
+	if mask&(1<<ph) == 0 && haproxyHas[ph][base] {
+		return nil, fmt.Errorf("%s %s: this HAProxy action is not supported by tandem yet in %s rules", ph, base, ph)
 	}
 	if mask&(1<<ph) == 0 {
 		return nil, fmt.Errorf("%s: action %q is not allowed in %s rules (HAProxy 2.6 has it only in %s)", ph, base, ph, phasesOf(mask))

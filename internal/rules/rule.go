@@ -101,7 +101,7 @@ type Rule struct {
 	VarScope   sample.Scope
 	VarName    string
 	CaptureLen int
-	CaptureID  int // capture slot, in order of the proxy's captures
+	CaptureID  int // capture slot: its index among the frontend's request captures (%hr)
 
 	LogLevel int // set-log-level: syslog severity, or -1 for "silent"
 

@@ -312,6 +312,7 @@ func TestParseErrors(t *testing.T) {
 		{Response, "set-path /x", "not allowed in http-response"},
 		{Response, "redirect prefix /x", "only supports redirect type 'location'"},
 		{AfterResponse, "deny", "not allowed"},
+		{Response, "return status 200", "not supported by tandem yet in http-response"},
 		{Request, "set-header X", "missing value"},
 		{Request, "set-header X v extra", "unexpected argument \"extra\""},
 		{Request, "replace-path (?<=a)b c", "RE2"},

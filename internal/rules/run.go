@@ -23,9 +23,12 @@ type Msg struct {
 	// LogLevel is set-log-level's severity when LogLevelSet.
 	LogLevel    int
 	LogLevelSet bool
-	// Captures holds the values of http-request capture rules, in rule order.
-	Captures [][]byte
-	ncap     int
+	// Captures holds the values of http-request capture rules by their slot
+	// (Rule.CaptureID); CaptureSet says which were set by this request. NCaptured
+	// counts capture rules that ran.
+	Captures   [][]byte
+	CaptureSet []bool
+	NCaptured  int
 
 	bufs [2][]byte // rebuilt heads: Buf is one of them once Edited
 	cur  int
@@ -40,9 +43,9 @@ type Msg struct {
 func (m *Msg) Request(r *http1.Request, buf []byte) {
 	m.Req, m.Resp, m.Buf, m.Edited = r, nil, buf, false
 	m.LogLevelSet = false
-	m.ncap = 0
-	for i := range m.Captures {
-		m.Captures[i] = m.Captures[i][:0]
+	if m.NCaptured > 0 {
+		m.NCaptured = 0
+		clear(m.CaptureSet)
 	}
 }
 
@@ -108,18 +111,21 @@ func Run(prog Program, t sample.Txn, m *Msg) Outcome {
 }
 
 func (m *Msg) capture(r *Rule, t sample.Txn) {
-	for len(m.Captures) <= m.ncap {
+	id := r.CaptureID
+	for len(m.Captures) <= id {
 		m.Captures = append(m.Captures, nil)
+		m.CaptureSet = append(m.CaptureSet, false)
 	}
-	c := m.Captures[m.ncap][:0]
-	if v, ok := r.Expr.Eval(t); ok {
+	c := m.Captures[id][:0]
+	v, ok := r.Expr.Eval(t)
+	if ok {
 		c = v.AppendText(c)
 		if len(c) > r.CaptureLen {
 			c = c[:r.CaptureLen]
 		}
 	}
-	m.Captures[m.ncap] = c
-	m.ncap++
+	m.Captures[id], m.CaptureSet[id] = c, ok
+	m.NCaptured++
 }
 
 // edit carries out a head-editing action; false when the result does not parse.
@@ -395,7 +401,7 @@ func (m *Msg) commit(out []byte) bool {
 		if m.reqT == nil {
 			m.reqT = new(http1.Request)
 		}
-		if m.reqT.Parse(out) != nil || m.reqT.Len != len(out) {
+		if m.reqT.ParseRewritten(out) != nil || m.reqT.Len != len(out) {
 			return false
 		}
 		*m.Req = *m.reqT

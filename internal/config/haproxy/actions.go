@@ -79,11 +79,13 @@ func kwHTTPRule(ph rules.Phase) handler {
 		}
 		switch r.Action {
 		case rules.Capture:
-			p.errorf(st.pos, "%s capture: not carried out by tandem yet (its logs do not show captured samples); use \"capture request header NAME len N\" for a header", ph)
-			return
-		case rules.SetLogLevel:
-			p.errorf(st.pos, "%s set-log-level: not carried out by tandem yet (its logs have no per-request level)", ph)
-			return
+			if px.kind == SecBackend {
+				p.errorf(st.pos, "http-request capture: in a backend section it is not supported by tandem (put it in the frontend, where the capture slot is)")
+				return
+			}
+			// A new request capture slot, after those declared before it (%hr).
+			r.CaptureID = len(px.captures)
+			px.captures = append(slices.Clip(px.captures), config.HeaderCapture{Pos: st.pos, Len: r.CaptureLen})
 		}
 		r.File, r.Line = st.pos.File, st.pos.Line
 		if r.Reply != nil && r.Reply.Errorfiles != "" {

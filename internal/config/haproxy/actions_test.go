@@ -93,8 +93,10 @@ func TestActionsErrors(t *testing.T) {
 		{"http-errors bad line", "http-errors e\n    errorfile 999 /x\n", `t.cfg:2: http-errors "e": errorfile: status code "999"`},
 		{"response action in request", actionsHead + "frontend f\n    bind :80\n    http-request set-status 200\n    default_backend b\nbackend b\n    server s 127.0.0.1:1\n",
 			"not allowed in http-request rules"},
-		{"capture not carried out", actionsHead + "frontend f\n    bind :80\n    http-request capture req.hdr(host) len 10\n    default_backend b\nbackend b\n    server s 127.0.0.1:1\n",
-			"capture: not carried out by tandem yet"},
+		{"capture in a backend", actionsHead + "frontend f\n    bind :80\n    default_backend b\nbackend b\n    http-request capture req.hdr(host) len 10\n    server s 127.0.0.1:1\n",
+			"http-request capture: in a backend section it is not supported by tandem"},
+		{"a section after a userlist ends it", "userlist L\n    user u insecure-password p\nresolvers dns\n    nameserver a 127.0.0.1:53\n",
+			`t.cfg:3: section "resolvers" is not supported by tandem`},
 		{"monitor fail without condition", actionsHead + "frontend f\n    bind :80\n    monitor fail\n    default_backend b\nbackend b\n    server s 127.0.0.1:1\n",
 			"monitor fail: expects"},
 	} {

@@ -139,14 +139,14 @@ func (p *parser) file(name string, data []byte) {
 func (p *parser) statement(st *stmt) {
 	w := st.words
 	p.pos = st.pos
+	if unsupportedSections[w[0]] || w[0] == "global" || w[0] == "defaults" || w[0] == "frontend" ||
+		w[0] == "backend" || w[0] == "listen" || w[0] == "userlist" || w[0] == "http-errors" {
+		p.curErrors, p.curUserlist = nil, nil // a section ends the one before
+	}
 	if unsupportedSections[w[0]] {
 		p.sec, p.cur, p.skip, p.label = 0, nil, true, ""
 		p.errs.Add(st.pos, "section %q is not supported by tandem", w[0])
 		return
-	}
-	switch w[0] {
-	case "global", "defaults", "frontend", "backend", "listen", "userlist", "http-errors":
-		p.curErrors, p.curUserlist = nil, nil
 	}
 	switch w[0] {
 	case "global":
