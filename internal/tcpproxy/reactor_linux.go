@@ -21,42 +21,75 @@ func (h *Handler) serveReactor(c net.Conn, done func()) {
 	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
 		peer = ta.AddrPort()
 	}
+	var t *connTxn
+	if r := h.route.Load(); r.needsRules() {
+		// The rules run here, on the connection's goroutine, before the loop has it.
+		t = r.newTxn(peer, addrPortOf(c.LocalAddr()), h)
+		if !r.admit(t) || !r.inspect(c, t) {
+			t.end(int64(len(t.payload)), 0)
+			c.Close()
+			done()
+			return
+		}
+	}
 	fd, err := detach(c)
 	if err != nil {
 		h.log.Warn("tcp session: cannot take the client socket", "err", err)
+		t.end(0, 0)
 		done()
 		return
 	}
-	h.serveFD(fd, peer, done)
+	h.serveFD(fd, peer, done, t)
 }
 
 // ServeFD serves the client socket fd (non-blocking, close-on-exec, accepted from peer
 // without Go's poller) on a reactor loop, and calls done once it is closed. It returns
 // at once: choosing a server may wait in the backend's queue, on a goroutine of its own.
 func (h *Handler) ServeFD(fd int, peer netip.AddrPort, done func()) {
-	go h.serveFD(fd, peer, done)
+	if h.route.Load().needsRules() {
+		// Rules read the socket before a server is chosen: through Go's poller.
+		go func() {
+			c, err := fdConn(fd)
+			unix.Close(fd)
+			if err != nil {
+				h.log.Warn("tcp session: cannot take the client socket", "err", err)
+				done()
+				return
+			}
+			h.serveReactor(c, done)
+		}()
+		return
+	}
+	go h.serveFD(fd, peer, done, nil)
 }
 
 // serveFD picks a server, starts a non-blocking connect to it and gives the session to a
 // loop, which finishes the connect and then moves the bytes. From there the session
 // costs two descriptors and a small struct, and a buffer only while bytes wait for a
 // full socket.
-func (h *Handler) serveFD(fd int, peer netip.AddrPort, done func()) {
+func (h *Handler) serveFD(fd int, peer netip.AddrPort, done func(), t *connTxn) {
 	s := &session{}
 	if !h.track(s) {
+		t.end(0, 0)
 		unix.Close(fd)
 		done()
 		return
 	}
 	r := h.route.Load()
 	r.Stats.SessionOpen(time.Now())
+	var in, out int64
 	end := func() {
+		t.end(in, out)
 		r.Stats.SessionClose()
 		h.untrack(s)
 		done()
 	}
 	local := localAddr(fd)
-	r = r.forConn(peer, local, h)
+	if t != nil {
+		r = r.forTxn(t)
+	} else {
+		r = r.forConn(peer, local, h)
+	}
 	if r.Pool == nil {
 		unix.Close(fd)
 		end()
@@ -76,12 +109,17 @@ func (h *Handler) serveFD(fd int, peer netip.AddrPort, done func()) {
 	}
 	rs := &rsession{loop: h.Reactor.Pick(), h: h, sess: s, att: a, lg: lg, dialing: true}
 	rs.init(fd, timeouts(r))
+	if t != nil && len(t.payload) > 0 {
+		// The bytes the content rules read go first, once the server is connected.
+		rs.up.pend, rs.up.n = t.payload, int64(len(t.payload))
+	}
 	rs.giveUp = func() {
 		lg.noServer()
 		unix.Close(fd)
 		end()
 	}
-	rs.finished = func(in, out int64) {
+	rs.finished = func(bin, bout int64) {
+		in, out = bin, bout
 		srv := rs.att.srv
 		lg.done(in, out)
 		srv.BytesIn.Add(uint64(in))

@@ -7,6 +7,8 @@ import (
 	"tandem/internal/config"
 	"tandem/internal/http1"
 	"tandem/internal/sample"
+	"tandem/internal/stick"
+	"tandem/internal/track"
 )
 
 // forConn returns the route of one new connection of h: r itself unless the frontend's
@@ -19,9 +21,26 @@ func (r *Route) forConn(client, local netip.AddrPort, h *Handler) *Route {
 	if fe == nil || r.Backends == nil || !hasRules(fe.UseBackends) {
 		return r
 	}
-	t := &connTxn{src: client, dst: local, backends: r.Backends, fe: fe.Name}
+	return r.forTxn(r.newTxn(client, local, h))
+}
+
+// newTxn returns the sample.Txn of a new connection of h.
+func (r *Route) newTxn(client, local netip.AddrPort, h *Handler) *connTxn {
+	t := &connTxn{src: client, dst: local, backends: r.Backends, tables: r.Tables}
+	if r.Frontend != nil {
+		t.fe = r.Frontend.Name
+	}
 	if h != nil {
 		t.active = h.Active()
+	}
+	return t
+}
+
+// forTxn is forConn over a connection's Txn (its first bytes read by inspect).
+func (r *Route) forTxn(t *connTxn) *Route {
+	fe := r.Frontend
+	if fe == nil || r.Backends == nil || !hasRules(fe.UseBackends) {
+		return r
 	}
 	pick := r.Pool
 	if fe.DefaultBackend != nil {
@@ -61,19 +80,24 @@ func hasRules(ubs []config.UseBackend) bool {
 	return false
 }
 
-// connTxn is a connection seen by the sample language: addresses only.
+// connTxn is a connection seen by the sample language: its addresses, the first bytes
+// tcp-request content rules read, and its stick counters.
 type connTxn struct {
 	src, dst netip.AddrPort
 	backends map[string]*backend.Pool
 	fe       string // the frontend's name and its open connections, for fe_conn
 	active   int
 	st       sample.State
+	payload  []byte                  // the client's bytes read by inspect, not yet forwarded
+	tables   map[string]*stick.Table // live stick tables by name
+	trk      *track.Session          // nil until a rule tracks
+	atConn   bool                    // tcp-request connection/session rules run
 }
 
 func (t *connTxn) Addrs() (netip.AddrPort, netip.AddrPort) { return t.src, t.dst }
 func (t *connTxn) Request() (*http1.Request, []byte)       { return nil, nil }
 func (t *connTxn) Response() (*http1.Response, []byte)     { return nil, nil }
-func (t *connTxn) Payload() []byte                         { return nil }
+func (t *connTxn) Payload() []byte                         { return t.payload }
 func (t *connTxn) State() *sample.State                    { return &t.st }
 
 func (t *connTxn) Counter(c sample.Counter, proxy, server string) (int64, bool) {

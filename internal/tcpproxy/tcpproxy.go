@@ -18,6 +18,7 @@ import (
 	"tandem/internal/logging"
 	"tandem/internal/proxystats"
 	"tandem/internal/reactor"
+	"tandem/internal/stick"
 )
 
 // Route is what a TCP frontend forwards to. A reload swaps in a new one.
@@ -27,6 +28,7 @@ type Route struct {
 	Backends map[string]*backend.Pool // by name, for use_backend rules (nil: Pool only)
 	Stats    *proxystats.Frontend     // the frontend's counters (nil: none)
 	Log      *logging.Logger          // tcplog / log-format; nil: off
+	Tables   map[string]*stick.Table  // live stick tables by name (track-sc, sc_*, src_*, table_*)
 }
 
 // Handler serves the connections of one TCP frontend.
@@ -149,7 +151,19 @@ func (h *Handler) ServeConn(c net.Conn) {
 	r := h.route.Load()
 	r.Stats.SessionOpen(time.Now())
 	defer r.Stats.SessionClose()
-	r = r.forConn(addrPortOf(c.RemoteAddr()), addrPortOf(c.LocalAddr()), h)
+	var t *connTxn // the rules' view of the connection, when the frontend has TCP rules
+	var in, out int64
+	if r.needsRules() {
+		t = r.newTxn(addrPortOf(c.RemoteAddr()), addrPortOf(c.LocalAddr()), h)
+		defer func() { t.end(in, out) }()
+		if !r.admit(t) || !r.inspect(c, t) {
+			in = int64(len(t.payload))
+			return // rejected: closed without a word
+		}
+		r = r.forTxn(t)
+	} else {
+		r = r.forConn(addrPortOf(c.RemoteAddr()), addrPortOf(c.LocalAddr()), h)
+	}
 	if r.Pool == nil {
 		return
 	}
@@ -164,7 +178,17 @@ func (h *Handler) ServeConn(c net.Conn) {
 	defer r.Pool.Release(srv)
 	h.setServer(s, conn)
 	defer conn.Close()
-	in, out := Pipe(c, conn, timeouts(r))
+	var early int64
+	if t != nil && len(t.payload) > 0 {
+		// The bytes the content rules read go first.
+		if _, err := conn.Write(t.payload); err != nil {
+			lg.done(0, 0)
+			return
+		}
+		early = int64(len(t.payload))
+	}
+	in, out = Pipe(c, conn, timeouts(r))
+	in += early
 	lg.done(in, out)
 	srv.BytesIn.Add(uint64(in))
 	srv.BytesOut.Add(uint64(out))

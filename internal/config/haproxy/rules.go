@@ -193,8 +193,13 @@ func (p *parser) linkUseBackends(cfg *config.Config, px *proxyState, fe *config.
 			if ub.dyn != nil {
 				need |= ub.dyn.Needs()
 			}
-			if need&^sample.UseConn != 0 {
-				p.errorf(ub.pos, "use_backend %s: in mode tcp, tandem routes a connection on connection fetches only (src, src_port, dst, dst_port, …); this rule needs %s (tcp-request content inspection is not supported yet)", ub.name, sample.UseName(need&^sample.UseConn))
+			allowed := sample.UseConn
+			if len(fe.TCPRules.Content) > 0 {
+				allowed |= sample.UseContent // the bytes the content rules waited for
+			}
+			if need&^allowed != 0 {
+				what := "connection fetches (src, src_port, dst, dst_port, …) and, after tcp-request content rules, payload fetches (req.len, req.payload, …)"
+				p.errorf(ub.pos, "use_backend %s: in mode tcp, tandem routes a connection on %s; this rule needs %s", ub.name, what, sample.UseName(need&^allowed))
 				continue
 			}
 		}

@@ -93,14 +93,12 @@ func (p *parser) resolveTCPRules(px *proxyState, fe *config.Frontend, be *config
 				p.errorf(config.Pos{File: r.File, Line: r.Line}, "tcp-request content: in mode tcp, tandem does not parse HTTP out of the stream; this rule needs %s (use mode http, or payload fetches such as req.payload)", sample.UseName(need&^(sample.UseConn|sample.UseContent)))
 			}
 		}
-		for _, l := range []rules.Program{t.conn, t.sess, t.content, t.res} {
-			if len(l) > 0 {
-				p.errorf(config.Pos{File: l[0].File, Line: l[0].Line}, "tcp-request and tcp-response rules in mode tcp are not carried out by tandem yet (mode http carries out tcp-request connection, session and content)")
-			}
+		if len(t.res) > 0 {
+			p.errorf(config.Pos{File: t.res[0].File, Line: t.res[0].Line}, "tcp-response content: not carried out by tandem yet")
 		}
 	} else {
 		if len(t.res) > 0 {
-			p.errorf(config.Pos{File: t.res[0].File, Line: t.res[0].Line}, "tcp-response content: tandem carries it out in mode tcp only yet")
+			p.errorf(config.Pos{File: t.res[0].File, Line: t.res[0].Line}, "tcp-response content: not carried out by tandem yet")
 		}
 		for _, r := range t.content {
 			if r.Cond.Needs()&sample.UseContent != 0 || r.Expr != nil && r.Expr.Needs()&sample.UseContent != 0 {
