@@ -1,0 +1,202 @@
+package tcpproxy
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"tandem/internal/backend"
+	"tandem/internal/config/haproxy"
+	"tandem/internal/stick"
+)
+
+// named is a server that says its name, then echoes; it counts its connections.
+func named(t *testing.T, name string, n *atomic.Int32) string {
+	return serve(t, func(c net.Conn) {
+		n.Add(1)
+		io.WriteString(c, name+":")
+		io.Copy(c, c)
+	})
+}
+
+// rulesProxy serves the frontend "fe" of text (mode tcp) on loopback in mode m, with
+// its backends' servers replaced by be_a and be_b, and live stick tables.
+func rulesProxy(t *testing.T, m mode, text string, a, b string) string {
+	t.Helper()
+	text = strings.ReplaceAll(strings.ReplaceAll(text, "SRV_A", a), "SRV_B", b)
+	cfg, err := haproxy.Parse("t.cfg", []byte(text), haproxy.Options{LookupEnv: func(string) (string, bool) { return "", false }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pools := map[string]*backend.Pool{}
+	st := backend.NewStates()
+	for _, be := range cfg.Backends {
+		pools[be.Name] = backend.New(be, st)
+	}
+	tables := map[string]*stick.Table{}
+	for _, s := range cfg.Tables {
+		tables[s.Def.Name] = stick.New(s.Def, time.Now())
+	}
+	fe := cfg.Frontend("fe")
+	h := NewHandler(&Route{Frontend: fe, Pool: pools[fe.DefaultBackend.Name], Backends: pools, Tables: tables}, slog.New(slog.DiscardHandler))
+	h.Reactor = m.rx
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close(); h.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			serveOne(h, m, c)
+		}
+	}()
+	return ln.Addr().String()
+}
+
+const inspectCfg = `defaults
+    mode tcp
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+frontend fe
+    bind 127.0.0.1:9000
+    stick-table type ip size 10 expire 10s store conn_cur
+    tcp-request connection track-sc0 src
+    tcp-request connection reject if { sc0_conn_cur gt 2 }
+    tcp-request inspect-delay 300ms
+    tcp-request content reject if { req.payload(0,4) -m bin 51554954 }
+    tcp-request content accept if { req.len ge 5 }
+    tcp-request content reject if WAIT_END
+    use_backend be_b if { req.payload(0,1) -m bin 42 }
+    default_backend be_a
+backend be_a
+    server s SRV_A
+backend be_b
+    server s SRV_B
+`
+
+// closedWithin reports how long c took to be closed by the proxy (EOF or reset), and
+// whether it said anything first.
+func closedWithin(t *testing.T, c net.Conn, limit time.Duration) (time.Duration, string) {
+	t.Helper()
+	start := time.Now()
+	c.SetReadDeadline(start.Add(limit))
+	b, err := io.ReadAll(c)
+	if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		t.Fatalf("still open after %v (read %q)", limit, b)
+	}
+	return time.Since(start), string(b)
+}
+
+// TestContentRulesWaitForBytes: tcp-request content rules wait for the bytes their
+// conditions need: a rule on req.payload(0,4) and one on req.len are evaluated again
+// as bytes arrive, the connection is accepted once 5 bytes came, routed on its first
+// byte, and the bytes read reach the server first; "QUIT" is rejected without a server
+// connection; a client that sends too little is rejected at the inspect delay
+// (WAIT_END); a third concurrent connection of one source is rejected by the
+// tcp-request connection rule on sc0_conn_cur.
+func TestContentRulesWaitForBytes(t *testing.T) {
+	eachRulesMode(t, func(t *testing.T, m mode) {
+		var na, nb atomic.Int32
+		addr := rulesProxy(t, m, inspectCfg, named(t, "a", &na), named(t, "b", &nb))
+
+		// Accepted after two writes, routed on the first byte to be_b.
+		c := dial(t, addr)
+		io.WriteString(c, "B")
+		time.Sleep(50 * time.Millisecond)
+		io.WriteString(c, "CDEF")
+		c.SetReadDeadline(time.Now().Add(3 * time.Second))
+		got := make([]byte, len("b:BCDEF"))
+		if _, err := io.ReadFull(c, got); err != nil || string(got) != "b:BCDEF" {
+			t.Fatalf("got %q, %v; want b:BCDEF", got, err)
+		}
+		// The session goes on as a plain tunnel.
+		io.WriteString(c, "more")
+		got = make([]byte, 4)
+		if _, err := io.ReadFull(c, got); err != nil || string(got) != "more" {
+			t.Fatalf("after inspection: %q, %v", got, err)
+		}
+		c.Close()
+
+		// Another first byte goes to the default backend.
+		c = dial(t, addr)
+		io.WriteString(c, "hello")
+		got = make([]byte, len("a:hello"))
+		c.SetReadDeadline(time.Now().Add(3 * time.Second))
+		if _, err := io.ReadFull(c, got); err != nil || string(got) != "a:hello" {
+			t.Fatalf("got %q, %v; want a:hello", got, err)
+		}
+		c.Close()
+
+		// QUIT is rejected at once, without a server connection.
+		before := na.Load() + nb.Load()
+		c = dial(t, addr)
+		io.WriteString(c, "QUIT")
+		if d, said := closedWithin(t, c, 3*time.Second); said != "" || d > 250*time.Millisecond {
+			t.Errorf("QUIT: closed after %v having said %q; want closed at once, silently", d, said)
+		}
+		c.Close()
+
+		// One byte only: rejected when the inspect delay ends (WAIT_END).
+		c = dial(t, addr)
+		io.WriteString(c, "x")
+		start := time.Now()
+		if _, said := closedWithin(t, c, 3*time.Second); said != "" {
+			t.Errorf("short client: got %q", said)
+		}
+		if d := time.Since(start); d < 250*time.Millisecond {
+			t.Errorf("short client closed after %v, before the 300ms inspect delay", d)
+		}
+		c.Close()
+		if n := na.Load() + nb.Load(); n != before {
+			t.Errorf("rejected connections reached a server (%d connections)", n-before)
+		}
+
+		// sc0_conn_cur: two connections of one source are tracked, a third is rejected.
+		var open []net.Conn
+		for i := 0; i < 2; i++ {
+			c := dial(t, addr)
+			io.WriteString(c, "hello")
+			got := make([]byte, len("a:hello"))
+			c.SetReadDeadline(time.Now().Add(3 * time.Second))
+			if _, err := io.ReadFull(c, got); err != nil {
+				t.Fatalf("connection %d: %v", i, err)
+			}
+			open = append(open, c)
+		}
+		c = dial(t, addr)
+		if d, said := closedWithin(t, c, 3*time.Second); said != "" || d > 250*time.Millisecond {
+			t.Errorf("third connection: closed after %v having said %q; want rejected at once", d, said)
+		}
+		c.Close()
+		for _, c := range open {
+			c.Close()
+		}
+		// Once they are gone, conn_cur is back down: a new connection is served.
+		deadline := time.Now().Add(3 * time.Second)
+		for {
+			c := dial(t, addr)
+			io.WriteString(c, "hello")
+			c.SetReadDeadline(time.Now().Add(time.Second))
+			got := make([]byte, 2)
+			_, err := io.ReadFull(c, got)
+			c.Close()
+			if err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal(fmt.Errorf("conn_cur never came down: %v", err))
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
+}
