@@ -160,3 +160,83 @@ func TestRateLimitMatchesHAProxy(t *testing.T) {
 		}
 	}
 }
+
+// stickFetchConfig tracks the source at connection level (sc1) and per request (sc0)
+// and answers with what the stick-counter fetches, converters and actions read.
+func stickFetchConfig(bind string) string {
+	return fmt.Sprintf(`defaults
+    mode http
+    timeout connect 2s
+    timeout client 10s
+    timeout server 10s
+frontend fe
+    bind %s
+    stick-table type ip size 100 expire 30s store http_req_rate(10s),http_req_cnt,http_err_cnt,http_err_rate(10s),gpc0,gpc0_rate(10s),conn_cur,conn_cnt,gpt0
+    tcp-request connection track-sc1 src
+    http-request track-sc0 src
+    http-request sc-inc-gpc0(0) if { path /inc }
+    http-request sc-set-gpt0(1) 7 if { path /gpt }
+    http-request deny deny_status 403 if { path /deny }
+    http-request set-var(txn.untracked) sc2_http_req_rate
+    http-request return status 200 content-type text/plain lf-string "rate=%%[sc0_http_req_rate] cnt=%%[sc_http_req_cnt(1)] err=%%[sc0_http_err_cnt] errrate=%%[sc1_http_err_rate] gpc0=%%[sc0_get_gpc0] gpc0rate=%%[sc_gpc0_rate(0)] gpt0=%%[sc1_get_gpt0] cur=%%[sc1_conn_cur] conncnt=%%[sc0_conn_cnt] trackers=%%[sc0_trackers] tracked=%%[sc2_tracked] untracked=[%%[var(txn.untracked)]] src=%%[src_http_req_cnt] srcgpc=%%[src_get_gpc0] tab=%%[src,table_http_req_cnt(fe)] tabcur=%%[src,table_conn_cur(fe)] miss=%%[str(10.9.9.9),table_http_req_cnt(fe)]\n"
+`, bind)
+}
+
+// TestStickFetchesMatchHAProxy: the same requests through Debian's haproxy and tandem
+// give the same values of sc_*, sc0_*/sc1_*/sc2_*, src_* fetches, table_* converters
+// and the sc-inc-gpc0/sc-set-gpt0 actions, for a source tracked per connection (sc1,
+// tcp-request connection) and per request (sc0, http-request).
+func TestStickFetchesMatchHAProxy(t *testing.T) {
+	hAddr, tAddr := freeAddr(t), freeAddr(t)
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "h.sock")
+	startHAProxy(t, "global\n    stats socket "+sock+" mode 600 level admin\n"+stickFetchConfig(hAddr), sock)
+	startTandem(t, stickFetchConfig(tAddr), tAddr)
+	// startTandem's readiness probe was a connection (conn_cnt 1): haproxy gets one too.
+	if c, err := net.DialTimeout("tcp", hAddr, 2*time.Second); err == nil {
+		c.Close()
+	}
+	time.Sleep(20 * time.Millisecond)
+	paths := []string{"/", "/inc", "/deny", "/gpt", "/inc", "/", "/deny", "/"}
+	run := func(addr string) []string {
+		var out []string
+		// Two requests per connection: the second sees the connection's tracker.
+		for i := 0; i < len(paths); i += 2 {
+			c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			br := bufio.NewReader(c)
+			for _, p := range paths[i : i+2] {
+				c.SetDeadline(time.Now().Add(5 * time.Second))
+				fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", p)
+				resp, err := http.ReadResponse(br, nil)
+				if err != nil {
+					t.Fatalf("%s %s: %v", addr, p, err)
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				line := fmt.Sprintf("%s %d", p, resp.StatusCode)
+				if resp.StatusCode == 200 {
+					line += " " + strings.TrimSpace(string(b))
+				}
+				out = append(out, line)
+				if resp.Close {
+					c.Close()
+					c, _ = net.DialTimeout("tcp", addr, 2*time.Second)
+					br = bufio.NewReader(c)
+				}
+			}
+			c.Close()
+			time.Sleep(20 * time.Millisecond) // the connection's end reaches conn_cur
+		}
+		return out
+	}
+	h, tn := run(hAddr), run(tAddr)
+	for i := range h {
+		if h[i] != tn[i] {
+			t.Errorf("request %d:\n haproxy %s\n tandem  %s", i, h[i], tn[i])
+		}
+	}
+	t.Logf("%s", strings.Join(h, "\n"))
+}

@@ -188,10 +188,12 @@ func (cc *clientConn) serve() (parked bool) {
 					status = he.Status
 				}
 				cc.rs.r.Stats.RequestError()
+				cc.countBadRequest()
 				cc.logBadRequest(status, cc.ex != nil && cc.ex.inLen > 0, false)
 				cc.sendError(status, nil)
 				cc.linger = status != 408 // more of the request may be on its way
 			} else if cc.nreq == 0 && !cc.h.draining.Load() {
+				cc.countBadRequest()
 				cc.logBadRequest(400, cc.ex != nil && cc.ex.inLen > 0, true) // closed before a request
 			}
 			return false

@@ -157,3 +157,14 @@ func (c *conn) endSession() {
 		c.trk = nil
 	}
 }
+
+// countBadRequest counts, on what the connection tracks, a request that failed before
+// its rules: an invalid head, a timeout, or a new connection closed before sending one
+// (HAProxy 2.6 counts each as an HTTP request and an HTTP error, without
+// http-ignore-probes).
+func (c *conn) countBadRequest() {
+	if c.trk != nil {
+		c.trk.CountHTTPReq()
+		c.trk.CountHTTPErr()
+	}
+}
