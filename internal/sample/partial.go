@@ -16,8 +16,9 @@ const (
 )
 
 // MatchMore evaluates the condition over t like Match, but reports wait when the
-// answer may still change: State.WaitEnd is false and an ACL over a fetch of request
-// contents did not match. A nil Cond matches.
+// answer may still change: State.WaitEnd is false and an ACL did not match on a fetch
+// that said its answer may change with more bytes (req.len; req.payload, wait_end and
+// registered MayChange fetches while they have no answer). A nil Cond matches.
 func (c *Cond) MatchMore(t Txn) (match, wait bool) {
 	if c == nil {
 		return true, false
@@ -31,11 +32,12 @@ func (c *Cond) MatchMore(t Txn) (match, wait bool) {
 			tm := &g[i]
 			r := resFail
 			for _, a := range tm.acls {
+				st.mayChange = false
 				if a.match(t, st) {
 					r = resPass
 					break
 				}
-				if a.expr.f.mayChange && !st.WaitEnd {
+				if st.mayChange && !st.WaitEnd {
 					r = resMiss
 				}
 			}

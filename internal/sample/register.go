@@ -18,7 +18,8 @@ type Fetch struct {
 	// Use is where it can run (UseConn for a connection-level counter…).
 	Use Use
 	// MayChange is set for a fetch of request contents that may still grow
-	// (req.ssl_sni…): tcp-request content rules wait for more data while it misses.
+	// (req.ssl_sni…): while Eval gives no value, tcp-request content rules wait for
+	// more data.
 	MayChange bool
 	// Compile checks the arguments and returns what Eval receives (nil Compile: the
 	// arguments themselves, as []string).
@@ -47,6 +48,15 @@ func RegisterFetch(f Fetch) {
 	eval := f.Eval
 	def := &fetchDef{name: f.Name, args: kinds, minArgs: f.MinArgs, out: f.Out, use: f.Use, mayChange: f.MayChange,
 		fn: func(t Txn, a []arg, _ *cursor) (Value, bool) { return eval(t, a[len(a)-1].ext) }}
+	if f.MayChange {
+		def.fn = func(t Txn, a []arg, _ *cursor) (Value, bool) {
+			v, ok := eval(t, a[len(a)-1].ext)
+			if !ok {
+				t.State().mayChange = true // no answer yet: more bytes may give one
+			}
+			return v, ok
+		}
+	}
 	def.compile = func(raw []string, a []arg, ctx *Ctx) error {
 		if len(raw) > f.MaxArgs {
 			return fmt.Errorf("takes at most %d arguments, got %d", f.MaxArgs, len(raw))

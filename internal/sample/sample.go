@@ -156,6 +156,9 @@ type State struct {
 	// WaitEnd is what wait_end (WAIT_END) returns: the inspect delay is over or no
 	// more data can come.
 	WaitEnd bool
+	// mayChange is set by a fetch whose answer may change with more request bytes
+	// (HAProxy's SMP_F_MAY_CHANGE): req.len always, req.payload while too short…
+	mayChange bool
 }
 
 type variable struct {
