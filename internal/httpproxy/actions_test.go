@@ -198,6 +198,9 @@ func TestActionsKeepAliveZeroAllocs(t *testing.T) {
 		"no rule fires": "    http-request deny if { path /nope }\n    http-request redirect scheme https if { hdr(host) -i other }\n" +
 			"    http-request set-header X-A 1 if { path_beg /zz }\n    http-response set-header X-B 1 if { status 500 }\n",
 		"edits fire": "    http-request set-header X-A %[path]\n    http-request del-header accept\n    http-response set-header X-B 1\n",
+		"stick counters": "    stick-table type ip size 10 expire 30s store http_req_rate(10s),http_err_cnt,conn_cur,bytes_in_cnt\n" +
+			"    tcp-request connection track-sc1 src\n    http-request track-sc0 src\n" +
+			"    http-request deny if { sc0_http_req_rate gt 100000000 } || { src_conn_cur gt 1000 }\n",
 	} {
 		t.Run(name, func(t *testing.T) {
 			a := fastServer(t)

@@ -100,6 +100,13 @@ func (p *parser) resolveTCPRules(px *proxyState, fe *config.Frontend, be *config
 		if len(t.res) > 0 {
 			p.errorf(config.Pos{File: t.res[0].File, Line: t.res[0].Line}, "tcp-response content: not carried out by tandem yet")
 		}
+		for _, l := range []rules.Program{t.conn, t.sess} {
+			for _, r := range l {
+				if r.Action == rules.SetVar || r.Action == rules.UnsetVar {
+					p.errorf(config.Pos{File: r.File, Line: r.Line}, "set-var/unset-var in tcp-request connection or session rules of a mode http proxy: not carried out by tandem yet (its sess.* variables do not reach the requests)")
+				}
+			}
+		}
 		for _, r := range t.content {
 			if r.Cond.Needs()&sample.UseContent != 0 || r.Expr != nil && r.Expr.Needs()&sample.UseContent != 0 {
 				p.errorf(config.Pos{File: r.File, Line: r.Line}, "tcp-request content: HAProxy ignores payload fetches (req.len, req.payload, …) on HTTP proxies; use HTTP fetches in mode http")
