@@ -25,6 +25,9 @@ type fetchDef struct {
 	// mayChange: it reads request contents that may still grow (HAProxy's
 	// SMP_F_MAY_CHANGE): in tcp-request content rules a miss waits for more data.
 	mayChange bool
+	// payload: it reads the raw request bytes (HAProxy's L6 fetches), which HAProxy
+	// ignores on HTTP proxies.
+	payload bool
 	// compile, for registered fetches, compiles the raw arguments into a.
 	compile func(raw []string, a []arg, ctx *Ctx) error
 }
@@ -112,10 +115,10 @@ func init() {
 	addFetch(&fetchDef{name: "fe_conn", fn: fetchCounter(FeConn), args: []argKind{aStr}, out: TInt, use: UseAny, ref: RefFrontend})
 
 	// Request contents.
-	addFetch(&fetchDef{name: "req.len", fn: fetchReqLen, mayChange: true, out: TInt, use: UseContent | reqUse})
+	addFetch(&fetchDef{name: "req.len", fn: fetchReqLen, payload: true, mayChange: true, out: TInt, use: UseContent | reqUse})
 	fetches["req_len"] = fetches["req.len"]
-	addFetch(&fetchDef{name: "req.payload", fn: fetchPayload, mayChange: true, args: []argKind{aInt, aInt}, minArgs: 2, out: TBin, use: UseContent | reqUse, match: mBin})
-	addFetch(&fetchDef{name: "req.rdp_cookie_cnt", fn: fetchRDPCookieCnt, mayChange: true, args: []argKind{aStr}, out: TInt, use: UseContent | reqUse})
+	addFetch(&fetchDef{name: "req.payload", fn: fetchPayload, payload: true, mayChange: true, args: []argKind{aInt, aInt}, minArgs: 2, out: TBin, use: UseContent | reqUse, match: mBin})
+	addFetch(&fetchDef{name: "req.rdp_cookie_cnt", fn: fetchRDPCookieCnt, payload: true, mayChange: true, args: []argKind{aStr}, out: TInt, use: UseContent | reqUse})
 	fetches["rdp_cookie_cnt"] = fetches["req.rdp_cookie_cnt"]
 
 	// The HTTP request.

@@ -77,3 +77,24 @@ func (c *Cond) MayChange() bool {
 	}
 	return false
 }
+
+// ReadsPayload reports whether the condition reads the raw request bytes (req.len,
+// req.payload, …: HAProxy's L6 fetches, which it ignores on HTTP proxies).
+func (c *Cond) ReadsPayload() bool {
+	if c == nil {
+		return false
+	}
+	for _, g := range c.groups {
+		for _, tm := range g {
+			for _, a := range tm.acls {
+				if a.expr.f.payload {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// ReadsPayload reports whether the expression's fetch reads the raw request bytes.
+func (e *Expr) ReadsPayload() bool { return e != nil && e.f.payload }

@@ -46,7 +46,7 @@ func RegisterFetch(f Fetch) {
 	}
 	kinds := make([]argKind, f.MaxArgs+1) // the last one holds what Compile returned
 	eval := f.Eval
-	def := &fetchDef{name: f.Name, args: kinds, minArgs: f.MinArgs, out: f.Out, use: f.Use, mayChange: f.MayChange,
+	def := &fetchDef{name: f.Name, args: kinds, minArgs: f.MinArgs, out: f.Out, use: f.Use, mayChange: f.MayChange, payload: f.MayChange && f.Use&UseConn == 0 && f.Use&UseContent != 0,
 		fn: func(t Txn, a []arg, _ *cursor) (Value, bool) { return eval(t, a[len(a)-1].ext) }}
 	if f.MayChange {
 		def.fn = func(t Txn, a []arg, _ *cursor) (Value, bool) {

@@ -108,7 +108,7 @@ func (p *parser) resolveTCPRules(px *proxyState, fe *config.Frontend, be *config
 			}
 		}
 		for _, r := range t.content {
-			if r.Cond.Needs()&sample.UseContent != 0 || r.Expr != nil && r.Expr.Needs()&sample.UseContent != 0 {
+			if r.Cond.ReadsPayload() || r.Expr.ReadsPayload() {
 				p.errorf(config.Pos{File: r.File, Line: r.Line}, "tcp-request content: HAProxy ignores payload fetches (req.len, req.payload, …) on HTTP proxies; use HTTP fetches in mode http")
 			}
 		}
