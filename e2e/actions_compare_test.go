@@ -48,6 +48,8 @@ frontend fe
     acl admin path_beg /admin
     acl staff path_beg /staff
     http-request deny if { path /deny }
+    http-request reject if { path /rejected }
+    http-request disable-l7-retry if { path /noretry }
     http-request deny deny_status 429 if { path /deny429 }
     http-request deny deny_status 404 if { path /deny404 }
     http-request deny status 403 content-type text/plain string nope hdr X-Deny yes if { path /deny-body }
@@ -77,7 +79,8 @@ frontend fe
     http-request replace-value X-Vals ^v(.*)$ w\1
     http-request set-var(txn.p) path
     http-request set-var(txn.m) method,lower
-    http-request set-header X-Var %%[var(txn.p)]-%%[var(txn.m)]
+    http-request set-var-fmt(txn.f) "%%[path]|%%[req.hdr(host)]"
+    http-request set-header X-Var %%[var(txn.p)]-%%[var(txn.m)]-%%[var(txn.f)]
     http-request unset-var(txn.p) if { path /unset }
     http-request set-header X-After-Unset <%%[var(txn.p)]>
     http-request set-path /v2%%[path] if { path_beg /v1/ }
@@ -101,6 +104,7 @@ frontend fe
     http-response set-status 299 reason Custom if { status 200 } { var(txn.m) -m str delete }
     http-response set-status 404 if { var(txn.m) -m str options }
     http-response deny if { res.hdr(x-up-deny) -m found }
+    http-response return status 202 content-type text/plain lf-string "replaced %%[status]" hdr X-Ret r if { res.hdr(x-up-return) -m found }
     http-response redirect location /moved if { res.hdr(x-up-redirect) -m found }
     http-response set-var(txn.s) status
     http-response set-header X-S %%[var(txn.s)]
@@ -111,6 +115,10 @@ frontend fe
     http-after-response set-status 202 if { var(txn.m) -m str patch }
     redirect location /legacy-loc if { path /legacy }
     redirect prefix /pre code 307 if { path_beg /legacypre }
+    http-request set-var(txn.route) str(be_b) if { req.hdr(x-route) -m str b }
+    http-request set-header X-Route-Hdr b if { path /via-header }
+    use_backend %%[var(txn.route)] if { var(txn.route) -m found }
+    use_backend be_b if { req.hdr(x-route-hdr) b }
     use_backend be_b if { path_beg /b/ }
     use_backend li if { path_beg /l/ }
     use_backend be_down if { path /down }
@@ -204,6 +212,7 @@ var actionRequests = []string{
 	"POST /x HTTP/1.1\r\nHost: a.example\r\nContent-Length: 0\r\n",
 	"GET /x HTTP/1.1\r\nHost: a.example\r\nX-Echo-Resp: X-Up-Deny: 1\r\n",
 	"GET /x HTTP/1.1\r\nHost: a.example\r\nX-Echo-Resp: X-Up-Redirect: 1\r\n",
+	"GET /x HTTP/1.1\r\nHost: a.example\r\nX-Echo-Resp: X-Up-Return: 1\r\n",
 	"GET /x HTTP/1.1\r\nHost: a.example\r\nX-Echo-Resp: X-Up: up-stream\r\n",
 	"GET /x HTTP/1.1\r\nHost: a.example\r\nX-Echo-Resp: X-Up: other\r\n",
 	"GET /legacy HTTP/1.1\r\nHost: a.example\r\n",
@@ -250,6 +259,12 @@ var actionRequests = []string{
 	"GET /admin/x HTTP/1.1\r\nHost: a.example\r\nAuthorization: Basic " + basic("alice", "secret") + "\r\n",
 	"GET /staff/x HTTP/1.1\r\nHost: a.example\r\nAuthorization: Basic " + basic("carol", "wrong") + "\r\n",
 	"GET /any HTTP/1.1\r\nHost: a.example\r\nAuthorization: Basic " + basic("alice", "secret") + "\r\n",
+	"GET /rejected HTTP/1.1\r\nHost: a.example\r\n",
+	"GET /noretry HTTP/1.1\r\nHost: a.example\r\n",
+	"GET /routed HTTP/1.1\r\nHost: a.example\r\nX-Route: b\r\n",
+	"GET /routed HTTP/1.1\r\nHost: a.example\r\nX-Route: c\r\n",
+	"GET /via-header HTTP/1.1\r\nHost: a.example\r\n",
+	"GET /via-header2 HTTP/1.1\r\nHost: a.example\r\nX-Route-Hdr: b\r\n",
 	"LI GET /l/x HTTP/1.1\r\nHost: a.example\r\n",
 	"LI GET /l/deny HTTP/1.1\r\nHost: a.example\r\n",
 	"LI GET /other HTTP/1.1\r\nHost: a.example\r\nX-From-Defaults: spoof\r\n",
@@ -519,9 +534,11 @@ func TestActionsKeepAliveMatchHAProxy(t *testing.T) {
 		}
 	}
 	// A response rule's deny.
-	seq := []string{"/x\r\nX-Echo-Resp: X-Up-Deny: 1", "/x"}
-	if hs, ts := keepAliveSeq(t, hfront, seq), keepAliveSeq(t, tfront, seq); hs != ts {
-		t.Errorf("%q:\n  haproxy %s\n  tandem  %s", seq, hs, ts)
+	for _, hdr := range []string{"X-Up-Deny", "X-Up-Return", "X-Up-Redirect"} {
+		seq := []string{"/x\r\nX-Echo-Resp: " + hdr + ": 1", "/x"}
+		if hs, ts := keepAliveSeq(t, hfront, seq), keepAliveSeq(t, tfront, seq); hs != ts {
+			t.Errorf("%q:\n  haproxy %s\n  tandem  %s", seq, hs, ts)
+		}
 	}
 }
 
@@ -556,4 +573,47 @@ func keepAliveSeq(t *testing.T, addr string, paths []string) string {
 		out = append(out, fmt.Sprintf("%d close=%v", resp.StatusCode, resp.Close))
 	}
 	return strings.Join(out, ", ")
+}
+
+// TestUseServiceAnyConditionMatchesHAProxy: `http-request use-service
+// prometheus-exporter` with a condition other than `{ path P }`, after a deny rule: both
+// proxies answer the metrics for what the rule picks (whatever the path), the deny rule
+// before it wins, and other requests go to the backend.
+func TestUseServiceAnyConditionMatchesHAProxy(t *testing.T) {
+	dir := t.TempDir()
+	a := echoWeb(t, "a")
+	conf := func(sock, front string) string {
+		return fmt.Sprintf(`global
+    stats socket %s mode 600 level admin
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+frontend fe
+    bind %s
+    http-request deny if { path /prom/deny }
+    http-request use-service prometheus-exporter if { path_beg /prom } { src 127.0.0.0/8 }
+    default_backend be
+backend be
+    server a %s
+`, sock, front, a)
+	}
+	hsock, tsock := filepath.Join(dir, "h.sock"), filepath.Join(dir, "t.sock")
+	hfront, tfront := freeAddr(t), freeAddr(t)
+	startHAProxy(t, conf(hsock, hfront), hsock)
+	startTandem(t, conf(tsock, tfront), tfront)
+	for _, tc := range []struct {
+		path    string
+		status  int
+		metrics bool
+	}{{"/prom", 200, true}, {"/prom/x?y", 200, true}, {"/prom/deny", 403, false}, {"/other", 200, false}} {
+		for name, addr := range map[string]string{"haproxy": hfront, "tandem": tfront} {
+			r := doExchange(t, addr, "GET "+tc.path+" HTTP/1.1\r\nHost: a.example\r\n")
+			isMetrics := strings.Contains(r.body, "haproxy_process_") || strings.Contains(r.body, "haproxy_frontend_")
+			if r.status != tc.status || isMetrics != tc.metrics {
+				t.Errorf("%s %s: status %d, metrics %v; want %d, %v", name, tc.path, r.status, isMetrics, tc.status, tc.metrics)
+			}
+		}
+	}
 }

@@ -191,11 +191,14 @@ type Frontend struct {
 	ErrorFiles     map[int][]byte // `errorfile CODE FILE`: the whole HTTP response to send for CODE
 	Listen         bool           // defined by a listen section
 	MetricsPath    string         // `http-request use-service prometheus-exporter if { path P }`: P ("" = none)
-	Rules          ProxyRules     // http-request, http-response, http-after-response, redirect
-	TCPRules       TCPRules       // tcp-request connection|session|content, tcp-response content
-	MonitorURI     string         // `monitor-uri`: answered 200 (or 503 when MonitorFail matches) before any rule
-	MonitorFail    []*sample.Cond // `monitor fail if|unless COND`
-	StickTable     *StickTable    // the proxy's own `stick-table`, nil: none (a listen section's halves share it)
+	// MetricsRule: an `http-request use-service prometheus-exporter` rule of another form
+	// is in Rules.Request; the frontend's service must serve the metrics it hands over.
+	MetricsRule bool
+	Rules       ProxyRules     // http-request, http-response, http-after-response, redirect
+	TCPRules    TCPRules       // tcp-request connection|session|content, tcp-response content
+	MonitorURI  string         // `monitor-uri`: answered 200 (or 503 when MonitorFail matches) before any rule
+	MonitorFail []*sample.Cond // `monitor fail if|unless COND`
+	StickTable  *StickTable    // the proxy's own `stick-table`, nil: none (a listen section's halves share it)
 	// `capture request header NAME len N` lines, in order (issue 5)
 	Captures []HeaderCapture
 	// `capture response header NAME len N` lines, in order (issue 5)

@@ -114,7 +114,7 @@ func (o *observe) setHealth(bk, sv string, on bool) error {
 
 // service returns what frontend f answers itself (stats page, metrics), or nil.
 func (o *observe) service(f *config.Frontend) httpproxy.Service {
-	if f.Stats == nil && f.MetricsPath == "" {
+	if f.Stats == nil && f.MetricsPath == "" && !f.MetricsRule {
 		return nil
 	}
 	return stats.NewService(o.src, f, o.metrics, o.counters.Frontend(f.Name))

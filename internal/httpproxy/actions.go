@@ -69,6 +69,9 @@ func (cc *clientConn) requestRules(pr *config.ProxyRules, be *config.Backend, ta
 		if m.NCaptured > 0 || m.LogLevelSet {
 			cc.logCaptures(m)
 		}
+		if m.NoL7Retry {
+			ex.x.noL7Retry = true
+		}
 		if m.Edited && !cc.commitRequest(old) {
 			return true, cc.replyError(500, be, false, 0)
 		}
@@ -172,6 +175,10 @@ func (cc *clientConn) answer(r *rules.Rule, be *config.Backend, tarpit time.Dura
 		head = append(head, realm...)
 		head = append(head, "\"\r\n"...)
 		return cc.sendAnswer(401, head, authBody, keep, be)
+	case rules.UseService:
+		return cc.handOffMetrics(be)
+	case rules.Reject:
+		return false // closed without an answer
 	}
 	return cc.replyError(500, be, false, 0)
 }
@@ -330,7 +337,7 @@ func (cc *clientConn) responseRules(x *xfer) (done, keep bool) {
 				stopped = true // allow ends the http-response lists, not http-after-response
 			}
 			continue
-		case rules.Deny:
+		case rules.Deny, rules.Return:
 			cc.closeServerOf(x)
 			rp := out.Rule.Reply
 			switch rp.Kind {
@@ -339,7 +346,9 @@ func (cc *clientConn) responseRules(x *xfer) (done, keep bool) {
 			case rules.ReplyRaw:
 				return true, cc.sendRaw(rp.Status, rp.Raw, false, be)
 			}
+			t.bare = true // the server's response is dropped before the reply is made
 			head, body := rules.AppendReply(ex.out[:0], ex.nameBuf[:0], rp, t)
+			t.bare = false
 			ex.nameBuf = body
 			return true, cc.sendAnswer(rp.Status, head, body, false, be)
 		case rules.Redirect:

@@ -9,6 +9,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"tandem/internal/config"
+	"tandem/internal/rules"
+	"tandem/internal/sample"
 )
 
 // echoServer answers every request with the head it received as its body, and
@@ -226,5 +230,40 @@ func TestActionsKeepAliveZeroAllocs(t *testing.T) {
 				t.Fatalf("%v allocations per request, want 0", allocs)
 			}
 		})
+	}
+}
+
+// TestDisableL7Retry: retry-on 503 replays a request elsewhere, unless an http-request
+// disable-l7-retry rule fired for it; http-request reject closes without an answer.
+func TestDisableL7RetryAndReject(t *testing.T) {
+	for _, tc := range []struct {
+		path string
+		want int // 0: closed without an answer
+	}{{"/", 200}, {"/noretry", 503}, {"/reject", 0}} {
+		bad, _ := rawServer(t, answer503)
+		good, _ := httpServer(t, nameServer("web2"))
+		be := newBackend(bad, good)
+		be.Balance.Algo = config.AlgoFirst
+		be.Retries, be.Redispatch, be.RetryOn = 3, true, config.Retry503
+		be.RedispatchEvery = 1
+		env := &rules.Env{Cond: func(w []string, where sample.Use) (*sample.Cond, error) {
+			return sample.ParseCond(w, sample.NewACLSet(), &sample.Ctx{Where: where})
+		}}
+		var prog rules.Program
+		for _, l := range []string{"disable-l7-retry if { path /noretry }", "reject if { path /reject }"} {
+			r, err := rules.Parse(rules.Request, strings.Fields(l), env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			prog = append(prog, r)
+		}
+		f := newFixture(t, be, func(fe *config.Frontend, _ *config.Global) { fe.Rules.Request = prog })
+		resp, _, err := f.rawExchange("GET " + tc.path + " HTTP/1.1\r\nHost: a\r\n\r\n")
+		switch {
+		case tc.want == 0 && err == nil:
+			t.Errorf("%s: answered %d, want the connection closed", tc.path, resp.StatusCode)
+		case tc.want != 0 && (err != nil || resp.StatusCode != tc.want):
+			t.Errorf("%s: %v %v, want %d", tc.path, resp, err, tc.want)
+		}
 	}
 }

@@ -44,6 +44,7 @@ type xfer struct {
 	bytesOut   int64
 	retries    int  // retries used (connect and retry-on share the budget; the log's %rc)
 	redisp     bool // redispatched to another server (%rc's "+")
+	noL7Retry  bool // http-request disable-l7-retry: only connection failures are retried
 }
 
 // exchange serves the request whose head is parsed in cc.ex. It reports whether the
@@ -229,7 +230,7 @@ func (cc *clientConn) exchangeOn(x *xfer) bool {
 		if err == nil {
 			st := ex.resp.Status
 			x.srv.ObserveStatus(st)
-			if replayable && x.bytesOut == 0 && be.RetryOn.RetryStatus(st) && cc.retry(x, true) {
+			if replayable && x.bytesOut == 0 && !x.noL7Retry && be.RetryOn.RetryStatus(st) && cc.retry(x, true) {
 				x.sc.nc.Close() // retry-on <status>: replay elsewhere or again
 				x.sc, fresh = nil, true
 				continue

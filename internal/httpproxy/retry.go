@@ -46,7 +46,7 @@ func (cc *clientConn) retryOnError(x *xfer, err error) bool {
 	default:
 		return false
 	}
-	if !x.be.RetryOn.Has(c) {
+	if !x.be.RetryOn.Has(c) || x.noL7Retry && c != config.RetryConnFailure {
 		return false
 	}
 	if !cc.retry(x, true) {

@@ -82,6 +82,9 @@ type ruleTxn struct {
 	cc   *clientConn
 	resp bool // in a response phase: Response returns the parsed response head
 	tcp  bool // tcp-request content rules run: track-sc does not count the request
+	// bare: neither message is there any more (a response rule's own answer is being
+	// built after the server's response was dropped, as in HAProxy)
+	bare bool
 	st   sample.State
 }
 
@@ -115,7 +118,7 @@ func (t *ruleTxn) Request() (*http1.Request, []byte) {
 }
 
 func (t *ruleTxn) Response() (*http1.Response, []byte) {
-	if !t.resp {
+	if !t.resp || t.bare {
 		return nil, nil
 	}
 	ex := t.cc.ex

@@ -39,28 +39,28 @@ const (
 
 var actionPhases = map[string]uint8{
 	"allow": inReq | inRes | inAft, "deny": inReq | inRes, "tarpit": inReq, "redirect": inReq | inRes,
-	"return": inReq, "auth": inReq, "add-header": inReq | inRes | inAft, "set-header": inReq | inRes | inAft,
+	"return": inReq | inRes, "auth": inReq, "add-header": inReq | inRes | inAft, "set-header": inReq | inRes | inAft,
 	"del-header": inReq | inRes | inAft, "replace-header": inReq | inRes | inAft,
 	"replace-value": inReq | inRes | inAft, "set-path": inReq, "set-pathq": inReq, "replace-path": inReq,
 	"replace-pathq": inReq, "set-query": inReq, "set-uri": inReq, "replace-uri": inReq, "set-method": inReq,
 	"set-var": inReq | inRes | inAft, "unset-var": inReq | inRes | inAft, "capture": inReq,
 	"set-log-level": inReq | inRes | inAft, "set-status": inRes | inAft, "use-service": inReq,
+	"reject": inReq, "disable-l7-retry": inReq, "set-var-fmt": inReq | inRes | inAft,
 }
 
 // knownElsewhere are HAProxy 2.6 actions tandem does not carry out (yet), so that
 // they are refused as such rather than as unknown.
 var knownElsewhere = strings.Fields(`add-acl add-map cache-store cache-use del-acl del-map
-disable-l7-retry do-resolve early-hint normalize-uri reject send-spoe-group set-bandc-dst set-dst
+do-resolve early-hint normalize-uri send-spoe-group set-bandc-dst set-dst
 set-dst-port set-map set-mark set-nice set-priority-class set-priority-offset set-src set-src-port
-set-timeout set-tos set-var-fmt silent-drop strict-mode wait-for-body wait-for-handshake
-lua
+set-timeout set-tos silent-drop strict-mode wait-for-body wait-for-handshake lua
 set-bandwidth-limit set-fc-mark set-fc-tos sc-add-gpc sc-clr-gpc sc-clr-gpc0 sc-clr-gpc1`)
 
 // haproxyHas are the actions HAProxy 2.6 takes in the response phases beyond what
 // tandem carries out there (configuration.txt §4.2 http-response, http-after-response).
 var haproxyHas = map[Phase]map[string]bool{
-	Response:      {"return": true, "capture": true, "set-log-level": true, "set-var-fmt": true},
-	AfterResponse: {"capture": true, "set-log-level": true, "set-var-fmt": true},
+	Response:      {"capture": true},
+	AfterResponse: {"capture": true},
 }
 
 // Parse compiles one `http-request|http-response|http-after-response ACTION …` line
@@ -103,6 +103,10 @@ func Parse(ph Phase, args []string, env *Env) (*Rule, error) {
 	switch base {
 	case "allow":
 		r.Action = Allow
+	case "reject":
+		r.Action = Reject
+	case "disable-l7-retry":
+		r.Action = DisableL7Retry
 	case "deny", "tarpit":
 		r.Action = Deny
 		status := 403
@@ -155,15 +159,15 @@ func Parse(ph Phase, args []string, env *Env) (*Rule, error) {
 	case "replace-path", "replace-pathq", "replace-uri":
 		r.Action = map[string]Action{"replace-path": ReplacePath, "replace-pathq": ReplacePathQ, "replace-uri": ReplaceURI}[base]
 		r.Re, r.Fmt, err = p.replace()
-	case "set-var", "unset-var":
-		r.Action = SetVar
-		if base == "unset-var" {
-			r.Action = UnsetVar
-		}
+	case "set-var", "unset-var", "set-var-fmt":
+		r.Action = map[string]Action{"set-var": SetVar, "unset-var": UnsetVar, "set-var-fmt": SetVarFmt}[base]
 		if !strings.HasSuffix(name, ")") || len(name) <= len(base)+2 || name[len(base)] != '(' {
 			return nil, fmt.Errorf("%s: expected %s(<scope>.<name>)", p.kw, base)
 		}
 		r.VarScope, r.VarName, err = sample.ParseVarName(name[len(base)+1 : len(name)-1])
+		if err == nil && r.Action == SetVarFmt {
+			r.Fmt, err = p.format("format")
+		}
 		if err == nil && r.Action == SetVar {
 			var text string
 			if text, err = p.word("sample expression"); err == nil {

@@ -20,6 +20,8 @@ type Msg struct {
 	// Edited is true once a rule changed the head: the data path must then forward
 	// Buf[:Len] in place of the head it read (and the body after the original head).
 	Edited bool
+	// NoL7Retry is set by disable-l7-retry: only connection failures may be retried.
+	NoL7Retry bool
 	// LogLevel is set-log-level's severity when LogLevelSet.
 	LogLevel    int
 	LogLevelSet bool
@@ -42,7 +44,7 @@ type Msg struct {
 // Request points m at a request head parsed from buf (a new transaction).
 func (m *Msg) Request(r *http1.Request, buf []byte) {
 	m.Req, m.Resp, m.Buf, m.Edited = r, nil, buf, false
-	m.LogLevelSet = false
+	m.LogLevelSet, m.NoL7Retry = false, false
 	if m.NCaptured > 0 {
 		m.NCaptured = 0
 		clear(m.CaptureSet)
@@ -79,8 +81,10 @@ func Run(prog Program, t sample.Txn, m *Msg) Outcome {
 			continue
 		}
 		switch r.Action {
-		case Allow, Deny, Tarpit, Return, Auth, UseService:
+		case Allow, Deny, Tarpit, Return, Auth, UseService, Reject:
 			return Outcome{Rule: r}
+		case DisableL7Retry:
+			m.NoL7Retry = true
 		case Redirect:
 			if r.Redirect.IgnoreEmpty && r.Redirect.Value != nil {
 				m.val = r.Redirect.Value.Append(m.val[:0], t)
@@ -93,6 +97,9 @@ func Run(prog Program, t sample.Txn, m *Msg) Outcome {
 			if v, ok := r.Expr.Eval(t); ok {
 				t.State().SetVar(r.VarScope, r.VarName, v)
 			}
+		case SetVarFmt:
+			m.val = r.Fmt.Append(m.val[:0], t)
+			t.State().SetVar(r.VarScope, r.VarName, sample.Str(m.val))
 		case UnsetVar:
 			t.State().UnsetVar(r.VarScope, r.VarName)
 		case SetLogLevel:

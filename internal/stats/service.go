@@ -29,10 +29,16 @@ type Service struct {
 	counter *proxystats.Frontend
 	uri     []byte // stats prefix, nil: no stats page
 	metrics []byte // metrics path, nil: none
-	srv     *http.Server
+	// metricsH serves the metrics for requests a use-service rule hands over
+	// (ServeMetricsConn), nil: the frontend has no such rule
+	metricsH http.Handler
+	srv      *http.Server
 }
 
 type keepKey struct{}
+
+// connKey finds the handed connection of a request (ServeMetricsConn).
+type connKey struct{}
 
 // NewService returns the service of frontend fe. metrics serves fe.MetricsPath (nil: no
 // metrics); counter, when set, counts the requests answered.
@@ -44,6 +50,9 @@ func NewService(src *Source, fe *config.Frontend, metrics http.Handler, counter 
 	}
 	if fe.MetricsPath != "" && metrics != nil {
 		s.metrics = []byte(fe.MetricsPath)
+	}
+	if fe.MetricsRule {
+		s.metricsH = metrics
 	}
 	idle := fe.Timeouts.HTTPKeepAlive
 	if idle <= 0 {
@@ -65,7 +74,12 @@ func NewService(src *Source, fe *config.Frontend, metrics http.Handler, counter 
 			s.counter.Bytes(0, w.n)
 		}()
 		s.counter.Intercepted()
+		hc, _ := r.Context().Value(connKey{}).(*handedConn)
 		switch {
+		case hc != nil && hc.metricsFirst && s.metricsH != nil:
+			// The request a use-service prometheus-exporter rule handed over.
+			hc.metricsFirst = false
+			s.metricsH.ServeHTTP(w, r)
 		case s.metrics != nil && r.URL.Path == string(s.metrics):
 			metrics.ServeHTTP(w, r)
 		case s.uri != nil && strings.HasPrefix(r.URL.RequestURI(), string(s.uri)):
@@ -85,7 +99,7 @@ func NewService(src *Source, fe *config.Frontend, metrics http.Handler, counter 
 		IdleTimeout:       idle,
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
 			if hc, ok := c.(*handedConn); ok {
-				return context.WithValue(ctx, keepKey{}, hc.keep)
+				return context.WithValue(context.WithValue(ctx, keepKey{}, hc.keep), connKey{}, hc)
 			}
 			return ctx
 		},
@@ -139,6 +153,15 @@ func (s *Service) ServeConn(c net.Conn, buffered []byte, keepAlive bool) {
 	<-hc.done
 }
 
+// ServeMetricsConn serves c as ServeConn, but answers its first request (the one an
+// `http-request use-service prometheus-exporter` rule chose) with the metrics, whatever
+// its path.
+func (s *Service) ServeMetricsConn(c net.Conn, buffered []byte, keepAlive bool) {
+	hc := &handedConn{Conn: c, buf: buffered, keep: keepAlive, done: make(chan struct{}), metricsFirst: true}
+	s.srv.Serve(&oneConnListener{c: hc})
+	<-hc.done
+}
+
 // Handler returns the stats page as an http.Handler (tests, demo).
 func (s *Service) Handler() http.Handler { return s.srv.Handler }
 
@@ -149,6 +172,9 @@ type handedConn struct {
 	keep bool
 	once sync.Once
 	done chan struct{}
+	// metricsFirst: the next request is answered with the metrics (one request at a
+	// time on a connection: only the handler reads and writes it)
+	metricsFirst bool
 }
 
 func (c *handedConn) Read(p []byte) (int, error) {

@@ -31,10 +31,10 @@ func (r proxyRules) clone(from *proxyState) proxyRules {
 	c.req, c.redirect = slices.Clip(r.req), slices.Clip(r.redirect)
 	c.res, c.after = slices.Clip(r.res), slices.Clip(r.after)
 	c.monitorFail = slices.Clip(r.monitorFail)
-	if from.kind == SecDefaults && r.defaultsPos.Line > 0 {
-		c.inherited = from
+	if from.kind == SecDefaults && len(r.req)+len(r.res)+len(r.after) > 0 {
+		c.inherited = from // its own rules, or those it took from another defaults section
 	}
-	c.defaultsPos = config.Pos{}
+	c.defaultsPos = r.defaultsPos
 	return c
 }
 
@@ -73,8 +73,8 @@ func kwHTTPRule(ph rules.Phase) handler {
 			p.errorf(st.pos, "%v", err)
 			return
 		}
-		if r.Action == rules.UseService {
-			p.errorf(st.pos, "http-request use-service prometheus-exporter: tandem serves metrics only with the form \"http-request use-service prometheus-exporter if { path /PATH }\"")
+		if r.Action == rules.UseService && px.kind == SecBackend {
+			p.errorf(st.pos, "http-request use-service in a backend section is not supported by tandem (put it in the frontend)")
 			return
 		}
 		switch r.Action {
@@ -155,6 +155,14 @@ func (p *parser) resolveRules(px *proxyState, fe *config.Frontend, be *config.Ba
 		}
 	}
 	pr := config.ProxyRules{Request: r.req, Redirect: r.redirect, Response: r.res, AfterResponse: r.after}
+	if be != nil && fe == nil {
+		for _, ru := range r.req {
+			if ru.Action == rules.UseService {
+				p.errorf(px.pos, "http-request use-service (line %d) in a backend is not supported by tandem: put it in the frontend", ru.Line)
+				break
+			}
+		}
+	}
 	mode := px.mode
 	if mode == config.ModeTCP && !pr.Empty() {
 		p.warnf(px.pos, "HTTP rules (http-request, http-response, http-after-response, redirect) are ignored in mode tcp, as in HAProxy (add \"mode http\")")
@@ -163,6 +171,9 @@ func (p *parser) resolveRules(px *proxyState, fe *config.Frontend, be *config.Ba
 	if fe != nil {
 		fe.Rules = pr
 		fe.MonitorURI, fe.MonitorFail = r.monitorURI, r.monitorFail
+		for _, ru := range pr.Request {
+			fe.MetricsRule = fe.MetricsRule || ru.Action == rules.UseService
+		}
 	}
 	if be != nil {
 		be.Rules = pr
@@ -170,8 +181,12 @@ func (p *parser) resolveRules(px *proxyState, fe *config.Frontend, be *config.Ba
 }
 
 // answersAll reports whether a frontend's rules answer every request themselves (an
-// unconditional redirect, return, deny…): HAProxy then needs no backend.
+// unconditional redirect, return, deny…), or it serves metrics (as with the path
+// form of use-service): it then needs no backend.
 func answersAll(fe *config.Frontend) bool {
+	if fe.MetricsRule {
+		return true
+	}
 	for _, l := range []rules.Program{fe.Rules.Request, fe.Rules.Redirect} {
 		for _, r := range l {
 			if r.Cond != nil {

@@ -77,6 +77,8 @@ func TestActionsErrors(t *testing.T) {
 		{"anonymous defaults", "defaults\n    mode http\n    http-request deny\n", `t.cfg:3: defaults: "http-request" is not allowed in an anonymous defaults section`},
 		{"frontend and backend share rule defaults", actionsHead + "    http-request deny\nfrontend f\n    bind :80\n    default_backend b\nbackend b\n    server s 127.0.0.1:1\n",
 			"frontends and backends cannot inherit from the same defaults section"},
+		{"defaults from a defaults section with rules", actionsHead + "    http-request deny\ndefaults e from d\n    mode http\nfrontend f\n    bind :80\n    default_backend b\nbackend b\n    server s 127.0.0.1:1\n",
+			`t.cfg:7: defaults "e": a defaults section cannot inherit from a defaults section defining HTTP rules`},
 		{"listen inherits rules", actionsHead + "    http-request deny\nlisten l\n    bind :80\n    server s 127.0.0.1:1\n",
 			"a listen section cannot inherit from a defaults section defining HTTP rules"},
 		{"bad action with line", actionsHead + "frontend f\n    bind :80\n    http-request frob\n    default_backend b\nbackend b\n    server s 127.0.0.1:1\n",

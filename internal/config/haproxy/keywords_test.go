@@ -123,6 +123,11 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(base + "    server s1 127.0.0.1:80 wieght 3\n"))
 	f.Add([]byte("global\n  pidfile \"${PORT}\" '$x' \\x41\\\n  log \"${A[*]}\" local0\n"))
 	f.Add([]byte("defaults d\n mode http\nfrontend f from d\n bind :::80,*:81\n use_backend b\nbackend b\n errorfile 503 503.http\n server a web1.example:80 check\n"))
+	f.Add([]byte("userlist L\n group G users u\n user u insecure-password p\nhttp-errors e\n errorfile 503 503.http\n" +
+		"defaults d\n mode http\n http-request set-header X-D 1\nfrontend f from d\n bind :80\n monitor-uri /h\n monitor fail if { nbsrv(b) lt 1 }\n" +
+		" http-request auth realm R unless { http_auth_group(L) G }\n http-request redirect scheme https code 301 if { path_beg /s }\n" +
+		" http-response set-header X-S %[status]\n http-after-response del-header server\n errorfiles e\n errorloc303 403 /f\n" +
+		" redirect prefix /p drop-query if { path /x }\n default_backend b\ndefaults p\n mode http\nbackend b\n http-request deny if { path /d }\n server a 127.0.0.1:80\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		cfg, err := Parse("f.cfg", data, fuzzOptions())
 		if err != nil {

@@ -302,6 +302,9 @@ func (p *parser) openProxy(st *stmt) {
 	}
 	px.kind, px.name, px.pos, px.label = kind, name, st.pos, label
 	p.cur = px
+	if d := px.rules.inherited; kind == SecDefaults && d != nil {
+		p.errorf(st.pos, "a defaults section cannot inherit from a defaults section defining HTTP rules (%s, rule at %s)", d.label, d.rules.defaultsPos)
+	}
 	if kind == SecDefaults {
 		if name != "" {
 			p.namedDefaults[name] = append(p.namedDefaults[name], px)

@@ -38,19 +38,22 @@ backend app
 	}
 }
 
-func TestHTTPRequestOnlyPrometheusForm(t *testing.T) {
+func TestHTTPRequestPrometheusForms(t *testing.T) {
 	for rule, want := range map[string]string{
-		"http-request use-service prometheus-exporter":                     "only with the form",
-		"http-request use-service prometheus-exporter if { path metrics }": "only with the form",
-		"http-request use-service lua.foo if { path /metrics }":            "only prometheus-exporter",
+		"http-request use-service lua.foo if { path /metrics }": "only prometheus-exporter",
 	} {
 		_, err := Parse("t.cfg", []byte("frontend web\n    mode http\n    bind :80\n    "+rule+"\n"), testOptions(nil))
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: err = %v, want %q", rule, err, want)
 		}
 	}
+	// Other forms are rules: the frontend's service serves what they hand over.
+	cfg := mustParse(t, "frontend m\n    mode http\n    bind :80\n    http-request use-service prometheus-exporter if { src 127.0.0.0/8 } { path_beg /prom }\n", nil)
+	if fe := cfg.Frontend("m"); !fe.MetricsRule || fe.MetricsPath != "" || len(fe.Rules.Request) != 1 {
+		t.Errorf("MetricsRule %v MetricsPath %q rules %d", fe.MetricsRule, fe.MetricsPath, len(fe.Rules.Request))
+	}
 	// A frontend with only the metrics rule needs no backend.
-	cfg := mustParse(t, "frontend m\n    mode http\n    bind :80\n    http-request use-service prometheus-exporter if { path /m }\n", nil)
+	cfg = mustParse(t, "frontend m\n    mode http\n    bind :80\n    http-request use-service prometheus-exporter if { path /m }\n", nil)
 	if cfg.Frontend("m").MetricsPath != "/m" {
 		t.Errorf("MetricsPath not set")
 	}
