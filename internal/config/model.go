@@ -331,6 +331,7 @@ type Backend struct {
 	TCPRules   TCPRules       // the backend's tcp-request content and tcp-response content rules
 	ACLs       *sample.ACLSet // the section's acl lines (nil: none)
 	StickTable *StickTable    // the proxy's own `stick-table`, nil: none
+	StickRules []StickRule    // stick match|on|store-request|store-response, in order
 	// option accept-invalid-http-response: response heads are parsed as HAProxy 2.6
 	// relaxes them (http1.Response.ParseLax)
 	AcceptInvalidResponse bool

@@ -1,6 +1,7 @@
 package httpproxy
 
 import (
+	"tandem/internal/persist"
 	"tandem/internal/track"
 
 	"errors"
@@ -51,8 +52,9 @@ type exchange struct {
 	// the sample language's view of the exchange (rules.go), and a dynamic backend name
 	txn     ruleTxn
 	nameBuf []byte
-	msg     rules.Msg // the head the HTTP actions edit (actions.go)
-	gen     []byte    // a proxy-made response edited by http-after-response rules
+	msg     rules.Msg       // the head the HTTP actions edit (actions.go)
+	gen     []byte          // a proxy-made response edited by http-after-response rules
+	stick   persist.Pending // keys of stick store rules, stored once the server answers
 }
 
 func newExchange(size int, p *sync.Pool) *exchange {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"sync/atomic"
 	"syscall"
+	"tandem/internal/persist"
 	"time"
 	"unsafe"
 
@@ -91,7 +92,7 @@ func (cc *clientConn) exchange() bool {
 	x.be = x.pool.Cfg
 	be := x.be
 	beWork := (len(be.Rules.Request) > 0 || len(be.Rules.Redirect) > 0) && !rs.ownBackend(be)
-	if !started && (beWork || rs.hasResponseRules(be)) {
+	if !started && (beWork || rs.hasResponseRules(be) || len(be.StickRules) > 0) {
 		ex.startTxn(cc) // response rules read variables and the transaction too
 		ex.msg.Request(req, ex.in)
 	}
@@ -122,6 +123,16 @@ func (cc *clientConn) exchange() bool {
 					// waited in the server's queue: as HAProxy, no redispatch
 					return cc.replyError(503, be, x.clientKeep && req.Framing == http1.FrameNone, req.Len)
 				}
+			}
+		}
+	}
+	if len(be.StickRules) > 0 {
+		if s := persist.Match(be.StickRules, rs.r.Tables, x.pool, &ex.txn, &ex.stick, time.Now()); s != nil && x.srv == nil {
+			switch err := x.pool.AcquireServer(h.ctx, s); {
+			case err == nil:
+				x.srv = s
+			case errors.Is(err, backend.ErrQueueTimeout):
+				return cc.replyError(503, be, x.clientKeep && req.Framing == http1.FrameNone, req.Len)
 			}
 		}
 	}
@@ -272,6 +283,12 @@ func (cc *clientConn) exchangeOn(x *xfer) bool {
 		}
 		cc.waitBody()
 		return false
+	}
+	if len(be.StickRules) > 0 {
+		t := &cc.ex.txn
+		t.resp = true
+		persist.Store(be.StickRules, cc.rs.r.Tables, x.pool, x.srv, t, &cc.ex.stick, true, time.Now())
+		t.resp = false
 	}
 	if cc.rs.hasResponseRules(be) {
 		if done, keep := cc.responseRules(x); done {

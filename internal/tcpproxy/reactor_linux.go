@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"tandem/internal/backend"
 	"tandem/internal/rawsock"
 )
 
@@ -99,7 +100,14 @@ func (h *Handler) serveFD(fd int, peer netip.AddrPort, done func(), t *connTxn) 
 	if r.Log != nil {
 		lg = h.startLogAt(r, peer, local)
 	}
-	a, err := firstAttempt(r, peer.Addr())
+	var sticky *stickState
+	if len(r.Pool.Cfg.StickRules) > 0 {
+		if t == nil {
+			t = r.newTxn(peer, local, h)
+		}
+		sticky = r.stickMatch(t)
+	}
+	a, err := firstAttempt(r, peer.Addr(), sticky)
 	if err != nil {
 		h.log.Debug("tcp session: no server", "frontend", r.Frontend.Name, "err", err)
 		lg.noServer()
@@ -108,6 +116,9 @@ func (h *Handler) serveFD(fd int, peer netip.AddrPort, done func(), t *connTxn) 
 		return
 	}
 	rs := &rsession{loop: h.Reactor.Pick(), h: h, sess: s, att: a, lg: lg, dialing: true}
+	if sticky != nil {
+		rs.stored = func(srv *backend.Server) { sticky.store(r, srv) }
+	}
 	rs.init(fd, timeouts(r))
 	if t != nil && len(t.payload) > 0 {
 		// The bytes the content rules read go first, once the server is connected.
@@ -195,6 +206,9 @@ func (rs *rsession) connected() {
 	rs.connecting = false
 	srv := rs.att.srv
 	rs.lg.connected(srv)
+	if rs.stored != nil {
+		rs.stored(srv) // the stick store rules remember the server connected
+	}
 	rs.h.mu.Lock()
 	rs.sess.srvAddr = srv.Addr
 	rs.h.mu.Unlock()

@@ -167,14 +167,22 @@ func (h *Handler) ServeConn(c net.Conn) {
 	if r.Pool == nil {
 		return
 	}
+	var sticky *stickState
+	if len(r.Pool.Cfg.StickRules) > 0 {
+		if t == nil {
+			t = r.newTxn(addrPortOf(c.RemoteAddr()), addrPortOf(c.LocalAddr()), h)
+		}
+		sticky = r.stickMatch(t)
+	}
 	lg := h.startLog(r, c)
-	srv, conn, err := h.connect(r, c)
+	srv, conn, err := h.connect(r, c, sticky)
 	if err != nil {
 		h.log.Debug("tcp session: no server", "frontend", r.Frontend.Name, "err", err)
 		lg.noServer()
 		return
 	}
 	lg.connected(srv)
+	sticky.store(r, srv)
 	defer r.Pool.Release(srv)
 	h.setServer(s, conn)
 	defer conn.Close()
@@ -196,12 +204,12 @@ func (h *Handler) ServeConn(c net.Conn) {
 }
 
 // connect picks a server and connects to it, retrying as `retries` and `option redispatch` say.
-func (h *Handler) connect(r *Route, c net.Conn) (*backend.Server, net.Conn, error) {
+func (h *Handler) connect(r *Route, c net.Conn, st *stickState) (*backend.Server, net.Conn, error) {
 	var client netip.Addr
 	if ap, err := netip.ParseAddrPort(c.RemoteAddr().String()); err == nil {
 		client = ap.Addr()
 	}
-	a, err := firstAttempt(r, client)
+	a, err := firstAttempt(r, client, st)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -228,11 +236,21 @@ type attempts struct {
 	timeout time.Duration   // timeout connect
 }
 
-// firstAttempt picks the first server for a client (which may wait in the queue).
-func firstAttempt(r *Route, client netip.Addr) (*attempts, error) {
+// firstAttempt picks the first server for a client (which may wait in the queue):
+// the one a stick table names when it can take the session, else the balancer's.
+func firstAttempt(r *Route, client netip.Addr, st *stickState) (*attempts, error) {
 	a := &attempts{pool: r.Pool, timeout: r.Pool.Cfg.Timeouts.Connect}
 	if a.timeout == 0 {
 		a.timeout = 5 * time.Second
+	}
+	if st != nil && st.srv != nil {
+		switch err := r.Pool.AcquireServer(context.Background(), st.srv); {
+		case err == nil:
+			a.srv = st.srv
+			return a, nil
+		case !errors.Is(err, backend.ErrNoServer):
+			return nil, err
+		}
 	}
 	if c, _, _ := r.Pool.Needs(); c {
 		a.req.Client = client.Unmap()

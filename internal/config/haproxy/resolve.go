@@ -111,6 +111,7 @@ func (p *parser) resolve() *config.Config {
 	fullConnDefaults(cfg)
 	p.resolveTables(cfg)
 	p.resolveTrack(cfg)
+	p.resolveStick(cfg)
 	return cfg
 }
 

@@ -3,6 +3,7 @@ package haproxy
 import (
 	"fmt"
 	"strings"
+	"tandem/internal/config"
 	"testing"
 	"time"
 
@@ -157,16 +158,15 @@ listen both
 	}
 }
 
-// TestStickRulesRefused: stick persistence rules are errors that name file:line and the
-// keyword, never accepted and ignored; a track-sc rule without a table to track in is
-// an error naming its line.
+// TestStickRulesRefused: stick rules tandem cannot carry out, and track-sc or stick
+// rules without a table, are errors naming file:line and the keyword.
 func TestStickRulesRefused(t *testing.T) {
 	const front = "defaults\n    mode http\nbackend app\n    server s1 127.0.0.1:80\n    stick-table type ip size 10\nfrontend web\n    bind 127.0.0.1:8080\n    default_backend app\n    "
 	for _, c := range []struct{ line, keyword string }{
-		{"stick on src", `"stick"`},
-		{"stick match src", `"stick"`},
-		{"stick store-request src", `"stick"`},
-		{"stick store-response res.hdr(X-Id)", `"stick"`},
+		{"stick on src table nope", `stick table "nope" not found`},
+		{"stick match", "missing fetch method"},
+		{"stick store-request src table app foo", `unexpected argument "foo"`},
+		{"stick on src if", "missing condition"},
 		{"http-request track-sc0 src", `"web" has no stick-table`},
 		{"http-request track-sc1 src table nope", `stick table "nope" not found`},
 		{"http-request deny if { src_conn_rate(nope) gt 1 }", `stick table "nope" not found`},
@@ -220,6 +220,35 @@ func TestTrackRulesAccepted(t *testing.T) {
 					t.Errorf("%q: tracks in %q, want the frontend's own table", line, r.Table)
 				}
 			}
+		}
+	}
+}
+
+// TestStickRulesAccepted: stick rules load in backends with their table (their own by
+// default), the table gains server_id as in HAProxy, and mode tcp refuses what needs
+// HTTP or responses.
+func TestStickRulesAccepted(t *testing.T) {
+	const base = "defaults\n    mode http\nbackend app\n    server s1 127.0.0.1:80\n    stick-table type ip size 10\n"
+	cfg, err := Parse("t.cfg", []byte(base+"    stick on src\n    stick match req.hdr(x-id) table app if { path_beg /a }\n    stick store-response res.hdr(x-id)\n"), testOptions(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := cfg.Backend("app")
+	if len(b.StickRules) != 3 || b.StickRules[0].Table != "app" || b.StickRules[0].Kind != config.StickOn ||
+		b.StickRules[1].Cond == nil || b.StickRules[2].Kind != config.StickStoreResponse {
+		t.Fatalf("rules: %+v", b.StickRules)
+	}
+	if !b.StickTable.Def.Store.Has(stick.ServerID) {
+		t.Error("server_id not added to the table")
+	}
+	for _, c := range []struct{ text, want string }{
+		{"defaults\n    mode tcp\nbackend app\n    server s1 127.0.0.1:80\n    stick-table type ip size 10\n    stick store-response src\n", "store-response in mode tcp"},
+		{"defaults\n    mode tcp\nbackend app\n    server s1 127.0.0.1:80\n    stick-table type ip size 10\n    stick on req.hdr(x)\n", "does not parse HTTP"},
+		{"defaults\n    mode http\nbackend app\n    server s1 127.0.0.1:80\n    stick on src\n", `"app" has no stick-table`},
+	} {
+		_, err := Parse("t.cfg", []byte(c.text), testOptions(nil))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: %v, want %q", c.text, err, c.want)
 		}
 	}
 }
