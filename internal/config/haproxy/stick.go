@@ -66,7 +66,7 @@ func kwStick(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 }
 
 // resolveStick gives each backend its stick rules with their tables, and makes every
-// table a stick rule uses store server_id (HAProxy adds it). In mode tcp, tandem does
+// table a stick rule uses store server_id and server_key (HAProxy adds them). In mode tcp, tandem does
 // not inspect responses: store-response is refused there, and conditions and
 // patterns may read the connection and the bytes tcp-request content rules waited
 // for, not HTTP.
@@ -109,6 +109,7 @@ func (p *parser) resolveStick(cfg *config.Config) {
 				}
 			}
 			st.Def.Store.Add(stick.ServerID, 0)
+			st.Def.Store.Add(stick.ServerKey, 0)
 			b.StickRules = append(b.StickRules, r)
 		}
 	}

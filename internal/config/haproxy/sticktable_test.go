@@ -225,7 +225,7 @@ func TestTrackRulesAccepted(t *testing.T) {
 }
 
 // TestStickRulesAccepted: stick rules load in backends with their table (their own by
-// default), the table gains server_id as in HAProxy, and mode tcp refuses what needs
+// default), the table gains server_id and server_key as in HAProxy, and mode tcp refuses what needs
 // HTTP or responses.
 func TestStickRulesAccepted(t *testing.T) {
 	const base = "defaults\n    mode http\nbackend app\n    server s1 127.0.0.1:80\n    stick-table type ip size 10\n"
@@ -238,8 +238,8 @@ func TestStickRulesAccepted(t *testing.T) {
 		b.StickRules[1].Cond == nil || b.StickRules[2].Kind != config.StickStoreResponse {
 		t.Fatalf("rules: %+v", b.StickRules)
 	}
-	if !b.StickTable.Def.Store.Has(stick.ServerID) {
-		t.Error("server_id not added to the table")
+	if !b.StickTable.Def.Store.Has(stick.ServerID) || !b.StickTable.Def.Store.Has(stick.ServerKey) {
+		t.Error("server_id and server_key not added to the table")
 	}
 	for _, c := range []struct{ text, want string }{
 		{"defaults\n    mode tcp\nbackend app\n    server s1 127.0.0.1:80\n    stick-table type ip size 10\n    stick store-response src\n", "store-response in mode tcp"},
