@@ -200,3 +200,47 @@ func TestContentRulesWaitForBytes(t *testing.T) {
 		}
 	})
 }
+
+const stickCfg = `defaults
+    mode tcp
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+frontend fe
+    bind 127.0.0.1:9000
+    default_backend be_a
+backend be_a
+    balance roundrobin
+    stick-table type ip size 10 expire 10s
+    stick on src
+    server a SRV_A
+    server b SRV_B
+`
+
+// TestStickOnSrc: with stick on src, every connection of a source goes to the server
+// its first went to (roundrobin alone would alternate), and the table names it.
+func TestStickOnSrc(t *testing.T) {
+	eachRulesMode(t, func(t *testing.T, m mode) {
+		var na, nb atomic.Int32
+		addr := rulesProxy(t, m, stickCfg, named(t, "a", &na), named(t, "b", &nb))
+		var first string
+		for i := 0; i < 4; i++ {
+			c := dial(t, addr)
+			io.WriteString(c, "x")
+			got := make([]byte, 3)
+			c.SetReadDeadline(time.Now().Add(3 * time.Second))
+			if _, err := io.ReadFull(c, got); err != nil {
+				t.Fatal(err)
+			}
+			c.Close()
+			if i == 0 {
+				first = string(got)
+			} else if string(got) != first {
+				t.Fatalf("connection %d went to %q, the first to %q", i, got, first)
+			}
+		}
+		if na.Load()+nb.Load() != 4 || na.Load() != 0 && nb.Load() != 0 {
+			t.Errorf("servers saw a=%d b=%d, want all on one", na.Load(), nb.Load())
+		}
+	})
+}
