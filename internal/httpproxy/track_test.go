@@ -89,6 +89,10 @@ func TestTrackLoopback(t *testing.T) {
 	for _, p := range []string{"/", "/404", "/503", "/501", "/"} {
 		do(p)
 	}
+	// The last request's tracker ends just after its response is sent.
+	for deadline := time.Now().Add(3 * time.Second); get(stick.ConnCur) != 1 && time.Now().Before(deadline); {
+		time.Sleep(2 * time.Millisecond)
+	}
 	// Each request counts on sc1 (the connection's) and on sc0 (its own), one entry.
 	for _, c := range []struct {
 		d    stick.Data
