@@ -42,7 +42,7 @@ func tcpRulesConfig(bind, a, b string) string {
     timeout server 5s
 frontend fe
     bind %s
-    tcp-request inspect-delay 500ms
+    tcp-request inspect-delay 1s
     tcp-request content reject if { req.payload(0,4) -m bin 51554954 }
     tcp-request content accept if { req.len ge 5 }
     tcp-request content reject if WAIT_END
@@ -57,8 +57,8 @@ backend be_b
 
 // tcpScript is what a client sends: chunks with pauses before them, then optionally a
 // half-close; it reports what came back before the proxy closed (or 1.5 s passed)
-// and when the close came: early (before 400 ms), at the 500 ms inspect delay, or
-// not at all (open).
+// and when the close came: early (before 700 ms), at the 1 s inspect delay, or not
+// at all (open).
 func tcpScript(t *testing.T, addr string, chunks []string, halfClose bool) string {
 	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
 	if err != nil {
@@ -76,7 +76,7 @@ func tcpScript(t *testing.T, addr string, chunks []string, halfClose bool) strin
 	if halfClose {
 		c.(*net.TCPConn).CloseWrite()
 	}
-	c.SetReadDeadline(time.Now().Add(1500 * time.Millisecond))
+	c.SetReadDeadline(time.Now().Add(2500 * time.Millisecond))
 	var got []byte
 	buf := make([]byte, 256)
 	when := "open"
@@ -86,7 +86,7 @@ func tcpScript(t *testing.T, addr string, chunks []string, halfClose bool) strin
 		if err != nil {
 			if ne, ok := err.(net.Error); !ok || !ne.Timeout() {
 				switch d := time.Since(start); {
-				case d < 400*time.Millisecond: // the pauses add 100 ms at most
+				case d < 700*time.Millisecond: // the pauses add 100 ms at most
 					when = "closed early"
 				default:
 					when = "closed at the delay"

@@ -67,7 +67,7 @@ func (cc *clientConn) exchange() bool {
 		ex.startTxn(cc)
 		ex.msg.Request(req, ex.in)
 	}
-	if content && !cc.contentRules() {
+	if content && !cc.contentRules(rs.fe.TCPRules.Content) {
 		cc.endStream(0, 0, 0)
 		return false // tcp-request content reject: closed without an answer
 	}
@@ -92,9 +92,13 @@ func (cc *clientConn) exchange() bool {
 	x.be = x.pool.Cfg
 	be := x.be
 	beWork := (len(be.Rules.Request) > 0 || len(be.Rules.Redirect) > 0) && !rs.ownBackend(be)
-	if !started && (beWork || rs.hasResponseRules(be) || len(be.StickRules) > 0) {
+	beContent := len(be.TCPRules.Content) > 0 // nil for a listen section's own half
+	if !started && (beWork || beContent || rs.hasResponseRules(be) || len(be.StickRules) > 0) {
 		ex.startTxn(cc) // response rules read variables and the transaction too
 		ex.msg.Request(req, ex.in)
+	}
+	if beContent && !cc.contentRules(be.TCPRules.Content) {
+		return false // the backend's tcp-request content reject: closed without an answer
 	}
 	if beWork {
 		if done, keep := cc.requestRules(&be.Rules, be, tarpitOf(&be.Timeouts)); done {

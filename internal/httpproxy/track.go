@@ -112,10 +112,10 @@ func (t *connTxn) Track(slot int, tab *stick.Table, key stick.Key) *stick.Entry 
 	return e
 }
 
-// contentRules runs the frontend's tcp-request content rules on the parsed request;
-// false: a rule rejected it (the connection closes without an answer).
-func (cc *clientConn) contentRules() bool {
-	prog := cc.rs.fe.TCPRules.Content
+// contentRules runs tcp-request content rules (the frontend's, or the chosen
+// backend's) on the parsed request; false: a rule rejected it (the connection closes
+// without an answer).
+func (cc *clientConn) contentRules(prog rules.Program) bool {
 	if len(prog) == 0 {
 		return true
 	}

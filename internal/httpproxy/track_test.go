@@ -142,3 +142,38 @@ func TestTrackLoopback(t *testing.T) {
 		t.Errorf("conn_cur = %d after every connection closed, want 0", got)
 	}
 }
+
+// TestBackendContentRulesHTTP: the chosen backend's tcp-request content rules run on
+// each request after the frontend's rules and use_backend; a reject closes the
+// connection without an answer.
+func TestBackendContentRulesHTTP(t *testing.T) {
+	text := `defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+frontend fe
+    bind 127.0.0.1:1
+    default_backend be
+backend be
+    tcp-request content reject if { req.hdr(x-no) -m found }
+    server s {s}
+`
+	_, addr := rulesProxy(t, strings.ReplaceAll(text, "{s}", statusServer(t)), nil)
+	for _, c := range []struct {
+		hdr    string
+		answer bool
+	}{{"", true}, {"X-No: 1\r\n", false}} {
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn.SetDeadline(time.Now().Add(3 * time.Second))
+		fmt.Fprintf(conn, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n%s\r\n", c.hdr)
+		b, _ := io.ReadAll(conn)
+		conn.Close()
+		if got := strings.HasPrefix(string(b), "HTTP/1.1 200"); got != c.answer {
+			t.Errorf("%q: answered %q", c.hdr, b)
+		}
+	}
+}

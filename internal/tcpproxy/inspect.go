@@ -22,11 +22,23 @@ import (
 // inspectSize bounds the bytes content rules may wait for (HAProxy: the buffer).
 const inspectSize = bufSize
 
-// needsRules reports whether connections of r go through admit or inspect.
-func (r *Route) needsRules() bool {
+// prepare notes whether connections of r may run TCP rules: the frontend's, or the
+// tcp-request content rules of a backend they may reach.
+func (r *Route) prepare() {
 	fe := r.Frontend
-	return fe != nil && !fe.TCPRules.Empty()
+	r.rules = fe != nil && !fe.TCPRules.Empty()
+	if r.Pool != nil && len(r.Pool.Cfg.TCPRules.Content) > 0 {
+		r.rules = true
+	}
+	for _, p := range r.Backends {
+		if len(p.Cfg.TCPRules.Content) > 0 {
+			r.rules = true
+		}
+	}
 }
+
+// needsRules reports whether connections of r go through admit or inspect.
+func (r *Route) needsRules() bool { return r.rules }
 
 // Tracked, Table, Now and Track make connTxn a track.Txn.
 func (t *connTxn) Tracked(slot int) *stick.Entry {
@@ -84,14 +96,32 @@ func (r *Route) admit(t *connTxn) bool {
 // for them).
 func (r *Route) inspect(c net.Conn, t *connTxn) bool {
 	fe := r.Frontend
-	prog := fe.TCPRules.Content
+	return inspectWith(c, t, fe.TCPRules.Content, fe.TCPRules.InspectDelay)
+}
+
+// inspectBackend runs the tcp-request content rules of the backend r chose (after
+// the frontend's and use_backend, as HAProxy), waiting up to the backend's
+// inspect-delay; false: a rule rejected the connection.
+func (r *Route) inspectBackend(c net.Conn, t *connTxn) bool {
+	if r.Pool == nil {
+		return true
+	}
+	b := r.Pool.Cfg
+	return inspectWith(c, t, b.TCPRules.Content, b.TCPRules.InspectDelay)
+}
+
+// inspectWith runs prog over c's first bytes (those read before stay in t.payload),
+// waiting up to delay for conditions that may change.
+func inspectWith(c net.Conn, t *connTxn, prog rules.Program, delay time.Duration) bool {
 	if len(prog) == 0 {
 		return true
 	}
-	delay := fe.TCPRules.InspectDelay
 	final := delay <= 0
 	deadline := time.Now().Add(delay)
-	buf := make([]byte, 0, inspectSize)
+	buf := t.payload
+	if cap(buf) < inspectSize {
+		buf = append(make([]byte, 0, inspectSize), buf...)
+	}
 	next := 0
 	for reads := 0; reads <= inspectSize; reads++ { // a read adds a byte at least, or ends
 		t.st.WaitEnd = final

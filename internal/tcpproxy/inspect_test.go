@@ -72,7 +72,7 @@ frontend fe
     stick-table type ip size 10 expire 10s store conn_cur
     tcp-request connection track-sc0 src
     tcp-request connection reject if { sc0_conn_cur gt 2 }
-    tcp-request inspect-delay 300ms
+    tcp-request inspect-delay 1s
     tcp-request content reject if { req.payload(0,4) -m bin 51554954 }
     tcp-request content accept if { req.len ge 5 }
     tcp-request content reject if WAIT_END
@@ -141,7 +141,7 @@ func TestContentRulesWaitForBytes(t *testing.T) {
 		before := na.Load() + nb.Load()
 		c = dial(t, addr)
 		io.WriteString(c, "QUIT")
-		if d, said := closedWithin(t, c, 3*time.Second); said != "" || d > 250*time.Millisecond {
+		if d, said := closedWithin(t, c, 3*time.Second); said != "" || d > 600*time.Millisecond {
 			t.Errorf("QUIT: closed after %v having said %q; want closed at once, silently", d, said)
 		}
 		c.Close()
@@ -153,8 +153,8 @@ func TestContentRulesWaitForBytes(t *testing.T) {
 		if _, said := closedWithin(t, c, 3*time.Second); said != "" {
 			t.Errorf("short client: got %q", said)
 		}
-		if d := time.Since(start); d < 250*time.Millisecond {
-			t.Errorf("short client closed after %v, before the 300ms inspect delay", d)
+		if d := time.Since(start); d < 900*time.Millisecond {
+			t.Errorf("short client closed after %v, before the 1s inspect delay", d)
 		}
 		c.Close()
 		if n := na.Load() + nb.Load(); n != before {
@@ -174,7 +174,7 @@ func TestContentRulesWaitForBytes(t *testing.T) {
 			open = append(open, c)
 		}
 		c = dial(t, addr)
-		if d, said := closedWithin(t, c, 3*time.Second); said != "" || d > 250*time.Millisecond {
+		if d, said := closedWithin(t, c, 3*time.Second); said != "" || d > 600*time.Millisecond {
 			t.Errorf("third connection: closed after %v having said %q; want rejected at once", d, said)
 		}
 		c.Close()
@@ -241,6 +241,51 @@ func TestStickOnSrc(t *testing.T) {
 		}
 		if na.Load()+nb.Load() != 4 || na.Load() != 0 && nb.Load() != 0 {
 			t.Errorf("servers saw a=%d b=%d, want all on one", na.Load(), nb.Load())
+		}
+	})
+}
+
+const backendContentCfg = `defaults
+    mode tcp
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+frontend fe
+    bind 127.0.0.1:9000
+    default_backend be_a
+backend be_a
+    tcp-request inspect-delay 1s
+    tcp-request content reject if { req.payload(0,1) -m bin 5a }
+    tcp-request content accept if { req.len ge 3 }
+    server a SRV_A
+backend be_b
+    server b SRV_B
+`
+
+// TestBackendContentRules: a backend's tcp-request content rules run (and wait for
+// bytes) for the connections its frontend sends it, though the frontend has none.
+func TestBackendContentRules(t *testing.T) {
+	eachRulesMode(t, func(t *testing.T, m mode) {
+		var na, nb atomic.Int32
+		addr := rulesProxy(t, m, backendContentCfg, named(t, "a", &na), named(t, "b", &nb))
+		c := dial(t, addr)
+		io.WriteString(c, "h")
+		time.Sleep(50 * time.Millisecond)
+		io.WriteString(c, "ey")
+		got := make([]byte, len("a:hey"))
+		c.SetReadDeadline(time.Now().Add(3 * time.Second))
+		if _, err := io.ReadFull(c, got); err != nil || string(got) != "a:hey" {
+			t.Fatalf("got %q, %v; want a:hey", got, err)
+		}
+		c.Close()
+		c = dial(t, addr)
+		io.WriteString(c, "Zed")
+		if d, said := closedWithin(t, c, 3*time.Second); said != "" || d > 600*time.Millisecond {
+			t.Errorf("Z: closed after %v having said %q; want rejected at once", d, said)
+		}
+		c.Close()
+		if na.Load() != 1 {
+			t.Errorf("server a saw %d connections, want 1", na.Load())
 		}
 	})
 }

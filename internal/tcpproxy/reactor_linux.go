@@ -23,10 +23,16 @@ func (h *Handler) serveReactor(c net.Conn, done func()) {
 		peer = ta.AddrPort()
 	}
 	var t *connTxn
+	var chosen *Route
 	if r := h.route.Load(); r.needsRules() {
 		// The rules run here, on the connection's goroutine, before the loop has it.
 		t = r.newTxn(peer, addrPortOf(c.LocalAddr()), h)
-		if !r.admit(t) || !r.inspect(c, t) {
+		ok := r.admit(t) && r.inspect(c, t)
+		if ok {
+			chosen = r.forTxn(t)
+			ok = chosen.inspectBackend(c, t)
+		}
+		if !ok {
 			t.end(int64(len(t.payload)), 0)
 			c.Close()
 			done()
@@ -40,7 +46,7 @@ func (h *Handler) serveReactor(c net.Conn, done func()) {
 		done()
 		return
 	}
-	h.serveFD(fd, peer, done, t)
+	h.serveFD(fd, peer, done, t, chosen)
 }
 
 // ServeFD serves the client socket fd (non-blocking, close-on-exec, accepted from peer
@@ -61,14 +67,14 @@ func (h *Handler) ServeFD(fd int, peer netip.AddrPort, done func()) {
 		}()
 		return
 	}
-	go h.serveFD(fd, peer, done, nil)
+	go h.serveFD(fd, peer, done, nil, nil)
 }
 
 // serveFD picks a server, starts a non-blocking connect to it and gives the session to a
 // loop, which finishes the connect and then moves the bytes. From there the session
 // costs two descriptors and a small struct, and a buffer only while bytes wait for a
 // full socket.
-func (h *Handler) serveFD(fd int, peer netip.AddrPort, done func(), t *connTxn) {
+func (h *Handler) serveFD(fd int, peer netip.AddrPort, done func(), t *connTxn, chosen *Route) {
 	s := &session{}
 	if !h.track(s) {
 		t.end(0, 0)
@@ -86,8 +92,8 @@ func (h *Handler) serveFD(fd int, peer netip.AddrPort, done func(), t *connTxn) 
 		done()
 	}
 	local := localAddr(fd)
-	if t != nil {
-		r = r.forTxn(t)
+	if chosen != nil {
+		r = chosen // the rules chose it (serveReactor)
 	} else {
 		r = r.forConn(peer, local, h)
 	}

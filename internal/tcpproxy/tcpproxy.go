@@ -29,6 +29,8 @@ type Route struct {
 	Stats    *proxystats.Frontend     // the frontend's counters (nil: none)
 	Log      *logging.Logger          // tcplog / log-format; nil: off
 	Tables   map[string]*stick.Table  // live stick tables by name (track-sc, sc_*, src_*, table_*)
+
+	rules bool // TCP rules may run on a connection (prepare)
 }
 
 // Handler serves the connections of one TCP frontend.
@@ -48,12 +50,16 @@ type Handler struct {
 // NewHandler returns a handler forwarding along r.
 func NewHandler(r *Route, log *slog.Logger) *Handler {
 	h := &Handler{log: log, conns: map[*session]struct{}{}}
+	r.prepare()
 	h.route.Store(r)
 	return h
 }
 
 // Swap makes new connections follow r; established ones keep their server.
-func (h *Handler) Swap(r *Route) { h.route.Store(r) }
+func (h *Handler) Swap(r *Route) {
+	r.prepare()
+	h.route.Store(r)
+}
 
 // Active returns how many client connections are open.
 func (h *Handler) Active() int {
@@ -161,6 +167,10 @@ func (h *Handler) ServeConn(c net.Conn) {
 			return // rejected: closed without a word
 		}
 		r = r.forTxn(t)
+		if !r.inspectBackend(c, t) {
+			in = int64(len(t.payload))
+			return
+		}
 	} else {
 		r = r.forConn(addrPortOf(c.RemoteAddr()), addrPortOf(c.LocalAddr()), h)
 	}

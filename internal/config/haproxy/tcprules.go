@@ -63,10 +63,6 @@ func kwTCPRule(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 	case rules.TCPSession:
 		px.tcp.sess = append(px.tcp.sess, r)
 	case rules.TCPContent:
-		if px.kind == SecBackend {
-			p.errorf(st.pos, "%s in a backend: not carried out by tandem yet; write the rule in the frontend (or a listen section)", kw)
-			return
-		}
 		px.tcp.content = append(px.tcp.content, r)
 	default:
 		if px.kind != SecListen {
