@@ -240,3 +240,47 @@ func TestStickFetchesMatchHAProxy(t *testing.T) {
 	}
 	t.Logf("%s", strings.Join(h, "\n"))
 }
+
+// TestStickArraysMatchHAProxy: the general purpose counter and tag arrays (gpc(N),
+// gpc_rate(N,P), gpt(N)) through sc-inc-gpc, sc-set-gpt and the sc_*/src_*/table_*
+// fetches that take an index read the same through Debian's haproxy and tandem.
+func TestStickArraysMatchHAProxy(t *testing.T) {
+	conf := func(bind string) string {
+		return fmt.Sprintf(`defaults
+    mode http
+    timeout connect 2s
+    timeout client 10s
+    timeout server 10s
+frontend web
+    bind %s
+    stick-table type ip size 10 expire 10s store gpc(3),gpc_rate(3,10s),gpt(2)
+    http-request track-sc0 src
+    http-request sc-inc-gpc(1,0)
+    http-request sc-set-gpt(1,0) 9 if { path /g }
+    http-request return status 200 content-type text/plain lf-string "a=%%[sc_get_gpc(1,0)] b=%%[sc_gpc_rate(1,0)] c=%%[src_get_gpc(1,web)] d=%%[src,table_gpc(1,web)] e=%%[sc_get_gpt(1,0)] f=%%[sc_inc_gpc(2,0)] g=%%[src,table_gpc_rate(1,web)] h=%%[src,table_gpt(1,web)] i=%%[src_gpc_rate(1,web)] j=%%[sc_get_gpc(5,0)] k=%%[sc_clr_gpc(2,0)]"
+`, bind)
+	}
+	hAddr, tAddr := freeAddr(t), freeAddr(t)
+	sock := filepath.Join(t.TempDir(), "h.sock")
+	startHAProxy(t, "global\n    stats socket "+sock+"\n"+conf(hAddr), sock)
+	startTandem(t, conf(tAddr), tAddr)
+	if c, err := net.DialTimeout("tcp", hAddr, time.Second); err == nil {
+		c.Close() // as startTandem's readiness probe
+	}
+	cl := &http.Client{Timeout: 5 * time.Second}
+	for _, p := range []string{"/", "/g", "/", "/x"} {
+		var got [2]string
+		for i, a := range []string{hAddr, tAddr} {
+			resp, err := cl.Get("http://" + a + p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			got[i] = string(b)
+		}
+		if got[0] != got[1] {
+			t.Errorf("%s:\n haproxy %s\n tandem  %s", p, got[0], got[1])
+		}
+	}
+}

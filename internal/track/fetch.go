@@ -203,23 +203,26 @@ func registerTable(conv string, f field) {
 			}
 			return &fetchArg{f: f, table: name}, nil
 		},
-		Eval: func(t sample.Txn, x any, in sample.Value) (sample.Value, bool) {
-			a := x.(*fetchArg)
-			tt, ok := t.(Txn)
-			if !ok {
-				return sample.Value{}, false
-			}
-			tab := tt.Table(a.table)
-			if tab == nil {
-				return sample.Value{}, false
-			}
-			k, ok := Key(tab, in, false)
-			if !ok {
-				return sample.Value{}, false
-			}
-			now := tt.Now()
-			return readEntry(tab.Lookup(k, now), a.f, now)
-		}})
+		Eval: evalTableConv})
+}
+
+// evalTableConv is a table_* converter: the field of the entry whose key is in.
+func evalTableConv(t sample.Txn, x any, in sample.Value) (sample.Value, bool) {
+	a := x.(*fetchArg)
+	tt, ok := t.(Txn)
+	if !ok {
+		return sample.Value{}, false
+	}
+	tab := tt.Table(a.table)
+	if tab == nil {
+		return sample.Value{}, false
+	}
+	k, ok := Key(tab, in, false)
+	if !ok {
+		return sample.Value{}, false
+	}
+	now := tt.Now()
+	return readEntry(tab.Lookup(k, now), a.f, now)
 }
 
 // readEntry reads f from e: 0 when there is no entry, no value when the table does not
