@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -49,11 +50,19 @@ frontend fe
     acl staff path_beg /staff
     http-request deny if { path /deny }
     http-request reject if { path /rejected }
+    http-request silent-drop if { path /dropped }
     http-request disable-l7-retry if { path /noretry }
     http-request deny deny_status 429 if { path /deny429 }
     http-request deny deny_status 404 if { path /deny404 }
     http-request deny status 403 content-type text/plain string nope hdr X-Deny yes if { path /deny-body }
     http-request tarpit deny_status 403 if { path /tarpit }
+    http-request deny deny_status 503 errorfile %[3]s/503.http if { path /deny-ef }
+    http-request return status 404 errorfiles site if { path /ret-ef404 }
+    http-request return status 200 content-type "text/plain; charset=utf-8" lf-string "%%[req.hdr(x-a)]/%%[query]" hdr X-One 1 hdr X-Two %%[method] if { path /ret-multi }
+    http-request auth realm "Two Words" if { path /auth2 }
+    http-request redirect location https://%%[req.hdr(host)]%%[path]?moved=1 code 302 if { path_beg /loc-q }
+    http-request redirect prefix /p append-slash code 301 if { path_beg /pfx-slash }
+    http-request redirect scheme http drop-query append-slash if { path_beg /sch-slash }
     http-request return status 200 content-type text/plain lf-string "hello %%[req.hdr(x-name)] %%[path]" hdr X-Ret 1 if { path /ret }
     http-request return status 204 if { path /ret204 }
     http-request return status 503 errorfiles site if { path /ret503 }
@@ -260,6 +269,21 @@ var actionRequests = []string{
 	"GET /staff/x HTTP/1.1\r\nHost: a.example\r\nAuthorization: Basic " + basic("carol", "wrong") + "\r\n",
 	"GET /any HTTP/1.1\r\nHost: a.example\r\nAuthorization: Basic " + basic("alice", "secret") + "\r\n",
 	"GET /rejected HTTP/1.1\r\nHost: a.example\r\n",
+	"GET /deny-ef HTTP/1.1\r\nHost: a.example\r\n",
+	"GET /ret-ef404 HTTP/1.1\r\nHost: a.example\r\n",
+	"GET /ret-multi?q=1 HTTP/1.1\r\nHost: a.example\r\nX-A: aa\r\n",
+	"GET /ret-multi HTTP/1.1\r\nHost: a.example\r\n",
+	"GET /auth2 HTTP/1.1\r\nHost: a.example\r\n",
+	"GET /loc-q/x?y=2 HTTP/1.1\r\nHost: a.example:8080\r\n",
+	"GET /pfx-slash/a?b HTTP/1.1\r\nHost: a.example\r\n",
+	"GET /pfx-slash/ HTTP/1.1\r\nHost: a.example\r\n",
+	"GET /sch-slash/a?b HTTP/1.1\r\nHost: a.example\r\n",
+	"GET /sch-slash HTTP/1.1\r\nHost: A.Example\r\n",
+	"GET /x HTTP/1.1\r\nHost: a.example\r\nX-Rep: a-b-c\r\nX-Rep: left-right\r\nX-Vals: ,v1,,\r\n",
+	"GET /x HTTP/1.1\r\nHost: a.example\r\nX-Vals: \r\n",
+	"GET /sq?& HTTP/1.1\r\nHost: a.example\r\n",
+	"GET /x HTTP/1.1\r\nHost: a.example\r\nX-Fill: " + strings.Repeat("f", 5000) + "\r\n",
+	"GET /x?a=%41 HTTP/1.1\r\nHost: a.example\r\nX-Pre-: 1\r\nsuffix: 2\r\n",
 	"GET /noretry HTTP/1.1\r\nHost: a.example\r\n",
 	"GET /routed HTTP/1.1\r\nHost: a.example\r\nX-Route: b\r\n",
 	"GET /routed HTTP/1.1\r\nHost: a.example\r\nX-Route: c\r\n",
@@ -534,6 +558,12 @@ func TestActionsKeepAliveMatchHAProxy(t *testing.T) {
 		}
 	}
 	// A response rule's deny.
+	// silent-drop: the client hears nothing, neither an answer nor a close.
+	for name, addr := range map[string]string{"haproxy": hfront, "tandem": tfront} {
+		if got := dropOutcome(t, addr); got != "silence" {
+			t.Errorf("%s: silent-drop: the client saw %s", name, got)
+		}
+	}
 	for _, hdr := range []string{"X-Up-Deny", "X-Up-Return", "X-Up-Redirect"} {
 		seq := []string{"/x\r\nX-Echo-Resp: " + hdr + ": 1", "/x"}
 		if hs, ts := keepAliveSeq(t, hfront, seq), keepAliveSeq(t, tfront, seq); hs != ts {
@@ -616,4 +646,29 @@ backend be
 			}
 		}
 	}
+}
+
+// dropOutcome sends a request for /dropped and says what the client sees within 700 ms:
+// "silence", "close", "reset" or "data".
+func dropOutcome(t *testing.T, addr string) string {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	io.WriteString(c, "GET /dropped HTTP/1.1\r\nHost: a.example\r\n\r\n")
+	c.SetReadDeadline(time.Now().Add(700 * time.Millisecond))
+	var b [64]byte
+	n, err := c.Read(b[:])
+	var ne net.Error
+	switch {
+	case n > 0:
+		return "data"
+	case errors.As(err, &ne) && ne.Timeout():
+		return "silence"
+	case errors.Is(err, io.EOF):
+		return "close"
+	}
+	return "reset"
 }

@@ -179,6 +179,9 @@ func (cc *clientConn) answer(r *rules.Rule, be *config.Backend, tarpit time.Dura
 		return cc.handOffMetrics(be)
 	case rules.Reject:
 		return false // closed without an answer
+	case rules.SilentDrop:
+		silentDrop(cc.nc) // closed without the client knowing
+		return false
 	}
 	return cc.replyError(500, be, false, 0)
 }

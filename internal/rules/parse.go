@@ -46,6 +46,7 @@ var actionPhases = map[string]uint8{
 	"set-var": inReq | inRes | inAft, "unset-var": inReq | inRes | inAft, "capture": inReq,
 	"set-log-level": inReq | inRes | inAft, "set-status": inRes | inAft, "use-service": inReq,
 	"reject": inReq, "disable-l7-retry": inReq, "set-var-fmt": inReq | inRes | inAft,
+	"silent-drop": inReq,
 }
 
 // knownElsewhere are HAProxy 2.6 actions tandem does not carry out (yet), so that
@@ -53,7 +54,7 @@ var actionPhases = map[string]uint8{
 var knownElsewhere = strings.Fields(`add-acl add-map cache-store cache-use del-acl del-map
 do-resolve early-hint normalize-uri send-spoe-group set-bandc-dst set-dst
 set-dst-port set-map set-mark set-nice set-priority-class set-priority-offset set-src set-src-port
-set-timeout set-tos silent-drop strict-mode wait-for-body wait-for-handshake lua
+set-timeout set-tos strict-mode wait-for-body wait-for-handshake lua
 set-bandwidth-limit set-fc-mark set-fc-tos sc-add-gpc sc-clr-gpc sc-clr-gpc0 sc-clr-gpc1`)
 
 // haproxyHas are the actions HAProxy 2.6 takes in the response phases beyond what
@@ -105,6 +106,8 @@ func Parse(ph Phase, args []string, env *Env) (*Rule, error) {
 		r.Action = Allow
 	case "reject":
 		r.Action = Reject
+	case "silent-drop":
+		r.Action = SilentDrop
 	case "disable-l7-retry":
 		r.Action = DisableL7Retry
 	case "deny", "tarpit":
@@ -164,7 +167,11 @@ func Parse(ph Phase, args []string, env *Env) (*Rule, error) {
 		if !strings.HasSuffix(name, ")") || len(name) <= len(base)+2 || name[len(base)] != '(' {
 			return nil, fmt.Errorf("%s: expected %s(<scope>.<name>)", p.kw, base)
 		}
-		r.VarScope, r.VarName, err = sample.ParseVarName(name[len(base)+1 : len(name)-1])
+		inner := name[len(base)+1 : len(name)-1]
+		if i := strings.IndexByte(inner, ','); i >= 0 {
+			return nil, fmt.Errorf("%s: the conditions %q of %s() are not supported by tandem yet (write the variable alone, with an if/unless condition)", p.kw, inner[i+1:], base)
+		}
+		r.VarScope, r.VarName, err = sample.ParseVarName(inner)
 		if err == nil && r.Action == SetVarFmt {
 			r.Fmt, err = p.format("format")
 		}
@@ -414,12 +421,13 @@ func (p *ruleParser) reply(status int, deny bool) (*Reply, error) {
 	r := &Reply{Kind: ReplyEmpty, Status: status}
 	onlyDenyStatus := true // deny [deny_status N] implies default-errorfiles
 	body := ""
-	for len(p.args) > 0 && p.args[0] != "if" && p.args[0] != "unless" {
-		key := p.args[0]
+	for n := 0; len(p.args) > 0 && p.args[0] != "if" && p.args[0] != "unless"; n++ {
+		key, first := p.args[0], n == 0
 		switch key {
 		case "status", "deny_status":
-			if key == "deny_status" && !deny {
-				return nil, fmt.Errorf("%s: unknown argument %q", p.kw, key)
+			if key == "deny_status" && (!deny || !first) {
+				// HAProxy takes deny_status only as a deny's or tarpit's first argument
+				return nil, fmt.Errorf("%s: unexpected argument %q (deny_status comes first; or write status N anywhere)", p.kw, key)
 			}
 			if key == "status" {
 				onlyDenyStatus = false

@@ -71,6 +71,7 @@ const (
 	Reject
 	DisableL7Retry
 	SetVarFmt
+	SilentDrop
 	TrackSC  // track-sc0/1/2 KEY [table T]
 	SCIncGPC // sc-inc-gpc0(N), sc-inc-gpc1(N), sc-inc-gpc(IDX,N)
 	SCSetGPT // sc-set-gpt0(N) VALUE, sc-set-gpt(IDX,N) VALUE
@@ -81,7 +82,7 @@ const (
 var actionNames = [...]string{"allow", "deny", "tarpit", "redirect", "return", "auth", "add-header",
 	"set-header", "del-header", "replace-header", "replace-value", "set-path", "set-pathq",
 	"replace-path", "replace-pathq", "set-query", "set-uri", "replace-uri", "set-method", "set-var",
-	"unset-var", "capture", "set-log-level", "set-status", "use-service", "reject", "disable-l7-retry", "set-var-fmt",
+	"unset-var", "capture", "set-log-level", "set-status", "use-service", "reject", "disable-l7-retry", "set-var-fmt", "silent-drop",
 	"track-sc", "sc-inc-gpc", "sc-set-gpt", "accept", "close"}
 
 func (a Action) String() string { return actionNames[a] }

@@ -81,7 +81,7 @@ func Run(prog Program, t sample.Txn, m *Msg) Outcome {
 			continue
 		}
 		switch r.Action {
-		case Allow, Deny, Tarpit, Return, Auth, UseService, Reject:
+		case Allow, Deny, Tarpit, Return, Auth, UseService, Reject, SilentDrop:
 			return Outcome{Rule: r}
 		case DisableL7Retry:
 			m.NoL7Retry = true
