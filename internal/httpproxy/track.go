@@ -48,7 +48,7 @@ func (t *ruleTxn) Track(slot int, tab *stick.Table, key stick.Key) *stick.Entry 
 }
 
 // acceptRules runs the frontend's tcp-request connection and session rules on a new
-// connection c; false: a rule rejected it.
+// connection c; false: a rule rejected it (or dropped it silently: then nc is closed).
 func (c *conn) acceptRules(rs *routeState, nc net.Conn) bool {
 	tr := &rs.fe.TCPRules
 	if len(tr.Connection) == 0 && len(tr.Session) == 0 {
@@ -64,10 +64,13 @@ func (c *conn) acceptRules(rs *routeState, nc net.Conn) bool {
 	for _, prog := range [2]rules.Program{tr.Connection, tr.Session} {
 		t.atConn = true
 		v, _ := rules.RunTCP(prog, 0, t, false)
-		if v == rules.Rejected {
+		if v == rules.Rejected || v == rules.Dropped {
 			if c.trk != nil {
 				c.trk.End()
 				c.trk = nil
+			}
+			if v == rules.Dropped {
+				silentDrop(nc)
 			}
 			return false
 		}
@@ -124,7 +127,10 @@ func (cc *clientConn) contentRules(prog rules.Program) bool {
 	t.st.WaitEnd = true // the request is whole: every condition is final
 	v, _ := rules.RunTCP(prog, 0, t, false)
 	t.tcp = false
-	return v != rules.Rejected
+	if v == rules.Dropped {
+		silentDrop(cc.nc) // the connection's close then finds it closed
+	}
+	return v != rules.Rejected && v != rules.Dropped
 }
 
 // startStream counts a new request on what the connection tracks.

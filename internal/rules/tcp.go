@@ -8,8 +8,9 @@ import (
 )
 
 // This file compiles and runs the TCP rules (configuration.txt §4.2): tcp-request
-// connection|session|content and tcp-response content. Each list runs in order; accept
-// and reject end it, the other actions (track-sc*, sc-*, set-var, unset-var) go on.
+// connection|session|content and tcp-response content. Each list runs in order; accept,
+// reject and silent-drop end it, the other actions (track-sc*, sc-*, set-var, unset-var)
+// go on.
 
 // TCPPhase is the list a TCP rule belongs to.
 type TCPPhase uint8
@@ -40,14 +41,14 @@ func (p TCPPhase) Where() sample.Use {
 
 // tcpActions are the actions each TCP phase takes.
 var tcpActions = [...][]string{
-	TCPConnection: {"accept", "reject", "track-sc0", "track-sc1", "track-sc2", "sc-inc-gpc0", "sc-inc-gpc1", "sc-inc-gpc", "sc-set-gpt0", "sc-set-gpt", "set-var", "unset-var"},
-	TCPSession:    {"accept", "reject", "track-sc0", "track-sc1", "track-sc2", "sc-inc-gpc0", "sc-inc-gpc1", "sc-inc-gpc", "sc-set-gpt0", "sc-set-gpt", "set-var", "unset-var"},
-	TCPContent:    {"accept", "reject", "track-sc0", "track-sc1", "track-sc2", "sc-inc-gpc0", "sc-inc-gpc1", "sc-inc-gpc", "sc-set-gpt0", "sc-set-gpt", "set-var", "unset-var"},
+	TCPConnection: {"accept", "reject", "silent-drop", "track-sc0", "track-sc1", "track-sc2", "sc-inc-gpc0", "sc-inc-gpc1", "sc-inc-gpc", "sc-set-gpt0", "sc-set-gpt", "set-var", "unset-var"},
+	TCPSession:    {"accept", "reject", "silent-drop", "track-sc0", "track-sc1", "track-sc2", "sc-inc-gpc0", "sc-inc-gpc1", "sc-inc-gpc", "sc-set-gpt0", "sc-set-gpt", "set-var", "unset-var"},
+	TCPContent:    {"accept", "reject", "silent-drop", "track-sc0", "track-sc1", "track-sc2", "sc-inc-gpc0", "sc-inc-gpc1", "sc-inc-gpc", "sc-set-gpt0", "sc-set-gpt", "set-var", "unset-var"},
 	TCPResponse:   {"accept", "reject", "close", "sc-inc-gpc0", "sc-inc-gpc1", "sc-inc-gpc", "sc-set-gpt0", "sc-set-gpt", "set-var", "unset-var"},
 }
 
 // tcpElsewhere are HAProxy 2.6 TCP actions tandem does not carry out.
-var tcpElsewhere = strings.Fields(`expect-proxy expect-netscaler-cip silent-drop capture do-resolve
+var tcpElsewhere = strings.Fields(`expect-proxy expect-netscaler-cip capture do-resolve
 send-spoe-group set-dst set-dst-port set-src set-src-port set-mark set-tos set-nice set-log-level
 set-priority-class set-priority-offset switch-mode use-service lua set-var-fmt sc-add-gpc
 sc-clr-gpc sc-clr-gpc0 sc-clr-gpc1 set-bandwidth-limit set-fc-mark set-fc-tos attach-srv`)
@@ -93,6 +94,8 @@ func ParseTCP(ph TCPPhase, args []string, env *Env) (*Rule, error) {
 		r.Action = Reject
 	case "close":
 		r.Action = Close
+	case "silent-drop":
+		r.Action = SilentDrop
 	case "set-var", "unset-var":
 		r.Action = SetVar
 		if base == "unset-var" {
@@ -132,6 +135,7 @@ const (
 	Accepted                // accept
 	Rejected                // reject
 	Closed                  // tcp-response close
+	Dropped                 // silent-drop: close without telling the client
 	Wait                    // a condition needs more data: run again from Next when it comes
 )
 
@@ -162,6 +166,8 @@ func RunTCP(prog Program, from int, t sample.Txn, wait bool) (v Verdict, next in
 			return Rejected, i + 1
 		case Close:
 			return Closed, i + 1
+		case SilentDrop:
+			return Dropped, i + 1
 		case SetVar:
 			if v, ok := r.Expr.Eval(t); ok {
 				t.State().SetVar(r.VarScope, r.VarName, v)

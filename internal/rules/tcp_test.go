@@ -72,6 +72,7 @@ func TestParseTCP(t *testing.T) {
 		{TCPConnection, "set-var(txn.a) src", "only sess.* variables"},
 		{TCPConnection, "reject if { req.len gt 0 }", "cannot be used here"},
 		{TCPConnection, "expect-proxy layer4", "not supported by tandem"},
+		{TCPConnection, "silent-drop if { src 10.0.0.1 }", ""},
 		{TCPConnection, "close", "unknown action"},
 		{TCPConnection, "", "missing action"},
 		{TCPSession, "track-sc2 src", ""},

@@ -83,7 +83,8 @@ func (r *Route) admit(t *connTxn) bool {
 		t.atConn = true
 		v, _ := rules.RunTCP(prog, 0, t, false)
 		t.atConn = false
-		if v == rules.Rejected {
+		if v == rules.Rejected || v == rules.Dropped {
+			t.drop = v == rules.Dropped
 			return false
 		}
 	}
@@ -128,7 +129,8 @@ func inspectWith(c net.Conn, t *connTxn, prog rules.Program, delay time.Duration
 		var v rules.Verdict
 		v, next = rules.RunTCP(prog, next, t, true)
 		switch v {
-		case rules.Rejected:
+		case rules.Rejected, rules.Dropped:
+			t.drop = v == rules.Dropped
 			return false
 		case rules.Wait:
 			if !final {
@@ -159,4 +161,13 @@ func fdConn(fd int) (net.Conn, error) {
 	c, err := net.FileConn(f) // a duplicate
 	f.Close()
 	return c, err
+}
+
+// refuse closes c after a rule refused it: silently for silent-drop.
+func refuse(c net.Conn, t *connTxn) {
+	if t.drop {
+		silentDrop(c)
+		return
+	}
+	c.Close()
 }

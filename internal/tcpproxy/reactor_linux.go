@@ -34,7 +34,7 @@ func (h *Handler) serveReactor(c net.Conn, done func()) {
 		}
 		if !ok {
 			t.end(int64(len(t.payload)), 0)
-			c.Close()
+			refuse(c, t)
 			done()
 			return
 		}

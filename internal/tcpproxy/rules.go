@@ -92,6 +92,7 @@ type connTxn struct {
 	tables   map[string]*stick.Table // live stick tables by name
 	trk      *track.Session          // nil until a rule tracks
 	atConn   bool                    // tcp-request connection/session rules run
+	drop     bool                    // a silent-drop rule refused the connection
 }
 
 func (t *connTxn) Addrs() (netip.AddrPort, netip.AddrPort) { return t.src, t.dst }

@@ -164,11 +164,13 @@ func (h *Handler) ServeConn(c net.Conn) {
 		defer func() { t.end(in, out) }()
 		if !r.admit(t) || !r.inspect(c, t) {
 			in = int64(len(t.payload))
-			return // rejected: closed without a word
+			refuse(c, t) // rejected: closed without a word
+			return
 		}
 		r = r.forTxn(t)
 		if !r.inspectBackend(c, t) {
 			in = int64(len(t.payload))
+			refuse(c, t)
 			return
 		}
 	} else {
