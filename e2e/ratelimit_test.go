@@ -228,7 +228,7 @@ func TestStickFetchesMatchHAProxy(t *testing.T) {
 				}
 			}
 			c.Close()
-			time.Sleep(20 * time.Millisecond) // the connection's end reaches conn_cur
+			time.Sleep(100 * time.Millisecond) // the connection's end reaches conn_cur
 		}
 		return out
 	}

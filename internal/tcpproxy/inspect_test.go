@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -27,6 +28,12 @@ func named(t *testing.T, name string, n *atomic.Int32) string {
 // rulesProxy serves the frontend "fe" of text (mode tcp) on loopback in mode m, with
 // its backends' servers replaced by be_a and be_b, and live stick tables.
 func rulesProxy(t *testing.T, m mode, text string, a, b string) string {
+	addr, _ := rulesProxyTables(t, m, text, a, b)
+	return addr
+}
+
+// rulesProxyTables is rulesProxy, also returning the live stick tables.
+func rulesProxyTables(t *testing.T, m mode, text string, a, b string) (string, map[string]*stick.Table) {
 	t.Helper()
 	text = strings.ReplaceAll(strings.ReplaceAll(text, "SRV_A", a), "SRV_B", b)
 	cfg, err := haproxy.Parse("t.cfg", []byte(text), haproxy.Options{LookupEnv: func(string) (string, bool) { return "", false }})
@@ -59,7 +66,7 @@ func rulesProxy(t *testing.T, m mode, text string, a, b string) string {
 			serveOne(h, m, c)
 		}
 	}()
-	return ln.Addr().String()
+	return ln.Addr().String(), tables
 }
 
 const inspectCfg = `defaults
@@ -107,7 +114,7 @@ func closedWithin(t *testing.T, c net.Conn, limit time.Duration) (time.Duration,
 func TestContentRulesWaitForBytes(t *testing.T) {
 	eachRulesMode(t, func(t *testing.T, m mode) {
 		var na, nb atomic.Int32
-		addr := rulesProxy(t, m, inspectCfg, named(t, "a", &na), named(t, "b", &nb))
+		addr, tables := rulesProxyTables(t, m, inspectCfg, named(t, "a", &na), named(t, "b", &nb))
 
 		// Accepted after two writes, routed on the first byte to be_b.
 		c := dial(t, addr)
@@ -162,6 +169,13 @@ func TestContentRulesWaitForBytes(t *testing.T) {
 		}
 
 		// sc0_conn_cur: two connections of one source are tracked, a third is rejected.
+		// The sessions above end just after their clients close: wait for them.
+		k, _ := tables["fe"].KeyAddr(netip.MustParseAddr("127.0.0.1"))
+		for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+			if e := tables["fe"].Lookup(k, time.Now()); e == nil || e.Use() == 0 {
+				break
+			}
+		}
 		var open []net.Conn
 		for i := 0; i < 2; i++ {
 			c := dial(t, addr)
