@@ -34,8 +34,9 @@ type Txn interface {
 	// Now is the time counters are read and updated at.
 	Now() time.Time
 	// Track tracks key in t in slot: at session level for tcp-request connection
-	// rules, else at stream level. A slot already tracked at that level is left as it
-	// is (the first track-sc wins). It returns the entry now tracked in slot (nil: none).
+	// rules, else at stream level. A slot the stream or the session already tracks is
+	// left as it is (the first track-sc wins, as HAProxy 2.6 does). It returns the entry
+	// it started tracking, nil when none (slot taken, table full).
 	Track(slot int, t *stick.Table, key stick.Key) *stick.Entry
 }
 
