@@ -162,7 +162,9 @@ func TestRateLimitMatchesHAProxy(t *testing.T) {
 }
 
 // stickFetchConfig tracks the source at connection level (sc1) and per request (sc0)
-// and answers with what the stick-counter fetches, converters and actions read.
+// and answers with what the stick-counter fetches, converters and actions read; some
+// requests also track sc2 from tcp-request content, and http-request track-sc1 finds
+// its slot taken by the connection.
 func stickFetchConfig(bind string) string {
 	return fmt.Sprintf(`defaults
     mode http
@@ -173,7 +175,9 @@ frontend fe
     bind %s
     stick-table type ip size 100 expire 30s store http_req_rate(10s),http_req_cnt,http_err_cnt,http_err_rate(10s),gpc0,gpc0_rate(10s),conn_cur,conn_cnt,gpt0
     tcp-request connection track-sc1 src
+    tcp-request content track-sc2 src if { path /t2 }
     http-request track-sc0 src
+    http-request track-sc1 src
     http-request sc-inc-gpc0(0) if { path /inc }
     http-request sc-set-gpt0(1) 7 if { path /gpt }
     http-request deny deny_status 403 if { path /deny }
@@ -197,7 +201,7 @@ func TestStickFetchesMatchHAProxy(t *testing.T) {
 		c.Close()
 	}
 	time.Sleep(20 * time.Millisecond)
-	paths := []string{"/", "/inc", "/deny", "/gpt", "/inc", "/", "/deny", "/"}
+	paths := []string{"/", "/inc", "/deny", "/gpt", "/inc", "/t2", "/deny", "/", "/t2", "/t2"}
 	run := func(addr string) []string {
 		var out []string
 		// Two requests per connection: the second sees the connection's tracker.
