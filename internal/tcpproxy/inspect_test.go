@@ -13,6 +13,7 @@ import (
 
 	"tandem/internal/backend"
 	"tandem/internal/config/haproxy"
+	"tandem/internal/sample"
 	"tandem/internal/stick"
 )
 
@@ -301,5 +302,55 @@ func TestBackendContentRules(t *testing.T) {
 		if na.Load() != 1 {
 			t.Errorf("server a saw %d connections, want 1", na.Load())
 		}
+	})
+}
+
+// A fetch another package registers, as the ClientHello fetches (req.ssl_sni…) will:
+// no answer until its bytes are all there.
+func init() {
+	sample.RegisterFetch(sample.Fetch{Name: "test.first3", Out: sample.TStr, Use: sample.UseContent | sample.UseHTTPReq | sample.UseHTTPRes, MayChange: true,
+		Eval: func(t sample.Txn, _ any) (sample.Value, bool) {
+			p := t.Payload()
+			if len(p) < 3 {
+				return sample.Value{}, false
+			}
+			return sample.Str(p[:3]), true
+		}})
+}
+
+const registeredCfg = `defaults
+    mode tcp
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+frontend fe
+    bind 127.0.0.1:9000
+    tcp-request inspect-delay 1s
+    tcp-request content accept if { test.first3 -m found }
+    use_backend be_b if { test.first3 -m str abc }
+    default_backend be_a
+backend be_a
+    server a SRV_A
+backend be_b
+    server b SRV_B
+`
+
+// TestRegisteredFetchWaits: a registered MayChange fetch without an answer makes the
+// content rules wait for more bytes (what issue 11's req.ssl_sni needs), and
+// use_backend reads it on the bytes waited for.
+func TestRegisteredFetchWaits(t *testing.T) {
+	eachRulesMode(t, func(t *testing.T, m mode) {
+		var na, nb atomic.Int32
+		addr := rulesProxy(t, m, registeredCfg, named(t, "a", &na), named(t, "b", &nb))
+		c := dial(t, addr)
+		io.WriteString(c, "a")
+		time.Sleep(50 * time.Millisecond)
+		io.WriteString(c, "bc")
+		got := make([]byte, len("b:abc"))
+		c.SetReadDeadline(time.Now().Add(3 * time.Second))
+		if _, err := io.ReadFull(c, got); err != nil || string(got) != "b:abc" {
+			t.Fatalf("got %q, %v; want b:abc (routed on the three bytes waited for)", got, err)
+		}
+		c.Close()
 	})
 }
