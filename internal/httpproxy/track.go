@@ -130,7 +130,11 @@ func (cc *clientConn) contentRules(prog rules.Program) bool {
 	if v == rules.Dropped {
 		silentDrop(cc.nc) // the connection's close then finds it closed
 	}
-	return v != rules.Rejected && v != rules.Dropped
+	if v == rules.Rejected || v == rules.Dropped {
+		cc.rs.r.Stats.Denied() // HAProxy's denied_req (dreq)
+		return false
+	}
+	return true
 }
 
 // startStream counts a new request on what the connection tracks.

@@ -7,12 +7,14 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"tandem/internal/backend"
 	"tandem/internal/config/haproxy"
+	"tandem/internal/proxystats"
 	"tandem/internal/sample"
 	"tandem/internal/stick"
 )
@@ -51,13 +53,15 @@ func rulesProxyTables(t *testing.T, m mode, text string, a, b string) (string, m
 		tables[s.Def.Name] = stick.New(s.Def, time.Now())
 	}
 	fe := cfg.Frontend("fe")
-	h := NewHandler(&Route{Frontend: fe, Pool: pools[fe.DefaultBackend.Name], Backends: pools, Tables: tables}, slog.New(slog.DiscardHandler))
+	stats := proxystats.NewRegistry().Frontend("fe")
+	h := NewHandler(&Route{Frontend: fe, Pool: pools[fe.DefaultBackend.Name], Backends: pools, Tables: tables, Stats: stats}, slog.New(slog.DiscardHandler))
 	h.Reactor = m.rx
 	ln, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ln.Close(); h.Close() })
+	proxyStats.Store(ln.Addr().String(), stats)
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -167,6 +171,9 @@ func TestContentRulesWaitForBytes(t *testing.T) {
 		c.Close()
 		if n := na.Load() + nb.Load(); n != before {
 			t.Errorf("rejected connections reached a server (%d connections)", n-before)
+		}
+		if got := statsOf(t, addr).Denied; got != 2 {
+			t.Errorf("denied requests %d, want 2 (QUIT and the short client; HAProxy's dreq)", got)
 		}
 
 		// sc0_conn_cur: two connections of one source are tracked, a third is rejected.
@@ -353,4 +360,15 @@ func TestRegisteredFetchWaits(t *testing.T) {
 		}
 		c.Close()
 	})
+}
+
+var proxyStats sync.Map // listening address → *proxystats.Frontend, for statsOf
+
+// statsOf is the frontend counters of the proxy rulesProxy serves at addr.
+func statsOf(t *testing.T, addr string) proxystats.Snapshot {
+	v, ok := proxyStats.Load(addr)
+	if !ok {
+		t.Fatalf("no proxy at %s", addr)
+	}
+	return v.(*proxystats.Frontend).Snapshot(time.Now())
 }

@@ -27,10 +27,16 @@ func (h *Handler) serveReactor(c net.Conn, done func()) {
 	if r := h.route.Load(); r.needsRules() {
 		// The rules run here, on the connection's goroutine, before the loop has it.
 		t = r.newTxn(peer, addrPortOf(c.LocalAddr()), h)
-		ok := r.admit(t) && r.inspect(c, t)
+		ok := r.admit(t)
 		if ok {
-			chosen = r.forTxn(t)
-			ok = chosen.inspectBackend(c, t)
+			ok = r.inspect(c, t)
+			if ok {
+				chosen = r.forTxn(t)
+				ok = chosen.inspectBackend(c, t)
+			}
+			if !ok {
+				r.Stats.Denied() // a content rule: HAProxy's denied_req (dreq)
+			}
 		}
 		if !ok {
 			t.end(int64(len(t.payload)), 0)

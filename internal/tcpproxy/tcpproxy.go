@@ -162,14 +162,20 @@ func (h *Handler) ServeConn(c net.Conn) {
 	if r.needsRules() {
 		t = r.newTxn(addrPortOf(c.RemoteAddr()), addrPortOf(c.LocalAddr()), h)
 		defer func() { t.end(in, out) }()
-		if !r.admit(t) || !r.inspect(c, t) {
-			in = int64(len(t.payload))
+		if !r.admit(t) {
 			refuse(c, t) // rejected: closed without a word
+			return
+		}
+		if !r.inspect(c, t) {
+			in = int64(len(t.payload))
+			r.Stats.Denied() // HAProxy's denied_req (dreq)
+			refuse(c, t)
 			return
 		}
 		r = r.forTxn(t)
 		if !r.inspectBackend(c, t) {
 			in = int64(len(t.payload))
+			r.Stats.Denied()
 			refuse(c, t)
 			return
 		}
