@@ -11,6 +11,7 @@ package httpproxy
 
 import (
 	"tandem/internal/stick"
+	"tandem/internal/track"
 
 	"context"
 	"log/slog"
@@ -179,7 +180,16 @@ func (h *Handler) ServeConn(c net.Conn) {
 // parkAfter gives up its goroutine until its next request arrives. A panic of the
 // connection's code is recovered and logged.
 func (h *Handler) Serve(c net.Conn, done func()) {
+	var trk *track.Session
+	if rs := h.route.Load(); rs.fe != nil {
+		var ok bool
+		if trk, ok = h.acceptRules(rs, c); !ok {
+			done() // refused by a tcp-request connection or session rule: never a session
+			return
+		}
+	}
 	cn := newConn(h, c)
+	cn.trk = trk
 	cn.done = done
 	h.mu.Lock()
 	if h.closed.Load() {
@@ -195,11 +205,6 @@ func (h *Handler) Serve(c net.Conn, done func()) {
 	cn.fs = rs.r.Stats
 	now := time.Now()
 	cn.fs.SessionOpen(now)
-	if rs.fe != nil && !cn.acceptRules(rs, c) {
-		c.Close()
-		cn.end()
-		return
-	}
 	go cn.run(0, deadline(now, rs.tHTTPReq)) // the first request's first byte is due then
 }
 

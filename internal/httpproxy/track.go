@@ -48,13 +48,14 @@ func (t *ruleTxn) Track(slot int, tab *stick.Table, key stick.Key) *stick.Entry 
 }
 
 // acceptRules runs the frontend's tcp-request connection and session rules on a new
-// connection c; false: a rule rejected it (or dropped it silently: then nc is closed).
-func (c *conn) acceptRules(rs *routeState, nc net.Conn) bool {
+// connection nc, before it is a session. It returns what they track; false: a rule
+// refused it, and nc is closed (reset as HAProxy does, or silently for silent-drop).
+func (h *Handler) acceptRules(rs *routeState, nc net.Conn) (*track.Session, bool) {
 	tr := &rs.fe.TCPRules
 	if len(tr.Connection) == 0 && len(tr.Session) == 0 {
-		return true
+		return nil, true
 	}
-	t := &connTxn{c: c, rs: rs}
+	t := &connTxn{h: h, rs: rs}
 	if ta, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
 		t.src = ta.AddrPort()
 	}
@@ -65,24 +66,29 @@ func (c *conn) acceptRules(rs *routeState, nc net.Conn) bool {
 		t.atConn = true
 		v, _ := rules.RunTCP(prog, 0, t, false)
 		if v == rules.Rejected || v == rules.Dropped {
-			if c.trk != nil {
-				c.trk.End()
-				c.trk = nil
+			if t.trk != nil {
+				t.trk.End()
 			}
 			if v == rules.Dropped {
 				silentDrop(nc)
+			} else {
+				if tc, ok := nc.(*net.TCPConn); ok {
+					tc.SetLinger(0) // HAProxy resets a connection it refuses
+				}
+				nc.Close()
 			}
-			return false
+			return nil, false
 		}
 	}
-	return true
+	return t.trk, true
 }
 
 // connTxn is the sample.Txn of tcp-request connection and session rules: the
 // connection's addresses and nothing of a request.
 type connTxn struct {
-	c        *conn
+	h        *Handler
 	rs       *routeState
+	trk      *track.Session // made when a rule first tracks
 	src, dst netip.AddrPort
 	st       sample.State
 	atConn   bool
@@ -95,20 +101,23 @@ func (t *connTxn) Payload() []byte                     { return nil }
 func (t *connTxn) State() *sample.State                { return &t.st }
 func (t *connTxn) Counter(c sample.Counter, proxy, server string) (int64, bool) {
 	if c == sample.FeConn && (proxy == "" || proxy == t.rs.fe.Name) {
-		return int64(t.c.h.Active()), true
+		return int64(t.h.Active()), true
 	}
 	return 0, false
 }
 func (t *connTxn) Tracked(slot int) *stick.Entry {
-	if s := t.c.trk; s != nil {
-		return s.Tracked(slot)
+	if t.trk != nil {
+		return t.trk.Tracked(slot)
 	}
 	return nil
 }
 func (t *connTxn) Table(name string) *stick.Table { return t.rs.r.Tables[name] }
 func (t *connTxn) Now() time.Time                 { return time.Now() }
 func (t *connTxn) Track(slot int, tab *stick.Table, key stick.Key) *stick.Entry {
-	s := t.c.session(t.rs)
+	if t.trk == nil {
+		t.trk = &track.Session{Tables: t.rs.r.Tables}
+	}
+	s := t.trk
 	s.AtConnection = true
 	e := s.Track(slot, tab, key)
 	s.AtConnection = false

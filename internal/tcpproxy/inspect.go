@@ -163,11 +163,15 @@ func fdConn(fd int) (net.Conn, error) {
 	return c, err
 }
 
-// refuse closes c after a rule refused it: silently for silent-drop.
-func refuse(c net.Conn, t *connTxn) {
+// refuse closes c after a rule refused it: silently for silent-drop, with a reset for
+// tcp-request connection and session rules (as HAProxy), else with an end of stream.
+func refuse(c net.Conn, t *connTxn, reset bool) {
 	if t.drop {
 		silentDrop(c)
 		return
+	}
+	if tc, ok := c.(*net.TCPConn); ok && reset {
+		tc.SetLinger(0)
 	}
 	c.Close()
 }

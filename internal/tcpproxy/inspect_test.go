@@ -150,7 +150,7 @@ func TestContentRulesWaitForBytes(t *testing.T) {
 		c.Close()
 
 		// QUIT is rejected at once, without a server connection.
-		before := na.Load() + nb.Load()
+		served := na.Load() + nb.Load()
 		c = dial(t, addr)
 		io.WriteString(c, "QUIT")
 		if d, said := closedWithin(t, c, 3*time.Second); said != "" || d > 600*time.Millisecond {
@@ -169,8 +169,8 @@ func TestContentRulesWaitForBytes(t *testing.T) {
 			t.Errorf("short client closed after %v, before the 1s inspect delay", d)
 		}
 		c.Close()
-		if n := na.Load() + nb.Load(); n != before {
-			t.Errorf("rejected connections reached a server (%d connections)", n-before)
+		if n := na.Load() + nb.Load(); n != served {
+			t.Errorf("rejected connections reached a server (%d connections)", n-served)
 		}
 		if got := statsOf(t, addr).Denied; got != 2 {
 			t.Errorf("denied requests %d, want 2 (QUIT and the short client; HAProxy's dreq)", got)
@@ -195,11 +195,15 @@ func TestContentRulesWaitForBytes(t *testing.T) {
 			}
 			open = append(open, c)
 		}
+		before := statsOf(t, addr).Total
 		c = dial(t, addr)
 		if d, said := closedWithin(t, c, 3*time.Second); said != "" || d > 600*time.Millisecond {
 			t.Errorf("third connection: closed after %v having said %q; want rejected at once", d, said)
 		}
 		c.Close()
+		if after := statsOf(t, addr).Total; after != before {
+			t.Errorf("a connection refused by tcp-request connection counted as a session (stot %d → %d)", before, after)
+		}
 		for _, c := range open {
 			c.Close()
 		}

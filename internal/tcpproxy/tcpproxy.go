@@ -155,28 +155,30 @@ func (h *Handler) ServeConn(c net.Conn) {
 		}
 	}()
 	r := h.route.Load()
-	r.Stats.SessionOpen(time.Now())
-	defer r.Stats.SessionClose()
 	var t *connTxn // the rules' view of the connection, when the frontend has TCP rules
 	var in, out int64
 	if r.needsRules() {
 		t = r.newTxn(addrPortOf(c.RemoteAddr()), addrPortOf(c.LocalAddr()), h)
 		defer func() { t.end(in, out) }()
 		if !r.admit(t) {
-			refuse(c, t) // rejected: closed without a word
+			refuse(c, t, true) // refused before it is a session: reset, not counted
 			return
 		}
+	}
+	r.Stats.SessionOpen(time.Now())
+	defer r.Stats.SessionClose()
+	if t != nil {
 		if !r.inspect(c, t) {
 			in = int64(len(t.payload))
 			r.Stats.Denied() // HAProxy's denied_req (dreq)
-			refuse(c, t)
+			refuse(c, t, false)
 			return
 		}
 		r = r.forTxn(t)
 		if !r.inspectBackend(c, t) {
 			in = int64(len(t.payload))
 			r.Stats.Denied()
-			refuse(c, t)
+			refuse(c, t, false)
 			return
 		}
 	} else {
