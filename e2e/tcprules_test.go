@@ -42,6 +42,7 @@ func tcpRulesConfig(bind, a, b string) string {
     timeout server 5s
 frontend fe
     bind %s
+    tcp-request connection reject if { src 127.0.0.2 }
     tcp-request inspect-delay 1s
     tcp-request content reject if { req.payload(0,4) -m bin 51554954 }
     tcp-request content accept if { req.len ge 5 }
@@ -59,9 +60,16 @@ backend be_b
 // half-close; it reports what came back before the proxy closed (or 1.5 s passed)
 // and when the close came: early (before 700 ms), at the 1 s inspect delay, or not
 // at all (open).
-func tcpScript(t *testing.T, addr string, chunks []string, halfClose bool) string {
-	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+func tcpScript(t *testing.T, addr string, chunks []string, halfClose bool, from string) string {
+	d := net.Dialer{Timeout: 2 * time.Second}
+	if from != "" {
+		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(from)}
+	}
+	c, err := d.Dial("tcp", addr)
 	if err != nil {
+		if strings.Contains(err.Error(), "reset") {
+			return `"" reset` // the reset came before the dial returned
+		}
 		t.Fatal(err)
 	}
 	defer c.Close()
@@ -85,6 +93,10 @@ func tcpScript(t *testing.T, addr string, chunks []string, halfClose bool) strin
 		got = append(got, buf[:n]...)
 		if err != nil {
 			if ne, ok := err.(net.Error); !ok || !ne.Timeout() {
+				if strings.Contains(err.Error(), "reset") {
+					when = "reset"
+					break
+				}
 				switch d := time.Since(start); {
 				case d < 700*time.Millisecond: // the pauses add 100 ms at most
 					when = "closed early"
@@ -112,18 +124,20 @@ func TestTCPContentRulesMatchHAProxy(t *testing.T) {
 		name      string
 		chunks    []string
 		halfClose bool
+		from      string
 	}{
-		{"accepted after more bytes, routed on the first", []string{"B", "~CDEF"}, false},
-		{"default backend", []string{"hello"}, false},
-		{"rejected on its first four bytes", []string{"QUIT"}, false},
-		{"rejected once the four bytes are there", []string{"QUI", "~T"}, false},
-		{"too short: rejected at the delay", []string{"x"}, false},
-		{"nothing: rejected at the delay", nil, false},
-		{"half-closed early: final at once", []string{"AB"}, true},
-		{"half-closed with enough bytes", []string{"Bxyzw"}, true},
+		{"accepted after more bytes, routed on the first", []string{"B", "~CDEF"}, false, ""},
+		{"default backend", []string{"hello"}, false, ""},
+		{"rejected on its first four bytes", []string{"QUIT"}, false, ""},
+		{"rejected once the four bytes are there", []string{"QUI", "~T"}, false, ""},
+		{"too short: rejected at the delay", []string{"x"}, false, ""},
+		{"nothing: rejected at the delay", nil, false, ""},
+		{"half-closed early: final at once", []string{"AB"}, true, ""},
+		{"half-closed with enough bytes", []string{"Bxyzw"}, true, ""},
+		{"refused by tcp-request connection: reset", []string{"hello"}, false, "127.0.0.2"},
 	} {
-		h := tcpScript(t, hAddr, c.chunks, c.halfClose)
-		tn := tcpScript(t, tAddr, c.chunks, c.halfClose)
+		h := tcpScript(t, hAddr, c.chunks, c.halfClose, c.from)
+		tn := tcpScript(t, tAddr, c.chunks, c.halfClose, c.from)
 		if h != tn {
 			t.Errorf("%s:\n haproxy %s\n tandem  %s", c.name, h, tn)
 		} else {
