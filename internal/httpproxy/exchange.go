@@ -56,20 +56,26 @@ func (cc *clientConn) exchange() bool {
 	x := &ex.x
 	*x = xfer{pool: rs.pool}
 	now := time.Now()
+	// tcp-request content rules come first (HAProxy runs them before it counts an
+	// HTTP request): a reject closes the connection without an answer.
+	content := rs.fe != nil && len(rs.fe.TCPRules.Content) > 0
+	if content {
+		ex.startTxn(cc)
+		ex.msg.Request(req, ex.in)
+		if !cc.contentRules(rs.fe.TCPRules.Content) {
+			cc.endStream(0, 0, 0)
+			return false
+		}
+	}
 	rs.r.Stats.Request(now)
 	if svc := rs.r.Service; svc != nil && svc.Match(req.Target.Of(ex.in)) {
 		return cc.handOff(svc)
 	}
 	feWork := rs.feRequestWork()
-	content := rs.fe != nil && len(rs.fe.TCPRules.Content) > 0
-	started := rs.needTxn || feWork || content || rs.fe != nil && len(rs.fe.Rules.AfterResponse) > 0
-	if started {
+	started := content || rs.needTxn || feWork || rs.fe != nil && len(rs.fe.Rules.AfterResponse) > 0
+	if started && !content {
 		ex.startTxn(cc)
 		ex.msg.Request(req, ex.in)
-	}
-	if content && !cc.contentRules(rs.fe.TCPRules.Content) {
-		cc.endStream(0, 0, 0)
-		return false // tcp-request content reject: closed without an answer
 	}
 	cc.startStream()
 	defer cc.endStream(0, 0, 0) // a request the proxy answered: stop its trackers
