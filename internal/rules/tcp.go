@@ -36,7 +36,7 @@ func (p TCPPhase) Where() sample.Use {
 	case TCPContent:
 		return sample.WhereHTTPRequest
 	}
-	return sample.WhereTCPContent
+	return sample.WhereTCPResponse
 }
 
 // tcpActions are the actions each TCP phase takes.
@@ -44,7 +44,7 @@ var tcpActions = [...][]string{
 	TCPConnection: {"accept", "reject", "silent-drop", "track-sc0", "track-sc1", "track-sc2", "sc-inc-gpc0", "sc-inc-gpc1", "sc-inc-gpc", "sc-set-gpt0", "sc-set-gpt", "set-var", "unset-var"},
 	TCPSession:    {"accept", "reject", "silent-drop", "track-sc0", "track-sc1", "track-sc2", "sc-inc-gpc0", "sc-inc-gpc1", "sc-inc-gpc", "sc-set-gpt0", "sc-set-gpt", "set-var", "unset-var"},
 	TCPContent:    {"accept", "reject", "silent-drop", "track-sc0", "track-sc1", "track-sc2", "sc-inc-gpc0", "sc-inc-gpc1", "sc-inc-gpc", "sc-set-gpt0", "sc-set-gpt", "set-var", "unset-var"},
-	TCPResponse:   {"accept", "reject", "close", "sc-inc-gpc0", "sc-inc-gpc1", "sc-inc-gpc", "sc-set-gpt0", "sc-set-gpt", "set-var", "unset-var"},
+	TCPResponse:   {"accept", "reject", "close", "silent-drop", "sc-inc-gpc0", "sc-inc-gpc1", "sc-inc-gpc", "sc-set-gpt0", "sc-set-gpt", "set-var", "unset-var"},
 }
 
 // tcpElsewhere are HAProxy 2.6 TCP actions tandem does not carry out.

@@ -11,10 +11,11 @@ type Use uint16
 
 // Places (HAProxy's "layer" of a fetch).
 const (
-	UseConn    Use = 1 << iota // the connection: tcp-request connection and later
-	UseContent                 // request bytes: tcp-request content and later
-	UseHTTPReq                 // a parsed HTTP request: http-request, use_backend in HTTP mode
-	UseHTTPRes                 // a parsed HTTP response: http-response, http-after-response
+	UseConn       Use = 1 << iota // the connection: tcp-request connection and later
+	UseContent                    // request bytes: tcp-request content and later
+	UseHTTPReq                    // a parsed HTTP request: http-request, use_backend in HTTP mode
+	UseHTTPRes                    // a parsed HTTP response: http-response, http-after-response
+	UseResContent                 // response bytes: tcp-response content
 
 	// UseAny is everything: for fetches that need nothing.
 	UseAny = UseConn | UseContent | UseHTTPReq | UseHTTPRes
@@ -26,6 +27,9 @@ const (
 	WhereTCPContent    = UseConn | UseContent
 	WhereHTTPRequest   = UseConn | UseContent | UseHTTPReq
 	WhereHTTPResponse  = UseConn | UseContent | UseHTTPReq | UseHTTPRes
+	WhereTCPResponse   = UseConn | UseResContent
+	// WhereAll is every place: what an acl line may fetch (its uses are checked).
+	WhereAll = WhereHTTPResponse | UseResContent
 )
 
 // Ctx is what parsing needs besides the words: where the expression will run and how

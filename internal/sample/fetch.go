@@ -84,8 +84,10 @@ func useName(u Use) string {
 		return "request contents (tcp-request content or later)"
 	case u&UseHTTPReq != 0:
 		return "an HTTP request"
+	case u&UseHTTPRes != 0:
+		return "an HTTP response (http-response rules)"
 	}
-	return "an HTTP response (http-response rules)"
+	return "response contents (tcp-response content)"
 }
 
 func init() {
@@ -98,7 +100,7 @@ func init() {
 	addFetch(&fetchDef{name: "str", fn: fetchStr, args: []argKind{aStr}, minArgs: 1, out: TStr, use: UseAny})
 	addFetch(&fetchDef{name: "bool", fn: fetchBoolArg, args: []argKind{aInt}, minArgs: 1, out: TBool, use: UseAny})
 	addFetch(&fetchDef{name: "var", fn: fetchVar, args: []argKind{aVar, aStr}, minArgs: 1, out: TAny, use: UseAny, match: mStr})
-	addFetch(&fetchDef{name: "wait_end", fn: fetchWaitEnd, mayChange: true, out: TBool, use: UseContent | reqUse})
+	addFetch(&fetchDef{name: "wait_end", fn: fetchWaitEnd, mayChange: true, out: TBool, use: UseContent | reqUse | UseResContent})
 	// TLS: a connection of tandem is never TLS yet, which is what HAProxy says on a
 	// bind without "ssl".
 	addFetch(&fetchDef{name: "ssl_fc", fn: fetchConstBool(false), out: TBool, use: UseAny})
@@ -120,6 +122,10 @@ func init() {
 	addFetch(&fetchDef{name: "req.payload", fn: fetchPayload, payload: true, mayChange: true, args: []argKind{aInt, aInt}, minArgs: 2, out: TBin, use: UseContent | reqUse, match: mBin})
 	addFetch(&fetchDef{name: "req.rdp_cookie_cnt", fn: fetchRDPCookieCnt, payload: true, mayChange: true, args: []argKind{aStr}, out: TInt, use: UseContent | reqUse})
 	fetches["rdp_cookie_cnt"] = fetches["req.rdp_cookie_cnt"]
+
+	// Response contents (tcp-response content).
+	addFetch(&fetchDef{name: "res.len", fn: fetchResLen, mayChange: true, payload: true, out: TInt, use: UseResContent})
+	addFetch(&fetchDef{name: "res.payload", fn: fetchResPayload, args: []argKind{aInt, aInt}, minArgs: 2, mayChange: true, payload: true, out: TBin, use: UseResContent, match: mBin})
 
 	// The HTTP request.
 	addFetch(&fetchDef{name: "req.proto_http", fn: fetchProtoHTTP, mayChange: true, out: TBool, use: UseContent | reqUse})

@@ -98,3 +98,38 @@ func (c *Cond) ReadsPayload() bool {
 
 // ReadsPayload reports whether the expression's fetch reads the raw request bytes.
 func (e *Expr) ReadsPayload() bool { return e != nil && e.f.payload }
+
+// ResPayloader is what a Txn of tcp-response content rules also implements: the
+// response bytes received so far and not yet forwarded (res.len, res.payload()).
+type ResPayloader interface {
+	ResPayload() []byte
+}
+
+func resPayload(t Txn) []byte {
+	if r, ok := t.(ResPayloader); ok {
+		return r.ResPayload()
+	}
+	return nil
+}
+
+func fetchResLen(t Txn, _ []arg, _ *cursor) (v Value, ok bool) {
+	t.State().mayChange = true // more bytes may come
+	return Int(int64(len(resPayload(t)))), true
+}
+
+func fetchResPayload(t Txn, a []arg, _ *cursor) (v Value, ok bool) {
+	p := resPayload(t)
+	off, n := a[0].i, a[1].i
+	if off < 0 || n < 0 || off > int64(len(p)) {
+		t.State().mayChange = true
+		return v, false
+	}
+	if n == 0 {
+		n = int64(len(p)) - off
+	}
+	if off+n > int64(len(p)) {
+		t.State().mayChange = true
+		return v, false // not all there (yet)
+	}
+	return Value{Type: TBin, B: p[off : off+n]}, true
+}

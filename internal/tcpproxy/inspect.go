@@ -3,6 +3,7 @@ package tcpproxy
 import (
 	"net"
 	"os"
+	"tandem/internal/backend"
 	"time"
 
 	"tandem/internal/rules"
@@ -27,14 +28,26 @@ const inspectSize = bufSize
 func (r *Route) prepare() {
 	fe := r.Frontend
 	r.rules = fe != nil && !fe.TCPRules.Empty()
-	if r.Pool != nil && len(r.Pool.Cfg.TCPRules.Content) > 0 {
-		r.rules = true
-	}
-	for _, p := range r.Backends {
+	r.resRules = false
+	for _, p := range append([]*backend.Pool{r.Pool}, mapValues(r.Backends)...) {
+		if p == nil {
+			continue
+		}
 		if len(p.Cfg.TCPRules.Content) > 0 {
 			r.rules = true
 		}
+		if len(p.Cfg.TCPRules.Response) > 0 {
+			r.rules, r.resRules = true, true
+		}
 	}
+}
+
+func mapValues(m map[string]*backend.Pool) []*backend.Pool {
+	out := make([]*backend.Pool, 0, len(m))
+	for _, p := range m {
+		out = append(out, p)
+	}
+	return out
 }
 
 // needsRules reports whether connections of r go through admit or inspect.

@@ -376,3 +376,46 @@ func statsOf(t *testing.T, addr string) proxystats.Snapshot {
 	}
 	return v.(*proxystats.Frontend).Snapshot(time.Now())
 }
+
+const responseCfg = `defaults
+    mode tcp
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+frontend fe
+    bind 127.0.0.1:9000
+    default_backend be_a
+backend be_a
+    tcp-response inspect-delay 1s
+    tcp-response content reject if { res.payload(0,1) -m bin 62 }
+    tcp-response content accept if { res.len ge 4 }
+    server a SRV_A
+backend be_b
+    server b SRV_B
+`
+
+// TestResponseRules: tcp-response content rules hold the server's first bytes until
+// they decide (the client's bytes flow meanwhile): a server that says "a:" then echoes
+// is accepted once 4 bytes came; a server whose first byte is "b" is rejected.
+func TestResponseRules(t *testing.T) {
+	eachRulesMode(t, func(t *testing.T, m mode) {
+		var na, nb atomic.Int32
+		addr := rulesProxy(t, m, responseCfg, named(t, "a", &na), named(t, "b", &nb))
+		c := dial(t, addr)
+		io.WriteString(c, "xy") // "a:" is 2 bytes: the echo of the client's makes 4
+		got := make([]byte, 4)
+		c.SetReadDeadline(time.Now().Add(3 * time.Second))
+		if _, err := io.ReadFull(c, got); err != nil || string(got) != "a:xy" {
+			t.Fatalf("got %q, %v; want a:xy", got, err)
+		}
+		c.Close()
+		// The same rules with a server that starts with "b": rejected.
+		addr = rulesProxy(t, m, responseCfg, named(t, "b", &nb), named(t, "a", &na)) // be_a's server says "b:"
+		c = dial(t, addr)
+		io.WriteString(c, "xy")
+		if _, said := closedWithin(t, c, 3*time.Second); said != "" {
+			t.Errorf("rejected response: the client got %q", said)
+		}
+		c.Close()
+	})
+}

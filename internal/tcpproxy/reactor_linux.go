@@ -22,6 +22,13 @@ func (h *Handler) serveReactor(c net.Conn, done func()) {
 	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
 		peer = ta.AddrPort()
 	}
+	if h.route.Load().resRules {
+		// tcp-response rules hold the server's first bytes while the client's flow:
+		// the goroutine path does that.
+		defer done()
+		h.ServeConn(c)
+		return
+	}
 	var t *connTxn
 	var chosen *Route
 	if r := h.route.Load(); r.needsRules() {

@@ -83,22 +83,24 @@ func hasRules(ubs []config.UseBackend) bool {
 // connTxn is a connection seen by the sample language: its addresses, the first bytes
 // tcp-request content rules read, and its stick counters.
 type connTxn struct {
-	src, dst netip.AddrPort
-	backends map[string]*backend.Pool
-	fe       string // the frontend's name and its open connections, for fe_conn
-	active   int
-	st       sample.State
-	payload  []byte                  // the client's bytes read by inspect, not yet forwarded
-	tables   map[string]*stick.Table // live stick tables by name
-	trk      *track.Session          // nil until a rule tracks
-	atConn   bool                    // tcp-request connection/session rules run
-	drop     bool                    // a silent-drop rule refused the connection
+	src, dst   netip.AddrPort
+	backends   map[string]*backend.Pool
+	fe         string // the frontend's name and its open connections, for fe_conn
+	active     int
+	st         sample.State
+	payload    []byte                  // the client's bytes read by inspect, not yet forwarded
+	tables     map[string]*stick.Table // live stick tables by name
+	trk        *track.Session          // nil until a rule tracks
+	atConn     bool                    // tcp-request connection/session rules run
+	drop       bool                    // a silent-drop rule refused the connection
+	resPayload []byte                  // the server's bytes tcp-response rules read
 }
 
 func (t *connTxn) Addrs() (netip.AddrPort, netip.AddrPort) { return t.src, t.dst }
 func (t *connTxn) Request() (*http1.Request, []byte)       { return nil, nil }
 func (t *connTxn) Response() (*http1.Response, []byte)     { return nil, nil }
 func (t *connTxn) Payload() []byte                         { return t.payload }
+func (t *connTxn) ResPayload() []byte                      { return t.resPayload }
 func (t *connTxn) State() *sample.State                    { return &t.st }
 
 func (t *connTxn) Counter(c sample.Counter, proxy, server string) (int64, bool) {

@@ -30,7 +30,8 @@ type Route struct {
 	Log      *logging.Logger          // tcplog / log-format; nil: off
 	Tables   map[string]*stick.Table  // live stick tables by name (track-sc, sc_*, src_*, table_*)
 
-	rules bool // TCP rules may run on a connection (prepare)
+	rules    bool // TCP rules may run on a connection (prepare)
+	resRules bool // a backend has tcp-response rules: sessions run on goroutines
 }
 
 // Handler serves the connections of one TCP frontend.
@@ -215,7 +216,14 @@ func (h *Handler) ServeConn(c net.Conn) {
 		}
 		early = int64(len(t.payload))
 	}
-	in, out = Pipe(c, conn, timeouts(r))
+	server := net.Conn(conn)
+	if rr := r.Pool.Cfg.TCPRules.Response; len(rr) > 0 {
+		if t == nil {
+			t = r.newTxn(addrPortOf(c.RemoteAddr()), addrPortOf(c.LocalAddr()), h)
+		}
+		server = &resInspector{Conn: conn, client: c, t: t, prog: rr, delay: r.Pool.Cfg.TCPRules.ResponseDelay}
+	}
+	in, out = Pipe(c, server, timeouts(r))
 	in += early
 	lg.done(in, out)
 	srv.BytesIn.Add(uint64(in))

@@ -66,7 +66,7 @@ func kwACL(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 	}
 	// The widest request-time context: a fetch an actual rule cannot use is refused
 	// where the ACL is used.
-	a, err := sample.ParseACL(args, p.pxCtx(px, st, sample.WhereHTTPResponse))
+	a, err := sample.ParseACL(args, p.pxCtx(px, st, sample.WhereAll))
 	if err != nil {
 		p.errorf(st.pos, "%v", err)
 		if px.badACLs == nil {

@@ -65,10 +65,6 @@ func kwTCPRule(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 	case rules.TCPContent:
 		px.tcp.content = append(px.tcp.content, r)
 	default:
-		if px.kind != SecListen {
-			p.errorf(st.pos, "%s: tandem carries out tcp-response rules in listen sections only yet", kw)
-			return
-		}
 		px.tcp.res = append(px.tcp.res, r)
 	}
 }
@@ -89,12 +85,9 @@ func (p *parser) resolveTCPRules(px *proxyState, fe *config.Frontend, be *config
 				p.errorf(config.Pos{File: r.File, Line: r.Line}, "tcp-request content: in mode tcp, tandem does not parse HTTP out of the stream; this rule needs %s (use mode http, or payload fetches such as req.payload)", sample.UseName(need&^(sample.UseConn|sample.UseContent)))
 			}
 		}
-		if len(t.res) > 0 {
-			p.errorf(config.Pos{File: t.res[0].File, Line: t.res[0].Line}, "tcp-response content: not carried out by tandem yet")
-		}
 	} else {
 		if len(t.res) > 0 {
-			p.errorf(config.Pos{File: t.res[0].File, Line: t.res[0].Line}, "tcp-response content: not carried out by tandem yet")
+			p.errorf(config.Pos{File: t.res[0].File, Line: t.res[0].Line}, "tcp-response content in mode http: not carried out by tandem yet (mode tcp is)")
 		}
 		for _, l := range []rules.Program{t.conn, t.sess} {
 			for _, r := range l {
