@@ -119,7 +119,7 @@ func init() {
 		e("errorloc303", secProxies, impl, "<code> <url>", "answer a status with a 303 redirect to url", kwErrorLoc),
 		e("monitor-uri", secFront, impl, "<uri>", "answer 200 on this URI (503 when a monitor fail condition matches), before any rule", kwMonitorURI),
 		e("monitor fail", SecFrontend|SecListen, impl, "if|unless <condition>", "make monitor-uri answer 503", kwMonitorFail),
-		e("stick-table", SecFrontend|SecListen|SecBackend, impl, stickTableSyntax, "the proxy's stick table (runtime API: show|set|clear table; rules that track or stick to entries come with the sample engine)", kwStickTable),
+		e("stick-table", SecFrontend|SecListen|SecBackend, impl, stickTableSyntax, "the proxy's stick table (track-sc, sc_*/src_*/table_* fetches, stick rules; runtime API: show|set|clear table)", kwStickTable),
 		e("stick match", SecListen|SecBackend, impl, "<pattern> [table <table>] [if|unless <condition>]", "send a request to the server the stick table names for its key", kwStick),
 		e("stick on", SecListen|SecBackend, impl, "<pattern> [table <table>] [if|unless <condition>]", "stick match, then stick store-request", kwStick),
 		e("stick store-request", SecListen|SecBackend, impl, "<pattern> [table <table>] [if|unless <condition>]", "remember the server a request went to, by a key of the request", kwStick),
