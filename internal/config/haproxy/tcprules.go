@@ -98,7 +98,7 @@ func (p *parser) resolveTCPRules(px *proxyState, fe *config.Frontend, be *config
 		}
 		for _, r := range t.content {
 			if r.Cond.ReadsPayload() || r.Expr.ReadsPayload() {
-				p.errorf(config.Pos{File: r.File, Line: r.Line}, "tcp-request content: HAProxy ignores payload fetches (req.len, req.payload, …) on HTTP proxies; use HTTP fetches in mode http")
+				p.errorf(config.Pos{File: r.File, Line: r.Line}, "tcp-request content: on an HTTP proxy, payload fetches (req.len, req.payload, …) read HAProxy's internal message format (it warns that they are ignored, yet req.len is not 0 there); tandem refuses them: use HTTP fetches in mode http")
 			}
 		}
 	}
