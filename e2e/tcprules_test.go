@@ -145,3 +145,49 @@ func TestTCPContentRulesMatchHAProxy(t *testing.T) {
 		}
 	}
 }
+
+func tcpHTTPRoutingConfig(bind, a, b string) string {
+	return fmt.Sprintf(`defaults
+    mode tcp
+    timeout connect 2s
+    timeout client 5s
+    timeout server 5s
+frontend fe
+    bind %s
+    tcp-request inspect-delay 1s
+    tcp-request content accept if HTTP
+    use_backend be_b if { req.hdr(host) -i b.example }
+    default_backend be_a
+backend be_a
+    server a %s
+backend be_b
+    server b %s
+`, bind, a, b)
+}
+
+// TestTCPHTTPRoutingMatchesHAProxy: in mode tcp, content rules wait for a whole HTTP
+// head (HTTP, i.e. req.proto_http) and use_backend routes on its Host header, as
+// Debian's haproxy does; bytes that are not HTTP go to the default backend at once.
+func TestTCPHTTPRoutingMatchesHAProxy(t *testing.T) {
+	a, b := tcpNamedServer(t, "a"), tcpNamedServer(t, "b")
+	hAddr, tAddr := freeAddr(t), freeAddr(t)
+	sock := filepath.Join(t.TempDir(), "h.sock")
+	startHAProxy(t, "global\n    stats socket "+sock+"\n"+tcpHTTPRoutingConfig(hAddr, a, b), sock)
+	startTandem(t, tcpHTTPRoutingConfig(tAddr, a, b), tAddr)
+	for _, c := range []struct {
+		name   string
+		chunks []string
+	}{
+		{"host b, head in two parts", []string{"GET / HTTP/1.1\r\nHo", "~st: b.example\r\n\r\n"}},
+		{"host a", []string{"GET / HTTP/1.1\r\nHost: a.example\r\n\r\n"}},
+		{"not HTTP", []string{"hello\n"}},
+	} {
+		h := tcpScript(t, hAddr, c.chunks, false, "")
+		tn := tcpScript(t, tAddr, c.chunks, false, "")
+		if h != tn {
+			t.Errorf("%s:\n haproxy %s\n tandem  %s", c.name, h, tn)
+		} else {
+			t.Logf("%s: %s", c.name, h)
+		}
+	}
+}

@@ -169,6 +169,10 @@ type variable struct {
 	set   bool
 }
 
+// MayChange tells the evaluation under way that the fetch's answer may change with
+// more request bytes (a Txn whose HTTP request is not whole yet, in mode tcp).
+func (s *State) MayChange() { s.mayChange = true }
+
 // Reset forgets the variables of scopes txn, req and res (a new transaction on the
 // same connection); sess variables stay. Buffers are kept for reuse.
 func (s *State) Reset() {

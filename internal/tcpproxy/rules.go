@@ -1,6 +1,7 @@
 package tcpproxy
 
 import (
+	"errors"
 	"net/netip"
 
 	"tandem/internal/backend"
@@ -94,14 +95,48 @@ type connTxn struct {
 	atConn     bool                    // tcp-request connection/session rules run
 	drop       bool                    // a silent-drop rule refused the connection
 	resPayload []byte                  // the server's bytes tcp-response rules read
+	// the request head parsed out of payload (Request), for len(payload) == reqLen
+	req            *http1.Request
+	reqLen         int
+	reqOK, reqMore bool
 }
 
 func (t *connTxn) Addrs() (netip.AddrPort, netip.AddrPort) { return t.src, t.dst }
-func (t *connTxn) Request() (*http1.Request, []byte)       { return nil, nil }
-func (t *connTxn) Response() (*http1.Response, []byte)     { return nil, nil }
-func (t *connTxn) Payload() []byte                         { return t.payload }
-func (t *connTxn) ResPayload() []byte                      { return t.resPayload }
-func (t *connTxn) State() *sample.State                    { return &t.st }
+
+// Request parses the request head out of the bytes content rules read, as HAProxy's
+// HTTP fetches do in mode tcp: nil until a whole head is there (and then the answer
+// may still change: content rules wait for more bytes).
+func (t *connTxn) Request() (*http1.Request, []byte) {
+	if len(t.payload) == 0 {
+		t.st.MayChange()
+		return nil, nil
+	}
+	if t.reqLen != len(t.payload) {
+		t.reqLen, t.reqOK = len(t.payload), false
+		if t.req == nil {
+			t.req = new(http1.Request)
+		}
+		switch err := t.req.Parse(t.payload); {
+		case err == nil:
+			t.reqOK = true
+		case errors.Is(err, http1.ErrNeedMore):
+			t.reqMore = true
+		default:
+			t.reqMore = false
+		}
+	}
+	if !t.reqOK {
+		if t.reqMore {
+			t.st.MayChange()
+		}
+		return nil, nil
+	}
+	return t.req, t.payload
+}
+func (t *connTxn) Response() (*http1.Response, []byte) { return nil, nil }
+func (t *connTxn) Payload() []byte                     { return t.payload }
+func (t *connTxn) ResPayload() []byte                  { return t.resPayload }
+func (t *connTxn) State() *sample.State                { return &t.st }
 
 func (t *connTxn) Counter(c sample.Counter, proxy, server string) (int64, bool) {
 	if c == sample.FeConn {

@@ -195,10 +195,11 @@ func (p *parser) linkUseBackends(cfg *config.Config, px *proxyState, fe *config.
 			}
 			allowed := sample.UseConn
 			if len(fe.TCPRules.Content) > 0 {
-				allowed |= sample.UseContent // the bytes the content rules waited for
+				// the bytes the content rules waited for, and the HTTP head in them
+				allowed |= sample.UseContent | sample.UseHTTPReq
 			}
 			if need&^allowed != 0 {
-				what := "connection fetches (src, src_port, dst, dst_port, …) and, after tcp-request content rules, payload fetches (req.len, req.payload, …)"
+				what := "connection fetches (src, src_port, dst, dst_port, …) and, after tcp-request content rules (tcp-request inspect-delay), payload and HTTP request fetches"
 				p.errorf(ub.pos, "use_backend %s: in mode tcp, tandem routes a connection on %s; this rule needs %s", ub.name, what, sample.UseName(need&^allowed))
 				continue
 			}

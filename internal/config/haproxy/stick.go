@@ -103,8 +103,8 @@ func (p *parser) resolveStick(cfg *config.Config) {
 					p.errorf(sr.pos, "stick store-response in mode tcp: not carried out by tandem yet (it does not inspect responses)")
 					continue
 				}
-				if need&^(sample.UseConn|sample.UseContent) != 0 {
-					p.errorf(sr.pos, "stick: in mode tcp, tandem does not parse HTTP out of the stream; this rule needs %s", sample.UseName(need&^(sample.UseConn|sample.UseContent)))
+				if need&^(sample.UseConn|sample.UseContent|sample.UseHTTPReq) != 0 {
+					p.errorf(sr.pos, "stick: in mode tcp, this rule needs %s", sample.UseName(need&^(sample.UseConn|sample.UseContent|sample.UseHTTPReq)))
 					continue
 				}
 			}

@@ -243,7 +243,7 @@ func TestStickRulesAccepted(t *testing.T) {
 	}
 	for _, c := range []struct{ text, want string }{
 		{"defaults\n    mode tcp\nbackend app\n    server s1 127.0.0.1:80\n    stick-table type ip size 10\n    stick store-response src\n", "store-response in mode tcp"},
-		{"defaults\n    mode tcp\nbackend app\n    server s1 127.0.0.1:80\n    stick-table type ip size 10\n    stick on req.hdr(x)\n", "does not parse HTTP"},
+		{"defaults\n    mode tcp\nbackend app\n    server s1 127.0.0.1:80\n    stick-table type ip size 10\n    stick on res.hdr(x)\n", "cannot be used here"},
 		{"defaults\n    mode http\nbackend app\n    server s1 127.0.0.1:80\n    stick on src\n", `"app" has no stick-table`},
 	} {
 		_, err := Parse("t.cfg", []byte(c.text), testOptions(nil))

@@ -5,7 +5,6 @@ import (
 
 	"tandem/internal/config"
 	"tandem/internal/rules"
-	"tandem/internal/sample"
 )
 
 // This file reads the TCP rule keywords (package rules): tcp-request connection,
@@ -69,23 +68,14 @@ func kwTCPRule(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 	}
 }
 
-// resolveTCPRules hands px's TCP rules to the model, refusing what its mode cannot
-// carry out: in mode tcp, tandem does not parse HTTP out of a stream.
+// resolveTCPRules hands px's TCP rules to the model, refusing what mode http cannot
+// carry out. In mode tcp, HTTP fetches read the request head in the bytes content
+// rules waited for, as HAProxy's do.
 func (p *parser) resolveTCPRules(px *proxyState, fe *config.Frontend, be *config.Backend) {
 	t := &px.tcp
 	out := config.TCPRules{Connection: t.conn, Session: t.sess, Content: t.content, Response: t.res}
 	out.InspectDelay, out.ResponseDelay = t.inspect, t.resInspect
-	if px.mode == config.ModeTCP {
-		for _, r := range t.content {
-			need := r.Cond.Needs()
-			if r.Expr != nil {
-				need |= r.Expr.Needs()
-			}
-			if need&sample.UseHTTPReq != 0 {
-				p.errorf(config.Pos{File: r.File, Line: r.Line}, "tcp-request content: in mode tcp, tandem does not parse HTTP out of the stream; this rule needs %s (use mode http, or payload fetches such as req.payload)", sample.UseName(need&^(sample.UseConn|sample.UseContent)))
-			}
-		}
-	} else {
+	if px.mode != config.ModeTCP {
 		if len(t.res) > 0 {
 			p.errorf(config.Pos{File: t.res[0].File, Line: t.res[0].Line}, "tcp-response content in mode http: not carried out by tandem yet (mode tcp is)")
 		}
