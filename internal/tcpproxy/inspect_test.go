@@ -120,6 +120,16 @@ func TestContentRulesWaitForBytes(t *testing.T) {
 	eachRulesMode(t, func(t *testing.T, m mode) {
 		var na, nb atomic.Int32
 		addr, tables := rulesProxyTables(t, m, inspectCfg, named(t, "a", &na), named(t, "b", &nb))
+		// settle waits (bounded) for the sessions closed before to leave sc0_conn_cur:
+		// they end just after their clients close.
+		k, _ := tables["fe"].KeyAddr(netip.MustParseAddr("127.0.0.1"))
+		settle := func() {
+			for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+				if e := tables["fe"].Lookup(k, time.Now()); e == nil || e.Use() == 0 {
+					return
+				}
+			}
+		}
 
 		// Accepted after two writes, routed on the first byte to be_b.
 		c := dial(t, addr)
@@ -140,6 +150,7 @@ func TestContentRulesWaitForBytes(t *testing.T) {
 		c.Close()
 
 		// Another first byte goes to the default backend.
+		settle()
 		c = dial(t, addr)
 		io.WriteString(c, "hello")
 		got = make([]byte, len("a:hello"))
@@ -151,6 +162,7 @@ func TestContentRulesWaitForBytes(t *testing.T) {
 
 		// QUIT is rejected at once, without a server connection.
 		served := na.Load() + nb.Load()
+		settle()
 		c = dial(t, addr)
 		io.WriteString(c, "QUIT")
 		if d, said := closedWithin(t, c, 3*time.Second); said != "" || d > 600*time.Millisecond {
@@ -159,6 +171,7 @@ func TestContentRulesWaitForBytes(t *testing.T) {
 		c.Close()
 
 		// One byte only: rejected when the inspect delay ends (WAIT_END).
+		settle()
 		c = dial(t, addr)
 		io.WriteString(c, "x")
 		start := time.Now()
@@ -177,13 +190,7 @@ func TestContentRulesWaitForBytes(t *testing.T) {
 		}
 
 		// sc0_conn_cur: two connections of one source are tracked, a third is rejected.
-		// The sessions above end just after their clients close: wait for them.
-		k, _ := tables["fe"].KeyAddr(netip.MustParseAddr("127.0.0.1"))
-		for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-			if e := tables["fe"].Lookup(k, time.Now()); e == nil || e.Use() == 0 {
-				break
-			}
-		}
+		settle()
 		var open []net.Conn
 		for i := 0; i < 2; i++ {
 			c := dial(t, addr)
