@@ -3,6 +3,7 @@ package httpproxy
 import (
 	"net"
 	"net/netip"
+	"tandem/internal/rawsock"
 	"time"
 
 	"tandem/internal/http1"
@@ -72,9 +73,7 @@ func (h *Handler) acceptRules(rs *routeState, nc net.Conn) (*track.Session, bool
 			if v == rules.Dropped {
 				silentDrop(nc)
 			} else {
-				if tc, ok := nc.(*net.TCPConn); ok {
-					tc.SetLinger(0) // HAProxy resets a connection it refuses
-				}
+				rawsock.ResetOnClose(nc) // HAProxy resets a connection it refuses
 				nc.Close()
 			}
 			return nil, false

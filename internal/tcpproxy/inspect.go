@@ -6,6 +6,7 @@ import (
 	"tandem/internal/backend"
 	"time"
 
+	"tandem/internal/rawsock"
 	"tandem/internal/rules"
 	"tandem/internal/stick"
 	"tandem/internal/track"
@@ -183,8 +184,8 @@ func refuse(c net.Conn, t *connTxn, reset bool) {
 		silentDrop(c)
 		return
 	}
-	if tc, ok := c.(*net.TCPConn); ok && reset {
-		tc.SetLinger(0)
+	if reset {
+		rawsock.ResetOnClose(c)
 	}
 	c.Close()
 }
