@@ -57,7 +57,7 @@ func (h *Handler) serveFD(fd int, peer netip.AddrPort, done func()) {
 		done()
 	}
 	local := localAddr(fd)
-	r = r.forConn(peer, local, h)
+	r = r.forConn(peer, local, h, nil)
 	if r.Pool == nil {
 		unix.Close(fd)
 		end()

@@ -7,6 +7,7 @@ import (
 	"tandem/internal/config"
 	"tandem/internal/http1"
 	"tandem/internal/sample"
+	"tandem/internal/tlsconf"
 )
 
 // forConn returns the route of one new connection of h: r itself unless the frontend's
@@ -14,12 +15,13 @@ import (
 // first matching rule picks (default_backend when none does; nil Pool: no backend).
 // The config accepts only rules on connection fetches (src, dst, dst_port…) in mode
 // tcp, so client and local addresses are all they read.
-func (r *Route) forConn(client, local netip.AddrPort, h *Handler) *Route {
+// conn is the client connection for the TLS fetches (nil: a plain socket).
+func (r *Route) forConn(client, local netip.AddrPort, h *Handler, conn any) *Route {
 	fe := r.Frontend
 	if fe == nil || r.Backends == nil || !hasRules(fe.UseBackends) {
 		return r
 	}
-	t := &connTxn{src: client, dst: local, backends: r.Backends, fe: fe.Name}
+	t := &connTxn{src: client, dst: local, backends: r.Backends, fe: fe.Name, conn: conn}
 	if h != nil {
 		t.active = h.Active()
 	}
@@ -68,6 +70,17 @@ type connTxn struct {
 	fe       string // the frontend's name and its open connections, for fe_conn
 	active   int
 	st       sample.State
+	conn     any              // the client connection, read by TLSFacts
+	tls      *sample.TLSFacts // its TLS facts, once read
+	tlsRead  bool
+}
+
+// TLSFacts reads the connection's TLS facts on first use (sample.TLSTxn).
+func (t *connTxn) TLSFacts() *sample.TLSFacts {
+	if !t.tlsRead {
+		t.tls, t.tlsRead = tlsconf.FactsOf(t.conn), true
+	}
+	return t.tls
 }
 
 func (t *connTxn) Addrs() (netip.AddrPort, netip.AddrPort) { return t.src, t.dst }

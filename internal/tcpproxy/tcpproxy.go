@@ -153,7 +153,7 @@ func (h *Handler) ServeConn(c net.Conn) {
 	r := h.route.Load()
 	r.Stats.SessionOpen(time.Now())
 	defer r.Stats.SessionClose()
-	r = r.forConn(addrPortOf(c.RemoteAddr()), addrPortOf(c.LocalAddr()), h)
+	r = r.forConn(addrPortOf(c.RemoteAddr()), addrPortOf(c.LocalAddr()), h, c)
 	if r.Pool == nil {
 		return
 	}

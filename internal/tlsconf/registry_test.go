@@ -125,7 +125,7 @@ $`)
 }
 
 func TestFactsOf(t *testing.T) {
-	if f := FactsOf(struct{}{}); f.TLS {
+	if f := FactsOf(struct{}{}); f != nil {
 		t.Error("a plain connection is TLS")
 	}
 	a := entry(t, gen(t, "fa", certgen.ECDSA, "facts.test"))
@@ -144,7 +144,7 @@ func TestFactsOf(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := FactsOf(srv)
-	if !f.TLS || f.SNI != "Facts.test" || f.ALPN != "http/1.1" || f.Protocol != "TLSv1.3" || f.Cipher == "" || f.Resumed || f.ClientCert != nil {
+	if f == nil || string(f.SNI) != "Facts.test" || string(f.ALPN) != "http/1.1" || string(f.Protocol) != "TLSv1.3" || len(f.Cipher) == 0 || f.Resumed || f.CertUsed {
 		t.Errorf("%+v", f)
 	}
 	if got := DN(a.Cert.TLS.Leaf.RawSubject); got != "/CN=facts.test" {
