@@ -169,6 +169,9 @@ type Bind struct {
 	Any  bool           // written "*:port" or ":port": every IPv4 address (and IPv6 when dual-stack)
 	Text string         // as written, for messages
 	TLS  *tlsconf.Bind  // bind … ssl: certificates and settings (nil: plain)
+	// AcceptProxy: each connection starts with a PROXY protocol header (v1 or v2) whose
+	// client address stands for the connection's (bind … accept-proxy).
+	AcceptProxy bool
 }
 
 // Frontend is a proxy that accepts connections: a frontend section or a listen section's front half.
@@ -457,6 +460,13 @@ type Server struct {
 	Cookie   string
 	Check    ServerCheck
 	TLS      *tlsconf.Server // server … ssl (nil: plain)
+	// SendProxy is the PROXY protocol header each connection to the server starts with:
+	// 0 none, 1 send-proxy (v1), 2 send-proxy-v2; SendProxySSL adds the SSL record
+	// (send-proxy-v2-ssl). CheckSendProxy: health checks send one too (HAProxy's default
+	// when the server sends one and its checks have no port or addr of their own).
+	SendProxy      int
+	SendProxySSL   bool
+	CheckSendProxy bool
 }
 
 // ServerCheck is a server's health-check settings (issue 3 carries them out).

@@ -64,6 +64,7 @@ type acceptor struct {
 
 	tls    atomic.Pointer[tlsconf.Live]   // the bind's certificates (nil: plain), tls.go
 	tlsLog atomic.Pointer[logging.Logger] // its frontend's traffic log, for failed handshakes
+	proxy  atomic.Bool                    // accept-proxy: a PROXY header comes first, proxy.go
 }
 
 // Options configure a Daemon.
@@ -190,10 +191,11 @@ func (d *Daemon) apply(cfg *config.Config) error {
 	// 1. Every socket the new configuration needs, before anything changes.
 	keys := map[listener.Key]*config.Frontend{}
 	tlsOf := map[listener.Key]*tlsconf.Bind{}
+	proxyOf := map[listener.Key]bool{}
 	for _, f := range cfg.Frontends {
 		for _, b := range f.Binds {
 			k := listener.KeyOf(b)
-			tlsOf[k] = b.TLS
+			tlsOf[k], proxyOf[k] = b.TLS, b.AcceptProxy
 			if other, dup := keys[k]; dup && other != f {
 				return config.Errorf(b.Pos, "frontend %q: address %s is already bound by frontend %q", f.Name, b.Text, other.Name)
 			}
@@ -252,12 +254,14 @@ func (d *Daemon) apply(cfg *config.Config) error {
 		fr := fronts[f.Name]
 		if a := d.acceptors[k]; a != nil {
 			a.setTLS(tlsOf[k], d.loggerOf(f))
+			a.proxy.Store(proxyOf[k])
 			a.target.Store(fr)
 			continue
 		}
 		ln, _, _ := d.lns.Get(k)
 		a := &acceptor{key: k, ln: ln, done: make(chan struct{})}
 		a.setTLS(tlsOf[k], d.loggerOf(f))
+		a.proxy.Store(proxyOf[k])
 		a.target.Store(fr)
 		d.acceptors[k] = a
 		go d.accept(a)
@@ -301,8 +305,8 @@ func (d *Daemon) accept(a *acceptor) {
 		d.global <- struct{}{}
 		var c net.Conn
 		fd, peer, err := -1, netip.AddrPort{}, error(nil)
-		live := a.tls.Load()
-		if _, raw := takesFD(fr.h); raw && live == nil {
+		live, proxied := a.tls.Load(), a.proxy.Load()
+		if _, raw := takesFD(fr.h); raw && live == nil && !proxied {
 			fd, peer, err = a.acceptFD()
 		}
 		if fd < 0 && (err == nil || err == errNoRawAccept) {
@@ -324,6 +328,10 @@ func (d *Daemon) accept(a *acceptor) {
 		fr = a.target.Load() // a reload may have happened while we waited
 		d.conns.Add(1)
 		release := func() { <-d.global; <-sem; d.conns.Done() }
+		if proxied && fd < 0 {
+			go d.serveProxied(a, fr, c, live, release)
+			continue
+		}
 		if live != nil && fd < 0 {
 			go d.serveTLS(a, fr, c, live, release)
 			continue

@@ -17,8 +17,10 @@ import (
 var (
 	// ErrShort: the bytes so far are the start of a valid header; read more.
 	ErrShort = errors.New("proxy protocol: incomplete header")
-	// ErrInvalid: the bytes are not a PROXY protocol header.
+	// ErrInvalid: the bytes start as a PROXY protocol header but are not a valid one.
 	ErrInvalid = errors.New("proxy protocol: invalid header")
+	// ErrNotProxy: the bytes do not start as a PROXY protocol header at all.
+	ErrNotProxy = errors.New("proxy protocol: not a header")
 )
 
 // v1Max is the longest v1 header, CRLF included (proxy-protocol.txt §2.1).
@@ -41,15 +43,17 @@ type Header struct {
 
 // Parse reads the header at the start of b and returns it with its length. It returns
 // ErrShort while b is a proper prefix of a possible header, ErrInvalid when b cannot
-// start one.
+// start one (ErrNotProxy when it does not even start as one).
 func Parse(b []byte) (h Header, n int, err error) {
 	switch {
+	case len(b) == 0:
+		return h, 0, ErrShort
 	case hasPrefix(b, sigV2):
 		return parseV2(b)
 	case hasPrefix(b, sigV1):
 		return parseV1(b)
 	}
-	return h, 0, ErrInvalid
+	return h, 0, ErrNotProxy
 }
 
 // hasPrefix reports whether b and sig agree on their common length: ErrShort's test.
@@ -126,17 +130,21 @@ func parseV2(b []byte) (h Header, n int, err error) {
 	h.Version, n = 2, 16+l
 	body := b[16:n]
 	var alen int
-	switch fam {
-	case 0x11: // TCP over IPv4
+	switch fam >> 4 {
+	case 1:
 		alen = 12
-	case 0x21: // TCP over IPv6
+	case 2:
 		alen = 36
-	default: // UNSPEC, UDP, UNIX: no address of use to a TCP proxy
-		h.Local = true
-		return h, n, nil
+	case 3:
+		alen = 216
 	}
-	if cmd == 0 { // LOCAL: the addresses, if any, are ignored
+	if cmd == 0 || fam&0xf != 1 || alen != 12 && alen != 36 {
+		// LOCAL, or not TCP over IP: no address of use to a TCP proxy; the connection's
+		// own addresses stand (as HAProxy). TLVs are kept when they are whole.
 		h.Local = true
+		if len(body) >= alen && validTLVs(body[alen:]) {
+			h.TLVs = body[alen:]
+		}
 		return h, n, nil
 	}
 	if len(body) < alen {
@@ -267,4 +275,37 @@ func AppendSSLTLV(b []byte, client byte, verify uint32, version string) []byte {
 		b = append(b, version...)
 	}
 	return b
+}
+
+// Client is what a server's PROXY header says of the client connection.
+type Client struct {
+	Src, Dst netip.AddrPort // the client's address and the one it connected to
+	// For send-proxy-v2-ssl: the TLS version of the client's connection ("" when
+	// plain), whether it sent a certificate, and whether on this very connection (not
+	// carried by a resumed session).
+	TLSVersion         string
+	CertSess, CertConn bool
+}
+
+// AppendServer appends the header a server line asks for: version 1 (send-proxy) or 2
+// (send-proxy-v2), with the SSL record when ssl is set (send-proxy-v2-ssl).
+func AppendServer(b []byte, version int, ssl bool, c Client) []byte {
+	if version == 1 {
+		return AppendV1(b, c.Src, c.Dst)
+	}
+	var tlv []byte
+	if ssl {
+		var flags byte
+		if c.TLSVersion != "" {
+			flags |= ClientSSL
+			if c.CertSess {
+				flags |= ClientCertSess
+			}
+			if c.CertConn {
+				flags |= ClientCertConn
+			}
+		}
+		tlv = AppendSSLTLV(make([]byte, 0, 16), flags, 0, c.TLSVersion)
+	}
+	return AppendV2(b, c.Src, c.Dst, tlv)
 }

@@ -196,6 +196,9 @@ func (h *Handler) connect(r *Route, c net.Conn) (*backend.Server, net.Conn, erro
 		}
 		conn, err := d.Dial("tcp", addr)
 		if err == nil {
+			err = sendProxy(a.srv, conn, c, a.timeout) // tls.go
+		}
+		if err == nil {
 			if conn, err = h.serverTLS(a.srv, conn, a.timeout); err == nil { // tls.go
 				return a.srv, conn, nil
 			}

@@ -144,7 +144,8 @@ func kwBind(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 		p.errorf(st.pos, "\"bind\": missing address (expected bind ADDR:PORT[,ADDR:PORT...])")
 		return
 	}
-	tb, ok := p.bindOptions(st, args[1:]) // tls.go
+	acceptProxy := false
+	tb, ok := p.bindOptions(st, args[1:], &acceptProxy) // tls.go
 	if !ok {
 		return
 	}
@@ -154,7 +155,7 @@ func kwBind(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 			p.errorf(st.pos, "bind: %v", err)
 			continue
 		}
-		b.TLS = tb
+		b.TLS, b.AcceptProxy = tb, acceptProxy
 		px.binds = append(px.binds, b)
 	}
 }
