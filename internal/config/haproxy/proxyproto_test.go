@@ -24,6 +24,7 @@ backend b
     server none 127.0.0.1:9003 no-send-proxy
     server v1port 127.0.0.1:9004 check port 9999
     server sslnot 127.0.0.1:9005 no-send-proxy send-proxy-v2-ssl no-send-proxy-v2-ssl
+    server sslv1 127.0.0.1:9006 no-send-proxy send-proxy-v2-ssl no-send-proxy-v2
 `, nil)
 	fe := cfg.Frontends[0]
 	if !fe.Binds[0].AcceptProxy || fe.Binds[1].AcceptProxy {
@@ -34,7 +35,8 @@ backend b
 		ssl, check bool
 	}{
 		"inherits": {1, false, true}, "v2": {2, false, true}, "ssl": {2, true, true}, "none": {0, false, false},
-		"v1port": {1, false, false}, "sslnot": {2, false, true},
+		// what Debian's haproxy sends for the last two: nothing, and a v1 header
+		"v1port": {1, false, false}, "sslnot": {0, false, false}, "sslv1": {1, false, true},
 	}
 	for _, s := range cfg.Backends[0].Servers {
 		w := want[s.Name]

@@ -101,10 +101,11 @@ func kwServer(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 		srv.Check.Fall = config.DefaultFall
 	}
 	applyCheckOpts(&srv.Check, &o)
-	switch { // v2 wins when both are set, as in HAProxy
+	switch { // as HAProxy 2.6: v2 when asked, else v1 when any flag is left (the SSL
+	// one alone after no-send-proxy-v2 sends a v1 header)
 	case o.ppV2:
 		srv.SendProxy, srv.SendProxySSL = 2, o.ppSSL
-	case o.ppV1:
+	case o.ppV1 || o.ppSSL:
 		srv.SendProxy = 1
 	}
 	srv.CheckSendProxy = srv.SendProxy != 0 && o.port == 0 && !o.checkAddr.IsValid()
@@ -242,8 +243,8 @@ func (p *parser) serverOpts(st *stmt, label string, args []string, o *serverOpts
 			o.ppV2 = opt == "send-proxy-v2"
 		case "send-proxy-v2-ssl":
 			o.ppV2, o.ppSSL = true, true
-		case "no-send-proxy-v2-ssl":
-			o.ppSSL = false
+		case "no-send-proxy-v2-ssl": // clears send-proxy-v2 too (HAProxy 2.6)
+			o.ppV2, o.ppSSL = false, false
 		case "port":
 			var pn uint16
 			pn, err = parsePort(v, false)
