@@ -123,7 +123,7 @@ func TestREADMETLSExample(t *testing.T) {
 		t.Fatal("README.md has no TLS example")
 	}
 	dir := t.TempDir()
-	cfg := strings.ReplaceAll(string(readme[i+len("cat > /tmp/tandem-tls/tls.cfg <<'EOT'\n"):j]), "/tmp/tandem-tls", dir)
+	cfg := strings.ReplaceAll(string(readme[i+len("cat > /tmp/tandem-tls/tls.cfg <<'EOT'\n"):j+1]), "/tmp/tandem-tls", dir) // a heredoc ends with a newline
 	c, err := certgen.New(certgen.Spec{CN: "localhost"}, nil)
 	if err != nil {
 		t.Fatal(err)
