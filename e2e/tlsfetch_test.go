@@ -203,3 +203,14 @@ backend b_plain
 		}
 	}
 }
+
+// startHAProxyCmd runs Debian's haproxy on cfg for the test's life.
+func startHAProxyCmd(t *testing.T, hap, cfg string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(hap, "-db", "-f", writeConfig(t, cfg))
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	return cmd
+}

@@ -42,16 +42,28 @@ func fetchReqSSLSNI(t Txn, _ []arg, _ *cursor) (v Value, ok bool) {
 	return Str(appendScratch(t, h.SNI)), true
 }
 
-// fetchReqSSLALPN answers the first protocol the client offers.
-func fetchReqSSLALPN(t Txn, _ []arg, _ *cursor) (v Value, ok bool) {
+// fetchReqSSLALPN answers the protocols the client offers: in an ACL each in turn (as
+// HAProxy, `req.ssl_alpn h2` matches a client offering "http/1.1,h2"), as a sample the
+// first.
+func fetchReqSSLALPN(t Txn, _ []arg, cur *cursor) (v Value, ok bool) {
 	h, wait := helloOf(t)
 	if h == nil || len(h.ALPN) == 0 || h.Type != clienthello.TypeClientHello {
 		if wait {
 			mayChange(t)
 		}
+		cur.more = false
 		return v, false
 	}
-	return Str(appendScratch(t, h.ALPN[0])), true
+	i := 0
+	if cur.all {
+		i = cur.i
+		cur.i++
+		cur.more = cur.i < len(h.ALPN)
+		if i >= len(h.ALPN) {
+			return v, false
+		}
+	}
+	return Str(appendScratch(t, h.ALPN[i])), true
 }
 
 // fetchReqSSLVer answers the version of the first record (major<<16 | minor: 3.1 is

@@ -75,6 +75,24 @@ func TestSSLHelloFetches(t *testing.T) {
 		txn.payload = tc.payload
 		checkEval(t, txn, tc.expr, tc.want, TAny)
 	}
+	for _, tc := range []struct {
+		cond string
+		want bool
+	}{
+		{"if { req.ssl_alpn h2 }", true},
+		{"if { req.ssl_alpn http/1.1 }", true}, // the second offered: HAProxy tries each
+		{"if { req.ssl_alpn h3 }", false},
+	} {
+		c, err := ParseCond(strings.Fields(tc.cond), NewACLSet(), &Ctx{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		txn := newTxn(t, "")
+		txn.payload = hello
+		if got := c.Match(txn); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.cond, got, tc.want)
+		}
+	}
 	c, err := ParseCond(strings.Fields("if { req_ssl_sni -i pass.example } { req.ssl_hello_type 1 }"), NewACLSet(), &Ctx{})
 	if err != nil {
 		t.Fatal(err)
