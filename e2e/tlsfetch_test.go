@@ -80,8 +80,9 @@ func TestTLSFetchesMatchHAProxy(t *testing.T) {
 	echo := startHeaderEcho(t)
 	clientCert := tls.Certificate{Certificate: [][]byte{cl.DER}, PrivateKey: cl.Key}
 
+	sinkA, sinkTLS, sinkDef := startNamedSink(t, "tcp-a"), startNamedSink(t, "tcp-tls"), startNamedSink(t, "tcp-default")
 	run := func(start func(cfg, addr string)) []string {
-		plain, tlsAddr := freeAddr(t), freeAddr(t)
+		plain, tlsAddr, tcpTLS, tcpPlain := freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t)
 		cfg := fmt.Sprintf(`defaults
     mode http
     timeout connect 2s
@@ -120,7 +121,23 @@ backend b_tls
 backend b_plain
     http-request set-header X-Backend plain
     server s %s
-`, plain, tlsAddr, dir, dir, echo, echo, echo)
+frontend tcp
+    mode tcp
+    bind %s ssl crt %s/site.pem
+    bind %s
+    use_backend t_a if { ssl_fc_sni -i a.example }
+    use_backend t_tls if { ssl_fc }
+    default_backend t_def
+backend t_a
+    mode tcp
+    server s %s
+backend t_tls
+    mode tcp
+    server s %s
+backend t_def
+    mode tcp
+    server s %s
+`, plain, tlsAddr, dir, dir, echo, echo, echo, tcpTLS, dir, tcpPlain, sinkA, sinkTLS, sinkDef)
 		start(cfg, plain)
 		var out []string
 		get := func(label string, c *http.Client, url string) {
@@ -163,6 +180,30 @@ backend b_plain
 		resumed.ClientSessionCache = tls.NewLRUClientSessionCache(4)
 		get("tls first", noFollow(resumed), "https://"+tlsAddr+"/6")
 		get("tls resumed", noFollow(resumed), "https://"+tlsAddr+"/7")
+		// mode tcp (tcpproxy's connection rules) on a TLS bind and a plain one
+		for _, tc := range []struct {
+			label, addr, sni string
+		}{{"tcp a", tcpTLS, "a.example"}, {"tcp site", tcpTLS, "site.test"}, {"tcp plain", tcpPlain, ""}} {
+			var c net.Conn
+			var err error
+			if tc.sni != "" {
+				c, err = tls.Dial("tcp", tc.addr, tls12(tc.sni))
+			} else {
+				c, err = net.Dial("tcp", tc.addr)
+			}
+			if err != nil {
+				out = append(out, tc.label+": "+err.Error())
+				continue
+			}
+			c.SetDeadline(time.Now().Add(5 * time.Second))
+			io.WriteString(c, "ping")
+			if tcw, ok := c.(interface{ CloseWrite() error }); ok {
+				tcw.CloseWrite()
+			}
+			b, _ := io.ReadAll(c)
+			c.Close()
+			out = append(out, tc.label+": "+string(b))
+		}
 		// TLS 1.3, one suite forced on both sides' clients (Go's client cannot choose).
 		b, err := exec.Command("curl", "-sk", "--max-time", "5", "--tls13-ciphers", "TLS_AES_256_GCM_SHA384",
 			"--resolve", "a.example:"+tp+":127.0.0.1", "https://a.example:"+tp+"/secure/13").CombinedOutput()
@@ -188,7 +229,7 @@ backend b_plain
 	})
 	got := run(func(cfg, addr string) { startTandem(t, cfg, addr) })
 	all := strings.Join(want, "\n")
-	for _, s := range []string{"X-Forwarded-Proto: https", "X-Backend: a", "X-Reused: 1", "X-C-Used: 1", "X-C-Sdn: /CN=client one", "X-Wild: yes", " 302 https://site.test/secure/x"} {
+	for _, s := range []string{"X-Forwarded-Proto: https", "X-Backend: a", "X-Reused: 1", "X-C-Used: 1", "X-C-Sdn: /CN=client one", "X-Wild: yes", " 302 https://site.test/secure/x", "tcp a: tcp-a n=4", "tcp site: tcp-tls n=4", "tcp plain: tcp-default n=4"} {
 		if !strings.Contains(all, s) {
 			t.Errorf("haproxy's answers lack %q: the test does not exercise it\n%s", s, all)
 		}
