@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -30,13 +31,15 @@ func TestHAChrootedProxyVRRPInHelper(t *testing.T) {
 	down := 3*haInterval + skew
 	jail := t.TempDir()
 	lb1.proxyTmpl = strings.Replace(haProxyCfg, "global\n",
-		"global\n    chroot "+jail+"\n    user nobody\n    group nogroup\n", 1) + `
+		"global\n    chroot "+jail+"\n    user nobody\n    group nogroup\n    stats socket ipv4@198.18.0.11:9999 level admin\n", 1) + `
 listen stats
     bind 198.18.0.11:8404
     stats enable
     stats uri /stats
 `
 	lb1.writeProxy(t, false)
+	lb2.proxyTmpl = strings.Replace(haProxyCfg, "global\n", "global\n    stats socket ipv4@198.18.0.12:9999 level admin\n", 1)
+	lb2.writeProxy(t, false)
 	lb2.start(t)
 	lb1.start(t)
 	s.waitSoleHolder(t, "lb1", 3*down)
@@ -97,6 +100,25 @@ listen stats
 		writePrio(lb1.prio)
 		lb1.p.signal(syscall.SIGHUP)
 		s.waitSoleHolder(t, "lb1", down+3*time.Second)
+	})
+	if t.Failed() {
+		return
+	}
+
+	t.Run("switchover through the helper", func(t *testing.T) {
+		if got := s.askTCP(t, "198.18.0.11:9999", "vrrp switchover"); got != "\n" {
+			t.Fatalf("vrrp switchover: %q", got)
+		}
+		took := s.waitSoleHolder(t, "lb2", 2*time.Second)
+		t.Logf("vrrp switchover on the chrooted lb1: lb2 holds the VIP %v later", took.Round(time.Millisecond))
+		time.Sleep(down) // lb1, of higher priority, does not take it back
+		s.stableSoleHolder(t, "lb2")
+		// and back: lb2 (not confined) hands over, lb1 takes over by its timer
+		if got := s.askTCP(t, "198.18.0.12:9999", "vrrp switchover"); got != "\n" {
+			t.Fatalf("vrrp switchover on lb2: %q", got)
+		}
+		s.waitSoleHolder(t, "lb1", 2*time.Second)
+		s.waitHTTPVia(t, "lb1", 3*time.Second)
 	})
 	if t.Failed() {
 		return
@@ -246,4 +268,20 @@ func waitGone(t *testing.T, pid int) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Fatalf("the privileged helper %d still runs 3s later", pid)
+}
+
+// askTCP sends one runtime API command to a TCP stats socket from the client's namespace.
+func (s *haSetup) askTCP(t *testing.T, addr, line string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, err := s.client.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	io.WriteString(c, line+"\n")
+	b, _ := io.ReadAll(c)
+	return string(b)
 }

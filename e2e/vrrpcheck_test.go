@@ -34,3 +34,24 @@ func TestCheckVRRPPairWeights(t *testing.T) {
 		t.Fatalf("two -k to run: exit %d, want 2 (several -k are for -c)", code)
 	}
 }
+
+// TestCheckVRRPShowsWarnings: what tandem accepts with keepalived's meaning but a user
+// should know (state SLAVE starts as BACKUP; a track_script naming no vrrp_script is
+// not tracked) is printed by -c as a warning, and the file is valid.
+func TestCheckVRRPShowsWarnings(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "k.conf")
+	src := "vrrp_instance VI_1\n{\n state SLAVE\n interface eth0\n virtual_router_id 51\n nopreempt 1\n" +
+		" track_script {\n nope\n }\n virtual_ipaddress {\n 198.18.0.10\n }\n}\n"
+	if err := os.WriteFile(f, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runTandem(t, "-c", "-k", f)
+	if code != 0 || strings.TrimSpace(out) != "Configuration file is valid" {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	for _, want := range []string{f + `:3: vrrp_instance "VI_1": unknown state "SLAVE": starting as BACKUP`, f + `:8: vrrp_instance "VI_1": track_script "nope": no vrrp_script`} {
+		if !strings.Contains(errOut, "[WARNING] "+want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errOut)
+		}
+	}
+}

@@ -106,6 +106,26 @@ func vrrpStatus(node *ha.Node) func() []stats.VRRPInstance {
 			for _, e := range s.Transitions {
 				in.Transitions = append(in.Transitions, stats.VRRPTransition{At: e.At, From: e.From, To: e.To, Reason: e.Reason})
 			}
+			in.Episodes, in.PeerMasterAdverts = s.Episodes, s.PeerMasterAdverts
+			for _, e := range s.EpisodeLog {
+				in.EpisodeLog = append(in.EpisodeLog, stats.VRRPEpisode{Kind: e.Kind, Start: e.Start, End: e.End, Peer: e.Peer.String(), Detail: e.Detail, Adverts: e.Adverts})
+			}
+			for _, k := range s.Takeovers {
+				in.Takeovers = append(in.Takeovers, stats.VRRPTakeover{From: k.From, Reason: k.Reason, LastAdvert: k.LastAdvert,
+					TimerFired: k.TimerFired, Master: k.Master, VIPsAdded: k.VIPsAdded, FirstGARP: k.FirstGARP, FirstServed: k.FirstServed})
+			}
+			for stage, h := range s.StageHistograms {
+				if in.StageHistograms == nil {
+					in.StageHistograms = map[string]stats.Histogram{}
+				}
+				in.StageHistograms[stage] = stats.Histogram{Bounds: h.Bounds, Counts: h.Counts, Sum: h.Sum, Count: h.Count}
+			}
+			for reason, n := range s.Rejected {
+				if in.Rejected == nil {
+					in.Rejected = map[string]uint64{}
+				}
+				in.Rejected[ha.RejectClass(reason)] += n
+			}
 			out = append(out, in)
 		}
 		return out

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"os/signal"
 	"sync"
@@ -28,7 +29,8 @@ type vrrpNode struct {
 	loadVRRP func() (*config.VRRP, error)
 	proxy    func() *config.Config // haproxy.cfg, for the cross-check (a nil result: none)
 	check    func(context.Context, config.InProcessCheck) error
-	exited   func(error) // the node ended by itself (not by Stop)
+	served   func([]netip.Addr) (uint64, bool) // connections on the VIPs, to time a takeover; nil: not timed
+	exited   func(error)                       // the node ended by itself (not by Stop)
 	log      *slog.Logger
 
 	mu       sync.Mutex
@@ -49,7 +51,7 @@ func (h *vrrpNode) Start() error {
 	if err != nil {
 		return err
 	}
-	node, err := ha.New(vcfg, ha.Options{Logger: h.log, Check: h.check})
+	node, err := ha.New(vcfg, ha.Options{Logger: h.log, Check: h.check, Served: h.served})
 	if err != nil {
 		return err
 	}
@@ -105,6 +107,17 @@ func (h *vrrpNode) stop() bool {
 		h.log.Warn("VRRP did not stop within 2s")
 	}
 	return running
+}
+
+// Switchover hands the VIPs of instance name ("" every MASTER one) over to the peers.
+func (h *vrrpNode) Switchover(name string) error {
+	h.mu.Lock()
+	node := h.node
+	h.mu.Unlock()
+	if node == nil {
+		return errors.New("VRRP is not running")
+	}
+	return node.Switchover(name)
 }
 
 func (h *vrrpNode) Status() []stats.VRRPInstance {
@@ -208,6 +221,7 @@ func startVRRPInHelper(d *daemon.Daemon, h *confined, vrrpDone, helperGone chan<
 	if err := h.client.StartVRRP(); err != nil {
 		return nil, nil, err
 	}
+	d.SetVRRPSwitchover(h.client.VRRPSwitchover)
 	d.SetVRRPStatus(func() []stats.VRRPInstance {
 		st, err := h.client.VRRPStatus()
 		if err != nil {

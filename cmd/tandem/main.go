@@ -186,6 +186,9 @@ func checkConfig(o runOpts, kfiles []string, stdout, stderr io.Writer) int {
 			failed = true
 		} else {
 			vcfg = v
+			for _, w := range v.Warnings {
+				fmt.Fprintf(stderr, "[WARNING] %s\n", w)
+			}
 		}
 	}
 	// Further -k files are the other nodes of the VRRP group: each is checked, and each
@@ -197,6 +200,9 @@ func checkConfig(o runOpts, kfiles []string, stdout, stderr io.Writer) int {
 			printErrors(stderr, err)
 			failed = true
 			continue
+		}
+		for _, w := range v.Warnings {
+			fmt.Fprintf(stderr, "[WARNING] %s\n", w)
 		}
 		nodes = append(nodes, v)
 	}

@@ -107,7 +107,7 @@ func serve(o runOpts) int {
 		}
 		vrrpAttrs = []any{"vrrp_helper_pid", helper.proc.Pid}
 	} else if o.loadVRRP != nil {
-		v := &vrrpNode{loadVRRP: o.loadVRRP, check: trackerCheck(d), log: log.With("component", "vrrp"),
+		v := &vrrpNode{loadVRRP: o.loadVRRP, check: trackerCheck(d), served: sessionsOn(d), log: log.With("component", "vrrp"),
 			proxy: func() *config.Config {
 				if d != nil {
 					return d.Config()
@@ -123,6 +123,7 @@ func serve(o runOpts) int {
 		}
 		if d != nil {
 			d.SetVRRPStatus(v.Status)
+			d.SetVRRPSwitchover(v.Switchover)
 		}
 		vrrpAttrs = []any{"vrrp_instances", len(v.Status())}
 		reloadVRRP, stopVRRP = v.Reload, v.Stop

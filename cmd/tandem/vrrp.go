@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/netip"
 
 	"tandem/internal/config"
 	"tandem/internal/config/keepalived"
@@ -16,6 +17,9 @@ func loadVRRPChecked(load func() (*config.VRRP, error), proxy *config.Config, lo
 	v, err := load()
 	if err != nil {
 		return nil, err
+	}
+	for _, w := range v.Warnings {
+		log.Warn(w.Error())
 	}
 	if proxy == nil {
 		return v, nil
@@ -61,4 +65,13 @@ func trackerCheck(d *daemon.Daemon) func(context.Context, config.InProcessCheck)
 		}
 		return fmt.Errorf("unknown in-process tracker kind %q", c.Kind)
 	}
+}
+
+// sessionsOn reports the connections the proxy accepted on given addresses, for the
+// failover timeline's "first connection served"; nil when there is no proxy.
+func sessionsOn(d *daemon.Daemon) func([]netip.Addr) (uint64, bool) {
+	if d == nil {
+		return nil
+	}
+	return d.SessionsOn
 }

@@ -38,18 +38,22 @@ func (v *VRRP) Instance(name string) *VRRPInstance {
 
 // VRRPGlobal is the VRRP part of global_defs, with keepalived's defaults applied.
 type VRRPGlobal struct {
-	Pos                  Pos
-	RouterID             string
-	Version              int           // vrrp_version: 2 (default) or 3
-	GARPMasterDelay      time.Duration // vrrp_garp_master_delay, default 5s; 0 disables the second burst
-	GARPMasterRepeat     int           // vrrp_garp_master_repeat, default 5
-	GARPMasterRefresh    time.Duration // vrrp_garp_master_refresh, default 0 (off)
-	GARPInterval         time.Duration // vrrp_garp_interval: gap between GARPs, default 0
-	EnableScriptSecurity bool
-	ScriptUser           string
-	ScriptGroup          string
-	SkipCheckAdvAddr     bool // vrrp_skip_check_adv_addr
-	Strict               bool // vrrp_strict
+	Pos               Pos
+	RouterID          string
+	Version           int           // vrrp_version: 2 (default) or 3
+	GARPMasterDelay   time.Duration // vrrp_garp_master_delay, default 5s; 0 disables the second burst
+	GARPMasterRepeat  int           // vrrp_garp_master_repeat, default 5
+	GARPMasterRefresh time.Duration // vrrp_garp_master_refresh, default 0 (off)
+	GARPInterval      time.Duration // vrrp_garp_interval: gap between GARPs, default 0
+	GNAInterval       time.Duration // vrrp_gna_interval: gap between unsolicited NAs, default 0
+	// GARPMasterRefreshRepeat is vrrp_garp_master_refresh_repeat: GARP / NA rounds sent
+	// at each refresh, default 1.
+	GARPMasterRefreshRepeat int
+	EnableScriptSecurity    bool
+	ScriptUser              string
+	ScriptGroup             string
+	SkipCheckAdvAddr        bool // vrrp_skip_check_adv_addr
+	Strict                  bool // vrrp_strict
 }
 
 // VRRPScript is a vrrp_script: a command run every Interval whose exit status,
@@ -119,9 +123,11 @@ type VRRPInstance struct {
 	GARPMasterDelay   time.Duration
 	GARPMasterRepeat  int
 	GARPMasterRefresh time.Duration
-	DontTrackPrimary  bool
-	SkipCheckAdvAddr  bool
-	Strict            bool
+	// GARPMasterRefreshRepeat is garp_master_refresh_repeat (default: the global's).
+	GARPMasterRefreshRepeat int
+	DontTrackPrimary        bool
+	SkipCheckAdvAddr        bool
+	Strict                  bool
 }
 
 // IPv6 reports whether the instance runs over IPv6 (its VIPs are IPv6).
@@ -167,6 +173,9 @@ type Notify struct {
 	Fault  string
 	Stop   string
 	Any    string // `notify`: called after the specific one with TYPE NAME STATE PRIORITY
+	// MasterRxLowerPri is notify_master_rx_lower_pri (vrrp_instance only): run, as
+	// written, each time a MASTER receives an advert of lower priority.
+	MasterRxLowerPri string
 }
 
 // VRRPSyncGroup is a vrrp_sync_group: instances that change state together.

@@ -25,6 +25,7 @@ import (
 type observe struct {
 	counters *proxystats.Registry
 	vrrp     atomic.Pointer[func() []stats.VRRPInstance]
+	vrrpSw   atomic.Pointer[func(string) error]
 	cfg      atomic.Pointer[config.Config]
 	pools    atomic.Pointer[map[string]*backend.Pool]
 	src      *stats.Source
@@ -62,6 +63,12 @@ func newObserve(version string) *observe {
 		},
 		Process: stats.Process{Pid: os.Getpid(), Version: version, Start: time.Now(), Node: host,
 			Nbthread: runtime.GOMAXPROCS(0)},
+	}
+	o.src.VRRPSwitchover = func(name string) error {
+		if f := o.vrrpSw.Load(); f != nil {
+			return (*f)(name)
+		}
+		return errors.New("VRRP is not running (start tandem with -k keepalived.conf)")
 	}
 	o.src.Check = o.checkInfo
 	o.src.SetHealth = o.setHealth
@@ -208,6 +215,15 @@ func (d *Daemon) closeObserve() {
 // StatsSource returns the live state behind the stats page, the metrics and the
 // runtime API.
 func (d *Daemon) StatsSource() *stats.Source { return d.obs.src }
+
+// SetVRRPSwitchover makes `vrrp switchover` hand VIPs over with f; nil: not available.
+func (d *Daemon) SetVRRPSwitchover(f func(instance string) error) {
+	if f == nil {
+		d.obs.vrrpSw.Store(nil)
+		return
+	}
+	d.obs.vrrpSw.Store(&f)
+}
 
 // SetVRRPStatus makes the stats page, `show vrrp` and the metrics show VRRP instances
 // (tandem -k); nil hides VRRP.

@@ -2,6 +2,8 @@ package daemon
 
 import (
 	"fmt"
+	"net/netip"
+	"slices"
 
 	"tandem/internal/backend"
 )
@@ -49,4 +51,26 @@ func (d *Daemon) BackendUp(name string) (up, total int, err error) {
 		}
 	}
 	return up, len(p.Servers), nil
+}
+
+// SessionsOn returns how many connections the frontends with a bind on one of addrs
+// have accepted, and false when no frontend binds one of them (a wildcard bind does
+// not count: it cannot tell which address a client reached). A new VRRP master polls
+// it to time the first connection served on its VIPs.
+func (d *Daemon) SessionsOn(addrs []netip.Addr) (uint64, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var n uint64
+	found := false
+	for name, f := range d.fronts {
+		for _, b := range f.cfg.Binds {
+			if b.Any || !slices.Contains(addrs, b.Addr.Addr().Unmap()) {
+				continue
+			}
+			n += d.obs.counters.Frontend(name).Sessions()
+			found = true
+			break
+		}
+	}
+	return n, found
 }

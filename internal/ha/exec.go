@@ -3,6 +3,7 @@ package ha
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"os/user"
@@ -71,7 +72,7 @@ func checkScripts(cfg *config.VRRP) error {
 	}
 	u, g := defaultScriptUser(cfg.Global)
 	for _, in := range cfg.Instances {
-		for _, sc := range []string{in.Notify.Master, in.Notify.Backup, in.Notify.Fault, in.Notify.Stop, in.Notify.Any} {
+		for _, sc := range []string{in.Notify.Master, in.Notify.Backup, in.Notify.Fault, in.Notify.Stop, in.Notify.Any, in.Notify.MasterRxLowerPri} {
 			check(in.Pos, fmt.Sprintf("vrrp_instance %q: notify script", in.Name), Command{Argv: strings.Fields(sc), User: u, Group: g})
 		}
 	}
@@ -113,4 +114,55 @@ func execCommand(ctx context.Context, c Command) error {
 		}
 	}
 	return cmd.Run()
+}
+
+// disableMissing is keepalived's "Disabling track script NAME since not found/accessible":
+// a vrrp_script whose command cannot be found is not run, and the instances and sync
+// groups tracking it ignore it (a warning names it). cfg is not changed: the result is
+// a copy where needed.
+func disableMissing(cfg *config.VRRP, lookPath func(string) error, log *slog.Logger) *config.VRRP {
+	gone := map[string]bool{}
+	for _, s := range cfg.Scripts {
+		argv := strings.Fields(s.Script)
+		if s.InProcess != nil || len(argv) == 0 {
+			continue
+		}
+		if err := lookPath(argv[0]); err != nil {
+			gone[s.Name] = true
+			log.Warn("vrrp_script not found or not executable: disabled, and instances tracking it ignore it, as keepalived does",
+				"script", s.Name, "pos", s.Pos.String(), "command", argv[0], "err", err)
+		}
+	}
+	if len(gone) == 0 {
+		return cfg
+	}
+	out := *cfg
+	out.Scripts = nil
+	for _, s := range cfg.Scripts {
+		if !gone[s.Name] {
+			out.Scripts = append(out.Scripts, s)
+		}
+	}
+	keep := func(refs []config.TrackRef) []config.TrackRef {
+		var kept []config.TrackRef
+		for _, r := range refs {
+			if !gone[r.Name] {
+				kept = append(kept, r)
+			}
+		}
+		return kept
+	}
+	out.Instances = make([]*config.VRRPInstance, len(cfg.Instances))
+	for i, in := range cfg.Instances {
+		c := *in
+		c.TrackScripts = keep(in.TrackScripts)
+		out.Instances[i] = &c
+	}
+	out.SyncGroups = make([]*config.VRRPSyncGroup, len(cfg.SyncGroups))
+	for i, g := range cfg.SyncGroups {
+		c := *g
+		c.TrackScripts = keep(g.TrackScripts)
+		out.SyncGroups[i] = &c
+	}
+	return &out
 }

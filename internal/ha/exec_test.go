@@ -2,6 +2,7 @@ package ha
 
 import (
 	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -78,5 +79,59 @@ func TestScriptRunsAsUser(t *testing.T) {
 	}
 	if err := execCommand(context.Background(), Command{Argv: []string{"/bin/sh", "-c", "test \"$(id -u)\" = 0"}}); err != nil {
 		t.Errorf("script without a user did not run as root: %v", err)
+	}
+}
+
+// keepalived: "Disabling track script NAME since not found/accessible": a vrrp_script
+// whose command is missing is not run, and its instances ignore it (here a weight 0
+// script, which would otherwise hold the instance in FAULT).
+func TestMissingScriptIsDisabled(t *testing.T) {
+	v, err := keepalived.Parse("k.conf", []byte(`vrrp_script gone {
+    script "/nonexistent/check.sh"
+    weight 0
+}
+vrrp_script here {
+    script "/bin/true"
+    weight 5
+}
+vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 51
+    priority 100
+    virtual_ipaddress {
+        198.18.0.100
+    }
+    track_script {
+        gone
+        here
+    }
+}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs logBuf
+	n, err := New(v, Options{
+		Logger: slog.New(slog.NewTextHandler(&logs, nil)),
+		Exec:   func(context.Context, Command) error { return nil },
+		LookPath: func(name string) error {
+			if name == "/bin/true" {
+				return nil
+			}
+			return os.ErrNotExist
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := n.cfg.Instances[0]
+	if len(in.TrackScripts) != 1 || in.TrackScripts[0].Name != "here" || len(n.cfg.Scripts) != 1 || n.cfg.Script("gone") != nil {
+		t.Errorf("running config: scripts %+v, tracked %+v", n.cfg.Scripts, in.TrackScripts)
+	}
+	if len(v.Instances[0].TrackScripts) != 2 || len(v.Scripts) != 2 {
+		t.Errorf("the given config was changed")
+	}
+	if logs.count(`script=gone`) != 1 || logs.count("as keepalived does") != 1 {
+		t.Errorf("log:\n%s", logs.b.String())
 	}
 }

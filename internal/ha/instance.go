@@ -3,6 +3,7 @@ package ha
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/netip"
 	"os"
@@ -35,24 +36,43 @@ type instance struct {
 	syncKick chan struct{}
 	pkts     chan vrrpnet.Packet
 
-	garpAt       time.Time // next gratuitous ARP burst
-	garpGap      time.Duration
-	bursts       chan burst    // to the announcing goroutine
-	burstGen     atomic.Uint64 // bumped when the VIPs go: pending bursts stop
-	reconcileAt  time.Time
-	lastRejectAt map[string]time.Time
+	garpAt      time.Time     // next gratuitous ARP burst
+	garpRefresh bool          // the burst at garpAt is a garp_master_refresh one
+	garpGap     time.Duration // vrrp_garp_interval: between two GARPs
+	gnaGap      time.Duration // vrrp_gna_interval: between two unsolicited NAs
+	bursts      chan burst    // to the announcing goroutine
+	burstGen    atomic.Uint64 // bumped when the VIPs go: pending bursts stop
+	reconcileAt time.Time
 
-	mu     sync.Mutex // guards status
+	mu     sync.Mutex // guards status, eps and tl
 	status InstanceStatus
+	eps    *episodes
+	tl     *timeline
+
+	// unicast peers' consecutive advert intervals unresolved (ARP / ND failing), and
+	// when to ask next
+	unresolved map[netip.Addr]int
+	peersAt    time.Time
+
+	// the takeover being timed (0: none), and the poll for its first served connection
+	cur         uint64
+	servedAt    time.Time
+	servedUntil time.Time
+	servedBase  uint64
 
 	cancel context.CancelFunc
 	done   chan struct{}
 }
 
 type prioEvent struct{ prio int }
+
+// switchoverEvent asks a MASTER to hand over; the answer goes to reply (buffered).
+type switchoverEvent struct{ reply chan error }
 type faultEvent struct{ fault bool }
 
-const rejectLogEvery = 10 * time.Second
+// quiet is how long an episode lasts past its last sign: four advert intervals, so
+// that a peer advertising at the configured rate keeps it open.
+func (in *instance) quiet() time.Duration { return 4 * in.cfg.AdvertInterval }
 
 func (in *instance) run(ctx context.Context) {
 	defer close(in.done)
@@ -108,6 +128,15 @@ func (in *instance) run(ctx context.Context) {
 				in.apply(in.m.Step(vrrp.PriorityChanged{Priority: e.prio}, in.node.now()))
 			case faultEvent:
 				in.apply(in.m.Step(vrrp.FaultChanged{Fault: e.fault}, in.node.now()))
+			case switchoverEvent:
+				if in.m.State() != vrrp.Master {
+					e.reply <- fmt.Errorf("vrrp_instance %q is %s, not MASTER: nothing to hand over", in.cfg.Name, in.m.State())
+					break
+				}
+				in.log.Info("planned switchover: handing the virtual router over")
+				in.apply(in.m.Step(vrrp.Switchover{}, in.node.now()))
+				in.updateStatus() // before the answer: the caller reads the status next
+				e.reply <- nil
 			}
 		case <-timer.C:
 			now := in.node.now()
@@ -122,7 +151,10 @@ func (in *instance) run(ctx context.Context) {
 // reconcile schedules.
 func (in *instance) nextWake() time.Time {
 	next := in.m.Deadline()
-	for _, t := range []time.Time{in.garpAt, in.reconcileAt} {
+	in.mu.Lock()
+	epAt := in.eps.nextExpiry(in.quiet())
+	in.mu.Unlock()
+	for _, t := range []time.Time{in.garpAt, in.reconcileAt, epAt, in.servedAt} {
 		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
 			next = t
 		}
@@ -165,16 +197,18 @@ func (in *instance) receive(p vrrpnet.Packet) {
 		return
 	}
 	if reason != "" {
+		now := in.node.now()
 		in.mu.Lock()
 		if in.status.Rejected == nil {
 			in.status.Rejected = map[string]uint64{}
 		}
 		in.status.Rejected[reason]++
+		started := in.eps.observe(EpisodeConfigMismatch, now, p.Src, reason)
 		in.mu.Unlock()
-		now := in.node.now()
-		if last, ok := in.lastRejectAt[reason]; !ok || now.Sub(last) >= rejectLogEvery {
-			in.lastRejectAt[reason] = now
-			in.log.Warn("rejected an advert for our virtual router", "from", p.Src, "reason", reason)
+		if started {
+			// once per episode, not per advert; the end is logged with the count
+			in.log.Warn("split brain risk: rejecting adverts for our virtual router from a router configured differently; each side ignores the other",
+				"episode", EpisodeConfigMismatch, "peer", p.Src, "reason", reason, "vrid", in.cfg.VRID)
 		}
 		return
 	}
@@ -186,6 +220,14 @@ func (in *instance) receive(p vrrpnet.Packet) {
 
 func (in *instance) apply(acts []vrrp.Action) {
 	for _, a := range acts {
+		// a takeover's timeline starts before its first action is carried out
+		if tr, ok := a.(vrrp.Transition); ok && tr.To == vrrp.Master {
+			in.mu.Lock()
+			in.cur = in.tl.begin(tr)
+			in.mu.Unlock()
+		}
+	}
+	for _, a := range acts {
 		switch a := a.(type) {
 		case vrrp.SendAdvert:
 			in.send(a.Priority)
@@ -193,7 +235,14 @@ func (in *instance) apply(acts []vrrp.Action) {
 			if err := in.node.vips.Set(in.vips, in.vips); err != nil {
 				in.log.Error("adding virtual addresses", "err", err)
 			}
-			in.reconcileAt = in.node.now().Add(time.Second)
+			now := in.node.now()
+			in.reconcileAt = now.Add(time.Second)
+			if in.cur != 0 {
+				in.mu.Lock()
+				in.tl.stamp(in.cur, StageVIPsAdded, now)
+				in.mu.Unlock()
+				in.watchServed(now)
+			}
 		case vrrp.RemoveVIPs:
 			in.burstGen.Add(1)
 			if err := in.node.vips.Set(in.vips, nil); err != nil {
@@ -201,13 +250,27 @@ func (in *instance) apply(acts []vrrp.Action) {
 			}
 			in.garpAt, in.reconcileAt = time.Time{}, time.Time{}
 		case vrrp.Announce:
-			in.announce()
+			in.announceFor(in.cfg.GARPMasterRepeat, in.cur)
+			in.garpRefresh = false
 			if in.cfg.GARPMasterDelay > 0 {
 				in.garpAt = in.node.now().Add(in.cfg.GARPMasterDelay)
 			} else if in.cfg.GARPMasterRefresh > 0 {
-				in.garpAt = in.node.now().Add(in.cfg.GARPMasterRefresh)
+				in.garpAt, in.garpRefresh = in.node.now().Add(in.cfg.GARPMasterRefresh), true
 			}
+		case vrrp.PeerMaster:
+			in.peerMaster(a)
 		case vrrp.Transition:
+			if a.To != vrrp.Master {
+				in.cur, in.servedAt = 0, time.Time{}
+			}
+			if a.From == vrrp.Master {
+				in.mu.Lock()
+				ep, ended := in.eps.end(EpisodeDualMaster, in.node.now())
+				in.mu.Unlock()
+				if ended {
+					in.logEnded(ep)
+				}
+			}
 			in.log.Info("state change", "from", a.From.String(), "to", a.To.String(), "priority", in.m.Priority(), "reason", a.Reason)
 			in.mu.Lock()
 			in.status.Since = in.node.now()
@@ -247,18 +310,23 @@ func (in *instance) send(prio uint8) {
 	}
 }
 
-// burst is garp_master_repeat rounds of GARP / NA for addrs, gap apart.
+// burst is repeat rounds of GARP / NA for addrs, each followed by the gap of its
+// family (vrrp_garp_interval for IPv4, vrrp_gna_interval for IPv6).
 type burst struct {
-	addrs  []vip.Addr
-	repeat int
-	gap    time.Duration
-	gen    uint64
+	addrs          []vip.Addr
+	repeat         int
+	garpGap, naGap time.Duration
+	gen            uint64
+	seq            uint64 // the takeover this burst announces (0: a later burst)
 }
 
-// announce queues a burst for the announcing goroutine, so that a
+// announce queues a burst of repeat rounds for the announcing goroutine, so that a
 // vrrp_garp_interval never delays adverts.
-func (in *instance) announce() {
-	b := burst{repeat: max(1, in.cfg.GARPMasterRepeat), gap: in.garpGap, gen: in.burstGen.Load(), addrs: in.vips}
+func (in *instance) announce(repeat int) { in.announceFor(repeat, 0) }
+
+// announceFor is announce for the takeover seq (0: none), whose first GARP it times.
+func (in *instance) announceFor(repeat int, seq uint64) {
+	b := burst{repeat: max(1, repeat), garpGap: in.garpGap, naGap: in.gnaGap, gen: in.burstGen.Load(), addrs: in.vips, seq: seq}
 	select {
 	case in.bursts <- b:
 	default:
@@ -282,12 +350,21 @@ func (in *instance) announceLoop(ctx context.Context) {
 				if ann := in.anns[a.Dev]; ann != nil {
 					if err := ann.Announce([]netip.Addr{a.Prefix.Addr()}); err != nil {
 						in.log.Warn("announcing virtual address", "addr", a.Prefix.Addr(), "dev", a.Dev, "err", err)
+					} else if b.seq != 0 {
+						in.mu.Lock()
+						in.tl.stamp(b.seq, StageFirstGARP, in.node.now())
+						in.mu.Unlock()
+						b.seq = 0
 					}
 				}
-				if b.gap > 0 {
+				gap := b.garpGap
+				if a.Prefix.Addr().Is6() {
+					gap = b.naGap
+				}
+				if gap > 0 {
 					select {
 					case <-ctx.Done():
-					case <-time.After(b.gap):
+					case <-time.After(gap):
 					}
 				}
 			}
@@ -295,16 +372,137 @@ func (in *instance) announceLoop(ctx context.Context) {
 	}
 }
 
-// periodic runs the second GARP burst, the GARP refresh and the VIP reconcile.
-func (in *instance) periodic(now time.Time) {
-	if in.m.State() != vrrp.Master {
+// peerMaster counts and logs, once per episode, an advert from another master while
+// this instance is MASTER.
+func (in *instance) peerMaster(a vrrp.PeerMaster) {
+	now := in.node.now()
+	in.mu.Lock()
+	in.status.PeerMasterAdverts++
+	switch {
+	case a.Returned:
+		since := in.status.Since
+		ep := in.eps.instant(EpisodeMasterReturned, now, a.Src,
+			fmt.Sprintf("master %v (priority %d) advertises again; this node was MASTER since %s after it went silent, and yields",
+				a.Src, a.Priority, since.UTC().Format(time.RFC3339Nano)))
+		in.mu.Unlock()
+		in.log.Warn("split brain healed: the master this node took over from advertises again (a partition healed, or it restarted); yielding",
+			"episode", ep.Kind, "peer", a.Src, "peer_priority", a.Priority, "priority", a.Ours, "master_for", now.Sub(since).Round(time.Millisecond).String())
+	case !a.Yield:
+		started := in.eps.observe(EpisodeDualMaster, now, a.Src,
+			fmt.Sprintf("%v advertises priority %d while this node is MASTER with %d; it should yield", a.Src, a.Priority, a.Ours))
+		in.mu.Unlock()
+		if a.Priority < a.Ours {
+			// keepalived runs notify_master_rx_lower_pri, as written, for each such advert
+			in.node.notifier.enqueue(in.cfg.Name, "MASTER_RX_LOWER_PRI", int(a.Ours), in.cfg.Notify.MasterRxLowerPri, "")
+		}
+		if started {
+			in.log.Warn("split brain: another master advertises our virtual router and does not yield",
+				"episode", EpisodeDualMaster, "peer", a.Src, "peer_priority", a.Priority, "priority", a.Ours, "vrid", in.cfg.VRID)
+		}
+	default:
+		in.mu.Unlock() // a higher master preempts this one: the protocol at work
+	}
+}
+
+// servedPoll is how often a new master asks the proxy whether a VIP served a
+// connection yet, and servedFor how long it keeps asking.
+const (
+	servedPoll = 5 * time.Millisecond
+	servedFor  = time.Minute
+)
+
+// watchServed starts polling the proxy for the first connection on the VIPs.
+func (in *instance) watchServed(now time.Time) {
+	served := in.node.opt.Served
+	if served == nil {
 		return
 	}
+	n, ok := served(vipAddrs(in))
+	if !ok {
+		return // no frontend binds a VIP: the proxy cannot tell
+	}
+	in.servedBase, in.servedAt, in.servedUntil = n, now.Add(servedPoll), now.Add(servedFor)
+}
+
+func (in *instance) pollServed(now time.Time) {
+	if in.servedAt.IsZero() || now.Before(in.servedAt) {
+		return
+	}
+	n, ok := in.node.opt.Served(vipAddrs(in))
+	switch {
+	case ok && n > in.servedBase:
+		in.mu.Lock()
+		in.tl.stamp(in.cur, StageFirstServed, now)
+		in.mu.Unlock()
+		in.servedAt = time.Time{}
+	case !ok || now.After(in.servedUntil):
+		in.servedAt = time.Time{}
+	default:
+		in.servedAt = now.Add(servedPoll)
+	}
+}
+
+// checkPeers asks, once per advert interval of a unicast MASTER, whether each
+// unicast_peer still answers ARP / ND; two intervals in a row without is a partition
+// seen from this side (one episode, logged once).
+func (in *instance) checkPeers(now time.Time) {
+	if !in.cfg.Unicast() || now.Before(in.peersAt) {
+		return
+	}
+	in.peersAt = now.Add(in.cfg.AdvertInterval - in.cfg.AdvertInterval/10)
+	if in.unresolved == nil {
+		in.unresolved = map[netip.Addr]int{}
+	}
+	for _, up := range in.cfg.UnicastPeers {
+		ok, err := in.node.opt.NeighborResolved(in.cfg.Interface, up.Addr)
+		if err != nil || ok {
+			in.unresolved[up.Addr] = 0
+			continue
+		}
+		in.unresolved[up.Addr]++
+		if in.unresolved[up.Addr] < 2 {
+			continue
+		}
+		in.mu.Lock()
+		started := in.eps.observe(EpisodePeerUnreachable, now, up.Addr,
+			fmt.Sprintf("unicast_peer %v does not answer ARP / neighbour solicitations on %s: the link to it is cut; it is likely MASTER too", up.Addr, in.cfg.Interface))
+		in.mu.Unlock()
+		if started {
+			in.log.Warn("split brain likely: this MASTER's unicast peer does not answer ARP / neighbour solicitations; a partition",
+				"episode", EpisodePeerUnreachable, "peer", up.Addr, "interface", in.cfg.Interface)
+		}
+	}
+}
+
+func (in *instance) logEnded(ep Episode) {
+	in.log.Info("split brain episode ended", "episode", ep.Kind, "peer", ep.Peer, "adverts", ep.Adverts,
+		"lasted", ep.End.Sub(ep.Start).Round(time.Millisecond).String())
+}
+
+// periodic runs the second GARP burst (garp_master_repeat rounds), the refresh
+// bursts (garp_master_refresh_repeat rounds) and the VIP reconcile.
+func (in *instance) periodic(now time.Time) {
+	in.mu.Lock()
+	ended := in.eps.expire(now, in.quiet())
+	in.mu.Unlock()
+	in.pollServed(now)
+	for _, ep := range ended {
+		in.logEnded(ep)
+	}
+	if in.m.State() != vrrp.Master {
+		clear(in.unresolved)
+		return
+	}
+	in.checkPeers(now)
 	if !in.garpAt.IsZero() && !now.Before(in.garpAt) {
-		in.announce()
-		in.garpAt = time.Time{}
+		if in.garpRefresh {
+			in.announce(in.cfg.GARPMasterRefreshRepeat)
+		} else {
+			in.announce(in.cfg.GARPMasterRepeat)
+		}
+		in.garpAt, in.garpRefresh = time.Time{}, false
 		if in.cfg.GARPMasterRefresh > 0 {
-			in.garpAt = now.Add(in.cfg.GARPMasterRefresh)
+			in.garpAt, in.garpRefresh = now.Add(in.cfg.GARPMasterRefresh), true
 		}
 	}
 	if !in.reconcileAt.IsZero() && !now.Before(in.reconcileAt) {
@@ -325,6 +523,30 @@ func (in *instance) updateStatus() {
 	in.status.State = in.m.State().String()
 	in.status.Priority = int(in.m.Priority())
 	in.status.Master = in.m.MasterAddr()
+	in.status.HandingOver = in.m.HandingOver()
+}
+
+// awaitHandover waits (bounded by Master_Down_Interval and a margin) for the switchover
+// the instance loop started to end: another router advertised (nil), or none did and
+// this node is MASTER again.
+func (in *instance) awaitHandover() error {
+	bound := 4*in.cfg.AdvertInterval + 2*time.Second
+	end := time.Now().Add(bound)
+	for time.Now().Before(end) {
+		st := in.snapshot()
+		switch {
+		case st.State == vrrp.Master.String():
+			return fmt.Errorf("vrrp_instance %q: no router took over within Master_Down_Interval; this node is MASTER again (its addresses never left)", in.cfg.Name)
+		case !st.HandingOver:
+			return nil
+		}
+		select {
+		case <-in.done:
+			return fmt.Errorf("vrrp_instance %q stopped during the switchover", in.cfg.Name)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("vrrp_instance %q: the switchover did not end within %v", in.cfg.Name, bound)
 }
 
 func (in *instance) snapshot() InstanceStatus {
@@ -336,6 +558,8 @@ func (in *instance) snapshot() InstanceStatus {
 	for k, v := range in.status.Rejected {
 		s.Rejected[k] = v
 	}
+	s.Episodes, s.EpisodeLog = in.eps.snapshot()
+	s.Takeovers, s.StageHistograms = in.tl.snapshot()
 	return s
 }
 

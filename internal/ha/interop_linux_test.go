@@ -45,6 +45,14 @@ func TestHelperNode(t *testing.T) {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
+	// SIGUSR1 asks for a planned switchover (what `vrrp switchover` does in tandem)
+	usr1 := make(chan os.Signal, 1)
+	signal.Notify(usr1, syscall.SIGUSR1)
+	go func() {
+		for range usr1 {
+			log.Info("switchover asked", "result", fmt.Sprint(n.Switchover("")))
+		}
+	}()
 	if err := n.Run(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "run:", err)
 		os.Exit(1)
@@ -319,7 +327,7 @@ func noComplaints(t *testing.T, logs ...*proc) {
 					t.Errorf("keepalived complains: %s", line)
 				}
 			}
-		} else if strings.Contains(p.log.String(), "rejected an advert") {
+		} else if strings.Contains(p.log.String(), "rejecting adverts") {
 			t.Errorf("tandem rejected keepalived's adverts:\n%s", p.log.String())
 		}
 	}
@@ -436,6 +444,51 @@ func interop(t *testing.T, v variant, tandemHigh bool) {
 	l.waitHolder(t, v, downInterval+3*time.Second, tandemHigh, true)
 	t.Logf("restart of %s after its crash: sole holder again %v after start", high.name, time.Since(start))
 	l.stableHolder(t, v, tandemHigh)
+	noComplaints(t, procs...)
+}
+
+// TestInteropSwitchover: a planned switchover from a tandem master to a keepalived
+// backup: keepalived takes over on the priority 0 advert after its Skew_Time, tandem
+// keeps the VIP until keepalived's first advert (never both without, never none for
+// longer than that advert's trip), and tandem, of higher priority, does not take it
+// back; keepalived complains of nothing.
+func TestInteropSwitchover(t *testing.T) {
+	netnstest.RequireRoot(t)
+	v := variants[0]
+	l := newLAN(t)
+	var procs []*proc
+	defer dumpOnFailure(t, &procs)
+	ka := l.startKeepalived(t, v, "BACKUP", 100)
+	td := l.startTandem(t, v, "MASTER", 101)
+	procs = append(procs, ka, td)
+	l.waitHolder(t, v, 8*time.Second, true, true)
+	l.stableHolder(t, v, true)
+
+	start := time.Now()
+	_ = td.cmd.Process.Signal(syscall.SIGUSR1)
+	gap := time.Duration(0)
+	for time.Since(start) < 3*time.Second { // bounded: until keepalived alone holds it
+		k, tn := holds(l.nsK, dev, v.vip), holds(l.nsT, dev, v.vip)
+		if k && !tn {
+			break
+		}
+		if !k && !tn {
+			gap += 5 * time.Millisecond
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	took := time.Since(start)
+	t.Logf("switchover tandem -> keepalived: keepalived alone holds the VIP %v after the request; no holder for about %v", took, gap)
+	if took > 2*time.Second || gap > 50*time.Millisecond {
+		t.Errorf("handover took %v with %v without a holder", took, gap)
+	}
+	l.waitHolder(t, v, time.Second, false, true)
+	time.Sleep(4 * v.interval) // past Master_Down_Interval: tandem does not preempt
+	l.stableHolder(t, v, false)
+	l.clientReaches(t, v, false)
+	if !strings.Contains(td.log.String(), "result=<nil>") {
+		t.Errorf("tandem's switchover did not report success:\n%s", td.log.String())
+	}
 	noComplaints(t, procs...)
 }
 

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"os/exec"
 	"reflect"
 	"slices"
 	"sync"
@@ -61,9 +62,21 @@ type Options struct {
 	// instances' interfaces and track_interface entries.
 	LinkUp   func(name string) (bool, error)
 	LinkPoll time.Duration
+	// NeighborResolved reports whether the kernel resolved a unicast peer's link-layer
+	// address on an interface (false while ARP / ND fails); default reads the neighbour
+	// table. A unicast MASTER asks it every advert interval.
+	NeighborResolved func(ifname string, addr netip.Addr) (bool, error)
+	// LookPath says whether a vrrp_script's command (its first word) can be run; nil:
+	// exec.LookPath when Exec is the default, and every command found when Exec is
+	// injected. keepalived disables a tracked script whose command is not found.
+	LookPath func(name string) error
 	// Check evaluates an in-process tracker (vrrp_script "tandem:…") against the
 	// proxy's live state; nil is an error at New when the config has such a script.
 	Check func(ctx context.Context, c config.InProcessCheck) error
+	// Served reports how many connections the proxy's frontends bound to any of addrs
+	// have accepted, and false when none is bound to them; a new master polls it to
+	// time the first connection served on its VIPs. nil: not timed.
+	Served func(addrs []netip.Addr) (uint64, bool)
 }
 
 // InstanceStatus is what the stats page shows of one instance.
@@ -80,8 +93,15 @@ type InstanceStatus struct {
 	AdvertsSent     uint64
 	AdvertsReceived uint64
 	Rejected        map[string]uint64 // adverts for our VRID dropped, by reason
-	Trackers        []TrackerStatus   // tracked scripts and interfaces, and what each adds now
-	Transitions     []TransitionEvent // the last state changes, oldest first
+	// PeerMasterAdverts counts adverts from another master received while MASTER.
+	PeerMasterAdverts uint64
+	Episodes          map[string]uint64    // split-brain episodes by kind (Episode*), since start
+	EpisodeLog        []Episode            // the last ended episodes, then the active ones, oldest first
+	HandingOver       bool                 // a switchover under way: BACKUP, VIPs kept until the new master advertises
+	Takeovers         []Takeover           // the last transitions to MASTER, stage by stage, oldest first
+	StageHistograms   map[string]Histogram // takeover stages (Stage*) since start
+	Trackers          []TrackerStatus      // tracked scripts and interfaces, and what each adds now
+	Transitions       []TransitionEvent    // the last state changes, oldest first
 }
 
 // TrackerStatus is one tracked script (or in-process check) or interface of an instance.
@@ -129,8 +149,8 @@ func New(cfg *config.VRRP, opt Options) (*Node, error) {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	if opt.Exec == nil {
-		opt.Exec = execCommand
+	if opt.NeighborResolved == nil {
+		opt.NeighborResolved = neighborResolved
 	}
 	if opt.LinkUp == nil {
 		opt.LinkUp = linkUp
@@ -138,9 +158,19 @@ func New(cfg *config.VRRP, opt Options) (*Node, error) {
 	if opt.LinkPoll <= 0 {
 		opt.LinkPoll = 100 * time.Millisecond
 	}
+	if opt.LookPath == nil {
+		opt.LookPath = func(string) error { return nil }
+		if opt.Exec == nil {
+			opt.LookPath = func(name string) error { _, err := exec.LookPath(name); return err }
+		}
+	}
+	if opt.Exec == nil {
+		opt.Exec = execCommand
+	}
 	if err := checkable(cfg, opt); err != nil {
 		return nil, err
 	}
+	cfg = disableMissing(cfg, opt.LookPath, opt.Logger)
 	if err := checkScripts(cfg); err != nil {
 		return nil, err
 	}
@@ -273,14 +303,16 @@ func (n *Node) startLocked(c *config.VRRPInstance) error {
 	}
 	in := &instance{
 		cfg: c, node: n, tr: tr, anns: anns,
-		log:          n.log.With("instance", c.Name),
-		events:       make(chan any, 16),
-		pkts:         make(chan vrrpnet.Packet, 64),
-		syncKick:     make(chan struct{}, 1),
-		bursts:       make(chan burst, 4),
-		garpGap:      n.cfg.Global.GARPInterval,
-		lastRejectAt: map[string]time.Time{},
-		done:         make(chan struct{}),
+		log:      n.log.With("instance", c.Name),
+		events:   make(chan any, 16),
+		pkts:     make(chan vrrpnet.Packet, 64),
+		syncKick: make(chan struct{}, 1),
+		bursts:   make(chan burst, 4),
+		garpGap:  n.cfg.Global.GARPInterval,
+		gnaGap:   n.cfg.Global.GNAInterval,
+		eps:      newEpisodes(),
+		tl:       newTimeline(),
+		done:     make(chan struct{}),
 	}
 	in.m = vrrp.NewMachine(vrrp.Config{
 		Version: uint8(c.Version), Priority: c.Priority, Interval: c.AdvertInterval,
@@ -391,6 +423,59 @@ func (n *Node) refreshUnlock() {
 	}
 }
 
+// Switchover hands the virtual router of instance name (every MASTER instance when
+// name is "") over to its peers: a priority 0 advert, the VIPs kept until the new
+// master advertises, and no preemption back until this node takes over again because
+// the new master went silent. It answers once the new master advertised; when none
+// does within Master_Down_Interval, this node is MASTER again (its VIPs never left)
+// and that is an error. An instance that is not MASTER is an error (with name "":
+// when none is MASTER).
+func (n *Node) Switchover(name string) error {
+	n.mu.Lock()
+	var targets []*instance
+	for _, c := range n.cfg.Instances {
+		if in := n.instances[c.Name]; in != nil && (name == "" || c.Name == name) {
+			targets = append(targets, in)
+		}
+	}
+	n.mu.Unlock()
+	if len(targets) == 0 {
+		if name == "" {
+			return errors.New("no VRRP instance is running")
+		}
+		return fmt.Errorf("no running vrrp_instance %q", name)
+	}
+	var errs []error
+	done := 0
+	for _, in := range targets {
+		if name == "" && in.snapshot().State != vrrp.Master.String() {
+			continue
+		}
+		reply := make(chan error, 1)
+		in.post(switchoverEvent{reply})
+		var err error
+		select {
+		case err = <-reply:
+			if err == nil {
+				err = in.awaitHandover()
+			}
+		case <-in.done:
+			err = fmt.Errorf("vrrp_instance %q stopped", in.cfg.Name)
+		case <-time.After(2 * time.Second):
+			err = fmt.Errorf("vrrp_instance %q did not answer within 2s", in.cfg.Name)
+		}
+		if err != nil {
+			errs = append(errs, err)
+		} else {
+			done++
+		}
+	}
+	if name == "" && done == 0 && len(errs) == 0 {
+		return errors.New("no VRRP instance is MASTER: nothing to hand over")
+	}
+	return errors.Join(errs...)
+}
+
 // Reload applies a new config: instances whose config is unchanged keep running
 // untouched (no state transition); changed ones restart, removed ones stop (a
 // master sends priority 0), new ones start.
@@ -398,6 +483,7 @@ func (n *Node) Reload(cfg *config.VRRP) error {
 	if err := checkable(cfg, n.opt); err != nil {
 		return err
 	}
+	cfg = disableMissing(cfg, n.opt.LookPath, n.log)
 	if err := checkScripts(cfg); err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package ha
 
 import (
 	"context"
+	"log/slog"
 	"net"
 	"net/netip"
 	"os"
@@ -25,6 +26,13 @@ import (
 type hub struct {
 	mu    sync.Mutex
 	ports []*port
+	cut   bool // the link is cut: every packet is lost
+}
+
+func (h *hub) setCut(cut bool) {
+	h.mu.Lock()
+	h.cut = cut
+	h.mu.Unlock()
 }
 
 type port struct {
@@ -57,7 +65,7 @@ func (p *port) Read(buf []byte, deadline time.Time) (vrrpnet.Packet, error) {
 func (p *port) Write(msg []byte, dst netip.Addr) error {
 	p.h.mu.Lock()
 	defer p.h.mu.Unlock()
-	if p.down {
+	if p.down || p.h.cut {
 		return nil
 	}
 	for _, o := range p.h.ports {
@@ -126,6 +134,26 @@ type testNode struct {
 	t      *testing.T
 	execs  chan []string
 	garps  atomic.Int64
+	logs   logBuf
+}
+
+// logBuf collects a node's log lines.
+type logBuf struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logBuf) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+// count is how many lines contain sub.
+func (l *logBuf) count(sub string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Count(l.b.String(), sub)
 }
 
 func conf(t *testing.T, prio int, extra string) *config.VRRP {
@@ -154,10 +182,11 @@ func confWith(t *testing.T, pre string, prio int, extra string) *config.VRRP {
 	return v
 }
 
-func start(t *testing.T, h *hub, src string, cfg *config.VRRP) *testNode {
+func start(t *testing.T, h *hub, src string, cfg *config.VRRP, tweak ...func(*Options)) *testNode {
 	t.Helper()
 	tn := &testNode{t: t, vips: &addrs{}, done: make(chan struct{}), execs: make(chan []string, 64), down: map[string]bool{}}
-	n, err := New(cfg, Options{
+	opt := Options{
+		Logger:    slog.New(slog.NewTextHandler(&tn.logs, nil)),
 		Listen:    func(*config.VRRPInstance) (Transport, error) { return h.attach(src), nil },
 		Announcer: func(string) (Announcer, error) { return countAnnouncer{&tn.garps}, nil },
 		VIPs:      tn.vips,
@@ -175,7 +204,11 @@ func start(t *testing.T, h *hub, src string, cfg *config.VRRP) *testNode {
 			}
 			return nil
 		},
-	})
+	}
+	for _, f := range tweak {
+		f(&opt)
+	}
+	n, err := New(cfg, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,16 +288,30 @@ func TestTwoNodesOneMasterAndCleanFailover(t *testing.T) {
 
 func TestRejectedAdvertsAreCountedAndNeverSilent(t *testing.T) {
 	h := &hub{}
-	a := start(t, h, "198.18.0.1", conf(t, 101, ""))
+	// 0.2s adverts: an episode outlives 0.8s without a rejected advert, even on a busy machine
+	a := start(t, h, "198.18.0.1", conf(t, 101, "advert_int 0.2\n"))
 	// B has another VIP list: keepalived (and tandem) must drop A's adverts.
-	cfgB := conf(t, 100, "")
+	cfgB := conf(t, 100, "advert_int 0.2\n")
 	cfgB.Instances[0].VIPs[0].Prefix = netip.MustParsePrefix("198.18.0.200/32")
 	b := start(t, h, "198.18.0.2", cfgB)
-	waitFor(t, 2*time.Second, "B counts rejected adverts", func() bool {
+	waitFor(t, 5*time.Second, "B counts rejected adverts", func() bool {
 		st := b.node.Status()
-		return len(st) == 1 && st[0].Rejected["virtual address 198.18.0.200 missing from the advert"] > 0
+		return len(st) == 1 && st[0].Rejected["virtual address 198.18.0.200 missing from the advert"] > 5
 	})
-	_ = a
+	// many rejected adverts, one episode, logged once
+	st := b.node.Status()[0]
+	if st.Episodes[EpisodeConfigMismatch] != 1 || b.logs.count("split brain risk") != 1 {
+		t.Errorf("config mismatch episodes %d, logged %d times; want 1 and 1", st.Episodes[EpisodeConfigMismatch], b.logs.count("split brain risk"))
+	}
+	if n := len(st.EpisodeLog); n != 1 || st.EpisodeLog[0].Peer != netip.MustParseAddr("198.18.0.1") || !st.EpisodeLog[0].End.IsZero() {
+		t.Errorf("episode log = %+v, want one active episode from A", st.EpisodeLog)
+	}
+	// A stops: the episode ends after four intervals without a rejected advert
+	a.stop()
+	waitFor(t, 3*time.Second, "the episode ends", func() bool { return b.logs.count("split brain episode ended") == 1 })
+	if st := b.node.Status()[0]; len(st.EpisodeLog) != 1 || st.EpisodeLog[0].End.IsZero() || st.Episodes[EpisodeConfigMismatch] != 1 {
+		t.Errorf("after the end: %+v", st.EpisodeLog)
+	}
 }
 
 func TestScriptTrackingMovesMastership(t *testing.T) {
@@ -400,7 +447,17 @@ func TestCheckMatchesKeepalivedRules(t *testing.T) {
 			if other != tt.other || reason != tt.reason {
 				t.Errorf("other %v reason %q, want %v %q", other, reason, tt.other, tt.reason)
 			}
+			if reason != "" && RejectClass(reason) == "other" {
+				t.Errorf("reason %q has no class for the metric", reason)
+			}
 		})
+	}
+	for reason, class := range map[string]string{"TTL 254, must be 255": "ttl", "wrong auth_pass": "auth", "auth type 0, configured 1": "auth",
+		"advert interval 2s, configured 1s": "interval", "2 virtual addresses, configured 1": "addresses", "virtual address 198.18.0.9 missing from the advert": "addresses",
+		"version 3, configured 2": "version", "bad checksum": "checksum", "malformed: short": "malformed"} {
+		if got := RejectClass(reason); got != class {
+			t.Errorf("RejectClass(%q) = %q, want %q", reason, got, class)
+		}
 	}
 }
 
@@ -625,3 +682,65 @@ func TestVIPOnAnotherInterface(t *testing.T) {
 type setFunc func(managed, desired []vip.Addr) error
 
 func (f setFunc) Set(managed, desired []vip.Addr) error { return f(managed, desired) }
+
+// keepalived.conf(5): garp_master_refresh sends garp_master_refresh_repeat GARPs per
+// VIP at each refresh (default 1), not garp_master_repeat.
+func TestGARPRefreshRepeat(t *testing.T) {
+	a := start(t, &hub{}, "198.18.0.1", conf(t, 255, "garp_master_repeat 3\ngarp_master_delay 0\ngarp_master_refresh 1\ngarp_master_refresh_repeat 2\n"))
+	waitFor(t, time.Second, "3 GARPs at once", func() bool { return a.garps.Load() == 3 })
+	waitFor(t, 2*time.Second, "2 more at the first refresh", func() bool { return a.garps.Load() == 5 })
+	waitFor(t, 2*time.Second, "2 more at the second refresh", func() bool { return a.garps.Load() == 7 })
+}
+
+// timedAnnouncer records when each address was announced.
+type timedAnnouncer struct {
+	mu *sync.Mutex
+	at map[netip.Addr][]time.Time
+}
+
+func (a timedAnnouncer) Announce(addrs []netip.Addr) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, x := range addrs {
+		a.at[x] = append(a.at[x], time.Now())
+	}
+	return nil
+}
+func (timedAnnouncer) Close() error { return nil }
+
+// keepalived.conf(5): vrrp_garp_interval spaces GARPs, vrrp_gna_interval spaces
+// unsolicited NAs; each applies to its own family only.
+func TestGNAIntervalSpacesOnlyNAs(t *testing.T) {
+	v, err := keepalived.Parse("k.conf", []byte("global_defs {\n vrrp_gna_interval 0.1\n}\n"+
+		"vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n priority 255\n garp_master_repeat 3\n garp_master_delay 0\n"+
+		" virtual_ipaddress {\n 198.18.0.100\n }\n virtual_ipaddress_excluded {\n 2001:db8::100\n }\n}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ann := timedAnnouncer{mu: &sync.Mutex{}, at: map[netip.Addr][]time.Time{}}
+	n, err := New(v, Options{
+		Listen:    func(*config.VRRPInstance) (Transport, error) { return (&hub{}).attach("198.18.0.1"), nil },
+		Announcer: func(string) (Announcer, error) { return ann, nil },
+		VIPs:      &addrs{},
+		LinkUp:    func(string) (bool, error) { return true, nil },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = n.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	v4, v6 := netip.MustParseAddr("198.18.0.100"), netip.MustParseAddr("2001:db8::100")
+	waitFor(t, 2*time.Second, "3 rounds", func() bool { ann.mu.Lock(); defer ann.mu.Unlock(); return len(ann.at[v6]) == 3 })
+	ann.mu.Lock()
+	defer ann.mu.Unlock()
+	// each round: GARP for v4 (no gap), NA for v6, then 100ms; so two gaps between the
+	// first and the third NA, and the GARPs are spaced by the NA gap alone
+	if d := ann.at[v6][2].Sub(ann.at[v6][0]); d < 190*time.Millisecond {
+		t.Errorf("3 NAs within %v, want them 100ms apart", d)
+	}
+	if len(ann.at[v4]) != 3 {
+		t.Errorf("%d GARPs, want 3", len(ann.at[v4]))
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 
 	"tandem/internal/config"
 	"tandem/internal/vrrp"
@@ -90,4 +91,26 @@ func advertFor(in *config.VRRPInstance, prio uint8, src, dst netip.Addr) vrrp.Ad
 		copy(a.AuthData[:], in.AuthPass)
 	}
 	return a
+}
+
+// RejectClass is the class of a rejection reason given by check, for a metric label:
+// malformed, version, ttl, checksum, auth, interval or addresses.
+func RejectClass(reason string) string {
+	switch {
+	case strings.HasPrefix(reason, "malformed"):
+		return "malformed"
+	case strings.HasPrefix(reason, "version"):
+		return "version"
+	case strings.HasPrefix(reason, "TTL"):
+		return "ttl"
+	case strings.HasPrefix(reason, "bad checksum"):
+		return "checksum"
+	case strings.HasPrefix(reason, "auth type"), strings.HasPrefix(reason, "wrong auth_pass"):
+		return "auth"
+	case strings.HasPrefix(reason, "advert interval"):
+		return "interval"
+	case strings.Contains(reason, "virtual address"):
+		return "addresses"
+	}
+	return "other"
 }

@@ -12,6 +12,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -321,5 +322,64 @@ func writeVRRP(bw *bufio.Writer, src *stats.Source) {
 	})
 	fam("adverts_received_total", "counter", "Adverts received", func(in stats.VRRPInstance, l string) {
 		bw.WriteString("tandem_vrrp_adverts_received_total{" + l + "} " + strconv.FormatUint(in.AdvertsReceived, 10) + "\n")
+	})
+	writeSplitBrain(bw, fam)
+	fam("takeover_stage_seconds", "histogram", "Failover timeline: detect is from the last advert heard to the Master_Down_Timer; the other stages are from becoming MASTER", func(in stats.VRRPInstance, l string) {
+		for _, stage := range vrrpStages {
+			h, ok := in.StageHistograms[stage]
+			if !ok {
+				continue
+			}
+			sl := l + `,stage="` + stage + `"`
+			var cum uint64
+			for i, b := range h.Bounds {
+				cum += h.Counts[i]
+				bw.WriteString("tandem_vrrp_takeover_stage_seconds_bucket{" + sl + `,le="` + fmtFloat(b) + `"} ` + strconv.FormatUint(cum, 10) + "\n")
+			}
+			bw.WriteString("tandem_vrrp_takeover_stage_seconds_bucket{" + sl + `,le="+Inf"} ` + strconv.FormatUint(h.Count, 10) + "\n")
+			bw.WriteString("tandem_vrrp_takeover_stage_seconds_sum{" + sl + "} " + fmtFloat(h.Sum) + "\n")
+			bw.WriteString("tandem_vrrp_takeover_stage_seconds_count{" + sl + "} " + strconv.FormatUint(h.Count, 10) + "\n")
+		}
+	})
+}
+
+// vrrpEpisodeKinds and vrrpStages are ha's split-brain episode kinds and takeover
+// stages (ha.EpisodeKinds, ha.Stages; a test in cmd/tandem keeps them equal).
+var (
+	vrrpEpisodeKinds = []string{"dual_master", "master_returned", "config_mismatch", "peer_unreachable"}
+	vrrpStages       = []string{"detect", "vips_added", "first_garp", "first_served"}
+)
+
+// writeSplitBrain writes the split-brain families: episodes by kind, whether one is
+// under way, adverts from another master, rejected adverts by reason.
+func writeSplitBrain(bw *bufio.Writer, fam func(name, typ, help string, each func(in stats.VRRPInstance, labels string))) {
+	fam("split_brain_episodes_total", "counter", "Split-brain episodes by kind: dual_master (another master did not yield), master_returned (the master this node took over from advertised again), config_mismatch (adverts rejected for a differing configuration), peer_unreachable (a unicast MASTER's peer does not answer ARP/ND: a partition)", func(in stats.VRRPInstance, l string) {
+		for _, k := range vrrpEpisodeKinds {
+			bw.WriteString("tandem_vrrp_split_brain_episodes_total{" + l + `,kind="` + k + `"} ` + strconv.FormatUint(in.Episodes[k], 10) + "\n")
+		}
+	})
+	fam("split_brain_active", "gauge", "1 while a split-brain episode of the kind is under way", func(in stats.VRRPInstance, l string) {
+		for _, k := range vrrpEpisodeKinds {
+			v := "0"
+			for _, e := range in.EpisodeLog {
+				if e.Kind == k && e.End.IsZero() {
+					v = "1"
+				}
+			}
+			bw.WriteString("tandem_vrrp_split_brain_active{" + l + `,kind="` + k + `"} ` + v + "\n")
+		}
+	})
+	fam("peer_master_adverts_total", "counter", "Adverts from another master received while MASTER", func(in stats.VRRPInstance, l string) {
+		bw.WriteString("tandem_vrrp_peer_master_adverts_total{" + l + "} " + strconv.FormatUint(in.PeerMasterAdverts, 10) + "\n")
+	})
+	fam("adverts_rejected_total", "counter", "Adverts for the virtual router rejected, by reason (auth, version, interval, addresses, ttl, checksum, malformed)", func(in stats.VRRPInstance, l string) {
+		reasons := make([]string, 0, len(in.Rejected))
+		for r := range in.Rejected {
+			reasons = append(reasons, r)
+		}
+		sort.Strings(reasons)
+		for _, r := range reasons {
+			bw.WriteString("tandem_vrrp_adverts_rejected_total{" + l + `,reason="` + escape(r) + `"} ` + strconv.FormatUint(in.Rejected[r], 10) + "\n")
+		}
 	})
 }

@@ -45,7 +45,12 @@ backend app
 		Process:   stats.Process{Pid: 7, Version: "test", Start: now.Add(-time.Minute), MaxConn: 100},
 		Now:       func() time.Time { return now },
 		VRRP: func() ([]stats.VRRPInstance, bool) {
-			return []stats.VRRPInstance{{Name: "VI_1", Interface: "eth0", VRID: 51, State: "MASTER", Priority: 100, BasePriority: 100, AdvertsSent: 3}}, true
+			return []stats.VRRPInstance{{Name: "VI_1", Interface: "eth0", VRID: 51, State: "MASTER", Priority: 100, BasePriority: 100, AdvertsSent: 3,
+				Episodes:        map[string]uint64{"master_returned": 2, "dual_master": 1},
+				EpisodeLog:      []stats.VRRPEpisode{{Kind: "dual_master", Start: now}},
+				Rejected:        map[string]uint64{"auth": 4},
+				StageHistograms: map[string]stats.Histogram{"vips_added": {Bounds: []float64{0.001, 0.01}, Counts: []uint64{1, 2, 1}, Sum: 0.5, Count: 4}},
+			}}, true
 		},
 	}
 }
@@ -89,6 +94,17 @@ func TestValuesAfterTraffic(t *testing.T) {
 		"haproxy_process_uptime_seconds 60\n",
 		`tandem_vrrp_state{instance="VI_1",interface="eth0",vrid="51",state="MASTER"} 1` + "\n",
 		`tandem_vrrp_adverts_sent_total{instance="VI_1",interface="eth0",vrid="51"} 3` + "\n",
+		`tandem_vrrp_split_brain_episodes_total{instance="VI_1",interface="eth0",vrid="51",kind="master_returned"} 2` + "\n",
+		`tandem_vrrp_split_brain_episodes_total{instance="VI_1",interface="eth0",vrid="51",kind="config_mismatch"} 0` + "\n",
+		`tandem_vrrp_split_brain_active{instance="VI_1",interface="eth0",vrid="51",kind="dual_master"} 1` + "\n",
+		`tandem_vrrp_split_brain_active{instance="VI_1",interface="eth0",vrid="51",kind="master_returned"} 0` + "\n",
+		`tandem_vrrp_adverts_rejected_total{instance="VI_1",interface="eth0",vrid="51",reason="auth"} 4` + "\n",
+		"# TYPE tandem_vrrp_takeover_stage_seconds histogram\n",
+		`tandem_vrrp_takeover_stage_seconds_bucket{instance="VI_1",interface="eth0",vrid="51",stage="vips_added",le="0.001"} 1` + "\n",
+		`tandem_vrrp_takeover_stage_seconds_bucket{instance="VI_1",interface="eth0",vrid="51",stage="vips_added",le="0.01"} 3` + "\n",
+		`tandem_vrrp_takeover_stage_seconds_bucket{instance="VI_1",interface="eth0",vrid="51",stage="vips_added",le="+Inf"} 4` + "\n",
+		`tandem_vrrp_takeover_stage_seconds_sum{instance="VI_1",interface="eth0",vrid="51",stage="vips_added"} 0.5` + "\n",
+		`tandem_vrrp_takeover_stage_seconds_count{instance="VI_1",interface="eth0",vrid="51",stage="vips_added"} 4` + "\n",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("missing %q", want)
@@ -122,7 +138,7 @@ func lint(t *testing.T, text string) {
 // samples follow together, counters end in _total, names are valid.
 func checkFormat(t *testing.T, text string) {
 	seen := map[string]bool{}
-	cur := ""
+	cur, typ := "", ""
 	for i, l := range strings.Split(strings.TrimSuffix(text, "\n"), "\n") {
 		switch {
 		case strings.HasPrefix(l, "# HELP "):
@@ -136,6 +152,7 @@ func checkFormat(t *testing.T, text string) {
 			if f[2] != cur {
 				t.Errorf("line %d: TYPE for %s after HELP for %s", i+1, f[2], cur)
 			}
+			typ = f[3]
 			if f[3] == "counter" && !strings.HasSuffix(cur, "_total") {
 				t.Errorf("line %d: counter %s does not end in _total", i+1, cur)
 			}
@@ -143,6 +160,13 @@ func checkFormat(t *testing.T, text string) {
 			name := l
 			if j := strings.IndexAny(l, "{ "); j >= 0 {
 				name = l[:j]
+			}
+			if typ == "histogram" {
+				for _, suffix := range []string{"_bucket", "_sum", "_count"} {
+					if base, ok := strings.CutSuffix(name, suffix); ok && base == cur {
+						name = base
+					}
+				}
 			}
 			if name != cur {
 				t.Errorf("line %d: sample of %s outside its family %s", i+1, name, cur)

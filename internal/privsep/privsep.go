@@ -184,10 +184,11 @@ func (e notExist) Is(target error) bool { return target == fs.ErrNotExist }
 
 // request and response are the wire messages, one JSON line each.
 type request struct {
-	ID      uint64 `json:"id,omitempty"`
-	Op      string `json:"op"` // "load", "bind", "vrrp-start", "vrrp-reload", "vrrp-stop", "vrrp-status"
-	Network string `json:"network,omitempty"`
-	Addr    string `json:"addr,omitempty"`
+	ID       uint64 `json:"id,omitempty"`
+	Op       string `json:"op"` // "load", "bind", "vrrp-start", "vrrp-reload", "vrrp-stop", "vrrp-status", "vrrp-switchover"
+	Network  string `json:"network,omitempty"`
+	Addr     string `json:"addr,omitempty"`
+	Instance string `json:"instance,omitempty"` // vrrp-switchover: "" every MASTER instance
 }
 
 type response struct {
@@ -231,7 +232,7 @@ func ServeVRRP(conn *net.UnixConn, load LoadFunc, real Sources, bind func(listen
 			case "bind":
 				fd, resp.Warn, resp.Err = serveBind(req, allowed, bind)
 			default: // vrrp-*
-				serveVRRP(req.Op, v, &resp)
+				serveVRRP(req, v, &resp)
 			}
 		}
 		out, _ := json.Marshal(resp)

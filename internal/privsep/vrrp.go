@@ -13,10 +13,11 @@ import (
 
 // The VRRP requests of the serving process (see the package comment).
 const (
-	opVRRPStart  = "vrrp-start"
-	opVRRPReload = "vrrp-reload"
-	opVRRPStop   = "vrrp-stop"
-	opVRRPStatus = "vrrp-status"
+	opVRRPStart      = "vrrp-start"
+	opVRRPReload     = "vrrp-reload"
+	opVRRPStop       = "vrrp-stop"
+	opVRRPStatus     = "vrrp-status"
+	opVRRPSwitchover = "vrrp-switchover"
 )
 
 // Bounds of the VRRP requests. A stop waits for the priority-0 adverts and the VIP
@@ -37,11 +38,13 @@ type VRRPControl interface {
 	Stop()
 	// Status is what the stats page shows.
 	Status() []stats.VRRPInstance
+	// Switchover hands the VIPs of a MASTER instance ("" every one) over to the peers.
+	Switchover(instance string) error
 }
 
 // knownOps are the requests the helper answers.
 var knownOps = map[string]bool{"load": true, "bind": true,
-	opVRRPStart: true, opVRRPReload: true, opVRRPStop: true, opVRRPStatus: true}
+	opVRRPStart: true, opVRRPReload: true, opVRRPStop: true, opVRRPStatus: true, opVRRPSwitchover: true}
 
 // parseRequest decodes one request line from the serving process and checks its shape.
 func parseRequest(line []byte) (request, error) {
@@ -55,17 +58,20 @@ func parseRequest(line []byte) (request, error) {
 	if req.Op != "bind" && (req.Network != "" || req.Addr != "") {
 		return req, fmt.Errorf("bad request: %s takes no address", req.Op)
 	}
+	if req.Op != opVRRPSwitchover && req.Instance != "" {
+		return req, fmt.Errorf("bad request: %s takes no instance", req.Op)
+	}
 	return req, nil
 }
 
 // serveVRRP answers one vrrp-* request.
-func serveVRRP(op string, v VRRPControl, resp *response) {
+func serveVRRP(req request, v VRRPControl, resp *response) {
 	if v == nil {
 		resp.Err = "this tandem runs no VRRP in its privileged helper (no -k)"
 		return
 	}
 	var err error
-	switch op {
+	switch req.Op {
 	case opVRRPStart:
 		err = v.Start()
 	case opVRRPReload:
@@ -74,6 +80,8 @@ func serveVRRP(op string, v VRRPControl, resp *response) {
 		v.Stop()
 	case opVRRPStatus:
 		resp.VRRP = v.Status()
+	case opVRRPSwitchover:
+		err = v.Switchover(req.Instance)
 	}
 	var list config.ErrorList
 	switch {
@@ -86,9 +94,13 @@ func serveVRRP(op string, v VRRPControl, resp *response) {
 
 // vrrpCall sends a vrrp-* request bounded by d.
 func (c *Client) vrrpCall(op string, d time.Duration) (response, error) {
+	return c.vrrpRequest(request{Op: op}, d)
+}
+
+func (c *Client) vrrpRequest(req request, d time.Duration) (response, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
-	resp, fds, err := c.call(ctx, request{Op: op})
+	resp, fds, err := c.call(ctx, req)
 	for _, fd := range fds {
 		closeFD(fd)
 	}
@@ -127,4 +139,11 @@ func (c *Client) StopVRRP() error {
 func (c *Client) VRRPStatus() ([]stats.VRRPInstance, error) {
 	resp, err := c.vrrpCall(opVRRPStatus, c.statusTimeout)
 	return resp.VRRP, err
+}
+
+// VRRPSwitchover asks the helper to hand the VIPs of instance ("" every MASTER one) over
+// to the peers; it answers once they are gone.
+func (c *Client) VRRPSwitchover(instance string) error {
+	_, err := c.vrrpRequest(request{Op: opVRRPSwitchover, Instance: instance}, vrrpStopTimeout)
+	return err
 }

@@ -31,6 +31,8 @@ func TestParseRequest(t *testing.T) {
 		{"no op", `{"id":7}`, request{}, `unknown request ""`},
 		{"not json", `load`, request{}, "bad request"},
 		{"vrrp op with an address", `{"id":8,"op":"vrrp-stop","addr":"127.0.0.1:80"}`, request{}, "takes no address"},
+		{"vrrp-switchover", `{"id":9,"op":"vrrp-switchover","instance":"VI_1"}`, request{ID: 9, Op: opVRRPSwitchover, Instance: "VI_1"}, ""},
+		{"an instance on another op", `{"id":10,"op":"vrrp-stop","instance":"VI_1"}`, request{}, "takes no instance"},
 		{"wrong type", `{"id":"x","op":"load"}`, request{}, "bad request"},
 	}
 	for _, tt := range tests {
@@ -149,6 +151,13 @@ func (f *fakeVRRP) Reload() error {
 	return errors.New("keepalived.conf: cannot open")
 }
 func (f *fakeVRRP) Stop() { f.note("stop") }
+func (f *fakeVRRP) Switchover(name string) error {
+	f.note("switchover " + name)
+	if name == "VI_2" {
+		return errors.New(`vrrp_instance "VI_2" is BACKUP, not MASTER: nothing to hand over`)
+	}
+	return nil
+}
 func (f *fakeVRRP) Status() []stats.VRRPInstance {
 	f.note("status")
 	if f.statusGate != nil {
@@ -199,10 +208,16 @@ func TestVRRPRequests(t *testing.T) {
 	if err != nil || len(st) != 1 || st[0].Name != "VI_1" || st[0].State != "MASTER" || st[0].VIPs[0] != "198.18.0.100/32" {
 		t.Fatalf("VRRPStatus = %+v, %v", st, err)
 	}
+	if err := c.VRRPSwitchover("VI_1"); err != nil {
+		t.Fatalf("VRRPSwitchover: %v", err)
+	}
+	if err := c.VRRPSwitchover("VI_2"); err == nil || !strings.Contains(err.Error(), "not MASTER") {
+		t.Fatalf("VRRPSwitchover(VI_2) = %v, want the helper's error", err)
+	}
 	if err := c.StopVRRP(); err != nil {
 		t.Fatalf("StopVRRP: %v", err)
 	}
-	want := []string{"start", "start", "reload", "status", "stop"}
+	want := []string{"start", "start", "reload", "status", "switchover VI_1", "switchover VI_2", "stop"}
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if !reflect.DeepEqual(v.calls, want) {

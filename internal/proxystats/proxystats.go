@@ -43,6 +43,14 @@ func (f *Frontend) SessionOpen(now time.Time) {
 	f.sessRate.Add(now.Unix())
 }
 
+// Sessions returns how many client connections the frontend has accepted.
+func (f *Frontend) Sessions() uint64 {
+	if f == nil {
+		return 0
+	}
+	return f.total.Load()
+}
+
 // SessionClose counts the end of a client connection.
 func (f *Frontend) SessionClose() {
 	if f != nil {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"tandem/internal/backend"
 	"tandem/internal/stats"
@@ -77,7 +76,8 @@ func init() {
 		{[]string{"show", "servers", "state"}, "[<backend>]", "dump volatile server information (all or for a single backend)", LevelUser, (*session).showServersState},
 		{[]string{"show", "stat"}, "[<px> <type> <sid>] [typed|up|no-maint]*", "report counters for each proxy and server", LevelUser, (*session).showStat},
 		{[]string{"show", "table"}, "<table> [<filter>]*", "report table usage stats or dump this table's contents (filter: data/key)", LevelUser, tableCmd(tableShow)},
-		{[]string{"show", "vrrp"}, "", "report the state of each VRRP instance (tandem)", LevelUser, (*session).showVRRP},
+		{[]string{"show", "vrrp"}, "[episodes|timeline]", "report each VRRP instance, its split-brain episodes or its failover timeline (tandem)", LevelUser, (*session).showVRRP},
+		{[]string{"vrrp", "switchover"}, "[<instance>]", "hand a MASTER VRRP instance's addresses over to its peer (tandem)", LevelAdmin, (*session).vrrpSwitchover},
 		{[]string{"user"}, "", "lower the level of the current CLI session to user", LevelUser, func(s *session, _ *bytes.Buffer, _ []string) { s.level = LevelUser }},
 		{[]string{"help"}, "[<command>]", "list matching or all commands", LevelUser, func(s *session, out *bytes.Buffer, _ []string) {
 			s.help(out, "The following commands are valid at this level:\n")
@@ -435,37 +435,4 @@ func addrParts(a string) (host, port string) {
 		return a, "0"
 	}
 	return strings.Trim(a[:i], "[]"), a[i+1:]
-}
-
-func (s *session) showVRRP(out *bytes.Buffer, _ []string) {
-	var ins []stats.VRRPInstance
-	ok := false
-	if s.src.VRRP != nil {
-		ins, ok = s.src.VRRP()
-	}
-	if !ok {
-		out.WriteString("VRRP is not running (start tandem with -k keepalived.conf).\n")
-		return
-	}
-	out.WriteString("# name interface vrid state since_s priority base_priority master vips adverts_sent adverts_received\n")
-	now := time.Now()
-	if s.src.Now != nil {
-		now = s.src.Now()
-	}
-	for _, in := range ins {
-		since := int64(-1)
-		if !in.Since.IsZero() {
-			since = int64(now.Sub(in.Since).Seconds())
-		}
-		master := in.Master
-		if master == "" {
-			master = "-"
-		}
-		vips := strings.Join(in.VIPs, ",")
-		if vips == "" {
-			vips = "-"
-		}
-		fmt.Fprintf(out, "%s %s %d %s %d %d %d %s %s %d %d\n", in.Name, in.Interface, in.VRID, in.State, since,
-			in.Priority, in.BasePriority, master, vips, in.AdvertsSent, in.AdvertsReceived)
-	}
 }

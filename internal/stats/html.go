@@ -187,7 +187,7 @@ Note: "NOLB"/"DRAIN" = UP with load-balancing disabled.</td>`)
 
 	if s.VRRP != nil {
 		if ins, ok := s.VRRP(); ok {
-			writeVRRP(bw, ins, now)
+			writeVRRP(bw, ins, now, o)
 		}
 	}
 
@@ -328,10 +328,14 @@ func (s *Source) writeProxy(bw *bufio.Writer, rows []Row, o pageOpts) {
 	p("<p>\n")
 }
 
-func writeVRRP(bw *bufio.Writer, ins []VRRPInstance, now time.Time) {
+func writeVRRP(bw *bufio.Writer, ins []VRRPInstance, now time.Time, o pageOpts) {
 	p := func(format string, a ...any) { fmt.Fprintf(bw, format, a...) }
 	e := html.EscapeString
-	p("<h3>&gt; VRRP</h3>\n<table class=\"tbl\" width=\"100%%\" id=\"vrrp\">\n<tr class=\"titre\"><th>Instance</th><th>Interface</th><th>VRID</th><th>State</th><th>Since</th><th>Priority</th><th>Configured</th><th>Master</th><th>VIPs</th><th>Adverts sent</th><th>Adverts received</th><th>Trackers</th><th>Transitions</th></tr>\n")
+	adminTh := ""
+	if o.admin {
+		adminTh = "<th>Admin</th>"
+	}
+	p("<h3>&gt; VRRP</h3>\n<table class=\"tbl\" width=\"100%%\" id=\"vrrp\">\n<tr class=\"titre\"><th>Instance</th><th>Interface</th><th>VRID</th><th>State</th><th>Since</th><th>Priority</th><th>Configured</th><th>Master</th><th>VIPs</th><th>Adverts sent</th><th>Adverts received</th><th>Trackers</th><th>Transitions</th><th>Split brain</th><th>Last takeover</th>%s</tr>\n", adminTh)
 	for _, in := range ins {
 		since := ""
 		if !in.Since.IsZero() {
@@ -349,9 +353,17 @@ func writeVRRP(bw *bufio.Writer, ins []VRRPInstance, now time.Time) {
 			tr := in.Transitions[i]
 			transitions = append(transitions, fmt.Sprintf("%s %s&rarr;%s %s", tr.At.UTC().Format("2006-01-02 15:04:05"), e(tr.From), e(tr.To), e(tr.Reason)))
 		}
-		p("<tr class=\"vrrp_%s\" id=\"vrrp-%s\"><td class=ac>%s</td><td class=ac>%s</td><td>%d</td><td class=ac>%s</td><td>%s</td><td>%d</td><td>%d</td><td class=ac>%s</td><td class=ac>%s</td><td>%d</td><td>%d</td><td style=\"text-align:left\">%s</td><td style=\"text-align:left\">%s</td></tr>\n",
+		adminTd := ""
+		if o.admin {
+			adminTd = "<td></td>"
+			if in.State == "MASTER" {
+				adminTd = fmt.Sprintf(`<td><form method="post" action="%s"><input type="hidden" name="vrrp" value="%s"><input type="hidden" name="action" value="switchover"><input type="submit" value="Switch over"></form></td>`, e(o.uri), e(in.Name))
+			}
+		}
+		p("<tr class=\"vrrp_%s\" id=\"vrrp-%s\"><td class=ac>%s</td><td class=ac>%s</td><td>%d</td><td class=ac>%s</td><td>%s</td><td>%d</td><td>%d</td><td class=ac>%s</td><td class=ac>%s</td><td>%d</td><td>%d</td><td style=\"text-align:left\">%s</td><td style=\"text-align:left\">%s</td><td style=\"text-align:left\">%s</td><td style=\"text-align:left\">%s</td>%s</tr>\n",
 			strings.ToLower(in.State), e(in.Name), e(in.Name), e(in.Interface), in.VRID, e(in.State), since, in.Priority, in.BasePriority,
-			e(in.Master), e(strings.Join(in.VIPs, " ")), in.AdvertsSent, in.AdvertsReceived, strings.Join(trackers, "<br>"), strings.Join(transitions, "<br>"))
+			e(in.Master), e(strings.Join(in.VIPs, " ")), in.AdvertsSent, in.AdvertsReceived, strings.Join(trackers, "<br>"), strings.Join(transitions, "<br>"),
+			splitBrainCell(in), takeoverCell(in), adminTd)
 	}
 	p("</table>\n")
 }

@@ -296,6 +296,13 @@ func (s *Service) adminAction(r *http.Request) string {
 		return "ERRP"
 	}
 	bk, action, servers := r.PostForm.Get("b"), r.PostForm.Get("action"), r.PostForm["s"]
+	if inst := r.PostForm.Get("vrrp"); inst != "" && action == "switchover" {
+		// tandem's VRRP section: hand a MASTER instance's addresses over
+		if s.src.VRRPSwitchover == nil || s.src.VRRPSwitchover(inst) != nil {
+			return "ERRP"
+		}
+		return "DONE"
+	}
 	if bk == "" || action == "" {
 		return "ERRP"
 	}

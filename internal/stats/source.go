@@ -61,6 +61,47 @@ type VRRPInstance struct {
 	// Trackers and Transitions come from ha.InstanceStatus.
 	Trackers    []VRRPTracker
 	Transitions []VRRPTransition // oldest first
+	// Split brain: episodes by kind since start (dual_master, master_returned,
+	// config_mismatch, peer_unreachable), the last ones (ended, then active), adverts rejected by
+	// reason class, and adverts from another master received while MASTER.
+	Episodes          map[string]uint64
+	EpisodeLog        []VRRPEpisode
+	Rejected          map[string]uint64
+	PeerMasterAdverts uint64
+	// Failover timeline: the last takeovers (oldest first) and, since start, a
+	// histogram of each stage (detect, vips_added, first_garp, first_served).
+	Takeovers       []VRRPTakeover
+	StageHistograms map[string]Histogram
+}
+
+// VRRPTakeover is the timeline of one transition to MASTER; a stage not reached or not
+// known is the zero time.
+type VRRPTakeover struct {
+	From, Reason string
+	LastAdvert   time.Time // the last advert heard from another router
+	TimerFired   time.Time // Master_Down_Timer (timer takeovers only)
+	Master       time.Time
+	VIPsAdded    time.Time
+	FirstGARP    time.Time
+	FirstServed  time.Time // first connection accepted on a VIP
+}
+
+// Histogram is a Prometheus histogram: Counts[i] observations in (Bounds[i-1],
+// Bounds[i]], the last element those above every bound; Sum in seconds.
+type Histogram struct {
+	Bounds []float64
+	Counts []uint64
+	Sum    float64
+	Count  uint64
+}
+
+// VRRPEpisode is one split-brain episode of an instance.
+type VRRPEpisode struct {
+	Kind       string
+	Start, End time.Time // End zero while it lasts
+	Peer       string
+	Detail     string
+	Adverts    uint64
 }
 
 // VRRPTracker is one tracked script, interface or in-process check of an instance and
@@ -92,6 +133,9 @@ type Source struct {
 	// Check returns a server's health-check state (issue 3 wires it); nil or !ok: the
 	// server is shown as not checked.
 	Check func(s *backend.Server) (CheckInfo, bool)
+	// VRRPSwitchover hands the VIPs of a MASTER VRRP instance ("" every MASTER
+	// instance) over to the peers (`vrrp switchover`); nil: not available.
+	VRRPSwitchover func(instance string) error
 	// SetHealth enables or disables the health checks of a server (issue 3 wires it;
 	// "enable/disable health" and the page's health actions). nil: not available.
 	SetHealth func(backend, server string, on bool) error

@@ -313,12 +313,34 @@ func TestVRRPSection(t *testing.T) {
 	f.src.VRRP = func() ([]VRRPInstance, bool) {
 		return []VRRPInstance{{Name: "VI_1", Interface: "eth0", VRID: 51, State: "MASTER", Priority: 110, BasePriority: 100, VIPs: []string{"198.18.0.10/24"},
 			Trackers:    []VRRPTracker{{Name: "chk_tandem", OK: true, Delta: 10}},
-			Transitions: []VRRPTransition{{At: time.Unix(1_800_000_000, 0), From: "BACKUP", To: "MASTER", Reason: "master down timer"}}}}, true
+			Transitions: []VRRPTransition{{At: time.Unix(1_800_000_000, 0), From: "BACKUP", To: "MASTER", Reason: "master down timer"}},
+			Episodes:    map[string]uint64{"master_returned": 1},
+			EpisodeLog:  []VRRPEpisode{{Kind: "master_returned", Start: time.Unix(1_800_000_000, 0), End: time.Unix(1_800_000_000, 0), Peer: "198.18.0.1", Adverts: 1, Detail: "master <x> back"}},
+			Takeovers: []VRRPTakeover{{Master: time.Unix(1_800_000_000, 0), LastAdvert: time.Unix(1_800_000_000, 0).Add(-3609 * time.Millisecond),
+				TimerFired: time.Unix(1_800_000_000, 0), VIPsAdded: time.Unix(1_800_000_000, 1500_000)}}}}, true
 	}
 	body := get(newService(t, f, "stats").Handler(), "/monitor", "admin", "s3cret").Body.String()
 	if !strings.Contains(body, `<tr class="vrrp_master" id="vrrp-VI_1">`) || !strings.Contains(body, "198.18.0.10/24") ||
-		!strings.Contains(body, "chk_tandem OK (+10)") || !strings.Contains(body, "2027-01-15 08:00:00 BACKUP&rarr;MASTER master down timer") {
+		!strings.Contains(body, "chk_tandem OK (+10)") || !strings.Contains(body, "2027-01-15 08:00:00 BACKUP&rarr;MASTER master down timer") ||
+		!strings.Contains(body, "master_returned: 1<br>2027-01-15 08:00:00 master_returned 198.18.0.1: master &lt;x&gt; back (1 adverts, 0s)") ||
+		!strings.Contains(body, "2027-01-15 08:00:00.000<br>master silent 3609.0 ms<br>VIPs added +1.5 ms") ||
+		!strings.Contains(body, `<input type="hidden" name="vrrp" value="VI_1"><input type="hidden" name="action" value="switchover"><input type="submit" value="Switch over">`) {
 		t.Errorf("VRRP section missing:\n%s", body[strings.Index(body, "<h3>"):])
+	}
+	// the admin's switchover button reaches the VRRP node; without stats admin, denied
+	var asked []string
+	f.src.VRRPSwitchover = func(name string) error { asked = append(asked, name); return nil }
+	h := newService(t, f, "stats").Handler()
+	post := func(h http.Handler) string {
+		r := httptest.NewRequest("POST", "/monitor", strings.NewReader("vrrp=VI_1&action=switchover"))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		r.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte("admin:s3cret")))
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w.Header().Get("Location")
+	}
+	if loc := post(h); loc != "/monitor;st=DONE" || len(asked) != 1 || asked[0] != "VI_1" {
+		t.Errorf("switchover: %q, asked %v", loc, asked)
 	}
 }
 

@@ -50,7 +50,7 @@ type Config struct {
 }
 
 // Event is something the machine reacts to: one of Startup, Shutdown, Timeout,
-// AdvertReceived, PriorityChanged, FaultChanged.
+// AdvertReceived, PriorityChanged, FaultChanged, SyncTo, Switchover.
 type Event interface{ event() }
 
 // Startup starts the instance (RFC 5798 §6.4.1 "Startup event").
@@ -78,6 +78,15 @@ type PriorityChanged struct{ Priority int }
 // FaultChanged enters (true) or leaves (false) keepalived's FAULT state.
 type FaultChanged struct{ Fault bool }
 
+// Switchover is a planned handover (`vrrp switchover`): a Master resigns with a
+// priority 0 advert, so a backup takes over after Skew_Time (RFC 5798 §6.4.3), and
+// becomes Backup. It keeps its VIPs (make before break) until the new master's first
+// advert, so the addresses never go unanswered; if no advert comes within
+// Master_Down_Interval it is Master again, VIPs never removed. It does not preempt
+// the new master, whatever their priorities, until it takes over again by the
+// Master_Down_Timer. In any other state it does nothing.
+type Switchover struct{}
+
 // SyncTo is keepalived's vrrp_sync_group: another member of the instance's
 // group became Master or Backup, and this one follows. A Backup told Master
 // takes over at once; a Master told Backup steps down. Anything else is ignored.
@@ -90,9 +99,10 @@ func (AdvertReceived) event()  {}
 func (PriorityChanged) event() {}
 func (FaultChanged) event()    {}
 func (SyncTo) event()          {}
+func (Switchover) event()      {}
 
 // Action is something the caller must do, in order: one of SendAdvert, AddVIPs,
-// RemoveVIPs, Announce, Transition.
+// RemoveVIPs, Announce, Transition, PeerMaster.
 type Action interface{ action() }
 
 // SendAdvert sends an advertisement with Priority.
@@ -107,12 +117,36 @@ type RemoveVIPs struct{}
 // Announce sends gratuitous ARP / unsolicited NA for the virtual addresses.
 type Announce struct{}
 
-// Transition reports a state change (for notify scripts, logs and status).
-// Transition is a state change, with why it happened in words (for logs and the stats
-// page).
+// Transition is a state change, with why it happened in words (for notify scripts,
+// logs and the stats page), and the first stages of its timeline.
 type Transition struct {
 	From, To State
 	Reason   string
+	At       time.Time // when the machine changed state
+	// LastAdvert is when the last advert from another router was accepted before this
+	// transition (zero: none since the instance started or last was master). For a
+	// takeover by Master_Down_Timer, At - LastAdvert is how long the master was silent.
+	LastAdvert time.Time
+	// ByTimer is set when the Master_Down_Timer fired (a takeover because the master
+	// went silent or resigned, not a preemption, a sync group or an address owner).
+	ByTimer bool
+}
+
+// PeerMaster reports an advert from another master received while Master: two
+// masters for one virtual router at the same moment (RFC 5798 §6.4.3 resolves it:
+// the lower priority, or on a tie the lower primary address, yields).
+type PeerMaster struct {
+	Src      netip.Addr
+	Priority uint8 // the peer's
+	Ours     uint8 // our effective priority
+	// Yield is set when this machine steps down to the peer (the same Step returns
+	// the Transition to Backup); clear when the peer should have yielded and did not.
+	Yield bool
+	// Returned is set with Yield when this machine had become Master because its
+	// master went silent (Master_Down_Timer, no priority 0): that master, or a
+	// higher one, advertises again. A healed partition and a restarted master look
+	// the same on the wire.
+	Returned bool
 }
 
 func (SendAdvert) action() {}
@@ -120,6 +154,7 @@ func (AddVIPs) action()    {}
 func (RemoveVIPs) action() {}
 func (Announce) action()   {}
 func (Transition) action() {}
+func (PeerMaster) action() {}
 
 // Machine is one VRRP instance's state machine. It is not safe for concurrent use.
 type Machine struct {
@@ -133,6 +168,11 @@ type Machine struct {
 	preemptAt           time.Time // keepalived preempt_delay: when a lower master may be preempted
 	why                 string    // what a Backup's timeout will mean: the reason of that takeover
 	master              netip.Addr
+	lastAdvert          time.Time // last advert accepted from another router (Backup)
+	bySilence           bool      // Master because the master it followed went silent
+	byTimer             bool      // the transition being made is a Master_Down_Timer one
+	yielded             bool      // handed over by Switchover: no preemption until a timer takeover
+	handing             bool      // Switchover under way: Backup still holding the VIPs
 }
 
 // NewMachine returns a machine in Init; send it Startup to begin.
@@ -182,11 +222,11 @@ func (m *Machine) Step(ev Event, now time.Time) []Action {
 			return nil
 		}
 		if m.fault {
-			return m.to(Fault, nil, "an interface or tracked check is down at start")
+			return m.to(Fault, nil, "an interface or tracked check is down at start", now)
 		}
 		return m.initialize(now, true)
 	case Shutdown:
-		return m.shutdown()
+		return m.shutdown(now)
 	case Timeout:
 		return m.timeout(now)
 	case AdvertReceived:
@@ -199,6 +239,15 @@ func (m *Machine) Step(ev Event, now time.Time) []Action {
 		return nil
 	case FaultChanged:
 		return m.setFault(e.Fault, now)
+	case Switchover:
+		if m.state != Master {
+			return nil
+		}
+		m.yielded, m.handing = true, true
+		m.masterAdverInterval = m.cfg.Interval
+		m.deadline = now.Add(m.MasterDownInterval())
+		m.why = whyHandoverFailed
+		return m.to(Backup, []Action{SendAdvert{0}}, "planned switchover: handing the virtual router over (priority 0 advertisement)", now)
 	case SyncTo:
 		switch {
 		case e.State == Master && m.state == Backup:
@@ -206,7 +255,7 @@ func (m *Machine) Step(ev Event, now time.Time) []Action {
 		case e.State == Backup && m.state == Master:
 			m.masterAdverInterval = m.cfg.Interval
 			m.deadline = now.Add(m.MasterDownInterval())
-			return m.to(Backup, []Action{RemoveVIPs{}}, "its sync group became BACKUP")
+			return m.to(Backup, []Action{RemoveVIPs{}}, "its sync group became BACKUP", now)
 		}
 	}
 	return nil
@@ -219,6 +268,7 @@ func (m *Machine) initialize(now time.Time, startup bool) []Action {
 	}
 	m.masterAdverInterval = m.cfg.Interval
 	m.why = whyNoAdvert
+	m.lastAdvert = time.Time{}
 	m.deadline = now.Add(m.MasterDownInterval())
 	if startup && m.cfg.Preempt && m.cfg.PreemptDelay > 0 {
 		// keepalived: preempt_delay also holds off taking over after the
@@ -230,35 +280,54 @@ func (m *Machine) initialize(now time.Time, startup bool) []Action {
 	if !startup {
 		reason = "fault cleared"
 	}
-	return m.to(Backup, nil, reason)
+	return m.to(Backup, nil, reason, now)
 }
 
 // whyNoAdvert is why a backup takes over by default.
 const whyNoAdvert = "no advertisement from a master within Master_Down_Interval"
 
+// whyHandoverFailed is why a switchover ends with the same master.
+const whyHandoverFailed = "planned switchover: no router took over within Master_Down_Interval; MASTER again"
+
+// HandingOver reports a Switchover under way: Backup, VIPs kept until the new master
+// advertises.
+func (m *Machine) HandingOver() bool { return m.handing }
+
 func (m *Machine) becomeMaster(now time.Time, reason string) []Action {
 	m.deadline = now.Add(m.cfg.Interval)
 	m.master = m.cfg.LocalAddr
 	m.preemptAt = time.Time{}
-	return m.to(Master, []Action{SendAdvert{m.prio}, AddVIPs{}, Announce{}}, reason)
+	return m.to(Master, []Action{SendAdvert{m.prio}, AddVIPs{}, Announce{}}, reason, now)
 }
 
-func (m *Machine) to(s State, acts []Action, reason string) []Action {
+func (m *Machine) to(s State, acts []Action, reason string, now time.Time) []Action {
 	from := m.state
 	m.state = s
+	byTimer := m.byTimer
+	m.byTimer = false
 	if from == s {
 		return acts
 	}
-	return append(acts, Transition{From: from, To: s, Reason: reason})
+	tr := Transition{From: from, To: s, Reason: reason, At: now, LastAdvert: m.lastAdvert, ByTimer: byTimer}
+	if s == Master {
+		// a later advert while Master comes from a master that was not heard then
+		m.bySilence = byTimer && reason == whyNoAdvert && !m.lastAdvert.IsZero()
+		m.lastAdvert = time.Time{}
+		m.yielded, m.handing = false, false
+	}
+	return append(acts, tr)
 }
 
-func (m *Machine) shutdown() []Action {
+func (m *Machine) shutdown(now time.Time) []Action {
 	var acts []Action
 	if m.state == Master {
 		acts = append(acts, SendAdvert{0}, RemoveVIPs{})
+	} else if m.handing {
+		acts = append(acts, RemoveVIPs{})
 	}
+	m.handing = false
 	m.deadline = time.Time{}
-	return m.to(Init, acts, "shutdown")
+	return m.to(Init, acts, "shutdown", now)
 }
 
 func (m *Machine) timeout(now time.Time) []Action {
@@ -267,6 +336,7 @@ func (m *Machine) timeout(now time.Time) []Action {
 	}
 	switch m.state {
 	case Backup:
+		m.byTimer = true
 		return m.becomeMaster(now, m.why)
 	case Master:
 		m.deadline = now.Add(m.cfg.Interval)
@@ -278,47 +348,69 @@ func (m *Machine) timeout(now time.Time) []Action {
 func (m *Machine) advert(e AdvertReceived, now time.Time) []Action {
 	switch m.state {
 	case Backup:
-		if e.Priority == 0 {
-			m.deadline = now.Add(m.SkewTime())
-			m.why = fmt.Sprintf("master %v resigned (priority 0 advertisement)", e.Src)
-			return nil
-		}
-		if !m.cfg.Preempt || e.Priority >= m.prio || m.holdingPreempt(now) {
+		m.lastAdvert = now
+		var acts []Action
+		if m.handing && e.Priority > 0 {
+			m.handing = false // the new master advertises: the VIPs are its now
+			acts = []Action{RemoveVIPs{}}
 			m.why = whyNoAdvert
-			if m.cfg.Version == 3 && e.Interval > 0 {
-				m.masterAdverInterval = e.Interval
-			}
-			m.master = e.Src
-			m.deadline = now.Add(m.MasterDownInterval())
-			if e.Priority >= m.prio {
-				m.preemptAt = time.Time{}
-			}
-		} else {
-			m.why = fmt.Sprintf("preempting master %v of lower priority %d (ours %d)", e.Src, e.Priority, m.prio)
 		}
-		return nil
+		return append(acts, m.backupAdvert(e, now)...)
 	case Master:
-		if e.Priority == 0 {
-			m.deadline = now.Add(m.cfg.Interval)
-			return []Action{SendAdvert{m.prio}}
-		}
-		if e.Priority > m.prio || (e.Priority == m.prio && addrGreater(e.Src, m.cfg.LocalAddr)) {
-			if m.cfg.Version == 3 && e.Interval > 0 {
-				m.masterAdverInterval = e.Interval
-			}
-			m.master = e.Src
-			m.deadline = now.Add(m.MasterDownInterval())
-			why := fmt.Sprintf("advertisement from %v with higher priority %d (ours %d)", e.Src, e.Priority, m.prio)
-			if e.Priority == m.prio {
-				why = fmt.Sprintf("advertisement from %v with equal priority %d and a higher address", e.Src, e.Priority)
-			}
-			return m.to(Backup, []Action{RemoveVIPs{}}, why)
-		}
-		if m.cfg.AdvertOnLower {
-			return []Action{SendAdvert{m.prio}}
-		}
+		return m.masterAdvert(e, now)
 	}
 	return nil
+}
+
+// backupAdvert is RFC 5798 §6.4.2's "If an ADVERTISEMENT is received".
+func (m *Machine) backupAdvert(e AdvertReceived, now time.Time) []Action {
+	if e.Priority == 0 {
+		m.deadline = now.Add(m.SkewTime())
+		m.why = fmt.Sprintf("master %v resigned (priority 0 advertisement)", e.Src)
+		return nil
+	}
+	if !m.cfg.Preempt || m.yielded || e.Priority >= m.prio || m.holdingPreempt(now) {
+		m.why = whyNoAdvert
+		if m.cfg.Version == 3 && e.Interval > 0 {
+			m.masterAdverInterval = e.Interval
+		}
+		m.master = e.Src
+		m.deadline = now.Add(m.MasterDownInterval())
+		if e.Priority >= m.prio {
+			m.preemptAt = time.Time{}
+		}
+	} else {
+		m.why = fmt.Sprintf("preempting master %v of lower priority %d (ours %d)", e.Src, e.Priority, m.prio)
+	}
+	return nil
+}
+
+// masterAdvert is RFC 5798 §6.4.3's "If an ADVERTISEMENT is received".
+func (m *Machine) masterAdvert(e AdvertReceived, now time.Time) []Action {
+	if e.Priority == 0 {
+		m.deadline = now.Add(m.cfg.Interval)
+		return []Action{SendAdvert{m.prio}}
+	}
+	yield := e.Priority > m.prio || (e.Priority == m.prio && addrGreater(e.Src, m.cfg.LocalAddr))
+	peer := PeerMaster{Src: e.Src, Priority: e.Priority, Ours: m.prio, Yield: yield, Returned: yield && m.bySilence}
+	if yield {
+		if m.cfg.Version == 3 && e.Interval > 0 {
+			m.masterAdverInterval = e.Interval
+		}
+		m.master = e.Src
+		m.deadline = now.Add(m.MasterDownInterval())
+		m.lastAdvert = now
+		m.bySilence = false
+		why := fmt.Sprintf("advertisement from %v with higher priority %d (ours %d)", e.Src, e.Priority, m.prio)
+		if e.Priority == m.prio {
+			why = fmt.Sprintf("advertisement from %v with equal priority %d and a higher address", e.Src, e.Priority)
+		}
+		return m.to(Backup, []Action{peer, RemoveVIPs{}}, why, now)
+	}
+	if m.cfg.AdvertOnLower {
+		return []Action{peer, SendAdvert{m.prio}}
+	}
+	return []Action{peer}
 }
 
 // holdingPreempt implements keepalived's preempt_delay for a lower-priority
@@ -345,9 +437,12 @@ func (m *Machine) setFault(fault bool, now time.Time) []Action {
 		var acts []Action
 		if m.state == Master {
 			acts = append(acts, SendAdvert{0}, RemoveVIPs{})
+		} else if m.handing {
+			acts = append(acts, RemoveVIPs{})
 		}
+		m.handing = false
 		m.deadline = time.Time{}
-		return m.to(Fault, acts, "an interface or tracked check went down")
+		return m.to(Fault, acts, "an interface or tracked check went down", now)
 	}
 	return m.initialize(now, false)
 }

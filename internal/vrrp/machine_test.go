@@ -35,7 +35,7 @@ func wantActs(t *testing.T, got []Action, want ...Action) {
 	got = append([]Action(nil), got...)
 	for i, a := range got {
 		if tr, ok := a.(Transition); ok {
-			tr.Reason = ""
+			tr.Reason, tr.At, tr.LastAdvert, tr.ByTimer = "", time.Time{}, time.Time{}, false
 			got[i] = tr
 		}
 	}
@@ -258,14 +258,16 @@ func TestMasterAdvertReceived(t *testing.T) {
 			m := mastered(t, v3(150))
 			now := m.Deadline().Add(-500 * time.Millisecond)
 			acts := m.Step(AdvertReceived{Src: tt.src, Priority: tt.prio, Interval: 2 * time.Second}, now)
+			// either way, two masters were seen at once, and it says who yields
+			peer := PeerMaster{Src: tt.src, Priority: tt.prio, Ours: 150, Yield: tt.stepsDown}
 			if !tt.stepsDown {
-				wantActs(t, acts)
+				wantActs(t, acts, peer)
 				if m.State() != Master {
 					t.Errorf("state %v", m.State())
 				}
 				return
 			}
-			wantActs(t, acts, RemoveVIPs{}, Transition{From: Master, To: Backup})
+			wantActs(t, acts, peer, RemoveVIPs{}, Transition{From: Master, To: Backup})
 			if m.MasterAdverInterval() != 2*time.Second {
 				t.Errorf("Master_Adver_Interval = %v", m.MasterAdverInterval())
 			}
@@ -390,7 +392,8 @@ func TestMasterAnswersLowerPriorityWhenAsked(t *testing.T) {
 	cfg.AdvertOnLower = true
 	m := mastered(t, cfg)
 	d := m.Deadline()
-	wantActs(t, m.Step(AdvertReceived{Src: higher, Priority: 100, Interval: time.Second}, d.Add(-time.Millisecond)), SendAdvert{150})
+	wantActs(t, m.Step(AdvertReceived{Src: higher, Priority: 100, Interval: time.Second}, d.Add(-time.Millisecond)),
+		PeerMaster{Src: higher, Priority: 100, Ours: 150}, SendAdvert{150})
 	if m.Deadline() != d || m.State() != Master {
 		t.Errorf("answering moved the Adver_Timer or the state")
 	}
@@ -433,4 +436,169 @@ func TestTransitionReasons(t *testing.T) {
 	if got := reason(p.Step(Shutdown{}, at(11*time.Second))); got != "shutdown" {
 		t.Errorf("shutdown: %q", got)
 	}
+}
+
+// Two masters for one VRID (issue 14, "split brain caught"): RFC 5798 §6.4.3 has a
+// Master that receives an ADVERTISEMENT either transition to Backup or discard it; both
+// mean a second master was advertising. A Backup that took over because its master
+// went silent (§6.4.2 "If the Master_Down_Timer fires") and then hears a master again
+// reports that the master came back (a partition healed, or the master restarted).
+func TestPeerMasterEpisodes(t *testing.T) {
+	tests := []struct {
+		name  string
+		setup func(t *testing.T) *Machine
+		src   netip.Addr
+		prio  uint8
+		want  PeerMaster
+	}{
+		{"master went silent, then returns", func(t *testing.T) *Machine {
+			m := started(t, v3(100))
+			m.Step(AdvertReceived{Src: higher, Priority: 200, Interval: time.Second}, at(time.Second))
+			m.Step(Timeout{}, m.Deadline())
+			return m
+		}, higher, 200, PeerMaster{Src: higher, Priority: 200, Ours: 100, Yield: true, Returned: true}},
+		{"no master was heard before the takeover: not a return", func(t *testing.T) *Machine {
+			return mastered(t, v3(100))
+		}, higher, 200, PeerMaster{Src: higher, Priority: 200, Ours: 100, Yield: true}},
+		{"master resigned with priority 0: not a return", func(t *testing.T) *Machine {
+			m := started(t, v3(100))
+			m.Step(AdvertReceived{Src: higher, Priority: 200, Interval: time.Second}, at(time.Second))
+			m.Step(AdvertReceived{Src: higher, Priority: 0, Interval: time.Second}, at(2*time.Second))
+			m.Step(Timeout{}, m.Deadline())
+			return m
+		}, higher, 200, PeerMaster{Src: higher, Priority: 200, Ours: 100, Yield: true}},
+		{"preempted a lower master: it does not yield to us yet", func(t *testing.T) *Machine {
+			m := started(t, v3(100))
+			m.Step(AdvertReceived{Src: lower, Priority: 50, Interval: time.Second}, at(time.Second))
+			m.Step(Timeout{}, m.Deadline())
+			return m
+		}, lower, 50, PeerMaster{Src: lower, Priority: 50, Ours: 100}},
+		{"equal priority, the peer's address is lower: it should yield", func(t *testing.T) *Machine {
+			return mastered(t, v3(100))
+		}, lower, 100, PeerMaster{Src: lower, Priority: 100, Ours: 100}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := tt.setup(t)
+			if m.State() != Master {
+				t.Fatalf("state %v", m.State())
+			}
+			acts := m.Step(AdvertReceived{Src: tt.src, Priority: tt.prio, Interval: time.Second}, m.Deadline().Add(-time.Millisecond))
+			if len(acts) == 0 || !reflect.DeepEqual(acts[0], tt.want) {
+				t.Errorf("actions = %#v, want first %#v", acts, tt.want)
+			}
+		})
+	}
+}
+
+// The timeline's first stages come from the machine: when the last advert was heard
+// and when the Master_Down_Timer fired (RFC 5798 §6.4.2).
+func TestTransitionTimeline(t *testing.T) {
+	m := started(t, v3(100))
+	m.Step(AdvertReceived{Src: higher, Priority: 200, Interval: time.Second}, at(time.Second))
+	fired := m.Deadline()
+	var tr Transition
+	for _, a := range m.Step(Timeout{}, fired) {
+		if x, ok := a.(Transition); ok {
+			tr = x
+		}
+	}
+	if tr.To != Master || !tr.ByTimer || tr.At != fired || tr.LastAdvert != at(time.Second) {
+		t.Errorf("takeover = %+v, want By timer at %v, last advert at %v", tr, fired, at(time.Second))
+	}
+	// stepping down is not a timer transition; its last advert is the one that made it
+	for _, a := range m.Step(AdvertReceived{Src: higher, Priority: 200, Interval: time.Second}, fired.Add(time.Second)) {
+		if x, ok := a.(Transition); ok {
+			tr = x
+		}
+	}
+	if tr.To != Backup || tr.ByTimer || tr.LastAdvert != fired.Add(time.Second) {
+		t.Errorf("step down = %+v", tr)
+	}
+	// an owner becomes master at once, with no timer and no advert
+	o := NewMachine(v3(PriorityOwner))
+	for _, a := range o.Step(Startup{}, t0) {
+		if x, ok := a.(Transition); ok {
+			tr = x
+		}
+	}
+	if tr.To != Master || tr.ByTimer || !tr.LastAdvert.IsZero() || tr.At != t0 {
+		t.Errorf("owner = %+v", tr)
+	}
+}
+
+// A planned switchover: the Master sends priority 0 (RFC 5798 §6.4.3 "If a Shutdown
+// event is received ... Send an ADVERTISEMENT with Priority = 0") and becomes Backup,
+// keeping its VIPs until the new master's first advert (make before break); it does
+// not preempt the new, lower-priority master; when that master goes silent it takes
+// over again by the Master_Down_Timer.
+func TestSwitchover(t *testing.T) {
+	m := mastered(t, v3(200))
+	now := m.Deadline().Add(-time.Millisecond)
+	wantActs(t, m.Step(Switchover{}, now), SendAdvert{0}, Transition{From: Master, To: Backup})
+	if m.State() != Backup || !m.HandingOver() || m.Deadline() != now.Add(m.MasterDownInterval()) {
+		t.Fatalf("state %v handing %v deadline %v", m.State(), m.HandingOver(), m.Deadline().Sub(now))
+	}
+	// the peer (priority 100) takes over: its first advert takes the VIPs from us
+	wantActs(t, m.Step(AdvertReceived{Src: higher, Priority: 100, Interval: time.Second}, now.Add(time.Second)), RemoveVIPs{})
+	if m.HandingOver() {
+		t.Errorf("still handing over after the new master's advert")
+	}
+	// and no preemption back
+	for i := 2; i <= 10; i++ {
+		at := now.Add(time.Duration(i) * time.Second)
+		wantActs(t, m.Step(AdvertReceived{Src: higher, Priority: 100, Interval: time.Second}, at))
+		if m.Deadline() != at.Add(m.MasterDownInterval()) {
+			t.Fatalf("advert %d did not restart the Master_Down_Timer", i)
+		}
+	}
+	wantActs(t, m.Step(Timeout{}, now.Add(10*time.Second)))
+	// the new master goes silent: take over by the timer, preempting again afterwards
+	acts := m.Step(Timeout{}, m.Deadline())
+	if m.State() != Master || len(acts) == 0 {
+		t.Fatalf("state %v after the timer", m.State())
+	}
+	m.Step(AdvertReceived{Src: higher, Priority: 100, Interval: time.Second}, m.Deadline())
+	if m.State() != Master {
+		t.Errorf("yielded to a lower priority after taking over")
+	}
+	// a Backup has nothing to hand over
+	b := started(t, v3(100))
+	wantActs(t, b.Step(Switchover{}, t0))
+}
+
+// A switchover nobody takes: after Master_Down_Interval the node is Master again; its
+// VIPs were never removed, so the addresses were answered throughout.
+func TestSwitchoverNobodyTakesOver(t *testing.T) {
+	m := mastered(t, v3(200))
+	now := m.Deadline()
+	m.Step(Switchover{}, now)
+	acts := m.Step(Timeout{}, m.Deadline())
+	for _, a := range acts {
+		if _, ok := a.(RemoveVIPs); ok {
+			t.Fatalf("VIPs removed: %#v", acts)
+		}
+	}
+	if m.State() != Master || m.HandingOver() {
+		t.Fatalf("state %v handing %v", m.State(), m.HandingOver())
+	}
+	if r := reasonOf(acts); r != whyHandoverFailed {
+		t.Errorf("reason %q", r)
+	}
+	// stopped while handing over: the VIPs go
+	s := mastered(t, v3(200))
+	s.Step(Switchover{}, now)
+	wantActs(t, s.Step(Shutdown{}, now.Add(time.Millisecond)), RemoveVIPs{}, Transition{From: Backup, To: Init})
+	f := mastered(t, v3(200))
+	f.Step(Switchover{}, now)
+	wantActs(t, f.Step(FaultChanged{Fault: true}, now.Add(time.Millisecond)), RemoveVIPs{}, Transition{From: Backup, To: Fault})
+}
+
+func reasonOf(acts []Action) string {
+	for _, a := range acts {
+		if tr, ok := a.(Transition); ok {
+			return tr.Reason
+		}
+	}
+	return ""
 }

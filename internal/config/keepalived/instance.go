@@ -15,7 +15,8 @@ var instanceKeywords = []string{
 	"unicast_src_ip", "mcast_src_ip", "unicast_peer", "track_script", "track_interface",
 	"notify_master", "notify_backup", "notify_fault", "notify_stop", "notify",
 	"garp_master_delay", "garp_master_repeat", "garp_master_refresh", "dont_track_primary",
-	"skip_check_adv_addr", "strict_mode",
+	"skip_check_adv_addr", "strict_mode", "garp_master_refresh_repeat", "smtp_alert",
+	"lvs_sync_daemon_interface", "notify_master_rx_lower_pri",
 }
 
 // unsupportedInstance are keepalived vrrp_instance keywords tandem does not implement.
@@ -25,10 +26,10 @@ var unsupportedInstance = map[string]bool{
 	"mcast_dst_ip": true, "track_src_ip": true, "check_unicast_src": true,
 	"unicast_fault_no_peer": true, "unicast_ttl": true, "old_unicast_checksum": true,
 	"garp_lower_prio_delay": true, "garp_lower_prio_repeat": true,
-	"garp_master_refresh_repeat": true, "garp_extra_if": true, "down_timer_adverts": true,
+	"garp_extra_if": true, "down_timer_adverts": true,
 	"lower_prio_no_advert": true, "higher_prio_send_advert": true, "promote_secondaries": true,
 	"virtual_routes": true, "virtual_rules": true, "accept": true, "no_accept": true,
-	"debug": true, "notify_deleted": true, "notify_priority_changes": true, "smtp_alert": true,
+	"debug": true, "notify_deleted": true, "notify_priority_changes": true,
 	"kernel_rx_buf_size": true, "linkbeat_use_polling": true,
 }
 
@@ -50,17 +51,27 @@ func (p *parser) instance(b *node) {
 	if prev := p.out.Instance(in.Name); prev != nil {
 		p.errs.Add(b.pos, "%s: defined twice (first at %s)", where, prev.Pos)
 	}
+	masterSet := false
 	for _, n := range b.children {
 		set[n.name] = true
 		switch n.name {
 		case "state":
+			// keepalived 2.2 compares the word exactly: anything but MASTER or
+			// BACKUP (even "master") starts the instance as BACKUP, and BACKUP
+			// after MASTER is ignored.
 			if p.nargs(n, 1, 1) {
-				switch s := strings.ToUpper(n.args[0].text); s {
-				case config.StateMaster, config.StateBackup:
-					in.InitialState = s
+				switch st := n.args[0].text; {
+				case st == config.StateMaster:
+					in.InitialState = st
+				case st == config.StateBackup && masterSet:
+					p.warn(n.pos, "%s: state BACKUP after state MASTER is ignored, as keepalived does: the instance starts as MASTER", where)
+				case st == config.StateBackup:
+					in.InitialState = st
 				default:
-					p.errs.Add(n.args[0].pos, "%s: state: expected MASTER or BACKUP, got %q", where, n.args[0].text)
+					p.warn(n.args[0].pos, "%s: unknown state %q: starting as BACKUP, as keepalived does (write MASTER or BACKUP, in capitals)", where, st)
+					in.InitialState = config.StateBackup
 				}
+				masterSet = masterSet || in.InitialState == config.StateMaster
 			}
 		case "interface":
 			if p.nargs(n, 1, 1) {
@@ -71,8 +82,13 @@ func (p *parser) instance(b *node) {
 				in.VRID = uint8(v)
 			}
 		case "priority":
-			if v, ok := p.oneInt(n, 1, 255); ok {
-				in.Priority = uint8(v)
+			if p.nargs(n, 1, 1) {
+				v, err := strconv.Atoi(n.args[0].text)
+				if err != nil || v < 1 || v > 255 {
+					p.errs.Add(n.args[0].pos, "%s: priority %q is not an integer in 1..255 (keepalived would run with the default 100)", where, n.args[0].text)
+				} else {
+					in.Priority = uint8(v)
+				}
 			}
 		case "advert_int":
 			if p.nargs(n, 1, 1) {
@@ -85,8 +101,17 @@ func (p *parser) instance(b *node) {
 				in.Version = v
 			}
 		case "nopreempt":
-			if p.nargs(n, 0, 0) {
+			// keepalived reads no argument: "nopreempt 1", even "nopreempt 0",
+			// turn preemption off.
+			if p.nargs(n, 0, 1) {
 				in.NoPreempt = true
+				if len(n.args) == 1 {
+					switch strings.ToLower(n.args[0].text) {
+					case "1", "on", "true", "yes":
+					default:
+						p.warn(n.args[0].pos, "%s: nopreempt %s: keepalived ignores the argument and turns preemption off; so does tandem (write preempt to keep it on)", where, n.args[0].text)
+					}
+				}
 			}
 		case "preempt":
 			if p.nargs(n, 0, 0) {
@@ -131,6 +156,25 @@ func (p *parser) instance(b *node) {
 			if v, ok := p.oneInt(n, 0, 86400); ok {
 				in.GARPMasterRefresh = time.Duration(v) * time.Second
 			}
+		case "garp_master_refresh_repeat":
+			if v, ok := p.oneInt(n, 1, 255); ok {
+				in.GARPMasterRefreshRepeat = v
+			}
+		case "smtp_alert":
+			if _, ok := p.boolArg(n); ok {
+				p.warn(n.pos, "%s: smtp_alert has no effect in tandem (tandem sends no mail alerts)", where)
+			}
+		case "notify_master_rx_lower_pri":
+			if p.nargs(n, 1, 3) {
+				if len(n.args) > 1 {
+					p.errs.Add(n.args[1].pos, "%s: running notify scripts as another user (%q) is not supported by tandem", n.name, n.args[1].text)
+				}
+				in.Notify.MasterRxLowerPri = n.args[0].text
+			}
+		case "lvs_sync_daemon_interface":
+			if p.nargs(n, 1, 1) {
+				p.warn(n.pos, "%s: lvs_sync_daemon_interface has no effect in tandem (tandem has no LVS/IPVS part and starts no IPVS connection sync daemon)", where)
+			}
 		case "dont_track_primary":
 			if p.nargs(n, 0, 0) {
 				in.DontTrackPrimary = true
@@ -169,7 +213,7 @@ func (p *parser) auth(b *node, in *config.VRRPInstance, where string) {
 			case "AH":
 				p.errs.Add(n.args[0].pos, "%s: auth_type AH (IPsec authentication header) is not supported by tandem; use PASS or no authentication", where)
 			default:
-				p.errs.Add(n.args[0].pos, "%s: auth_type: expected PASS or AH, got %q", where, n.args[0].text)
+				p.errs.Add(n.args[0].pos, "%s: auth_type: expected PASS or AH, got %q (keepalived would ignore the line and send adverts without authentication)", where, n.args[0].text)
 			}
 		case "auth_pass":
 			if !p.nargs(n, 1, 1) {

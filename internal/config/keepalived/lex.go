@@ -4,14 +4,23 @@
 //
 // Anything keepalived accepts but tandem does not implement is an error naming its
 // file and line, never silently ignored: a config that would fail over differently
-// under tandem than under keepalived must not start. Mail alert settings in
-// global_defs (notification_email, smtp_*) change nothing and are accepted with a
-// warning.
+// under tandem than under keepalived must not start. Settings that change nothing
+// tandem does are accepted with a warning that says why: mail alerts
+// (notification_email, smtp_*, smtp_alert also in vrrp_instance), LVS/IPVS tuning
+// (lvs_id, lvs_timeouts, lvs_sync_daemon, lvs_sync_daemon_interface) and keepalived's
+// own process scheduling (max_auto_priority, vrrp_no_swap). virtual_server (LVS) is
+// refused with a pointer to a haproxy.cfg `mode tcp` listen section.
+//
+// What users write is read with keepalived 2.2's meaning: a '{' alone on the line after
+// its keyword opens the block; `state` other than MASTER or BACKUP (written in
+// capitals) starts as BACKUP; `nopreempt` ignores an argument; a track_script naming
+// no vrrp_script is dropped; each with a warning where keepalived logs one.
 //
 // Supported keywords:
 //
 //	global_defs      router_id vrrp_version vrrp_garp_master_delay vrrp_garp_master_repeat
-//	                 vrrp_garp_master_refresh vrrp_garp_interval enable_script_security
+//	                 vrrp_garp_master_refresh vrrp_garp_master_refresh_repeat
+//	                 vrrp_garp_interval vrrp_gna_interval enable_script_security
 //	                 script_user vrrp_skip_check_adv_addr vrrp_strict
 //	vrrp_script      script interval timeout fall rise weight [reverse] init_fail user
 //	vrrp_instance    state interface virtual_router_id priority advert_int version
@@ -19,8 +28,10 @@
 //	                 virtual_ipaddress virtual_ipaddress_excluded (ADDR[/LEN] [brd A] [dev D]
 //	                 [scope S] [label L] [no_track]) unicast_src_ip mcast_src_ip unicast_peer
 //	                 track_script track_interface (NAME [weight N [reverse]]) notify_master
-//	                 notify_backup notify_fault notify_stop notify garp_master_delay
-//	                 garp_master_repeat garp_master_refresh dont_track_primary
+//	                 notify_backup notify_fault notify_stop notify notify_master_rx_lower_pri
+//	                 garp_master_delay
+//	                 garp_master_repeat garp_master_refresh garp_master_refresh_repeat
+//	                 dont_track_primary
 //	                 skip_check_adv_addr strict_mode
 //	vrrp_sync_group  group track_script track_interface notify_master notify_backup
 //	                 notify_fault notify_stop notify
@@ -229,6 +240,11 @@ func (lx *lexer) statements(i *int, depth int, open config.Pos) []*node {
 			*i++
 		case t.isOpen():
 			*i++
+			if cur == nil && len(out) > 0 && !out[len(out)-1].block {
+				// keepalived: a block keyword whose '{' is not on its line takes
+				// a '{' that starts the next line ("vrrp_instance VI_1\n{").
+				cur = out[len(out)-1]
+			}
 			if cur == nil {
 				lx.errs.Add(t.pos, "'{' with no keyword before it")
 				cur = &node{pos: t.pos}

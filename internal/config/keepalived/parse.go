@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -45,10 +46,12 @@ type parser struct {
 	out   *config.VRRP
 	// which instance fields were written, to apply global defaults afterwards
 	set map[*config.VRRPInstance]map[string]bool
+	// sync groups whose block had errors
+	badGroups map[*config.VRRPSyncGroup]bool
 }
 
 func parse(name string, data []byte, src source) (*config.VRRP, error) {
-	p := &parser{out: &config.VRRP{}, set: map[*config.VRRPInstance]map[string]bool{}}
+	p := &parser{out: &config.VRRP{}, set: map[*config.VRRPInstance]map[string]bool{}, badGroups: map[*config.VRRPSyncGroup]bool{}}
 	lx := &lexer{src: src, errs: &p.errs, warns: &p.warns, active: map[string]bool{}}
 	lx.file(name, data, 0)
 	nodes := lx.tree()
@@ -56,6 +59,7 @@ func parse(name string, data []byte, src source) (*config.VRRP, error) {
 	g.Version = 2
 	g.GARPMasterDelay = 5 * time.Second
 	g.GARPMasterRepeat = 5
+	g.GARPMasterRefreshRepeat = 1
 	for _, n := range nodes {
 		switch n.name {
 		case "global_defs":
@@ -69,7 +73,15 @@ func parse(name string, data []byte, src source) (*config.VRRP, error) {
 			p.instance(n)
 		case "vrrp_sync_group":
 			p.syncGroup(n)
+		case "virtual_server", "virtual_server_group":
+			p.errs.Add(n.pos, "%s (LVS/IPVS load balancing) is not supported by tandem: "+
+				"balance this service with a haproxy.cfg `mode tcp` listen section instead "+
+				"(listen NAME / bind VIP:PORT / mode tcp / server NAME ADDR:PORT check)", n.name)
 		default:
+			if globalKeyword(n.name) {
+				p.errs.Add(n.pos, "top level: %q is a global_defs keyword: move it inside global_defs { } (keepalived ignores it here)", n.name)
+				continue
+			}
 			p.unknown(n, "top level", topLevel, unsupportedTop)
 		}
 	}
@@ -83,9 +95,15 @@ func parse(name string, data []byte, src source) (*config.VRRP, error) {
 
 var topLevel = []string{"global_defs", "vrrp_script", "vrrp_instance", "vrrp_sync_group", "include"}
 
+// globalKeyword reports whether name belongs in global_defs.
+func globalKeyword(name string) bool {
+	_, ignored := ignoredGlobal[name]
+	return ignored || unsupportedGlobal[name] || slices.Contains(globalKeywords, name)
+}
+
 var unsupportedTop = map[string]bool{
-	"virtual_server": true, "virtual_server_group": true, "static_ipaddress": true,
-	"static_routes": true, "static_rules": true, "vrrp_track_process": true,
+	"static_ipaddress": true,
+	"static_routes":    true, "static_rules": true, "vrrp_track_process": true,
 	"track_file": true, "vrrp_track_file": true, "garp_group": true, "linkbeat_interfaces": true,
 	"bfd_instance": true, "net_namespace": true,
 }
@@ -102,6 +120,11 @@ func (p *parser) unknown(n *node, where string, known []string, unsupported map[
 	}
 	if unsupported[n.name] {
 		p.errs.Add(n.pos, "%s: keyword %q is not supported by tandem", where, n.name)
+		return
+	}
+	if slices.Contains(known, "vrrp_"+n.name) {
+		// keepalived's instance keywords are vrrp_-prefixed in global_defs
+		p.errs.Add(n.pos, "%s: unknown keyword %q (in global_defs it is written %q)", where, n.name, "vrrp_"+n.name)
 		return
 	}
 	if s := config.Closest(n.name, known); s != "" {
@@ -194,16 +217,64 @@ func (p *parser) boolArg(n *node) (bool, bool) {
 
 var globalKeywords = []string{
 	"router_id", "vrrp_version", "vrrp_garp_master_delay", "vrrp_garp_master_repeat",
-	"vrrp_garp_master_refresh", "vrrp_garp_interval", "enable_script_security", "script_user",
-	"vrrp_skip_check_adv_addr", "vrrp_strict",
+	"vrrp_garp_master_refresh", "vrrp_garp_master_refresh_repeat", "vrrp_garp_interval",
+	"vrrp_gna_interval", "enable_script_security", "script_user", "vrrp_skip_check_adv_addr",
+	"vrrp_strict",
 }
 
-// ignoredGlobal are global_defs keywords that change nothing tandem does (mail
-// alerts); they are accepted with a warning so common configs load.
-var ignoredGlobal = map[string]bool{
-	"notification_email": true, "notification_email_from": true, "smtp_server": true,
-	"smtp_connect_timeout": true, "smtp_helo_name": true, "smtp_alert": true,
-	"smtp_alert_vrrp": true, "smtp_alert_checker": true, "lvs_id": true,
+// ignoredGlobal are global_defs keywords that change nothing tandem does, each with
+// why; they are accepted with a warning so common configs load. None of them
+// changes which node holds a VIP or what traffic is allowed.
+var ignoredGlobal = map[string]string{
+	"notification_email":      "tandem sends no mail alerts",
+	"notification_email_from": "tandem sends no mail alerts",
+	"smtp_server":             "tandem sends no mail alerts",
+	"smtp_connect_timeout":    "tandem sends no mail alerts",
+	"smtp_helo_name":          "tandem sends no mail alerts",
+	"smtp_alert":              "tandem sends no mail alerts",
+	"smtp_alert_vrrp":         "tandem sends no mail alerts",
+	"smtp_alert_checker":      "tandem sends no mail alerts",
+	"no_email_faults":         "tandem sends no mail alerts",
+	"lvs_id":                  "tandem has no LVS/IPVS part",
+	"lvs_timeouts":            "tandem has no LVS/IPVS part and leaves the kernel's IPVS timeouts as they are",
+	"lvs_sync_daemon":         "tandem has no LVS/IPVS part and starts no IPVS connection sync daemon",
+	"max_auto_priority":       "keepalived's real-time scheduling priority of its own processes; tandem runs at normal priority",
+	"min_auto_priority_delay": "keepalived's real-time scheduling priority of its own processes; tandem runs at normal priority",
+	"vrrp_no_swap":            "keepalived's memory locking; tandem does not lock its memory",
+	"checker_no_swap":         "keepalived's memory locking; tandem does not lock its memory",
+}
+
+// unsupportedGlobal are keepalived 2.2 global_defs keywords tandem does not carry
+// out. They are named as keepalived keywords, never answered with a did-you-mean.
+var unsupportedGlobal = map[string]bool{}
+
+func init() {
+	for _, k := range strings.Fields(`net_namespace net_namespace_ipvs namespace_with_ipsets
+		instance use_pid_dir linkbeat_use_polling child_wait_time bfd_cpu_affinity bfd_no_swap
+		bfd_priority bfd_process_name bfd_rlimit_rttime bfd_rt_priority checker_cpu_affinity
+		checker_log_all_failures checker_priority checker_process_name checker_rlimit_rttime
+		checker_rt_priority config_save_dir data_use_instance dbus_service_name default_interface
+		disable_local_igmp dynamic_interfaces enable_dbus enable_snmp_checker enable_snmp_rfc
+		enable_snmp_rfcv2 enable_snmp_rfcv3 enable_snmp_vrrp enable_traps
+		fifo_write_vrrp_states_on_reload include_check log_unknown_vrids lvs_flush
+		lvs_flush_on_stop lvs_netlink_cmd_rcv_bufs lvs_netlink_cmd_rcv_bufs_force
+		lvs_netlink_monitor_rcv_bufs lvs_netlink_monitor_rcv_bufs_force lvs_notify_fifo
+		lvs_notify_fifo_script nftables nftables_counters nftables_ifindex nftables_ipvs
+		nftables_ipvs_priority nftables_ipvs_start_fwmark nftables_priority no_checker_emails
+		notify_fifo notify_fifo_script process_monitor_rcv_bufs process_monitor_rcv_bufs_force
+		process_name process_names random_seed reload_check_config reload_file reload_repeat
+		reload_time_file rs_init_notifies shutdown_script shutdown_script_timeout snmp_socket
+		startup_script startup_script_timeout tmp_config_directory umask vmac_addr_prefix
+		vmac_prefix vrrp_check_unicast_src vrrp_cpu_affinity vrrp_down_timer_adverts
+		vrrp_garp_extra_if vrrp_garp_lower_prio_delay vrrp_garp_lower_prio_repeat
+		vrrp_higher_prio_send_advert vrrp_ipsets vrrp_iptables vrrp_lower_prio_no_advert
+		vrrp_mcast_group4 vrrp_mcast_group6 vrrp_min_garp vrrp_netlink_cmd_rcv_bufs
+		vrrp_netlink_cmd_rcv_bufs_force vrrp_netlink_monitor_rcv_bufs
+		vrrp_netlink_monitor_rcv_bufs_force vrrp_notify_fifo vrrp_notify_fifo_script
+		vrrp_notify_priority_changes vrrp_priority vrrp_process_name vrrp_rlimit_rttime
+		vrrp_rt_priority vrrp_rx_bufs_multiplier vrrp_rx_bufs_policy vrrp_startup_delay`) {
+		unsupportedGlobal[k] = true
+	}
 }
 
 func (p *parser) globalDefs(b *node) {
@@ -230,10 +301,20 @@ func (p *parser) globalDefs(b *node) {
 			if v, ok := p.oneInt(n, 0, 86400); ok {
 				g.GARPMasterRefresh = time.Duration(v) * time.Second
 			}
-		case "vrrp_garp_interval":
+		case "vrrp_garp_master_refresh_repeat":
+			if v, ok := p.oneInt(n, 1, 255); ok {
+				g.GARPMasterRefreshRepeat = v
+			}
+		case "vrrp_garp_interval", "vrrp_gna_interval":
+			// keepalived reports 0 as out of range and keeps its default, which is
+			// 0: the meaning is the same, so 0 is accepted quietly.
 			if p.nargs(n, 1, 1) {
 				if d, ok := p.timerArg(n, n.args[0], 0, 1); ok {
-					g.GARPInterval = d
+					if n.name == "vrrp_garp_interval" {
+						g.GARPInterval = d
+					} else {
+						g.GNAInterval = d
+					}
 				}
 			}
 		case "enable_script_security":
@@ -256,11 +337,11 @@ func (p *parser) globalDefs(b *node) {
 				g.Strict = true
 			}
 		default:
-			if ignoredGlobal[n.name] {
-				p.warn(n.pos, "global_defs: %q has no effect in tandem; ignored", n.name)
+			if why, ok := ignoredGlobal[n.name]; ok {
+				p.warn(n.pos, "global_defs: %q has no effect in tandem (%s)", n.name, why)
 				continue
 			}
-			p.unknown(n, "global_defs", globalKeywords, nil)
+			p.unknown(n, "global_defs", globalKeywords, unsupportedGlobal)
 		}
 	}
 }
@@ -355,6 +436,12 @@ func (p *parser) syncGroup(b *node) {
 		return
 	}
 	g := &config.VRRPSyncGroup{Pos: b.pos, Name: b.args[0].text}
+	nerrs := len(p.errs)
+	defer func() {
+		if len(p.errs) > nerrs {
+			p.badGroups[g] = true // its own errors say more than "empty group"
+		}
+	}()
 	where := "vrrp_sync_group " + strconv.Quote(g.Name)
 	for _, sg := range p.out.SyncGroups {
 		if sg.Name == g.Name {
@@ -379,6 +466,10 @@ func (p *parser) syncGroup(b *node) {
 			g.TrackInterfaces = append(g.TrackInterfaces, p.trackList(n, where)...)
 		default:
 			if p.notify(n, &g.Notify) {
+				continue
+			}
+			if !n.block && len(n.args) == 0 && !unsupportedSync[n.name] && n.name != "" {
+				p.errs.Add(n.pos, "%s: unknown keyword %q: list the member instances inside `group { %s }` (keepalived ignores this line and drops a group left empty)", where, n.name, n.name)
 				continue
 			}
 			p.unknown(n, where, append([]string{"group", "track_script", "track_interface"}, notifyKeywords...), unsupportedSync)
@@ -449,6 +540,11 @@ func (p *parser) notify(n *node, nt *config.Notify) bool {
 	if p.nargs(n, 1, 3) {
 		if len(n.args) > 1 {
 			p.errs.Add(n.args[1].pos, "%s: running notify scripts as another user (%q) is not supported by tandem", n.name, n.args[1].text)
+		}
+		if *dst != "" {
+			// keepalived: "notify_master script already specified - ignoring ..."
+			p.warn(n.pos, "%s: a script is already given; keepalived keeps the first (%q) and ignores %q, and so does tandem", n.name, *dst, n.args[0].text)
+			return true
 		}
 		*dst = n.args[0].text
 	}

@@ -2,6 +2,7 @@ package keepalived
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 	"path/filepath"
 	"reflect"
@@ -84,7 +85,8 @@ func TestParseFileIncludeAllKeywords(t *testing.T) {
 	g := v.Global
 	wantG := config.VRRPGlobal{
 		Pos: g.Pos, RouterID: "LB1", Version: 3, GARPMasterDelay: 2 * time.Second, GARPMasterRepeat: 3,
-		GARPMasterRefresh: time.Minute, GARPInterval: time.Millisecond, EnableScriptSecurity: true,
+		GARPMasterRefresh: time.Minute, GARPInterval: time.Millisecond, GNAInterval: 2 * time.Millisecond,
+		GARPMasterRefreshRepeat: 2, EnableScriptSecurity: true,
 		ScriptUser: "root", SkipCheckAdvAddr: true,
 	}
 	if !reflect.DeepEqual(g, wantG) {
@@ -191,17 +193,29 @@ func TestParseErrors(t *testing.T) {
 		{"unsupported keyword", goodInstance + "use_vmac\n}\n",
 			[]string{`k.conf:7: vrrp_instance "VI_1": keyword "use_vmac" is not supported by tandem`}},
 		{"unsupported top level", "virtual_server 10.0.0.1 80 {\n}\n",
-			[]string{`k.conf:1: top level: keyword "virtual_server" is not supported by tandem`}},
-		{"all errors at once", goodInstance + "priority 0\nadvert_int x\nstate SLAVE\n}\n",
-			[]string{"k.conf:7: priority", "k.conf:8: advert_int", "k.conf:9: vrrp_instance \"VI_1\": state"}},
+			[]string{"k.conf:1: virtual_server (LVS/IPVS load balancing) is not supported by tandem: balance this service with a haproxy.cfg `mode tcp` listen section"}},
+		{"all errors at once", goodInstance + "priority 0\nadvert_int x\nvirtual_router_id 256\n}\n",
+			[]string{"k.conf:7: vrrp_instance \"VI_1\": priority \"0\" is not an integer in 1..255 (keepalived would run with the default 100)", "k.conf:8: advert_int", "k.conf:9: virtual_router_id"}},
 		{"missing interface and vrid", "vrrp_instance X {\nvirtual_ipaddress {\n198.18.0.1\n}\n}\n",
 			[]string{"k.conf:1: vrrp_instance \"X\": no interface", "k.conf:1: vrrp_instance \"X\": no virtual_router_id"}},
 		{"bad vip", goodInstance + "virtual_ipaddress {\n198.18.0.300\n198.18.0.2 foo\n}\n}\n",
 			[]string{`k.conf:8: vrrp_instance "VI_1": virtual_ipaddress: "198.18.0.300"`, `k.conf:9: vrrp_instance "VI_1": virtual_ipaddress: 198.18.0.2: address option "foo"`}},
 		{"mixed families", goodInstance + "virtual_ipaddress {\n2001:db8::1\n}\n}\n",
 			[]string{"k.conf:8: vrrp_instance \"VI_1\": virtual_ipaddress mixes IPv4 and IPv6"}},
-		{"unknown track script", goodInstance + "track_script {\nnope\n}\n}\n",
-			[]string{`k.conf:8: vrrp_instance "VI_1": track_script "nope": no vrrp_script`}},
+		{"keepalived keyword tandem lacks: no did-you-mean", "global_defs {\nvrrp_garp_lower_prio_repeat 2\n}\n",
+			[]string{`k.conf:2: global_defs: keyword "vrrp_garp_lower_prio_repeat" is not supported by tandem`}},
+		{"instance keyword in global_defs", "global_defs {\ngarp_master_delay 3\n}\n",
+			[]string{`k.conf:2: global_defs: unknown keyword "garp_master_delay" (in global_defs it is written "vrrp_garp_master_delay")`}},
+		{"global keyword at top level", "enable_script_security\n",
+			[]string{`k.conf:1: top level: "enable_script_security" is a global_defs keyword: move it inside global_defs { }`}},
+		{"sync group member outside group", goodInstance + "}\nvrrp_sync_group G {\nVI_1\n}\n",
+			[]string{"k.conf:9: vrrp_sync_group \"G\": unknown keyword \"VI_1\": list the member instances inside `group { VI_1 }`"}},
+		{"unknown auth type", goodInstance + "authentication {\nauth_type PASS;\nauth_pass x\n}\n}\n",
+			[]string{`k.conf:8: vrrp_instance "VI_1": auth_type: expected PASS or AH, got "PASS;" (keepalived would ignore the line`}},
+		{"brace on its own line with no statement before", "{\n}\n",
+			[]string{"k.conf:1: '{' with no keyword before it"}},
+		{"brace on its own line after a block", goodInstance + "}\n{\n}\n",
+			[]string{"k.conf:8: '{' with no keyword before it"}},
 		{"duplicate vrid", goodInstance + "}\n" + strings.Replace(goodInstance, "VI_1", "VI_2", 1) + "}\n",
 			[]string{`k.conf:8: vrrp_instance "VI_2": virtual_router_id 51 is already used on eth0 by vrrp_instance "VI_1"`}},
 		{"unclosed block", goodInstance,
@@ -254,8 +268,16 @@ func TestParseWarnings(t *testing.T) {
 		{"long password", goodInstance + "authentication {\nauth_type PASS\nauth_pass 123456789\n}\n}\n", "only \"12345678\" is used"},
 		{"v2 fractional advert", goodInstance + "advert_int 0.5\n}\n", "rounded up to 1s"},
 		{"v3 drops auth", goodInstance + "version 3\nauthentication {\nauth_type PASS\nauth_pass 1\n}\n}\n", "version 3 has no authentication"},
-		{"nopreempt with MASTER", goodInstance + "state MASTER\nnopreempt\n}\n", "nopreempt has no effect with state MASTER"},
+		{"nopreempt with MASTER", goodInstance + "state MASTER\nnopreempt\n}\n", "nopreempt has no effect with state MASTER: keepalived clears it"},
+		{"second notify_master", goodInstance + "notify_master /bin/a\nnotify_master /bin/b\n}\n", `keepalived keeps the first ("/bin/a") and ignores "/bin/b"`},
 		{"glob matches nothing", "include /nonexistent/*.conf\n", "matches no file"},
+		{"unknown track script", goodInstance + "track_script {\nnope\n}\n}\n", `k.conf:8: vrrp_instance "VI_1": track_script "nope": no vrrp_script by that name; not tracked`},
+		{"unknown state", goodInstance + "state SLAVE\n}\n", `unknown state "SLAVE": starting as BACKUP`},
+		{"nopreempt 0", goodInstance + "nopreempt 0\n}\n", "keepalived ignores the argument and turns preemption off"},
+		{"smtp_alert in an instance", goodInstance + "smtp_alert\n}\n", "smtp_alert has no effect in tandem"},
+		{"lvs_sync_daemon_interface", goodInstance + "lvs_sync_daemon_interface eth0\n}\n", "no LVS/IPVS part"},
+		{"max_auto_priority", "global_defs {\nmax_auto_priority -1\n}\n", "real-time scheduling"},
+		{"lvs_timeouts", "global_defs {\nlvs_timeouts tcp 7200 udp 300\n}\n", "IPVS timeouts"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -325,5 +347,92 @@ func TestInProcessTrackers(t *testing.T) {
 				t.Errorf("sub-second interval lost: %v", v.Scripts[0].Interval)
 			}
 		})
+	}
+}
+
+// keepalived 2.2's meaning for what users write (keepalived.conf(5) and `keepalived -t`
+// on the same text): each case is the value tandem runs with.
+func TestKeepalivedMeaning(t *testing.T) {
+	tests := []struct {
+		name  string
+		src   string
+		check func(v *config.VRRP) string
+	}{
+		{"brace on the next line", "vrrp_instance VI_1\n{\ninterface eth0\nvirtual_router_id 5\nvirtual_ipaddress\n\n{\n198.18.0.10\n}\n}\n",
+			func(v *config.VRRP) string {
+				if in := v.Instance("VI_1"); in == nil || in.VRID != 5 || len(in.VIPs) != 1 {
+					return fmt.Sprintf("instances = %+v", v.Instances)
+				}
+				return ""
+			}},
+		{"state is case-sensitive", goodInstance + "state master\n}\n", wantState(config.StateBackup)},
+		{"state SLAVE is BACKUP", goodInstance + "state SLAVE\n}\n", wantState(config.StateBackup)},
+		{"BACKUP after MASTER is ignored", goodInstance + "state MASTER\nstate BACKUP\n}\n", wantState(config.StateMaster)},
+		{"nopreempt 1", goodInstance + "nopreempt 1\n}\n", wantNoPreempt(true)},
+		{"nopreempt cleared by state MASTER", goodInstance + "state MASTER\nnopreempt\n}\n", wantNoPreempt(false)},
+		{"the first notify_master is kept", goodInstance + "notify_master /bin/a\nnotify_master /bin/b\n}\n", func(v *config.VRRP) string {
+			if got := v.Instances[0].Notify.Master; got != "/bin/a" {
+				return fmt.Sprintf("notify_master = %q, want the first", got)
+			}
+			return ""
+		}},
+		{"notify_master_rx_lower_pri", goodInstance + "notify_master_rx_lower_pri \"/bin/x y\"\n}\n", func(v *config.VRRP) string {
+			if got := v.Instances[0].Notify.MasterRxLowerPri; got != "/bin/x y" {
+				return fmt.Sprintf("notify_master_rx_lower_pri = %q", got)
+			}
+			return ""
+		}},
+		{"nopreempt 0 still turns preemption off", goodInstance + "nopreempt 0\n}\n", wantNoPreempt(true)},
+		{"undefined track_script is dropped", "vrrp_script ok {\nscript /bin/true\n}\n" + goodInstance + "track_script {\nnope\nok\n}\n}\n",
+			func(v *config.VRRP) string {
+				if ts := v.Instances[0].TrackScripts; len(ts) != 1 || ts[0].Name != "ok" {
+					return fmt.Sprintf("track_script = %+v, want only ok", ts)
+				}
+				return ""
+			}},
+		{"gna and garp intervals, refresh repeat", "global_defs {\nvrrp_garp_interval 0\nvrrp_gna_interval 0.25\nvrrp_garp_master_refresh_repeat 3\n}\n" + goodInstance + "}\n",
+			func(v *config.VRRP) string {
+				g, in := v.Global, v.Instances[0]
+				if g.GARPInterval != 0 || g.GNAInterval != 250*time.Millisecond || in.GARPMasterRefreshRepeat != 3 {
+					return fmt.Sprintf("global %+v, refresh repeat %d", g, in.GARPMasterRefreshRepeat)
+				}
+				return ""
+			}},
+		{"refresh repeat defaults to 1, instance overrides", goodInstance + "}\n" + strings.Replace(strings.Replace(goodInstance, "VI_1", "VI_2", 1), "51", "52", 1) + "garp_master_refresh_repeat 4\n}\n",
+			func(v *config.VRRP) string {
+				if a, b := v.Instances[0].GARPMasterRefreshRepeat, v.Instances[1].GARPMasterRefreshRepeat; a != 1 || b != 4 {
+					return fmt.Sprintf("refresh repeat = %d, %d; want 1, 4", a, b)
+				}
+				return ""
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v, err := parse("k.conf", []byte(tt.src), memSource{})
+			if err != nil {
+				t.Fatalf("parse: %v", err)
+			}
+			if msg := tt.check(v); msg != "" {
+				t.Error(msg)
+			}
+		})
+	}
+}
+
+func wantState(s string) func(v *config.VRRP) string {
+	return func(v *config.VRRP) string {
+		if got := v.Instances[0].InitialState; got != s {
+			return fmt.Sprintf("state = %s, want %s", got, s)
+		}
+		return ""
+	}
+}
+
+func wantNoPreempt(b bool) func(v *config.VRRP) string {
+	return func(v *config.VRRP) string {
+		if got := v.Instances[0].NoPreempt; got != b {
+			return fmt.Sprintf("NoPreempt = %v, want %v", got, b)
+		}
+		return ""
 	}
 }

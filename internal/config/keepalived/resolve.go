@@ -29,6 +29,9 @@ func (p *parser) resolve() {
 		if !set["garp_master_refresh"] {
 			in.GARPMasterRefresh = g.GARPMasterRefresh
 		}
+		if !set["garp_master_refresh_repeat"] {
+			in.GARPMasterRefreshRepeat = g.GARPMasterRefreshRepeat
+		}
 		if !set["skip_check_adv_addr"] {
 			in.SkipCheckAdvAddr = g.SkipCheckAdvAddr
 		}
@@ -99,18 +102,16 @@ func (p *parser) resolve() {
 			}
 		}
 		if in.NoPreempt && in.InitialState == config.StateMaster {
-			p.warn(in.Pos, "%s: nopreempt has no effect with state MASTER; use state BACKUP", where)
+			// keepalived 2.2: "nopreempt will not work with initial state MASTER - clearing"
+			p.warn(in.Pos, "%s: nopreempt has no effect with state MASTER: keepalived clears it, and so does tandem (the instance preempts); use state BACKUP to keep it", where)
+			in.NoPreempt = false
 		}
 		for _, up := range in.UnicastPeers {
 			if in.IPv6() != up.Addr.Is6() {
 				p.errs.Add(up.Pos, "%s: unicast_peer %s is not of the same address family as the virtual addresses", where, up.Addr)
 			}
 		}
-		for _, ts := range in.TrackScripts {
-			if p.out.Script(ts.Name) == nil {
-				p.errs.Add(ts.Pos, "%s: track_script %q: no vrrp_script by that name", where, ts.Name)
-			}
-		}
+		in.TrackScripts = p.definedScripts(in.TrackScripts, where)
 		if in.Interface != "" && in.VRID != 0 && !in.Unicast() {
 			k := vridKey{in.Interface, in.IPv6(), in.VRID}
 			if prev := seen[k]; prev != nil {
@@ -123,7 +124,7 @@ func (p *parser) resolve() {
 	member := map[string]string{}
 	for _, sg := range p.out.SyncGroups {
 		where := "vrrp_sync_group " + strconv.Quote(sg.Name)
-		if len(sg.Instances) == 0 {
+		if len(sg.Instances) == 0 && !p.badGroups[sg] {
 			p.errs.Add(sg.Pos, "%s: empty group", where)
 		}
 		for _, name := range sg.Instances {
@@ -135,10 +136,21 @@ func (p *parser) resolve() {
 			}
 			member[name] = sg.Name
 		}
-		for _, ts := range sg.TrackScripts {
-			if p.out.Script(ts.Name) == nil {
-				p.errs.Add(ts.Pos, "%s: track_script %q: no vrrp_script by that name", where, ts.Name)
-			}
-		}
+		sg.TrackScripts = p.definedScripts(sg.TrackScripts, where)
 	}
+}
+
+// definedScripts drops the track_script entries that name no vrrp_script, with a
+// warning: keepalived logs "track script NAME not found, ignoring" and runs without
+// them, so an instance tracks only the scripts that exist.
+func (p *parser) definedScripts(refs []config.TrackRef, where string) []config.TrackRef {
+	out := refs[:0:0]
+	for _, ts := range refs {
+		if p.out.Script(ts.Name) == nil {
+			p.warn(ts.Pos, "%s: track_script %q: no vrrp_script by that name; not tracked (keepalived ignores it too)", where, ts.Name)
+			continue
+		}
+		out = append(out, ts)
+	}
+	return out
 }
