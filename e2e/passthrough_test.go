@@ -101,6 +101,8 @@ func TestPassthroughMatchesHAProxy(t *testing.T) {
 		{"alpn h2 first", [][]byte{rawHello(t, "", "h2", "http/1.1")}, false},
 		{"alpn h2 second", [][]byte{rawHello(t, "", "http/1.1", "h2")}, false},
 		{"sni not routed", [][]byte{rawHello(t, "c.example")}, false},
+		{"sni exact", [][]byte{rawHello(t, "exact.example")}, false},
+		{"sni exact, other case", [][]byte{rawHello(t, "Exact.Example")}, false},
 		{"not TLS", [][]byte{[]byte("GET / HTTP/1.0\r\n\r\n")}, false},
 		{"hello cut short", [][]byte{helloA[:40]}, true},
 		{"hello then data", [][]byte{append(append([]byte{}, helloA...), "\x17\x03\x03\x00\x01z"...)}, false},
@@ -158,6 +160,7 @@ frontend pt
     use_backend a if { req_ssl_sni -i a.example }
     use_backend b if { req.ssl_sni -i b.example }
     use_backend h2 if { req.ssl_alpn h2 }
+    use_backend a if { req.ssl_sni exact.example }
     default_backend def
 backend a
     server s %s
@@ -198,7 +201,8 @@ backend def
 	if w := "2 TLS records: a got the bytes unchanged, at once"; got[len(got)-1] != w {
 		t.Errorf("tandem: %s, want %s", got[len(got)-1], w)
 	}
-	if !bytes.Contains([]byte(strings.Join(want, "\n")), []byte("3 TCP segments: b got the bytes unchanged")) {
+	if !bytes.Contains([]byte(strings.Join(want, "\n")), []byte("3 TCP segments: b got the bytes unchanged")) ||
+		!bytes.Contains([]byte(strings.Join(want, "\n")), []byte("sni exact, other case: def")) {
 		t.Error("haproxy did not route the split hello: the test does not exercise it")
 	}
 }
