@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"tandem/internal/testaddr"
 )
 
 // logConfig is one configuration run by both HAProxy and tandem: httplog with
@@ -161,7 +163,7 @@ func TestLogLinesMatchHAProxy(t *testing.T) {
 		t.Skip("haproxy is not installed: comparison skipped")
 	}
 	web := startWeb(t, "a")
-	dead := freeAddr(t)
+	dead := testaddr.Dead(t) // bound, never listening: always refused
 	run := func(name string, start func(cfg string, fe [7]string)) []string {
 		sl := startSyslog(t)
 		var fe [7]string

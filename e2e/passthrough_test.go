@@ -35,7 +35,9 @@ func rawHello(t *testing.T, sni string, alpn ...string) []byte {
 // splitRecords puts the handshake message of a one-record hello in two records.
 func splitRecords(hello []byte, at int) []byte {
 	body := hello[5:]
-	rec := func(b []byte) []byte { return append([]byte{22, hello[1], hello[2], byte(len(b) >> 8), byte(len(b))}, b...) }
+	rec := func(b []byte) []byte {
+		return append([]byte{22, hello[1], hello[2], byte(len(b) >> 8), byte(len(b))}, b...)
+	}
 	return append(rec(body[:at]), rec(body[at:])...)
 }
 

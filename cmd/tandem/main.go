@@ -4,23 +4,24 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
+	"strconv"
 
 	"tandem/internal/config"
 	"tandem/internal/config/haproxy"
 	"tandem/internal/config/keepalived"
+	"tandem/internal/master"
 	"tandem/internal/privsep"
 )
 
 const usage = `usage:
-  tandem -f haproxy.cfg [-f more.cfg ...] [-k keepalived.conf] [-c] [-p PIDFILE] [-q] [-v | -vv]
+  tandem -f haproxy.cfg [-f more.cfg ...] [-k keepalived.conf] [-c [-q]] [-p PIDFILE] [-q] [-v | -vv]
+         [-W | -Ws] [-S ADDR[,mode,M,user,U,group,G]] [-d | -D] [-sf PID... | -st PID...] [-N MAXCONN] [-L NAME] [-C DIR]
   tandem -k keepalived.conf [-c]        VRRP alone (a keepalived replacement)
   tandem demo [--ha]
   tandem ctl [-s SOCKET] COMMAND...     talk to the runtime API (stats socket)
@@ -30,10 +31,20 @@ const usage = `usage:
             more -k files (the other nodes' keepalived.conf) are checked against it
   -c        check the configuration and exit: prints "Configuration file is valid" or every problem as FILE:LINE: message
   --suggest with -c: print the rewrite of each line that uses a keyword HAProxy removed (reqadd, clitimeout, block, ...)
-  -p FILE   write the process id to FILE
-  -q        quiet: only warnings and errors
+  -p FILE   write the process id to FILE (the master's with -W)
+  -q        quiet: only warnings and errors; with -c, nothing when the files are valid
   -v, -vv   verbose, more verbose
   -V        verbose (same as -v, as HAProxy)
+  -W        master-worker: the master holds the sockets (and runs VRRP with -k); a worker serves; a reload
+            (SIGUSR2, SIGHUP, master CLI "reload") starts a new worker from the binary on disk
+  -Ws       -W, and tell systemd (Type=notify): READY=1, RELOADING=1, STOPPING=1
+  -S ADDR   master CLI socket: show proc, show version, reload, @1 CMD, @!PID CMD
+  -d        foreground, debug output
+  -D        detach (daemon); returns once the detached process serves
+  -sf PID.. once serving, ask these processes to finish (SIGUSR1); -st: stop them (SIGTERM)
+  -N N      maxconn of a frontend that sets none
+  -L NAME   local peer name (tandem refuses peers sections: no other effect)
+  -C DIR    change to DIR before reading the files
   -version  print the version
 
   demo      run on an embedded configuration: two demo web servers and a load balancer on 127.0.0.1:8080
@@ -42,11 +53,6 @@ const usage = `usage:
 
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
-
-type fileList []string
-
-func (f *fileList) String() string     { return strings.Join(*f, ",") }
-func (f *fileList) Set(v string) error { *f = append(*f, v); return nil }
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
@@ -62,32 +68,27 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "halog" {
 		return runHalog(args[1:], os.Stdin, stdout, stderr)
 	}
-	fs := flag.NewFlagSet("tandem", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, usage) }
-	var files fileList
-	fs.Var(&files, "f", "configuration file")
-	var kfiles fileList
-	fs.Var(&kfiles, "k", "keepalived.conf")
-	check := fs.Bool("c", false, "check the configuration and exit")
-	suggest := fs.Bool("suggest", false, "with -c: print the rewrite of each line that uses a keyword HAProxy removed")
-	pidfile := fs.String("p", "", "pid file")
-	quiet := fs.Bool("q", false, "quiet")
-	verbose := fs.Bool("v", false, "verbose")
-	verbose2 := fs.Bool("vv", false, "more verbose")
-	verboseV := fs.Bool("V", false, "verbose")
-	showVersion := fs.Bool("version", false, "print the version")
-	if err := fs.Parse(args); err != nil {
+	c, err := parseArgs(args)
+	if err != nil {
+		fmt.Fprintf(stderr, "tandem: %v\n%s", err, usage)
 		return 2
 	}
-	if *showVersion {
+	if c.version {
 		fmt.Fprintln(stdout, "tandem version", version)
 		return 0
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "tandem: unexpected argument %q\n%s", fs.Arg(0), usage)
+	if len(c.positional) > 0 {
+		fmt.Fprintf(stderr, "tandem: unexpected argument %q\n%s", c.positional[0], usage)
 		return 2
 	}
+	if c.dir != "" {
+		// -C: change directory before loading, so relative paths are read from there.
+		if err := os.Chdir(c.dir); err != nil {
+			fmt.Fprintf(stderr, "tandem: -C: %v\n", err)
+			return 1
+		}
+	}
+	files, kfiles := c.files, c.kfiles
 	if len(files) == 0 && len(kfiles) == 0 {
 		fmt.Fprintf(stderr, "tandem: no configuration file: give one with -f and/or -k (or try \"tandem demo\")\n%s", usage)
 		return 2
@@ -100,7 +101,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		o.loadFrom = func(src privsep.Sources) (*config.Config, error) {
-			return haproxy.ParseFiles(paths, haproxy.Options{ReadFile: src.ReadFile, Resolve: src.Resolve, ReadDir: src.ReadDir})
+			return haproxy.ParseFiles(paths, haproxy.Options{ReadFile: src.ReadFile, Resolve: src.Resolve, ReadDir: src.ReadDir, DefaultMaxConn: c.defaultMaxConn})
 		}
 		o.load = func() (*config.Config, error) { return o.loadFrom(realSources()) }
 	}
@@ -108,14 +109,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 		path := kfiles[0]
 		o.loadVRRP = func() (*config.VRRP, error) { return keepalived.ParseFile(path) }
 	}
-	if *check {
-		rc := checkConfig(o, kfiles, stdout, stderr)
-		if *suggest && len(files) > 0 {
+	if c.check {
+		rc := checkConfig(o, kfiles, c.quiet, stderr)
+		if rc == 0 && c.quiet {
+			// -c -q: HAProxy says nothing when the files are valid.
+		} else if rc == 0 {
+			fmt.Fprintln(stdout, "Configuration file is valid")
+		}
+		if c.suggest && len(files) > 0 {
 			printSuggestions(files, stdout)
 		}
 		return rc
 	}
-	if *suggest {
+	if c.suggest {
 		fmt.Fprintln(stderr, "tandem: --suggest goes with -c")
 		return 2
 	}
@@ -123,19 +129,60 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "tandem: -k is given once to run; several -k files are for -c, to check the nodes of a VRRP group against each other")
 		return 2
 	}
+	if c.expose != "" {
+		fmt.Fprintln(stderr, "tandem: -x is not supported yet (taking listening sockets through a stats socket with expose-fd listeners); tandem binds with SO_REUSEPORT as HAProxy does, so -sf works without it, and with -W the master keeps the sockets across reloads")
+		return 2
+	}
 	level := slog.LevelInfo
 	switch {
-	case *quiet:
+	case c.quiet:
 		level = slog.LevelWarn
-	case *verbose || *verbose2 || *verboseV:
+	case c.verbose || c.debug:
 		level = slog.LevelDebug
 	}
 	o.log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	if o.loadFrom != nil && os.Getenv(privsep.ChildEnv) == "1" {
 		return runHelper(o.loadFrom, o.loadVRRP, o.log)
 	}
-	o.pidfile = *pidfile
+	o.pidfile = c.pidfile
+	o.softStop, o.hardStop = c.softStop, c.hardStop
+	if master.InWorker() {
+		return serveWorker(o)
+	}
+	if c.daemon && !c.debug {
+		if rc, parent := daemonize(o.log); parent {
+			return rc
+		}
+	}
+	if c.master {
+		if o.load == nil {
+			fmt.Fprintln(stderr, "tandem: -W needs a haproxy.cfg (-f): the master supervises proxy workers")
+			return 2
+		}
+		return serveMaster(o, c, workerArgs(c))
+	}
 	return serve(o)
+}
+
+// workerArgs is the command line a master starts its workers with.
+func workerArgs(c cmdLine) []string {
+	var a []string
+	for _, f := range c.files {
+		a = append(a, "-f", f)
+	}
+	switch {
+	case c.quiet:
+		a = append(a, "-q")
+	case c.verbose || c.debug:
+		a = append(a, "-v")
+	}
+	if c.defaultMaxConn > 0 {
+		a = append(a, "-N", strconv.Itoa(c.defaultMaxConn))
+	}
+	if c.localPeer != "" {
+		a = append(a, "-L", c.localPeer)
+	}
+	return a
 }
 
 // expandFiles replaces each directory by the *.cfg files in it, in lexical order, as
@@ -161,9 +208,14 @@ func expandFiles(in []string) ([]string, error) {
 	return out, nil
 }
 
-// checkConfig is -c: exit 0 with exactly "Configuration file is valid", or 1 with every
+// checkConfig is -c: exit 0 (run prints "Configuration file is valid"), or 1 with every
 // problem on stderr. With both files it cross-checks them too.
-func checkConfig(o runOpts, kfiles []string, stdout, stderr io.Writer) int {
+// With quiet (-c -q) warnings are not printed; errors still are.
+func checkConfig(o runOpts, kfiles []string, quiet bool, stderr io.Writer) int {
+	warn := stderr
+	if quiet {
+		warn = io.Discard
+	}
 	var cfg *config.Config
 	var vcfg *config.VRRP
 	failed := false
@@ -175,7 +227,7 @@ func checkConfig(o runOpts, kfiles []string, stdout, stderr io.Writer) int {
 		} else {
 			cfg = c
 			for _, w := range cfg.Warnings {
-				fmt.Fprintf(stderr, "[WARNING] %s\n", w)
+				fmt.Fprintf(warn, "[WARNING] %s\n", w)
 			}
 		}
 	}
@@ -212,14 +264,14 @@ func checkConfig(o runOpts, kfiles []string, stdout, stderr io.Writer) int {
 				continue
 			}
 			for _, w := range keepalived.CrossCheckPeers(nodes[i], nodes[j]) {
-				fmt.Fprintf(stderr, "[WARNING] %s\n", w)
+				fmt.Fprintf(warn, "[WARNING] %s\n", w)
 			}
 		}
 	}
 	if cfg != nil && vcfg != nil {
 		errs, warns := keepalived.CrossCheck(cfg, vcfg)
 		for _, w := range warns {
-			fmt.Fprintf(stderr, "[WARNING] %s\n", w)
+			fmt.Fprintf(warn, "[WARNING] %s\n", w)
 		}
 		if len(errs) > 0 {
 			printErrors(stderr, errs)
@@ -229,7 +281,6 @@ func checkConfig(o runOpts, kfiles []string, stdout, stderr io.Writer) int {
 	if failed {
 		return 1
 	}
-	fmt.Fprintln(stdout, "Configuration file is valid")
 	return 0
 }
 

@@ -26,6 +26,8 @@ type runOpts struct {
 	loadVRRP func() (*config.VRRP, error)   // nil: no VRRP
 	pidfile  string
 	log      *slog.Logger
+	softStop []int // -sf: process ids told to finish (SIGUSR1) once this one serves
+	hardStop []int // -st: process ids told to stop (SIGTERM) once this one serves
 }
 
 // serve runs in the foreground until a stop signal.
@@ -135,6 +137,8 @@ func serve(o runOpts) int {
 	}
 	attrs = append(attrs, vrrpAttrs...)
 	log.Info("tandem started", attrs...)
+	stopOldProcesses(o, log)
+	daemonReady()
 
 	// terminate is the graceful stop (SIGTERM, SIGINT): the VIPs go first
 	// (priority-0 advert: the backup takes over at once), then connections drain.

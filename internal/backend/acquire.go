@@ -23,7 +23,9 @@ const (
 // request whose server is full waits for that server.
 //
 // It returns ErrNoServer when no server is usable, ErrQueueTimeout after the queue
-// timeout and ctx.Err() when ctx ends first. r is not kept after Acquire returns, so the
+// timeout, ErrQueueFull when the request would wait for a server whose queue holds its
+// maxqueue requests (with that server, holding no slot, for the log), and ctx.Err() when
+// ctx ends first. r is not kept after Acquire returns, so the
 // caller may reuse it. The caller must Release the server when the session ends.
 func (p *Pool) Acquire(ctx context.Context, r *balance.Request) (*Server, error) {
 	p.enter()
@@ -47,8 +49,9 @@ func (p *Pool) Acquire(ctx context.Context, r *balance.Request) (*Server, error)
 }
 
 // AcquireServer takes a slot on s itself (cookie persistence), queueing as Acquire does.
-// It returns ErrNoServer when s cannot take the session (down or in maintenance);
-// a server in drain still accepts persistent sessions. s must belong to p.
+// It returns ErrNoServer when s cannot take the session (down or in maintenance) and
+// ErrQueueFull when s is full and its queue holds its maxqueue requests; a server in
+// drain still accepts persistent sessions. s must belong to p.
 func (p *Pool) AcquireServer(ctx context.Context, s *Server) error {
 	if !s.persistOK() {
 		return ErrNoServer
@@ -165,6 +168,15 @@ func (p *Pool) wait(ctx context.Context, r *balance.Request, target *Server) (*S
 	case p.q.n == 0:
 		s, out = p.choose(r)
 	}
+	if out == queueServer && s.queueFull() {
+		// HAProxy: a server whose queue holds maxqueue requests takes no more waiters.
+		p.waiting.Add(-1)
+		p.mu.Unlock()
+		if target == nil {
+			s.ConnErr.Add(1) // hashed: HAProxy counts a failed connection (econ); AcquireServer's caller decides
+		}
+		return s, ErrQueueFull
+	}
 	switch out {
 	case got:
 		p.waiting.Add(-1)
@@ -211,7 +223,7 @@ func (p *Pool) wait(ctx context.Context, r *balance.Request, target *Server) (*S
 	p.mu.Unlock()
 	<-w.ready // served at the same moment
 	if w.err != nil {
-		return nil, w.err
+		return w.srv, w.err
 	}
 	if ctx.Err() != nil {
 		p.free(w.srv) // the caller counts the session out
@@ -263,6 +275,11 @@ func (p *Pool) dispatchLocked() {
 		case got:
 			p.finish(best, s, nil)
 		case queueServer:
+			if s.queueFull() {
+				s.ConnErr.Add(1) // as HAProxy: a failed connection (econ)
+				p.finish(best, s, ErrQueueFull)
+				continue
+			}
 			p.dequeue(best)
 			p.enqueue(best, s)
 		case queueBackend:

@@ -11,7 +11,9 @@
 // connection count. With minconn the limit follows the backend's load (dynamic.go).
 // When every candidate is full, a balanced request waits in the backend queue; a
 // persistent request (AcquireServer), or a hashed one whose server is full, waits in that
-// server's queue. Each freed slot goes to the oldest request that can use it, across both
+// server's queue, unless that queue already holds the server's maxqueue requests: the
+// request then fails at once with ErrQueueFull (HAProxy: 503, termination state "SQ"; a
+// cookie-persistent request is redispatched instead under option redispatch). Each freed slot goes to the oldest request that can use it, across both
 // kinds of queue, and wakes only that request. A wait is bounded by `timeout queue` (else
 // `timeout connect`, else DefaultQueueTimeout).
 package backend
@@ -27,10 +29,11 @@ import (
 	"tandem/internal/config"
 )
 
-// Errors returned by Acquire. Data paths answer 503 for both.
+// Errors returned by Acquire. Data paths answer 503 for all three.
 var (
 	ErrNoServer     = errors.New("no server available")
 	ErrQueueTimeout = errors.New("timed out in queue")
+	ErrQueueFull    = errors.New("server queue full (maxqueue)")
 )
 
 // AdminState is the operator's say on a server (runtime API, agent-check).
@@ -271,6 +274,12 @@ func (s *Server) limit() int64 {
 		m = (m*int64(r) + 999) / 1000
 	}
 	return m
+}
+
+// queueFull reports whether s's own queue holds its maxqueue requests already (never
+// when maxqueue is 0). Caller holds the pool's mu.
+func (s *Server) queueFull() bool {
+	return s.Cfg.MaxQueue > 0 && s.q.n >= s.Cfg.MaxQueue
 }
 
 func (s *Server) hasRoom() bool {

@@ -108,13 +108,13 @@ func (p *Pool) dequeue(w *waiter) {
 	w.in, w.queued = nil, false
 }
 
-// finish dequeues w and wakes it with a server (whose slot it now holds) or an error.
-// Caller holds p.mu.
+// finish dequeues w and wakes it with a server (whose slot it now holds) or an error
+// (with ErrQueueFull, s is the full server, no slot held). Caller holds p.mu.
 func (p *Pool) finish(w *waiter, s *Server, err error) {
 	p.dequeue(w)
 	p.waiting.Add(-1)
 	w.srv, w.err = s, err
-	if s != nil {
+	if s != nil && err == nil {
 		s.Total.Add(1)
 		if !w.persist {
 			s.LBTotal.Add(1)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"tandem/internal/config"
+	"tandem/internal/testaddr"
 )
 
 // serve answers every connection on a loopback listener with reply(request line).
@@ -44,15 +45,8 @@ func serve(t testing.TB, reply func(first string) string) string {
 	return ln.Addr().String()
 }
 
-func closedAddr(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := ln.Addr().String()
-	ln.Close()
-	return a
-}
+// closedAddr is an address where connections are refused for the whole test.
+func closedAddr(t *testing.T) string { return testaddr.Dead(t) }
 
 func ctx1s(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)

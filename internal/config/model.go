@@ -169,9 +169,29 @@ type Bind struct {
 	Any  bool           // written "*:port" or ":port": every IPv4 address (and IPv6 when dual-stack)
 	Text string         // as written, for messages
 	TLS  *tlsconf.Bind  // bind … ssl: certificates and settings (nil: plain)
+	Name string         // bind option name: a label (stats), no effect on traffic
+	Sock BindSock       // how the socket is made (fd@, socket options)
 	// AcceptProxy: each connection starts with a PROXY protocol header (v1 or v2) whose
 	// client address stands for the connection's (bind … accept-proxy).
 	AcceptProxy bool
+}
+
+// BindSock is how a bind's listening socket is made: an inherited descriptor (fd@N) or
+// the socket options of HAProxy's bind line. It is comparable: a listening socket is kept
+// across reloads only when its address and BindSock are unchanged.
+type BindSock struct {
+	FD          int    // fd@N: N+1 (0: not fd@)
+	Backlog     int    // backlog N: listen(2) backlog (0: the system's default)
+	V4V6        bool   // v4v6: an IPv6 wildcard also accepts IPv4
+	V6Only      bool   // v6only: an IPv6 socket accepts IPv6 only
+	Interface   string // interface NAME: SO_BINDTODEVICE
+	DeferAccept bool   // defer-accept: TCP_DEFER_ACCEPT
+	TFO         bool   // tfo: TCP_FASTOPEN
+	MSS         int    // mss N: TCP_MAXSEG
+	Transparent bool   // transparent: IP_TRANSPARENT / IPV6_TRANSPARENT
+	Path        string // unix@PATH or a bare path: a unix stream socket; "@NAME" for abns@NAME
+	Mode        uint32 // mode: the unix socket file's permissions (0: the umask's)
+	User, Group string // user/uid, group/gid: the unix socket file's owner (names or numbers)
 }
 
 // Frontend is a proxy that accepts connections: a frontend section or a listen section's front half.
@@ -457,6 +477,7 @@ type Server struct {
 	Disabled bool
 	MaxConn  int // 0: unlimited; at least MinConn (HAProxy raises it to minconn)
 	MinConn  int // 0: not set; below MaxConn, the limit is dynamic (DynamicMaxConn)
+	MaxQueue int // 0: unlimited; the most requests that may wait in this server's own queue
 	Cookie   string
 	Check    ServerCheck
 	TLS      *tlsconf.Server // server … ssl (nil: plain)

@@ -78,7 +78,7 @@ func (a *acceptor) rawConn() (syscall.RawConn, error) {
 		return a.rawRC, nil
 	}
 	sc, ok := a.ln.(syscall.Conn)
-	if !ok {
+	if !ok || a.key.Network == "unix" { // unix clients: net.Conn, no TCP peer
 		return nil, errNoRawAccept
 	}
 	lrc, err := sc.SyscallConn()

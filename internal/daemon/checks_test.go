@@ -1,8 +1,11 @@
 package daemon
 
 import (
+	"net/netip"
 	"testing"
 	"time"
+
+	"tandem/internal/testaddr"
 )
 
 // Health checks follow reloads: an unchanged server keeps its runner and the health it
@@ -10,7 +13,7 @@ import (
 // whose check is removed is UP again; Stop ends every runner.
 func TestChecksAcrossReloads(t *testing.T) {
 	bind := freePort(t)
-	dead := freePort(t) // nobody listens: every check fails
+	dead := netip.MustParseAddrPort(testaddr.Dead(t)) // bound, never listening: every check fails
 	mk := func(inter time.Duration, check bool) *loader {
 		cfg := tcpConfig(bind, dead)
 		s := cfg.Backends[0].Servers[0]

@@ -78,6 +78,9 @@ type Options struct {
 	// Events, when set, receives the log targets of each configuration applied, so that
 	// tandem's own events reach them (a logging.Tee of Log's handler and Events).
 	Events *logging.Events
+	// ListenStats, when set, opens the socket of a `stats socket` line instead of
+	// runtimeapi.Listen (a master-worker worker takes the one its master holds).
+	ListenStats func(config.StatsSocket) (net.Listener, error)
 }
 
 // Daemon runs one configuration at a time.
@@ -116,7 +119,7 @@ func New(opt Options) *Daemon {
 		states:    backend.NewStates(),
 		fronts:    map[string]*front{},
 		acceptors: map[listener.Key]*acceptor{},
-		obs:       newObserve(opt.Version),
+		obs:       newObserve(opt.Version, opt.ListenStats),
 		events:    opt.Events,
 		tables:    newTableSet(),
 	}

@@ -31,6 +31,7 @@ type observe struct {
 	src      *stats.Source
 	metrics  http.Handler
 	api      *runtimeapi.Server
+	listen   func(config.StatsSocket) (net.Listener, error) // opens a stats socket
 
 	mu        sync.Mutex
 	sockets   map[string]*apiSocket // by address
@@ -43,8 +44,11 @@ type apiSocket struct {
 	ln   net.Listener
 }
 
-func newObserve(version string) *observe {
-	o := &observe{counters: proxystats.NewRegistry(), sockets: map[string]*apiSocket{}}
+func newObserve(version string, listen func(config.StatsSocket) (net.Listener, error)) *observe {
+	if listen == nil {
+		listen = runtimeapi.Listen
+	}
+	o := &observe{counters: proxystats.NewRegistry(), sockets: map[string]*apiSocket{}, listen: listen}
 	host, _ := os.Hostname()
 	o.src = &stats.Source{
 		Config: func() *config.Config { return o.cfg.Load() },
@@ -169,7 +173,7 @@ func (d *Daemon) publish(cfg *config.Config, pools map[string]*backend.Pool) {
 		level, err := runtimeapi.ParseLevel(s.Level)
 		if err == nil {
 			var ln net.Listener
-			if ln, err = runtimeapi.Listen(s); err == nil {
+			if ln, err = o.listen(s); err == nil {
 				o.sockets[s.Address] = &apiSocket{sock: s, ln: ln}
 				go func() {
 					if err := o.api.Serve(ln, level); err != nil {
@@ -210,6 +214,19 @@ func (d *Daemon) closeObserve() {
 	if api != nil {
 		api.Close()
 	}
+}
+
+// ServeAPI serves the runtime API at admin level on ln until ln or the daemon closes
+// (the master CLI's `@N command` forwarding reaches a worker this way). Start has run.
+func (d *Daemon) ServeAPI(ln net.Listener) error {
+	d.obs.mu.Lock()
+	api := d.obs.api
+	d.obs.mu.Unlock()
+	if api == nil {
+		ln.Close()
+		return errors.New("the daemon has not started")
+	}
+	return api.Serve(ln, runtimeapi.LevelAdmin)
 }
 
 // StatsSource returns the live state behind the stats page, the metrics and the

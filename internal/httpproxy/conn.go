@@ -37,11 +37,13 @@ type exchange struct {
 	x      xfer
 	hdrFn  func(string) (string, bool)
 	// cookie analysis of the current request
-	ckSrvVal  http1.Span // the server id found in the persistence cookie
-	ckFound   bool
-	ckStrip   bool // the request's Cookie headers need rewriting
-	ckDirect  bool // the request went to the server its cookie named
-	ckRespHit bool // the response carried the persistence cookie
+	ckSrvVal   http1.Span // the server id found in the persistence cookie
+	ckFound    bool
+	ckStrip    bool // the request's Cookie headers need rewriting
+	ckDirect   bool // the request went to the server its cookie named
+	ckDown     bool // the cookie's server could not take it: redispatched (log flag D)
+	ckInserted bool // tandem inserted the persistence cookie in the response
+	ckRespHit  bool // the response carried the persistence cookie
 	// maxidle/maxlife: the dates the persistence cookie carried (Unix seconds, 0: none)
 	ckFirst   int64
 	ckRefresh bool // the cookie is valid but its dates must be (re)set in the response
@@ -84,7 +86,7 @@ type conn struct {
 	lt     *connLog                      // log timings, nil until the frontend logs
 	sess   *sample.State                 // sess. variables, nil until a rule sets one
 	nreq   int32                         // requests served, saturating (only 0 or not matters)
-	idle   atomic.Bool                   // waiting for a request in its goroutine
+	idle   atomic.Bool                   // waiting in its goroutine for a request after its first: Drain closes it
 }
 
 // connLog is what the traffic log needs across a connection's requests.
@@ -233,7 +235,10 @@ func (cc *clientConn) readHead() (ok bool, err error) {
 		if cc.nreq == 0 {
 			d = rs.tHTTPReq
 		}
-		if h.draining.Load() {
+		// Draining closes a connection between requests, but a new one that has not
+		// sent its first request yet (accepted just before the listener closed, as
+		// when a new worker takes over) is served once, with Connection: close.
+		if h.draining.Load() && cc.nreq > 0 {
 			return false, nil
 		}
 		n, rerr, parked := cc.waitIdle(d)

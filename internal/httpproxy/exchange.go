@@ -137,7 +137,7 @@ func (cc *clientConn) exchange() bool {
 	}
 
 	// Server choice: the persistence cookie first, then the balancer.
-	ex.ckFound, ex.ckStrip, ex.ckDirect, ex.ckRespHit = false, false, false, false
+	ex.ckFound, ex.ckStrip, ex.ckDirect, ex.ckRespHit, ex.ckDown, ex.ckInserted = false, false, false, false, false, false
 	if ck := be.Cookie; ck != nil && req.Has(http1.FCookie) {
 		cc.analyzeCookies(ck)
 		if ex.ckFound {
@@ -148,6 +148,19 @@ func (cc *clientConn) exchange() bool {
 				case errors.Is(err, backend.ErrQueueTimeout):
 					// waited in the server's queue: as HAProxy, no redispatch
 					return cc.replyError(503, be, x.clientKeep && req.Framing == http1.FrameNone, req.Len)
+				case errors.Is(err, backend.ErrQueueFull):
+					// its queue holds maxqueue requests: HAProxy breaks persistence under
+					// option redispatch (counted as a redispatch, cookie flag D), else
+					// answers 503 at once, a failed connection, termination state SQ
+					if !be.Redispatch {
+						s.ConnErr.Add(1)
+						// logged as the server the valid cookie chose, as HAProxy (SQVN)
+						x.srv, ex.ckDirect = s, true
+						x.fail(logging.TermServerAbort, logging.StateQueue)
+						return cc.replyError(503, be, x.clientKeep && req.Framing == http1.FrameNone, req.Len)
+					}
+					s.Redisp.Add(1)
+					x.redisp, ex.ckDown = true, true
 				}
 			}
 		}
@@ -155,6 +168,10 @@ func (cc *clientConn) exchange() bool {
 	if x.srv == nil {
 		s, err := x.pool.Acquire(h.ctx, cc.balanceRequest(x.pool))
 		if err != nil {
+			if errors.Is(err, backend.ErrQueueFull) { // hashed to a server whose queue is full
+				x.srv = s // no slot held: logged only, as HAProxy
+				x.fail(logging.TermServerAbort, logging.StateQueue)
+			}
 			return cc.replyError(503, be, x.clientKeep && req.Framing == http1.FrameNone, req.Len)
 		}
 		x.srv = s

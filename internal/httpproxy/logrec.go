@@ -197,16 +197,18 @@ func (cc *clientConn) logFinish(keep bool) {
 	} else {
 		cc.logTerm(r)
 	}
-	if be := x.be; be != nil && be.Cookie != nil && r.Tr >= 0 {
+	if be := x.be; be != nil && be.Cookie != nil && (r.Tr >= 0 || ex.ckDirect) {
 		req, resp := byte('N'), byte('N')
 		switch {
 		case ex.ckDirect:
 			req = 'V'
+		case ex.ckDown:
+			req = 'D'
 		case ex.ckFound:
 			req = 'I'
 		}
-		if ex.ckRespHit && be.Cookie.Mode == 0 && (!ex.ckDirect || ex.ckRefresh) {
-			resp = 'I'
+		if ex.ckInserted && !ex.ckDirect || ex.ckRespHit && be.Cookie.Mode == 0 && (!ex.ckDirect || ex.ckRefresh) {
+			resp = 'I' // inserted (HAProxy: also when it overwrote the server's own)
 		}
 		r.SetCookieFlags(req, resp)
 	}

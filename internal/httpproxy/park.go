@@ -41,7 +41,8 @@ func (cc *clientConn) waitIdle(d time.Duration) (n int, err error, parked bool) 
 	if !cc.until.IsZero() { // the wait began before a park
 		until = cc.until
 	}
-	canPark := cc.h.Idle != nil && cc.rc != nil && cc.ex == nil && (until.IsZero() || until.Sub(now) > cc.h.parkAfter)
+	canPark := cc.h.Idle != nil && cc.rc != nil && cc.ex == nil && (until.IsZero() || until.Sub(now) > cc.h.parkAfter) &&
+		!(cc.nreq == 0 && cc.h.draining.Load()) // a drain closes parked connections
 	wait := until
 	hold := false // first wait serverHold with the server connection, then without
 	if canPark {
@@ -51,13 +52,13 @@ func (cc *clientConn) waitIdle(d time.Duration) (n int, err error, parked bool) 
 		}
 	}
 	cc.nc.SetReadDeadline(wait)
-	cc.idle.Store(true)
+	cc.idle.Store(cc.nreq > 0)
 	n, err = cc.read()
 	cc.idle.Store(false)
 	if hold && err != nil && errors.Is(err, os.ErrDeadlineExceeded) && !cc.h.draining.Load() {
 		cc.detachServer()
 		cc.nc.SetReadDeadline(now.Add(cc.h.parkAfter))
-		cc.idle.Store(true)
+		cc.idle.Store(cc.nreq > 0)
 		n, err = cc.read()
 		cc.idle.Store(false)
 	}
@@ -71,7 +72,7 @@ func (cc *clientConn) waitIdle(d time.Duration) (n int, err error, parked bool) 
 	}
 	// Could not park (the waiter is closed): wait the rest here.
 	cc.nc.SetReadDeadline(until)
-	cc.idle.Store(true)
+	cc.idle.Store(cc.nreq > 0)
 	n, err = cc.read()
 	cc.idle.Store(false)
 	cc.until = time.Time{}

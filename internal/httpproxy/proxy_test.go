@@ -13,6 +13,7 @@ import (
 
 	"tandem/internal/backend"
 	"tandem/internal/config"
+	"tandem/internal/testaddr"
 )
 
 func nameServer(name string) http.HandlerFunc {
@@ -340,9 +341,7 @@ func TestErrors(t *testing.T) {
 		}
 	})
 	t.Cleanup(func() { close(stall) }) // runs before rawServer's cleanup waits
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	refused := ln.Addr().String()
-	ln.Close()
+	refused := testaddr.Dead(t)
 
 	// HAProxy 2.6 answers these byte for byte like this and keeps the connection open.
 	want := map[int]string{
@@ -413,9 +412,7 @@ func TestRequestErrorPages(t *testing.T) {
 }
 
 func TestRedispatch(t *testing.T) {
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	refused := ln.Addr().String()
-	ln.Close()
+	refused := testaddr.Dead(t)
 	a2, _ := httpServer(t, nameServer("web2"))
 	be := newBackend(refused, a2)
 	be.Retries = 1
@@ -543,4 +540,35 @@ func TestSwapRoute(t *testing.T) {
 	if _, b := mustGet(t, c, f.url("/")); b != "Hello from web2" {
 		t.Fatalf("after swap, same connection got %q", b)
 	}
+}
+
+// TestDrainServesFirstRequestOfNewConnection: a connection accepted just before a drain
+// (the old worker's last accept while a new worker takes over) that has not sent its
+// request yet is served once, with Connection: close, rather than closed unanswered.
+func TestDrainServesFirstRequestOfNewConnection(t *testing.T) {
+	a1, _ := httpServer(t, nameServer("web1"))
+	f := newFixture(t, newBackend(a1), nil)
+	c, err := net.Dial("tcp", f.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for i := 0; f.h.Active() == 0; i++ {
+		if i == 1000 {
+			t.Fatal("the proxy never took the connection")
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	f.h.Drain()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("new connection during a drain: %v, want its request served", err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || string(b) != "Hello from web1" || !resp.Close {
+		t.Fatalf("got %d %q close=%v, want 200 from web1 with Connection: close", resp.StatusCode, b, resp.Close)
+	}
+	f.waitIdle()
 }

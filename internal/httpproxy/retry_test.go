@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"tandem/internal/config"
+	"tandem/internal/testaddr"
 )
 
 // closer reads a request head and closes without answering (a server that dies mid-request).
@@ -71,9 +72,7 @@ func TestRetryOn(t *testing.T) {
 // Redispatch moves to another server than the one that failed, even when the balancer
 // would pick the failed one again (balance first).
 func TestRedispatchAvoidsFailedServer(t *testing.T) {
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	refused := ln.Addr().String()
-	ln.Close()
+	refused := testaddr.Dead(t)
 	a2, _ := httpServer(t, nameServer("web2"))
 	be := newBackend(refused, a2)
 	be.Balance.Algo = config.AlgoFirst

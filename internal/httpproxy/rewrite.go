@@ -322,6 +322,7 @@ func (cc *clientConn) rewriteResponse(out []byte, x *xfer, tunnel bool) []byte {
 	}
 	if ck != nil && ck.Mode == config.CookieInsert && (!ex.ckDirect || ex.ckRefresh) && x.srv.Cfg.Cookie != "" &&
 		!(ex.ckRespHit && ck.Preserve) && resp.Status >= 200 {
+		ex.ckInserted = true
 		out = append(out, "Set-Cookie: "...)
 		out = append(out, ck.Name...)
 		out = append(out, '=')

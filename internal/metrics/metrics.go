@@ -135,6 +135,8 @@ var backendOnly = []metric{
 var serverStates = []string{"DOWN", "UP", "MAINT", "DRAIN", "NOLB"}
 
 var serverOnly = []metric{
+	{"queue_limit", gauge, "Limit on the number of connections in queue, for servers only (maxqueue argument)",
+		limit(func(r *stats.Row) int64 { return r.QLimit })},
 	{"status", gauge, "Server status", func(r *stats.Row) []sample {
 		st := r.Status
 		switch {

@@ -27,7 +27,7 @@ frontend web
     default_backend app
 backend app
     server web1 127.0.0.1:8001
-    server web2 127.0.0.1:8002 maxconn 5
+    server web2 127.0.0.1:8002 maxconn 5 maxqueue 7
 `), haproxy.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -88,6 +88,8 @@ func TestValuesAfterTraffic(t *testing.T) {
 		`haproxy_server_status{proxy="app",server="web1",state="UP"} 0` + "\n",
 		`haproxy_server_limit_sessions{proxy="app",server="web1"} NaN` + "\n",
 		`haproxy_server_limit_sessions{proxy="app",server="web2"} 5` + "\n",
+		`haproxy_server_queue_limit{proxy="app",server="web1"} NaN` + "\n", // HAProxy: NaN when unlimited
+		`haproxy_server_queue_limit{proxy="app",server="web2"} 7` + "\n",
 		`haproxy_backend_sessions_total{proxy="app"} 3` + "\n",
 		`haproxy_backend_active_servers{proxy="app"} 1` + "\n",
 		`haproxy_backend_status{proxy="app",state="UP"} 1` + "\n",

@@ -184,11 +184,12 @@ func (e notExist) Is(target error) bool { return target == fs.ErrNotExist }
 
 // request and response are the wire messages, one JSON line each.
 type request struct {
-	ID       uint64 `json:"id,omitempty"`
-	Op       string `json:"op"` // "load", "bind", "vrrp-start", "vrrp-reload", "vrrp-stop", "vrrp-status", "vrrp-switchover"
-	Network  string `json:"network,omitempty"`
-	Addr     string `json:"addr,omitempty"`
-	Instance string `json:"instance,omitempty"` // vrrp-switchover: "" every MASTER instance
+	ID       uint64           `json:"id,omitempty"`
+	Op       string           `json:"op"` // "load", "bind", "vrrp-start", "vrrp-reload", "vrrp-stop", "vrrp-status", "vrrp-switchover"
+	Network  string           `json:"network,omitempty"`
+	Addr     string           `json:"addr,omitempty"`
+	Instance string           `json:"instance,omitempty"` // vrrp-switchover: "" every MASTER instance
+	Sock     *config.BindSock `json:"sock,omitempty"`     // bind: fd@ and socket options
 }
 
 type response struct {
@@ -262,11 +263,17 @@ func bindsOf(cfg *config.Config) map[listener.Key]bool {
 }
 
 func serveBind(req request, allowed map[listener.Key]bool, bind func(listener.Key) (net.Listener, bool, error)) (*os.File, string, string) {
-	ap, err := netip.ParseAddrPort(req.Addr)
-	if err != nil {
-		return nil, "", "bad address: " + err.Error()
+	var ap netip.AddrPort
+	if req.Addr != "" {
+		var err error
+		if ap, err = netip.ParseAddrPort(req.Addr); err != nil {
+			return nil, "", "bad address: " + err.Error()
+		}
 	}
 	k := listener.Key{Network: req.Network, Addr: ap}
+	if req.Sock != nil {
+		k.Sock = *req.Sock
+	}
 	if !allowed[k] {
 		return nil, "", fmt.Sprintf("%s is not a bind address of the loaded configuration", k)
 	}
@@ -362,7 +369,7 @@ func (c *Client) Load() (*Bundle, error) {
 // Listen asks the helper to bind k and returns the listener; freebind reports that the
 // address was not local and was bound with IP_FREEBIND.
 func (c *Client) Listen(k listener.Key) (ln net.Listener, freebind bool, err error) {
-	resp, fds, err := c.call(context.Background(), request{Op: "bind", Network: k.Network, Addr: k.Addr.String()})
+	resp, fds, err := c.call(context.Background(), bindRequest(k))
 	if err != nil {
 		return nil, false, err
 	}
@@ -382,4 +389,17 @@ func (c *Client) Listen(k listener.Key) (ln net.Listener, freebind bool, err err
 	defer f.Close()
 	ln, err = net.FileListener(f)
 	return ln, resp.Warn == "freebind", err
+}
+
+// bindRequest asks the helper for k's socket.
+func bindRequest(k listener.Key) request {
+	r := request{Op: "bind", Network: k.Network}
+	if k.Addr.IsValid() {
+		r.Addr = k.Addr.String()
+	}
+	if k.Sock != (config.BindSock{}) {
+		s := k.Sock
+		r.Sock = &s
+	}
+	return r
 }

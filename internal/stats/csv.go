@@ -79,6 +79,9 @@ func (r *Row) Fields() map[string]string {
 	if r.Type == TypeServer && r.SLim > 0 {
 		m["slim"] = i64(r.SLim)
 	}
+	if r.Type == TypeServer && r.QLimit > 0 {
+		m["qlimit"] = i64(r.QLimit) // HAProxy: maxqueue, empty when unlimited
+	}
 	return m
 }
 

@@ -263,15 +263,18 @@ func (s *Source) writeProxy(bw *bufio.Writer, rows []Row, o pageOpts) {
 		}
 		p("<td class=ac><a name=\"%s\"></a>%s</td>", id, e(label))
 		lim := func(v int64) string {
-			if v > 0 {
+			switch {
+			case v > 0:
 				return i64(v)
+			case r.Type == TypeServer:
+				return "-" // HAProxy: a server's unlimited maxconn or maxqueue
 			}
 			return ""
 		}
 		if r.Type == TypeFrontend {
 			p("<td colspan=3></td>")
 		} else {
-			p("<td>%d</td><td>%d</td><td></td>", r.QCur, r.QMax)
+			p("<td>%d</td><td>%d</td><td>%s</td>", r.QCur, r.QMax, lim(r.QLimit)) // a server's maxqueue
 		}
 		p("<td>%d</td><td>%d</td><td></td>", r.Rate, r.RateMax)
 		lbtot := ""

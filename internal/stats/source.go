@@ -169,6 +169,7 @@ type Row struct {
 	QCur, QMax      int64
 	SCur, SMax      int64
 	SLim            int64 // 0: none
+	QLimit          int64 // a server's maxqueue; 0: none (the column stays empty)
 	STot            uint64
 	BIn, BOut       uint64
 	DReq, EReq      uint64
@@ -328,7 +329,8 @@ func (s *Source) frontendRow(p *proxy, f *config.Frontend, now time.Time) Row {
 func (s *Source) serverRow(p *proxy, b *config.Backend, sv *backend.Server, sid int, now time.Time, uptime int64) Row {
 	r := Row{Type: TypeServer, PxName: b.Name, SvName: sv.Cfg.Name, IID: p.iid, SID: sid, Mode: b.Mode.String(),
 		QCur: int64(sv.Queued()), QMax: int64(sv.MaxQueued()), SCur: sv.Cur(), SMax: sv.Max(), SLim: int64(sv.Cfg.MaxConn),
-		STot: sv.Total.Load(), BIn: sv.BytesIn.Load(), BOut: sv.BytesOut.Load(),
+		QLimit: int64(sv.Cfg.MaxQueue),
+		STot:   sv.Total.Load(), BIn: sv.BytesIn.Load(), BOut: sv.BytesOut.Load(),
 		EConn: sv.ConnErr.Load(), EResp: sv.RespErr.Load(), WRetr: sv.Retries.Load(), WRedis: sv.Redisp.Load(),
 		Weight: sv.EffectiveWeight(), UWeight: sv.EffectiveWeight(), LBTot: sv.LBTotal.Load(),
 		Addr: sv.Addr, Cookie: sv.Cfg.Cookie, Server: sv, Backup: sv.Cfg.Backup, LastChg: uptime}

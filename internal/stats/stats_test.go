@@ -402,3 +402,57 @@ func TestCheckedServerWithoutCheckDetails(t *testing.T) {
 		t.Errorf("down: %q %q", st, cls)
 	}
 }
+
+// TestQueueLimit: a server's maxqueue is its qlimit, in the CSV (empty when unlimited,
+// and for frontends and backends) and the HTML page, as HAProxy 2.6 shows it (checked
+// against /usr/sbin/haproxy's "show stat").
+func TestQueueLimit(t *testing.T) {
+	f := newFixture(t, `
+defaults
+    mode http
+backend be
+    default-server maxqueue 256
+    server s1 127.0.0.1:8001 maxconn 1 maxqueue 7
+    server s2 127.0.0.1:8002 maxconn 1
+    server s3 127.0.0.1:8003 maxqueue 0
+`)
+	var out bytes.Buffer
+	WriteCSV(&out, f.src.Rows())
+	lines := strings.Split(out.String(), "\n")
+	col := -1
+	for i, c := range strings.Split(strings.TrimPrefix(lines[0], "# "), ",") {
+		if c == "qlimit" {
+			col = i
+		}
+	}
+	if col < 0 {
+		t.Fatal("no qlimit column")
+	}
+	want := map[string]string{"s1": "7", "s2": "256", "s3": "", "BACKEND": ""}
+	seen := 0
+	for _, l := range lines[1:] {
+		fs := strings.Split(l, ",")
+		if len(fs) <= col {
+			continue
+		}
+		if w, ok := want[fs[1]]; ok {
+			seen++
+			if fs[col] != w {
+				t.Errorf("%s: qlimit %q, want %q", fs[1], fs[col], w)
+			}
+		}
+	}
+	if seen != len(want) {
+		t.Fatalf("saw %d of the %d rows", seen, len(want))
+	}
+	var page bytes.Buffer
+	if err := f.src.writeHTML(&page, pageOpts{st: &config.Stats{URI: "/"}, uri: "/"}); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]string{"s1": "<td>0</td><td>0</td><td>7</td>", "s3": "<td>0</td><td>0</td><td>-</td>"} {
+		i := strings.Index(page.String(), `<a name="be/`+name+`">`)
+		if i < 0 || !strings.Contains(page.String()[i:min(i+400, page.Len())], want) {
+			t.Errorf("the HTML row of %s does not show its queue limit as %s", name, want)
+		}
+	}
+}

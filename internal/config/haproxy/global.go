@@ -100,8 +100,11 @@ func gStatsSocket(p *parser, _ *proxyState, st *stmt, args []string, _ bool) {
 	a := args[0]
 	switch {
 	case strings.HasPrefix(a, "ipv4@") || strings.HasPrefix(a, "ipv6@") || strings.Contains(a, ":") && !strings.HasPrefix(a, "/") && !strings.HasPrefix(a, "unix@"):
-		if _, err := p.parseBindAddr(a, st.pos); err != nil {
+		if b, err := p.parseBindAddr(a, st.pos); err != nil {
 			p.errorf(st.pos, "stats socket: %v", err)
+			return
+		} else if b.Sock != (config.BindSock{}) {
+			p.errorf(st.pos, "stats socket: address %q is not supported by tandem", a)
 			return
 		}
 	case strings.HasPrefix(a, "unix@"):

@@ -121,6 +121,7 @@ func FuzzParse(f *testing.F) {
 		}
 	}
 	f.Add([]byte(base + "    server s1 127.0.0.1:80 wieght 3\n"))
+	f.Add([]byte(base + "    default-server maxconn 250 maxqueue 256\n    server s1 127.0.0.1:80 maxqueue 3\n"))
 	f.Add([]byte("global\n  pidfile \"${PORT}\" '$x' \\x41\\\n  log \"${A[*]}\" local0\n"))
 	f.Add([]byte("defaults d\n mode http\nfrontend f from d\n bind :::80,*:81\n use_backend b\nbackend b\n errorfile 503 503.http\n server a web1.example:80 check\n"))
 	f.Add([]byte("userlist L\n group G users u\n user u insecure-password p\nhttp-errors e\n errorfile 503 503.http\n" +

@@ -35,6 +35,9 @@ type Options struct {
 	ReadFile func(string) ([]byte, error)
 	// ReadDir lists a directory (crt DIR). Default: os.ReadDir.
 	ReadDir func(string) ([]tlsconf.DirEntry, error)
+	// DefaultMaxConn is a frontend's maxconn when neither it, its defaults nor global
+	// set one (HAProxy's -N). Default: config.DefaultMaxConn.
+	DefaultMaxConn int
 }
 
 func (o *Options) fill() {

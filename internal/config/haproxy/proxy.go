@@ -144,8 +144,9 @@ func kwBind(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 		p.errorf(st.pos, "\"bind\": missing address (expected bind ADDR:PORT[,ADDR:PORT...])")
 		return
 	}
+	sock, name, rest := p.bindSocketOptions(st, args[1:])
 	acceptProxy := false
-	tb, ok := p.bindOptions(st, args[1:], &acceptProxy) // tls.go
+	tb, ok := p.bindOptions(st, rest, &acceptProxy) // tls.go
 	if !ok {
 		return
 	}
@@ -156,6 +157,10 @@ func kwBind(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 			continue
 		}
 		b.TLS, b.AcceptProxy = tb, acceptProxy
+		b.Sock.Backlog, b.Sock.V4V6, b.Sock.V6Only, b.Sock.Interface = sock.Backlog, sock.V4V6, sock.V6Only, sock.Interface
+		b.Sock.DeferAccept, b.Sock.TFO, b.Sock.MSS, b.Sock.Transparent = sock.DeferAccept, sock.TFO, sock.MSS, sock.Transparent
+		b.Sock.Mode, b.Sock.User, b.Sock.Group = sock.Mode, sock.User, sock.Group
+		b.Name = name
 		px.binds = append(px.binds, b)
 	}
 }

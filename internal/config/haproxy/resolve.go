@@ -220,6 +220,12 @@ func (p *parser) buildBackend(px *proxyState) *config.Backend {
 	// first tcp-check rule "connect port N" (HAProxy 2.6 refuses it otherwise).
 	ruleHasPort := b.Check.TCPCheck && len(b.Check.TCPRules) > 0 && b.Check.TCPRules[0].Action == "connect" && b.Check.TCPRules[0].Port > 0
 	for _, s := range b.Servers {
+		if s.MaxQueue > 0 && b.Balance.Algo == config.AlgoLeastConn {
+			// HAProxy's leastconn queues requests on a server up to its maxqueue; tandem's
+			// waits in the backend queue instead, so the two would not spread alike.
+			p.errorf(s.Pos, "server %q: maxqueue with balance leastconn is not supported by tandem; "+
+				"remove maxqueue (or set it to 0) or use another balance algorithm", s.Name)
+		}
 		if s.Addr.Port() == 0 && s.Check.Enabled && s.Check.Port == 0 && !ruleHasPort {
 			p.errorf(s.Pos, "server %q: a server without a port (it takes the client's) needs \"port N\" for its checks, "+
 				"or a first \"tcp-check connect port N\" (HAProxy 2.6 refuses it too)", s.Name)
@@ -253,6 +259,9 @@ func (p *parser) buildFrontend(px *proxyState, g *config.Global) *config.Fronten
 	f.DontLogNormal, f.LogSeparateErrors = px.dontLogNormal, px.logSepErrors
 	if f.MaxConn == 0 {
 		f.MaxConn = g.MaxConn
+	}
+	if f.MaxConn == 0 {
+		f.MaxConn = p.opt.DefaultMaxConn
 	}
 	if f.MaxConn == 0 {
 		f.MaxConn = config.DefaultMaxConn

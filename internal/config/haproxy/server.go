@@ -18,6 +18,7 @@ type serverOpts struct {
 	disabled bool
 	maxConn  int
 	minConn  int
+	maxQueue int
 	check    bool
 	inter    time.Duration
 	rise     int
@@ -45,7 +46,7 @@ var timeOptions = map[string]bool{"inter": true, "fastinter": true, "downinter":
 // serverOptions are the server options tandem knows and how many arguments each takes.
 var serverOptions = map[string]int{
 	"weight": 1, "backup": 0, "no-backup": 0, "disabled": 0, "enabled": 0, "maxconn": 1, "minconn": 1,
-	"cookie": 1, "check": 0, "no-check": 0, "inter": 1, "rise": 1, "fall": 1, "port": 1,
+	"maxqueue": 1, "cookie": 1, "check": 0, "no-check": 0, "inter": 1, "rise": 1, "fall": 1, "port": 1,
 	"fastinter": 1, "downinter": 1, "addr": 1, "slowstart": 1, "observe": 1, "error-limit": 1,
 	"on-error": 1, "on-marked-down": 1, "agent-check": 0, "no-agent-check": 0, "agent-port": 1,
 	"agent-inter": 1, "agent-send": 1, "agent-addr": 1, "init-addr": 1,
@@ -90,6 +91,7 @@ func kwServer(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 	}
 	srv.Backup, srv.Disabled, srv.MaxConn = o.backup, o.disabled, o.maxConn
 	p.minConn(st, label, srv, o.minConn)
+	srv.MaxQueue = o.maxQueue
 	srv.Check = config.ServerCheck{Enabled: o.check, Inter: o.inter, Rise: o.rise, Fall: o.fall, Port: o.port}
 	if srv.Check.Inter == 0 {
 		srv.Check.Inter = config.DefaultInter
@@ -224,6 +226,8 @@ func (p *parser) serverOpts(st *stmt, label string, args []string, o *serverOpts
 			o.maxConn, err = parseInt(v, 0, maxInt32)
 		case "minconn":
 			o.minConn, err = parseInt(v, 0, maxInt32)
+		case "maxqueue":
+			o.maxQueue, err = parseInt(v, 0, maxInt32)
 		case "cookie":
 			o.cookie = v // HAProxy accepts it on default-server too
 		case "check", "no-check":

@@ -166,14 +166,40 @@ func (p *parser) parseBindAddr(text string, pos config.Pos) (config.Bind, error)
 	b := config.Bind{Pos: pos, Text: text}
 	s := text
 	family := ""
+	for _, pre := range []string{"unix@", "abns@", "/"} {
+		rest, ok := strings.CutPrefix(s, pre)
+		if !ok {
+			continue
+		}
+		if rest == "" {
+			return b, fmt.Errorf("%q: missing socket path", text)
+		}
+		switch pre {
+		case "unix@":
+			b.Sock.Path = rest
+		case "abns@":
+			b.Sock.Path = "@" + rest
+		default:
+			b.Sock.Path = s
+		}
+		if len(b.Sock.Path) > 107 {
+			return b, fmt.Errorf("unix socket path %q is longer than 107 bytes", b.Sock.Path)
+		}
+		return b, nil
+	}
+	if n, ok := strings.CutPrefix(s, "fd@"); ok {
+		fd, err := strconv.Atoi(n)
+		if err != nil || fd < 0 || fd > maxInt32-1 {
+			return b, fmt.Errorf("fd@: %q is not a file descriptor number", n)
+		}
+		b.Sock.FD = fd + 1
+		return b, nil
+	}
 	if i := strings.IndexByte(s, '@'); i >= 0 {
 		family, s = s[:i], s[i+1:]
 		if family != "ipv4" && family != "ipv6" {
 			return b, fmt.Errorf("address family %q in %q is not supported by tandem", family+"@", text)
 		}
-	}
-	if strings.HasPrefix(s, "/") {
-		return b, fmt.Errorf("unix socket bind %q is not supported by tandem", text)
 	}
 	host, port, err := splitHostPort(s)
 	if err != nil {
