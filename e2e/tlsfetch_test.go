@@ -82,7 +82,7 @@ func TestTLSFetchesMatchHAProxy(t *testing.T) {
 
 	sinkA, sinkTLS, sinkDef := startNamedSink(t, "tcp-a"), startNamedSink(t, "tcp-tls"), startNamedSink(t, "tcp-default")
 	run := func(start func(cfg, addr string)) []string {
-		plain, tlsAddr, tcpTLS, tcpPlain := freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t)
+		plain, tlsAddr, tcpTLS, tcpPlain, h2Addr := freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t)
 		cfg := fmt.Sprintf(`defaults
     mode http
     timeout connect 2s
@@ -91,6 +91,7 @@ func TestTLSFetchesMatchHAProxy(t *testing.T) {
 frontend fe
     bind %s
     bind %s ssl crt %s/site.pem alpn http/1.1 verify optional ca-file %s/ca.pem
+    bind %s ssl crt %s/site.pem alpn h2,http/1.1
     http-request redirect scheme https unless { ssl_fc } || !{ path_beg /secure }
     http-request set-header X-Forwarded-Proto https if { ssl_fc }
     http-request set-header X-Fc %%[ssl_fc]
@@ -137,7 +138,7 @@ backend t_tls
 backend t_def
     mode tcp
     server s %s
-`, plain, tlsAddr, dir, dir, echo, echo, echo, tcpTLS, dir, tcpPlain, sinkA, sinkTLS, sinkDef)
+`, plain, tlsAddr, dir, dir, h2Addr, dir, echo, echo, echo, tcpTLS, dir, tcpPlain, sinkA, sinkTLS, sinkDef)
 		start(cfg, plain)
 		var out []string
 		get := func(label string, c *http.Client, url string) {
@@ -208,6 +209,11 @@ backend t_def
 		b, err := exec.Command("curl", "-sk", "--max-time", "5", "--tls13-ciphers", "TLS_AES_256_GCM_SHA384",
 			"--resolve", "a.example:"+tp+":127.0.0.1", "https://a.example:"+tp+"/secure/13").CombinedOutput()
 		out = append(out, fmt.Sprintf("curl tls1.3: %v\n%s", err, b))
+		// HTTP/2: each stream sees its connection's TLS facts
+		_, h2p, _ := net.SplitHostPort(h2Addr)
+		b, err = exec.Command("curl", "-sk", "--http2", "--max-time", "5", "--tls13-ciphers", "TLS_AES_256_GCM_SHA384",
+			"--resolve", "a.example:"+h2p+":127.0.0.1", "https://a.example:"+h2p+"/secure/h2", "https://a.example:"+h2p+"/secure/h2b").CombinedOutput()
+		out = append(out, fmt.Sprintf("curl h2: %v\n%s", err, strings.ReplaceAll(string(b), h2p, "H2PORT")))
 		for i := range out { // the addresses differ between the two runs
 			out[i] = strings.NewReplacer(plain, "PLAIN", tlsAddr, "TLS", tp, "TLSPORT").Replace(out[i])
 		}
@@ -229,7 +235,7 @@ backend t_def
 	})
 	got := run(func(cfg, addr string) { startTandem(t, cfg, addr) })
 	all := strings.Join(want, "\n")
-	for _, s := range []string{"X-Forwarded-Proto: https", "X-Backend: a", "X-Reused: 1", "X-C-Used: 1", "X-C-Sdn: /CN=client one", "X-Wild: yes", " 302 https://site.test/secure/x", "tcp a: tcp-a n=4", "tcp site: tcp-tls n=4", "tcp plain: tcp-default n=4"} {
+	for _, s := range []string{"X-Forwarded-Proto: https", "X-Backend: a", "X-Reused: 1", "X-C-Used: 1", "X-C-Sdn: /CN=client one", "X-Wild: yes", " 302 https://site.test/secure/x", "tcp a: tcp-a n=4", "tcp site: tcp-tls n=4", "tcp plain: tcp-default n=4", "X-Alpn: h2"} {
 		if !strings.Contains(all, s) {
 			t.Errorf("haproxy's answers lack %q: the test does not exercise it\n%s", s, all)
 		}

@@ -79,6 +79,7 @@ type Global struct {
 	HardStopAfter time.Duration // 0: not set
 	BufSize       int           // tune.bufsize, default DefaultBufSize
 	MaxRewrite    int           // tune.maxrewrite, default DefaultMaxRewrite
+	H2            H2Tunables    // tune.h2.*, resolved
 	SpreadChecks  int           // percent, 0..50
 	StatsTimeout  time.Duration // `stats timeout`: idle runtime API sessions close after it; 0: default 10s
 	// log-tag: the syslog tag of log lines ("" : the program's name, as HAProxy)
@@ -88,8 +89,19 @@ type Global struct {
 	LogHostname     string
 }
 
+// H2Tunables are the global section's tune.h2.* settings (HTTP/2 frontends).
+type H2Tunables struct {
+	HeaderTableSize      int // tune.h2.header-table-size
+	InitialWindowSize    int // tune.h2.initial-window-size
+	MaxConcurrentStreams int // tune.h2.max-concurrent-streams (0: no limit)
+}
+
 // Defaults from HAProxy's documentation.
 const (
+	DefaultH2HeaderTableSize      = 4096
+	DefaultH2InitialWindowSize    = 65535
+	DefaultH2MaxConcurrentStreams = 100
+
 	DefaultBufSize    = 16384
 	DefaultMaxRewrite = 1024
 	DefaultMaxConn    = 2000 // a proxy's maxconn when none is set anywhere (HAProxy: 2000 per frontend)
@@ -171,6 +183,10 @@ type Bind struct {
 	TLS  *tlsconf.Bind  // bind … ssl: certificates and settings (nil: plain)
 	Name string         // bind option name: a label (stats), no effect on traffic
 	Sock BindSock       // how the socket is made (fd@, socket options)
+	// Proto is the bind's "proto" (HAProxy's forced multiplexer): "h2" serves HTTP/2
+	// to every connection (h2c with prior knowledge on a plain bind); "" chooses by
+	// ALPN on a TLS bind, HTTP/1 otherwise.
+	Proto string
 	// AcceptProxy: each connection starts with a PROXY protocol header (v1 or v2) whose
 	// client address stands for the connection's (bind … accept-proxy).
 	AcceptProxy bool

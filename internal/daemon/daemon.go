@@ -17,6 +17,7 @@ import (
 
 	"tandem/internal/backend"
 	"tandem/internal/config"
+	"tandem/internal/h2"
 	"tandem/internal/idlewait"
 	"tandem/internal/listener"
 	"tandem/internal/logging"
@@ -43,7 +44,8 @@ type front struct {
 	cfg  *config.Frontend
 	h    handler
 	swap func(cfg *config.Config, f *config.Frontend, pools map[string]*backend.Pool)
-	sem  chan struct{} // frontend maxconn
+	sem  chan struct{}              // frontend maxconn
+	h2o  atomic.Pointer[h2.Options] // HTTP/2 settings (mode http), h2.go
 }
 
 // errNoRawAccept: the listener gives no raw socket to accept on.
@@ -64,6 +66,7 @@ type acceptor struct {
 
 	tls    atomic.Pointer[tlsconf.Live]   // the bind's certificates (nil: plain), tls.go
 	tlsLog atomic.Pointer[logging.Logger] // its frontend's traffic log, for failed handshakes
+	h2     atomic.Bool                    // bind … proto h2: every connection speaks HTTP/2
 	proxy  atomic.Bool                    // accept-proxy: a PROXY header comes first, proxy.go
 }
 
@@ -194,11 +197,13 @@ func (d *Daemon) apply(cfg *config.Config) error {
 	// 1. Every socket the new configuration needs, before anything changes.
 	keys := map[listener.Key]*config.Frontend{}
 	tlsOf := map[listener.Key]*tlsconf.Bind{}
+	h2Of := map[listener.Key]bool{}
 	proxyOf := map[listener.Key]bool{}
 	for _, f := range cfg.Frontends {
 		for _, b := range f.Binds {
 			k := listener.KeyOf(b)
 			tlsOf[k], proxyOf[k] = b.TLS, b.AcceptProxy
+			h2Of[k] = b.Proto == "h2"
 			if other, dup := keys[k]; dup && other != f {
 				return config.Errorf(b.Pos, "frontend %q: address %s is already bound by frontend %q", f.Name, b.Text, other.Name)
 			}
@@ -258,6 +263,7 @@ func (d *Daemon) apply(cfg *config.Config) error {
 		if a := d.acceptors[k]; a != nil {
 			a.setTLS(tlsOf[k], d.loggerOf(f))
 			a.proxy.Store(proxyOf[k])
+			a.h2.Store(h2Of[k])
 			a.target.Store(fr)
 			continue
 		}
@@ -265,6 +271,7 @@ func (d *Daemon) apply(cfg *config.Config) error {
 		a := &acceptor{key: k, ln: ln, done: make(chan struct{})}
 		a.setTLS(tlsOf[k], d.loggerOf(f))
 		a.proxy.Store(proxyOf[k])
+		a.h2.Store(h2Of[k])
 		a.target.Store(fr)
 		d.acceptors[k] = a
 		go d.accept(a)
@@ -309,7 +316,7 @@ func (d *Daemon) accept(a *acceptor) {
 		var c net.Conn
 		fd, peer, err := -1, netip.AddrPort{}, error(nil)
 		live, proxied := a.tls.Load(), a.proxy.Load()
-		if _, raw := takesFD(fr.h); raw && live == nil && !proxied {
+		if _, raw := takesFD(fr.h); raw && live == nil && !proxied && !a.h2.Load() {
 			fd, peer, err = a.acceptFD()
 		}
 		if fd < 0 && (err == nil || err == errNoRawAccept) {
@@ -349,6 +356,10 @@ func (d *Daemon) accept(a *acceptor) {
 				release()
 				continue
 			}
+		}
+		if a.h2.Load() && fr.cfg.Mode == config.ModeHTTP {
+			go d.serveH2(fr, c, "http", release) // h2c with prior knowledge
+			continue
 		}
 		if ah, ok := fr.h.(asyncHandler); ok {
 			ah.Serve(c, release)

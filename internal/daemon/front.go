@@ -3,6 +3,7 @@ package daemon
 import (
 	"tandem/internal/backend"
 	"tandem/internal/config"
+	"tandem/internal/h2"
 	"tandem/internal/httpproxy"
 	"tandem/internal/tcpproxy"
 )
@@ -36,9 +37,13 @@ func (d *Daemon) newFront(cfg *config.Config, f *config.Frontend, pools map[stri
 		}
 		h := httpproxy.NewHandler(route(cfg, f, pools), log)
 		h.Idle = d.idle
-		fr.h = h
+		fr.h = h2Front{Handler: h, sv: h2.NewServer()} // h2.go
+		o := h2Options(cfg, f)
+		fr.h2o.Store(&o)
 		fr.swap = func(cfg *config.Config, f *config.Frontend, pools map[string]*backend.Pool) {
 			h.Swap(route(cfg, f, pools))
+			o := h2Options(cfg, f)
+			fr.h2o.Store(&o)
 		}
 	}
 	return fr

@@ -111,6 +111,10 @@ func (d *Daemon) serveProxied(a *acceptor, fr *front, c net.Conn, live *tlsconf.
 		return
 	}
 	if fr.cfg.Mode == config.ModeHTTP {
+		if a.h2.Load() {
+			d.serveH2(fr, pc, "http", release) // h2c with prior knowledge, h2.go
+			return
+		}
 		if ah, ok := fr.h.(asyncHandler); ok {
 			ah.Serve(pc, release)
 			return

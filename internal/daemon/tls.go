@@ -51,6 +51,10 @@ func (d *Daemon) serveTLS(a *acceptor, fr *front, c net.Conn, live *tlsconf.Live
 	}
 	tc.SetDeadline(time.Time{})
 	if fr.cfg.Mode == config.ModeHTTP {
+		if a.h2.Load() || tc.ConnectionState().NegotiatedProtocol == "h2" {
+			d.serveH2(fr, tc, "https", release) // h2.go
+			return
+		}
 		if ah, ok := fr.h.(asyncHandler); ok {
 			ah.Serve(tc, release)
 			return

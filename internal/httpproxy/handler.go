@@ -168,6 +168,10 @@ func (h *Handler) Swap(r *Route) {
 	h.route.Store(rs)
 }
 
+// multiplexed is a stream of a multiplexed connection (internal/h2's stream adapter):
+// the engine serves its exchange; the session is its connection's.
+type multiplexed interface{ Multiplexed() }
+
 // ServeConn serves the client connection c until it is done, then closes it.
 func (h *Handler) ServeConn(c net.Conn) {
 	done := make(chan struct{})
@@ -193,7 +197,9 @@ func (h *Handler) Serve(c net.Conn, done func()) {
 	h.mu.Unlock()
 	h.active.Add(1)
 	rs := h.route.Load()
-	cn.fs = rs.r.Stats
+	if _, stream := c.(multiplexed); !stream {
+		cn.fs = rs.r.Stats // an HTTP/2 stream is a request, not a session: its connection counts
+	}
 	now := time.Now()
 	cn.fs.SessionOpen(now)
 	go cn.run(0, deadline(now, rs.tHTTPReq)) // the first request's first byte is due then

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"time"
+	"unsafe"
 
 	"tandem/internal/logging"
 )
@@ -89,7 +90,11 @@ func (cc *clientConn) logStart(first time.Time) {
 			break
 		}
 	}
-	r.SetReqLine(line)
+	if ls, ok := cc.nc.(logLiner); ok {
+		r.SetReqLine(unsafeBytes(ls.LogRequestLine())) // an HTTP/2 stream (internal/h2)
+	} else {
+		r.SetReqLine(line)
+	}
 	for i, c := range l.Captures {
 		v, ok := ex.req.Get(ex.in, c.Name)
 		r.SetCapture(i, v, ok, c.Len)
@@ -106,8 +111,10 @@ func (cc *clientConn) fillConn(r *logging.Record) {
 	if fe := cc.rs.fe; fe != nil {
 		r.FrontendName = fe.Name
 	}
-	if tc, ok := cc.nc.(*tls.Conn); ok {
-		logging.FillTLS(r, tc.ConnectionState()) // tlsdial.go
+	if tc, ok := cc.nc.(tlsStater); ok {
+		if cs := tc.ConnectionState(); cs.HandshakeComplete { // not an h2c stream
+			logging.FillTLS(r, cs) // tlsdial.go
+		}
 	}
 	n := cc.h.active.Load()
 	r.ActConn, r.FeConn = int(n), int(n)
@@ -310,3 +317,16 @@ func (cc *clientConn) logBadRequest(status int, gotBytes, aborted bool) {
 	}
 	l.Log(r)
 }
+
+// logLiner is a connection whose request line the log shows otherwise than it reached
+// the engine: an HTTP/2 stream (internal/h2's stream adapter) logs "GET
+// https://host/path HTTP/2.0", as HAProxy does.
+type logLiner interface{ LogRequestLine() string }
+
+// tlsStater is a TLS connection, or an HTTP/2 stream on one.
+type tlsStater interface {
+	ConnectionState() tls.ConnectionState
+}
+
+// unsafeBytes views s as bytes, for a copy that must not allocate.
+func unsafeBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }

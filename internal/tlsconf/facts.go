@@ -12,7 +12,8 @@ type stater interface {
 }
 
 // FactsOf returns what HAProxy's TLS fetches (ssl_fc…, ssl_c_…) read of a client
-// connection, or nil for a plain connection. A TLS connection must have completed its
+// connection (a *tls.Conn, or an HTTP/2 stream, which reports its connection's state),
+// or nil for a plain connection. A TLS connection must have completed its
 // handshake. It allocates: call it once per connection.
 func FactsOf(c any) *sample.TLSFacts {
 	s, ok := c.(stater)
@@ -20,6 +21,9 @@ func FactsOf(c any) *sample.TLSFacts {
 		return nil
 	}
 	cs := s.ConnectionState()
+	if !cs.HandshakeComplete { // an HTTP/2 stream of a plain (h2c) connection
+		return nil
+	}
 	f := &sample.TLSFacts{Protocol: []byte(VersionName(cs.Version)), Cipher: []byte(CipherName(cs.CipherSuite)),
 		Resumed: cs.DidResume}
 	if cs.ServerName != "" {

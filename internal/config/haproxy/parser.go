@@ -121,6 +121,8 @@ type parser struct {
 // globalSet remembers which global values were written, for defaults.
 type globalSet struct {
 	bufSize, maxRewrite bool
+	h2Table, h2Window   bool // h2.go
+	h2Streams           bool
 	bufPos              config.Pos
 }
 

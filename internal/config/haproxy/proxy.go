@@ -21,7 +21,8 @@ type proxyState struct {
 	name   string
 	pos    config.Pos
 	label  string
-	failed bool // a line of this section had an error: skip follow-on checks
+	failed bool       // a line of this section had an error: skip follow-on checks
+	h2Pos  config.Pos // a bind line with "proto h2" (for the mode check)
 
 	usedExplicitly, usedImplicitly bool       // a named defaults section: how proxies used it
 	checkExpectSeen                bool       // an http-check expect line was read in this section
@@ -145,10 +146,17 @@ func kwBind(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 		return
 	}
 	sock, name, rest := p.bindSocketOptions(st, args[1:])
-	acceptProxy := false
-	tb, ok := p.bindOptions(st, rest, &acceptProxy) // tls.go
+	opts, proto, ok := bindProto(p, st, rest)
 	if !ok {
 		return
+	}
+	acceptProxy := false
+	tb, ok := p.bindOptions(st, opts, &acceptProxy) // tls.go
+	if !ok {
+		return
+	}
+	if proto != "" {
+		px.h2Pos = st.pos
 	}
 	for _, text := range strings.Split(args[0], ",") {
 		b, err := p.parseBindAddr(text, st.pos)
@@ -161,6 +169,7 @@ func kwBind(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 		b.Sock.DeferAccept, b.Sock.TFO, b.Sock.MSS, b.Sock.Transparent = sock.DeferAccept, sock.TFO, sock.MSS, sock.Transparent
 		b.Sock.Mode, b.Sock.User, b.Sock.Group = sock.Mode, sock.User, sock.Group
 		b.Name = name
+		b.Proto = proto
 		px.binds = append(px.binds, b)
 	}
 }
@@ -545,4 +554,26 @@ func unwrapPathError(err error) error {
 		return pe.Err
 	}
 	return err
+}
+
+// bindProto takes a bind line's "proto NAME" out of its options. tandem's
+// multiplexers: h2 (HTTP/2 on every connection of the bind).
+func bindProto(p *parser, st *stmt, words []string) (rest []string, proto string, ok bool) {
+	for i := 0; i < len(words); i++ {
+		if words[i] != "proto" {
+			rest = append(rest, words[i])
+			continue
+		}
+		if i+1 >= len(words) {
+			p.errorf(st.pos, "bind: \"proto\" needs a protocol name (h2)")
+			return nil, "", false
+		}
+		proto = words[i+1]
+		if proto != "h2" {
+			p.errorf(st.pos, "bind: proto %q: tandem's bind protocols are h2 (HTTP/2); remove proto to serve HTTP/1", proto)
+			return nil, "", false
+		}
+		i++
+	}
+	return rest, proto, true
 }

@@ -27,6 +27,7 @@ func (p *parser) resolve() *config.Config {
 	if !p.globalSet.bufSize {
 		g.BufSize = config.DefaultBufSize
 	}
+	p.resolveH2(g) // h2.go
 	if !p.globalSet.maxRewrite {
 		g.MaxRewrite = config.DefaultMaxRewrite
 	}

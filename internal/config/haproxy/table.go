@@ -35,6 +35,9 @@ func init() {
 		e("stats timeout", g, impl, "<time>", "idle timeout of runtime API sessions", gStatsTimeout),
 		e("hard-stop-after", g, impl, "<time>", "bound on a graceful stop", gHardStopAfter),
 		e("tune.bufsize", g, impl, "<bytes>", "buffer size; bounds a request head (default 16384)", gBufSize),
+		e("tune.h2.header-table-size", g, impl, "<4096..65536>", "HTTP/2 dynamic header table size (default 4096)", gH2HeaderTable),
+		e("tune.h2.initial-window-size", g, impl, "<bytes>", "HTTP/2 stream window a client may send before an acknowledgment (default 65535)", gH2Window),
+		e("tune.h2.max-concurrent-streams", g, impl, "<n>", "HTTP/2 streams at once per connection (default 100; 0: no limit)", gH2Streams),
 		e("tune.maxrewrite", g, impl, "<bytes>", "buffer space kept for header rewrites (default 1024)", gMaxRewrite),
 		e("spread-checks", g, chk, "<0..50>", "random spread of health check intervals, in percent", gInt(func(gl *config.Global, n int) { gl.SpreadChecks = n }, 0, 50)),
 

@@ -462,30 +462,11 @@ func bindOptionNames() []string {
 	return names
 }
 
-// checkFrontendTLS checks what a TLS bind needs of its frontend: in mode http, the
-// protocols of alpn must be ones tandem speaks.
+// checkFrontendTLS checks what a bind needs of its frontend: "proto h2" is for mode
+// http, as in HAProxy (whose alpn h2 in mode http tandem serves too).
 func (p *parser) checkFrontendTLS(px *proxyState) {
-	if px.mode != config.ModeHTTP {
-		return
-	}
-	for _, b := range px.binds {
-		if b.TLS == nil {
-			continue
-		}
-		sets := []*tlsconf.Settings{b.TLS.Settings}
-		for _, e := range b.TLS.Entries {
-			if e.Settings != nil {
-				sets = append(sets, e.Settings)
-			}
-		}
-		for _, s := range sets {
-			for _, proto := range s.ALPN {
-				if proto != "http/1.1" && proto != "http/1.0" {
-					p.errorf(b.Pos, "bind %s: alpn %q: tandem speaks HTTP/1 only for now (HTTP/2 is issue 12); use alpn http/1.1", b.Text, proto)
-					return
-				}
-			}
-		}
+	if px.mode != config.ModeHTTP && px.h2Pos.Line > 0 {
+		p.errorf(px.h2Pos, "bind: proto h2 needs mode http (the frontend is in mode tcp)")
 	}
 }
 

@@ -116,6 +116,11 @@ func TestBindTLS(t *testing.T) {
 				t.Errorf("ticket keys %d", len(r.bind.TicketKeys))
 			}
 		}},
+		{"alpn h2 in mode http (internal/h2 serves it)", "frontend f\n    bind :443 ssl crt DIR/a.pem alpn h2,http/1.1\n    default_backend b\nbackend b\n", func(t *testing.T, r *tlsConfigResult) {
+			if !slices.Equal(r.bind.Settings.ALPN, []string{"h2", "http/1.1"}) {
+				t.Errorf("alpn %q", r.bind.Settings.ALPN)
+			}
+		}},
 		{"alpn h2 in mode tcp", "frontend f\n    mode tcp\n    bind :443 ssl crt DIR/a.pem alpn h2,http/1.1\n    default_backend b\nbackend b\n    mode tcp\n", func(t *testing.T, r *tlsConfigResult) {
 			if !slices.Equal(r.bind.Settings.ALPN, []string{"h2", "http/1.1"}) {
 				t.Errorf("alpn %q", r.bind.Settings.ALPN)
@@ -146,7 +151,6 @@ func TestTLSErrors(t *testing.T) {
 		{"SSLv3 as the maximum", "frontend f\n    bind :443 ssl crt DIR/a.pem ssl-max-ver SSLv3\n    default_backend b\nbackend b\n", "no TLS version left"},
 		{"crt-list line option refused with file:line", "global\n    crt-base DIR\nfrontend f\n    bind :443 ssl crt-list DIR/badlist.txt\n    default_backend b\nbackend b\n", `badlist.txt:2: option "npn" is not supported by tandem`},
 		{"missing key", "frontend f\n    bind :443 ssl crt DIR/ca.pem\n    default_backend b\nbackend b\n", "no private key in the file and no"},
-		{"alpn h2 in mode http", "frontend f\n    bind :443 ssl crt DIR/a.pem alpn h2,http/1.1\n    default_backend b\nbackend b\n", `alpn "h2": tandem speaks HTTP/1 only for now (HTTP/2 is issue 12)`},
 		{"unsupported bind option", "frontend f\n    bind :443 ssl crt DIR/a.pem npn h2\n    default_backend b\nbackend b\n", `bind option "npn" is not supported by tandem`},
 		{"missing ticket keys", "frontend f\n    bind :443 ssl crt DIR/a.pem tls-ticket-keys DIR/nokeys\n    default_backend b\nbackend b\n", `bind: tls-ticket-keys: open`},
 		{"too few ticket keys", "frontend f\n    bind :443 ssl crt DIR/a.pem tls-ticket-keys DIR/ca.pem\n    default_backend b\nbackend b\n", `unable to decode base64 key on line 1`},
