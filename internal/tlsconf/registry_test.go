@@ -125,6 +125,9 @@ $`)
 }
 
 func TestFactsOf(t *testing.T) {
+	if f := FactsOf(plainStream{}); f != nil {
+		t.Errorf("an HTTP/2 stream of an h2c connection has TLS facts: %+v", f)
+	}
 	if f := FactsOf(struct{}{}); f != nil {
 		t.Error("a plain connection is TLS")
 	}
@@ -225,3 +228,9 @@ func TestCrtListEdits(t *testing.T) {
 		}
 	}
 }
+
+// plainStream reports a connection state without a handshake, as an HTTP/2 stream of
+// an h2c connection does.
+type plainStream struct{}
+
+func (plainStream) ConnectionState() tls.ConnectionState { return tls.ConnectionState{} }
