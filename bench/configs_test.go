@@ -35,7 +35,7 @@ func TestConfigsAreAcceptedByHAProxyAndNginx(t *testing.T) {
 	needTool(t, "/usr/sbin/haproxy")
 	needTool(t, "/usr/sbin/nginx")
 	dir := t.TempDir()
-	p := ports{web1: 21001, web2: 21002, http: 21003, tcp: 21004}
+	p := ports{web1: 21001, web2: 21002, http: 21003, tcp: 21004, rules: 21005}
 	nginxPath, cfgPath, err := writeConfigs(dir, p, 9900)
 	if err != nil {
 		t.Fatal(err)

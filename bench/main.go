@@ -69,7 +69,7 @@ func main() {
 	flag.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured wrk run before each measured one (whole seconds, 0 to skip)")
 	flag.IntVar(&o.conns, "conns", 50, "wrk connections")
 	flag.IntVar(&o.idle, "idle", 5000, "idle keep-alive connections for the memory measurement (0 to skip)")
-	flag.StringVar(&o.scenarios, "scenarios", "keepalive,tcp,close", "comma-separated scenarios: keepalive, tcp, close, tcpclose")
+	flag.StringVar(&o.scenarios, "scenarios", "keepalive,tcp,close", "comma-separated scenarios: keepalive, tcp, close, tcpclose, rules")
 	flag.StringVar(&o.loadCPU, "load-cpu", "0", "taskset CPU list for wrk and nginx")
 	flag.StringVar(&o.proxyCPU, "proxy-cpu", "1", "taskset CPU list for the proxy")
 	flag.BoolVar(&o.smoke, "smoke", false, "1 round of 2 s, 200 idle connections, all scenarios; fails only if the harness fails")
@@ -86,7 +86,7 @@ func main() {
 		os.Exit(2)
 	}
 	if o.smoke {
-		o.rounds, o.duration, o.warmup, o.idle, o.scenarios = 1, 2*time.Second, time.Second, 200, "keepalive,tcp,close"
+		o.rounds, o.duration, o.warmup, o.idle, o.scenarios = 1, 2*time.Second, time.Second, 200, "keepalive,tcp,close,rules"
 		o.maxNoise = 0
 	}
 	level := slog.LevelInfo
@@ -125,6 +125,7 @@ type scenario struct {
 	tcp   bool // through the mode tcp frontend
 	close bool // wrk sends Connection: close
 	idle  bool // also measure RSS per idle connection
+	rules bool // through the frontend with ACLs and rules, as Host app.example
 }
 
 var allScenarios = []scenario{
@@ -133,6 +134,8 @@ var allScenarios = []scenario{
 	{name: "close", title: "HTTP Connection: close", close: true},
 	// Not in the default list: a TCP session per request, for the cost of setting one up.
 	{name: "tcpclose", title: "TCP mode, Connection: close", tcp: true, close: true},
+	// Not in the default list: HTTP keep-alive through 20 ACLs and 12 rules (issue 10).
+	{name: "rules", title: "HTTP keep-alive, 20 ACLs and 12 rules", rules: true},
 }
 
 func pickScenarios(list string) ([]scenario, error) {
@@ -146,7 +149,7 @@ func pickScenarios(list string) ([]scenario, error) {
 			}
 		}
 		if !found {
-			return nil, fmt.Errorf("unknown scenario %q (want keepalive, tcp, close or tcpclose)", n)
+			return nil, fmt.Errorf("unknown scenario %q (want keepalive, tcp, close, tcpclose or rules)", n)
 		}
 	}
 	return out, nil
@@ -222,11 +225,11 @@ func run(ctx context.Context, log *slog.Logger, o options) (*report, error) {
 		}
 	}()
 
-	pp, err := freePorts(4)
+	pp, err := freePorts(5)
 	if err != nil {
 		return nil, err
 	}
-	e := &env{o: o, log: log, ps: ps, ports: ports{web1: pp[0], web2: pp[1], http: pp[2], tcp: pp[3]}}
+	e := &env{o: o, log: log, ps: ps, ports: ports{web1: pp[0], web2: pp[1], http: pp[2], tcp: pp[3], rules: pp[4]}}
 	maxconn := proxyMaxconn(nofile)
 	if maxconn < 20000 {
 		log.Info("global maxconn lowered to fit the descriptor limit", "maxconn", maxconn, "nofile", nofile)
@@ -359,8 +362,12 @@ func (e *env) measure(ctx context.Context, s side, sc scenario) (sample, error) 
 		}
 	}()
 	front := addr(e.ports.http)
-	if sc.tcp {
+	host := ""
+	switch {
+	case sc.tcp:
 		front = addr(e.ports.tcp)
+	case sc.rules:
+		front, host = addr(e.ports.rules), "app.example"
 	}
 	if err := waitListening(ctx, p, 10*time.Second, addr(e.ports.http), addr(e.ports.tcp)); err != nil {
 		return sample{}, err
@@ -371,7 +378,7 @@ func (e *env) measure(ctx context.Context, s side, sc scenario) (sample, error) 
 	if soft, hard, err := readNoFile(p.Pid()); err == nil {
 		e.log.Debug("proxy fd limit", "proxy", s.label, "soft", soft, "hard", hard)
 	}
-	w := wrkRun{wrk: e.o.wrk, cpu: e.o.loadCPU, url: "http://" + front + "/", conns: e.o.conns, close: sc.close}
+	w := wrkRun{wrk: e.o.wrk, cpu: e.o.loadCPU, url: "http://" + front + "/", conns: e.o.conns, close: sc.close, host: host}
 	if e.o.warmup >= time.Second {
 		w.duration = e.o.warmup
 		if _, err := w.run(ctx); err != nil {

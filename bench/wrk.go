@@ -129,6 +129,7 @@ type wrkRun struct {
 	conns    int
 	duration time.Duration // whole seconds; wrk rounds down
 	close    bool          // send Connection: close
+	host     string        // Host header ("": wrk's default, the URL's authority)
 }
 
 // run executes wrk pinned to r.cpu and parses its output. It is bounded by the
@@ -144,6 +145,9 @@ func (r wrkRun) run(ctx context.Context) (wrkResult, error) {
 		"-d", strconv.Itoa(secs) + "s", "--latency", "--timeout", "5s"}
 	if r.close {
 		args = append(args, "-H", "Connection: close")
+	}
+	if r.host != "" {
+		args = append(args, "-H", "Host: "+r.host)
 	}
 	args = append(args, r.url)
 	cmd := exec.CommandContext(ctx, "taskset", args...)

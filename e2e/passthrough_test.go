@@ -190,9 +190,6 @@ backend def
 	})
 	t.Logf("haproxy:\n%s", strings.Join(want, "\n"))
 	got := run(func(cfg, addr string) {
-		if code, _, stderr := runTandem(t, "-c", "-f", writeConfig(t, cfg)); code != 0 && strings.Contains(stderr, `"tcp-request content" is not supported`) {
-			t.Skip("tandem has no tcp-request content rules on this branch yet (wip-tcprules)")
-		}
 		startTandem(t, cfg, addr)
 	}, tcase{"2 TLS records", [][]byte{splitRecords(helloA, 50)}, false})
 	for i := range want {

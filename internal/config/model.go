@@ -237,6 +237,7 @@ type Frontend struct {
 	// is in Rules.Request; the frontend's service must serve the metrics it hands over.
 	MetricsRule bool
 	Rules       ProxyRules     // http-request, http-response, http-after-response, redirect
+	TCPRules    TCPRules       // tcp-request connection|session|content, tcp-response content
 	MonitorURI  string         // `monitor-uri`: answered 200 (or 503 when MonitorFail matches) before any rule
 	MonitorFail []*sample.Cond // `monitor fail if|unless COND`
 	StickTable  *StickTable    // the proxy's own `stick-table`, nil: none (a listen section's halves share it)
@@ -369,9 +370,11 @@ type Backend struct {
 	ErrorFiles map[int][]byte
 	Listen     bool
 	Rules      ProxyRules     // the backend's http-request, http-response, http-after-response and redirect rules
+	TCPRules   TCPRules       // the backend's tcp-request content and tcp-response content rules
 	ACLs       *sample.ACLSet // the section's acl lines (nil: none)
 	StickTable *StickTable    // the proxy's own `stick-table`, nil: none
 	Stats      *Stats         // stats lines in a backend section: the page answers the requests that reach it (nil: none)
+	StickRules []StickRule    // stick match|on|store-request|store-response, in order
 	// option accept-invalid-http-response: response heads are parsed as HAProxy 2.6
 	// relaxes them (http1.Response.ParseLax)
 	AcceptInvalidResponse bool
@@ -557,4 +560,20 @@ type ProxyRules struct {
 // Empty reports whether there is no rule at all.
 func (r *ProxyRules) Empty() bool {
 	return len(r.Request)+len(r.Redirect)+len(r.Response)+len(r.AfterResponse) == 0
+}
+
+// TCPRules are a proxy's tcp-request and tcp-response rules (configuration.txt §4.2),
+// compiled once (package rules). Connection and Session run in frontends when a
+// connection is accepted; Content runs in the frontend, then in the chosen backend,
+// on the request's first bytes (mode tcp: waiting for them up to InspectDelay) or on
+// each parsed request (mode http); Response runs on the server's first bytes.
+type TCPRules struct {
+	Connection, Session, Content, Response rules.Program
+	InspectDelay                           time.Duration // tcp-request inspect-delay (0: rules see what is there)
+	ResponseDelay                          time.Duration // tcp-response inspect-delay
+}
+
+// Empty reports whether there is no rule at all.
+func (r *TCPRules) Empty() bool {
+	return len(r.Connection)+len(r.Session)+len(r.Content)+len(r.Response) == 0
 }

@@ -23,17 +23,18 @@ func (d *Daemon) newFront(cfg *config.Config, f *config.Frontend, pools map[stri
 	fr := &front{cfg: f, sem: make(chan struct{}, maxConnOf(f))}
 	switch f.Mode {
 	case config.ModeTCP:
-		h := tcpproxy.NewHandler(&tcpproxy.Route{Frontend: f, Pool: tcpPoolOf(f, pools), Backends: pools, Stats: d.obs.counters.Frontend(f.Name), Log: d.loggerOf(f)}, log)
+		h := tcpproxy.NewHandler(&tcpproxy.Route{Frontend: f, Pool: tcpPoolOf(f, pools), Backends: pools, Stats: d.obs.counters.Frontend(f.Name), Log: d.loggerOf(f), Tables: d.tables.byNameNow()}, log)
 		h.Reactor = d.reactor
 		fr.h = h
 		fr.swap = func(_ *config.Config, f *config.Frontend, pools map[string]*backend.Pool) {
-			h.Swap(&tcpproxy.Route{Frontend: f, Pool: tcpPoolOf(f, pools), Backends: pools, Stats: d.obs.counters.Frontend(f.Name), Log: d.loggerOf(f)})
+			h.Swap(&tcpproxy.Route{Frontend: f, Pool: tcpPoolOf(f, pools), Backends: pools, Stats: d.obs.counters.Frontend(f.Name), Log: d.loggerOf(f), Tables: d.tables.byNameNow()})
 		}
 	default:
 		route := func(cfg *config.Config, f *config.Frontend, pools map[string]*backend.Pool) *httpproxy.Route {
 			return &httpproxy.Route{Frontend: f, Backends: pools, Default: poolOf(f, pools), Global: &cfg.Global,
 				Stats: d.obs.counters.Frontend(f.Name), Service: d.obs.service(f), Log: d.loggerOf(f),
-				BackendServices: d.obs.backendServices(cfg, f)}
+				BackendServices: d.obs.backendServices(cfg, f),
+				Tables:          d.tables.byNameNow()}
 		}
 		h := httpproxy.NewHandler(route(cfg, f, pools), log)
 		h.Idle = d.idle

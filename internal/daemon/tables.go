@@ -52,6 +52,13 @@ func (s *tableSet) apply(cfg *config.Config) map[string]*stick.Table {
 	return byName
 }
 
+// byNameNow returns the live tables by name (the map apply made: never changed after).
+func (s *tableSet) byNameNow() map[string]*stick.Table {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.byName
+}
+
 // tables returns the live tables in file order.
 func (s *tableSet) tables() []*stick.Table {
 	if l := s.list.Load(); l != nil {

@@ -84,6 +84,9 @@ func (cc *clientConn) requestRules(pr *config.ProxyRules, be *config.Backend, ta
 		if out.Rule.Action == rules.Allow {
 			continue // allow ends this list only
 		}
+		if a := out.Rule.Action; cc.trk != nil && (a == rules.Deny || a == rules.Tarpit || a == rules.Auth) {
+			cc.trk.CountHTTPErr() // HAProxy counts denied, tarpitted and refused requests as errors
+		}
 		return true, cc.answer(out.Rule, be, tarpit, m)
 	}
 	return false, false

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -202,12 +203,16 @@ func TestActionsKeepAliveZeroAllocs(t *testing.T) {
 		"no rule fires": "    http-request deny if { path /nope }\n    http-request redirect scheme https if { hdr(host) -i other }\n" +
 			"    http-request set-header X-A 1 if { path_beg /zz }\n    http-response set-header X-B 1 if { status 500 }\n",
 		"edits fire": "    http-request set-header X-A %[path]\n    http-request del-header accept\n    http-response set-header X-B 1\n",
+		"stick counters": "    stick-table type ip size 10 expire 30s store http_req_rate(10s),http_err_cnt,conn_cur,bytes_in_cnt\n" +
+			"    tcp-request connection track-sc1 src\n    http-request track-sc0 src\n" +
+			"    tcp-request content reject if { req.hdr(x-nope) -m found }\n    tcp-request content track-sc2 src\n" +
+			"    http-request deny if { sc0_http_req_rate gt 100000000 } || { src_conn_cur gt 1000 }\n",
 	} {
 		t.Run(name, func(t *testing.T) {
 			a := fastServer(t)
 			text := "defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n" +
 				"frontend fe\n    bind 127.0.0.1:1\n" + rulesText + "    default_backend be_a\nbackend be_a\n    server a " + a + "\n"
-			_, addr := rulesProxy(t, text, nil)
+			h, addr := rulesProxy(t, text, nil)
 			exp := len(fixedResponse)
 			if strings.Contains(rulesText, "X-B 1\n") && name == "edits fire" {
 				exp += len("X-B: 1\r\n")
@@ -225,6 +230,13 @@ func TestActionsKeepAliveZeroAllocs(t *testing.T) {
 			})
 			if allocs > 0.05 {
 				t.Fatalf("%v allocations per request, want 0", allocs)
+			}
+			if tab := h.route.Load().r.Tables["fe"]; tab != nil {
+				// The trackers did their work: every request counted on the entry.
+				k, _ := tab.KeyAddr(netip.MustParseAddr("127.0.0.1"))
+				if e := tab.Lookup(k, time.Now()); e == nil || e.Use() < 1 {
+					t.Fatal("the source is not tracked")
+				}
 			}
 		})
 	}

@@ -1,6 +1,9 @@
 package httpproxy
 
 import (
+	"tandem/internal/persist"
+	"tandem/internal/track"
+
 	"errors"
 	"math"
 	"net"
@@ -52,8 +55,9 @@ type exchange struct {
 	// the sample language's view of the exchange (rules.go), and a dynamic backend name
 	txn     ruleTxn
 	nameBuf []byte
-	msg     rules.Msg // the head the HTTP actions edit (actions.go)
-	gen     []byte    // a proxy-made response edited by http-after-response rules
+	msg     rules.Msg       // the head the HTTP actions edit (actions.go)
+	gen     []byte          // a proxy-made response edited by http-after-response rules
+	stick   persist.Pending // keys of stick store rules, stored once the server answers
 }
 
 func newExchange(size int, p *sync.Pool) *exchange {
@@ -79,7 +83,6 @@ func (ex *exchange) header(name string) (string, bool) {
 type conn struct {
 	h      *Handler
 	nc     net.Conn                      // nil while parked; written under h.mu
-	done   func()                        // called once the connection is closed (Serve)
 	fs     *proxystats.Frontend          // the frontend's counters when the connection opened
 	scCur  atomic.Pointer[serverConn]    // for Close and ShutdownServer
 	parked atomic.Pointer[idlewait.Wait] // the park in progress, for Drain and Close
@@ -87,6 +90,7 @@ type conn struct {
 	sess   *sample.State                 // sess. variables, nil until a rule sets one
 	nreq   int32                         // requests served, saturating (only 0 or not matters)
 	idle   atomic.Bool                   // waiting in its goroutine for a request after its first: Drain closes it
+	trk    *track.Session                // stick counters tracked (track.go), nil: none
 }
 
 // connLog is what the traffic log needs across a connection's requests.
@@ -192,10 +196,12 @@ func (cc *clientConn) serve() (parked bool) {
 					status = he.Status
 				}
 				cc.rs.r.Stats.RequestError()
+				cc.countBadRequest()
 				cc.logBadRequest(status, cc.ex != nil && cc.ex.inLen > 0, false)
 				cc.sendError(status, nil)
 				cc.linger = status != 408 // more of the request may be on its way
 			} else if cc.nreq == 0 && !cc.h.draining.Load() {
+				cc.countBadRequest()
 				cc.logBadRequest(400, cc.ex != nil && cc.ex.inLen > 0, true) // closed before a request
 			}
 			return false

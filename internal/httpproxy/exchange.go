@@ -8,6 +8,7 @@ import (
 	"os"
 	"sync/atomic"
 	"syscall"
+	"tandem/internal/persist"
 	"time"
 	"unsafe"
 
@@ -72,13 +73,26 @@ func (cc *clientConn) exchange() bool {
 	x := &ex.x
 	*x = xfer{pool: rs.pool}
 	now := time.Now()
+	// tcp-request content rules come first (HAProxy runs them before it counts an
+	// HTTP request): a reject closes the connection without an answer.
+	content := rs.fe != nil && len(rs.fe.TCPRules.Content) > 0
+	if content {
+		ex.startTxn(cc)
+		ex.msg.Request(req, ex.in)
+		if !cc.contentRules(rs.fe.TCPRules.Content) {
+			cc.endStream(0, 0, 0)
+			return false
+		}
+	}
 	rs.r.Stats.Request(now)
 	feWork := rs.feRequestWork()
-	started := rs.needTxn || feWork || rs.fe != nil && len(rs.fe.Rules.AfterResponse) > 0
-	if started {
+	started := content || rs.needTxn || feWork || rs.fe != nil && len(rs.fe.Rules.AfterResponse) > 0
+	if started && !content {
 		ex.startTxn(cc)
 		ex.msg.Request(req, ex.in)
 	}
+	cc.startStream()
+	defer cc.endStream(0, 0, 0) // a request the proxy answered: stop its trackers
 	if feWork {
 		if rs.fe.MonitorURI != "" {
 			if done, keep := cc.monitor(); done {
@@ -103,9 +117,13 @@ func (cc *clientConn) exchange() bool {
 	x.be = x.pool.Cfg
 	be := x.be
 	beWork := (len(be.Rules.Request) > 0 || len(be.Rules.Redirect) > 0) && !rs.ownBackend(be)
-	if !started && (beWork || rs.hasResponseRules(be)) {
+	beContent := len(be.TCPRules.Content) > 0 // nil for a listen section's own half
+	if !started && (beWork || beContent || rs.hasResponseRules(be) || len(be.StickRules) > 0) {
 		ex.startTxn(cc) // response rules read variables and the transaction too
 		ex.msg.Request(req, ex.in)
+	}
+	if beContent && !cc.contentRules(be.TCPRules.Content) {
+		return false // the backend's tcp-request content reject: closed without an answer
 	}
 	if beWork {
 		if done, keep := cc.requestRules(&be.Rules, be, tarpitOf(&be.Timeouts)); done {
@@ -165,6 +183,16 @@ func (cc *clientConn) exchange() bool {
 			}
 		}
 	}
+	if len(be.StickRules) > 0 {
+		if s := persist.Match(be.StickRules, rs.r.Tables, x.pool, &ex.txn, &ex.stick, time.Now()); s != nil && x.srv == nil {
+			switch err := x.pool.AcquireServer(h.ctx, s); {
+			case err == nil:
+				x.srv = s
+			case errors.Is(err, backend.ErrQueueTimeout):
+				return cc.replyError(503, be, x.clientKeep && req.Framing == http1.FrameNone, req.Len)
+			}
+		}
+	}
 	if x.srv == nil {
 		s, err := x.pool.Acquire(h.ctx, cc.balanceRequest(x.pool))
 		if err != nil {
@@ -182,6 +210,13 @@ func (cc *clientConn) exchange() bool {
 		keep, x.serverKeep = false, false
 	}
 	x.pool.Release(x.srv)
+	if cc.trk != nil {
+		st := 0
+		if ex.resp.Len > 0 {
+			st = ex.resp.Status
+		}
+		cc.endStream(st, x.bytesIn, x.bytesOut)
+	}
 	x.srv.BytesIn.Add(uint64(x.bytesIn))
 	x.srv.BytesOut.Add(uint64(x.bytesOut))
 	rs.r.Stats.Bytes(x.bytesIn, x.bytesOut)
@@ -293,6 +328,12 @@ func (cc *clientConn) exchangeOn(x *xfer) bool {
 		}
 		cc.waitBody()
 		return false
+	}
+	if len(be.StickRules) > 0 {
+		t := &cc.ex.txn
+		t.resp = true
+		persist.Store(be.StickRules, cc.rs.r.Tables, x.pool, x.srv, t, &cc.ex.stick, true, time.Now())
+		t.resp = false
 	}
 	if cc.rs.hasResponseRules(be) {
 		if done, keep := cc.responseRules(x); done {

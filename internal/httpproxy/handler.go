@@ -10,6 +10,9 @@
 package httpproxy
 
 import (
+	"tandem/internal/stick"
+	"tandem/internal/track"
+
 	"context"
 	"log/slog"
 	"net"
@@ -30,9 +33,10 @@ type Route struct {
 	Backends map[string]*backend.Pool // by backend name
 	Default  *backend.Pool            // used when no rule or default_backend names a pool
 	Global   *config.Global
-	Stats    *proxystats.Frontend // the frontend's counters (nil: none)
-	Service  Service              // answers the stats page and metrics requests (nil: none)
-	Log      *logging.Logger      // traffic log (option httplog, log-format); nil: off
+	Stats    *proxystats.Frontend    // the frontend's counters (nil: none)
+	Service  Service                 // answers the stats page and metrics requests (nil: none)
+	Log      *logging.Logger         // traffic log (option httplog, log-format); nil: off
+	Tables   map[string]*stick.Table // live stick tables by name (track-sc, sc_*, src_*, table_*)
 
 	// BackendServices answer the stats page of backends with stats lines (by backend
 	// name), for the requests that reach them; nil: none.
@@ -109,7 +113,7 @@ type Handler struct {
 	stop  context.CancelFunc
 
 	mu       sync.Mutex
-	conns    map[*conn]struct{}
+	conns    map[*conn]func()   // open connections, each with what to call once it is closed (Serve)
 	pools    map[int]*sync.Pool // exchange pools by buffer size, shared across swaps
 	active   atomic.Int64
 	draining atomic.Bool
@@ -151,7 +155,7 @@ func NewHandler(r *Route, log *slog.Logger) *Handler {
 		log = slog.New(slog.DiscardHandler)
 	}
 	ctx, stop := context.WithCancel(context.Background())
-	h := &Handler{log: log, ctx: ctx, stop: stop, conns: map[*conn]struct{}{}, pools: map[int]*sync.Pool{}}
+	h := &Handler{log: log, ctx: ctx, stop: stop, conns: map[*conn]func(){}, pools: map[int]*sync.Pool{}}
 	h.idle.init()
 	h.ccPool.New = newPooledClientConn
 	h.parkAfter = defaultParkAfter
@@ -184,8 +188,16 @@ func (h *Handler) ServeConn(c net.Conn) {
 // parkAfter gives up its goroutine until its next request arrives. A panic of the
 // connection's code is recovered and logged.
 func (h *Handler) Serve(c net.Conn, done func()) {
+	var trk *track.Session
+	if rs := h.route.Load(); rs.fe != nil {
+		var ok bool
+		if trk, ok = h.acceptRules(rs, c); !ok {
+			done() // refused by a tcp-request connection or session rule: never a session
+			return
+		}
+	}
 	cn := newConn(h, c)
-	cn.done = done
+	cn.trk = trk
 	h.mu.Lock()
 	if h.closed.Load() {
 		h.mu.Unlock()
@@ -193,7 +205,7 @@ func (h *Handler) Serve(c net.Conn, done func()) {
 		done()
 		return
 	}
-	h.conns[cn] = struct{}{}
+	h.conns[cn] = done
 	h.mu.Unlock()
 	h.active.Add(1)
 	rs := h.route.Load()
@@ -235,12 +247,16 @@ func (c *conn) run(woke idlewait.Reason, until time.Time) {
 // end forgets the connection, which is closed.
 func (c *conn) end() {
 	h := c.h
+	c.endSession()
 	c.fs.SessionClose()
 	h.mu.Lock()
+	done := h.conns[c]
 	delete(h.conns, c)
 	h.mu.Unlock()
 	h.active.Add(-1)
-	c.done()
+	if done != nil {
+		done()
+	}
 }
 
 // Drain starts a graceful stop: idle keep-alive connections close now; busy ones

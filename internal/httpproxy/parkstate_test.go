@@ -206,7 +206,7 @@ func TestParkedConnectionTimeouts(t *testing.T) {
 }
 
 // TestParkedStateSize: what a parked connection keeps of its own fits the allocator's
-// 80-byte class (it is 72 bytes; two words more make it 96).
+// 80-byte class (it is 80 bytes: one word more makes it 96).
 func TestParkedStateSize(t *testing.T) {
 	if n := unsafe.Sizeof(conn{}); n > 80 {
 		t.Fatalf("conn is %d bytes, want at most 80", n)

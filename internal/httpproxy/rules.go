@@ -82,6 +82,7 @@ func (cc *clientConn) choosePool() *backend.Pool {
 type ruleTxn struct {
 	cc   *clientConn
 	resp bool // in a response phase: Response returns the parsed response head
+	tcp  bool // tcp-request content rules run: track-sc does not count the request
 	// bare: neither message is there any more (a response rule's own answer is being
 	// built after the server's response was dropped, as in HAProxy)
 	bare bool

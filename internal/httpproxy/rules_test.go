@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"tandem/internal/stick"
 	"testing"
 	"time"
 
@@ -65,7 +66,11 @@ func rulesProxy(t testing.TB, text string, files map[string]string, servers ...s
 	if fe.DefaultBackend != nil {
 		def = pools[fe.DefaultBackend.Name]
 	}
-	h := NewHandler(&Route{Frontend: fe, Backends: pools, Default: def, Global: &cfg.Global}, testLogger(t))
+	tables := map[string]*stick.Table{}
+	for _, st := range cfg.Tables {
+		tables[st.Def.Name] = stick.New(st.Def, time.Now())
+	}
+	h := NewHandler(&Route{Frontend: fe, Backends: pools, Default: def, Global: &cfg.Global, Tables: tables}, testLogger(t))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -54,9 +54,8 @@ var actionPhases = map[string]uint8{
 var knownElsewhere = strings.Fields(`add-acl add-map cache-store cache-use del-acl del-map
 do-resolve early-hint normalize-uri send-spoe-group set-bandc-dst set-dst
 set-dst-port set-map set-mark set-nice set-priority-class set-priority-offset set-src set-src-port
-set-timeout set-tos strict-mode wait-for-body wait-for-handshake
-sc-inc-gpc sc-inc-gpc0 sc-inc-gpc1 sc-set-gpt sc-set-gpt0 track-sc0 track-sc1 track-sc2 lua
-set-bandwidth-limit set-fc-mark set-fc-tos`)
+set-timeout set-tos strict-mode wait-for-body wait-for-handshake lua
+set-bandwidth-limit set-fc-mark set-fc-tos sc-add-gpc sc-clr-gpc sc-clr-gpc0 sc-clr-gpc1`)
 
 // haproxyHas are the actions HAProxy 2.6 takes in the response phases beyond what
 // tandem carries out there (configuration.txt §4.2 http-response, http-after-response).
@@ -77,7 +76,7 @@ func Parse(ph Phase, args []string, env *Env) (*Rule, error) {
 		base = name[:i]
 	}
 	if strings.HasPrefix(base, "track-sc") || strings.HasPrefix(base, "sc-") {
-		return nil, fmt.Errorf("%s %s: stick-table actions are not carried out by tandem yet (the stick-table work wires track-sc and sc-* actions)", ph, base)
+		return parseStickRule(ph, name, args[1:], env)
 	}
 	mask, ok := actionPhases[base]
 	if !ok {
@@ -298,6 +297,9 @@ type ruleParser struct {
 	ctx  *sample.Ctx
 	args []string
 	kw   string
+	// where, when set, is what the rule's condition may fetch (tcp rules), else
+	// ph.Where().
+	where sample.Use
 }
 
 func (p *ruleParser) peek() string {
@@ -392,7 +394,11 @@ func (p *ruleParser) cond() (*sample.Cond, error) {
 	if p.env.Cond == nil {
 		return nil, fmt.Errorf("%s: conditions are not available here", p.kw)
 	}
-	c, err := p.env.Cond(p.args, p.ph.Where())
+	where := p.ph.Where()
+	if p.where != 0 {
+		where = p.where
+	}
+	c, err := p.env.Cond(p.args, where)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", p.kw, err)
 	}

@@ -72,12 +72,18 @@ const (
 	DisableL7Retry
 	SetVarFmt
 	SilentDrop
+	TrackSC  // track-sc0/1/2 KEY [table T]
+	SCIncGPC // sc-inc-gpc0(N), sc-inc-gpc1(N), sc-inc-gpc(IDX,N)
+	SCSetGPT // sc-set-gpt0(N) VALUE, sc-set-gpt(IDX,N) VALUE
+	Accept   // tcp-request/tcp-response accept
+	Close    // tcp-response close
 )
 
 var actionNames = [...]string{"allow", "deny", "tarpit", "redirect", "return", "auth", "add-header",
 	"set-header", "del-header", "replace-header", "replace-value", "set-path", "set-pathq",
 	"replace-path", "replace-pathq", "set-query", "set-uri", "replace-uri", "set-method", "set-var",
-	"unset-var", "capture", "set-log-level", "set-status", "use-service", "reject", "disable-l7-retry", "set-var-fmt", "silent-drop"}
+	"unset-var", "capture", "set-log-level", "set-status", "use-service", "reject", "disable-l7-retry", "set-var-fmt", "silent-drop",
+	"track-sc", "sc-inc-gpc", "sc-set-gpt", "accept", "close"}
 
 func (a Action) String() string { return actionNames[a] }
 
@@ -109,6 +115,16 @@ type Rule struct {
 	Reply    *Reply // deny, tarpit, return
 	Realm    string // auth
 	Service  string // use-service
+
+	// Slot is the stick counter of track-sc, sc-inc-gpc and sc-set-gpt (0, 1 or 2);
+	// Expr is track-sc's key and sc-set-gpt's value.
+	Slot int
+	// Table is the stick table track-sc tracks in: the configuration resolves the
+	// default (the proxy's own table), so it is never empty in a loaded configuration.
+	Table string
+	// GPC is the index of the general purpose counter or tag of sc-inc-gpc and
+	// sc-set-gpt.
+	GPC int
 }
 
 // NameMatch is how del-header compares header names.

@@ -106,6 +106,8 @@ func Run(prog Program, t sample.Txn, m *Msg) Outcome {
 			m.LogLevel, m.LogLevelSet = r.LogLevel, true
 		case Capture:
 			m.capture(r, t)
+		case TrackSC, SCIncGPC, SCSetGPT:
+			runStick(r, t)
 		default:
 			if !m.edit(r, t) {
 				return Outcome{Rule: r, Fail: true}

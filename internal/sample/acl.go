@@ -557,6 +557,8 @@ func UseName(u Use) string {
 		return useName(UseHTTPReq)
 	case u&UseContent != 0:
 		return useName(UseContent)
+	case u&UseResContent != 0:
+		return useName(UseResContent)
 	}
 	return useName(UseConn)
 }

@@ -11,10 +11,11 @@ type Use uint16
 
 // Places (HAProxy's "layer" of a fetch).
 const (
-	UseConn    Use = 1 << iota // the connection: tcp-request connection and later
-	UseContent                 // request bytes: tcp-request content and later
-	UseHTTPReq                 // a parsed HTTP request: http-request, use_backend in HTTP mode
-	UseHTTPRes                 // a parsed HTTP response: http-response, http-after-response
+	UseConn       Use = 1 << iota // the connection: tcp-request connection and later
+	UseContent                    // request bytes: tcp-request content and later
+	UseHTTPReq                    // a parsed HTTP request: http-request, use_backend in HTTP mode
+	UseHTTPRes                    // a parsed HTTP response: http-response, http-after-response
+	UseResContent                 // response bytes: tcp-response content
 
 	// UseAny is everything: for fetches that need nothing.
 	UseAny = UseConn | UseContent | UseHTTPReq | UseHTTPRes
@@ -26,6 +27,9 @@ const (
 	WhereTCPContent    = UseConn | UseContent
 	WhereHTTPRequest   = UseConn | UseContent | UseHTTPReq
 	WhereHTTPResponse  = UseConn | UseContent | UseHTTPReq | UseHTTPRes
+	WhereTCPResponse   = UseConn | UseResContent
+	// WhereAll is every place: what an acl line may fetch (its uses are checked).
+	WhereAll = WhereHTTPResponse | UseResContent
 )
 
 // Ctx is what parsing needs besides the words: where the expression will run and how
@@ -41,6 +45,12 @@ type Ctx struct {
 	// Userlist finds a userlist section for http_auth() and http_auth_group(); nil
 	// refuses them.
 	Userlist func(name string) (Users, error)
+	// Proxy is the section the rule is written in: the default stick table of
+	// stick-counter fetches (src_*, sc_*(N,TABLE) without a table).
+	Proxy string
+	// UseTable, when set, is told every stick table a fetch or converter names, so that
+	// the configuration can check they exist once every section is read.
+	UseTable func(name string)
 }
 
 func (c *Ctx) where() Use {

@@ -22,6 +22,12 @@ type fetchDef struct {
 	check   func(a []arg) error
 	err     string  // refused: this message
 	ref     RefKind // what its first argument names (Refs)
+	// mayChange: it reads request contents that may still grow (HAProxy's
+	// SMP_F_MAY_CHANGE): in tcp-request content rules a miss waits for more data.
+	mayChange bool
+	// payload: it reads the raw request bytes (HAProxy's L6 fetches), which HAProxy
+	// ignores on HTTP proxies.
+	payload bool
 	// compile, for registered fetches, compiles the raw arguments into a.
 	compile func(raw []string, a []arg, ctx *Ctx) error
 }
@@ -78,8 +84,10 @@ func useName(u Use) string {
 		return "request contents (tcp-request content or later)"
 	case u&UseHTTPReq != 0:
 		return "an HTTP request"
+	case u&UseHTTPRes != 0:
+		return "an HTTP response (http-response rules)"
 	}
-	return "an HTTP response (http-response rules)"
+	return "response contents (tcp-response content)"
 }
 
 func init() {
@@ -92,7 +100,7 @@ func init() {
 	addFetch(&fetchDef{name: "str", fn: fetchStr, args: []argKind{aStr}, minArgs: 1, out: TStr, use: UseAny})
 	addFetch(&fetchDef{name: "bool", fn: fetchBoolArg, args: []argKind{aInt}, minArgs: 1, out: TBool, use: UseAny})
 	addFetch(&fetchDef{name: "var", fn: fetchVar, args: []argKind{aVar, aStr}, minArgs: 1, out: TAny, use: UseAny, match: mStr})
-	addFetch(&fetchDef{name: "wait_end", fn: fetchWaitEnd, out: TBool, use: UseContent | reqUse})
+	addFetch(&fetchDef{name: "wait_end", fn: fetchWaitEnd, mayChange: true, out: TBool, use: UseContent | reqUse | UseResContent})
 
 	// Connection.
 	addFetch(&fetchDef{name: "src", fn: fetchSrc, out: TIPv4, use: UseAny, match: mIP})
@@ -106,14 +114,18 @@ func init() {
 	addFetch(&fetchDef{name: "fe_conn", fn: fetchCounter(FeConn), args: []argKind{aStr}, out: TInt, use: UseAny, ref: RefFrontend})
 
 	// Request contents.
-	addFetch(&fetchDef{name: "req.len", fn: fetchReqLen, out: TInt, use: UseContent | reqUse})
+	addFetch(&fetchDef{name: "req.len", fn: fetchReqLen, payload: true, mayChange: true, out: TInt, use: UseContent | reqUse})
 	fetches["req_len"] = fetches["req.len"]
-	addFetch(&fetchDef{name: "req.payload", fn: fetchPayload, args: []argKind{aInt, aInt}, minArgs: 2, out: TBin, use: UseContent | reqUse, match: mBin})
-	addFetch(&fetchDef{name: "req.rdp_cookie_cnt", fn: fetchRDPCookieCnt, args: []argKind{aStr}, out: TInt, use: UseContent | reqUse})
+	addFetch(&fetchDef{name: "req.payload", fn: fetchPayload, payload: true, mayChange: true, args: []argKind{aInt, aInt}, minArgs: 2, out: TBin, use: UseContent | reqUse, match: mBin})
+	addFetch(&fetchDef{name: "req.rdp_cookie_cnt", fn: fetchRDPCookieCnt, payload: true, mayChange: true, args: []argKind{aStr}, out: TInt, use: UseContent | reqUse})
 	fetches["rdp_cookie_cnt"] = fetches["req.rdp_cookie_cnt"]
 
+	// Response contents (tcp-response content).
+	addFetch(&fetchDef{name: "res.len", fn: fetchResLen, mayChange: true, payload: true, out: TInt, use: UseResContent})
+	addFetch(&fetchDef{name: "res.payload", fn: fetchResPayload, args: []argKind{aInt, aInt}, minArgs: 2, mayChange: true, payload: true, out: TBin, use: UseResContent, match: mBin})
+
 	// The HTTP request.
-	addFetch(&fetchDef{name: "req.proto_http", fn: fetchProtoHTTP, out: TBool, use: UseContent | reqUse})
+	addFetch(&fetchDef{name: "req.proto_http", fn: fetchProtoHTTP, mayChange: true, out: TBool, use: UseContent | reqUse})
 	addFetch(&fetchDef{name: "req.ver", fn: fetchReqVer, out: TStr, use: reqUse})
 	fetches["req_ver"] = fetches["req.ver"]
 	addFetch(&fetchDef{name: "method", fn: fetchMethod, out: TMeth, use: reqUse})

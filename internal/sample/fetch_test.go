@@ -145,6 +145,17 @@ func TestPayloadFetches(t *testing.T) {
 	checkEval(t, txn, "req.payload(3,10)", "<none>", TBin)
 	checkEval(t, txn, "req.proto_http", "0", TBool)
 	checkEval(t, txn, "path", "<none>", TStr)
+	for _, c := range []struct{ payload, want string }{
+		{"GET / HTTP/1.1\r\nHost: a\r\n\r\n", "1"},
+		{"GET / HTTP/1.1\r\nHost: a\r\n", "<none>"}, // may still become a request
+		{"GE", "<none>"},
+		{"", "<none>"},
+		{"GET / HTTP/1.1\r\nbad header\r\n\r\n", "0"},
+		{" GET", "0"},
+	} {
+		txn.payload = []byte(c.payload)
+		checkEval(t, txn, "req.proto_http", c.want, TBool)
+	}
 	txn.payload = []byte("\x03\x00\x00\x2aCookie: mstshash=bob\r\n")
 	checkEval(t, txn, "req.rdp_cookie_cnt", "1", TInt)
 	checkEval(t, txn, "req.rdp_cookie_cnt(other)", "0", TInt)

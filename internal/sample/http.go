@@ -37,6 +37,7 @@ func fetchVar(t Txn, a []arg, _ *cursor) (v Value, ok bool) {
 
 func fetchWaitEnd(t Txn, _ []arg, _ *cursor) (v Value, ok bool) {
 	if !t.State().WaitEnd {
+		t.State().mayChange = true
 		return v, false
 	}
 	v = Bool(true)
@@ -120,6 +121,7 @@ func fetchSrvConn(t Txn, a []arg, _ *cursor) (v Value, ok bool) {
 }
 
 func fetchReqLen(t Txn, _ []arg, _ *cursor) (v Value, ok bool) {
+	t.State().mayChange = true // more bytes may come
 	v = Int(int64(len(t.Payload())))
 	return v, true
 }
@@ -134,6 +136,7 @@ func fetchPayload(t Txn, a []arg, _ *cursor) (v Value, ok bool) {
 		n = int64(len(p)) - off
 	}
 	if off+n > int64(len(p)) {
+		t.State().mayChange = true
 		return v, false // not all there (yet)
 	}
 	v = Value{Type: TBin, B: p[off : off+n]}
@@ -150,14 +153,33 @@ func fetchRDPCookieCnt(t Txn, a []arg, _ *cursor) (v Value, ok bool) {
 			n = 1
 		}
 	}
+	if n == 0 {
+		t.State().mayChange = true // the cookie may still come
+	}
 	v = Int(int64(n))
 	return v, true
 }
 
 func fetchProtoHTTP(t Txn, _ []arg, _ *cursor) (v Value, ok bool) {
-	r, _ := t.Request()
-	v = Bool(r != nil)
-	return v, true
+	if r, _ := t.Request(); r != nil {
+		return Bool(true), true
+	}
+	// Mode tcp: whether the first bytes parse as an HTTP request head; an incomplete
+	// head may still become one, bytes that cannot start a method never do.
+	p := t.Payload()
+	i := 0
+	for i < len(p) && methodChar(p[i]) {
+		i++
+	}
+	if i < len(p) && (i == 0 || p[i] != ' ') {
+		return Bool(false), true
+	}
+	if http1.EndOfHead(p) < 0 {
+		t.State().mayChange = true
+		return v, false
+	}
+	var r http1.Request
+	return Bool(r.Parse(p) == nil), true
 }
 
 var verStrings = [...]string{"1.0", "1.1"}
@@ -397,3 +419,16 @@ const (
 	dirRes
 	dirAuto // hdr(): the response in a response phase, else the request
 )
+
+// methodChar reports whether c may appear in a method (an HTTP token character).
+func methodChar(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	}
+	switch c {
+	case '!', '#', '$', '%', '&', '\'', '*', '+', '-', '.', '^', '_', '`', '|', '~':
+		return true
+	}
+	return false
+}

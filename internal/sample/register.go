@@ -17,6 +17,10 @@ type Fetch struct {
 	Out     Type
 	// Use is where it can run (UseConn for a connection-level counter…).
 	Use Use
+	// MayChange is set for a fetch of request contents that may still grow
+	// (req.ssl_sni…): while Eval gives no value, tcp-request content rules wait for
+	// more data.
+	MayChange bool
 	// Compile checks the arguments and returns what Eval receives (nil Compile: the
 	// arguments themselves, as []string).
 	Compile func(args []string, ctx *Ctx) (any, error)
@@ -42,8 +46,17 @@ func RegisterFetch(f Fetch) {
 	}
 	kinds := make([]argKind, f.MaxArgs+1) // the last one holds what Compile returned
 	eval := f.Eval
-	def := &fetchDef{name: f.Name, args: kinds, minArgs: f.MinArgs, out: f.Out, use: f.Use,
+	def := &fetchDef{name: f.Name, args: kinds, minArgs: f.MinArgs, out: f.Out, use: f.Use, mayChange: f.MayChange, payload: f.MayChange && f.Use&UseConn == 0 && f.Use&UseContent != 0,
 		fn: func(t Txn, a []arg, _ *cursor) (Value, bool) { return eval(t, a[len(a)-1].ext) }}
+	if f.MayChange {
+		def.fn = func(t Txn, a []arg, _ *cursor) (Value, bool) {
+			v, ok := eval(t, a[len(a)-1].ext)
+			if !ok {
+				t.State().mayChange = true // no answer yet: more bytes may give one
+			}
+			return v, ok
+		}
+	}
 	def.compile = func(raw []string, a []arg, ctx *Ctx) error {
 		if len(raw) > f.MaxArgs {
 			return fmt.Errorf("takes at most %d arguments, got %d", f.MaxArgs, len(raw))

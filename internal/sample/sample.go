@@ -159,6 +159,9 @@ type State struct {
 	// sess, once bound (BindSession), is where sess. variables live: a slot of the
 	// client connection, so that they outlive the transaction's State.
 	sess **State
+	// mayChange is set by a fetch whose answer may change with more request bytes
+	// (HAProxy's SMP_F_MAY_CHANGE): req.len always, req.payload while too short…
+	mayChange bool
 }
 
 // BindSession makes *slot hold the sess. variables (HAProxy: they last as long as the
@@ -173,6 +176,10 @@ type variable struct {
 	buf   []byte // owns v.B's bytes for strings and binaries
 	set   bool
 }
+
+// MayChange tells the evaluation under way that the fetch's answer may change with
+// more request bytes (a Txn whose HTTP request is not whole yet, in mode tcp).
+func (s *State) MayChange() { s.mayChange = true }
 
 // Reset forgets the variables of scopes txn, req and res (a new transaction on the
 // same connection); sess variables stay. Buffers are kept for reuse.

@@ -90,6 +90,10 @@ func fetchReqSSLVer(t Txn, _ []arg, _ *cursor) (v Value, ok bool) {
 	return Int(ver), true
 }
 
+// mayChange marks the evaluation as one whose answer may change as more request bytes
+// arrive (HAProxy's SMP_F_MAY_CHANGE): tcp-request content rules wait for them.
+func mayChange(t Txn) { t.State().MayChange() }
+
 // appendScratch copies s into the State's scratch space.
 func appendScratch(t Txn, s string) []byte {
 	st := t.State()
@@ -110,7 +114,7 @@ func init() {
 		{[]string{"req.ssl_alpn"}, fetchReqSSLALPN, TStr},
 		{[]string{"req.ssl_ver", "req_ssl_ver"}, fetchReqSSLVer, TInt},
 	} {
-		def := &fetchDef{name: f.names[0], fn: f.fn, out: f.out, use: use}
+		def := &fetchDef{name: f.names[0], fn: f.fn, out: f.out, use: use, payload: true, mayChange: true}
 		addFetch(def)
 		for _, alias := range f.names[1:] {
 			fetches[alias] = def

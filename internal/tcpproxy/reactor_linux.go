@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"tandem/internal/backend"
 	"tandem/internal/rawsock"
 )
 
@@ -22,42 +23,97 @@ func (h *Handler) serveReactor(c net.Conn, done func()) {
 	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
 		peer = ta.AddrPort()
 	}
+	if h.route.Load().resRules {
+		// tcp-response rules hold the server's first bytes while the client's flow:
+		// the goroutine path does that.
+		defer done()
+		h.ServeConn(c)
+		return
+	}
+	var t *connTxn
+	var chosen *Route
+	if r := h.route.Load(); r.needsRules() {
+		// The rules run here, on the connection's goroutine, before the loop has it.
+		t = r.newTxn(peer, addrPortOf(c.LocalAddr()), h, c)
+		if !r.admit(t) {
+			t.end(0, 0)
+			refuse(c, t, true) // refused before it is a session: reset, not counted
+			done()
+			return
+		}
+		ok := r.inspect(c, t)
+		if ok {
+			chosen = r.forTxn(t)
+			ok = chosen.inspectBackend(c, t)
+		}
+		if !ok {
+			r.Stats.SessionOpen(time.Now()) // a session refused by a content rule
+			r.Stats.Denied()                // HAProxy's denied_req (dreq)
+			r.Stats.SessionClose()
+			t.end(int64(len(t.payload)), 0)
+			refuse(c, t, false)
+			done()
+			return
+		}
+	}
 	fd, err := detach(c)
 	if err != nil {
 		h.log.Warn("tcp session: cannot take the client socket", "err", err)
+		t.end(0, 0)
 		done()
 		return
 	}
-	h.serveFD(fd, peer, done)
+	h.serveFD(fd, peer, done, t, chosen)
 }
 
 // ServeFD serves the client socket fd (non-blocking, close-on-exec, accepted from peer
 // without Go's poller) on a reactor loop, and calls done once it is closed. It returns
 // at once: choosing a server may wait in the backend's queue, on a goroutine of its own.
 func (h *Handler) ServeFD(fd int, peer netip.AddrPort, done func()) {
-	go h.serveFD(fd, peer, done)
+	if h.route.Load().needsRules() {
+		// Rules read the socket before a server is chosen: through Go's poller.
+		go func() {
+			c, err := fdConn(fd)
+			unix.Close(fd)
+			if err != nil {
+				h.log.Warn("tcp session: cannot take the client socket", "err", err)
+				done()
+				return
+			}
+			h.serveReactor(c, done)
+		}()
+		return
+	}
+	go h.serveFD(fd, peer, done, nil, nil)
 }
 
 // serveFD picks a server, starts a non-blocking connect to it and gives the session to a
 // loop, which finishes the connect and then moves the bytes. From there the session
 // costs two descriptors and a small struct, and a buffer only while bytes wait for a
 // full socket.
-func (h *Handler) serveFD(fd int, peer netip.AddrPort, done func()) {
+func (h *Handler) serveFD(fd int, peer netip.AddrPort, done func(), t *connTxn, chosen *Route) {
 	s := &session{}
 	if !h.track(s) {
+		t.end(0, 0)
 		unix.Close(fd)
 		done()
 		return
 	}
 	r := h.route.Load()
 	r.Stats.SessionOpen(time.Now())
+	var in, out int64
 	end := func() {
+		t.end(in, out)
 		r.Stats.SessionClose()
 		h.untrack(s)
 		done()
 	}
 	local := localAddr(fd)
-	r = r.forConn(peer, local, h, nil)
+	if chosen != nil {
+		r = chosen // the rules chose it (serveReactor)
+	} else {
+		r = r.forConn(peer, local, h, nil)
+	}
 	if r.Pool == nil {
 		unix.Close(fd)
 		end()
@@ -67,7 +123,14 @@ func (h *Handler) serveFD(fd int, peer netip.AddrPort, done func()) {
 	if r.Log != nil {
 		lg = h.startLogAt(r, peer, local)
 	}
-	a, err := firstAttempt(r, peer.Addr())
+	var sticky *stickState
+	if len(r.Pool.Cfg.StickRules) > 0 {
+		if t == nil {
+			t = r.newTxn(peer, local, h, nil)
+		}
+		sticky = r.stickMatch(t)
+	}
+	a, err := firstAttempt(r, peer.Addr(), sticky)
 	if err != nil {
 		h.log.Debug("tcp session: no server", "frontend", r.Frontend.Name, "err", err)
 		lg.noServer()
@@ -76,13 +139,21 @@ func (h *Handler) serveFD(fd int, peer netip.AddrPort, done func()) {
 		return
 	}
 	rs := &rsession{loop: h.Reactor.Pick(), h: h, sess: s, att: a, lg: lg, dialing: true}
+	if sticky != nil {
+		rs.stored = func(srv *backend.Server) { sticky.store(r, srv) }
+	}
 	rs.init(fd, timeouts(r))
+	if t != nil && len(t.payload) > 0 {
+		// The bytes the content rules read go first, once the server is connected.
+		rs.up.pend, rs.up.n = t.payload, int64(len(t.payload))
+	}
 	rs.giveUp = func() {
 		lg.noServer()
 		unix.Close(fd)
 		end()
 	}
-	rs.finished = func(in, out int64) {
+	rs.finished = func(bin, bout int64) {
+		in, out = bin, bout
 		srv := rs.att.srv
 		lg.done(in, out)
 		srv.BytesIn.Add(uint64(in))
@@ -158,6 +229,9 @@ func (rs *rsession) connected() {
 	rs.connecting = false
 	srv := rs.att.srv
 	rs.lg.connected(srv, rs.att.dst(func() netip.AddrPort { return localAddr(rs.cli.fd) }))
+	if rs.stored != nil {
+		rs.stored(srv) // the stick store rules remember the server connected
+	}
 	rs.h.mu.Lock()
 	rs.sess.srvAddr = srv.Addr
 	rs.h.mu.Unlock()

@@ -6,6 +6,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"tandem/internal/backend"
 	"tandem/internal/logging"
 	"tandem/internal/reactor"
 )
@@ -34,8 +35,9 @@ type rsession struct {
 	connecting   bool // the server socket is registered, its connect not finished
 
 	closed   bool
-	finished func(in, out int64) // called once, when both sockets are closed
-	giveUp   func()              // no server could be connected: the client is closed
+	finished func(in, out int64)   // called once, when both sockets are closed
+	stored   func(*backend.Server) // stick store rules, once the server is connected (nil: none)
+	giveUp   func()                // no server could be connected: the client is closed
 }
 
 // end is one socket of a session; the loop calls it with its events.

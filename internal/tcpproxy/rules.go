@@ -1,13 +1,16 @@
 package tcpproxy
 
 import (
+	"errors"
 	"net/netip"
 
 	"tandem/internal/backend"
 	"tandem/internal/config"
 	"tandem/internal/http1"
 	"tandem/internal/sample"
+	"tandem/internal/stick"
 	"tandem/internal/tlsconf"
+	"tandem/internal/track"
 )
 
 // forConn returns the route of one new connection of h: r itself unless the frontend's
@@ -21,9 +24,27 @@ func (r *Route) forConn(client, local netip.AddrPort, h *Handler, conn any) *Rou
 	if fe == nil || r.Backends == nil || !hasRules(fe.UseBackends) {
 		return r
 	}
-	t := &connTxn{src: client, dst: local, backends: r.Backends, fe: fe.Name, conn: conn}
+	return r.forTxn(r.newTxn(client, local, h, conn))
+}
+
+// newTxn returns the sample.Txn of a new connection of h; conn is the client
+// connection, read by the TLS fetches (nil: a plain socket).
+func (r *Route) newTxn(client, local netip.AddrPort, h *Handler, conn any) *connTxn {
+	t := &connTxn{src: client, dst: local, backends: r.Backends, tables: r.Tables, conn: conn}
+	if r.Frontend != nil {
+		t.fe = r.Frontend.Name
+	}
 	if h != nil {
 		t.active = h.Active()
+	}
+	return t
+}
+
+// forTxn is forConn over a connection's Txn (its first bytes read by inspect).
+func (r *Route) forTxn(t *connTxn) *Route {
+	fe := r.Frontend
+	if fe == nil || r.Backends == nil || !hasRules(fe.UseBackends) {
+		return r
 	}
 	pick := r.Pool
 	if fe.DefaultBackend != nil {
@@ -63,16 +84,27 @@ func hasRules(ubs []config.UseBackend) bool {
 	return false
 }
 
-// connTxn is a connection seen by the sample language: addresses only.
+// connTxn is a connection seen by the sample language: its addresses, the first bytes
+// tcp-request content rules read, and its stick counters.
 type connTxn struct {
-	src, dst netip.AddrPort
-	backends map[string]*backend.Pool
-	fe       string // the frontend's name and its open connections, for fe_conn
-	active   int
-	st       sample.State
-	conn     any              // the client connection, read by TLSFacts
-	tls      *sample.TLSFacts // its TLS facts, once read
-	tlsRead  bool
+	conn       any              // the client connection, read by TLSFacts
+	tls        *sample.TLSFacts // its TLS facts, once read
+	tlsRead    bool
+	src, dst   netip.AddrPort
+	backends   map[string]*backend.Pool
+	fe         string // the frontend's name and its open connections, for fe_conn
+	active     int
+	st         sample.State
+	payload    []byte                  // the client's bytes read by inspect, not yet forwarded
+	tables     map[string]*stick.Table // live stick tables by name
+	trk        *track.Session          // nil until a rule tracks
+	atConn     bool                    // tcp-request connection/session rules run
+	drop       bool                    // a silent-drop rule refused the connection
+	resPayload []byte                  // the server's bytes tcp-response rules read
+	// the request head parsed out of payload (Request), for len(payload) == reqLen
+	req            *http1.Request
+	reqLen         int
+	reqOK, reqMore bool
 }
 
 // TLSFacts reads the connection's TLS facts on first use (sample.TLSTxn).
@@ -84,10 +116,41 @@ func (t *connTxn) TLSFacts() *sample.TLSFacts {
 }
 
 func (t *connTxn) Addrs() (netip.AddrPort, netip.AddrPort) { return t.src, t.dst }
-func (t *connTxn) Request() (*http1.Request, []byte)       { return nil, nil }
-func (t *connTxn) Response() (*http1.Response, []byte)     { return nil, nil }
-func (t *connTxn) Payload() []byte                         { return nil }
-func (t *connTxn) State() *sample.State                    { return &t.st }
+
+// Request parses the request head out of the bytes content rules read, as HAProxy's
+// HTTP fetches do in mode tcp: nil until a whole head is there (and then the answer
+// may still change: content rules wait for more bytes).
+func (t *connTxn) Request() (*http1.Request, []byte) {
+	if len(t.payload) == 0 {
+		t.st.MayChange()
+		return nil, nil
+	}
+	if t.reqLen != len(t.payload) {
+		t.reqLen, t.reqOK = len(t.payload), false
+		if t.req == nil {
+			t.req = new(http1.Request)
+		}
+		switch err := t.req.Parse(t.payload); {
+		case err == nil:
+			t.reqOK = true
+		case errors.Is(err, http1.ErrNeedMore):
+			t.reqMore = true
+		default:
+			t.reqMore = false
+		}
+	}
+	if !t.reqOK {
+		if t.reqMore {
+			t.st.MayChange()
+		}
+		return nil, nil
+	}
+	return t.req, t.payload
+}
+func (t *connTxn) Response() (*http1.Response, []byte) { return nil, nil }
+func (t *connTxn) Payload() []byte                     { return t.payload }
+func (t *connTxn) ResPayload() []byte                  { return t.resPayload }
+func (t *connTxn) State() *sample.State                { return &t.st }
 
 func (t *connTxn) Counter(c sample.Counter, proxy, server string) (int64, bool) {
 	if c == sample.FeConn {

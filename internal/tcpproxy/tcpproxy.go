@@ -18,6 +18,7 @@ import (
 	"tandem/internal/logging"
 	"tandem/internal/proxystats"
 	"tandem/internal/reactor"
+	"tandem/internal/stick"
 )
 
 // Route is what a TCP frontend forwards to. A reload swaps in a new one.
@@ -27,6 +28,10 @@ type Route struct {
 	Backends map[string]*backend.Pool // by name, for use_backend rules (nil: Pool only)
 	Stats    *proxystats.Frontend     // the frontend's counters (nil: none)
 	Log      *logging.Logger          // tcplog / log-format; nil: off
+	Tables   map[string]*stick.Table  // live stick tables by name (track-sc, sc_*, src_*, table_*)
+
+	rules    bool // TCP rules may run on a connection (prepare)
+	resRules bool // a backend has tcp-response rules: sessions run on goroutines
 }
 
 // Handler serves the connections of one TCP frontend.
@@ -53,6 +58,7 @@ func NewHandler(r *Route, log *slog.Logger) *Handler {
 
 // Swap makes new connections follow r; established ones keep their server.
 func (h *Handler) Swap(r *Route) {
+	r.prepare()
 	h.serversTLS.Store(r.hasTLSServers())
 	h.route.Store(r)
 }
@@ -151,24 +157,76 @@ func (h *Handler) ServeConn(c net.Conn) {
 		}
 	}()
 	r := h.route.Load()
+	var t *connTxn // the rules' view of the connection, when the frontend has TCP rules
+	var in, out int64
+	if r.needsRules() {
+		t = r.newTxn(addrPortOf(c.RemoteAddr()), addrPortOf(c.LocalAddr()), h, c)
+		defer func() { t.end(in, out) }()
+		if !r.admit(t) {
+			refuse(c, t, true) // refused before it is a session: reset, not counted
+			return
+		}
+	}
 	r.Stats.SessionOpen(time.Now())
 	defer r.Stats.SessionClose()
-	r = r.forConn(addrPortOf(c.RemoteAddr()), addrPortOf(c.LocalAddr()), h, c)
+	if t != nil {
+		if !r.inspect(c, t) {
+			in = int64(len(t.payload))
+			r.Stats.Denied() // HAProxy's denied_req (dreq)
+			refuse(c, t, false)
+			return
+		}
+		r = r.forTxn(t)
+		if !r.inspectBackend(c, t) {
+			in = int64(len(t.payload))
+			r.Stats.Denied()
+			refuse(c, t, false)
+			return
+		}
+	} else {
+		r = r.forConn(addrPortOf(c.RemoteAddr()), addrPortOf(c.LocalAddr()), h, c)
+	}
 	if r.Pool == nil {
 		return
 	}
+	var sticky *stickState
+	if len(r.Pool.Cfg.StickRules) > 0 {
+		if t == nil {
+			t = r.newTxn(addrPortOf(c.RemoteAddr()), addrPortOf(c.LocalAddr()), h, c)
+		}
+		sticky = r.stickMatch(t)
+	}
 	lg := h.startLog(r, c)
-	srv, conn, err := h.connect(r, c)
+	srv, conn, err := h.connect(r, c, sticky)
 	if err != nil {
 		h.log.Debug("tcp session: no server", "frontend", r.Frontend.Name, "err", err)
 		lg.noServer()
 		return
 	}
 	lg.connected(srv, addrPortOf(conn.RemoteAddr()))
+	sticky.store(r, srv)
 	defer r.Pool.Release(srv)
 	h.setServer(s, conn)
 	defer conn.Close()
-	in, out, cause := Pipe(c, conn, timeouts(r))
+	var early int64
+	if t != nil && len(t.payload) > 0 {
+		// The bytes the content rules read go first.
+		if _, err := conn.Write(t.payload); err != nil {
+			lg.done(0, 0)
+			return
+		}
+		early = int64(len(t.payload))
+	}
+	server := net.Conn(conn)
+	if rr := r.Pool.Cfg.TCPRules.Response; len(rr) > 0 {
+		if t == nil {
+			t = r.newTxn(addrPortOf(c.RemoteAddr()), addrPortOf(c.LocalAddr()), h, c)
+		}
+		server = &resInspector{Conn: conn, client: c, t: t, prog: rr, delay: r.Pool.Cfg.TCPRules.ResponseDelay}
+	}
+	var cause byte
+	in, out, cause = Pipe(c, server, timeouts(r))
+	in += early
 	lg.fail(cause)
 	lg.done(in, out)
 	srv.BytesIn.Add(uint64(in))
@@ -177,12 +235,12 @@ func (h *Handler) ServeConn(c net.Conn) {
 }
 
 // connect picks a server and connects to it, retrying as `retries` and `option redispatch` say.
-func (h *Handler) connect(r *Route, c net.Conn) (*backend.Server, net.Conn, error) {
+func (h *Handler) connect(r *Route, c net.Conn, st *stickState) (*backend.Server, net.Conn, error) {
 	var client netip.Addr
 	if ap, err := netip.ParseAddrPort(c.RemoteAddr().String()); err == nil {
 		client = ap.Addr()
 	}
-	a, err := firstAttempt(r, client)
+	a, err := firstAttempt(r, client, st)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -232,11 +290,21 @@ func (a *attempts) dst(local func() netip.AddrPort) netip.AddrPort {
 	return a.srv.Dst(a.local)
 }
 
-// firstAttempt picks the first server for a client (which may wait in the queue).
-func firstAttempt(r *Route, client netip.Addr) (*attempts, error) {
+// firstAttempt picks the first server for a client (which may wait in the queue):
+// the one a stick table names when it can take the session, else the balancer's.
+func firstAttempt(r *Route, client netip.Addr, st *stickState) (*attempts, error) {
 	a := &attempts{pool: r.Pool, timeout: r.Pool.Cfg.Timeouts.Connect}
 	if a.timeout == 0 {
 		a.timeout = 5 * time.Second
+	}
+	if st != nil && st.srv != nil {
+		switch err := r.Pool.AcquireServer(context.Background(), st.srv); {
+		case err == nil:
+			a.srv = st.srv
+			return a, nil
+		case !errors.Is(err, backend.ErrNoServer):
+			return nil, err
+		}
 	}
 	if c, _, _ := r.Pool.Needs(); c {
 		a.req.Client = client.Unmap()

@@ -41,9 +41,9 @@ func (r proxyRules) clone(from *proxyState) proxyRules {
 // rulesEnv is what compiling a rule of px needs.
 func (p *parser) rulesEnv(px *proxyState, st *stmt) *rules.Env {
 	return &rules.Env{
-		Ctx: p.sampleCtx(sample.WhereHTTPRequest),
+		Ctx: p.pxCtx(px, st, sample.WhereHTTPRequest),
 		Cond: func(words []string, where sample.Use) (*sample.Cond, error) {
-			return sample.ParseCond(words, px.acls, p.sampleCtx(where))
+			return sample.ParseCond(words, px.acls, p.pxCtx(px, st, where))
 		},
 		ReadFile: func(name string) ([]byte, error) {
 			b, err := p.opt.ReadFile(name)
@@ -130,7 +130,7 @@ func kwMonitorFail(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 		p.errorf(st.pos, "monitor fail: expects \"if\" or \"unless\" and a condition")
 		return
 	}
-	c, err := sample.ParseCond(args, px.acls, p.sampleCtx(sample.WhereHTTPRequest))
+	c, err := sample.ParseCond(args, px.acls, p.pxCtx(px, st, sample.WhereHTTPRequest))
 	if err != nil {
 		p.errorf(st.pos, "monitor fail: %v", err)
 		return

@@ -80,7 +80,7 @@ type kwEntry struct {
 var registry []kwEntry
 
 // multiWord are first words that form a keyword together with the second word.
-var multiWord = map[string]bool{"option": true, "timeout": true, "stats": true, "http-check": true, "tcp-check": true, "monitor": true}
+var multiWord = map[string]bool{"option": true, "timeout": true, "stats": true, "http-check": true, "tcp-check": true, "monitor": true, "tcp-request": true, "tcp-response": true, "stick": true}
 
 // Keywords returns every supported keyword, sorted by name then sections.
 func Keywords() []Keyword {

@@ -36,6 +36,9 @@ type proxyState struct {
 	acls           *sample.ACLSet  // acl lines of this section (nil: none yet)
 	badACLs        map[string]bool // acl names whose line had an error
 	sampleRefs     []sampleRef     // proxies and servers named by fetches (nbsrv(B)…), checked in resolve
+	tableRefs      []tableRef      // stick tables named by rules, fetches and converters, checked in resolve
+	tcp            tcpRules        // tcp-request and tcp-response rules (tcprules.go)
+	stickRules     []stickRule     // stick match|on|store-request|store-response (stick.go)
 	maxConn        int
 	balance        config.Balance
 	hashType       config.HashType
@@ -84,6 +87,8 @@ func newProxyState() *proxyState {
 func (px *proxyState) clone() *proxyState {
 	c := *px
 	c.binds, c.useBackends, c.servers, c.acls, c.badACLs, c.sampleRefs = nil, nil, nil, nil, nil, nil
+	c.tableRefs, c.stickRules = nil, nil
+	c.tcp.conn, c.tcp.sess, c.tcp.content, c.tcp.res = nil, nil, nil, nil
 	c.usedExplicitly, c.usedImplicitly, c.checkExpectSeen = false, false, false
 	c.defaultBackend = px.defaultBackend
 	if px.cookie != nil {

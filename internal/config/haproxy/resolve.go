@@ -81,8 +81,10 @@ func (p *parser) resolve() *config.Config {
 			cfg.Frontends = append(cfg.Frontends, fe)
 			fronts = append(fronts, pending{px, fe})
 			p.resolveRules(px, fe, be, rulesFrom)
+			p.resolveTCPRules(px, fe, be)
 		} else {
 			p.resolveRules(px, nil, be, rulesFrom)
+			p.resolveTCPRules(px, nil, be)
 		}
 	}
 
@@ -112,6 +114,8 @@ func (p *parser) resolve() *config.Config {
 	}
 	fullConnDefaults(cfg)
 	p.resolveTables(cfg)
+	p.resolveTrack(cfg)
+	p.resolveStick(cfg)
 	return cfg
 }
 

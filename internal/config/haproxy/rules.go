@@ -28,6 +28,16 @@ func (p *parser) sampleCtx(where sample.Use) *sample.Ctx {
 	return &sample.Ctx{Where: where, Store: p.patterns(), ReadFile: p.opt.ReadFile, Userlist: p.userlistRef}
 }
 
+// pxCtx is the parse context of a rule of px read at st: stick-counter fetches
+// default to px's table, and the tables they name are checked in resolve.
+func (p *parser) pxCtx(px *proxyState, st *stmt, where sample.Use) *sample.Ctx {
+	c := p.sampleCtx(where)
+	c.Proxy = px.name
+	pos := st.pos
+	c.UseTable = func(name string) { px.tableRefs = append(px.tableRefs, tableRef{pos: pos, name: name}) }
+	return c
+}
+
 // patterns returns the configuration's pattern store, made on first use.
 func (p *parser) patterns() *sample.Store {
 	if p.store == nil {
@@ -57,7 +67,7 @@ func kwACL(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 	}
 	// The widest request-time context: a fetch an actual rule cannot use is refused
 	// where the ACL is used.
-	a, err := sample.ParseACL(args, p.sampleCtx(sample.WhereHTTPResponse))
+	a, err := sample.ParseACL(args, p.pxCtx(px, st, sample.WhereAll))
 	if err != nil {
 		p.errorf(st.pos, "%s", keywordPrefixed("acl "+strconv.Quote(args[0]), err))
 		if px.badACLs == nil {
@@ -84,7 +94,7 @@ func (p *parser) parseCond(px *proxyState, st *stmt, kw string, words []string, 
 			return nil, false
 		}
 	}
-	c, err := sample.ParseCond(words, px.acls, p.sampleCtx(where))
+	c, err := sample.ParseCond(words, px.acls, p.pxCtx(px, st, where))
 	if err != nil {
 		p.errorf(st.pos, "%s: %v", kw, err)
 		return nil, false
@@ -107,7 +117,7 @@ func kwUseBackend(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 	}
 	kw := "use_backend " + args[0]
 	if strings.Contains(args[0], "%") {
-		lf, err := sample.ParseLogFormat(args[0], p.sampleCtx(sample.WhereHTTPRequest))
+		lf, err := sample.ParseLogFormat(args[0], p.pxCtx(px, st, sample.WhereHTTPRequest))
 		if err != nil {
 			p.errorf(st.pos, "use_backend: dynamic backend name: %v", err)
 			return
@@ -184,8 +194,14 @@ func (p *parser) linkUseBackends(cfg *config.Config, px *proxyState, fe *config.
 			if ub.dyn != nil {
 				need |= ub.dyn.Needs()
 			}
-			if need&^sample.UseConn != 0 {
-				p.errorf(ub.pos, "use_backend %s: in mode tcp, tandem routes a connection on connection fetches only (src, src_port, dst, dst_port, …); this rule needs %s (tcp-request content inspection is not supported yet)", ub.name, sample.UseName(need&^sample.UseConn))
+			allowed := sample.UseConn
+			if len(fe.TCPRules.Content) > 0 {
+				// the bytes the content rules waited for, and the HTTP head in them
+				allowed |= sample.UseContent | sample.UseHTTPReq
+			}
+			if need&^allowed != 0 {
+				what := "connection fetches (src, src_port, dst, dst_port, …) and, after tcp-request content rules (tcp-request inspect-delay), payload and HTTP request fetches"
+				p.errorf(ub.pos, "use_backend %s: in mode tcp, tandem routes a connection on %s; this rule needs %s", ub.name, what, sample.UseName(need&^allowed))
 				continue
 			}
 		}

@@ -116,7 +116,9 @@ func TestRulesErrors(t *testing.T) {
 		{"bad word after name", fe + "    use_backend be_a when TRUE\n",
 			[]string{`t.cfg:15: frontend "web": use_backend "be_a": unexpected argument "when" (expected "if" or "unless" and a condition)`}},
 		{"tcp mode needs http", "frontend t\n    mode tcp\n    bind 127.0.0.1:9000\n    use_backend be_tcp if { path_beg /x }\n    default_backend be_tcp\nbackend be_tcp\n    mode tcp\n    server s 127.0.0.1:1\n",
-			[]string{`t.cfg:15: frontend "t": use_backend be_tcp: in mode tcp, tandem routes a connection on connection fetches only (src, src_port, dst, dst_port, …); this rule needs an HTTP request (tcp-request content inspection is not supported yet)`}},
+			[]string{`t.cfg:15: frontend "t": use_backend be_tcp: in mode tcp, tandem routes a connection on connection fetches (src, src_port, dst, dst_port, …) and, after tcp-request content rules (tcp-request inspect-delay), payload and HTTP request fetches; this rule needs an HTTP request`}},
+		{"tcp mode payload needs content rules", "frontend t\n    mode tcp\n    bind 127.0.0.1:9000\n    use_backend be_tcp if { req.len gt 3 }\n    default_backend be_tcp\nbackend be_tcp\n    mode tcp\n    server s 127.0.0.1:1\n",
+			[]string{`t.cfg:15: frontend "t": use_backend be_tcp: in mode tcp, tandem routes a connection on connection fetches (src, src_port, dst, dst_port, …) and, after tcp-request content rules (tcp-request inspect-delay), payload and HTTP request fetches; this rule needs request contents (tcp-request content or later)`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Parse("t.cfg", []byte(rulesBase+tc.text), rulesOptions(nil))

@@ -3,9 +3,11 @@ package haproxy
 import (
 	"fmt"
 	"strings"
+	"tandem/internal/config"
 	"testing"
 	"time"
 
+	"tandem/internal/rules"
 	"tandem/internal/stick"
 )
 
@@ -156,20 +158,20 @@ listen both
 	}
 }
 
-// TestStickRulesRefused: until the sample engine carries them out, the rules that use
-// tables are errors that name file:line and the keyword, never accepted and ignored.
-// (http-request in a backend is the section matrix's business: issue 10's first defect.)
+// TestStickRulesRefused: stick rules tandem cannot carry out, and track-sc or stick
+// rules without a table, are errors naming file:line and the keyword.
 func TestStickRulesRefused(t *testing.T) {
 	const front = "defaults\n    mode http\nbackend app\n    server s1 127.0.0.1:80\n    stick-table type ip size 10\nfrontend web\n    bind 127.0.0.1:8080\n    default_backend app\n    "
 	for _, c := range []struct{ line, keyword string }{
-		{"stick on src", `"stick on"`},
-		{"stick match src", `"stick match"`},
-		{"stick store-request src", `"stick store-request"`},
-		{"stick store-response res.hdr(X-Id)", `"stick store-response"`},
-		{"http-request track-sc0 src", "http-request"},
-		{"http-request track-sc1 src table app", "http-request"},
-		{"tcp-request connection track-sc1 src table app", `"tcp-request connection"`},
-		{"tcp-request content track-sc2 src", `"tcp-request content"`},
+		{"stick on src table nope", `stick table "nope" not found`},
+		{"stick match", "missing fetch method"},
+		{"stick store-request src table app foo", `unexpected argument "foo"`},
+		{"stick on src if", "missing condition"},
+		{"http-request track-sc0 src", `"web" has no stick-table`},
+		{"http-request track-sc1 src table nope", `stick table "nope" not found`},
+		{"http-request deny if { src_conn_rate(nope) gt 1 }", `stick table "nope" not found`},
+		{"http-request deny if { src,table_conn_cur(nope) gt 1 }", `stick table "nope" not found`},
+		{"tcp-request content track-sc2 src", `"web" has no stick-table`},
 	} {
 		cfgText := front + c.line + "\n"
 		if strings.HasPrefix(c.line, "stick ") {
@@ -183,6 +185,70 @@ func TestStickRulesRefused(t *testing.T) {
 		line := strings.Count(cfgText, "\n")
 		if !strings.Contains(err.Error(), fmt.Sprintf("t.cfg:%d:", line)) || !strings.Contains(err.Error(), c.keyword) {
 			t.Errorf("%q: %v (want t.cfg:%d and %s)", c.line, err, line, c.keyword)
+		}
+	}
+}
+
+// TestTrackRulesAccepted: track-sc and the stick-counter fetches load when their table
+// exists, and a track-sc without "table" tracks in its proxy's own table.
+func TestTrackRulesAccepted(t *testing.T) {
+	const head = "defaults\n    mode http\nbackend app\n    server s1 127.0.0.1:80\n    stick-table type ip size 10 store http_req_rate(10s),gpc0\nfrontend web\n    bind 127.0.0.1:8080\n    default_backend app\n    stick-table type ip size 10 store conn_cur\n"
+	for _, line := range []string{
+		"http-request track-sc1 src table app",
+		"http-request track-sc0 src",
+		"tcp-request connection track-sc1 src table app",
+		"tcp-request connection reject if { src_conn_cur gt 10 }",
+		"tcp-request session track-sc2 src",
+		"tcp-request content track-sc2 src",
+		"http-request deny if { sc_http_req_rate(1,app) gt 1 } || { sc0_conn_cur gt 3 }",
+		"http-request sc-inc-gpc0(1)",
+		"http-request sc-set-gpt0(0) 7",
+		"http-request set-header x-r %[src,table_http_req_rate(app)]",
+	} {
+		cfg, err := Parse("t.cfg", []byte(head+"    "+line+"\n"), testOptions(nil))
+		if err != nil {
+			t.Errorf("%q: %v", line, err)
+			continue
+		}
+		f := cfg.Frontend("web")
+		for _, l := range []rules.Program{f.Rules.Request, f.TCPRules.Connection, f.TCPRules.Session, f.TCPRules.Content} {
+			for _, r := range l {
+				if r.Action == rules.TrackSC && r.Table == "" {
+					t.Errorf("%q: track-sc without a resolved table", line)
+				}
+				if r.Action == rules.TrackSC && !strings.Contains(line, "table") && r.Table != "web" {
+					t.Errorf("%q: tracks in %q, want the frontend's own table", line, r.Table)
+				}
+			}
+		}
+	}
+}
+
+// TestStickRulesAccepted: stick rules load in backends with their table (their own by
+// default), the table gains server_id and server_key as in HAProxy, and mode tcp refuses what needs
+// HTTP or responses.
+func TestStickRulesAccepted(t *testing.T) {
+	const base = "defaults\n    mode http\nbackend app\n    server s1 127.0.0.1:80\n    stick-table type ip size 10\n"
+	cfg, err := Parse("t.cfg", []byte(base+"    stick on src\n    stick match req.hdr(x-id) table app if { path_beg /a }\n    stick store-response res.hdr(x-id)\n"), testOptions(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := cfg.Backend("app")
+	if len(b.StickRules) != 3 || b.StickRules[0].Table != "app" || b.StickRules[0].Kind != config.StickOn ||
+		b.StickRules[1].Cond == nil || b.StickRules[2].Kind != config.StickStoreResponse {
+		t.Fatalf("rules: %+v", b.StickRules)
+	}
+	if !b.StickTable.Def.Store.Has(stick.ServerID) || !b.StickTable.Def.Store.Has(stick.ServerKey) {
+		t.Error("server_id and server_key not added to the table")
+	}
+	for _, c := range []struct{ text, want string }{
+		{"defaults\n    mode tcp\nbackend app\n    server s1 127.0.0.1:80\n    stick-table type ip size 10\n    stick store-response src\n", "store-response in mode tcp"},
+		{"defaults\n    mode tcp\nbackend app\n    server s1 127.0.0.1:80\n    stick-table type ip size 10\n    stick on res.hdr(x)\n", "cannot be used here"},
+		{"defaults\n    mode http\nbackend app\n    server s1 127.0.0.1:80\n    stick on src\n", `"app" has no stick-table`},
+	} {
+		_, err := Parse("t.cfg", []byte(c.text), testOptions(nil))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: %v, want %q", c.text, err, c.want)
 		}
 	}
 }

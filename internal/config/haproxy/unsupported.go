@@ -84,9 +84,7 @@ option+spop-check option+srvtcpka option+ssl-hello-chk option+tcp-check option+t
 option+tcp-smart-connect option+tcpka option+tcplog option+transparent persist+rdp-cookie
 rate-limit+sessions stats+admin stats+auth stats+bind-process stats+enable stats+hide-version
 stats+http-request stats+maxconn stats+realm stats+refresh stats+scope stats+show-desc stats+socket
-stick+match stick+on stick+store-request stick+store-response tcp-request+connection
-tcp-request+content tcp-request+inspect-delay tcp-request+session tcp-response+content
-tcp-response+inspect-delay timeout+http-keep-alive timeout+tarpit
+timeout+http-keep-alive timeout+tarpit
 `)
 
 // knownBindOptions are HAProxy's bind options.

@@ -1,0 +1,190 @@
+package tcpproxy
+
+import (
+	"net"
+	"os"
+	"tandem/internal/backend"
+	"time"
+
+	"tandem/internal/rules"
+	"tandem/internal/stick"
+	"tandem/internal/track"
+)
+
+// This file carries out the TCP rules of a mode tcp frontend, the same on both paths
+// (goroutines and reactor loops): tcp-request connection and session rules when a
+// connection is accepted, then tcp-request content rules over the client's first
+// bytes. Those wait, as HAProxy 2.6 does, up to tcp-request inspect-delay: a rule
+// whose condition may still change with more bytes (req.len, req.payload, wait_end, …)
+// is evaluated again as bytes arrive, from that rule on; at the deadline, at the
+// client's end of stream or with a full buffer, every condition is final. The bytes
+// read are forwarded to the server first. A frontend without TCP rules skips all of it.
+
+// inspectSize bounds the bytes content rules may wait for (HAProxy: the buffer).
+const inspectSize = bufSize
+
+// prepare notes whether connections of r may run TCP rules: the frontend's, or the
+// tcp-request content rules of a backend they may reach.
+func (r *Route) prepare() {
+	fe := r.Frontend
+	r.rules = fe != nil && !fe.TCPRules.Empty()
+	r.resRules = false
+	for _, p := range append([]*backend.Pool{r.Pool}, mapValues(r.Backends)...) {
+		if p == nil {
+			continue
+		}
+		if len(p.Cfg.TCPRules.Content) > 0 {
+			r.rules = true
+		}
+		if len(p.Cfg.TCPRules.Response) > 0 {
+			r.rules, r.resRules = true, true
+		}
+	}
+}
+
+func mapValues(m map[string]*backend.Pool) []*backend.Pool {
+	out := make([]*backend.Pool, 0, len(m))
+	for _, p := range m {
+		out = append(out, p)
+	}
+	return out
+}
+
+// needsRules reports whether connections of r go through admit or inspect.
+func (r *Route) needsRules() bool { return r.rules }
+
+// Tracked, Table, Now and Track make connTxn a track.Txn.
+func (t *connTxn) Tracked(slot int) *stick.Entry {
+	if t.trk != nil {
+		return t.trk.Tracked(slot)
+	}
+	return nil
+}
+
+func (t *connTxn) Table(name string) *stick.Table { return t.tables[name] }
+
+func (t *connTxn) Now() time.Time { return time.Now() }
+
+func (t *connTxn) Track(slot int, tab *stick.Table, key stick.Key) *stick.Entry {
+	if t.trk == nil {
+		t.trk = &track.Session{Tables: t.tables}
+	}
+	t.trk.AtConnection = t.atConn
+	e := t.trk.Track(slot, tab, key)
+	t.trk.AtConnection = false
+	return e
+}
+
+// end stops the connection's trackers, counting its bytes on them.
+func (t *connTxn) end(in, out int64) {
+	if t == nil || t.trk == nil {
+		return
+	}
+	t.trk.CountBytes(uint64(max(in, 0)), uint64(max(out, 0)))
+	t.trk.End()
+	t.trk = nil
+}
+
+// admit runs the tcp-request connection and session rules; false: a rule rejected the
+// connection.
+func (r *Route) admit(t *connTxn) bool {
+	tr := &r.Frontend.TCPRules
+	for _, prog := range [2]rules.Program{tr.Connection, tr.Session} {
+		if len(prog) == 0 {
+			continue
+		}
+		t.atConn = true
+		v, _ := rules.RunTCP(prog, 0, t, false)
+		t.atConn = false
+		if v == rules.Rejected || v == rules.Dropped {
+			t.drop = v == rules.Dropped
+			return false
+		}
+	}
+	return true
+}
+
+// inspect runs the tcp-request content rules over c's first bytes (kept in
+// t.payload, where use_backend rules read them next); false: a rule rejected the
+// connection. Without content rules nothing is read (as HAProxy, which inspects only
+// for them).
+func (r *Route) inspect(c net.Conn, t *connTxn) bool {
+	fe := r.Frontend
+	return inspectWith(c, t, fe.TCPRules.Content, fe.TCPRules.InspectDelay)
+}
+
+// inspectBackend runs the tcp-request content rules of the backend r chose (after
+// the frontend's and use_backend, as HAProxy), waiting up to the backend's
+// inspect-delay; false: a rule rejected the connection.
+func (r *Route) inspectBackend(c net.Conn, t *connTxn) bool {
+	if r.Pool == nil {
+		return true
+	}
+	b := r.Pool.Cfg
+	return inspectWith(c, t, b.TCPRules.Content, b.TCPRules.InspectDelay)
+}
+
+// inspectWith runs prog over c's first bytes (those read before stay in t.payload),
+// waiting up to delay for conditions that may change.
+func inspectWith(c net.Conn, t *connTxn, prog rules.Program, delay time.Duration) bool {
+	if len(prog) == 0 {
+		return true
+	}
+	final := delay <= 0
+	deadline := time.Now().Add(delay)
+	buf := t.payload
+	if cap(buf) < inspectSize {
+		buf = append(make([]byte, 0, inspectSize), buf...)
+	}
+	next := 0
+	for reads := 0; reads <= inspectSize; reads++ { // a read adds a byte at least, or ends
+		t.st.WaitEnd = final
+		var v rules.Verdict
+		v, next = rules.RunTCP(prog, next, t, true)
+		switch v {
+		case rules.Rejected, rules.Dropped:
+			t.drop = v == rules.Dropped
+			return false
+		case rules.Wait:
+			if !final {
+				break
+			}
+			fallthrough
+		default:
+			c.SetReadDeadline(time.Time{})
+			t.st.WaitEnd = true
+			return true
+		}
+		c.SetReadDeadline(deadline)
+		n, err := c.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		t.payload = buf
+		if err != nil || len(buf) == cap(buf) {
+			final = true // the delay is over, the client's stream ended, or the buffer is full
+		}
+	}
+	c.SetReadDeadline(time.Time{})
+	return true
+}
+
+// fdConn makes a net.Conn of a socket accepted without Go's poller, for a frontend
+// whose rules read before a server is chosen (it is detached again afterwards).
+func fdConn(fd int) (net.Conn, error) {
+	f := os.NewFile(uintptr(fd), "client")
+	c, err := net.FileConn(f) // a duplicate
+	f.Close()
+	return c, err
+}
+
+// refuse closes c after a rule refused it: silently for silent-drop, with a reset for
+// tcp-request connection and session rules (as HAProxy), else with an end of stream.
+func refuse(c net.Conn, t *connTxn, reset bool) {
+	if t.drop {
+		silentDrop(c)
+		return
+	}
+	if tc, ok := c.(*net.TCPConn); ok && reset {
+		tc.SetLinger(0)
+	}
+	c.Close()
+}
