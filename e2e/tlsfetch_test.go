@@ -92,6 +92,7 @@ frontend fe
     bind %s
     bind %s ssl crt %s/site.pem alpn http/1.1 verify optional ca-file %s/ca.pem
     bind %s ssl crt %s/site.pem alpn h2,http/1.1
+    tcp-request session reject if { ssl_fc_sni -i reject.example }
     http-request redirect scheme https unless { ssl_fc } || !{ path_beg /secure }
     http-request set-header X-Forwarded-Proto https if { ssl_fc }
     http-request set-header X-Fc %%[ssl_fc]
@@ -181,6 +182,15 @@ backend t_def
 		resumed.ClientSessionCache = tls.NewLRUClientSessionCache(4)
 		get("tls first", noFollow(resumed), "https://"+tlsAddr+"/6")
 		get("tls resumed", noFollow(resumed), "https://"+tlsAddr+"/7")
+		// tcp-request session rules see the TLS facts
+		rej := tls12("reject.example")
+		rej.InsecureSkipVerify = true
+		if resp, err := noFollow(rej).Get("https://" + tlsAddr + "/r"); err != nil {
+			out = append(out, "session rule: refused")
+		} else {
+			resp.Body.Close()
+			out = append(out, fmt.Sprintf("session rule: %d", resp.StatusCode))
+		}
 		// mode tcp (tcpproxy's connection rules) on a TLS bind and a plain one
 		for _, tc := range []struct {
 			label, addr, sni string
@@ -235,7 +245,7 @@ backend t_def
 	})
 	got := run(func(cfg, addr string) { startTandem(t, cfg, addr) })
 	all := strings.Join(want, "\n")
-	for _, s := range []string{"X-Forwarded-Proto: https", "X-Backend: a", "X-Reused: 1", "X-C-Used: 1", "X-C-Sdn: /CN=client one", "X-Wild: yes", " 302 https://site.test/secure/x", "tcp a: tcp-a n=4", "tcp site: tcp-tls n=4", "tcp plain: tcp-default n=4", "X-Alpn: h2"} {
+	for _, s := range []string{"X-Forwarded-Proto: https", "X-Backend: a", "X-Reused: 1", "X-C-Used: 1", "X-C-Sdn: /CN=client one", "X-Wild: yes", " 302 https://site.test/secure/x", "tcp a: tcp-a n=4", "tcp site: tcp-tls n=4", "tcp plain: tcp-default n=4", "X-Alpn: h2", "session rule: refused"} {
 		if !strings.Contains(all, s) {
 			t.Errorf("haproxy's answers lack %q: the test does not exercise it\n%s", s, all)
 		}
