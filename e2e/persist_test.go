@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"bufio"
+	"crypto/ecdsa"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -283,5 +285,73 @@ func TestCookieMaxIdleMaxLife(t *testing.T) {
 		if _, sc := get(ck); !strings.HasPrefix(sc, "SERVERUSED=") {
 			t.Fatalf("expired cookie %q was honoured: no new cookie inserted", ck)
 		}
+	}
+}
+
+// TestDemoHTTPS runs `tandem demo` and checks its HTTPS side as the banner and the
+// README describe it: TLS on -https-bind with an ECDSA P-256 certificate, /secure on
+// HTTP redirected there (301), and the server told X-Forwarded-Proto https.
+func TestDemoHTTPS(t *testing.T) {
+	bind, httpsBind := freeAddr(t), freeAddr(t)
+	cmd := exec.Command(tandemBin, "demo", "-bind", bind, "-https-bind", httpsBind)
+	var stdout, stderr syncBuffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Signal(interruptSignal)
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+		}
+	}()
+	c, err := waitConn(httpsBind)
+	if err != nil {
+		t.Fatalf("demo: %v\n%s", err, stderr.String())
+	}
+	c.Close()
+	if !strings.Contains(stdout.String(), "https://"+httpsBind) {
+		t.Errorf("the banner does not name https://%s:\n%s", httpsBind, stdout.String())
+	}
+	tc, err := tls.Dial("tcp", httpsBind, &tls.Config{ServerName: "localhost", InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf := tc.ConnectionState().PeerCertificates[0]
+	tc.Close()
+	if k, ok := leaf.PublicKey.(*ecdsa.PublicKey); !ok || k.Curve.Params().Name != "P-256" {
+		t.Errorf("demo certificate key %T, want ECDSA P-256", leaf.PublicKey)
+	}
+	noFollow := &http.Client{Timeout: 5 * time.Second,
+		Transport:     &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noFollow.Get("http://" + bind + "/secure")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 301 || resp.Header.Get("Location") != "https://"+httpsBind+"/secure" {
+		t.Errorf("http /secure: %d %q, want 301 to https://%s/secure", resp.StatusCode, resp.Header.Get("Location"), httpsBind)
+	}
+	follow := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	_, s := body(t, follow, "http://"+bind+"/secure")
+	if !strings.Contains(s, `"X-Forwarded-Proto": "https"`) || !strings.Contains(s, "Secure page from web") {
+		t.Errorf("followed /secure: %q", s)
+	}
+	_, s = body(t, follow, "https://"+httpsBind+"/")
+	if !strings.Contains(s, "Hello from web") {
+		t.Errorf("https /: %q", s)
+	}
+	resp, err = noFollow.Get("http://" + bind + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("http / is %d: only /secure is redirected", resp.StatusCode)
 	}
 }

@@ -9,8 +9,10 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 
+	"tandem/internal/certgen"
 	"tandem/internal/config"
 	"tandem/internal/config/haproxy"
 )
@@ -26,6 +28,7 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("tandem demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	bind := fs.String("bind", "127.0.0.1:8080", "address of the demo load balancer")
+	httpsBind := fs.String("https-bind", "127.0.0.1:8443", "address of its HTTPS side")
 	printCfg := fs.Bool("print-config", false, "print the embedded configuration and exit")
 	haDemo := fs.Bool("ha", false, "(root) the seed architecture in network namespaces, two tandem nodes sharing a VIP, and a failover live; its own flags: tandem demo --ha -h")
 	if err := fs.Parse(args); err != nil {
@@ -47,7 +50,19 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 		}
 		addrs[i] = a
 	}
-	vars := map[string]string{"DEMO_BIND": *bind, "DEMO_WEB1": addrs[0], "DEMO_WEB2": addrs[1]}
+	certDir, err := os.MkdirTemp("", "tandem-demo-")
+	if err != nil {
+		fmt.Fprintf(stderr, "tandem demo: %v\n", err)
+		return 1
+	}
+	defer os.RemoveAll(certDir)
+	certPath, err := demoCert(certDir)
+	if err != nil {
+		fmt.Fprintf(stderr, "tandem demo: cannot make a certificate: %v\n", err)
+		return 1
+	}
+	vars := map[string]string{"DEMO_BIND": *bind, "DEMO_HTTPS_BIND": *httpsBind, "DEMO_CERT": certPath,
+		"DEMO_WEB1": addrs[0], "DEMO_WEB2": addrs[1]}
 	lookup := func(k string) (string, bool) {
 		if v, ok := vars[k]; ok {
 			return v, true
@@ -62,8 +77,8 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	fmt.Fprintf(stdout, `tandem demo
-  web1 at http://%[2]s, web2 at http://%[3]s, the load balancer at http://%[1]s
-  (configuration: tandem demo -print-config)
+  web1 at http://%[2]s, web2 at http://%[3]s, the load balancer at http://%[1]s and https://%[4]s
+  (configuration: tandem demo -print-config; the certificate is an ECDSA one made now: curl -k)
 
 Try:
   for i in 1 2 3 4; do curl -s http://%[1]s/; echo; done       # round robin: web1, web2, web1, web2
@@ -72,9 +87,12 @@ Try:
   curl -s -X POST http://%[2]s/stop                              # stop web1: requests retry on web2
   open http://%[1]s/monitor                                      # the stats page (;csv for CSV)
   curl -s http://%[1]s/metrics | grep haproxy_server_status       # Prometheus metrics
+  curl -sk https://%[4]s/                                         # TLS terminated by tandem
+  curl -si http://%[1]s/secure | grep -i location                 # redirected to HTTPS
+  curl -skL http://%[1]s/secure                                   # followed: the server sees X-Forwarded-Proto
 Stop with Ctrl-C.
 
-`, *bind, addrs[0], addrs[1])
+`, *bind, addrs[0], addrs[1], *httpsBind)
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	return serve(runOpts{load: load, log: log})
 }
@@ -95,6 +113,10 @@ func startDemoWeb(name string) (string, error) {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, `{"message": "This is a test page from %s"}`, name)
 	})
+	mux.HandleFunc("GET /secure", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"message": "Secure page from %s", "X-Forwarded-Proto": %q}`, name, r.Header.Get("X-Forwarded-Proto"))
+	})
 	mux.HandleFunc("GET /headers", func(w http.ResponseWriter, r *http.Request) {
 		var b strings.Builder
 		r.Header.Write(&b)
@@ -107,4 +129,15 @@ func startDemoWeb(name string) (string, error) {
 	})
 	go srv.Serve(ln)
 	return ln.Addr().String(), nil
+}
+
+// demoCert makes the demo's ECDSA P-256 certificate for localhost and 127.0.0.1 and
+// writes it with its key to dir, as HAProxy reads a crt file.
+func demoCert(dir string) (string, error) {
+	c, err := certgen.New(certgen.Spec{CN: "localhost", DNSNames: []string{"localhost"}, Key: certgen.ECDSA}, nil)
+	if err != nil {
+		return "", err
+	}
+	p := filepath.Join(dir, "demo.pem")
+	return p, os.WriteFile(p, c.PEM(), 0o600)
 }

@@ -107,6 +107,7 @@ func (e *Expect) judge(code int, body []byte) (Status, bool) {
 type HTTP struct {
 	Addr   string
 	TLS    *tls.Config // check-ssl: HTTPS checks
+	Proxy  []byte      // the PROXY header each check starts with (nil: none)
 	req    []byte
 	expect Expect
 }
@@ -155,7 +156,7 @@ func (h *HTTP) Check(ctx context.Context) Result {
 }
 
 func (h *HTTP) run(ctx context.Context) Result {
-	nc, fail := dialCheck(ctx, h.Addr, h.TLS)
+	nc, fail := dialCheck(ctx, h.Addr, h.TLS, h.Proxy)
 	if fail != nil {
 		return *fail
 	}

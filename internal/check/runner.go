@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"strconv"
 	"sync/atomic"
+	"tandem/internal/proxyproto"
 	"time"
 
 	"tandem/internal/backend"
@@ -105,23 +106,27 @@ func NewRunner(opt Options) (*Runner, error) {
 		if st := r.srv.TLS; st != nil && st.CheckSSL {
 			tlsConf = st.CheckConfig()
 		}
+		var proxy []byte
+		if r.srv.CheckSendProxy {
+			proxy = proxyproto.AppendServer(nil, r.srv.SendProxy, r.srv.SendProxySSL, proxyproto.Client{})
+		}
 		switch {
 		case hc.TCPCheck && len(hc.TCPRules) > 0:
 			t, err := NewTCPRules(addr, hc.TCPRules)
 			if err != nil {
 				return nil, fmt.Errorf("backend %q: server %q: %w", r.be.Name, r.srv.Name, err)
 			}
-			t.TLS = tlsConf
+			t.TLS, t.Proxy = tlsConf, proxy
 			r.checker = t
 		case hc.HTTP:
 			h, err := NewHTTP(addr, hc)
 			if err != nil {
 				return nil, fmt.Errorf("backend %q: server %q: %w", r.be.Name, r.srv.Name, err)
 			}
-			h.TLS = tlsConf
+			h.TLS, h.Proxy = tlsConf, proxy
 			r.checker = h
 		default:
-			r.checker = &TCP{Addr: addr, TLS: tlsConf}
+			r.checker = &TCP{Addr: addr, TLS: tlsConf, Proxy: proxy}
 		}
 	}
 	if c.Agent {

@@ -15,14 +15,15 @@ import (
 
 // TCP is the plain check: a connect that succeeds.
 type TCP struct {
-	Addr string      // host:port
-	TLS  *tls.Config // check-ssl: the check is a TLS handshake (nil: a connect)
+	Addr  string      // host:port
+	TLS   *tls.Config // check-ssl: the check is a TLS handshake (nil: a connect)
+	Proxy []byte      // the PROXY header each check starts with (nil: none)
 }
 
 // Check implements Checker.
 func (c *TCP) Check(ctx context.Context) Result {
 	start := time.Now()
-	nc, fail := dialCheck(ctx, c.Addr, c.TLS)
+	nc, fail := dialCheck(ctx, c.Addr, c.TLS, c.Proxy)
 	if fail != nil {
 		fail.Duration = time.Since(start)
 		return *fail
@@ -39,6 +40,7 @@ func (c *TCP) Check(ctx context.Context) Result {
 type TCPRules struct {
 	Addr  string
 	TLS   *tls.Config // check-ssl: every connect of the sequence speaks TLS
+	Proxy []byte      // the PROXY header every connect of the sequence starts with
 	Rules []config.TCPCheckRule
 	res   []*regexp.Regexp // compiled rstring patterns, by rule index
 }
@@ -82,7 +84,7 @@ func (t *TCPRules) run(ctx context.Context) Result {
 			nc = nil
 		}
 		var fail *Result
-		nc, fail = dialCheck(ctx, addr, t.TLS)
+		nc, fail = dialCheck(ctx, addr, t.TLS, t.Proxy)
 		if fail != nil {
 			nc = nil
 			return fail

@@ -10,7 +10,6 @@ package clienthello
 
 import (
 	"errors"
-	"strings"
 )
 
 // Errors of Parse.
@@ -41,7 +40,7 @@ type Hello struct {
 	// SupportedVersions is the supported_versions extension, in the client's order
 	// (empty when absent).
 	SupportedVersions []uint16
-	SNI               string   // host_name of server_name, lowercased ("" when absent)
+	SNI               string   // host_name of server_name as sent, case kept as HAProxy's req.ssl_sni ("" when absent)
 	HasSNI            bool     // a server_name extension with a host_name was sent
 	ALPN              []string // application_layer_protocol_negotiation, in order
 	Consumed          int      // bytes of the stream the records holding the message took
@@ -241,7 +240,7 @@ func (h *Hello) parseSNI(list *reader) bool {
 			if len(name.b) == 0 {
 				return false
 			}
-			h.SNI, h.HasSNI = strings.ToLower(string(name.b)), true
+			h.SNI, h.HasSNI = string(name.b), true
 		}
 	}
 	return list.ok

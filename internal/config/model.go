@@ -187,6 +187,9 @@ type Bind struct {
 	// to every connection (h2c with prior knowledge on a plain bind); "" chooses by
 	// ALPN on a TLS bind, HTTP/1 otherwise.
 	Proto string
+	// AcceptProxy: each connection starts with a PROXY protocol header (v1 or v2) whose
+	// client address stands for the connection's (bind … accept-proxy).
+	AcceptProxy bool
 }
 
 // BindSock is how a bind's listening socket is made: an inherited descriptor (fd@N) or
@@ -497,6 +500,13 @@ type Server struct {
 	Cookie   string
 	Check    ServerCheck
 	TLS      *tlsconf.Server // server … ssl (nil: plain)
+	// SendProxy is the PROXY protocol header each connection to the server starts with:
+	// 0 none, 1 send-proxy (v1), 2 send-proxy-v2; SendProxySSL adds the SSL record
+	// (send-proxy-v2-ssl). CheckSendProxy: health checks send one too (HAProxy's default
+	// when the server sends one and its checks have no port or addr of their own).
+	SendProxy      int
+	SendProxySSL   bool
+	CheckSendProxy bool
 }
 
 // ServerCheck is a server's health-check settings (issue 3 carries them out).

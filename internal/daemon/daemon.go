@@ -67,6 +67,7 @@ type acceptor struct {
 	tls    atomic.Pointer[tlsconf.Live]   // the bind's certificates (nil: plain), tls.go
 	tlsLog atomic.Pointer[logging.Logger] // its frontend's traffic log, for failed handshakes
 	h2     atomic.Bool                    // bind … proto h2: every connection speaks HTTP/2
+	proxy  atomic.Bool                    // accept-proxy: a PROXY header comes first, proxy.go
 }
 
 // Options configure a Daemon.
@@ -197,10 +198,11 @@ func (d *Daemon) apply(cfg *config.Config) error {
 	keys := map[listener.Key]*config.Frontend{}
 	tlsOf := map[listener.Key]*tlsconf.Bind{}
 	h2Of := map[listener.Key]bool{}
+	proxyOf := map[listener.Key]bool{}
 	for _, f := range cfg.Frontends {
 		for _, b := range f.Binds {
 			k := listener.KeyOf(b)
-			tlsOf[k] = b.TLS
+			tlsOf[k], proxyOf[k] = b.TLS, b.AcceptProxy
 			h2Of[k] = b.Proto == "h2"
 			if other, dup := keys[k]; dup && other != f {
 				return config.Errorf(b.Pos, "frontend %q: address %s is already bound by frontend %q", f.Name, b.Text, other.Name)
@@ -260,6 +262,7 @@ func (d *Daemon) apply(cfg *config.Config) error {
 		fr := fronts[f.Name]
 		if a := d.acceptors[k]; a != nil {
 			a.setTLS(tlsOf[k], d.loggerOf(f))
+			a.proxy.Store(proxyOf[k])
 			a.h2.Store(h2Of[k])
 			a.target.Store(fr)
 			continue
@@ -267,6 +270,7 @@ func (d *Daemon) apply(cfg *config.Config) error {
 		ln, _, _ := d.lns.Get(k)
 		a := &acceptor{key: k, ln: ln, done: make(chan struct{})}
 		a.setTLS(tlsOf[k], d.loggerOf(f))
+		a.proxy.Store(proxyOf[k])
 		a.h2.Store(h2Of[k])
 		a.target.Store(fr)
 		d.acceptors[k] = a
@@ -311,8 +315,8 @@ func (d *Daemon) accept(a *acceptor) {
 		d.global <- struct{}{}
 		var c net.Conn
 		fd, peer, err := -1, netip.AddrPort{}, error(nil)
-		live := a.tls.Load()
-		if _, raw := takesFD(fr.h); raw && live == nil && !a.h2.Load() {
+		live, proxied := a.tls.Load(), a.proxy.Load()
+		if _, raw := takesFD(fr.h); raw && live == nil && !proxied && !a.h2.Load() {
 			fd, peer, err = a.acceptFD()
 		}
 		if fd < 0 && (err == nil || err == errNoRawAccept) {
@@ -334,6 +338,10 @@ func (d *Daemon) accept(a *acceptor) {
 		fr = a.target.Load() // a reload may have happened while we waited
 		d.conns.Add(1)
 		release := func() { <-d.global; <-sem; d.conns.Done() }
+		if proxied && fd < 0 {
+			go d.serveProxied(a, fr, c, live, release)
+			continue
+		}
 		if live != nil && fd < 0 {
 			go d.serveTLS(a, fr, c, live, release)
 			continue

@@ -81,16 +81,6 @@ func (d *Daemon) resetCerts() {
 
 // logHandshakeError writes HAProxy's line for a failed handshake to the frontend's log.
 func (d *Daemon) logHandshakeError(a *acceptor, fr *front, c net.Conn, accepted time.Time, err error) {
-	l := a.tlsLog.Load()
-	if l == nil || l.ConnectOnly() {
-		return
-	}
-	n := 0
-	for i, b := range fr.cfg.Binds {
-		if listener.KeyOf(b) == a.key {
-			n = i + 1
-		}
-	}
 	msg, closed := "SSL handshake failure", false
 	switch {
 	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
@@ -100,6 +90,22 @@ func (d *Daemon) logHandshakeError(a *acceptor, fr *front, c net.Conn, accepted 
 		msg = "Timeout during SSL handshake"
 	case errors.Is(err, syscall.ECONNRESET):
 		msg = "Connection error during SSL handshake"
+	}
+	d.logConnError(a, fr, c, accepted, msg, closed)
+}
+
+// logConnError writes HAProxy's line for a connection that failed before its session
+// began (a TLS handshake, a PROXY header) to the frontend's log: "FE/BIND: msg".
+func (d *Daemon) logConnError(a *acceptor, fr *front, c net.Conn, accepted time.Time, msg string, closed bool) {
+	l := a.tlsLog.Load()
+	if l == nil || l.ConnectOnly() {
+		return
+	}
+	n := 0
+	for i, b := range fr.cfg.Binds {
+		if listener.KeyOf(b) == a.key {
+			n = i + 1
+		}
 	}
 	r := logging.NewRecord(0)
 	r.Accept, r.FrontendName = accepted, fr.cfg.Name

@@ -118,6 +118,9 @@ type clientConn struct {
 	tiny   [1]byte
 	wdl    time.Time // write deadline last set on nc
 	linger bool      // the client may still be sending: finish closes with lingerClose
+	// the TLS facts of the connection (ssl_fc…), read on first use (TLSFacts)
+	tls     *sample.TLSFacts
+	tlsRead bool
 	// log timings (set only when the frontend logs)
 	logFirst, logMark time.Time
 }

@@ -432,11 +432,11 @@ func (cc *clientConn) connect(x *xfer, fresh, probe bool) bool {
 		}
 	}
 	for {
-		key = cc.setDst(x)                                   // a retry may have moved to another server
-		nc, err := h.dial(x.srv, x.dst, be.Timeouts.Connect) // tlsdial.go
+		key = cc.setDst(x)                                       // a retry may have moved to another server
+		nc, err := h.dial(cc, x.srv, x.dst, be.Timeouts.Connect) // tlsdial.go
 		if err == nil {
 			x.now = time.Now() // dialling took time: the server timeout starts now
-			x.sc = &serverConn{nc: nc, addr: key}
+			x.sc = &serverConn{nc: nc, addr: key, private: x.srv.Cfg.SendProxy != 0}
 			cc.scCur.Store(x.sc)
 			if h.closed.Load() { // Close ran while we dialled: it may not have seen sc
 				nc.Close()

@@ -7,6 +7,7 @@ import (
 	"tandem/internal/config"
 	"tandem/internal/http1"
 	"tandem/internal/sample"
+	"tandem/internal/tlsconf"
 )
 
 // routeRule is a use_backend rule with its pool resolved once per route.
@@ -101,6 +102,16 @@ func (ex *exchange) startTxn(cc *clientConn) *ruleTxn {
 	t.st.ResetAll()
 	t.st.BindSession(&cc.conn.sess)
 	return t
+}
+
+// TLSFacts reads the client connection's TLS facts on first use (sample.TLSTxn). TLS
+// connections are never parked, so the clientConn lasts as long as the connection.
+func (t *ruleTxn) TLSFacts() *sample.TLSFacts {
+	cc := t.cc
+	if !cc.tlsRead {
+		cc.tls, cc.tlsRead = tlsconf.FactsOf(cc.nc), true
+	}
+	return cc.tls
 }
 
 func (t *ruleTxn) Addrs() (src, dst netip.AddrPort) { return t.cc.src, t.cc.dst }

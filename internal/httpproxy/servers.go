@@ -23,6 +23,9 @@ type serverConn struct {
 	addr   string
 	idleAt time.Time
 	uses   int
+	// private: its PROXY header named one client connection, so it serves no other
+	// (HAProxy reuses a connection only for the same proxy block): never parked
+	private bool
 }
 
 type idleList struct {
@@ -76,6 +79,10 @@ func (p *idlePools) get(addr string, now time.Time) *serverConn {
 
 // put parks sc; the oldest connection is closed when the list is full or stale.
 func (p *idlePools) put(sc *serverConn, now time.Time) {
+	if sc.private {
+		sc.nc.Close()
+		return
+	}
 	sc.idleAt = now
 	l := p.list(sc.addr, true)
 	l.mu.Lock()

@@ -10,6 +10,7 @@ import (
 	"tandem/internal/rules"
 	"tandem/internal/sample"
 	"tandem/internal/stick"
+	"tandem/internal/tlsconf"
 	"tandem/internal/track"
 )
 
@@ -56,7 +57,7 @@ func (h *Handler) acceptRules(rs *routeState, nc net.Conn) (*track.Session, bool
 	if len(tr.Connection) == 0 && len(tr.Session) == 0 {
 		return nil, true
 	}
-	t := &connTxn{h: h, rs: rs}
+	t := &connTxn{h: h, rs: rs, nc: nc}
 	if ta, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
 		t.src = ta.AddrPort()
 	}
@@ -91,6 +92,17 @@ type connTxn struct {
 	src, dst netip.AddrPort
 	st       sample.State
 	atConn   bool
+	nc       net.Conn // for the TLS fetches (ssl_fc…): the rules run after the handshake
+	tls      *sample.TLSFacts
+	tlsRead  bool
+}
+
+// TLSFacts reads the connection's TLS facts on first use (sample.TLSTxn).
+func (t *connTxn) TLSFacts() *sample.TLSFacts {
+	if !t.tlsRead {
+		t.tls, t.tlsRead = tlsconf.FactsOf(t.nc), true
+	}
+	return t.tls
 }
 
 func (t *connTxn) Addrs() (src, dst netip.AddrPort)    { return t.src, t.dst }

@@ -176,7 +176,8 @@ func TestACLErrors(t *testing.T) {
 		{"x path_reg (?!a)", "RE2"},
 		{"x hdr(host) -m found www", "takes no pattern"},
 		{"x path -m bool", "-m bool"},
-		{"x ssl_fc_sni www", "needs TLS"},
+		{"x ssl_fc_sni_beg www", `unknown fetch method "ssl_fc_sni_beg"`},
+		{"x ssl_c_sha1 -m found", "tandem does not support yet: issue 11"},
 		{"x path -M", "missing argument"},
 		{"x path -u 3 /", "not supported"},
 	} {

@@ -60,7 +60,7 @@ func lookupFetch(name string, ctx *Ctx, acl bool) (*fetchDef, error) {
 	f := fetches[name]
 	if f == nil {
 		if strings.HasPrefix(name, "ssl_") || strings.HasPrefix(name, "req.ssl_") || strings.HasPrefix(name, "req_ssl_") {
-			return nil, fmt.Errorf("fetch %q needs TLS, which tandem does not support yet (issue 11)", name)
+			return nil, fmt.Errorf("unknown fetch method %q (or one of HAProxy's TLS fetches that tandem does not support yet: issue 11)", name)
 		}
 		return nil, fmt.Errorf("unknown fetch method %q", name)
 	}
@@ -101,9 +101,6 @@ func init() {
 	addFetch(&fetchDef{name: "bool", fn: fetchBoolArg, args: []argKind{aInt}, minArgs: 1, out: TBool, use: UseAny})
 	addFetch(&fetchDef{name: "var", fn: fetchVar, args: []argKind{aVar, aStr}, minArgs: 1, out: TAny, use: UseAny, match: mStr})
 	addFetch(&fetchDef{name: "wait_end", fn: fetchWaitEnd, mayChange: true, out: TBool, use: UseContent | reqUse | UseResContent})
-	// TLS: a connection of tandem is never TLS yet, which is what HAProxy says on a
-	// bind without "ssl".
-	addFetch(&fetchDef{name: "ssl_fc", fn: fetchConstBool(false), out: TBool, use: UseAny})
 
 	// Connection.
 	addFetch(&fetchDef{name: "src", fn: fetchSrc, out: TIPv4, use: UseAny, match: mIP})

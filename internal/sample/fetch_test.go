@@ -260,8 +260,9 @@ const errNoFile = fileError("no such file")
 func TestParseExprErrors(t *testing.T) {
 	for _, tc := range []struct{ expr, want string }{
 		{"nope", `unknown fetch method "nope"`},
-		{"ssl_fc_sni", "needs TLS"},
-		{"req.ssl_sni", "needs TLS"},
+		{"ssl_fc_session_reused", "does not support yet"}, // not a fetch of HAProxy 2.6
+		{"ssl_c_s_dn(CN,1,ldap)", `HAProxy knows only "rfc2253"`},
+		{"ssl_c_s_dn(CN,x)", "not an integer"},
 		{"path_beg", "only an ACL keyword"},
 		{"hdr(host,x)", "not an integer"},
 		{"req.fhdr", "missing argument"},

@@ -34,7 +34,7 @@ func (h *Handler) serveReactor(c net.Conn, done func()) {
 	var chosen *Route
 	if r := h.route.Load(); r.needsRules() {
 		// The rules run here, on the connection's goroutine, before the loop has it.
-		t = r.newTxn(peer, addrPortOf(c.LocalAddr()), h)
+		t = r.newTxn(peer, addrPortOf(c.LocalAddr()), h, c)
 		if !r.admit(t) {
 			t.end(0, 0)
 			refuse(c, t, true) // refused before it is a session: reset, not counted
@@ -112,7 +112,7 @@ func (h *Handler) serveFD(fd int, peer netip.AddrPort, done func(), t *connTxn, 
 	if chosen != nil {
 		r = chosen // the rules chose it (serveReactor)
 	} else {
-		r = r.forConn(peer, local, h)
+		r = r.forConn(peer, local, h, nil)
 	}
 	if r.Pool == nil {
 		unix.Close(fd)
@@ -126,7 +126,7 @@ func (h *Handler) serveFD(fd int, peer netip.AddrPort, done func(), t *connTxn, 
 	var sticky *stickState
 	if len(r.Pool.Cfg.StickRules) > 0 {
 		if t == nil {
-			t = r.newTxn(peer, local, h)
+			t = r.newTxn(peer, local, h, nil)
 		}
 		sticky = r.stickMatch(t)
 	}

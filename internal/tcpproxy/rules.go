@@ -9,6 +9,7 @@ import (
 	"tandem/internal/http1"
 	"tandem/internal/sample"
 	"tandem/internal/stick"
+	"tandem/internal/tlsconf"
 	"tandem/internal/track"
 )
 
@@ -17,17 +18,19 @@ import (
 // first matching rule picks (default_backend when none does; nil Pool: no backend).
 // The config accepts only rules on connection fetches (src, dst, dst_port…) in mode
 // tcp, so client and local addresses are all they read.
-func (r *Route) forConn(client, local netip.AddrPort, h *Handler) *Route {
+// conn is the client connection for the TLS fetches (nil: a plain socket).
+func (r *Route) forConn(client, local netip.AddrPort, h *Handler, conn any) *Route {
 	fe := r.Frontend
 	if fe == nil || r.Backends == nil || !hasRules(fe.UseBackends) {
 		return r
 	}
-	return r.forTxn(r.newTxn(client, local, h))
+	return r.forTxn(r.newTxn(client, local, h, conn))
 }
 
-// newTxn returns the sample.Txn of a new connection of h.
-func (r *Route) newTxn(client, local netip.AddrPort, h *Handler) *connTxn {
-	t := &connTxn{src: client, dst: local, backends: r.Backends, tables: r.Tables}
+// newTxn returns the sample.Txn of a new connection of h; conn is the client
+// connection, read by the TLS fetches (nil: a plain socket).
+func (r *Route) newTxn(client, local netip.AddrPort, h *Handler, conn any) *connTxn {
+	t := &connTxn{src: client, dst: local, backends: r.Backends, tables: r.Tables, conn: conn}
 	if r.Frontend != nil {
 		t.fe = r.Frontend.Name
 	}
@@ -84,6 +87,9 @@ func hasRules(ubs []config.UseBackend) bool {
 // connTxn is a connection seen by the sample language: its addresses, the first bytes
 // tcp-request content rules read, and its stick counters.
 type connTxn struct {
+	conn       any              // the client connection, read by TLSFacts
+	tls        *sample.TLSFacts // its TLS facts, once read
+	tlsRead    bool
 	src, dst   netip.AddrPort
 	backends   map[string]*backend.Pool
 	fe         string // the frontend's name and its open connections, for fe_conn
@@ -99,6 +105,14 @@ type connTxn struct {
 	req            *http1.Request
 	reqLen         int
 	reqOK, reqMore bool
+}
+
+// TLSFacts reads the connection's TLS facts on first use (sample.TLSTxn).
+func (t *connTxn) TLSFacts() *sample.TLSFacts {
+	if !t.tlsRead {
+		t.tls, t.tlsRead = tlsconf.FactsOf(t.conn), true
+	}
+	return t.tls
 }
 
 func (t *connTxn) Addrs() (netip.AddrPort, netip.AddrPort) { return t.src, t.dst }

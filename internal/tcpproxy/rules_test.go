@@ -56,7 +56,7 @@ backend be_map
 		{"127.0.0.1:5000", "127.0.0.1:9000", "be_def"},
 		{"127.0.0.1:5000", "127.0.0.1:9002", "be_map"},
 	} {
-		got := r.forConn(netip.MustParseAddrPort(tc.src), netip.MustParseAddrPort(tc.dst), nil)
+		got := r.forConn(netip.MustParseAddrPort(tc.src), netip.MustParseAddrPort(tc.dst), nil, nil)
 		if got.Pool == nil || got.Pool.Cfg.Name != tc.want {
 			t.Errorf("%s -> %s: pool %v, want %s", tc.src, tc.dst, got.Pool, tc.want)
 		}
@@ -64,7 +64,7 @@ backend be_map
 	// no rule: the route itself, nothing evaluated
 	noRules := *fe
 	noRules.UseBackends = nil
-	if r2 := (&Route{Frontend: &noRules, Pool: pools["be_def"], Backends: pools}); r2.forConn(netip.AddrPort{}, netip.AddrPort{}, nil) != r2 {
+	if r2 := (&Route{Frontend: &noRules, Pool: pools["be_def"], Backends: pools}); r2.forConn(netip.AddrPort{}, netip.AddrPort{}, nil, nil) != r2 {
 		t.Error("a frontend without rules gets a new route per connection")
 	}
 }

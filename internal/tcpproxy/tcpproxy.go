@@ -160,7 +160,7 @@ func (h *Handler) ServeConn(c net.Conn) {
 	var t *connTxn // the rules' view of the connection, when the frontend has TCP rules
 	var in, out int64
 	if r.needsRules() {
-		t = r.newTxn(addrPortOf(c.RemoteAddr()), addrPortOf(c.LocalAddr()), h)
+		t = r.newTxn(addrPortOf(c.RemoteAddr()), addrPortOf(c.LocalAddr()), h, c)
 		defer func() { t.end(in, out) }()
 		if !r.admit(t) {
 			refuse(c, t, true) // refused before it is a session: reset, not counted
@@ -184,7 +184,7 @@ func (h *Handler) ServeConn(c net.Conn) {
 			return
 		}
 	} else {
-		r = r.forConn(addrPortOf(c.RemoteAddr()), addrPortOf(c.LocalAddr()), h)
+		r = r.forConn(addrPortOf(c.RemoteAddr()), addrPortOf(c.LocalAddr()), h, c)
 	}
 	if r.Pool == nil {
 		return
@@ -192,7 +192,7 @@ func (h *Handler) ServeConn(c net.Conn) {
 	var sticky *stickState
 	if len(r.Pool.Cfg.StickRules) > 0 {
 		if t == nil {
-			t = r.newTxn(addrPortOf(c.RemoteAddr()), addrPortOf(c.LocalAddr()), h)
+			t = r.newTxn(addrPortOf(c.RemoteAddr()), addrPortOf(c.LocalAddr()), h, c)
 		}
 		sticky = r.stickMatch(t)
 	}
@@ -220,7 +220,7 @@ func (h *Handler) ServeConn(c net.Conn) {
 	server := net.Conn(conn)
 	if rr := r.Pool.Cfg.TCPRules.Response; len(rr) > 0 {
 		if t == nil {
-			t = r.newTxn(addrPortOf(c.RemoteAddr()), addrPortOf(c.LocalAddr()), h)
+			t = r.newTxn(addrPortOf(c.RemoteAddr()), addrPortOf(c.LocalAddr()), h, c)
 		}
 		server = &resInspector{Conn: conn, client: c, t: t, prog: rr, delay: r.Pool.Cfg.TCPRules.ResponseDelay}
 	}
@@ -253,6 +253,9 @@ func (h *Handler) connect(r *Route, c net.Conn, st *stickState) (*backend.Server
 			addr = a.dst(func() netip.AddrPort { return addrPortOf(c.LocalAddr()) }).String()
 		}
 		conn, err := d.Dial("tcp", addr)
+		if err == nil {
+			err = sendProxy(a.srv, conn, c, a.timeout) // tls.go
+		}
 		if err == nil {
 			if conn, err = h.serverTLS(a.srv, conn, a.timeout); err == nil { // tls.go
 				return a.srv, conn, nil

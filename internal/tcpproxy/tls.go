@@ -8,15 +8,18 @@ import (
 	"time"
 
 	"tandem/internal/backend"
+	"tandem/internal/proxyproto"
+	"tandem/internal/tlsconf"
 )
 
-// hasTLSServers reports whether the route's backend has servers reached over TLS.
+// hasTLSServers reports whether the route's backend has servers reached over TLS or
+// sent a PROXY header: their connections are not bare sockets for the reactor.
 func (r *Route) hasTLSServers() bool {
 	if r == nil || r.Pool == nil || r.Pool.Cfg == nil {
 		return false
 	}
 	for _, s := range r.Pool.Cfg.Servers {
-		if s.TLS != nil && s.TLS.Traffic {
+		if s.TLS != nil && s.TLS.Traffic || s.SendProxy != 0 {
 			return true
 		}
 	}
@@ -40,4 +43,28 @@ func (h *Handler) serverTLS(srv *backend.Server, conn net.Conn, timeout time.Dur
 		return nil, fmt.Errorf("TLS handshake with %s: %w", srv.Addr, err)
 	}
 	return tc, nil
+}
+
+// sendProxy writes the PROXY header srv's line asks for (send-proxy, send-proxy-v2,
+// send-proxy-v2-ssl) on conn, describing the client connection c: its client address
+// (the one its own PROXY header gave, behind accept-proxy) and the address it reached.
+func sendProxy(srv *backend.Server, conn, c net.Conn, timeout time.Duration) error {
+	cfg := srv.Cfg
+	if cfg.SendProxy == 0 {
+		return nil
+	}
+	cl := proxyproto.Client{Src: addrPortOf(c.RemoteAddr()), Dst: addrPortOf(c.LocalAddr())}
+	if cfg.SendProxySSL {
+		if f := tlsconf.FactsOf(c); f != nil {
+			cl.TLSVersion, cl.CertSess, cl.CertConn = string(f.Protocol), f.CertUsed, f.CertUsed && !f.Resumed
+		}
+	}
+	conn.SetWriteDeadline(time.Now().Add(timeout))
+	_, err := conn.Write(proxyproto.AppendServer(nil, cfg.SendProxy, cfg.SendProxySSL, cl))
+	conn.SetWriteDeadline(time.Time{})
+	if err != nil {
+		conn.Close()
+		return fmt.Errorf("PROXY header to %s: %w", cfg.Addr, err)
+	}
+	return nil
 }

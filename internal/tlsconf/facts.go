@@ -2,44 +2,51 @@ package tlsconf
 
 import (
 	"crypto/tls"
-	"crypto/x509"
-)
 
-// Facts are what HAProxy's TLS fetches read of a client connection (ssl_fc,
-// ssl_fc_sni, ssl_fc_has_sni, ssl_fc_alpn, ssl_fc_protocol, ssl_fc_cipher,
-// ssl_fc_is_resumed, ssl_c_used, ssl_c_verify, ssl_c_s_dn, ssl_c_i_dn, ssl_c_serial):
-// the sample engine reads them from the connection with FactsOf.
-type Facts struct {
-	TLS        bool              // ssl_fc
-	SNI        string            // ssl_fc_sni, as sent (case kept, as HAProxy); "" when none
-	ALPN       string            // ssl_fc_alpn ("" when none was agreed)
-	Protocol   string            // ssl_fc_protocol: "TLSv1.2", "TLSv1.3"
-	Cipher     string            // ssl_fc_cipher, OpenSSL's name
-	Resumed    bool              // ssl_fc_is_resumed
-	ClientCert *x509.Certificate // ssl_c_used when not nil; verified (a failed verification ends the handshake: ssl_c_verify is 0)
-}
+	"tandem/internal/sample"
+)
 
 // stater is a connection that knows its TLS state (*tls.Conn).
 type stater interface {
 	ConnectionState() tls.ConnectionState
 }
 
-// FactsOf returns the TLS facts of a client connection; a plain connection has TLS
-// false. A TLS connection must have completed its handshake.
-func FactsOf(c any) Facts {
+// FactsOf returns what HAProxy's TLS fetches (ssl_fc…, ssl_c_…) read of a client
+// connection (a *tls.Conn, or an HTTP/2 stream, which reports its connection's state),
+// or nil for a plain connection. A TLS connection must have completed its
+// handshake. It allocates: call it once per connection.
+func FactsOf(c any) *sample.TLSFacts {
 	s, ok := c.(stater)
 	if !ok {
-		return Facts{}
+		return nil
 	}
 	cs := s.ConnectionState()
-	f := Facts{TLS: true, SNI: cs.ServerName, ALPN: cs.NegotiatedProtocol, Protocol: VersionName(cs.Version),
-		Cipher: CipherName(cs.CipherSuite), Resumed: cs.DidResume}
+	if !cs.HandshakeComplete { // an HTTP/2 stream of a plain (h2c) connection
+		return nil
+	}
+	f := &sample.TLSFacts{Protocol: []byte(VersionName(cs.Version)), Cipher: []byte(CipherName(cs.CipherSuite)),
+		Resumed: cs.DidResume}
+	if cs.ServerName != "" {
+		f.SNI = []byte(cs.ServerName)
+	}
+	if cs.NegotiatedProtocol != "" {
+		f.ALPN = []byte(cs.NegotiatedProtocol)
+	}
 	if len(cs.PeerCertificates) > 0 {
-		f.ClientCert = cs.PeerCertificates[0]
+		crt := cs.PeerCertificates[0]
+		f.CertUsed = true
+		f.CertSubject, _ = sample.ParseDN(crt.RawSubject)
+		f.CertIssuer, _ = sample.ParseDN(crt.RawIssuer)
+		f.CertSerial = crt.SerialNumber.Bytes()
+		f.SubjectLine, _ = sample.AppendDN(nil, f.CertSubject, "", 0, sample.DNOneline)
+		f.IssuerLine, _ = sample.AppendDN(nil, f.CertIssuer, "", 0, sample.DNOneline)
 	}
 	return f
 }
 
 // DN writes a distinguished name as HAProxy's ssl_c_s_dn and ssl_c_i_dn do:
 // "/C=FR/O=Org/CN=name".
-func DN(raw []byte) string { return oneline(raw) }
+func DN(raw []byte) string {
+	b, _ := sample.FormatDN(nil, raw, "", 0, sample.DNOneline)
+	return string(b)
+}

@@ -7,8 +7,6 @@ import (
 	"crypto/sha1"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/asn1"
 	"encoding/pem"
 	"fmt"
 	"slices"
@@ -258,11 +256,11 @@ func describe(name, status string, chain [][]byte, leaf *x509.Certificate, key c
 	fmt.Fprintf(&b, "Subject Alternative Name: %s\n", strings.Join(sans, ", "))
 	fmt.Fprintf(&b, "Algorithm: %s\n", algorithm(leaf))
 	fmt.Fprintf(&b, "SHA1 FingerPrint: %X\n", sha1.Sum(leaf.Raw))
-	fmt.Fprintf(&b, "Subject: %s\n", oneline(leaf.RawSubject))
-	fmt.Fprintf(&b, "Issuer: %s\n", oneline(leaf.RawIssuer))
+	fmt.Fprintf(&b, "Subject: %s\n", DN(leaf.RawSubject))
+	fmt.Fprintf(&b, "Issuer: %s\n", DN(leaf.RawIssuer))
 	for _, der := range chain[1:] {
 		if c, err := x509.ParseCertificate(der); err == nil {
-			fmt.Fprintf(&b, "Chain Subject: %s\nChain Issuer: %s\n", oneline(c.RawSubject), oneline(c.RawIssuer))
+			fmt.Fprintf(&b, "Chain Subject: %s\nChain Issuer: %s\n", DN(c.RawSubject), DN(c.RawIssuer))
 		}
 	}
 	b.WriteString("OCSP Response Key: \n")
@@ -278,30 +276,4 @@ func algorithm(c *x509.Certificate) string {
 		return fmt.Sprintf("RSA%d", k.N.BitLen())
 	}
 	return "Unknown"
-}
-
-var shortNames = map[string]string{
-	"2.5.4.3": "CN", "2.5.4.6": "C", "2.5.4.7": "L", "2.5.4.8": "ST", "2.5.4.10": "O", "2.5.4.11": "OU",
-	"2.5.4.5": "serialNumber", "2.5.4.9": "street", "2.5.4.17": "postalCode", "2.5.4.4": "SN", "2.5.4.42": "GN",
-	"1.2.840.113549.1.9.1": "emailAddress", "0.9.2342.19200300.100.1.25": "DC", "0.9.2342.19200300.100.1.1": "UID",
-}
-
-// oneline writes a distinguished name as HAProxy does: "/C=FR/O=Org/CN=name", in the
-// certificate's order.
-func oneline(raw []byte) string {
-	var seq pkix.RDNSequence
-	if _, err := asn1.Unmarshal(raw, &seq); err != nil {
-		return ""
-	}
-	var b strings.Builder
-	for _, rdn := range seq {
-		for _, atv := range rdn {
-			name, ok := shortNames[atv.Type.String()]
-			if !ok {
-				name = atv.Type.String()
-			}
-			fmt.Fprintf(&b, "/%s=%v", name, atv.Value)
-		}
-	}
-	return b.String()
 }

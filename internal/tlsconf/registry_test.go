@@ -125,7 +125,10 @@ $`)
 }
 
 func TestFactsOf(t *testing.T) {
-	if f := FactsOf(struct{}{}); f.TLS {
+	if f := FactsOf(plainStream{}); f != nil {
+		t.Errorf("an HTTP/2 stream of an h2c connection has TLS facts: %+v", f)
+	}
+	if f := FactsOf(struct{}{}); f != nil {
 		t.Error("a plain connection is TLS")
 	}
 	a := entry(t, gen(t, "fa", certgen.ECDSA, "facts.test"))
@@ -144,7 +147,7 @@ func TestFactsOf(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := FactsOf(srv)
-	if !f.TLS || f.SNI != "Facts.test" || f.ALPN != "http/1.1" || f.Protocol != "TLSv1.3" || f.Cipher == "" || f.Resumed || f.ClientCert != nil {
+	if f == nil || string(f.SNI) != "Facts.test" || string(f.ALPN) != "http/1.1" || string(f.Protocol) != "TLSv1.3" || len(f.Cipher) == 0 || f.Resumed || f.CertUsed {
 		t.Errorf("%+v", f)
 	}
 	if got := DN(a.Cert.TLS.Leaf.RawSubject); got != "/CN=facts.test" {
@@ -225,3 +228,9 @@ func TestCrtListEdits(t *testing.T) {
 		}
 	}
 }
+
+// plainStream reports a connection state without a handshake, as an HTTP/2 stream of
+// an h2c connection does.
+type plainStream struct{}
+
+func (plainStream) ConnectionState() tls.ConnectionState { return tls.ConnectionState{} }

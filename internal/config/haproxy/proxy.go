@@ -155,7 +155,8 @@ func kwBind(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 	if !ok {
 		return
 	}
-	tb, ok := p.bindOptions(st, opts) // tls.go
+	acceptProxy := false
+	tb, ok := p.bindOptions(st, opts, &acceptProxy) // tls.go
 	if !ok {
 		return
 	}
@@ -168,7 +169,7 @@ func kwBind(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 			p.errorf(st.pos, "bind: %v", err)
 			continue
 		}
-		b.TLS = tb
+		b.TLS, b.AcceptProxy = tb, acceptProxy
 		b.Sock.Backlog, b.Sock.V4V6, b.Sock.V6Only, b.Sock.Interface = sock.Backlog, sock.V4V6, sock.V6Only, sock.Interface
 		b.Sock.DeferAccept, b.Sock.TFO, b.Sock.MSS, b.Sock.Transparent = sock.DeferAccept, sock.TFO, sock.MSS, sock.Transparent
 		b.Sock.Mode, b.Sock.User, b.Sock.Group = sock.Mode, sock.User, sock.Group

@@ -35,6 +35,9 @@ type serverOpts struct {
 	agentSend                                   string
 
 	tls srvTLS // issue 11 (tls.go)
+
+	// PROXY protocol: HAProxy's SRV_PP_V1, SRV_PP_V2 and SRV_PP_V2_SSL flags
+	ppV1, ppV2, ppSSL bool
 }
 
 // timeOptions are the server options that take a time.
@@ -47,6 +50,8 @@ var serverOptions = map[string]int{
 	"fastinter": 1, "downinter": 1, "addr": 1, "slowstart": 1, "observe": 1, "error-limit": 1,
 	"on-error": 1, "on-marked-down": 1, "agent-check": 0, "no-agent-check": 0, "agent-port": 1,
 	"agent-inter": 1, "agent-send": 1, "agent-addr": 1, "init-addr": 1,
+	"send-proxy": 0, "send-proxy-v2": 0, "send-proxy-v2-ssl": 0,
+	"no-send-proxy": 0, "no-send-proxy-v2": 0, "no-send-proxy-v2-ssl": 0,
 }
 
 func kwServer(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
@@ -98,6 +103,14 @@ func kwServer(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 		srv.Check.Fall = config.DefaultFall
 	}
 	applyCheckOpts(&srv.Check, &o)
+	switch { // as HAProxy 2.6: v2 when asked, else v1 when any flag is left (the SSL
+	// one alone after no-send-proxy-v2 sends a v1 header)
+	case o.ppV2:
+		srv.SendProxy, srv.SendProxySSL = 2, o.ppSSL
+	case o.ppV1 || o.ppSSL:
+		srv.SendProxy = 1
+	}
+	srv.CheckSendProxy = srv.SendProxy != 0 && o.port == 0 && !o.checkAddr.IsValid()
 	if srv.TLS, ok = p.serverTLS(st, label, &o.tls, o.port != 0 || o.checkAddr.IsValid()); !ok {
 		return
 	}
@@ -228,6 +241,14 @@ func (p *parser) serverOpts(st *stmt, label string, args []string, o *serverOpts
 			o.rise, err = parseInt(v, 1, maxInt32)
 		case "fall":
 			o.fall, err = parseInt(v, 1, maxInt32)
+		case "send-proxy", "no-send-proxy":
+			o.ppV1 = opt == "send-proxy"
+		case "send-proxy-v2", "no-send-proxy-v2":
+			o.ppV2 = opt == "send-proxy-v2"
+		case "send-proxy-v2-ssl":
+			o.ppV2, o.ppSSL = true, true
+		case "no-send-proxy-v2-ssl": // clears send-proxy-v2 too (HAProxy 2.6)
+			o.ppV2, o.ppSSL = false, false
 		case "port":
 			var pn uint16
 			pn, err = parsePort(v, false)

@@ -287,9 +287,9 @@ func (p *parser) cas() tlsconf.CAs {
 }
 
 // bindOptions reads the options after a bind line's addresses: the TLS ones (HAProxy's
-// bind options tandem carries out). It returns the bind's TLS side, nil for a plain
+// bind options tandem carries out) and accept-proxy. It returns the bind's TLS side, nil for a plain
 // bind.
-func (p *parser) bindOptions(st *stmt, words []string) (tb *tlsconf.Bind, ok bool) {
+func (p *parser) bindOptions(st *stmt, words []string, acceptProxy *bool) (tb *tlsconf.Bind, ok bool) {
 	ssl := false
 	type crtArg struct {
 		path string
@@ -303,6 +303,10 @@ func (p *parser) bindOptions(st *stmt, words []string) (tb *tlsconf.Bind, ok boo
 		switch w {
 		case "ssl":
 			ssl = true
+			i++
+			continue
+		case "accept-proxy":
+			*acceptProxy = true
 			i++
 			continue
 		case "tls-ticket-keys":

@@ -172,7 +172,7 @@ var optionPlanned = func() map[string]string {
 	for w, s := range map[string]string{
 		`ssl crt crt-list alpn npn ca-file crl-file verify verifyhost sni check-ssl check-sni ciphers ciphersuites curves ecdhe
 		ssl-min-ver ssl-max-ver no-sslv3 no-tlsv10 no-tlsv11 no-tlsv12 no-tlsv13 force-tlsv12 force-tlsv13 no-tls-tickets
-		strict-sni tls-ticket-keys accept-proxy ca-ignore-err crt-ignore-err no-ssl no-verifyhost ssl-reuse no-ssl-reuse`: "TLS, issue 11",
+		strict-sni tls-ticket-keys ca-ignore-err crt-ignore-err no-ssl no-verifyhost ssl-reuse no-ssl-reuse`: "TLS, issue 11",
 		`proto`: "HTTP/2, issue 12",
 		`resolvers resolve-prefer resolve-opts resolve-net namespace program`: "operations, issue 13",
 		`userlist http-errors`: "ACLs and rules, issue 10",
