@@ -6,6 +6,7 @@ import (
 	"tandem/internal/config"
 	"tandem/internal/http1"
 	"tandem/internal/logging"
+	"tandem/internal/rawsock"
 	"tandem/internal/rules"
 )
 
@@ -180,7 +181,7 @@ func (cc *clientConn) answer(r *rules.Rule, be *config.Backend, tarpit time.Dura
 	case rules.Reject:
 		return false // closed without an answer
 	case rules.SilentDrop:
-		silentDrop(cc.nc) // closed without the client knowing
+		rawsock.SilentDrop(cc.nc) // closed without the client knowing
 		return false
 	}
 	return cc.replyError(500, be, false, 0)

@@ -72,7 +72,7 @@ func (h *Handler) acceptRules(rs *routeState, nc net.Conn) (*track.Session, bool
 				t.trk.End()
 			}
 			if v == rules.Dropped {
-				silentDrop(nc)
+				rawsock.SilentDrop(nc)
 			} else {
 				rawsock.ResetOnClose(nc) // HAProxy resets a connection it refuses
 				nc.Close()
@@ -148,7 +148,7 @@ func (cc *clientConn) contentRules(prog rules.Program) bool {
 	v, _ := rules.RunTCP(prog, 0, t, false)
 	t.tcp = false
 	if v == rules.Dropped {
-		silentDrop(cc.nc) // the connection's close then finds it closed
+		rawsock.SilentDrop(cc.nc) // the connection's close then finds it closed
 	}
 	if v == rules.Rejected || v == rules.Dropped {
 		cc.rs.r.Stats.Denied() // HAProxy's denied_req (dreq)

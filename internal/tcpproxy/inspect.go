@@ -181,7 +181,7 @@ func fdConn(fd int) (net.Conn, error) {
 // tcp-request connection and session rules (as HAProxy), else with an end of stream.
 func refuse(c net.Conn, t *connTxn, reset bool) {
 	if t.drop {
-		silentDrop(c)
+		rawsock.SilentDrop(c)
 		return
 	}
 	if reset {

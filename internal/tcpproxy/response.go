@@ -6,6 +6,7 @@ import (
 	"net"
 	"time"
 
+	"tandem/internal/rawsock"
 	"tandem/internal/rules"
 )
 
@@ -110,7 +111,7 @@ func (ri *resInspector) finish(v rules.Verdict, buf []byte, rerr error) {
 	switch v {
 	case rules.Rejected, rules.Dropped:
 		if v == rules.Dropped {
-			silentDrop(ri.client)
+			rawsock.SilentDrop(ri.client)
 		} else {
 			ri.client.Close()
 		}

@@ -1,4 +1,4 @@
-package tcpproxy
+package rawsock
 
 import (
 	"net"
@@ -9,11 +9,12 @@ import (
 // sending anything.
 const tcpRepair = 19
 
-// silentDrop closes c so that the client is not told (tcp-request silent-drop): as
-// HAProxy 2.6 on Linux, the socket is put in TCP repair mode first (CAP_NET_ADMIN), so
-// that closing sends neither FIN nor RST; without the capability, the reset that an
-// abortive close sends leaves with a TTL of 1, which dies at the first router.
-func silentDrop(c net.Conn) {
+// SilentDrop closes c so that the client is not told (the silent-drop action of
+// http-request and tcp-request): as HAProxy 2.6 on Linux, the socket is put in TCP
+// repair mode first (CAP_NET_ADMIN), so that closing sends neither FIN nor RST; without
+// the capability, the reset that an abortive close sends leaves with a TTL of 1, which
+// dies at the first router.
+func SilentDrop(c net.Conn) {
 	sc, ok := c.(syscall.Conn)
 	if !ok {
 		c.Close()

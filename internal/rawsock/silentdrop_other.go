@@ -1,12 +1,12 @@
 //go:build !linux
 
-package httpproxy
+package rawsock
 
 import "net"
 
-// silentDrop closes c as abruptly as the platform allows (http-request silent-drop):
+// SilentDrop closes c as abruptly as the platform allows (the silent-drop action):
 // an abortive close, without the TTL trick of the Linux build.
-func silentDrop(c net.Conn) {
+func SilentDrop(c net.Conn) {
 	if tc, ok := c.(*net.TCPConn); ok {
 		tc.SetLinger(0)
 	}
