@@ -277,6 +277,7 @@ type UseBackend struct {
 type ForwardFor struct {
 	Except netip.Prefix // zero: none
 	Header string       // default "X-Forwarded-For"
+	IfNone bool         // if-none: only when the request has no such header
 }
 
 // Balance is a backend's load-balancing algorithm and its argument.

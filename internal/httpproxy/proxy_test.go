@@ -124,6 +124,18 @@ func TestForwardFor(t *testing.T) {
 	if !hasLine(body, "X-Client: 127.0.0.1") {
 		t.Fatalf("header name not honoured:\n%s", body)
 	}
+	// if-none: a request that has the header keeps it alone; one without gets it.
+	be4 := newBackend(a1)
+	be4.ForwardFor = &config.ForwardFor{IfNone: true}
+	f4 := newFixture(t, be4, nil)
+	_, body = mustGet(t, f4.client(), f4.url("/"), "X-Forwarded-For", "10.0.0.1")
+	if !hasLine(body, "X-Forwarded-For: 10.0.0.1") || hasLine(body, "X-Forwarded-For: 127.0.0.1") {
+		t.Fatalf("forwardfor if-none added a second header:\n%s", body)
+	}
+	_, body = mustGet(t, f4.client(), f4.url("/"))
+	if !hasLine(body, "X-Forwarded-For: 127.0.0.1") {
+		t.Fatalf("forwardfor if-none did not add the header to a request without one:\n%s", body)
+	}
 }
 
 func TestHopByHopStripped(t *testing.T) {

@@ -103,14 +103,21 @@ func (cc *clientConn) rewriteRequest(out []byte, x *xfer) []byte {
 		ff = cc.rs.fe.ForwardFor
 	}
 	if ff != nil && cc.client.IsValid() && !(ff.Except.IsValid() && ff.Except.Contains(cc.client)) {
-		if ff.Header == "" {
-			out = append(out, "X-Forwarded-For"...)
-		} else {
-			out = append(out, ff.Header...)
+		name := ff.Header
+		if name == "" {
+			name = "X-Forwarded-For"
 		}
-		out = append(out, ": "...)
-		out = cc.client.AppendTo(out)
-		out = append(out, "\r\n"...)
+		add := true
+		if ff.IfNone { // if-none: a request that has the header keeps it alone
+			_, has := req.Get(in, name)
+			add = !has
+		}
+		if add {
+			out = append(out, name...)
+			out = append(out, ": "...)
+			out = cc.client.AppendTo(out)
+			out = append(out, "\r\n"...)
+		}
 	}
 	switch {
 	case x.tunnelReq:

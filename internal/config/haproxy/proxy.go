@@ -364,10 +364,9 @@ func kwForwardFor(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 			}
 			i++
 		case "if-none":
-			p.errorf(st.pos, "option forwardfor: %q is not supported by tandem", "if-none")
-			return
+			ff.IfNone = true
 		default:
-			p.errorf(st.pos, "option forwardfor: unknown argument %q (expected except NET or header NAME)", args[i])
+			p.errorf(st.pos, "option forwardfor: unknown argument %q (expected except NET, header NAME or if-none)", args[i])
 			return
 		}
 	}

@@ -53,7 +53,7 @@ func init() {
 		e("server", SecListen|SecBackend, impl, "<name> <addr>:<port> [weight <n>] [backup] [maxconn <n>] [minconn <n>] [maxqueue <n>] [disabled] [cookie <v>] [check] [inter|fastinter|downinter <t>] [rise <n>] [fall <n>] [port <n>] [addr <ip>] [slowstart <t>] [observe layer4|layer7] [error-limit <n>] [on-error <mode>] [on-marked-down shutdown-sessions] [agent-check] [agent-port <n>] [agent-inter <t>] [agent-send <s>] [agent-addr <ip>] [init-addr <m>,...]", "a server of the backend (maxqueue: a full server whose own queue holds that many requests takes no more; a cookie request then goes elsewhere under option redispatch, else 503 SQ, as HAProxy; refused with balance leastconn)", kwServer),
 		e("default-server", secBack, impl, "[options]", "options applied to the servers that follow", kwDefaultServer),
 		e("cookie", secBack, impl, "<name> insert|prefix|rewrite [indirect] [nocache] [preserve] [httponly] [secure] [domain <d>]... [maxidle <t>] [maxlife <t>]", "cookie-based persistence", kwCookie),
-		(e("option forwardfor", secProxies, impl, "[except <net>] [header <name>]", "add X-Forwarded-For with the client address", kwForwardFor)),
+		(e("option forwardfor", secProxies, impl, "[except <net>] [header <name>] [if-none]", "add X-Forwarded-For with the client address", kwForwardFor)),
 		neg(e("option http-keep-alive", secProxies, impl, "", "keep both sides alive (default)", kwConnMode(config.HTTPKeepAlive))),
 		neg(e("option http-server-close", secProxies, impl, "", "close the server side after each response", kwConnMode(config.HTTPServerClose))),
 		neg(e("option httpclose", secProxies, impl, "", "close both sides after each response", kwConnMode(config.HTTPClose))),
