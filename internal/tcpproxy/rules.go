@@ -163,27 +163,5 @@ func (t *connTxn) Counter(c sample.Counter, proxy, server string) (int64, bool) 
 	if p == nil {
 		return 0, false
 	}
-	switch c {
-	case sample.NbSrv:
-		a, b := p.CountUsable()
-		if a > 0 {
-			return int64(a), true
-		}
-		return int64(b), true
-	case sample.BeConn:
-		return int64(p.Conns()), true
-	case sample.SrvIsUp, sample.SrvConn:
-		for _, s := range p.Servers {
-			if s.Cfg.Name == server {
-				if c == sample.SrvConn {
-					return s.Cur(), true
-				}
-				if s.Usable() {
-					return 1, true
-				}
-				return 0, true
-			}
-		}
-	}
-	return 0, false
+	return p.Figure(c, server)
 }
