@@ -318,54 +318,40 @@ func basic(u, p string) string {
 // `X-Echo-Resp: Name: value` adds that header to the response.
 func echoWeb(t *testing.T, name string) string {
 	t.Helper()
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
+	return serveTCP(t, func(c net.Conn) {
+		defer c.Close()
+		br := bufio.NewReader(c)
 		for {
-			c, err := ln.Accept()
-			if err != nil {
+			c.SetDeadline(time.Now().Add(10 * time.Second))
+			var head []string
+			cl := 0
+			for {
+				line, err := br.ReadString('\n')
+				if err != nil {
+					return
+				}
+				if line == "\r\n" {
+					break
+				}
+				head = append(head, strings.TrimRight(line, "\r\n"))
+				if k, v, ok := strings.Cut(line, ":"); ok && strings.EqualFold(k, "content-length") {
+					cl, _ = strconv.Atoi(strings.TrimSpace(v))
+				}
+			}
+			if _, err := io.CopyN(io.Discard, br, int64(cl)); err != nil {
 				return
 			}
-			go func() {
-				defer c.Close()
-				br := bufio.NewReader(c)
-				for {
-					c.SetDeadline(time.Now().Add(10 * time.Second))
-					var head []string
-					cl := 0
-					for {
-						line, err := br.ReadString('\n')
-						if err != nil {
-							return
-						}
-						if line == "\r\n" {
-							break
-						}
-						head = append(head, strings.TrimRight(line, "\r\n"))
-						if k, v, ok := strings.Cut(line, ":"); ok && strings.EqualFold(k, "content-length") {
-							cl, _ = strconv.Atoi(strings.TrimSpace(v))
-						}
-					}
-					if _, err := io.CopyN(io.Discard, br, int64(cl)); err != nil {
-						return
-					}
-					body := name + "\n" + strings.Join(head, "\n") + "\n"
-					extra := ""
-					for _, h := range head {
-						if k, v, ok := strings.Cut(h, ":"); ok && strings.EqualFold(k, "x-echo-resp") {
-							extra += strings.TrimSpace(v) + "\r\n"
-						}
-					}
-					fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nServer: echo\r\nX-Server: %s\r\nX-Up: up-value\r\nX-Up-Multi: a1, c2, a3\r\nX-Up-Drop: x\r\n%sContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s",
-						name, extra, len(body), body)
+			body := name + "\n" + strings.Join(head, "\n") + "\n"
+			extra := ""
+			for _, h := range head {
+				if k, v, ok := strings.Cut(h, ":"); ok && strings.EqualFold(k, "x-echo-resp") {
+					extra += strings.TrimSpace(v) + "\r\n"
 				}
-			}()
+			}
+			fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nServer: echo\r\nX-Server: %s\r\nX-Up: up-value\r\nX-Up-Multi: a1, c2, a3\r\nX-Up-Drop: x\r\n%sContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s",
+				name, extra, len(body), body)
 		}
-	}()
-	return ln.Addr().String()
+	})
 }
 
 // exchangeResult is what a client and a server saw of one request.

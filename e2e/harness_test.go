@@ -298,3 +298,24 @@ func proxyConfig(bind string, lines ...string) string {
 	}
 	return b.String()
 }
+
+// serveTCP serves handle, one goroutine per connection, on a loopback listener that
+// closes with the test; it returns the listener's address. handle owns the connection.
+func serveTCP(t *testing.T, handle func(net.Conn)) string {
+	t.Helper()
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go handle(c)
+		}
+	}()
+	return ln.Addr().String()
+}

@@ -45,26 +45,12 @@ func splitRecords(hello []byte, at int) []byte {
 // name, the byte count and a digest of what it received.
 func startNamedSink(t *testing.T, name string) string {
 	t.Helper()
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(10 * time.Second))
-				b, _ := io.ReadAll(c)
-				fmt.Fprintf(c, "%s %s", name, digest(b))
-			}()
-		}
-	}()
-	return ln.Addr().String()
+	return serveTCP(t, func(c net.Conn) {
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		b, _ := io.ReadAll(c)
+		fmt.Fprintf(c, "%s %s", name, digest(b))
+	})
 }
 
 func digest(b []byte) string { s := sha256.Sum256(b); return fmt.Sprintf("n=%d sha=%x", len(b), s[:6]) }

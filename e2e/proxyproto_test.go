@@ -42,21 +42,8 @@ type headerServer struct {
 
 func startHeaderServer(t *testing.T) *headerServer {
 	t.Helper()
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := &headerServer{addr: ln.Addr().String()}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go hs.serve(c)
-		}
-	}()
+	hs := &headerServer{}
+	hs.addr = serveTCP(t, hs.serve)
 	return hs
 }
 

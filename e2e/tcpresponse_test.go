@@ -15,44 +15,30 @@ import (
 // "BYE!! then more", "slow" → "HEL", a pause, "LO!!", "short" → "HI" and nothing more,
 // anything else → "HELLO" and an echo of what follows.
 func commandServer(t *testing.T) string {
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(10 * time.Second))
-				br := bufio.NewReader(c)
-				line, err := br.ReadString('\n')
-				if err != nil {
-					return
-				}
-				switch strings.TrimSpace(line) {
-				case "bad":
-					io.WriteString(c, "BAD!!")
-				case "bye":
-					io.WriteString(c, "BYE!! then more")
-				case "slow":
-					io.WriteString(c, "HEL")
-					time.Sleep(100 * time.Millisecond)
-					io.WriteString(c, "LO!!")
-				case "short":
-					io.WriteString(c, "HI")
-				default:
-					io.WriteString(c, "HELLO")
-				}
-				io.Copy(c, br)
-			}()
+	return serveTCP(t, func(c net.Conn) {
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		br := bufio.NewReader(c)
+		line, err := br.ReadString('\n')
+		if err != nil {
+			return
 		}
-	}()
-	return ln.Addr().String()
+		switch strings.TrimSpace(line) {
+		case "bad":
+			io.WriteString(c, "BAD!!")
+		case "bye":
+			io.WriteString(c, "BYE!! then more")
+		case "slow":
+			io.WriteString(c, "HEL")
+			time.Sleep(100 * time.Millisecond)
+			io.WriteString(c, "LO!!")
+		case "short":
+			io.WriteString(c, "HI")
+		default:
+			io.WriteString(c, "HELLO")
+		}
+		io.Copy(c, br)
+	})
 }
 
 func tcpResponseConfig(bind, bind2, srv string) string {

@@ -12,26 +12,12 @@ import (
 
 // tcpNamedServer says its name, then echoes; it serves on loopback for the test.
 func tcpNamedServer(t *testing.T, name string) string {
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(10 * time.Second))
-				io.WriteString(c, name+":")
-				io.Copy(c, c)
-			}()
-		}
-	}()
-	return ln.Addr().String()
+	return serveTCP(t, func(c net.Conn) {
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		io.WriteString(c, name+":")
+		io.Copy(c, c)
+	})
 }
 
 func tcpRulesConfig(bind, a, b string) string {
