@@ -23,6 +23,10 @@ type tlsState struct {
 	serverVerify    string          // ssl-server-verify: "" is required
 	lifetime        time.Duration   // tune.ssl.lifetime (0: HAProxy's 300s)
 	caCache         map[string]*x509.CertPool
+	// certs holds the certificates loaded so far, by path as read: a file that several
+	// binds, crt-list lines or server lines name is read (with its .key, .ocsp and .sctl
+	// companions) once per load, as HAProxy keeps one certificate store per file.
+	certs map[certKey]certLoad
 	// Cipher lists of the global section are read when a TLS bind or server uses them:
 	// HAProxy's and distributions' stock files name suites Go lacks (DHE, PROFILE=SYSTEM)
 	// and are fine as long as no TLS is served.
@@ -214,6 +218,59 @@ func parseTimeUnit(s string, unit time.Duration) (time.Duration, error) {
 	return parseTime(s)
 }
 
+// certKey names one certificate load: `crt PATH` of a bind or crt-list line (a file, a
+// directory or a bundle), or a server's client certificate (one PEM file).
+type certKey struct {
+	path string
+	pem  bool
+}
+
+type certLoad struct {
+	certs []*tlsconf.Cert
+	err   error
+}
+
+// loadCrt is tlsconf.LoadCrt of path, once per load.
+func (p *parser) loadCrt(path string) ([]*tlsconf.Cert, error) {
+	return p.loadCert(certKey{path: path}, func() ([]*tlsconf.Cert, error) { return tlsconf.LoadCrt(tlsFiles{p}, path) })
+}
+
+// loadPEM reads the one PEM file of a server's crt, once per load.
+func (p *parser) loadPEM(path string) (*tlsconf.Cert, error) {
+	certs, err := p.loadCert(certKey{path: path, pem: true}, func() ([]*tlsconf.Cert, error) {
+		data, err := p.opt.ReadFile(path)
+		if err != nil {
+			return nil, err
+		}
+		c, err := tlsconf.ParsePEM(tlsFiles{p}, path, data)
+		if err != nil {
+			return nil, err
+		}
+		return []*tlsconf.Cert{c}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return certs[0], nil
+}
+
+func (p *parser) loadCert(k certKey, load func() ([]*tlsconf.Cert, error)) ([]*tlsconf.Cert, error) {
+	if l, ok := p.tls.certs[k]; ok {
+		return l.certs, l.err
+	}
+	// A file loaded by the other kind of use is the same certificate: a `crt` whose
+	// load is one certificate of that very path was a file, not a directory or bundle.
+	if l, ok := p.tls.certs[certKey{k.path, !k.pem}]; ok && l.err == nil && len(l.certs) == 1 && l.certs[0].Path == k.path {
+		return l.certs, nil
+	}
+	certs, err := load()
+	if p.tls.certs == nil {
+		p.tls.certs = map[certKey]certLoad{}
+	}
+	p.tls.certs[k] = certLoad{certs, err}
+	return certs, err
+}
+
 // tlsFiles reads certificate files through the parser's options.
 type tlsFiles struct{ p *parser }
 
@@ -380,10 +437,9 @@ func (p *parser) bindOptions(st *stmt, words []string, acceptProxy *bool) (tb *t
 			return nil, false
 		}
 	}
-	files := tlsFiles{p}
 	for _, c := range crts {
 		if !c.list {
-			certs, err := tlsconf.LoadCrt(files, withBase(p.tls.crtBase, c.path))
+			certs, err := p.loadCrt(withBase(p.tls.crtBase, c.path))
 			if err != nil {
 				p.errorf(st.pos, "bind: crt: %v", err)
 				return nil, false
@@ -422,7 +478,7 @@ func (p *parser) loadCrtList(st *stmt, path string, global, bindOpts *tlsconf.Op
 			p.errorf(st.pos, "bind: crt-list %s:%d: %s", path, l.Line, fmt.Sprintf(format, a...))
 			ok = false
 		}
-		certs, err := tlsconf.LoadCrt(tlsFiles{p}, withBase(p.tls.crtBase, l.Path))
+		certs, err := p.loadCrt(withBase(p.tls.crtBase, l.Path))
 		if err != nil {
 			lineErr("%v", err)
 			continue
@@ -609,13 +665,7 @@ func (p *parser) serverTLS(st *stmt, label string, t *srvTLS, otherCheckTarget b
 		}
 	}
 	if t.crt != "" {
-		path := withBase(p.tls.crtBase, t.crt)
-		data, err := p.opt.ReadFile(path)
-		if err != nil {
-			p.errorf(st.pos, "%s: crt: %v", label, err)
-			return nil, false
-		}
-		c, err := tlsconf.ParsePEM(tlsFiles{p}, path, data)
+		c, err := p.loadPEM(withBase(p.tls.crtBase, t.crt))
 		if err != nil {
 			p.errorf(st.pos, "%s: crt: %v", label, err)
 			return nil, false

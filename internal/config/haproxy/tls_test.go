@@ -220,3 +220,55 @@ func TestServerTLS(t *testing.T) {
 		})
 	}
 }
+
+// TestCertificateFilesReadOnce: a certificate file that several binds, crt-list lines
+// and server lines name is read once per load, companions included, as HAProxy keeps
+// one certificate store per file; every use gets that one certificate.
+func TestCertificateFilesReadOnce(t *testing.T) {
+	dir := tlsDir(t)
+	if err := os.WriteFile(filepath.Join(dir, "twice.txt"), []byte("a.pem a.test\na.pem [alpn h2] x.test\nb.pem\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "b.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "c.pem"), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	reads := map[string]int{}
+	read := func(path string) ([]byte, error) {
+		reads[strings.TrimPrefix(path, dir+"/")]++
+		return os.ReadFile(path)
+	}
+	// c.pem is a server's client certificate first, then a bind's.
+	text := strings.ReplaceAll(tlsHead+"global\n    crt-base DIR\n"+
+		"backend early\n    server c 127.0.0.1:446 ssl verify none crt c.pem\n"+
+		"frontend f\n    bind :443 ssl crt a.pem crt-list DIR/twice.txt\n    bind :8443 ssl crt DIR/a.pem crt DIR/certs\n    bind :9443 ssl crt DIR/certs crt DIR/c.pem\n    default_backend b\n"+
+		"backend b\n    default-server ssl verify none crt b.pem\n    server s1 127.0.0.1:443\n    server s2 127.0.0.1:444\n    server s3 127.0.0.1:445 crt DIR/b.pem\n",
+		"DIR", dir)
+	cfg, err := Parse("t.cfg", []byte(text), Options{ReadFile: read, Resolve: fakeResolver(nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"a.pem", "a.pem.ocsp", "a.pem.sctl", "b.pem", "b.pem.ocsp", "c.pem", "c.pem.sctl", "certs/1-b.pem", "certs/2-a.pem", "certs/2-a.pem.key", "twice.txt"} {
+		if reads[f] != 1 {
+			t.Errorf("%s read %d times, want once (all reads: %v)", f, reads[f], reads)
+		}
+	}
+	binds := cfg.Frontends[0].Binds
+	first := binds[0].TLS.Entries
+	if len(first) != 4 || first[0].Cert != first[1].Cert || first[1].Cert != first[2].Cert || binds[1].TLS.Entries[0].Cert != first[0].Cert {
+		t.Errorf("a.pem is not one certificate across its uses")
+	}
+	if binds[1].TLS.Entries[1].Cert != binds[2].TLS.Entries[0].Cert {
+		t.Errorf("crt DIR/certs is not one load across its binds")
+	}
+	srv := cfg.Backends[1].Servers
+	if srv[0].TLS.Cert == nil || srv[0].TLS.Cert != srv[1].TLS.Cert || srv[1].TLS.Cert != srv[2].TLS.Cert || srv[0].TLS.Cert != binds[0].TLS.Entries[3].Cert.TLS {
+		t.Errorf("b.pem is not one certificate across the servers and the crt-list")
+	}
+	if c := binds[2].TLS.Entries[2].Cert; c.Path != dir+"/c.pem" || c.TLS != cfg.Backends[0].Servers[0].TLS.Cert {
+		t.Errorf("c.pem, a server's crt then a bind's, is not one certificate")
+	}
+}
