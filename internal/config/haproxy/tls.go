@@ -18,11 +18,12 @@ import (
 // lines that follow it (HAProxy applies crt-base and ca-base as it reads a line too).
 type tlsState struct {
 	crtBase, caBase string
-	bind            tlsconf.Options // ssl-default-bind-*
-	server          tlsconf.Options // ssl-default-server-*
-	serverVerify    string          // ssl-server-verify: "" is required
-	lifetime        time.Duration   // tune.ssl.lifetime (0: HAProxy's 300s)
-	caCache         map[string]*x509.CertPool
+	bind            tlsconf.Options           // ssl-default-bind-*
+	server          tlsconf.Options           // ssl-default-server-*
+	serverVerify    string                    // ssl-server-verify: "" is required
+	lifetime        time.Duration             // tune.ssl.lifetime (0: HAProxy's 300s)
+	caCache         map[string]*x509.CertPool // ca-file pools of this load, by path
+	crlCache        map[string][]*x509.RevocationList
 	// certs holds the certificates loaded so far, by path as read: a file that several
 	// binds, crt-list lines or server lines name is read (with its .key, .ocsp and .sctl
 	// companions) once per load, as HAProxy keeps one certificate store per file.
@@ -310,37 +311,58 @@ func withBase(base, path string) string {
 	return strings.TrimSuffix(base, "/") + "/" + path
 }
 
-// cas loads ca-file and crl-file contents relative to ca-base.
+// cas loads ca-file and crl-file contents relative to ca-base, each file once per load.
 func (p *parser) cas() tlsconf.CAs {
+	if p.tls.caCache == nil {
+		p.tls.caCache, p.tls.crlCache = map[string]*x509.CertPool{}, map[string][]*x509.RevocationList{}
+	}
+	return loadCAs(p.tls.caBase, p.opt.ReadFile, p.tls.caCache, p.tls.crlCache)
+}
+
+// runtimeCAs loads the ca-file and crl-file of crt-list lines added at run time, with
+// the ca-base read so far, from the files as they are then.
+func (p *parser) runtimeCAs() tlsconf.CAs { return loadCAs(p.tls.caBase, p.opt.ReadFile, nil, nil) }
+
+// loadCAs reads ca-file and crl-file paths relative to base; nil caches read every time.
+func loadCAs(base string, read func(string) ([]byte, error), pools map[string]*x509.CertPool, crls map[string][]*x509.RevocationList) tlsconf.CAs {
 	return tlsconf.CAs{
 		Pool: func(path string) (*x509.CertPool, error) {
-			path = withBase(p.tls.caBase, path)
-			if pool := p.tls.caCache[path]; pool != nil {
+			path = withBase(base, path)
+			return cached(pools, path, func() (*x509.CertPool, error) {
+				data, err := read(path)
+				if err != nil {
+					return nil, fmt.Errorf("ca-file: %v", err)
+				}
+				pool, err := tlsconf.PEMCerts(path, data)
+				if err != nil {
+					return nil, fmt.Errorf("ca-file: %v", err)
+				}
 				return pool, nil
-			}
-			data, err := p.opt.ReadFile(path)
-			if err != nil {
-				return nil, fmt.Errorf("ca-file: %v", err)
-			}
-			pool, err := tlsconf.PEMCerts(path, data)
-			if err != nil {
-				return nil, fmt.Errorf("ca-file: %v", err)
-			}
-			if p.tls.caCache == nil {
-				p.tls.caCache = map[string]*x509.CertPool{}
-			}
-			p.tls.caCache[path] = pool
-			return pool, nil
+			})
 		},
 		CRL: func(path string) ([]*x509.RevocationList, error) {
-			path = withBase(p.tls.caBase, path)
-			data, err := p.opt.ReadFile(path)
-			if err != nil {
-				return nil, fmt.Errorf("crl-file: %v", err)
-			}
-			return tlsconf.ParseCRLs(path, data)
+			path = withBase(base, path)
+			return cached(crls, path, func() ([]*x509.RevocationList, error) {
+				data, err := read(path)
+				if err != nil {
+					return nil, fmt.Errorf("crl-file: %v", err)
+				}
+				return tlsconf.ParseCRLs(path, data)
+			})
 		},
 	}
+}
+
+// cached returns m[key], loading and keeping it on a miss (m nil: load every time).
+func cached[T any](m map[string]T, key string, load func() (T, error)) (T, error) {
+	if v, ok := m[key]; ok {
+		return v, nil
+	}
+	v, err := load()
+	if err == nil && m != nil {
+		m[key] = v
+	}
+	return v, err
 }
 
 // bindOptions reads the options after a bind line's addresses: the TLS ones (HAProxy's
@@ -702,29 +724,5 @@ func kwHTTPSLog(p *parser, px *proxyState, st *stmt, args []string, neg bool) {
 	px.httpLog, px.httpsLog = !neg, !neg
 	if !neg {
 		px.tcpLog = false
-	}
-}
-
-// runtimeCAs loads the ca-file and crl-file of crt-list lines added at run time, with
-// the ca-base read so far, from the files as they are then.
-func (p *parser) runtimeCAs() tlsconf.CAs {
-	base, read := p.tls.caBase, p.opt.ReadFile
-	return tlsconf.CAs{
-		Pool: func(path string) (*x509.CertPool, error) {
-			path = withBase(base, path)
-			data, err := read(path)
-			if err != nil {
-				return nil, fmt.Errorf("ca-file: %v", err)
-			}
-			return tlsconf.PEMCerts(path, data)
-		},
-		CRL: func(path string) ([]*x509.RevocationList, error) {
-			path = withBase(base, path)
-			data, err := read(path)
-			if err != nil {
-				return nil, fmt.Errorf("crl-file: %v", err)
-			}
-			return tlsconf.ParseCRLs(path, data)
-		},
 	}
 }

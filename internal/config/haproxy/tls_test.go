@@ -272,3 +272,56 @@ func TestCertificateFilesReadOnce(t *testing.T) {
 		t.Errorf("c.pem, a server's crt then a bind's, is not one certificate")
 	}
 }
+
+// TestCAFilesReadOnce: the ca-file and crl-file that many server lines name are read
+// once per load; those of crt-list lines added at run time are read at each use (the
+// files as they are then), and their errors say which file kind failed, as at load.
+func TestCAFilesReadOnce(t *testing.T) {
+	dir := tlsDir(t)
+	ca, err := certgen.New(certgen.Spec{CN: "ca", IsCA: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	crl, err := certgen.CRL(ca, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "crl.pem"), crl, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "root.pem"), ca.CertPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	reads := map[string]int{}
+	read := func(path string) ([]byte, error) {
+		reads[strings.TrimPrefix(path, dir+"/")]++
+		return os.ReadFile(path)
+	}
+	text := strings.ReplaceAll(tlsHead+"global\n    ca-base DIR\n"+
+		"frontend f\n    bind :443 ssl crt DIR/a.pem verify optional ca-file root.pem crl-file crl.pem\n    default_backend b\n"+
+		"backend b\n    default-server ssl ca-file root.pem crl-file crl.pem\n    server s1 127.0.0.1:443\n    server s2 127.0.0.1:444\n    server s3 127.0.0.1:445 ca-file DIR/root.pem\n",
+		"DIR", dir)
+	cfg, err := Parse("t.cfg", []byte(text), Options{ReadFile: read, Resolve: fakeResolver(nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reads["root.pem"] != 1 || reads["crl.pem"] != 1 {
+		t.Errorf("reads %v, want root.pem and crl.pem once each", reads)
+	}
+	srv := cfg.Backends[0].Servers
+	if len(srv[0].TLS.CRLs) != 1 || srv[0].TLS.RootCAs != srv[2].TLS.RootCAs {
+		t.Errorf("servers do not share the one ca-file and crl-file load")
+	}
+	run := cfg.Frontends[0].Binds[0].TLS.CAs
+	for i := 1; i <= 2; i++ {
+		if _, err := run.CRL("crl.pem"); err != nil {
+			t.Fatal(err)
+		}
+		if reads["crl.pem"] != 1+i {
+			t.Errorf("run-time crl-file read %d times after %d uses, want %d", reads["crl.pem"], i, 1+i)
+		}
+	}
+	if _, err := run.Pool("crl.pem"); err == nil || !strings.HasPrefix(err.Error(), "ca-file: ") {
+		t.Errorf("run-time ca-file without a certificate: %v, want a ca-file: error", err)
+	}
+}
