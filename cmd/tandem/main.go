@@ -226,9 +226,7 @@ func checkConfig(o runOpts, kfiles []string, quiet bool, stderr io.Writer) int {
 			failed = true
 		} else {
 			cfg = c
-			for _, w := range cfg.Warnings {
-				fmt.Fprintf(warn, "[WARNING] %s\n", w)
-			}
+			printWarnings(warn, cfg.Warnings)
 		}
 	}
 	if o.loadVRRP != nil {
@@ -238,9 +236,7 @@ func checkConfig(o runOpts, kfiles []string, quiet bool, stderr io.Writer) int {
 			failed = true
 		} else {
 			vcfg = v
-			for _, w := range v.Warnings {
-				fmt.Fprintf(stderr, "[WARNING] %s\n", w)
-			}
+			printWarnings(warn, v.Warnings)
 		}
 	}
 	// Further -k files are the other nodes of the VRRP group: each is checked, and each
@@ -253,9 +249,7 @@ func checkConfig(o runOpts, kfiles []string, quiet bool, stderr io.Writer) int {
 			failed = true
 			continue
 		}
-		for _, w := range v.Warnings {
-			fmt.Fprintf(stderr, "[WARNING] %s\n", w)
-		}
+		printWarnings(warn, v.Warnings)
 		nodes = append(nodes, v)
 	}
 	for i := range nodes {
@@ -263,16 +257,12 @@ func checkConfig(o runOpts, kfiles []string, quiet bool, stderr io.Writer) int {
 			if nodes[i] == nil || nodes[j] == nil {
 				continue
 			}
-			for _, w := range keepalived.CrossCheckPeers(nodes[i], nodes[j]) {
-				fmt.Fprintf(warn, "[WARNING] %s\n", w)
-			}
+			printWarnings(warn, keepalived.CrossCheckPeers(nodes[i], nodes[j]))
 		}
 	}
 	if cfg != nil && vcfg != nil {
 		errs, warns := keepalived.CrossCheck(cfg, vcfg)
-		for _, w := range warns {
-			fmt.Fprintf(warn, "[WARNING] %s\n", w)
-		}
+		printWarnings(warn, warns)
 		if len(errs) > 0 {
 			printErrors(stderr, errs)
 			failed = true
@@ -282,6 +272,13 @@ func checkConfig(o runOpts, kfiles []string, quiet bool, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// printWarnings prints -c's warnings as HAProxy does ([WARNING] FILE:LINE: message).
+func printWarnings(w io.Writer, warns []*config.Error) {
+	for _, e := range warns {
+		fmt.Fprintf(w, "[WARNING] %s\n", e)
+	}
 }
 
 // printSuggestions is -c --suggest: for each line of the haproxy.cfg files that uses a
