@@ -608,7 +608,7 @@ func serverTLSOption(words []string, t *srvTLS) (int, error) {
 		case "sni":
 			name, ok := constSample(v)
 			if !ok {
-				return 0, fmt.Errorf("sni %q: a sample expression needs the ACL engine (issue 10), which tandem does not have yet; only a constant str(NAME) is supported", v)
+				return 0, fmt.Errorf("sni %q: tandem takes a constant str(NAME) only; a sample expression worked out per connection is not supported", v)
 			}
 			t.sni = name
 		case "check-sni":
