@@ -21,7 +21,7 @@ import (
 
 const usage = `usage:
   tandem -f haproxy.cfg [-f more.cfg ...] [-k keepalived.conf] [-c [-q]] [-p PIDFILE] [-q] [-v | -vv]
-         [-W | -Ws] [-S ADDR[,mode,M,user,U,group,G]] [-d | -D] [-sf PID... | -st PID...] [-N MAXCONN] [-L NAME] [-C DIR]
+         [-W | -Ws] [-S ADDR[,mode,M,user,U,group,G]] [-d | -db | -D] [-sf PID... | -st PID...] [-N MAXCONN] [-L NAME] [-C DIR]
   tandem -k keepalived.conf [-c]        VRRP alone (a keepalived replacement)
   tandem demo [--ha]
   tandem ctl [-s SOCKET] COMMAND...     talk to the runtime API (stats socket)
@@ -40,6 +40,7 @@ const usage = `usage:
   -Ws       -W, and tell systemd (Type=notify): READY=1, RELOADING=1, STOPPING=1
   -S ADDR   master CLI socket: show proc, show version, reload, @1 CMD, @!PID CMD
   -d        foreground, debug output
+  -db       foreground: no detaching, even with -D (as HAProxy; what container images pass)
   -D        detach (daemon); returns once the detached process serves
   -sf PID.. once serving, ask these processes to finish (SIGUSR1); -st: stop them (SIGTERM)
   -N N      maxconn of a frontend that sets none
@@ -149,7 +150,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if master.InWorker() {
 		return serveWorker(o)
 	}
-	if c.daemon && !c.debug {
+	if c.daemon && !c.debug && !c.foreground {
 		if rc, parent := daemonize(o.log); parent {
 			return rc
 		}
