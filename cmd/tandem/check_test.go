@@ -72,3 +72,35 @@ listen app 127.0.0.1:8001
 		t.Errorf("--suggest without -c: exit %d, want 2", rc)
 	}
 }
+
+// TestCheckQuietHidesVRRPWarnings: -c -q prints no warnings, those of keepalived.conf
+// (and of the other nodes' files) included; without -q they are printed.
+func TestCheckQuietHidesVRRPWarnings(t *testing.T) {
+	dir := t.TempDir()
+	conf := "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    virtual_ipaddress {\n        198.18.0.10\n    }\n    smtp_alert\n}\n"
+	var paths []string
+	for _, name := range []string{"a.conf", "b.conf"} {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(conf), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, p)
+	}
+	args := []string{"-c", "-k", paths[0], "-k", paths[1]}
+	for _, tc := range []struct {
+		quiet bool
+		want  int // warnings printed
+	}{{false, 2}, {true, 0}} {
+		a := args
+		if tc.quiet {
+			a = append([]string{"-q"}, args...)
+		}
+		var out, errb bytes.Buffer
+		if rc := run(a, &out, &errb); rc != 0 {
+			t.Fatalf("%v: exit %d, stderr %q", a, rc, errb.String())
+		}
+		if n := strings.Count(errb.String(), "smtp_alert has no effect"); n != tc.want {
+			t.Errorf("%v: %d smtp_alert warnings on stderr, want %d: %q", a, n, tc.want, errb.String())
+		}
+	}
+}

@@ -15,6 +15,7 @@ type cmdLine struct {
 	verbose        bool
 	debug          bool // -d: foreground, debug output
 	daemon         bool // -D
+	foreground     bool // -db: never detach, whatever -D says
 	master         bool // -W or -Ws
 	systemd        bool // -Ws: sd_notify
 	masterCLI      []string
@@ -79,6 +80,8 @@ func parseArgs(args []string) (cmdLine, error) {
 			c.debug = true
 		case "D":
 			c.daemon = true
+		case "db":
+			c.foreground = true
 		case "W":
 			c.master = true
 		case "Ws":

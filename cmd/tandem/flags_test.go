@@ -26,6 +26,8 @@ func TestParseArgs(t *testing.T) {
 		{"equals form", []string{"-f=a.cfg", "--suggest", "-c"}, cmdLine{files: []string{"a.cfg"}, suggest: true, check: true}, false},
 		{"haproxy's other flags", []string{"-W", "-d", "-D", "-x", "/run/x.sock", "-L", "lb1", "-N", "100", "-C", "/etc/haproxy", "-f", "a.cfg"},
 			cmdLine{files: []string{"a.cfg"}, master: true, debug: true, daemon: true, expose: "/run/x.sock", localPeer: "lb1", defaultMaxConn: 100, dir: "/etc/haproxy"}, false},
+		{"-db, as the haproxy container image runs it", []string{"-W", "-db", "-f", "a.cfg", "-D"},
+			cmdLine{files: []string{"a.cfg"}, master: true, foreground: true, daemon: true}, false},
 		{"verbose forms", []string{"-vv", "-k", "k.conf"}, cmdLine{kfiles: []string{"k.conf"}, verbose: true}, false},
 		{"positional kept", []string{"-f", "a.cfg", "extra"}, cmdLine{files: []string{"a.cfg"}, positional: []string{"extra"}}, false},
 		{"missing value", []string{"-f"}, cmdLine{}, true},

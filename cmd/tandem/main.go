@@ -21,7 +21,7 @@ import (
 
 const usage = `usage:
   tandem -f haproxy.cfg [-f more.cfg ...] [-k keepalived.conf] [-c [-q]] [-p PIDFILE] [-q] [-v | -vv]
-         [-W | -Ws] [-S ADDR[,mode,M,user,U,group,G]] [-d | -D] [-sf PID... | -st PID...] [-N MAXCONN] [-L NAME] [-C DIR]
+         [-W | -Ws] [-S ADDR[,mode,M,user,U,group,G]] [-d | -db | -D] [-sf PID... | -st PID...] [-N MAXCONN] [-L NAME] [-C DIR]
   tandem -k keepalived.conf [-c]        VRRP alone (a keepalived replacement)
   tandem demo [--ha]
   tandem ctl [-s SOCKET] COMMAND...     talk to the runtime API (stats socket)
@@ -40,6 +40,7 @@ const usage = `usage:
   -Ws       -W, and tell systemd (Type=notify): READY=1, RELOADING=1, STOPPING=1
   -S ADDR   master CLI socket: show proc, show version, reload, @1 CMD, @!PID CMD
   -d        foreground, debug output
+  -db       foreground: no detaching, even with -D (as HAProxy; what container images pass)
   -D        detach (daemon); returns once the detached process serves
   -sf PID.. once serving, ask these processes to finish (SIGUSR1); -st: stop them (SIGTERM)
   -N N      maxconn of a frontend that sets none
@@ -149,7 +150,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if master.InWorker() {
 		return serveWorker(o)
 	}
-	if c.daemon && !c.debug {
+	if c.daemon && !c.debug && !c.foreground {
 		if rc, parent := daemonize(o.log); parent {
 			return rc
 		}
@@ -226,9 +227,7 @@ func checkConfig(o runOpts, kfiles []string, quiet bool, stderr io.Writer) int {
 			failed = true
 		} else {
 			cfg = c
-			for _, w := range cfg.Warnings {
-				fmt.Fprintf(warn, "[WARNING] %s\n", w)
-			}
+			printWarnings(warn, cfg.Warnings)
 		}
 	}
 	if o.loadVRRP != nil {
@@ -238,9 +237,7 @@ func checkConfig(o runOpts, kfiles []string, quiet bool, stderr io.Writer) int {
 			failed = true
 		} else {
 			vcfg = v
-			for _, w := range v.Warnings {
-				fmt.Fprintf(stderr, "[WARNING] %s\n", w)
-			}
+			printWarnings(warn, v.Warnings)
 		}
 	}
 	// Further -k files are the other nodes of the VRRP group: each is checked, and each
@@ -253,9 +250,7 @@ func checkConfig(o runOpts, kfiles []string, quiet bool, stderr io.Writer) int {
 			failed = true
 			continue
 		}
-		for _, w := range v.Warnings {
-			fmt.Fprintf(stderr, "[WARNING] %s\n", w)
-		}
+		printWarnings(warn, v.Warnings)
 		nodes = append(nodes, v)
 	}
 	for i := range nodes {
@@ -263,16 +258,12 @@ func checkConfig(o runOpts, kfiles []string, quiet bool, stderr io.Writer) int {
 			if nodes[i] == nil || nodes[j] == nil {
 				continue
 			}
-			for _, w := range keepalived.CrossCheckPeers(nodes[i], nodes[j]) {
-				fmt.Fprintf(warn, "[WARNING] %s\n", w)
-			}
+			printWarnings(warn, keepalived.CrossCheckPeers(nodes[i], nodes[j]))
 		}
 	}
 	if cfg != nil && vcfg != nil {
 		errs, warns := keepalived.CrossCheck(cfg, vcfg)
-		for _, w := range warns {
-			fmt.Fprintf(warn, "[WARNING] %s\n", w)
-		}
+		printWarnings(warn, warns)
 		if len(errs) > 0 {
 			printErrors(stderr, errs)
 			failed = true
@@ -282,6 +273,13 @@ func checkConfig(o runOpts, kfiles []string, quiet bool, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// printWarnings prints -c's warnings as HAProxy does ([WARNING] FILE:LINE: message).
+func printWarnings(w io.Writer, warns []*config.Error) {
+	for _, e := range warns {
+		fmt.Fprintf(w, "[WARNING] %s\n", e)
+	}
 }
 
 // printSuggestions is -c --suggest: for each line of the haproxy.cfg files that uses a

@@ -1,23 +1,18 @@
 package main
 
 import (
-	"fmt"
 	"log/slog"
 	"net"
 	"os"
 	"os/signal"
-	"os/user"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
-	"tandem/internal/config"
 	"tandem/internal/daemon"
 	"tandem/internal/logging"
 	"tandem/internal/master"
 	"tandem/internal/privsep"
-	"tandem/internal/runtimeapi"
 	"tandem/internal/sdnotify"
 )
 
@@ -33,7 +28,7 @@ func serveMaster(o runOpts, c cmdLine, args []string) int {
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1, syscall.SIGHUP, syscall.SIGUSR2)
 	var clis []net.Listener
 	for _, spec := range c.masterCLI {
-		ln, err := listenMasterCLI(spec)
+		ln, err := master.ListenCLI(spec)
 		if err != nil {
 			log.Error("cannot open the master CLI", "err", err)
 			return 1
@@ -189,86 +184,6 @@ func stopOldProcesses(o runOpts, log *slog.Logger) {
 			log.Warn("-st: cannot signal the old process", "pid", p, "err", err)
 		}
 	}
-}
-
-// listenMasterCLI opens -S <addr>[,<option>,<value>...]: a unix path (or unix@PATH)
-// with options mode, user and group, or ipv4@/ipv6@ADDR:PORT.
-func listenMasterCLI(spec string) (net.Listener, error) {
-	parts := strings.Split(spec, ",")
-	addr := parts[0]
-	var mode uint64
-	uid, gid := -1, -1
-	for i := 1; i < len(parts); i += 2 {
-		if i+1 >= len(parts) {
-			return nil, fmt.Errorf("-S %s: option %q needs a value", spec, parts[i])
-		}
-		v := parts[i+1]
-		var err error
-		switch parts[i] {
-		case "mode":
-			mode, err = strconv.ParseUint(v, 8, 32)
-		case "user":
-			uid, err = lookupID(v, false)
-		case "group":
-			gid, err = lookupID(v, true)
-		default:
-			return nil, fmt.Errorf("-S %s: unknown option %q (tandem takes mode, user and group)", spec, parts[i])
-		}
-		if err != nil {
-			return nil, fmt.Errorf("-S %s: %s %q: %v", spec, parts[i], v, err)
-		}
-	}
-	for _, p := range []struct{ prefix, network string }{{"ipv4@", "tcp4"}, {"ipv6@", "tcp6"}} {
-		if a, ok := strings.CutPrefix(addr, p.prefix); ok {
-			return net.Listen(p.network, a)
-		}
-	}
-	path := strings.TrimPrefix(addr, "unix@")
-	ln, err := listenUnixReplacing(path)
-	if err != nil {
-		return nil, fmt.Errorf("-S %s: %w", spec, err)
-	}
-	if mode != 0 {
-		if err := os.Chmod(path, os.FileMode(mode)); err != nil {
-			ln.Close()
-			return nil, err
-		}
-	}
-	if uid >= 0 || gid >= 0 {
-		if err := os.Chown(path, uid, gid); err != nil {
-			ln.Close()
-			return nil, err
-		}
-	}
-	return ln, nil
-}
-
-// listenUnixReplacing listens on a unix path; a stale socket file is replaced, a live
-// one (another master) is an error.
-func listenUnixReplacing(path string) (net.Listener, error) {
-	return runtimeapi.Listen(config.StatsSocket{Address: path})
-}
-
-// lookupID resolves a user or group name (or number).
-func lookupID(name string, group bool) (int, error) {
-	if n, err := strconv.Atoi(name); err == nil {
-		return n, nil
-	}
-	var id string
-	if group {
-		g, err := user.LookupGroup(name)
-		if err != nil {
-			return -1, err
-		}
-		id = g.Gid
-	} else {
-		u, err := user.Lookup(name)
-		if err != nil {
-			return -1, err
-		}
-		id = u.Uid
-	}
-	return strconv.Atoi(id)
 }
 
 // softStop finishes the connections (bounded only by hard-stop-after, as HAProxy); a

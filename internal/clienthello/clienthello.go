@@ -95,7 +95,11 @@ func Parse(b []byte) (*Hello, error) {
 			}
 			return nil, ErrNeedMore
 		}
-		msg = append(msg, b[pos+5:pos+5+n]...)
+		if pos == 0 {
+			msg = b[5 : 5+n : 5+n] // no copy while the message is in one record (the usual case)
+		} else {
+			msg = append(msg, b[pos+5:pos+5+n]...) // the cap above makes this a copy
+		}
 		pos += 5 + n
 		if len(msg) < 4 {
 			continue
@@ -159,9 +163,9 @@ func (r *reader) u16() int {
 	return int(v[0])<<8 | int(v[1])
 }
 
-// vec8 and vec16 read a vector with a 1- or 2-byte length.
-func (r *reader) vec8() *reader  { return &reader{b: r.take(r.u8()), ok: r.ok} }
-func (r *reader) vec16() *reader { return &reader{b: r.take(r.u16()), ok: r.ok} }
+// vec8 and vec16 read a vector with a 1- or 2-byte length (a value: no allocation).
+func (r *reader) vec8() reader  { return reader{b: r.take(r.u8()), ok: r.ok} }
+func (r *reader) vec16() reader { return reader{b: r.take(r.u16()), ok: r.ok} }
 
 // Extension types read (RFC 6066, RFC 7301, RFC 8446).
 const (
@@ -171,7 +175,7 @@ const (
 )
 
 func (h *Hello) parseClientHello(body []byte) bool {
-	r := &reader{b: body, ok: true}
+	r := reader{b: body, ok: true}
 	h.Version = uint16(r.u16())
 	r.take(32) // random
 	r.vec8()   // legacy_session_id
@@ -187,17 +191,16 @@ func (h *Hello) parseClientHello(body []byte) bool {
 	if !r.ok || len(r.b) != 0 {
 		return false
 	}
-	seen := map[int]bool{}
+	var seen typeSet
 	for len(exts.b) > 0 {
 		typ := exts.u16()
 		data := exts.vec16()
 		if !exts.ok || !data.ok {
 			return false
 		}
-		if seen[typ] {
+		if !seen.add(uint16(typ)) {
 			return false // RFC 8446 §4.2: at most one of each
 		}
-		seen[typ] = true
 		switch typ {
 		case extServerName:
 			if !h.parseSNI(data.vec16()) {
@@ -228,8 +231,38 @@ func (h *Hello) parseClientHello(body []byte) bool {
 	return exts.ok
 }
 
+// typeSet remembers the extension types of a hello: the first ones in place (a hello has
+// a few dozen at most), any more in a map.
+type typeSet struct {
+	small [32]uint16
+	n     int
+	more  map[uint16]bool
+}
+
+// add records t and reports whether it was new.
+func (s *typeSet) add(t uint16) bool {
+	for _, x := range s.small[:s.n] {
+		if x == t {
+			return false
+		}
+	}
+	if s.n < len(s.small) {
+		s.small[s.n] = t
+		s.n++
+		return true
+	}
+	if s.more[t] {
+		return false
+	}
+	if s.more == nil {
+		s.more = map[uint16]bool{}
+	}
+	s.more[t] = true
+	return true
+}
+
 // parseSNI reads a server_name_list; the first host_name (type 0) is the name.
-func (h *Hello) parseSNI(list *reader) bool {
+func (h *Hello) parseSNI(list reader) bool {
 	for list.ok && len(list.b) > 0 {
 		typ := list.u8()
 		name := list.vec16()

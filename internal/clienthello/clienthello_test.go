@@ -178,3 +178,69 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestParseAllocations: req.ssl_sni and its kin parse the hello again at each rule that
+// reads it, so a parse allocates only what it returns (the Hello, its strings and
+// slices), not a copy of the message nor the readers it walks it with.
+func TestParseAllocations(t *testing.T) {
+	rec := goHello(t, &tls.Config{ServerName: "www.example.com", NextProtos: []string{"h2", "http/1.1"}})
+	n := testing.AllocsPerRun(200, func() {
+		if h, err := Parse(rec); err != nil || h.SNI != "www.example.com" {
+			t.Fatalf("Parse: %v %v", h, err)
+		}
+	})
+	if n > 8 && !raceEnabled {
+		t.Errorf("Parse allocates %v times per hello, want at most 8", n)
+	}
+}
+
+func BenchmarkParse(b *testing.B) {
+	rec := goHello(b, &tls.Config{ServerName: "www.example.com", NextProtos: []string{"h2", "http/1.1"}})
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		Parse(rec)
+	}
+}
+
+// helloWith builds a one-record ClientHello whose extensions are empty ones of types.
+func helloWith(types ...uint16) []byte {
+	var exts []byte
+	for _, t := range types {
+		exts = append(exts, byte(t>>8), byte(t), 0, 0)
+	}
+	body := []byte{3, 3}
+	body = append(body, make([]byte, 32)...)    // random
+	body = append(body, 0, 0, 2, 0x13, 1, 1, 0) // session id, one suite, null compression
+	body = append(body, byte(len(exts)>>8), byte(len(exts)))
+	body = append(body, exts...)
+	msg := append([]byte{TypeClientHello, 0, byte(len(body) >> 8), byte(len(body))}, body...)
+	return append([]byte{22, 3, 1, byte(len(msg) >> 8), byte(len(msg))}, msg...)
+}
+
+// TestDuplicateExtensions: an extension type sent twice makes the hello malformed (RFC
+// 8446 §4.2), among the first extensions and among many.
+func TestDuplicateExtensions(t *testing.T) {
+	seq := func(n int) []uint16 {
+		var out []uint16
+		for i := 0; i < n; i++ {
+			out = append(out, uint16(100+i))
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name  string
+		types []uint16
+		ok    bool
+	}{
+		{"distinct", seq(5), true},
+		{"forty distinct", seq(40), true},
+		{"twice among the first", append(seq(5), 102), false},
+		{"twice, both after the 32nd", append(seq(40), 135), false},
+		{"an early one again after the 32nd", append(seq(40), 103), false},
+	} {
+		_, err := Parse(helloWith(tc.types...))
+		if tc.ok && err != nil || !tc.ok && !errors.Is(err, ErrMalformed) {
+			t.Errorf("%s: %v, want ok %v", tc.name, err, tc.ok)
+		}
+	}
+}

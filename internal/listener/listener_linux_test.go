@@ -96,6 +96,9 @@ func TestInterface(t *testing.T) {
 // listening socket).
 func TestBacklog(t *testing.T) {
 	if _, err := exec.LookPath("ss"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("CI=true but ss (package iproute2) is not installed: scripts/test installs it")
+		}
 		t.Skip("ss is not installed")
 	}
 	ln := open(t, config.Bind{Addr: netip.MustParseAddrPort("127.0.0.1:0"), Sock: config.BindSock{Backlog: 7}})

@@ -23,7 +23,7 @@ func listenUnix(s config.BindSock) (net.Listener, error) {
 		}
 		return ln, nil
 	}
-	uid, gid, err := owner(s.User, s.Group)
+	uid, gid, err := Owner(s.User, s.Group)
 	if err != nil {
 		return nil, fmt.Errorf("unix@%s: %w", s.Path, err)
 	}
@@ -55,8 +55,9 @@ func listenUnix(s config.BindSock) (net.Listener, error) {
 	return ln, nil
 }
 
-// owner resolves user and group names or numbers (-1: unchanged).
-func owner(userName, groupName string) (uid, gid int, err error) {
+// Owner resolves the user and group names or numbers a unix socket is given (-1:
+// unchanged, as os.Chown takes it).
+func Owner(userName, groupName string) (uid, gid int, err error) {
 	uid, gid = -1, -1
 	if userName != "" {
 		if uid, err = strconv.Atoi(userName); err != nil {

@@ -2,11 +2,13 @@ package master
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/netip"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strings"
@@ -255,7 +257,33 @@ func TestCLI(t *testing.T) {
 	}
 }
 
+// TestDescribeExit: how the master reports a worker's end (HAProxy's wording) and the
+// exit code it gives it, on processes that really ran.
 func TestDescribeExit(t *testing.T) {
+	fail := filepath.Join(t.TempDir(), "fail")
+	os.WriteFile(fail, nil, 0o644)
+	for _, tc := range []struct {
+		name string
+		env  []string
+		want string
+		code int
+	}{
+		{"a worker that exits 3", []string{WorkerEnv + "=1", "TEST_WORKER_FAIL=" + fail}, "exited with code 3 (Exit)", 3},
+		{"a process that exits 0", nil, "exited with code 0 (Exit)", 0},
+	} {
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), tc.env...)
+		err := cmd.Run()
+		if got, code := describeExit(cmd.ProcessState, err); got != tc.want || code != tc.code {
+			t.Errorf("%s: %q %d, want %q %d", tc.name, got, code, tc.want, tc.code)
+		}
+	}
+	if got, code := describeExit(nil, errors.New("fork failed")); got != "fork failed" || code != 1 {
+		t.Errorf("no process: %q %d", got, code)
+	}
+}
+
+func TestUptimeAndSignalName(t *testing.T) {
 	for _, tc := range []struct {
 		uptime time.Duration
 		want   string

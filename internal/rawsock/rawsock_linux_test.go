@@ -1,10 +1,13 @@
 package rawsock
 
 import (
+	"errors"
 	"net"
 	"net/netip"
 	"syscall"
 	"testing"
+
+	"tandem/internal/testaddr"
 )
 
 func TestAddrPort(t *testing.T) {
@@ -65,11 +68,12 @@ func TestConnectDupDone(t *testing.T) {
 		t.Fatalf("read %q through the duplicate, want hi", b)
 	}
 
-	closed, _ := net.Listen("tcp4", "127.0.0.1:0")
-	dead := netip.MustParseAddrPort(closed.Addr().String())
-	closed.Close()
+	dead := netip.MustParseAddrPort(testaddr.Dead(t)) // bound, never listening: refused
 	fd2, err := Connect(dead)
 	if err != nil {
+		if !errors.Is(err, syscall.ECONNREFUSED) {
+			t.Fatalf("Connect to a dead address: %v, want ECONNREFUSED", err)
+		}
 		return // refused at once: also right
 	}
 	defer syscall.Close(fd2)

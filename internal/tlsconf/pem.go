@@ -146,13 +146,7 @@ func ParsePEM(files Files, path string, data []byte) (*Cert, error) {
 	if !keyMatches(leaf.PublicKey, key) {
 		return nil, fmt.Errorf("%s: the private key does not match the certificate's public key", path)
 	}
-	c := &Cert{Path: path, TLS: &tls.Certificate{Certificate: chain, PrivateKey: key, Leaf: leaf}}
-	switch key.(type) {
-	case *ecdsa.PrivateKey:
-		c.Key = KeyECDSA
-	case *rsa.PrivateKey:
-		c.Key = KeyRSA
-	}
+	c := newCert(path, chain, key, leaf)
 	if ocsp, err := files.ReadFile(path + ".ocsp"); err == nil && len(ocsp) > 0 {
 		c.TLS.OCSPStaple = ocsp
 	}
@@ -163,8 +157,20 @@ func ParsePEM(files Files, path string, data []byte) (*Cert, error) {
 		}
 		c.TLS.SignedCertificateTimestamps = scts
 	}
-	c.Names = certNames(leaf)
 	return c, nil
+}
+
+// newCert makes the Cert of a chain whose key matches its leaf: the names it is filed
+// under and the key type selection goes by.
+func newCert(path string, chain [][]byte, key crypto.PrivateKey, leaf *x509.Certificate) *Cert {
+	c := &Cert{Path: path, TLS: &tls.Certificate{Certificate: chain, PrivateKey: key, Leaf: leaf}, Names: certNames(leaf)}
+	switch key.(type) {
+	case *ecdsa.PrivateKey:
+		c.Key = KeyECDSA
+	case *rsa.PrivateKey:
+		c.Key = KeyRSA
+	}
+	return c
 }
 
 // certNames are the names HAProxy files a certificate under when no SNI filter is

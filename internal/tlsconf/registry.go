@@ -5,7 +5,6 @@ import (
 	"crypto/ecdsa"
 	"crypto/rsa"
 	"crypto/sha1"
-	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
@@ -151,13 +150,7 @@ func (r *Registry) Commit(name string) string {
 	case !keyMatches(r.tx.leaf.PublicKey, r.tx.key):
 		return fmt.Sprintf("inconsistencies between private key and certificate loaded '%s'.\nCan't commit %s!\n", name, name)
 	}
-	nc := &Cert{Path: name, TLS: &tls.Certificate{Certificate: r.tx.chain, PrivateKey: r.tx.key, Leaf: r.tx.leaf}, Names: certNames(r.tx.leaf)}
-	switch r.tx.key.(type) {
-	case *ecdsa.PrivateKey:
-		nc.Key = KeyECDSA
-	case *rsa.PrivateKey:
-		nc.Key = KeyRSA
-	}
+	nc := newCert(name, r.tx.chain, r.tx.key, r.tx.leaf)
 	var b strings.Builder
 	b.WriteString("Committing " + name)
 	// One dot per certificate instance: a bind line (its addresses share one Bind) and

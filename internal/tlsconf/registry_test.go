@@ -234,3 +234,29 @@ func TestCrtListEdits(t *testing.T) {
 type plainStream struct{}
 
 func (plainStream) ConnectionState() tls.ConnectionState { return tls.ConnectionState{} }
+
+// FuzzSetSSLCert feeds `set ssl cert` payloads (runtime API input) through the whole
+// transaction: set, show of the transaction, commit and abort never panic, and a commit
+// that succeeds leaves a certificate with its leaf in the store.
+func FuzzSetSSLCert(f *testing.F) {
+	a := entry(f, gen(f, "fa", certgen.ECDSA, "a.test"))
+	a.Cert.Path = "/certs/a.pem"
+	r := &Registry{}
+	live := NewLive(&Bind{Entries: []*Entry{a}, Settings: &Settings{}})
+	r.Reset([]*Live{live})
+	c := gen(f, "fb", certgen.ECDSA, "b.test")
+	f.Add(c.PEM())
+	f.Add(c.CertPEM)
+	f.Add([]byte("-----BEGIN CERTIFICATE-----\nMA==\n-----END CERTIFICATE-----\n"))
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		r.Set("/certs/a.pem", payload)
+		r.Show("*/certs/a.pem")
+		if strings.HasSuffix(r.Commit("/certs/a.pem"), "Success!\n") {
+			if e := live.Store().Entries()[0]; e.Cert.TLS.Leaf == nil || len(e.Cert.TLS.Certificate) == 0 {
+				t.Fatal("a committed certificate without its leaf")
+			}
+		}
+		r.Abort("/certs/a.pem")
+		r.Show("/certs/a.pem")
+	})
+}

@@ -18,11 +18,16 @@ import (
 // lines that follow it (HAProxy applies crt-base and ca-base as it reads a line too).
 type tlsState struct {
 	crtBase, caBase string
-	bind            tlsconf.Options // ssl-default-bind-*
-	server          tlsconf.Options // ssl-default-server-*
-	serverVerify    string          // ssl-server-verify: "" is required
-	lifetime        time.Duration   // tune.ssl.lifetime (0: HAProxy's 300s)
-	caCache         map[string]*x509.CertPool
+	bind            tlsconf.Options           // ssl-default-bind-*
+	server          tlsconf.Options           // ssl-default-server-*
+	serverVerify    string                    // ssl-server-verify: "" is required
+	lifetime        time.Duration             // tune.ssl.lifetime (0: HAProxy's 300s)
+	caCache         map[string]*x509.CertPool // ca-file pools of this load, by path
+	crlCache        map[string][]*x509.RevocationList
+	// certs holds the certificates loaded so far, by path as read: a file that several
+	// binds, crt-list lines or server lines name is read (with its .key, .ocsp and .sctl
+	// companions) once per load, as HAProxy keeps one certificate store per file.
+	certs map[certKey]certLoad
 	// Cipher lists of the global section are read when a TLS bind or server uses them:
 	// HAProxy's and distributions' stock files name suites Go lacks (DHE, PROFILE=SYSTEM)
 	// and are fine as long as no TLS is served.
@@ -214,6 +219,59 @@ func parseTimeUnit(s string, unit time.Duration) (time.Duration, error) {
 	return parseTime(s)
 }
 
+// certKey names one certificate load: `crt PATH` of a bind or crt-list line (a file, a
+// directory or a bundle), or a server's client certificate (one PEM file).
+type certKey struct {
+	path string
+	pem  bool
+}
+
+type certLoad struct {
+	certs []*tlsconf.Cert
+	err   error
+}
+
+// loadCrt is tlsconf.LoadCrt of path, once per load.
+func (p *parser) loadCrt(path string) ([]*tlsconf.Cert, error) {
+	return p.loadCert(certKey{path: path}, func() ([]*tlsconf.Cert, error) { return tlsconf.LoadCrt(tlsFiles{p}, path) })
+}
+
+// loadPEM reads the one PEM file of a server's crt, once per load.
+func (p *parser) loadPEM(path string) (*tlsconf.Cert, error) {
+	certs, err := p.loadCert(certKey{path: path, pem: true}, func() ([]*tlsconf.Cert, error) {
+		data, err := p.opt.ReadFile(path)
+		if err != nil {
+			return nil, err
+		}
+		c, err := tlsconf.ParsePEM(tlsFiles{p}, path, data)
+		if err != nil {
+			return nil, err
+		}
+		return []*tlsconf.Cert{c}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return certs[0], nil
+}
+
+func (p *parser) loadCert(k certKey, load func() ([]*tlsconf.Cert, error)) ([]*tlsconf.Cert, error) {
+	if l, ok := p.tls.certs[k]; ok {
+		return l.certs, l.err
+	}
+	// A file loaded by the other kind of use is the same certificate: a `crt` whose
+	// load is one certificate of that very path was a file, not a directory or bundle.
+	if l, ok := p.tls.certs[certKey{k.path, !k.pem}]; ok && l.err == nil && len(l.certs) == 1 && l.certs[0].Path == k.path {
+		return l.certs, nil
+	}
+	certs, err := load()
+	if p.tls.certs == nil {
+		p.tls.certs = map[certKey]certLoad{}
+	}
+	p.tls.certs[k] = certLoad{certs, err}
+	return certs, err
+}
+
 // tlsFiles reads certificate files through the parser's options.
 type tlsFiles struct{ p *parser }
 
@@ -253,37 +311,58 @@ func withBase(base, path string) string {
 	return strings.TrimSuffix(base, "/") + "/" + path
 }
 
-// cas loads ca-file and crl-file contents relative to ca-base.
+// cas loads ca-file and crl-file contents relative to ca-base, each file once per load.
 func (p *parser) cas() tlsconf.CAs {
+	if p.tls.caCache == nil {
+		p.tls.caCache, p.tls.crlCache = map[string]*x509.CertPool{}, map[string][]*x509.RevocationList{}
+	}
+	return loadCAs(p.tls.caBase, p.opt.ReadFile, p.tls.caCache, p.tls.crlCache)
+}
+
+// runtimeCAs loads the ca-file and crl-file of crt-list lines added at run time, with
+// the ca-base read so far, from the files as they are then.
+func (p *parser) runtimeCAs() tlsconf.CAs { return loadCAs(p.tls.caBase, p.opt.ReadFile, nil, nil) }
+
+// loadCAs reads ca-file and crl-file paths relative to base; nil caches read every time.
+func loadCAs(base string, read func(string) ([]byte, error), pools map[string]*x509.CertPool, crls map[string][]*x509.RevocationList) tlsconf.CAs {
 	return tlsconf.CAs{
 		Pool: func(path string) (*x509.CertPool, error) {
-			path = withBase(p.tls.caBase, path)
-			if pool := p.tls.caCache[path]; pool != nil {
+			path = withBase(base, path)
+			return cached(pools, path, func() (*x509.CertPool, error) {
+				data, err := read(path)
+				if err != nil {
+					return nil, fmt.Errorf("ca-file: %v", err)
+				}
+				pool, err := tlsconf.PEMCerts(path, data)
+				if err != nil {
+					return nil, fmt.Errorf("ca-file: %v", err)
+				}
 				return pool, nil
-			}
-			data, err := p.opt.ReadFile(path)
-			if err != nil {
-				return nil, fmt.Errorf("ca-file: %v", err)
-			}
-			pool, err := tlsconf.PEMCerts(path, data)
-			if err != nil {
-				return nil, fmt.Errorf("ca-file: %v", err)
-			}
-			if p.tls.caCache == nil {
-				p.tls.caCache = map[string]*x509.CertPool{}
-			}
-			p.tls.caCache[path] = pool
-			return pool, nil
+			})
 		},
 		CRL: func(path string) ([]*x509.RevocationList, error) {
-			path = withBase(p.tls.caBase, path)
-			data, err := p.opt.ReadFile(path)
-			if err != nil {
-				return nil, fmt.Errorf("crl-file: %v", err)
-			}
-			return tlsconf.ParseCRLs(path, data)
+			path = withBase(base, path)
+			return cached(crls, path, func() ([]*x509.RevocationList, error) {
+				data, err := read(path)
+				if err != nil {
+					return nil, fmt.Errorf("crl-file: %v", err)
+				}
+				return tlsconf.ParseCRLs(path, data)
+			})
 		},
 	}
+}
+
+// cached returns m[key], loading and keeping it on a miss (m nil: load every time).
+func cached[T any](m map[string]T, key string, load func() (T, error)) (T, error) {
+	if v, ok := m[key]; ok {
+		return v, nil
+	}
+	v, err := load()
+	if err == nil && m != nil {
+		m[key] = v
+	}
+	return v, err
 }
 
 // bindOptions reads the options after a bind line's addresses: the TLS ones (HAProxy's
@@ -380,10 +459,9 @@ func (p *parser) bindOptions(st *stmt, words []string, acceptProxy *bool) (tb *t
 			return nil, false
 		}
 	}
-	files := tlsFiles{p}
 	for _, c := range crts {
 		if !c.list {
-			certs, err := tlsconf.LoadCrt(files, withBase(p.tls.crtBase, c.path))
+			certs, err := p.loadCrt(withBase(p.tls.crtBase, c.path))
 			if err != nil {
 				p.errorf(st.pos, "bind: crt: %v", err)
 				return nil, false
@@ -422,7 +500,7 @@ func (p *parser) loadCrtList(st *stmt, path string, global, bindOpts *tlsconf.Op
 			p.errorf(st.pos, "bind: crt-list %s:%d: %s", path, l.Line, fmt.Sprintf(format, a...))
 			ok = false
 		}
-		certs, err := tlsconf.LoadCrt(tlsFiles{p}, withBase(p.tls.crtBase, l.Path))
+		certs, err := p.loadCrt(withBase(p.tls.crtBase, l.Path))
 		if err != nil {
 			lineErr("%v", err)
 			continue
@@ -530,7 +608,7 @@ func serverTLSOption(words []string, t *srvTLS) (int, error) {
 		case "sni":
 			name, ok := constSample(v)
 			if !ok {
-				return 0, fmt.Errorf("sni %q: a sample expression needs the ACL engine (issue 10), which tandem does not have yet; only a constant str(NAME) is supported", v)
+				return 0, fmt.Errorf("sni %q: tandem takes a constant str(NAME) only; a sample expression worked out per connection is not supported", v)
 			}
 			t.sni = name
 		case "check-sni":
@@ -609,13 +687,7 @@ func (p *parser) serverTLS(st *stmt, label string, t *srvTLS, otherCheckTarget b
 		}
 	}
 	if t.crt != "" {
-		path := withBase(p.tls.crtBase, t.crt)
-		data, err := p.opt.ReadFile(path)
-		if err != nil {
-			p.errorf(st.pos, "%s: crt: %v", label, err)
-			return nil, false
-		}
-		c, err := tlsconf.ParsePEM(tlsFiles{p}, path, data)
+		c, err := p.loadPEM(withBase(p.tls.crtBase, t.crt))
 		if err != nil {
 			p.errorf(st.pos, "%s: crt: %v", label, err)
 			return nil, false
@@ -652,29 +724,5 @@ func kwHTTPSLog(p *parser, px *proxyState, st *stmt, args []string, neg bool) {
 	px.httpLog, px.httpsLog = !neg, !neg
 	if !neg {
 		px.tcpLog = false
-	}
-}
-
-// runtimeCAs loads the ca-file and crl-file of crt-list lines added at run time, with
-// the ca-base read so far, from the files as they are then.
-func (p *parser) runtimeCAs() tlsconf.CAs {
-	base, read := p.tls.caBase, p.opt.ReadFile
-	return tlsconf.CAs{
-		Pool: func(path string) (*x509.CertPool, error) {
-			path = withBase(base, path)
-			data, err := read(path)
-			if err != nil {
-				return nil, fmt.Errorf("ca-file: %v", err)
-			}
-			return tlsconf.PEMCerts(path, data)
-		},
-		CRL: func(path string) ([]*x509.RevocationList, error) {
-			path = withBase(base, path)
-			data, err := read(path)
-			if err != nil {
-				return nil, fmt.Errorf("crl-file: %v", err)
-			}
-			return tlsconf.ParseCRLs(path, data)
-		},
 	}
 }

@@ -156,7 +156,7 @@ func TestTLSErrors(t *testing.T) {
 		{"too few ticket keys", "frontend f\n    bind :443 ssl crt DIR/a.pem tls-ticket-keys DIR/ca.pem\n    default_backend b\nbackend b\n", `unable to decode base64 key on line 1`},
 		{"server ssl without ca-file", "backend b\n    server s 127.0.0.1:443 ssl\n", `verify is enabled by default but no CA file specified`},
 		{"server alpn h2 in mode http", "backend b\n    server s 127.0.0.1:443 ssl verify none alpn h2\n", `server "s": alpn "h2": tandem speaks HTTP/1 to servers for now`},
-		{"server sni expression", "backend b\n    server s 127.0.0.1:443 ssl verify none sni req.hdr(host)\n", `sni "req.hdr(host)": a sample expression needs the ACL engine (issue 10)`},
+		{"server sni expression", "backend b\n    server s 127.0.0.1:443 ssl verify none sni req.hdr(host)\n", `sni "req.hdr(host)": tandem takes a constant str(NAME) only; a sample expression worked out per connection is not supported`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -218,5 +218,110 @@ func TestServerTLS(t *testing.T) {
 			}
 			tt.check(t, s)
 		})
+	}
+}
+
+// TestCertificateFilesReadOnce: a certificate file that several binds, crt-list lines
+// and server lines name is read once per load, companions included, as HAProxy keeps
+// one certificate store per file; every use gets that one certificate.
+func TestCertificateFilesReadOnce(t *testing.T) {
+	dir := tlsDir(t)
+	if err := os.WriteFile(filepath.Join(dir, "twice.txt"), []byte("a.pem a.test\na.pem [alpn h2] x.test\nb.pem\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "b.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "c.pem"), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	reads := map[string]int{}
+	read := func(path string) ([]byte, error) {
+		reads[strings.TrimPrefix(path, dir+"/")]++
+		return os.ReadFile(path)
+	}
+	// c.pem is a server's client certificate first, then a bind's.
+	text := strings.ReplaceAll(tlsHead+"global\n    crt-base DIR\n"+
+		"backend early\n    server c 127.0.0.1:446 ssl verify none crt c.pem\n"+
+		"frontend f\n    bind :443 ssl crt a.pem crt-list DIR/twice.txt\n    bind :8443 ssl crt DIR/a.pem crt DIR/certs\n    bind :9443 ssl crt DIR/certs crt DIR/c.pem\n    default_backend b\n"+
+		"backend b\n    default-server ssl verify none crt b.pem\n    server s1 127.0.0.1:443\n    server s2 127.0.0.1:444\n    server s3 127.0.0.1:445 crt DIR/b.pem\n",
+		"DIR", dir)
+	cfg, err := Parse("t.cfg", []byte(text), Options{ReadFile: read, Resolve: fakeResolver(nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"a.pem", "a.pem.ocsp", "a.pem.sctl", "b.pem", "b.pem.ocsp", "c.pem", "c.pem.sctl", "certs/1-b.pem", "certs/2-a.pem", "certs/2-a.pem.key", "twice.txt"} {
+		if reads[f] != 1 {
+			t.Errorf("%s read %d times, want once (all reads: %v)", f, reads[f], reads)
+		}
+	}
+	binds := cfg.Frontends[0].Binds
+	first := binds[0].TLS.Entries
+	if len(first) != 4 || first[0].Cert != first[1].Cert || first[1].Cert != first[2].Cert || binds[1].TLS.Entries[0].Cert != first[0].Cert {
+		t.Errorf("a.pem is not one certificate across its uses")
+	}
+	if binds[1].TLS.Entries[1].Cert != binds[2].TLS.Entries[0].Cert {
+		t.Errorf("crt DIR/certs is not one load across its binds")
+	}
+	srv := cfg.Backends[1].Servers
+	if srv[0].TLS.Cert == nil || srv[0].TLS.Cert != srv[1].TLS.Cert || srv[1].TLS.Cert != srv[2].TLS.Cert || srv[0].TLS.Cert != binds[0].TLS.Entries[3].Cert.TLS {
+		t.Errorf("b.pem is not one certificate across the servers and the crt-list")
+	}
+	if c := binds[2].TLS.Entries[2].Cert; c.Path != dir+"/c.pem" || c.TLS != cfg.Backends[0].Servers[0].TLS.Cert {
+		t.Errorf("c.pem, a server's crt then a bind's, is not one certificate")
+	}
+}
+
+// TestCAFilesReadOnce: the ca-file and crl-file that many server lines name are read
+// once per load; those of crt-list lines added at run time are read at each use (the
+// files as they are then), and their errors say which file kind failed, as at load.
+func TestCAFilesReadOnce(t *testing.T) {
+	dir := tlsDir(t)
+	ca, err := certgen.New(certgen.Spec{CN: "ca", IsCA: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	crl, err := certgen.CRL(ca, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "crl.pem"), crl, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "root.pem"), ca.CertPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	reads := map[string]int{}
+	read := func(path string) ([]byte, error) {
+		reads[strings.TrimPrefix(path, dir+"/")]++
+		return os.ReadFile(path)
+	}
+	text := strings.ReplaceAll(tlsHead+"global\n    ca-base DIR\n"+
+		"frontend f\n    bind :443 ssl crt DIR/a.pem verify optional ca-file root.pem crl-file crl.pem\n    default_backend b\n"+
+		"backend b\n    default-server ssl ca-file root.pem crl-file crl.pem\n    server s1 127.0.0.1:443\n    server s2 127.0.0.1:444\n    server s3 127.0.0.1:445 ca-file DIR/root.pem\n",
+		"DIR", dir)
+	cfg, err := Parse("t.cfg", []byte(text), Options{ReadFile: read, Resolve: fakeResolver(nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reads["root.pem"] != 1 || reads["crl.pem"] != 1 {
+		t.Errorf("reads %v, want root.pem and crl.pem once each", reads)
+	}
+	srv := cfg.Backends[0].Servers
+	if len(srv[0].TLS.CRLs) != 1 || srv[0].TLS.RootCAs != srv[2].TLS.RootCAs {
+		t.Errorf("servers do not share the one ca-file and crl-file load")
+	}
+	run := cfg.Frontends[0].Binds[0].TLS.CAs
+	for i := 1; i <= 2; i++ {
+		if _, err := run.CRL("crl.pem"); err != nil {
+			t.Fatal(err)
+		}
+		if reads["crl.pem"] != 1+i {
+			t.Errorf("run-time crl-file read %d times after %d uses, want %d", reads["crl.pem"], i, 1+i)
+		}
+	}
+	if _, err := run.Pool("crl.pem"); err == nil || !strings.HasPrefix(err.Error(), "ca-file: ") {
+		t.Errorf("run-time ca-file without a certificate: %v, want a ca-file: error", err)
 	}
 }
