@@ -20,71 +20,46 @@ func wordSet(s string) map[string]bool {
 // unsupportedSections are HAProxy sections tandem does not read.
 var unsupportedSections = wordSet(`peers mailers resolvers program ring cache fcgi-app`)
 
-// knownHAProxy holds HAProxy's global and proxy keywords ("+" joins keyword sequences).
+// knownHAProxy holds HAProxy's keywords that are not in its proxy keyword matrix
+// (matrix.go, read first): the global section's, removed ones, and the first words of
+// keyword sequences ("+" joins the words of a sequence).
 var knownHAProxy = wordSet(`
 51degrees-cache-size 51degrees-data-file 51degrees-property-name-list 51degrees-property-separator
-acl appsession backlog balance bind bind-process block busy-polling ca-base capture chroot
-clitcpka-cnt clitcpka-idle clitcpka-intvl clitimeout cluster-secret compression contimeout cookie
-cpu-map crt-base daemon declare default-path default-server default_backend description
-deviceatlas-json-file deviceatlas-log-level deviceatlas-properties-cookie deviceatlas-separator
-disabled dispatch dynamic-cookie-key email-alert enabled error-log-format errorfile errorfiles
-errorloc errorloc302 errorloc303 expose-experimental-directives external-check fd-hard-limit filter
-force-persist fullconn gid grace group h1-accept-payload-with-any-method h1-case-adjust
-h1-case-adjust-file h2-workaround-bogus-websocket-clients hard-stop-after hash-type
-http-after-response http-check http-error http-request http-response http-reuse
-http-send-name-header httpclient.resolvers.id httpclient.resolvers.prefer httpclient.ssl.ca-file
-httpclient.ssl.verify httpclient.timeout.connect id ignore-persist insecure-fork-wanted
-insecure-setuid-wanted issuers-chain-path load-server-state-from-file localpeer log log-format
-log-format-sd log-send-hostname log-tag lua-load lua-load-per-thread lua-prepend-path master-worker
-max-keep-alive-queue max-spread-checks maxcompcpuusage maxcomprate maxconn maxconnrate maxpipes
-maxsessrate maxsslconn maxsslrate maxzlibmem mode monitor monitor-uri mworker-max-reloads nbproc
+appsession block busy-polling ca-base capture chroot clitimeout cluster-secret contimeout cpu-map
+crt-base daemon declare default-path deviceatlas-json-file deviceatlas-log-level
+deviceatlas-properties-cookie deviceatlas-separator dynamic-cookie-key email-alert
+expose-experimental-directives external-check fd-hard-limit gid grace group
+h1-accept-payload-with-any-method h1-case-adjust h1-case-adjust-file
+h2-workaround-bogus-websocket-clients hard-stop-after http-check httpclient.resolvers.id
+httpclient.resolvers.prefer httpclient.ssl.ca-file httpclient.ssl.verify httpclient.timeout.connect
+insecure-fork-wanted insecure-setuid-wanted issuers-chain-path localpeer log-send-hostname lua-load
+lua-load-per-thread lua-prepend-path master-worker max-spread-checks maxcompcpuusage maxcomprate
+maxconnrate maxpipes maxsessrate maxsslconn maxsslrate maxzlibmem monitor mworker-max-reloads nbproc
 nbthread no-memory-trimming node noepoll noevports nogetaddrinfo nokqueue nopoll noreuseport
 nosplice numa-cpu-mapping option persist pidfile pp2-never-send-local presetenv profiling.tasks
-quiet rate-limit redirect reqadd reqallow reqdel reqdeny reqirep reqpass reqrep reqsetbe reqtarpit
-resetenv retries retry-on rspadd rspdel rspdeny rspideny rspirep rsprep server server-state-base
-server-state-file server-state-file-name server-template set-dumpable set-var setenv source
-spread-checks srvtcpka-cnt srvtcpka-idle srvtcpka-intvl srvtimeout ssl-default-bind-ciphers
-ssl-default-bind-ciphersuites ssl-default-bind-curves ssl-default-bind-options
-ssl-default-server-ciphers ssl-default-server-ciphersuites ssl-default-server-options
-ssl-dh-param-file ssl-engine ssl-mode-async ssl-propquery ssl-provider ssl-provider-path
-ssl-server-verify ssl-skip-self-issued-ca stats stick stick-table strict-limits tcp-check
-tcp-request tcp-response thread-group thread-groups timeout transparent tune.buffers.limit
-tune.buffers.reserve tune.bufsize tune.comp.maxlevel tune.fail-alloc tune.fd.edge-triggered
-tune.h2.header-table-size tune.h2.initial-window-size tune.h2.max-concurrent-streams
-tune.http.cookielen tune.http.logurilen tune.http.maxhdr tune.idle-pool.shared tune.idletimer
-tune.lua.forced-yield tune.lua.maxmem tune.lua.service-timeout tune.lua.session-timeout
-tune.lua.task-timeout tune.maxaccept tune.maxpollevents tune.maxrewrite tune.pattern.cache-size
-tune.peers.max-updates-at-once tune.pipesize tune.pool-high-fd-ratio tune.pool-low-fd-ratio
-tune.quic.frontend.conn-tx-buffers.limit tune.quic.frontend.max-idle-timeout
+quiet rate-limit reqadd reqallow reqdel reqdeny reqirep reqpass reqrep reqsetbe reqtarpit resetenv
+rspadd rspdel rspdeny rspideny rspirep rsprep server-state-base server-state-file set-dumpable
+set-var setenv spread-checks srvtimeout ssl-default-bind-ciphers ssl-default-bind-ciphersuites
+ssl-default-bind-curves ssl-default-bind-options ssl-default-server-ciphers
+ssl-default-server-ciphersuites ssl-default-server-options ssl-dh-param-file ssl-engine
+ssl-mode-async ssl-propquery ssl-provider ssl-provider-path ssl-server-verify
+ssl-skip-self-issued-ca stats stick strict-limits tcp-check tcp-request tcp-response thread-group
+thread-groups timeout tune.buffers.limit tune.buffers.reserve tune.bufsize tune.comp.maxlevel
+tune.fail-alloc tune.fd.edge-triggered tune.h2.header-table-size tune.h2.initial-window-size
+tune.h2.max-concurrent-streams tune.http.cookielen tune.http.logurilen tune.http.maxhdr
+tune.idle-pool.shared tune.idletimer tune.lua.forced-yield tune.lua.maxmem tune.lua.service-timeout
+tune.lua.session-timeout tune.lua.task-timeout tune.maxaccept tune.maxpollevents tune.maxrewrite
+tune.pattern.cache-size tune.peers.max-updates-at-once tune.pipesize tune.pool-high-fd-ratio
+tune.pool-low-fd-ratio tune.quic.frontend.conn-tx-buffers.limit tune.quic.frontend.max-idle-timeout
 tune.quic.frontend.max-streams-bidi tune.quic.retry-threshold tune.rcvbuf.client tune.rcvbuf.server
 tune.recv_enough tune.runqueue-depth tune.sched.low-latency tune.sndbuf.client tune.sndbuf.server
 tune.ssl.cachesize tune.ssl.capture-buffer-size tune.ssl.capture-cipherlist-size
 tune.ssl.default-dh-param tune.ssl.force-private-cache tune.ssl.hard-maxrecord tune.ssl.keylog
 tune.ssl.lifetime tune.ssl.maxrecord tune.ssl.ssl-ctx-cache-size tune.vars.global-max-size
 tune.vars.proc-max-size tune.vars.reqres-max-size tune.vars.sess-max-size tune.vars.txn-max-size
-tune.zlib.memlevel tune.zlib.windowsize uid ulimit-n unique-id-format unique-id-header unix-bind
-unsetenv use-fcgi-app use-server user wurfl-cache-size wurfl-data-file wurfl-information-list
-wurfl-information-list-separator zero-warning capture+cookie capture+request+header
-capture+response+header declare+capture email-alert+from email-alert+level email-alert+mailers
-email-alert+myhostname email-alert+to external-check+command external-check+path http-check+comment
-http-check+connect http-check+disable-on-404 http-check+expect http-check+send http-check+send-state
-http-check+set-var http-check+unset-var monitor+fail option+abortonclose
-option+accept-invalid-http-request option+accept-invalid-http-response
-option+checkcache option+clitcpka option+contstats option+disable-h2-upgrade option+dontlog-normal
-option+dontlognull option+external-check option+forwardfor option+h1-case-adjust-bogus-client
-option+h1-case-adjust-bogus-server option+http-buffer-request option+http-ignore-probes
-option+http-keep-alive option+http-no-delay option+http-pretend-keepalive
-option+http-restrict-req-hdr-names option+http-server-close option+http-use-htx
-option+http-use-proxy-header option+httpchk option+httpclose option+httplog option+httpslog
-option+idle-close-on-response option+independent-streams option+ldap-check option+log-health-checks
-option+log-separate-errors option+logasap option+mysql-check option+nolinger option+originalto
-option+persist option+pgsql-check option+prefer-last-server option+redis-check option+redispatch
-option+smtpchk option+socket-stats option+splice-auto option+splice-request option+splice-response
-option+spop-check option+srvtcpka option+ssl-hello-chk option+tcp-check option+tcp-smart-accept
-option+tcp-smart-connect option+tcpka option+tcplog option+transparent persist+rdp-cookie
-rate-limit+sessions stats+admin stats+auth stats+bind-process stats+enable stats+hide-version
-stats+http-request stats+maxconn stats+realm stats+refresh stats+scope stats+show-desc stats+socket
-timeout+http-keep-alive timeout+tarpit
+tune.zlib.memlevel tune.zlib.windowsize uid ulimit-n unix-bind unsetenv user wurfl-cache-size
+wurfl-data-file wurfl-information-list wurfl-information-list-separator zero-warning
+option+http-use-htx stats+bind-process stats+maxconn stats+socket
 `)
 
 // knownBindOptions are HAProxy's bind options.
