@@ -20,37 +20,36 @@ func wordSet(s string) map[string]bool {
 // unsupportedSections are HAProxy sections tandem does not read.
 var unsupportedSections = wordSet(`peers mailers resolvers program ring cache fcgi-app`)
 
-// knownHAProxy holds HAProxy's keywords that are not in its proxy keyword matrix
-// (matrix.go, read first): the global section's, removed ones, and the first words of
-// keyword sequences ("+" joins the words of a sequence).
+// knownHAProxy holds HAProxy's keywords that neither its proxy keyword matrix
+// (matrix.go) nor the removed keywords (legacy.go), both read first, describe: the
+// global section's, and the first words of keyword sequences ("+" joins the words of
+// a sequence).
 var knownHAProxy = wordSet(`
 51degrees-cache-size 51degrees-data-file 51degrees-property-name-list 51degrees-property-separator
-appsession block busy-polling ca-base capture chroot clitimeout cluster-secret contimeout cpu-map
-crt-base daemon declare default-path deviceatlas-json-file deviceatlas-log-level
-deviceatlas-properties-cookie deviceatlas-separator dynamic-cookie-key email-alert
-expose-experimental-directives external-check fd-hard-limit gid grace group
-h1-accept-payload-with-any-method h1-case-adjust h1-case-adjust-file
+appsession busy-polling ca-base capture chroot cluster-secret cpu-map crt-base daemon declare
+default-path deviceatlas-json-file deviceatlas-log-level deviceatlas-properties-cookie
+deviceatlas-separator dynamic-cookie-key email-alert expose-experimental-directives external-check
+fd-hard-limit gid grace group h1-accept-payload-with-any-method h1-case-adjust h1-case-adjust-file
 h2-workaround-bogus-websocket-clients hard-stop-after http-check httpclient.resolvers.id
 httpclient.resolvers.prefer httpclient.ssl.ca-file httpclient.ssl.verify httpclient.timeout.connect
 insecure-fork-wanted insecure-setuid-wanted issuers-chain-path localpeer log-send-hostname lua-load
 lua-load-per-thread lua-prepend-path master-worker max-spread-checks maxcompcpuusage maxcomprate
-maxconnrate maxpipes maxsessrate maxsslconn maxsslrate maxzlibmem monitor mworker-max-reloads nbproc
+maxconnrate maxpipes maxsessrate maxsslconn maxsslrate maxzlibmem monitor mworker-max-reloads
 nbthread no-memory-trimming node noepoll noevports nogetaddrinfo nokqueue nopoll noreuseport
 nosplice numa-cpu-mapping option persist pidfile pp2-never-send-local presetenv profiling.tasks
-quiet rate-limit reqadd reqallow reqdel reqdeny reqirep reqpass reqrep reqsetbe reqtarpit resetenv
-rspadd rspdel rspdeny rspideny rspirep rsprep server-state-base server-state-file set-dumpable
-set-var setenv spread-checks srvtimeout ssl-default-bind-ciphers ssl-default-bind-ciphersuites
-ssl-default-bind-curves ssl-default-bind-options ssl-default-server-ciphers
-ssl-default-server-ciphersuites ssl-default-server-options ssl-dh-param-file ssl-engine
-ssl-mode-async ssl-propquery ssl-provider ssl-provider-path ssl-server-verify
-ssl-skip-self-issued-ca stats stick strict-limits tcp-check tcp-request tcp-response thread-group
-thread-groups timeout tune.buffers.limit tune.buffers.reserve tune.bufsize tune.comp.maxlevel
-tune.fail-alloc tune.fd.edge-triggered tune.h2.header-table-size tune.h2.initial-window-size
-tune.h2.max-concurrent-streams tune.http.cookielen tune.http.logurilen tune.http.maxhdr
-tune.idle-pool.shared tune.idletimer tune.lua.forced-yield tune.lua.maxmem tune.lua.service-timeout
-tune.lua.session-timeout tune.lua.task-timeout tune.maxaccept tune.maxpollevents tune.maxrewrite
-tune.pattern.cache-size tune.peers.max-updates-at-once tune.pipesize tune.pool-high-fd-ratio
-tune.pool-low-fd-ratio tune.quic.frontend.conn-tx-buffers.limit tune.quic.frontend.max-idle-timeout
+quiet rate-limit resetenv server-state-base server-state-file set-dumpable set-var setenv
+spread-checks ssl-default-bind-ciphers ssl-default-bind-ciphersuites ssl-default-bind-curves
+ssl-default-bind-options ssl-default-server-ciphers ssl-default-server-ciphersuites
+ssl-default-server-options ssl-dh-param-file ssl-engine ssl-mode-async ssl-propquery ssl-provider
+ssl-provider-path ssl-server-verify ssl-skip-self-issued-ca stats stick strict-limits tcp-check
+tcp-request tcp-response thread-group thread-groups timeout tune.buffers.limit tune.buffers.reserve
+tune.bufsize tune.comp.maxlevel tune.fail-alloc tune.fd.edge-triggered tune.h2.header-table-size
+tune.h2.initial-window-size tune.h2.max-concurrent-streams tune.http.cookielen tune.http.logurilen
+tune.http.maxhdr tune.idle-pool.shared tune.idletimer tune.lua.forced-yield tune.lua.maxmem
+tune.lua.service-timeout tune.lua.session-timeout tune.lua.task-timeout tune.maxaccept
+tune.maxpollevents tune.maxrewrite tune.pattern.cache-size tune.peers.max-updates-at-once
+tune.pipesize tune.pool-high-fd-ratio tune.pool-low-fd-ratio
+tune.quic.frontend.conn-tx-buffers.limit tune.quic.frontend.max-idle-timeout
 tune.quic.frontend.max-streams-bidi tune.quic.retry-threshold tune.rcvbuf.client tune.rcvbuf.server
 tune.recv_enough tune.runqueue-depth tune.sched.low-latency tune.sndbuf.client tune.sndbuf.server
 tune.ssl.cachesize tune.ssl.capture-buffer-size tune.ssl.capture-cipherlist-size
@@ -59,7 +58,7 @@ tune.ssl.lifetime tune.ssl.maxrecord tune.ssl.ssl-ctx-cache-size tune.vars.globa
 tune.vars.proc-max-size tune.vars.reqres-max-size tune.vars.sess-max-size tune.vars.txn-max-size
 tune.zlib.memlevel tune.zlib.windowsize uid ulimit-n unix-bind unsetenv user wurfl-cache-size
 wurfl-data-file wurfl-information-list wurfl-information-list-separator zero-warning
-option+http-use-htx stats+bind-process stats+maxconn stats+socket
+stats+bind-process stats+maxconn stats+socket
 `)
 
 // knownBindOptions are HAProxy's bind options.

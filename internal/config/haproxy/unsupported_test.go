@@ -57,13 +57,16 @@ func TestPlannedAreRefused(t *testing.T) {
 	}
 }
 
-// TestOneTablePerKeyword: a keyword of HAProxy's proxy matrix is described there only
-// (unknown reads the matrix first, so a copy in knownHAProxy would never be read), and
-// the rule and capability lists name matrix keywords.
+// TestOneTablePerKeyword: a keyword of HAProxy's proxy matrix or a removed keyword is
+// described there only (the parser reads them first, so a copy in knownHAProxy would
+// never be read), and the rule and capability lists name matrix keywords.
 func TestOneTablePerKeyword(t *testing.T) {
 	for name := range knownHAProxy {
 		if _, ok := haproxyMatrix[name]; ok {
 			t.Errorf("%q is in both knownHAProxy and the matrix: keep it in matrix.go only", name)
+		}
+		if _, ok := legacyKeywords[name]; ok {
+			t.Errorf("%q is in both knownHAProxy and legacyKeywords: keep it in legacy.go only", name)
 		}
 	}
 	for _, set := range []map[string]bool{ruleKeywords, capabilityErrors} {
