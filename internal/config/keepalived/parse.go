@@ -464,6 +464,10 @@ func (p *parser) syncGroup(b *node) {
 			g.TrackScripts = append(g.TrackScripts, p.trackList(n, where)...)
 		case "track_interface":
 			g.TrackInterfaces = append(g.TrackInterfaces, p.trackList(n, where)...)
+		case "smtp_alert":
+			if _, ok := p.boolArg(n); ok {
+				p.warn(n.pos, "%s: smtp_alert has no effect in tandem (tandem sends no mail alerts)", where)
+			}
 		default:
 			if p.notify(n, &g.Notify) {
 				continue
@@ -480,7 +484,7 @@ func (p *parser) syncGroup(b *node) {
 
 var unsupportedSync = map[string]bool{
 	"track_file": true, "track_process": true, "track_bfd": true, "notify_deleted": true,
-	"notify_priority_changes": true, "smtp_alert": true, "global_tracking": true,
+	"notify_priority_changes": true, "global_tracking": true,
 	"sync_group_tracking_weight": true,
 }
 

@@ -275,6 +275,7 @@ func TestParseWarnings(t *testing.T) {
 		{"unknown state", goodInstance + "state SLAVE\n}\n", `unknown state "SLAVE": starting as BACKUP`},
 		{"nopreempt 0", goodInstance + "nopreempt 0\n}\n", "keepalived ignores the argument and turns preemption off"},
 		{"smtp_alert in an instance", goodInstance + "smtp_alert\n}\n", "smtp_alert has no effect in tandem"},
+		{"smtp_alert in a sync group", goodInstance + "}\nvrrp_sync_group G {\ngroup {\nVI_1\n}\nsmtp_alert\n}\n", `vrrp_sync_group "G": smtp_alert has no effect in tandem`},
 		{"lvs_sync_daemon_interface", goodInstance + "lvs_sync_daemon_interface eth0\n}\n", "no LVS/IPVS part"},
 		{"max_auto_priority", "global_defs {\nmax_auto_priority -1\n}\n", "real-time scheduling"},
 		{"lvs_timeouts", "global_defs {\nlvs_timeouts tcp 7200 udp 300\n}\n", "IPVS timeouts"},
