@@ -541,18 +541,24 @@ func (p *parser) notify(n *node, nt *config.Notify) bool {
 	default:
 		return false
 	}
-	if p.nargs(n, 1, 3) {
-		if len(n.args) > 1 {
-			p.errs.Add(n.args[1].pos, "%s: running notify scripts as another user (%q) is not supported by tandem", n.name, n.args[1].text)
-		}
-		if *dst != "" {
-			// keepalived: "notify_master script already specified - ignoring ..."
-			p.warn(n.pos, "%s: a script is already given; keepalived keeps the first (%q) and ignores %q, and so does tandem", n.name, *dst, n.args[0].text)
-			return true
-		}
-		*dst = n.args[0].text
-	}
+	p.notifyScript(n, dst)
 	return true
+}
+
+// notifyScript reads the script of a notify_* statement into dst.
+func (p *parser) notifyScript(n *node, dst *string) {
+	if !p.nargs(n, 1, 3) {
+		return
+	}
+	if len(n.args) > 1 {
+		p.errs.Add(n.args[1].pos, "%s: running notify scripts as another user (%q) is not supported by tandem", n.name, n.args[1].text)
+	}
+	if *dst != "" {
+		// keepalived: "notify_master script already specified - ignoring ..."
+		p.warn(n.pos, "%s: a script is already given; keepalived keeps the first (%q) and ignores %q, and so does tandem", n.name, *dst, n.args[0].text)
+		return
+	}
+	*dst = n.args[0].text
 }
 
 // trackList reads a track_script or track_interface block:
