@@ -171,7 +171,7 @@ type Timeouts struct {
 	ClientFin     time.Duration
 	ServerFin     time.Duration
 	Check         time.Duration // health checks (issue 3)
-	Tarpit        time.Duration // how long http-request tarpit holds a request (0: Connect)
+	Tarpit        time.Duration // how long http-request tarpit holds a request (resolved: Connect when not set)
 }
 
 // Bind is one listening address of a frontend.

@@ -50,10 +50,8 @@ type Status string
 
 // Keyword statuses.
 const (
-	StatusImplemented   Status = "implemented"
-	StatusChecks        Status = "parsed (carried out by issue #3 health checks)"
-	StatusObservability Status = "parsed (carried out by issue #5 observability)"
-	StatusNoEffect      Status = "accepted, no effect (warns)"
+	StatusImplemented Status = "implemented"
+	StatusNoEffect    Status = "accepted, no effect (warns)"
 )
 
 // Keyword is one supported haproxy.cfg keyword: a single word ("maxconn") or a

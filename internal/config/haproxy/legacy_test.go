@@ -116,3 +116,15 @@ func FuzzSuggest(f *testing.F) {
 		}
 	})
 }
+
+// TestLegacyNegated: "no" before a removed keyword is refused as the removed keyword
+// (HAProxy 2.6 refuses both), without a rewrite.
+func TestLegacyNegated(t *testing.T) {
+	for _, tt := range []struct{ line, want string }{
+		{"no option http-use-htx", `keyword "option http-use-htx" is gone from HAProxy (HAProxy 2.6 refuses it too): delete the line (HTX is always on)`},
+		{"no reqadd X-A:\\ 1", `keyword "reqadd" was removed in HAProxy 2.1 (HAProxy 2.6 refuses it too): use "http-request add-header NAME VALUE"`},
+	} {
+		_, err := Parse("t.cfg", []byte("defaults\n    mode http\n    "+tt.line+"\n"), testOptions(nil))
+		checkErrors(t, err, []string{"t.cfg:3: defaults: " + tt.want})
+	}
+}

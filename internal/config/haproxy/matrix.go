@@ -253,4 +253,4 @@ var ruleKeywords = wordSet(`acl http-request http-response http-after-response
 tcp-request+connection tcp-request+content tcp-request+inspect-delay tcp-request+session
 tcp-response+content tcp-response+inspect-delay redirect use-server use_backend use-fcgi-app
 stick+match stick+on stick+store-request stick+store-response stick-table force-persist
-ignore-persist monitor+fail stats+admin stats+http-request block`)
+ignore-persist monitor+fail stats+admin stats+http-request`)

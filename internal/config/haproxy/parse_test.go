@@ -544,3 +544,30 @@ func TestTCPModeIgnoresHTTPSettings(t *testing.T) {
 		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// TestTarpitTimeoutResolved: timeout tarpit defaults to the proxy's timeout connect
+// (configuration.txt), resolved once by the parser; the data path reads the value.
+func TestTarpitTimeoutResolved(t *testing.T) {
+	tests := []struct {
+		name, defaults string
+		want           time.Duration
+	}{
+		{"from timeout connect", "timeout connect 3s\n timeout client 1s\n timeout server 1s\n", 3 * time.Second},
+		{"set", "timeout connect 3s\n timeout client 1s\n timeout server 1s\n timeout tarpit 7s\n", 7 * time.Second},
+		{"neither", "", SafeTimeoutConnect},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := Parse("t.cfg", []byte("defaults\n mode http\n "+tt.defaults+"frontend f\n bind :80\n default_backend b\nbackend b\n"), testOptions(nil))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := cfg.Frontends[0].Timeouts.Tarpit; got != tt.want {
+				t.Errorf("frontend tarpit %v, want %v", got, tt.want)
+			}
+			if got := cfg.Backends[0].Timeouts.Tarpit; got != tt.want {
+				t.Errorf("backend tarpit %v, want %v", got, tt.want)
+			}
+		})
+	}
+}

@@ -224,13 +224,13 @@ func (p *parser) statement(st *stmt) {
 		p.errs.Add(st.pos, "unknown keyword %q outside of any section%s", w[0], didYouMean(closest(w[0], []string{"global", "defaults", "frontend", "backend", "listen"})))
 		return
 	}
-	if name, lk, ok := legacyName(w); ok {
-		p.legacyError(st, name, lk)
-		return
-	}
 	words, neg := w, false
 	if w[0] == "no" && len(w) > 1 {
 		words, neg = w[1:], true
+	}
+	if name, lk, ok := legacyName(words); ok {
+		p.legacyError(st, name, lk)
+		return
 	}
 	if mname, ok := matrixName(words); ok && haproxyMatrix[mname].namedOnly && p.sec == SecDefaults && p.cur.name == "" {
 		p.errorf(st.pos, "keyword %q is not allowed in an anonymous defaults section: HAProxy 2.6 takes it only in a named one (\"defaults NAME\")", mname)

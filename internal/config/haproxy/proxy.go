@@ -170,9 +170,9 @@ func kwBind(p *parser, px *proxyState, st *stmt, args []string, _ bool) {
 			continue
 		}
 		b.TLS, b.AcceptProxy = tb, acceptProxy
-		b.Sock.Backlog, b.Sock.V4V6, b.Sock.V6Only, b.Sock.Interface = sock.Backlog, sock.V4V6, sock.V6Only, sock.Interface
-		b.Sock.DeferAccept, b.Sock.TFO, b.Sock.MSS, b.Sock.Transparent = sock.DeferAccept, sock.TFO, sock.MSS, sock.Transparent
-		b.Sock.Mode, b.Sock.User, b.Sock.Group = sock.Mode, sock.User, sock.Group
+		fd, path := b.Sock.FD, b.Sock.Path // the address's (fd@N, unix@PATH); the options give the rest
+		b.Sock = sock
+		b.Sock.FD, b.Sock.Path = fd, path
 		b.Name = name
 		b.Proto = proto
 		px.binds = append(px.binds, b)

@@ -172,6 +172,9 @@ func (p *parser) timeoutDefaults(px *proxyState, isFront, isBack bool) {
 	fill(&t.Connect, "connect", SafeTimeoutConnect, isBack)
 	fill(&t.Client, "client", SafeTimeoutClient, isFront)
 	fill(&t.Server, "server", SafeTimeoutServer, isBack)
+	if t.Tarpit == 0 {
+		t.Tarpit = t.Connect // HAProxy: timeout tarpit defaults to timeout connect
+	}
 	if t.HTTPRequest == 0 {
 		t.HTTPRequest = SafeTimeoutHTTPRequest
 	}

@@ -106,7 +106,7 @@ func TestSeed001(t *testing.T) {
 		t.Errorf("frontend = %+v", fe)
 	}
 	wantT := config.Timeouts{Connect: 10 * time.Second, Client: time.Minute, Server: time.Minute, Queue: time.Minute,
-		HTTPRequest: 10 * time.Second, HTTPKeepAlive: 10 * time.Second, Check: 10 * time.Second}
+		HTTPRequest: 10 * time.Second, HTTPKeepAlive: 10 * time.Second, Check: 10 * time.Second, Tarpit: 10 * time.Second}
 	if be.Timeouts != wantT {
 		t.Errorf("backend timeouts = %+v, want %+v", be.Timeouts, wantT)
 	}

@@ -10,8 +10,6 @@ import (
 func init() {
 	const (
 		impl = StatusImplemented
-		chk  = StatusImplemented // issue 3 carries the health-check keywords out
-		obs  = StatusObservability
 		noop = StatusNoEffect
 		g    = SecGlobal
 	)
@@ -39,7 +37,7 @@ func init() {
 		e("tune.h2.initial-window-size", g, impl, "<bytes>", "HTTP/2 stream window a client may send before an acknowledgment (default 65535)", gH2Window),
 		e("tune.h2.max-concurrent-streams", g, impl, "<n>", "HTTP/2 streams at once per connection (default 100; 0: no limit)", gH2Streams),
 		e("tune.maxrewrite", g, impl, "<bytes>", "buffer space kept for header rewrites (default 1024)", gMaxRewrite),
-		e("spread-checks", g, chk, "<0..50>", "random spread of health check intervals, in percent", gInt(func(gl *config.Global, n int) { gl.SpreadChecks = n }, 0, 50)),
+		e("spread-checks", g, impl, "<0..50>", "random spread of health check intervals, in percent", gInt(func(gl *config.Global, n int) { gl.SpreadChecks = n }, 0, 50)),
 
 		// proxies
 		e("mode", secProxies, impl, "http|tcp", "HTTP (layer 7) or TCP (layer 4) proxying", kwMode),
@@ -69,20 +67,20 @@ func init() {
 		e("timeout client-fin", secFront, impl, "<time>", "client inactivity once half-closed", kwTimeout),
 		e("timeout tarpit", secProxies, impl, "<time>", "how long http-request tarpit holds a request (default: timeout connect)", kwTimeout),
 		e("timeout server-fin", secBack, impl, "<time>", "server inactivity once half-closed", kwTimeout),
-		e("timeout check", secBack, chk, "<time>", "health check read timeout", kwTimeout),
+		e("timeout check", secBack, impl, "<time>", "health check read timeout", kwTimeout),
 		e("retries", secBack, impl, "<number>", "connection retries to a server (default 3)", kwRetries),
 		neg(e("option redispatch", secBack, impl, "[<interval>]", "retry on another server after a failure", kwRedispatch)),
 		neg(e("option allbackups", secBack, impl, "", "when no active server is usable, balance over every backup, not just the first", kwFlag(func(px *proxyState, on bool) { px.allBackups = on }))),
 		e("fullconn", secBack, impl, "<number>", "backend sessions at which servers with minconn reach their maxconn (default: 10% of the maxconn of the frontends that use the backend)", kwFullConn),
 		e("errorfile", secProxies, impl, "<code> <file>", "send this file's HTTP response for a status code", kwErrorFile),
-		e("option httpchk", secBack, chk, "[<method>] [<uri>] [<version>]", "HTTP health checks", kwHTTPChk),
-		e("http-check expect", secBack, chk, "[!] status|rstatus|string|rstring <pattern>", "what a healthy HTTP check response is", kwHTTPCheckExpect),
-		e("http-check send", secBack, chk, "[meth <m>] [uri <u>] [ver <v>] [hdr <name> <value>]...", "the HTTP check request", kwHTTPCheckSend),
-		neg(e("option tcp-check", secBack, chk, "", "TCP connect health checks", kwTCPCheck)),
-		e("tcp-check connect", secBack, chk, "[port <n>]", "tcp-check rule: connect (to another port)", kwTCPCheckRule),
-		e("tcp-check send", secBack, chk, "<string>", "tcp-check rule: send a string", kwTCPCheckRule),
-		e("tcp-check send-binary", secBack, chk, "<hex>", "tcp-check rule: send bytes written in hex", kwTCPCheckRule),
-		e("tcp-check expect", secBack, chk, "[!] string|rstring|binary <pattern>", "tcp-check rule: what the server must answer", kwTCPCheckRule),
+		e("option httpchk", secBack, impl, "[<method>] [<uri>] [<version>]", "HTTP health checks", kwHTTPChk),
+		e("http-check expect", secBack, impl, "[!] status|rstatus|string|rstring <pattern>", "what a healthy HTTP check response is", kwHTTPCheckExpect),
+		e("http-check send", secBack, impl, "[meth <m>] [uri <u>] [ver <v>] [hdr <name> <value>]...", "the HTTP check request", kwHTTPCheckSend),
+		neg(e("option tcp-check", secBack, impl, "", "TCP connect health checks", kwTCPCheck)),
+		e("tcp-check connect", secBack, impl, "[port <n>]", "tcp-check rule: connect (to another port)", kwTCPCheckRule),
+		e("tcp-check send", secBack, impl, "<string>", "tcp-check rule: send a string", kwTCPCheckRule),
+		e("tcp-check send-binary", secBack, impl, "<hex>", "tcp-check rule: send bytes written in hex", kwTCPCheckRule),
+		e("tcp-check expect", secBack, impl, "[!] string|rstring|binary <pattern>", "tcp-check rule: what the server must answer", kwTCPCheckRule),
 		e("retry-on", secBack, impl, "<condition>...", "which failures replay a request (conn-failure, empty-response, junk-response, response-timeout, 0rtt-rejected, 401, 403, 404, 408, 425, 500-504, all-retryable-errors, none)", kwRetryOn),
 		neg(e("option log-health-checks", secBack, impl, "", "log health check state changes", kwFlag(func(px *proxyState, on bool) { px.check.LogHealth = on }))),
 		neg(e("log", secProxies, impl, "global|<target> <facility> [<level> [<minlevel>]]", "where this proxy's logs go (\"no log\" clears)", kwProxyLog)),

@@ -164,13 +164,8 @@ func (p *parser) instance(b *node) {
 			if _, ok := p.boolArg(n); ok {
 				p.warn(n.pos, "%s: smtp_alert has no effect in tandem (tandem sends no mail alerts)", where)
 			}
-		case "notify_master_rx_lower_pri":
-			if p.nargs(n, 1, 3) {
-				if len(n.args) > 1 {
-					p.errs.Add(n.args[1].pos, "%s: running notify scripts as another user (%q) is not supported by tandem", n.name, n.args[1].text)
-				}
-				in.Notify.MasterRxLowerPri = n.args[0].text
-			}
+		case "notify_master_rx_lower_pri": // vrrp_instance only, unlike the other notify_*
+			p.notifyScript(n, &in.Notify.MasterRxLowerPri)
 		case "lvs_sync_daemon_interface":
 			if p.nargs(n, 1, 1) {
 				p.warn(n.pos, "%s: lvs_sync_daemon_interface has no effect in tandem (tandem has no LVS/IPVS part and starts no IPVS connection sync daemon)", where)

@@ -6,10 +6,11 @@
 // file and line, never silently ignored: a config that would fail over differently
 // under tandem than under keepalived must not start. Settings that change nothing
 // tandem does are accepted with a warning that says why: mail alerts
-// (notification_email, smtp_*, smtp_alert also in vrrp_instance), LVS/IPVS tuning
-// (lvs_id, lvs_timeouts, lvs_sync_daemon, lvs_sync_daemon_interface) and keepalived's
-// own process scheduling (max_auto_priority, vrrp_no_swap). virtual_server (LVS) is
-// refused with a pointer to a haproxy.cfg `mode tcp` listen section.
+// (notification_email, smtp_*, smtp_alert also in vrrp_instance and vrrp_sync_group),
+// LVS/IPVS tuning (lvs_id, lvs_timeouts, lvs_sync_daemon, lvs_sync_daemon_interface)
+// and keepalived's own process scheduling (max_auto_priority, vrrp_no_swap).
+// virtual_server (LVS) is refused with a pointer to a haproxy.cfg `mode tcp` listen
+// section.
 //
 // What users write is read with keepalived 2.2's meaning: a '{' alone on the line after
 // its keyword opens the block; `state` other than MASTER or BACKUP (written in

@@ -464,6 +464,10 @@ func (p *parser) syncGroup(b *node) {
 			g.TrackScripts = append(g.TrackScripts, p.trackList(n, where)...)
 		case "track_interface":
 			g.TrackInterfaces = append(g.TrackInterfaces, p.trackList(n, where)...)
+		case "smtp_alert":
+			if _, ok := p.boolArg(n); ok {
+				p.warn(n.pos, "%s: smtp_alert has no effect in tandem (tandem sends no mail alerts)", where)
+			}
 		default:
 			if p.notify(n, &g.Notify) {
 				continue
@@ -480,7 +484,7 @@ func (p *parser) syncGroup(b *node) {
 
 var unsupportedSync = map[string]bool{
 	"track_file": true, "track_process": true, "track_bfd": true, "notify_deleted": true,
-	"notify_priority_changes": true, "smtp_alert": true, "global_tracking": true,
+	"notify_priority_changes": true, "global_tracking": true,
 	"sync_group_tracking_weight": true,
 }
 
@@ -537,18 +541,24 @@ func (p *parser) notify(n *node, nt *config.Notify) bool {
 	default:
 		return false
 	}
-	if p.nargs(n, 1, 3) {
-		if len(n.args) > 1 {
-			p.errs.Add(n.args[1].pos, "%s: running notify scripts as another user (%q) is not supported by tandem", n.name, n.args[1].text)
-		}
-		if *dst != "" {
-			// keepalived: "notify_master script already specified - ignoring ..."
-			p.warn(n.pos, "%s: a script is already given; keepalived keeps the first (%q) and ignores %q, and so does tandem", n.name, *dst, n.args[0].text)
-			return true
-		}
-		*dst = n.args[0].text
-	}
+	p.notifyScript(n, dst)
 	return true
+}
+
+// notifyScript reads the script of a notify_* statement into dst.
+func (p *parser) notifyScript(n *node, dst *string) {
+	if !p.nargs(n, 1, 3) {
+		return
+	}
+	if len(n.args) > 1 {
+		p.errs.Add(n.args[1].pos, "%s: running notify scripts as another user (%q) is not supported by tandem", n.name, n.args[1].text)
+	}
+	if *dst != "" {
+		// keepalived: "notify_master script already specified - ignoring ..."
+		p.warn(n.pos, "%s: a script is already given; keepalived keeps the first (%q) and ignores %q, and so does tandem", n.name, *dst, n.args[0].text)
+		return
+	}
+	*dst = n.args[0].text
 }
 
 // trackList reads a track_script or track_interface block:

@@ -270,11 +270,13 @@ func TestParseWarnings(t *testing.T) {
 		{"v3 drops auth", goodInstance + "version 3\nauthentication {\nauth_type PASS\nauth_pass 1\n}\n}\n", "version 3 has no authentication"},
 		{"nopreempt with MASTER", goodInstance + "state MASTER\nnopreempt\n}\n", "nopreempt has no effect with state MASTER: keepalived clears it"},
 		{"second notify_master", goodInstance + "notify_master /bin/a\nnotify_master /bin/b\n}\n", `keepalived keeps the first ("/bin/a") and ignores "/bin/b"`},
+		{"second notify_master_rx_lower_pri", goodInstance + "notify_master_rx_lower_pri /bin/a\nnotify_master_rx_lower_pri /bin/b\n}\n", `notify_master_rx_lower_pri: a script is already given; keepalived keeps the first ("/bin/a") and ignores "/bin/b"`},
 		{"glob matches nothing", "include /nonexistent/*.conf\n", "matches no file"},
 		{"unknown track script", goodInstance + "track_script {\nnope\n}\n}\n", `k.conf:8: vrrp_instance "VI_1": track_script "nope": no vrrp_script by that name; not tracked`},
 		{"unknown state", goodInstance + "state SLAVE\n}\n", `unknown state "SLAVE": starting as BACKUP`},
 		{"nopreempt 0", goodInstance + "nopreempt 0\n}\n", "keepalived ignores the argument and turns preemption off"},
 		{"smtp_alert in an instance", goodInstance + "smtp_alert\n}\n", "smtp_alert has no effect in tandem"},
+		{"smtp_alert in a sync group", goodInstance + "}\nvrrp_sync_group G {\ngroup {\nVI_1\n}\nsmtp_alert\n}\n", `vrrp_sync_group "G": smtp_alert has no effect in tandem`},
 		{"lvs_sync_daemon_interface", goodInstance + "lvs_sync_daemon_interface eth0\n}\n", "no LVS/IPVS part"},
 		{"max_auto_priority", "global_defs {\nmax_auto_priority -1\n}\n", "real-time scheduling"},
 		{"lvs_timeouts", "global_defs {\nlvs_timeouts tcp 7200 udp 300\n}\n", "IPVS timeouts"},
@@ -434,5 +436,17 @@ func wantNoPreempt(b bool) func(v *config.VRRP) string {
 			return fmt.Sprintf("NoPreempt = %v, want %v", got, b)
 		}
 		return ""
+	}
+}
+
+// keepalived keeps the first notify script of a kind and ignores the later ones
+// ("notify_master_rx_lower_pri script already specified - ignoring", keepalived -t).
+func TestFirstNotifyScriptKept(t *testing.T) {
+	v, err := parse("k.conf", []byte(goodInstance+"notify_master_rx_lower_pri /bin/a\nnotify_master_rx_lower_pri /bin/b\nnotify_master /bin/c\nnotify_master /bin/d\n}\n"), memSource{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := v.Instances[0].Notify; n.MasterRxLowerPri != "/bin/a" || n.Master != "/bin/c" {
+		t.Errorf("notify_master_rx_lower_pri %q, notify_master %q: want the first of each", n.MasterRxLowerPri, n.Master)
 	}
 }
