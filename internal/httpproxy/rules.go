@@ -130,12 +130,16 @@ func (t *ruleTxn) Request() (*http1.Request, []byte) {
 	return &ex.req, ex.in
 }
 
+// Response is the response head in a response phase. Once the rules' message points
+// at it (http-response, and http-after-response on the server's response or on one the
+// proxy made itself), its spans index the message's buffer: sin, a rebuilt head, or the
+// proxy's own page; before that (stick store-response) they index sin.
 func (t *ruleTxn) Response() (*http1.Response, []byte) {
 	if !t.resp || t.bare {
 		return nil, nil
 	}
 	ex := t.cc.ex
-	if ex.msg.Edited {
+	if ex.msg.Resp != nil {
 		return &ex.resp, ex.msg.Buf
 	}
 	return &ex.resp, ex.sin
