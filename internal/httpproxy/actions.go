@@ -148,16 +148,7 @@ func (cc *clientConn) answer(r *rules.Rule, be *config.Backend, tarpit time.Dura
 		}
 		fallthrough
 	case rules.Deny, rules.Return:
-		rp := r.Reply
-		switch rp.Kind {
-		case rules.ReplyDefault:
-			return cc.replyError(rp.Status, be, keep, ex.req.Len)
-		case rules.ReplyRaw:
-			return cc.sendRaw(rp.Status, rp.Raw, keep, be)
-		}
-		head, body := rules.AppendReply(ex.out[:0], ex.nameBuf[:0], rp, &ex.txn)
-		ex.nameBuf = body
-		return cc.sendAnswer(rp.Status, head, body, keep, be)
+		return cc.sendReply(r.Reply, be, keep)
 	case rules.Redirect:
 		head := rules.AppendRedirect(ex.out[:0], r, &ex.txn, m)
 		return cc.sendAnswer(r.Redirect.Code, head, nil, keep, be)
@@ -241,42 +232,40 @@ func (cc *clientConn) headOnly(b []byte) []byte {
 	return b
 }
 
+// sendReply sends the reply of a deny, tarpit or return rule: the error page of its
+// status, a file (errorfile, errorfiles), or the status, headers and body it builds.
+func (cc *clientConn) sendReply(rp *rules.Reply, be *config.Backend, keep bool) bool {
+	ex := cc.ex
+	switch rp.Kind {
+	case rules.ReplyDefault:
+		return cc.replyError(rp.Status, be, keep, ex.req.Len)
+	case rules.ReplyRaw:
+		return cc.sendRaw(rp.Status, rp.Raw, keep, be)
+	}
+	// In a response phase (http-response), the server's response is dropped before
+	// the reply is made, as in HAProxy; in a request phase there is none anyway.
+	ex.txn.bare = true
+	head, body := rules.AppendReply(ex.out[:0], ex.nameBuf[:0], rp, &ex.txn)
+	ex.txn.bare = false
+	ex.nameBuf = body
+	return cc.sendAnswer(rp.Status, head, body, keep, be)
+}
+
 // sendAnswer writes head (status line and headers, no empty line), then body.
 func (cc *clientConn) sendAnswer(code int, head, body []byte, keep bool, be *config.Backend) bool {
-	ex := cc.ex
 	if !keep {
 		head = append(head, "connection: close\r\n"...)
 	}
 	head = append(head, "\r\n"...)
-	n := len(head)
 	head = append(head, body...)
-	ex.out = head[:0]
-	cc.rs.r.Stats.Response(code)
-	cc.setWriteDeadline(time.Now())
-	cc.logStatus(code, n+len(body))
-	if _, err := cc.nc.Write(cc.headOnly(cc.afterRules(head, be))); err != nil {
-		return false
-	}
-	if keep {
-		cc.keepPipelined(ex.req.Len)
-	}
-	return keep
+	cc.ex.out = head[:0]
+	return cc.writeAnswer(code, be, head, keep, cc.ex.req.Len)
 }
 
 // sendRaw writes a whole HTTP response from a file (errorfile, errorfiles); the
 // connection stays open after it when the file's framing allows, as in HAProxy.
 func (cc *clientConn) sendRaw(code int, b []byte, keep bool, be *config.Backend) bool {
-	keep = keep && reusableAfter(b)
-	cc.rs.r.Stats.Response(code)
-	cc.setWriteDeadline(time.Now())
-	cc.logStatus(code, len(b))
-	if _, err := cc.nc.Write(cc.headOnly(cc.afterRules(b, be))); err != nil {
-		return false
-	}
-	if keep {
-		cc.keepPipelined(cc.ex.req.Len)
-	}
-	return keep
+	return cc.writeAnswer(code, be, b, keep && reusableAfter(b), cc.ex.req.Len)
 }
 
 // responseRules runs the http-response rules of the backend and then of the
@@ -328,18 +317,7 @@ func (cc *clientConn) responseRules(x *xfer) (done, keep bool) {
 			continue
 		case rules.Deny, rules.Return:
 			cc.closeServerOf(x)
-			rp := out.Rule.Reply
-			switch rp.Kind {
-			case rules.ReplyDefault:
-				return true, cc.replyError(rp.Status, be, false, 0)
-			case rules.ReplyRaw:
-				return true, cc.sendRaw(rp.Status, rp.Raw, false, be)
-			}
-			t.bare = true // the server's response is dropped before the reply is made
-			head, body := rules.AppendReply(ex.out[:0], ex.nameBuf[:0], rp, t)
-			t.bare = false
-			ex.nameBuf = body
-			return true, cc.sendAnswer(rp.Status, head, body, false, be)
+			return true, cc.sendReply(out.Rule.Reply, be, false)
 		case rules.Redirect:
 			cc.closeServerOf(x)
 			head := rules.AppendRedirect(ex.out[:0], out.Rule, t, m)
