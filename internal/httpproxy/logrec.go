@@ -3,7 +3,6 @@ package httpproxy
 import (
 	"crypto/tls"
 	"errors"
-	"net"
 	"net/netip"
 	"os"
 	"time"
@@ -102,12 +101,7 @@ func (cc *clientConn) logStart(first time.Time) {
 }
 
 func (cc *clientConn) fillConn(r *logging.Record) {
-	if ta, ok := cc.nc.RemoteAddr().(*net.TCPAddr); ok {
-		r.Client = ta.AddrPort()
-	}
-	if ta, ok := cc.nc.LocalAddr().(*net.TCPAddr); ok {
-		r.Frontend = ta.AddrPort()
-	}
+	r.Client, r.Frontend = cc.src, cc.dst
 	if fe := cc.rs.fe; fe != nil {
 		r.FrontendName = fe.Name
 	}
