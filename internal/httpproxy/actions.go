@@ -18,12 +18,6 @@ import (
 // the exchange's buffer (in for requests, sin for responses) before the body bytes,
 // so that the forwarding code and the logs read one buffer as before.
 
-// feRules reports whether the frontend has request-time work (monitor-uri or rules).
-func (rs *routeState) feRequestWork() bool {
-	fe := rs.fe
-	return fe != nil && (fe.MonitorURI != "" || len(fe.Rules.Request) > 0 || len(fe.Rules.Redirect) > 0)
-}
-
 // ownBackend reports whether be is the backend half of the frontend's own listen
 // section, whose rules already ran as the frontend's.
 func (rs *routeState) ownBackend(be *config.Backend) bool {

@@ -75,25 +75,17 @@ func (cc *clientConn) exchange() bool {
 	now := time.Now()
 	// tcp-request content rules come first (HAProxy runs them before it counts an
 	// HTTP request): a reject closes the connection without an answer.
-	content := rs.fe != nil && len(rs.fe.TCPRules.Content) > 0
-	if content {
+	if rs.feTxn {
 		ex.startTxn(cc)
-		ex.msg.Request(req, ex.in)
-		if !cc.contentRules(rs.fe.TCPRules.Content) {
+		if c := rs.fe.TCPRules.Content; len(c) > 0 && !cc.contentRules(c) {
 			cc.endStream(0, 0, 0)
 			return false
 		}
 	}
 	rs.r.Stats.Request(now)
-	feWork := rs.feRequestWork()
-	started := content || rs.needTxn || feWork || rs.fe != nil && len(rs.fe.Rules.AfterResponse) > 0
-	if started && !content {
-		ex.startTxn(cc)
-		ex.msg.Request(req, ex.in)
-	}
 	cc.startStream()
 	defer cc.endStream(0, 0, 0) // a request the proxy answered: stop its trackers
-	if feWork {
+	if rs.feWork {
 		if rs.fe.MonitorURI != "" {
 			if done, keep := cc.monitor(); done {
 				return keep
@@ -112,15 +104,14 @@ func (cc *clientConn) exchange() bool {
 		x.pool = cc.choosePool()
 	}
 	if x.pool == nil {
-		return cc.replyError(503, nil, req.KeepAlive() && rs.feMode != config.HTTPClose && req.Framing == http1.FrameNone, req.Len)
+		return cc.replyError(503, nil, cc.replyKeep(), req.Len)
 	}
 	x.be = x.pool.Cfg
 	be := x.be
 	beWork := (len(be.Rules.Request) > 0 || len(be.Rules.Redirect) > 0) && !rs.ownBackend(be)
 	beContent := len(be.TCPRules.Content) > 0 // nil for a listen section's own half
-	if !started && (beWork || beContent || rs.hasResponseRules(be) || len(be.StickRules) > 0) {
+	if !rs.feTxn && (beWork || beContent || rs.hasResponseRules(be) || len(be.StickRules) > 0) {
 		ex.startTxn(cc) // response rules read variables and the transaction too
-		ex.msg.Request(req, ex.in)
 	}
 	if beContent && !cc.contentRules(be.TCPRules.Content) {
 		return false // the backend's tcp-request content reject: closed without an answer

@@ -43,7 +43,6 @@ func (rs *routeState) compileRules(r *Route) {
 			break // the rules after an unconditional one are never reached
 		}
 	}
-	rs.needTxn = len(rules) > 0 && !(rules[0].cond == nil && rules[0].name == nil)
 	switch {
 	case len(rules) == 0:
 		rs.pool = def
@@ -89,19 +88,17 @@ type ruleTxn struct {
 	st   sample.State
 }
 
-// startTxn readies the exchange's sample.Txn for a new request of cc, before any rule
-// of the request runs. The exchange is pooled across connections: its variables are
-// forgotten, and sess. variables are those of cc's connection (conn.sess), which last
-// as long as it does, as HAProxy's session.
-func (ex *exchange) startTxn(cc *clientConn) *ruleTxn {
+// startTxn readies the exchange's sample.Txn and the message the HTTP actions edit for
+// the request just parsed, before any rule of the request runs. The exchange is pooled
+// across connections: its variables are forgotten, and sess. variables are those of
+// cc's connection (conn.sess), which last as long as it does, as HAProxy's session.
+func (ex *exchange) startTxn(cc *clientConn) {
 	t := &ex.txn
-	if t.cc != cc {
-		t.cc = cc
-	}
+	t.cc = cc
 	t.resp = false
 	t.st.ResetAll()
 	t.st.BindSession(&cc.conn.sess)
-	return t
+	ex.msg.Request(&ex.req, ex.in)
 }
 
 // TLSFacts reads the client connection's TLS facts on first use (sample.TLSTxn). TLS
