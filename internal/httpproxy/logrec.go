@@ -259,9 +259,7 @@ func (x *xfer) bodyFail(err error, srvTimeout bool) {
 func (cc *clientConn) logTerm(r *logging.Record) {
 	switch {
 	case r.Tr >= 0: // a response came: a failure after it was recorded where seen
-	case r.Status == 503 && r.Tw < 0:
-		r.SetTerm(logging.TermServerAbort, logging.StateConnect) // no server could take it
-	case r.Status == 503:
+	case r.Status == 503: // no server could take it, or none answered the connect
 		r.SetTerm(logging.TermServerAbort, logging.StateConnect)
 	case r.Status == 504:
 		r.SetTerm(logging.TermServerTimeout, logging.StateHeaders)
