@@ -44,6 +44,8 @@ func TestTranslateRequestRefusesMalformed(t *testing.T) {
 		{"§8.2.1 NUL in value", req("x-a", "a\x00b"), true},
 		{"§8.2.1 space in name", req("x a", "b"), true},
 		{"§8.2.1 colon in name", req("x:a", "b"), true},
+		{"§8.2.1 delimiter in name", req("x(a)", "b"), true},
+		{"§8.2.1 non-ASCII name", req("x\xe9", "b"), true},
 		{"§8.2.1 leading space in value", req("x-a", " b"), true},
 		{"§8.2.2 connection", req("connection", "close"), true},
 		{"§8.2.2 keep-alive", req("keep-alive", "timeout=5"), true},
@@ -60,6 +62,7 @@ func TestTranslateRequestRefusesMalformed(t *testing.T) {
 		{"§8.5 CONNECT without :authority", hf(":method", "CONNECT"), false},
 		{"space in :path", req2(":path", "/a b"), true},
 		{"space in :method", req2(":method", "G T"), true},
+		{"delimiter in :method", req2(":method", "GE/T"), true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r, err := TranslateRequest(tc.fields, tc.end, "https")

@@ -283,13 +283,7 @@ func (r *Response) head(b []byte, out frameSink) error {
 }
 
 // hopByHop are fields of an HTTP/1 connection, never sent on HTTP/2.
-func hopByHop(name string) bool {
-	switch name {
-	case "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te":
-		return true
-	}
-	return false
-}
+func hopByHop(name string) bool { return connectionSpecific(name) || name == "te" }
 
 // splitField splits "Name: value" into a lower-cased name and a trimmed value.
 func splitField(ln []byte) (name, value string, ok bool) {
