@@ -98,7 +98,7 @@ func (cc *clientConn) exchange() bool {
 	// The stats page (and the Prometheus path when it is the only rule) answers after the
 	// frontend's http-request rules, as in HAProxy: a deny protects it.
 	if svc := rs.r.Service; svc != nil && svc.Match(req.Target.Of(ex.in)) {
-		return cc.handOff(svc, rs.pool == nil)
+		return cc.handOff(svc, rs.noBackend())
 	}
 	if rs.rules != nil {
 		x.pool = cc.choosePool()
