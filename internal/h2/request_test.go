@@ -184,6 +184,8 @@ func TestResponseTranslation(t *testing.T) {
 			"H :status=100|H! :status=204", true},
 		{"HEAD has no body", true, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", "H! :status=200 content-length=5", true},
 		{"body until close", false, "HTTP/1.1 200 OK\r\n\r\nabc", "H :status=200|D abc", false},
+		{"a coding other than chunked last: until close, content-length dropped (RFC 9112 §6.3)", false,
+			"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nContent-Length: 3\r\nX-A: 1\r\n\r\nabc", "H :status=200 x-a=1|D abc", false},
 	} {
 		for _, step := range []int{1, 3, 1000} { // bytes arriving in pieces
 			s := &sink{}
