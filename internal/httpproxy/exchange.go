@@ -156,7 +156,7 @@ func (cc *clientConn) exchange() bool {
 					x.srv, ex.ckDirect = s, true
 				case errors.Is(err, backend.ErrQueueTimeout):
 					// waited in the server's queue: as HAProxy, no redispatch
-					return cc.replyError(503, be, x.clientKeep && req.Framing == http1.FrameNone, req.Len)
+					return cc.noServer(x)
 				case errors.Is(err, backend.ErrQueueFull):
 					// its queue holds maxqueue requests: HAProxy breaks persistence under
 					// option redispatch (counted as a redispatch, cookie flag D), else
@@ -166,7 +166,7 @@ func (cc *clientConn) exchange() bool {
 						// logged as the server the valid cookie chose, as HAProxy (SQVN)
 						x.srv, ex.ckDirect = s, true
 						x.fail(logging.TermServerAbort, logging.StateQueue)
-						return cc.replyError(503, be, x.clientKeep && req.Framing == http1.FrameNone, req.Len)
+						return cc.noServer(x)
 					}
 					s.Redisp.Add(1)
 					x.redisp, ex.ckDown = true, true
@@ -180,7 +180,7 @@ func (cc *clientConn) exchange() bool {
 			case err == nil:
 				x.srv = s
 			case errors.Is(err, backend.ErrQueueTimeout):
-				return cc.replyError(503, be, x.clientKeep && req.Framing == http1.FrameNone, req.Len)
+				return cc.noServer(x)
 			}
 		}
 	}
@@ -191,7 +191,7 @@ func (cc *clientConn) exchange() bool {
 				x.srv = s // no slot held: logged only, as HAProxy
 				x.fail(logging.TermServerAbort, logging.StateQueue)
 			}
-			return cc.replyError(503, be, x.clientKeep && req.Framing == http1.FrameNone, req.Len)
+			return cc.noServer(x)
 		}
 		x.srv = s
 	}
@@ -224,6 +224,13 @@ func (cc *clientConn) exchange() bool {
 		}
 	}
 	return keep
+}
+
+// noServer answers 503 when no server takes the request (queue full or timed out,
+// none up); a request without a body was read whole, so the connection may stay open.
+func (cc *clientConn) noServer(x *xfer) bool {
+	req := &cc.ex.req
+	return cc.replyError(503, x.be, x.clientKeep && req.Framing == http1.FrameNone, req.Len)
 }
 
 // exchangeOn runs the exchange once a server slot is held.
