@@ -1,6 +1,7 @@
 package httpproxy
 
 import (
+	"bytes"
 	"time"
 
 	"tandem/internal/config"
@@ -157,7 +158,8 @@ func (cc *clientConn) answer(r *rules.Rule, be *config.Backend, tarpit time.Dura
 		if b, ok := errorFile(401, cc.rs.fe, be); ok {
 			return cc.sendRaw(401, b, keep, be)
 		}
-		head := append(ex.out[:0], "HTTP/1.1 401 Unauthorized\r\ncontent-length: 112\r\ncache-control: no-cache\r\ncontent-type: text/html\r\nwww-authenticate: Basic realm=\""...)
+		head := append(ex.out[:0], authHead...)
+		head = append(head, "www-authenticate: Basic realm=\""...)
 		head = append(head, realm...)
 		head = append(head, "\"\r\n"...)
 		return cc.sendAnswer(401, head, authBody, keep, be)
@@ -172,7 +174,13 @@ func (cc *clientConn) answer(r *rules.Rule, be *config.Backend, tarpit time.Dura
 	return cc.replyError(500, be, false, 0)
 }
 
-var authBody = []byte("<html><body><h1>401 Unauthorized</h1>\nYou need a valid user and password to access this content.\n</body></html>\n")
+// authHead and authBody are the built-in 401 page (errorPages) split where auth adds
+// its www-authenticate header: the head without its empty line, and the body.
+var authHead, authBody = func() ([]byte, []byte) {
+	p := errorPages[401].keep
+	i := bytes.Index(p, []byte("\r\n\r\n"))
+	return p[:i+2], p[i+4:]
+}()
 
 // afterRules applies the http-after-response rules of the backend (be, nil when none
 // was chosen yet) and of the frontend to b, a whole response the proxy made itself,
