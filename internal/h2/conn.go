@@ -528,11 +528,7 @@ func (c *conn) onData(f *http2.DataFrame) (http2.ErrCode, bool) {
 	if pad > 0 {
 		c.windowUpdate(id, uint32(pad))
 	}
-	if f.StreamEnded() {
-		if req.ContentLength >= 0 && s.gotCL != req.ContentLength {
-			c.resetStream(s, http2.ErrCodeProtocol)
-			return 0, true
-		}
+	if f.StreamEnded() { // endOfRequest checks the content-length
 		var tail []byte
 		if req.Chunked {
 			tail = []byte("0\r\n\r\n")

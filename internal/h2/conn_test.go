@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/net/http2"
 )
 
 // echoEngine stands in for the HTTP/1 engine: it reads one HTTP/1.1 request from the
@@ -146,4 +148,35 @@ func TestServeTranslatesBothWays(t *testing.T) {
 	if string(b) != "100000" {
 		t.Fatalf("upload: engine counted %q bytes", b)
 	}
+}
+
+// TestShortBodyAgainstContentLengthIsReset: END_STREAM on DATA that fall short of the
+// request's content-length makes it malformed (RFC 9113 §8.1.1): the stream is reset,
+// the body is never whole for the engine.
+func TestShortBodyAgainstContentLengthIsReset(t *testing.T) {
+	o := DefaultOptions()
+	o.Scheme = "http"
+	addr, _ := startServer(t, o, echoEngine)
+	r := dialRaw(t, addr)
+	fields := hf(":method", "POST", ":scheme", "http", ":authority", "a", ":path", "/sum", "content-length", "5")
+	if err := r.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: r.block(fields), EndHeaders: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.fr.WriteData(1, true, []byte("ab")); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		r.mu.Lock()
+		n, ended := r.rsts, r.ended[1]
+		r.mu.Unlock()
+		if ended {
+			t.Fatal("the stream was answered: the short body was taken as whole")
+		}
+		if n > 0 {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatal("no RST_STREAM for a body shorter than its content-length")
 }

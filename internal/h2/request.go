@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"golang.org/x/net/http2/hpack"
+
+	"tandem/internal/http1"
 )
 
 // errMalformed is a request RFC 9113 §8.1.1 calls malformed: a stream error of type
@@ -33,21 +35,11 @@ func connectionSpecific(name string) bool {
 
 // validName reports whether name is a lower-case token (RFC 9113 §8.2.1).
 func validName(name string) bool {
-	if name == "" {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if c >= 'A' && c <= 'Z' || c <= ' ' || c >= 0x7f {
-			return false
-		}
-		switch c {
-		case '(', ')', ',', '/', ':', ';', '<', '=', '>', '?', '@', '[', '\\', ']', '{', '}', '"':
-			return false
-		}
-	}
-	return true
+	return validToken(name) && strings.IndexFunc(name, func(c rune) bool { return c >= 'A' && c <= 'Z' }) < 0
 }
+
+// validToken reports whether s is a non-empty RFC 9110 token, as HTTP/1 checks it.
+func validToken(s string) bool { return http1.IsToken([]byte(s)) }
 
 // validValue reports whether v has no NUL, CR or LF and no leading or trailing
 // whitespace (RFC 9113 §8.2.1).
@@ -203,16 +195,6 @@ func TranslateRequest(fields []hpack.HeaderField, endStream bool, scheme string)
 		r.LogLine = method + " " + path + " HTTP/2.0"
 	}
 	return r, nil
-}
-
-func validToken(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte("()<>@,;:\\\"/[]?={}", c) >= 0 {
-			return false
-		}
-	}
-	return true
 }
 
 // ValidateTrailers checks a trailing HEADERS block of a request: no pseudo-header,

@@ -44,6 +44,8 @@ func TestTranslateRequestRefusesMalformed(t *testing.T) {
 		{"§8.2.1 NUL in value", req("x-a", "a\x00b"), true},
 		{"§8.2.1 space in name", req("x a", "b"), true},
 		{"§8.2.1 colon in name", req("x:a", "b"), true},
+		{"§8.2.1 delimiter in name", req("x(a)", "b"), true},
+		{"§8.2.1 non-ASCII name", req("x\xe9", "b"), true},
 		{"§8.2.1 leading space in value", req("x-a", " b"), true},
 		{"§8.2.2 connection", req("connection", "close"), true},
 		{"§8.2.2 keep-alive", req("keep-alive", "timeout=5"), true},
@@ -60,6 +62,7 @@ func TestTranslateRequestRefusesMalformed(t *testing.T) {
 		{"§8.5 CONNECT without :authority", hf(":method", "CONNECT"), false},
 		{"space in :path", req2(":path", "/a b"), true},
 		{"space in :method", req2(":method", "G T"), true},
+		{"delimiter in :method", req2(":method", "GE/T"), true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r, err := TranslateRequest(tc.fields, tc.end, "https")
@@ -181,6 +184,8 @@ func TestResponseTranslation(t *testing.T) {
 			"H :status=100|H! :status=204", true},
 		{"HEAD has no body", true, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", "H! :status=200 content-length=5", true},
 		{"body until close", false, "HTTP/1.1 200 OK\r\n\r\nabc", "H :status=200|D abc", false},
+		{"a coding other than chunked last: until close, content-length dropped (RFC 9112 §6.3)", false,
+			"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nContent-Length: 3\r\nX-A: 1\r\n\r\nabc", "H :status=200 x-a=1|D abc", false},
 	} {
 		for _, step := range []int{1, 3, 1000} { // bytes arriving in pieces
 			s := &sink{}

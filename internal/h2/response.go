@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"strconv"
+	"strings"
 
 	"golang.org/x/net/http2/hpack"
+
+	"tandem/internal/http1"
 )
 
 // errBadResponse is an HTTP/1 response the engine wrote that HTTP/2 cannot carry.
@@ -192,73 +195,39 @@ func (r *Response) line(line []byte, out frameSink) error {
 	return nil
 }
 
-// head translates a response head (through its empty line).
+// head translates a response head (through its empty line). It is parsed as the
+// engine parses the heads it forwards (http1, relaxed as accept-invalid-http-response
+// lets them through); names HTTP/2 cannot carry are refused.
 func (r *Response) head(b []byte, out frameSink) error {
-	lines := bytes.Split(b[:len(b)-4], []byte("\r\n"))
-	sl := lines[0]
-	if len(sl) < 12 || !bytes.HasPrefix(sl, []byte("HTTP/1.")) || sl[8] != ' ' {
+	var h http1.Response
+	if h.ParseLax(b) != nil || h.Len != len(b) || h.Status == 101 { // no protocol switch on an HTTP/2 stream
 		return errBadResponse
 	}
-	status, err := strconv.Atoi(string(sl[9:12]))
-	if err != nil || status < 100 || status > 999 || (len(sl) > 12 && sl[12] != ' ') {
-		return errBadResponse
-	}
-	if status == 101 {
-		return errBadResponse // no protocol switch on an HTTP/2 stream
-	}
+	status := h.Status
+	te := h.Flags&http1.FHasTE != 0 // the engine forwards only chunked (last) codings
 	fields := r.fields[:0]
-	fields = append(fields, hpack.HeaderField{Name: ":status", Value: string(sl[9:12])})
-	var drop []string // names listed in Connection
-	chunked, cl := false, int64(-1)
-	for _, ln := range lines[1:] {
-		name, value, ok := splitField(ln)
-		if !ok {
-			return errBadResponse
-		}
-		switch name {
-		case "connection":
-			for _, t := range bytes.Split([]byte(value), []byte(",")) {
-				drop = append(drop, string(bytes.ToLower(bytes.TrimSpace(t))))
+	fields = append(fields, hpack.HeaderField{Name: ":status", Value: strconv.Itoa(status)})
+	for i := 0; i < h.NHeaders; i++ {
+		hd := &h.Headers[i]
+		switch hd.Kind {
+		case http1.KConnection, http1.KKeepAlive, http1.KProxyConnection, http1.KTransferEncoding, http1.KUpgrade, http1.KTE:
+			continue // hop-by-hop
+		case http1.KContentLength:
+			if te {
+				continue // the body's length is the chunks'
 			}
-			continue
-		case "transfer-encoding":
-			chunked = true // the engine forwards only chunked (last) codings
-			continue
-		case "content-length":
-			n, err := strconv.ParseInt(value, 10, 64)
-			if err != nil || n < 0 {
+		default:
+			if connectionListed(&h, b, hd.Name.Of(b)) {
+				continue
+			}
+		}
+		name := hd.Name.Of(b)
+		for _, c := range name {
+			if c <= ' ' || c >= 0x7f {
 				return errBadResponse
 			}
-			cl = n
 		}
-		if hopByHop(name) {
-			continue
-		}
-		fields = append(fields, hpack.HeaderField{Name: name, Value: value})
-	}
-	if len(drop) > 0 {
-		kept := fields[:1]
-		for _, f := range fields[1:] {
-			listed := false
-			for _, d := range drop {
-				if d == f.Name && d != "content-length" {
-					listed = true
-				}
-			}
-			if !listed {
-				kept = append(kept, f)
-			}
-		}
-		fields = kept
-	}
-	if chunked && cl >= 0 {
-		kept := fields[:0]
-		for _, f := range fields {
-			if f.Name != "content-length" {
-				kept = append(kept, f)
-			}
-		}
-		fields, cl = kept, -1
+		fields = append(fields, hpack.HeaderField{Name: strings.ToLower(string(name)), Value: string(hd.Value.Of(b))})
 	}
 	r.fields = fields
 	if status < 200 {
@@ -270,26 +239,40 @@ func (r *Response) head(b []byte, out frameSink) error {
 		r.state = rsClose
 	case noBody:
 		r.state = rsDone
-	case chunked:
+	case h.Framing == http1.FrameChunked:
 		r.state = rsChunkSize
-	case cl == 0:
+	case h.Framing == http1.FrameNone:
 		r.state = rsDone
-	case cl > 0:
-		r.state, r.left = rsLength, cl
+	case h.Framing == http1.FrameLength:
+		r.state, r.left = rsLength, h.ContentLength
 	default:
 		r.state = rsClose
 	}
 	return out.headers(fields, r.state == rsDone)
 }
 
-// hopByHop are fields of an HTTP/1 connection, never sent on HTTP/2.
-func hopByHop(name string) bool {
-	switch name {
-	case "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te":
-		return true
+// connectionListed reports whether a Connection header of h (its bytes in b) lists
+// name: a field of the HTTP/1 connection, not sent on HTTP/2.
+func connectionListed(h *http1.Response, b, name []byte) bool {
+	if !h.Has(http1.FConnOther) {
+		return false
+	}
+	for i := 0; i < h.NHeaders; i++ {
+		if hd := &h.Headers[i]; hd.Kind == http1.KConnection {
+			for v := hd.Value.Of(b); len(v) > 0; {
+				var tok []byte
+				tok, v = http1.NextToken(v)
+				if bytes.EqualFold(tok, name) {
+					return true
+				}
+			}
+		}
 	}
 	return false
 }
+
+// hopByHop are fields of an HTTP/1 connection, never sent on HTTP/2.
+func hopByHop(name string) bool { return connectionSpecific(name) || name == "te" }
 
 // splitField splits "Name: value" into a lower-cased name and a trimmed value.
 func splitField(ln []byte) (name, value string, ok bool) {

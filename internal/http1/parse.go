@@ -2,17 +2,21 @@ package http1
 
 import "bytes"
 
-// errSet is the family of errors a parse returns: requests answer 400, responses 502.
+// errSet is the family of errors a parse returns (requests answer 400, responses 502)
+// and the checks that differ between the kinds of head.
 type errSet struct {
 	name, value, bareLF, fold, tooMany, cl, te *Error
+
+	request bool // a request: no transfer coding may follow chunked
+	client  bool // a request as a client wrote it: Host is checked (missing, repeated, not the authority)
 }
 
 var (
-	reqErrs = errSet{ErrHeaderName, ErrHeaderValue, ErrBareLF, ErrObsFold, ErrTooManyHeaders, ErrContentLength, ErrTransferEnc}
+	reqErrs = errSet{ErrHeaderName, ErrHeaderValue, ErrBareLF, ErrObsFold, ErrTooManyHeaders, ErrContentLength, ErrTransferEnc, true, true}
 	// rewrittenErrs parses a request head the proxy rebuilt (ParseRewritten): the
 	// errors of a request, without the checks of what a client wrote about Host.
-	rewrittenErrs = reqErrs
-	respErrs      = errSet{ErrRespHeaderName, ErrRespHeaderValue, ErrRespBareLF, ErrRespObsFold, ErrRespTooMany, ErrRespCL, ErrRespTE}
+	rewrittenErrs = errSet{ErrHeaderName, ErrHeaderValue, ErrBareLF, ErrObsFold, ErrTooManyHeaders, ErrContentLength, ErrTransferEnc, true, false}
+	respErrs      = errSet{ErrRespHeaderName, ErrRespHeaderValue, ErrRespBareLF, ErrRespObsFold, ErrRespTooMany, ErrRespCL, ErrRespTE, false, false}
 )
 
 // Parse parses the request head at the start of b. It returns ErrNeedMore when b does
@@ -119,7 +123,7 @@ func (r *Request) parseAs(b []byte, lax bool, errs *errSet) error {
 	}
 	// What the client wrote about Host was checked when the request was read: a
 	// rewritten head is not checked again.
-	client := errs != &rewrittenErrs
+	client := errs.client
 	if client && r.Flags&FHasHost == 0 {
 		if r.Minor > 0 {
 			return ErrNoHost // RFC 9112 §3.2 (HAProxy forwards it: DIFFERENCES.md)
@@ -336,7 +340,7 @@ func (h *Head) parseHeaders(b []byte, i int, e *errSet, lax bool) error {
 				h.Flags |= FExpect100
 			}
 		case KHost:
-			if h.Flags&FHasHost != 0 && e == &reqErrs {
+			if h.Flags&FHasHost != 0 && e.client {
 				return ErrHost
 			}
 			h.Flags |= FHasHost
@@ -400,7 +404,7 @@ func (h *Head) transferEncoding(v []byte, seen *bool, e *errSet) error {
 		if chunked && *seen {
 			return e.te // chunked applied twice
 		}
-		if !chunked && h.Flags&FTEChunkedLast != 0 && (e == &reqErrs || e == &rewrittenErrs) {
+		if !chunked && h.Flags&FTEChunkedLast != 0 && e.request {
 			return e.te // a coding after chunked in a request
 		}
 		if chunked {

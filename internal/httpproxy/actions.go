@@ -1,6 +1,7 @@
 package httpproxy
 
 import (
+	"bytes"
 	"time"
 
 	"tandem/internal/config"
@@ -17,12 +18,6 @@ import (
 // length check per list; an edited head is rebuilt by rules.Msg and copied back into
 // the exchange's buffer (in for requests, sin for responses) before the body bytes,
 // so that the forwarding code and the logs read one buffer as before.
-
-// feRules reports whether the frontend has request-time work (monitor-uri or rules).
-func (rs *routeState) feRequestWork() bool {
-	fe := rs.fe
-	return fe != nil && (fe.MonitorURI != "" || len(fe.Rules.Request) > 0 || len(fe.Rules.Redirect) > 0)
-}
 
 // ownBackend reports whether be is the backend half of the frontend's own listen
 // section, whose rules already ran as the frontend's.
@@ -148,16 +143,7 @@ func (cc *clientConn) answer(r *rules.Rule, be *config.Backend, tarpit time.Dura
 		}
 		fallthrough
 	case rules.Deny, rules.Return:
-		rp := r.Reply
-		switch rp.Kind {
-		case rules.ReplyDefault:
-			return cc.replyError(rp.Status, be, keep, ex.req.Len)
-		case rules.ReplyRaw:
-			return cc.sendRaw(rp.Status, rp.Raw, keep, be)
-		}
-		head, body := rules.AppendReply(ex.out[:0], ex.nameBuf[:0], rp, &ex.txn)
-		ex.nameBuf = body
-		return cc.sendAnswer(rp.Status, head, body, keep, be)
+		return cc.sendReply(r.Reply, be, keep)
 	case rules.Redirect:
 		head := rules.AppendRedirect(ex.out[:0], r, &ex.txn, m)
 		return cc.sendAnswer(r.Redirect.Code, head, nil, keep, be)
@@ -172,7 +158,8 @@ func (cc *clientConn) answer(r *rules.Rule, be *config.Backend, tarpit time.Dura
 		if b, ok := errorFile(401, cc.rs.fe, be); ok {
 			return cc.sendRaw(401, b, keep, be)
 		}
-		head := append(ex.out[:0], "HTTP/1.1 401 Unauthorized\r\ncontent-length: 112\r\ncache-control: no-cache\r\ncontent-type: text/html\r\nwww-authenticate: Basic realm=\""...)
+		head := append(ex.out[:0], authHead...)
+		head = append(head, "www-authenticate: Basic realm=\""...)
 		head = append(head, realm...)
 		head = append(head, "\"\r\n"...)
 		return cc.sendAnswer(401, head, authBody, keep, be)
@@ -187,7 +174,13 @@ func (cc *clientConn) answer(r *rules.Rule, be *config.Backend, tarpit time.Dura
 	return cc.replyError(500, be, false, 0)
 }
 
-var authBody = []byte("<html><body><h1>401 Unauthorized</h1>\nYou need a valid user and password to access this content.\n</body></html>\n")
+// authHead and authBody are the built-in 401 page (errorPages) split where auth adds
+// its www-authenticate header: the head without its empty line, and the body.
+var authHead, authBody = func() ([]byte, []byte) {
+	p := errorPages[401].keep
+	i := bytes.Index(p, []byte("\r\n\r\n"))
+	return p[:i+2], p[i+4:]
+}()
 
 // afterRules applies the http-after-response rules of the backend (be, nil when none
 // was chosen yet) and of the frontend to b, a whole response the proxy made itself,
@@ -241,42 +234,40 @@ func (cc *clientConn) headOnly(b []byte) []byte {
 	return b
 }
 
+// sendReply sends the reply of a deny, tarpit or return rule: the error page of its
+// status, a file (errorfile, errorfiles), or the status, headers and body it builds.
+func (cc *clientConn) sendReply(rp *rules.Reply, be *config.Backend, keep bool) bool {
+	ex := cc.ex
+	switch rp.Kind {
+	case rules.ReplyDefault:
+		return cc.replyError(rp.Status, be, keep, ex.req.Len)
+	case rules.ReplyRaw:
+		return cc.sendRaw(rp.Status, rp.Raw, keep, be)
+	}
+	// In a response phase (http-response), the server's response is dropped before
+	// the reply is made, as in HAProxy; in a request phase there is none anyway.
+	ex.txn.bare = true
+	head, body := rules.AppendReply(ex.out[:0], ex.nameBuf[:0], rp, &ex.txn)
+	ex.txn.bare = false
+	ex.nameBuf = body
+	return cc.sendAnswer(rp.Status, head, body, keep, be)
+}
+
 // sendAnswer writes head (status line and headers, no empty line), then body.
 func (cc *clientConn) sendAnswer(code int, head, body []byte, keep bool, be *config.Backend) bool {
-	ex := cc.ex
 	if !keep {
 		head = append(head, "connection: close\r\n"...)
 	}
 	head = append(head, "\r\n"...)
-	n := len(head)
 	head = append(head, body...)
-	ex.out = head[:0]
-	cc.rs.r.Stats.Response(code)
-	cc.setWriteDeadline(time.Now())
-	cc.logStatus(code, n+len(body))
-	if _, err := cc.nc.Write(cc.headOnly(cc.afterRules(head, be))); err != nil {
-		return false
-	}
-	if keep {
-		cc.keepPipelined(ex.req.Len)
-	}
-	return keep
+	cc.ex.out = head[:0]
+	return cc.writeAnswer(code, be, head, keep, cc.ex.req.Len)
 }
 
 // sendRaw writes a whole HTTP response from a file (errorfile, errorfiles); the
 // connection stays open after it when the file's framing allows, as in HAProxy.
 func (cc *clientConn) sendRaw(code int, b []byte, keep bool, be *config.Backend) bool {
-	keep = keep && reusableAfter(b)
-	cc.rs.r.Stats.Response(code)
-	cc.setWriteDeadline(time.Now())
-	cc.logStatus(code, len(b))
-	if _, err := cc.nc.Write(cc.headOnly(cc.afterRules(b, be))); err != nil {
-		return false
-	}
-	if keep {
-		cc.keepPipelined(cc.ex.req.Len)
-	}
-	return keep
+	return cc.writeAnswer(code, be, b, keep && reusableAfter(b), cc.ex.req.Len)
 }
 
 // responseRules runs the http-response rules of the backend and then of the
@@ -328,18 +319,7 @@ func (cc *clientConn) responseRules(x *xfer) (done, keep bool) {
 			continue
 		case rules.Deny, rules.Return:
 			cc.closeServerOf(x)
-			rp := out.Rule.Reply
-			switch rp.Kind {
-			case rules.ReplyDefault:
-				return true, cc.replyError(rp.Status, be, false, 0)
-			case rules.ReplyRaw:
-				return true, cc.sendRaw(rp.Status, rp.Raw, false, be)
-			}
-			t.bare = true // the server's response is dropped before the reply is made
-			head, body := rules.AppendReply(ex.out[:0], ex.nameBuf[:0], rp, t)
-			t.bare = false
-			ex.nameBuf = body
-			return true, cc.sendAnswer(rp.Status, head, body, false, be)
+			return true, cc.sendReply(out.Rule.Reply, be, false)
 		case rules.Redirect:
 			cc.closeServerOf(x)
 			head := rules.AppendRedirect(ex.out[:0], out.Rule, t, m)

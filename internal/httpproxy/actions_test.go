@@ -75,6 +75,7 @@ frontend fe
     http-request set-header X-Orig %[var(txn.orig)]
     http-response set-header X-Resp %[status]
     http-response del-header Server
+    http-after-response set-header X-After-CT %[res.hdr(content-type)]
     http-after-response add-header X-After 1
     redirect prefix /legacy if { path /leg }
     use_backend be_b if { path_beg /b }
@@ -117,7 +118,8 @@ func TestActionsLoopback(t *testing.T) {
 	}{
 		{name: "monitor-uri", path: "/health", status: 200, bodySub: "Service ready."},
 		{name: "monitor fail", path: "/health", hdr: map[string]string{"X-Fail": "1"}, status: 503},
-		{name: "deny", path: "/deny", status: 403, bodySub: "Request forbidden by administrative rules."},
+		{name: "deny", path: "/deny", status: 403, bodySub: "Request forbidden by administrative rules.",
+			respHdr: map[string]string{"X-After": "1", "X-After-CT": "text/html"}}, // after-response reads the proxy's own page
 		{name: "deny_status", path: "/deny429", status: 429, bodySub: "Too Many Requests"},
 		{name: "return lf-string", path: "/ret", hdr: map[string]string{"X-Who": "you"}, status: 200,
 			respHdr: map[string]string{"X-R": "1", "Content-Type": "text/plain"}, bodySub: "hi you"},

@@ -130,6 +130,7 @@ func newConn(h *Handler, c net.Conn) *conn {
 	if rs := h.route.Load(); rs.r.Log != nil {
 		cn.lt = &connLog{accepted: time.Now()}
 		cc := &clientConn{conn: cn}
+		cc.setAddrs()
 		cc.logConnect(rs)
 	}
 	return cn
@@ -150,19 +151,32 @@ func (c *conn) clientConn() *clientConn {
 	cc := c.h.ccPool.Get().(*clientConn)
 	c.h.ccOut.Add(1)
 	cc.conn = c
-	if ta, ok := c.nc.RemoteAddr().(*net.TCPAddr); ok {
-		cc.src = ta.AddrPort()
-		cc.client = cc.src.Addr().Unmap()
-	}
-	if ta, ok := c.nc.LocalAddr().(*net.TCPAddr); ok {
-		cc.dst = ta.AddrPort()
-	}
+	cc.setAddrs()
 	if sc, ok := c.nc.(syscall.Conn); ok {
 		if rc, err := sc.SyscallConn(); err == nil {
 			cc.rc = rc
 		}
 	}
 	return cc
+}
+
+// setAddrs reads the connection's addresses once, for the balancer, the sample
+// fetches and the log.
+func (cc *clientConn) setAddrs() {
+	cc.src, cc.dst = addrsOf(cc.nc)
+	cc.client = cc.src.Addr().Unmap()
+}
+
+// addrsOf returns the client's address and port and the one it connected to (zero
+// when nc is not TCP).
+func addrsOf(nc net.Conn) (src, dst netip.AddrPort) {
+	if ta, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
+		src = ta.AddrPort()
+	}
+	if ta, ok := nc.LocalAddr().(*net.TCPAddr); ok {
+		dst = ta.AddrPort()
+	}
+	return src, dst
 }
 
 // release gives the state back to the pool; the goroutine must not use it after.

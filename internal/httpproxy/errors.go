@@ -109,11 +109,13 @@ func errorFile(code int, fe *config.Frontend, be *config.Backend) ([]byte, bool)
 // the connection stays open.
 func (cc *clientConn) replyError(code int, be *config.Backend, keep bool, next int) bool {
 	b, keep := errorResponse(code, cc.rs.fe, be, keep && !cc.h.draining.Load())
-	return cc.writeError(code, be, b, keep, next)
+	return cc.writeAnswer(code, be, b, keep, next)
 }
 
-// writeError sends the page b for code (see replyError).
-func (cc *clientConn) writeError(code int, be *config.Backend, b []byte, keep bool, next int) bool {
+// writeAnswer sends b, a whole response the proxy made for code (an error page, a
+// rule's reply or redirect), through the http-after-response rules; keep and next are
+// as for replyError. Every answer the proxy makes instead of the server's goes here.
+func (cc *clientConn) writeAnswer(code int, be *config.Backend, b []byte, keep bool, next int) bool {
 	if cc.ex != nil {
 		cc.ex.x.own = true
 	}
@@ -140,7 +142,7 @@ func (cc *clientConn) sendBadBody(be *config.Backend) {
 	if !ok {
 		b = lateBadRequest
 	}
-	cc.writeError(400, be, b, false, 0)
+	cc.writeAnswer(400, be, b, false, 0)
 }
 
 // sendError answers code and leaves the connection to be closed.

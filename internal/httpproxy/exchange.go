@@ -75,25 +75,17 @@ func (cc *clientConn) exchange() bool {
 	now := time.Now()
 	// tcp-request content rules come first (HAProxy runs them before it counts an
 	// HTTP request): a reject closes the connection without an answer.
-	content := rs.fe != nil && len(rs.fe.TCPRules.Content) > 0
-	if content {
+	if rs.feTxn {
 		ex.startTxn(cc)
-		ex.msg.Request(req, ex.in)
-		if !cc.contentRules(rs.fe.TCPRules.Content) {
+		if c := rs.fe.TCPRules.Content; len(c) > 0 && !cc.contentRules(c) {
 			cc.endStream(0, 0, 0)
 			return false
 		}
 	}
 	rs.r.Stats.Request(now)
-	feWork := rs.feRequestWork()
-	started := content || rs.needTxn || feWork || rs.fe != nil && len(rs.fe.Rules.AfterResponse) > 0
-	if started && !content {
-		ex.startTxn(cc)
-		ex.msg.Request(req, ex.in)
-	}
 	cc.startStream()
 	defer cc.endStream(0, 0, 0) // a request the proxy answered: stop its trackers
-	if feWork {
+	if rs.feWork {
 		if rs.fe.MonitorURI != "" {
 			if done, keep := cc.monitor(); done {
 				return keep
@@ -106,21 +98,20 @@ func (cc *clientConn) exchange() bool {
 	// The stats page (and the Prometheus path when it is the only rule) answers after the
 	// frontend's http-request rules, as in HAProxy: a deny protects it.
 	if svc := rs.r.Service; svc != nil && svc.Match(req.Target.Of(ex.in)) {
-		return cc.handOff(svc, rs.pool == nil)
+		return cc.handOff(svc, rs.noBackend())
 	}
 	if rs.rules != nil {
 		x.pool = cc.choosePool()
 	}
 	if x.pool == nil {
-		return cc.replyError(503, nil, req.KeepAlive() && rs.feMode != config.HTTPClose && req.Framing == http1.FrameNone, req.Len)
+		return cc.replyError(503, nil, cc.replyKeep(), req.Len)
 	}
 	x.be = x.pool.Cfg
 	be := x.be
 	beWork := (len(be.Rules.Request) > 0 || len(be.Rules.Redirect) > 0) && !rs.ownBackend(be)
 	beContent := len(be.TCPRules.Content) > 0 // nil for a listen section's own half
-	if !started && (beWork || beContent || rs.hasResponseRules(be) || len(be.StickRules) > 0) {
+	if !rs.feTxn && (beWork || beContent || rs.hasResponseRules(be) || len(be.StickRules) > 0) {
 		ex.startTxn(cc) // response rules read variables and the transaction too
-		ex.msg.Request(req, ex.in)
 	}
 	if beContent && !cc.contentRules(be.TCPRules.Content) {
 		return false // the backend's tcp-request content reject: closed without an answer
@@ -165,7 +156,7 @@ func (cc *clientConn) exchange() bool {
 					x.srv, ex.ckDirect = s, true
 				case errors.Is(err, backend.ErrQueueTimeout):
 					// waited in the server's queue: as HAProxy, no redispatch
-					return cc.replyError(503, be, x.clientKeep && req.Framing == http1.FrameNone, req.Len)
+					return cc.noServer(x)
 				case errors.Is(err, backend.ErrQueueFull):
 					// its queue holds maxqueue requests: HAProxy breaks persistence under
 					// option redispatch (counted as a redispatch, cookie flag D), else
@@ -175,7 +166,7 @@ func (cc *clientConn) exchange() bool {
 						// logged as the server the valid cookie chose, as HAProxy (SQVN)
 						x.srv, ex.ckDirect = s, true
 						x.fail(logging.TermServerAbort, logging.StateQueue)
-						return cc.replyError(503, be, x.clientKeep && req.Framing == http1.FrameNone, req.Len)
+						return cc.noServer(x)
 					}
 					s.Redisp.Add(1)
 					x.redisp, ex.ckDown = true, true
@@ -189,7 +180,7 @@ func (cc *clientConn) exchange() bool {
 			case err == nil:
 				x.srv = s
 			case errors.Is(err, backend.ErrQueueTimeout):
-				return cc.replyError(503, be, x.clientKeep && req.Framing == http1.FrameNone, req.Len)
+				return cc.noServer(x)
 			}
 		}
 	}
@@ -200,7 +191,7 @@ func (cc *clientConn) exchange() bool {
 				x.srv = s // no slot held: logged only, as HAProxy
 				x.fail(logging.TermServerAbort, logging.StateQueue)
 			}
-			return cc.replyError(503, be, x.clientKeep && req.Framing == http1.FrameNone, req.Len)
+			return cc.noServer(x)
 		}
 		x.srv = s
 	}
@@ -233,6 +224,13 @@ func (cc *clientConn) exchange() bool {
 		}
 	}
 	return keep
+}
+
+// noServer answers 503 when no server takes the request (queue full or timed out,
+// none up); a request without a body was read whole, so the connection may stay open.
+func (cc *clientConn) noServer(x *xfer) bool {
+	req := &cc.ex.req
+	return cc.replyError(503, x.be, x.clientKeep && req.Framing == http1.FrameNone, req.Len)
 }
 
 // exchangeOn runs the exchange once a server slot is held.

@@ -45,20 +45,23 @@ type Route struct {
 
 // routeState is a Route with what the data path derives from it, computed once per Swap.
 type routeState struct {
-	r          *Route
-	pool       *backend.Pool // the backend every request goes to; nil when rules choose
-	rules      []routeRule   // use_backend rules evaluated per request (rules.go)
-	defPool    *backend.Pool // where requests no rule picks go (default_backend)
-	needTxn    bool          // some rule reads the request: start the sample.Txn per request
-	fe         *config.Frontend
-	exPool     *sync.Pool // *exchange sized for this route's bufsize
-	bufSize    int
-	headLimit  int // a request head must fit in bufsize - maxrewrite, as in HAProxy
-	tHTTPReq   time.Duration
-	tKeepAlive time.Duration
-	tClient    time.Duration
-	feMode     config.HTTPConnMode
-	laxReq     bool // option accept-invalid-http-request
+	r       *Route
+	pool    *backend.Pool // the backend every request goes to; nil when rules choose
+	rules   []routeRule   // use_backend rules evaluated per request (rules.go)
+	defPool *backend.Pool // where requests no rule picks go (default_backend)
+	// feWork: the frontend has request-time work (monitor-uri, http-request or redirect
+	// rules); feTxn: some frontend rule reads the request (those, use_backend rules,
+	// tcp-request content, http-after-response), so every request starts the sample.Txn
+	feWork, feTxn bool
+	fe            *config.Frontend
+	exPool        *sync.Pool // *exchange sized for this route's bufsize
+	bufSize       int
+	headLimit     int // a request head must fit in bufsize - maxrewrite, as in HAProxy
+	tHTTPReq      time.Duration
+	tKeepAlive    time.Duration
+	tClient       time.Duration
+	feMode        config.HTTPConnMode
+	laxReq        bool // option accept-invalid-http-request
 }
 
 func newRouteState(r *Route, pools map[int]*sync.Pool) *routeState {
@@ -66,6 +69,8 @@ func newRouteState(r *Route, pools map[int]*sync.Pool) *routeState {
 	if r.Frontend != nil {
 		fe := r.Frontend
 		rs.compileRules(r)
+		rs.feWork = fe.MonitorURI != "" || len(fe.Rules.Request) > 0 || len(fe.Rules.Redirect) > 0
+		rs.feTxn = rs.feWork || rs.rules != nil || len(fe.TCPRules.Content) > 0 || len(fe.Rules.AfterResponse) > 0
 		t := fe.Timeouts
 		rs.tClient = t.Client
 		rs.tHTTPReq = t.HTTPRequest

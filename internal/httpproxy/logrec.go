@@ -3,7 +3,6 @@ package httpproxy
 import (
 	"crypto/tls"
 	"errors"
-	"net"
 	"net/netip"
 	"os"
 	"time"
@@ -102,12 +101,7 @@ func (cc *clientConn) logStart(first time.Time) {
 }
 
 func (cc *clientConn) fillConn(r *logging.Record) {
-	if ta, ok := cc.nc.RemoteAddr().(*net.TCPAddr); ok {
-		r.Client = ta.AddrPort()
-	}
-	if ta, ok := cc.nc.LocalAddr().(*net.TCPAddr); ok {
-		r.Frontend = ta.AddrPort()
-	}
+	r.Client, r.Frontend = cc.src, cc.dst
 	if fe := cc.rs.fe; fe != nil {
 		r.FrontendName = fe.Name
 	}
@@ -265,9 +259,7 @@ func (x *xfer) bodyFail(err error, srvTimeout bool) {
 func (cc *clientConn) logTerm(r *logging.Record) {
 	switch {
 	case r.Tr >= 0: // a response came: a failure after it was recorded where seen
-	case r.Status == 503 && r.Tw < 0:
-		r.SetTerm(logging.TermServerAbort, logging.StateConnect) // no server could take it
-	case r.Status == 503:
+	case r.Status == 503: // no server could take it, or none answered the connect
 		r.SetTerm(logging.TermServerAbort, logging.StateConnect)
 	case r.Status == 504:
 		r.SetTerm(logging.TermServerTimeout, logging.StateHeaders)

@@ -4,7 +4,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"sync"
 	"testing"
 	"time"
 
@@ -69,20 +68,7 @@ func TestServerAtAnyAddress(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() { defer wg.Done(); h.ServeConn(c) }()
-		}
-	}()
-	t.Cleanup(func() { ln.Close(); h.Close(); wg.Wait() })
+	serveOn(t, h, ln)
 	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{}}
 	t.Cleanup(c.CloseIdleConnections)
 	resp, body := mustGet(t, c, "http://"+ln.Addr().String()+"/")

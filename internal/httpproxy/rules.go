@@ -43,7 +43,6 @@ func (rs *routeState) compileRules(r *Route) {
 			break // the rules after an unconditional one are never reached
 		}
 	}
-	rs.needTxn = len(rules) > 0 && !(rules[0].cond == nil && rules[0].name == nil)
 	switch {
 	case len(rules) == 0:
 		rs.pool = def
@@ -89,19 +88,17 @@ type ruleTxn struct {
 	st   sample.State
 }
 
-// startTxn readies the exchange's sample.Txn for a new request of cc, before any rule
-// of the request runs. The exchange is pooled across connections: its variables are
-// forgotten, and sess. variables are those of cc's connection (conn.sess), which last
-// as long as it does, as HAProxy's session.
-func (ex *exchange) startTxn(cc *clientConn) *ruleTxn {
+// startTxn readies the exchange's sample.Txn and the message the HTTP actions edit for
+// the request just parsed, before any rule of the request runs. The exchange is pooled
+// across connections: its variables are forgotten, and sess. variables are those of
+// cc's connection (conn.sess), which last as long as it does, as HAProxy's session.
+func (ex *exchange) startTxn(cc *clientConn) {
 	t := &ex.txn
-	if t.cc != cc {
-		t.cc = cc
-	}
+	t.cc = cc
 	t.resp = false
 	t.st.ResetAll()
 	t.st.BindSession(&cc.conn.sess)
-	return t
+	ex.msg.Request(&ex.req, ex.in)
 }
 
 // TLSFacts reads the client connection's TLS facts on first use (sample.TLSTxn). TLS
@@ -130,12 +127,16 @@ func (t *ruleTxn) Request() (*http1.Request, []byte) {
 	return &ex.req, ex.in
 }
 
+// Response is the response head in a response phase. Once the rules' message points
+// at it (http-response, and http-after-response on the server's response or on one the
+// proxy made itself), its spans index the message's buffer: sin, a rebuilt head, or the
+// proxy's own page; before that (stick store-response) they index sin.
 func (t *ruleTxn) Response() (*http1.Response, []byte) {
 	if !t.resp || t.bare {
 		return nil, nil
 	}
 	ex := t.cc.ex
-	if ex.msg.Edited {
+	if ex.msg.Resp != nil {
 		return &ex.resp, ex.msg.Buf
 	}
 	return &ex.resp, ex.sin

@@ -39,6 +39,25 @@ func namedServer(t testing.TB, name string) string {
 
 // rulesProxy parses text (where {NAME} is the address of a named test server) and serves
 // its frontend "fe" on loopback (its bind line is not used).
+// serveOn serves ln with h until the test ends, then closes both and waits for the
+// connections.
+func serveOn(t testing.TB, h *Handler, ln net.Listener) {
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func() { defer wg.Done(); h.ServeConn(c) }()
+		}
+	}()
+	t.Cleanup(func() { ln.Close(); h.Close(); wg.Wait() })
+}
+
 func rulesProxy(t testing.TB, text string, files map[string]string, servers ...string) (*Handler, string) {
 	t.Helper()
 	for _, s := range servers {
@@ -75,20 +94,7 @@ func rulesProxy(t testing.TB, text string, files map[string]string, servers ...s
 	if err != nil {
 		t.Fatal(err)
 	}
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() { defer wg.Done(); h.ServeConn(c) }()
-		}
-	}()
-	t.Cleanup(func() { ln.Close(); h.Close(); wg.Wait() })
+	serveOn(t, h, ln)
 	return h, ln.Addr().String()
 }
 

@@ -35,23 +35,29 @@ func (cc *clientConn) handOffMetrics(be *config.Backend) bool {
 	if !ok {
 		return cc.replyError(503, be, false, 0)
 	}
-	ex := cc.ex
-	buf := append([]byte(nil), ex.in[:ex.inLen]...)
-	ex.inLen = 0
-	cc.putEx()
-	cc.nc.SetDeadline(time.Time{})
-	svc.ServeMetricsConn(cc.nc, buf, cc.rs.pool == nil && cc.rs.rules == nil)
+	svc.ServeMetricsConn(cc.nc, cc.handOver(), cc.rs.noBackend())
 	return false
 }
 
 // handOff gives the client connection to svc. The connection closes once svc is done;
 // keepAlive says whether svc may serve later requests on it.
 func (cc *clientConn) handOff(svc Service, keepAlive bool) bool {
+	svc.ServeConn(cc.nc, cc.handOver(), keepAlive)
+	return false
+}
+
+// handOver readies the connection for a service: it returns a copy of the bytes read
+// (the request and any that followed), gives the exchange back and clears deadlines.
+func (cc *clientConn) handOver() []byte {
 	ex := cc.ex
 	buf := append([]byte(nil), ex.in[:ex.inLen]...)
 	ex.inLen = 0
 	cc.putEx()
 	cc.nc.SetDeadline(time.Time{})
-	svc.ServeConn(cc.nc, buf, keepAlive)
-	return false
+	return buf
 }
+
+// noBackend reports whether the frontend sends no request to a backend (neither a
+// fixed one nor use_backend rules): a service it hands a connection to may then keep
+// it for later requests.
+func (rs *routeState) noBackend() bool { return rs.pool == nil && rs.rules == nil }

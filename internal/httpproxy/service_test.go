@@ -66,3 +66,42 @@ func TestServiceHandOffAndFrontendCounters(t *testing.T) {
 		t.Errorf("counters %+v: want 2 requests, 2 sessions, 1 proxied 2xx, bytes out", s)
 	}
 }
+
+// TestServiceHandOffKeepsNoConnectionWhenRulesChoose: a frontend whose use_backend
+// rules choose the backend per request has backends, so the service must not keep the
+// connection (later requests on it go to a backend, not to the service).
+func TestServiceHandOffKeepsNoConnectionWhenRulesChoose(t *testing.T) {
+	h, addr := rulesProxy(t, `defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+frontend fe
+    bind 127.0.0.1:1
+    use_backend b if { path_beg /b }
+    default_backend a
+backend a
+    server a {a}
+backend b
+    server b {b}
+`, nil, "a", "b")
+	svc := &fakeService{}
+	r := *h.route.Load().r
+	r.Service = svc
+	h.Swap(&r)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	io.WriteString(c, "GET /svc/page HTTP/1.1\r\nHost: a\r\n\r\n")
+	if b, _ := io.ReadAll(c); !strings.HasSuffix(string(b), "\r\n\r\nsvc") {
+		t.Fatalf("service answer %q", b)
+	}
+	svc.mu.Lock()
+	defer svc.mu.Unlock()
+	if svc.keep {
+		t.Error("handed keep=true, want false: the frontend's rules send requests to backends")
+	}
+}

@@ -58,12 +58,7 @@ func (h *Handler) acceptRules(rs *routeState, nc net.Conn) (*track.Session, bool
 		return nil, true
 	}
 	t := &connTxn{h: h, rs: rs, nc: nc}
-	if ta, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
-		t.src = ta.AddrPort()
-	}
-	if ta, ok := nc.LocalAddr().(*net.TCPAddr); ok {
-		t.dst = ta.AddrPort()
-	}
+	t.src, t.dst = addrsOf(nc)
 	for _, prog := range [2]rules.Program{tr.Connection, tr.Session} {
 		t.atConn = true
 		v, _ := rules.RunTCP(prog, 0, t, false)

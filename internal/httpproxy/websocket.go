@@ -16,7 +16,7 @@ import (
 func upgradesTo(h *http1.Head, buf []byte, proto string) bool {
 	for i := 0; i < h.NHeaders; i++ {
 		hd := &h.Headers[i]
-		if !http1.EqualFold(hd.Name.Of(buf), "Upgrade") {
+		if hd.Kind != http1.KUpgrade {
 			continue
 		}
 		for v := hd.Value.Of(buf); len(v) > 0; {

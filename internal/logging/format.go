@@ -102,7 +102,6 @@ const (
 	vID
 	vRT
 	vLC
-	vDash // variables tandem knows but has no value for
 	vSSLC // %sslc: the TLS cipher ("-" when the connection is plain)
 	vSSLV // %sslv: the TLS version
 	// The sample expressions of option httpslog's format (the only ones tandem reads
@@ -389,7 +388,7 @@ func appendVar(dst []byte, n *node, r *Record, env *Env) []byte {
 		return appendInt(dst, r.BytesOut, n)
 	case vU:
 		return appendInt(dst, r.BytesIn, n)
-	case vCC, vCS, vID, vDash:
+	case vCC, vCS, vID:
 		return appendText(dst, "-", n)
 	case vTS:
 		return append(dst, r.Term[0], r.Term[1])
