@@ -201,6 +201,8 @@ func checkRegsub(a []arg, _ *Ctx) error {
 	return nil
 }
 
+// convRegsub allocates one slice per match: Go's regexp has no way to find submatch
+// indices into a caller's array.
 func convRegsub(_ Txn, st *State, a []arg, v Value) (Value, bool) {
 	re, tmpl := a[0].re, a[1].s
 	src := v.B
@@ -220,7 +222,7 @@ func convRegsub(_ Txn, st *State, a []arg, v Value) (Value, bool) {
 			}
 		}
 		out = append(out, src[pos:idx[0]]...)
-		out = re.Expand(out, unsafeBytes(tmpl), src, idx[:n])
+		out = re.ExpandString(out, tmpl, unsafeString(src), idx[:n]) // Expand would copy tmpl to a string
 		if idx[1] == idx[0] {
 			if idx[1] < len(src) {
 				out = append(out, src[idx[1]])

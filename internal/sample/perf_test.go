@@ -149,3 +149,31 @@ func BenchmarkBigCIDR(b *testing.B) {
 		a.Match(txn)
 	}
 }
+
+// TestRegsubAllocs: regsub allocates only the submatch indices regexp returns, one
+// slice per match, however long its replacement is.
+func TestRegsubAllocs(t *testing.T) {
+	long := strings.Repeat("x", 64)
+	txn := newTxn(t, "GET /a/b/c/d HTTP/1.1\r\nHost: x\r\n\r\n")
+	for _, tc := range []struct {
+		expr    string
+		want    string
+		matches float64
+	}{
+		{"path,regsub(/,_,g)", "_a_b_c_d", 4},
+		{`path,regsub('/(.)','<\1>',g)`, "<a><b><c><d>", 4},
+		{"path,regsub(^/a," + long + ")", long + "/b/c/d", 1},
+		{`path,regsub('^/(a)','` + long + `\1')`, long + "a/b/c/d", 1},
+	} {
+		e, err := ParseExpr(tc.expr, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v, ok := e.Eval(txn); !ok || string(v.B) != tc.want {
+			t.Fatalf("%s: %q %v, want %q", tc.expr, v.B, ok, tc.want)
+		}
+		if n := testing.AllocsPerRun(100, func() { e.Eval(txn) }); n > tc.matches {
+			t.Errorf("%s: %.1f allocations per run, want at most %v (one per match)", tc.expr, n, tc.matches)
+		}
+	}
+}
