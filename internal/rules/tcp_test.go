@@ -81,6 +81,8 @@ func TestParseTCP(t *testing.T) {
 		{TCPContent, "track-sc1 req.payload(0,4)", ""},
 		{TCPContent, "set-var(txn.x) req.payload(0,2)", ""},
 		{TCPContent, "unset-var(txn.x)", ""},
+		{TCPContent, "set-var(txn.x,ifnotexists) src", "conditions \"ifnotexists\" of set-var() are not supported"},
+		{TCPContent, "set-var(txn.x)", "missing sample expression"},
 		{TCPContent, "capture req.payload(0,4) len 4", "not supported by tandem"},
 		{TCPContent, "accept if", "missing condition"},
 		{TCPContent, "accept foo", "unexpected argument"},
