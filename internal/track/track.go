@@ -218,7 +218,8 @@ func (s *Session) CountHTTPErr() {
 	s.each(func(e *stick.Entry) { e.CountHTTPErr(now) })
 }
 
-// CountResponse counts a server's response status (see Counters.CountResponse).
+// CountResponse counts a server's response status on what is tracked: a 4xx as an
+// HTTP error, a 5xx other than 501 and 505 as a failure.
 func (s *Session) CountResponse(status int) {
 	if !s.Any() {
 		return
