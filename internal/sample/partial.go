@@ -64,24 +64,6 @@ func (c *Cond) eval(t Txn, more bool) (match, wait bool) {
 	return (res == resPass) != c.unless, false
 }
 
-// MayChange reports whether the condition reads request contents that may still grow
-// (so that tcp-request content rules wait for them).
-func (c *Cond) MayChange() bool {
-	if c == nil {
-		return false
-	}
-	for _, g := range c.groups {
-		for _, tm := range g {
-			for _, a := range tm.acls {
-				if a.expr.f.mayChange {
-					return true
-				}
-			}
-		}
-	}
-	return false
-}
-
 // ReadsPayload reports whether the condition reads the raw request bytes (req.len,
 // req.payload, …: HAProxy's L6 fetches, which it ignores on HTTP proxies).
 func (c *Cond) ReadsPayload() bool {
