@@ -18,7 +18,6 @@ type convDef struct {
 	minArgs int
 	fn      convFn
 	check   func(a []arg, ctx *Ctx) error
-	outOf   func(a []arg) Type
 	compile func(raw []string, a []arg, ctx *Ctx) error // registered converters
 }
 
@@ -112,10 +111,7 @@ func init() {
 	addConv(&convDef{name: "regsub", in: TStr, out: TStr, args: []argKind{aStr, aStr, aStr}, minArgs: 2, fn: convRegsub, check: checkRegsub})
 	addConv(&convDef{name: "field", in: TStr, out: TStr, args: []argKind{aInt, aStr, aInt}, minArgs: 2, fn: convField(false), check: checkField})
 	addConv(&convDef{name: "word", in: TStr, out: TStr, args: []argKind{aInt, aStr, aInt}, minArgs: 2, fn: convField(true), check: checkField})
-	addConv(&convDef{name: "ipmask", in: TIPv4, out: TIPv4, args: []argKind{aIPMask, aIP6Mask}, minArgs: 1, fn: convIPMask,
-		outOf: nil})
-	convs["ipmask"].out = TAny
-	convs["ipmask"].outOf = func([]arg) Type { return TIPv4 }
+	addConv(&convDef{name: "ipmask", in: TIPv4, out: TIPv4, args: []argKind{aIPMask, aIP6Mask}, minArgs: 1, fn: convIPMask})
 	addConv(&convDef{name: "concat", in: TStr, out: TStr, args: []argKind{aStr, aVar, aStr}, fn: convConcat, check: checkConcat})
 	addConv(&convDef{name: "add", in: TInt, out: TInt, args: []argKind{aStr}, minArgs: 1, fn: convArith('+'), check: checkIntOrVar})
 	addConv(&convDef{name: "sub", in: TInt, out: TInt, args: []argKind{aStr}, minArgs: 1, fn: convArith('-'), check: checkIntOrVar})

@@ -189,9 +189,6 @@ func parseExpr(text string, ctx *Ctx, acl bool) (*Expr, string, error) {
 			}
 		}
 		e.out = c.out
-		if c.out == TAny {
-			e.out = c.outOf(cc.args)
-		}
 		e.convs = append(e.convs, cc)
 	}
 	e.text = text[:len(text)-len(rest)]
