@@ -352,9 +352,9 @@ func (p *ruleParser) format(what string) (*sample.LogFormat, error) {
 }
 
 func (p *ruleParser) regex(w string) (*regexp.Regexp, error) {
-	re, err := regexp.Compile(w)
+	re, err := sample.CompileRegexp(w, false)
 	if err != nil {
-		return nil, fmt.Errorf("%s: regular expression %q: %v (tandem uses Go's RE2 syntax: no backreferences or lookaround in patterns)", p.kw, w, err)
+		return nil, fmt.Errorf("%s: %w", p.kw, err)
 	}
 	return re, nil
 }

@@ -58,7 +58,7 @@ func parseArgs(name string, kinds []argKind, min int, raw []string, ctx *Ctx) ([
 		case aHdrName:
 			a.s = strings.ToLower(r)
 		case aReg:
-			re, err := compileRegexp(r, false)
+			re, err := CompileRegexp(r, false)
 			if err != nil {
 				return nil, fmt.Errorf("%q: %w", name, err)
 			}
@@ -100,9 +100,10 @@ func parseArgs(name string, kinds []argKind, min int, raw []string, ctx *Ctx) ([
 	return out, nil
 }
 
-// compileRegexp compiles an HAProxy regular expression with Go's RE2, which has no
-// backreferences nor lookaround (and so no catastrophic backtracking either).
-func compileRegexp(p string, icase bool) (*regexp.Regexp, error) {
+// CompileRegexp compiles an HAProxy regular expression with Go's RE2, which has no
+// backreferences nor lookaround (and so no catastrophic backtracking either): the
+// error of a pattern that uses them says so.
+func CompileRegexp(p string, icase bool) (*regexp.Regexp, error) {
 	q := p
 	if icase {
 		q = "(?i)" + p

@@ -172,7 +172,7 @@ func checkRegsub(a []arg, _ *Ctx) error {
 			}
 		}
 	}
-	re, err := compileRegexp(a[0].s, icase)
+	re, err := CompileRegexp(a[0].s, icase)
 	if err != nil {
 		return err
 	}
