@@ -355,7 +355,7 @@ func checkIntOrVar(a []arg, _ *Ctx) error {
 		a[0].i = n
 		return nil
 	}
-	sc, name, err := parseVarName(s)
+	sc, name, err := ParseVarName(s)
 	if err != nil {
 		return fmt.Errorf("%q is neither an integer nor a variable", s)
 	}
