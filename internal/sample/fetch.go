@@ -41,6 +41,14 @@ func addFetch(f *fetchDef) {
 	fetches[f.name] = f
 }
 
+// aliasFetch registers name as another name of fetch of: a copy named name, as
+// HAProxy's messages and `show acl` name the keyword as written.
+func aliasFetch(name, of string) {
+	f := *fetches[of]
+	f.name = name
+	fetches[name] = &f
+}
+
 // addDerivatives registers NAME_beg, NAME_dir, … for a string fetch, as HAProxy's
 // ACL derivatives (only valid in ACLs).
 func addDerivatives(base *fetchDef, names ...string) {
@@ -115,10 +123,10 @@ func init() {
 
 	// Request contents.
 	addFetch(&fetchDef{name: "req.len", fn: fetchReqLen, payload: true, mayChange: true, out: TInt, use: UseContent | reqUse})
-	fetches["req_len"] = fetches["req.len"]
+	aliasFetch("req_len", "req.len")
 	addFetch(&fetchDef{name: "req.payload", fn: fetchPayload, payload: true, mayChange: true, args: []argKind{aInt, aInt}, minArgs: 2, out: TBin, use: UseContent | reqUse, match: mBin})
 	addFetch(&fetchDef{name: "req.rdp_cookie_cnt", fn: fetchRDPCookieCnt, payload: true, mayChange: true, args: []argKind{aStr}, out: TInt, use: UseContent | reqUse})
-	fetches["rdp_cookie_cnt"] = fetches["req.rdp_cookie_cnt"]
+	aliasFetch("rdp_cookie_cnt", "req.rdp_cookie_cnt")
 
 	// Response contents (tcp-response content).
 	addFetch(&fetchDef{name: "res.len", fn: fetchResLen, mayChange: true, payload: true, out: TInt, use: UseResContent})
@@ -127,7 +135,7 @@ func init() {
 	// The HTTP request.
 	addFetch(&fetchDef{name: "req.proto_http", fn: fetchProtoHTTP, mayChange: true, out: TBool, use: UseContent | reqUse})
 	addFetch(&fetchDef{name: "req.ver", fn: fetchReqVer, out: TStr, use: reqUse})
-	fetches["req_ver"] = fetches["req.ver"]
+	aliasFetch("req_ver", "req.ver")
 	addFetch(&fetchDef{name: "method", fn: fetchMethod, out: TMeth, use: reqUse})
 	for _, p := range []struct {
 		name  string
@@ -145,7 +153,7 @@ func init() {
 	}
 	up := &fetchDef{name: "urlp", fn: fetchURLParam, args: []argKind{aStr, aStr}, out: TStr, use: reqUse}
 	addFetch(up)
-	fetches["url_param"] = &fetchDef{name: "url_param", fn: fetchURLParam, args: up.args, out: TStr, use: reqUse, match: mStr}
+	aliasFetch("url_param", "urlp")
 	addDerivatives(up)
 	addFetch(&fetchDef{name: "urlp_val", fn: fetchURLParamVal, args: []argKind{aStr, aStr}, out: TInt, use: reqUse})
 
@@ -157,20 +165,20 @@ func init() {
 	addFetch(&fetchDef{name: "req.hdr", fn: fetchHdr(dirReq, true), args: hdrArgs, out: TStr, use: reqUse})
 	addFetch(&fetchDef{name: "req.fhdr", fn: fetchHdr(dirReq, false), args: hdrArgs, minArgs: 1, out: TStr, use: reqUse})
 	addFetch(&fetchDef{name: "hdr_cnt", fn: fetchHdrCnt(dirReq, true), args: []argKind{aHdrName}, out: TInt, use: reqUse})
-	fetches["req.hdr_cnt"] = fetches["hdr_cnt"]
+	aliasFetch("req.hdr_cnt", "hdr_cnt")
 	addFetch(&fetchDef{name: "req.fhdr_cnt", fn: fetchHdrCnt(dirReq, false), args: []argKind{aHdrName}, out: TInt, use: reqUse})
 	addFetch(&fetchDef{name: "hdr_val", fn: fetchHdrVal(dirReq), args: hdrArgs, out: TInt, use: reqUse})
-	fetches["req.hdr_val"] = fetches["hdr_val"]
+	aliasFetch("req.hdr_val", "hdr_val")
 	addFetch(&fetchDef{name: "hdr_ip", fn: fetchHdrIP(dirReq), args: hdrArgs, out: TIPv4, use: reqUse, match: mIP})
-	fetches["req.hdr_ip"] = fetches["hdr_ip"]
+	aliasFetch("req.hdr_ip", "hdr_ip")
 	ck := &fetchDef{name: "req.cook", fn: fetchCook(dirReq), args: []argKind{aStr}, out: TStr, use: reqUse}
 	addFetch(ck)
 	addDerivatives(ck, "cook")
-	fetches["cook"] = &fetchDef{name: "cook", fn: ck.fn, args: ck.args, out: TStr, use: reqUse, match: mStr}
+	aliasFetch("cook", "req.cook")
 	addFetch(&fetchDef{name: "req.cook_cnt", fn: fetchCookCnt(dirReq), args: []argKind{aStr}, out: TInt, use: reqUse})
-	fetches["cook_cnt"] = fetches["req.cook_cnt"]
+	aliasFetch("cook_cnt", "req.cook_cnt")
 	addFetch(&fetchDef{name: "req.cook_val", fn: fetchCookVal(dirReq), args: []argKind{aStr}, out: TInt, use: reqUse})
-	fetches["cook_val"] = fetches["req.cook_val"]
+	aliasFetch("cook_val", "req.cook_val")
 
 	// The HTTP response.
 	addFetch(&fetchDef{name: "status", fn: fetchStatus, out: TInt, use: resUse})
@@ -178,17 +186,17 @@ func init() {
 	rh := &fetchDef{name: "res.hdr", fn: fetchHdr(dirRes, true), args: hdrArgs, out: TStr, use: resUse}
 	addFetch(rh)
 	addDerivatives(&fetchDef{name: "shdr", fn: rh.fn, args: hdrArgs, out: TStr, use: resUse})
-	fetches["shdr"] = &fetchDef{name: "shdr", fn: rh.fn, args: hdrArgs, out: TStr, use: resUse, match: mStr}
+	aliasFetch("shdr", "res.hdr")
 	addFetch(&fetchDef{name: "res.fhdr", fn: fetchHdr(dirRes, false), args: hdrArgs, minArgs: 1, out: TStr, use: resUse})
 	addFetch(&fetchDef{name: "res.hdr_cnt", fn: fetchHdrCnt(dirRes, true), args: []argKind{aHdrName}, out: TInt, use: resUse})
-	fetches["shdr_cnt"] = fetches["res.hdr_cnt"]
+	aliasFetch("shdr_cnt", "res.hdr_cnt")
 	addFetch(&fetchDef{name: "res.fhdr_cnt", fn: fetchHdrCnt(dirRes, false), args: []argKind{aHdrName}, out: TInt, use: resUse})
 	addFetch(&fetchDef{name: "res.hdr_val", fn: fetchHdrVal(dirRes), args: hdrArgs, out: TInt, use: resUse})
-	fetches["shdr_val"] = fetches["res.hdr_val"]
+	aliasFetch("shdr_val", "res.hdr_val")
 	rc := &fetchDef{name: "res.cook", fn: fetchCook(dirRes), args: []argKind{aStr}, out: TStr, use: resUse}
 	addFetch(rc)
 	addDerivatives(&fetchDef{name: "scook", fn: rc.fn, args: rc.args, out: TStr, use: resUse})
-	fetches["scook"] = &fetchDef{name: "scook", fn: rc.fn, args: rc.args, out: TStr, use: resUse, match: mStr}
+	aliasFetch("scook", "res.cook")
 	addFetch(&fetchDef{name: "res.cook_cnt", fn: fetchCookCnt(dirRes), args: []argKind{aStr}, out: TInt, use: resUse})
 	addFetch(&fetchDef{name: "res.cook_val", fn: fetchCookVal(dirRes), args: []argKind{aStr}, out: TInt, use: resUse})
 

@@ -137,7 +137,7 @@ func init() {
 		def := &fetchDef{name: f.names[0], fn: f.fn, out: f.out, use: use, payload: true, mayChange: true}
 		addFetch(def)
 		for _, alias := range f.names[1:] {
-			fetches[alias] = def
+			aliasFetch(alias, f.names[0])
 		}
 	}
 }
