@@ -259,25 +259,7 @@ func checkField(a []arg, _ *Ctx) error {
 func convField(word bool) convFn {
 	return func(_ Txn, _ *State, a []arg, v Value) (Value, bool) {
 		s, delims := v.B, a[1].s
-		isDelim := func(c byte) bool { return strings.IndexByte(delims, c) >= 0 }
-		type span struct{ s, e int }
-		var spans [64]span
-		n := 0
-		i := 0
-		for i <= len(s) && n < len(spans) {
-			j := i
-			for j < len(s) && !isDelim(s[j]) {
-				j++
-			}
-			if !word || j > i {
-				spans[n] = span{i, j}
-				n++
-			}
-			if j >= len(s) {
-				break
-			}
-			i = j + 1
-		}
+		_, _, n := fieldSpan(s, delims, word, 0)
 		idx := int(a[0].i)
 		if idx < 0 {
 			idx = n + idx + 1
@@ -290,23 +272,42 @@ func convField(word bool) convFn {
 		if a[2].set {
 			cnt = int(a[2].i)
 		}
-		first := spans[idx-1]
-		last := spans[n-1]
+		start, end, _ := fieldSpan(s, delims, word, idx)
 		if a[0].i < 0 && cnt > 0 {
 			// counted backwards from the field: the count fields ending at it
-			lo := idx - cnt + 1
-			if lo < 1 {
-				lo = 1
+			start, _, _ = fieldSpan(s, delims, word, max(idx-cnt+1, 1))
+		} else {
+			last := n
+			if cnt > 0 && idx+cnt-1 < n {
+				last = idx + cnt - 1
 			}
-			v = Value{Type: TStr, B: s[spans[lo-1].s:first.e]}
-			return v, true
+			_, end, _ = fieldSpan(s, delims, word, last)
 		}
-		if cnt > 0 && idx-1+cnt-1 < n-1 {
-			last = spans[idx-1+cnt-1]
-		}
-		v = Value{Type: TStr, B: s[first.s:last.e]}
+		v = Value{Type: TStr, B: s[start:end]}
 		return v, true
 	}
+}
+
+// fieldSpan returns the bounds of field k (from 1) of s, fields being delimited by any
+// byte of delims (for word, empty fields do not count), and n, the number of fields
+// up to it: all of them when k is 0 or beyond the last.
+func fieldSpan(s []byte, delims string, word bool, k int) (start, end, n int) {
+	for i := 0; i <= len(s); {
+		j := i
+		for j < len(s) && strings.IndexByte(delims, s[j]) < 0 {
+			j++
+		}
+		if !word || j > i {
+			if n++; n == k {
+				return i, j, n
+			}
+		}
+		if j >= len(s) {
+			break
+		}
+		i = j + 1
+	}
+	return 0, 0, n
 }
 
 func convIPMask(_ Txn, _ *State, a []arg, v Value) (Value, bool) {
