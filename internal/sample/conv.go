@@ -112,7 +112,7 @@ func init() {
 	addConv(&convDef{name: "field", in: TStr, out: TStr, args: []argKind{aInt, aStr, aInt}, minArgs: 2, fn: convField(false), check: checkField})
 	addConv(&convDef{name: "word", in: TStr, out: TStr, args: []argKind{aInt, aStr, aInt}, minArgs: 2, fn: convField(true), check: checkField})
 	addConv(&convDef{name: "ipmask", in: TIPv4, out: TIPv4, args: []argKind{aIPMask, aIP6Mask}, minArgs: 1, fn: convIPMask})
-	addConv(&convDef{name: "concat", in: TStr, out: TStr, args: []argKind{aStr, aVar, aStr}, fn: convConcat, check: checkConcat})
+	addConv(&convDef{name: "concat", in: TStr, out: TStr, args: []argKind{aStr, aVar, aStr}, fn: convConcat})
 	addConv(&convDef{name: "add", in: TInt, out: TInt, args: []argKind{aStr}, minArgs: 1, fn: convArith('+'), check: checkIntOrVar})
 	addConv(&convDef{name: "sub", in: TInt, out: TInt, args: []argKind{aStr}, minArgs: 1, fn: convArith('-'), check: checkIntOrVar})
 	addConv(&convDef{name: "mul", in: TInt, out: TInt, args: []argKind{aStr}, minArgs: 1, fn: convArith('*'), check: checkIntOrVar})
@@ -325,8 +325,6 @@ func convIPMask(_ Txn, _ *State, a []arg, v Value) (Value, bool) {
 	v = IP(p.Addr())
 	return v, true
 }
-
-func checkConcat(a []arg, _ *Ctx) error { return nil }
 
 // convConcat appends the string a[0], variable a[1] and string a[2].
 func convConcat(t Txn, st *State, a []arg, v Value) (Value, bool) {
