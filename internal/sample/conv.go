@@ -202,7 +202,6 @@ func checkRegsub(a []arg, _ *Ctx) error {
 func convRegsub(_ Txn, st *State, a []arg, v Value) (Value, bool) {
 	re, tmpl := a[0].re, a[1].s
 	src := v.B
-	var idx [20]int
 	start := len(st.scratch)
 	out := st.scratch
 	pos := 0
@@ -211,21 +210,20 @@ func convRegsub(_ Txn, st *State, a []arg, v Value) (Value, bool) {
 		if m == nil {
 			break
 		}
-		n := copy(idx[:], m)
-		for i := 0; i < n; i++ {
-			if idx[i] >= 0 {
-				idx[i] += pos
+		for i := range m {
+			if m[i] >= 0 {
+				m[i] += pos // m indexes src[pos:]; Expand reads src
 			}
 		}
-		out = append(out, src[pos:idx[0]]...)
-		out = re.ExpandString(out, tmpl, unsafeString(src), idx[:n]) // Expand would copy tmpl to a string
-		if idx[1] == idx[0] {
-			if idx[1] < len(src) {
-				out = append(out, src[idx[1]])
+		out = append(out, src[pos:m[0]]...)
+		out = re.ExpandString(out, tmpl, unsafeString(src), m) // Expand would copy tmpl to a string
+		if m[1] == m[0] {
+			if m[1] < len(src) {
+				out = append(out, src[m[1]])
 			}
-			pos = idx[1] + 1
+			pos = m[1] + 1
 		} else {
-			pos = idx[1]
+			pos = m[1]
 		}
 		if a[2].i == 0 {
 			break
