@@ -17,8 +17,7 @@ type convDef struct {
 	args    []argKind
 	minArgs int
 	fn      convFn
-	check   func(a []arg, ctx *Ctx) error
-	compile func(raw []string, a []arg, ctx *Ctx) error // registered converters
+	compile func(raw []string, a []arg, ctx *Ctx) error // as fetchDef.compile
 }
 
 var convs = map[string]*convDef{}
@@ -108,16 +107,16 @@ func init() {
 	}})
 	addConv(&convDef{name: "base64", in: TBin, out: TStr, fn: convBase64})
 	addConv(&convDef{name: "hex", in: TBin, out: TStr, fn: convHex})
-	addConv(&convDef{name: "regsub", in: TStr, out: TStr, args: []argKind{aStr, aStr, aStr}, minArgs: 2, fn: convRegsub, check: checkRegsub})
-	addConv(&convDef{name: "field", in: TStr, out: TStr, args: []argKind{aInt, aStr, aInt}, minArgs: 2, fn: convField(false), check: checkField})
-	addConv(&convDef{name: "word", in: TStr, out: TStr, args: []argKind{aInt, aStr, aInt}, minArgs: 2, fn: convField(true), check: checkField})
+	addConv(&convDef{name: "regsub", in: TStr, out: TStr, args: []argKind{aStr, aStr, aStr}, minArgs: 2, fn: convRegsub, compile: checkRegsub})
+	addConv(&convDef{name: "field", in: TStr, out: TStr, args: []argKind{aInt, aStr, aInt}, minArgs: 2, fn: convField(false), compile: checkField})
+	addConv(&convDef{name: "word", in: TStr, out: TStr, args: []argKind{aInt, aStr, aInt}, minArgs: 2, fn: convField(true), compile: checkField})
 	addConv(&convDef{name: "ipmask", in: TIPv4, out: TIPv4, args: []argKind{aIPMask, aIP6Mask}, minArgs: 1, fn: convIPMask})
 	addConv(&convDef{name: "concat", in: TStr, out: TStr, args: []argKind{aStr, aVar, aStr}, fn: convConcat})
-	addConv(&convDef{name: "add", in: TInt, out: TInt, args: []argKind{aStr}, minArgs: 1, fn: convArith('+'), check: checkIntOrVar})
-	addConv(&convDef{name: "sub", in: TInt, out: TInt, args: []argKind{aStr}, minArgs: 1, fn: convArith('-'), check: checkIntOrVar})
-	addConv(&convDef{name: "mul", in: TInt, out: TInt, args: []argKind{aStr}, minArgs: 1, fn: convArith('*'), check: checkIntOrVar})
-	addConv(&convDef{name: "div", in: TInt, out: TInt, args: []argKind{aStr}, minArgs: 1, fn: convArith('/'), check: checkIntOrVar})
-	addConv(&convDef{name: "mod", in: TInt, out: TInt, args: []argKind{aStr}, minArgs: 1, fn: convArith('%'), check: checkIntOrVar})
+	addConv(&convDef{name: "add", in: TInt, out: TInt, args: []argKind{aStr}, minArgs: 1, fn: convArith('+'), compile: checkIntOrVar})
+	addConv(&convDef{name: "sub", in: TInt, out: TInt, args: []argKind{aStr}, minArgs: 1, fn: convArith('-'), compile: checkIntOrVar})
+	addConv(&convDef{name: "mul", in: TInt, out: TInt, args: []argKind{aStr}, minArgs: 1, fn: convArith('*'), compile: checkIntOrVar})
+	addConv(&convDef{name: "div", in: TInt, out: TInt, args: []argKind{aStr}, minArgs: 1, fn: convArith('/'), compile: checkIntOrVar})
+	addConv(&convDef{name: "mod", in: TInt, out: TInt, args: []argKind{aStr}, minArgs: 1, fn: convArith('%'), compile: checkIntOrVar})
 	addConv(&convDef{name: "neg", in: TInt, out: TInt, fn: func(_ Txn, _ *State, _ []arg, v Value) (Value, bool) { v.I = -v.I; return v, true }})
 	addConv(&convDef{name: "not", in: TBool, out: TBool, fn: func(_ Txn, _ *State, _ []arg, v Value) (Value, bool) { v = Bool(v.I == 0); return v, true }})
 	addConv(&convDef{name: "bool", in: TInt, out: TBool, fn: func(_ Txn, _ *State, _ []arg, v Value) (Value, bool) { v = Bool(v.I != 0); return v, true }})
@@ -158,7 +157,7 @@ func convHex(_ Txn, st *State, _ []arg, v Value) (Value, bool) {
 	return v, true
 }
 
-func checkRegsub(a []arg, _ *Ctx) error {
+func checkRegsub(_ []string, a []arg, _ *Ctx) error {
 	global, icase := false, false
 	if a[2].set {
 		for _, f := range a[2].s {
@@ -238,7 +237,7 @@ func convRegsub(_ Txn, st *State, a []arg, v Value) (Value, bool) {
 	return v, true
 }
 
-func checkField(a []arg, _ *Ctx) error {
+func checkField(_ []string, a []arg, _ *Ctx) error {
 	if a[0].i == 0 {
 		return fmt.Errorf("index 0 is not valid (fields count from 1, or from -1 at the end)")
 	}
@@ -346,7 +345,7 @@ func convConcat(t Txn, st *State, a []arg, v Value) (Value, bool) {
 }
 
 // checkIntOrVar: an arithmetic operand is an integer or a variable name.
-func checkIntOrVar(a []arg, _ *Ctx) error {
+func checkIntOrVar(_ []string, a []arg, _ *Ctx) error {
 	s := a[0].s
 	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
 		a[0].i = n

@@ -19,16 +19,16 @@ type fetchDef struct {
 	use     Use
 	match   matchKind // the default match method in an ACL
 	aclOnly bool      // an ACL derivative (path_beg…): not a sample fetch
-	check   func(a []arg) error
-	err     string  // refused: this message
-	ref     RefKind // what its first argument names (Refs)
+	err     string    // refused: this message
+	ref     RefKind   // what its first argument names (Refs)
 	// mayChange: it reads request contents that may still grow (HAProxy's
 	// SMP_F_MAY_CHANGE): in tcp-request content rules a miss waits for more data.
 	mayChange bool
 	// payload: it reads the raw request bytes (HAProxy's L6 fetches), which HAProxy
 	// ignores on HTTP proxies.
 	payload bool
-	// compile, for registered fetches, compiles the raw arguments into a.
+	// compile, when set, checks and compiles the arguments once parsed (a) or as
+	// written (raw), when the configuration is read.
 	compile func(raw []string, a []arg, ctx *Ctx) error
 }
 
@@ -116,8 +116,8 @@ func init() {
 	addFetch(&fetchDef{name: "dst", fn: fetchDst, out: TIPv4, use: UseAny, match: mIP})
 	addFetch(&fetchDef{name: "dst_port", fn: fetchDstPort, out: TInt, use: UseAny})
 	addFetch(&fetchDef{name: "nbsrv", fn: fetchCounter(NbSrv), args: []argKind{aStr}, out: TInt, use: UseAny, ref: RefBackend})
-	addFetch(&fetchDef{name: "srv_is_up", fn: fetchSrvIsUp, args: []argKind{aStr}, minArgs: 1, out: TBool, use: UseAny, check: checkServerRef, ref: RefServer})
-	addFetch(&fetchDef{name: "srv_conn", fn: fetchSrvConn, args: []argKind{aStr}, minArgs: 1, out: TInt, use: UseAny, check: checkServerRef, ref: RefServer})
+	addFetch(&fetchDef{name: "srv_is_up", fn: fetchSrvIsUp, args: []argKind{aStr}, minArgs: 1, out: TBool, use: UseAny, compile: checkServerRef, ref: RefServer})
+	addFetch(&fetchDef{name: "srv_conn", fn: fetchSrvConn, args: []argKind{aStr}, minArgs: 1, out: TInt, use: UseAny, compile: checkServerRef, ref: RefServer})
 	addFetch(&fetchDef{name: "be_conn", fn: fetchCounter(BeConn), args: []argKind{aStr}, out: TInt, use: UseAny, ref: RefBackend})
 	addFetch(&fetchDef{name: "fe_conn", fn: fetchCounter(FeConn), args: []argKind{aStr}, out: TInt, use: UseAny, ref: RefFrontend})
 
@@ -203,7 +203,7 @@ func init() {
 	predefinedACLs = buildPredefined()
 }
 
-func checkServerRef(a []arg) error {
+func checkServerRef(_ []string, a []arg, _ *Ctx) error {
 	s := a[0].s
 	if i := strings.IndexByte(s, '/'); i == 0 || i == len(s)-1 {
 		return fmt.Errorf("%q: expected [BACKEND/]SERVER", s)
