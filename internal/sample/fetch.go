@@ -19,7 +19,6 @@ type fetchDef struct {
 	use     Use
 	match   matchKind // the default match method in an ACL
 	aclOnly bool      // an ACL derivative (path_beg…): not a sample fetch
-	err     string    // refused: this message
 	ref     RefKind   // what its first argument names (Refs)
 	// mayChange: it reads request contents that may still grow (HAProxy's
 	// SMP_F_MAY_CHANGE): in tcp-request content rules a miss waits for more data.
@@ -71,9 +70,6 @@ func lookupFetch(name string, ctx *Ctx, acl bool) (*fetchDef, error) {
 			return nil, fmt.Errorf("unknown fetch method %q (or one of HAProxy's TLS fetches that tandem does not support yet: issue 11)", name)
 		}
 		return nil, fmt.Errorf("unknown fetch method %q", name)
-	}
-	if f.err != "" {
-		return nil, fmt.Errorf("fetch %q: %s", name, f.err)
 	}
 	if f.aclOnly && !acl {
 		return nil, fmt.Errorf("%q is only an ACL keyword; as a sample use %q with a match in an ACL", name, f.name[:strings.LastIndexByte(f.name, '_')])
