@@ -93,12 +93,7 @@ func Parse(ph Phase, args []string, env *Env) (*Rule, error) {
 	if mask&(1<<ph) == 0 {
 		return nil, fmt.Errorf("%s: action %q is not allowed in %s rules (HAProxy 2.6 has it only in %s)", ph, base, ph, phasesOf(mask))
 	}
-	ctx := sample.Ctx{}
-	if env.Ctx != nil {
-		ctx = *env.Ctx
-	}
-	ctx.Where = ph.Where()
-	p := &ruleParser{ph: ph, env: env, ctx: &ctx, args: args[1:], kw: ph.String() + " " + base}
+	p := newParser(env, ph.Where(), ph.String()+" "+base, args[1:])
 	r := &Rule{}
 	var err error
 	switch base {
@@ -163,24 +158,7 @@ func Parse(ph Phase, args []string, env *Env) (*Rule, error) {
 		r.Action = map[string]Action{"replace-path": ReplacePath, "replace-pathq": ReplacePathQ, "replace-uri": ReplaceURI}[base]
 		r.Re, r.Fmt, err = p.replace()
 	case "set-var", "unset-var", "set-var-fmt":
-		r.Action = map[string]Action{"set-var": SetVar, "unset-var": UnsetVar, "set-var-fmt": SetVarFmt}[base]
-		if !strings.HasSuffix(name, ")") || len(name) <= len(base)+2 || name[len(base)] != '(' {
-			return nil, fmt.Errorf("%s: expected %s(<scope>.<name>)", p.kw, base)
-		}
-		inner := name[len(base)+1 : len(name)-1]
-		if i := strings.IndexByte(inner, ','); i >= 0 {
-			return nil, fmt.Errorf("%s: the conditions %q of %s() are not supported by tandem yet (write the variable alone, with an if/unless condition)", p.kw, inner[i+1:], base)
-		}
-		r.VarScope, r.VarName, err = sample.ParseVarName(inner)
-		if err == nil && r.Action == SetVarFmt {
-			r.Fmt, err = p.format("format")
-		}
-		if err == nil && r.Action == SetVar {
-			var text string
-			if text, err = p.word("sample expression"); err == nil {
-				r.Expr, err = sample.ParseExpr(text, p.ctx)
-			}
-		}
+		err = p.variable(name, base, r)
 	case "capture":
 		r.Action = Capture
 		var text string
@@ -241,12 +219,7 @@ func Parse(ph Phase, args []string, env *Env) (*Rule, error) {
 // are the words after "redirect"). Its value is taken literally, as HAProxy
 // 2.6 reads it (not a log-format string, unlike http-request redirect).
 func ParseRedirect(args []string, env *Env) (*Rule, error) {
-	ctx := sample.Ctx{}
-	if env.Ctx != nil {
-		ctx = *env.Ctx
-	}
-	ctx.Where = sample.WhereHTTPRequest
-	p := &ruleParser{ph: Request, env: env, ctx: &ctx, args: args, kw: "redirect"}
+	p := newParser(env, Request.Where(), "redirect", args)
 	spec, err := p.redirect(false)
 	if err != nil {
 		return nil, err
@@ -292,14 +265,50 @@ func logLevel(s string) int {
 }
 
 type ruleParser struct {
-	ph   Phase
-	env  *Env
+	env *Env
+	// ctx is a copy of env.Ctx whose Where is what the rule's expressions and
+	// condition may fetch.
 	ctx  *sample.Ctx
 	args []string
 	kw   string
-	// where, when set, is what the rule's condition may fetch (tcp rules), else
-	// ph.Where().
-	where sample.Use
+}
+
+// newParser readies the parsing of a rule's arguments (kw names the rule in errors)
+// for a rule set that can fetch where.
+func newParser(env *Env, where sample.Use, kw string, args []string) *ruleParser {
+	ctx := &sample.Ctx{}
+	if env.Ctx != nil {
+		*ctx = *env.Ctx
+	}
+	ctx.Where = where
+	return &ruleParser{env: env, ctx: ctx, args: args, kw: kw}
+}
+
+// variable compiles set-var(NAME) EXPR, set-var-fmt(NAME) FMT and unset-var(NAME)
+// into r: name is the action as written, base the action without its parenthesis.
+func (p *ruleParser) variable(name, base string, r *Rule) error {
+	r.Action = map[string]Action{"set-var": SetVar, "unset-var": UnsetVar, "set-var-fmt": SetVarFmt}[base]
+	if !strings.HasSuffix(name, ")") || len(name) <= len(base)+2 || name[len(base)] != '(' {
+		return fmt.Errorf("%s: expected %s(<scope>.<name>)", p.kw, base)
+	}
+	inner := name[len(base)+1 : len(name)-1]
+	if i := strings.IndexByte(inner, ','); i >= 0 {
+		return fmt.Errorf("%s: the conditions %q of %s() are not supported by tandem yet (write the variable alone, with an if/unless condition)", p.kw, inner[i+1:], base)
+	}
+	var err error
+	if r.VarScope, r.VarName, err = sample.ParseVarName(inner); err != nil {
+		return err
+	}
+	switch r.Action {
+	case SetVarFmt:
+		r.Fmt, err = p.format("format")
+	case SetVar:
+		var text string
+		if text, err = p.word("sample expression"); err == nil {
+			r.Expr, err = sample.ParseExpr(text, p.ctx)
+		}
+	}
+	return err
 }
 
 func (p *ruleParser) peek() string {
@@ -343,9 +352,9 @@ func (p *ruleParser) format(what string) (*sample.LogFormat, error) {
 }
 
 func (p *ruleParser) regex(w string) (*regexp.Regexp, error) {
-	re, err := regexp.Compile(w)
+	re, err := sample.CompileRegexp(w, false)
 	if err != nil {
-		return nil, fmt.Errorf("%s: regular expression %q: %v (tandem uses Go's RE2 syntax: no backreferences or lookaround in patterns)", p.kw, w, err)
+		return nil, fmt.Errorf("%s: %w", p.kw, err)
 	}
 	return re, nil
 }
@@ -394,11 +403,7 @@ func (p *ruleParser) cond() (*sample.Cond, error) {
 	if p.env.Cond == nil {
 		return nil, fmt.Errorf("%s: conditions are not available here", p.kw)
 	}
-	where := p.ph.Where()
-	if p.where != 0 {
-		where = p.where
-	}
-	c, err := p.env.Cond(p.args, where)
+	c, err := p.env.Cond(p.args, p.ctx.Where)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", p.kw, err)
 	}

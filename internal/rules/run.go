@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"bytes"
 	"regexp"
 
 	"tandem/internal/http1"
@@ -270,7 +271,7 @@ func (m *Msg) syncAuthority() bool {
 	q, buf := m.Req, m.Buf
 	target := q.Target.Of(buf)
 	pre, _, _ := splitTarget(target)
-	i := indexOf(pre, "://")
+	i := bytes.Index(pre, []byte("://"))
 	if i < 0 {
 		return true
 	}
@@ -325,7 +326,7 @@ func (m *Msg) replaceValues(r *Rule, v []byte) ([]byte, bool) {
 	out := m.rep[:0]
 	changed := false
 	for {
-		i := indexByte(v, ',')
+		i := bytes.IndexByte(v, ',')
 		elem := v
 		if i >= 0 {
 			elem = v[:i]
@@ -377,15 +378,6 @@ func replace(dst []byte, re *regexp.Regexp, subject, tmpl []byte) ([]byte, bool)
 		dst = append(dst, c)
 	}
 	return dst, true
-}
-
-func indexByte(b []byte, c byte) int {
-	for i, x := range b {
-		if x == c {
-			return i
-		}
-	}
-	return -1
 }
 
 // spare returns the rebuild buffer Buf is not.
@@ -462,7 +454,7 @@ func appendStatus(out []byte, code int) []byte {
 func splitTarget(t []byte) (pre, path, query []byte) {
 	p := 0
 	if len(t) > 0 && t[0] != '/' {
-		if i := indexOf(t, "://"); i >= 0 {
+		if i := bytes.Index(t, []byte("://")); i >= 0 {
 			p = i + 3
 			for p < len(t) && t[p] != '/' && t[p] != '?' {
 				p++
@@ -476,13 +468,4 @@ func splitTarget(t []byte) (pre, path, query []byte) {
 		q++
 	}
 	return t[:p], t[p:q], t[q:]
-}
-
-func indexOf(b []byte, s string) int {
-	for i := 0; i+len(s) <= len(b); i++ {
-		if string(b[i:i+len(s)]) == s {
-			return i
-		}
-	}
-	return -1
 }

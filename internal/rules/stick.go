@@ -135,12 +135,7 @@ func parseStickRule(ph Phase, name string, args []string, env *Env) (*Rule, erro
 	if ph == AfterResponse || ph == Response && strings.HasPrefix(name, "track-sc") {
 		return nil, fmt.Errorf("%s: tandem carries out track-sc in http-request and tcp-request rules, and sc-* actions in http-request and http-response rules", kw)
 	}
-	ctx := sample.Ctx{}
-	if env.Ctx != nil {
-		ctx = *env.Ctx
-	}
-	ctx.Where = ph.Where()
-	p := &ruleParser{ph: ph, env: env, ctx: &ctx, args: args, kw: kw}
+	p := newParser(env, ph.Where(), kw, args)
 	r := &Rule{}
 	if err := p.parseStick(name, r); err != nil {
 		return nil, err

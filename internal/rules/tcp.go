@@ -79,12 +79,7 @@ func ParseTCP(ph TCPPhase, args []string, env *Env) (*Rule, error) {
 		}
 		return nil, fmt.Errorf("%s: unknown action %q (tandem supports %s)", kw, name, strings.Join(tcpActions[ph], ", "))
 	}
-	ctx := sample.Ctx{}
-	if env.Ctx != nil {
-		ctx = *env.Ctx
-	}
-	ctx.Where = ph.Where()
-	p := &ruleParser{env: env, ctx: &ctx, args: args[1:], kw: kw + " " + base, where: ph.Where()}
+	p := newParser(env, ph.Where(), kw+" "+base, args[1:])
 	r := &Rule{}
 	var err error
 	switch base {
@@ -97,22 +92,9 @@ func ParseTCP(ph TCPPhase, args []string, env *Env) (*Rule, error) {
 	case "silent-drop":
 		r.Action = SilentDrop
 	case "set-var", "unset-var":
-		r.Action = SetVar
-		if base == "unset-var" {
-			r.Action = UnsetVar
-		}
-		if !strings.HasSuffix(name, ")") || len(name) <= len(base)+2 || name[len(base)] != '(' {
-			return nil, fmt.Errorf("%s: expected %s(<scope>.<name>)", p.kw, base)
-		}
-		r.VarScope, r.VarName, err = sample.ParseVarName(name[len(base)+1 : len(name)-1])
+		err = p.variable(name, base, r)
 		if err == nil && (ph == TCPConnection || ph == TCPSession) && r.VarScope != sample.ScopeSess {
 			err = fmt.Errorf("%s: only sess.* variables exist before a stream starts (tandem has no proc.* variables here)", p.kw)
-		}
-		if err == nil && r.Action == SetVar {
-			var text string
-			if text, err = p.word("sample expression"); err == nil {
-				r.Expr, err = sample.ParseExpr(text, p.ctx)
-			}
 		}
 	default:
 		err = p.parseStick(name, r)

@@ -473,34 +473,8 @@ func ParseCond(words []string, acls *ACLSet, ctx *Ctx) (*Cond, error) {
 
 // Match evaluates the condition over t. A nil Cond (no condition) is true.
 func (c *Cond) Match(t Txn) bool {
-	if c == nil {
-		return true
-	}
-	st := t.State()
-	st.scratch = st.scratch[:0]
-	ok := false
-	for _, g := range c.groups {
-		all := true
-		for i := range g {
-			tm := &g[i]
-			m := false
-			for _, a := range tm.acls {
-				if a.match(t, st) {
-					m = true
-					break
-				}
-			}
-			if m == tm.neg {
-				all = false
-				break
-			}
-		}
-		if all {
-			ok = true
-			break
-		}
-	}
-	return ok != c.unless
+	m, _ := c.eval(t, false)
+	return m
 }
 
 // knownMethod reports whether m is one of the methods HAProxy identifies (its

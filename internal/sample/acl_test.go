@@ -323,3 +323,20 @@ func TestCondErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestACLDescribeNamesKeywordAsWritten: `show acl` describes an ACL by its fetch as
+// written, an alias included (checked against haproxy 2.6: req.hdr_cnt, req_len and
+// cook are printed so, not as hdr_cnt, req.len or req.cook).
+func TestACLDescribeNamesKeywordAsWritten(t *testing.T) {
+	for _, fetch := range []string{"req.hdr_cnt(host)", "hdr_cnt(host)", "req_len", "cook(x)", "url_param(a)", "shdr(x)", "req_ssl_sni"} {
+		a, err := ParseACL([]string{"x", fetch, "1"}, &Ctx{Where: WhereAll})
+		if err != nil {
+			t.Fatalf("%s: %v", fetch, err)
+		}
+		a.Describe("a.cfg", 10)
+		name, _, _ := strings.Cut(fetch, "(")
+		if want := "acl '" + name + "' file 'a.cfg' line 10"; len(a.Lists) != 1 || a.Lists[0].Desc != want {
+			t.Errorf("%s: %q, want %q", fetch, a.Lists[0].Desc, want)
+		}
+	}
+}

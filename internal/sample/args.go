@@ -58,13 +58,13 @@ func parseArgs(name string, kinds []argKind, min int, raw []string, ctx *Ctx) ([
 		case aHdrName:
 			a.s = strings.ToLower(r)
 		case aReg:
-			re, err := compileRegexp(r, false)
+			re, err := CompileRegexp(r, false)
 			if err != nil {
 				return nil, fmt.Errorf("%q: %w", name, err)
 			}
 			a.re = re
 		case aVar:
-			sc, n, err := parseVarName(r)
+			sc, n, err := ParseVarName(r)
 			if err != nil {
 				return nil, fmt.Errorf("%q: %w", name, err)
 			}
@@ -100,9 +100,10 @@ func parseArgs(name string, kinds []argKind, min int, raw []string, ctx *Ctx) ([
 	return out, nil
 }
 
-// compileRegexp compiles an HAProxy regular expression with Go's RE2, which has no
-// backreferences nor lookaround (and so no catastrophic backtracking either).
-func compileRegexp(p string, icase bool) (*regexp.Regexp, error) {
+// CompileRegexp compiles an HAProxy regular expression with Go's RE2, which has no
+// backreferences nor lookaround (and so no catastrophic backtracking either): the
+// error of a pattern that uses them says so.
+func CompileRegexp(p string, icase bool) (*regexp.Regexp, error) {
 	q := p
 	if icase {
 		q = "(?i)" + p
@@ -131,8 +132,9 @@ func hasBackref(p string) bool {
 	return false
 }
 
-// parseVarName splits "txn.name" into its scope and name.
-func parseVarName(s string) (Scope, string, error) {
+// ParseVarName splits a variable reference "txn.name" (var(), set-var, unset-var) into
+// its scope and name.
+func ParseVarName(s string) (Scope, string, error) {
 	i := strings.IndexByte(s, '.')
 	if i < 0 {
 		return 0, "", fmt.Errorf("variable %q: missing scope (proc., sess., txn., req., res. or check.)", s)
@@ -156,6 +158,3 @@ func parseVarName(s string) (Scope, string, error) {
 	}
 	return 0, "", fmt.Errorf("variable %q: unknown scope %q (proc, sess, txn, req, res or check)", s, s[:i])
 }
-
-// ParseVarName parses a variable reference "scope.name" for set-var and unset-var.
-func ParseVarName(s string) (Scope, string, error) { return parseVarName(s) }

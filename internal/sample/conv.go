@@ -17,9 +17,7 @@ type convDef struct {
 	args    []argKind
 	minArgs int
 	fn      convFn
-	check   func(a []arg, ctx *Ctx) error
-	outOf   func(a []arg) Type
-	compile func(raw []string, a []arg, ctx *Ctx) error // registered converters
+	compile func(raw []string, a []arg, ctx *Ctx) error // as fetchDef.compile
 }
 
 var convs = map[string]*convDef{}
@@ -109,19 +107,16 @@ func init() {
 	}})
 	addConv(&convDef{name: "base64", in: TBin, out: TStr, fn: convBase64})
 	addConv(&convDef{name: "hex", in: TBin, out: TStr, fn: convHex})
-	addConv(&convDef{name: "regsub", in: TStr, out: TStr, args: []argKind{aStr, aStr, aStr}, minArgs: 2, fn: convRegsub, check: checkRegsub})
-	addConv(&convDef{name: "field", in: TStr, out: TStr, args: []argKind{aInt, aStr, aInt}, minArgs: 2, fn: convField(false), check: checkField})
-	addConv(&convDef{name: "word", in: TStr, out: TStr, args: []argKind{aInt, aStr, aInt}, minArgs: 2, fn: convField(true), check: checkField})
-	addConv(&convDef{name: "ipmask", in: TIPv4, out: TIPv4, args: []argKind{aIPMask, aIP6Mask}, minArgs: 1, fn: convIPMask,
-		outOf: nil})
-	convs["ipmask"].out = TAny
-	convs["ipmask"].outOf = func([]arg) Type { return TIPv4 }
-	addConv(&convDef{name: "concat", in: TStr, out: TStr, args: []argKind{aStr, aVar, aStr}, fn: convConcat, check: checkConcat})
-	addConv(&convDef{name: "add", in: TInt, out: TInt, args: []argKind{aStr}, minArgs: 1, fn: convArith('+'), check: checkIntOrVar})
-	addConv(&convDef{name: "sub", in: TInt, out: TInt, args: []argKind{aStr}, minArgs: 1, fn: convArith('-'), check: checkIntOrVar})
-	addConv(&convDef{name: "mul", in: TInt, out: TInt, args: []argKind{aStr}, minArgs: 1, fn: convArith('*'), check: checkIntOrVar})
-	addConv(&convDef{name: "div", in: TInt, out: TInt, args: []argKind{aStr}, minArgs: 1, fn: convArith('/'), check: checkIntOrVar})
-	addConv(&convDef{name: "mod", in: TInt, out: TInt, args: []argKind{aStr}, minArgs: 1, fn: convArith('%'), check: checkIntOrVar})
+	addConv(&convDef{name: "regsub", in: TStr, out: TStr, args: []argKind{aStr, aStr, aStr}, minArgs: 2, fn: convRegsub, compile: checkRegsub})
+	addConv(&convDef{name: "field", in: TStr, out: TStr, args: []argKind{aInt, aStr, aInt}, minArgs: 2, fn: convField(false), compile: checkField})
+	addConv(&convDef{name: "word", in: TStr, out: TStr, args: []argKind{aInt, aStr, aInt}, minArgs: 2, fn: convField(true), compile: checkField})
+	addConv(&convDef{name: "ipmask", in: TIPv4, out: TIPv4, args: []argKind{aIPMask, aIP6Mask}, minArgs: 1, fn: convIPMask})
+	addConv(&convDef{name: "concat", in: TStr, out: TStr, args: []argKind{aStr, aVar, aStr}, fn: convConcat})
+	addConv(&convDef{name: "add", in: TInt, out: TInt, args: []argKind{aStr}, minArgs: 1, fn: convArith('+'), compile: checkIntOrVar})
+	addConv(&convDef{name: "sub", in: TInt, out: TInt, args: []argKind{aStr}, minArgs: 1, fn: convArith('-'), compile: checkIntOrVar})
+	addConv(&convDef{name: "mul", in: TInt, out: TInt, args: []argKind{aStr}, minArgs: 1, fn: convArith('*'), compile: checkIntOrVar})
+	addConv(&convDef{name: "div", in: TInt, out: TInt, args: []argKind{aStr}, minArgs: 1, fn: convArith('/'), compile: checkIntOrVar})
+	addConv(&convDef{name: "mod", in: TInt, out: TInt, args: []argKind{aStr}, minArgs: 1, fn: convArith('%'), compile: checkIntOrVar})
 	addConv(&convDef{name: "neg", in: TInt, out: TInt, fn: func(_ Txn, _ *State, _ []arg, v Value) (Value, bool) { v.I = -v.I; return v, true }})
 	addConv(&convDef{name: "not", in: TBool, out: TBool, fn: func(_ Txn, _ *State, _ []arg, v Value) (Value, bool) { v = Bool(v.I == 0); return v, true }})
 	addConv(&convDef{name: "bool", in: TInt, out: TBool, fn: func(_ Txn, _ *State, _ []arg, v Value) (Value, bool) { v = Bool(v.I != 0); return v, true }})
@@ -162,7 +157,7 @@ func convHex(_ Txn, st *State, _ []arg, v Value) (Value, bool) {
 	return v, true
 }
 
-func checkRegsub(a []arg, _ *Ctx) error {
+func checkRegsub(_ []string, a []arg, _ *Ctx) error {
 	global, icase := false, false
 	if a[2].set {
 		for _, f := range a[2].s {
@@ -176,7 +171,7 @@ func checkRegsub(a []arg, _ *Ctx) error {
 			}
 		}
 	}
-	re, err := compileRegexp(a[0].s, icase)
+	re, err := CompileRegexp(a[0].s, icase)
 	if err != nil {
 		return err
 	}
@@ -201,10 +196,11 @@ func checkRegsub(a []arg, _ *Ctx) error {
 	return nil
 }
 
+// convRegsub allocates one slice per match: Go's regexp has no way to find submatch
+// indices into a caller's array.
 func convRegsub(_ Txn, st *State, a []arg, v Value) (Value, bool) {
 	re, tmpl := a[0].re, a[1].s
 	src := v.B
-	var idx [20]int
 	start := len(st.scratch)
 	out := st.scratch
 	pos := 0
@@ -213,21 +209,20 @@ func convRegsub(_ Txn, st *State, a []arg, v Value) (Value, bool) {
 		if m == nil {
 			break
 		}
-		n := copy(idx[:], m)
-		for i := 0; i < n; i++ {
-			if idx[i] >= 0 {
-				idx[i] += pos
+		for i := range m {
+			if m[i] >= 0 {
+				m[i] += pos // m indexes src[pos:]; Expand reads src
 			}
 		}
-		out = append(out, src[pos:idx[0]]...)
-		out = re.Expand(out, unsafeBytes(tmpl), src, idx[:n])
-		if idx[1] == idx[0] {
-			if idx[1] < len(src) {
-				out = append(out, src[idx[1]])
+		out = append(out, src[pos:m[0]]...)
+		out = re.ExpandString(out, tmpl, unsafeString(src), m) // Expand would copy tmpl to a string
+		if m[1] == m[0] {
+			if m[1] < len(src) {
+				out = append(out, src[m[1]])
 			}
-			pos = idx[1] + 1
+			pos = m[1] + 1
 		} else {
-			pos = idx[1]
+			pos = m[1]
 		}
 		if a[2].i == 0 {
 			break
@@ -242,7 +237,7 @@ func convRegsub(_ Txn, st *State, a []arg, v Value) (Value, bool) {
 	return v, true
 }
 
-func checkField(a []arg, _ *Ctx) error {
+func checkField(_ []string, a []arg, _ *Ctx) error {
 	if a[0].i == 0 {
 		return fmt.Errorf("index 0 is not valid (fields count from 1, or from -1 at the end)")
 	}
@@ -261,25 +256,7 @@ func checkField(a []arg, _ *Ctx) error {
 func convField(word bool) convFn {
 	return func(_ Txn, _ *State, a []arg, v Value) (Value, bool) {
 		s, delims := v.B, a[1].s
-		isDelim := func(c byte) bool { return strings.IndexByte(delims, c) >= 0 }
-		type span struct{ s, e int }
-		var spans [64]span
-		n := 0
-		i := 0
-		for i <= len(s) && n < len(spans) {
-			j := i
-			for j < len(s) && !isDelim(s[j]) {
-				j++
-			}
-			if !word || j > i {
-				spans[n] = span{i, j}
-				n++
-			}
-			if j >= len(s) {
-				break
-			}
-			i = j + 1
-		}
+		_, _, n := fieldSpan(s, delims, word, 0)
 		idx := int(a[0].i)
 		if idx < 0 {
 			idx = n + idx + 1
@@ -292,23 +269,42 @@ func convField(word bool) convFn {
 		if a[2].set {
 			cnt = int(a[2].i)
 		}
-		first := spans[idx-1]
-		last := spans[n-1]
+		start, end, _ := fieldSpan(s, delims, word, idx)
 		if a[0].i < 0 && cnt > 0 {
 			// counted backwards from the field: the count fields ending at it
-			lo := idx - cnt + 1
-			if lo < 1 {
-				lo = 1
+			start, _, _ = fieldSpan(s, delims, word, max(idx-cnt+1, 1))
+		} else {
+			last := n
+			if cnt > 0 && idx+cnt-1 < n {
+				last = idx + cnt - 1
 			}
-			v = Value{Type: TStr, B: s[spans[lo-1].s:first.e]}
-			return v, true
+			_, end, _ = fieldSpan(s, delims, word, last)
 		}
-		if cnt > 0 && idx-1+cnt-1 < n-1 {
-			last = spans[idx-1+cnt-1]
-		}
-		v = Value{Type: TStr, B: s[first.s:last.e]}
+		v = Value{Type: TStr, B: s[start:end]}
 		return v, true
 	}
+}
+
+// fieldSpan returns the bounds of field k (from 1) of s, fields being delimited by any
+// byte of delims (for word, empty fields do not count), and n, the number of fields
+// up to it: all of them when k is 0 or beyond the last.
+func fieldSpan(s []byte, delims string, word bool, k int) (start, end, n int) {
+	for i := 0; i <= len(s); {
+		j := i
+		for j < len(s) && strings.IndexByte(delims, s[j]) < 0 {
+			j++
+		}
+		if !word || j > i {
+			if n++; n == k {
+				return i, j, n
+			}
+		}
+		if j >= len(s) {
+			break
+		}
+		i = j + 1
+	}
+	return 0, 0, n
 }
 
 func convIPMask(_ Txn, _ *State, a []arg, v Value) (Value, bool) {
@@ -326,8 +322,6 @@ func convIPMask(_ Txn, _ *State, a []arg, v Value) (Value, bool) {
 	v = IP(p.Addr())
 	return v, true
 }
-
-func checkConcat(a []arg, _ *Ctx) error { return nil }
 
 // convConcat appends the string a[0], variable a[1] and string a[2].
 func convConcat(t Txn, st *State, a []arg, v Value) (Value, bool) {
@@ -351,13 +345,13 @@ func convConcat(t Txn, st *State, a []arg, v Value) (Value, bool) {
 }
 
 // checkIntOrVar: an arithmetic operand is an integer or a variable name.
-func checkIntOrVar(a []arg, _ *Ctx) error {
+func checkIntOrVar(_ []string, a []arg, _ *Ctx) error {
 	s := a[0].s
 	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
 		a[0].i = n
 		return nil
 	}
-	sc, name, err := parseVarName(s)
+	sc, name, err := ParseVarName(s)
 	if err != nil {
 		return fmt.Errorf("%q is neither an integer nor a variable", s)
 	}

@@ -150,11 +150,6 @@ func parseExpr(text string, ctx *Ctx, acl bool) (*Expr, string, error) {
 	if e.args, err = parseArgs(name, f.args, f.minArgs, args, ctx); err != nil {
 		return nil, "", err
 	}
-	if f.check != nil {
-		if err := f.check(e.args); err != nil {
-			return nil, "", fmt.Errorf("fetch %q: %w", name, err)
-		}
-	}
 	if f.compile != nil {
 		if err := f.compile(args, e.args, ctx); err != nil {
 			return nil, "", fmt.Errorf("fetch %q: %w", name, err)
@@ -178,20 +173,12 @@ func parseExpr(text string, ctx *Ctx, acl bool) (*Expr, string, error) {
 		if cc.args, err = parseArgs(cname, c.args, c.minArgs, cargs, ctx); err != nil {
 			return nil, "", err
 		}
-		if c.check != nil {
-			if err := c.check(cc.args, ctx); err != nil {
-				return nil, "", fmt.Errorf("converter %q: %w", cname, err)
-			}
-		}
 		if c.compile != nil {
 			if err := c.compile(cargs, cc.args, ctx); err != nil {
 				return nil, "", fmt.Errorf("converter %q: %w", cname, err)
 			}
 		}
 		e.out = c.out
-		if c.out == TAny {
-			e.out = c.outOf(cc.args)
-		}
 		e.convs = append(e.convs, cc)
 	}
 	e.text = text[:len(text)-len(rest)]

@@ -19,16 +19,15 @@ type fetchDef struct {
 	use     Use
 	match   matchKind // the default match method in an ACL
 	aclOnly bool      // an ACL derivative (path_beg…): not a sample fetch
-	check   func(a []arg) error
-	err     string  // refused: this message
-	ref     RefKind // what its first argument names (Refs)
+	ref     RefKind   // what its first argument names (Refs)
 	// mayChange: it reads request contents that may still grow (HAProxy's
 	// SMP_F_MAY_CHANGE): in tcp-request content rules a miss waits for more data.
 	mayChange bool
 	// payload: it reads the raw request bytes (HAProxy's L6 fetches), which HAProxy
 	// ignores on HTTP proxies.
 	payload bool
-	// compile, for registered fetches, compiles the raw arguments into a.
+	// compile, when set, checks and compiles the arguments once parsed (a) or as
+	// written (raw), when the configuration is read.
 	compile func(raw []string, a []arg, ctx *Ctx) error
 }
 
@@ -39,6 +38,14 @@ func addFetch(f *fetchDef) {
 		f.match = defaultMatch(f.out)
 	}
 	fetches[f.name] = f
+}
+
+// aliasFetch registers name as another name of fetch of: a copy named name, as
+// HAProxy's messages and `show acl` name the keyword as written.
+func aliasFetch(name, of string) {
+	f := *fetches[of]
+	f.name = name
+	fetches[name] = &f
 }
 
 // addDerivatives registers NAME_beg, NAME_dir, … for a string fetch, as HAProxy's
@@ -63,9 +70,6 @@ func lookupFetch(name string, ctx *Ctx, acl bool) (*fetchDef, error) {
 			return nil, fmt.Errorf("unknown fetch method %q (or one of HAProxy's TLS fetches that tandem does not support yet: issue 11)", name)
 		}
 		return nil, fmt.Errorf("unknown fetch method %q", name)
-	}
-	if f.err != "" {
-		return nil, fmt.Errorf("fetch %q: %s", name, f.err)
 	}
 	if f.aclOnly && !acl {
 		return nil, fmt.Errorf("%q is only an ACL keyword; as a sample use %q with a match in an ACL", name, f.name[:strings.LastIndexByte(f.name, '_')])
@@ -108,17 +112,17 @@ func init() {
 	addFetch(&fetchDef{name: "dst", fn: fetchDst, out: TIPv4, use: UseAny, match: mIP})
 	addFetch(&fetchDef{name: "dst_port", fn: fetchDstPort, out: TInt, use: UseAny})
 	addFetch(&fetchDef{name: "nbsrv", fn: fetchCounter(NbSrv), args: []argKind{aStr}, out: TInt, use: UseAny, ref: RefBackend})
-	addFetch(&fetchDef{name: "srv_is_up", fn: fetchSrvIsUp, args: []argKind{aStr}, minArgs: 1, out: TBool, use: UseAny, check: checkServerRef, ref: RefServer})
-	addFetch(&fetchDef{name: "srv_conn", fn: fetchSrvConn, args: []argKind{aStr}, minArgs: 1, out: TInt, use: UseAny, check: checkServerRef, ref: RefServer})
+	addFetch(&fetchDef{name: "srv_is_up", fn: fetchSrvIsUp, args: []argKind{aStr}, minArgs: 1, out: TBool, use: UseAny, compile: checkServerRef, ref: RefServer})
+	addFetch(&fetchDef{name: "srv_conn", fn: fetchSrvConn, args: []argKind{aStr}, minArgs: 1, out: TInt, use: UseAny, compile: checkServerRef, ref: RefServer})
 	addFetch(&fetchDef{name: "be_conn", fn: fetchCounter(BeConn), args: []argKind{aStr}, out: TInt, use: UseAny, ref: RefBackend})
 	addFetch(&fetchDef{name: "fe_conn", fn: fetchCounter(FeConn), args: []argKind{aStr}, out: TInt, use: UseAny, ref: RefFrontend})
 
 	// Request contents.
 	addFetch(&fetchDef{name: "req.len", fn: fetchReqLen, payload: true, mayChange: true, out: TInt, use: UseContent | reqUse})
-	fetches["req_len"] = fetches["req.len"]
+	aliasFetch("req_len", "req.len")
 	addFetch(&fetchDef{name: "req.payload", fn: fetchPayload, payload: true, mayChange: true, args: []argKind{aInt, aInt}, minArgs: 2, out: TBin, use: UseContent | reqUse, match: mBin})
 	addFetch(&fetchDef{name: "req.rdp_cookie_cnt", fn: fetchRDPCookieCnt, payload: true, mayChange: true, args: []argKind{aStr}, out: TInt, use: UseContent | reqUse})
-	fetches["rdp_cookie_cnt"] = fetches["req.rdp_cookie_cnt"]
+	aliasFetch("rdp_cookie_cnt", "req.rdp_cookie_cnt")
 
 	// Response contents (tcp-response content).
 	addFetch(&fetchDef{name: "res.len", fn: fetchResLen, mayChange: true, payload: true, out: TInt, use: UseResContent})
@@ -127,7 +131,7 @@ func init() {
 	// The HTTP request.
 	addFetch(&fetchDef{name: "req.proto_http", fn: fetchProtoHTTP, mayChange: true, out: TBool, use: UseContent | reqUse})
 	addFetch(&fetchDef{name: "req.ver", fn: fetchReqVer, out: TStr, use: reqUse})
-	fetches["req_ver"] = fetches["req.ver"]
+	aliasFetch("req_ver", "req.ver")
 	addFetch(&fetchDef{name: "method", fn: fetchMethod, out: TMeth, use: reqUse})
 	for _, p := range []struct {
 		name  string
@@ -145,7 +149,7 @@ func init() {
 	}
 	up := &fetchDef{name: "urlp", fn: fetchURLParam, args: []argKind{aStr, aStr}, out: TStr, use: reqUse}
 	addFetch(up)
-	fetches["url_param"] = &fetchDef{name: "url_param", fn: fetchURLParam, args: up.args, out: TStr, use: reqUse, match: mStr}
+	aliasFetch("url_param", "urlp")
 	addDerivatives(up)
 	addFetch(&fetchDef{name: "urlp_val", fn: fetchURLParamVal, args: []argKind{aStr, aStr}, out: TInt, use: reqUse})
 
@@ -157,20 +161,20 @@ func init() {
 	addFetch(&fetchDef{name: "req.hdr", fn: fetchHdr(dirReq, true), args: hdrArgs, out: TStr, use: reqUse})
 	addFetch(&fetchDef{name: "req.fhdr", fn: fetchHdr(dirReq, false), args: hdrArgs, minArgs: 1, out: TStr, use: reqUse})
 	addFetch(&fetchDef{name: "hdr_cnt", fn: fetchHdrCnt(dirReq, true), args: []argKind{aHdrName}, out: TInt, use: reqUse})
-	fetches["req.hdr_cnt"] = fetches["hdr_cnt"]
+	aliasFetch("req.hdr_cnt", "hdr_cnt")
 	addFetch(&fetchDef{name: "req.fhdr_cnt", fn: fetchHdrCnt(dirReq, false), args: []argKind{aHdrName}, out: TInt, use: reqUse})
 	addFetch(&fetchDef{name: "hdr_val", fn: fetchHdrVal(dirReq), args: hdrArgs, out: TInt, use: reqUse})
-	fetches["req.hdr_val"] = fetches["hdr_val"]
+	aliasFetch("req.hdr_val", "hdr_val")
 	addFetch(&fetchDef{name: "hdr_ip", fn: fetchHdrIP(dirReq), args: hdrArgs, out: TIPv4, use: reqUse, match: mIP})
-	fetches["req.hdr_ip"] = fetches["hdr_ip"]
+	aliasFetch("req.hdr_ip", "hdr_ip")
 	ck := &fetchDef{name: "req.cook", fn: fetchCook(dirReq), args: []argKind{aStr}, out: TStr, use: reqUse}
 	addFetch(ck)
 	addDerivatives(ck, "cook")
-	fetches["cook"] = &fetchDef{name: "cook", fn: ck.fn, args: ck.args, out: TStr, use: reqUse, match: mStr}
+	aliasFetch("cook", "req.cook")
 	addFetch(&fetchDef{name: "req.cook_cnt", fn: fetchCookCnt(dirReq), args: []argKind{aStr}, out: TInt, use: reqUse})
-	fetches["cook_cnt"] = fetches["req.cook_cnt"]
+	aliasFetch("cook_cnt", "req.cook_cnt")
 	addFetch(&fetchDef{name: "req.cook_val", fn: fetchCookVal(dirReq), args: []argKind{aStr}, out: TInt, use: reqUse})
-	fetches["cook_val"] = fetches["req.cook_val"]
+	aliasFetch("cook_val", "req.cook_val")
 
 	// The HTTP response.
 	addFetch(&fetchDef{name: "status", fn: fetchStatus, out: TInt, use: resUse})
@@ -178,24 +182,24 @@ func init() {
 	rh := &fetchDef{name: "res.hdr", fn: fetchHdr(dirRes, true), args: hdrArgs, out: TStr, use: resUse}
 	addFetch(rh)
 	addDerivatives(&fetchDef{name: "shdr", fn: rh.fn, args: hdrArgs, out: TStr, use: resUse})
-	fetches["shdr"] = &fetchDef{name: "shdr", fn: rh.fn, args: hdrArgs, out: TStr, use: resUse, match: mStr}
+	aliasFetch("shdr", "res.hdr")
 	addFetch(&fetchDef{name: "res.fhdr", fn: fetchHdr(dirRes, false), args: hdrArgs, minArgs: 1, out: TStr, use: resUse})
 	addFetch(&fetchDef{name: "res.hdr_cnt", fn: fetchHdrCnt(dirRes, true), args: []argKind{aHdrName}, out: TInt, use: resUse})
-	fetches["shdr_cnt"] = fetches["res.hdr_cnt"]
+	aliasFetch("shdr_cnt", "res.hdr_cnt")
 	addFetch(&fetchDef{name: "res.fhdr_cnt", fn: fetchHdrCnt(dirRes, false), args: []argKind{aHdrName}, out: TInt, use: resUse})
 	addFetch(&fetchDef{name: "res.hdr_val", fn: fetchHdrVal(dirRes), args: hdrArgs, out: TInt, use: resUse})
-	fetches["shdr_val"] = fetches["res.hdr_val"]
+	aliasFetch("shdr_val", "res.hdr_val")
 	rc := &fetchDef{name: "res.cook", fn: fetchCook(dirRes), args: []argKind{aStr}, out: TStr, use: resUse}
 	addFetch(rc)
 	addDerivatives(&fetchDef{name: "scook", fn: rc.fn, args: rc.args, out: TStr, use: resUse})
-	fetches["scook"] = &fetchDef{name: "scook", fn: rc.fn, args: rc.args, out: TStr, use: resUse, match: mStr}
+	aliasFetch("scook", "res.cook")
 	addFetch(&fetchDef{name: "res.cook_cnt", fn: fetchCookCnt(dirRes), args: []argKind{aStr}, out: TInt, use: resUse})
 	addFetch(&fetchDef{name: "res.cook_val", fn: fetchCookVal(dirRes), args: []argKind{aStr}, out: TInt, use: resUse})
 
 	predefinedACLs = buildPredefined()
 }
 
-func checkServerRef(a []arg) error {
+func checkServerRef(_ []string, a []arg, _ *Ctx) error {
 	s := a[0].s
 	if i := strings.IndexByte(s, '/'); i == 0 || i == len(s)-1 {
 		return fmt.Errorf("%q: expected [BACKEND/]SERVER", s)

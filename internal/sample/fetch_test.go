@@ -2,6 +2,7 @@ package sample
 
 import (
 	"net/netip"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -300,4 +301,22 @@ func TestWhere(t *testing.T) {
 		t.Errorf("src in tcp-request connection: %v", err)
 	}
 	_ = netip.Addr{}
+}
+
+// TestFieldBeyond64: field and word count every field, however many there are (they
+// kept the first 64). The answers are haproxy 2.6's on the same header.
+func TestFieldBeyond64(t *testing.T) {
+	var p []string
+	for i := 1; i <= 70; i++ {
+		p = append(p, "f"+strconv.Itoa(i))
+	}
+	txn := newTxn(t, "GET / HTTP/1.1\r\nHost: a\r\nX: "+strings.Join(p, "|")+"\r\n\r\n")
+	for expr, want := range map[string]string{
+		"req.fhdr(x),field(-1,|)":   "f70",
+		"req.fhdr(x),field(70,|)":   "f70",
+		"req.fhdr(x),field(65,|,0)": "f65|f66|f67|f68|f69|f70",
+		"req.fhdr(x),word(-2,|,2)":  "f68|f69",
+	} {
+		checkEval(t, txn, expr, want, TStr)
+	}
 }

@@ -1,6 +1,7 @@
 package sample
 
 import (
+	"bytes"
 	"net/netip"
 	"unsafe"
 
@@ -155,62 +156,35 @@ func fetchHdrCnt(d dir, split bool) fetchFn {
 }
 
 // nextCookie returns the value of the next cookie named name ("" : any) of the
-// Cookie (request) or Set-Cookie (response, first attribute only) headers.
+// Cookie (request) or Set-Cookie (response, first attribute only) headers, found by
+// the kind http1 gave each header when it parsed the head.
 func nextCookie(h *http1.Head, buf []byte, res bool, name string, cur *cursor) ([]byte, bool) {
-	hname := "cookie"
+	kind := http1.KCookie
 	if res {
-		hname = "set-cookie"
+		kind = http1.KSetCookie
 	}
-	for cur.i < h.NHeaders {
+	for ; cur.i < h.NHeaders; cur.i, cur.off = cur.i+1, 0 {
 		hd := &h.Headers[cur.i]
-		if !http1.EqualFold(hd.Name.Of(buf), hname) {
-			cur.i++
-			cur.off = 0
+		if hd.Kind != kind {
 			continue
 		}
 		val := hd.Value.Of(buf)
 		for cur.off < len(val) {
-			rest := val[cur.off:]
-			end := len(rest)
-			for j := 0; j < len(rest); j++ {
-				if rest[j] == ';' {
-					end = j
-					break
-				}
+			pair := val[cur.off:]
+			if end := bytes.IndexByte(pair, ';'); end >= 0 {
+				pair = pair[:end]
 			}
-			pair := trimSpace(rest[:end])
-			cur.off += end + 1
+			cur.off += len(pair) + 1
 			if res {
 				cur.off = len(val) // only NAME=VALUE, the attributes follow
 			}
-			eq := -1
-			for j := range pair {
-				if pair[j] == '=' {
-					eq = j
-					break
-				}
-			}
-			if eq < 0 {
-				continue
-			}
-			if name == "" || string(trimSpace(pair[:eq])) == name {
-				return trimSpace(pair[eq+1:]), true
+			n, v, ok := bytes.Cut(pair, []byte{'='})
+			if ok && (name == "" || string(bytes.Trim(n, " \t")) == name) {
+				return bytes.Trim(v, " \t"), true
 			}
 		}
-		cur.i++
-		cur.off = 0
 	}
 	return nil, false
-}
-
-func trimSpace(b []byte) []byte {
-	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
-		b = b[1:]
-	}
-	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
-		b = b[:len(b)-1]
-	}
-	return b
 }
 
 // cookValue: every matching cookie for an ACL; in a sample, the last one named name,

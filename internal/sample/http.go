@@ -2,7 +2,6 @@ package sample
 
 import (
 	"bytes"
-	"strconv"
 
 	"tandem/internal/http1"
 )
@@ -167,11 +166,11 @@ func fetchProtoHTTP(t Txn, _ []arg, _ *cursor) (v Value, ok bool) {
 	// Mode tcp: whether the first bytes parse as an HTTP request head; an incomplete
 	// head may still become one, bytes that cannot start a method never do.
 	p := t.Payload()
-	i := 0
-	for i < len(p) && methodChar(p[i]) {
-		i++
+	method := p
+	if sp := bytes.IndexByte(p, ' '); sp >= 0 {
+		method = p[:sp]
 	}
-	if i < len(p) && (i == 0 || p[i] != ' ') {
+	if len(p) > 0 && !http1.IsToken(method) {
 		return Bool(false), true
 	}
 	if http1.EndOfHead(p) < 0 {
@@ -394,8 +393,6 @@ func atoi(b []byte) int64 {
 	return n
 }
 
-var _ = strconv.Itoa
-
 // headOf returns the head a header fetch reads in the direction d.
 func headOf(t Txn, d dir) (*http1.Head, []byte) {
 	if d == dirRes || d == dirAuto {
@@ -419,16 +416,3 @@ const (
 	dirRes
 	dirAuto // hdr(): the response in a response phase, else the request
 )
-
-// methodChar reports whether c may appear in a method (an HTTP token character).
-func methodChar(c byte) bool {
-	switch {
-	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		return true
-	}
-	switch c {
-	case '!', '#', '$', '%', '&', '\'', '*', '+', '-', '.', '^', '_', '`', '|', '~':
-		return true
-	}
-	return false
-}

@@ -102,7 +102,7 @@ func (f *LogFormat) Const() (string, bool) {
 }
 
 // Append appends the format evaluated over t to dst. A sample that is not found
-// writes nothing... as HAProxy does outside logs, where it writes "-".
+// writes nothing, as HAProxy does outside log lines (a log line writes "-").
 func (f *LogFormat) Append(dst []byte, t Txn) []byte {
 	for i := range f.parts {
 		p := &f.parts[i]

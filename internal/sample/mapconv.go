@@ -28,7 +28,7 @@ func addMapConvs() {
 			}
 			kind, out := k.k, o.t
 			c := &convDef{name: name, in: k.in, out: out, args: []argKind{aStr, aStr}, minArgs: 1, fn: convMap}
-			c.check = func(a []arg, ctx *Ctx) error { return checkMap(a, ctx, kind, out) }
+			c.compile = func(_ []string, a []arg, ctx *Ctx) error { return checkMap(a, ctx, kind, out) }
 			addConv(c)
 		}
 	}

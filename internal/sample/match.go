@@ -190,7 +190,7 @@ func compile(kind matchKind, icase bool, entries []Entry, isMap bool, out Type) 
 			ps.list = append(ps.list, key)
 			ps.listIx = append(ps.listIx, i)
 		case mReg:
-			re, err := compileRegexp(key, icase)
+			re, err := CompileRegexp(key, icase)
 			if err != nil {
 				return nil, err
 			}

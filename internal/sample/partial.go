@@ -19,7 +19,11 @@ const (
 // answer may still change: State.WaitEnd is false and an ACL did not match on a fetch
 // that said its answer may change with more bytes (req.len; req.payload, wait_end and
 // registered MayChange fetches while they have no answer). A nil Cond matches.
-func (c *Cond) MatchMore(t Txn) (match, wait bool) {
+func (c *Cond) MatchMore(t Txn) (match, wait bool) { return c.eval(t, true) }
+
+// eval evaluates the condition; with more, an ACL that fails on a fetch whose answer
+// may change is a miss (Match has only pass and fail).
+func (c *Cond) eval(t Txn, more bool) (match, wait bool) {
 	if c == nil {
 		return true, false
 	}
@@ -37,7 +41,7 @@ func (c *Cond) MatchMore(t Txn) (match, wait bool) {
 					r = resPass
 					break
 				}
-				if st.mayChange && !st.WaitEnd {
+				if more && st.mayChange && !st.WaitEnd {
 					r = resMiss
 				}
 			}
@@ -58,24 +62,6 @@ func (c *Cond) MatchMore(t Txn) (match, wait bool) {
 		return false, true
 	}
 	return (res == resPass) != c.unless, false
-}
-
-// MayChange reports whether the condition reads request contents that may still grow
-// (so that tcp-request content rules wait for them).
-func (c *Cond) MayChange() bool {
-	if c == nil {
-		return false
-	}
-	for _, g := range c.groups {
-		for _, tm := range g {
-			for _, a := range tm.acls {
-				if a.expr.f.mayChange {
-					return true
-				}
-			}
-		}
-	}
-	return false
 }
 
 // ReadsPayload reports whether the condition reads the raw request bytes (req.len,

@@ -21,6 +21,8 @@ func bigNets() string {
 	return b.String()
 }
 
+// perfCond returns a condition and a request that satisfies its first group only when
+// every ACL of that group is evaluated (src list, path, header, map, header count).
 func perfCond(tb testing.TB) (*Cond, *testTxn) {
 	files := map[string]string{
 		"/big.lst":  bigNets(),
@@ -46,17 +48,28 @@ func perfCond(tb testing.TB) (*Cond, *testTxn) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	txn := newTxn(tb, "GET /API/v1/users?id=3 HTTP/1.1\r\nHost: A.Example\r\nX-Forwarded-For: 1.2.3.4\r\nUser-Agent: test\r\n\r\n")
+	txn := newTxn(tb, "GET /api/v1/users?id=3 HTTP/1.1\r\nHost: A.Example\r\nX-Forwarded-For: 1.2.3.4\r\nUser-Agent: test\r\n\r\n")
 	return c, txn
 }
 
 // TestMatchAllocs: evaluating a condition over a parsed request allocates nothing
-// once the transaction's scratch space has grown.
+// once the transaction's scratch space has grown, both when every ACL of the first
+// group runs and matches and when every group is tried and fails.
 func TestMatchAllocs(t *testing.T) {
 	c, txn := perfCond(t)
-	c.Match(txn)
-	if n := testing.AllocsPerRun(200, func() { c.Match(txn) }); n != 0 {
-		t.Errorf("Cond.Match allocates %.1f times per run, want 0", n)
+	// /API/ fails path_beg (case-sensitive) and path_end, so every group is tried.
+	miss := newTxn(t, "GET /API/v1/users?id=3 HTTP/1.1\r\nHost: A.Example\r\nX-Forwarded-For: 1.2.3.4\r\nUser-Agent: test\r\n\r\n")
+	for _, tc := range []struct {
+		name string
+		txn  *testTxn
+		want bool
+	}{{"match", txn, true}, {"miss", miss, false}} {
+		if got := c.Match(tc.txn); got != tc.want {
+			t.Fatalf("%s: Match = %v, want %v", tc.name, got, tc.want)
+		}
+		if n := testing.AllocsPerRun(200, func() { c.Match(tc.txn) }); n != 0 {
+			t.Errorf("%s: Cond.Match allocates %.1f times per run, want 0", tc.name, n)
+		}
 	}
 	e, err := ParseExpr("req.hdr(host),lower,concat(:,txn.x,)", nil)
 	if err != nil {
@@ -134,5 +147,36 @@ func BenchmarkBigCIDR(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		a.Match(txn)
+	}
+}
+
+// TestRegsubAllocs: regsub allocates only the submatch indices regexp returns, one
+// slice per match, however long its replacement is.
+func TestRegsubAllocs(t *testing.T) {
+	long := strings.Repeat("x", 64)
+	txn := newTxn(t, "GET /a/b/c/d HTTP/1.1\r\nHost: x\r\n\r\n")
+	for _, tc := range []struct {
+		expr    string
+		want    string
+		matches float64
+	}{
+		{"path,regsub(/,_,g)", "_a_b_c_d", 4},
+		{`path,regsub('/(.)','<\1>',g)`, "<a><b><c><d>", 4},
+		{"path,regsub(^/a," + long + ")", long + "/b/c/d", 1},
+		{`path,regsub('^/(a)','` + long + `\1')`, long + "a/b/c/d", 1},
+	} {
+		e, err := ParseExpr(tc.expr, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v, ok := e.Eval(txn); !ok || string(v.B) != tc.want {
+			t.Fatalf("%s: %q %v, want %q", tc.expr, v.B, ok, tc.want)
+		}
+		if raceEnabled {
+			continue // regexp's sync.Pool of matchers is off under the race detector
+		}
+		if n := testing.AllocsPerRun(100, func() { e.Eval(txn) }); n > tc.matches {
+			t.Errorf("%s: %.1f allocations per run, want at most %v (one per match)", tc.expr, n, tc.matches)
+		}
 	}
 }

@@ -17,9 +17,9 @@ type Fetch struct {
 	Out     Type
 	// Use is where it can run (UseConn for a connection-level counter…).
 	Use Use
-	// MayChange is set for a fetch of request contents that may still grow
-	// (req.ssl_sni…): while Eval gives no value, tcp-request content rules wait for
-	// more data.
+	// MayChange is set for a fetch of request contents that may still grow: while
+	// Eval gives no value, tcp-request content rules wait for more data. (The built-in
+	// req.ssl_* fetches are sample's own; only tcpproxy's tests register one.)
 	MayChange bool
 	// Compile checks the arguments and returns what Eval receives (nil Compile: the
 	// arguments themselves, as []string).

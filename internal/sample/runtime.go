@@ -56,7 +56,7 @@ func (v *view) check(key, value string) error {
 			return fmt.Errorf("'%s' is not a valid hexadecimal string (odd length)", key)
 		}
 	case mReg:
-		if _, err := compileRegexp(key, v.icase); err != nil {
+		if _, err := CompileRegexp(key, v.icase); err != nil {
 			msg := err.Error()
 			if i := strings.Index(msg, ": "); i >= 0 {
 				msg = msg[i+2:]

@@ -162,6 +162,7 @@ type State struct {
 	// mayChange is set by a fetch whose answer may change with more request bytes
 	// (HAProxy's SMP_F_MAY_CHANGE): req.len always, req.payload while too short…
 	mayChange bool
+	hello     helloCache // the ClientHello of the payload (req.ssl_*)
 }
 
 // BindSession makes *slot hold the sess. variables (HAProxy: they last as long as the
@@ -190,6 +191,7 @@ func (s *State) Reset() {
 		}
 	}
 	s.scratch = s.scratch[:0]
+	s.hello = helloCache{}
 }
 
 // ResetAll forgets every variable (a new connection).
@@ -198,6 +200,7 @@ func (s *State) ResetAll() {
 		s.vars[i].set = false
 	}
 	s.scratch = s.scratch[:0]
+	s.hello = helloCache{}
 }
 
 // SetVar stores a copy of v as variable scope.name. name should be a string of the

@@ -10,14 +10,34 @@ import (
 // req.ssl_*: SNI passthrough in mode tcp with tcp-request inspect-delay). They read
 // t.Payload(); while the hello is incomplete they have no answer and may change.
 
+// helloCache is the hello parsed out of a payload, kept in the State so that the
+// req.ssl_* fetches of a rule set (and each ALPN an ACL tries) parse the payload once
+// rather than once per fetch. It is keyed by the payload's first byte and length:
+// the payload only grows while rules read it, and the State is reset for a new
+// transaction.
+type helloCache struct {
+	p    *byte
+	n    int
+	h    *clienthello.Hello
+	wait bool
+}
+
 // helloOf parses the hello at the start of the payload: nil when the payload is not
 // (or not yet: waitMore set) a whole hello.
 func helloOf(t Txn) (h *clienthello.Hello, waitMore bool) {
-	h, err := clienthello.Parse(t.Payload())
-	if err != nil {
-		return nil, errors.Is(err, clienthello.ErrNeedMore)
+	p := t.Payload()
+	c := &t.State().hello
+	if len(p) > 0 && c.p == &p[0] && c.n == len(p) {
+		return c.h, c.wait
 	}
-	return h, false
+	h, err := clienthello.Parse(p)
+	if err != nil {
+		h, waitMore = nil, errors.Is(err, clienthello.ErrNeedMore)
+	}
+	if len(p) > 0 {
+		*c = helloCache{p: &p[0], n: len(p), h: h, wait: waitMore}
+	}
+	return h, waitMore
 }
 
 func fetchSSLHelloType(t Txn, _ []arg, _ *cursor) (v Value, ok bool) {
@@ -117,7 +137,7 @@ func init() {
 		def := &fetchDef{name: f.names[0], fn: f.fn, out: f.out, use: use, payload: true, mayChange: true}
 		addFetch(def)
 		for _, alias := range f.names[1:] {
-			fetches[alias] = def
+			aliasFetch(alias, f.names[0])
 		}
 	}
 }

@@ -110,3 +110,40 @@ func TestSSLHelloFetches(t *testing.T) {
 		t.Error("no match on the whole hello")
 	}
 }
+
+// TestSSLHelloParsedOnce: the req.ssl_* fetches of a condition parse the payload's
+// hello once: evaluating them again over the same bytes allocates nothing, bytes that
+// arrive are parsed anew, and a new transaction (ResetAll) over new bytes in the same
+// buffer reads them.
+func TestSSLHelloParsedOnce(t *testing.T) {
+	hello := goHello(t, "Pass.Example", "h2", "http/1.1")
+	c, err := ParseCond(strings.Fields("if { req_ssl_sni -i pass.example } { req.ssl_hello_type 1 } { req.ssl_alpn http/1.1 }"), NewACLSet(), &Ctx{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := append([]byte(nil), hello...)
+	txn := newTxn(t, "")
+	for _, n := range []int{1, 60, len(buf) - 1} {
+		txn.payload = buf[:n]
+		if c.Match(txn) {
+			t.Fatalf("matched on %d of %d bytes", n, len(buf))
+		}
+	}
+	txn.payload = buf
+	if !c.Match(txn) {
+		t.Fatal("no match on the whole hello")
+	}
+	if n := testing.AllocsPerRun(100, func() { c.Match(txn) }); n != 0 {
+		t.Errorf("%.1f allocations per evaluation of three req.ssl_* fetches over a parsed hello, want 0", n)
+	}
+	other := goHello(t, "Pass.Elpmaxe", "h2", "http/1.1")
+	if len(other) != len(buf) {
+		t.Fatalf("hellos of %d and %d bytes: the test needs equal lengths", len(other), len(buf))
+	}
+	copy(buf, other)
+	txn.st.ResetAll()
+	if c.Match(txn) {
+		t.Error("after ResetAll, the old hello's answer was used for new bytes in the same buffer")
+	}
+	checkEval(t, txn, "req.ssl_sni", "Pass.Elpmaxe", TStr)
+}

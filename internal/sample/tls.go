@@ -123,7 +123,7 @@ func fetchSSLCDN(issuer bool) fetchFn {
 	}
 }
 
-func checkDNArgs(a []arg) error {
+func checkDNArgs(_ []string, a []arg, _ *Ctx) error {
 	if a[2].set && a[2].s != "rfc2253" {
 		return fmt.Errorf("format %q: HAProxy knows only \"rfc2253\"", a[2].s)
 	}
@@ -152,6 +152,6 @@ func init() {
 	addFetch(&fetchDef{name: "ssl_c_verify", fn: fetchSSLCVerify, out: TInt, use: UseAny})
 	addFetch(&fetchDef{name: "ssl_c_serial", fn: fetchSSLCSerial, out: TBin, use: UseAny})
 	dnArgs := []argKind{aStr, aInt, aStr}
-	addFetch(&fetchDef{name: "ssl_c_s_dn", fn: fetchSSLCDN(false), args: dnArgs, out: TStr, use: UseAny, check: checkDNArgs})
-	addFetch(&fetchDef{name: "ssl_c_i_dn", fn: fetchSSLCDN(true), args: dnArgs, out: TStr, use: UseAny, check: checkDNArgs})
+	addFetch(&fetchDef{name: "ssl_c_s_dn", fn: fetchSSLCDN(false), args: dnArgs, out: TStr, use: UseAny, compile: checkDNArgs})
+	addFetch(&fetchDef{name: "ssl_c_i_dn", fn: fetchSSLCDN(true), args: dnArgs, out: TStr, use: UseAny, compile: checkDNArgs})
 }

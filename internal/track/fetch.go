@@ -109,8 +109,7 @@ type fetchArg struct {
 	f       field
 	slot    int
 	table   string // sc: another table to look the tracked key up in; src: the table
-	src     bool
-	tracked bool // sc_tracked: whether the slot is tracked
+	tracked bool   // sc_tracked: whether the slot is tracked
 }
 
 func init() {
@@ -176,7 +175,7 @@ func registerSC(f field, name string, tracked bool) {
 func registerSrc(f field) {
 	sample.RegisterFetch(sample.Fetch{Name: "src_" + f.name, MaxArgs: 1, Out: sample.TInt, Use: sample.UseAny,
 		Compile: func(args []string, ctx *sample.Ctx) (any, error) {
-			a := &fetchArg{f: f, src: true}
+			a := &fetchArg{f: f}
 			name := ""
 			if ctx != nil {
 				name = ctx.Proxy

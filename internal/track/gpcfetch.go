@@ -29,7 +29,6 @@ func gpcIndex(s string) (int, error) {
 
 func init() {
 	for _, f := range gpcFields {
-		f := f
 		sample.RegisterFetch(sample.Fetch{Name: "sc_" + f.name, MinArgs: 2, MaxArgs: 3, Out: sample.TInt, Use: sample.UseAny,
 			Compile: func(args []string, ctx *sample.Ctx) (any, error) {
 				idx, err := gpcIndex(args[0])
@@ -61,7 +60,7 @@ func init() {
 				}
 				ff := f
 				ff.idx = idx
-				a := &fetchArg{f: ff, src: true}
+				a := &fetchArg{f: ff}
 				a.table, err = tableArg(args[1], ctx)
 				return a, err
 			},
@@ -71,7 +70,6 @@ func init() {
 		conv string
 		f    field
 	}{{"gpc", field{"get_gpc", opGPC, 0, 0}}, {"gpc_rate", field{"gpc_rate", opGPCRate, 0, 0}}, {"gpt", field{"get_gpt", opGPT, 0, 0}}} {
-		c := c
 		sample.RegisterConverter(sample.Converter{Name: "table_" + c.conv, MinArgs: 2, MaxArgs: 2, In: sample.TAny, Out: sample.TInt,
 			Compile: func(args []string, ctx *sample.Ctx) (any, error) {
 				idx, err := gpcIndex(args[0])

@@ -199,6 +199,22 @@ func (s *Session) each(fn func(e *stick.Entry)) {
 	}
 }
 
+// CountSession counts the session a connection became (sess_cnt, sess_rate) on each
+// slot the session tracks, as HAProxy 2.6 does once the tcp-request connection and
+// session rules accepted the connection; stream trackers do not count it. The data
+// path calls it after those rules, when they tracked something.
+func (s *Session) CountSession() {
+	if !s.Sess.Any() {
+		return
+	}
+	now := s.Now()
+	for _, e := range s.Sess.e {
+		if e != nil {
+			e.CountSess(now)
+		}
+	}
+}
+
 // CountHTTPReq counts a new HTTP request on what is tracked (before its rules run).
 func (s *Session) CountHTTPReq() {
 	if !s.Any() {
@@ -218,7 +234,8 @@ func (s *Session) CountHTTPErr() {
 	s.each(func(e *stick.Entry) { e.CountHTTPErr(now) })
 }
 
-// CountResponse counts a server's response status (see Counters.CountResponse).
+// CountResponse counts a server's response status on what is tracked: a 4xx as an
+// HTTP error, a 5xx other than 501 and 505 as a failure.
 func (s *Session) CountResponse(status int) {
 	if !s.Any() {
 		return

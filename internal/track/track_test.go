@@ -228,3 +228,30 @@ func TestKey(t *testing.T) {
 		t.Error("string key from an address")
 	}
 }
+
+// TestCountSession: an accepted session counts sess_cnt and sess_rate once per slot the
+// session tracks (the same entry in two slots counts twice, as HAProxy's per-counter
+// loop), and nothing on what only a stream tracks.
+func TestCountSession(t *testing.T) {
+	now := time.Unix(1000, 0)
+	tab := newTable(t, "t", "sess_cnt,sess_rate(10s)", now)
+	s := &Session{Tables: map[string]*stick.Table{"t": tab}, Clock: func() time.Time { return now }}
+	a, b := key(t, tab, "192.0.2.1"), key(t, tab, "192.0.2.2")
+	s.AtConnection = true
+	s.Track(0, tab, a)
+	s.Track(1, tab, a)
+	s.AtConnection = false
+	s.Track(2, tab, b) // a stream tracker
+	s.CountSession()
+	for _, c := range []struct {
+		k    stick.Key
+		d    stick.Data
+		want uint64
+	}{{a, stick.SessCnt, 2}, {a, stick.SessRate, 2}, {b, stick.SessCnt, 0}, {b, stick.SessRate, 0}} {
+		if v, ok := tab.Lookup(c.k, now).Get(c.d, now); !ok || v != c.want {
+			t.Errorf("%v of %v: %d %v, want %d", c.d, c.k, v, ok, c.want)
+		}
+	}
+	var none Session
+	none.CountSession() // nothing tracked: nothing to count, no clock read
+}

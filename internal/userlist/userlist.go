@@ -120,26 +120,6 @@ func (l *List) Check(name, pass []byte) bool {
 	return true
 }
 
-// InGroup reports whether user belongs to group.
-func (l *List) InGroup(name []byte, group string) bool {
-	u := l.users[string(name)]
-	if u == nil {
-		return false
-	}
-	for _, g := range u.groups {
-		if g == group {
-			return true
-		}
-	}
-	return false
-}
-
-// HasGroup reports whether the list defines group.
-func (l *List) HasGroup(group string) bool {
-	_, ok := l.groups[group]
-	return ok
-}
-
 // cache remembers verified credentials by an HMAC of hash and password under a key
 // made at start: a hit proves the pair was verified before without keeping the
 // password. It holds at most cacheSize entries and is emptied when full.

@@ -3,6 +3,7 @@ package userlist
 import (
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -90,8 +91,8 @@ func TestGroups(t *testing.T) {
 		user, group string
 		want        bool
 	}{{"alice", "G1", true}, {"alice", "G2", false}, {"bob", "G2", true}, {"bob", "G1", false}, {"eve", "G1", false}} {
-		if got := l.InGroup([]byte(tc.user), tc.group); got != tc.want {
-			t.Errorf("InGroup(%s, %s) = %v", tc.user, tc.group, got)
+		if got := slices.Contains(l.Groups([]byte(tc.user)), tc.group); got != tc.want {
+			t.Errorf("%s in %s: %v (Groups: %v)", tc.user, tc.group, got, l.Groups([]byte(tc.user)))
 		}
 	}
 	if !l.Check([]byte("alice"), []byte("pw")) || l.Check([]byte("alice"), []byte("pw2")) || l.Check([]byte("eve"), []byte("pw")) {

@@ -154,18 +154,13 @@ func (p *parser) resolveErrorPages(px *proxyState) map[int][]byte {
 
 // openHTTPErrors starts an `http-errors NAME` section.
 func (p *parser) openHTTPErrors(st *stmt) {
-	p.sec, p.cur, p.skip = 0, nil, false
-	p.label = "http-errors"
-	if len(st.words) != 2 {
-		p.errs.Add(st.pos, "http-errors: expected exactly one name (http-errors NAME)")
-		p.skip = true
-		return
-	}
-	name := st.words[1]
-	p.label = "http-errors " + quote(name)
-	if old := p.httpErrors[name]; old != nil {
-		p.errs.Add(st.pos, "%s: already defined at %s", p.label, old.pos)
-		p.skip = true
+	name, ok := p.openNamedSection(st, "http-errors", func(name string) (config.Pos, bool) {
+		if old := p.httpErrors[name]; old != nil {
+			return old.pos, true
+		}
+		return config.Pos{}, false
+	})
+	if !ok {
 		return
 	}
 	if p.httpErrors == nil {

@@ -14,20 +14,36 @@ type userlistSec struct {
 	list *userlist.List
 }
 
+// openNamedSection starts a `KIND NAME` section (userlist, http-errors): one name,
+// not one that defined says a section of that kind already has (and where). It sets
+// the label errors are named with; false when the section's lines are skipped.
+func (p *parser) openNamedSection(st *stmt, kind string, defined func(name string) (config.Pos, bool)) (name string, ok bool) {
+	p.sec, p.cur, p.skip = 0, nil, false
+	p.label = kind
+	if len(st.words) != 2 {
+		p.errs.Add(st.pos, "%s: expected exactly one name (%s NAME)", kind, kind)
+		p.skip = true
+		return "", false
+	}
+	name = st.words[1]
+	p.label = kind + " " + quote(name)
+	if pos, dup := defined(name); dup {
+		p.errs.Add(st.pos, "%s: already defined at %s", p.label, pos)
+		p.skip = true
+		return "", false
+	}
+	return name, true
+}
+
 // openUserlist starts a `userlist NAME` section.
 func (p *parser) openUserlist(st *stmt) {
-	p.sec, p.cur, p.skip = 0, nil, false
-	p.label = "userlist"
-	if len(st.words) != 2 {
-		p.errs.Add(st.pos, "userlist: expected exactly one name (userlist NAME)")
-		p.skip = true
-		return
-	}
-	name := st.words[1]
-	p.label = "userlist " + quote(name)
-	if old := p.userlists[name]; old != nil {
-		p.errs.Add(st.pos, "%s: already defined at %s", p.label, old.pos)
-		p.skip = true
+	name, ok := p.openNamedSection(st, "userlist", func(name string) (config.Pos, bool) {
+		if old := p.userlists[name]; old != nil {
+			return old.pos, true
+		}
+		return config.Pos{}, false
+	})
+	if !ok {
 		return
 	}
 	if p.userlists == nil {
