@@ -173,7 +173,7 @@ func stickFetchConfig(bind string) string {
     timeout server 10s
 frontend fe
     bind %s
-    stick-table type ip size 100 expire 30s store http_req_rate(10s),http_req_cnt,http_err_cnt,http_err_rate(10s),gpc0,gpc0_rate(10s),conn_cur,conn_cnt,gpt0
+    stick-table type ip size 100 expire 30s store http_req_rate(10s),http_req_cnt,http_err_cnt,http_err_rate(10s),gpc0,gpc0_rate(10s),conn_cur,conn_cnt,gpt0,sess_cnt,sess_rate(10s)
     tcp-request connection track-sc1 src
     tcp-request content track-sc2 src if { path /t2 }
     http-request track-sc0 src
@@ -182,7 +182,7 @@ frontend fe
     http-request sc-set-gpt0(1) 7 if { path /gpt }
     http-request deny deny_status 403 if { path /deny }
     http-request set-var(txn.untracked) sc2_http_req_rate
-    http-request return status 200 content-type text/plain lf-string "rate=%%[sc0_http_req_rate] cnt=%%[sc_http_req_cnt(1)] err=%%[sc0_http_err_cnt] errrate=%%[sc1_http_err_rate] gpc0=%%[sc0_get_gpc0] gpc0rate=%%[sc_gpc0_rate(0)] gpt0=%%[sc1_get_gpt0] cur=%%[sc1_conn_cur] conncnt=%%[sc0_conn_cnt] trackers=%%[sc0_trackers] tracked=%%[sc2_tracked] untracked=[%%[var(txn.untracked)]] src=%%[src_http_req_cnt] srcgpc=%%[src_get_gpc0] tab=%%[src,table_http_req_cnt(fe)] tabcur=%%[src,table_conn_cur(fe)] miss=%%[str(10.9.9.9),table_http_req_cnt(fe)]\n"
+    http-request return status 200 content-type text/plain lf-string "rate=%%[sc0_http_req_rate] cnt=%%[sc_http_req_cnt(1)] err=%%[sc0_http_err_cnt] errrate=%%[sc1_http_err_rate] gpc0=%%[sc0_get_gpc0] gpc0rate=%%[sc_gpc0_rate(0)] gpt0=%%[sc1_get_gpt0] cur=%%[sc1_conn_cur] conncnt=%%[sc0_conn_cnt] sesscnt=%%[sc1_sess_cnt] sessrate=%%[sc1_sess_rate] trackers=%%[sc0_trackers] tracked=%%[sc2_tracked] untracked=[%%[var(txn.untracked)]] src=%%[src_http_req_cnt] srcgpc=%%[src_get_gpc0] tab=%%[src,table_http_req_cnt(fe)] tabcur=%%[src,table_conn_cur(fe)] miss=%%[str(10.9.9.9),table_http_req_cnt(fe)]\n"
 `, bind)
 }
 

@@ -75,6 +75,9 @@ func (h *Handler) acceptRules(rs *routeState, nc net.Conn) (*track.Session, bool
 			return nil, false
 		}
 	}
+	if t.trk != nil {
+		t.trk.CountSession() // the connection became a session (sess_cnt, sess_rate)
+	}
 	return t.trk, true
 }
 

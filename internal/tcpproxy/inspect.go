@@ -102,6 +102,9 @@ func (r *Route) admit(t *connTxn) bool {
 			return false
 		}
 	}
+	if t.trk != nil {
+		t.trk.CountSession() // the connection became a session (sess_cnt, sess_rate)
+	}
 	return true
 }
 

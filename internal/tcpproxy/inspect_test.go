@@ -284,6 +284,51 @@ func TestStickOnSrc(t *testing.T) {
 	})
 }
 
+const sessCountCfg = `defaults
+    mode tcp
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+frontend fe
+    bind 127.0.0.1:9000
+    stick-table type ip size 10 expire 10s store sess_cnt,conn_cnt
+    tcp-request connection track-sc0 src
+    default_backend be_a
+backend be_a
+    server a SRV_A
+`
+
+// TestConnectionRulesCountSessions: each connection that tcp-request connection rules
+// accept and track becomes a session counted in sess_cnt, as HAProxy 2.6 counts it
+// (sess_cnt stayed 0: e2e TestStickFetchesMatchHAProxy compares the HTTP side).
+func TestConnectionRulesCountSessions(t *testing.T) {
+	eachRulesMode(t, func(t *testing.T, m mode) {
+		var na atomic.Int32
+		addr, tables := rulesProxyTables(t, m, sessCountCfg, named(t, "a", &na), named(t, "b", &na))
+		for i := 0; i < 3; i++ {
+			c := dial(t, addr)
+			io.WriteString(c, "x")
+			got := make([]byte, 3)
+			c.SetReadDeadline(time.Now().Add(3 * time.Second))
+			if _, err := io.ReadFull(c, got); err != nil {
+				t.Fatal(err)
+			}
+			c.Close()
+		}
+		tb := tables["fe"]
+		k, _ := tb.KeyAddr(netip.MustParseAddr("127.0.0.1"))
+		e := tb.Lookup(k, time.Now())
+		if e == nil {
+			t.Fatal("no entry for 127.0.0.1")
+		}
+		sess, _ := e.Get(stick.SessCnt, time.Now())
+		conns, _ := e.Get(stick.ConnCnt, time.Now())
+		if sess != 3 || conns != 3 {
+			t.Errorf("sess_cnt %d, conn_cnt %d after 3 accepted connections; want 3 and 3", sess, conns)
+		}
+	})
+}
+
 const backendContentCfg = `defaults
     mode tcp
     timeout connect 1s
