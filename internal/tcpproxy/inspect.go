@@ -24,31 +24,59 @@ import (
 // inspectSize bounds the bytes content rules may wait for (HAProxy: the buffer).
 const inspectSize = bufSize
 
-// prepare notes whether connections of r may run TCP rules: the frontend's, or the
-// tcp-request content rules of a backend they may reach.
+// prepare works out once, when r is swapped in, what its connections need: whether
+// TCP rules may run on them (the frontend's, or those of a backend they may reach),
+// and whether their sessions must run on goroutines: a backend they may reach has
+// tcp-response rules, or servers reached over TLS or sent a PROXY header (tls.go),
+// which the reactor loops, moving bare bytes, do not do.
 func (r *Route) prepare() {
 	fe := r.Frontend
 	r.rules = fe != nil && !fe.TCPRules.Empty()
-	r.resRules = false
-	for _, p := range append([]*backend.Pool{r.Pool}, mapValues(r.Backends)...) {
-		if p == nil {
-			continue
-		}
-		if len(p.Cfg.TCPRules.Content) > 0 {
+	r.goroutines = false
+	r.eachReachable(func(p *backend.Pool) {
+		tr := &p.Cfg.TCPRules
+		if len(tr.Content) > 0 {
 			r.rules = true
 		}
-		if len(p.Cfg.TCPRules.Response) > 0 {
-			r.rules, r.resRules = true, true
+		if len(tr.Response) > 0 {
+			r.rules, r.goroutines = true, true
 		}
-	}
+		if hasTLSServers(p) {
+			r.goroutines = true
+		}
+	})
 }
 
-func mapValues(m map[string]*backend.Pool) []*backend.Pool {
-	out := make([]*backend.Pool, 0, len(m))
-	for _, p := range m {
-		out = append(out, p)
+// eachReachable calls fn with each pool a connection of r may be sent to (some more
+// than once): Pool, and when use_backend rules decide per connection (forTxn),
+// default_backend's, those the rules name, and for a name built from a sample every
+// pool of the frontend's mode.
+func (r *Route) eachReachable(fn func(*backend.Pool)) {
+	call := func(p *backend.Pool) {
+		if p != nil && p.Cfg != nil {
+			fn(p)
+		}
 	}
-	return out
+	call(r.Pool)
+	fe := r.Frontend
+	if fe == nil || r.Backends == nil || !hasRules(fe.UseBackends) {
+		return
+	}
+	if fe.DefaultBackend != nil {
+		call(r.Backends[fe.DefaultBackend.Name])
+	}
+	for _, ub := range fe.UseBackends {
+		switch {
+		case ub.Name != nil:
+			for _, p := range r.Backends {
+				if p.Cfg != nil && p.Cfg.Mode == fe.Mode {
+					call(p)
+				}
+			}
+		case ub.Backend != nil:
+			call(r.Backends[ub.Backend.Name])
+		}
+	}
 }
 
 // needsRules reports whether connections of r go through admit or inspect.

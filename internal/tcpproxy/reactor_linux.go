@@ -13,26 +13,23 @@ import (
 	"tandem/internal/rawsock"
 )
 
-// TakesFD reports whether ServeFD may be used: the handler has reactor loops.
-// Sessions to ssl servers need a goroutine (crypto/tls).
-func (h *Handler) TakesFD() bool { return h.Reactor != nil && !h.serversTLS.Load() }
+// TakesFD reports whether ServeFD may be used: the handler has reactor loops and its
+// sessions run on them (not so for those prepare sends to goroutines).
+func (h *Handler) TakesFD() bool { return h.Reactor != nil && !h.route.Load().goroutines }
 
-// serveReactor takes c's socket out of Go's poller and serves it as ServeFD does.
+// serveReactor takes c's socket out of Go's poller and serves it as ServeFD does, or
+// on this goroutine when the route's sessions run on goroutines (prepare).
 func (h *Handler) serveReactor(c net.Conn, done func()) {
-	var peer netip.AddrPort
-	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
-		peer = ta.AddrPort()
-	}
-	if h.route.Load().resRules {
-		// tcp-response rules hold the server's first bytes while the client's flow:
-		// the goroutine path does that.
+	r := h.route.Load()
+	if r.goroutines {
 		defer done()
 		h.ServeConn(c)
 		return
 	}
+	peer := addrPortOf(c.RemoteAddr())
 	var t *connTxn
 	var chosen *Route
-	if r := h.route.Load(); r.needsRules() {
+	if r.needsRules() {
 		// The rules run here, on the connection's goroutine, before the loop has it.
 		t = r.newTxn(peer, addrPortOf(c.LocalAddr()), h, c)
 		if !r.admit(t) {
@@ -70,8 +67,9 @@ func (h *Handler) serveReactor(c net.Conn, done func()) {
 // without Go's poller) on a reactor loop, and calls done once it is closed. It returns
 // at once: choosing a server may wait in the backend's queue, on a goroutine of its own.
 func (h *Handler) ServeFD(fd int, peer netip.AddrPort, done func()) {
-	if h.route.Load().needsRules() {
-		// Rules read the socket before a server is chosen: through Go's poller.
+	if r := h.route.Load(); r.needsRules() || r.goroutines {
+		// Rules read the socket before a server is chosen, and some sessions run on
+		// goroutines: through Go's poller.
 		go func() {
 			c, err := fdConn(fd)
 			unix.Close(fd)

@@ -30,8 +30,8 @@ type Route struct {
 	Log      *logging.Logger          // tcplog / log-format; nil: off
 	Tables   map[string]*stick.Table  // live stick tables by name (track-sc, sc_*, src_*, table_*)
 
-	rules    bool // TCP rules may run on a connection (prepare)
-	resRules bool // a backend has tcp-response rules: sessions run on goroutines
+	rules      bool // TCP rules may run on a connection (prepare)
+	goroutines bool // sessions run on goroutines, not reactor loops (prepare)
 }
 
 // Handler serves the connections of one TCP frontend.
@@ -40,9 +40,8 @@ type Handler struct {
 	// of two goroutines each. Set it before the first connection.
 	Reactor *reactor.Group
 
-	route      atomic.Pointer[Route]
-	log        *slog.Logger
-	serversTLS atomic.Bool // the route's backend has ssl servers: sessions run on goroutines (tls.go)
+	route atomic.Pointer[Route]
+	log   *slog.Logger
 
 	mu       sync.Mutex
 	conns    map[*session]struct{}
@@ -59,7 +58,6 @@ func NewHandler(r *Route, log *slog.Logger) *Handler {
 // Swap makes new connections follow r; established ones keep their server.
 func (h *Handler) Swap(r *Route) {
 	r.prepare()
-	h.serversTLS.Store(r.hasTLSServers())
 	h.route.Store(r)
 }
 
@@ -110,7 +108,7 @@ func (s *session) close() {
 // Serve serves c without tying the accepting goroutine, and calls done once c is
 // closed. With a Reactor, an established session holds no goroutine at all.
 func (h *Handler) Serve(c net.Conn, done func()) {
-	if h.Reactor == nil || h.serversTLS.Load() {
+	if h.Reactor == nil {
 		go func() {
 			defer done()
 			h.ServeConn(c)
