@@ -115,8 +115,8 @@ func (t *connTxn) end(in, out int64) {
 }
 
 // admit runs the tcp-request connection and session rules; false: a rule rejected the
-// connection.
-func (r *Route) admit(t *connTxn) bool {
+// connection, and c is closed (refuse: before it is a session, with a reset).
+func (r *Route) admit(c net.Conn, t *connTxn) bool {
 	tr := &r.Frontend.TCPRules
 	for _, prog := range [2]rules.Program{tr.Connection, tr.Session} {
 		if len(prog) == 0 {
@@ -127,10 +127,30 @@ func (r *Route) admit(t *connTxn) bool {
 		t.atConn = false
 		if v == rules.Rejected || v == rules.Dropped {
 			t.drop = v == rules.Dropped
+			refuse(c, t, true)
 			return false
 		}
 	}
 	return true
+}
+
+// screen runs the content rules over c's first bytes, the same on both paths: the
+// frontend's tcp-request content rules, its use_backend rules, then the chosen
+// backend's content rules. It returns the route chosen, or nil when a rule refused
+// c: the refusal is counted (HAProxy's denied_req, dreq) and c closed.
+func (r *Route) screen(c net.Conn, t *connTxn) *Route {
+	chosen := r
+	ok := r.inspect(c, t)
+	if ok {
+		chosen = r.forTxn(t)
+		ok = chosen.inspectBackend(c, t)
+	}
+	if ok {
+		return chosen
+	}
+	r.Stats.Denied()
+	refuse(c, t, false)
+	return nil
 }
 
 // inspect runs the tcp-request content rules over c's first bytes (kept in

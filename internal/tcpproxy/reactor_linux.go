@@ -32,23 +32,15 @@ func (h *Handler) serveReactor(c net.Conn, done func()) {
 	if r.needsRules() {
 		// The rules run here, on the connection's goroutine, before the loop has it.
 		t = r.newTxn(peer, addrPortOf(c.LocalAddr()), h, c)
-		if !r.admit(t) {
-			t.end(0, 0)
-			refuse(c, t, true) // refused before it is a session: reset, not counted
+		if !r.admit(c, t) {
+			t.end(0, 0) // refused before it is a session: not counted
 			done()
 			return
 		}
-		ok := r.inspect(c, t)
-		if ok {
-			chosen = r.forTxn(t)
-			ok = chosen.inspectBackend(c, t)
-		}
-		if !ok {
+		if chosen = r.screen(c, t); chosen == nil {
 			r.Stats.SessionOpen(time.Now()) // a session refused by a content rule
-			r.Stats.Denied()                // HAProxy's denied_req (dreq)
 			r.Stats.SessionClose()
 			t.end(int64(len(t.payload)), 0)
-			refuse(c, t, false)
 			done()
 			return
 		}

@@ -160,27 +160,19 @@ func (h *Handler) ServeConn(c net.Conn) {
 	if r.needsRules() {
 		t = r.newTxn(addrPortOf(c.RemoteAddr()), addrPortOf(c.LocalAddr()), h, c)
 		defer func() { t.end(in, out) }()
-		if !r.admit(t) {
-			refuse(c, t, true) // refused before it is a session: reset, not counted
-			return
+		if !r.admit(c, t) {
+			return // refused before it is a session: not counted
 		}
 	}
 	r.Stats.SessionOpen(time.Now())
 	defer r.Stats.SessionClose()
 	if t != nil {
-		if !r.inspect(c, t) {
+		chosen := r.screen(c, t)
+		if chosen == nil {
 			in = int64(len(t.payload))
-			r.Stats.Denied() // HAProxy's denied_req (dreq)
-			refuse(c, t, false)
 			return
 		}
-		r = r.forTxn(t)
-		if !r.inspectBackend(c, t) {
-			in = int64(len(t.payload))
-			r.Stats.Denied()
-			refuse(c, t, false)
-			return
-		}
+		r = chosen
 	} else {
 		r = r.forConn(addrPortOf(c.RemoteAddr()), addrPortOf(c.LocalAddr()), h, c)
 	}
