@@ -123,11 +123,7 @@ func (s *session) patShow(out *bytes.Buffer, k patKind, args []string) {
 		}
 		return
 	}
-	name := ""
-	if len(args) > 0 {
-		name = args[0]
-	}
-	l := s.lookupList(name, k, true)
+	l := s.lookupList(arg(args, 0), k, true)
 	if l == nil {
 		out.WriteString(k.unknown())
 		return

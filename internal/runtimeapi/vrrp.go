@@ -22,11 +22,7 @@ func (s *session) showVRRP(out *bytes.Buffer, args []string) {
 		out.WriteString("VRRP is not running (start tandem with -k keepalived.conf).\n")
 		return
 	}
-	sub := ""
-	if len(args) > 0 {
-		sub = args[0]
-	}
-	switch sub {
+	switch arg(args, 0) {
 	case "":
 		showVRRPTable(out, ins, s.now())
 	case "episodes":
@@ -103,11 +99,7 @@ func (s *session) vrrpSwitchover(out *bytes.Buffer, args []string) {
 		out.WriteString("VRRP is not running (start tandem with -k keepalived.conf).\n")
 		return
 	}
-	name := ""
-	if len(args) > 0 {
-		name = args[0]
-	}
-	if err := s.src.VRRPSwitchover(name); err != nil {
+	if err := s.src.VRRPSwitchover(arg(args, 0)); err != nil {
 		out.WriteString(err.Error() + "\n")
 	}
 }
