@@ -21,6 +21,7 @@ import (
 	"tandem/internal/idlewait"
 	"tandem/internal/listener"
 	"tandem/internal/logging"
+	"tandem/internal/proxystats"
 	"tandem/internal/reactor"
 	"tandem/internal/tlsconf"
 )
@@ -46,6 +47,9 @@ type front struct {
 	swap func(cfg *config.Config, f *config.Frontend, pools map[string]*backend.Pool)
 	sem  chan struct{}              // frontend maxconn
 	h2o  atomic.Pointer[h2.Options] // HTTP/2 settings (mode http), h2.go
+	// the frontend's counters (a name's are the same across reloads), for the
+	// connections served outside its handler (h2.go)
+	stats *proxystats.Frontend
 }
 
 // errNoRawAccept: the listener gives no raw socket to accept on.
