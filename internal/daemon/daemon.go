@@ -42,7 +42,8 @@ type asyncHandler interface {
 
 // front is a running frontend: its handler and how to swap a new route into it.
 type front struct {
-	cfg  *config.Frontend
+	// cfg is the frontend's section, swapped in by a reload while connections read it
+	cfg  atomic.Pointer[config.Frontend]
 	h    handler
 	swap func(cfg *config.Config, f *config.Frontend, pools map[string]*backend.Pool)
 	sem  chan struct{}              // frontend maxconn
@@ -241,9 +242,9 @@ func (d *Daemon) apply(cfg *config.Config) error {
 	// 3. Frontends: an unchanged name and mode keeps its handler (and its connections).
 	fronts := make(map[string]*front, len(cfg.Frontends))
 	for _, f := range cfg.Frontends {
-		if old := d.fronts[f.Name]; old != nil && old.cfg.Mode == f.Mode {
+		if old := d.fronts[f.Name]; old != nil && old.cfg.Load().Mode == f.Mode {
 			old.swap(cfg, f, pools)
-			old.cfg = f
+			old.cfg.Store(f)
 			if cap(old.sem) != maxConnOf(f) {
 				old.sem = make(chan struct{}, maxConnOf(f))
 			}
@@ -361,7 +362,7 @@ func (d *Daemon) accept(a *acceptor) {
 				continue
 			}
 		}
-		if a.h2.Load() && fr.cfg.Mode == config.ModeHTTP {
+		if a.h2.Load() && fr.cfg.Load().Mode == config.ModeHTTP {
 			go d.serveH2(fr, c, "http", release) // h2c with prior knowledge
 			continue
 		}

@@ -20,7 +20,8 @@ func poolOf(f *config.Frontend, pools map[string]*backend.Pool) *backend.Pool {
 
 func (d *Daemon) newFront(cfg *config.Config, f *config.Frontend, pools map[string]*backend.Pool) *front {
 	log := d.log.With("frontend", f.Name)
-	fr := &front{cfg: f, sem: make(chan struct{}, maxConnOf(f)), stats: d.obs.counters.Frontend(f.Name)}
+	fr := &front{sem: make(chan struct{}, maxConnOf(f)), stats: d.obs.counters.Frontend(f.Name)}
+	fr.cfg.Store(f)
 	switch f.Mode {
 	case config.ModeTCP:
 		route := func(f *config.Frontend, pools map[string]*backend.Pool) *tcpproxy.Route {

@@ -93,9 +93,10 @@ func readProxyHeader(c net.Conn, deadline time.Time) (net.Conn, error) {
 // the frontend's client timeout (a minute when none is set), as HAProxy waits for it.
 func (d *Daemon) serveProxied(a *acceptor, fr *front, c net.Conn, live *tlsconf.Live, release func()) {
 	accepted := time.Now()
-	pc, err := readProxyHeader(c, accepted.Add(handshakeLimit(fr.cfg)))
+	fc := fr.cfg.Load()
+	pc, err := readProxyHeader(c, accepted.Add(handshakeLimit(fc)))
 	if err != nil {
-		d.log.Debug("PROXY protocol header refused", "frontend", fr.cfg.Name, "client", c.RemoteAddr().String(), "err", err)
+		d.log.Debug("PROXY protocol header refused", "frontend", fc.Name, "client", c.RemoteAddr().String(), "err", err)
 		msg, closed := proxyErrorText(err)
 		d.logConnError(a, fr, c, accepted, msg, closed)
 		c.Close()
@@ -107,5 +108,5 @@ func (d *Daemon) serveProxied(a *acceptor, fr *front, c net.Conn, live *tlsconf.
 		return
 	}
 	// h2c with prior knowledge (bind … proto h2)
-	d.handOver(fr, pc, fr.cfg.Mode == config.ModeHTTP && a.h2.Load(), "http", release)
+	d.handOver(fr, pc, fc.Mode == config.ModeHTTP && a.h2.Load(), "http", release)
 }

@@ -36,17 +36,18 @@ func (a *acceptor) setTLS(b *tlsconf.Bind, log *logging.Logger) {
 // paths (reactor, park, splice), which need a socket.
 func (d *Daemon) serveTLS(a *acceptor, fr *front, c net.Conn, live *tlsconf.Live, release func()) {
 	accepted := time.Now()
+	fc := fr.cfg.Load()
 	tc := tls.Server(c, live.Config())
-	tc.SetDeadline(accepted.Add(handshakeLimit(fr.cfg)))
+	tc.SetDeadline(accepted.Add(handshakeLimit(fc)))
 	if err := tc.Handshake(); err != nil {
-		d.log.Debug("TLS handshake failed", "frontend", fr.cfg.Name, "client", c.RemoteAddr().String(), "err", err)
+		d.log.Debug("TLS handshake failed", "frontend", fc.Name, "client", c.RemoteAddr().String(), "err", err)
 		d.logHandshakeError(a, fr, c, accepted, err)
 		c.Close()
 		release()
 		return
 	}
 	tc.SetDeadline(time.Time{})
-	h2 := fr.cfg.Mode == config.ModeHTTP && (a.h2.Load() || tc.ConnectionState().NegotiatedProtocol == "h2")
+	h2 := fc.Mode == config.ModeHTTP && (a.h2.Load() || tc.ConnectionState().NegotiatedProtocol == "h2")
 	d.handOver(fr, tc, h2, "https", release)
 }
 
@@ -67,7 +68,7 @@ func (d *Daemon) handOver(fr *front, c net.Conn, h2 bool, scheme string, release
 		d.serveH2(fr, c, scheme, release)
 		return
 	}
-	if ah, ok := fr.h.(asyncHandler); ok && fr.cfg.Mode == config.ModeHTTP {
+	if ah, ok := fr.h.(asyncHandler); ok && fr.cfg.Load().Mode == config.ModeHTTP {
 		ah.Serve(c, release)
 		return
 	}
@@ -112,14 +113,15 @@ func (d *Daemon) logConnError(a *acceptor, fr *front, c net.Conn, accepted time.
 	if l == nil || l.ConnectOnly() {
 		return
 	}
+	fc := fr.cfg.Load()
 	n := 0
-	for i, b := range fr.cfg.Binds {
+	for i, b := range fc.Binds {
 		if listener.KeyOf(b) == a.key {
 			n = i + 1
 		}
 	}
 	r := logging.NewRecord(0)
-	r.Accept, r.FrontendName = accepted, fr.cfg.Name
+	r.Accept, r.FrontendName = accepted, fc.Name
 	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
 		r.Client = ta.AddrPort()
 	}
