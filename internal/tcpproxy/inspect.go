@@ -3,9 +3,9 @@ package tcpproxy
 import (
 	"net"
 	"os"
-	"tandem/internal/backend"
 	"time"
 
+	"tandem/internal/backend"
 	"tandem/internal/rawsock"
 	"tandem/internal/rules"
 	"tandem/internal/stick"
