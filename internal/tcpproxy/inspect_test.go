@@ -55,23 +55,9 @@ func rulesProxyTables(t *testing.T, m mode, text string, a, b string) (string, m
 	fe := cfg.Frontend("fe")
 	stats := proxystats.NewRegistry().Frontend("fe")
 	h := NewHandler(&Route{Frontend: fe, Pool: pools[fe.DefaultBackend.Name], Backends: pools, Tables: tables, Stats: stats}, slog.New(slog.DiscardHandler))
-	h.Reactor = m.rx
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close(); h.Close() })
-	proxyStats.Store(ln.Addr().String(), stats)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			serveOne(h, m, c)
-		}
-	}()
-	return ln.Addr().String(), tables
+	addr := listen(t, h, m, "127.0.0.1:0")
+	proxyStats.Store(addr, stats)
+	return addr, tables
 }
 
 const inspectCfg = `defaults
