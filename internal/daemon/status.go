@@ -62,12 +62,12 @@ func (d *Daemon) SessionsOn(addrs []netip.Addr) (uint64, bool) {
 	defer d.mu.Unlock()
 	var n uint64
 	found := false
-	for name, f := range d.fronts {
+	for _, f := range d.fronts {
 		for _, b := range f.cfg.Load().Binds {
 			if b.Any || !slices.Contains(addrs, b.Addr.Addr().Unmap()) {
 				continue
 			}
-			n += d.obs.counters.Frontend(name).Sessions()
+			n += f.stats.Sessions()
 			found = true
 			break
 		}
