@@ -31,6 +31,7 @@ const inspectSize = bufSize
 // which the reactor loops, moving bare bytes, do not do.
 func (r *Route) prepare() {
 	fe := r.Frontend
+	r.perConn = fe != nil && r.Backends != nil && hasRules(fe.UseBackends)
 	r.rules = fe != nil && !fe.TCPRules.Empty()
 	r.goroutines = false
 	r.eachReachable(func(p *backend.Pool) {
@@ -58,10 +59,10 @@ func (r *Route) eachReachable(fn func(*backend.Pool)) {
 		}
 	}
 	call(r.Pool)
-	fe := r.Frontend
-	if fe == nil || r.Backends == nil || !hasRules(fe.UseBackends) {
+	if !r.perConn {
 		return
 	}
+	fe := r.Frontend
 	if fe.DefaultBackend != nil {
 		call(r.Backends[fe.DefaultBackend.Name])
 	}

@@ -98,11 +98,17 @@ func (h *Handler) serveFD(fd int, peer netip.AddrPort, done func(), t *connTxn, 
 		h.untrack(s)
 		done()
 	}
-	local := localAddr(fd)
+	var local netip.AddrPort // where the client connected: a system call, made once when needed
+	at := func() netip.AddrPort {
+		if !local.IsValid() {
+			local = localAddr(fd)
+		}
+		return local
+	}
 	if chosen != nil {
 		r = chosen // the rules chose it (serveReactor)
-	} else {
-		r = r.forConn(peer, local, h, nil)
+	} else if r.perConn {
+		r = r.forConn(peer, at(), h, nil)
 	}
 	if r.Pool == nil {
 		unix.Close(fd)
@@ -111,12 +117,12 @@ func (h *Handler) serveFD(fd int, peer netip.AddrPort, done func(), t *connTxn, 
 	}
 	var lg *sessionLog
 	if r.Log != nil {
-		lg = h.startLogAt(r, peer, local)
+		lg = h.startLogAt(r, peer, at())
 	}
 	var sticky *stickState
 	if len(r.Pool.Cfg.StickRules) > 0 {
 		if t == nil {
-			t = r.newTxn(peer, local, h, nil)
+			t = r.newTxn(peer, at(), h, nil)
 		}
 		sticky = r.stickMatch(t)
 	}

@@ -20,8 +20,7 @@ import (
 // tcp, so client and local addresses are all they read.
 // conn is the client connection for the TLS fetches (nil: a plain socket).
 func (r *Route) forConn(client, local netip.AddrPort, h *Handler, conn any) *Route {
-	fe := r.Frontend
-	if fe == nil || r.Backends == nil || !hasRules(fe.UseBackends) {
+	if !r.perConn {
 		return r
 	}
 	return r.forTxn(r.newTxn(client, local, h, conn))
@@ -42,10 +41,10 @@ func (r *Route) newTxn(client, local netip.AddrPort, h *Handler, conn any) *conn
 
 // forTxn is forConn over a connection's Txn (its first bytes read by inspect).
 func (r *Route) forTxn(t *connTxn) *Route {
-	fe := r.Frontend
-	if fe == nil || r.Backends == nil || !hasRules(fe.UseBackends) {
+	if !r.perConn {
 		return r
 	}
+	fe := r.Frontend
 	pick := r.Pool
 	if fe.DefaultBackend != nil {
 		pick = r.Backends[fe.DefaultBackend.Name]

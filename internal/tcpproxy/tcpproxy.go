@@ -30,6 +30,7 @@ type Route struct {
 	Log      *logging.Logger          // tcplog / log-format; nil: off
 	Tables   map[string]*stick.Table  // live stick tables by name (track-sc, sc_*, src_*, table_*)
 
+	perConn    bool // use_backend rules choose the pool of each connection (prepare)
 	rules      bool // TCP rules may run on a connection (prepare)
 	goroutines bool // sessions run on goroutines, not reactor loops (prepare)
 }
