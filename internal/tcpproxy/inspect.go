@@ -32,6 +32,13 @@ const inspectSize = bufSize
 func (r *Route) prepare() {
 	fe := r.Frontend
 	r.perConn = fe != nil && r.Backends != nil && hasRules(fe.UseBackends)
+	r.own = nil
+	if fe != nil {
+		r.own = r.Backends[fe.Name]
+		if r.own == nil && r.Pool != nil && r.Pool.Cfg != nil && r.Pool.Cfg.Name == fe.Name {
+			r.own = r.Pool
+		}
+	}
 	r.rules = fe != nil && !fe.TCPRules.Empty()
 	r.goroutines = false
 	r.eachReachable(func(p *backend.Pool) {
@@ -171,6 +178,10 @@ func (r *Route) inspectBackend(c net.Conn, t *connTxn) bool {
 		return true
 	}
 	b := r.Pool.Cfg
+	if len(b.TCPRules.Content) == 0 {
+		return true
+	}
+	t.pool = r.Pool // the backend's rules: its figures without a name
 	return inspectWith(c, t, b.TCPRules.Content, b.TCPRules.InspectDelay)
 }
 

@@ -29,7 +29,7 @@ func (r *Route) forConn(client, local netip.AddrPort, h *Handler, conn any) *Rou
 // newTxn returns the sample.Txn of a new connection of h; conn is the client
 // connection, read by the TLS fetches (nil: a plain socket).
 func (r *Route) newTxn(client, local netip.AddrPort, h *Handler, conn any) *connTxn {
-	t := &connTxn{src: client, dst: local, backends: r.Backends, tables: r.Tables, conn: conn}
+	t := &connTxn{src: client, dst: local, backends: r.Backends, tables: r.Tables, conn: conn, pool: r.own}
 	if r.Frontend != nil {
 		t.fe = r.Frontend.Name
 	}
@@ -86,11 +86,15 @@ func hasRules(ubs []config.UseBackend) bool {
 // connTxn is a connection seen by the sample language: its addresses, the first bytes
 // tcp-request content rules read, and its stick counters.
 type connTxn struct {
-	conn       any              // the client connection, read by TLSFacts
-	tls        *sample.TLSFacts // its TLS facts, once read
-	tlsRead    bool
-	src, dst   netip.AddrPort
-	backends   map[string]*backend.Pool
+	conn     any              // the client connection, read by TLSFacts
+	tls      *sample.TLSFacts // its TLS facts, once read
+	tlsRead  bool
+	src, dst netip.AddrPort
+	backends map[string]*backend.Pool
+	// pool is the backend whose figures fetches without a backend name read (nbsrv,
+	// be_conn, srv_is_up(SERVER)…): the one the running rules belong to, a listen
+	// section's own for the frontend's rules (HAProxy refuses them in a frontend)
+	pool       *backend.Pool
 	fe         string // the frontend's name and its open connections, for fe_conn
 	active     int
 	st         sample.State
@@ -158,7 +162,10 @@ func (t *connTxn) Counter(c sample.Counter, proxy, server string) (int64, bool) 
 		}
 		return 0, false // another frontend's figure is not reachable from here
 	}
-	p := t.backends[proxy]
+	p := t.pool
+	if proxy != "" {
+		p = t.backends[proxy]
+	}
 	if p == nil {
 		return 0, false
 	}

@@ -30,9 +30,10 @@ type Route struct {
 	Log      *logging.Logger          // tcplog / log-format; nil: off
 	Tables   map[string]*stick.Table  // live stick tables by name (track-sc, sc_*, src_*, table_*)
 
-	perConn    bool // use_backend rules choose the pool of each connection (prepare)
-	rules      bool // TCP rules may run on a connection (prepare)
-	goroutines bool // sessions run on goroutines, not reactor loops (prepare)
+	perConn    bool          // use_backend rules choose the pool of each connection (prepare)
+	own        *backend.Pool // a listen section's own backend half (prepare; nil: a frontend)
+	rules      bool          // TCP rules may run on a connection (prepare)
+	goroutines bool          // sessions run on goroutines, not reactor loops (prepare)
 }
 
 // Handler serves the connections of one TCP frontend.
@@ -213,6 +214,7 @@ func (h *Handler) ServeConn(c net.Conn) {
 		if t == nil {
 			t = r.newTxn(addrPortOf(c.RemoteAddr()), addrPortOf(c.LocalAddr()), h, c)
 		}
+		t.pool = r.Pool // the backend's rules
 		server = &resInspector{Conn: conn, client: c, t: t, prog: rr, delay: r.Pool.Cfg.TCPRules.ResponseDelay}
 	}
 	var cause byte
