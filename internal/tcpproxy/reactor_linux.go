@@ -151,10 +151,7 @@ func (h *Handler) serveFD(fd int, peer netip.AddrPort, done func(), t *connTxn, 
 	rs.finished = func(bin, bout int64) {
 		in, out = bin, bout
 		srv := rs.att.srv
-		lg.done(in, out)
-		srv.BytesIn.Add(uint64(in))
-		srv.BytesOut.Add(uint64(out))
-		r.Stats.Bytes(in, out)
+		r.account(lg, srv, in, out)
 		r.Pool.Release(srv)
 		end()
 	}

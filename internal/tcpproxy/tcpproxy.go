@@ -221,6 +221,12 @@ func (h *Handler) ServeConn(c net.Conn) {
 	in, out, cause = Pipe(c, server, timeouts(r))
 	in += early
 	lg.fail(cause)
+	r.account(lg, srv, in, out)
+}
+
+// account ends a session that reached srv, the same on both paths: its log line, and
+// the bytes it moved on the server's and the frontend's counters.
+func (r *Route) account(lg *sessionLog, srv *backend.Server, in, out int64) {
 	lg.done(in, out)
 	srv.BytesIn.Add(uint64(in))
 	srv.BytesOut.Add(uint64(out))
