@@ -13,9 +13,14 @@ import (
 	"tandem/internal/rawsock"
 )
 
-// TakesFD reports whether ServeFD may be used: the handler has reactor loops and its
-// sessions run on them (not so for those prepare sends to goroutines).
-func (h *Handler) TakesFD() bool { return h.Reactor != nil && !h.route.Load().goroutines }
+// TakesFD reports whether ServeFD is the way to hand over connections: the handler has
+// reactor loops, its sessions run on them (not so for those prepare sends to
+// goroutines), and no rule reads the socket first (rules read through Go's poller: a
+// connection accepted there is detached once, after them, not made a net.Conn first).
+func (h *Handler) TakesFD() bool {
+	r := h.route.Load()
+	return h.Reactor != nil && !r.goroutines && !r.needsRules()
+}
 
 // serveReactor takes c's socket out of Go's poller and serves it as ServeFD does, or
 // on this goroutine when the route's sessions run on goroutines (prepare).
@@ -61,7 +66,8 @@ func (h *Handler) serveReactor(c net.Conn, done func()) {
 func (h *Handler) ServeFD(fd int, peer netip.AddrPort, done func()) {
 	if r := h.route.Load(); r.needsRules() || r.goroutines {
 		// Rules read the socket before a server is chosen, and some sessions run on
-		// goroutines: through Go's poller.
+		// goroutines: through Go's poller (TakesFD says no for them; a reload may have
+		// come between).
 		go func() {
 			c, err := fdConn(fd)
 			unix.Close(fd)
