@@ -34,18 +34,29 @@ func (h *Handler) serveReactor(c net.Conn, done func()) {
 	peer := addrPortOf(c.RemoteAddr())
 	var t *connTxn
 	var chosen *Route
+	var s *session
 	if r.needsRules() {
-		// The rules run here, on the connection's goroutine, before the loop has it.
-		t = r.newTxn(peer, addrPortOf(c.LocalAddr()), h, c)
-		if !r.admit(c, t) {
-			t.end(0, 0) // refused before it is a session: not counted
+		// The rules run here, on the connection's goroutine, before the loop has it;
+		// the connection is a session of the handler meanwhile, as on the goroutine
+		// path (fe_conn, shutdown), and of the frontend once admitted (scur).
+		s = &session{client: c}
+		if !h.track(s) {
+			c.Close()
 			done()
 			return
 		}
+		t = r.newTxn(peer, addrPortOf(c.LocalAddr()), h, c)
+		if !r.admit(c, t) {
+			t.end(0, 0) // refused before it is a session: not counted
+			h.untrack(s)
+			done()
+			return
+		}
+		r.Stats.SessionOpen(time.Now())
 		if chosen = r.screen(c, t); chosen == nil {
-			r.Stats.SessionOpen(time.Now()) // a session refused by a content rule
 			r.Stats.SessionClose()
 			t.end(int64(len(t.payload)), 0)
+			h.untrack(s)
 			done()
 			return
 		}
@@ -54,10 +65,14 @@ func (h *Handler) serveReactor(c net.Conn, done func()) {
 	if err != nil {
 		h.log.Warn("tcp session: cannot take the client socket", "err", err)
 		t.end(0, 0)
+		if s != nil {
+			r.Stats.SessionClose()
+			h.untrack(s)
+		}
 		done()
 		return
 	}
-	h.serveFD(fd, peer, done, t, chosen)
+	h.serveFD(fd, peer, done, t, chosen, s)
 }
 
 // ServeFD serves the client socket fd (non-blocking, close-on-exec, accepted from peer
@@ -80,23 +95,26 @@ func (h *Handler) ServeFD(fd int, peer netip.AddrPort, done func()) {
 		}()
 		return
 	}
-	go h.serveFD(fd, peer, done, nil, nil)
+	go h.serveFD(fd, peer, done, nil, nil, nil)
 }
 
 // serveFD picks a server, starts a non-blocking connect to it and gives the session to a
 // loop, which finishes the connect and then moves the bytes. From there the session
 // costs two descriptors and a small struct, and a buffer only while bytes wait for a
-// full socket.
-func (h *Handler) serveFD(fd int, peer netip.AddrPort, done func(), t *connTxn, chosen *Route) {
-	s := &session{}
-	if !h.track(s) {
-		t.end(0, 0)
-		unix.Close(fd)
-		done()
-		return
-	}
+// full socket. t, chosen and s come from serveReactor when rules ran there: s is then
+// tracked and its session open already.
+func (h *Handler) serveFD(fd int, peer netip.AddrPort, done func(), t *connTxn, chosen *Route, s *session) {
 	r := h.route.Load()
-	r.Stats.SessionOpen(time.Now())
+	if s == nil {
+		s = &session{}
+		if !h.track(s) {
+			t.end(0, 0)
+			unix.Close(fd)
+			done()
+			return
+		}
+		r.Stats.SessionOpen(time.Now())
+	}
 	var in, out int64
 	end := func() {
 		t.end(in, out)
