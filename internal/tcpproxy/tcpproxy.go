@@ -108,7 +108,9 @@ func (s *session) close() {
 }
 
 // Serve serves c without tying the accepting goroutine, and calls done once c is
-// closed. With a Reactor, an established session holds no goroutine at all.
+// closed. With a Reactor, an established session holds no goroutine at all, unless
+// the route sends its sessions to goroutines (prepare: ssl or send-proxy servers,
+// tcp-response rules).
 func (h *Handler) Serve(c net.Conn, done func()) {
 	if h.Reactor == nil {
 		go func() {
