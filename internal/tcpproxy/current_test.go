@@ -13,14 +13,8 @@ import (
 // without reaching server a, as Debian's haproxy 2.6 does on the same sections (run
 // by hand on loopback: closed, no server connection).
 func TestFiguresOfCurrentBackend(t *testing.T) {
-	const head = `defaults
-    mode tcp
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
-`
 	for _, tc := range []struct{ name, cfg string }{
-		{"listen: nbsrv", head + `listen fe
+		{"listen: nbsrv", tcpDefaults + `listen fe
     bind 127.0.0.1:9000
     tcp-request inspect-delay 1s
     tcp-request content reject if { nbsrv ge 1 } { req.len ge 1 }
@@ -28,7 +22,7 @@ func TestFiguresOfCurrentBackend(t *testing.T) {
 backend be_b
     server b SRV_B
 `},
-		{"backend: srv_is_up and be_conn", head + `frontend fe
+		{"backend: srv_is_up and be_conn", tcpDefaults + `frontend fe
     bind 127.0.0.1:9000
     default_backend be_a
 backend be_a

@@ -60,12 +60,15 @@ func rulesProxyTables(t *testing.T, m mode, text string, a, b string) (string, m
 	return addr, tables
 }
 
-const inspectCfg = `defaults
+// tcpDefaults starts the configurations of the tests: mode tcp, short timeouts.
+const tcpDefaults = `defaults
     mode tcp
     timeout connect 1s
     timeout client 5s
     timeout server 5s
-frontend fe
+`
+
+const inspectCfg = tcpDefaults + `frontend fe
     bind 127.0.0.1:9000
     stick-table type ip size 10 expire 10s store conn_cur
     tcp-request connection track-sc0 src
@@ -226,12 +229,7 @@ func TestContentRulesWaitForBytes(t *testing.T) {
 	})
 }
 
-const stickCfg = `defaults
-    mode tcp
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
-frontend fe
+const stickCfg = tcpDefaults + `frontend fe
     bind 127.0.0.1:9000
     default_backend be_a
 backend be_a
@@ -270,12 +268,7 @@ func TestStickOnSrc(t *testing.T) {
 	})
 }
 
-const backendContentCfg = `defaults
-    mode tcp
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
-frontend fe
+const backendContentCfg = tcpDefaults + `frontend fe
     bind 127.0.0.1:9000
     default_backend be_a
 backend be_a
@@ -300,12 +293,7 @@ func init() {
 		}})
 }
 
-const registeredCfg = `defaults
-    mode tcp
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
-frontend fe
+const registeredCfg = tcpDefaults + `frontend fe
     bind 127.0.0.1:9000
     tcp-request inspect-delay 1s
     tcp-request content accept if { test.first3 -m found }
@@ -328,12 +316,7 @@ func statsOf(t *testing.T, addr string) proxystats.Snapshot {
 	return v.(*proxystats.Frontend).Snapshot(time.Now())
 }
 
-const responseCfg = `defaults
-    mode tcp
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
-frontend fe
+const responseCfg = tcpDefaults + `frontend fe
     bind 127.0.0.1:9000
     default_backend be_a
 backend be_a

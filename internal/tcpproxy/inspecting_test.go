@@ -7,12 +7,7 @@ import (
 	"time"
 )
 
-const inspectingCfg = `defaults
-    mode tcp
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
-frontend fe
+const inspectingCfg = tcpDefaults + `frontend fe
     bind 127.0.0.1:9000
     tcp-request inspect-delay 3s
     tcp-request content reject if { fe_conn ge 2 } { req.len ge 1 }

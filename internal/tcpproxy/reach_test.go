@@ -8,12 +8,7 @@ import (
 	"time"
 )
 
-const reachCfg = `defaults
-    mode tcp
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
-frontend fe
+const reachCfg = tcpDefaults + `frontend fe
     bind 127.0.0.1:9000
     use_backend be_b if { src 127.0.0.1 }
     default_backend be_a
