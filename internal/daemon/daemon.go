@@ -46,8 +46,8 @@ type front struct {
 	cfg  atomic.Pointer[config.Frontend]
 	h    handler
 	swap func(cfg *config.Config, f *config.Frontend, pools map[string]*backend.Pool)
-	sem  chan struct{}              // frontend maxconn
-	h2o  atomic.Pointer[h2.Options] // HTTP/2 settings (mode http), h2.go
+	sem  atomic.Pointer[chan struct{}] // frontend maxconn; a reload may swap it
+	h2o  atomic.Pointer[h2.Options]    // HTTP/2 settings (mode http), h2.go
 	// the frontend's counters (a name's are the same across reloads), for the
 	// connections served outside its handler (h2.go)
 	stats *proxystats.Frontend
@@ -245,8 +245,8 @@ func (d *Daemon) apply(cfg *config.Config) error {
 		if old := d.fronts[f.Name]; old != nil && old.cfg.Load().Mode == f.Mode {
 			old.swap(cfg, f, pools)
 			old.cfg.Store(f)
-			if cap(old.sem) != maxConnOf(f) {
-				old.sem = make(chan struct{}, maxConnOf(f))
+			if cap(*old.sem.Load()) != maxConnOf(f) {
+				old.setMaxConn(maxConnOf(f))
 			}
 			fronts[f.Name] = old
 			continue
@@ -315,7 +315,7 @@ func (d *Daemon) accept(a *acceptor) {
 	var delay time.Duration
 	for {
 		fr := a.target.Load()
-		sem := fr.sem
+		sem := *fr.sem.Load() // a connection releases the slot it took, whatever a reload does
 		sem <- struct{}{}
 		d.global <- struct{}{}
 		var c net.Conn

@@ -20,8 +20,9 @@ func poolOf(f *config.Frontend, pools map[string]*backend.Pool) *backend.Pool {
 
 func (d *Daemon) newFront(cfg *config.Config, f *config.Frontend, pools map[string]*backend.Pool) *front {
 	log := d.log.With("frontend", f.Name)
-	fr := &front{sem: make(chan struct{}, maxConnOf(f)), stats: d.obs.counters.Frontend(f.Name)}
+	fr := &front{stats: d.obs.counters.Frontend(f.Name)}
 	fr.cfg.Store(f)
+	fr.setMaxConn(maxConnOf(f))
 	switch f.Mode {
 	case config.ModeTCP:
 		route := func(f *config.Frontend, pools map[string]*backend.Pool) *tcpproxy.Route {
@@ -61,4 +62,11 @@ func tcpPoolOf(f *config.Frontend, pools map[string]*backend.Pool) *backend.Pool
 		}
 	}
 	return poolOf(f, pools)
+}
+
+// setMaxConn gives the frontend a new limit of n connections (the ones open keep the
+// slots they hold in the old one).
+func (fr *front) setMaxConn(n int) {
+	sem := make(chan struct{}, n)
+	fr.sem.Store(&sem)
 }
