@@ -10,11 +10,11 @@ import (
 	"net/netip"
 	"strconv"
 	"sync/atomic"
-	"tandem/internal/proxyproto"
 	"time"
 
 	"tandem/internal/backend"
 	"tandem/internal/config"
+	"tandem/internal/proxyproto"
 )
 
 // Options make a Runner.

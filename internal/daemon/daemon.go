@@ -21,6 +21,7 @@ import (
 	"tandem/internal/idlewait"
 	"tandem/internal/listener"
 	"tandem/internal/logging"
+	"tandem/internal/proxystats"
 	"tandem/internal/reactor"
 	"tandem/internal/tlsconf"
 )
@@ -41,11 +42,15 @@ type asyncHandler interface {
 
 // front is a running frontend: its handler and how to swap a new route into it.
 type front struct {
-	cfg  *config.Frontend
+	// cfg is the frontend's section, swapped in by a reload while connections read it
+	cfg  atomic.Pointer[config.Frontend]
 	h    handler
 	swap func(cfg *config.Config, f *config.Frontend, pools map[string]*backend.Pool)
-	sem  chan struct{}              // frontend maxconn
-	h2o  atomic.Pointer[h2.Options] // HTTP/2 settings (mode http), h2.go
+	sem  atomic.Pointer[chan struct{}] // frontend maxconn; a reload may swap it
+	h2o  atomic.Pointer[h2.Options]    // HTTP/2 settings (mode http), h2.go
+	// the frontend's counters (a name's are the same across reloads), for the
+	// connections served outside its handler (h2.go)
+	stats *proxystats.Frontend
 }
 
 // errNoRawAccept: the listener gives no raw socket to accept on.
@@ -237,11 +242,11 @@ func (d *Daemon) apply(cfg *config.Config) error {
 	// 3. Frontends: an unchanged name and mode keeps its handler (and its connections).
 	fronts := make(map[string]*front, len(cfg.Frontends))
 	for _, f := range cfg.Frontends {
-		if old := d.fronts[f.Name]; old != nil && old.cfg.Mode == f.Mode {
+		if old := d.fronts[f.Name]; old != nil && old.cfg.Load().Mode == f.Mode {
 			old.swap(cfg, f, pools)
-			old.cfg = f
-			if cap(old.sem) != maxConnOf(f) {
-				old.sem = make(chan struct{}, maxConnOf(f))
+			old.cfg.Store(f)
+			if cap(*old.sem.Load()) != maxConnOf(f) {
+				old.setMaxConn(maxConnOf(f))
 			}
 			fronts[f.Name] = old
 			continue
@@ -310,7 +315,7 @@ func (d *Daemon) accept(a *acceptor) {
 	var delay time.Duration
 	for {
 		fr := a.target.Load()
-		sem := fr.sem
+		sem := *fr.sem.Load() // a connection releases the slot it took, whatever a reload does
 		sem <- struct{}{}
 		d.global <- struct{}{}
 		var c net.Conn
@@ -357,7 +362,7 @@ func (d *Daemon) accept(a *acceptor) {
 				continue
 			}
 		}
-		if a.h2.Load() && fr.cfg.Mode == config.ModeHTTP {
+		if a.h2.Load() && fr.cfg.Load().Mode == config.ModeHTTP {
 			go d.serveH2(fr, c, "http", release) // h2c with prior knowledge
 			continue
 		}

@@ -20,19 +20,22 @@ func poolOf(f *config.Frontend, pools map[string]*backend.Pool) *backend.Pool {
 
 func (d *Daemon) newFront(cfg *config.Config, f *config.Frontend, pools map[string]*backend.Pool) *front {
 	log := d.log.With("frontend", f.Name)
-	fr := &front{cfg: f, sem: make(chan struct{}, maxConnOf(f))}
+	fr := &front{stats: d.obs.counters.Frontend(f.Name)}
+	fr.cfg.Store(f)
+	fr.setMaxConn(maxConnOf(f))
 	switch f.Mode {
 	case config.ModeTCP:
-		h := tcpproxy.NewHandler(&tcpproxy.Route{Frontend: f, Pool: tcpPoolOf(f, pools), Backends: pools, Stats: d.obs.counters.Frontend(f.Name), Log: d.loggerOf(f), Tables: d.tables.byNameNow()}, log)
+		route := func(f *config.Frontend, pools map[string]*backend.Pool) *tcpproxy.Route {
+			return &tcpproxy.Route{Frontend: f, Pool: tcpPoolOf(f, pools), Backends: pools, Stats: fr.stats, Log: d.loggerOf(f), Tables: d.tables.byNameNow()}
+		}
+		h := tcpproxy.NewHandler(route(f, pools), log)
 		h.Reactor = d.reactor
 		fr.h = h
-		fr.swap = func(_ *config.Config, f *config.Frontend, pools map[string]*backend.Pool) {
-			h.Swap(&tcpproxy.Route{Frontend: f, Pool: tcpPoolOf(f, pools), Backends: pools, Stats: d.obs.counters.Frontend(f.Name), Log: d.loggerOf(f), Tables: d.tables.byNameNow()})
-		}
+		fr.swap = func(_ *config.Config, f *config.Frontend, pools map[string]*backend.Pool) { h.Swap(route(f, pools)) }
 	default:
 		route := func(cfg *config.Config, f *config.Frontend, pools map[string]*backend.Pool) *httpproxy.Route {
 			return &httpproxy.Route{Frontend: f, Backends: pools, Default: poolOf(f, pools), Global: &cfg.Global,
-				Stats: d.obs.counters.Frontend(f.Name), Service: d.obs.service(f), Log: d.loggerOf(f),
+				Stats: fr.stats, Service: d.obs.service(f), Log: d.loggerOf(f),
 				BackendServices: d.obs.backendServices(cfg, f),
 				Tables:          d.tables.byNameNow()}
 		}
@@ -59,4 +62,11 @@ func tcpPoolOf(f *config.Frontend, pools map[string]*backend.Pool) *backend.Pool
 		}
 	}
 	return poolOf(f, pools)
+}
+
+// setMaxConn gives the frontend a new limit of n connections (the ones open keep the
+// slots they hold in the old one).
+func (fr *front) setMaxConn(n int) {
+	sem := make(chan struct{}, n)
+	fr.sem.Store(&sem)
 }

@@ -55,8 +55,7 @@ func (d *Daemon) serveH2(fr *front, c net.Conn, scheme string, release func()) {
 	}
 	o := *fr.h2o.Load()
 	o.Scheme = scheme
-	fs := d.obs.counters.Frontend(fr.cfg.Name) // the connection is the session; streams are requests
-	fs.SessionOpen(time.Now())
-	defer fs.SessionClose()
+	fr.stats.SessionOpen(time.Now()) // the connection is the session; streams are requests
+	defer fr.stats.SessionClose()
 	h2.Serve(c, o, hf.sv, hf.Handler.Serve)
 }

@@ -92,14 +92,11 @@ func readProxyHeader(c net.Conn, deadline time.Time) (net.Conn, error) {
 // serves it as any other (TLS when live is not nil). The header must arrive within
 // the frontend's client timeout (a minute when none is set), as HAProxy waits for it.
 func (d *Daemon) serveProxied(a *acceptor, fr *front, c net.Conn, live *tlsconf.Live, release func()) {
-	limit := fr.cfg.Timeouts.Client
-	if limit <= 0 {
-		limit = time.Minute
-	}
 	accepted := time.Now()
-	pc, err := readProxyHeader(c, accepted.Add(limit))
+	fc := fr.cfg.Load()
+	pc, err := readProxyHeader(c, accepted.Add(handshakeLimit(fc)))
 	if err != nil {
-		d.log.Debug("PROXY protocol header refused", "frontend", fr.cfg.Name, "client", c.RemoteAddr().String(), "err", err)
+		d.log.Debug("PROXY protocol header refused", "frontend", fc.Name, "client", c.RemoteAddr().String(), "err", err)
 		msg, closed := proxyErrorText(err)
 		d.logConnError(a, fr, c, accepted, msg, closed)
 		c.Close()
@@ -110,16 +107,6 @@ func (d *Daemon) serveProxied(a *acceptor, fr *front, c net.Conn, live *tlsconf.
 		d.serveTLS(a, fr, pc, live, release)
 		return
 	}
-	if fr.cfg.Mode == config.ModeHTTP {
-		if a.h2.Load() {
-			d.serveH2(fr, pc, "http", release) // h2c with prior knowledge, h2.go
-			return
-		}
-		if ah, ok := fr.h.(asyncHandler); ok {
-			ah.Serve(pc, release)
-			return
-		}
-	}
-	defer release()
-	fr.h.ServeConn(pc)
+	// h2c with prior knowledge (bind … proto h2)
+	d.handOver(fr, pc, fc.Mode == config.ModeHTTP && a.h2.Load(), "http", release)
 }

@@ -19,10 +19,10 @@ func (d *Daemon) FrontendBound(name string) (bool, error) {
 	if f == nil {
 		return false, fmt.Errorf("no frontend %q in the running configuration", name)
 	}
-	if len(f.cfg.Binds) == 0 {
+	if len(f.cfg.Load().Binds) == 0 {
 		return false, nil
 	}
-	for _, b := range f.cfg.Binds {
+	for _, b := range f.cfg.Load().Binds {
 		a := d.acceptorOf(b)
 		if a == nil || a.target.Load() != f {
 			return false, nil
@@ -62,12 +62,12 @@ func (d *Daemon) SessionsOn(addrs []netip.Addr) (uint64, bool) {
 	defer d.mu.Unlock()
 	var n uint64
 	found := false
-	for name, f := range d.fronts {
-		for _, b := range f.cfg.Binds {
+	for _, f := range d.fronts {
+		for _, b := range f.cfg.Load().Binds {
 			if b.Any || !slices.Contains(addrs, b.Addr.Addr().Unmap()) {
 				continue
 			}
-			n += d.obs.counters.Frontend(name).Sessions()
+			n += f.stats.Sessions()
 			found = true
 			break
 		}

@@ -28,8 +28,9 @@ func newTableSet() *tableSet {
 	return &tableSet{byName: map[string]*stick.Table{}, now: time.Now}
 }
 
-// apply makes cfg's tables the live ones and returns them by name.
-func (s *tableSet) apply(cfg *config.Config) map[string]*stick.Table {
+// apply makes cfg's tables the live ones (the routes built next read them by name,
+// byNameNow; the runtime API in file order, tables).
+func (s *tableSet) apply(cfg *config.Config) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
@@ -49,7 +50,6 @@ func (s *tableSet) apply(cfg *config.Config) map[string]*stick.Table {
 		s.stop, s.done = make(chan struct{}), make(chan struct{})
 		go s.purgeLoop(s.stop, s.done)
 	}
-	return byName
 }
 
 // byNameNow returns the live tables by name (the map apply made: never changed after).
@@ -94,15 +94,4 @@ func (s *tableSet) close() {
 		close(stop)
 		<-done
 	}
-}
-
-// Table returns the live stick table named name (a proxy's name), or nil: what the
-// rules that track or stick to entries resolve their `table` argument with.
-func (d *Daemon) Table(name string) *stick.Table {
-	for _, t := range d.tables.tables() {
-		if t.Name() == name {
-			return t
-		}
-	}
-	return nil
 }

@@ -36,32 +36,44 @@ func (a *acceptor) setTLS(b *tlsconf.Bind, log *logging.Logger) {
 // paths (reactor, park, splice), which need a socket.
 func (d *Daemon) serveTLS(a *acceptor, fr *front, c net.Conn, live *tlsconf.Live, release func()) {
 	accepted := time.Now()
+	fc := fr.cfg.Load()
 	tc := tls.Server(c, live.Config())
-	limit := fr.cfg.Timeouts.Client
-	if limit <= 0 {
-		limit = time.Minute
-	}
-	tc.SetDeadline(accepted.Add(limit))
+	tc.SetDeadline(accepted.Add(handshakeLimit(fc)))
 	if err := tc.Handshake(); err != nil {
-		d.log.Debug("TLS handshake failed", "frontend", fr.cfg.Name, "client", c.RemoteAddr().String(), "err", err)
+		d.log.Debug("TLS handshake failed", "frontend", fc.Name, "client", c.RemoteAddr().String(), "err", err)
 		d.logHandshakeError(a, fr, c, accepted, err)
 		c.Close()
 		release()
 		return
 	}
 	tc.SetDeadline(time.Time{})
-	if fr.cfg.Mode == config.ModeHTTP {
-		if a.h2.Load() || tc.ConnectionState().NegotiatedProtocol == "h2" {
-			d.serveH2(fr, tc, "https", release) // h2.go
-			return
-		}
-		if ah, ok := fr.h.(asyncHandler); ok {
-			ah.Serve(tc, release)
-			return
-		}
+	h2 := fc.Mode == config.ModeHTTP && (a.h2.Load() || tc.ConnectionState().NegotiatedProtocol == "h2")
+	d.handOver(fr, tc, h2, "https", release)
+}
+
+// handshakeLimit is how long a connection to f has for its TLS handshake or PROXY
+// header: timeout client, a minute when none is set.
+func handshakeLimit(f *config.Frontend) time.Duration {
+	if f.Timeouts.Client > 0 {
+		return f.Timeouts.Client
+	}
+	return time.Minute
+}
+
+// handOver serves c, a connection past its TLS handshake or PROXY header, on this
+// goroutine: as HTTP/2 when h2 (scheme: what :scheme it stands for, h2.go), else with
+// the frontend's handler.
+func (d *Daemon) handOver(fr *front, c net.Conn, h2 bool, scheme string, release func()) {
+	if h2 {
+		d.serveH2(fr, c, scheme, release)
+		return
+	}
+	if ah, ok := fr.h.(asyncHandler); ok && fr.cfg.Load().Mode == config.ModeHTTP {
+		ah.Serve(c, release)
+		return
 	}
 	defer release()
-	fr.h.ServeConn(tc)
+	fr.h.ServeConn(c)
 }
 
 // resetCerts points the runtime API's certificate registry at the running TLS binds.
@@ -101,14 +113,15 @@ func (d *Daemon) logConnError(a *acceptor, fr *front, c net.Conn, accepted time.
 	if l == nil || l.ConnectOnly() {
 		return
 	}
+	fc := fr.cfg.Load()
 	n := 0
-	for i, b := range fr.cfg.Binds {
+	for i, b := range fc.Binds {
 		if listener.KeyOf(b) == a.key {
 			n = i + 1
 		}
 	}
 	r := logging.NewRecord(0)
-	r.Accept, r.FrontendName = accepted, fr.cfg.Name
+	r.Accept, r.FrontendName = accepted, fc.Name
 	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
 		r.Client = ta.AddrPort()
 	}

@@ -327,7 +327,7 @@ func writeVRRP(bw *bufio.Writer, src *stats.Source) {
 	})
 	writeSplitBrain(bw, fam)
 	fam("takeover_stage_seconds", "histogram", "Failover timeline: detect is from the last advert heard to the Master_Down_Timer; the other stages are from becoming MASTER", func(in stats.VRRPInstance, l string) {
-		for _, stage := range vrrpStages {
+		for _, stage := range stats.VRRPStages {
 			h, ok := in.StageHistograms[stage]
 			if !ok {
 				continue
@@ -345,23 +345,16 @@ func writeVRRP(bw *bufio.Writer, src *stats.Source) {
 	})
 }
 
-// vrrpEpisodeKinds and vrrpStages are ha's split-brain episode kinds and takeover
-// stages (ha.EpisodeKinds, ha.Stages; a test in cmd/tandem keeps them equal).
-var (
-	vrrpEpisodeKinds = []string{"dual_master", "master_returned", "config_mismatch", "peer_unreachable"}
-	vrrpStages       = []string{"detect", "vips_added", "first_garp", "first_served"}
-)
-
 // writeSplitBrain writes the split-brain families: episodes by kind, whether one is
 // under way, adverts from another master, rejected adverts by reason.
 func writeSplitBrain(bw *bufio.Writer, fam func(name, typ, help string, each func(in stats.VRRPInstance, labels string))) {
 	fam("split_brain_episodes_total", "counter", "Split-brain episodes by kind: dual_master (another master did not yield), master_returned (the master this node took over from advertised again), config_mismatch (adverts rejected for a differing configuration), peer_unreachable (a unicast MASTER's peer does not answer ARP/ND: a partition)", func(in stats.VRRPInstance, l string) {
-		for _, k := range vrrpEpisodeKinds {
+		for _, k := range stats.VRRPEpisodeKinds {
 			bw.WriteString("tandem_vrrp_split_brain_episodes_total{" + l + `,kind="` + k + `"} ` + strconv.FormatUint(in.Episodes[k], 10) + "\n")
 		}
 	})
 	fam("split_brain_active", "gauge", "1 while a split-brain episode of the kind is under way", func(in stats.VRRPInstance, l string) {
-		for _, k := range vrrpEpisodeKinds {
+		for _, k := range stats.VRRPEpisodeKinds {
 			v := "0"
 			for _, e := range in.EpisodeLog {
 				if e.Kind == k && e.End.IsZero() {

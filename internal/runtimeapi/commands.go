@@ -31,6 +31,8 @@ type session struct {
 	prompt  bool
 	quit    bool
 	payload []byte // what followed a command line ending with "<<" (ssl.go)
+	// hasPayload: the line ended with "<<" (its payload may be empty)
+	hasPayload bool
 }
 
 type command struct {

@@ -47,7 +47,7 @@ const (
 	msgAddMapUsage  = "'add map' expects three parameters (map identifier, key and value) or one parameter (map identifier) and a payload\n"
 	msgSetMapUsage  = "'set map' expects three parameters: map identifier, key and value.\n"
 	msgACLShared    = "This ACL is shared with a map containing samples. You must use the command 'add map' to add values.\n"
-	msgPayload      = "tandem does not read payloads ('<<'): send one 'add map <map> <key> <value>' per entry.\n"
+	msgPayload      = "tandem does not read a payload ('<<') for 'add map': send one 'add map <map> <key> <value>' per entry.\n"
 )
 
 func patCmd(k patKind, f func(*session, *bytes.Buffer, patKind, []string)) func(*session, *bytes.Buffer, []string) {
@@ -123,11 +123,7 @@ func (s *session) patShow(out *bytes.Buffer, k patKind, args []string) {
 		}
 		return
 	}
-	name := ""
-	if len(args) > 0 {
-		name = args[0]
-	}
-	l := s.lookupList(name, k, true)
+	l := s.lookupList(arg(args, 0), k, true)
 	if l == nil {
 		out.WriteString(k.unknown())
 		return
@@ -156,7 +152,9 @@ func (s *session) patGet(out *bytes.Buffer, k patKind, args []string) {
 
 func (s *session) patAdd(out *bytes.Buffer, k patKind, args []string) {
 	ver, args, _ := version(args)
-	if k == patMap && len(args) >= 2 && args[len(args)-1] == "<<" {
+	// A payload is cut off the line before the command runs (cutPayload); a "<<" word
+	// stays only on a last line without its end.
+	if k == patMap && (s.hasPayload || len(args) >= 2 && args[len(args)-1] == "<<") {
 		out.WriteString(msgPayload)
 		return
 	}

@@ -122,6 +122,16 @@ func TestPatternCommands(t *testing.T) {
 	if got := Do(src, LevelUser, "show acl"); !strings.Contains(got, "\n1 () acl 'src' file 'h.cfg' line 5. curr_ver=0 next_ver=0 entry_cnt=18446744073709551615\n") {
 		t.Errorf("entry_cnt after clear and a refused add:\n%s", got)
 	}
+	// A map payload is refused, whether it came (a line ending with "<<", then lines)
+	// or the line was cut short; nothing is added.
+	for _, cmd := range []string{"add map #5 <<\nk1 v1\nk2 v2\n", "add map #5 k0 <<"} {
+		if got := Do(src, LevelUser, cmd); got != msgPayload+"\n" {
+			t.Errorf("%q: got %q, want %q", cmd, got, msgPayload+"\n")
+		}
+	}
+	if got := Do(src, LevelUser, "show map #5"); strings.Contains(got, "k1") || strings.Contains(got, "k0") {
+		t.Errorf("a refused payload was added:\n%s", got)
+	}
 	if got := Do(src, LevelUser, "prepare acl #4"); !strings.HasPrefix(got, "tandem does not support 'prepare acl'") {
 		t.Errorf("prepare acl: %q", got)
 	}

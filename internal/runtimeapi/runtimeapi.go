@@ -184,9 +184,9 @@ func (s *Server) session(c net.Conn, level Level) {
 		if err != nil && line == "" {
 			return
 		}
-		sess.payload = nil
+		sess.payload, sess.hasPayload = nil, false
 		if cut, ok := cutPayload(line); ok && err == nil {
-			line, sess.payload = cut, readPayload(r)
+			line, sess.payload, sess.hasPayload = cut, readPayload(r), true
 		}
 		var out bytes.Buffer
 		for _, cmd := range splitCommands(line) {
@@ -255,7 +255,7 @@ func Do(src *stats.Source, level Level, line string) string {
 	sess := &session{level: level, src: src}
 	if first, rest, ok := strings.Cut(line, "\n"); ok {
 		if cut, isPayload := cutPayload(first); isPayload {
-			line, sess.payload = cut, []byte(rest)
+			line, sess.payload, sess.hasPayload = cut, []byte(rest), true
 		}
 	}
 	var out bytes.Buffer

@@ -14,28 +14,28 @@ import (
 var sslCommands = []command{
 	{[]string{"show", "ssl", "cert"}, "[<certfile>]", "display the SSL certificates used in memory, or the details of a file", LevelOperator, func(s *session, out *bytes.Buffer, args []string) {
 		if reg := s.src.Certs; reg != nil {
-			out.WriteString(reg.Show(arg0(args)))
+			out.WriteString(reg.Show(arg(args, 0)))
 		} else {
 			out.WriteString("# filename\n")
 		}
 	}},
 	{[]string{"set", "ssl", "cert"}, "<certfile> <payload>", "replace a certificate file", LevelAdmin, func(s *session, out *bytes.Buffer, args []string) {
 		if reg := s.src.Certs; reg != nil {
-			out.WriteString(reg.Set(arg0(args), s.payload))
+			out.WriteString(reg.Set(arg(args, 0), s.payload))
 			return
 		}
-		out.WriteString("Can't replace a certificate which is not referenced by the configuration!\nCan't update " + arg0(args) + "!\n")
+		out.WriteString("Can't replace a certificate which is not referenced by the configuration!\nCan't update " + arg(args, 0) + "!\n")
 	}},
 	{[]string{"commit", "ssl", "cert"}, "<certfile>", "commit a certificate file", LevelAdmin, func(s *session, out *bytes.Buffer, args []string) {
 		if reg := s.src.Certs; reg != nil {
-			out.WriteString(reg.Commit(arg0(args)))
+			out.WriteString(reg.Commit(arg(args, 0)))
 			return
 		}
-		out.WriteString("No ongoing transaction! !\nCan't commit " + arg0(args) + "!\n")
+		out.WriteString("No ongoing transaction! !\nCan't commit " + arg(args, 0) + "!\n")
 	}},
 	{[]string{"abort", "ssl", "cert"}, "<certfile>", "abort a transaction for a certificate file", LevelAdmin, func(s *session, out *bytes.Buffer, args []string) {
 		if reg := s.src.Certs; reg != nil {
-			out.WriteString(reg.Abort(arg0(args)))
+			out.WriteString(reg.Abort(arg(args, 0)))
 			return
 		}
 		out.WriteString("No ongoing transaction!\n")
@@ -45,10 +45,10 @@ var sslCommands = []command{
 // crtListCommands edit the certificate stores and crt-lists of the running binds.
 var crtListCommands = []command{
 	{[]string{"new", "ssl", "cert"}, "<certfile>", "create a new certificate file to be used in a crt-list or a directory", LevelAdmin, func(s *session, out *bytes.Buffer, args []string) {
-		out.WriteString(certs(s).NewCert(arg0(args)))
+		out.WriteString(certs(s).NewCert(arg(args, 0)))
 	}},
 	{[]string{"del", "ssl", "cert"}, "<certfile>", "delete an unused certificate file", LevelAdmin, func(s *session, out *bytes.Buffer, args []string) {
-		out.WriteString(certs(s).DelCert(arg0(args)))
+		out.WriteString(certs(s).DelCert(arg(args, 0)))
 	}},
 	{[]string{"show", "ssl", "crt-list"}, "[-n] [<list>]", "show the list of crt-lists or the content of a crt-list file", LevelOperator, func(s *session, out *bytes.Buffer, args []string) {
 		out.WriteString(certs(s).ShowCrtList(args))
@@ -69,11 +69,13 @@ func certs(s *session) *tlsconf.Registry {
 	return &tlsconf.Registry{}
 }
 
-func arg0(args []string) string {
-	if len(args) == 0 {
-		return ""
+// arg is the i-th word of a command's arguments, "" past the last (as HAProxy's empty
+// args).
+func arg(args []string, i int) string {
+	if i < len(args) {
+		return args[i]
 	}
-	return args[0]
+	return ""
 }
 
 // cutPayload reports whether a command line announces a payload ("... <<"), and

@@ -82,15 +82,9 @@ func (s *session) tables() []*stick.Table {
 
 // table runs one table command; args are the words after "show|clear|set table".
 func (s *session) table(out *bytes.Buffer, act tableAction, args []string) {
-	arg := func(i int) string {
-		if i < len(args) {
-			return args[i]
-		}
-		return ""
-	}
 	now := s.now()
 	tables := s.tables()
-	if arg(0) == "" {
+	if arg(args, 0) == "" {
 		if act != tableShow {
 			out.WriteString(tableUsage[act])
 			return
@@ -103,7 +97,7 @@ func (s *session) table(out *bytes.Buffer, act tableAction, args []string) {
 	}
 	var t *stick.Table
 	for _, tb := range tables {
-		if tb.Name() == arg(0) {
+		if tb.Name() == arg(args, 0) {
 			t = tb
 		}
 	}
@@ -113,9 +107,9 @@ func (s *session) table(out *bytes.Buffer, act tableAction, args []string) {
 	}
 	t.Purge(now)
 	switch {
-	case arg(1) == "key":
+	case arg(args, 1) == "key":
 		s.tableKey(out, act, t, args[2:], now)
-	case strings.HasPrefix(arg(1), "data."):
+	case strings.HasPrefix(arg(args, 1), "data."):
 		if act == tableSet {
 			out.WriteString("content-based lookup is only supported with the \"show\" and \"clear\" actions\n")
 			return
@@ -126,7 +120,7 @@ func (s *session) table(out *bytes.Buffer, act tableAction, args []string) {
 			return
 		}
 		s.tableWalk(out, act, t, filters, now)
-	case arg(1) != "":
+	case arg(args, 1) != "":
 		out.WriteString(tableUsage[act])
 	default:
 		// As HAProxy 2.6, `set table NAME` alone clears the table like `clear table NAME`.
@@ -137,14 +131,8 @@ func (s *session) table(out *bytes.Buffer, act tableAction, args []string) {
 // parseTableFilters reads up to four `data.TYPE OP VALUE` filters of t; msg is
 // HAProxy's error text when they are wrong.
 func parseTableFilters(t *stick.Table, args []string) (filters []tableFilter, msg string) {
-	arg := func(i int) string {
-		if i < len(args) {
-			return args[i]
-		}
-		return ""
-	}
 	for i := range maxTableFilters {
-		word := arg(3 * i)
+		word := arg(args, 3*i)
 		if word == "" {
 			break
 		}
@@ -159,22 +147,22 @@ func parseTableFilters(t *stick.Table, args []string) (filters []tableFilter, ms
 		case !t.Stores(d):
 			return nil, fmt.Sprintf("Filter entry #%d: Data type not stored in this table\n", i+1)
 		}
-		op := arg(3*i + 1)
+		op := arg(args, 3*i+1)
 		switch op {
 		case "eq", "ne", "le", "ge", "lt", "gt":
 		default:
 			return nil, fmt.Sprintf("Filter entry #%d: Require and operator among \"eq\", \"ne\", \"le\", \"ge\", \"lt\", \"gt\"\n", i+1)
 		}
-		v, ok := parseLongLong(arg(3*i + 2))
+		v, ok := parseLongLong(arg(args, 3*i+2))
 		if !ok {
 			return nil, fmt.Sprintf("Filter entry #%d: Require a valid integer value to compare against\n", i+1)
 		}
 		filters = append(filters, tableFilter{data: d, op: op, value: v})
 	}
-	if extra := arg(3 * maxTableFilters); extra != "" {
+	if extra := arg(args, 3*maxTableFilters); extra != "" {
 		// HAProxy counts words from "show" (the filters start at the fourth).
 		return nil, fmt.Sprintf("Detected extra data in filter, %dth word of input, after '%s'\n",
-			3+3*maxTableFilters+1, arg(3*maxTableFilters-1))
+			3+3*maxTableFilters+1, arg(args, 3*maxTableFilters-1))
 	}
 	return filters, ""
 }

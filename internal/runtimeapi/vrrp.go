@@ -22,11 +22,7 @@ func (s *session) showVRRP(out *bytes.Buffer, args []string) {
 		out.WriteString("VRRP is not running (start tandem with -k keepalived.conf).\n")
 		return
 	}
-	sub := ""
-	if len(args) > 0 {
-		sub = args[0]
-	}
-	switch sub {
+	switch arg(args, 0) {
 	case "":
 		showVRRPTable(out, ins, s.now())
 	case "episodes":
@@ -39,15 +35,19 @@ func (s *session) showVRRP(out *bytes.Buffer, args []string) {
 }
 
 func showVRRPTable(out *bytes.Buffer, ins []stats.VRRPInstance, now time.Time) {
-	out.WriteString("# name interface vrid state since_s priority base_priority master vips adverts_sent adverts_received dual_master master_returned config_mismatch peer_unreachable\n")
+	out.WriteString("# name interface vrid state since_s priority base_priority master vips adverts_sent adverts_received " +
+		strings.Join(stats.VRRPEpisodeKinds, " ") + "\n")
 	for _, in := range ins {
 		since := int64(-1)
 		if !in.Since.IsZero() {
 			since = int64(now.Sub(in.Since).Seconds())
 		}
-		fmt.Fprintf(out, "%s %s %d %s %d %d %d %s %s %d %d %d %d %d %d\n", in.Name, in.Interface, in.VRID, in.State, since,
-			in.Priority, in.BasePriority, dash(in.Master), dash(strings.Join(in.VIPs, ",")), in.AdvertsSent, in.AdvertsReceived,
-			in.Episodes["dual_master"], in.Episodes["master_returned"], in.Episodes["config_mismatch"], in.Episodes["peer_unreachable"])
+		fmt.Fprintf(out, "%s %s %d %s %d %d %d %s %s %d %d", in.Name, in.Interface, in.VRID, in.State, since,
+			in.Priority, in.BasePriority, dash(in.Master), dash(strings.Join(in.VIPs, ",")), in.AdvertsSent, in.AdvertsReceived)
+		for _, k := range stats.VRRPEpisodeKinds { // episodes by kind
+			fmt.Fprintf(out, " %d", in.Episodes[k])
+		}
+		out.WriteByte('\n')
 	}
 }
 
@@ -103,11 +103,7 @@ func (s *session) vrrpSwitchover(out *bytes.Buffer, args []string) {
 		out.WriteString("VRRP is not running (start tandem with -k keepalived.conf).\n")
 		return
 	}
-	name := ""
-	if len(args) > 0 {
-		name = args[0]
-	}
-	if err := s.src.VRRPSwitchover(name); err != nil {
+	if err := s.src.VRRPSwitchover(arg(args, 0)); err != nil {
 		out.WriteString(err.Error() + "\n")
 	}
 }

@@ -148,16 +148,18 @@ func (s *Service) Match(target []byte) bool {
 
 // ServeConn serves c with net/http until c is done.
 func (s *Service) ServeConn(c net.Conn, buffered []byte, keepAlive bool) {
-	hc := &handedConn{Conn: c, buf: buffered, keep: keepAlive, done: make(chan struct{})}
-	s.srv.Serve(&oneConnListener{c: hc})
-	<-hc.done
+	s.serve(c, buffered, keepAlive, false)
 }
 
 // ServeMetricsConn serves c as ServeConn, but answers its first request (the one an
 // `http-request use-service prometheus-exporter` rule chose) with the metrics, whatever
 // its path.
 func (s *Service) ServeMetricsConn(c net.Conn, buffered []byte, keepAlive bool) {
-	hc := &handedConn{Conn: c, buf: buffered, keep: keepAlive, done: make(chan struct{}), metricsFirst: true}
+	s.serve(c, buffered, keepAlive, true)
+}
+
+func (s *Service) serve(c net.Conn, buffered []byte, keepAlive, metricsFirst bool) {
+	hc := &handedConn{Conn: c, buf: buffered, keep: keepAlive, done: make(chan struct{}), metricsFirst: metricsFirst}
 	s.srv.Serve(&oneConnListener{c: hc})
 	<-hc.done
 }

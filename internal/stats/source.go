@@ -74,6 +74,15 @@ type VRRPInstance struct {
 	StageHistograms map[string]Histogram
 }
 
+// VRRPEpisodeKinds and VRRPStages are the keys of VRRPInstance.Episodes and
+// StageHistograms, in the order every output lists them: ha's split-brain episode
+// kinds and takeover stages (ha.EpisodeKinds, ha.Stages; a test in internal/metrics
+// keeps them equal). The outputs list each (every series exists from the start).
+var (
+	VRRPEpisodeKinds = []string{"dual_master", "master_returned", "config_mismatch", "peer_unreachable"}
+	VRRPStages       = []string{"detect", "vips_added", "first_garp", "first_served"}
+)
+
 // VRRPTakeover is the timeline of one transition to MASTER; a stage not reached or not
 // known is the zero time.
 type VRRPTakeover struct {

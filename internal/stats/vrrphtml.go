@@ -12,7 +12,7 @@ import (
 func splitBrainCell(in VRRPInstance) string {
 	e := html.EscapeString
 	var lines []string
-	for _, k := range []string{"dual_master", "master_returned", "config_mismatch", "peer_unreachable"} {
+	for _, k := range VRRPEpisodeKinds {
 		if n := in.Episodes[k]; n > 0 {
 			lines = append(lines, fmt.Sprintf("%s: %d", k, n))
 		}

@@ -3,9 +3,9 @@ package tcpproxy
 import (
 	"net"
 	"os"
-	"tandem/internal/backend"
 	"time"
 
+	"tandem/internal/backend"
 	"tandem/internal/rawsock"
 	"tandem/internal/rules"
 	"tandem/internal/stick"
@@ -24,31 +24,67 @@ import (
 // inspectSize bounds the bytes content rules may wait for (HAProxy: the buffer).
 const inspectSize = bufSize
 
-// prepare notes whether connections of r may run TCP rules: the frontend's, or the
-// tcp-request content rules of a backend they may reach.
+// prepare works out once, when r is swapped in, what its connections need: whether
+// TCP rules may run on them (the frontend's, or those of a backend they may reach),
+// and whether their sessions must run on goroutines: a backend they may reach has
+// tcp-response rules, or servers reached over TLS or sent a PROXY header (tls.go),
+// which the reactor loops, moving bare bytes, do not do.
 func (r *Route) prepare() {
 	fe := r.Frontend
-	r.rules = fe != nil && !fe.TCPRules.Empty()
-	r.resRules = false
-	for _, p := range append([]*backend.Pool{r.Pool}, mapValues(r.Backends)...) {
-		if p == nil {
-			continue
+	r.perConn = fe != nil && r.Backends != nil && hasRules(fe.UseBackends)
+	r.own = nil
+	if fe != nil {
+		r.own = r.Backends[fe.Name]
+		if r.own == nil && r.Pool != nil && r.Pool.Cfg != nil && r.Pool.Cfg.Name == fe.Name {
+			r.own = r.Pool
 		}
-		if len(p.Cfg.TCPRules.Content) > 0 {
+	}
+	r.rules = fe != nil && !fe.TCPRules.Empty()
+	r.goroutines = false
+	r.eachReachable(func(p *backend.Pool) {
+		tr := &p.Cfg.TCPRules
+		if len(tr.Content) > 0 {
 			r.rules = true
 		}
-		if len(p.Cfg.TCPRules.Response) > 0 {
-			r.rules, r.resRules = true, true
+		if len(tr.Response) > 0 {
+			r.rules, r.goroutines = true, true
 		}
-	}
+		if hasTLSServers(p) {
+			r.goroutines = true
+		}
+	})
 }
 
-func mapValues(m map[string]*backend.Pool) []*backend.Pool {
-	out := make([]*backend.Pool, 0, len(m))
-	for _, p := range m {
-		out = append(out, p)
+// eachReachable calls fn with each pool a connection of r may be sent to (some more
+// than once): Pool, and when use_backend rules decide per connection (forTxn),
+// default_backend's, those the rules name, and for a name built from a sample every
+// pool of the frontend's mode.
+func (r *Route) eachReachable(fn func(*backend.Pool)) {
+	call := func(p *backend.Pool) {
+		if p != nil && p.Cfg != nil {
+			fn(p)
+		}
 	}
-	return out
+	call(r.Pool)
+	if !r.perConn {
+		return
+	}
+	fe := r.Frontend
+	if fe.DefaultBackend != nil {
+		call(r.Backends[fe.DefaultBackend.Name])
+	}
+	for _, ub := range fe.UseBackends {
+		switch {
+		case ub.Name != nil:
+			for _, p := range r.Backends {
+				if p.Cfg != nil && p.Cfg.Mode == fe.Mode {
+					call(p)
+				}
+			}
+		case ub.Backend != nil:
+			call(r.Backends[ub.Backend.Name])
+		}
+	}
 }
 
 // needsRules reports whether connections of r go through admit or inspect.
@@ -87,8 +123,8 @@ func (t *connTxn) end(in, out int64) {
 }
 
 // admit runs the tcp-request connection and session rules; false: a rule rejected the
-// connection.
-func (r *Route) admit(t *connTxn) bool {
+// connection, and c is closed (refuse: before it is a session, with a reset).
+func (r *Route) admit(c net.Conn, t *connTxn) bool {
 	tr := &r.Frontend.TCPRules
 	for _, prog := range [2]rules.Program{tr.Connection, tr.Session} {
 		if len(prog) == 0 {
@@ -99,6 +135,7 @@ func (r *Route) admit(t *connTxn) bool {
 		t.atConn = false
 		if v == rules.Rejected || v == rules.Dropped {
 			t.drop = v == rules.Dropped
+			refuse(c, t, true)
 			return false
 		}
 	}
@@ -106,6 +143,25 @@ func (r *Route) admit(t *connTxn) bool {
 		t.trk.CountSession() // the connection became a session (sess_cnt, sess_rate)
 	}
 	return true
+}
+
+// screen runs the content rules over c's first bytes, the same on both paths: the
+// frontend's tcp-request content rules, its use_backend rules, then the chosen
+// backend's content rules. It returns the route chosen, or nil when a rule refused
+// c: the refusal is counted (HAProxy's denied_req, dreq) and c closed.
+func (r *Route) screen(c net.Conn, t *connTxn) *Route {
+	chosen := r
+	ok := r.inspect(c, t)
+	if ok {
+		chosen = r.forTxn(t)
+		ok = chosen.inspectBackend(c, t)
+	}
+	if ok {
+		return chosen
+	}
+	r.Stats.Denied()
+	refuse(c, t, false)
+	return nil
 }
 
 // inspect runs the tcp-request content rules over c's first bytes (kept in
@@ -125,6 +181,10 @@ func (r *Route) inspectBackend(c net.Conn, t *connTxn) bool {
 		return true
 	}
 	b := r.Pool.Cfg
+	if len(b.TCPRules.Content) == 0 {
+		return true
+	}
+	t.pool = r.Pool // the backend's rules: its figures without a name
 	return inspectWith(c, t, b.TCPRules.Content, b.TCPRules.InspectDelay)
 }
 

@@ -55,31 +55,20 @@ func rulesProxyTables(t *testing.T, m mode, text string, a, b string) (string, m
 	fe := cfg.Frontend("fe")
 	stats := proxystats.NewRegistry().Frontend("fe")
 	h := NewHandler(&Route{Frontend: fe, Pool: pools[fe.DefaultBackend.Name], Backends: pools, Tables: tables, Stats: stats}, slog.New(slog.DiscardHandler))
-	h.Reactor = m.rx
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close(); h.Close() })
-	proxyStats.Store(ln.Addr().String(), stats)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			serveOne(h, m, c)
-		}
-	}()
-	return ln.Addr().String(), tables
+	addr := listen(t, h, m, "127.0.0.1:0")
+	proxyStats.Store(addr, stats)
+	return addr, tables
 }
 
-const inspectCfg = `defaults
+// tcpDefaults starts the configurations of the tests: mode tcp, short timeouts.
+const tcpDefaults = `defaults
     mode tcp
     timeout connect 1s
     timeout client 5s
     timeout server 5s
-frontend fe
+`
+
+const inspectCfg = tcpDefaults + `frontend fe
     bind 127.0.0.1:9000
     stick-table type ip size 10 expire 10s store conn_cur
     tcp-request connection track-sc0 src
@@ -240,12 +229,7 @@ func TestContentRulesWaitForBytes(t *testing.T) {
 	})
 }
 
-const stickCfg = `defaults
-    mode tcp
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
-frontend fe
+const stickCfg = tcpDefaults + `frontend fe
     bind 127.0.0.1:9000
     default_backend be_a
 backend be_a
@@ -284,12 +268,7 @@ func TestStickOnSrc(t *testing.T) {
 	})
 }
 
-const sessCountCfg = `defaults
-    mode tcp
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
-frontend fe
+const sessCountCfg = tcpDefaults + `frontend fe
     bind 127.0.0.1:9000
     stick-table type ip size 10 expire 10s store sess_cnt,conn_cnt
     tcp-request connection track-sc0 src
@@ -329,12 +308,7 @@ func TestConnectionRulesCountSessions(t *testing.T) {
 	})
 }
 
-const backendContentCfg = `defaults
-    mode tcp
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
-frontend fe
+const backendContentCfg = tcpDefaults + `frontend fe
     bind 127.0.0.1:9000
     default_backend be_a
 backend be_a
@@ -345,34 +319,6 @@ backend be_a
 backend be_b
     server b SRV_B
 `
-
-// TestBackendContentRules: a backend's tcp-request content rules run (and wait for
-// bytes) for the connections its frontend sends it, though the frontend has none.
-func TestBackendContentRules(t *testing.T) {
-	eachRulesMode(t, func(t *testing.T, m mode) {
-		var na, nb atomic.Int32
-		addr := rulesProxy(t, m, backendContentCfg, named(t, "a", &na), named(t, "b", &nb))
-		c := dial(t, addr)
-		io.WriteString(c, "h")
-		time.Sleep(50 * time.Millisecond)
-		io.WriteString(c, "ey")
-		got := make([]byte, len("a:hey"))
-		c.SetReadDeadline(time.Now().Add(3 * time.Second))
-		if _, err := io.ReadFull(c, got); err != nil || string(got) != "a:hey" {
-			t.Fatalf("got %q, %v; want a:hey", got, err)
-		}
-		c.Close()
-		c = dial(t, addr)
-		io.WriteString(c, "Zed")
-		if d, said := closedWithin(t, c, 3*time.Second); said != "" || d > 600*time.Millisecond {
-			t.Errorf("Z: closed after %v having said %q; want rejected at once", d, said)
-		}
-		c.Close()
-		if na.Load() != 1 {
-			t.Errorf("server a saw %d connections, want 1", na.Load())
-		}
-	})
-}
 
 // A fetch another package registers, as the ClientHello fetches (req.ssl_sni…) will:
 // no answer until its bytes are all there.
@@ -387,12 +333,7 @@ func init() {
 		}})
 }
 
-const registeredCfg = `defaults
-    mode tcp
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
-frontend fe
+const registeredCfg = tcpDefaults + `frontend fe
     bind 127.0.0.1:9000
     tcp-request inspect-delay 1s
     tcp-request content accept if { test.first3 -m found }
@@ -403,26 +344,6 @@ backend be_a
 backend be_b
     server b SRV_B
 `
-
-// TestRegisteredFetchWaits: a registered MayChange fetch without an answer makes the
-// content rules wait for more bytes (what issue 11's req.ssl_sni needs), and
-// use_backend reads it on the bytes waited for.
-func TestRegisteredFetchWaits(t *testing.T) {
-	eachRulesMode(t, func(t *testing.T, m mode) {
-		var na, nb atomic.Int32
-		addr := rulesProxy(t, m, registeredCfg, named(t, "a", &na), named(t, "b", &nb))
-		c := dial(t, addr)
-		io.WriteString(c, "a")
-		time.Sleep(50 * time.Millisecond)
-		io.WriteString(c, "bc")
-		got := make([]byte, len("b:abc"))
-		c.SetReadDeadline(time.Now().Add(3 * time.Second))
-		if _, err := io.ReadFull(c, got); err != nil || string(got) != "b:abc" {
-			t.Fatalf("got %q, %v; want b:abc (routed on the three bytes waited for)", got, err)
-		}
-		c.Close()
-	})
-}
 
 var proxyStats sync.Map // listening address → *proxystats.Frontend, for statsOf
 
@@ -435,12 +356,7 @@ func statsOf(t *testing.T, addr string) proxystats.Snapshot {
 	return v.(*proxystats.Frontend).Snapshot(time.Now())
 }
 
-const responseCfg = `defaults
-    mode tcp
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
-frontend fe
+const responseCfg = tcpDefaults + `frontend fe
     bind 127.0.0.1:9000
     default_backend be_a
 backend be_a
@@ -452,28 +368,72 @@ backend be_b
     server b SRV_B
 `
 
-// TestResponseRules: tcp-response content rules hold the server's first bytes until
-// they decide (the client's bytes flow meanwhile): a server that says "a:" then echoes
-// is accepted once 4 bytes came; a server whose first byte is "b" is rejected.
-func TestResponseRules(t *testing.T) {
-	eachRulesMode(t, func(t *testing.T, m mode) {
-		var na, nb atomic.Int32
-		addr := rulesProxy(t, m, responseCfg, named(t, "a", &na), named(t, "b", &nb))
-		c := dial(t, addr)
-		io.WriteString(c, "xy") // "a:" is 2 bytes: the echo of the client's makes 4
-		got := make([]byte, 4)
-		c.SetReadDeadline(time.Now().Add(3 * time.Second))
-		if _, err := io.ReadFull(c, got); err != nil || string(got) != "a:xy" {
-			t.Fatalf("got %q, %v; want a:xy", got, err)
-		}
-		c.Close()
-		// The same rules with a server that starts with "b": rejected.
-		addr = rulesProxy(t, m, responseCfg, named(t, "b", &nb), named(t, "a", &na)) // be_a's server says "b:"
-		c = dial(t, addr)
-		io.WriteString(c, "xy")
-		if _, said := closedWithin(t, c, 3*time.Second); said != "" {
-			t.Errorf("rejected response: the client got %q", said)
-		}
-		c.Close()
-	})
+// TestContentInspection: rules that wait for bytes, on the client's side or the
+// server's, decide on the bytes waited for:
+//   - backend content rules: a backend's tcp-request content rules run (and wait for
+//     bytes) for the connections its frontend sends it, though the frontend has none;
+//     a first byte "Z" is rejected at once, without a server connection;
+//   - registered fetch: a registered MayChange fetch without an answer makes the content
+//     rules wait for more bytes (what issue 11's req.ssl_sni needs), and use_backend
+//     reads it on the bytes waited for;
+//   - response rules: tcp-response content rules hold the server's first bytes until
+//     they decide (the client's bytes flow meanwhile): a server that says "a:" then
+//     echoes is accepted once 4 bytes came; a server whose first byte is "b" is rejected.
+func TestContentInspection(t *testing.T) {
+	cases := []struct {
+		name, cfg string
+		a, b      string   // what be_a's server (SRV_A) and be_b's (SRV_B) say first
+		writes    []string // written 50ms apart on a first connection
+		want      string   // what that connection gets back
+		refused   string   // then a connection sending this is closed having said nothing
+		atOnce    bool     // … within 600ms
+		servedA   int32    // connections SRV_A saw in all (-1: not checked)
+	}{
+		{name: "backend content rules", cfg: backendContentCfg, a: "a", b: "b",
+			writes: []string{"h", "ey"}, want: "a:hey", refused: "Zed", atOnce: true, servedA: 1},
+		{name: "registered fetch", cfg: registeredCfg, a: "a", b: "b",
+			writes: []string{"a", "bc"}, want: "b:abc", servedA: -1}, // routed on the three bytes waited for
+		{name: "response rules accepted", cfg: responseCfg, a: "a", b: "b",
+			writes: []string{"xy"}, want: "a:xy", servedA: -1}, // "a:" is 2 bytes: the echo of the client's makes 4
+		{name: "response rules rejected", cfg: responseCfg, a: "b", b: "a",
+			refused: "xy", servedA: -1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			eachRulesMode(t, func(t *testing.T, m mode) {
+				var na, nb atomic.Int32
+				addr := rulesProxy(t, m, tc.cfg, named(t, tc.a, &na), named(t, tc.b, &nb))
+				if tc.want != "" {
+					c := dial(t, addr)
+					for i, w := range tc.writes {
+						if i > 0 {
+							time.Sleep(50 * time.Millisecond)
+						}
+						io.WriteString(c, w)
+					}
+					got := make([]byte, len(tc.want))
+					c.SetReadDeadline(time.Now().Add(3 * time.Second))
+					if _, err := io.ReadFull(c, got); err != nil || string(got) != tc.want {
+						t.Fatalf("got %q, %v; want %s", got, err, tc.want)
+					}
+					c.Close()
+				}
+				if tc.refused != "" {
+					c := dial(t, addr)
+					io.WriteString(c, tc.refused)
+					d, said := closedWithin(t, c, 3*time.Second)
+					if said != "" {
+						t.Errorf("%s: the client got %q; want closed silently", tc.refused, said)
+					}
+					if tc.atOnce && d > 600*time.Millisecond {
+						t.Errorf("%s: closed after %v; want rejected at once", tc.refused, d)
+					}
+					c.Close()
+				}
+				if tc.servedA >= 0 && na.Load() != tc.servedA {
+					t.Errorf("server a saw %d connections, want %d", na.Load(), tc.servedA)
+				}
+			})
+		})
+	}
 }

@@ -101,22 +101,7 @@ func TestTerminationStates(t *testing.T) {
 					t.Fatalf("logger: %v %v", l, err)
 				}
 				h := NewHandler(&Route{Frontend: fe, Pool: backend.New(b, backend.NewStates()), Log: l}, slog.New(slog.DiscardHandler))
-				h.Reactor = m.rx
-				ln, err := net.Listen("tcp4", "127.0.0.1:0")
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { ln.Close(); h.Close() })
-				go func() {
-					for {
-						c, err := ln.Accept()
-						if err != nil {
-							return
-						}
-						h.Serve(c, func() {})
-					}
-				}()
-				c := dial(t, ln.Addr().String())
+				c := dial(t, listen(t, h, m, "127.0.0.1:0"))
 				c.SetDeadline(time.Now().Add(5 * time.Second))
 				tt.cli(c)
 				c.Close()

@@ -78,22 +78,7 @@ func TestServerAtAnyAddress(t *testing.T) {
 			Servers: []*config.Server{{Name: "s1", Addr: netip.AddrPortFrom(netip.IPv4Unspecified(), port), Weight: 1}}}
 		fe := &config.Frontend{Name: "fe", Timeouts: tm, DefaultBackend: b}
 		h := NewHandler(&Route{Frontend: fe, Pool: backend.New(b, backend.NewStates())}, slog.New(slog.DiscardHandler))
-		h.Reactor = m.rx
-		ln, err := net.Listen("tcp4", "127.0.0.3:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { ln.Close(); h.Close() })
-		go func() {
-			for {
-				c, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				h.Serve(c, func() {})
-			}
-		}()
-		c := dial(t, ln.Addr().String())
+		c := dial(t, listen(t, h, m, "127.0.0.3:0"))
 		defer c.Close()
 		c.SetReadDeadline(time.Now().Add(5 * time.Second))
 		got, err := io.ReadAll(c)

@@ -13,45 +13,50 @@ import (
 	"tandem/internal/rawsock"
 )
 
-// TakesFD reports whether ServeFD may be used: the handler has reactor loops.
-// Sessions to ssl servers need a goroutine (crypto/tls).
-func (h *Handler) TakesFD() bool { return h.Reactor != nil && !h.serversTLS.Load() }
+// TakesFD reports whether ServeFD is the way to hand over connections: the handler has
+// reactor loops, its sessions run on them (not so for those prepare sends to
+// goroutines), and no rule reads the socket first (rules read through Go's poller: a
+// connection accepted there is detached once, after them, not made a net.Conn first).
+func (h *Handler) TakesFD() bool {
+	r := h.route.Load()
+	return h.Reactor != nil && !r.goroutines && !r.needsRules()
+}
 
-// serveReactor takes c's socket out of Go's poller and serves it as ServeFD does.
+// serveReactor takes c's socket out of Go's poller and serves it as ServeFD does, or
+// on this goroutine when the route's sessions run on goroutines (prepare).
 func (h *Handler) serveReactor(c net.Conn, done func()) {
-	var peer netip.AddrPort
-	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
-		peer = ta.AddrPort()
-	}
-	if h.route.Load().resRules {
-		// tcp-response rules hold the server's first bytes while the client's flow:
-		// the goroutine path does that.
+	r := h.route.Load()
+	if r.goroutines {
 		defer done()
 		h.ServeConn(c)
 		return
 	}
+	peer := addrPortOf(c.RemoteAddr())
 	var t *connTxn
 	var chosen *Route
-	if r := h.route.Load(); r.needsRules() {
-		// The rules run here, on the connection's goroutine, before the loop has it.
-		t = r.newTxn(peer, addrPortOf(c.LocalAddr()), h, c)
-		if !r.admit(t) {
-			t.end(0, 0)
-			refuse(c, t, true) // refused before it is a session: reset, not counted
+	var s *session
+	if r.needsRules() {
+		// The rules run here, on the connection's goroutine, before the loop has it;
+		// the connection is a session of the handler meanwhile, as on the goroutine
+		// path (fe_conn, shutdown), and of the frontend once admitted (scur).
+		s = &session{client: c}
+		if !h.track(s) {
+			c.Close()
 			done()
 			return
 		}
-		ok := r.inspect(c, t)
-		if ok {
-			chosen = r.forTxn(t)
-			ok = chosen.inspectBackend(c, t)
+		t = r.newTxn(peer, addrPortOf(c.LocalAddr()), h, c)
+		if !r.admit(c, t) {
+			t.end(0, 0) // refused before it is a session: not counted
+			h.untrack(s)
+			done()
+			return
 		}
-		if !ok {
-			r.Stats.SessionOpen(time.Now()) // a session refused by a content rule
-			r.Stats.Denied()                // HAProxy's denied_req (dreq)
+		r.Stats.SessionOpen(time.Now())
+		if chosen = r.screen(c, t); chosen == nil {
 			r.Stats.SessionClose()
 			t.end(int64(len(t.payload)), 0)
-			refuse(c, t, false)
+			h.untrack(s)
 			done()
 			return
 		}
@@ -60,18 +65,24 @@ func (h *Handler) serveReactor(c net.Conn, done func()) {
 	if err != nil {
 		h.log.Warn("tcp session: cannot take the client socket", "err", err)
 		t.end(0, 0)
+		if s != nil {
+			r.Stats.SessionClose()
+			h.untrack(s)
+		}
 		done()
 		return
 	}
-	h.serveFD(fd, peer, done, t, chosen)
+	h.serveFD(fd, peer, done, t, chosen, s)
 }
 
 // ServeFD serves the client socket fd (non-blocking, close-on-exec, accepted from peer
 // without Go's poller) on a reactor loop, and calls done once it is closed. It returns
 // at once: choosing a server may wait in the backend's queue, on a goroutine of its own.
 func (h *Handler) ServeFD(fd int, peer netip.AddrPort, done func()) {
-	if h.route.Load().needsRules() {
-		// Rules read the socket before a server is chosen: through Go's poller.
+	if r := h.route.Load(); r.needsRules() || r.goroutines {
+		// Rules read the socket before a server is chosen, and some sessions run on
+		// goroutines: through Go's poller (TakesFD says no for them; a reload may have
+		// come between).
 		go func() {
 			c, err := fdConn(fd)
 			unix.Close(fd)
@@ -84,23 +95,26 @@ func (h *Handler) ServeFD(fd int, peer netip.AddrPort, done func()) {
 		}()
 		return
 	}
-	go h.serveFD(fd, peer, done, nil, nil)
+	go h.serveFD(fd, peer, done, nil, nil, nil)
 }
 
 // serveFD picks a server, starts a non-blocking connect to it and gives the session to a
 // loop, which finishes the connect and then moves the bytes. From there the session
 // costs two descriptors and a small struct, and a buffer only while bytes wait for a
-// full socket.
-func (h *Handler) serveFD(fd int, peer netip.AddrPort, done func(), t *connTxn, chosen *Route) {
-	s := &session{}
-	if !h.track(s) {
-		t.end(0, 0)
-		unix.Close(fd)
-		done()
-		return
-	}
+// full socket. t, chosen and s come from serveReactor when rules ran there: s is then
+// tracked and its session open already.
+func (h *Handler) serveFD(fd int, peer netip.AddrPort, done func(), t *connTxn, chosen *Route, s *session) {
 	r := h.route.Load()
-	r.Stats.SessionOpen(time.Now())
+	if s == nil {
+		s = &session{}
+		if !h.track(s) {
+			t.end(0, 0)
+			unix.Close(fd)
+			done()
+			return
+		}
+		r.Stats.SessionOpen(time.Now())
+	}
 	var in, out int64
 	end := func() {
 		t.end(in, out)
@@ -108,11 +122,17 @@ func (h *Handler) serveFD(fd int, peer netip.AddrPort, done func(), t *connTxn, 
 		h.untrack(s)
 		done()
 	}
-	local := localAddr(fd)
+	var local netip.AddrPort // where the client connected: a system call, made once when needed
+	at := func() netip.AddrPort {
+		if !local.IsValid() {
+			local = localAddr(fd)
+		}
+		return local
+	}
 	if chosen != nil {
 		r = chosen // the rules chose it (serveReactor)
-	} else {
-		r = r.forConn(peer, local, h, nil)
+	} else if r.perConn {
+		r = r.forConn(peer, at(), h, nil)
 	}
 	if r.Pool == nil {
 		unix.Close(fd)
@@ -121,12 +141,12 @@ func (h *Handler) serveFD(fd int, peer netip.AddrPort, done func(), t *connTxn, 
 	}
 	var lg *sessionLog
 	if r.Log != nil {
-		lg = h.startLogAt(r, peer, local)
+		lg = h.startLogAt(r, peer, at())
 	}
 	var sticky *stickState
 	if len(r.Pool.Cfg.StickRules) > 0 {
 		if t == nil {
-			t = r.newTxn(peer, local, h, nil)
+			t = r.newTxn(peer, at(), h, nil)
 		}
 		sticky = r.stickMatch(t)
 	}
@@ -155,10 +175,7 @@ func (h *Handler) serveFD(fd int, peer netip.AddrPort, done func(), t *connTxn, 
 	rs.finished = func(bin, bout int64) {
 		in, out = bin, bout
 		srv := rs.att.srv
-		lg.done(in, out)
-		srv.BytesIn.Add(uint64(in))
-		srv.BytesOut.Add(uint64(out))
-		r.Stats.Bytes(in, out)
+		r.account(lg, srv, in, out)
 		r.Pool.Release(srv)
 		end()
 	}

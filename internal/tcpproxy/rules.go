@@ -20,8 +20,7 @@ import (
 // tcp, so client and local addresses are all they read.
 // conn is the client connection for the TLS fetches (nil: a plain socket).
 func (r *Route) forConn(client, local netip.AddrPort, h *Handler, conn any) *Route {
-	fe := r.Frontend
-	if fe == nil || r.Backends == nil || !hasRules(fe.UseBackends) {
+	if !r.perConn {
 		return r
 	}
 	return r.forTxn(r.newTxn(client, local, h, conn))
@@ -30,7 +29,7 @@ func (r *Route) forConn(client, local netip.AddrPort, h *Handler, conn any) *Rou
 // newTxn returns the sample.Txn of a new connection of h; conn is the client
 // connection, read by the TLS fetches (nil: a plain socket).
 func (r *Route) newTxn(client, local netip.AddrPort, h *Handler, conn any) *connTxn {
-	t := &connTxn{src: client, dst: local, backends: r.Backends, tables: r.Tables, conn: conn}
+	t := &connTxn{src: client, dst: local, backends: r.Backends, tables: r.Tables, conn: conn, pool: r.own}
 	if r.Frontend != nil {
 		t.fe = r.Frontend.Name
 	}
@@ -42,10 +41,10 @@ func (r *Route) newTxn(client, local netip.AddrPort, h *Handler, conn any) *conn
 
 // forTxn is forConn over a connection's Txn (its first bytes read by inspect).
 func (r *Route) forTxn(t *connTxn) *Route {
-	fe := r.Frontend
-	if fe == nil || r.Backends == nil || !hasRules(fe.UseBackends) {
+	if !r.perConn {
 		return r
 	}
+	fe := r.Frontend
 	pick := r.Pool
 	if fe.DefaultBackend != nil {
 		pick = r.Backends[fe.DefaultBackend.Name]
@@ -87,11 +86,15 @@ func hasRules(ubs []config.UseBackend) bool {
 // connTxn is a connection seen by the sample language: its addresses, the first bytes
 // tcp-request content rules read, and its stick counters.
 type connTxn struct {
-	conn       any              // the client connection, read by TLSFacts
-	tls        *sample.TLSFacts // its TLS facts, once read
-	tlsRead    bool
-	src, dst   netip.AddrPort
-	backends   map[string]*backend.Pool
+	conn     any              // the client connection, read by TLSFacts
+	tls      *sample.TLSFacts // its TLS facts, once read
+	tlsRead  bool
+	src, dst netip.AddrPort
+	backends map[string]*backend.Pool
+	// pool is the backend whose figures fetches without a backend name read (nbsrv,
+	// be_conn, srv_is_up(SERVER)…): the one the running rules belong to, a listen
+	// section's own for the frontend's rules (HAProxy refuses them in a frontend)
+	pool       *backend.Pool
 	fe         string // the frontend's name and its open connections, for fe_conn
 	active     int
 	st         sample.State
@@ -159,7 +162,10 @@ func (t *connTxn) Counter(c sample.Counter, proxy, server string) (int64, bool) 
 		}
 		return 0, false // another frontend's figure is not reachable from here
 	}
-	p := t.backends[proxy]
+	p := t.pool
+	if proxy != "" {
+		p = t.backends[proxy]
+	}
 	if p == nil {
 		return 0, false
 	}

@@ -46,6 +46,7 @@ backend be_map
 	}
 	fe := cfg.Frontend("fe")
 	r := &Route{Frontend: fe, Pool: pools["be_def"], Backends: pools}
+	r.prepare() // as NewHandler and Swap do
 	for _, tc := range []struct {
 		src, dst, want string
 	}{
@@ -64,7 +65,9 @@ backend be_map
 	// no rule: the route itself, nothing evaluated
 	noRules := *fe
 	noRules.UseBackends = nil
-	if r2 := (&Route{Frontend: &noRules, Pool: pools["be_def"], Backends: pools}); r2.forConn(netip.AddrPort{}, netip.AddrPort{}, nil, nil) != r2 {
+	r2 := &Route{Frontend: &noRules, Pool: pools["be_def"], Backends: pools}
+	r2.prepare()
+	if r2.forConn(netip.AddrPort{}, netip.AddrPort{}, nil, nil) != r2 {
 		t.Error("a frontend without rules gets a new route per connection")
 	}
 }

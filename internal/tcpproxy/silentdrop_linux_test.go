@@ -9,12 +9,7 @@ import (
 	"time"
 )
 
-const dropCfg = `defaults
-    mode tcp
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
-frontend fe
+const dropCfg = tcpDefaults + `frontend fe
     bind 127.0.0.1:9000
     tcp-request inspect-delay 1s
     tcp-request content silent-drop if { req.payload(0,4) -m bin 44524f50 }

@@ -18,6 +18,7 @@ type stickState struct {
 // stickMatch runs the backend's stick match/on/store-request rules over t.
 func (r *Route) stickMatch(t *connTxn) *stickState {
 	st := &stickState{t: t}
+	t.pool = r.Pool // the backend's rules
 	st.srv = persist.Match(r.Pool.Cfg.StickRules, r.Tables, r.Pool, t, &st.pending, time.Now())
 	return st
 }

@@ -30,8 +30,10 @@ type Route struct {
 	Log      *logging.Logger          // tcplog / log-format; nil: off
 	Tables   map[string]*stick.Table  // live stick tables by name (track-sc, sc_*, src_*, table_*)
 
-	rules    bool // TCP rules may run on a connection (prepare)
-	resRules bool // a backend has tcp-response rules: sessions run on goroutines
+	perConn    bool          // use_backend rules choose the pool of each connection (prepare)
+	own        *backend.Pool // a listen section's own backend half (prepare; nil: a frontend)
+	rules      bool          // TCP rules may run on a connection (prepare)
+	goroutines bool          // sessions run on goroutines, not reactor loops (prepare)
 }
 
 // Handler serves the connections of one TCP frontend.
@@ -40,9 +42,8 @@ type Handler struct {
 	// of two goroutines each. Set it before the first connection.
 	Reactor *reactor.Group
 
-	route      atomic.Pointer[Route]
-	log        *slog.Logger
-	serversTLS atomic.Bool // the route's backend has ssl servers: sessions run on goroutines (tls.go)
+	route atomic.Pointer[Route]
+	log   *slog.Logger
 
 	mu       sync.Mutex
 	conns    map[*session]struct{}
@@ -59,7 +60,6 @@ func NewHandler(r *Route, log *slog.Logger) *Handler {
 // Swap makes new connections follow r; established ones keep their server.
 func (h *Handler) Swap(r *Route) {
 	r.prepare()
-	h.serversTLS.Store(r.hasTLSServers())
 	h.route.Store(r)
 }
 
@@ -108,9 +108,11 @@ func (s *session) close() {
 }
 
 // Serve serves c without tying the accepting goroutine, and calls done once c is
-// closed. With a Reactor, an established session holds no goroutine at all.
+// closed. With a Reactor, an established session holds no goroutine at all, unless
+// the route sends its sessions to goroutines (prepare: ssl or send-proxy servers,
+// tcp-response rules).
 func (h *Handler) Serve(c net.Conn, done func()) {
-	if h.Reactor == nil || h.serversTLS.Load() {
+	if h.Reactor == nil {
 		go func() {
 			defer done()
 			h.ServeConn(c)
@@ -162,27 +164,19 @@ func (h *Handler) ServeConn(c net.Conn) {
 	if r.needsRules() {
 		t = r.newTxn(addrPortOf(c.RemoteAddr()), addrPortOf(c.LocalAddr()), h, c)
 		defer func() { t.end(in, out) }()
-		if !r.admit(t) {
-			refuse(c, t, true) // refused before it is a session: reset, not counted
-			return
+		if !r.admit(c, t) {
+			return // refused before it is a session: not counted
 		}
 	}
 	r.Stats.SessionOpen(time.Now())
 	defer r.Stats.SessionClose()
 	if t != nil {
-		if !r.inspect(c, t) {
+		chosen := r.screen(c, t)
+		if chosen == nil {
 			in = int64(len(t.payload))
-			r.Stats.Denied() // HAProxy's denied_req (dreq)
-			refuse(c, t, false)
 			return
 		}
-		r = r.forTxn(t)
-		if !r.inspectBackend(c, t) {
-			in = int64(len(t.payload))
-			r.Stats.Denied()
-			refuse(c, t, false)
-			return
-		}
+		r = chosen
 	} else {
 		r = r.forConn(addrPortOf(c.RemoteAddr()), addrPortOf(c.LocalAddr()), h, c)
 	}
@@ -222,12 +216,19 @@ func (h *Handler) ServeConn(c net.Conn) {
 		if t == nil {
 			t = r.newTxn(addrPortOf(c.RemoteAddr()), addrPortOf(c.LocalAddr()), h, c)
 		}
+		t.pool = r.Pool // the backend's rules
 		server = &resInspector{Conn: conn, client: c, t: t, prog: rr, delay: r.Pool.Cfg.TCPRules.ResponseDelay}
 	}
 	var cause byte
 	in, out, cause = Pipe(c, server, timeouts(r))
 	in += early
 	lg.fail(cause)
+	r.account(lg, srv, in, out)
+}
+
+// account ends a session that reached srv, the same on both paths: its log line, and
+// the bytes it moved on the server's and the frontend's counters.
+func (r *Route) account(lg *sessionLog, srv *backend.Server, in, out int64) {
 	lg.done(in, out)
 	srv.BytesIn.Add(uint64(in))
 	srv.BytesOut.Add(uint64(out))

@@ -53,8 +53,15 @@ func startProxyWith(t *testing.T, m mode, edit func(*config.Backend), tm config.
 	edit(b)
 	fe := &config.Frontend{Name: "fe", Timeouts: tm, DefaultBackend: b}
 	h := NewHandler(&Route{Frontend: fe, Pool: backend.New(b, backend.NewStates())}, slog.New(slog.DiscardHandler))
+	return listen(t, h, m, "127.0.0.1:0"), h
+}
+
+// listen serves h in mode m on a new listener at addr (loopback, port 0) until the
+// test ends, and returns the address it listens on.
+func listen(t *testing.T, h *Handler, m mode, addr string) string {
+	t.Helper()
 	h.Reactor = m.rx
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	ln, err := net.Listen("tcp4", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,10 +72,10 @@ func startProxyWith(t *testing.T, m mode, edit func(*config.Backend), tm config.
 			if err != nil {
 				return
 			}
-			h.Serve(c, func() {})
+			serveOne(h, m, c)
 		}
 	}()
-	return ln.Addr().String(), h
+	return ln.Addr().String()
 }
 
 // serve runs fn for each connection accepted on a loopback listener.

@@ -12,13 +12,10 @@ import (
 	"tandem/internal/tlsconf"
 )
 
-// hasTLSServers reports whether the route's backend has servers reached over TLS or
-// sent a PROXY header: their connections are not bare sockets for the reactor.
-func (r *Route) hasTLSServers() bool {
-	if r == nil || r.Pool == nil || r.Pool.Cfg == nil {
-		return false
-	}
-	for _, s := range r.Pool.Cfg.Servers {
+// hasTLSServers reports whether p has servers reached over TLS or sent a PROXY
+// header: their connections are not bare sockets for the reactor.
+func hasTLSServers(p *backend.Pool) bool {
+	for _, s := range p.Cfg.Servers {
 		if s.TLS != nil && s.TLS.Traffic || s.SendProxy != 0 {
 			return true
 		}
