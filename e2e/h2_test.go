@@ -355,3 +355,62 @@ func TestH2ExpectContinue(t *testing.T) {
 		t.Fatalf("took %v: the body waited for the expect timeout, no 100 came", d)
 	}
 }
+
+// TestH2ConnectionRulesRunOncePerConnection: over HTTP/2 the tcp-request connection rules
+// run once for the connection, not once per stream, as in Debian's haproxy: three
+// requests over one h2c connection see one connection and one session tracked (tandem
+// counted a connection per stream). Both proxies run the same file.
+func TestH2ConnectionRulesRunOncePerConnection(t *testing.T) {
+	web := echoWeb(t, "w")
+	conf := func(sock, bind string) string {
+		return fmt.Sprintf(`global
+    stats socket %s mode 600 level admin
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 10s
+    timeout server 10s
+frontend fe
+    bind %s proto h2
+    stick-table type ip size 10 expire 30s store conn_cnt,conn_cur,sess_cnt,http_req_cnt
+    tcp-request connection track-sc0 src
+    http-response set-header X-Track "conn=%%[sc0_conn_cnt] cur=%%[sc0_conn_cur] sess=%%[sc0_sess_cnt]"
+    default_backend be
+backend be
+    server w %s
+`, sock, bind, web)
+	}
+	dir := t.TempDir()
+	hs, ts := filepath.Join(dir, "h.sock"), filepath.Join(dir, "t.sock")
+	ha, ta := freeAddr(t), freeAddr(t)
+	startHAProxy(t, conf(hs, ha), hs)
+	startTandem(t, conf(ts, ta), ta)
+	// startTandem's readiness probe was a connection of this source: haproxy gets one too.
+	if c, err := net.DialTimeout("tcp", ha, 2*time.Second); err == nil {
+		c.Close()
+	}
+	time.Sleep(50 * time.Millisecond)
+	got := map[string][]string{}
+	for _, name := range []string{"haproxy", "tandem"} {
+		addr := map[string]string{"haproxy": ha, "tandem": ta}[name]
+		// One client, three requests in turn: they share one h2c connection.
+		c := h2Client(false)
+		for _, path := range []string{"/a", "/b", "/c"} {
+			resp, err := c.Get("http://" + addr + path)
+			if err != nil {
+				t.Fatalf("%s %s: %v", name, path, err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			got[name] = append(got[name], resp.Header.Get("X-Track"))
+		}
+		c.CloseIdleConnections()
+	}
+	// Every stream sees the same, single connection tracked.
+	if h := got["haproxy"]; len(h) != 3 || h[0] != h[1] || h[1] != h[2] {
+		t.Fatalf("haproxy: %q, want one value for the three streams", h)
+	}
+	if strings.Join(got["tandem"], "|") != strings.Join(got["haproxy"], "|") {
+		t.Errorf("tandem %q, haproxy %q", got["tandem"], got["haproxy"])
+	}
+}

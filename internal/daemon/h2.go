@@ -53,9 +53,14 @@ func (d *Daemon) serveH2(fr *front, c net.Conn, scheme string, release func()) {
 		c.Close()
 		return
 	}
+	serve, end, ok := hf.Handler.ServeMultiplexed(c) // the connection's tcp-request rules, once
+	if !ok {
+		return
+	}
+	defer end()
 	o := *fr.h2o.Load()
 	o.Scheme = scheme
 	fr.stats.SessionOpen(time.Now()) // the connection is the session; streams are requests
 	defer fr.stats.SessionClose()
-	h2.Serve(c, o, hf.sv, hf.Handler.Serve)
+	h2.Serve(c, o, hf.sv, serve)
 }

@@ -194,13 +194,39 @@ func (h *Handler) ServeConn(c net.Conn) {
 // connection's code is recovered and logged.
 func (h *Handler) Serve(c net.Conn, done func()) {
 	var trk *track.Session
-	if rs := h.route.Load(); rs.fe != nil {
-		var ok bool
-		if trk, ok = h.acceptRules(rs, c); !ok {
-			done() // refused by a tcp-request connection or session rule: never a session
-			return
+	if _, stream := c.(multiplexed); !stream {
+		if rs := h.route.Load(); rs.fe != nil {
+			var ok bool
+			if trk, ok = h.acceptRules(rs, c); !ok {
+				done() // refused by a tcp-request connection or session rule: never a session
+				return
+			}
 		}
 	}
+	h.serve(c, trk, done)
+}
+
+// ServeMultiplexed admits a connection whose requests arrive as streams (HTTP/2): the
+// frontend's tcp-request connection and session rules run once, for the connection, as
+// HAProxy runs them. ok is false when they refused it (c is closed). serve serves one of
+// its streams, whose rules see what the connection tracks; end stops that tracking once
+// the connection is over.
+func (h *Handler) ServeMultiplexed(c net.Conn) (serve func(stream net.Conn, done func()), end func(), ok bool) {
+	var trk *track.Session
+	if rs := h.route.Load(); rs.fe != nil {
+		if trk, ok = h.acceptRules(rs, c); !ok {
+			return nil, nil, false
+		}
+	}
+	if trk == nil {
+		return h.Serve, func() {}, true
+	}
+	serve = func(s net.Conn, done func()) { h.serve(s, trk.ForStream(), done) }
+	return serve, trk.End, true
+}
+
+// serve serves c, whose connection rules already ran (trk: what they track).
+func (h *Handler) serve(c net.Conn, trk *track.Session, done func()) {
 	cn := newConn(h, c)
 	cn.trk = trk
 	h.mu.Lock()

@@ -147,6 +147,16 @@ type Session struct {
 	// HTTP is set while HTTP rules run: a track-sc then counts the request it tracks
 	// for (http_req_cnt, http_req_rate).
 	HTTP bool
+	// borrowed: Sess belongs to another Session (ForStream); End leaves it alone.
+	borrowed bool
+}
+
+// ForStream returns the trackers of one stream of a multiplexed connection (an HTTP/2
+// stream): it reads and counts on the connection's session trackers and tracks for itself
+// what the stream's rules track; its End stops only those. Streams run concurrently, so
+// each needs its own.
+func (s *Session) ForStream() *Session {
+	return &Session{Sess: s.Sess, Tables: s.Tables, Clock: s.Clock, borrowed: true}
 }
 
 // Now is Clock(), else time.Now().
@@ -270,7 +280,9 @@ func (s *Session) End() {
 	if s.Any() {
 		now := s.Now()
 		s.Stream.Release(now)
-		s.Sess.Release(now)
+		if !s.borrowed {
+			s.Sess.Release(now)
+		}
 	}
 	s.AtConnection, s.HTTP = false, false
 }

@@ -255,3 +255,47 @@ func TestCountSession(t *testing.T) {
 	var none Session
 	none.CountSession() // nothing tracked: nothing to count, no clock read
 }
+
+// TestForStream: a stream of a multiplexed connection sees and counts on what the
+// connection's rules track, tracks for itself, and its end releases only its own
+// trackers; the connection's go when the connection ends.
+func TestForStream(t *testing.T) {
+	now := time.Unix(1000, 0)
+	tab := newTable(t, "t", "conn_cur,http_req_cnt", now)
+	conn := &Session{Tables: map[string]*stick.Table{"t": tab}, Clock: func() time.Time { return now }}
+	k := key(t, tab, "192.0.2.1")
+	curOf := func() uint64 {
+		v, _ := tab.Lookup(k, now).Get(stick.ConnCur, now)
+		return v
+	}
+	conn.AtConnection = true
+	conn.Track(0, tab, k)
+	conn.AtConnection = false
+	for i := 0; i < 2; i++ {
+		s := conn.ForStream()
+		if s.Tracked(0) == nil {
+			t.Fatal("a stream must see the connection's sc0")
+		}
+		s.CountHTTPReq()
+		s.HTTP = true
+		if s.Track(1, tab, k) == nil {
+			t.Fatal("a stream tracks sc1 for itself")
+		}
+		s.HTTP = false
+		if got := curOf(); got != 2 {
+			t.Fatalf("conn_cur %d during stream %d, want 2 (the connection and the stream)", got, i)
+		}
+		s.End()
+		if got := curOf(); got != 1 || conn.Tracked(0) == nil {
+			t.Fatalf("after stream %d: conn_cur %d, want 1: the connection's tracker stays", i, got)
+		}
+	}
+	v, _ := tab.Lookup(k, now).Get(stick.HTTPReqCnt, now)
+	if v != 4 {
+		t.Errorf("http_req_cnt %d, want 4 (two streams, each counted on sc0 and by its track-sc1)", v)
+	}
+	conn.End()
+	if got := curOf(); got != 0 {
+		t.Errorf("conn_cur %d after the connection, want 0", got)
+	}
+}
